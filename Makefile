@@ -1,0 +1,126 @@
+# chaintop - build, test, demo, install.
+#   make                 build ./chaintop
+#   make check           build and run every test (unit, simulator, integration, UI)
+#   make check SANITIZE=1  the same under AddressSanitizer and UndefinedBehaviorSanitizer
+#   make demo            install missing packages, build, start two simulated pools, open the console
+#   make install PREFIX=/usr/local DESTDIR=
+#   make bench           benchmark scripts (print figures)
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+CC        ?= cc
+PKGS      := ncursesw libcurl expat libconfig sqlite3 jansson libssl libcrypto
+TEST_PKGS := check
+
+ifeq ($(SANITIZE),1)
+BUILD     := build-san
+SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT       := -O1
+BIN       := $(BUILD)/chaintop
+else
+BUILD     := build
+SANFLAGS  :=
+OPT       := -O2
+BIN       := chaintop
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+XMLRPC_CFLAGS := $(shell xmlrpc-c-config client --cflags 2>/dev/null)
+XMLRPC_LIBS   := $(shell xmlrpc-c-config client --libs 2>/dev/null)
+CHECK_CFLAGS  := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
+CHECK_LIBS    := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -DCT_VERSION=\"$(VERSION)\" -Wall -Wextra -Werror \
+           -Wshadow -Wformat=2 -Wno-format-nonliteral -pthread $(SANFLAGS) \
+           -Isrc -Iui $(PKG_CFLAGS) $(XMLRPC_CFLAGS)
+LDFLAGS += -pthread $(SANFLAGS)
+LIBS    := $(PKG_LIBS) $(XMLRPC_LIBS) -lm
+
+CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
+UI_SRCS   := $(wildcard ui/*.c)
+CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
+UI_OBJS   := $(UI_SRCS:%.c=$(BUILD)/%.o)
+MAIN_OBJ  := $(BUILD)/src/main.o
+CORE_LIB  := $(BUILD)/libchaintop.a
+UI_LIB    := $(BUILD)/libchaintop-ui.a
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all check unit-tests sim-tests integration-tests ui-tests check-layering demo deps \
+        install uninstall clean bench tests-build
+all: $(BIN)
+
+-include $(CORE_OBJS:.o=.d) $(UI_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(CORE_LIB): $(CORE_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(UI_LIB): $(UI_OBJS)
+	@rm -f $@
+	ar rcs $@ $^ $(if $(UI_OBJS),,)
+
+$(BIN): $(MAIN_OBJ) $(UI_LIB) $(CORE_LIB)
+	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(UI_LIB) $(CORE_LIB) $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -Itests/unit -o $@ $< $(CORE_LIB) $(LIBS) $(CHECK_LIBS) $(LDFLAGS)
+
+$(BUILD)/bench/%: bench/%.c $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(CORE_LIB) $(LIBS) $(LDFLAGS)
+
+tests-build: $(BIN) $(UNIT_BINS) $(BENCH_BINS)
+
+# Every test suite runs even when an earlier one fails; the summary says which failed.
+check: check-layering tests-build
+	@CHAINTOP=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) tests/run-all.sh
+
+unit-tests: tests-build
+	@CHAINTOP=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) tests/run-all.sh unit
+sim-tests:
+	@tests/run-all.sh sim
+integration-tests: tests-build
+	@CHAINTOP=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) tests/run-all.sh integration
+ui-tests: tests-build
+	@CHAINTOP=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) tests/run-all.sh ui
+
+# The core must never depend on the screen: src/ includes no curses and nothing from ui/.
+check-layering:
+	@if grep -nE '#include *[<"](n?curses|ui/|app\.h|tree_view\.h)' src/*.c src/*.h; then \
+	  echo "check-layering: src/ must not include curses or ui/ headers" >&2; exit 1; fi
+
+deps:
+	@scripts/deps.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	@scripts/demo.sh
+
+bench: tests-build
+	@bench/run.sh
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	           $(DESTDIR)$(PREFIX)/share/doc/chaintop
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/chaintop
+	install -m 0644 docs/chaintop.1 $(DESTDIR)$(PREFIX)/share/man/man1/chaintop.1
+	install -m 0644 conf/chaintop.conf.example $(DESTDIR)$(PREFIX)/share/doc/chaintop/chaintop.conf.example
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/chaintop $(DESTDIR)$(PREFIX)/share/man/man1/chaintop.1
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/chaintop
+
+clean:
+	rm -rf build build-san chaintop

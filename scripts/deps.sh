@@ -1,0 +1,25 @@
+#!/bin/sh
+# Install the Debian packages chaintop needs to build, test and run the demo.
+# As root: installs what is missing with apt-get. Otherwise: prints the exact command.
+set -eu
+PKGS="build-essential pkg-config libncurses-dev libcurl4-openssl-dev libexpat1-dev
+libxmlrpc-core-c3-dev libconfig-dev libsqlite3-dev libjansson-dev libssl-dev check
+python3 tmux openssl curl procps"
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then
+	echo "deps: installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+else
+	echo "deps: missing Debian packages. Run as root:" >&2
+	echo "  apt-get install -y$missing" >&2
+	exit 1
+fi

@@ -1,0 +1,155 @@
+/* chain.h - the verdict engine: judges every VDI chain of a pool, gives reasons, and
+ * answers the backup gate's question. design.md section 3 has the semantics.
+ *
+ * A pure function of a model (caller holds its lock) and the configured limits: no
+ * network, no clock (now is a parameter), no curses. Linear in the number of VDIs.
+ * Verdicts point into the model (borrowed: valid while the lock is held and the model
+ * unchanged); every string in a report (reasons, problems) is owned by the report. */
+#ifndef CT_CHAIN_H
+#define CT_CHAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "model.h"
+
+enum ct_vdi_state {
+	CT_VS_OK,
+	CT_VS_PENDING,     /* an ancestor with exactly one child: the GC still has to coalesce */
+	CT_VS_STACKED,     /* more stacked base copies above it than the tolerance allows */
+	CT_VS_DEEP,        /* depth >= warn_depth */
+	CT_VS_GARBAGE,     /* a base copy with no child */
+	CT_VS_BROKEN,      /* vhd-parent names a uuid the SR does not have, or a cycle */
+	CT_VS_ORPHAN       /* a snapshot or user VDI no VBD uses */
+};
+const char *ct_vdi_state_name(enum ct_vdi_state s);   /* "ok", "pending", ... */
+
+enum ct_severity { CT_SEV_OK = 0, CT_SEV_WARNING = 1, CT_SEV_CRITICAL = 2, CT_SEV_UNKNOWN = 3 };
+const char *ct_severity_name(enum ct_severity s);     /* "OK", "WARNING", ... */
+/* For ordering problems: CRITICAL > UNKNOWN > WARNING > OK. */
+int ct_severity_rank(enum ct_severity s);
+
+struct ct_vdi_verdict {
+	const struct ct_vdi *vdi;
+	int sr_index;              /* into report.srs */
+	int parent;                /* index into report.vdis, -1 for a root or broken link */
+	int depth;                 /* VHDs from this VDI to its root, itself included; 1 if not VHD */
+	int children;
+	int stacked;               /* stacked base copies above (XO backup rule) */
+	int pending;               /* ancestors with exactly one child (XO health rule) */
+	enum ct_vdi_state state;   /* the most important state that applies */
+	enum ct_severity severity;
+	bool is_vhd;               /* on a VHD-based SR */
+	bool is_base_copy;         /* managed = false */
+	bool in_use;               /* some VBD refers to it */
+	const struct ct_vm *vm;    /* first non-snapshot VM using it (live disk), or NULL */
+	const struct ct_vbd *vbd;  /* that VM's VBD */
+	const struct ct_vm *snapshot_vm;  /* snapshot VM owning it (snapshot disk), or NULL */
+};
+
+struct ct_sr_verdict {
+	const struct ct_sr *sr;
+	bool vhd;                  /* chains apply (nfs, ext, lvm*, file, ...) */
+	bool thick;                /* LVM-based: a snapshot needs the virtual size free */
+	int n_vdis;
+	int pending;               /* VDIs with pending coalesce links above them, non-snapshot, managed */
+	int max_depth;
+	int stacked, orphans, garbage, broken, deep;
+	int64_t free_bytes;        /* physical_size - physical_utilisation (>= 0) */
+	double free_percent;       /* 0..100, 100 when size unknown */
+	double gc_progress;        /* progress of the pending "Garbage Collection" task, -1 if none */
+	bool gc_paused;            /* a VDI has sm_config paused/relinking */
+	bool gc_no_space;          /* SM_GC_NO_SPACE or a coalesce failure message is recent */
+	char *gc_note;             /* owned: "GC at 40%", "GC stalled since ...", or NULL */
+	bool gc_stalled;
+	time_t pending_since;      /* from the stall tracker, 0 unknown */
+	struct ct_gate_conf gate;  /* effective limits for this SR */
+	struct ct_health_conf health;
+	enum ct_severity severity;
+	int first_vdi, n_vdi_verdicts;   /* range in report.vdis (VDIs of an SR are contiguous) */
+};
+
+/* One judged disk of a VM, as recorded with a gate refusal. */
+struct ct_gate_disk {
+	const struct ct_vdi *vdi;
+	const struct ct_vbd *vbd;
+	int depth, stacked, pending;
+	char *chain;               /* owned: "leaf <- base(1 child) <- base ...", uuids short */
+};
+
+struct ct_vm_verdict {
+	const struct ct_vm *vm;
+	bool refused;              /* the gate would refuse a snapshot now */
+	char **reasons;            /* owned sentences; empty when ok */
+	int n_reasons;
+	int n_snapshots;
+	int max_depth;
+	enum ct_severity severity;
+};
+
+struct ct_problem {
+	enum ct_severity severity;
+	enum ct_class cls;         /* object it is about: CT_SR, CT_VDI, CT_VM or CT_POOL */
+	char *ref;                 /* owned copy of that object's ref */
+	char *uuid;                /* owned */
+	char *reason;              /* owned sentence naming pool, SR, VM, VDI, figure and limit */
+};
+
+/* Per-SR memory of how long coalescing has been behind (for "GC stalled since ...").
+ * The console keeps one in memory; `check` loads and saves it in the state directory. */
+struct ct_stall_entry {
+	char sr_uuid[40];
+	int pending;               /* pending count when last seen */
+	time_t since;              /* since when it has not gone down */
+	double gc_progress;        /* last seen GC progress, -1 none */
+	time_t gc_progress_at;     /* when the GC last made progress */
+};
+struct ct_stall {
+	struct ct_stall_entry *e;
+	int n, cap;
+};
+void ct_stall_release(struct ct_stall *s);
+int ct_stall_load(struct ct_stall *s, const char *path, struct ct_err *e);  /* missing = empty */
+int ct_stall_save(const struct ct_stall *s, const char *path, struct ct_err *e);
+
+struct ct_chain_report {
+	const char *pool_name;     /* borrowed from the config */
+	struct ct_vdi_verdict *vdis;
+	int n_vdis;
+	struct ct_sr_verdict *srs;
+	int n_srs;
+	struct ct_vm_verdict *vms; /* real VMs only (no snapshots, templates, control domains) */
+	int n_vms;
+	struct ct_problem *problems;   /* sorted: most severe first */
+	int n_problems;
+	enum ct_severity worst;
+};
+
+/* Judge the whole pool. stall may be NULL (no stall detection); when given it is updated
+ * with this evaluation's figures. Returns 0, or -1 only on allocation-free internal errors. */
+int ct_chain_eval(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
+		  time_t now, struct ct_stall *stall, struct ct_chain_report *out);
+void ct_chain_report_release(struct ct_chain_report *r);
+
+/* Index helpers into a report (-1 when absent). */
+int ct_chain_find_vdi(const struct ct_chain_report *r, const struct ct_vdi *v);
+int ct_chain_find_vm(const struct ct_chain_report *r, const struct ct_vm *vm);
+
+/* The gate for one VM with explicit limits (a job's gate over the SR's): fills reasons and
+ * the judged disks (owned by the caller: free with ct_gate_result_release). Returns true
+ * when the snapshot may go ahead. */
+struct ct_gate_result {
+	bool ok;
+	char **reasons;
+	int n_reasons;
+	struct ct_gate_disk *disks;
+	int n_disks;
+};
+bool ct_chain_gate_vm(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
+		      const struct ct_gate_conf *job_gate, const struct ct_vm *vm, time_t now,
+		      struct ct_gate_result *out);
+void ct_gate_result_release(struct ct_gate_result *g);
+
+#endif

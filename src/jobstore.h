@@ -1,0 +1,110 @@
+/* jobstore.h - durable job history in SQLite (WAL) under the state directory.
+ *
+ * A run is one execution of a backup job or a prune; it has one item per VM (backup) or per
+ * candidate (prune), and each item has steps. Every call commits before it returns, so a
+ * crash loses nothing already reported. A run left in `running` by a process that is gone
+ * is marked `interrupted` by ct_jobstore_open (the pid and host are recorded with the run).
+ * Strings returned in structs are owned by those structs. */
+#ifndef CT_JOBSTORE_H
+#define CT_JOBSTORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "err.h"
+
+enum ct_run_status {
+	CT_RUN_RUNNING,
+	CT_RUN_SUCCESS,
+	CT_RUN_FAILURE,
+	CT_RUN_SKIPPED,
+	CT_RUN_INTERRUPTED,
+	CT_RUN_FORCED      /* item only: gate bypassed with --force, then succeeded */
+};
+const char *ct_run_status_name(enum ct_run_status s);   /* "running", "success", ... */
+int ct_run_status_from_name(const char *s);             /* -1 if unknown */
+
+struct ct_jobstore;
+
+/* Opens (creating directories and the schema, upgrading an older schema in place).
+ * Returns owned; free with ct_jobstore_close. */
+struct ct_jobstore *ct_jobstore_open(const char *state_dir, struct ct_err *e);
+void ct_jobstore_close(struct ct_jobstore *js);
+
+/* kind: "backup" or "prune". Returns the run id (> 0) or -1. */
+int64_t ct_jobstore_run_begin(struct ct_jobstore *js, const char *kind, const char *job,
+			      const char *pool, bool dry_run, struct ct_err *e);
+int ct_jobstore_run_end(struct ct_jobstore *js, int64_t run, enum ct_run_status st,
+			const char *summary, struct ct_err *e);
+
+/* One item of a run (a VM for backups, a snapshot/VDI for prunes). Returns id or -1. */
+int64_t ct_jobstore_item_begin(struct ct_jobstore *js, int64_t run, const char *obj_uuid,
+			       const char *obj_name, struct ct_err *e);
+/* Ends an item. xapi_code/params from the ct_err when the item failed; reasons are the
+ * gate's sentences; chain_json the chains as judged (JSON text) for a gate refusal. */
+struct ct_item_result {
+	enum ct_run_status status;
+	const char *message;        /* one sentence, may be NULL */
+	const char *snapshot_uuid;  /* may be NULL */
+	int64_t bytes;              /* exported bytes, 0 if none */
+	const char *xapi_code;      /* may be NULL */
+	const char *const *xapi_params;
+	int n_xapi_params;
+	const char *const *reasons;
+	int n_reasons;
+	const char *chain_json;     /* may be NULL */
+};
+int ct_jobstore_item_end(struct ct_jobstore *js, int64_t item, const struct ct_item_result *r,
+			 struct ct_err *e);
+/* A step inside an item ("gate", "snapshot", "tag", "export", "retention", "destroy VM",
+ * ...). Steps are committed as they end. */
+int64_t ct_jobstore_step_begin(struct ct_jobstore *js, int64_t item, const char *name,
+			       struct ct_err *e);
+int ct_jobstore_step_end(struct ct_jobstore *js, int64_t step, enum ct_run_status st,
+			 const char *detail, struct ct_err *e);
+
+/* Reading back, for reports and the console's Jobs view. */
+struct ct_step_rec {
+	int64_t id;
+	char *name;
+	enum ct_run_status status;
+	time_t start, end;          /* end 0 while running */
+	char *detail;
+};
+struct ct_item_rec {
+	int64_t id;
+	char *obj_uuid, *obj_name;
+	enum ct_run_status status;
+	time_t start, end;
+	char *message, *snapshot_uuid, *xapi_code;
+	char **xapi_params;
+	int n_xapi_params;
+	char **reasons;
+	int n_reasons;
+	char *chain_json;
+	int64_t bytes;
+	struct ct_step_rec *steps;
+	int n_steps;
+};
+struct ct_run_rec {
+	int64_t id;
+	char *kind, *job, *pool, *summary, *host;
+	long pid;
+	bool dry_run;
+	enum ct_run_status status;
+	time_t start, end;
+	int n_ok, n_failed, n_skipped;   /* item counts */
+	struct ct_item_rec *items;       /* filled by ct_jobstore_get_run only */
+	int n_items;
+};
+void ct_run_rec_release(struct ct_run_rec *r);
+
+/* Newest first; limit <= 0 = all; failed_only keeps failure/interrupted/skipped runs.
+ * *runs owned: release each then free the array. */
+int ct_jobstore_list_runs(struct ct_jobstore *js, int limit, bool failed_only,
+			  struct ct_run_rec **runs, int *n, struct ct_err *e);
+int ct_jobstore_get_run(struct ct_jobstore *js, int64_t id, struct ct_run_rec *out,
+			struct ct_err *e);
+
+#endif

@@ -1,0 +1,255 @@
+/* model.h - the live store of one pool: typed XAPI records by ref, a uuid index and the
+ * derived indexes the views and the chain engine need.
+ *
+ * Knows nothing of the network. One struct ct_model per pool. The watcher thread applies
+ * changes (put/del) under `lock`; readers (console, commands, chain engine) take the same
+ * lock for the time they read, and copy what they need to keep beyond it. Pointers returned
+ * by the find/index functions are borrowed: valid while the lock is held and until the next
+ * put/del/clear. Derived indexes are rebuilt lazily by the accessors after any change. */
+#ifndef CT_MODEL_H
+#define CT_MODEL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "util.h"
+
+enum ct_class {
+	CT_POOL,
+	CT_HOST,
+	CT_SR,
+	CT_VDI,
+	CT_VM,
+	CT_VBD,
+	CT_PBD,
+	CT_TASK,
+	CT_MESSAGE,
+	CT_NCLASSES
+};
+
+/* XAPI's spelling for calls ("pool", "host", "SR", "VDI", "VM", "VBD", "PBD", "task",
+ * "message"); event.from sends them lowercase. */
+const char *ct_class_name(enum ct_class c);
+/* Case-insensitive; -1 if unknown (classes chaintop does not keep). */
+int ct_class_from_name(const char *name);
+
+/* Every record starts with this header. ref and uuid owned. */
+struct ct_obj {
+	enum ct_class cls;
+	char *ref;
+	char *uuid;
+};
+
+struct ct_pool {
+	struct ct_obj o;
+	char *name_label;
+	char *master;            /* host ref */
+	char *default_sr;        /* SR ref */
+	struct ct_map other_config;
+};
+
+struct ct_host {
+	struct ct_obj o;
+	char *name_label;
+	char *hostname;
+	char *address;
+	bool enabled;
+	int64_t api_version_major, api_version_minor;
+	struct ct_map software_version;
+};
+
+struct ct_sr {
+	struct ct_obj o;
+	char *name_label;
+	char *name_description;
+	char *type;              /* "nfs", "ext", "lvmoiscsi", "iso", ... */
+	char *content_type;
+	bool shared;
+	int64_t physical_size, physical_utilisation, virtual_allocation;
+	struct ct_map sm_config, other_config;
+	struct ct_strset vdis;   /* VDI refs as XAPI lists them */
+	struct ct_strset pbds;
+};
+
+enum ct_vdi_type {
+	CT_VDI_SYSTEM,
+	CT_VDI_USER,
+	CT_VDI_EPHEMERAL,
+	CT_VDI_SUSPEND,
+	CT_VDI_CRASHDUMP,
+	CT_VDI_HA_STATEFILE,
+	CT_VDI_METADATA,
+	CT_VDI_REDO_LOG,
+	CT_VDI_RRD,
+	CT_VDI_PVS_CACHE,
+	CT_VDI_CBT_METADATA,
+	CT_VDI_OTHER             /* a type newer than this build */
+};
+
+struct ct_vdi {
+	struct ct_obj o;
+	char *name_label;
+	char *name_description;
+	char *sr;                /* SR ref */
+	struct ct_strset vbds;   /* VBD refs */
+	int64_t virtual_size, physical_utilisation;
+	enum ct_vdi_type type;
+	bool managed, missing, is_a_snapshot, read_only, sharable, cbt_enabled;
+	char *snapshot_of;       /* VDI ref or "OpaqueRef:NULL" */
+	struct ct_strset snapshots;
+	time_t snapshot_time;    /* 0 = unset */
+	struct ct_map sm_config, other_config;
+	struct ct_strset current_operations;  /* operation names (values of XAPI's map) */
+};
+
+enum ct_power_state {
+	CT_POWER_HALTED,
+	CT_POWER_PAUSED,
+	CT_POWER_RUNNING,
+	CT_POWER_SUSPENDED,
+	CT_POWER_UNKNOWN
+};
+const char *ct_power_state_name(enum ct_power_state p);
+
+struct ct_vm {
+	struct ct_obj o;
+	char *name_label;
+	char *name_description;
+	enum ct_power_state power_state;
+	bool is_a_template, is_default_template, is_a_snapshot, is_control_domain;
+	char *snapshot_of;       /* VM ref or "OpaqueRef:NULL" */
+	struct ct_strset snapshots;
+	time_t snapshot_time;
+	struct ct_strset vbds;
+	struct ct_map other_config;
+	struct ct_strset tags;
+	char *resident_on;       /* host ref */
+	char *suspend_vdi;       /* VDI ref or "OpaqueRef:NULL" */
+	struct ct_strset current_operations;
+};
+
+enum ct_vbd_type { CT_VBD_DISK, CT_VBD_CD, CT_VBD_FLOPPY, CT_VBD_OTHER };
+
+struct ct_vbd {
+	struct ct_obj o;
+	char *vm;                /* VM ref */
+	char *vdi;               /* VDI ref, "OpaqueRef:NULL" for an empty CD drive */
+	enum ct_vbd_type type;
+	bool read_only;          /* mode RO */
+	bool currently_attached, empty;
+	char *userdevice;        /* "0", "1", ... */
+	char *device;            /* "xvda", ... */
+};
+
+struct ct_pbd {
+	struct ct_obj o;
+	char *host, *sr;
+	bool currently_attached;
+};
+
+enum ct_task_status {
+	CT_TASK_PENDING,
+	CT_TASK_SUCCESS,
+	CT_TASK_FAILURE,
+	CT_TASK_CANCELLING,
+	CT_TASK_CANCELLED
+};
+const char *ct_task_status_name(enum ct_task_status s);
+
+struct ct_task {
+	struct ct_obj o;
+	char *name_label;
+	char *name_description;
+	enum ct_task_status status;
+	double progress;         /* 0..1 */
+	time_t created, finished;
+	char *result;            /* an XML-RPC value fragment, as XAPI sends it */
+	struct ct_strset error_info;   /* code, params... */
+	struct ct_map other_config;    /* "applies_to" = SR ref for the SM garbage collector */
+	char *resident_on;
+};
+
+struct ct_message {
+	struct ct_obj o;
+	char *name;              /* "SM_GC_NO_SPACE", ... */
+	int64_t priority;        /* 1 critical .. 5 info */
+	char *cls;               /* "SR", "VM", "Host", ... */
+	char *obj_uuid;
+	time_t timestamp;
+	char *body;
+};
+
+/* Allocate an empty record of class c with every string NULL and sets/maps empty. */
+struct ct_obj *ct_obj_new(enum ct_class c);
+void ct_obj_free(struct ct_obj *o);
+/* Deep copy. */
+struct ct_obj *ct_obj_dup(const struct ct_obj *o);
+
+/* Open-addressed table of records of one class, keyed by ref. */
+struct ct_table {
+	struct ct_obj **items;   /* dense, order unspecified */
+	size_t n, cap;
+	size_t *slots;           /* hash slot -> index+1, 0 = empty */
+	size_t nslots;
+};
+
+struct ct_model_index;       /* derived indexes, private to model.c */
+
+struct ct_model {
+	pthread_mutex_t lock;
+	uint64_t generation;     /* bumped on every applied change */
+	struct ct_table t[CT_NCLASSES];
+	struct ct_model_index *idx;   /* NULL or stale until the next accessor call */
+	bool idx_dirty;
+};
+
+void ct_model_init(struct ct_model *m);
+void ct_model_release(struct ct_model *m);
+void ct_model_lock(struct ct_model *m);
+void ct_model_unlock(struct ct_model *m);
+
+/* All functions below expect the caller to hold the lock. */
+
+/* Remove every record (before a full re-load). Bumps the generation. */
+void ct_model_clear(struct ct_model *m);
+/* Insert or replace the record with o->ref; takes ownership of o. Bumps the generation. */
+void ct_model_put(struct ct_model *m, struct ct_obj *o);
+/* Remove and free the record; no-op if absent. Bumps the generation. */
+void ct_model_del(struct ct_model *m, enum ct_class c, const char *ref);
+
+size_t ct_model_count(const struct ct_model *m, enum ct_class c);
+struct ct_obj *ct_model_at(const struct ct_model *m, enum ct_class c, size_t i);
+struct ct_obj *ct_model_find(const struct ct_model *m, enum ct_class c, const char *ref);
+struct ct_obj *ct_model_find_uuid(struct ct_model *m, enum ct_class c, const char *uuid);
+
+/* Typed shorthands (NULL for NULL refs, "OpaqueRef:NULL" or unknown refs). */
+struct ct_pool *ct_model_pool(const struct ct_model *m);     /* the one pool record */
+struct ct_sr *ct_model_sr(const struct ct_model *m, const char *ref);
+struct ct_vdi *ct_model_vdi(const struct ct_model *m, const char *ref);
+struct ct_vm *ct_model_vm(const struct ct_model *m, const char *ref);
+struct ct_vbd *ct_model_vbd(const struct ct_model *m, const char *ref);
+struct ct_host *ct_model_host(const struct ct_model *m, const char *ref);
+struct ct_task *ct_model_task(const struct ct_model *m, const char *ref);
+
+/* Derived indexes, rebuilt on first use after a change (O(records)). The arrays are
+ * borrowed like the records. */
+/* VDIs whose SR field is this SR (base copies included). */
+struct ct_vdi *const *ct_model_sr_vdis(struct ct_model *m, const struct ct_sr *sr, size_t *n);
+/* The VDI named by sm_config["vhd-parent"] on the same SR, NULL if none or unknown. */
+struct ct_vdi *ct_model_vdi_parent(struct ct_model *m, const struct ct_vdi *v);
+/* VDIs of the same SR whose vhd-parent is v's uuid. */
+struct ct_vdi *const *ct_model_vdi_children(struct ct_model *m, const struct ct_vdi *v, size_t *n);
+/* VBDs whose VDI is v / whose VM is vm (from the VBD records, not the VDI/VM sets). */
+struct ct_vbd *const *ct_model_vdi_vbds(struct ct_model *m, const struct ct_vdi *v, size_t *n);
+struct ct_vbd *const *ct_model_vm_vbds(struct ct_model *m, const struct ct_vm *vm, size_t *n);
+/* Tasks whose other_config["applies_to"] is this ref (SR garbage collection). */
+struct ct_task *const *ct_model_tasks_for(struct ct_model *m, const char *ref, size_t *n);
+/* Messages whose obj_uuid is this uuid, newest first. */
+struct ct_message *const *ct_model_messages_for(struct ct_model *m, const char *uuid, size_t *n);
+
+/* Is this ref the null ref or empty? */
+bool ct_ref_is_null(const char *ref);
+
+#endif

@@ -1,0 +1,122 @@
+/* xapi.h - one XAPI session over XML-RPC/HTTPS (xmlrpc-c for the encoding, libcurl for the
+ * transport, libexpat for streaming decode of the big replies).
+ *
+ * Knows nothing of the model: it hands out typed records (struct ct_obj from model.h is
+ * only the record type) and events. A struct ct_xapi is used by one thread at a time; the
+ * watcher and every action worker make their own. ct_xapi_cancel may be called from any
+ * thread to abort a blocked call (event.from) promptly.
+ *
+ * Errors: every function returns 0 or -1 with e filled. XAPI failures carry the code and
+ * params (CT_E_XAPI); SESSION_INVALID is handled inside (log in again, retry the call once),
+ * HOST_IS_SLAVE inside login (reconnect to the master it names). */
+#ifndef CT_XAPI_H
+#define CT_XAPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "model.h"
+
+struct ct_xapi_opts {
+	const char *url;          /* "https://host[:port]" */
+	const char *username;
+	const char *password;     /* copied; wiped on free */
+	bool tls_verify;          /* default true */
+	const char *ca_file;      /* NULL = system CAs */
+	const char *fingerprint;  /* "sha256:AB:CD:..." pin of the server certificate, or NULL */
+	long connect_timeout_s;   /* default 10 */
+	long call_timeout_s;      /* default 120; event.from calls get timeout + 30 */
+	const char *originator;   /* default "chaintop" */
+};
+
+struct ct_xapi;
+
+/* Returns owned; free with ct_xapi_free (logs out first if logged in). */
+struct ct_xapi *ct_xapi_new(const struct ct_xapi_opts *o);
+void ct_xapi_free(struct ct_xapi *x);
+
+int ct_xapi_login(struct ct_xapi *x, struct ct_err *e);
+void ct_xapi_logout(struct ct_xapi *x);
+/* Current master URL (changes after HOST_IS_SLAVE) and session ref (for HTTP handlers).
+ * Borrowed until the next call on x. */
+const char *ct_xapi_url(const struct ct_xapi *x);
+const char *ct_xapi_session(const struct ct_xapi *x);
+/* Abort the call in progress (and make later calls fail with CT_E_CANCEL until reset). */
+void ct_xapi_cancel(struct ct_xapi *x);
+void ct_xapi_reset_cancel(struct ct_xapi *x);
+
+/* Argument of an ordinary call; the session ref is prepended by the call itself. */
+enum ct_xarg_type { CT_XARG_STR, CT_XARG_STRSET, CT_XARG_DOUBLE, CT_XARG_BOOL };
+struct ct_xarg {
+	enum ct_xarg_type type;
+	const char *s;
+	const char *const *set;
+	size_t n;
+	double d;
+	bool b;
+};
+#define CT_XSTR(v) ((struct ct_xarg){ .type = CT_XARG_STR, .s = (v) })
+
+/* A call whose Value is a string (ref, uuid, void ""): *out owned (may pass NULL). */
+int ct_xapi_call(struct ct_xapi *x, const char *method, const struct ct_xarg *args, size_t nargs,
+		 char **out, struct ct_err *e);
+/* A call whose Value is a set of strings (e.g. VM.get_VBDs). */
+int ct_xapi_call_set(struct ct_xapi *x, const char *method, const struct ct_xarg *args,
+		     size_t nargs, struct ct_strset *out, struct ct_err *e);
+
+/* Records are handed to cb one by one as they are decoded; cb owns them. */
+typedef void (*ct_record_cb)(void *ctx, struct ct_obj *o);
+
+/* <class>.get_all_records, or get_all_records_where when where != NULL. */
+int ct_xapi_get_all_records(struct ct_xapi *x, enum ct_class c, const char *where,
+			    ct_record_cb cb, void *ctx, struct ct_err *e);
+/* Several classes at once, fetched in parallel on one thread; cb gets every record. */
+int ct_xapi_load_classes(struct ct_xapi *x, const enum ct_class *cls, size_t n,
+			 ct_record_cb cb, void *ctx, struct ct_err *e);
+/* <class>.get_record; *out owned. */
+int ct_xapi_get_record(struct ct_xapi *x, enum ct_class c, const char *ref,
+		       struct ct_obj **out, struct ct_err *e);
+
+enum ct_event_op { CT_EV_ADD, CT_EV_MOD, CT_EV_DEL };
+
+struct ct_event {
+	enum ct_event_op op;
+	enum ct_class cls;
+	char *ref;                 /* owned */
+	struct ct_obj *snapshot;   /* owned; NULL on del */
+};
+
+struct ct_event_batch {
+	struct ct_event *ev;
+	size_t n, cap;
+	char *token;               /* owned: pass to the next event.from */
+	int valid_ref_counts[CT_NCLASSES];  /* -1 when XAPI did not send the class */
+};
+void ct_event_batch_release(struct ct_event_batch *b);
+
+/* event.from(classes, token, timeout); events of classes chaintop does not keep are
+ * skipped. */
+int ct_xapi_event_from(struct ct_xapi *x, const char *const *classes, size_t nclasses,
+		       const char *token, double timeout_s, struct ct_event_batch *out,
+		       struct ct_err *e);
+/* event.inject(class, ref): a token that marks "now" before a full load. *token owned. */
+int ct_xapi_event_inject(struct ct_xapi *x, enum ct_class c, const char *ref, char **token,
+			 struct ct_err *e);
+
+/* Parse a task result (XML-RPC value fragment "<value>OpaqueRef:..</value>") into a string. */
+int ct_xapi_parse_task_result(const char *fragment, char **out, struct ct_err *e);
+
+/* HTTP GET on the master (e.g. "/export?ref=...&use_compression=zstd"; session_id is
+ * appended). Follows redirects to other hosts. Streams the body to write_cb (return
+ * non-zero to abort). *task_id owned (from the task-id header, may be NULL). */
+typedef int (*ct_http_write_cb)(void *ctx, const void *buf, size_t n);
+int ct_xapi_http_get(struct ct_xapi *x, const char *path_query, ct_http_write_cb write_cb,
+		     void *ctx, char **task_id, struct ct_err *e);
+
+/* Global init/cleanup of libcurl and xmlrpc-c; call once in main before threads. */
+int ct_xapi_global_init(struct ct_err *e);
+void ct_xapi_global_cleanup(void);
+
+#endif
