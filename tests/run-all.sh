@@ -6,6 +6,11 @@ set -u
 cd "$(dirname "$0")/.."
 : "${BUILD:=$PWD/build}" "${CHAINTOP:=$PWD/chaintop}"
 export BUILD CHAINTOP
+# Sanitizer builds: report every finding and fail; tests/lsan.supp lists leaks that belong to
+# libraries (kept by design until exit), each with the reason.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+[ -f tests/lsan.supp ] && export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}"
 suites=("$@"); [ ${#suites[@]} -eq 0 ] && suites=(unit sim integration ui)
 passed=0; failed=0; failed_names=()
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/chaintop-tests.XXXXXX")
