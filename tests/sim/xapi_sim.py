@@ -522,6 +522,7 @@ class Storage:
     def __init__(self, sim):
         self.sim = sim
         self.st = sim.store
+        self.batch = False
 
     # -- chain queries
     def vdi_by_uuid(self, u):
@@ -565,6 +566,8 @@ class Storage:
 
     def update_sr(self, sr_ref):
         """Recompute utilisation/allocation from the VDIs (SR.update after SM ops)."""
+        if self.batch:
+            return                     # scenario build: one update at the end
         sr = self.st.tables["SR"][sr_ref]
         if not self.is_vhd_sr(sr_ref):
             return
@@ -2511,7 +2514,8 @@ def build_big(sim):
     for i in range(n):
         name = "%s-%04d" % (prefixes[i % len(prefixes)], i + 1)
         sr = srs[rng.randrange(len(srs))]
-        ndisks = 1 if rng.random() < 0.5 else 2
+        r = rng.random()
+        ndisks = 1 if r < 0.4 else (2 if r < 0.8 else 3)
         disks = [(sr, rng.choice((20, 40, 60, 100)), 0.2 + 0.6 * rng.random(), None)
                  for _ in range(ndisks)]
         vm = b.vm(name, "Running" if rng.random() < 0.8 else "Halted", disks)
@@ -2520,7 +2524,7 @@ def build_big(sim):
             b.snap(vm, "%s daily" % name, rng.randint(1, 60), write=int(rng.random() * 4 * GiB))
         elif r < 0.55:
             b.stacked(vm, rng.randint(1, 3))
-        elif r < 0.7:
+        elif r < 0.85:
             b.snap(vm, "%s weekly" % name, rng.randint(8, 30), write=GiB)
             b.snap(vm, "%s daily" % name, rng.randint(1, 7), write=GiB)
     return b
@@ -2549,7 +2553,9 @@ def build(sim):
     st = sim.store
     st.recording = False          # build without events: token "" shows everything as add
     with st.lock:
+        sim.storage.batch = True
         SCENARIOS[sim.scenario](sim)
+        sim.storage.batch = False
         for sr in st.tables["SR"]:
             sim.storage.update_sr(sr)
     st.recording = True
@@ -2557,6 +2563,21 @@ def build(sim):
     if sim.scenario == "flaky":
         sim.flaky = True
     sim.flaky_rng = random.Random((sim.opts.seed or 0) + 7)
+
+
+def warm_cache(sim):
+    """Pre-serialize every record after start-up, in small locked batches, so the
+    first get_all_records of a big pool is fast."""
+    st = sim.store
+    for cls in ("VDI", "VM", "VBD", "SR", "PBD", "host", "pool"):
+        refs = list(st.tables[cls])
+        for i in range(0, len(refs), 500):
+            if sim.stop.is_set():
+                return
+            with st.lock:
+                for r in refs[i:i + 500]:
+                    if r in st.tables[cls]:
+                        st.encoded(cls, r)
 
 
 def main(argv=None):
@@ -2604,6 +2625,7 @@ def main(argv=None):
     signal.signal(signal.SIGINT, on_signal)
 
     sim.start_gc()
+    threading.Thread(target=warm_cache, args=(sim,), daemon=True).start()
     for t in sim.background:
         t.start()
     host, port = server.server_address[:2]

@@ -1,0 +1,685 @@
+#!/usr/bin/env python3
+"""Tests for the XAPI simulator: wire bytes, events, chains, GC, errors, exports,
+control channel.  Run: python3 tests/sim/test_sim.py  (prints "N passed, M failed")."""
+
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import unittest
+import xmlrpc.client
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SIM = os.path.join(HERE, "xapi_sim.py")
+USER, PWD = "root", "chaintop-demo"
+
+
+class SimProc:
+    """A simulator subprocess plus a keep-alive raw HTTP client."""
+
+    def __init__(self, scenario, *extra):
+        self.p = subprocess.Popen([sys.executable, SIM, "--port", "0", "--scenario", scenario]
+                                  + list(extra), stdout=subprocess.PIPE, text=True)
+        line = self.p.stdout.readline().strip()
+        assert line.startswith("ready http://"), line
+        self.url = line.split()[1]
+        self.hostport = self.url[len("http://"):]
+        self.conn = None
+        self.lock = threading.Lock()
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                return self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                return self.p.wait()
+        return self.p.returncode
+
+    def raw(self, method, *params, conn=None):
+        """Send one XML-RPC call, return the raw response body."""
+        body = xmlrpc.client.dumps(tuple(params), method)
+        c = conn or http.client.HTTPConnection(self.hostport, timeout=30)
+        c.request("POST", "/", body, {"Content-Type": "text/xml"})
+        r = c.getresponse()
+        data = r.read()
+        if conn is None:
+            c.close()
+        assert r.status == 200, (r.status, data[:200])
+        return data
+
+    def call(self, method, *params):
+        return xmlrpc.client.loads(self.raw(method, *params))[0][0]
+
+    def ok(self, method, *params):
+        r = self.call(method, *params)
+        assert r["Status"] == "Success", (method, r)
+        return r["Value"]
+
+    def err(self, method, *params):
+        r = self.call(method, *params)
+        assert r["Status"] == "Failure", (method, r)
+        return r["ErrorDescription"]
+
+    def login(self):
+        return self.ok("session.login_with_password", USER, PWD, "1.0", "test_sim")
+
+    def http(self, verb, path, body=None):
+        c = http.client.HTTPConnection(self.hostport, timeout=30)
+        c.request(verb, path, body=json.dumps(body) if body is not None else None,
+                  headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, data
+
+    def ctl(self, verb, path, body=None):
+        status, data = self.http(verb, path, body)
+        return status, json.loads(data)
+
+    def state(self):
+        return self.ctl("GET", "/sim/state")[1]
+
+    def vm(self, name):
+        return [v for v in self.state()["vms"] if v["name"] == name and not v["is_a_snapshot"]][0]
+
+
+def wait_for(pred, timeout=15.0, step=0.1):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
+class Base(unittest.TestCase):
+    scenario = "demo"
+    extra = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = SimProc(cls.scenario, *cls.extra)
+        cls.s = cls.sim.login()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def vdis(self):
+        return self.sim.ok("VDI.get_all_records", self.s)
+
+    def vm_ref(self, name):
+        return self.sim.ok("VM.get_by_uuid", self.s, self.sim.vm(name)["uuid"])
+
+
+# ---------------------------------------------------------------------------
+
+class WireTest(Base):
+    scenario = "demo"
+
+    def test_login_envelope_bytes(self):
+        b = self.sim.raw("session.login_with_password", USER, PWD)
+        self.assertRegex(b, rb'^<\?xml version="1.0"\?><methodResponse><params><param><value><struct>'
+                            rb'<member><name>Status</name><value>Success</value></member>'
+                            rb'<member><name>Value</name><value>OpaqueRef:[0-9a-f-]{36}</value>'
+                            rb'</member></struct></value></param></params></methodResponse>$')
+
+    def test_record_encoding(self):
+        b = self.sim.raw("VDI.get_all_records", self.s)
+        self.assertNotIn(b"<string>", b)
+        self.assertNotIn(b"<int>", b)
+        self.assertNotIn(b"<i8>", b)
+        self.assertIsNone(re.search(rb">\s+<", b), "whitespace between tags")
+        self.assertIn(b"<boolean>1</boolean>", b)
+        self.assertIn(b"<boolean>0</boolean>", b)
+        self.assertRegex(b, rb"<name>virtual_size</name><value>\d+</value>")
+        dates = re.findall(rb"<dateTime.iso8601>([^<]*)</dateTime.iso8601>", b)
+        self.assertTrue(dates)
+        for d in dates:
+            self.assertRegex(d, rb"^\d{8}T\d\d:\d\d:\d\dZ$")
+        self.assertIn(b"<dateTime.iso8601>19700101T00:00:00Z</dateTime.iso8601>", b)
+        self.assertIn(b"<name>VBDs</name><value><array><data>", b)
+        self.assertIn(b"<name>current_operations</name><value><struct></struct></value>", b)
+        self.assertIn(b"<name>vhd-parent</name>", b)
+
+    def test_void_and_double(self):
+        s = self.sim.login()
+        self.assertIn(b"<member><name>Value</name><value></value></member>",
+                      self.sim.raw("session.logout", s))
+        b = self.sim.raw("VM.get_HVM_shadow_multiplier", self.s, self.vm_ref("web01"))
+        self.assertIn(b"<value><double>1</double></value>", b)
+
+    def test_escaping_and_unescaped_member_names(self):
+        ref = self.vm_ref("web02")
+        self.sim.ok("VM.add_to_other_config", self.s, ref, "k&y", 'a<b>"c"&d')
+        b = self.sim.raw("VM.get_other_config", self.s, ref)
+        self.assertIn(b"<name>k&y</name><value>a&lt;b&gt;&quot;c&quot;&amp;d</value>", b)
+        self.sim.ok("VM.remove_from_other_config", self.s, ref, "k&y")
+        # control bytes cannot travel in a request; check the encoder directly
+        sys.path.insert(0, HERE)
+        import xapi_sim
+        self.assertEqual(xapi_sim.enc("a\x01b\tc\x1f"), "<value>ab\tc</value>")
+        self.assertEqual(xapi_sim.enc(1.0), "<value><double>1</double></value>")
+        self.assertEqual(xapi_sim.enc(0.1), "<value><double>0.1</double></value>")
+
+    def test_bare_string_params_and_text_ints(self):
+        # a client that sends bare <value>text</value> (no <string>)
+        body = ('<?xml version="1.0"?><methodCall><methodName>session.login_with_password'
+                '</methodName><params><param><value>root</value></param><param><value>'
+                'chaintop-demo</value></param></params></methodCall>')
+        c = http.client.HTTPConnection(self.sim.hostport)
+        c.request("POST", "/RPC2", body, {"Content-Type": "text/xml"})
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertIn(b"Success", r.read())
+        # the timeout as text instead of <double>
+        tok = self.sim.ok("event.from", self.s, ["pool"], "", 0.0)["token"]
+        body = ('<?xml version="1.0"?><methodCall><methodName>event.from</methodName><params>'
+                '<param><value>%s</value></param><param><value><array><data><value>pool</value>'
+                '</data></array></value></param><param><value>%s</value></param>'
+                '<param><value>0.1</value></param></params></methodCall>' % (self.s, tok))
+        c.request("POST", "/", body, {"Content-Type": "text/xml"})
+        r = c.getresponse()
+        self.assertIn(b"<name>token</name>", r.read())
+        c.close()
+
+    def test_keepalive_and_content_length(self):
+        c = http.client.HTTPConnection(self.sim.hostport)
+        for _ in range(3):
+            c.request("POST", "/", xmlrpc.client.dumps((self.s,), "pool.get_all"),
+                      {"Content-Type": "text/xml"})
+            r = c.getresponse()
+            self.assertEqual(r.getheader("content-type"), "text/xml")
+            self.assertIsNotNone(r.getheader("Content-Length"))
+            r.read()
+        c.close()
+
+    def test_malformed_xml_is_http_500_html(self):
+        c = http.client.HTTPConnection(self.sim.hostport)
+        c.request("POST", "/", "<methodCall><oops", {"Content-Type": "text/xml"})
+        r = c.getresponse()
+        self.assertEqual(r.status, 500)
+        self.assertIn(b"<html>", r.read())
+
+    def test_all_fields_and_getters(self):
+        recs = self.sim.ok("VM.get_all_records", self.s)
+        rec = next(iter(recs.values()))
+        for f in ("uuid", "name_label", "power_state", "is_a_template", "is_a_snapshot",
+                  "snapshot_of", "snapshots", "snapshot_time", "VBDs", "blocked_operations",
+                  "HVM_boot_policy", "NVRAM", "domain_type", "pending_guidances"):
+            self.assertIn(f, rec)
+        ref = self.vm_ref("web01")
+        self.assertEqual(self.sim.ok("VM.get_name_label", self.s, ref), "web01")
+        self.assertEqual(self.sim.ok("VM.get_record", self.s, ref)["name_label"], "web01")
+
+    def test_get_all_records_where(self):
+        r = self.sim.ok("VM.get_all_records_where", self.s,
+                        'field "is_a_template" = "true" and field "is_a_snapshot" = "false"')
+        self.assertTrue(r)
+        self.assertTrue(all(v["is_a_template"] and not v["is_a_snapshot"] for v in r.values()))
+        r = self.sim.ok("VM.get_all_records_where", self.s,
+                        '(field "name__label" = "web01" or field "name_label" = "web02") and not false')
+        self.assertEqual(sorted(v["name_label"] for v in r.values()), ["web01", "web02"])
+        self.assertEqual(self.sim.ok("VM.get_all_records_where", self.s, "false"), {})
+
+    def test_error_codes(self):
+        e = self.sim.err("session.login_with_password", USER, "wrong")
+        self.assertEqual(e[0], "SESSION_AUTHENTICATION_FAILED")
+        self.assertEqual(self.sim.err("VM.get_all_records", "OpaqueRef:bogus"),
+                         ["SESSION_INVALID", "OpaqueRef:bogus"])
+        s2 = self.sim.login()
+        self.sim.ok("session.logout", s2)
+        self.assertEqual(self.sim.err("VM.get_all", s2)[0], "SESSION_INVALID")
+        self.assertEqual(self.sim.err("VM.get_record", self.s, "OpaqueRef:nope"),
+                         ["HANDLE_INVALID", "VM", "OpaqueRef:nope"])
+        self.assertEqual(self.sim.err("VM.get_by_uuid", self.s, "nope"),
+                         ["UUID_INVALID", "VM", "nope"])
+        self.assertEqual(self.sim.err("VM.frobnicate", self.s), ["MESSAGE_METHOD_UNKNOWN", "VM.frobnicate"])
+        self.assertEqual(self.sim.err("VM.get_record", self.s),
+                         ["MESSAGE_PARAMETER_COUNT_MISMATCH", "VM.get_record", "2", "1"])
+        e = self.sim.err("VM.destroy", self.s, self.vm_ref("web03"))
+        self.assertEqual(e[0], "VM_BAD_POWER_STATE")
+        self.assertEqual(e[2:], ["halted", "running"])
+        ref = self.vm_ref("web03")
+        self.sim.ok("VM.add_to_other_config", self.s, ref, "x", "1")
+        self.assertEqual(self.sim.err("VM.add_to_other_config", self.s, ref, "x", "2")[0],
+                         "MAP_DUPLICATE_KEY")
+        self.sim.ok("VM.remove_from_other_config", self.s, ref, "x")
+        self.sim.ok("VM.remove_from_other_config", self.s, ref, "x")   # never fails
+
+    def test_vdi_destroy_refusals(self):
+        vdis = self.vdis()
+        base = next(r for r, v in vdis.items() if not v["managed"])
+        self.assertEqual(self.sim.err("VDI.destroy", self.s, base), ["VDI_NOT_MANAGED", base])
+        srs = self.sim.ok("SR.get_all_records", self.s)
+        iso = next(r for r, v in vdis.items() if srs[v["SR"]]["type"] == "iso")
+        self.assertEqual(self.sim.err("VDI.destroy", self.s, iso)[0], "OPERATION_NOT_ALLOWED")
+        vbds = self.sim.ok("VBD.get_all_records", self.s)
+        used = next(v["VDI"] for v in vbds.values() if v["currently_attached"] and v["type"] == "Disk")
+        self.assertEqual(self.sim.err("VDI.destroy", self.s, used), ["VDI_IN_USE", used, "destroy"])
+
+    def test_templates_and_control_domains(self):
+        vms = self.sim.ok("VM.get_all_records", self.s).values()
+        self.assertEqual(sum(1 for v in vms if v["is_control_domain"]), 2)
+        self.assertTrue(any(v["is_a_template"] and not v["is_a_snapshot"] for v in vms))
+        pool = next(iter(self.sim.ok("pool.get_all_records", self.s).values()))
+        self.assertEqual(pool["name_label"], "prod-pool")
+        self.assertEqual(self.sim.ok("session.get_this_host", self.s, self.s), pool["master"])
+
+    def test_messages(self):
+        msgs = self.sim.ok("message.get_all_records", self.s)
+        self.assertTrue(msgs)
+        since = self.sim.ok("message.get_since", self.s, xmlrpc.client.DateTime(time.gmtime(time.time() - 7200)))
+        self.assertTrue(all(m["timestamp"].value >= time.strftime("%Y%m%dT%H", time.gmtime(time.time() - 7300))
+                            for m in since.values()))
+        self.assertLess(len(since), len(msgs))
+
+    def test_system_list_methods_unwrapped(self):
+        b = self.sim.raw("system.listMethods")
+        self.assertNotIn(b"Status", b)
+        self.assertIn(b"<value>VM.snapshot</value>", b)
+
+
+class EventTest(Base):
+    scenario = "coalescing"
+    extra = ("--gc-speed", "0.01")        # GC effectively idle
+
+    def test_token_empty_returns_everything_as_add(self):
+        r = self.sim.ok("event.from", self.s, ["*"], "", 1.0)
+        self.assertRegex(r["token"], r"^\d{20},\d{20}$")
+        ops = {e["operation"] for e in r["events"]}
+        self.assertEqual(ops, {"add"})
+        classes = {e["class"] for e in r["events"]}
+        self.assertTrue({"vm", "vdi", "sr", "vbd", "pbd", "pool", "host"} <= classes)
+        self.assertEqual(len([e for e in r["events"] if e["class"] == "vdi"]),
+                         r["valid_ref_counts"]["vdi"])
+        for e in r["events"]:
+            self.assertEqual(e["timestamp"], "0.0")
+            self.assertIn("snapshot", e)
+
+    def test_valid_ref_counts_are_i4(self):
+        b = self.sim.raw("event.from", self.s, ["vm"], "", 0.0)
+        m = re.search(rb"<name>valid_ref_counts</name><value><struct>(.*?)</struct>", b)
+        self.assertTrue(m)
+        for name in (b"vm", b"vdi", b"sr", b"vbd", b"pbd", b"task", b"pool", b"host"):
+            self.assertRegex(m.group(1), rb"<member><name>" + name + rb"</name><value><i4>\d+</i4></value></member>")
+
+    def test_timeout_round_trip_and_filters(self):
+        tok = self.sim.ok("event.from", self.s, ["vm"], "", 0.0)["token"]
+        t = time.time()
+        r = self.sim.ok("event.from", self.s, ["vm"], tok, 0.6)
+        self.assertGreaterEqual(time.time() - t, 0.5)
+        self.assertEqual(r["events"], [])
+        self.assertRegex(r["token"], r"^\d{20},\d{20}$")
+        # inject wakes a blocked event.from, and class/ref filtering works
+        vm = self.vm_ref("healthy-vm")
+        other = self.vm_ref("lvm-vm")
+        res = {}
+
+        def waiter():
+            res["r"] = self.sim.ok("event.from", self.s, ["VM/" + vm], r["token"], 10.0)
+        th = threading.Thread(target=waiter)
+        th.start()
+        time.sleep(0.3)
+        self.sim.ok("event.inject", self.s, "VM", other)
+        t = time.time()
+        tok2 = self.sim.ok("event.inject", self.s, "vm", vm)
+        th.join(10)
+        self.assertLess(time.time() - t, 5)
+        self.assertRegex(tok2, r"^\d{20},\d{20}$")
+        evs = res["r"]["events"]
+        self.assertEqual([(e["class"], e["operation"], e["ref"]) for e in evs], [("vm", "mod", vm)])
+        self.assertEqual(evs[0]["snapshot"]["name_label"], "healthy-vm")
+
+    def test_bad_token_and_subscription(self):
+        self.assertEqual(self.sim.err("event.from", self.s, ["*"], "garbage", 0.0),
+                         ["EVENT_FROM_TOKEN_PARSE_FAILURE", "garbage"])
+        self.assertEqual(self.sim.err("event.from", self.s, ["nosuchclass"], "", 0.0)[0],
+                         "EVENT_SUBSCRIPTION_PARSE_FAILURE")
+
+    def test_event_from_does_not_block_others(self):
+        tok = self.sim.ok("event.from", self.s, ["pool"], "", 0.0)["token"]
+        ths = [threading.Thread(target=self.sim.call, args=("event.from", self.s, ["pool"], tok, 3.0))
+               for _ in range(4)]
+        for th in ths:
+            th.start()
+        t = time.time()
+        self.sim.ok("pool.get_all_records", self.s)
+        self.assertLess(time.time() - t, 1.0)
+        for th in ths:
+            th.join()
+
+    def test_snapshot_restructures_chain_and_del_events(self):
+        st = self.sim.vm("lvm-vm")
+        disk = st["disks"][0]
+        self.assertEqual(disk["depth"], 1)
+        tok = self.sim.ok("event.from", self.s, ["*"], "", 0.0)["token"]
+        vm = self.vm_ref("lvm-vm")
+        snap = self.sim.ok("VM.snapshot", self.s, vm, "lvm-vm test")
+        srec = self.sim.ok("VM.get_record", self.s, snap)
+        self.assertTrue(srec["is_a_snapshot"] and srec["is_a_template"])
+        self.assertEqual(srec["snapshot_of"], vm)
+        self.assertEqual(srec["power_state"], "Halted")
+        self.assertIn(snap, self.sim.ok("VM.get_snapshots", self.s, vm))
+        vdis = self.vdis()
+        leaf_ref = disk["ref"]
+        leaf = vdis[leaf_ref]
+        base_uuid = leaf["sm_config"]["vhd-parent"]
+        base_ref, base = next((r, v) for r, v in vdis.items() if v["uuid"] == base_uuid)
+        self.assertEqual(leaf["uuid"], disk["uuid"])          # V keeps uuid and ref
+        self.assertFalse(base["managed"])
+        self.assertTrue(base["read_only"])
+        self.assertEqual(base["name_label"], "base copy")
+        self.assertNotIn("vhd-parent", base["sm_config"])
+        kids = [r for r, v in vdis.items() if v["sm_config"].get("vhd-parent") == base_uuid]
+        self.assertEqual(len(kids), 2)
+        snapvdi = [k for k in kids if k != leaf_ref][0]
+        self.assertTrue(vdis[snapvdi]["is_a_snapshot"])
+        self.assertEqual(vdis[snapvdi]["snapshot_of"], leaf_ref)
+        self.assertIn(snapvdi, leaf["snapshots"])
+        vbds = self.sim.ok("VM.get_VBDs", self.s, snap)
+        self.assertIn(snapvdi, [self.sim.ok("VBD.get_VDI", self.s, b) for b in vbds])
+        # thick SR: base copy keeps its full size
+        self.assertEqual(base["physical_utilisation"], base["virtual_size"])
+        r = self.sim.ok("event.from", self.s, ["*"], tok, 1.0)
+        got = {(e["class"], e["operation"]) for e in r["events"]}
+        self.assertTrue({("vm", "add"), ("vdi", "add"), ("vdi", "mod"), ("vbd", "add"), ("sr", "mod")} <= got)
+        # destroy the snapshot VM: VBDs deleted, VDIs kept; del events carry no snapshot
+        tok = r["token"]
+        self.sim.ok("VM.destroy", self.s, snap)
+        self.assertIn(snapvdi, self.vdis())
+        raw = self.sim.raw("event.from", self.s, ["vm", "vbd"], tok, 1.0)
+        dels = re.findall(rb"<value><struct><member><name>id</name>((?:(?!</struct></value>).)*?)"
+                          rb"<member><name>operation</name><value>del</value></member>"
+                          rb"<member><name>ref</name><value>[^<]*</value></member></struct></value>", raw)
+        self.assertGreaterEqual(len(dels), 2)
+        parsed = xmlrpc.client.loads(raw)[0][0]["Value"]["events"]
+        for e in parsed:
+            if e["operation"] == "del":
+                self.assertNotIn("snapshot", e)
+        self.sim.ok("VDI.destroy", self.s, snapvdi)
+        self.assertNotIn(snapvdi, self.vdis())
+
+    def test_async_snapshot_task(self):
+        vm = self.vm_ref("healthy-vm")
+        task = self.sim.ok("Async.VM.snapshot", self.s, vm, "async snap")
+        self.assertTrue(task.startswith("OpaqueRef:"))
+        progress = []
+
+        def done():
+            rec = self.sim.ok("task.get_record", self.s, task)
+            progress.append(rec["progress"])
+            return rec if rec["status"] != "pending" else None
+        rec = wait_for(done, 10, 0.05)
+        self.assertEqual(rec["status"], "success")
+        self.assertRegex(rec["result"], r"^<value>OpaqueRef:[0-9a-f-]{36}</value>$")
+        self.assertTrue(any(0 < p < 1 for p in progress))
+        raw = self.sim.raw("task.get_record", self.s, task)
+        self.assertIn(b"<name>result</name><value>&lt;value&gt;OpaqueRef:", raw)
+        snap = rec["result"][7:-8]
+        self.assertTrue(self.sim.ok("VM.get_is_a_snapshot", self.s, snap))
+        self.sim.ok("task.destroy", self.s, task)
+        self.assertEqual(self.sim.err("task.get_record", self.s, task)[0], "HANDLE_INVALID")
+
+
+class GCTest(Base):
+    scenario = "coalescing"
+    extra = ("--gc-speed", "40")
+
+    def test_gc_coalesces_with_progress_task(self):
+        st = self.sim.state()
+        # structure at start may already be changing; read it from the DB instead
+        tok = self.sim.ok("event.from", self.s, ["task"], "", 0.0)["token"]
+        seen = {}
+        paused_seen = [False]
+        deadline = time.time() + 25
+        while time.time() < deadline:
+            r = self.sim.ok("event.from", self.s, ["task", "vdi"], tok, 1.0)
+            tok = r["token"]
+            for e in r["events"]:
+                if e["class"] == "task" and e["operation"] != "del" and \
+                        e["snapshot"]["name_label"] == "Garbage Collection":
+                    seen.setdefault(e["ref"], []).append(e["snapshot"])
+                if e["class"] == "vdi" and e["operation"] != "del" and \
+                        e["snapshot"]["sm_config"].get("paused") == "true":
+                    paused_seen[0] = True
+            vm = self.sim.vm("stacked-vm")
+            lp = self.sim.vm("leafpending-vm")
+            if vm["disks"][0]["depth"] == 1 and lp["disks"][0]["depth"] == 1 and \
+                    any(s[-1]["status"] == "success" for s in seen.values()):
+                break
+        self.assertEqual(self.sim.vm("stacked-vm")["disks"][0]["depth"], 1)
+        self.assertEqual(self.sim.vm("leafpending-vm")["disks"][0]["depth"], 1)
+        self.assertEqual(self.sim.vm("healthy-vm")["disks"][0]["depth"], 2)   # not coalescable
+        self.assertTrue(seen, "no Garbage Collection task seen")
+        recs = [r for rs in seen.values() for r in rs]
+        nfs = [s for s in st["srs"] if s["name"] == "nfs-01"][0]
+        self.assertTrue(all(r["other_config"]["applies_to"] == nfs["ref"] for r in recs))
+        self.assertTrue(all(r["name_description"] == "Garbage collection for SR " + nfs["uuid"]
+                            for r in recs))
+        self.assertTrue(any(0 < r["progress"] < 1 and r["status"] == "pending" for r in recs))
+        self.assertTrue(any(r["status"] == "success" for r in recs))
+        self.assertTrue(paused_seen[0], "leaf-coalesce never set sm_config paused")
+        # leaf kept its uuid
+        self.assertEqual(self.sim.vm("leafpending-vm")["disks"][0]["uuid"],
+                         [v for v in st["vms"] if v["name"] == "leafpending-vm"][0]["disks"][0]["uuid"])
+
+    def test_gc_pause_resume_control(self):
+        self.assertEqual(self.sim.ctl("POST", "/sim/gc/pause?sr=nfs-01")[0], 200)
+        st = self.sim.state()
+        self.assertTrue([s for s in st["srs"] if s["name"] == "nfs-01"][0]["gc"]["paused"])
+        self.assertEqual(self.sim.ctl("POST", "/sim/gc/resume?sr=nfs-01")[0], 200)
+        self.assertEqual(self.sim.ctl("POST", "/sim/gc/speed?f=40")[1]["gc_speed"], 40.0)
+
+
+class DeepTest(Base):
+    scenario = "deep"
+
+    def test_depth_29_then_109(self):
+        vm = self.vm_ref("deep-vm")
+        self.assertEqual(self.sim.vm("deep-vm")["disks"][0]["depth"], 29)
+        self.assertEqual(self.sim.vm("healthy-vm")["disks"][0]["depth"], 2)
+        self.sim.ok("VM.snapshot", self.s, vm, "one more")
+        self.assertEqual(self.sim.vm("deep-vm")["disks"][0]["depth"], 30)
+        self.assertEqual(self.sim.err("VM.snapshot", self.s, vm, "too many"),
+                         ["SR_BACKEND_FAILURE_109", "", "The snapshot chain is too long", ""])
+
+
+class BackupTest(Base):
+    scenario = "backup"
+    extra = ("--gc-speed", "0.01")
+
+    def test_full_sr_44(self):
+        vm = self.vm_ref("bigdisk-vm")
+        self.assertEqual(self.sim.err("VM.snapshot", self.s, vm, "nope"),
+                         ["SR_BACKEND_FAILURE_44", "", "There is insufficient space", ""])
+
+    def test_stacked_vm_shape(self):
+        d = self.sim.vm("stacked-vm")["disks"][0]
+        self.assertEqual(d["depth"], 4)
+
+    def test_export_streams_with_task_id(self):
+        # a running VM cannot be exported
+        st, body = self.sim.http("GET", "/export?ref=%s&session_id=%s" % (self.vm_ref("web01"), self.s))
+        self.assertEqual(st, 500)
+        self.assertIn(b"VM_BAD_POWER_STATE", body)
+        snap = self.sim.ok("VM.snapshot", self.s, self.vm_ref("web01"), "for export")
+        c = http.client.HTTPConnection(self.sim.hostport)
+        c.request("GET", "/export?ref=%s&session_id=%s&use_compression=false" % (snap, self.s))
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.version, 10)
+        self.assertIsNone(r.getheader("Content-Length"))
+        self.assertEqual(r.getheader("content-type"), "application/octet-stream")
+        self.assertIn("export.xva", r.getheader("content-disposition"))
+        task = r.getheader("task-id")
+        data = r.read()
+        self.assertGreater(len(data), 1024)
+        rec = wait_for(lambda: (lambda t: t if t["status"] != "pending" else None)(
+            self.sim.ok("task.get_record", self.s, task)), 5)
+        self.assertEqual(rec["status"], "success")
+        # basic auth + uuid + a broken export
+        self.assertEqual(self.sim.ctl("POST", "/sim/fault", {"kind": "export_fail"})[0], 200)
+        import base64
+        uuid = self.sim.ok("VM.get_uuid", self.s, snap)
+        c = http.client.HTTPConnection(self.sim.hostport)
+        c.request("GET", "/export?uuid=%s&use_compression=zstd" % uuid, headers={
+            "Authorization": "Basic " + base64.b64encode(b"root:chaintop-demo").decode()})
+        r = c.getresponse()
+        task = r.getheader("task-id")
+        try:
+            short = r.read()
+        except http.client.IncompleteRead as e:
+            short = e.partial
+        self.assertLess(len(short), len(data))
+        rec = wait_for(lambda: (lambda t: t if t["status"] != "pending" else None)(
+            self.sim.ok("task.get_record", self.s, task)), 5)
+        self.assertEqual(rec["status"], "failure")
+        # raw VDI export
+        vdi = self.sim.vm("web02")["disks"][0]["uuid"]
+        c = http.client.HTTPConnection(self.sim.hostport)
+        c.request("GET", "/export_raw_vdi?vdi=%s&format=vhd&session_id=%s" % (vdi, self.s))
+        r = c.getresponse()
+        self.assertEqual(r.getheader("content-type"), "application/vhd")
+        self.assertTrue(r.getheader("task-id").startswith("OpaqueRef:"))
+        self.assertGreater(len(r.read()), 0)
+
+    def test_control_channel_faults_and_calls(self):
+        sim, s = self.sim, self.s
+        self.assertEqual(sim.ctl("POST", "/sim/calls/clear")[0], 200)
+        sim.ok("VM.get_all", s)
+        calls = sim.ctl("GET", "/sim/calls")[1]
+        self.assertEqual(calls[-1]["method"], "VM.get_all")
+        self.assertEqual(calls[-1]["params"], ["SESSION"])
+        self.assertIn("time", calls[-1])
+        vm = self.vm_ref("web02")
+        sim.ctl("POST", "/sim/fault", {"method": "VM.snapshot", "error": ["SR_BACKEND_FAILURE_82", "", "x", ""], "count": 1})
+        self.assertEqual(sim.err("VM.snapshot", s, vm, "f")[0], "SR_BACKEND_FAILURE_82")
+        sim.ctl("POST", "/sim/fault", {"method": "Async.VM.snapshot", "error": ["VM_LACKS_FEATURE", vm], "count": 1})
+        task = sim.ok("Async.VM.snapshot", s, vm, "f2")
+        rec = wait_for(lambda: (lambda t: t if t["status"] != "pending" else None)(
+            sim.ok("task.get_record", s, task)), 5)
+        self.assertEqual(rec["status"], "failure")
+        self.assertEqual(rec["error_info"], ["VM_LACKS_FEATURE", vm])
+        # snapshot and destroy "from another client"
+        st, j = sim.ctl("POST", "/sim/snapshot?vm=web02")
+        self.assertEqual(st, 200)
+        self.assertEqual(sim.ok("VM.get_by_uuid", s, j["uuid"])[:10], "OpaqueRef:")
+        st, j = sim.ctl("POST", "/sim/vm/destroy?vm=halted-vm")
+        self.assertEqual(st, 200)
+        self.assertEqual(sim.err("VM.get_by_uuid", s, j["uuid"])[0], "UUID_INVALID")
+        # slow and dropped connections
+        sim.ctl("POST", "/sim/fault", {"kind": "slow", "seconds": 0.5, "count": 1})
+        t = time.time()
+        sim.ok("pool.get_all", s)
+        self.assertGreaterEqual(time.time() - t, 0.45)
+        sim.ctl("POST", "/sim/fault", {"kind": "drop", "count": 1})
+        with self.assertRaises((http.client.HTTPException, ConnectionError, OSError)):
+            sim.raw("pool.get_all_records", s)
+        sim.ok("pool.get_all", s)
+        # expired sessions
+        sim.ctl("POST", "/sim/fault", {"kind": "expire_sessions"})
+        self.assertEqual(sim.err("pool.get_all", s)[0], "SESSION_INVALID")
+        type(self).s = sim.login()
+
+
+class PruneTest(Base):
+    scenario = "prune"
+    extra = ("--gc-speed", "0.01")
+
+    def test_prune_contents(self):
+        vms = self.sim.ok("VM.get_all_records", self.s)
+        by = {}
+        for r, v in vms.items():
+            by.setdefault(v["name_label"], []).append((r, v))
+        app01 = by["app01"][0]
+        snaps = [vms[x] for x in app01[1]["snapshots"]]
+        now = time.time()
+        ages = sorted(round((now - time.mktime(time.strptime(s["snapshot_time"].value, "%Y%m%dT%H:%M:%SZ"))
+                             + time.timezone * 0) / 86400) for s in snaps)
+        self.assertEqual(len(ages), 3)
+        tagged = [s for s in snaps if s["other_config"].get("chaintop:job") == "nightly"]
+        self.assertEqual(len(tagged), 1)
+        self.assertTrue({"chaintop:vm", "chaintop:time", "chaintop:run"} <= set(tagged[0]["other_config"]))
+        legacy = by["legacy-snap"][0][1]
+        self.assertTrue(legacy["is_a_snapshot"])
+        self.assertNotIn(legacy["snapshot_of"], vms)
+        vdis = self.vdis()
+        orphan = [v for v in vdis.values() if v["name_label"] == "orphan-data"][0]
+        self.assertEqual(orphan["VBDs"], [])
+        susp = [v for v in vdis.values() if v["type"] == "suspend"][0]
+        self.assertEqual(susp["VBDs"], [])
+        # the app01 snapshot disk attached to backup-proxy cannot be destroyed
+        vbds = self.sim.ok("VBD.get_all_records", self.s)
+        proxy = by["backup-proxy"][0][0]
+        att = [b for b in vbds.values() if b["VM"] == proxy and b["userdevice"] == "1"][0]
+        self.assertTrue(att["currently_attached"])
+        self.assertTrue(vdis[att["VDI"]]["is_a_snapshot"])
+        self.assertEqual(self.sim.err("VDI.destroy", self.s, att["VDI"]),
+                         ["VDI_IN_USE", att["VDI"], "destroy"])
+
+
+class SlaveTest(unittest.TestCase):
+    def test_host_is_slave(self):
+        sim = SimProc("slave", "--master", "127.0.0.1:4443")
+        try:
+            self.assertEqual(sim.err("session.login_with_password", USER, PWD),
+                             ["HOST_IS_SLAVE", "127.0.0.1:4443"])
+        finally:
+            self.assertEqual(sim.stop(), 0)
+
+
+class BigTest(unittest.TestCase):
+    def test_big_starts_fast(self):
+        t = time.time()
+        sim = SimProc("big", "--vms", "2000")
+        try:
+            self.assertLess(time.time() - t, 5.0)
+            s = sim.login()
+            t = time.time()
+            b = sim.raw("VDI.get_all_records", s)
+            self.assertLess(time.time() - t, 5.0)
+            self.assertGreater(b.count(b"<name>is_a_snapshot</name>"), 8000)
+        finally:
+            self.assertEqual(sim.stop(), 0)
+
+
+class ShutdownTest(unittest.TestCase):
+    def test_sigterm_and_control_shutdown(self):
+        sim = SimProc("coalescing")
+        self.assertEqual(sim.stop(), 0)
+        sim = SimProc("coalescing", "--seed", "5")
+        sim.ctl("POST", "/sim/shutdown")
+        self.assertEqual(sim.p.wait(10), 0)
+
+    def test_deterministic_seed(self):
+        a = SimProc("prune", "--seed", "3")
+        b = SimProc("prune", "--seed", "3")
+        try:
+            sa, sb = a.state(), b.state()
+            self.assertEqual([v["uuid"] for v in sa["vms"]], [v["uuid"] for v in sb["vms"]])
+        finally:
+            a.stop()
+            b.stop()
+
+
+class Result(unittest.TextTestResult):
+    pass
+
+
+if __name__ == "__main__":
+    runner = unittest.TextTestRunner(verbosity=2, resultclass=Result)
+    prog = unittest.main(testRunner=runner, exit=False)
+    r = prog.result
+    failed = len(r.failures) + len(r.errors)
+    passed = r.testsRun - failed - len(r.skipped)
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
