@@ -247,7 +247,14 @@ class WireTest(Base):
                          ["MESSAGE_PARAMETER_COUNT_MISMATCH", "VM.get_record", "2", "1"])
         e = self.sim.err("VM.destroy", self.s, self.vm_ref("web03"))
         self.assertEqual(e[0], "VM_BAD_POWER_STATE")
-        self.assertEqual(e[2:], ["halted", "running"])
+        self.assertEqual(e[2:], ["halted, suspended", "running"])
+        dom0 = next(r for r, v in self.sim.ok("VM.get_all_records", self.s).items()
+                    if v["is_control_domain"])
+        self.assertEqual(self.sim.err("VM.snapshot", self.s, dom0, "x"),
+                         ["OPERATION_NOT_ALLOWED", "Operations on domain 0 are not allowed"])
+        tpl = next(r for r, v in self.sim.ok("VM.get_all_records", self.s).items()
+                   if v["is_default_template"])
+        self.assertEqual(self.sim.err("VM.destroy", self.s, tpl), ["VM_IS_TEMPLATE", tpl, "destroy"])
         ref = self.vm_ref("web03")
         self.sim.ok("VM.add_to_other_config", self.s, ref, "x", "1")
         self.assertEqual(self.sim.err("VM.add_to_other_config", self.s, ref, "x", "2")[0],
@@ -261,7 +268,8 @@ class WireTest(Base):
         self.assertEqual(self.sim.err("VDI.destroy", self.s, base), ["VDI_NOT_MANAGED", base])
         srs = self.sim.ok("SR.get_all_records", self.s)
         iso = next(r for r, v in vdis.items() if srs[v["SR"]]["type"] == "iso")
-        self.assertEqual(self.sim.err("VDI.destroy", self.s, iso)[0], "OPERATION_NOT_ALLOWED")
+        self.assertEqual(self.sim.err("VDI.destroy", self.s, iso),
+                         ["SR_OPERATION_NOT_SUPPORTED", vdis[iso]["SR"]])
         vbds = self.sim.ok("VBD.get_all_records", self.s)
         used = next(v["VDI"] for v in vbds.values() if v["currently_attached"] and v["type"] == "Disk")
         self.assertEqual(self.sim.err("VDI.destroy", self.s, used), ["VDI_IN_USE", used, "destroy"])

@@ -226,8 +226,7 @@ SCHEMA = {
     "VM": dict(
         uuid="", allowed_operations=[], current_operations={}, name_label="",
         name_description="", power_state="Halted", user_version=1, is_a_template=False,
-        is_default_template=False, suspend_VDI=NULL, resident_on=NULL,
-        scheduled_to_be_resident_on=NULL, affinity=NULL, memory_overhead=11534336,
+        is_default_template=False, suspend_VDI=NULL, resident_on=NULL, affinity=NULL, memory_overhead=11534336,
         memory_target=0, memory_static_max=2 * GiB, memory_dynamic_max=2 * GiB,
         memory_dynamic_min=2 * GiB, memory_static_min=512 * MiB, VCPUs_params={},
         VCPUs_max=2, VCPUs_at_startup=2, actions_after_softreboot="soft_reboot",
@@ -1327,19 +1326,28 @@ class Sim:
                 continue
             a = agg.get((lc, ref))
             if a is None:
-                agg[(lc, ref)] = [op, op, eid]
+                agg[(lc, ref)] = [op, eid, eid]      # first op, first id, last id
             else:
-                a[1] = op
                 a[2] = eid
-        out = []
-        for (lc, ref), (first, last, eid) in sorted(agg.items(), key=lambda kv: kv[1][2]):
+        # like xapi_event.ml: one event per object; add carries the creation id,
+        # mod the last modification, del the deletion; messages have id 0.
+        adds, mods, dels = [], [], []
+        for (lc, ref), (first, first_id, last_id) in agg.items():
             alive = ref in st.tables[LOWER[lc]]
             if first == "add" and not alive:
                 continue                      # born and died between two calls
+            if lc == "message":
+                first_id = last_id = 0
             if not alive:
-                out.append(self._event_xml(eid, lc, "del", ref))
+                dels.append((last_id, lc, "del", ref))
+            elif first == "add":
+                adds.append((first_id, lc, "add", ref))
             else:
-                out.append(self._event_xml(eid, lc, "add" if first == "add" else "mod", ref))
+                mods.append((last_id, lc, "mod", ref))
+        out = []
+        for group in (adds, mods, dels):
+            group.sort()
+            out.extend(self._event_xml(*e) for e in group)
         return out
 
     def _event_result(self, evs):
@@ -1356,7 +1364,8 @@ class Sim:
                 raise XapiError("EVENT_SUBSCRIPTION_PARSE_FAILURE", cls)
             self.store.get(c, ref)
             self.store.touch(c, ref)
-            return enc(self.store.token())
+            # xapi returns (generation - 1, 0): event.from with it sees the touch
+            return enc("%020d,%020d" % (self.store.next_id - 2, 0))
 
     # -- VM actions
     def vm_snapshot(self, vm, new_name, ignore_vdis=None, task=None, other_config=None,
@@ -1368,13 +1377,7 @@ class Sim:
         opref = task or new_ref()
         with st.lock:
             v = st.get("VM", vm)
-            if v["is_control_domain"]:
-                raise XapiError("OPERATION_NOT_ALLOWED", "Cannot snapshot a control domain")
-            if v["is_a_template"] or v["is_a_snapshot"]:
-                raise XapiError("VM_IS_TEMPLATE", vm, "snapshot")
-            if "snapshot" in v["current_operations"].values():
-                busy = [k for k, o in v["current_operations"].items() if o == "snapshot"][0]
-                raise XapiError("OTHER_OPERATION_IN_PROGRESS", "VM", vm, "snapshot", busy)
+            self.check_vm_operation(vm, "snapshot")
             disks = self._vm_disks(vm, ignore)
             self.storage.check_snapshot([d for _, d in disks])
             ops = dict(v["current_operations"])
@@ -1394,6 +1397,33 @@ class Sim:
                     ops = dict(st.tables["VM"][vm]["current_operations"])
                     ops.pop(opref, None)
                     st.set("VM", vm, current_operations=ops)
+
+    # power states each operation accepts (xapi_vm_lifecycle.allowed_power_states)
+    OP_POWER = {"snapshot": ("Halted", "Paused", "Suspended", "Running"),
+                "destroy": ("Halted", "Suspended"), "export": ("Halted", "Suspended")}
+
+    def check_vm_operation(self, vm, op):
+        """xapi_vm_lifecycle.check_operation_error, in its order: blocked
+        operations, power state, concurrent operations, template/snapshot rules,
+        control domain."""
+        v = self.store.tables["VM"][vm]
+        if op in v["blocked_operations"]:
+            raise XapiError("OPERATION_BLOCKED", vm, v["blocked_operations"][op])
+        allowed = self.OP_POWER[op]
+        if v["power_state"] not in allowed:
+            raise XapiError("VM_BAD_POWER_STATE", vm, ", ".join(p.lower() for p in allowed),
+                            v["power_state"].lower())
+        if v["current_operations"]:
+            k, o = next(iter(v["current_operations"].items()))
+            raise XapiError("OTHER_OPERATION_IN_PROGRESS", "VM", vm, o, k)
+        if v["is_a_template"] and not v["is_a_snapshot"]:
+            default = v["is_default_template"] or v["other_config"].get("default_template") == "true"
+            if op not in ("export",) and not (op == "destroy" and not default):
+                raise XapiError("VM_IS_TEMPLATE", vm, op)
+        if v["is_a_snapshot"] and op not in ("destroy", "export"):
+            raise XapiError("VM_IS_SNAPSHOT", vm, op)
+        if v["is_control_domain"]:
+            raise XapiError("OPERATION_NOT_ALLOWED", "Operations on domain 0 are not allowed")
 
     def _vm_disks(self, vm, ignore=()):
         st = self.store
@@ -1458,15 +1488,8 @@ class Sim:
         """Deletes the VM and its VBDs, never its VDIs (xapi_vm_helpers.destroy)."""
         st = self.store
         with st.lock:
-            v = st.get("VM", vm)
-            if v["is_control_domain"]:
-                raise XapiError("OPERATION_NOT_ALLOWED", "This operation is not allowed on a control domain")
-            if not (v["is_a_snapshot"] or v["is_a_template"]) and \
-                    v["power_state"] not in ("Halted", "Suspended"):
-                raise XapiError("VM_BAD_POWER_STATE", vm, "halted", v["power_state"].lower())
-            if v["current_operations"]:
-                k, o = next(iter(v["current_operations"].items()))
-                raise XapiError("OTHER_OPERATION_IN_PROGRESS", "VM", vm, o, k)
+            st.get("VM", vm)
+            self.check_vm_operation(vm, "destroy")
             self._destroy_vm_record(vm)
         return enc(None)
 
@@ -1494,21 +1517,21 @@ class Sim:
         st = self.store
         with st.lock:
             v = st.get("VDI", vdi)
-            if not v["managed"]:
-                raise XapiError("VDI_NOT_MANAGED", vdi)
-            sr = st.tables["SR"][v["SR"]]
-            if sr["type"] == "udev":
-                raise XapiError("VDI_IS_A_PHYSICAL_DEVICE", vdi)
-            if sr["type"] == "iso" or "destroy" not in v["allowed_operations"]:
-                raise XapiError("OPERATION_NOT_ALLOWED",
-                                "VDI %s: destroy is not in allowed_operations" % v["uuid"])
+            # xapi_vdi.check_operation_error order, then Xapi_vdi.destroy's own check
+            if v["current_operations"]:
+                k, o = next(iter(v["current_operations"].items()))
+                raise XapiError("OTHER_OPERATION_IN_PROGRESS", "VDI", vdi, o, k)
             for b in v["VBDs"]:
                 vbd = st.tables["VBD"].get(b)
                 if vbd and vbd["currently_attached"]:
                     raise XapiError("VDI_IN_USE", vdi, "destroy")
-            if v["current_operations"]:
-                k, o = next(iter(v["current_operations"].items()))
-                raise XapiError("OTHER_OPERATION_IN_PROGRESS", "VDI", vdi, o, k)
+            sr = st.tables["SR"][v["SR"]]
+            if sr["type"] == "udev":
+                raise XapiError("VDI_IS_A_PHYSICAL_DEVICE", vdi)
+            if sr["type"] == "iso":               # the ISO SM driver cannot delete
+                raise XapiError("SR_OPERATION_NOT_SUPPORTED", v["SR"])
+            if not v["managed"]:
+                raise XapiError("VDI_NOT_MANAGED", vdi)
             self.storage.destroy_vdi_record(vdi)
         return enc(None)
 
