@@ -290,6 +290,35 @@ class WireTest(Base):
                             for m in since.values()))
         self.assertLess(len(since), len(msgs))
 
+    def test_request_limits(self):
+        c = http.client.HTTPConnection(self.sim.hostport)
+        big = xmlrpc.client.dumps((self.s, "x" * (301 * 1024)), "VM.get_by_uuid")
+        c.request("POST", "/", big, {"Content-Type": "text/xml"})
+        r = c.getresponse()
+        self.assertEqual(r.status, 413)
+        r.read()
+        c.close()
+        c = http.client.HTTPConnection(self.sim.hostport)
+        c.request("POST", "/", '<?xml version="1.0"?><methodCall><methodName>pool.get_all'
+                  '</methodName></methodCall>', {"Content-Type": "text/xml"})
+        r = c.getresponse()
+        self.assertEqual(r.status, 500)
+        self.assertIn(b"<html>", r.read())
+        c.close()
+
+    def test_async_destroy_calls(self):
+        vm = self.vm_ref("web04")
+        snap = self.sim.ok("VM.snapshot", self.s, vm, "to delete")
+        vdis = [self.sim.ok("VBD.get_VDI", self.s, b) for b in self.sim.ok("VM.get_VBDs", self.s, snap)]
+        vdis = [v for v in vdis if v != "OpaqueRef:NULL"]
+        for method, arg in [("Async.VM.destroy", snap)] + [("Async.VDI.destroy", v) for v in vdis]:
+            task = self.sim.ok(method, self.s, arg)
+            rec = wait_for(lambda: (lambda t: t if t["status"] != "pending" else None)(
+                self.sim.ok("task.get_record", self.s, task)), 5, 0.05)
+            self.assertEqual((method, rec["status"]), (method, "success"))
+            self.assertIn(rec["result"], ("", "<value></value>"))
+        self.assertEqual(self.sim.err("VM.get_record", self.s, snap)[0], "HANDLE_INVALID")
+
     def test_system_list_methods_unwrapped(self):
         b = self.sim.raw("system.listMethods")
         self.assertNotIn(b"Status", b)
@@ -347,6 +376,13 @@ class EventTest(Base):
         self.assertEqual([(e["class"], e["operation"], e["ref"]) for e in evs], [("vm", "mod", vm)])
         self.assertEqual(evs[0]["snapshot"]["name_label"], "healthy-vm")
 
+    def test_inject_token_sees_the_touch(self):
+        pool = self.sim.ok("pool.get_all", self.s)[0]
+        tok = self.sim.ok("event.inject", self.s, "pool", pool)
+        r = self.sim.ok("event.from", self.s, ["pool"], tok, 2.0)
+        self.assertEqual([(e["class"], e["operation"], e["ref"]) for e in r["events"]],
+                         [("pool", "mod", pool)])
+
     def test_bad_token_and_subscription(self):
         self.assertEqual(self.sim.err("event.from", self.s, ["*"], "garbage", 0.0),
                          ["EVENT_FROM_TOKEN_PARSE_FAILURE", "garbage"])
@@ -398,6 +434,10 @@ class EventTest(Base):
         # thick SR: base copy keeps its full size
         self.assertEqual(base["physical_utilisation"], base["virtual_size"])
         r = self.sim.ok("event.from", self.s, ["*"], tok, 1.0)
+        refs = [e["ref"] for e in r["events"] if e["class"] != "message"]
+        self.assertEqual(len(refs), len(set(refs)), "one event per object")
+        self.assertEqual([e["operation"] for e in r["events"] if e["ref"] == snap], ["add"])
+        self.assertEqual(self.sim.ok("VM.get_parent", self.s, vm), snap)   # lineage
         got = {(e["class"], e["operation"]) for e in r["events"]}
         self.assertTrue({("vm", "add"), ("vdi", "add"), ("vdi", "mod"), ("vbd", "add"), ("sr", "mod")} <= got)
         # destroy the snapshot VM: VBDs deleted, VDIs kept; del events carry no snapshot
@@ -486,6 +526,56 @@ class GCTest(Base):
         self.assertTrue([s for s in st["srs"] if s["name"] == "nfs-01"][0]["gc"]["paused"])
         self.assertEqual(self.sim.ctl("POST", "/sim/gc/resume?sr=nfs-01")[0], 200)
         self.assertEqual(self.sim.ctl("POST", "/sim/gc/speed?f=40")[1]["gc_speed"], 40.0)
+
+
+class NoSpaceTest(Base):
+    scenario = "coalescing"
+    extra = ("--gc-speed", "20")
+
+    def test_gc_stops_on_full_sr_then_resumes(self):
+        self.assertEqual(self.sim.ctl("POST", "/sim/sr/free?sr=nfs-01&bytes=0")[0], 200)
+
+        def msg():
+            return [m for m in self.sim.ok("message.get_all_records", self.s).values()
+                    if m["name"] == "SM_GC_NO_SPACE"]
+        msgs = wait_for(msg, 15, 0.2)
+        self.assertTrue(msgs)
+        self.assertEqual(msgs[0]["priority"], "3")     # ints travel as bare text
+        self.assertEqual(msgs[0]["cls"], "SR")
+        sr = self.sim.ok("SR.get_by_name_label", self.s, "nfs-01")[0]
+        self.assertIn("gc_no_space", self.sim.ok("SR.get_sm_config", self.s, sr))
+        self.assertEqual(msgs[0]["obj_uuid"], self.sim.ok("SR.get_uuid", self.s, sr))
+        self.sim.ctl("POST", "/sim/sr/free?sr=nfs-01&bytes=%d" % (1 << 40))
+        self.assertTrue(wait_for(lambda: self.sim.vm("stacked-vm")["disks"][0]["depth"] == 1
+                                 and self.sim.vm("leafpending-vm")["disks"][0]["depth"] == 1, 20, 0.2))
+
+
+class TLSTest(unittest.TestCase):
+    def test_https(self):
+        import shutil
+        import ssl
+        import tempfile
+        if not shutil.which("openssl"):
+            self.skipTest("no openssl binary to make a certificate")
+        d = tempfile.mkdtemp()
+        cert, key = os.path.join(d, "c.pem"), os.path.join(d, "k.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1"],
+                       check=True, capture_output=True)
+        p = subprocess.Popen([sys.executable, SIM, "--port", "0", "--scenario", "coalescing",
+                              "--tls", cert, key], stdout=subprocess.PIPE, text=True)
+        try:
+            line = p.stdout.readline().strip()
+            self.assertTrue(line.startswith("ready https://127.0.0.1:"), line)
+            ctx = ssl.create_default_context(cafile=cert)
+            ctx.check_hostname = False
+            x = xmlrpc.client.ServerProxy(line.split()[1], context=ctx)
+            r = x.session.login_with_password(USER, PWD)
+            self.assertEqual(r["Status"], "Success")
+        finally:
+            p.terminate()
+            self.assertEqual(p.wait(10), 0)
+            shutil.rmtree(d)
 
 
 class DeepTest(Base):

@@ -696,12 +696,13 @@ class GC(threading.Thread):
         self.task = None
         self.done = 0
         self.current = None          # description of the running action
-        self.no_space = False
+        self.no_space = None         # SR free bytes when space last blocked us
         self.finished_tasks = []     # (time, task ref) to destroy later
 
     def status(self):
         return {"paused": self.paused or self.sim.gc_paused_all, "task": self.task,
-                "done": self.done, "current": self.current, "no_space": self.no_space}
+                "done": self.done, "current": self.current,
+                "no_space": self.no_space is not None}
 
     def is_paused(self):
         return self.paused or self.sim.gc_paused_all
@@ -780,7 +781,8 @@ class GC(threading.Thread):
         return True
 
     def duration(self, nbytes):
-        return max(2.0, nbytes / GiB) / max(self.sim.gc_speed, 1e-6)
+        # 1 s per GiB merged, between 10 and 40 s at speed 1 (demo pacing)
+        return min(40.0, max(10.0, nbytes / GiB)) / max(self.sim.gc_speed, 1e-6)
 
     def run(self):
         while not self.sim.stop.is_set():
@@ -805,10 +807,13 @@ class GC(threading.Thread):
         with st.lock:
             garbage, coal, leaf = self.candidates()
             ncand = len(garbage) + len(coal) + len(leaf)
-            if ncand == 0 or (self.no_space and not garbage):
+            if ncand == 0:
                 if self.task:
                     self._finish_task()
                 return
+            if not garbage and self.no_space is not None and \
+                    self.stor.sr_free(self.sr) <= self.no_space:
+                return                  # still blocked by space; wait for room
             self._ensure_task()
             self._progress(ncand)
             if garbage:
@@ -816,7 +821,6 @@ class GC(threading.Thread):
                 self.current = "delete garbage %s" % st.tables["VDI"][ref]["uuid"]
                 self.stor.destroy_vdi_record(ref)
                 self.done += 1
-                self.no_space = False
                 self.current = None
                 self._progress(ncand - 1)
                 self.kick.set()
@@ -836,18 +840,26 @@ class GC(threading.Thread):
                 max(0, min(pv["virtual_size"], pv["physical_utilisation"] + nbytes)
                     - pv["physical_utilisation"])
             if grow > self.stor.sr_free(self.sr):
-                if not self.no_space:
-                    self.no_space = True
+                # SM: message SM_GC_NO_SPACE (ref kept in sm_config), GC stops
+                first = self.no_space is None
+                self.no_space = self.stor.sr_free(self.sr)
+                if first:
                     sr = st.tables["SR"][self.sr]
-                    m = self.sim.add_message("SM_GC_NO_SPACE", 3, "SR", sr["uuid"],
-                                             "Insufficient space to coalesce on SR %s" % sr["uuid"])
+                    m = self.sim.add_message(
+                        "SM_GC_NO_SPACE", 3, "SR", sr["uuid"],
+                        "Insufficient space to coalesce VDI %s on SR %s (need %d bytes)"
+                        % (st.tables["VDI"][x]["uuid"], sr["uuid"], grow))
                     st.map_set("SR", self.sr, "sm_config", "gc_no_space", m)
+                    st.map_set("VDI", x, "sm_config", "gc_no_space", m)
                 if self.task:
                     st.set("task", self.task, status="failure", finished=XDate(time.time()),
                            error_info=["SR_BACKEND_FAILURE_44", "", "There is insufficient space", ""])
                     self.finished_tasks.append((time.time(), self.task))
                     self.task = None
                 return
+            if self.no_space is not None:
+                self.no_space = None
+                st.map_del("SR", self.sr, "sm_config", "gc_no_space")
             self.current = "%s %s" % (kind, st.tables["VDI"][x]["uuid"])
             if kind == "leaf-coalesce":
                 st.map_set("VDI", x, "sm_config", "paused", "true")
@@ -991,11 +1003,11 @@ class Sim:
                           allowed_operations=["cancel"] if cancellable else [])
         return self.store.add("task", rec)
 
-    def add_message(self, name, priority, cls, obj_uuid, body, when=None):
-        rec = make_record("message", uuid=new_uuid(), name=name, priority=priority, cls=cls,
+    def add_message(self, name, priority, cls, obj_uuid, body, when=None, rng=None):
+        rec = make_record("message", uuid=new_uuid(rng), name=name, priority=priority, cls=cls,
                           obj_uuid=obj_uuid, timestamp=XDate(time.time() if when is None else when),
                           body=body)
-        return self.store.add("message", rec)
+        return self.store.add("message", rec, new_ref(rng))
 
     def gc_kick(self, sr_ref):
         g = self.gcs.get(sr_ref)
@@ -1465,6 +1477,14 @@ class Sim:
             self._add_vbd(sref, newvdi, vbd["userdevice"], vbd["type"], vbd["mode"],
                           attached=False, bootable=vbd["bootable"], rng=rng)
         st.list_add("VM", vm, "snapshots", sref)
+        # lineage (VM.parent/children): the snapshot slots in between the VM and
+        # its previous parent, as xapi_vm_snapshot does
+        old_parent = src["parent"]
+        st.set("VM", sref, parent=old_parent, children=[vm])
+        if old_parent in st.tables["VM"]:
+            st.list_remove("VM", old_parent, "children", vm)
+            st.list_add("VM", old_parent, "children", sref)
+        st.set("VM", vm, parent=sref)
         return sref
 
     def _add_vbd(self, vm, vdi, userdevice, vtype="Disk", mode="RW", attached=False,
@@ -1482,7 +1502,25 @@ class Sim:
             if attached and self.master_ref:
                 st.map_set("VDI", vdi, "sm_config", "host_" + self.master_ref,
                            "RW" if mode == "RW" else "RO")
+            self.refresh_vdi_ops(vdi)
         return ref
+
+    def refresh_vdi_ops(self, vdi):
+        """allowed_operations as xapi recomputes them: no destroy/resize while a
+        VBD is attached; nothing for unmanaged or ISO VDIs."""
+        st = self.store
+        v = st.tables["VDI"].get(vdi)
+        if v is None:
+            return
+        sr_type = st.tables["SR"][v["SR"]]["type"]
+        if not v["managed"] or sr_type in ("iso", "udev"):
+            ops = []
+        elif any(st.tables["VBD"][b]["currently_attached"] for b in v["VBDs"] if b in st.tables["VBD"]):
+            ops = ["snapshot", "clone", "copy", "mirror", "enable_cbt", "disable_cbt"]
+        else:
+            ops = Storage.vdi_allowed_ops(True)
+        if ops != v["allowed_operations"]:
+            st.set("VDI", vdi, allowed_operations=ops)
 
     def vm_destroy(self, vm):
         """Deletes the VM and its VBDs, never its VDIs (xapi_vm_helpers.destroy)."""
@@ -1500,15 +1538,24 @@ class Sim:
             vbd = st.tables["VBD"].get(b)
             if vbd is None:
                 continue
+            st.delete("VBD", b)
             if vbd["VDI"] in st.tables["VDI"]:
                 st.list_remove("VDI", vbd["VDI"], "VBDs", b)
                 if vbd["currently_attached"]:
                     st.map_del("VDI", vbd["VDI"], "sm_config", "host_" + str(self.master_ref))
-            st.delete("VBD", b)
+                self.refresh_vdi_ops(vbd["VDI"])
         if v["snapshot_of"] in st.tables["VM"]:
             st.list_remove("VM", v["snapshot_of"], "snapshots", vm)
         # Snapshots of a destroyed VM keep a snapshot_of that points at a deleted
-        # object; xapi's DB GC does not null it (see README).
+        # object; xapi does not null it (see README).  Children are rebased onto
+        # the VM's parent (xapi_vm_helpers.destroy).
+        for c in v["children"]:
+            if c in st.tables["VM"]:
+                st.set("VM", c, parent=v["parent"])
+                if v["parent"] in st.tables["VM"]:
+                    st.list_add("VM", v["parent"], "children", c)
+        if v["parent"] in st.tables["VM"]:
+            st.list_remove("VM", v["parent"], "children", vm)
         if v["resident_on"] in st.tables["host"]:
             st.list_remove("host", v["resident_on"], "resident_VMs", vm)
         st.delete("VM", vm)
@@ -1755,8 +1802,12 @@ class Exporter:
             v = st.tables["VM"][vm]
             task = q.get("task_id") if q.get("task_id") in st.tables["task"] else \
                 sim.create_task("Export of VM: %s" % v["uuid"], "", cancellable=True)
-            if v["power_state"] not in ("Halted", "Suspended"):
-                err = ["VM_BAD_POWER_STATE", vm, "halted", v["power_state"].lower()]
+            try:
+                sim.check_vm_operation(vm, "export")
+                err = None
+            except XapiError as e:
+                err = e.desc
+            if err:
                 st.set("task", task, status="failure", progress=1.0, error_info=err,
                        finished=XDate(time.time()), allowed_operations=[])
                 return self.fail(handler, 500, err, task)
@@ -1938,7 +1989,7 @@ class Handler(BaseHTTPRequestHandler):
             params, method = xmlrpc.client.loads(body)
         except Exception as e:
             return self._html_error(500, "Malformed XML-RPC request: %s" % e)
-        if not method:
+        if not method or b"<params>" not in body and b"<params/>" not in body:
             return self._html_error(500, "No method name")
         if method == "system.listMethods":
             out = ('<?xml version="1.0"?><methodResponse><params><param>' +
@@ -2024,6 +2075,17 @@ class Control:
                             g.paused = False
                         g.kick.set()
                 return self.reply({"ok": True, "paused": paused})
+            if verb == "POST" and path == "/sim/sr/free":
+                # shrink/grow an SR so that it has exactly `bytes` free
+                with st.lock:
+                    sr = sim.find_sr(q.get("sr", ""))
+                    if sr is None:
+                        return self.reply({"error": "no such SR"}, 404)
+                    rec = st.tables["SR"][sr]
+                    size = rec["physical_utilisation"] + int(q.get("bytes", "0"))
+                    st.set("SR", sr, physical_size=size)
+                    sim.gc_kick(sr)
+                return self.reply({"ok": True, "physical_size": size})
             if verb == "POST" and path == "/sim/gc/speed":
                 sim.gc_speed = float(q.get("f", body.get("f", 1.0)))
                 return self.reply({"ok": True, "gc_speed": sim.gc_speed})
@@ -2393,10 +2455,10 @@ def build_demo(sim, small=False):
     b.stor.new_vdi(ext, "scratch-disk-2", 50 * GiB, 12 * GiB, rng=b.rng)
     # messages
     sim.add_message("VM_STARTED", 5, "VM", b.st.tables["VM"][vms["web01"]]["uuid"],
-                    "VM 'web01' started", when=b.now - 2 * DAY)
+                    "VM 'web01' started", when=b.now - 2 * DAY, rng=b.rng)
     sim.add_message("ALARM", 3, "VM", b.st.tables["VM"][vms["jenkins"]]["uuid"],
                     "value: 0.97\nconfig:\n<variable><name value=\"cpu_usage\"/></variable>",
-                    when=b.now - 3600)
+                    when=b.now - 3600, rng=b.rng)
     sim.background.append(OtherBackupTool(sim))
     return b
 
