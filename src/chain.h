@@ -47,6 +47,9 @@ struct ct_vdi_verdict {
 	const struct ct_vm *vm;    /* first non-snapshot VM using it (live disk), or NULL */
 	const struct ct_vbd *vbd;  /* that VM's VBD */
 	const struct ct_vm *snapshot_vm;  /* snapshot VM owning it (snapshot disk), or NULL */
+	bool cycle;                /* part of a vhd-parent cycle (or its own parent): broken */
+	const char *missing_parent;  /* borrowed: the vhd-parent uuid the SR lacks, or NULL */
+	int broken_above;          /* index of the nearest broken VDI at or above it, -1 none */
 };
 
 struct ct_sr_verdict {
@@ -68,6 +71,8 @@ struct ct_sr_verdict {
 	struct ct_gate_conf gate;  /* effective limits for this SR */
 	struct ct_health_conf health;
 	enum ct_severity severity;
+	bool coalesce_failed;      /* a recent coalesce failure that is not about space */
+	int refused_vms;           /* real VMs with a disk here that the gate refuses */
 	int first_vdi, n_vdi_verdicts;   /* range in report.vdis (VDIs of an SR are contiguous) */
 };
 
@@ -95,6 +100,7 @@ struct ct_problem {
 	char *ref;                 /* owned copy of that object's ref */
 	char *uuid;                /* owned */
 	char *reason;              /* owned sentence naming pool, SR, VM, VDI, figure and limit */
+	int sr_index;              /* into report.srs, -1 when not about one SR */
 };
 
 /* Per-SR memory of how long coalescing has been behind (for "GC stalled since ...").
@@ -125,6 +131,7 @@ struct ct_chain_report {
 	struct ct_problem *problems;   /* sorted: most severe first */
 	int n_problems;
 	enum ct_severity worst;
+	struct ct_chain_index *idx;    /* private: lookups for ct_chain_find_* */
 };
 
 /* Judge the whole pool. stall may be NULL (no stall detection); when given it is updated

@@ -1,0 +1,1385 @@
+/* chain.c - the verdict engine (design.md section 3).
+ *
+ * One pass per SR: the SR's VDIs are sorted, linked to their vhd-parent, cycles are cut
+ * (and reported as broken), then a preorder walk of the resulting forest gives depth,
+ * pending and stacked counts top-down. Every step is linear in the number of VDIs apart
+ * from the name sort that fixes the display order. */
+#include <ctype.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "chain.h"
+#include "util.h"
+
+#define NAME_MAX_LEN 160
+/* Messages older than this no longer count as GC activity. */
+#define CT_CHAIN_MSG_WINDOW (24 * 3600)
+/* SM refuses a snapshot or clone of a VDI at this depth (vhdutil.MAX_CHAIN_SIZE). */
+#define CT_SM_MAX_CHAIN 30
+
+const char *ct_vdi_state_name(enum ct_vdi_state s)
+{
+	switch (s) {
+	case CT_VS_OK: return "ok";
+	case CT_VS_PENDING: return "pending";
+	case CT_VS_STACKED: return "stacked";
+	case CT_VS_DEEP: return "deep";
+	case CT_VS_GARBAGE: return "garbage";
+	case CT_VS_BROKEN: return "broken";
+	case CT_VS_ORPHAN: return "orphan";
+	}
+	return "unknown";
+}
+
+const char *ct_severity_name(enum ct_severity s)
+{
+	switch (s) {
+	case CT_SEV_OK: return "OK";
+	case CT_SEV_WARNING: return "WARNING";
+	case CT_SEV_CRITICAL: return "CRITICAL";
+	case CT_SEV_UNKNOWN: return "UNKNOWN";
+	}
+	return "UNKNOWN";
+}
+
+int ct_severity_rank(enum ct_severity s)
+{
+	switch (s) {
+	case CT_SEV_OK: return 0;
+	case CT_SEV_WARNING: return 1;
+	case CT_SEV_UNKNOWN: return 2;
+	case CT_SEV_CRITICAL: return 3;
+	}
+	return 2;
+}
+
+static enum ct_severity sev_max(enum ct_severity a, enum ct_severity b)
+{
+	return ct_severity_rank(a) >= ct_severity_rank(b) ? a : b;
+}
+
+/* --- pointer -> index hash (open addressing) --- */
+
+struct ptrmap {
+	const void **k;
+	int *v;
+	size_t cap;              /* power of two */
+};
+
+static void ptrmap_init(struct ptrmap *p, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < n * 2 + 1)
+		cap <<= 1;
+	p->k = ct_xcalloc(cap, sizeof(*p->k));
+	p->v = ct_xcalloc(cap, sizeof(*p->v));
+	p->cap = cap;
+}
+
+static void ptrmap_release(struct ptrmap *p)
+{
+	free(p->k);
+	free(p->v);
+	p->k = NULL;
+	p->v = NULL;
+	p->cap = 0;
+}
+
+static size_t ptr_hash(const void *ptr, size_t cap)
+{
+	uint64_t h = (uint64_t)(uintptr_t)ptr;
+
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return (size_t)h & (cap - 1);
+}
+
+static void ptrmap_put(struct ptrmap *p, const void *key, int val)
+{
+	size_t i = ptr_hash(key, p->cap);
+
+	while (p->k[i] && p->k[i] != key)
+		i = (i + 1) & (p->cap - 1);
+	p->k[i] = key;
+	p->v[i] = val;
+}
+
+static int ptrmap_get(const struct ptrmap *p, const void *key)
+{
+	size_t i;
+
+	if (!p->cap || !key)
+		return -1;
+	i = ptr_hash(key, p->cap);
+	while (p->k[i]) {
+		if (p->k[i] == key)
+			return p->v[i];
+		i = (i + 1) & (p->cap - 1);
+	}
+	return -1;
+}
+
+struct ct_chain_index {
+	struct ptrmap vdi, vm;
+};
+
+int ct_chain_find_vdi(const struct ct_chain_report *r, const struct ct_vdi *v)
+{
+	if (!r || !r->idx)
+		return -1;
+	return ptrmap_get(&r->idx->vdi, v);
+}
+
+int ct_chain_find_vm(const struct ct_chain_report *r, const struct ct_vm *vm)
+{
+	if (!r || !r->idx)
+		return -1;
+	return ptrmap_get(&r->idx->vm, vm);
+}
+
+/* --- small helpers --- */
+
+struct strv {
+	char **v;
+	int *sr;                 /* SR index each sentence is about, -1 */
+	int n, cap;
+};
+
+static void strv_add(struct strv *s, int sr, char *owned)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 4;
+		s->v = ct_xrealloc(s->v, (size_t)s->cap * sizeof(*s->v));
+		s->sr = ct_xrealloc(s->sr, (size_t)s->cap * sizeof(*s->sr));
+	}
+	s->sr[s->n] = sr;
+	s->v[s->n++] = owned;
+}
+
+static const char *nz(const char *s)
+{
+	return s ? s : "";
+}
+
+/* Sanitised copy of an untrusted name for a sentence. */
+static const char *san(const char *s, char *buf, size_t len)
+{
+	return ct_sanitize(nz(s), buf, len);
+}
+
+static const char *sr_name(const struct ct_sr_verdict *sv)
+{
+	return sv->sr->name_label;
+}
+
+static bool str_has_ci(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	if (!hay)
+		return false;
+	for (; *hay; hay++)
+		if (!strncasecmp(hay, needle, n))
+			return true;
+	return false;
+}
+
+static void local_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (t <= 0 || !localtime_r(&t, &tm)) {
+		snprintf(buf, len, "an unknown time");
+		return;
+	}
+	strftime(buf, len, "%Y-%m-%d %H:%M %Z", &tm);
+}
+
+static bool sr_is_vhd(const struct ct_sr *sr)
+{
+	static const char *const raw_types[] = { "iso", "udev", "hba", "rawhba", "dummy", NULL };
+	const char *t = nz(sr->type);
+
+	for (int i = 0; raw_types[i]; i++)
+		if (!strcasecmp(t, raw_types[i]))
+			return false;
+	if (sr->content_type && !strcasecmp(sr->content_type, "iso"))
+		return false;
+	return true;
+}
+
+static bool sr_is_thick(const struct ct_sr *sr)
+{
+	return sr->type && !strncasecmp(sr->type, "lvm", 3);
+}
+
+static bool vdi_is_raw(const struct ct_vdi *v)
+{
+	const char *t = ct_map_get(&v->sm_config, "vdi_type");
+
+	return t && (!strcasecmp(t, "aio") || !strcasecmp(t, "raw"));
+}
+
+static bool vm_is_real(const struct ct_vm *vm)
+{
+	return vm && !vm->is_a_snapshot && !vm->is_a_template && !vm->is_control_domain;
+}
+
+/* Ordering of VDIs inside an SR (and so of siblings in the tree): live disks before
+ * snapshots, snapshots oldest first, then by name and uuid. */
+static int cmp_vdi(const void *a, const void *b)
+{
+	const struct ct_vdi *x = *(const struct ct_vdi *const *)a;
+	const struct ct_vdi *y = *(const struct ct_vdi *const *)b;
+	int c;
+
+	if (x->is_a_snapshot != y->is_a_snapshot)
+		return x->is_a_snapshot ? 1 : -1;
+	if (x->is_a_snapshot && x->snapshot_time != y->snapshot_time)
+		return x->snapshot_time < y->snapshot_time ? -1 : 1;
+	c = strcmp(nz(x->name_label), nz(y->name_label));
+	if (c)
+		return c;
+	return strcmp(nz(x->o.uuid), nz(y->o.uuid));
+}
+
+static int cmp_sr(const void *a, const void *b)
+{
+	const struct ct_sr *x = *(const struct ct_sr *const *)a;
+	const struct ct_sr *y = *(const struct ct_sr *const *)b;
+	int c = strcmp(nz(x->name_label), nz(y->name_label));
+
+	return c ? c : strcmp(nz(x->o.uuid), nz(y->o.uuid));
+}
+
+static int cmp_vm(const void *a, const void *b)
+{
+	const struct ct_vm *x = *(const struct ct_vm *const *)a;
+	const struct ct_vm *y = *(const struct ct_vm *const *)b;
+	int c = strcmp(nz(x->name_label), nz(y->name_label));
+
+	return c ? c : strcmp(nz(x->o.uuid), nz(y->o.uuid));
+}
+
+static int cmp_vbd(const void *a, const void *b)
+{
+	const struct ct_vbd *x = *(const struct ct_vbd *const *)a;
+	const struct ct_vbd *y = *(const struct ct_vbd *const *)b;
+	long ux = x->userdevice ? strtol(x->userdevice, NULL, 10) : 0;
+	long uy = y->userdevice ? strtol(y->userdevice, NULL, 10) : 0;
+
+	if (ux != uy)
+		return ux < uy ? -1 : 1;
+	return strcmp(nz(x->o.ref), nz(y->o.ref));
+}
+
+/* --- evaluation context --- */
+
+struct eval_ctx {
+	struct ct_model *m;
+	const struct ct_config *c;
+	const struct ct_pool_conf *pc;
+	time_t now;
+	struct ct_chain_report *r;
+	char pool[NAME_MAX_LEN];     /* sanitised pool name for sentences */
+	int prob_cap;
+};
+
+static void limits_for(const struct eval_ctx *x, const struct ct_sr *sr, struct ct_gate_conf *g,
+		       struct ct_health_conf *h)
+{
+	*g = x->c->gate;
+	*h = x->c->health;
+	if (x->pc)
+		ct_config_limits_for(x->c, x->pc, nz(sr->name_label), nz(sr->o.uuid), g, h);
+}
+
+static void add_problem(struct eval_ctx *x, enum ct_severity sev, const struct ct_obj *o,
+			int sr_index, char *reason)
+{
+	struct ct_chain_report *r = x->r;
+	struct ct_problem *p;
+
+	if (r->n_problems == x->prob_cap) {
+		x->prob_cap = x->prob_cap ? x->prob_cap * 2 : 16;
+		r->problems = ct_xrealloc(r->problems, (size_t)x->prob_cap * sizeof(*r->problems));
+	}
+	p = &r->problems[r->n_problems++];
+	p->severity = sev;
+	p->cls = o ? o->cls : CT_POOL;
+	p->ref = ct_xstrdup(o ? nz(o->ref) : "");
+	p->uuid = ct_xstrdup(o ? nz(o->uuid) : "");
+	p->reason = reason;
+	p->sr_index = sr_index;
+	if (sr_index >= 0)
+		r->srs[sr_index].severity = sev_max(r->srs[sr_index].severity, sev);
+	r->worst = sev_max(r->worst, sev);
+}
+
+/* "disk 'web01 xvda'" for a VDI used by a VM, else "VDI 'name'". */
+static void disk_label(const struct ct_vm *vm, const struct ct_vbd *vbd, const struct ct_vdi *v,
+		       char *buf, size_t len)
+{
+	char a[NAME_MAX_LEN], b[NAME_MAX_LEN];
+
+	if (vm) {
+		const char *dev = vbd ? (vbd->device && *vbd->device ? vbd->device :
+					 vbd->userdevice) : NULL;
+
+		if (dev && *dev)
+			snprintf(buf, len, "disk '%s %s'", san(vm->name_label, a, sizeof(a)),
+				 san(dev, b, sizeof(b)));
+		else
+			snprintf(buf, len, "disk '%s' of VM '%s'", san(v->name_label, b, sizeof(b)),
+				 san(vm->name_label, a, sizeof(a)));
+	} else {
+		snprintf(buf, len, "VDI '%s'", san(v->name_label, a, sizeof(a)));
+	}
+}
+
+/* A phrase on what the SR's garbage collector is doing, for reasons. */
+static void gc_phrase(const struct ct_sr_verdict *sv, char *buf, size_t len)
+{
+	char t[64];
+
+	if (sv->gc_no_space)
+		snprintf(buf, len, "the SR garbage collector reported it is out of space");
+	else if (sv->gc_stalled) {
+		local_time(sv->pending_since, t, sizeof(t));
+		snprintf(buf, len, "the SR garbage collector has made no progress since %s", t);
+	} else if (sv->gc_progress >= 0)
+		snprintf(buf, len, "the SR garbage collector is at %.0f%%", sv->gc_progress * 100.0);
+	else if (sv->gc_paused)
+		snprintf(buf, len, "the SR garbage collector is coalescing a live disk");
+	else
+		snprintf(buf, len, "no garbage collection is running on the SR (an SR scan starts one)");
+}
+
+/* --- per SR: forest, depth, counts --- */
+
+struct sr_scratch {
+	struct ct_vdi **L;       /* the SR's VDIs, sorted */
+	int *par;                /* local parent index, -1 */
+	int *nchild;
+	int *first, *kids;       /* children lists (CSR) over the cut forest */
+	unsigned char *color;
+	int *stack;
+	int *order;              /* local index in preorder */
+	bool *mark;
+};
+
+static void scratch_release(struct sr_scratch *s)
+{
+	free(s->L);
+	free(s->par);
+	free(s->nchild);
+	free(s->first);
+	free(s->kids);
+	free(s->color);
+	free(s->stack);
+	free(s->order);
+	free(s->mark);
+	memset(s, 0, sizeof(*s));
+}
+
+static void gc_activity(struct eval_ctx *x, struct ct_sr_verdict *sv)
+{
+	const struct ct_sr *sr = sv->sr;
+	size_t n;
+	struct ct_task *const *tasks = ct_model_tasks_for(x->m, sr->o.ref, &n);
+	struct ct_message *const *msgs;
+	const char *k;
+
+	sv->gc_progress = -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct ct_task *t = tasks[i];
+
+		if (t->status != CT_TASK_PENDING || !t->name_label ||
+		    strcasecmp(t->name_label, "Garbage Collection"))
+			continue;
+		if (t->progress > sv->gc_progress)
+			sv->gc_progress = t->progress < 0 ? 0 : t->progress > 1 ? 1 : t->progress;
+	}
+	msgs = ct_model_messages_for(x->m, nz(sr->o.uuid), &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct ct_message *msg = msgs[i];
+
+		if (msg->timestamp > 0 && x->now - msg->timestamp > CT_CHAIN_MSG_WINDOW)
+			continue;
+		if (msg->name && !strcmp(msg->name, "SM_GC_NO_SPACE")) {
+			sv->gc_no_space = true;
+		} else if (str_has_ci(msg->body, "coalesc") || str_has_ci(msg->name, "COALESCE_FAIL")) {
+			if (str_has_ci(msg->body, "space") || str_has_ci(msg->name, "space"))
+				sv->gc_no_space = true;
+			else
+				sv->coalesce_failed = true;
+		}
+	}
+	k = ct_map_get(&sr->sm_config, "gc_no_space");
+	if (k && *k && ct_model_find(x->m, CT_MESSAGE, k))
+		sv->gc_no_space = true;
+	k = ct_map_get(&sr->sm_config, "last-coalesce-error");
+	if (k && *k) {
+		long long t = strtoll(k, NULL, 10);
+
+		if (t > 0 && x->now - (time_t)t <= CT_CHAIN_MSG_WINDOW && !sv->gc_no_space)
+			sv->coalesce_failed = true;
+	}
+}
+
+/* The one VM that uses a VDI as a live disk, and the snapshot VM owning it. */
+static void vdi_users(struct eval_ctx *x, struct ct_vdi_verdict *vv)
+{
+	size_t n;
+	struct ct_vbd *const *vbds = ct_model_vdi_vbds(x->m, vv->vdi, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ct_vm *vm = ct_model_vm(x->m, vbds[i]->vm);
+
+		vv->in_use = true;
+		if (!vm)
+			continue;
+		if (vm_is_real(vm)) {
+			/* the lowest-sorting VM, so the choice does not depend on table order */
+			if (!vv->vm || cmp_vm(&vm, &vv->vm) < 0) {
+				vv->vm = vm;
+				vv->vbd = vbds[i];
+			}
+		} else if (vm->is_a_snapshot && !vv->snapshot_vm) {
+			vv->snapshot_vm = vm;
+		}
+	}
+	if (!vv->in_use) {
+		/* the VDI's own VBD set, for records the VBD index does not know */
+		for (size_t i = 0; i < vv->vdi->vbds.n; i++)
+			if (ct_model_vbd(x->m, vv->vdi->vbds.v[i])) {
+				vv->in_use = true;
+				break;
+			}
+	}
+}
+
+static bool orphan_candidate(const struct ct_vdi_verdict *vv, const struct ct_sr_verdict *sv)
+{
+	const struct ct_vdi *v = vv->vdi;
+
+	if (!sv->vhd || vv->in_use || !v->managed || v->missing)
+		return false;
+	if (v->type != CT_VDI_USER && v->type != CT_VDI_SYSTEM)
+		return false;
+	if (v->virtual_size <= 0 || v->current_operations.n > 0)
+		return false;
+	return true;
+}
+
+static void vdi_state(struct ct_vdi_verdict *vv, const struct ct_sr_verdict *sv)
+{
+	const struct ct_health_conf *h = &sv->health;
+	bool managed = !vv->is_base_copy;
+
+	vv->state = CT_VS_OK;
+	vv->severity = CT_SEV_OK;
+	if (vv->missing_parent || vv->cycle) {
+		vv->state = CT_VS_BROKEN;
+		vv->severity = CT_SEV_WARNING;
+		return;
+	}
+	if (managed && vv->is_vhd && vv->depth >= h->warn_depth) {
+		vv->state = CT_VS_DEEP;
+		vv->severity = vv->depth >= h->crit_depth ? CT_SEV_CRITICAL : CT_SEV_WARNING;
+		return;
+	}
+	if (managed && vv->stacked > sv->gate.tolerance) {
+		vv->state = CT_VS_STACKED;
+		vv->severity = vv->vm ? CT_SEV_WARNING : CT_SEV_OK;
+		return;
+	}
+	if (orphan_candidate(vv, sv)) {
+		vv->state = CT_VS_ORPHAN;
+		vv->severity = CT_SEV_WARNING;
+		return;
+	}
+	if (vv->is_base_copy && vv->is_vhd && vv->children == 0) {
+		vv->state = CT_VS_GARBAGE;
+		return;
+	}
+	if (vv->pending > 0)
+		vv->state = CT_VS_PENDING;
+}
+
+static void eval_sr(struct eval_ctx *x, int si, int *pos)
+{
+	struct ct_chain_report *r = x->r;
+	struct ct_sr_verdict *sv = &r->srs[si];
+	const struct ct_sr *sr = sv->sr;
+	struct sr_scratch s = { 0 };
+	size_t nn;
+	struct ct_vdi *const *vdis = ct_model_sr_vdis(x->m, sr, &nn);
+	int n = (int)nn, base = *pos, top, k;
+
+	limits_for(x, sr, &sv->gate, &sv->health);
+	sv->vhd = sr_is_vhd(sr);
+	sv->thick = sr_is_thick(sr);
+	sv->n_vdis = n;
+	sv->first_vdi = base;
+	sv->n_vdi_verdicts = n;
+	sv->free_bytes = sr->physical_size > sr->physical_utilisation ?
+		sr->physical_size - sr->physical_utilisation : 0;
+	sv->free_percent = sr->physical_size > 0 ?
+		100.0 * (double)sv->free_bytes / (double)sr->physical_size : 100.0;
+	sv->severity = CT_SEV_OK;
+	gc_activity(x, sv);
+
+	s.L = ct_xcalloc((size_t)n + 1, sizeof(*s.L));
+	s.par = ct_xcalloc((size_t)n + 1, sizeof(*s.par));
+	s.nchild = ct_xcalloc((size_t)n + 1, sizeof(*s.nchild));
+	s.first = ct_xcalloc((size_t)n + 2, sizeof(*s.first));
+	s.kids = ct_xcalloc((size_t)n + 1, sizeof(*s.kids));
+	s.color = ct_xcalloc((size_t)n + 1, 1);
+	s.stack = ct_xcalloc((size_t)n + 1, sizeof(*s.stack));
+	s.order = ct_xcalloc((size_t)n + 1, sizeof(*s.order));
+	s.mark = ct_xcalloc((size_t)n + 1, sizeof(*s.mark));
+	for (int i = 0; i < n; i++)
+		s.L[i] = vdis[i];
+	qsort(s.L, (size_t)n, sizeof(*s.L), cmp_vdi);
+	/* temporary indexes base+i; replaced by the preorder position below */
+	for (int i = 0; i < n; i++)
+		ptrmap_put(&r->idx->vdi, s.L[i], base + i);
+
+	/* links */
+	for (int i = 0; i < n; i++) {
+		struct ct_vdi_verdict *vv = &r->vdis[base + i];
+		const struct ct_vdi *v = s.L[i];
+		const char *pu = ct_map_get(&v->sm_config, "vhd-parent");
+
+		vv->vdi = v;
+		vv->sr_index = si;
+		vv->is_vhd = sv->vhd && !vdi_is_raw(v);
+		vv->is_base_copy = !v->managed;
+		vv->broken_above = -1;
+		s.par[i] = -1;
+		if (!vv->is_vhd || !pu || !*pu)
+			continue;
+		{
+			const struct ct_vdi *p = ct_model_vdi_parent(x->m, v);
+			int j = p ? ptrmap_get(&r->idx->vdi, p) - base : -1;
+
+			if (j >= 0 && j < n && s.L[j] == p)
+				s.par[i] = j;
+			else
+				vv->missing_parent = pu;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		if (s.par[i] >= 0)
+			s.nchild[s.par[i]]++;
+
+	/* cycles: walk up from every unvisited node; a grey node met again closes a cycle */
+	for (int i = 0; i < n; i++) {
+		int sp = 0, j = i;
+
+		if (s.color[i])
+			continue;
+		while (j >= 0 && s.color[j] == 0) {
+			s.color[j] = 1;
+			s.stack[sp++] = j;
+			j = s.par[j];
+		}
+		if (j >= 0 && s.color[j] == 1) {
+			/* j is on the current path: the path from j to the top is the cycle */
+			int q = sp - 1;
+
+			while (q >= 0) {
+				int c = s.stack[q];
+
+				r->vdis[base + c].cycle = true;
+				if (c == j)
+					break;
+				q--;
+			}
+			for (; q < sp; q++)
+				s.par[s.stack[q]] = -1;
+		}
+		while (sp > 0)
+			s.color[s.stack[--sp]] = 2;
+	}
+
+	/* children lists over the cut forest, in sorted order */
+	for (int i = 0; i < n; i++)
+		if (s.par[i] >= 0)
+			s.first[s.par[i] + 1]++;
+	for (int i = 0; i < n; i++)
+		s.first[i + 1] += s.first[i];
+	{
+		int *fill = ct_xcalloc((size_t)n + 1, sizeof(*fill));
+
+		for (int i = 0; i < n; i++)
+			if (s.par[i] >= 0) {
+				int p = s.par[i];
+
+				s.kids[s.first[p] + fill[p]++] = i;
+			}
+		free(fill);
+	}
+
+	/* preorder from the roots */
+	k = 0;
+	for (int i = 0; i < n; i++) {
+		if (s.par[i] >= 0)
+			continue;
+		top = 0;
+		s.stack[top++] = i;
+		while (top > 0) {
+			int c = s.stack[--top];
+
+			s.order[k++] = c;
+			for (int q = s.first[c + 1] - 1; q >= s.first[c]; q--)
+				s.stack[top++] = s.kids[q];
+		}
+	}
+	/* k == n: after the cut every node hangs under exactly one root */
+
+	/* place the verdicts in preorder; fill depth, pending, stacked top-down */
+	{
+		struct ct_vdi_verdict *tmp = ct_xcalloc((size_t)n + 1, sizeof(*tmp));
+		int *pos_of = ct_xcalloc((size_t)n + 1, sizeof(*pos_of));
+
+		memcpy(tmp, &r->vdis[base], (size_t)n * sizeof(*tmp));
+		for (int q = 0; q < k; q++)
+			pos_of[s.order[q]] = q;
+		for (int q = 0; q < k; q++) {
+			int i = s.order[q], p = s.par[i];
+			struct ct_vdi_verdict *vv = &r->vdis[base + q];
+
+			*vv = tmp[i];
+			vv->children = vv->is_vhd ? s.nchild[i] : 0;
+			ptrmap_put(&r->idx->vdi, vv->vdi, base + q);
+			if (p < 0) {
+				vv->parent = -1;
+				vv->depth = 1;
+				vv->pending = 0;
+				vv->stacked = 0;
+			} else {
+				const struct ct_vdi_verdict *pv = &r->vdis[base + pos_of[p]];
+
+				vv->parent = base + pos_of[p];
+				vv->depth = pv->depth + 1;
+				vv->pending = pv->pending + (s.nchild[p] == 1 ? 1 : 0);
+				vv->stacked = pv->stacked +
+					(pv->is_base_copy && s.nchild[p] == 1 && vv->is_base_copy ? 1 : 0);
+				vv->broken_above = pv->broken_above;
+			}
+			if (vv->missing_parent || vv->cycle)
+				vv->broken_above = base + q;
+		}
+		/* pending links on the SR, shared ancestors once (XO's Health count) */
+		for (int q = 0; q < k; q++) {
+			int i = s.order[q];
+			const struct ct_vdi *v = s.L[i];
+
+			if (!v->managed || v->is_a_snapshot)
+				continue;
+			for (int p = s.par[i]; p >= 0 && !s.mark[p]; p = s.par[p]) {
+				s.mark[p] = true;
+				if (s.nchild[p] == 1)
+					sv->pending++;
+			}
+		}
+		free(tmp);
+		free(pos_of);
+	}
+
+	/* users, states, SR counts */
+	for (int q = 0; q < n; q++) {
+		struct ct_vdi_verdict *vv = &r->vdis[base + q];
+
+		vdi_users(x, vv);
+		if (vv->is_vhd && (ct_map_get(&vv->vdi->sm_config, "paused") ||
+				   ct_map_get(&vv->vdi->sm_config, "relinking")))
+			sv->gc_paused = true;
+		vdi_state(vv, sv);
+		if (vv->depth > sv->max_depth)
+			sv->max_depth = vv->depth;
+		switch (vv->state) {
+		case CT_VS_STACKED: sv->stacked++; break;
+		case CT_VS_ORPHAN: sv->orphans++; break;
+		case CT_VS_GARBAGE: sv->garbage++; break;
+		case CT_VS_BROKEN: sv->broken++; break;
+		case CT_VS_DEEP: sv->deep++; break;
+		default: break;
+		}
+	}
+	*pos += n;
+	scratch_release(&s);
+}
+
+/* --- VDI problems --- */
+
+static int count_dependants(const struct ct_chain_report *r, int vi)
+{
+	const struct ct_sr_verdict *sv = &r->srs[r->vdis[vi].sr_index];
+	int end = sv->first_vdi + sv->n_vdi_verdicts, n = 0;
+
+	/* preorder: the subtree is the run of following entries deeper than vi */
+	for (int j = vi + 1; j < end && r->vdis[j].broken_above == vi; j++)
+		n++;
+	return n;
+}
+
+static void vdi_problems(struct eval_ctx *x, int vi)
+{
+	struct ct_chain_report *r = x->r;
+	const struct ct_vdi_verdict *vv = &r->vdis[vi];
+	const struct ct_sr_verdict *sv = &r->srs[vv->sr_index];
+	const struct ct_vdi *v = vv->vdi;
+	char srn[NAME_MAX_LEN], vn[NAME_MAX_LEN], lbl[2 * NAME_MAX_LEN], su[9], pu[9], sz[32];
+	char vmn[NAME_MAX_LEN];
+
+	san(sr_name(sv), srn, sizeof(srn));
+	san(v->name_label, vn, sizeof(vn));
+	ct_short_uuid(v->o.uuid, su);
+	switch (vv->state) {
+	case CT_VS_BROKEN: {
+		int deps = count_dependants(r, vi);
+		char dep[64] = "";
+
+		if (deps > 0)
+			snprintf(dep, sizeof(dep), "; %d VDI%s below it depend on it", deps,
+				 deps == 1 ? "" : "s");
+		if (vv->cycle)
+			add_problem(x, CT_SEV_WARNING, &v->o, vv->sr_index, ct_xasprintf(
+				"VDI '%s' (%s) on SR '%s' of pool '%s' is part of a vhd-parent cycle "
+				"(its chain loops back on itself)%s: rescan the SR and check the VHD "
+				"headers with vhd-util before snapshotting it", vn, su, srn, x->pool, dep));
+		else
+			add_problem(x, CT_SEV_WARNING, &v->o, vv->sr_index, ct_xasprintf(
+				"VDI '%s' (%s) on SR '%s' of pool '%s' names VHD parent %s, which the SR "
+				"does not have%s: rescan the SR; if the parent is really gone, restore "
+				"the disk from a backup", vn, su, srn, x->pool,
+				san(vv->missing_parent, pu, sizeof(pu)), dep));
+		break;
+	}
+	case CT_VS_DEEP:
+		if (v->is_a_snapshot)
+			break;
+		disk_label(vv->vm, vv->vbd, vv->vdi, lbl, sizeof(lbl));
+		add_problem(x, vv->severity, &v->o, vv->sr_index, ct_xasprintf(
+			"%s (VDI %s) on SR '%s' of pool '%s' is %d VHDs deep (warning at %d, critical "
+			"at %d; SM refuses snapshots at %d): delete old snapshots%s%s%s and let the "
+			"garbage collector coalesce", lbl, su, srn, x->pool, vv->depth,
+			sv->health.warn_depth, sv->health.crit_depth, CT_SM_MAX_CHAIN,
+			vv->vm ? " of VM '" : "", vv->vm ? san(vv->vm->name_label, vmn, sizeof(vmn)) : "",
+			vv->vm ? "'" : ""));
+		break;
+	case CT_VS_ORPHAN:
+		ct_format_bytes(v->virtual_size, sz, sizeof(sz));
+		add_problem(x, CT_SEV_WARNING, &v->o, vv->sr_index, ct_xasprintf(
+			"%s '%s' (%s, %s) on SR '%s' of pool '%s' is not used by any VM%s: delete it "
+			"if nobody needs it ('chaintop prune' lists orphans)",
+			v->is_a_snapshot ? "snapshot VDI" : "VDI", vn, su, sz, srn, x->pool,
+			v->is_a_snapshot ? " (its snapshot was removed without its disks)" : ""));
+		break;
+	default:
+		break;
+	}
+}
+
+/* --- the gate for one VM --- */
+
+/* Effective gate for a disk on an SR: the SR's limits, with the fields a job overrides
+ * (those that differ from the global gate) taking precedence. */
+static struct ct_gate_conf gate_for(const struct eval_ctx *x, const struct ct_sr_verdict *sv,
+				    const struct ct_gate_conf *job)
+{
+	struct ct_gate_conf g = sv->gate;
+
+	if (!job)
+		return g;
+	if (job->tolerance != x->c->gate.tolerance)
+		g.tolerance = job->tolerance;
+	if (job->max_depth != x->c->gate.max_depth)
+		g.max_depth = job->max_depth;
+	if (job->min_free_percent != x->c->gate.min_free_percent)
+		g.min_free_percent = job->min_free_percent;
+	g.policy = job->policy;
+	g.wait_timeout = job->wait_timeout;
+	return g;
+}
+
+/* "'web01 0' 1a2b3c4d <- base copy 5e6f7a8b (1 child) <- ..." */
+static char *chain_text(const struct ct_chain_report *r, int vi)
+{
+	struct ct_sb sb;
+	char n[NAME_MAX_LEN], u[9];
+	int guard = 0;
+
+	ct_sb_init(&sb);
+	for (int i = vi; i >= 0 && guard++ <= r->n_vdis; i = r->vdis[i].parent) {
+		const struct ct_vdi_verdict *vv = &r->vdis[i];
+
+		if (i != vi)
+			ct_sb_adds(&sb, " <- ");
+		ct_short_uuid(vv->vdi->o.uuid, u);
+		if (vv->is_base_copy)
+			ct_sb_addf(&sb, "base copy %s", u);
+		else
+			ct_sb_addf(&sb, "%s'%s' %s", vv->vdi->is_a_snapshot ? "snapshot " : "",
+				   san(vv->vdi->name_label, n, sizeof(n)), u);
+		if (i != vi || vv->children > 0)
+			ct_sb_addf(&sb, " (%d child%s)", vv->children, vv->children == 1 ? "" : "ren");
+		if (vv->cycle)
+			ct_sb_adds(&sb, " <- (vhd-parent cycle)");
+		else if (vv->missing_parent)
+			ct_sb_addf(&sb, " <- missing parent %s", san(vv->missing_parent, n, sizeof(n)));
+	}
+	ct_sb_addf(&sb, " [depth %d, %d stacked, %d pending]", r->vdis[vi].depth,
+		   r->vdis[vi].stacked, r->vdis[vi].pending);
+	return ct_sb_detach(&sb);
+}
+
+struct sr_need {
+	int sr;
+	int64_t bytes;
+	struct ct_gate_conf gate;
+};
+
+static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct ct_gate_conf *job,
+		    struct strv *reasons, struct ct_gate_disk **disks_out, int *n_disks_out)
+{
+	struct ct_chain_report *r = x->r;
+	size_t nv;
+	struct ct_vbd *const *vbds0 = ct_model_vm_vbds(x->m, vm, &nv);
+	struct ct_vbd **vbds = ct_xcalloc(nv + 1, sizeof(*vbds));
+	struct sr_need *need = ct_xcalloc(nv + 1, sizeof(*need));
+	int n_need = 0, max_depth = 0, n_disks = 0;
+	char vmn[NAME_MAX_LEN], srn[NAME_MAX_LEN], lbl[2 * NAME_MAX_LEN], su[9], gcp[160];
+
+	san(vm->name_label, vmn, sizeof(vmn));
+	memcpy(vbds, vbds0, nv * sizeof(*vbds));
+	qsort(vbds, nv, sizeof(*vbds), cmp_vbd);
+	if (disks_out)
+		*disks_out = ct_xcalloc(nv + 1, sizeof(**disks_out));
+	for (size_t i = 0; i < nv; i++) {
+		const struct ct_vbd *vbd = vbds[i];
+		const struct ct_vdi *v;
+		const struct ct_vdi_verdict *vv;
+		const struct ct_sr_verdict *sv;
+		struct ct_gate_conf g;
+		int vi, k;
+
+		if (vbd->type != CT_VBD_DISK || ct_ref_is_null(vbd->vdi))
+			continue;
+		v = ct_model_vdi(x->m, vbd->vdi);
+		vi = v ? ct_chain_find_vdi(r, v) : -1;
+		if (vi < 0)
+			continue;
+		vv = &r->vdis[vi];
+		sv = &r->srs[vv->sr_index];
+		g = gate_for(x, sv, job);
+		if (disks_out) {
+			struct ct_gate_disk *d = &(*disks_out)[n_disks];
+
+			d->vdi = v;
+			d->vbd = vbd;
+			d->depth = vv->depth;
+			d->stacked = vv->stacked;
+			d->pending = vv->pending;
+			d->chain = chain_text(r, vi);
+		}
+		n_disks++;
+		if (vv->depth > max_depth)
+			max_depth = vv->depth;
+		if (!vv->is_vhd)
+			continue;
+		disk_label(vm, vbd, v, lbl, sizeof(lbl));
+		ct_short_uuid(v->o.uuid, su);
+		san(sr_name(sv), srn, sizeof(srn));
+		if (vv->broken_above >= 0) {
+			const struct ct_vdi_verdict *bv = &r->vdis[vv->broken_above];
+			char bn[NAME_MAX_LEN], bu[9];
+
+			ct_short_uuid(bv->vdi->o.uuid, bu);
+			strv_add(reasons, vv->sr_index, ct_xasprintf(
+				"%s (VDI %s) on SR '%s' of pool '%s' sits on a broken chain: %s '%s' "
+				"(%s) %s; a snapshot would fail or build on damaged data: rescan the SR "
+				"and check the VHD headers", lbl, su, srn, x->pool,
+				bv->is_base_copy ? "base copy" : "VDI", san(bv->vdi->name_label, bn, sizeof(bn)),
+				bu, bv->cycle ? "is part of a vhd-parent cycle" :
+				"names a VHD parent the SR does not have"));
+		}
+		if (vv->stacked > g.tolerance) {
+			gc_phrase(sv, gcp, sizeof(gcp));
+			strv_add(reasons, vv->sr_index, ct_xasprintf(
+				"%d stacked base cop%s above %s (VDI %s) on SR '%s' of pool '%s' "
+				"(tolerance %d); %s: let it coalesce them before snapshotting",
+				vv->stacked, vv->stacked == 1 ? "y" : "ies", lbl, su, srn, x->pool,
+				g.tolerance, gcp));
+		}
+		if (vv->depth >= g.max_depth)
+			strv_add(reasons, vv->sr_index, ct_xasprintf(
+				"%s (VDI %s) on SR '%s' of pool '%s' is %d VHDs deep (limit %d; a snapshot "
+				"adds one level and SM refuses snapshots at depth %d): delete old "
+				"snapshots of VM '%s' and let the garbage collector coalesce",
+				lbl, su, srn, x->pool, vv->depth, g.max_depth, CT_SM_MAX_CHAIN, vmn));
+		for (k = 0; k < n_need; k++)
+			if (need[k].sr == vv->sr_index)
+				break;
+		if (k == n_need) {
+			need[n_need].sr = vv->sr_index;
+			need[n_need].gate = g;
+			n_need++;
+		}
+		need[k].bytes += v->virtual_size > 0 ? v->virtual_size : 0;
+	}
+	for (int k = 0; k < n_need; k++) {
+		const struct ct_sr_verdict *sv = &r->srs[need[k].sr];
+		char fb[32], nb[32];
+
+		if (sv->sr->physical_size <= 0)
+			continue;
+		san(sr_name(sv), srn, sizeof(srn));
+		ct_format_bytes(sv->free_bytes, fb, sizeof(fb));
+		if (sv->thick && sv->free_bytes < need[k].bytes) {
+			ct_format_bytes(need[k].bytes, nb, sizeof(nb));
+			strv_add(reasons, need[k].sr, ct_xasprintf(
+				"SR '%s' of pool '%s' (thick, %s) has %s free, less than the %s a snapshot "
+				"of VM '%s' needs (the virtual size of its disks there): free space on the "
+				"SR first", srn, x->pool, nz(sv->sr->type), fb, nb, vmn));
+		} else if (!sv->thick && sv->free_percent < need[k].gate.min_free_percent) {
+			strv_add(reasons, need[k].sr, ct_xasprintf(
+				"SR '%s' of pool '%s' has %.1f%% free (%s; minimum %d%% for a snapshot of "
+				"VM '%s'): free space on the SR first", srn, x->pool, sv->free_percent, fb,
+				need[k].gate.min_free_percent, vmn));
+		}
+	}
+	if (n_disks_out)
+		*n_disks_out = n_disks;
+	free(vbds);
+	free(need);
+	return max_depth;
+}
+
+/* --- per SR problems and the stall tracker --- */
+
+static struct ct_stall_entry *stall_find(struct ct_stall *s, const char *uuid)
+{
+	for (int i = 0; i < s->n; i++)
+		if (!strcmp(s->e[i].sr_uuid, uuid))
+			return &s->e[i];
+	return NULL;
+}
+
+static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_verdict *sv)
+{
+	const char *uuid = nz(sv->sr->o.uuid);
+	struct ct_stall_entry *e;
+	time_t last;
+
+	if (!*uuid || strlen(uuid) >= sizeof(e->sr_uuid))
+		return;
+	e = stall_find(s, uuid);
+	if (sv->pending == 0) {
+		if (e) {
+			*e = s->e[--s->n];
+		}
+		return;
+	}
+	if (!e) {
+		if (s->n == s->cap) {
+			s->cap = s->cap ? s->cap * 2 : 8;
+			s->e = ct_xrealloc(s->e, (size_t)s->cap * sizeof(*s->e));
+		}
+		e = &s->e[s->n++];
+		memset(e, 0, sizeof(*e));
+		snprintf(e->sr_uuid, sizeof(e->sr_uuid), "%s", uuid);
+		e->pending = sv->pending;
+		e->since = x->now;
+		e->gc_progress = sv->gc_progress;
+		e->gc_progress_at = sv->gc_progress >= 0 ? x->now : 0;
+	} else {
+		if (sv->pending < e->pending || e->since <= 0)
+			e->since = x->now;
+		e->pending = sv->pending;
+		if (sv->gc_progress >= 0 &&
+		    (e->gc_progress < 0 || fabs(sv->gc_progress - e->gc_progress) > 1e-9))
+			e->gc_progress_at = x->now;
+		e->gc_progress = sv->gc_progress;
+	}
+	sv->pending_since = e->since;
+	last = e->since > e->gc_progress_at ? e->since : e->gc_progress_at;
+	if (sv->health.stall_after > 0 && x->now - last >= (time_t)sv->health.stall_after) {
+		sv->gc_stalled = true;
+		sv->pending_since = last;
+	}
+}
+
+static void sr_problems(struct eval_ctx *x, int si)
+{
+	struct ct_sr_verdict *sv = &x->r->srs[si];
+	const struct ct_sr *sr = sv->sr;
+	char srn[NAME_MAX_LEN], fb[32], tb[32], gcp[160], t[64], d[32];
+
+	if (!sv->vhd)
+		return;
+	san(sr_name(sv), srn, sizeof(srn));
+	if (sr->physical_size > 0 && sv->free_percent < sv->health.crit_free_percent) {
+		ct_format_bytes(sv->free_bytes, fb, sizeof(fb));
+		ct_format_bytes(sr->physical_size, tb, sizeof(tb));
+		add_problem(x, CT_SEV_CRITICAL, &sr->o, si, ct_xasprintf(
+			"SR '%s' of pool '%s' has %.1f%% free (%s of %s; critical below %d%%): free "
+			"space now, snapshots and coalescing fail when it fills", srn, x->pool,
+			sv->free_percent, fb, tb, sv->health.crit_free_percent));
+	}
+	if (sv->gc_no_space)
+		add_problem(x, CT_SEV_CRITICAL, &sr->o, si, ct_xasprintf(
+			"the garbage collector of SR '%s' of pool '%s' reported it is out of space "
+			"(SM_GC_NO_SPACE): coalescing is blocked and chains will grow; free space on "
+			"the SR", srn, x->pool));
+	if (sv->coalesce_failed)
+		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
+			"the garbage collector of SR '%s' of pool '%s' reported a failed coalesce in "
+			"the last 24 hours: read SMlog on the pool master", srn, x->pool));
+	if (sv->pending >= sv->health.coalesce_warn) {
+		gc_phrase(sv, gcp, sizeof(gcp));
+		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
+			"SR '%s' of pool '%s' has %d VDIs pending coalesce (warning at %d); %s",
+			srn, x->pool, sv->pending, sv->health.coalesce_warn, gcp));
+	}
+	if (sv->gc_stalled) {
+		local_time(sv->pending_since, t, sizeof(t));
+		ct_format_duration(sv->health.stall_after, d, sizeof(d));
+		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
+			"GC stalled since %s on SR '%s' of pool '%s': %d VDI%s pending coalesce and no "
+			"progress for over %s; check that the garbage collector runs (SMlog, "
+			"'xe sr-scan') and that the SR has room", t, srn, x->pool, sv->pending,
+			sv->pending == 1 ? "" : "s", d));
+	}
+	free(sv->gc_note);
+	sv->gc_note = NULL;
+	if (sv->gc_stalled) {
+		local_time(sv->pending_since, t, sizeof(t));
+		sv->gc_note = ct_xasprintf("GC stalled since %s", t);
+	} else if (sv->gc_no_space)
+		sv->gc_note = ct_xstrdup("GC out of space");
+	else if (sv->gc_progress >= 0)
+		sv->gc_note = ct_xasprintf("GC at %.0f%%", sv->gc_progress * 100.0);
+	else if (sv->gc_paused)
+		sv->gc_note = ct_xstrdup("GC coalescing a live disk");
+}
+
+/* --- the whole pool --- */
+
+struct prob_sort {
+	struct ct_problem p;
+	int seq;
+};
+
+static int cmp_prob(const void *a, const void *b)
+{
+	const struct prob_sort *x = a, *y = b;
+	int rx = ct_severity_rank(x->p.severity), ry = ct_severity_rank(y->p.severity);
+
+	if (rx != ry)
+		return rx > ry ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void sort_problems(struct ct_chain_report *r)
+{
+	struct prob_sort *t;
+
+	if (r->n_problems < 2)
+		return;
+	t = ct_xcalloc((size_t)r->n_problems, sizeof(*t));
+	for (int i = 0; i < r->n_problems; i++) {
+		t[i].p = r->problems[i];
+		t[i].seq = i;
+	}
+	qsort(t, (size_t)r->n_problems, sizeof(*t), cmp_prob);
+	for (int i = 0; i < r->n_problems; i++)
+		r->problems[i] = t[i].p;
+	free(t);
+}
+
+static void eval_vms(struct eval_ctx *x)
+{
+	struct ct_chain_report *r = x->r;
+	size_t nvm = ct_model_count(x->m, CT_VM);
+	struct ct_vm **vms = ct_xcalloc(nvm + 1, sizeof(*vms));
+	int n = 0;
+
+	for (size_t i = 0; i < nvm; i++) {
+		struct ct_vm *vm = (struct ct_vm *)ct_model_at(x->m, CT_VM, i);
+
+		if (vm_is_real(vm))
+			vms[n++] = vm;
+	}
+	qsort(vms, (size_t)n, sizeof(*vms), cmp_vm);
+	r->vms = ct_xcalloc((size_t)n + 1, sizeof(*r->vms));
+	r->n_vms = n;
+	ptrmap_init(&r->idx->vm, (size_t)n);
+	for (int i = 0; i < n; i++) {
+		r->vms[i].vm = vms[i];
+		ptrmap_put(&r->idx->vm, vms[i], i);
+	}
+	for (size_t i = 0; i < nvm; i++) {
+		const struct ct_vm *s = (const struct ct_vm *)ct_model_at(x->m, CT_VM, i);
+		int j;
+
+		if (!s->is_a_snapshot)
+			continue;
+		j = ptrmap_get(&r->idx->vm, ct_model_vm(x->m, s->snapshot_of));
+		if (j >= 0)
+			r->vms[j].n_snapshots++;
+	}
+	for (int i = 0; i < n; i++) {
+		struct ct_vm_verdict *vv = &r->vms[i];
+		struct strv rs = { 0 };
+
+		if ((int)vv->vm->snapshots.n > vv->n_snapshots)
+			vv->n_snapshots = (int)vv->vm->snapshots.n;
+		vv->max_depth = judge_vm(x, vv->vm, NULL, &rs, NULL, NULL);
+		vv->reasons = rs.v;
+		vv->n_reasons = rs.n;
+		vv->refused = rs.n > 0;
+		vv->severity = vv->refused ? CT_SEV_WARNING : CT_SEV_OK;
+		for (int k = 0; k < rs.n; k++) {
+			bool seen = false;
+
+			add_problem(x, CT_SEV_WARNING, &vv->vm->o, rs.sr[k], ct_xstrdup(rs.v[k]));
+			for (int q = 0; q < k; q++)
+				if (rs.sr[q] == rs.sr[k])
+					seen = true;
+			if (!seen && rs.sr[k] >= 0)
+				r->srs[rs.sr[k]].refused_vms++;
+		}
+		free(rs.sr);
+	}
+	free(vms);
+}
+
+static int eval_pool(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
+		     time_t now, struct ct_stall *stall, struct ct_chain_report *out, int *prob_cap)
+{
+	struct eval_ctx x = { 0 };
+	size_t nsr = ct_model_count(m, CT_SR), total = 0;
+	struct ct_sr **srs;
+	const struct ct_pool *pool = ct_model_pool(m);
+	int pos = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->pool_name = pc ? pc->name : NULL;
+	out->idx = ct_xcalloc(1, sizeof(*out->idx));
+	x.m = m;
+	x.c = c;
+	x.pc = pc;
+	x.now = now;
+	x.r = out;
+	san(pc && pc->name ? pc->name : pool ? pool->name_label : "", x.pool, sizeof(x.pool));
+
+	srs = ct_xcalloc(nsr + 1, sizeof(*srs));
+	for (size_t i = 0; i < nsr; i++) {
+		size_t n = 0;
+
+		srs[i] = (struct ct_sr *)ct_model_at(m, CT_SR, i);
+		ct_model_sr_vdis(m, srs[i], &n);
+		total += n;
+	}
+	qsort(srs, nsr, sizeof(*srs), cmp_sr);
+	out->srs = ct_xcalloc(nsr + 1, sizeof(*out->srs));
+	out->n_srs = (int)nsr;
+	out->vdis = ct_xcalloc(total + 1, sizeof(*out->vdis));
+	out->n_vdis = (int)total;
+	ptrmap_init(&out->idx->vdi, total);
+	for (size_t i = 0; i < nsr; i++) {
+		out->srs[i].sr = srs[i];
+		eval_sr(&x, (int)i, &pos);
+	}
+	free(srs);
+	if (stall)
+		for (int i = 0; i < out->n_srs; i++)
+			if (out->srs[i].vhd)
+				stall_update(&x, stall, &out->srs[i]);
+	for (int i = 0; i < out->n_srs; i++)
+		sr_problems(&x, i);
+	for (int i = 0; i < out->n_vdis; i++)
+		vdi_problems(&x, i);
+	eval_vms(&x);
+	sort_problems(out);
+	*prob_cap = x.prob_cap;
+	return 0;
+}
+
+int ct_chain_eval(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
+		  time_t now, struct ct_stall *stall, struct ct_chain_report *out)
+{
+	int cap = 0;
+
+	return eval_pool(m, c, pc, now, stall, out, &cap);
+}
+
+void ct_chain_report_release(struct ct_chain_report *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < r->n_srs; i++)
+		free(r->srs[i].gc_note);
+	for (int i = 0; i < r->n_vms; i++) {
+		for (int k = 0; k < r->vms[i].n_reasons; k++)
+			free(r->vms[i].reasons[k]);
+		free(r->vms[i].reasons);
+	}
+	for (int i = 0; i < r->n_problems; i++) {
+		free(r->problems[i].ref);
+		free(r->problems[i].uuid);
+		free(r->problems[i].reason);
+	}
+	if (r->idx) {
+		ptrmap_release(&r->idx->vdi);
+		ptrmap_release(&r->idx->vm);
+		free(r->idx);
+	}
+	free(r->problems);
+	free(r->vms);
+	free(r->srs);
+	free(r->vdis);
+	memset(r, 0, sizeof(*r));
+}
+
+bool ct_chain_gate_vm(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
+		      const struct ct_gate_conf *job_gate, const struct ct_vm *vm, time_t now,
+		      struct ct_gate_result *out)
+{
+	struct ct_chain_report r;
+	struct eval_ctx x = { 0 };
+	struct strv rs = { 0 };
+	int cap = 0;
+	const struct ct_pool *pool = ct_model_pool(m);
+
+	memset(out, 0, sizeof(*out));
+	eval_pool(m, c, pc, now, NULL, &r, &cap);
+	x.m = m;
+	x.c = c;
+	x.pc = pc;
+	x.now = now;
+	x.r = &r;
+	san(pc && pc->name ? pc->name : pool ? pool->name_label : "", x.pool, sizeof(x.pool));
+	judge_vm(&x, vm, job_gate, &rs, &out->disks, &out->n_disks);
+	out->reasons = rs.v;
+	out->n_reasons = rs.n;
+	out->ok = rs.n == 0;
+	free(rs.sr);
+	ct_chain_report_release(&r);
+	return out->ok;
+}
+
+void ct_gate_result_release(struct ct_gate_result *g)
+{
+	if (!g)
+		return;
+	for (int i = 0; i < g->n_reasons; i++)
+		free(g->reasons[i]);
+	free(g->reasons);
+	for (int i = 0; i < g->n_disks; i++)
+		free(g->disks[i].chain);
+	free(g->disks);
+	memset(g, 0, sizeof(*g));
+}
+
+/* --- stall memory on disk (JSON in the state directory) --- */
+
+void ct_stall_release(struct ct_stall *s)
+{
+	if (!s)
+		return;
+	free(s->e);
+	memset(s, 0, sizeof(*s));
+}
+
+int ct_stall_load(struct ct_stall *s, const char *path, struct ct_err *e)
+{
+	json_error_t je;
+	json_t *root, *arr;
+	size_t i;
+	FILE *f = fopen(path, "r");
+
+	memset(s, 0, sizeof(*s));
+	if (!f)
+		return 0;   /* missing: nothing remembered yet */
+	root = json_loadf(f, 0, &je);
+	fclose(f);
+	if (!root)
+		return ct_err_set(e, CT_E_IO, "cannot read the coalesce stall memory '%s' (line %d: "
+				  "%s): delete the file, it is rebuilt on the next run", path,
+				  je.line, je.text);
+	arr = json_object_get(root, "srs");
+	if (!json_is_array(arr)) {
+		json_decref(root);
+		return ct_err_set(e, CT_E_IO, "the coalesce stall memory '%s' has no \"srs\" list: "
+				  "delete the file, it is rebuilt on the next run", path);
+	}
+	s->cap = (int)json_array_size(arr) + 1;
+	s->e = ct_xcalloc((size_t)s->cap, sizeof(*s->e));
+	for (i = 0; i < json_array_size(arr); i++) {
+		json_t *o = json_array_get(arr, i);
+		const char *u = json_string_value(json_object_get(o, "sr_uuid"));
+		struct ct_stall_entry *en;
+
+		if (!u || strlen(u) >= sizeof(en->sr_uuid))
+			continue;
+		en = &s->e[s->n++];
+		snprintf(en->sr_uuid, sizeof(en->sr_uuid), "%s", u);
+		en->pending = (int)json_integer_value(json_object_get(o, "pending"));
+		en->since = (time_t)json_integer_value(json_object_get(o, "since"));
+		en->gc_progress = json_is_number(json_object_get(o, "gc_progress")) ?
+			json_number_value(json_object_get(o, "gc_progress")) : -1;
+		en->gc_progress_at = (time_t)json_integer_value(json_object_get(o, "gc_progress_at"));
+	}
+	json_decref(root);
+	return 0;
+}
+
+int ct_stall_save(const struct ct_stall *s, const char *path, struct ct_err *e)
+{
+	json_t *root = json_object(), *arr = json_array();
+	char *tmp = ct_xasprintf("%s.tmp", path);
+	int rc = -1;
+
+	json_object_set_new(root, "version", json_integer(1));
+	for (int i = 0; i < s->n; i++) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "sr_uuid", json_string(s->e[i].sr_uuid));
+		json_object_set_new(o, "pending", json_integer(s->e[i].pending));
+		json_object_set_new(o, "since", json_integer((json_int_t)s->e[i].since));
+		json_object_set_new(o, "gc_progress", s->e[i].gc_progress >= 0 ?
+				    json_real(s->e[i].gc_progress) : json_null());
+		json_object_set_new(o, "gc_progress_at", json_integer((json_int_t)s->e[i].gc_progress_at));
+		json_array_append_new(arr, o);
+	}
+	json_object_set_new(root, "srs", arr);
+	if (json_dump_file(root, tmp, JSON_INDENT(1)) < 0) {
+		ct_err_set(e, CT_E_IO, "cannot write the coalesce stall memory '%s': check that the "
+			   "state directory exists and is writable", tmp);
+		goto out;
+	}
+	if (rename(tmp, path) < 0) {
+		ct_err_set(e, CT_E_IO, "cannot replace '%s' with '%s': check the state directory's "
+			   "permissions", path, tmp);
+		remove(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(root);
+	free(tmp);
+	return rc;
+}
