@@ -11,9 +11,8 @@ and inspect state.  See tests/sim/README.md.
 
 import argparse
 import base64
-import gzip
+import calendar
 import json
-import os
 import random
 import re
 import signal
@@ -23,11 +22,10 @@ import sys
 import threading
 import time
 import uuid as uuidlib
-import xml.parsers.expat
 import xmlrpc.client
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit, unquote
+from urllib.parse import parse_qs, urlsplit
 
 GiB = 1024 ** 3
 MiB = 1024 ** 2
@@ -568,7 +566,7 @@ class Storage:
         if self.batch:
             return                     # scenario build: one update at the end
         sr = self.st.tables["SR"][sr_ref]
-        if not self.is_vhd_sr(sr_ref):
+        if sr["type"] == "udev":
             return
         tab = self.st.tables["VDI"]
         phys = sum(tab[r]["physical_utilisation"] for r in sr["VDIs"])
@@ -939,7 +937,6 @@ def parse_xapi_time(v):
         except ValueError:
             raise XapiError("INVALID_VALUE", "since", s)
     t = time.strptime(m.group(1) + m.group(2) + m.group(3) + m.group(4), "%Y%m%d%H%M%S")
-    import calendar
     ts = calendar.timegm(t)
     z = m.group(5)
     if z and z != "Z":
@@ -947,15 +944,6 @@ def parse_xapi_time(v):
         z = z[1:].replace(":", "")
         ts -= sign * (int(z[:2]) * 3600 + int(z[2:]) * 60)
     return float(ts)
-
-
-def to_int(v, name="value"):
-    if isinstance(v, bool):
-        return int(v)
-    try:
-        return int(v)
-    except (TypeError, ValueError):
-        raise XapiError("FIELD_TYPE_ERROR", name)
 
 
 def to_float(v, name="value"):
@@ -2368,8 +2356,8 @@ def build_demo(sim, small=False):
     ext = b.sr("local-ext", "ext", 900 * GiB, shared=False, host=h1, desc="Local storage")
     lvm = b.sr("iscsi-lvm", "lvmoiscsi", 3 * TiB, desc="EqualLogic iSCSI")
     isos = b.sr("ISOs", "iso", 200 * GiB, desc="ISO library", content_type="iso")
-    b.sr("DVD drives", "udev", 0, shared=False, host=h1, desc="Physical DVD drives",
-         content_type="iso")
+    dvd_sr = b.sr("DVD drives", "udev", 0, shared=False, host=h1, desc="Physical DVD drives",
+                  content_type="iso")
     deb = b.iso(isos, "debian-12.8.0-amd64-netinst.iso", 660 * MiB)
     b.iso(isos, "ubuntu-22.04.5-live-server-amd64.iso", 2 * GiB)
     win = b.iso(isos, "SERVER_EVAL_x64FRE_en-us.iso", 5 * GiB)
@@ -2424,6 +2412,13 @@ def build_demo(sim, small=False):
     mk("dev-sandbox", "Halted", [(ext, 40, 0.2, None)], cd=deb)
     mk("old-crm", "Halted", [(lvm, 80, 0.5, None)])
     mk("print-server", "Suspended", [(nfs, 30, 0.4, None)])
+    susp = b.stor.new_vdi(nfs, "Suspend image", 2 * GiB + 8 * MiB, 2 * GiB, vtype="suspend",
+                          rng=b.rng, desc="Suspend image")
+    b.st.set("VM", vms["print-server"], suspend_VDI=susp, suspend_SR=nfs)
+    # the host's physical DVD drive, as every real pool shows it
+    dvd = b.stor.new_vdi(dvd_sr, "SCSI 2:0:0:0", 0, 0, rng=b.rng, desc="PLDS DVD-ROM")
+    b.st.set("VDI", dvd, location="/dev/xapi/cd/sr0", allowed_operations=[],
+             sm_config={"hotplugged_at": "2026-01-01T00:00:00Z", "type": "cd"})
 
     # healthy chains: one recent snapshot each (base copy with two children)
     for n in ("web01", "web02", "dc02", "wiki", "grafana", "k8s-master", "redis-01", "db-replica"):
