@@ -478,6 +478,18 @@ class EventTest(Base):
         self.assertEqual(self.sim.err("task.get_record", self.s, task)[0], "HANDLE_INVALID")
 
 
+    def test_async_snapshot_cancel(self):
+        vm = self.vm_ref("healthy-vm")
+        before = len(self.sim.ok("VM.get_snapshots", self.s, vm))
+        task = self.sim.ok("Async.VM.snapshot", self.s, vm, "cancel me")
+        self.sim.ok("task.cancel", self.s, task)
+        rec = wait_for(lambda: (lambda t: t if t["status"] not in ("pending", "cancelling") else None)(
+            self.sim.ok("task.get_record", self.s, task)), 5, 0.05)
+        self.assertEqual(rec["status"], "cancelled")
+        self.assertEqual(len(self.sim.ok("VM.get_snapshots", self.s, vm)), before)
+        self.assertEqual(self.sim.err("task.cancel", self.s, task)[0], "OPERATION_NOT_ALLOWED")
+
+
 class GCTest(Base):
     scenario = "coalescing"
     extra = ("--gc-speed", "40")
