@@ -740,7 +740,7 @@ static void vdi_problems(struct eval_ctx *x, int vi)
 	const struct ct_vdi_verdict *vv = &r->vdis[vi];
 	const struct ct_sr_verdict *sv = &r->srs[vv->sr_index];
 	const struct ct_vdi *v = vv->vdi;
-	char srn[NAME_MAX_LEN], vn[NAME_MAX_LEN], lbl[2 * NAME_MAX_LEN], su[9], pu[9], sz[32];
+	char srn[NAME_MAX_LEN], vn[NAME_MAX_LEN], lbl[2 * NAME_MAX_LEN], su[9], pu[64], sz[32];
 	char vmn[NAME_MAX_LEN];
 
 	san(sr_name(sv), srn, sizeof(srn));
@@ -818,7 +818,7 @@ static struct ct_gate_conf gate_for(const struct eval_ctx *x, const struct ct_sr
 static char *chain_text(const struct ct_chain_report *r, int vi)
 {
 	struct ct_sb sb;
-	char n[NAME_MAX_LEN], u[9];
+	char n[NAME_MAX_LEN], u[9], *out;
 	int guard = 0;
 
 	ct_sb_init(&sb);
@@ -842,7 +842,9 @@ static char *chain_text(const struct ct_chain_report *r, int vi)
 	}
 	ct_sb_addf(&sb, " [depth %d, %d stacked, %d pending]", r->vdis[vi].depth,
 		   r->vdis[vi].stacked, r->vdis[vi].pending);
-	return ct_sb_detach(&sb);
+	out = ct_sb_detach(&sb);
+	ct_sb_release(&sb);
+	return out;
 }
 
 struct sr_need {

@@ -1,0 +1,695 @@
+/* Unit tests for chain.c over hand-built models: every rule and boundary of design.md
+ * section 3, without a server. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "test_chain_fixture.h"
+
+#define NOW ((time_t)1764100000)
+
+static struct fx F;
+static struct ct_chain_report R;
+
+static void setup(void)
+{
+	fx_init(&F);
+	memset(&R, 0, sizeof(R));
+}
+
+static void teardown(void)
+{
+	ct_chain_report_release(&R);
+	fx_release(&F);
+}
+
+static void eval(void)
+{
+	ct_chain_report_release(&R);
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW, NULL, &R), 0);
+}
+
+static const struct ct_vdi_verdict *V(const struct ct_vdi *v)
+{
+	int i = ct_chain_find_vdi(&R, v);
+
+	ck_assert_msg(i >= 0, "VDI %s not in the report", v->name_label);
+	return &R.vdis[i];
+}
+
+static const struct ct_vm_verdict *VM(const struct ct_vm *vm)
+{
+	int i = ct_chain_find_vm(&R, vm);
+
+	ck_assert_msg(i >= 0, "VM %s not in the report", vm->name_label);
+	return &R.vms[i];
+}
+
+static const struct ct_sr_verdict *SRV(const struct ct_sr *sr)
+{
+	for (int i = 0; i < R.n_srs; i++)
+		if (R.srs[i].sr == sr)
+			return &R.srs[i];
+	ck_abort_msg("SR %s not in the report", sr->name_label);
+	return NULL;
+}
+
+/* Does some problem of this severity contain the text? */
+static bool has_problem(enum ct_severity sev, const char *text)
+{
+	for (int i = 0; i < R.n_problems; i++)
+		if (R.problems[i].severity == sev && strstr(R.problems[i].reason, text))
+			return true;
+	for (int i = 0; i < R.n_problems; i++)
+		fprintf(stderr, "  problem %s: %s\n", ct_severity_name(R.problems[i].severity),
+			R.problems[i].reason);
+	return false;
+}
+
+static bool vm_reason_has(const struct ct_vm_verdict *v, const char *text)
+{
+	for (int i = 0; i < v->n_reasons; i++)
+		if (strstr(v->reasons[i], text))
+			return true;
+	return false;
+}
+
+START_TEST(depth_boundaries)
+{
+	static const struct {
+		int depth;
+		enum ct_vdi_state state;
+		enum ct_severity sev;
+		bool refused;
+	} cases[] = {
+		{ 1, CT_VS_OK, CT_SEV_OK, false },
+		{ 19, CT_VS_OK, CT_SEV_OK, false },
+		{ 20, CT_VS_DEEP, CT_SEV_WARNING, false },
+		{ 24, CT_VS_DEEP, CT_SEV_WARNING, false },
+		{ 25, CT_VS_DEEP, CT_SEV_WARNING, true },
+		{ 27, CT_VS_DEEP, CT_SEV_WARNING, true },
+		{ 28, CT_VS_DEEP, CT_SEV_CRITICAL, true },
+		{ 29, CT_VS_DEEP, CT_SEV_CRITICAL, true },
+		{ 30, CT_VS_DEEP, CT_SEV_CRITICAL, true },
+	};
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 100000 * FX_GIB, 10 * FX_GIB);
+	struct ct_vdi *leaf[9];
+	struct ct_vm *vm[9];
+	char name[32];
+
+	for (int i = 0; i < 9; i++) {
+		snprintf(name, sizeof(name), "vm-depth-%02d", cases[i].depth);
+		leaf[i] = fx_deep_vm(&F, sr, name, cases[i].depth, &vm[i]);
+	}
+	eval();
+	for (int i = 0; i < 9; i++) {
+		const struct ct_vdi_verdict *v = V(leaf[i]);
+		const struct ct_vm_verdict *m = VM(vm[i]);
+
+		ck_assert_int_eq(v->depth, cases[i].depth);
+		ck_assert_int_eq(v->stacked, 0);
+		ck_assert_int_eq(v->pending, 0);
+		ck_assert_msg(v->state == cases[i].state, "depth %d: state %s", cases[i].depth,
+			      ct_vdi_state_name(v->state));
+		ck_assert_int_eq(v->severity, cases[i].sev);
+		ck_assert_int_eq(m->refused, cases[i].refused);
+		ck_assert_int_eq(m->max_depth, cases[i].depth);
+		ck_assert_int_eq(m->n_snapshots, 1);
+	}
+	ck_assert(vm_reason_has(VM(vm[4]), "is 25 VHDs deep (limit 25"));
+	ck_assert(vm_reason_has(VM(vm[4]), "SR 'nfs-01' of pool 'lab'"));
+	ck_assert(vm_reason_has(VM(vm[4]), "disk 'vm-depth-25 xvda'"));
+	ck_assert(has_problem(CT_SEV_CRITICAL, "is 29 VHDs deep (warning at 20, critical at 28"));
+	ck_assert(has_problem(CT_SEV_WARNING, "disk 'vm-depth-24 xvda'"));
+	ck_assert_int_eq(R.worst, CT_SEV_CRITICAL);
+	ck_assert_int_eq(R.problems[0].severity, CT_SEV_CRITICAL);
+	ck_assert_int_eq(SRV(sr)->max_depth, 30);
+	ck_assert_int_eq(SRV(sr)->severity, CT_SEV_CRITICAL);
+	ck_assert_int_eq(SRV(sr)->pending, 0);
+}
+END_TEST
+
+START_TEST(tolerance)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vm *one, *two, *three;
+	struct ct_vdi *l1 = fx_stacked_vm(&F, sr, "one-stacked", 2, &one);
+	struct ct_vdi *l2 = fx_stacked_vm(&F, sr, "two-stacked", 3, &two);
+	struct ct_vdi *l3 = fx_stacked_vm(&F, sr, "three-stacked", 4, &three);
+
+	for (int tol = 0; tol <= 2; tol++) {
+		F.c.gate.tolerance = tol;
+		eval();
+		ck_assert_int_eq(V(l1)->stacked, 1);
+		ck_assert_int_eq(V(l2)->stacked, 2);
+		ck_assert_int_eq(V(l3)->stacked, 3);
+		ck_assert_int_eq(V(l1)->pending, 2);
+		ck_assert_int_eq(V(l2)->pending, 3);
+		ck_assert_int_eq(VM(one)->refused, 1 > tol);
+		ck_assert_int_eq(VM(two)->refused, 2 > tol);
+		ck_assert_int_eq(VM(three)->refused, 3 > tol);
+		ck_assert_int_eq(V(l1)->state, 1 > tol ? CT_VS_STACKED : CT_VS_PENDING);
+		ck_assert_int_eq(V(l2)->state, 2 > tol ? CT_VS_STACKED : CT_VS_PENDING);
+	}
+	F.c.gate.tolerance = 1;
+	eval();
+	ck_assert(vm_reason_has(VM(two), "2 stacked base copies above disk 'two-stacked xvda'"));
+	ck_assert(vm_reason_has(VM(two), "(tolerance 1); no garbage collection is running"));
+	/* 2 + 3 + 4 single-child links, none shared */
+	ck_assert_int_eq(SRV(sr)->pending, 9);
+	ck_assert_int_eq(SRV(sr)->stacked, 2);
+}
+END_TEST
+
+START_TEST(base_copy_over_leaf_is_pending_not_stacked)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vm *vm;
+	struct ct_vdi *leaf = fx_stacked_vm(&F, sr, "leafpending-vm", 1, &vm);
+	const struct ct_vdi_verdict *b;
+
+	F.c.gate.tolerance = 0;
+	eval();
+	ck_assert_int_eq(V(leaf)->stacked, 0);
+	ck_assert_int_eq(V(leaf)->pending, 1);
+	ck_assert_int_eq(V(leaf)->depth, 2);
+	ck_assert_int_eq(V(leaf)->state, CT_VS_PENDING);
+	ck_assert(!VM(vm)->refused);
+	b = &R.vdis[V(leaf)->parent];
+	ck_assert(b->is_base_copy);
+	ck_assert_int_eq(b->children, 1);
+	ck_assert_int_eq(b->state, CT_VS_OK);
+	ck_assert_int_eq(SRV(sr)->pending, 1);
+	ck_assert_int_eq(R.worst, CT_SEV_OK);
+	ck_assert_int_eq(R.n_problems, 0);
+}
+END_TEST
+
+START_TEST(shared_ancestors)
+{
+	/* B1 (one child) <- B2 (two children: two clones' disks) */
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vdi *b1 = fx_base(&F, sr, NULL);
+	struct ct_vdi *b2 = fx_base(&F, sr, b1);
+	struct ct_vdi *l1 = fx_vdi(&F, sr, "clone-a disk", b2);
+	struct ct_vdi *l2 = fx_vdi(&F, sr, "clone-b disk", b2);
+	struct ct_vm *a = fx_vm(&F, "clone-a"), *b = fx_vm(&F, "clone-b");
+
+	fx_vbd(&F, a, l1, "0");
+	fx_vbd(&F, b, l2, "0");
+	eval();
+	ck_assert_int_eq(V(l1)->pending, 1);
+	ck_assert_int_eq(V(l2)->pending, 1);
+	ck_assert_int_eq(V(l1)->stacked, 1);
+	ck_assert_int_eq(V(b2)->children, 2);
+	ck_assert_int_eq(V(b1)->children, 1);
+	ck_assert_int_eq(V(l1)->depth, 3);
+	/* the shared single-child ancestor counts once for the SR */
+	ck_assert_int_eq(SRV(sr)->pending, 1);
+	/* preorder: parents before children, the SR's VDIs contiguous */
+	ck_assert_int_lt(ct_chain_find_vdi(&R, b1), ct_chain_find_vdi(&R, b2));
+	ck_assert_int_lt(ct_chain_find_vdi(&R, b2), ct_chain_find_vdi(&R, l1));
+	ck_assert_int_eq(SRV(sr)->n_vdi_verdicts, 4);
+}
+END_TEST
+
+START_TEST(garbage)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vdi *g = fx_base(&F, sr, NULL);
+	struct ct_vdi *p = fx_base(&F, sr, NULL);
+	struct ct_vdi *g2 = fx_base(&F, sr, p);   /* childless base copy under another */
+
+	eval();
+	ck_assert_int_eq(V(g)->state, CT_VS_GARBAGE);
+	ck_assert_int_eq(V(g2)->state, CT_VS_GARBAGE);
+	ck_assert_int_eq(V(g)->severity, CT_SEV_OK);
+	ck_assert_int_eq(SRV(sr)->garbage, 2);
+	ck_assert_int_eq(SRV(sr)->orphans, 0);
+	ck_assert_int_eq(R.worst, CT_SEV_OK);
+}
+END_TEST
+
+START_TEST(broken_parent)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vdi *b = fx_vdi_o(&F, sr, "base copy", (struct fx_vdi_opts){
+		.parent_uuid = "deadbeef-0000-4000-8000-000000000000", .base = true });
+	struct ct_vdi *s = fx_vdi_o(&F, sr, "snap", (struct fx_vdi_opts){ .parent = b, .snapshot = true });
+	struct ct_vdi *leaf = fx_vdi(&F, sr, "web01 0", b);
+	struct ct_vm *vm = fx_vm(&F, "web01"), *snap = fx_vm_o(&F, "web01 snap", true, vm);
+
+	fx_vbd(&F, vm, leaf, "0");
+	fx_vbd(&F, snap, s, "0");
+	eval();
+	ck_assert_int_eq(V(b)->state, CT_VS_BROKEN);
+	ck_assert_str_eq(V(b)->missing_parent, "deadbeef-0000-4000-8000-000000000000");
+	ck_assert_int_eq(V(b)->parent, -1);
+	ck_assert_int_eq(V(leaf)->state, CT_VS_OK);
+	ck_assert_int_eq(V(leaf)->broken_above, ct_chain_find_vdi(&R, b));
+	ck_assert(VM(vm)->refused);
+	ck_assert(vm_reason_has(VM(vm), "sits on a broken chain"));
+	ck_assert(has_problem(CT_SEV_WARNING, "deadbeef-0000-4000-8000-000000000000, which the SR does not have; 2 VDIs below it"));
+	ck_assert_int_eq(SRV(sr)->broken, 1);
+	ck_assert_int_eq(R.worst, CT_SEV_WARNING);
+}
+END_TEST
+
+START_TEST(cycle_and_self_parent)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	/* A -> B -> C -> A, D below A; E its own parent */
+	const char *ua = "aaaaaaaa-0000-4000-8000-000000000001";
+	const char *ub = "bbbbbbbb-0000-4000-8000-000000000002";
+	const char *uc = "cccccccc-0000-4000-8000-000000000003";
+	const char *ue = "eeeeeeee-0000-4000-8000-000000000005";
+	struct ct_vdi *a = fx_vdi_o(&F, sr, "A", (struct fx_vdi_opts){ .uuid = ua, .parent_uuid = ub, .base = true });
+	struct ct_vdi *b = fx_vdi_o(&F, sr, "B", (struct fx_vdi_opts){ .uuid = ub, .parent_uuid = uc, .base = true });
+	struct ct_vdi *c = fx_vdi_o(&F, sr, "C", (struct fx_vdi_opts){ .uuid = uc, .parent_uuid = ua, .base = true });
+	struct ct_vdi *d = fx_vdi(&F, sr, "D", a);
+	struct ct_vdi *e = fx_vdi_o(&F, sr, "E", (struct fx_vdi_opts){ .uuid = ue, .parent_uuid = ue });
+	struct ct_vm *vm = fx_vm(&F, "cyclic");
+	struct ct_gate_result g;
+
+	fx_vbd(&F, vm, d, "0");
+	fx_vbd(&F, vm, e, "1");
+	eval();
+	ck_assert(V(a)->cycle && V(b)->cycle && V(c)->cycle && V(e)->cycle);
+	ck_assert(!V(d)->cycle);
+	ck_assert_int_eq(V(a)->state, CT_VS_BROKEN);
+	ck_assert_int_eq(V(e)->state, CT_VS_BROKEN);
+	ck_assert_int_eq(V(e)->depth, 1);
+	ck_assert_int_ge(V(d)->broken_above, 0);
+	ck_assert_int_le(V(d)->depth, 4);
+	ck_assert_int_eq(SRV(sr)->broken, 4);
+	ck_assert(VM(vm)->refused);
+	ck_assert(has_problem(CT_SEV_WARNING, "vhd-parent cycle"));
+	/* the gate's chain text ends, too */
+	ck_assert(!ct_chain_gate_vm(&F.m, &F.c, &F.pc, NULL, vm, NOW, &g));
+	ck_assert_int_eq(g.n_disks, 2);
+	ck_assert_ptr_nonnull(strstr(g.disks[1].chain, "vhd-parent cycle"));
+	ct_gate_result_release(&g);
+}
+END_TEST
+
+START_TEST(orphans)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_sr *iso = fx_sr(&F, "ISOs", "iso", 200 * FX_GIB, 200 * FX_GIB);
+	struct ct_vdi *b = fx_base(&F, sr, NULL);
+	struct ct_vdi *leaf = fx_vdi(&F, sr, "app02 0", b);
+	struct ct_vdi *snapdisk = fx_vdi_o(&F, sr, "legacy-snap disk", (struct fx_vdi_opts){
+		.parent = b, .snapshot = true, .type = CT_VDI_USER });
+	struct ct_vdi *user = fx_vdi(&F, sr, "orphan-data", NULL);
+	struct ct_vdi *susp = fx_vdi_o(&F, sr, "Suspend image", (struct fx_vdi_opts){ .type = CT_VDI_SUSPEND });
+	struct ct_vdi *cbt = fx_vdi_o(&F, sr, "cbt", (struct fx_vdi_opts){ .type = CT_VDI_CBT_METADATA });
+	struct ct_vdi *ha = fx_vdi_o(&F, sr, "statefile", (struct fx_vdi_opts){ .type = CT_VDI_HA_STATEFILE });
+	struct ct_vdi *md = fx_vdi_o(&F, sr, "metadata", (struct fx_vdi_opts){ .type = CT_VDI_METADATA });
+	struct ct_vdi *redo = fx_vdi_o(&F, sr, "redo", (struct fx_vdi_opts){ .type = CT_VDI_REDO_LOG });
+	struct ct_vdi *isov = fx_vdi_o(&F, iso, "debian.iso", (struct fx_vdi_opts){ .type = CT_VDI_USER, .raw = true });
+	struct ct_vm *vm = fx_vm(&F, "app02");
+
+	fx_vbd(&F, vm, leaf, "0");
+	eval();
+	ck_assert_int_eq(V(snapdisk)->state, CT_VS_ORPHAN);
+	ck_assert_int_eq(V(user)->state, CT_VS_ORPHAN);
+	ck_assert_int_eq(V(user)->severity, CT_SEV_WARNING);
+	ck_assert_int_eq(V(susp)->state, CT_VS_OK);
+	ck_assert_int_eq(V(cbt)->state, CT_VS_OK);
+	ck_assert_int_eq(V(ha)->state, CT_VS_OK);
+	ck_assert_int_eq(V(md)->state, CT_VS_OK);
+	ck_assert_int_eq(V(redo)->state, CT_VS_OK);
+	ck_assert_int_eq(V(isov)->state, CT_VS_OK);
+	ck_assert_int_eq(V(b)->state, CT_VS_OK);   /* two children: not garbage, never orphan */
+	ck_assert_int_eq(SRV(sr)->orphans, 2);
+	ck_assert_int_eq(SRV(iso)->orphans, 0);
+	ck_assert(has_problem(CT_SEV_WARNING, "snapshot VDI 'legacy-snap disk'"));
+	ck_assert(has_problem(CT_SEV_WARNING, "VDI 'orphan-data' ("));
+	ck_assert(has_problem(CT_SEV_WARNING, "is not used by any VM"));
+	ck_assert(!VM(vm)->refused);
+}
+END_TEST
+
+START_TEST(non_vhd_no_false_alarms)
+{
+	struct ct_sr *iso = fx_sr(&F, "ISOs", "iso", 200 * FX_GIB, 200 * FX_GIB);
+	struct ct_sr *udev = fx_sr(&F, "DVD drives", "udev", 0, 0);
+	struct ct_sr *nfs = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vdi *i1 = fx_vdi_o(&F, iso, "a.iso", (struct fx_vdi_opts){ .type = CT_VDI_USER });
+	struct ct_vdi *dvd = fx_vdi_o(&F, udev, "DVD", (struct fx_vdi_opts){ .type = CT_VDI_USER });
+	/* a raw disk naming a parent is not a chain */
+	struct ct_vdi *raw = fx_vdi_o(&F, nfs, "raw disk", (struct fx_vdi_opts){
+		.type = CT_VDI_USER, .raw = true, .parent_uuid = "ffffffff-0000-4000-8000-000000000000" });
+	struct ct_vm *vm = fx_vm(&F, "raw-vm");
+
+	fx_vbd(&F, vm, raw, "0");
+	fx_vbd(&F, vm, i1, "3");
+	eval();
+	ck_assert(!SRV(iso)->vhd);
+	ck_assert(!SRV(udev)->vhd);
+	ck_assert(SRV(nfs)->vhd);
+	ck_assert_int_eq(V(i1)->state, CT_VS_OK);
+	ck_assert_int_eq(V(dvd)->state, CT_VS_OK);
+	ck_assert_int_eq(V(raw)->state, CT_VS_OK);
+	ck_assert(!V(raw)->is_vhd);
+	ck_assert_int_eq(V(raw)->depth, 1);
+	ck_assert(!VM(vm)->refused);
+	ck_assert_int_eq(R.n_problems, 0);
+	ck_assert_int_eq(R.worst, CT_SEV_OK);
+}
+END_TEST
+
+START_TEST(space_thick_vs_thin)
+{
+	/* thick: 60 GiB free, a 500 GiB disk -> refused; thin with the same figures: fine */
+	struct ct_sr *lvm = fx_sr(&F, "lvm-full", "lvm", 560 * FX_GIB, 500 * FX_GIB);
+	struct ct_sr *nfs = fx_sr(&F, "nfs-roomy", "nfs", 560 * FX_GIB, 500 * FX_GIB);
+	struct ct_sr *tight = fx_sr(&F, "nfs-tight", "nfs", 1000 * FX_GIB, 920 * FX_GIB);
+	struct ct_sr *full = fx_sr(&F, "nfs-full", "nfs", 1000 * FX_GIB, 960 * FX_GIB);
+	struct ct_vdi *d1 = fx_vdi_o(&F, lvm, "big", (struct fx_vdi_opts){ .size = 500 * FX_GIB });
+	struct ct_vdi *d2 = fx_vdi_o(&F, nfs, "big", (struct fx_vdi_opts){ .size = 500 * FX_GIB });
+	struct ct_vdi *d3 = fx_vdi(&F, tight, "small", NULL);
+	struct ct_vdi *d4 = fx_vdi(&F, lvm, "small-thick", NULL);
+	struct ct_vm *a = fx_vm(&F, "bigdisk-vm"), *b = fx_vm(&F, "thin-vm"), *c = fx_vm(&F, "tight-vm");
+	struct ct_vm *d = fx_vm(&F, "small-thick-vm");
+
+	(void)full;
+	fx_vbd(&F, a, d1, "0");
+	fx_vbd(&F, b, d2, "0");
+	fx_vbd(&F, c, d3, "0");
+	fx_vbd(&F, d, d4, "0");
+	eval();
+	ck_assert(SRV(lvm)->thick);
+	ck_assert(!SRV(nfs)->thick);
+	ck_assert_int_eq(SRV(lvm)->free_bytes, 60 * FX_GIB);
+	ck_assert(VM(a)->refused);
+	ck_assert(vm_reason_has(VM(a), "SR 'lvm-full' of pool 'lab' (thick, lvm) has 60.0 GiB free, less than the 500.0 GiB"));
+	ck_assert(!VM(b)->refused);
+	ck_assert(!VM(d)->refused);
+	ck_assert(VM(c)->refused);   /* 8% free < 10% */
+	ck_assert(vm_reason_has(VM(c), "has 8.0% free"));
+	ck_assert(vm_reason_has(VM(c), "minimum 10%"));
+	/* 4% free < crit_free_percent 5 */
+	ck_assert_int_eq(SRV(full)->severity, CT_SEV_CRITICAL);
+	ck_assert(has_problem(CT_SEV_CRITICAL, "SR 'nfs-full' of pool 'lab' has 4.0% free"));
+	ck_assert_int_eq(SRV(tight)->severity, CT_SEV_WARNING);
+}
+END_TEST
+
+START_TEST(gc_task_present_or_absent)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_sr *other = fx_sr(&F, "nfs-02", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vm *vm, *vm2;
+
+	fx_stacked_vm(&F, sr, "web01", 3, &vm);
+	fx_stacked_vm(&F, other, "web02", 3, &vm2);
+	fx_gc_task(&F, sr, 0.4);
+	eval();
+	ck_assert(SRV(sr)->gc_progress > 0.39 && SRV(sr)->gc_progress < 0.41);
+	ck_assert(SRV(other)->gc_progress < 0);
+	ck_assert_str_eq(SRV(sr)->gc_note, "GC at 40%");
+	ck_assert_ptr_null(SRV(other)->gc_note);
+	ck_assert(vm_reason_has(VM(vm), "2 stacked base copies above disk 'web01 xvda'"));
+	ck_assert(vm_reason_has(VM(vm), "on SR 'nfs-01' of pool 'lab' (tolerance 1); the SR garbage collector is at 40%"));
+	ck_assert(vm_reason_has(VM(vm2), "no garbage collection is running"));
+	ck_assert_int_eq(SRV(sr)->refused_vms, 1);
+}
+END_TEST
+
+START_TEST(gc_paused_and_no_space)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_sr *old = fx_sr(&F, "nfs-02", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vdi *b = fx_base(&F, sr, NULL);
+
+	fx_vdi_o(&F, sr, "leaf", (struct fx_vdi_opts){ .parent = b, .sm_key = "paused" });
+	fx_message(&F, "SM_GC_NO_SPACE", sr, NOW - 600, "Insufficient space to coalesce");
+	fx_message(&F, "SM_GC_NO_SPACE", old, NOW - 3 * 86400, "Insufficient space to coalesce");
+	eval();
+	ck_assert(SRV(sr)->gc_paused);
+	ck_assert(SRV(sr)->gc_no_space);
+	ck_assert(!SRV(old)->gc_no_space);
+	ck_assert(has_problem(CT_SEV_CRITICAL, "garbage collector of SR 'nfs-01' of pool 'lab' reported it is out of space"));
+	ck_assert_int_eq(SRV(old)->severity, CT_SEV_OK);
+}
+END_TEST
+
+START_TEST(coalesce_warn_and_overrides)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_sr *lvm = fx_sr(&F, "lvm-01", "lvmoiscsi", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vm *vm, *vm2;
+	struct ct_sr_override *o;
+	char name[32];
+
+	fx_stacked_vm(&F, sr, "stacked", 3, &vm);
+	fx_stacked_vm(&F, lvm, "stacked-lvm", 3, &vm2);
+	for (int i = 0; i < 7; i++) {
+		snprintf(name, sizeof(name), "leafpending-%d", i);
+		fx_stacked_vm(&F, sr, name, 1, NULL);
+	}
+	eval();
+	ck_assert_int_eq(SRV(sr)->pending, 10);
+	ck_assert(has_problem(CT_SEV_WARNING, "SR 'nfs-01' of pool 'lab' has 10 VDIs pending coalesce (warning at 10)"));
+	ck_assert(VM(vm)->refused);
+	ck_assert(VM(vm2)->refused);
+	/* an NFS SR that never leaf-coalesces gets its own limits */
+	o = fx_override(&F, "nfs-*");
+	o->tolerance = 2;
+	o->coalesce_warn = 11;
+	eval();
+	ck_assert_int_eq(SRV(sr)->gate.tolerance, 2);
+	ck_assert_int_eq(SRV(lvm)->gate.tolerance, 1);
+	ck_assert(!VM(vm)->refused);
+	ck_assert(VM(vm2)->refused);
+	ck_assert(!has_problem(CT_SEV_WARNING, "pending coalesce (warning at"));
+	/* a pool-wide override, then the SR override by uuid wins */
+	F.pc.tolerance = 5;
+	o->match = SRV(lvm)->sr->o.uuid;
+	o->tolerance = 0;
+	eval();
+	ck_assert_int_eq(SRV(sr)->gate.tolerance, 5);
+	ck_assert_int_eq(SRV(lvm)->gate.tolerance, 0);
+	ck_assert(!VM(vm)->refused);
+	ck_assert(VM(vm2)->refused);
+}
+END_TEST
+
+START_TEST(stall_detection)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_stall st = { 0 };
+	struct ct_task *t;
+	char path[] = "/tmp/chaintop-stall-XXXXXX";
+	struct ct_err e;
+	struct ct_stall back = { 0 };
+	int fd;
+
+	fx_stacked_vm(&F, sr, "a", 1, NULL);
+	fx_stacked_vm(&F, sr, "b", 1, NULL);
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW, &st, &R), 0);
+	ck_assert(!SRV(sr)->gc_stalled);
+	ck_assert_int_eq(st.n, 1);
+	ck_assert_int_eq(st.e[0].pending, 2);
+	ck_assert_int_eq(st.e[0].since, NOW);
+	ct_chain_report_release(&R);
+	/* 5 h later, nothing moved: not yet */
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 5 * 3600, &st, &R), 0);
+	ck_assert(!SRV(sr)->gc_stalled);
+	ct_chain_report_release(&R);
+	/* 6 h later: stalled since the first sighting */
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 6 * 3600, &st, &R), 0);
+	ck_assert(SRV(sr)->gc_stalled);
+	ck_assert_int_eq(SRV(sr)->pending_since, NOW);
+	ck_assert(has_problem(CT_SEV_WARNING, "GC stalled since "));
+	ck_assert_ptr_nonnull(strstr(SRV(sr)->gc_note, "GC stalled since"));
+	ct_chain_report_release(&R);
+
+	/* kept between runs in a file */
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ct_err_init(&e);
+	ck_assert_int_eq(ct_stall_save(&st, path, &e), 0);
+	ck_assert_int_eq(ct_stall_load(&back, path, &e), 0);
+	ck_assert_int_eq(back.n, 1);
+	ck_assert_str_eq(back.e[0].sr_uuid, sr->o.uuid);
+	ck_assert_int_eq(back.e[0].since, NOW);
+	ck_assert(back.e[0].gc_progress < 0);
+	unlink(path);
+	ct_stall_release(&back);
+	ck_assert_int_eq(ct_stall_load(&back, path, &e), 0);   /* missing file: empty */
+	ck_assert_int_eq(back.n, 0);
+	ct_stall_release(&back);
+
+	/* a GC task that makes progress is not a stall */
+	t = fx_gc_task(&F, sr, 0.1);
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 7 * 3600, &st, &R), 0);
+	ck_assert(!SRV(sr)->gc_stalled);
+	ct_chain_report_release(&R);
+	t->progress = 0.5;
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 12 * 3600, &st, &R), 0);
+	ck_assert(!SRV(sr)->gc_stalled);
+	ct_chain_report_release(&R);
+	/* ... until it stops moving for stall_after */
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 18 * 3600, &st, &R), 0);
+	ck_assert(SRV(sr)->gc_stalled);
+	ck_assert_int_eq(SRV(sr)->pending_since, NOW + 12 * 3600);
+	ct_chain_report_release(&R);
+	ct_stall_release(&st);
+}
+END_TEST
+
+START_TEST(stall_resets_when_pending_goes_down)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_stall st = { 0 };
+
+	fx_stacked_vm(&F, sr, "a", 1, NULL);
+	/* remembered from an earlier run: 3 pending since long ago */
+	st.cap = 1;
+	st.n = 1;
+	st.e = ct_xcalloc(1, sizeof(*st.e));
+	snprintf(st.e[0].sr_uuid, sizeof(st.e[0].sr_uuid), "%s", sr->o.uuid);
+	st.e[0].pending = 3;
+	st.e[0].since = NOW - 86400;
+	st.e[0].gc_progress = -1;
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW, &st, &R), 0);
+	ck_assert(!SRV(sr)->gc_stalled);
+	ck_assert_int_eq(st.e[0].since, NOW);
+	ck_assert_int_eq(st.e[0].pending, 1);
+	ct_chain_report_release(&R);
+	ct_stall_release(&st);
+}
+END_TEST
+
+START_TEST(gate_vm_with_job_override)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vm *vm;
+	struct ct_gate_result g;
+	struct ct_gate_conf job;
+
+	fx_stacked_vm(&F, sr, "stacked-vm", 3, &vm);
+	ck_assert(!ct_chain_gate_vm(&F.m, &F.c, &F.pc, NULL, vm, NOW, &g));
+	ck_assert_int_eq(g.n_reasons, 1);
+	ck_assert_int_eq(g.n_disks, 1);
+	ck_assert_int_eq(g.disks[0].stacked, 2);
+	ck_assert_int_eq(g.disks[0].depth, 4);
+	ck_assert_ptr_nonnull(strstr(g.disks[0].chain, "'stacked-vm' "));
+	ck_assert_ptr_nonnull(strstr(g.disks[0].chain, " <- base copy "));
+	ck_assert_ptr_nonnull(strstr(g.disks[0].chain, "[depth 4, 2 stacked, 3 pending]"));
+	ct_gate_result_release(&g);
+	job = F.c.gate;
+	job.tolerance = 2;
+	ck_assert(ct_chain_gate_vm(&F.m, &F.c, &F.pc, &job, vm, NOW, &g));
+	ck_assert_int_eq(g.n_reasons, 0);
+	ct_gate_result_release(&g);
+	job.tolerance = F.c.gate.tolerance;
+	job.max_depth = 4;
+	ck_assert(!ct_chain_gate_vm(&F.m, &F.c, &F.pc, &job, vm, NOW, &g));
+	ck_assert_int_eq(g.n_reasons, 2);
+	ct_gate_result_release(&g);
+}
+END_TEST
+
+START_TEST(untrusted_names_sanitised)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs\x1b[31m", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vm *vm;
+
+	fx_stacked_vm(&F, sr, "evil\nvm", 3, &vm);
+	eval();
+	ck_assert(VM(vm)->refused);
+	for (int i = 0; i < VM(vm)->n_reasons; i++) {
+		ck_assert_ptr_null(strchr(VM(vm)->reasons[i], '\x1b'));
+		ck_assert_ptr_null(strchr(VM(vm)->reasons[i], '\n'));
+	}
+	ck_assert(vm_reason_has(VM(vm), "evil\\nvm"));
+}
+END_TEST
+
+START_TEST(names_and_helpers)
+{
+	ck_assert_str_eq(ct_vdi_state_name(CT_VS_STACKED), "stacked");
+	ck_assert_str_eq(ct_vdi_state_name(CT_VS_ORPHAN), "orphan");
+	ck_assert_str_eq(ct_severity_name(CT_SEV_UNKNOWN), "UNKNOWN");
+	ck_assert_int_gt(ct_severity_rank(CT_SEV_CRITICAL), ct_severity_rank(CT_SEV_UNKNOWN));
+	ck_assert_int_gt(ct_severity_rank(CT_SEV_UNKNOWN), ct_severity_rank(CT_SEV_WARNING));
+	ck_assert_int_gt(ct_severity_rank(CT_SEV_WARNING), ct_severity_rank(CT_SEV_OK));
+	eval();   /* an empty pool */
+	ck_assert_int_eq(R.n_srs, 0);
+	ck_assert_int_eq(R.worst, CT_SEV_OK);
+	ck_assert_int_eq(ct_chain_find_vdi(&R, NULL), -1);
+	ct_chain_report_release(NULL);
+	ct_gate_result_release(NULL);
+	ct_stall_release(NULL);
+}
+END_TEST
+
+START_TEST(real_vms_only)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vm *vm = fx_vm(&F, "web01");
+	struct ct_vm *snap = fx_vm_o(&F, "web01 snap", true, vm);
+	struct ct_vm *dom0 = (struct ct_vm *)ct_obj_new(CT_VM);
+	struct ct_vdi *b = fx_base(&F, sr, NULL);
+	struct ct_vdi *l = fx_vdi(&F, sr, "web01 0", b);
+	struct ct_vdi *s = fx_vdi_o(&F, sr, "web01 0", (struct fx_vdi_opts){ .parent = b, .snapshot = true });
+
+	fx_ids(&F, &dom0->o, "vm");
+	dom0->name_label = ct_xstrdup("Control domain");
+	dom0->is_control_domain = true;
+	ct_model_put(&F.m, &dom0->o);
+	fx_vbd(&F, vm, l, "0");
+	fx_vbd(&F, snap, s, "0");
+	eval();
+	ck_assert_int_eq(R.n_vms, 1);
+	ck_assert_ptr_eq(R.vms[0].vm, vm);
+	ck_assert_int_eq(R.vms[0].n_snapshots, 1);
+	ck_assert_ptr_eq(V(l)->vm, vm);
+	ck_assert_ptr_null(V(s)->vm);
+	ck_assert_ptr_eq(V(s)->snapshot_vm, snap);
+	ck_assert(V(s)->in_use);
+	ck_assert_int_eq(ct_chain_find_vm(&R, snap), -1);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("chain");
+	TCase *tc = tcase_create("engine");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, depth_boundaries);
+	tcase_add_test(tc, tolerance);
+	tcase_add_test(tc, base_copy_over_leaf_is_pending_not_stacked);
+	tcase_add_test(tc, shared_ancestors);
+	tcase_add_test(tc, garbage);
+	tcase_add_test(tc, broken_parent);
+	tcase_add_test(tc, cycle_and_self_parent);
+	tcase_add_test(tc, orphans);
+	tcase_add_test(tc, non_vhd_no_false_alarms);
+	tcase_add_test(tc, space_thick_vs_thin);
+	tcase_add_test(tc, gc_task_present_or_absent);
+	tcase_add_test(tc, gc_paused_and_no_space);
+	tcase_add_test(tc, coalesce_warn_and_overrides);
+	tcase_add_test(tc, stall_detection);
+	tcase_add_test(tc, stall_resets_when_pending_goes_down);
+	tcase_add_test(tc, gate_vm_with_job_override);
+	tcase_add_test(tc, untrusted_names_sanitised);
+	tcase_add_test(tc, names_and_helpers);
+	tcase_add_test(tc, real_vms_only);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
