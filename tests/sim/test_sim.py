@@ -747,6 +747,38 @@ class SlaveTest(unittest.TestCase):
             self.assertEqual(sim.stop(), 0)
 
 
+class FlakyTest(unittest.TestCase):
+    def test_flaky_misbehaves_but_recovers(self):
+        sim = SimProc("flaky", "--seed", "1")
+        seen = {"drop": 0, "expired": 0, "slow": 0, "ok": 0}
+        try:
+            s = None
+            for _ in range(20):
+                t = time.time()
+                try:
+                    if s is None:
+                        r = sim.call("session.login_with_password", USER, PWD)
+                        if r["Status"] == "Success":
+                            s = r["Value"]
+                        continue
+                    r = sim.call("pool.get_all", s)
+                except (http.client.HTTPException, ConnectionError, OSError):
+                    seen["drop"] += 1
+                    continue
+                if time.time() - t > 1.2:
+                    seen["slow"] += 1
+                if r["Status"] == "Failure":
+                    self.assertEqual(r["ErrorDescription"][0], "SESSION_INVALID")
+                    seen["expired"] += 1
+                    s = None
+                else:
+                    seen["ok"] += 1
+            self.assertGreater(seen["ok"], 10, seen)
+            self.assertGreater(seen["drop"] + seen["expired"] + seen["slow"], 0, seen)
+        finally:
+            self.assertEqual(sim.stop(), 0)
+
+
 class BigTest(unittest.TestCase):
     def test_big_starts_fast(self):
         t = time.time()

@@ -224,7 +224,8 @@ SCHEMA = {
     "VM": dict(
         uuid="", allowed_operations=[], current_operations={}, name_label="",
         name_description="", power_state="Halted", user_version=1, is_a_template=False,
-        is_default_template=False, suspend_VDI=NULL, resident_on=NULL, affinity=NULL, memory_overhead=11534336,
+        is_default_template=False, suspend_VDI=NULL, resident_on=NULL,
+        scheduled_to_be_resident_on=NULL, affinity=NULL, memory_overhead=11534336,
         memory_target=0, memory_static_max=2 * GiB, memory_dynamic_max=2 * GiB,
         memory_dynamic_min=2 * GiB, memory_static_min=512 * MiB, VCPUs_params={},
         VCPUs_max=2, VCPUs_at_startup=2, actions_after_softreboot="soft_reboot",
