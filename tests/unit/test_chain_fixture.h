@@ -21,7 +21,7 @@ struct fx {
 	int seq;
 };
 
-static void fx_ids(struct fx *f, struct ct_obj *o, const char *kind)
+static inline void fx_ids(struct fx *f, struct ct_obj *o, const char *kind)
 {
 	int n = ++f->seq;
 
@@ -30,7 +30,7 @@ static void fx_ids(struct fx *f, struct ct_obj *o, const char *kind)
 			       (unsigned)n);
 }
 
-static void fx_init(struct fx *f)
+static inline void fx_init(struct fx *f)
 {
 	struct ct_pool *p;
 
@@ -46,14 +46,14 @@ static void fx_init(struct fx *f)
 	ct_model_put(&f->m, &p->o);
 }
 
-static void fx_release(struct fx *f)
+static inline void fx_release(struct fx *f)
 {
 	ct_model_release(&f->m);
 	ct_config_release(&f->c);
 }
 
 /* A per-SR override: every limit -1 (inherit) but the ones the caller sets afterwards. */
-static struct ct_sr_override *fx_override(struct fx *f, const char *match)
+static inline struct ct_sr_override *fx_override(struct fx *f, const char *match)
 {
 	struct ct_sr_override *o = &f->ov[f->pc.n_srs++];
 
@@ -65,7 +65,7 @@ static struct ct_sr_override *fx_override(struct fx *f, const char *match)
 	return o;
 }
 
-static struct ct_sr *fx_sr(struct fx *f, const char *name, const char *type, long long size,
+static inline struct ct_sr *fx_sr(struct fx *f, const char *name, const char *type, long long size,
 			   long long used)
 {
 	struct ct_sr *sr = (struct ct_sr *)ct_obj_new(CT_SR);
@@ -92,7 +92,7 @@ struct fx_vdi_opts {
 	const char *sm_key;            /* an extra sm_config key set to "true" */
 };
 
-static struct ct_vdi *fx_vdi_o(struct fx *f, const struct ct_sr *sr, const char *name,
+static inline struct ct_vdi *fx_vdi_o(struct fx *f, const struct ct_sr *sr, const char *name,
 			       struct fx_vdi_opts o)
 {
 	struct ct_vdi *v = (struct ct_vdi *)ct_obj_new(CT_VDI);
@@ -122,19 +122,19 @@ static struct ct_vdi *fx_vdi_o(struct fx *f, const struct ct_sr *sr, const char 
 	return v;
 }
 
-static struct ct_vdi *fx_vdi(struct fx *f, const struct ct_sr *sr, const char *name,
+static inline struct ct_vdi *fx_vdi(struct fx *f, const struct ct_sr *sr, const char *name,
 			     const struct ct_vdi *parent)
 {
 	return fx_vdi_o(f, sr, name, (struct fx_vdi_opts){ .parent = parent, .type = CT_VDI_USER });
 }
 
-static struct ct_vdi *fx_base(struct fx *f, const struct ct_sr *sr, const struct ct_vdi *parent)
+static inline struct ct_vdi *fx_base(struct fx *f, const struct ct_sr *sr, const struct ct_vdi *parent)
 {
 	return fx_vdi_o(f, sr, "base copy",
 			(struct fx_vdi_opts){ .parent = parent, .base = true, .type = CT_VDI_USER });
 }
 
-static struct ct_vm *fx_vm_o(struct fx *f, const char *name, bool snapshot, const struct ct_vm *of)
+static inline struct ct_vm *fx_vm_o(struct fx *f, const char *name, bool snapshot, const struct ct_vm *of)
 {
 	struct ct_vm *vm = (struct ct_vm *)ct_obj_new(CT_VM);
 
@@ -150,12 +150,12 @@ static struct ct_vm *fx_vm_o(struct fx *f, const char *name, bool snapshot, cons
 	return vm;
 }
 
-static struct ct_vm *fx_vm(struct fx *f, const char *name)
+static inline struct ct_vm *fx_vm(struct fx *f, const char *name)
 {
 	return fx_vm_o(f, name, false, NULL);
 }
 
-static struct ct_vbd *fx_vbd(struct fx *f, const struct ct_vm *vm, const struct ct_vdi *vdi,
+static inline struct ct_vbd *fx_vbd(struct fx *f, const struct ct_vm *vm, const struct ct_vdi *vdi,
 			     const char *userdevice)
 {
 	struct ct_vbd *b = (struct ct_vbd *)ct_obj_new(CT_VBD);
@@ -173,7 +173,7 @@ static struct ct_vbd *fx_vbd(struct fx *f, const struct ct_vm *vm, const struct 
 	return b;
 }
 
-static struct ct_task *fx_gc_task(struct fx *f, const struct ct_sr *sr, double progress)
+static inline struct ct_task *fx_gc_task(struct fx *f, const struct ct_sr *sr, double progress)
 {
 	struct ct_task *t = (struct ct_task *)ct_obj_new(CT_TASK);
 
@@ -186,7 +186,7 @@ static struct ct_task *fx_gc_task(struct fx *f, const struct ct_sr *sr, double p
 	return t;
 }
 
-static struct ct_message *fx_message(struct fx *f, const char *name, const struct ct_sr *sr,
+static inline struct ct_message *fx_message(struct fx *f, const char *name, const struct ct_sr *sr,
 				     time_t when, const char *body)
 {
 	struct ct_message *msg = (struct ct_message *)ct_obj_new(CT_MESSAGE);
@@ -204,7 +204,7 @@ static struct ct_message *fx_message(struct fx *f, const char *name, const struc
 
 /* A VM with one disk at the given depth, each base copy above it with two children (the
  * next node and a snapshot disk), so nothing is pending or stacked. Returns the leaf. */
-static struct ct_vdi *fx_deep_vm(struct fx *f, const struct ct_sr *sr, const char *name, int depth,
+static inline struct ct_vdi *fx_deep_vm(struct fx *f, const struct ct_sr *sr, const char *name, int depth,
 				 struct ct_vm **vm_out)
 {
 	struct ct_vm *vm = fx_vm(f, name);
@@ -231,7 +231,7 @@ static struct ct_vdi *fx_deep_vm(struct fx *f, const struct ct_sr *sr, const cha
 }
 
 /* A VM whose disk has n single-child base copies above it (n-1 of them stacked). */
-static struct ct_vdi *fx_stacked_vm(struct fx *f, const struct ct_sr *sr, const char *name, int n,
+static inline struct ct_vdi *fx_stacked_vm(struct fx *f, const struct ct_sr *sr, const char *name, int n,
 				    struct ct_vm **vm_out)
 {
 	struct ct_vm *vm = fx_vm(f, name);
