@@ -633,6 +633,22 @@ class BackupTest(Base):
         task = r.getheader("task-id")
         data = r.read()
         self.assertGreater(len(data), 1024)
+        import io
+        import tarfile
+        names = tarfile.open(fileobj=io.BytesIO(data)).getnames()
+        self.assertEqual(names[0], "ova.xml")
+        self.assertIn("Ref:2/00000000.checksum", names)
+        # gzip and zstd containers
+        import gzip
+        for comp, check in (("gzip", lambda b: b[:2] == b"\x1f\x8b"),
+                            ("zstd", lambda b: b[:4] == b"\x28\xb5\x2f\xfd")):
+            c = http.client.HTTPConnection(self.sim.hostport)
+            c.request("GET", "/export?ref=%s&session_id=%s&use_compression=%s" % (snap, self.s, comp))
+            body = c.getresponse().read()
+            self.assertTrue(check(body), comp)
+            if comp == "gzip":
+                self.assertEqual(tarfile.open(fileobj=io.BytesIO(gzip.decompress(body))).getnames()[0],
+                                 "ova.xml")
         rec = wait_for(lambda: (lambda t: t if t["status"] != "pending" else None)(
             self.sim.ok("task.get_record", self.s, task)), 5)
         self.assertEqual(rec["status"], "success")

@@ -12,6 +12,8 @@ and inspect state.  See tests/sim/README.md.
 import argparse
 import base64
 import calendar
+import hashlib
+import io
 import json
 import random
 import re
@@ -19,6 +21,7 @@ import signal
 import socket
 import ssl
 import sys
+import tarfile
 import threading
 import time
 import uuid as uuidlib
@@ -1713,27 +1716,127 @@ def jsonable(v):
 # HTTP exports (/export, /export_raw_vdi)
 # ---------------------------------------------------------------------------
 
-class _PatternReader:
-    """File-like source of n pseudo-random bytes; can break mid-way."""
-    BLOCK = random.Random(7).randbytes(1 << 16)
+class _Pattern:
+    """Deterministic filler bytes for disk contents (incompressible, like real data)."""
+    BLOCK = random.Random(7).randbytes(1 << 20)
 
-    def __init__(self, n, fail_at=None):
-        self.left = n
-        self.pos = 0
-        self.fail_at = fail_at
+    @classmethod
+    def take(cls, n):
+        out = []
+        while n > 0:
+            k = min(n, len(cls.BLOCK))
+            out.append(cls.BLOCK[:k])
+            n -= k
+        return b"".join(out)
 
-    def read(self, size=-1):
-        if self.fail_at is not None and self.pos >= self.fail_at:
-            raise BrokenPipeError("simulated export failure")
-        if size < 0 or size > self.left:
-            size = self.left
-        size = min(size, len(self.BLOCK))
-        self.left -= size
-        self.pos += size
-        return self.BLOCK[:size]
+
+class ExportBroken(Exception):
+    """Raised inside an export stream: injected failure or cancelled task."""
+
+
+class _Sink:
+    """File-like target for an export: compresses (gzip, or zstd raw blocks:
+    a valid zstd frame without a compressor), writes to the socket, counts
+    bytes for task progress, breaks mid-way when a failure was injected."""
+
+    ZSTD_BLOCK = 128 * 1024
+
+    def __init__(self, exporter, wfile, comp, total, task, fail):
+        self.ex = exporter
+        self.w = wfile
+        self.comp = comp
+        self.total = max(total, 1)
+        self.task = task
+        self.fail_at = total // 2 if fail else None
+        self.raw = 0
+        self.last_p = 0.0
+        self.z = zlib.compressobj(1, zlib.DEFLATED, 31) if comp == "gzip" else None
+        if comp == "zstd":
+            # frame: magic, descriptor (no size, no checksum), window 128 KiB
+            self.w.write(b"\x28\xb5\x2f\xfd\x00\x38")
+
+    def _zstd_blocks(self, data, last=False):
+        for i in range(0, len(data), self.ZSTD_BLOCK):
+            chunk = data[i:i + self.ZSTD_BLOCK]
+            hdr = (len(chunk) << 3)                       # raw block, not last
+            self.w.write(hdr.to_bytes(3, "little") + chunk)
+        if last:
+            self.w.write((1).to_bytes(3, "little"))       # empty last raw block
+
+    def write(self, data):
+        if self.fail_at is not None and self.raw + len(data) > self.fail_at:
+            raise ExportBroken("VDI_IO_ERROR")
+        self.raw += len(data)
+        if self.z:
+            self.w.write(self.z.compress(data))
+        elif self.comp == "zstd":
+            self._zstd_blocks(data)
+        else:
+            self.w.write(data)
+        p = min(self.raw / self.total, 0.99)
+        if p - self.last_p >= 0.05:
+            self.last_p = p
+            self.ex.progress(self.task, p)
+        return len(data)
+
+    def close(self):
+        pass                     # the socket is closed by the handler
+
+    def flush(self):
+        pass
+
+    def finish(self):
+        if self.z:
+            self.w.write(self.z.flush())
+        elif self.comp == "zstd":
+            self._zstd_blocks(b"", last=True)
+        self.w.flush()
+
+
+def vhd_footer(size, uid):
+    """Footer of a fixed-size VHD (Microsoft VHD spec), so vhd exports are valid."""
+    sectors = min(size // 512, 65535 * 16 * 255)
+    if sectors >= 65535 * 16 * 63:
+        spt, heads = 255, 16
+        cth = sectors // spt
+    else:
+        spt = 17
+        cth = sectors // spt
+        heads = max(4, (cth + 1023) // 1024)
+        if cth >= heads * 1024 or heads > 16:
+            spt, heads = 31, 16
+            cth = sectors // spt
+        if cth >= heads * 1024:
+            spt, heads = 63, 16
+            cth = sectors // spt
+    cyl = cth // heads
+    ts = int(time.time()) - 946684800            # seconds since 2000-01-01
+    f = bytearray(512)
+    f[0:8] = b"conectix"
+    f[8:12] = (2).to_bytes(4, "big")
+    f[12:16] = (0x00010000).to_bytes(4, "big")
+    f[16:24] = b"\xff" * 8
+    f[24:28] = (ts & 0xffffffff).to_bytes(4, "big")
+    f[28:32] = b"tap\x00"
+    f[32:36] = (0x00010003).to_bytes(4, "big")
+    f[36:40] = b"Wi2k"
+    f[40:48] = size.to_bytes(8, "big")
+    f[48:56] = size.to_bytes(8, "big")
+    f[56:58] = cyl.to_bytes(2, "big")
+    f[58] = heads
+    f[59] = spt
+    f[60:64] = (2).to_bytes(4, "big")             # fixed disk
+    f[68:84] = uuidlib.UUID(uid).bytes
+    f[64:68] = ((~sum(f)) & 0xffffffff).to_bytes(4, "big")
+    return bytes(f)
 
 
 class Exporter:
+    """GET /export (XVA: a tar of ova.xml and 1 MiB disk chunks with SHA-1
+    .checksum files) and GET /export_raw_vdi (raw, fixed VHD, tar of chunks)."""
+
+    CHUNK = 1 << 20
+
     def __init__(self, sim):
         self.sim = sim
 
@@ -1745,6 +1848,18 @@ class Exporter:
             total += st.tables["VDI"][x]["physical_utilisation"]
             x = self.sim.storage.parent_ref(x)
         return total
+
+    def progress(self, task, p):
+        st = self.sim.store
+        with st.lock:
+            t = st.tables["task"].get(task)
+            if t is None:
+                return
+            if t["status"] == "cancelling":
+                st.set("task", task, status="cancelled", finished=XDate(time.time()),
+                       allowed_operations=[])
+                raise ExportBroken("cancelled")
+            st.set("task", task, progress=round(p, 3))
 
     def auth(self, handler, q):
         sim = self.sim
@@ -1777,46 +1892,84 @@ class Exporter:
         handler.wfile.write(body)
         handler.close_connection = True
 
+    def _task(self, q, label):
+        st = self.sim.store
+        t = q.get("task_id")
+        if t in st.tables["task"]:
+            return t
+        return self.sim.create_task(label, "", cancellable=True)
+
     def export_vm(self, handler, q):
         sim, st = self.sim, self.sim.store
         session = self.auth(handler, q)
-        if session is None:
-            return self.fail(handler, 401, ["Unauthorized"])
         sim.record_call("HTTP GET /export", [q.get("ref") or q.get("uuid"),
                                               q.get("use_compression", "false")], -1)
+        if session is None:
+            return self.fail(handler, 401, ["Unauthorized"])
         with st.lock:
             vm = q.get("ref") or st.by_uuid["VM"].get(q.get("uuid", ""))
             if not vm or vm not in st.tables["VM"]:
                 return self.fail(handler, 404, ["HANDLE_INVALID", "VM", str(vm)])
             v = st.tables["VM"][vm]
-            task = q.get("task_id") if q.get("task_id") in st.tables["task"] else \
-                sim.create_task("Export of VM: %s" % v["uuid"], "", cancellable=True)
+            task = self._task(q, "Export of VM: %s" % v["uuid"])
             try:
                 sim.check_vm_operation(vm, "export")
-                err = None
             except XapiError as e:
-                err = e.desc
-            if err:
-                st.set("task", task, status="failure", progress=1.0, error_info=err,
+                st.set("task", task, status="failure", progress=1.0, error_info=e.desc,
                        finished=XDate(time.time()), allowed_operations=[])
-                return self.fail(handler, 500, err, task)
-            size = sum(self.chain_bytes(d) for _, d in sim._vm_disks(vm))
-            ova = ('<?xml version="1.0" ?><value><struct><member><name>version</name>'
-                   '<value><struct><member><name>hostname</name><value>%s</value></member>'
-                   '</struct></value></member><member><name>objects</name><value><array><data>'
-                   '</data></array></value></member></struct></value>'
-                   % esc(st.tables["host"][sim.master_ref]["hostname"])).encode()
-        comp = q.get("use_compression", "false").lower()
-        self._stream(handler, task, "application/octet-stream", "export.xva",
-                     int(size * sim.export_scale), comp, ova)
+                return self.fail(handler, 500, e.desc, task)
+            # ova.xml: the exported objects as XML-RPC values, as xapi writes it
+            # (objects get short ids "Ref:N"; disk chunks live under the VDI's id)
+            objects = [{"class": "VM", "id": "Ref:0", "snapshot": dict(v)}]
+            disks = []
+            for b, d in sim._vm_disks(vm):
+                n = len(objects)
+                objects.append({"class": "VBD", "id": "Ref:%d" % n, "snapshot": dict(st.tables["VBD"][b])})
+                objects.append({"class": "VDI", "id": "Ref:%d" % (n + 1),
+                                "snapshot": dict(st.tables["VDI"][d])})
+                disks.append(("Ref:%d" % (n + 1), int(self.chain_bytes(d) * sim.export_scale)))
+            ova = ('<?xml version="1.0" ?>' + enc({
+                "version": {"hostname": st.tables["host"][sim.master_ref]["hostname"],
+                            "date": time.strftime("%Y-%m-%d"), "product_version": "8.3.0",
+                            "product_brand": "XCP-ng", "build_number": "cloud",
+                            "xapi_major": "24", "xapi_minor": "19", "export_vsn": "2"},
+                "objects": objects})).encode()
+        comp = {"true": "gzip", "gzip": "gzip", "zstd": "zstd"}.get(
+            q.get("use_compression", "false").lower(), "none")
+        total = sum(n for _, n in disks) + len(ova)
+
+        def body(sink):
+            with tarfile.open(fileobj=sink, mode="w|", format=tarfile.GNU_FORMAT) as tar:
+                self._tar_add(tar, "ova.xml", ova)
+                for ref_id, n in disks:
+                    self._tar_chunks(tar, ref_id, n)
+        self._stream(handler, task, "application/octet-stream", "export.xva", total, comp, body)
+
+    def _tar_add(self, tar, name, data):
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        info.mtime = int(time.time())
+        tar.addfile(info, io.BytesIO(data))
+
+    def _tar_chunks(self, tar, prefix, n):
+        """Disk data as 1 MiB chunks plus SHA-1 .checksum files (XVA layout)."""
+        i = 0
+        while n > 0:
+            k = min(n, self.CHUNK)
+            data = _Pattern.take(k)
+            self._tar_add(tar, "%s/%08d" % (prefix, i), data)
+            self._tar_add(tar, "%s/%08d.checksum" % (prefix, i),
+                          hashlib.sha1(data).hexdigest().encode())
+            n -= k
+            i += 1
 
     def export_raw(self, handler, q):
         sim, st = self.sim, self.sim.store
         session = self.auth(handler, q)
-        if session is None:
-            return self.fail(handler, 401, ["Unauthorized"])
         fmt = q.get("format", "raw")
         sim.record_call("HTTP GET /export_raw_vdi", [q.get("vdi"), fmt], -1)
+        if session is None:
+            return self.fail(handler, 401, ["Unauthorized"])
         types = {"raw": "application/octet-stream", "vhd": "application/vhd",
                  "tar": "application/x-tar", "qcow2": "application/x-qemu-disk"}
         if fmt not in types:
@@ -1827,17 +1980,31 @@ class Exporter:
             if not vdi:
                 return self.fail(handler, 404, ["HANDLE_INVALID", "VDI", q.get("vdi", "")])
             v = st.tables["VDI"][vdi]
-            task = sim.create_task("export_raw_vdi", "", cancellable=True)
-            size = v["virtual_size"] if fmt in ("raw", "tar") else self.chain_bytes(vdi)
-        self._stream(handler, task, types[fmt], "%s.%s" % (v["uuid"], fmt),
-                     int(size * sim.export_scale), "false", None)
+            task = self._task(q, "export_raw_vdi")
+            vsize = max(512, int(v["virtual_size"] * sim.export_scale) // 512 * 512)
+            used = int(self.chain_bytes(vdi) * sim.export_scale)
+            uid = v["uuid"]
 
-    def _stream(self, handler, task, ctype, fname, size, comp, ova):
+        def body(sink):
+            if fmt == "tar":
+                with tarfile.open(fileobj=sink, mode="w|", format=tarfile.GNU_FORMAT) as tar:
+                    self._tar_chunks(tar, "Ref:1", used)
+                return
+            left = vsize
+            while left > 0:
+                k = min(left, self.CHUNK)
+                sink.write(_Pattern.take(k))
+                left -= k
+            if fmt == "vhd":
+                sink.write(vhd_footer(vsize, uid))
+        total = used if fmt == "tar" else vsize
+        self._stream(handler, task, types[fmt], "%s.%s" % (uid, fmt), total, "none", body)
+
+    def _stream(self, handler, task, ctype, fname, total, comp, body):
         sim, st = self.sim, self.sim.store
         fail = sim.export_fail > 0
         if fail:
             sim.export_fail -= 1
-        w = handler.wfile
         # xapi answers exports with a bare HTTP/1.0 header block and no length
         hdr = ("HTTP/1.0 200 OK\r\n"
                "Connection: close\r\n"
@@ -1846,46 +2013,22 @@ class Exporter:
                "content-disposition: attachment; filename=\"%s\"\r\n"
                "task-id: %s\r\n\r\n" % (ctype, fname, task))
         handler.close_connection = True
-        src = _PatternReader(size, fail_at=size // 2 if fail else None)
-        sent = 0
         try:
-            w.write(hdr.encode())
-            compressor = None
-            if comp in ("true", "gzip"):
-                compressor = zlib.compressobj(1, zlib.DEFLATED, 31)   # gzip container
-            if ova is not None:
-                w.write(compressor.compress(ova) if compressor else ova)
-            last_p = 0.0
-            while True:
-                with st.lock:
-                    t = st.tables["task"].get(task)
-                    if t is not None and t["status"] == "cancelling":
-                        st.set("task", task, status="cancelled", finished=XDate(time.time()))
-                        raise BrokenPipeError("cancelled")
-                chunk = src.read(1 << 16)
-                if not chunk:
-                    break
-                w.write(compressor.compress(chunk) if compressor else chunk)
-                sent += len(chunk)
-                p = sent / size if size else 1.0
-                if p - last_p >= 0.1:
-                    last_p = p
-                    with st.lock:
-                        if task in st.tables["task"]:
-                            st.set("task", task, progress=round(p, 3))
-            if compressor:
-                w.write(compressor.flush())
-            w.flush()
+            handler.wfile.write(hdr.encode())
+            sink = _Sink(self, handler.wfile, comp, total, task, fail)
+            body(sink)
+            sink.finish()
             with st.lock:
                 if task in st.tables["task"]:
                     st.set("task", task, status="success", progress=1.0,
                            finished=XDate(time.time()), allowed_operations=[])
-        except (BrokenPipeError, ConnectionError, OSError) as e:
+        except (ExportBroken, OSError) as e:
             with st.lock:
                 if task in st.tables["task"] and st.tables["task"][task]["status"] == "pending":
                     st.set("task", task, status="failure", progress=1.0,
                            finished=XDate(time.time()), allowed_operations=[],
-                           error_info=["VDI_IO_ERROR", "Device I/O errors" if fail else str(e)])
+                           error_info=["VDI_IO_ERROR", "Device I/O errors"] if fail else
+                           ["INTERNAL_ERROR", "export stream: %s" % e])
             try:
                 handler.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
