@@ -16,7 +16,9 @@
 
 #include "chain.h"
 #include "config.h"
+#include "err.h"
 #include "model.h"
+#include "watch.h"
 
 /* One pool as the commands saw it. All pointers borrowed. */
 struct ct_output_pool {
@@ -55,5 +57,26 @@ void ct_output_prometheus(FILE *f, const struct ct_output_pool *p, int n, time_t
 /* `tree`: pool > SR > VDI chain forest, indented by depth. utf8 picks the glyphs ("├─"
  * or "|-"); now gives snapshot ages. */
 void ct_output_tree_text(FILE *f, const struct ct_output_pool *p, int n, bool utf8, time_t now);
+
+/* One-shot load for `tree` and `check`: configuration, one watcher a pool in once mode,
+ * wait until every pool has loaded or failed (at most timeout_ms), then a
+ * struct ct_output_pool per selected pool, in the watchset's order.
+ * Pool names not in the configuration are an error (CT_E_USAGE) naming the known ones.
+ * Config warnings are printed to warn_to (may be NULL). Release with
+ * ct_output_oneshot_release. */
+struct ct_output_oneshot {
+	struct ct_config conf;
+	struct ct_watchset ws;
+	bool ws_ready;
+	struct ct_output_pool *pools;
+	int n;
+};
+int ct_output_oneshot_load(struct ct_output_oneshot *o, const char *config_path,
+			   const char *const *only, int n_only, int timeout_ms, FILE *warn_to,
+			   struct ct_err *e);
+/* Lock / unlock every loaded pool's model (rendering and evaluation happen in between). */
+void ct_output_oneshot_lock(struct ct_output_oneshot *o);
+void ct_output_oneshot_unlock(struct ct_output_oneshot *o);
+void ct_output_oneshot_release(struct ct_output_oneshot *o);
 
 #endif

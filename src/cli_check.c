@@ -1,0 +1,162 @@
+/* cli_check.c - `chaintop check`: judge every chain of the configured pools once, for
+ * people (text), scripts (JSON), Nagios/Icinga and Prometheus (textfile collector).
+ * Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. The coalesce stall memory lives in
+ * state_dir/stall.json between runs (cron runs are minutes or hours apart). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "chain.h"
+#include "cli.h"
+#include "output.h"
+#include "util.h"
+
+#define CHECK_LOAD_TIMEOUT_MS (180 * 1000)
+
+static void check_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: chaintop check [-c FILE] [--pool NAME]... [--format text|json|nagios|prometheus]\n"
+		"\n"
+		"Loads each configured pool (or the --pool ones) once and judges every VHD chain:\n"
+		"CRITICAL for a chain at health.crit_depth or deeper, an SR below\n"
+		"health.crit_free_percent free, or a garbage collector out of space; WARNING for a\n"
+		"VM the backup gate would refuse, a chain at health.warn_depth, an SR with\n"
+		"health.coalesce_warn VDIs pending coalesce, broken chains, orphan VDIs, and a GC\n"
+		"that has made no progress for health.stall_after; UNKNOWN for a pool that cannot\n"
+		"be reached (the other pools are still judged).\n"
+		"\n"
+		"  --format text        a summary line, then the problems, most severe first (default)\n"
+		"  --format json        the tree document plus status, exit_code and problems\n"
+		"  --format nagios      'CHAINTOP WARNING - ...' with perfdata, then one line a problem\n"
+		"  --format prometheus  gauges for node_exporter's textfile collector; write to a\n"
+		"                       temporary file and rename it into the collector directory\n"
+		"\n"
+		"Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for configuration errors).\n");
+}
+
+/* mkdir -p for the state directory (0700: it holds job history too). */
+static int make_dirs(const char *path)
+{
+	char *p = ct_xstrdup(path);
+	int rc = 0;
+
+	for (char *q = p + 1; *q; q++) {
+		if (*q != '/')
+			continue;
+		*q = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			rc = -1;
+		*q = '/';
+	}
+	if (mkdir(p, 0700) < 0 && errno != EEXIST)
+		rc = -1;
+	free(p);
+	return rc;
+}
+
+int ct_cmd_check(struct ct_cli *cli)
+{
+	struct ct_output_oneshot o;
+	struct ct_chain_report *reports = NULL;
+	struct ct_stall stall = { 0 };
+	enum ct_output_format fmt = CT_FMT_TEXT;
+	char *stall_path = NULL;
+	bool have_stall = false;
+	struct ct_err e;
+	int rc = 3;
+	time_t now;
+
+	for (int i = 1; i < cli->argc; i++) {
+		const char *a = cli->argv[i], *val = NULL;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			check_usage(stdout);
+			return 0;
+		} else if (!strncmp(a, "--format=", 9)) {
+			val = a + 9;
+		} else if (!strcmp(a, "--format") || !strcmp(a, "-f")) {
+			if (i + 1 >= cli->argc) {
+				fprintf(stderr, "chaintop check: --format needs a value: text, json, "
+					"nagios or prometheus\n");
+				return 3;
+			}
+			val = cli->argv[++i];
+		} else {
+			fprintf(stderr, "chaintop check: unknown argument '%s'\n", a);
+			check_usage(stderr);
+			return 3;
+		}
+		if (val && ct_output_parse_format(val, &fmt) < 0) {
+			fprintf(stderr, "chaintop check: unknown format '%s': use text, json, nagios "
+				"or prometheus\n", val);
+			return 3;
+		}
+	}
+	ct_err_init(&e);
+	if (ct_output_oneshot_load(&o, cli->config_path, cli->pools, cli->n_pools,
+				   CHECK_LOAD_TIMEOUT_MS, stderr, &e) < 0) {
+		if (fmt == CT_FMT_NAGIOS)
+			printf("CHAINTOP UNKNOWN - %s\n", e.msg);
+		else
+			fprintf(stderr, "chaintop check: %s\n", e.msg);
+		goto out;
+	}
+	if (o.conf.state_dir && *o.conf.state_dir) {
+		stall_path = ct_xasprintf("%s/stall.json", o.conf.state_dir);
+		if (make_dirs(o.conf.state_dir) < 0)
+			fprintf(stderr, "chaintop check: warning: cannot create the state directory "
+				"'%s' (%s): GC stall detection forgets between runs\n",
+				o.conf.state_dir, strerror(errno));
+		else if (ct_stall_load(&stall, stall_path, &e) < 0)
+			fprintf(stderr, "chaintop check: warning: %s\n", e.msg);
+		else
+			have_stall = true;
+	}
+	now = time(NULL);
+	reports = ct_xcalloc((size_t)o.n + 1, sizeof(*reports));
+	ct_output_oneshot_lock(&o);
+	for (int i = 0; i < o.n; i++) {
+		struct ct_output_pool *p = &o.pools[i];
+
+		if (!p->connected)
+			continue;
+		ct_chain_eval(p->model, &o.conf, o.ws.w[i].conf, now, have_stall ? &stall : NULL,
+			      &reports[i]);
+		p->report = &reports[i];
+	}
+	switch (fmt) {
+	case CT_FMT_TEXT:
+		ct_output_check_text(stdout, o.pools, o.n);
+		break;
+	case CT_FMT_JSON:
+		ct_output_write_json(stdout, o.pools, o.n, true, now);
+		break;
+	case CT_FMT_NAGIOS:
+		ct_output_nagios(stdout, &o.conf, o.pools, o.n);
+		break;
+	case CT_FMT_PROMETHEUS:
+		ct_output_prometheus(stdout, o.pools, o.n, now);
+		break;
+	}
+	rc = ct_output_exit_code(ct_output_worst(o.pools, o.n));
+	ct_output_oneshot_unlock(&o);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "chaintop check: cannot write the output: %s\n", strerror(errno));
+		rc = 3;
+	}
+	if (have_stall && ct_stall_save(&stall, stall_path, &e) < 0)
+		fprintf(stderr, "chaintop check: warning: %s\n", e.msg);
+out:
+	if (reports)
+		for (int i = 0; i < o.n; i++)
+			ct_chain_report_release(&reports[i]);
+	free(reports);
+	free(stall_path);
+	ct_stall_release(&stall);
+	ct_output_oneshot_release(&o);
+	return rc;
+}
