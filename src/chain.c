@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -1352,7 +1353,7 @@ int ct_stall_load(struct ct_stall *s, const char *path, struct ct_err *e)
 int ct_stall_save(const struct ct_stall *s, const char *path, struct ct_err *e)
 {
 	json_t *root = json_object(), *arr = json_array();
-	char *tmp = ct_xasprintf("%s.tmp", path);
+	char *tmp = ct_xasprintf("%s.%ld.tmp", path, (long)getpid());
 	int rc = -1;
 
 	json_object_set_new(root, "version", json_integer(1));

@@ -1,0 +1,95 @@
+/* chain_bench - the verdict engine over a 100,000-VDI pool model: time per full
+ * evaluation (every SR, VDI and VM judged, problems sorted). Prints figures, asserts
+ * nothing. Usage: chain_bench [VDIS] [ROUNDS] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "chain.h"
+#include "../tests/unit/test_chain_fixture.h"
+
+static double ms_since(int64_t t0)
+{
+	return (double)(ct_now_ms() - t0);
+}
+
+int main(int argc, char **argv)
+{
+	int target = argc > 1 ? atoi(argv[1]) : 100000;
+	int rounds = argc > 2 ? atoi(argv[2]) : 10;
+	struct fx f;
+	struct ct_sr *srs[6];
+	struct ct_chain_report r;
+	int64_t t0;
+	double first, total = 0, best = 1e18;
+	int vms = 0;
+	size_t nvdi;
+	char name[32];
+
+	fx_init(&f);
+	t0 = ct_now_ms();
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "nfs-prod-%02d", i + 1);
+		srs[i] = fx_sr(&f, name, "nfs", 64LL * 1024 * FX_GIB, 20LL * 1024 * FX_GIB);
+	}
+	srs[4] = fx_sr(&f, "iscsi-lvm-01", "lvmoiscsi", 128LL * 1024 * FX_GIB, 90LL * 1024 * FX_GIB);
+	srs[5] = fx_sr(&f, "iscsi-lvm-02", "lvmoiscsi", 128LL * 1024 * FX_GIB, 60LL * 1024 * FX_GIB);
+	/* a mix like the simulator's big scenario: plain disks, one snapshot, stacked base
+	 * copies, and now and then a deep nightly chain */
+	while ((nvdi = ct_model_count(&f.m, CT_VDI)) < (size_t)target) {
+		const struct ct_sr *sr = srs[vms % 6];
+		struct ct_vm *vm;
+
+		snprintf(name, sizeof(name), "vm-%06d", vms);
+		switch (vms % 10) {
+		case 0: case 1: case 2: case 3: {
+			struct ct_vdi *b = fx_base(&f, sr, NULL);
+			struct ct_vdi *l = fx_vdi(&f, sr, name, b);
+			struct ct_vdi *s = fx_vdi_o(&f, sr, name, (struct fx_vdi_opts){
+				.parent = b, .snapshot = true });
+			struct ct_vm *snap;
+
+			vm = fx_vm(&f, name);
+			snap = fx_vm_o(&f, "daily", true, vm);
+			fx_vbd(&f, vm, l, "0");
+			fx_vbd(&f, snap, s, "0");
+			break;
+		}
+		case 4: case 5:
+			fx_stacked_vm(&f, sr, name, 1 + vms % 3, NULL);
+			break;
+		case 6:
+			fx_deep_vm(&f, sr, name, 8 + vms % 20, NULL);
+			break;
+		default:
+			vm = fx_vm(&f, name);
+			fx_vbd(&f, vm, fx_vdi(&f, sr, name, NULL), "0");
+			fx_vbd(&f, vm, fx_vdi(&f, sr, name, NULL), "1");
+		}
+		vms++;
+	}
+	printf("model: %zu VDIs, %zu VMs (with snapshots), %zu VBDs, built in %.0f ms\n",
+	       ct_model_count(&f.m, CT_VDI), ct_model_count(&f.m, CT_VM),
+	       ct_model_count(&f.m, CT_VBD), ms_since(t0));
+	t0 = ct_now_ms();
+	ct_chain_eval(&f.m, &f.c, &f.pc, time(NULL), NULL, &r);
+	first = ms_since(t0);
+	printf("first evaluation (includes the model's index rebuild): %.1f ms, %d problems, worst %s\n",
+	       first, r.n_problems, ct_severity_name(r.worst));
+	ct_chain_report_release(&r);
+	for (int i = 0; i < rounds; i++) {
+		double ms;
+
+		t0 = ct_now_ms();
+		ct_chain_eval(&f.m, &f.c, &f.pc, time(NULL), NULL, &r);
+		ms = ms_since(t0);
+		ct_chain_report_release(&r);
+		total += ms;
+		if (ms < best)
+			best = ms;
+	}
+	printf("full evaluation over %d VDIs: %.1f ms mean, %.1f ms best (%d rounds)\n",
+	       (int)ct_model_count(&f.m, CT_VDI), total / rounds, best, rounds);
+	fx_release(&f);
+	return 0;
+}
