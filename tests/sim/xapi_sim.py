@@ -874,25 +874,41 @@ class GC(threading.Thread):
                 with st.lock:
                     self._progress(ncand, frac)
         ok = self._sleep(dur, on_step)
+        relink = []
+        if ok and kind == "coalesce":
+            # SM marks the children "relinking" while it re-points them to P
+            with st.lock:
+                relink = [c for c in self.stor.children_map(self.sr).get(
+                    st.tables["VDI"][x]["uuid"] if x in st.tables["VDI"] else "", [])]
+                for c in relink:
+                    st.map_set("VDI", c, "sm_config", "relinking", "True")
+            ok = self._sleep(min(1.0, dur * 0.05))
         with st.lock:
-            self.current = None
-            if kind == "leaf-coalesce" and x in st.tables["VDI"]:
-                st.map_del("VDI", x, "sm_config", "paused")
-            if not ok:
-                return
-            # re-validate: the structure may have changed meanwhile
-            if x not in st.tables["VDI"] or self.stor.parent_ref(x) != p or p is None:
-                return
-            kids = self.stor.children_map(self.sr)
-            if len(kids.get(st.tables["VDI"][p]["uuid"], [])) != 1:
-                return
-            if kind == "coalesce":
-                self._coalesce(x, p, kids)
-            else:
-                self._leaf_coalesce(x, p)
-            self.done += 1
-            self._progress(max(ncand - 1, 0))
+            self._finish_action(kind, x, p, ok, ncand)
+            for c in relink:            # cleared once the children point at P
+                st.map_del("VDI", c, "sm_config", "relinking")
         self.kick.set()
+
+    def _finish_action(self, kind, x, p, ok, ncand):
+        """Apply a finished coalesce / leaf-coalesce (caller holds the lock)."""
+        st = self.st
+        self.current = None
+        if kind == "leaf-coalesce" and x in st.tables["VDI"]:
+            st.map_del("VDI", x, "sm_config", "paused")
+        if not ok:
+            return
+        # re-validate: the structure may have changed meanwhile
+        if x not in st.tables["VDI"] or self.stor.parent_ref(x) != p or p is None:
+            return
+        kids = self.stor.children_map(self.sr)
+        if len(kids.get(st.tables["VDI"][p]["uuid"], [])) != 1:
+            return
+        if kind == "coalesce":
+            self._coalesce(x, p, kids)
+        else:
+            self._leaf_coalesce(x, p)
+        self.done += 1
+        self._progress(max(ncand - 1, 0))
 
     def _coalesce(self, x, p, kids):
         st = self.st
@@ -1098,7 +1114,8 @@ class Sim:
         try:
             if fault:
                 raise XapiError(*fault)
-            value = fn(*args, task=task) if fn.__name__ in ("vm_snapshot",) else fn(*args)
+            # the snapshot marks the VM's current_operations with this task
+            value = fn(*args, task=task) if fn == self.vm_snapshot else fn(*args)
             with st.lock:
                 if task in st.tables["task"]:
                     st.set("task", task, progress=1.0, status="success",
@@ -2423,7 +2440,7 @@ class Builder:
             domain_type="pv" if dom0 else "hvm", other_config=dict(other_config or {}),
             user_version=1, generation_id="" if dom0 else "%d:%d" % (self.rng.getrandbits(60), self.rng.getrandbits(60)),
             hardware_platform_version=2, has_vendor_device=not dom0 and self.rng.random() < 0.3,
-            last_booted_record="" if not running else "", NVRAM={},
+            NVRAM={},
             allowed_operations=(["snapshot", "clone", "copy", "export", "destroy", "start",
                                  "start_on", "changing_VCPUs", "make_into_template"]
                                 if power == "Halted" else
@@ -2682,7 +2699,7 @@ def build_prune(sim):
     b.host("prune-host-01", "10.40.0.11")
     nfs = b.sr("nfs-prune", "nfs", 2048 * GiB)
     app01 = b.vm("app01", "Running", [(nfs, 40, 0.5, None), (nfs, 100, 0.3, "app01 data")])
-    old = b.snap(app01, "app01 weekly", 40, write=3 * GiB)
+    b.snap(app01, "app01 weekly", 40, write=3 * GiB)
     mid = b.snap(app01, "app01 before-migration", 20, write=2 * GiB)
     t = b.now - 2 * DAY
     tags = {"chaintop:job": "nightly", "chaintop:vm": b.st.tables["VM"][app01]["uuid"],
@@ -2702,7 +2719,6 @@ def build_prune(sim):
     # an old snapshot disk of app01, still mounted by the backup proxy
     snapdisk = [d for _, d in sim._vm_disks(mid)][1]
     sim._add_vbd(proxy, snapdisk, 1, mode="RO", attached=True, rng=b.rng)
-    del old
     return b
 
 
