@@ -753,6 +753,17 @@ class PruneTest(Base):
                          ["VDI_IN_USE", att["VDI"], "destroy"])
 
 
+    def test_snapshot_ignore_vdis(self):
+        vm = self.vm_ref("app01")
+        disks = [d["ref"] for d in self.sim.vm("app01")["disks"]]
+        self.assertEqual(len(disks), 2)
+        snap = self.sim.ok("VM.snapshot", self.s, vm, "partial", [disks[1]])
+        got = [self.sim.ok("VBD.get_VDI", self.s, b) for b in self.sim.ok("VM.get_VBDs", self.s, snap)
+               if self.sim.ok("VBD.get_type", self.s, b) == "Disk"]
+        self.assertEqual(len(got), 1)
+        self.assertEqual(self.sim.ok("VDI.get_snapshot_of", self.s, got[0]), disks[0])
+
+
 class SlaveTest(unittest.TestCase):
     def test_host_is_slave(self):
         sim = SimProc("slave", "--master", "127.0.0.1:4443")

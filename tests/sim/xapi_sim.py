@@ -1404,15 +1404,23 @@ class Sim:
             ops = dict(v["current_operations"])
             ops[opref] = "snapshot"
             st.set("VM", vm, current_operations=ops)
+            # tapdisk is paused on attached disks while SM snapshots them
+            paused = [d for b, d in disks if st.tables["VBD"][b]["currently_attached"]] \
+                if delay else []
+            for d in paused:
+                st.map_set("VDI", d, "sm_config", "paused", "true")
         if delay:
             time.sleep(0.2)
         with st.lock:
             try:
+                for d in paused:
+                    st.map_del("VDI", d, "sm_config", "paused")
                 if vm not in st.tables["VM"]:
                     raise XapiError("HANDLE_INVALID", "VM", vm)
                 disks = [(b, d) for b, d in self._vm_disks(vm, ignore)]
                 self.storage.check_snapshot([d for _, d in disks])
-                return enc(self._do_snapshot(vm, str(new_name), other_config, when))
+                return enc(self._do_snapshot(vm, str(new_name), other_config, when,
+                                             ignore=ignore))
             finally:
                 if vm in st.tables["VM"]:
                     ops = dict(st.tables["VM"][vm]["current_operations"])
@@ -1456,7 +1464,7 @@ class Sim:
                 out.append((b, vbd["VDI"]))
         return out
 
-    def _do_snapshot(self, vm, name, other_config=None, when=None, rng=None):
+    def _do_snapshot(self, vm, name, other_config=None, when=None, rng=None, ignore=()):
         st = self.store
         when = time.time() if when is None else when
         src = st.tables["VM"][vm]
@@ -1481,6 +1489,8 @@ class Sim:
             if vbd is None:
                 continue
             newvdi = vbd["VDI"]
+            if vbd["VDI"] in ignore:
+                continue                  # ignore_vdis: that disk is left out
             if vbd["type"] == "Disk" and vbd["VDI"] in st.tables["VDI"]:
                 newvdi = self.storage.snapshot_vdi(vbd["VDI"], when, rng, other_config)
             self._add_vbd(sref, newvdi, vbd["userdevice"], vbd["type"], vbd["mode"],
