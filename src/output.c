@@ -312,7 +312,7 @@ json_t *ct_output_json(const struct ct_output_pool *p, int n, bool check, time_t
 int ct_output_write_json(FILE *f, const struct ct_output_pool *p, int n, bool check, time_t now)
 {
 	json_t *root = ct_output_json(p, n, check, now);
-	int rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	int rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 
 	json_decref(root);
 	if (rc < 0 || fputc('\n', f) == EOF)
