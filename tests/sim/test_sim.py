@@ -319,6 +319,16 @@ class WireTest(Base):
             self.assertIn(rec["result"], ("", "<value></value>"))
         self.assertEqual(self.sim.err("VM.get_record", self.s, snap)[0], "HANDLE_INVALID")
 
+    def test_misc_calls(self):
+        host = self.sim.ok("host.get_all", self.s)[0]
+        b = self.sim.raw("host.get_servertime", self.s, host)
+        self.assertRegex(b, rb"<value><dateTime.iso8601>\d{8}T\d\d:\d\d:\d\dZ</dateTime.iso8601></value>")
+        sr = self.sim.ok("SR.get_by_name_label", self.s, "nfs-vmstore")[0]
+        self.sim.ok("SR.scan", self.s, sr)
+        t = self.sim.ok("task.create", self.s, "my export", "")
+        self.assertEqual(self.sim.ok("task.get_status", self.s, t), "pending")
+        self.sim.ok("task.destroy", self.s, t)
+
     def test_system_list_methods_unwrapped(self):
         b = self.sim.raw("system.listMethods")
         self.assertNotIn(b"Status", b)

@@ -1144,6 +1144,11 @@ class Sim:
         R("message.get_since", self.message_get_since, 2)
         R("message.get", self.message_get, 4)
         R("message.destroy", self.message_destroy, 2)
+        R("task.create", self.task_create, 3)
+        R("SR.scan", self.sr_scan, 2, async_ok=True)
+        R("SR.update", self.sr_scan, 2, async_ok=True)
+        R("host.get_servertime", self.host_servertime, 2)
+        R("host.get_server_localtime", self.host_servertime, 2)
         for cls in CLASSES:
             self._register_class(cls)
 
@@ -1602,6 +1607,23 @@ class Sim:
         return enc(None)
 
     # -- tasks and messages
+    def task_create(self, label, description):
+        with self.store.lock:
+            return enc(self.create_task(str(label), str(description), cancellable=True))
+
+    def sr_scan(self, sr):
+        """SR.scan / SR.update: refresh utilisation and kick the GC, as SM does."""
+        with self.store.lock:
+            self.store.get("SR", sr)
+            self.storage.update_sr(sr)
+        self.gc_kick(sr)
+        return enc(None)
+
+    def host_servertime(self, host):
+        with self.store.lock:
+            self.store.get("host", host)
+        return enc(XDate(time.time()))
+
     def task_destroy(self, task):
         with self.store.lock:
             self.store.get("task", task)
