@@ -1,0 +1,1260 @@
+/* decode.c - streaming decoder for XAPI's XML-RPC replies (see decode.h).
+ *
+ * Two layers in one pass. libexpat gives elements and text; a stack with one frame per
+ * <value> element gives each value a role, chosen by the role of the enclosing value and the
+ * current struct member name (envelope -> Value -> ref -> record -> field -> set item ...).
+ * A value whose role is "skip" (unknown fields, members chaintop does not keep) is passed
+ * over without storing its text or pushing frames. */
+#include "decode.h"
+
+#include <expat.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util.h"
+
+/* ---- field tables ---------------------------------------------------------------------- */
+
+enum ftype {
+	F_STR,
+	F_BOOL,
+	F_INT,
+	F_DOUBLE,
+	F_TIME,
+	F_SET,       /* <array> of strings -> struct ct_strset */
+	F_MAP,       /* <struct> of strings -> struct ct_map */
+	F_MAPVALS,   /* <struct> whose values go to a struct ct_strset (current_operations) */
+	F_POWER,
+	F_VDITYPE,
+	F_VBDTYPE,
+	F_VBDMODE,   /* "RO" -> read_only = true */
+	F_TASKSTATUS,
+};
+
+struct field {
+	const char *name;
+	unsigned char type;
+	size_t off;
+};
+
+#define FLD(st, nm, ty, member) { nm, ty, offsetof(struct st, member) }
+
+static const struct field pool_fields[] = {
+	FLD(ct_pool, "uuid", F_STR, o.uuid),
+	FLD(ct_pool, "name_label", F_STR, name_label),
+	FLD(ct_pool, "master", F_STR, master),
+	FLD(ct_pool, "default_SR", F_STR, default_sr),
+	FLD(ct_pool, "other_config", F_MAP, other_config),
+};
+
+static const struct field host_fields[] = {
+	FLD(ct_host, "uuid", F_STR, o.uuid),
+	FLD(ct_host, "name_label", F_STR, name_label),
+	FLD(ct_host, "hostname", F_STR, hostname),
+	FLD(ct_host, "address", F_STR, address),
+	FLD(ct_host, "enabled", F_BOOL, enabled),
+	FLD(ct_host, "API_version_major", F_INT, api_version_major),
+	FLD(ct_host, "API_version_minor", F_INT, api_version_minor),
+	FLD(ct_host, "software_version", F_MAP, software_version),
+};
+
+static const struct field sr_fields[] = {
+	FLD(ct_sr, "uuid", F_STR, o.uuid),
+	FLD(ct_sr, "name_label", F_STR, name_label),
+	FLD(ct_sr, "name_description", F_STR, name_description),
+	FLD(ct_sr, "type", F_STR, type),
+	FLD(ct_sr, "content_type", F_STR, content_type),
+	FLD(ct_sr, "shared", F_BOOL, shared),
+	FLD(ct_sr, "physical_size", F_INT, physical_size),
+	FLD(ct_sr, "physical_utilisation", F_INT, physical_utilisation),
+	FLD(ct_sr, "virtual_allocation", F_INT, virtual_allocation),
+	FLD(ct_sr, "sm_config", F_MAP, sm_config),
+	FLD(ct_sr, "other_config", F_MAP, other_config),
+	FLD(ct_sr, "VDIs", F_SET, vdis),
+	FLD(ct_sr, "PBDs", F_SET, pbds),
+};
+
+static const struct field vdi_fields[] = {
+	FLD(ct_vdi, "uuid", F_STR, o.uuid),
+	FLD(ct_vdi, "name_label", F_STR, name_label),
+	FLD(ct_vdi, "name_description", F_STR, name_description),
+	FLD(ct_vdi, "SR", F_STR, sr),
+	FLD(ct_vdi, "VBDs", F_SET, vbds),
+	FLD(ct_vdi, "virtual_size", F_INT, virtual_size),
+	FLD(ct_vdi, "physical_utilisation", F_INT, physical_utilisation),
+	FLD(ct_vdi, "type", F_VDITYPE, type),
+	FLD(ct_vdi, "managed", F_BOOL, managed),
+	FLD(ct_vdi, "missing", F_BOOL, missing),
+	FLD(ct_vdi, "is_a_snapshot", F_BOOL, is_a_snapshot),
+	FLD(ct_vdi, "read_only", F_BOOL, read_only),
+	FLD(ct_vdi, "sharable", F_BOOL, sharable),
+	FLD(ct_vdi, "cbt_enabled", F_BOOL, cbt_enabled),
+	FLD(ct_vdi, "snapshot_of", F_STR, snapshot_of),
+	FLD(ct_vdi, "snapshots", F_SET, snapshots),
+	FLD(ct_vdi, "snapshot_time", F_TIME, snapshot_time),
+	FLD(ct_vdi, "sm_config", F_MAP, sm_config),
+	FLD(ct_vdi, "other_config", F_MAP, other_config),
+	FLD(ct_vdi, "current_operations", F_MAPVALS, current_operations),
+};
+
+static const struct field vm_fields[] = {
+	FLD(ct_vm, "uuid", F_STR, o.uuid),
+	FLD(ct_vm, "name_label", F_STR, name_label),
+	FLD(ct_vm, "name_description", F_STR, name_description),
+	FLD(ct_vm, "power_state", F_POWER, power_state),
+	FLD(ct_vm, "is_a_template", F_BOOL, is_a_template),
+	FLD(ct_vm, "is_default_template", F_BOOL, is_default_template),
+	FLD(ct_vm, "is_a_snapshot", F_BOOL, is_a_snapshot),
+	FLD(ct_vm, "is_control_domain", F_BOOL, is_control_domain),
+	FLD(ct_vm, "snapshot_of", F_STR, snapshot_of),
+	FLD(ct_vm, "snapshots", F_SET, snapshots),
+	FLD(ct_vm, "snapshot_time", F_TIME, snapshot_time),
+	FLD(ct_vm, "VBDs", F_SET, vbds),
+	FLD(ct_vm, "other_config", F_MAP, other_config),
+	FLD(ct_vm, "tags", F_SET, tags),
+	FLD(ct_vm, "resident_on", F_STR, resident_on),
+	FLD(ct_vm, "suspend_VDI", F_STR, suspend_vdi),
+	FLD(ct_vm, "current_operations", F_MAPVALS, current_operations),
+};
+
+static const struct field vbd_fields[] = {
+	FLD(ct_vbd, "uuid", F_STR, o.uuid),
+	FLD(ct_vbd, "VM", F_STR, vm),
+	FLD(ct_vbd, "VDI", F_STR, vdi),
+	FLD(ct_vbd, "type", F_VBDTYPE, type),
+	FLD(ct_vbd, "mode", F_VBDMODE, read_only),
+	FLD(ct_vbd, "currently_attached", F_BOOL, currently_attached),
+	FLD(ct_vbd, "empty", F_BOOL, empty),
+	FLD(ct_vbd, "userdevice", F_STR, userdevice),
+	FLD(ct_vbd, "device", F_STR, device),
+};
+
+static const struct field pbd_fields[] = {
+	FLD(ct_pbd, "uuid", F_STR, o.uuid),
+	FLD(ct_pbd, "host", F_STR, host),
+	FLD(ct_pbd, "SR", F_STR, sr),
+	FLD(ct_pbd, "currently_attached", F_BOOL, currently_attached),
+};
+
+static const struct field task_fields[] = {
+	FLD(ct_task, "uuid", F_STR, o.uuid),
+	FLD(ct_task, "name_label", F_STR, name_label),
+	FLD(ct_task, "name_description", F_STR, name_description),
+	FLD(ct_task, "status", F_TASKSTATUS, status),
+	FLD(ct_task, "progress", F_DOUBLE, progress),
+	FLD(ct_task, "created", F_TIME, created),
+	FLD(ct_task, "finished", F_TIME, finished),
+	FLD(ct_task, "result", F_STR, result),
+	FLD(ct_task, "error_info", F_SET, error_info),
+	FLD(ct_task, "other_config", F_MAP, other_config),
+	FLD(ct_task, "resident_on", F_STR, resident_on),
+};
+
+static const struct field message_fields[] = {
+	FLD(ct_message, "uuid", F_STR, o.uuid),
+	FLD(ct_message, "name", F_STR, name),
+	FLD(ct_message, "priority", F_INT, priority),
+	FLD(ct_message, "cls", F_STR, cls),
+	FLD(ct_message, "obj_uuid", F_STR, obj_uuid),
+	FLD(ct_message, "timestamp", F_TIME, timestamp),
+	FLD(ct_message, "body", F_STR, body),
+};
+
+#define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct {
+	const struct field *f;
+	size_t n;
+} class_fields[CT_NCLASSES] = {
+	[CT_POOL] = { pool_fields, NFIELDS(pool_fields) },
+	[CT_HOST] = { host_fields, NFIELDS(host_fields) },
+	[CT_SR] = { sr_fields, NFIELDS(sr_fields) },
+	[CT_VDI] = { vdi_fields, NFIELDS(vdi_fields) },
+	[CT_VM] = { vm_fields, NFIELDS(vm_fields) },
+	[CT_VBD] = { vbd_fields, NFIELDS(vbd_fields) },
+	[CT_PBD] = { pbd_fields, NFIELDS(pbd_fields) },
+	[CT_TASK] = { task_fields, NFIELDS(task_fields) },
+	[CT_MESSAGE] = { message_fields, NFIELDS(message_fields) },
+};
+
+/* Field lookup by name: a small open-addressed hash table per class, built once. Records
+ * have up to ~100 members, of which chaintop keeps ~20: most lookups are misses. */
+#define FIELD_SLOTS 64
+
+static const struct field *field_slot[CT_NCLASSES][FIELD_SLOTS];
+static pthread_once_t field_once = PTHREAD_ONCE_INIT;
+
+static uint32_t name_hash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+static void field_init(void)
+{
+	for (int c = 0; c < CT_NCLASSES; c++) {
+		for (size_t i = 0; i < class_fields[c].n; i++) {
+			const struct field *f = &class_fields[c].f[i];
+			uint32_t h = name_hash(f->name, strlen(f->name)) % FIELD_SLOTS;
+
+			while (field_slot[c][h])
+				h = (h + 1) % FIELD_SLOTS;
+			field_slot[c][h] = f;
+		}
+	}
+}
+
+static const struct field *field_find(enum ct_class c, const char *name, size_t n)
+{
+	uint32_t h = name_hash(name, n) % FIELD_SLOTS;
+
+	while (field_slot[c][h]) {
+		const struct field *f = field_slot[c][h];
+
+		if (!strncmp(f->name, name, n) && f->name[n] == '\0')
+			return f;
+		h = (h + 1) % FIELD_SLOTS;
+	}
+	return NULL;
+}
+
+/* ---- decoder state --------------------------------------------------------------------- */
+
+enum role {
+	R_SKIP,
+	R_IGNORE,       /* a container we read through but keep nothing of */
+	R_ENVELOPE,
+	R_STATUS,
+	R_ERRDESC,
+	R_ERRITEM,
+	R_RECMAP,
+	R_RECORD,
+	R_FIELD,
+	R_SETITEM,
+	R_MAPITEM,
+	R_MAPVALITEM,
+	R_EVRESULT,
+	R_EVARRAY,
+	R_EVENT,
+	R_EVCLASS,
+	R_EVOP,
+	R_EVREF,
+	R_REFCOUNTS,
+	R_REFCOUNT,
+	R_TOKEN,
+	R_TOPSTRING,
+};
+
+enum scalar_type { T_BARE, T_STRING, T_INT, T_BOOL, T_DOUBLE, T_TIME, T_BASE64, T_NIL };
+
+struct frame {
+	unsigned char role;
+	char kind;                  /* 0 until <struct> ('S') or <array> ('A') is seen */
+	unsigned char scalar;       /* enum scalar_type once a type element is seen */
+	bool typed;
+	int depth;                  /* element depth of this <value> */
+	const struct field *fd;     /* R_FIELD */
+	void *target;               /* R_FIELD: the field inside the record */
+	struct ct_obj *obj;         /* R_RECORD: the record being filled (owned) */
+	struct ct_sb name;          /* struct: current member name */
+	bool has_name;
+	/* R_EVENT */
+	int ev_cls;                 /* -1 unknown or not kept, -2 not seen yet */
+	int ev_op;                  /* -1 unknown */
+	char *ev_ref;
+	struct ct_obj *ev_snap;
+};
+
+struct ct_decoder {
+	XML_Parser p;
+	enum ct_dec_kind kind;
+	enum ct_class cls;
+	ct_record_cb cb;
+	void *ctx;
+	size_t max_string, max_items;
+	int max_depth;
+
+	int depth;                  /* current element depth */
+	int skip_until;             /* > 0: inside a skipped <value> at this depth */
+	bool collect;               /* gather character data into text */
+	bool in_name;
+	bool in_param, in_fault, fault;
+	bool top_seen;
+	bool failed, finished;
+	struct ct_sb text;
+	struct frame *fr;
+	int nfr, cap;
+
+	char *status;
+	struct ct_strset errdesc;
+	bool value_seen;
+	struct ct_obj *single;
+	struct ct_event_batch batch;
+	char *str;
+	size_t nrecords;
+	unsigned long long bytes;
+	struct ct_err err;
+};
+
+void ct_event_batch_init(struct ct_event_batch *b)
+{
+	memset(b, 0, sizeof(*b));
+	for (int i = 0; i < CT_NCLASSES; i++)
+		b->valid_ref_counts[i] = -1;
+}
+
+static void fail(struct ct_decoder *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fail(struct ct_decoder *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (d->failed)
+		return;
+	d->failed = true;
+	d->err.code = CT_E_PROTO;
+	d->err.xapi_code[0] = '\0';
+	d->err.n_params = 0;
+	va_start(ap, fmt);
+	vsnprintf(d->err.msg, sizeof(d->err.msg), fmt, ap);
+	va_end(ap);
+	XML_StopParser(d->p, XML_FALSE);
+}
+
+static void frame_clear_payload(struct frame *f)
+{
+	ct_obj_free(f->obj);
+	f->obj = NULL;
+	ct_obj_free(f->ev_snap);
+	f->ev_snap = NULL;
+	free(f->ev_ref);
+	f->ev_ref = NULL;
+}
+
+static struct frame *top(struct ct_decoder *d)
+{
+	return d->nfr > 0 ? &d->fr[d->nfr - 1] : NULL;
+}
+
+static struct frame *push(struct ct_decoder *d, enum role r)
+{
+	struct frame *f;
+
+	if (d->nfr == d->cap) {
+		int ncap = d->cap ? d->cap * 2 : 16;
+
+		d->fr = ct_xrealloc(d->fr, (size_t)ncap * sizeof(*d->fr));
+		for (int i = d->cap; i < ncap; i++) {
+			memset(&d->fr[i], 0, sizeof(d->fr[i]));
+			ct_sb_init(&d->fr[i].name);
+		}
+		d->cap = ncap;
+	}
+	f = &d->fr[d->nfr++];
+	f->role = (unsigned char)r;
+	f->kind = 0;
+	f->scalar = T_BARE;
+	f->typed = false;
+	f->depth = d->depth;
+	f->fd = NULL;
+	f->target = NULL;
+	f->obj = NULL;
+	f->name.len = 0;
+	f->name.buf[0] = '\0';
+	f->has_name = false;
+	f->ev_cls = -2;
+	f->ev_op = -1;
+	f->ev_ref = NULL;
+	f->ev_snap = NULL;
+	return f;
+}
+
+static void pop(struct ct_decoder *d)
+{
+	frame_clear_payload(&d->fr[d->nfr - 1]);
+	d->nfr--;
+}
+
+static bool scalar_role(enum role r)
+{
+	switch (r) {
+	case R_STATUS: case R_ERRITEM: case R_FIELD: case R_SETITEM: case R_MAPITEM:
+	case R_MAPVALITEM: case R_EVCLASS: case R_EVOP: case R_EVREF: case R_REFCOUNT:
+	case R_TOKEN: case R_TOPSTRING:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static struct ct_obj *new_record(struct ct_decoder *d, enum ct_class c)
+{
+	(void)d;
+	return ct_obj_new(c);
+}
+
+/* Role of a <value> that starts inside frame parent (NULL at the top). */
+static enum role child_role(struct ct_decoder *d, struct frame *parent, struct ct_obj **obj)
+{
+	const char *nm;
+	size_t nl;
+
+	*obj = NULL;
+	if (!parent) {
+		if (d->kind == CT_DEC_FRAGMENT) {
+			if (d->top_seen) {
+				fail(d, "the task result holds more than one value");
+				return R_SKIP;
+			}
+			d->top_seen = true;
+			return R_TOPSTRING;
+		}
+		if (d->in_fault) {
+			d->fault = true;
+			return R_SKIP;
+		}
+		if (!d->in_param || d->top_seen) {
+			fail(d, "unexpected <value> outside <param> in the reply");
+			return R_SKIP;
+		}
+		d->top_seen = true;
+		return R_ENVELOPE;
+	}
+	if (parent->kind == 'S' && !parent->has_name &&
+	    parent->role != R_IGNORE && parent->role != R_SKIP) {
+		fail(d, "a struct member without a <name> in the reply");
+		return R_SKIP;
+	}
+	nm = parent->name.buf;
+	nl = parent->name.len;
+	switch ((enum role)parent->role) {
+	case R_ENVELOPE:
+		if (!strcmp(nm, "Status"))
+			return R_STATUS;
+		if (!strcmp(nm, "ErrorDescription"))
+			return R_ERRDESC;
+		if (!strcmp(nm, "Value")) {
+			d->value_seen = true;
+			switch (d->kind) {
+			case CT_DEC_RECORDS:
+				return R_RECMAP;
+			case CT_DEC_RECORD:
+				*obj = new_record(d, d->cls);
+				return R_RECORD;
+			case CT_DEC_EVENTS:
+				return R_EVRESULT;
+			default:
+				return R_SKIP;
+			}
+		}
+		return R_SKIP;
+	case R_ERRDESC:
+		return parent->kind == 'A' ? R_ERRITEM : R_SKIP;
+	case R_RECMAP:
+		if (parent->kind != 'S')
+			return R_SKIP;
+		*obj = new_record(d, d->cls);
+		return R_RECORD;
+	case R_RECORD:
+		if (parent->kind != 'S' || !parent->obj)
+			return R_SKIP;
+		return field_find(parent->obj->cls, nm, nl) ? R_FIELD : R_SKIP;
+	case R_FIELD:
+		if (!parent->fd)
+			return R_SKIP;
+		if (parent->fd->type == F_SET && parent->kind == 'A')
+			return R_SETITEM;
+		if (parent->fd->type == F_MAP && parent->kind == 'S')
+			return R_MAPITEM;
+		if (parent->fd->type == F_MAPVALS && parent->kind == 'S')
+			return R_MAPVALITEM;
+		return R_SKIP;
+	case R_EVRESULT:
+		if (parent->kind != 'S')
+			return R_SKIP;
+		if (!strcmp(nm, "events"))
+			return R_EVARRAY;
+		if (!strcmp(nm, "valid_ref_counts"))
+			return R_REFCOUNTS;
+		if (!strcmp(nm, "token"))
+			return R_TOKEN;
+		return R_SKIP;
+	case R_EVARRAY:
+		return parent->kind == 'A' ? R_EVENT : R_SKIP;
+	case R_EVENT:
+		if (parent->kind != 'S')
+			return R_SKIP;
+		if (!strcmp(nm, "class"))
+			return R_EVCLASS;
+		if (!strcmp(nm, "operation"))
+			return R_EVOP;
+		if (!strcmp(nm, "ref"))
+			return R_EVREF;
+		if (!strcmp(nm, "snapshot")) {
+			/* xapi sends class before snapshot; if not, the snapshot is dropped and
+			 * the event is delivered without it (the caller fetches the record). */
+			if (parent->ev_cls < 0)
+				return R_SKIP;
+			*obj = new_record(d, (enum ct_class)parent->ev_cls);
+			return R_RECORD;
+		}
+		return R_SKIP;
+	case R_REFCOUNTS:
+		return parent->kind == 'S' ? R_REFCOUNT : R_SKIP;
+	default:
+		return R_SKIP;
+	}
+}
+
+/* ---- scalar values ---------------------------------------------------------------------- */
+
+static bool parse_bool(const char *s)
+{
+	return !strcmp(s, "1") || !strcasecmp(s, "true");
+}
+
+static bool parse_int(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	if (!*s)
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end != s && errno == 0) {
+		while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
+			end++;
+		if (!*end) {
+			*out = v;
+			return true;
+		}
+	}
+	/* a float where an int was expected ("1.0"): keep the integer part */
+	{
+		double dv = strtod(s, &end);
+
+		if (end != s && dv > -9.2e18 && dv < 9.2e18) {
+			*out = (int64_t)dv;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int enum_power(const char *s)
+{
+	static const char *const names[] = { "Halted", "Paused", "Running", "Suspended" };
+
+	for (int i = 0; i < 4; i++)
+		if (!strcasecmp(s, names[i]))
+			return i;
+	return CT_POWER_UNKNOWN;
+}
+
+static int enum_vdi_type(const char *s)
+{
+	static const char *const names[] = {
+		"system", "user", "ephemeral", "suspend", "crashdump", "ha_statefile",
+		"metadata", "redo_log", "rrd", "pvs_cache", "cbt_metadata",
+	};
+
+	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
+		if (!strcasecmp(s, names[i]))
+			return i;
+	return CT_VDI_OTHER;
+}
+
+static int enum_vbd_type(const char *s)
+{
+	if (!strcasecmp(s, "Disk"))
+		return CT_VBD_DISK;
+	if (!strcasecmp(s, "CD"))
+		return CT_VBD_CD;
+	if (!strcasecmp(s, "Floppy"))
+		return CT_VBD_FLOPPY;
+	return CT_VBD_OTHER;
+}
+
+static int enum_task_status(const char *s)
+{
+	static const char *const names[] = {
+		"pending", "success", "failure", "cancelling", "cancelled",
+	};
+
+	for (int i = 0; i < 5; i++)
+		if (!strcasecmp(s, names[i]))
+			return i;
+	return -1;
+}
+
+static void apply_field(struct ct_decoder *d, struct frame *f, const char *s, size_t n)
+{
+	void *p = f->target;
+	int64_t iv;
+
+	(void)d;
+	switch ((enum ftype)f->fd->type) {
+	case F_STR: {
+		char **sp = p;
+
+		free(*sp);
+		*sp = ct_xstrndup(s, n);
+		break;
+	}
+	case F_BOOL:
+		*(bool *)p = parse_bool(s);
+		break;
+	case F_INT:
+		if (parse_int(s, &iv))
+			*(int64_t *)p = iv;
+		break;
+	case F_DOUBLE: {
+		char *end;
+		double v = strtod(s, &end);
+
+		if (end != s)
+			*(double *)p = v;
+		break;
+	}
+	case F_TIME: {
+		time_t t;
+
+		/* an unparsable datetime reads as unset rather than failing the whole load */
+		*(time_t *)p = ct_parse_xapi_time(s, &t) == 0 ? t : 0;
+		break;
+	}
+	case F_POWER:
+		*(enum ct_power_state *)p = (enum ct_power_state)enum_power(s);
+		break;
+	case F_VDITYPE:
+		*(enum ct_vdi_type *)p = (enum ct_vdi_type)enum_vdi_type(s);
+		break;
+	case F_VBDTYPE:
+		*(enum ct_vbd_type *)p = (enum ct_vbd_type)enum_vbd_type(s);
+		break;
+	case F_VBDMODE:
+		*(bool *)p = !strcasecmp(s, "RO");
+		break;
+	case F_TASKSTATUS: {
+		int st = enum_task_status(s);
+
+		if (st >= 0)
+			*(enum ct_task_status *)p = (enum ct_task_status)st;
+		break;
+	}
+	case F_SET:
+	case F_MAP:
+	case F_MAPVALS:
+		/* a scalar where a set or map was expected (an empty value): leave it empty */
+		break;
+	}
+}
+
+static bool room_for(struct ct_decoder *d, size_t n)
+{
+	if (n >= d->max_items) {
+		fail(d, "a set or map in the reply has more than %zu entries", d->max_items);
+		return false;
+	}
+	return true;
+}
+
+static void deliver_scalar(struct ct_decoder *d, struct frame *f, struct frame *parent)
+{
+	const char *s = d->text.buf;
+	size_t n = d->text.len;
+
+	switch ((enum role)f->role) {
+	case R_STATUS:
+		free(d->status);
+		d->status = ct_xstrndup(s, n);
+		break;
+	case R_ERRITEM:
+		if (d->errdesc.n < 64)
+			ct_strset_add(&d->errdesc, s);
+		break;
+	case R_FIELD:
+		apply_field(d, f, s, n);
+		break;
+	case R_SETITEM:
+	case R_MAPVALITEM: {
+		struct ct_strset *set = parent->target;
+
+		if (room_for(d, set->n))
+			ct_strset_add(set, s);
+		break;
+	}
+	case R_MAPITEM: {
+		struct ct_map *m = parent->target;
+
+		if (room_for(d, m->n))
+			ct_map_set(m, parent->name.buf, s);
+		break;
+	}
+	case R_EVCLASS:
+		parent->ev_cls = ct_class_from_name(s);
+		break;
+	case R_EVOP:
+		if (!strcmp(s, "add"))
+			parent->ev_op = CT_EV_ADD;
+		else if (!strcmp(s, "mod"))
+			parent->ev_op = CT_EV_MOD;
+		else if (!strcmp(s, "del"))
+			parent->ev_op = CT_EV_DEL;
+		break;
+	case R_EVREF:
+		free(parent->ev_ref);
+		parent->ev_ref = ct_xstrndup(s, n);
+		break;
+	case R_REFCOUNT: {
+		int c = ct_class_from_name(parent->name.buf);
+		int64_t v;
+
+		if (c >= 0 && parse_int(s, &v) && v >= 0 && v <= INT32_MAX)
+			d->batch.valid_ref_counts[c] = (int)v;
+		break;
+	}
+	case R_TOKEN:
+		free(d->batch.token);
+		d->batch.token = ct_xstrndup(s, n);
+		break;
+	case R_TOPSTRING:
+		free(d->str);
+		d->str = ct_xstrndup(s, n);
+		break;
+	default:
+		break;
+	}
+}
+
+/* A value frame ends: hand its product to its parent. */
+static void end_value(struct ct_decoder *d)
+{
+	struct frame *f = top(d);
+	struct frame *parent = d->nfr >= 2 ? &d->fr[d->nfr - 2] : NULL;
+
+	if (f->kind == 0) {
+		if (scalar_role((enum role)f->role))
+			deliver_scalar(d, f, parent);
+	} else if (f->role == R_RECORD && f->obj && f->kind == 'S') {
+		struct ct_obj *o = f->obj;
+
+		f->obj = NULL;
+		if (parent && parent->role == R_RECMAP) {
+			o->ref = ct_xstrndup(parent->name.buf, parent->name.len);
+			d->nrecords++;
+			if (d->cb)
+				d->cb(d->ctx, o);
+			else
+				ct_obj_free(o);
+		} else if (parent && parent->role == R_EVENT) {
+			ct_obj_free(parent->ev_snap);
+			parent->ev_snap = o;
+		} else {
+			ct_obj_free(d->single);
+			d->single = o;
+		}
+	} else if (f->role == R_EVENT && f->kind == 'S') {
+		if (f->ev_cls >= 0 && f->ev_op >= 0 && f->ev_ref && f->ev_ref[0]) {
+			struct ct_event_batch *b = &d->batch;
+			struct ct_event *ev;
+
+			if (!room_for(d, b->n))
+				return;
+			if (b->n == b->cap) {
+				b->cap = b->cap ? b->cap * 2 : 16;
+				b->ev = ct_xrealloc(b->ev, b->cap * sizeof(*b->ev));
+			}
+			ev = &b->ev[b->n++];
+			ev->op = (enum ct_event_op)f->ev_op;
+			ev->cls = (enum ct_class)f->ev_cls;
+			ev->ref = f->ev_ref;
+			f->ev_ref = NULL;
+			ev->snapshot = NULL;
+			if (f->ev_op != CT_EV_DEL && f->ev_snap) {
+				ev->snapshot = f->ev_snap;
+				f->ev_snap = NULL;
+				if (!ev->snapshot->ref)
+					ev->snapshot->ref = ct_xstrdup(ev->ref);
+			}
+		}
+	}
+}
+
+/* ---- expat handlers --------------------------------------------------------------------- */
+
+static enum scalar_type type_of(const char *el)
+{
+	switch (el[0]) {
+	case 's':
+		if (!strcmp(el, "string"))
+			return T_STRING;
+		break;
+	case 'i':
+		if (!strcmp(el, "i4") || !strcmp(el, "i8") || !strcmp(el, "int"))
+			return T_INT;
+		break;
+	case 'b':
+		if (!strcmp(el, "boolean"))
+			return T_BOOL;
+		if (!strcmp(el, "base64"))
+			return T_BASE64;
+		break;
+	case 'd':
+		if (!strcmp(el, "double"))
+			return T_DOUBLE;
+		if (!strcmp(el, "dateTime.iso8601"))
+			return T_TIME;
+		break;
+	case 'n':
+		if (!strcmp(el, "nil"))
+			return T_NIL;
+		break;
+	case 'e':
+		if (!strcmp(el, "ex:i8"))
+			return T_INT;
+		if (!strcmp(el, "ex:nil"))
+			return T_NIL;
+		break;
+	default:
+		break;
+	}
+	return T_BARE;
+}
+
+static void on_start(void *ud, const XML_Char *el, const XML_Char **attrs)
+{
+	struct ct_decoder *d = ud;
+	struct frame *f;
+
+	(void)attrs;
+	if (d->failed)
+		return;
+	if (++d->depth > d->max_depth) {
+		fail(d, "the reply is nested deeper than %d XML elements", d->max_depth);
+		return;
+	}
+	if (d->skip_until)
+		return;
+	f = top(d);
+	switch (el[0]) {
+	case 'v':
+		if (!strcmp(el, "value")) {
+			struct ct_obj *obj;
+			enum role r;
+
+			if (f && f->kind == 0) {
+				fail(d, "a <value> directly inside another <value> in the reply");
+				return;
+			}
+			r = child_role(d, f, &obj);
+			if (d->failed) {
+				ct_obj_free(obj);
+				return;
+			}
+			if (r == R_SKIP) {
+				d->skip_until = d->depth;
+				d->collect = false;
+				return;
+			}
+			f = push(d, r);
+			f->obj = obj;
+			if (r == R_FIELD) {
+				struct frame *parent = &d->fr[d->nfr - 2];
+
+				f->fd = field_find(parent->obj->cls, parent->name.buf, parent->name.len);
+				f->target = (char *)parent->obj + f->fd->off;
+			}
+			d->collect = scalar_role(r);
+			d->text.len = 0;
+			d->text.buf[0] = '\0';
+			return;
+		}
+		break;
+	case 's':
+		if (!strcmp(el, "struct"))
+			goto container;
+		break;
+	case 'a':
+		if (!strcmp(el, "array"))
+			goto container;
+		break;
+	case 'm':
+		if (!strcmp(el, "member")) {
+			if (!f || f->kind != 'S') {
+				fail(d, "a <member> outside a <struct> in the reply");
+				return;
+			}
+			f->has_name = false;
+			f->name.len = 0;
+			f->name.buf[0] = '\0';
+			return;
+		}
+		if (!strcmp(el, "methodResponse"))
+			return;
+		break;
+	case 'n':
+		if (!strcmp(el, "name")) {
+			if (!f || f->kind != 'S') {
+				fail(d, "a <name> outside a <struct> in the reply");
+				return;
+			}
+			d->in_name = true;
+			d->collect = f->role != R_IGNORE;
+			d->text.len = 0;
+			d->text.buf[0] = '\0';
+			return;
+		}
+		break;
+	case 'd':
+		if (!strcmp(el, "data")) {
+			if (!f || f->kind != 'A') {
+				fail(d, "a <data> outside an <array> in the reply");
+				return;
+			}
+			return;
+		}
+		break;
+	case 'p':
+		if (!strcmp(el, "params"))
+			return;
+		if (!strcmp(el, "param")) {
+			d->in_param = true;
+			return;
+		}
+		break;
+	case 'f':
+		if (!strcmp(el, "fault")) {
+			d->in_fault = true;
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	/* a scalar type element inside a value */
+	{
+		enum scalar_type t = type_of(el);
+
+		if (t == T_BARE) {
+			fail(d, "unexpected element <%.40s> in the reply", el);
+			return;
+		}
+		if (!f || f->kind != 0 || f->typed || f->depth != d->depth - 1) {
+			fail(d, "a <%.40s> outside a <value> in the reply", el);
+			return;
+		}
+		f->typed = true;
+		f->scalar = (unsigned char)t;
+		d->collect = scalar_role((enum role)f->role);
+		d->text.len = 0;
+		d->text.buf[0] = '\0';
+		return;
+	}
+container:
+	if (!f || f->kind != 0 || f->typed || f->depth != d->depth - 1) {
+		fail(d, "a <%s> outside a <value> in the reply", el);
+		return;
+	}
+	f->typed = true;
+	f->kind = el[0] == 's' ? 'S' : 'A';
+	d->collect = false;
+	/* the kind of container each role accepts; anything else is read through */
+	switch ((enum role)f->role) {
+	case R_ENVELOPE: case R_RECMAP: case R_RECORD: case R_EVRESULT: case R_EVENT:
+	case R_REFCOUNTS:
+		if (f->kind != 'S')
+			f->role = R_IGNORE;
+		break;
+	case R_ERRDESC: case R_EVARRAY:
+		if (f->kind != 'A')
+			f->role = R_IGNORE;
+		break;
+	case R_FIELD:
+		if (!((f->fd->type == F_SET && f->kind == 'A') ||
+		      ((f->fd->type == F_MAP || f->fd->type == F_MAPVALS) && f->kind == 'S')))
+			f->role = R_IGNORE;
+		break;
+	default:
+		f->role = R_IGNORE;
+		break;
+	}
+}
+
+static void on_end(void *ud, const XML_Char *el)
+{
+	struct ct_decoder *d = ud;
+	struct frame *f;
+
+	if (d->failed)
+		return;
+	if (d->skip_until) {
+		if (d->depth == d->skip_until)
+			d->skip_until = 0;
+		d->depth--;
+		return;
+	}
+	f = top(d);
+	if (!strcmp(el, "value")) {
+		if (f && f->depth == d->depth) {
+			end_value(d);
+			pop(d);
+		}
+		d->collect = false;
+	} else if (!strcmp(el, "name")) {
+		if (f && f->kind == 'S') {
+			ct_sb_add(&f->name, d->text.buf, d->text.len);
+			f->has_name = true;
+		}
+		d->in_name = false;
+		d->collect = false;
+	} else if (!strcmp(el, "param")) {
+		d->in_param = false;
+	} else if (!strcmp(el, "fault")) {
+		d->in_fault = false;
+	} else if (type_of(el) != T_BARE) {
+		d->collect = false;
+	}
+	d->depth--;
+}
+
+static void on_text(void *ud, const XML_Char *s, int len)
+{
+	struct ct_decoder *d = ud;
+
+	if (!d->collect || d->skip_until || d->failed)
+		return;
+	if (d->text.len + (size_t)len > d->max_string) {
+		fail(d, "a %s in the reply is longer than %zu bytes",
+		     d->in_name ? "member name" : "string value", d->max_string);
+		return;
+	}
+	ct_sb_add(&d->text, s, (size_t)len);
+}
+
+static void on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
+		       const XML_Char *pubid, int has_internal)
+{
+	struct ct_decoder *d = ud;
+
+	(void)name;
+	(void)sysid;
+	(void)pubid;
+	(void)has_internal;
+	fail(d, "the reply carries a DOCTYPE declaration, which XAPI never sends");
+}
+
+static void on_entity_decl(void *ud, const XML_Char *name, int is_param, const XML_Char *value,
+			   int value_len, const XML_Char *base, const XML_Char *sysid,
+			   const XML_Char *pubid, const XML_Char *notation)
+{
+	struct ct_decoder *d = ud;
+
+	(void)name;
+	(void)is_param;
+	(void)value;
+	(void)value_len;
+	(void)base;
+	(void)sysid;
+	(void)pubid;
+	(void)notation;
+	fail(d, "the reply declares XML entities, which XAPI never does");
+}
+
+/* ---- public ----------------------------------------------------------------------------- */
+
+struct ct_decoder *ct_decoder_new(enum ct_dec_kind kind, enum ct_class c, ct_record_cb cb,
+				  void *ctx)
+{
+	struct ct_decoder *d = ct_xcalloc(1, sizeof(*d));
+
+	pthread_once(&field_once, field_init);
+	d->kind = kind;
+	d->cls = c;
+	d->cb = cb;
+	d->ctx = ctx;
+	d->max_string = CT_DEC_MAX_STRING;
+	d->max_depth = CT_DEC_MAX_DEPTH;
+	d->max_items = CT_DEC_MAX_ITEMS;
+	ct_sb_init(&d->text);
+	ct_err_init(&d->err);
+	ct_event_batch_init(&d->batch);
+	d->p = XML_ParserCreate("UTF-8");
+	if (!d->p)
+		ct_fatal("out of memory creating an XML parser");
+	XML_SetUserData(d->p, d);
+	XML_SetElementHandler(d->p, on_start, on_end);
+	XML_SetCharacterDataHandler(d->p, on_text);
+	XML_SetStartDoctypeDeclHandler(d->p, on_doctype);
+	XML_SetEntityDeclHandler(d->p, on_entity_decl);
+	return d;
+}
+
+void ct_decoder_set_limits(struct ct_decoder *d, size_t max_string, int max_depth,
+			   size_t max_items)
+{
+	if (max_string)
+		d->max_string = max_string;
+	if (max_depth)
+		d->max_depth = max_depth;
+	if (max_items)
+		d->max_items = max_items;
+}
+
+void ct_decoder_free(struct ct_decoder *d)
+{
+	if (!d)
+		return;
+	if (d->p)
+		XML_ParserFree(d->p);
+	for (int i = 0; i < d->cap; i++) {
+		if (i < d->nfr)
+			frame_clear_payload(&d->fr[i]);
+		ct_sb_release(&d->fr[i].name);
+	}
+	free(d->fr);
+	ct_sb_release(&d->text);
+	free(d->status);
+	ct_strset_release(&d->errdesc);
+	ct_obj_free(d->single);
+	ct_event_batch_release(&d->batch);
+	free(d->str);
+	free(d);
+}
+
+static int expat_failure(struct ct_decoder *d, bool final, struct ct_err *e)
+{
+	enum XML_Error code = XML_GetErrorCode(d->p);
+
+	if (d->failed) {
+		*e = d->err;
+		return -1;
+	}
+	d->failed = true;
+	if (final && (code == XML_ERROR_NO_ELEMENTS || code == XML_ERROR_UNCLOSED_TOKEN ||
+		      code == XML_ERROR_PARTIAL_CHAR || code == XML_ERROR_UNCLOSED_CDATA_SECTION ||
+		      d->depth > 0)) {
+		ct_err_set(&d->err, CT_E_PROTO,
+			   "the reply ended after %llu bytes, before the XML-RPC answer was complete "
+			   "(connection cut?)", d->bytes);
+	} else {
+		ct_err_set(&d->err, CT_E_PROTO,
+			   "the reply is not well-formed XML (%s at line %lu, column %lu)%s",
+			   XML_ErrorString(code), (unsigned long)XML_GetCurrentLineNumber(d->p),
+			   (unsigned long)XML_GetCurrentColumnNumber(d->p),
+			   d->in_name ? "; XAPI does not escape map keys, so an other_config or "
+			   "sm_config key containing '&' or '<' breaks its replies: find and "
+			   "remove that key" : "");
+	}
+	*e = d->err;
+	return -1;
+}
+
+int ct_decoder_feed(struct ct_decoder *d, const void *buf, size_t n, struct ct_err *e)
+{
+	const char *p = buf;
+
+	if (d->failed) {
+		*e = d->err;
+		return -1;
+	}
+	while (n > 0) {
+		int chunk = n > (1u << 30) ? (1 << 30) : (int)n;
+
+		d->bytes += (unsigned long long)chunk;
+		if (XML_Parse(d->p, p, chunk, XML_FALSE) != XML_STATUS_OK)
+			return expat_failure(d, false, e);
+		p += chunk;
+		n -= (size_t)chunk;
+	}
+	return 0;
+}
+
+int ct_decoder_finish(struct ct_decoder *d, struct ct_err *e)
+{
+	if (d->failed) {
+		*e = d->err;
+		return -1;
+	}
+	if (d->finished)
+		return 0;
+	if (XML_Parse(d->p, "", 0, XML_TRUE) != XML_STATUS_OK)
+		return expat_failure(d, true, e);
+	d->finished = true;
+	if (d->kind == CT_DEC_FRAGMENT) {
+		if (!d->str)
+			d->str = ct_xstrdup("");
+		return 0;
+	}
+	d->failed = true;   /* until proven otherwise: later calls repeat the error */
+	if (d->fault) {
+		ct_err_set(&d->err, CT_E_PROTO, "the server answered with an XML-RPC fault, not "
+			   "XAPI's Status/Value envelope: is this URL a XenServer/XCP-ng pool master?");
+	} else if (!d->status) {
+		ct_err_set(&d->err, CT_E_PROTO, "the reply has no Status member: not an XAPI "
+			   "answer (is this URL a XenServer/XCP-ng pool master?)");
+	} else if (!strcmp(d->status, "Failure")) {
+		ct_err_set_xapi(&d->err, (const char *const *)d->errdesc.v, d->errdesc.n);
+	} else if (strcmp(d->status, "Success")) {
+		char st[64];
+
+		ct_err_set(&d->err, CT_E_PROTO, "the reply has Status '%s', neither Success nor "
+			   "Failure", ct_sanitize(d->status, st, sizeof(st)));
+	} else if (!d->value_seen) {
+		ct_err_set(&d->err, CT_E_PROTO, "the reply says Success but carries no Value");
+	} else if (d->kind == CT_DEC_RECORD && !d->single) {
+		ct_err_set(&d->err, CT_E_PROTO, "the reply's Value is not a record");
+	} else if (d->kind == CT_DEC_EVENTS && !d->batch.token) {
+		ct_err_set(&d->err, CT_E_PROTO, "the event.from reply carries no token");
+	} else {
+		d->failed = false;
+		return 0;
+	}
+	*e = d->err;
+	return -1;
+}
+
+struct ct_obj *ct_decoder_take_record(struct ct_decoder *d)
+{
+	struct ct_obj *o = d->single;
+
+	d->single = NULL;
+	return o;
+}
+
+void ct_decoder_take_events(struct ct_decoder *d, struct ct_event_batch *out)
+{
+	*out = d->batch;
+	ct_event_batch_init(&d->batch);
+}
+
+char *ct_decoder_take_string(struct ct_decoder *d)
+{
+	char *s = d->str;
+
+	d->str = NULL;
+	return s;
+}
+
+size_t ct_decoder_records(const struct ct_decoder *d)
+{
+	return d->nrecords;
+}
+
+unsigned long long ct_decoder_bytes(const struct ct_decoder *d)
+{
+	return d->bytes;
+}

@@ -1,0 +1,1422 @@
+/* xapi.c - one XAPI session: XML-RPC over libcurl (our own easy handles on one multi handle
+ * per session, so connections are kept alive and TLS is under our control), xmlrpc-c to
+ * encode requests and parse small replies, the streaming decoder (decode.c) for records and
+ * events, fed from the write callback as the bytes arrive.
+ *
+ * TLS: system CAs by default, ca_file, or a pin on the SHA-256 fingerprint of the server's
+ * certificate (checked in an OpenSSL verify callback installed through
+ * CURLOPT_SSL_CTX_FUNCTION). The same callback records the fingerprint of every server
+ * certificate it sees, so a verification failure can tell the operator what to pin. */
+#include "xapi.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <xmlrpc-c/base.h>
+
+#include "decode.h"
+#include "util.h"
+
+#define SMALL_REPLY_MAX ((size_t)64 << 20)   /* ordinary calls: bytes kept for xmlrpc-c */
+#define ERRBODY_MAX 4096
+#define LOGOUT_TIMEOUT_S 3
+
+struct tls_info {
+	bool pin_set;
+	unsigned char pin[32];
+	bool seen;                 /* a server certificate was seen */
+	unsigned char seen_fp[32];
+	bool mismatch;             /* pinned and the certificate did not match */
+	int verr;                  /* X509 verification error, 0 if none */
+};
+
+struct ct_xapi {
+	char *url;                 /* as configured */
+	char *master;              /* current target (after HOST_IS_SLAVE) */
+	char *username, *password, *ca_file, *originator, *fingerprint_text;
+	bool verify;
+	bool pin_set, pin_bad;
+	unsigned char pin[32];
+	long connect_timeout, call_timeout;
+	char *session;
+	CURLM *multi;
+	atomic_bool cancel;
+};
+
+enum sink { SINK_BUF, SINK_DEC, SINK_HTTP };
+
+struct xfer {
+	struct ct_xapi *x;
+	CURL *h;
+	struct curl_slist *hdrs;
+	char *req;
+	size_t req_len;
+	const char *what;          /* method or path, for messages */
+	char *url;                 /* target (no secrets in it for XML-RPC) */
+	enum sink sink;
+	struct ct_sb buf;
+	bool buf_over;
+	struct ct_decoder *dec;
+	struct ct_err derr;
+	bool dec_failed;
+	ct_http_write_cb wcb;
+	void *wctx;
+	int wcb_rc;
+	struct ct_sb errbody;
+	char *task_id;
+	struct tls_info tls;
+	char errbuf[CURL_ERROR_SIZE];
+	CURLcode res;
+	bool done;
+	long status;
+};
+
+static int g_ssl_idx = -1;
+static bool g_openssl = false;
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+static void wipe_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* "sha256:AB:CD:...", "AB:CD:...", "abcd...", "SHA256 Fingerprint=AB:..." -> 32 bytes. */
+static bool parse_fingerprint(const char *s, unsigned char out[32])
+{
+	const char *eq = strchr(s, '=');
+	int n = 0, hi = -1;
+
+	if (eq)
+		s = eq + 1;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!strncasecmp(s, "sha256:", 7))
+		s += 7;
+	for (; *s; s++) {
+		int v;
+
+		if (*s == ':' || isspace((unsigned char)*s))
+			continue;
+		v = hexval((unsigned char)*s);
+		if (v < 0 || n >= 32)
+			return false;
+		if (hi < 0) {
+			hi = v;
+		} else {
+			out[n++] = (unsigned char)(hi << 4 | v);
+			hi = -1;
+		}
+	}
+	return n == 32 && hi < 0;
+}
+
+static void format_fingerprint(const unsigned char fp[32], char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < 32 && used + 3 < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%02X", i ? ":" : "", fp[i]);
+}
+
+/* ---- TLS --------------------------------------------------------------------------------- */
+
+static int verify_cb(int ok, X509_STORE_CTX *sctx)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+	SSL_CTX *ctx = ssl ? SSL_get_SSL_CTX(ssl) : NULL;
+	struct tls_info *ti = ctx && g_ssl_idx >= 0 ? SSL_CTX_get_ex_data(ctx, g_ssl_idx) : NULL;
+	X509 *leaf = X509_STORE_CTX_get0_cert(sctx);
+	unsigned int len = 0;
+
+	if (!ti || !leaf)
+		return ok;
+	if (X509_digest(leaf, EVP_sha256(), ti->seen_fp, &len) == 1 && len == 32)
+		ti->seen = true;
+	if (!ti->pin_set) {
+		if (!ok && !ti->verr)
+			ti->verr = X509_STORE_CTX_get_error(sctx);
+		return ok;
+	}
+	/* pinned: the leaf's fingerprint is the whole identity check */
+	if (ti->seen && !memcmp(ti->seen_fp, ti->pin, 32)) {
+		X509_STORE_CTX_set_error(sctx, X509_V_OK);
+		return 1;
+	}
+	ti->mismatch = true;
+	return 0;
+}
+
+static CURLcode on_ssl_ctx(CURL *h, void *sslctx, void *ud)
+{
+	SSL_CTX *ctx = sslctx;
+	struct xfer *t = ud;
+
+	(void)h;
+	SSL_CTX_set_ex_data(ctx, g_ssl_idx, &t->tls);
+	SSL_CTX_set_verify(ctx, t->tls.pin_set ? SSL_VERIFY_PEER : SSL_CTX_get_verify_mode(ctx),
+			   verify_cb);
+	return CURLE_OK;
+}
+
+/* ---- transfers ---------------------------------------------------------------------------- */
+
+static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
+{
+	struct xfer *t = ud;
+	size_t n = sz * nm;
+	long code = 0;
+
+	curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &code);
+	t->status = code;
+	if (code != 200) {
+		if (t->errbody.len < ERRBODY_MAX)
+			ct_sb_add(&t->errbody, p, n < ERRBODY_MAX - t->errbody.len ?
+				  n : ERRBODY_MAX - t->errbody.len);
+		return n;
+	}
+	switch (t->sink) {
+	case SINK_BUF:
+		if (t->buf.len + n > SMALL_REPLY_MAX) {
+			t->buf_over = true;
+			return 0;
+		}
+		ct_sb_add(&t->buf, p, n);
+		break;
+	case SINK_DEC:
+		if (ct_decoder_feed(t->dec, p, n, &t->derr) < 0) {
+			t->dec_failed = true;
+			return 0;
+		}
+		break;
+	case SINK_HTTP:
+		t->wcb_rc = t->wcb(t->wctx, p, n);
+		if (t->wcb_rc)
+			return 0;
+		break;
+	}
+	return n;
+}
+
+static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
+{
+	struct xfer *t = ud;
+	size_t n = sz * nm;
+
+	if (n >= 5 && !strncmp(p, "HTTP/", 5)) {   /* a new response (after a redirect) */
+		free(t->task_id);
+		t->task_id = NULL;
+	} else if (n > 8 && !strncasecmp(p, "task-id:", 8)) {
+		const char *v = p + 8;
+		size_t len = n - 8;
+
+		while (len && isspace((unsigned char)*v)) {
+			v++;
+			len--;
+		}
+		while (len && isspace((unsigned char)v[len - 1]))
+			len--;
+		free(t->task_id);
+		t->task_id = len ? ct_xstrndup(v, len) : NULL;
+	}
+	return n;
+}
+
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	struct xfer *t = ud;
+
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return atomic_load(&t->x->cancel) ? 1 : 0;
+}
+
+/* timeout_s > 0: whole-transfer limit; otherwise a stall limit of call_timeout. */
+static struct xfer *xfer_new(struct ct_xapi *x, const char *url, const char *what, enum sink sink,
+			     long timeout_s)
+{
+	struct xfer *t = ct_xcalloc(1, sizeof(*t));
+	CURL *h = curl_easy_init();
+
+	if (!h)
+		ct_fatal("out of memory creating a libcurl handle");
+	t->x = x;
+	t->h = h;
+	t->what = what;
+	t->url = ct_xstrdup(url);
+	t->sink = sink;
+	ct_sb_init(&t->buf);
+	ct_sb_init(&t->errbody);
+	ct_err_init(&t->derr);
+	t->tls.pin_set = x->pin_set;
+	memcpy(t->tls.pin, x->pin, sizeof(t->tls.pin));
+
+	curl_easy_setopt(h, CURLOPT_URL, t->url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "chaintop/" CT_VERSION);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, x->connect_timeout);
+	if (timeout_s > 0) {
+		curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
+	} else {
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, x->call_timeout);
+	}
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 10L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->errbuf);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, t);
+	if (sink != SINK_BUF)
+		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 131072L);
+	/* TLS */
+	if (x->pin_set || !x->verify) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+		if (x->ca_file)
+			curl_easy_setopt(h, CURLOPT_CAINFO, x->ca_file);
+	}
+	if (g_openssl && g_ssl_idx >= 0) {
+		curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+		curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, t);
+	}
+	return t;
+}
+
+static void xfer_set_post(struct xfer *t, char *body, size_t len)
+{
+	t->req = body;
+	t->req_len = len;
+	t->hdrs = curl_slist_append(t->hdrs, "Content-Type: text/xml");
+	t->hdrs = curl_slist_append(t->hdrs, "Expect:");
+	curl_easy_setopt(t->h, CURLOPT_HTTPHEADER, t->hdrs);
+	curl_easy_setopt(t->h, CURLOPT_POSTFIELDS, t->req);
+	curl_easy_setopt(t->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->req_len);
+}
+
+static void xfer_free(struct xfer *t)
+{
+	if (!t)
+		return;
+	if (t->h)
+		curl_easy_cleanup(t->h);
+	curl_slist_free_all(t->hdrs);
+	if (t->req) {
+		explicit_bzero(t->req, t->req_len);
+		free(t->req);
+	}
+	free(t->url);
+	if (t->buf.buf)
+		explicit_bzero(t->buf.buf, t->buf.len);
+	ct_sb_release(&t->buf);
+	ct_sb_release(&t->errbody);
+	ct_decoder_free(t->dec);
+	free(t->task_id);
+	free(t);
+}
+
+/* Run the transfers to completion (or cancellation) on this thread. */
+static void run_xfers(struct ct_xapi *x, struct xfer **ts, size_t n)
+{
+	size_t pending = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (curl_multi_add_handle(x->multi, ts[i]->h) == CURLM_OK) {
+			pending++;
+		} else {
+			ts[i]->res = CURLE_FAILED_INIT;
+			ts[i]->done = true;
+		}
+	}
+	while (pending > 0 && !atomic_load(&x->cancel)) {
+		int running = 0, q;
+		CURLMsg *m;
+		CURLMcode mc = curl_multi_perform(x->multi, &running);
+
+		if (mc != CURLM_OK)
+			break;
+		while ((m = curl_multi_info_read(x->multi, &q))) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			for (size_t i = 0; i < n; i++) {
+				if (ts[i]->h == m->easy_handle && !ts[i]->done) {
+					ts[i]->res = m->data.result;
+					ts[i]->done = true;
+					curl_multi_remove_handle(x->multi, ts[i]->h);
+					pending--;
+					break;
+				}
+			}
+		}
+		if (pending == 0)
+			break;
+		if (curl_multi_poll(x->multi, NULL, 0, 1000, NULL) != CURLM_OK)
+			break;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!ts[i]->done) {
+			ts[i]->res = atomic_load(&x->cancel) ? CURLE_ABORTED_BY_CALLBACK :
+				     CURLE_FAILED_INIT;
+			ts[i]->done = true;
+			curl_multi_remove_handle(x->multi, ts[i]->h);
+		}
+		if (ts[i]->status == 0)
+			curl_easy_getinfo(ts[i]->h, CURLINFO_RESPONSE_CODE, &ts[i]->status);
+	}
+}
+
+static bool tls_error(CURLcode c)
+{
+	switch (c) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The body of an HTTP error (XAPI: a short HTML page) reduced to one line of text. */
+static void error_body_text(const struct ct_sb *b, char *out, size_t len)
+{
+	struct ct_sb s;
+	bool tag = false, space = false;
+
+	ct_sb_init(&s);
+	for (size_t i = 0; i < b->len && s.len < 300; i++) {
+		char c = b->buf[i];
+
+		if (c == '<') {
+			tag = true;
+			continue;
+		}
+		if (c == '>') {
+			tag = false;
+			space = s.len > 0;
+			continue;
+		}
+		if (tag)
+			continue;
+		if (isspace((unsigned char)c)) {
+			space = s.len > 0;
+			continue;
+		}
+		if (space)
+			ct_sb_add(&s, " ", 1);
+		space = false;
+		ct_sb_add(&s, &c, 1);
+	}
+	ct_sanitize(s.buf, out, len);
+	ct_sb_release(&s);
+}
+
+/* Transport-level outcome of one transfer as a ct_err (decoder and HTTP-status errors
+ * included). 0 when the HTTP exchange itself succeeded with status 200. */
+static int xfer_error(struct xfer *t, struct ct_err *e)
+{
+	struct ct_xapi *x = t->x;
+	char fp[128], pin[128], body[320];
+
+	if (t->res == CURLE_OK) {
+		if (t->status == 200)
+			return 0;
+		error_body_text(&t->errbody, body, sizeof(body));
+		return ct_err_set(e, CT_E_NET, "%s answered HTTP status %ld to %s%s%s%s", x->master,
+				  t->status, t->what, body[0] ? " (" : "", body, body[0] ? ")" : "");
+	}
+	if (t->res == CURLE_ABORTED_BY_CALLBACK || atomic_load(&x->cancel))
+		return ct_err_set(e, CT_E_CANCEL, "%s was cancelled", t->what);
+	if (t->dec_failed) {
+		*e = t->derr;
+		return -1;
+	}
+	if (t->buf_over)
+		return ct_err_set(e, CT_E_PROTO, "the reply of %s to %s is larger than %zu MiB",
+				  x->master, t->what, SMALL_REPLY_MAX >> 20);
+	if (t->sink == SINK_HTTP && t->wcb_rc)
+		return ct_err_set(e, CT_E_IO, "%s stopped: the data could not be written", t->what);
+	if (tls_error(t->res)) {
+		if (t->tls.seen)
+			format_fingerprint(t->tls.seen_fp, fp, sizeof(fp));
+		if (t->tls.mismatch) {
+			format_fingerprint(t->tls.pin, pin, sizeof(pin));
+			return ct_err_set(e, CT_E_TLS,
+					  "the TLS certificate of %s has the SHA-256 fingerprint %s, not the "
+					  "pinned %s: the certificate was replaced or this is not your pool "
+					  "master; if the master's certificate was renewed on purpose, set "
+					  "fingerprint = \"sha256:%s\" in the pool's tls block", x->master,
+					  fp, pin, fp);
+		}
+		if (t->res == CURLE_SSL_CACERT_BADFILE)
+			return ct_err_set(e, CT_E_TLS, "cannot use the ca_file '%s' for %s (%s): check "
+					  "the path and that it holds PEM certificates",
+					  x->ca_file ? x->ca_file : "(system CAs)", x->master,
+					  t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->res));
+		if (t->tls.seen)
+			return ct_err_set(e, CT_E_TLS,
+					  "the TLS certificate of %s failed verification (%s); its SHA-256 "
+					  "fingerprint is %s. If this is your pool master (XenServer and "
+					  "XCP-ng hosts use self-signed certificates), pin it with "
+					  "fingerprint = \"sha256:%s\" in the pool's tls block, or set "
+					  "ca_file to the CA that signed it", x->master,
+					  t->tls.verr ? X509_verify_cert_error_string(t->tls.verr) :
+					  (t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->res)),
+					  fp, fp);
+		return ct_err_set(e, CT_E_TLS, "the TLS handshake with %s failed (%s): is it an "
+				  "https port of a pool master?", x->master,
+				  t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->res));
+	}
+	if (t->res == CURLE_OPERATION_TIMEDOUT)
+		return ct_err_set(e, CT_E_TIMEOUT, "%s did not answer %s in time (%s): the host "
+				  "may be down or overloaded", x->master, t->what,
+				  t->errbuf[0] ? t->errbuf : "timeout");
+	return ct_err_set(e, CT_E_NET, "cannot talk to %s for %s: %s", x->master, t->what,
+			  t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->res));
+}
+
+/* ---- XML-RPC encoding and small replies ---------------------------------------------------- */
+
+static int build_request(const char *method, const char *session, const struct ct_xarg *args,
+			 size_t nargs, char **body, size_t *len, struct ct_err *e)
+{
+	xmlrpc_env env;
+	xmlrpc_value *params, *v = NULL;
+	xmlrpc_mem_block *mb = NULL;
+	int rc = -1;
+
+	xmlrpc_env_init(&env);
+	params = xmlrpc_array_new(&env);
+	if (env.fault_occurred)
+		goto out;
+	if (session) {
+		v = xmlrpc_string_new(&env, session);
+		if (env.fault_occurred)
+			goto out;
+		xmlrpc_array_append_item(&env, params, v);
+		xmlrpc_DECREF(v);
+		if (env.fault_occurred)
+			goto out;
+	}
+	for (size_t i = 0; i < nargs; i++) {
+		const struct ct_xarg *a = &args[i];
+
+		switch (a->type) {
+		case CT_XARG_STR:
+			v = xmlrpc_string_new(&env, a->s ? a->s : "");
+			break;
+		case CT_XARG_STRSET:
+			v = xmlrpc_array_new(&env);
+			for (size_t k = 0; !env.fault_occurred && k < a->n; k++) {
+				xmlrpc_value *item = xmlrpc_string_new(&env, a->set[k] ? a->set[k] : "");
+
+				if (env.fault_occurred)
+					break;
+				xmlrpc_array_append_item(&env, v, item);
+				xmlrpc_DECREF(item);
+			}
+			break;
+		case CT_XARG_DOUBLE:
+			v = xmlrpc_double_new(&env, a->d);
+			break;
+		case CT_XARG_BOOL:
+			v = xmlrpc_bool_new(&env, a->b);
+			break;
+		}
+		if (env.fault_occurred) {
+			if (v)
+				xmlrpc_DECREF(v);
+			goto out;
+		}
+		xmlrpc_array_append_item(&env, params, v);
+		xmlrpc_DECREF(v);
+		if (env.fault_occurred)
+			goto out;
+	}
+	mb = xmlrpc_mem_block_new(&env, 0);
+	if (env.fault_occurred)
+		goto out;
+	xmlrpc_serialize_call(&env, mb, method, params);
+	if (env.fault_occurred)
+		goto out;
+	*len = xmlrpc_mem_block_size(mb);
+	*body = ct_xmalloc(*len + 1);
+	memcpy(*body, xmlrpc_mem_block_contents(mb), *len);
+	(*body)[*len] = '\0';
+	explicit_bzero(xmlrpc_mem_block_contents(mb), *len);
+	rc = 0;
+out:
+	if (rc < 0)
+		ct_err_set(e, CT_E_USAGE, "cannot encode the %s call (%s): an argument is not valid "
+			   "UTF-8 text", method, env.fault_string ? env.fault_string : "error");
+	if (mb)
+		xmlrpc_mem_block_free(mb);
+	if (params)
+		xmlrpc_DECREF(params);
+	xmlrpc_env_clean(&env);
+	return rc;
+}
+
+/* A scalar xmlrpc value as text (owned), or NULL if it is not a scalar. */
+static char *value_text(xmlrpc_env *env, xmlrpc_value *v)
+{
+	switch (xmlrpc_value_type(v)) {
+	case XMLRPC_TYPE_STRING: {
+		const char *s = NULL;
+		char *r;
+
+		xmlrpc_read_string(env, v, &s);
+		if (env->fault_occurred)
+			return NULL;
+		r = ct_xstrdup(s);
+		free((void *)s);
+		return r;
+	}
+	case XMLRPC_TYPE_INT: {
+		int i = 0;
+
+		xmlrpc_read_int(env, v, &i);
+		return ct_xasprintf("%d", i);
+	}
+	case XMLRPC_TYPE_I8: {
+		xmlrpc_int64 i = 0;
+
+		xmlrpc_read_i8(env, v, &i);
+		return ct_xasprintf("%lld", (long long)i);
+	}
+	case XMLRPC_TYPE_BOOL: {
+		xmlrpc_bool b = 0;
+
+		xmlrpc_read_bool(env, v, &b);
+		return ct_xstrdup(b ? "true" : "false");
+	}
+	case XMLRPC_TYPE_DOUBLE: {
+		double d = 0;
+
+		xmlrpc_read_double(env, v, &d);
+		return ct_xasprintf("%.16g", d);
+	}
+	case XMLRPC_TYPE_NIL:
+		return ct_xstrdup("");
+	default:
+		return NULL;
+	}
+}
+
+/* Parse a small reply; on Success *out is the Value (a new reference). */
+static int parse_small(const char *xml, size_t len, const char *what, xmlrpc_value **out,
+		       struct ct_err *e)
+{
+	xmlrpc_env env;
+	xmlrpc_value *res = NULL, *st = NULL, *val = NULL, *desc = NULL;
+	const char *fstr = NULL;
+	char *status = NULL;
+	int fcode = 0, rc = -1;
+
+	*out = NULL;
+	xmlrpc_env_init(&env);
+	xmlrpc_parse_response2(&env, xml, len, &res, &fcode, &fstr);
+	if (env.fault_occurred) {
+		char why[256];
+
+		ct_sanitize(env.fault_string ? env.fault_string : "parse error", why, sizeof(why));
+		ct_err_set(e, CT_E_PROTO, "the reply to %s is not XML-RPC (%s)", what, why);
+		goto out;
+	}
+	if (fstr) {
+		char why[256];
+
+		ct_sanitize(fstr, why, sizeof(why));
+		ct_err_set(e, CT_E_PROTO, "the server answered %s with an XML-RPC fault (%d: %s), "
+			   "not XAPI's Status/Value envelope: is this URL a pool master?", what, fcode,
+			   why);
+		goto out;
+	}
+	if (xmlrpc_value_type(res) != XMLRPC_TYPE_STRUCT) {
+		ct_err_set(e, CT_E_PROTO, "the reply to %s is not XAPI's Status/Value envelope", what);
+		goto out;
+	}
+	xmlrpc_struct_find_value(&env, res, "Status", &st);
+	if (env.fault_occurred || !st || !(status = value_text(&env, st))) {
+		ct_err_set(e, CT_E_PROTO, "the reply to %s has no Status: not an XAPI answer", what);
+		goto out;
+	}
+	if (!strcmp(status, "Failure")) {
+		const char *items[CT_ERR_MAX_PARAMS + 1];
+		char *owned[CT_ERR_MAX_PARAMS + 1];
+		int n = 0;
+
+		xmlrpc_struct_find_value(&env, res, "ErrorDescription", &desc);
+		if (!env.fault_occurred && desc && xmlrpc_value_type(desc) == XMLRPC_TYPE_ARRAY) {
+			int size = xmlrpc_array_size(&env, desc);
+
+			for (int i = 0; i < size && n < CT_ERR_MAX_PARAMS + 1; i++) {
+				xmlrpc_value *it = NULL;
+
+				xmlrpc_array_read_item(&env, desc, i, &it);
+				if (env.fault_occurred)
+					break;
+				owned[n] = value_text(&env, it);
+				xmlrpc_DECREF(it);
+				if (!owned[n])
+					owned[n] = ct_xstrdup("");
+				items[n] = owned[n];
+				n++;
+			}
+		}
+		ct_err_set_xapi(e, items, (size_t)n);
+		for (int i = 0; i < n; i++)
+			free(owned[i]);
+		goto out;
+	}
+	if (strcmp(status, "Success")) {
+		char s[64];
+
+		ct_err_set(e, CT_E_PROTO, "the reply to %s has Status '%s'", what,
+			   ct_sanitize(status, s, sizeof(s)));
+		goto out;
+	}
+	xmlrpc_struct_find_value(&env, res, "Value", &val);
+	if (env.fault_occurred || !val) {
+		ct_err_set(e, CT_E_PROTO, "the reply to %s says Success but carries no Value", what);
+		goto out;
+	}
+	*out = val;
+	val = NULL;
+	rc = 0;
+out:
+	free(status);
+	if (fstr)
+		free((void *)fstr);
+	if (desc)
+		xmlrpc_DECREF(desc);
+	if (val)
+		xmlrpc_DECREF(val);
+	if (st)
+		xmlrpc_DECREF(st);
+	if (res)
+		xmlrpc_DECREF(res);
+	xmlrpc_env_clean(&env);
+	return rc;
+}
+
+/* ---- calls ------------------------------------------------------------------------------- */
+
+enum {
+	C_NOSESSION = 1,   /* no session argument (login) */
+	C_NORETRY = 2,     /* no log-in-again on SESSION_INVALID */
+	C_SHORT = 4,       /* short timeout (logout) */
+};
+
+static int relogin(struct ct_xapi *x, struct ct_err *e);
+
+static int check_cancel(struct ct_xapi *x, const char *what, struct ct_err *e)
+{
+	if (atomic_load(&x->cancel))
+		return ct_err_set(e, CT_E_CANCEL, "%s was cancelled", what);
+	return 0;
+}
+
+static int ensure_session(struct ct_xapi *x, struct ct_err *e)
+{
+	if (x->session)
+		return 0;
+	return ct_xapi_login(x, e);
+}
+
+/* One ordinary call; on success *out holds the Value (new reference). */
+static int call_value(struct ct_xapi *x, const char *method, const struct ct_xarg *args,
+		      size_t nargs, int flags, xmlrpc_value **out, struct ct_err *e)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct xfer *t;
+		char *body = NULL;
+		size_t len = 0;
+		int rc;
+
+		if (check_cancel(x, method, e) < 0)
+			return -1;
+		if (!(flags & C_NOSESSION) && ensure_session(x, e) < 0)
+			return -1;
+		if (build_request(method, (flags & C_NOSESSION) ? NULL : x->session, args, nargs,
+				  &body, &len, e) < 0)
+			return -1;
+		t = xfer_new(x, x->master, method, SINK_BUF,
+			     (flags & C_SHORT) ? LOGOUT_TIMEOUT_S : x->call_timeout);
+		xfer_set_post(t, body, len);
+		run_xfers(x, &t, 1);
+		rc = xfer_error(t, e);
+		if (rc == 0)
+			rc = parse_small(t->buf.buf, t->buf.len, method, out, e);
+		xfer_free(t);
+		if (rc == 0)
+			return 0;
+		if (attempt == 0 && !(flags & (C_NOSESSION | C_NORETRY)) &&
+		    ct_err_is(e, "SESSION_INVALID")) {
+			if (relogin(x, e) < 0)
+				return -1;
+			continue;
+		}
+		return -1;
+	}
+	return -1;
+}
+
+int ct_xapi_call(struct ct_xapi *x, const char *method, const struct ct_xarg *args, size_t nargs,
+		 char **out, struct ct_err *e)
+{
+	xmlrpc_value *v = NULL;
+	xmlrpc_env env;
+	char *s;
+
+	if (out)
+		*out = NULL;
+	if (call_value(x, method, args, nargs, 0, &v, e) < 0)
+		return -1;
+	xmlrpc_env_init(&env);
+	s = value_text(&env, v);
+	xmlrpc_env_clean(&env);
+	xmlrpc_DECREF(v);
+	if (!s)
+		return ct_err_set(e, CT_E_PROTO, "the reply to %s is not a string value", method);
+	if (out)
+		*out = s;
+	else
+		free(s);
+	return 0;
+}
+
+int ct_xapi_call_set(struct ct_xapi *x, const char *method, const struct ct_xarg *args,
+		     size_t nargs, struct ct_strset *out, struct ct_err *e)
+{
+	xmlrpc_value *v = NULL;
+	xmlrpc_env env;
+	int rc = 0, size;
+
+	if (call_value(x, method, args, nargs, 0, &v, e) < 0)
+		return -1;
+	xmlrpc_env_init(&env);
+	if (xmlrpc_value_type(v) != XMLRPC_TYPE_ARRAY) {
+		rc = ct_err_set(e, CT_E_PROTO, "the reply to %s is not a set", method);
+		goto out;
+	}
+	size = xmlrpc_array_size(&env, v);
+	for (int i = 0; i < size && !env.fault_occurred; i++) {
+		xmlrpc_value *it = NULL;
+		char *s;
+
+		xmlrpc_array_read_item(&env, v, i, &it);
+		if (env.fault_occurred)
+			break;
+		s = value_text(&env, it);
+		xmlrpc_DECREF(it);
+		if (!s) {
+			rc = ct_err_set(e, CT_E_PROTO, "the reply to %s is not a set of strings", method);
+			goto out;
+		}
+		ct_strset_add(out, s);
+		free(s);
+	}
+	if (env.fault_occurred)
+		rc = ct_err_set(e, CT_E_PROTO, "the reply to %s is not a readable set", method);
+out:
+	xmlrpc_env_clean(&env);
+	xmlrpc_DECREF(v);
+	return rc;
+}
+
+/* ---- session --------------------------------------------------------------------------- */
+
+/* Scheme, host part and port of a URL like "https://host[:port][/path]". */
+static void split_url(const char *url, char *scheme, size_t slen, char *port, size_t plen)
+{
+	const char *p = strstr(url, "://");
+	const char *host, *end, *colon = NULL;
+
+	snprintf(scheme, slen, "%.*s", p ? (int)(p - url) : 5, p ? url : "https");
+	port[0] = '\0';
+	host = p ? p + 3 : url;
+	end = host + strcspn(host, "/?#");
+	if (*host == '[') {
+		const char *rb = memchr(host, ']', (size_t)(end - host));
+
+		if (rb && rb + 1 < end && rb[1] == ':')
+			colon = rb + 1;
+	} else {
+		const char *c = memchr(host, ':', (size_t)(end - host));
+
+		if (c && !memchr(c + 1, ':', (size_t)(end - c - 1)))
+			colon = c;
+	}
+	if (colon)
+		snprintf(port, plen, "%.*s", (int)(end - colon - 1), colon + 1);
+}
+
+/* The master's URL from HOST_IS_SLAVE's parameter: xapi sends the master's address (an IP
+ * address, no scheme, no port). Keep our scheme; keep our port unless one is given. */
+static char *master_url(const char *cur, const char *param)
+{
+	char scheme[16], port[16], addr[300];
+	size_t colons = 0;
+
+	while (isspace((unsigned char)*param))
+		param++;
+	if (strstr(param, "://"))
+		return ct_xstrdup(param);
+	snprintf(addr, sizeof(addr), "%s", param);
+	addr[strcspn(addr, "/ \t\r\n")] = '\0';
+	split_url(cur, scheme, sizeof(scheme), port, sizeof(port));
+	for (const char *c = addr; *c; c++)
+		colons += *c == ':';
+	if (addr[0] == '[') {
+		if (strstr(addr, "]:"))
+			return ct_xasprintf("%s://%s", scheme, addr);
+	} else if (colons == 1) {
+		return ct_xasprintf("%s://%s", scheme, addr);
+	} else if (colons > 1) {
+		return ct_xasprintf("%s://[%s]%s%s", scheme, addr, port[0] ? ":" : "", port);
+	}
+	return ct_xasprintf("%s://%s%s%s", scheme, addr, port[0] ? ":" : "", port);
+}
+
+static int login_at(struct ct_xapi *x, struct ct_err *e)
+{
+	struct ct_xarg args[4] = {
+		CT_XSTR(x->username), CT_XSTR(x->password), CT_XSTR("1.0"), CT_XSTR(x->originator),
+	};
+	xmlrpc_value *v = NULL;
+	xmlrpc_env env;
+	char *s;
+
+	if (call_value(x, "session.login_with_password", args, 4, C_NOSESSION, &v, e) < 0)
+		return -1;
+	xmlrpc_env_init(&env);
+	s = value_text(&env, v);
+	xmlrpc_env_clean(&env);
+	xmlrpc_DECREF(v);
+	if (!s || !s[0]) {
+		free(s);
+		return ct_err_set(e, CT_E_PROTO, "%s answered the login without a session "
+				  "reference", x->master);
+	}
+	free(x->session);
+	x->session = s;
+	return 0;
+}
+
+int ct_xapi_login(struct ct_xapi *x, struct ct_err *e)
+{
+	bool redirected = false, back_to_configured = false;
+
+	free(x->session);
+	x->session = NULL;
+	if (x->pin_bad)
+		return ct_err_set(e, CT_E_CONFIG, "the tls fingerprint '%s' is not a SHA-256 "
+				  "fingerprint: write the 64 hex digits openssl prints, as in "
+				  "fingerprint = \"sha256:AB:CD:...\"", x->fingerprint_text);
+	if (x->pin_set && !g_openssl)
+		return ct_err_set(e, CT_E_TLS, "certificate pinning needs libcurl built with OpenSSL, "
+				  "and this one uses another TLS library: use ca_file instead");
+	for (;;) {
+		if (login_at(x, e) == 0)
+			return 0;
+		if (ct_err_is(e, "HOST_IS_SLAVE") && e->n_params >= 1 && e->params[0][0]) {
+			char *prev = ct_xstrdup(x->master), *next;
+			char addr[256];
+
+			ct_sanitize(e->params[0], addr, sizeof(addr));
+			if (redirected) {
+				ct_err_set(e, CT_E_XAPI, "%s is a pool member too (HOST_IS_SLAVE, master "
+					   "%s): the pool master is changing; point the pool's url at "
+					   "the current master", prev, addr);
+				snprintf(e->xapi_code, sizeof(e->xapi_code), "HOST_IS_SLAVE");
+				free(prev);
+				return -1;
+			}
+			next = master_url(prev, e->params[0]);
+			free(x->master);
+			x->master = next;
+			free(prev);
+			redirected = true;
+			continue;
+		}
+		if (ct_err_is(e, "SESSION_AUTHENTICATION_FAILED")) {
+			char user[128];
+
+			ct_err_set(e, CT_E_AUTH, "%s refused user '%s' (SESSION_AUTHENTICATION_FAILED): "
+				   "check the password in the pool's password_file or password_env",
+				   x->master, ct_sanitize(x->username, user, sizeof(user)));
+			snprintf(e->xapi_code, sizeof(e->xapi_code), "SESSION_AUTHENTICATION_FAILED");
+			return -1;
+		}
+		/* the master we were sent to earlier is gone: ask the configured host again */
+		if ((e->code == CT_E_NET || e->code == CT_E_TIMEOUT) && !redirected &&
+		    !back_to_configured && strcmp(x->master, x->url)) {
+			free(x->master);
+			x->master = ct_xstrdup(x->url);
+			back_to_configured = true;
+			continue;
+		}
+		return -1;
+	}
+}
+
+static int relogin(struct ct_xapi *x, struct ct_err *e)
+{
+	struct ct_err le;
+
+	ct_err_init(&le);
+	if (ct_xapi_login(x, &le) < 0) {
+		*e = le;
+		return -1;
+	}
+	return 0;
+}
+
+void ct_xapi_logout(struct ct_xapi *x)
+{
+	struct ct_err e;
+	xmlrpc_value *v = NULL;
+
+	if (!x || !x->session)
+		return;
+	ct_err_init(&e);
+	if (!atomic_load(&x->cancel) &&
+	    call_value(x, "session.logout", NULL, 0, C_NORETRY | C_SHORT, &v, &e) == 0)
+		xmlrpc_DECREF(v);
+	free(x->session);
+	x->session = NULL;
+}
+
+const char *ct_xapi_url(const struct ct_xapi *x)
+{
+	return x->master;
+}
+
+const char *ct_xapi_session(const struct ct_xapi *x)
+{
+	return x->session;
+}
+
+void ct_xapi_cancel(struct ct_xapi *x)
+{
+	if (!x)
+		return;
+	atomic_store(&x->cancel, true);
+	curl_multi_wakeup(x->multi);
+}
+
+void ct_xapi_reset_cancel(struct ct_xapi *x)
+{
+	if (x)
+		atomic_store(&x->cancel, false);
+}
+
+struct ct_xapi *ct_xapi_new(const struct ct_xapi_opts *o)
+{
+	struct ct_xapi *x = ct_xcalloc(1, sizeof(*x));
+	size_t len;
+
+	x->url = ct_xstrdup(o->url ? o->url : "");
+	len = strlen(x->url);
+	while (len > 0 && x->url[len - 1] == '/' && strstr(x->url, "://") &&
+	       strstr(x->url, "://") + 3 < x->url + len - 1)
+		x->url[--len] = '\0';
+	x->master = ct_xstrdup(x->url);
+	x->username = ct_xstrdup(o->username ? o->username : "root");
+	x->password = ct_xstrdup(o->password ? o->password : "");
+	x->ca_file = ct_xstrdup(o->ca_file);
+	x->originator = ct_xstrdup(o->originator ? o->originator : "chaintop");
+	x->verify = o->tls_verify;
+	if (o->fingerprint && o->fingerprint[0]) {
+		x->fingerprint_text = ct_xstrdup(o->fingerprint);
+		x->pin_set = parse_fingerprint(o->fingerprint, x->pin);
+		x->pin_bad = !x->pin_set;
+	}
+	x->connect_timeout = o->connect_timeout_s > 0 ? o->connect_timeout_s : 10;
+	x->call_timeout = o->call_timeout_s > 0 ? o->call_timeout_s : 120;
+	atomic_init(&x->cancel, false);
+	x->multi = curl_multi_init();
+	if (!x->multi)
+		ct_fatal("out of memory creating a libcurl multi handle");
+	return x;
+}
+
+void ct_xapi_free(struct ct_xapi *x)
+{
+	if (!x)
+		return;
+	ct_xapi_logout(x);
+	curl_multi_cleanup(x->multi);
+	free(x->url);
+	free(x->master);
+	free(x->username);
+	wipe_free(x->password);
+	free(x->ca_file);
+	free(x->originator);
+	free(x->fingerprint_text);
+	explicit_bzero(x->pin, sizeof(x->pin));
+	free(x->session);
+	free(x);
+}
+
+/* ---- records and events (streamed) --------------------------------------------------------- */
+
+/* Run n streamed calls in parallel. bodies[i] are taken. On SESSION_INVALID in any of them,
+ * log in again and run those again once. */
+struct stream_call {
+	char method[64];
+	enum ct_dec_kind kind;
+	enum ct_class cls;
+	struct ct_xarg args[4];
+	size_t nargs;
+	long timeout_s;            /* 0: stall limit only */
+	ct_record_cb cb;
+	void *ctx;
+	struct ct_decoder *dec;    /* out: the finished decoder (RECORD, EVENTS) */
+	bool ok;
+};
+
+static int run_streams(struct ct_xapi *x, struct stream_call *sc, size_t n, struct ct_err *e)
+{
+	struct xfer **ts = ct_xcalloc(n ? n : 1, sizeof(*ts));
+	size_t *which = ct_xcalloc(n ? n : 1, sizeof(*which));
+	int rc = 0;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		size_t nt = 0;
+		bool retry = false;
+		struct ct_err first;
+
+		ct_err_init(&first);
+		if (check_cancel(x, sc[0].method, e) < 0 || ensure_session(x, e) < 0) {
+			rc = -1;
+			break;
+		}
+		for (size_t i = 0; i < n; i++) {
+			char *body = NULL;
+			size_t len = 0;
+			struct xfer *t;
+
+			if (sc[i].ok)
+				continue;
+			if (build_request(sc[i].method, x->session, sc[i].args, sc[i].nargs, &body,
+					  &len, e) < 0) {
+				rc = -1;
+				goto out;
+			}
+			t = xfer_new(x, x->master, sc[i].method, SINK_DEC, sc[i].timeout_s);
+			t->dec = ct_decoder_new(sc[i].kind, sc[i].cls, sc[i].cb, sc[i].ctx);
+			xfer_set_post(t, body, len);
+			which[nt] = i;
+			ts[nt++] = t;
+		}
+		run_xfers(x, ts, nt);
+		for (size_t k = 0; k < nt; k++) {
+			struct xfer *t = ts[k];
+			struct stream_call *c = &sc[which[k]];
+			struct ct_err te;
+
+			ct_err_init(&te);
+			if (xfer_error(t, &te) == 0 && ct_decoder_finish(t->dec, &te) == 0) {
+				c->ok = true;
+				c->dec = t->dec;
+				t->dec = NULL;
+			} else if (ct_err_is(&te, "SESSION_INVALID")) {
+				retry = true;
+			} else if (first.code == CT_OK) {
+				first = te;
+				if (te.code == CT_E_PROTO)
+					ct_err_prefix(&first, "the reply of %s to %s", x->master, t->what);
+			}
+			xfer_free(t);
+			ts[k] = NULL;
+		}
+		if (first.code != CT_OK) {
+			*e = first;
+			rc = -1;
+			break;
+		}
+		if (!retry)
+			break;
+		if (attempt == 1) {
+			rc = ct_err_set(e, CT_E_XAPI, "%s refused a fresh session at once "
+					"(SESSION_INVALID twice): xapi may be restarting", x->master);
+			snprintf(e->xapi_code, sizeof(e->xapi_code), "SESSION_INVALID");
+			break;
+		}
+		if (relogin(x, e) < 0) {
+			rc = -1;
+			break;
+		}
+		/* the session argument changes: rebuilt from x->session above */
+	}
+out:
+	for (size_t k = 0; k < n; k++)
+		xfer_free(ts[k]);
+	free(ts);
+	free(which);
+	return rc;
+}
+
+static void records_call(struct stream_call *c, enum ct_class cls, const char *where,
+			 ct_record_cb cb, void *ctx)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->method, sizeof(c->method), "%s.%s", ct_class_name(cls),
+		 where ? "get_all_records_where" : "get_all_records");
+	c->kind = CT_DEC_RECORDS;
+	c->cls = cls;
+	if (where) {
+		c->args[0] = CT_XSTR(where);
+		c->nargs = 1;
+	}
+	c->cb = cb;
+	c->ctx = ctx;
+}
+
+int ct_xapi_get_all_records(struct ct_xapi *x, enum ct_class c, const char *where,
+			    ct_record_cb cb, void *ctx, struct ct_err *e)
+{
+	struct stream_call sc;
+	int rc;
+
+	records_call(&sc, c, where, cb, ctx);
+	rc = run_streams(x, &sc, 1, e);
+	ct_decoder_free(sc.dec);
+	return rc;
+}
+
+int ct_xapi_load_classes(struct ct_xapi *x, const enum ct_class *cls, size_t n,
+			 ct_record_cb cb, void *ctx, struct ct_err *e)
+{
+	struct stream_call *sc;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	sc = ct_xcalloc(n, sizeof(*sc));
+	for (size_t i = 0; i < n; i++)
+		records_call(&sc[i], cls[i], NULL, cb, ctx);
+	rc = run_streams(x, sc, n, e);
+	for (size_t i = 0; i < n; i++)
+		ct_decoder_free(sc[i].dec);
+	free(sc);
+	return rc;
+}
+
+int ct_xapi_get_record(struct ct_xapi *x, enum ct_class c, const char *ref,
+		       struct ct_obj **out, struct ct_err *e)
+{
+	struct stream_call sc;
+	int rc;
+
+	*out = NULL;
+	memset(&sc, 0, sizeof(sc));
+	snprintf(sc.method, sizeof(sc.method), "%s.get_record", ct_class_name(c));
+	sc.kind = CT_DEC_RECORD;
+	sc.cls = c;
+	sc.args[0] = CT_XSTR(ref);
+	sc.nargs = 1;
+	sc.timeout_s = x->call_timeout;
+	rc = run_streams(x, &sc, 1, e);
+	if (rc == 0) {
+		*out = ct_decoder_take_record(sc.dec);
+		if (*out && !(*out)->ref)
+			(*out)->ref = ct_xstrdup(ref);
+	}
+	ct_decoder_free(sc.dec);
+	return rc;
+}
+
+void ct_event_batch_release(struct ct_event_batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->ev[i].ref);
+		ct_obj_free(b->ev[i].snapshot);
+	}
+	free(b->ev);
+	free(b->token);
+	ct_event_batch_init(b);
+}
+
+int ct_xapi_event_from(struct ct_xapi *x, const char *const *classes, size_t nclasses,
+		       const char *token, double timeout_s, struct ct_event_batch *out,
+		       struct ct_err *e)
+{
+	struct stream_call sc;
+	int rc;
+
+	ct_event_batch_init(out);
+	memset(&sc, 0, sizeof(sc));
+	snprintf(sc.method, sizeof(sc.method), "event.from");
+	sc.kind = CT_DEC_EVENTS;
+	sc.cls = CT_POOL;
+	sc.args[0] = (struct ct_xarg){ .type = CT_XARG_STRSET, .set = classes, .n = nclasses };
+	sc.args[1] = CT_XSTR(token ? token : "");
+	sc.args[2] = (struct ct_xarg){ .type = CT_XARG_DOUBLE, .d = timeout_s };
+	sc.nargs = 3;
+	sc.timeout_s = (long)timeout_s + 30;
+	rc = run_streams(x, &sc, 1, e);
+	if (rc == 0)
+		ct_decoder_take_events(sc.dec, out);
+	ct_decoder_free(sc.dec);
+	return rc;
+}
+
+int ct_xapi_event_inject(struct ct_xapi *x, enum ct_class c, const char *ref, char **token,
+			 struct ct_err *e)
+{
+	struct ct_xarg args[2] = { CT_XSTR(ct_class_name(c)), CT_XSTR(ref) };
+
+	return ct_xapi_call(x, "event.inject", args, 2, token, e);
+}
+
+int ct_xapi_parse_task_result(const char *fragment, char **out, struct ct_err *e)
+{
+	struct ct_decoder *d;
+	const char *p = fragment ? fragment : "";
+	int rc;
+
+	*out = NULL;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p != '<') {   /* void ("") or a bare value */
+		*out = ct_xstrdup(p);
+		return 0;
+	}
+	d = ct_decoder_new(CT_DEC_FRAGMENT, CT_POOL, NULL, NULL);
+	rc = ct_decoder_feed(d, p, strlen(p), e);
+	if (rc == 0)
+		rc = ct_decoder_finish(d, e);
+	if (rc == 0)
+		*out = ct_decoder_take_string(d);
+	else
+		ct_err_prefix(e, "the task result");
+	ct_decoder_free(d);
+	return rc;
+}
+
+/* ---- HTTP GET -------------------------------------------------------------------------------- */
+
+int ct_xapi_http_get(struct ct_xapi *x, const char *path_query, ct_http_write_cb write_cb,
+		     void *ctx, char **task_id, struct ct_err *e)
+{
+	int rc = -1;
+
+	if (task_id)
+		*task_id = NULL;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct xfer *t;
+		char *url, *esc;
+		CURL *tmp;
+		long status;
+
+		if (check_cancel(x, path_query, e) < 0 || ensure_session(x, e) < 0)
+			return -1;
+		tmp = curl_easy_init();
+		if (!tmp)
+			ct_fatal("out of memory creating a libcurl handle");
+		esc = curl_easy_escape(tmp, x->session, 0);
+		url = ct_xasprintf("%s%s%s%ssession_id=%s", x->master,
+				   path_query[0] == '/' ? "" : "/", path_query,
+				   strchr(path_query, '?') ? "&" : "?", esc ? esc : "");
+		curl_free(esc);
+		curl_easy_cleanup(tmp);
+		t = xfer_new(x, url, path_query, SINK_HTTP, 0);
+		explicit_bzero(url, strlen(url));
+		free(url);
+		t->wcb = write_cb;
+		t->wctx = ctx;
+		curl_easy_setopt(t->h, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(t->h, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(t->h, CURLOPT_MAXREDIRS, 5L);
+		curl_easy_setopt(t->h, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(t->h, CURLOPT_HEADERDATA, t);
+		run_xfers(x, &t, 1);
+		status = t->status;
+		rc = xfer_error(t, e);
+		if (t->url)
+			explicit_bzero(t->url, strlen(t->url));
+		if (task_id && t->task_id) {
+			free(*task_id);
+			*task_id = t->task_id;
+			t->task_id = NULL;
+		}
+		xfer_free(t);
+		if (rc == 0)
+			return 0;
+		if (attempt == 0 && (status == 401 || status == 403) && e->code == CT_E_NET) {
+			if (relogin(x, e) < 0)
+				return -1;
+			if (task_id) {
+				free(*task_id);
+				*task_id = NULL;
+			}
+			continue;
+		}
+		return -1;
+	}
+	return rc;
+}
+
+/* ---- global -------------------------------------------------------------------------------- */
+
+int ct_xapi_global_init(struct ct_err *e)
+{
+	const curl_version_info_data *vi;
+	CURLcode c = curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	if (c != CURLE_OK)
+		return ct_err_set(e, CT_E_NET, "cannot initialise libcurl: %s", curl_easy_strerror(c));
+	vi = curl_version_info(CURLVERSION_NOW);
+	g_openssl = vi && vi->ssl_version && !strncasecmp(vi->ssl_version, "OpenSSL", 7);
+	if (g_openssl && g_ssl_idx < 0)
+		g_ssl_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, SMALL_REPLY_MAX);
+	return 0;
+}
+
+void ct_xapi_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
