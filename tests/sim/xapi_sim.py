@@ -702,12 +702,13 @@ class GC(threading.Thread):
         self.finished_tasks = []     # (time, task ref) to destroy later
 
     def status(self):
-        return {"paused": self.paused or self.sim.gc_paused_all, "task": self.task,
+        return {"paused": self.is_paused(), "task": self.task,
                 "done": self.done, "current": self.current,
                 "no_space": self.no_space is not None}
 
     def is_paused(self):
-        return self.paused or self.sim.gc_paused_all
+        # --gc-speed 0 (or /sim/gc/speed?f=0) freezes every GC
+        return self.paused or self.sim.gc_paused_all or self.sim.gc_speed <= 0
 
     # -- planning (under lock)
     def candidates(self):
