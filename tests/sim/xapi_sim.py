@@ -79,74 +79,88 @@ class Raw(str):
 _CTRL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-def esc(s):
-    # xapi drops control bytes (except TAB/LF/CR) and escapes & < > "
-    if _CTRL.search(s):
-        s = _CTRL.sub("", s)
-    return (s.replace("&", "&amp;").replace("<", "&lt;")
-             .replace(">", "&gt;").replace('"', "&quot;"))
+class Encoder:
+    """xapi's XML-RPC output (ocaml-rpc, non-strict): bare strings and ints,
+    <boolean>, <double> %.16g, compact dateTime, no whitespace, member names
+    unescaped.  Python types pick the encoding: str, int, I4, float, bool,
+    XDate, list, dict, None (void), Raw (already encoded)."""
 
+    HEAD = ('<?xml version="1.0"?><methodResponse><params><param><value><struct>'
+            '<member><name>Status</name><value>Success</value></member>'
+            '<member><name>Value</name>')
+    TAIL = '</member></struct></value></param></params></methodResponse>'
 
-def enc(v):
-    """Encode one Python value as an XML-RPC <value> the way xapi does."""
-    t = type(v)
-    if t is str:
-        return "<value>" + esc(v) + "</value>"
-    if t is Raw:
+    @staticmethod
+    def escape(s):
+        # xapi drops control bytes (except TAB/LF/CR) and escapes & < > "
+        if _CTRL.search(s):
+            s = _CTRL.sub("", s)
+        return (s.replace("&", "&amp;").replace("<", "&lt;")
+                 .replace(">", "&gt;").replace('"', "&quot;"))
+
+    @staticmethod
+    def value(v):
+        """Encode one Python value as an XML-RPC <value> the way xapi does."""
+        t = type(v)
+        if t is str:
+            return "<value>" + esc(v) + "</value>"
+        if t is Raw:
+            return str(v)
+        if t is bool:
+            return "<value><boolean>1</boolean></value>" if v else "<value><boolean>0</boolean></value>"
+        if t is I4:
+            return "<value><i4>%d</i4></value>" % v
+        if t is int:
+            return "<value>%d</value>" % v
+        if t is float:
+            return "<value><double>%s</double></value>" % ("%.16g" % v)
+        if t is XDate:
+            return "<value><dateTime.iso8601>" + v.iso() + "</dateTime.iso8601></value>"
+        if t is list or t is tuple:
+            return "<value><array><data>" + "".join(enc(x) for x in v) + "</data></array></value>"
+        if t is dict:
+            # member names are NOT escaped: that is xapi's behaviour
+            return "<value><struct>" + "".join(
+                "<member><name>%s</name>%s</member>" % (k, enc(x)) for k, x in v.items()
+            ) + "</struct></value>"
+        if v is None:
+            return "<value></value>"
+        raise TypeError("cannot encode %r" % (v,))
+
+    @classmethod
+    def success(cls, value_xml):
+        return (cls.HEAD + value_xml + cls.TAIL).encode("utf-8")
+
+    @staticmethod
+    def failure(desc):
+        return ('<?xml version="1.0"?><methodResponse><params><param><value><struct>'
+                '<member><name>Status</name><value>Failure</value></member>'
+                '<member><name>ErrorDescription</name>' + enc([str(x) for x in desc]) +
+                '</member></struct></value></param></params></methodResponse>').encode("utf-8")
+
+    @staticmethod
+    def db_string(v):
+        """The string form xapi's database stores (what get_all_records_where compares)."""
+        t = type(v)
+        if t is bool:
+            return "true" if v else "false"
+        if t is XDate:
+            return v.iso()
+        if t is float:
+            return "%.16g" % v
+        if t is list:
+            return "(" + " ".join("'%s'" % db_string(x) for x in v) + ")"
+        if t is dict:
+            return "(" + " ".join("('%s' '%s')" % (k, db_string(x)) for k, x in v.items()) + ")"
         return str(v)
-    if t is bool:
-        return "<value><boolean>1</boolean></value>" if v else "<value><boolean>0</boolean></value>"
-    if t is I4:
-        return "<value><i4>%d</i4></value>" % v
-    if t is int:
-        return "<value>%d</value>" % v
-    if t is float:
-        return "<value><double>%s</double></value>" % ("%.16g" % v)
-    if t is XDate:
-        return "<value><dateTime.iso8601>" + v.iso() + "</dateTime.iso8601></value>"
-    if t is list or t is tuple:
-        return "<value><array><data>" + "".join(enc(x) for x in v) + "</data></array></value>"
-    if t is dict:
-        # member names are NOT escaped: that is xapi's behaviour
-        return "<value><struct>" + "".join(
-            "<member><name>%s</name>%s</member>" % (k, enc(x)) for k, x in v.items()
-        ) + "</struct></value>"
-    if v is None:
-        return "<value></value>"
-    raise TypeError("cannot encode %r" % (v,))
 
 
-_HEAD = ('<?xml version="1.0"?><methodResponse><params><param><value><struct>'
-         '<member><name>Status</name><value>Success</value></member>'
-         '<member><name>Value</name>')
-_TAIL = '</member></struct></value></param></params></methodResponse>'
-
-
-def success_body(value_xml):
-    return (_HEAD + value_xml + _TAIL).encode("utf-8")
-
-
-def failure_body(desc):
-    return ('<?xml version="1.0"?><methodResponse><params><param><value><struct>'
-            '<member><name>Status</name><value>Failure</value></member>'
-            '<member><name>ErrorDescription</name>' + enc([str(x) for x in desc]) +
-            '</member></struct></value></param></params></methodResponse>').encode("utf-8")
-
-
-def db_string(v):
-    """The string form xapi's database stores (what get_all_records_where compares)."""
-    t = type(v)
-    if t is bool:
-        return "true" if v else "false"
-    if t is XDate:
-        return v.iso()
-    if t is float:
-        return "%.16g" % v
-    if t is list:
-        return "(" + " ".join("'%s'" % db_string(x) for x in v) + ")"
-    if t is dict:
-        return "(" + " ".join("('%s' '%s')" % (k, db_string(x)) for k, x in v.items()) + ")"
-    return str(v)
+# short names used throughout
+esc = Encoder.escape
+enc = Encoder.value
+success_body = Encoder.success
+failure_body = Encoder.failure
+db_string = Encoder.db_string
 
 
 class XapiError(Exception):
@@ -292,6 +306,76 @@ def make_record(_cls, **fields):
 # Store: objects, cached encodings, event log
 # ---------------------------------------------------------------------------
 
+class EventLog:
+    """Generation-numbered log of add/mod/del, what event.from reads.
+    Bounded like xapi's, so a very old token silently misses changes."""
+
+    MAX = 200000
+
+    def __init__(self, cond):
+        self.cond = cond               # shared with the store; notified on append
+        self.entries = []              # (id, lowercase class, ref, op)
+        self.base = 1                  # id of entries[0]
+        self.next_id = 1
+        self.msg_gen = 0
+        self.recording = True
+
+    def append(self, cls, ref, op):
+        if not self.recording:
+            return
+        if cls == "message":
+            self.msg_gen += 1
+        self.entries.append((self.next_id, cls.lower(), ref, op))
+        self.next_id += 1
+        if len(self.entries) > self.MAX:
+            drop = len(self.entries) - self.MAX * 3 // 4
+            del self.entries[:drop]
+            self.base += drop
+        self.cond.notify_all()
+
+    def last_id(self):
+        return self.next_id - 1
+
+    def token(self):
+        return "%020d,%020d" % (self.next_id - 1, self.msg_gen)
+
+    def reset(self, start_id):
+        """After building a scenario: forget build events, start ids at start_id."""
+        self.entries = []
+        self.next_id = start_id
+        self.base = start_id
+
+    def changes_since(self, since, matches, alive):
+        """One (id, class, op, ref) per object changed after `since`, as
+        xapi_event.ml reports them: add carries the creation id, mod the last
+        modification, del the deletion; objects born and deleted in between are
+        left out; messages have id 0; adds first, then mods, then dels."""
+        start = max(0, since + 1 - self.base)
+        agg = {}
+        for eid, lc, ref, op in self.entries[start:]:
+            if not matches(lc, ref):
+                continue
+            a = agg.get((lc, ref))
+            if a is None:
+                agg[(lc, ref)] = [op, eid, eid]      # first op, first id, last id
+            else:
+                a[2] = eid
+        adds, mods, dels = [], [], []
+        for (lc, ref), (first, first_id, last_id) in agg.items():
+            live = alive(lc, ref)
+            if first == "add" and not live:
+                continue
+            if lc == "message":
+                first_id = last_id = 0
+            if not live:
+                dels.append((last_id, lc, "del", ref))
+            elif first == "add":
+                adds.append((first_id, lc, "add", ref))
+            else:
+                mods.append((last_id, lc, "mod", ref))
+        return sorted(adds) + sorted(mods) + sorted(dels)
+
+
 class Store:
     """In-memory database.  Every mutation goes through here so that the
     encoded-record cache is invalidated and an event is logged."""
@@ -302,12 +386,7 @@ class Store:
         self.tables = {c: {} for c in CLASSES}
         self.by_uuid = {c: {} for c in CLASSES}
         self.cache = {c: {} for c in CLASSES}        # ref -> encoded <value>
-        self.log = []                                # (id, lclass, ref, op)
-        self.log_base = 1                            # id of log[0]
-        self.next_id = 1
-        self.msg_gen = 0
-        self.recording = True
-        self.stopping = False
+        self.events = EventLog(self.cond)
 
     # -- reading
     def get(self, cls, ref):
@@ -323,22 +402,9 @@ class Store:
             e = c[ref] = enc(self.tables[cls][ref])
         return e
 
-    def token(self):
-        return "%020d,%020d" % (self.next_id - 1, self.msg_gen)
-
     # -- writing
     def _event(self, cls, ref, op):
-        if not self.recording:
-            return
-        if cls == "message":
-            self.msg_gen += 1
-        self.log.append((self.next_id, cls.lower(), ref, op))
-        self.next_id += 1
-        if len(self.log) > 200000:           # bounded, like xapi's
-            drop = len(self.log) - 150000
-            del self.log[:drop]
-            self.log_base += drop
-        self.cond.notify_all()
+        self.events.append(cls, ref, op)
 
     def add(self, cls, rec, ref=None):
         ref = ref or new_ref()
@@ -387,12 +453,6 @@ class Store:
         if rec is not None and key in rec[field]:
             del rec[field][key]
             self.touch(cls, ref)
-
-    def reset_log(self, start_id):
-        """After building a scenario: forget build events, start ids at start_id."""
-        self.log = []
-        self.next_id = start_id
-        self.log_base = start_id
 
 
 # ---------------------------------------------------------------------------
@@ -1327,7 +1387,7 @@ class Sim:
                     lc = cls.lower()
                     for ref in st.tables[cls]:
                         if self._matches(subs, lc, ref):
-                            evs.append(self._event_xml(st.next_id - 1, lc, "add", ref))
+                            evs.append(self._event_xml(st.events.last_id(), lc, "add", ref))
                 return self._event_result(evs)
         # batch: xapi waits ~50 ms before the first look unless only tasks are watched
         if not all(c == "task" for c, _ in subs):
@@ -1346,42 +1406,16 @@ class Sim:
 
     def _collect(self, subs, since):
         st = self.store
-        start = max(0, since + 1 - st.log_base)
-        agg = {}
-        for eid, lc, ref, op in st.log[start:]:
-            if not self._matches(subs, lc, ref):
-                continue
-            a = agg.get((lc, ref))
-            if a is None:
-                agg[(lc, ref)] = [op, eid, eid]      # first op, first id, last id
-            else:
-                a[2] = eid
-        # like xapi_event.ml: one event per object; add carries the creation id,
-        # mod the last modification, del the deletion; messages have id 0.
-        adds, mods, dels = [], [], []
-        for (lc, ref), (first, first_id, last_id) in agg.items():
-            alive = ref in st.tables[LOWER[lc]]
-            if first == "add" and not alive:
-                continue                      # born and died between two calls
-            if lc == "message":
-                first_id = last_id = 0
-            if not alive:
-                dels.append((last_id, lc, "del", ref))
-            elif first == "add":
-                adds.append((first_id, lc, "add", ref))
-            else:
-                mods.append((last_id, lc, "mod", ref))
-        out = []
-        for group in (adds, mods, dels):
-            group.sort()
-            out.extend(self._event_xml(*e) for e in group)
-        return out
+        changes = st.events.changes_since(
+            since, lambda lc, ref: self._matches(subs, lc, ref),
+            lambda lc, ref: ref in st.tables[LOWER[lc]])
+        return [self._event_xml(*c) for c in changes]
 
     def _event_result(self, evs):
         return ("<value><struct><member><name>events</name><value><array><data>" +
                 "".join(evs) + "</data></array></value></member>"
                 "<member><name>valid_ref_counts</name>" + enc(self._valid_ref_counts()) +
-                "</member><member><name>token</name><value>" + self.store.token() +
+                "</member><member><name>token</name><value>" + self.store.events.token() +
                 "</value></member></struct></value>")
 
     def event_inject(self, cls, ref):
@@ -1392,7 +1426,7 @@ class Sim:
             self.store.get(c, ref)
             self.store.touch(c, ref)
             # xapi returns (generation - 1, 0): event.from with it sees the touch
-            return enc("%020d,%020d" % (self.store.next_id - 2, 0))
+            return enc("%020d,%020d" % (self.store.events.last_id() - 1, 0))
 
     # -- VM actions
     def vm_snapshot(self, vm, new_name, ignore_vdis=None, task=None, other_config=None,
@@ -1741,7 +1775,7 @@ class Sim:
                             "snapshot_of": v["snapshot_of"], "snapshots": len(v["snapshots"]),
                             "disks": disks})
             return {"pool": {"name": pool.get("name_label"), "uuid": pool.get("uuid")},
-                    "scenario": self.scenario, "event_id": st.next_id - 1,
+                    "scenario": self.scenario, "event_id": st.events.last_id(),
                     "sessions": len(self.sessions), "srs": srs, "vms": vms,
                     "counts": {c: len(st.tables[c]) for c in CLASSES},
                     "gc_speed": self.gc_speed, "gc_paused": self.gc_paused_all}
@@ -2812,31 +2846,38 @@ def build_slave(sim):
     sim.background.clear()
 
 
-SCENARIOS = {"demo": build_demo, "coalescing": build_coalescing, "deep": build_deep,
-             "prune": build_prune, "backup": build_backup, "big": build_big,
-             "slave": build_slave,
-             "flaky": lambda sim: build_demo(sim, small=True)}
+class Scenarios:
+    """The named scenarios (see README) and how a pool is built from one."""
+
+    BUILDERS = {"demo": build_demo, "coalescing": build_coalescing, "deep": build_deep,
+                "prune": build_prune, "backup": build_backup, "big": build_big,
+                "slave": build_slave,
+                "flaky": lambda sim: build_demo(sim, small=True)}
+
+    @classmethod
+    def names(cls):
+        return sorted(cls.BUILDERS)
+
+    @classmethod
+    def build(cls, sim):
+        st = sim.store
+        st.events.recording = False   # no build events: token "" shows everything as add
+        with st.lock:
+            sim.storage.batch = True
+            cls.BUILDERS[sim.scenario](sim)
+            sim.storage.batch = False
+            for sr in st.tables["SR"]:
+                sim.storage.update_sr(sr)
+        st.events.recording = True
+        st.events.reset(1000 + sim.rng.randint(0, 100000))
+        if sim.scenario == "flaky":
+            sim.flaky = True
+        sim.flaky_rng = random.Random((sim.opts.seed or 0) + 7)
 
 
 # ---------------------------------------------------------------------------
 # main
 # ---------------------------------------------------------------------------
-
-def build(sim):
-    st = sim.store
-    st.recording = False          # build without events: token "" shows everything as add
-    with st.lock:
-        sim.storage.batch = True
-        SCENARIOS[sim.scenario](sim)
-        sim.storage.batch = False
-        for sr in st.tables["SR"]:
-            sim.storage.update_sr(sr)
-    st.recording = True
-    st.reset_log(1000 + sim.rng.randint(0, 100000))
-    if sim.scenario == "flaky":
-        sim.flaky = True
-    sim.flaky_rng = random.Random((sim.opts.seed or 0) + 7)
-
 
 def warm_cache(sim):
     """Pre-serialize every record after start-up, in small locked batches, so the
@@ -2858,7 +2899,7 @@ def main(argv=None):
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--bind", default="127.0.0.1")
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
-    ap.add_argument("--scenario", default="demo", choices=sorted(SCENARIOS))
+    ap.add_argument("--scenario", default="demo", choices=Scenarios.names())
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--gc-speed", type=float, default=1.0)
     ap.add_argument("--user", default="root")
@@ -2872,7 +2913,7 @@ def main(argv=None):
 
     sim = Sim(opts)
     sim.exporter = Exporter(sim)
-    build(sim)
+    Scenarios.build(sim)
 
     server = SimServer((opts.bind, opts.port), Handler)
     server.sim = sim
