@@ -7,6 +7,12 @@ database of pool/host/SR/VDI/VM/VBD/PBD/task/message objects, serves
 event.from with real tokens, models VHD snapshot chains and an SM-like garbage
 collector per SR.  A JSON control channel under /sim/ lets tests inject faults
 and inspect state.  See tests/sim/README.md.
+
+Layout: Encoder (wire format) -> SCHEMA (every datamodel field) -> EventLog and
+Store (objects, cached encodings) -> Filter (get_all_records_where) -> Storage
+(VHD chains, SM snapshot) -> GC (one thread per SR) -> Sim (sessions, API
+methods, event.from, actions) -> Exporter (HTTP exports) -> Handler/Control
+(HTTP, XML-RPC, /sim JSON) -> Builder/Scenarios -> main.
 """
 
 import argparse
