@@ -721,6 +721,30 @@ class BackupTest(Base):
         with self.assertRaises((http.client.HTTPException, ConnectionError, OSError)):
             sim.raw("pool.get_all_records", s)
         sim.ok("pool.get_all", s)
+        # state shaping: broken chain, message, power state
+        disk = sim.vm("web01")["disks"][0]
+        st, j = sim.ctl("POST", "/sim/set", {"class": "VDI", "uuid": disk["uuid"], "field": "sm_config",
+                                             "key": "vhd-parent", "value": "00000000-dead-beef-0000-000000000000"})
+        self.assertEqual(st, 200)
+        self.assertEqual(sim.ok("VDI.get_sm_config", s, disk["ref"])["vhd-parent"],
+                         "00000000-dead-beef-0000-000000000000")
+        sim.ctl("POST", "/sim/set", {"class": "VDI", "uuid": disk["uuid"], "field": "sm_config",
+                                     "key": "vhd-parent", "value": None})
+        self.assertNotIn("vhd-parent", sim.ok("VDI.get_sm_config", s, disk["ref"]))
+        st, j = sim.ctl("POST", "/sim/set", {"class": "VM", "name": "web01", "field": "name_description",
+                                             "value": "front end"})
+        self.assertEqual(sim.ok("VM.get_name_description", s, j["ref"]), "front end")
+        st, j = sim.ctl("POST", "/sim/message", {"name": "LEAF_COALESCE_FAILED", "priority": 3,
+                                                 "cls": "SR", "obj": "nfs-backup", "body": "x"})
+        self.assertEqual(st, 200)
+        self.assertEqual(sim.ok("message.get_record", s, j["ref"])["name"], "LEAF_COALESCE_FAILED")
+        self.assertEqual(sim.ctl("POST", "/sim/vm/power?vm=web02&state=Halted")[0], 200)
+        w2 = self.vm_ref("web02")
+        self.assertEqual(sim.ok("VM.get_power_state", s, w2), "Halted")
+        self.assertFalse(any(sim.ok("VBD.get_currently_attached", s, b) for b in sim.ok("VM.get_VBDs", s, w2)))
+        sim.ctl("POST", "/sim/vm/power?vm=web02&state=Running")
+        self.assertEqual(sim.ok("VM.get_resident_on", s, w2), sim.ok("pool.get_master", s,
+                                                                     sim.ok("pool.get_all", s)[0]))
         # expired sessions
         sim.ctl("POST", "/sim/fault", {"kind": "expire_sessions"})
         self.assertEqual(sim.err("pool.get_all", s)[0], "SESSION_INVALID")

@@ -1704,6 +1704,34 @@ class Sim:
         return enc(None)
 
     # -- lookups for the control channel
+    def set_power_state(self, vm, state):
+        """Another client started/stopped the VM: VBDs, residence, domid follow."""
+        st = self.store
+        v = st.tables["VM"][vm]
+        running = state in ("Running", "Paused")
+        host = self.master_ref if running else NULL
+        if v["resident_on"] in st.tables["host"] and not running:
+            st.list_remove("host", v["resident_on"], "resident_VMs", vm)
+        if running and v["resident_on"] == NULL:
+            st.list_add("host", host, "resident_VMs", vm)
+        else:
+            host = v["resident_on"] if running else NULL
+        st.set("VM", vm, power_state=state, resident_on=host,
+               domid=(v["domid"] if v["domid"] > 0 else 7) if running else -1)
+        for b in v["VBDs"]:
+            vbd = st.tables["VBD"].get(b)
+            if vbd is None or vbd["currently_attached"] == running:
+                continue
+            st.set("VBD", b, currently_attached=running,
+                   device=("xvd" + "abcdefghijklmnop"[int(vbd["userdevice"]) % 16]) if running else "")
+            if vbd["VDI"] in st.tables["VDI"]:
+                if running:
+                    st.map_set("VDI", vbd["VDI"], "sm_config", "host_" + str(self.master_ref),
+                               "RW" if vbd["mode"] == "RW" else "RO")
+                else:
+                    st.map_del("VDI", vbd["VDI"], "sm_config", "host_" + str(self.master_ref))
+                self.refresh_vdi_ops(vbd["VDI"])
+
     def find_vm(self, key):
         st = self.store
         if key in st.by_uuid["VM"]:
@@ -2333,6 +2361,20 @@ class Control:
                     u = st.tables["VM"][vm]["uuid"]
                     sim.destroy_vm_and_disks(vm)
                 return self.reply({"ok": True, "uuid": u})
+            if verb == "POST" and path == "/sim/set":
+                return self.set_field(body)
+            if verb == "POST" and path == "/sim/message":
+                return self.message(body)
+            if verb == "POST" and path == "/sim/vm/power":
+                with st.lock:
+                    vm = sim.find_vm(q.get("vm", body.get("vm", "")))
+                    state = q.get("state", body.get("state", ""))
+                    if vm is None:
+                        return self.reply({"error": "no such VM"}, 404)
+                    if state not in ("Halted", "Running", "Paused", "Suspended"):
+                        return self.reply({"error": "bad state %r" % state}, 400)
+                    sim.set_power_state(vm, state)
+                return self.reply({"ok": True})
             if verb == "POST" and path == "/sim/fault":
                 return self.fault(body)
             if verb == "POST" and path == "/sim/shutdown":
@@ -2344,6 +2386,70 @@ class Control:
             import traceback
             traceback.print_exc()
             return self.reply({"error": repr(e)}, 500)
+
+    def _find(self, cls, key):
+        st = self.sim.store
+        if key in st.tables[cls]:
+            return key
+        if key in st.by_uuid[cls]:
+            return st.by_uuid[cls][key]
+        for r, rec in st.tables[cls].items():
+            if rec.get("name_label") == key:
+                return r
+        return None
+
+    def set_field(self, b):
+        """{"class", "uuid"|"ref"|"name", "field", "value"} or, for a map field,
+        {"key", "value"} (value null deletes the key).  Emits a mod event."""
+        st = self.sim.store
+        cls = {c.lower(): c for c in CLASSES}.get(str(b.get("class", "")).lower())
+        if cls is None:
+            return self.reply({"error": "unknown class"}, 400)
+        with st.lock:
+            ref = self._find(cls, b.get("ref") or b.get("uuid") or b.get("name") or "")
+            if ref is None:
+                return self.reply({"error": "no such object"}, 404)
+            field = b.get("field")
+            rec = st.tables[cls][ref]
+            if field not in rec or field == "uuid":
+                return self.reply({"error": "bad field %r" % field}, 400)
+            if "key" in b:
+                if not isinstance(rec[field], dict):
+                    return self.reply({"error": "not a map field"}, 400)
+                if b.get("value") is None:
+                    st.map_del(cls, ref, field, str(b["key"]))
+                else:
+                    st.map_set(cls, ref, field, str(b["key"]), str(b["value"]))
+            else:
+                old = rec[field]
+                v = b.get("value")
+                if isinstance(old, XDate):
+                    v = XDate(parse_xapi_time(v))
+                elif isinstance(old, bool):
+                    v = bool(v)
+                elif isinstance(old, int):
+                    v = int(v)
+                elif isinstance(old, float):
+                    v = float(v)
+                st.set(cls, ref, **{field: v})
+            if cls == "VDI":
+                self.sim.storage.update_sr(rec["SR"])
+                self.sim.gc_kick(rec["SR"])
+        return self.reply({"ok": True, "ref": ref})
+
+    def message(self, b):
+        """{"name", "priority", "cls", "obj" (uuid or name of the object), "body"}"""
+        st = self.sim.store
+        cls = b.get("cls", "SR")
+        table = {"VM": "VM", "Host": "host", "SR": "SR", "Pool": "pool", "VDI": "VDI"}.get(cls)
+        if table is None:
+            return self.reply({"error": "unsupported cls"}, 400)
+        with st.lock:
+            ref = self._find(table, b.get("obj", ""))
+            obj_uuid = st.tables[table][ref]["uuid"] if ref else b.get("obj", "")
+            m = self.sim.add_message(str(b.get("name", "ALARM")), int(b.get("priority", 3)), cls,
+                                     obj_uuid, str(b.get("body", "")))
+            return self.reply({"ok": True, "ref": m, "uuid": st.tables["message"][m]["uuid"]})
 
     def fault(self, b):
         sim = self.sim
