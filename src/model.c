@@ -1,0 +1,948 @@
+/* model.c - the live store of one pool: per-class open-addressed tables keyed by ref, a
+ * lazily rebuilt uuid index and the derived indexes (VDIs by SR, vhd-parent links, VBDs by
+ * VDI and VM, tasks by applies_to, messages by object).
+ *
+ * Tables: a dense array of records plus a power-of-two slot array (linear probing, load at
+ * most 1/2) mapping a ref's hash to its index + 1. Delete swaps the last record into the
+ * hole and re-points its slot, and closes the probe gap by backward shifting, so no
+ * tombstones accumulate. Derived indexes are "group indexes": a small hash of keys (one or
+ * two borrowed strings) to a range of a flat pointer array, built by a counting sort in
+ * O(records). Each index remembers which record class it derives from and is rebuilt on
+ * the first query after a change to that class only. */
+#include "model.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- names ---------------------------------------------------------------------------- */
+
+static const char *const class_names[CT_NCLASSES] = {
+	[CT_POOL] = "pool", [CT_HOST] = "host", [CT_SR] = "SR", [CT_VDI] = "VDI", [CT_VM] = "VM",
+	[CT_VBD] = "VBD", [CT_PBD] = "PBD", [CT_TASK] = "task", [CT_MESSAGE] = "message",
+};
+
+const char *ct_class_name(enum ct_class c)
+{
+	if ((int)c < 0 || c >= CT_NCLASSES)
+		return "unknown";
+	return class_names[c];
+}
+
+int ct_class_from_name(const char *name)
+{
+	if (!name)
+		return -1;
+	for (int i = 0; i < CT_NCLASSES; i++)
+		if (!strcasecmp(name, class_names[i]))
+			return i;
+	return -1;
+}
+
+const char *ct_power_state_name(enum ct_power_state p)
+{
+	switch (p) {
+	case CT_POWER_HALTED: return "Halted";
+	case CT_POWER_PAUSED: return "Paused";
+	case CT_POWER_RUNNING: return "Running";
+	case CT_POWER_SUSPENDED: return "Suspended";
+	case CT_POWER_UNKNOWN: break;
+	}
+	return "Unknown";
+}
+
+const char *ct_task_status_name(enum ct_task_status s)
+{
+	switch (s) {
+	case CT_TASK_PENDING: return "pending";
+	case CT_TASK_SUCCESS: return "success";
+	case CT_TASK_FAILURE: return "failure";
+	case CT_TASK_CANCELLING: return "cancelling";
+	case CT_TASK_CANCELLED: return "cancelled";
+	}
+	return "unknown";
+}
+
+bool ct_ref_is_null(const char *ref)
+{
+	return !ref || !*ref || !strcmp(ref, "OpaqueRef:NULL");
+}
+
+/* ---- records -------------------------------------------------------------------------- */
+
+static size_t class_size(enum ct_class c)
+{
+	switch (c) {
+	case CT_POOL: return sizeof(struct ct_pool);
+	case CT_HOST: return sizeof(struct ct_host);
+	case CT_SR: return sizeof(struct ct_sr);
+	case CT_VDI: return sizeof(struct ct_vdi);
+	case CT_VM: return sizeof(struct ct_vm);
+	case CT_VBD: return sizeof(struct ct_vbd);
+	case CT_PBD: return sizeof(struct ct_pbd);
+	case CT_TASK: return sizeof(struct ct_task);
+	case CT_MESSAGE: return sizeof(struct ct_message);
+	case CT_NCLASSES: break;
+	}
+	return 0;
+}
+
+struct ct_obj *ct_obj_new(enum ct_class c)
+{
+	size_t sz = class_size(c);
+	if (!sz)
+		ct_fatal("ct_obj_new: invalid record class %d", (int)c);
+	struct ct_obj *o = ct_xcalloc(1, sz);
+	o->cls = c;
+	switch (c) {
+	case CT_VM:
+		((struct ct_vm *)o)->power_state = CT_POWER_UNKNOWN;
+		break;
+	case CT_VDI:
+		((struct ct_vdi *)o)->type = CT_VDI_USER;
+		break;
+	default:
+		break;
+	}
+	return o;
+}
+
+void ct_obj_free(struct ct_obj *o)
+{
+	if (!o)
+		return;
+	switch (o->cls) {
+	case CT_POOL: {
+		struct ct_pool *p = (struct ct_pool *)o;
+		free(p->name_label);
+		free(p->master);
+		free(p->default_sr);
+		ct_map_release(&p->other_config);
+		break;
+	}
+	case CT_HOST: {
+		struct ct_host *h = (struct ct_host *)o;
+		free(h->name_label);
+		free(h->hostname);
+		free(h->address);
+		ct_map_release(&h->software_version);
+		break;
+	}
+	case CT_SR: {
+		struct ct_sr *s = (struct ct_sr *)o;
+		free(s->name_label);
+		free(s->name_description);
+		free(s->type);
+		free(s->content_type);
+		ct_map_release(&s->sm_config);
+		ct_map_release(&s->other_config);
+		ct_strset_release(&s->vdis);
+		ct_strset_release(&s->pbds);
+		break;
+	}
+	case CT_VDI: {
+		struct ct_vdi *v = (struct ct_vdi *)o;
+		free(v->name_label);
+		free(v->name_description);
+		free(v->sr);
+		ct_strset_release(&v->vbds);
+		free(v->snapshot_of);
+		ct_strset_release(&v->snapshots);
+		ct_map_release(&v->sm_config);
+		ct_map_release(&v->other_config);
+		ct_strset_release(&v->current_operations);
+		break;
+	}
+	case CT_VM: {
+		struct ct_vm *v = (struct ct_vm *)o;
+		free(v->name_label);
+		free(v->name_description);
+		free(v->snapshot_of);
+		ct_strset_release(&v->snapshots);
+		ct_strset_release(&v->vbds);
+		ct_map_release(&v->other_config);
+		ct_strset_release(&v->tags);
+		free(v->resident_on);
+		free(v->suspend_vdi);
+		ct_strset_release(&v->current_operations);
+		break;
+	}
+	case CT_VBD: {
+		struct ct_vbd *b = (struct ct_vbd *)o;
+		free(b->vm);
+		free(b->vdi);
+		free(b->userdevice);
+		free(b->device);
+		break;
+	}
+	case CT_PBD: {
+		struct ct_pbd *b = (struct ct_pbd *)o;
+		free(b->host);
+		free(b->sr);
+		break;
+	}
+	case CT_TASK: {
+		struct ct_task *t = (struct ct_task *)o;
+		free(t->name_label);
+		free(t->name_description);
+		free(t->result);
+		ct_strset_release(&t->error_info);
+		ct_map_release(&t->other_config);
+		free(t->resident_on);
+		break;
+	}
+	case CT_MESSAGE: {
+		struct ct_message *msg = (struct ct_message *)o;
+		free(msg->name);
+		free(msg->cls);
+		free(msg->obj_uuid);
+		free(msg->body);
+		break;
+	}
+	case CT_NCLASSES:
+		break;
+	}
+	free(o->ref);
+	free(o->uuid);
+	free(o);
+}
+
+#define DUPS(f) (d->f = ct_xstrdup(s->f))
+#define DUPMAP(f) (memset(&d->f, 0, sizeof(d->f)), ct_map_copy(&d->f, &s->f))
+#define DUPSET(f) (memset(&d->f, 0, sizeof(d->f)), ct_strset_copy(&d->f, &s->f))
+
+struct ct_obj *ct_obj_dup(const struct ct_obj *o)
+{
+	if (!o)
+		return NULL;
+	size_t sz = class_size(o->cls);
+	if (!sz)
+		ct_fatal("ct_obj_dup: invalid record class %d", (int)o->cls);
+	struct ct_obj *n = ct_xmalloc(sz);
+	/* Scalars by value first, then every owned pointer replaced by its own copy. */
+	memcpy(n, o, sz);
+	n->ref = ct_xstrdup(o->ref);
+	n->uuid = ct_xstrdup(o->uuid);
+	switch (o->cls) {
+	case CT_POOL: {
+		const struct ct_pool *s = (const struct ct_pool *)o;
+		struct ct_pool *d = (struct ct_pool *)n;
+		DUPS(name_label); DUPS(master); DUPS(default_sr);
+		DUPMAP(other_config);
+		break;
+	}
+	case CT_HOST: {
+		const struct ct_host *s = (const struct ct_host *)o;
+		struct ct_host *d = (struct ct_host *)n;
+		DUPS(name_label); DUPS(hostname); DUPS(address);
+		DUPMAP(software_version);
+		break;
+	}
+	case CT_SR: {
+		const struct ct_sr *s = (const struct ct_sr *)o;
+		struct ct_sr *d = (struct ct_sr *)n;
+		DUPS(name_label); DUPS(name_description); DUPS(type); DUPS(content_type);
+		DUPMAP(sm_config); DUPMAP(other_config);
+		DUPSET(vdis); DUPSET(pbds);
+		break;
+	}
+	case CT_VDI: {
+		const struct ct_vdi *s = (const struct ct_vdi *)o;
+		struct ct_vdi *d = (struct ct_vdi *)n;
+		DUPS(name_label); DUPS(name_description); DUPS(sr); DUPS(snapshot_of);
+		DUPSET(vbds); DUPSET(snapshots); DUPSET(current_operations);
+		DUPMAP(sm_config); DUPMAP(other_config);
+		break;
+	}
+	case CT_VM: {
+		const struct ct_vm *s = (const struct ct_vm *)o;
+		struct ct_vm *d = (struct ct_vm *)n;
+		DUPS(name_label); DUPS(name_description); DUPS(snapshot_of);
+		DUPS(resident_on); DUPS(suspend_vdi);
+		DUPSET(snapshots); DUPSET(vbds); DUPSET(tags); DUPSET(current_operations);
+		DUPMAP(other_config);
+		break;
+	}
+	case CT_VBD: {
+		const struct ct_vbd *s = (const struct ct_vbd *)o;
+		struct ct_vbd *d = (struct ct_vbd *)n;
+		DUPS(vm); DUPS(vdi); DUPS(userdevice); DUPS(device);
+		break;
+	}
+	case CT_PBD: {
+		const struct ct_pbd *s = (const struct ct_pbd *)o;
+		struct ct_pbd *d = (struct ct_pbd *)n;
+		DUPS(host); DUPS(sr);
+		break;
+	}
+	case CT_TASK: {
+		const struct ct_task *s = (const struct ct_task *)o;
+		struct ct_task *d = (struct ct_task *)n;
+		DUPS(name_label); DUPS(name_description); DUPS(result); DUPS(resident_on);
+		DUPSET(error_info);
+		DUPMAP(other_config);
+		break;
+	}
+	case CT_MESSAGE: {
+		const struct ct_message *s = (const struct ct_message *)o;
+		struct ct_message *d = (struct ct_message *)n;
+		DUPS(name); DUPS(cls); DUPS(obj_uuid); DUPS(body);
+		break;
+	}
+	case CT_NCLASSES:
+		break;
+	}
+	return n;
+}
+
+#undef DUPS
+#undef DUPMAP
+#undef DUPSET
+
+/* ---- hashing -------------------------------------------------------------------------- */
+
+/* FNV-1a, then a final avalanche so the low bits (used for the slot) are well mixed. */
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static uint64_t hash_fin(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static uint64_t hash_key(const char *k1, const char *k2)
+{
+	uint64_t h = hash_str(0xcbf29ce484222325ULL, k1);
+	if (k2) {
+		h ^= 0xff;
+		h *= 0x100000001b3ULL;
+		h = hash_str(h, k2);
+	}
+	return hash_fin(h);
+}
+
+/* ---- tables by ref -------------------------------------------------------------------- */
+
+static void table_release(struct ct_table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		ct_obj_free(t->items[i]);
+	free(t->items);
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Slot holding ref, or the empty slot where it would go. nslots must be > 0. */
+static size_t table_probe(const struct ct_table *t, const char *ref, bool *found)
+{
+	size_t mask = t->nslots - 1;
+	size_t s = (size_t)hash_key(ref, NULL) & mask;
+	for (;;) {
+		size_t v = t->slots[s];
+		if (!v) {
+			*found = false;
+			return s;
+		}
+		if (!strcmp(t->items[v - 1]->ref, ref)) {
+			*found = true;
+			return s;
+		}
+		s = (s + 1) & mask;
+	}
+}
+
+static void table_rehash(struct ct_table *t, size_t nslots)
+{
+	free(t->slots);
+	t->slots = ct_xcalloc(nslots, sizeof(*t->slots));
+	t->nslots = nslots;
+	size_t mask = nslots - 1;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t s = (size_t)hash_key(t->items[i]->ref, NULL) & mask;
+		while (t->slots[s])
+			s = (s + 1) & mask;
+		t->slots[s] = i + 1;
+	}
+}
+
+static struct ct_obj *table_find(const struct ct_table *t, const char *ref)
+{
+	if (!t->n || !ref)
+		return NULL;
+	bool found;
+	size_t s = table_probe(t, ref, &found);
+	return found ? t->items[t->slots[s] - 1] : NULL;
+}
+
+/* Returns the replaced record (caller frees) or NULL when o was added. */
+static struct ct_obj *table_put(struct ct_table *t, struct ct_obj *o)
+{
+	if ((t->n + 1) * 2 > t->nslots)
+		table_rehash(t, t->nslots ? t->nslots * 2 : 16);
+	bool found;
+	size_t s = table_probe(t, o->ref, &found);
+	if (found) {
+		size_t i = t->slots[s] - 1;
+		struct ct_obj *old = t->items[i];
+		t->items[i] = o;
+		return old;
+	}
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 16;
+		t->items = ct_xrealloc(t->items, t->cap * sizeof(*t->items));
+	}
+	t->items[t->n] = o;
+	t->slots[s] = ++t->n;
+	return NULL;
+}
+
+/* Unlinks and returns the record with ref, or NULL. */
+static struct ct_obj *table_del(struct ct_table *t, const char *ref)
+{
+	if (!t->n || !ref)
+		return NULL;
+	bool found;
+	size_t s = table_probe(t, ref, &found);
+	if (!found)
+		return NULL;
+	size_t i = t->slots[s] - 1;
+	struct ct_obj *old = t->items[i];
+	size_t mask = t->nslots - 1;
+
+	/* Backward-shift deletion: pull later members of the probe run into the hole when
+	 * their home slot does not lie cyclically in (hole, j]. */
+	size_t hole = s;
+	size_t j = s;
+	for (;;) {
+		j = (j + 1) & mask;
+		size_t v = t->slots[j];
+		if (!v)
+			break;
+		size_t home = (size_t)hash_key(t->items[v - 1]->ref, NULL) & mask;
+		bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+		if (!stays) {
+			t->slots[hole] = v;
+			hole = j;
+		}
+	}
+	t->slots[hole] = 0;
+
+	/* Swap-remove in the dense array; re-point the moved record's slot. */
+	size_t last = t->n - 1;
+	if (i != last) {
+		struct ct_obj *moved = t->items[last];
+		bool f2;
+		size_t ms = table_probe(t, moved->ref, &f2);
+		t->items[i] = moved;
+		t->slots[ms] = i + 1;
+	}
+	t->items[last] = NULL;
+	t->n--;
+	return old;
+}
+
+/* ---- group indexes -------------------------------------------------------------------- */
+
+struct group {
+	const char *k1, *k2;     /* borrowed from records */
+	uint64_t h;
+	size_t start, count;
+};
+
+struct gindex {
+	struct group *g;
+	size_t ng;
+	size_t *slots;           /* -> group + 1 */
+	size_t nslots;
+	void **flat;
+	size_t nflat;
+};
+
+static void gindex_release(struct gindex *x)
+{
+	free(x->g);
+	free(x->slots);
+	free(x->flat);
+	memset(x, 0, sizeof(*x));
+}
+
+static const struct group *gindex_find(const struct gindex *x, const char *k1, const char *k2)
+{
+	if (!x->ng || !k1)
+		return NULL;
+	uint64_t h = hash_key(k1, k2);
+	size_t mask = x->nslots - 1;
+	for (size_t s = (size_t)h & mask;; s = (s + 1) & mask) {
+		size_t v = x->slots[s];
+		if (!v)
+			return NULL;
+		const struct group *g = &x->g[v - 1];
+		if (g->h == h && !strcmp(g->k1, k1) &&
+		    (k2 ? g->k2 && !strcmp(g->k2, k2) : !g->k2))
+			return g;
+	}
+}
+
+/* Group index builder: call gb_add for every (key, item) in order, then gb_finish. */
+struct gbuild {
+	struct gindex *x;
+	size_t *gid;             /* per added item: group */
+	void **items;
+	size_t n, cap;
+};
+
+static void gb_start(struct gbuild *b, struct gindex *x, size_t expect)
+{
+	gindex_release(x);
+	memset(b, 0, sizeof(*b));
+	b->x = x;
+	size_t ns = 16;
+	while (ns < expect * 2)
+		ns *= 2;
+	x->nslots = ns;
+	x->slots = ct_xcalloc(ns, sizeof(*x->slots));
+	b->cap = expect ? expect : 1;
+	b->gid = ct_xmalloc(b->cap * sizeof(*b->gid));
+	b->items = ct_xmalloc(b->cap * sizeof(*b->items));
+	x->g = ct_xmalloc(b->cap * sizeof(*x->g));
+}
+
+static void gb_add(struct gbuild *b, const char *k1, const char *k2, void *item)
+{
+	struct gindex *x = b->x;
+	if (!k1)
+		return;
+	if (b->n == b->cap) {
+		b->cap *= 2;
+		b->gid = ct_xrealloc(b->gid, b->cap * sizeof(*b->gid));
+		b->items = ct_xrealloc(b->items, b->cap * sizeof(*b->items));
+		x->g = ct_xrealloc(x->g, b->cap * sizeof(*x->g));
+	}
+	if ((x->ng + 1) * 2 > x->nslots) {
+		size_t ns = x->nslots * 2;
+		free(x->slots);
+		x->slots = ct_xcalloc(ns, sizeof(*x->slots));
+		x->nslots = ns;
+		for (size_t i = 0; i < x->ng; i++) {
+			size_t s = (size_t)x->g[i].h & (ns - 1);
+			while (x->slots[s])
+				s = (s + 1) & (ns - 1);
+			x->slots[s] = i + 1;
+		}
+	}
+	uint64_t h = hash_key(k1, k2);
+	size_t mask = x->nslots - 1;
+	size_t s = (size_t)h & mask;
+	size_t gi;
+	for (;; s = (s + 1) & mask) {
+		size_t v = x->slots[s];
+		if (!v) {
+			gi = x->ng++;
+			x->g[gi] = (struct group){ .k1 = k1, .k2 = k2, .h = h, .count = 0 };
+			x->slots[s] = gi + 1;
+			break;
+		}
+		struct group *g = &x->g[v - 1];
+		if (g->h == h && !strcmp(g->k1, k1) &&
+		    (k2 ? g->k2 && !strcmp(g->k2, k2) : !g->k2)) {
+			gi = v - 1;
+			break;
+		}
+	}
+	x->g[gi].count++;
+	b->gid[b->n] = gi;
+	b->items[b->n] = item;
+	b->n++;
+}
+
+static void gb_finish(struct gbuild *b)
+{
+	struct gindex *x = b->x;
+	size_t pos = 0;
+	for (size_t i = 0; i < x->ng; i++) {
+		x->g[i].start = pos;
+		pos += x->g[i].count;
+		x->g[i].count = 0;
+	}
+	x->nflat = b->n;
+	x->flat = ct_xmalloc((b->n ? b->n : 1) * sizeof(*x->flat));
+	for (size_t i = 0; i < b->n; i++) {
+		struct group *g = &x->g[b->gid[i]];
+		x->flat[g->start + g->count++] = b->items[i];
+	}
+	free(b->gid);
+	free(b->items);
+	memset(b, 0, sizeof(*b));
+}
+
+/* ---- derived indexes ------------------------------------------------------------------ */
+
+enum {
+	IX_SR_VDIS,        /* VDI.sr -> VDIs */
+	IX_SR_UUID,        /* (VDI.sr, VDI.uuid) -> VDI */
+	IX_CHILDREN,       /* (VDI.sr, vhd-parent) -> VDIs */
+	IX_VDI_VBDS,       /* VBD.vdi -> VBDs */
+	IX_VM_VBDS,        /* VBD.vm -> VBDs */
+	IX_TASKS,          /* task applies_to -> tasks */
+	IX_MESSAGES,       /* message obj_uuid -> messages, newest first */
+	IX_N
+};
+
+static const enum ct_class ix_class[IX_N] = {
+	[IX_SR_VDIS] = CT_VDI, [IX_SR_UUID] = CT_VDI, [IX_CHILDREN] = CT_VDI,
+	[IX_VDI_VBDS] = CT_VBD, [IX_VM_VBDS] = CT_VBD, [IX_TASKS] = CT_TASK,
+	[IX_MESSAGES] = CT_MESSAGE,
+};
+
+struct ct_model_index {
+	unsigned dirty;               /* bit per class changed since the indexes were built */
+	bool built_uuid[CT_NCLASSES];
+	bool built[IX_N];
+	struct gindex uuid[CT_NCLASSES];
+	struct gindex ix[IX_N];
+};
+
+static void mark_dirty(struct ct_model *m, enum ct_class c)
+{
+	m->generation++;
+	m->idx_dirty = true;
+	if (m->idx)
+		m->idx->dirty |= 1u << c;
+}
+
+static void index_free(struct ct_model_index *x)
+{
+	if (!x)
+		return;
+	for (int c = 0; c < CT_NCLASSES; c++)
+		gindex_release(&x->uuid[c]);
+	for (int i = 0; i < IX_N; i++)
+		gindex_release(&x->ix[i]);
+	free(x);
+}
+
+static const char *nonnull_ref(const char *ref)
+{
+	return ct_ref_is_null(ref) ? NULL : ref;
+}
+
+static int msg_newest_first(const void *a, const void *b)
+{
+	const struct ct_message *x = *(const struct ct_message *const *)a;
+	const struct ct_message *y = *(const struct ct_message *const *)b;
+	if (x->timestamp != y->timestamp)
+		return x->timestamp > y->timestamp ? -1 : 1;
+	return strcmp(x->o.ref, y->o.ref);
+}
+
+static void build_ix(struct ct_model *m, int which)
+{
+	struct ct_model_index *x = m->idx;
+	const struct ct_table *t = &m->t[ix_class[which]];
+	struct gbuild b;
+	gb_start(&b, &x->ix[which], t->n);
+	for (size_t i = 0; i < t->n; i++) {
+		struct ct_obj *o = t->items[i];
+		switch (which) {
+		case IX_SR_VDIS: {
+			struct ct_vdi *v = (struct ct_vdi *)o;
+			gb_add(&b, nonnull_ref(v->sr), NULL, v);
+			break;
+		}
+		case IX_SR_UUID: {
+			struct ct_vdi *v = (struct ct_vdi *)o;
+			if (v->o.uuid)
+				gb_add(&b, nonnull_ref(v->sr), v->o.uuid, v);
+			break;
+		}
+		case IX_CHILDREN: {
+			struct ct_vdi *v = (struct ct_vdi *)o;
+			const char *p = ct_map_get(&v->sm_config, "vhd-parent");
+			if (p && *p)
+				gb_add(&b, nonnull_ref(v->sr), p, v);
+			break;
+		}
+		case IX_VDI_VBDS: {
+			struct ct_vbd *v = (struct ct_vbd *)o;
+			gb_add(&b, nonnull_ref(v->vdi), NULL, v);
+			break;
+		}
+		case IX_VM_VBDS: {
+			struct ct_vbd *v = (struct ct_vbd *)o;
+			gb_add(&b, nonnull_ref(v->vm), NULL, v);
+			break;
+		}
+		case IX_TASKS: {
+			struct ct_task *tk = (struct ct_task *)o;
+			gb_add(&b, nonnull_ref(ct_map_get(&tk->other_config, "applies_to")), NULL, tk);
+			break;
+		}
+		case IX_MESSAGES: {
+			struct ct_message *ms = (struct ct_message *)o;
+			if (ms->obj_uuid && *ms->obj_uuid)
+				gb_add(&b, ms->obj_uuid, NULL, ms);
+			break;
+		}
+		}
+	}
+	gb_finish(&b);
+	if (which == IX_MESSAGES) {
+		struct gindex *g = &x->ix[which];
+		for (size_t i = 0; i < g->ng; i++)
+			if (g->g[i].count > 1)
+				qsort(&g->flat[g->g[i].start], g->g[i].count, sizeof(void *),
+				      msg_newest_first);
+	}
+	x->built[which] = true;
+}
+
+static void build_uuid(struct ct_model *m, enum ct_class c)
+{
+	struct ct_model_index *x = m->idx;
+	const struct ct_table *t = &m->t[c];
+	struct gbuild b;
+	gb_start(&b, &x->uuid[c], t->n);
+	for (size_t i = 0; i < t->n; i++)
+		if (t->items[i]->uuid && *t->items[i]->uuid)
+			gb_add(&b, t->items[i]->uuid, NULL, t->items[i]);
+	gb_finish(&b);
+	x->built_uuid[c] = true;
+}
+
+/* Drop the parts of the index invalidated by changes since the last query. */
+static struct ct_model_index *index_sync(struct ct_model *m)
+{
+	if (!m->idx) {
+		m->idx = ct_xcalloc(1, sizeof(*m->idx));
+		m->idx_dirty = false;
+		return m->idx;
+	}
+	if (m->idx_dirty || m->idx->dirty) {
+		struct ct_model_index *x = m->idx;
+		for (int c = 0; c < CT_NCLASSES; c++)
+			if (x->dirty & (1u << c))
+				x->built_uuid[c] = false;
+		for (int i = 0; i < IX_N; i++)
+			if (x->dirty & (1u << ix_class[i]))
+				x->built[i] = false;
+		x->dirty = 0;
+		m->idx_dirty = false;
+	}
+	return m->idx;
+}
+
+static const struct group *ix_lookup(struct ct_model *m, int which, const char *k1, const char *k2)
+{
+	struct ct_model_index *x = index_sync(m);
+	if (!x->built[which])
+		build_ix(m, which);
+	return gindex_find(&x->ix[which], k1, k2);
+}
+
+static void *const *ix_range(struct ct_model *m, int which, const char *k1, const char *k2,
+			     size_t *n)
+{
+	const struct group *g = k1 ? ix_lookup(m, which, k1, k2) : NULL;
+	if (!g) {
+		if (n)
+			*n = 0;
+		return NULL;
+	}
+	if (n)
+		*n = g->count;
+	return &m->idx->ix[which].flat[g->start];
+}
+
+/* ---- the store ------------------------------------------------------------------------ */
+
+void ct_model_init(struct ct_model *m)
+{
+	memset(m, 0, sizeof(*m));
+	pthread_mutex_init(&m->lock, NULL);
+}
+
+void ct_model_release(struct ct_model *m)
+{
+	if (!m)
+		return;
+	for (int c = 0; c < CT_NCLASSES; c++)
+		table_release(&m->t[c]);
+	index_free(m->idx);
+	m->idx = NULL;
+	pthread_mutex_destroy(&m->lock);
+}
+
+void ct_model_lock(struct ct_model *m)
+{
+	pthread_mutex_lock(&m->lock);
+}
+
+void ct_model_unlock(struct ct_model *m)
+{
+	pthread_mutex_unlock(&m->lock);
+}
+
+void ct_model_clear(struct ct_model *m)
+{
+	for (int c = 0; c < CT_NCLASSES; c++)
+		table_release(&m->t[c]);
+	index_free(m->idx);
+	m->idx = NULL;
+	m->idx_dirty = true;
+	m->generation++;
+}
+
+void ct_model_put(struct ct_model *m, struct ct_obj *o)
+{
+	if (!o)
+		return;
+	if ((int)o->cls < 0 || o->cls >= CT_NCLASSES || !o->ref || !*o->ref) {
+		ct_obj_free(o);
+		return;
+	}
+	struct ct_obj *old = table_put(&m->t[o->cls], o);
+	ct_obj_free(old);
+	mark_dirty(m, o->cls);
+}
+
+void ct_model_del(struct ct_model *m, enum ct_class c, const char *ref)
+{
+	if ((int)c < 0 || c >= CT_NCLASSES)
+		return;
+	struct ct_obj *old = table_del(&m->t[c], ref);
+	if (!old)
+		return;
+	ct_obj_free(old);
+	mark_dirty(m, c);
+}
+
+size_t ct_model_count(const struct ct_model *m, enum ct_class c)
+{
+	if ((int)c < 0 || c >= CT_NCLASSES)
+		return 0;
+	return m->t[c].n;
+}
+
+struct ct_obj *ct_model_at(const struct ct_model *m, enum ct_class c, size_t i)
+{
+	if ((int)c < 0 || c >= CT_NCLASSES || i >= m->t[c].n)
+		return NULL;
+	return m->t[c].items[i];
+}
+
+struct ct_obj *ct_model_find(const struct ct_model *m, enum ct_class c, const char *ref)
+{
+	if ((int)c < 0 || c >= CT_NCLASSES || ct_ref_is_null(ref))
+		return NULL;
+	return table_find(&m->t[c], ref);
+}
+
+struct ct_obj *ct_model_find_uuid(struct ct_model *m, enum ct_class c, const char *uuid)
+{
+	if ((int)c < 0 || c >= CT_NCLASSES || !uuid || !*uuid || !m->t[c].n)
+		return NULL;
+	struct ct_model_index *x = index_sync(m);
+	if (!x->built_uuid[c])
+		build_uuid(m, c);
+	const struct group *g = gindex_find(&x->uuid[c], uuid, NULL);
+	return g ? x->uuid[c].flat[g->start] : NULL;
+}
+
+struct ct_pool *ct_model_pool(const struct ct_model *m)
+{
+	return (struct ct_pool *)ct_model_at(m, CT_POOL, 0);
+}
+
+struct ct_sr *ct_model_sr(const struct ct_model *m, const char *ref)
+{
+	return (struct ct_sr *)ct_model_find(m, CT_SR, ref);
+}
+
+struct ct_vdi *ct_model_vdi(const struct ct_model *m, const char *ref)
+{
+	return (struct ct_vdi *)ct_model_find(m, CT_VDI, ref);
+}
+
+struct ct_vm *ct_model_vm(const struct ct_model *m, const char *ref)
+{
+	return (struct ct_vm *)ct_model_find(m, CT_VM, ref);
+}
+
+struct ct_vbd *ct_model_vbd(const struct ct_model *m, const char *ref)
+{
+	return (struct ct_vbd *)ct_model_find(m, CT_VBD, ref);
+}
+
+struct ct_host *ct_model_host(const struct ct_model *m, const char *ref)
+{
+	return (struct ct_host *)ct_model_find(m, CT_HOST, ref);
+}
+
+struct ct_task *ct_model_task(const struct ct_model *m, const char *ref)
+{
+	return (struct ct_task *)ct_model_find(m, CT_TASK, ref);
+}
+
+struct ct_vdi *const *ct_model_sr_vdis(struct ct_model *m, const struct ct_sr *sr, size_t *n)
+{
+	return (struct ct_vdi *const *)ix_range(m, IX_SR_VDIS, sr ? nonnull_ref(sr->o.ref) : NULL,
+						 NULL, n);
+}
+
+struct ct_vdi *ct_model_vdi_parent(struct ct_model *m, const struct ct_vdi *v)
+{
+	if (!v)
+		return NULL;
+	const char *sr = nonnull_ref(v->sr);
+	const char *p = ct_map_get(&v->sm_config, "vhd-parent");
+	if (!sr || !p || !*p)
+		return NULL;
+	const struct group *g = ix_lookup(m, IX_SR_UUID, sr, p);
+	if (!g)
+		return NULL;
+	struct ct_vdi *parent = m->idx->ix[IX_SR_UUID].flat[g->start];
+	return parent == v ? NULL : parent;
+}
+
+struct ct_vdi *const *ct_model_vdi_children(struct ct_model *m, const struct ct_vdi *v, size_t *n)
+{
+	const char *sr = v ? nonnull_ref(v->sr) : NULL;
+	if (!sr || !v->o.uuid || !*v->o.uuid) {
+		if (n)
+			*n = 0;
+		return NULL;
+	}
+	return (struct ct_vdi *const *)ix_range(m, IX_CHILDREN, sr, v->o.uuid, n);
+}
+
+struct ct_vbd *const *ct_model_vdi_vbds(struct ct_model *m, const struct ct_vdi *v, size_t *n)
+{
+	return (struct ct_vbd *const *)ix_range(m, IX_VDI_VBDS, v ? nonnull_ref(v->o.ref) : NULL,
+						 NULL, n);
+}
+
+struct ct_vbd *const *ct_model_vm_vbds(struct ct_model *m, const struct ct_vm *vm, size_t *n)
+{
+	return (struct ct_vbd *const *)ix_range(m, IX_VM_VBDS, vm ? nonnull_ref(vm->o.ref) : NULL,
+						 NULL, n);
+}
+
+struct ct_task *const *ct_model_tasks_for(struct ct_model *m, const char *ref, size_t *n)
+{
+	return (struct ct_task *const *)ix_range(m, IX_TASKS, nonnull_ref(ref), NULL, n);
+}
+
+struct ct_message *const *ct_model_messages_for(struct ct_model *m, const char *uuid, size_t *n)
+{
+	return (struct ct_message *const *)ix_range(m, IX_MESSAGES, uuid && *uuid ? uuid : NULL,
+						    NULL, n);
+}
