@@ -238,6 +238,7 @@ class WireTest(Base):
         s2 = self.sim.login()
         self.sim.ok("session.logout", s2)
         self.assertEqual(self.sim.err("VM.get_all", s2)[0], "SESSION_INVALID")
+        self.assertEqual(self.sim.err("session.logout", s2), ["SESSION_INVALID", s2])
         self.assertEqual(self.sim.err("VM.get_record", self.s, "OpaqueRef:nope"),
                          ["HANDLE_INVALID", "VM", "OpaqueRef:nope"])
         self.assertEqual(self.sim.err("VM.get_by_uuid", self.s, "nope"),

@@ -1188,18 +1188,19 @@ class Sim:
                     st.set("task", task, progress=1.0, status="success",
                            finished=XDate(time.time()), result=value or "",
                            allowed_operations=[])
-        except XapiError as e:
+        except Exception as e:        # XapiError, or a simulator bug as INTERNAL_ERROR
+            desc = e.desc if isinstance(e, XapiError) else ["INTERNAL_ERROR", repr(e)]
             with st.lock:
                 if task in st.tables["task"]:
                     st.set("task", task, progress=1.0, status="failure",
-                           finished=XDate(time.time()), error_info=e.desc,
+                           finished=XDate(time.time()), error_info=desc,
                            allowed_operations=[])
 
     # -- generic class methods
     def register_methods(self):
         R = self.register
         R("session.login_with_password", self.login, 4, optional=2, session=False)
-        R("session.logout", self.logout, 1, session=False)
+        R("session.logout", self.logout, 1)
         R("session.get_this_host", self.get_this_host, 2)
         R("event.from", self.event_from, 4)
         R("event.inject", self.event_inject, 3)
@@ -1326,8 +1327,8 @@ class Sim:
         self.all_sessions.add(h)
         return enc(h)
 
-    def logout(self, s):
-        self.sessions.pop(s, None) if isinstance(s, str) else None
+    def logout(self):
+        self.sessions.pop(getattr(_tls, "session", None), None)
         return enc(None)
 
     def get_this_host(self, self_):
@@ -2162,6 +2163,9 @@ class Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True      # header and body go out in separate writes
     server_version = "xapi"
     sys_version = ""
+
+    def version_string(self):
+        return self.server_version
 
     def log_message(self, fmt, *args):
         if self.server.sim.opts.verbose:
