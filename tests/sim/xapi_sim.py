@@ -2930,7 +2930,9 @@ def build_big(sim):
     TiB = 1024 * GiB
     srs = [b.sr("nfs-prod-%02d" % (i + 1), "nfs", 64 * TiB) for i in range(4)]
     srs += [b.sr("iscsi-lvm-%02d" % (i + 1), "lvmoiscsi", 128 * TiB) for i in range(2)]
-    b.sr("ISOs", "iso", 500 * GiB, content_type="iso")
+    isos = b.sr("ISOs", "iso", 500 * GiB, content_type="iso")
+    b.iso(isos, "debian-12.8.0-amd64-netinst.iso", 660 * MiB)
+    b.iso(isos, "rhel-9.4-x86_64-dvd.iso", 10 * GiB)
     b.templates(srs[0])
     prefixes = ["web", "app", "db", "cache", "worker", "api", "batch", "mq", "search", "ci"]
     rng = b.rng
