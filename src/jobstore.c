@@ -1,0 +1,669 @@
+/* jobstore.c - the job history: SQLite (WAL, busy timeout) in the state directory.
+ *
+ * Schema versions (PRAGMA user_version), each upgrade applied in place in one transaction:
+ *   0  empty file (or a file made by something else: tables created beside it)
+ *   1  runs, items, steps
+ *   2  items.bytes and items.chain_json; runs.summary
+ * Lists (XAPI error params, reasons) are stored as JSON arrays of strings. Times are Unix
+ * seconds (UTC). Every write is its own transaction, committed before the call returns. */
+#include "jobstore.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "util.h"
+
+#define JS_VERSION 2
+#define JS_BUSY_MS 10000
+
+struct ct_jobstore {
+	sqlite3 *db;
+	char *path;
+	char host[256];
+};
+
+static const char *status_names[] = {
+	[CT_RUN_RUNNING] = "running",
+	[CT_RUN_SUCCESS] = "success",
+	[CT_RUN_FAILURE] = "failure",
+	[CT_RUN_SKIPPED] = "skipped",
+	[CT_RUN_INTERRUPTED] = "interrupted",
+	[CT_RUN_FORCED] = "forced",
+};
+
+const char *ct_run_status_name(enum ct_run_status s)
+{
+	if ((unsigned)s < sizeof(status_names) / sizeof(status_names[0]))
+		return status_names[s];
+	return "unknown";
+}
+
+int ct_run_status_from_name(const char *s)
+{
+	if (!s)
+		return -1;
+	for (size_t i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
+		if (strcmp(status_names[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int db_err(struct ct_jobstore *js, struct ct_err *e, const char *what)
+{
+	return ct_err_set(e, CT_E_DB, "job history %s: %s failed: %s; check that the state directory is writable and the disk not full",
+			  js->path, what, sqlite3_errmsg(js->db));
+}
+
+static int exec(struct ct_jobstore *js, const char *sql, struct ct_err *e)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(js->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		ct_err_set(e, CT_E_DB, "job history %s: %s; check that the state directory is writable and the disk not full",
+			   js->path, msg ? msg : sqlite3_errmsg(js->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int mkdir_p(const char *dir, struct ct_err *e)
+{
+	char *p = ct_xstrdup(dir);
+	int rc = 0;
+
+	for (char *s = p + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+				rc = ct_err_set(e, CT_E_IO, "cannot create the state directory %s: %s; set state_dir in the configuration to a writable place",
+						p, strerror(errno));
+				break;
+			}
+			*s = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	free(p);
+	return rc;
+}
+
+static const char schema_v1[] =
+	"CREATE TABLE IF NOT EXISTS runs ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, job TEXT, pool TEXT,"
+	" dry_run INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL, start INTEGER NOT NULL,"
+	" end INTEGER NOT NULL DEFAULT 0, host TEXT, pid INTEGER);"
+	"CREATE TABLE IF NOT EXISTS items ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL REFERENCES runs(id),"
+	" obj_uuid TEXT, obj_name TEXT, status TEXT NOT NULL, start INTEGER NOT NULL,"
+	" end INTEGER NOT NULL DEFAULT 0, message TEXT, snapshot_uuid TEXT, xapi_code TEXT,"
+	" xapi_params TEXT, reasons TEXT);"
+	"CREATE TABLE IF NOT EXISTS steps ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, item_id INTEGER NOT NULL REFERENCES items(id),"
+	" name TEXT NOT NULL, status TEXT NOT NULL, start INTEGER NOT NULL,"
+	" end INTEGER NOT NULL DEFAULT 0, detail TEXT);"
+	"CREATE INDEX IF NOT EXISTS runs_start ON runs(start);"
+	"CREATE INDEX IF NOT EXISTS items_run ON items(run_id);"
+	"CREATE INDEX IF NOT EXISTS steps_item ON steps(item_id);";
+
+static const char schema_v2[] =
+	"ALTER TABLE items ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE items ADD COLUMN chain_json TEXT;"
+	"ALTER TABLE runs ADD COLUMN summary TEXT;";
+
+static int user_version(struct ct_jobstore *js, int *v, struct ct_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(js->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return db_err(js, e, "reading the schema version");
+	rc = sqlite3_step(st);
+	*v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return db_err(js, e, "reading the schema version");
+	return 0;
+}
+
+static int upgrade(struct ct_jobstore *js, struct ct_err *e)
+{
+	static const char *steps[] = { schema_v1, schema_v2 };
+	int v;
+
+	if (exec(js, "BEGIN IMMEDIATE", e) < 0)
+		return -1;
+	if (user_version(js, &v, e) < 0)
+		goto fail;
+	if (v > JS_VERSION) {
+		ct_err_set(e, CT_E_DB, "job history %s has schema version %d, newer than this chaintop knows (%d); use the newer chaintop or another state_dir",
+			   js->path, v, JS_VERSION);
+		goto fail;
+	}
+	for (; v < JS_VERSION; v++) {
+		char pragma[64];
+
+		if (exec(js, steps[v], e) < 0)
+			goto fail;
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+		if (exec(js, pragma, e) < 0)
+			goto fail;
+	}
+	return exec(js, "COMMIT", e);
+fail:
+	sqlite3_exec(js->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+static bool pid_alive(long pid)
+{
+	if (pid <= 0)
+		return false;
+	if (pid == (long)getpid())
+		return true;
+	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/* Runs left `running` by a process of this host that no longer exists. */
+static int mark_dead_runs(struct ct_jobstore *js, struct ct_err *e)
+{
+	sqlite3_stmt *st;
+	int64_t *dead = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+	time_t now = time(NULL);
+
+	if (sqlite3_prepare_v2(js->db, "SELECT id, pid FROM runs WHERE status = 'running' AND host = ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_err(js, e, "looking for interrupted runs");
+	sqlite3_bind_text(st, 1, js->host, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (pid_alive((long)sqlite3_column_int64(st, 1)))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			dead = ct_xrealloc(dead, cap * sizeof(*dead));
+		}
+		dead[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		static const char *sql[] = {
+			"UPDATE steps SET status = 'interrupted', end = ?2 WHERE status = 'running'"
+			" AND item_id IN (SELECT id FROM items WHERE run_id = ?1)",
+			"UPDATE items SET status = 'interrupted', end = ?2,"
+			" message = COALESCE(message, 'the process running this backup ended before it finished (killed or crashed)')"
+			" WHERE status = 'running' AND run_id = ?1",
+			"UPDATE runs SET status = 'interrupted', end = ?2,"
+			" summary = COALESCE(summary, 'interrupted: the process running it ended before it finished (killed or crashed)')"
+			" WHERE id = ?1",
+		};
+
+		if (exec(js, "BEGIN IMMEDIATE", e) < 0) {
+			rc = -1;
+			break;
+		}
+		for (size_t k = 0; k < sizeof(sql) / sizeof(sql[0]); k++) {
+			if (sqlite3_prepare_v2(js->db, sql[k], -1, &st, NULL) != SQLITE_OK) {
+				rc = db_err(js, e, "marking an interrupted run");
+				break;
+			}
+			sqlite3_bind_int64(st, 1, dead[i]);
+			sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				rc = db_err(js, e, "marking an interrupted run");
+			sqlite3_finalize(st);
+			if (rc < 0)
+				break;
+		}
+		if (rc < 0)
+			sqlite3_exec(js->db, "ROLLBACK", NULL, NULL, NULL);
+		else
+			rc = exec(js, "COMMIT", e);
+	}
+	free(dead);
+	return rc;
+}
+
+struct ct_jobstore *ct_jobstore_open(const char *state_dir, struct ct_err *e)
+{
+	struct ct_jobstore *js;
+
+	if (!state_dir || !*state_dir) {
+		ct_err_set(e, CT_E_CONFIG, "no state directory for the job history; set state_dir in the configuration");
+		return NULL;
+	}
+	if (mkdir_p(state_dir, e) < 0)
+		return NULL;
+	js = ct_xcalloc(1, sizeof(*js));
+	js->path = ct_xasprintf("%s/jobs.db", state_dir);
+	if (gethostname(js->host, sizeof(js->host) - 1) < 0)
+		snprintf(js->host, sizeof(js->host), "localhost");
+	if (sqlite3_open_v2(js->path, &js->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		ct_err_set(e, CT_E_DB, "cannot open the job history %s: %s; check the state directory's permissions",
+			   js->path, js->db ? sqlite3_errmsg(js->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(js->db, JS_BUSY_MS);
+	if (exec(js, "PRAGMA journal_mode = WAL", e) < 0 ||
+	    exec(js, "PRAGMA synchronous = FULL", e) < 0 ||
+	    exec(js, "PRAGMA foreign_keys = ON", e) < 0 ||
+	    upgrade(js, e) < 0 || mark_dead_runs(js, e) < 0)
+		goto fail;
+	return js;
+fail:
+	ct_jobstore_close(js);
+	return NULL;
+}
+
+void ct_jobstore_close(struct ct_jobstore *js)
+{
+	if (!js)
+		return;
+	if (js->db)
+		sqlite3_close(js->db);
+	free(js->path);
+	free(js);
+}
+
+/* One statement, bound by the caller through the callback, run to completion. */
+static int run_stmt(struct ct_jobstore *js, const char *sql, sqlite3_stmt **out, struct ct_err *e,
+		    const char *what)
+{
+	if (sqlite3_prepare_v2(js->db, sql, -1, out, NULL) != SQLITE_OK)
+		return db_err(js, e, what);
+	return 0;
+}
+
+static int finish_stmt(struct ct_jobstore *js, sqlite3_stmt *st, struct ct_err *e, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_err(js, e, what);
+	return 0;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int64_t ct_jobstore_run_begin(struct ct_jobstore *js, const char *kind, const char *job,
+			      const char *pool, bool dry_run, struct ct_err *e)
+{
+	sqlite3_stmt *st;
+
+	if (run_stmt(js, "INSERT INTO runs (kind, job, pool, dry_run, status, start, host, pid)"
+		     " VALUES (?, ?, ?, ?, 'running', ?, ?, ?)", &st, e, "recording a run") < 0)
+		return -1;
+	bind_text(st, 1, kind ? kind : "backup");
+	bind_text(st, 2, job);
+	bind_text(st, 3, pool);
+	sqlite3_bind_int(st, 4, dry_run);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
+	bind_text(st, 6, js->host);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)getpid());
+	if (finish_stmt(js, st, e, "recording a run") < 0)
+		return -1;
+	return (int64_t)sqlite3_last_insert_rowid(js->db);
+}
+
+int ct_jobstore_run_end(struct ct_jobstore *js, int64_t run, enum ct_run_status s,
+			const char *summary, struct ct_err *e)
+{
+	sqlite3_stmt *st;
+
+	if (run_stmt(js, "UPDATE runs SET status = ?, end = ?, summary = ? WHERE id = ?", &st, e,
+		     "ending a run") < 0)
+		return -1;
+	bind_text(st, 1, ct_run_status_name(s));
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	bind_text(st, 3, summary);
+	sqlite3_bind_int64(st, 4, run);
+	return finish_stmt(js, st, e, "ending a run");
+}
+
+int64_t ct_jobstore_item_begin(struct ct_jobstore *js, int64_t run, const char *obj_uuid,
+			       const char *obj_name, struct ct_err *e)
+{
+	sqlite3_stmt *st;
+
+	if (run_stmt(js, "INSERT INTO items (run_id, obj_uuid, obj_name, status, start)"
+		     " VALUES (?, ?, ?, 'running', ?)", &st, e, "recording an item") < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, run);
+	bind_text(st, 2, obj_uuid);
+	bind_text(st, 3, obj_name);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+	if (finish_stmt(js, st, e, "recording an item") < 0)
+		return -1;
+	return (int64_t)sqlite3_last_insert_rowid(js->db);
+}
+
+static char *json_list(const char *const *v, int n)
+{
+	json_t *a;
+	char *s;
+
+	if (n <= 0)
+		return NULL;
+	a = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i] ? v[i] : ""));
+	s = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return s;
+}
+
+static void parse_list(const char *text, char ***out, int *n)
+{
+	json_t *a;
+	json_error_t err;
+
+	*out = NULL;
+	*n = 0;
+	if (!text)
+		return;
+	a = json_loads(text, 0, &err);
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return;
+	}
+	*out = ct_xcalloc(json_array_size(a) + 1, sizeof(char *));
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		const char *s = json_string_value(json_array_get(a, i));
+
+		(*out)[(*n)++] = ct_xstrdup(s ? s : "");
+	}
+	json_decref(a);
+}
+
+int ct_jobstore_item_end(struct ct_jobstore *js, int64_t item, const struct ct_item_result *r,
+			 struct ct_err *e)
+{
+	sqlite3_stmt *st;
+	char *params = NULL, *reasons = NULL;
+	int rc;
+
+	if (run_stmt(js, "UPDATE items SET status = ?, end = ?, message = ?, snapshot_uuid = ?,"
+		     " bytes = ?, xapi_code = ?, xapi_params = ?, reasons = ?, chain_json = ?"
+		     " WHERE id = ?", &st, e, "ending an item") < 0)
+		return -1;
+	params = json_list(r->xapi_params, r->n_xapi_params);
+	reasons = json_list(r->reasons, r->n_reasons);
+	bind_text(st, 1, ct_run_status_name(r->status));
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	bind_text(st, 3, r->message);
+	bind_text(st, 4, r->snapshot_uuid && *r->snapshot_uuid ? r->snapshot_uuid : NULL);
+	sqlite3_bind_int64(st, 5, r->bytes);
+	bind_text(st, 6, r->xapi_code && *r->xapi_code ? r->xapi_code : NULL);
+	bind_text(st, 7, params);
+	bind_text(st, 8, reasons);
+	bind_text(st, 9, r->chain_json);
+	sqlite3_bind_int64(st, 10, item);
+	rc = finish_stmt(js, st, e, "ending an item");
+	free(params);
+	free(reasons);
+	return rc;
+}
+
+int64_t ct_jobstore_step_begin(struct ct_jobstore *js, int64_t item, const char *name,
+			       struct ct_err *e)
+{
+	sqlite3_stmt *st;
+
+	if (run_stmt(js, "INSERT INTO steps (item_id, name, status, start) VALUES (?, ?, 'running', ?)",
+		     &st, e, "recording a step") < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, item);
+	bind_text(st, 2, name);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+	if (finish_stmt(js, st, e, "recording a step") < 0)
+		return -1;
+	return (int64_t)sqlite3_last_insert_rowid(js->db);
+}
+
+int ct_jobstore_step_end(struct ct_jobstore *js, int64_t step, enum ct_run_status s,
+			 const char *detail, struct ct_err *e)
+{
+	sqlite3_stmt *st;
+
+	if (run_stmt(js, "UPDATE steps SET status = ?, end = ?, detail = ? WHERE id = ?", &st, e,
+		     "ending a step") < 0)
+		return -1;
+	bind_text(st, 1, ct_run_status_name(s));
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	bind_text(st, 3, detail);
+	sqlite3_bind_int64(st, 4, step);
+	return finish_stmt(js, st, e, "ending a step");
+}
+
+/* ---- reading -------------------------------------------------------------------------- */
+
+static char *col_str(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return s ? ct_xstrdup((const char *)s) : NULL;
+}
+
+static enum ct_run_status col_status(sqlite3_stmt *st, int i)
+{
+	int s = ct_run_status_from_name((const char *)sqlite3_column_text(st, i));
+
+	return s < 0 ? CT_RUN_FAILURE : (enum ct_run_status)s;
+}
+
+static void free_list(char **v, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void item_release(struct ct_item_rec *it)
+{
+	free(it->obj_uuid);
+	free(it->obj_name);
+	free(it->message);
+	free(it->snapshot_uuid);
+	free(it->xapi_code);
+	free_list(it->xapi_params, it->n_xapi_params);
+	free_list(it->reasons, it->n_reasons);
+	free(it->chain_json);
+	for (int i = 0; i < it->n_steps; i++) {
+		free(it->steps[i].name);
+		free(it->steps[i].detail);
+	}
+	free(it->steps);
+}
+
+void ct_run_rec_release(struct ct_run_rec *r)
+{
+	if (!r)
+		return;
+	free(r->kind);
+	free(r->job);
+	free(r->pool);
+	free(r->summary);
+	free(r->host);
+	for (int i = 0; i < r->n_items; i++)
+		item_release(&r->items[i]);
+	free(r->items);
+	memset(r, 0, sizeof(*r));
+}
+
+#define RUN_COLS \
+	"SELECT r.id, r.kind, r.job, r.pool, r.summary, r.host, r.pid, r.dry_run, r.status," \
+	" r.start, r.end," \
+	" (SELECT COUNT(*) FROM items i WHERE i.run_id = r.id AND i.status IN ('success','forced'))," \
+	" (SELECT COUNT(*) FROM items i WHERE i.run_id = r.id AND i.status IN ('failure','interrupted'))," \
+	" (SELECT COUNT(*) FROM items i WHERE i.run_id = r.id AND i.status = 'skipped')" \
+	" FROM runs r"
+
+static void read_run(sqlite3_stmt *st, struct ct_run_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, 0);
+	r->kind = col_str(st, 1);
+	r->job = col_str(st, 2);
+	r->pool = col_str(st, 3);
+	r->summary = col_str(st, 4);
+	r->host = col_str(st, 5);
+	r->pid = (long)sqlite3_column_int64(st, 6);
+	r->dry_run = sqlite3_column_int(st, 7) != 0;
+	r->status = col_status(st, 8);
+	r->start = (time_t)sqlite3_column_int64(st, 9);
+	r->end = (time_t)sqlite3_column_int64(st, 10);
+	r->n_ok = sqlite3_column_int(st, 11);
+	r->n_failed = sqlite3_column_int(st, 12);
+	r->n_skipped = sqlite3_column_int(st, 13);
+}
+
+int ct_jobstore_list_runs(struct ct_jobstore *js, int limit, bool failed_only,
+			  struct ct_run_rec **runs, int *n, struct ct_err *e)
+{
+	sqlite3_stmt *st;
+	char *sql;
+	int cap = 0, rc;
+
+	*runs = NULL;
+	*n = 0;
+	sql = ct_xasprintf("%s%s ORDER BY r.start DESC, r.id DESC LIMIT ?", RUN_COLS,
+			   failed_only ? " WHERE r.status IN ('failure','interrupted','skipped')" : "");
+	rc = sqlite3_prepare_v2(js->db, sql, -1, &st, NULL);
+	free(sql);
+	if (rc != SQLITE_OK)
+		return db_err(js, e, "listing runs");
+	sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*runs = ct_xrealloc(*runs, (size_t)cap * sizeof(**runs));
+		}
+		read_run(st, &(*runs)[(*n)++]);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		for (int i = 0; i < *n; i++)
+			ct_run_rec_release(&(*runs)[i]);
+		free(*runs);
+		*runs = NULL;
+		*n = 0;
+		return db_err(js, e, "listing runs");
+	}
+	return 0;
+}
+
+static int read_steps(struct ct_jobstore *js, struct ct_item_rec *it, struct ct_err *e)
+{
+	sqlite3_stmt *st;
+	int cap = 0, rc;
+
+	if (run_stmt(js, "SELECT id, name, status, start, end, detail FROM steps WHERE item_id = ?"
+		     " ORDER BY id", &st, e, "reading steps") < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, it->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ct_step_rec *s;
+
+		if (it->n_steps == cap) {
+			cap = cap ? cap * 2 : 8;
+			it->steps = ct_xrealloc(it->steps, (size_t)cap * sizeof(*it->steps));
+		}
+		s = &it->steps[it->n_steps++];
+		s->id = sqlite3_column_int64(st, 0);
+		s->name = col_str(st, 1);
+		s->status = col_status(st, 2);
+		s->start = (time_t)sqlite3_column_int64(st, 3);
+		s->end = (time_t)sqlite3_column_int64(st, 4);
+		s->detail = col_str(st, 5);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_err(js, e, "reading steps");
+	return 0;
+}
+
+int ct_jobstore_get_run(struct ct_jobstore *js, int64_t id, struct ct_run_rec *out,
+			struct ct_err *e)
+{
+	sqlite3_stmt *st;
+	char *sql;
+	int rc, cap = 0;
+
+	memset(out, 0, sizeof(*out));
+	sql = ct_xasprintf("%s WHERE r.id = ?", RUN_COLS);
+	rc = sqlite3_prepare_v2(js->db, sql, -1, &st, NULL);
+	free(sql);
+	if (rc != SQLITE_OK)
+		return db_err(js, e, "reading a run");
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_run(st, out);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return ct_err_set(e, CT_E_USAGE, "no run %lld in the job history %s; `chaintop report` lists the runs",
+				  (long long)id, js->path);
+	if (rc != SQLITE_ROW)
+		return db_err(js, e, "reading a run");
+
+	if (run_stmt(js, "SELECT id, obj_uuid, obj_name, status, start, end, message, snapshot_uuid,"
+		     " xapi_code, xapi_params, reasons, chain_json, bytes FROM items WHERE run_id = ?"
+		     " ORDER BY id", &st, e, "reading items") < 0)
+		goto fail;
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ct_item_rec *it;
+
+		if (out->n_items == cap) {
+			cap = cap ? cap * 2 : 8;
+			out->items = ct_xrealloc(out->items, (size_t)cap * sizeof(*out->items));
+		}
+		it = &out->items[out->n_items++];
+		memset(it, 0, sizeof(*it));
+		it->id = sqlite3_column_int64(st, 0);
+		it->obj_uuid = col_str(st, 1);
+		it->obj_name = col_str(st, 2);
+		it->status = col_status(st, 3);
+		it->start = (time_t)sqlite3_column_int64(st, 4);
+		it->end = (time_t)sqlite3_column_int64(st, 5);
+		it->message = col_str(st, 6);
+		it->snapshot_uuid = col_str(st, 7);
+		it->xapi_code = col_str(st, 8);
+		parse_list((const char *)sqlite3_column_text(st, 9), &it->xapi_params, &it->n_xapi_params);
+		parse_list((const char *)sqlite3_column_text(st, 10), &it->reasons, &it->n_reasons);
+		it->chain_json = col_str(st, 11);
+		it->bytes = sqlite3_column_int64(st, 12);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		db_err(js, e, "reading items");
+		goto fail;
+	}
+	for (int i = 0; i < out->n_items; i++)
+		if (read_steps(js, &out->items[i], e) < 0)
+			goto fail;
+	return 0;
+fail:
+	ct_run_rec_release(out);
+	return -1;
+}
