@@ -1,4 +1,4 @@
-/* decode.h - streaming decoder for XAPI's XML-RPC replies (libexpat), internal to xapi.c and
+/* decode.h - streaming decoder for XAPI's XML-RPC replies, internal to xapi.c and
  * its tests.
  *
  * Fed chunk by chunk (straight from libcurl's write callback), it decodes XAPI's value

@@ -28,6 +28,7 @@
 #define SMALL_REPLY_MAX ((size_t)64 << 20)   /* ordinary calls: bytes kept for xmlrpc-c */
 #define ERRBODY_MAX 4096
 #define LOGOUT_TIMEOUT_S 3
+#define MAX_CONNECTIONS 4
 
 struct tls_info {
 	bool pin_set;
@@ -1076,6 +1077,9 @@ struct ct_xapi *ct_xapi_new(const struct ct_xapi_opts *o)
 	x->multi = curl_multi_init();
 	if (!x->multi)
 		ct_fatal("out of memory creating a libcurl multi handle");
+	/* a few connections are enough to overlap the big replies; more only crowd the
+	 * server's accept queue (a dropped SYN costs a 1 s retransmit) */
+	curl_multi_setopt(x->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)MAX_CONNECTIONS);
 	return x;
 }
 
