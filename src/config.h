@@ -104,6 +104,12 @@ int ct_config_load_string(struct ct_config *c, const char *text, const char *nam
 const struct ct_pool_conf *ct_config_pool(const struct ct_config *c, const char *name);
 const struct ct_job_conf *ct_config_job(const struct ct_config *c, const char *name);
 
+/* Console only: ask for p's password on /dev/tty with echo off ("Password for
+ * USER@URL (pool 'NAME'): ") and store it in p->password (owned by p, wiped on release).
+ * Returns -1 with a message when there is no terminal, on end of input, on an empty
+ * answer, or when interrupted (the terminal is restored first). */
+int ct_config_prompt_password(struct ct_pool_conf *p, struct ct_err *e);
+
 /* Effective limits for an SR of a pool: global, then pool, then the first SR override
  * whose match is the SR's uuid or a glob matching its name. */
 void ct_config_limits_for(const struct ct_config *c, const struct ct_pool_conf *pool,
