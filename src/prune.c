@@ -1,0 +1,1428 @@
+/* prune.c - stale snapshots and orphan disks: finding (pure, on a locked model), the plan
+ * of XAPI calls, and execution with fresh re-checks before every destroying call. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prune.h"
+#include "util.h"
+#include "watch.h"
+#include "xapi.h"
+
+#define MAX_CHAIN_WALK 64
+
+const char *ct_prune_kind_name(enum ct_prune_kind k)
+{
+	return k == CT_PRUNE_SNAPSHOT ? "snapshot" : "orphan disk";
+}
+
+/* --- small helpers --- */
+
+/* Sanitised copy of untrusted text into buf, "" for NULL. */
+static const char *san(const char *s, char *buf, size_t len)
+{
+	return ct_sanitize(s ? s : "", buf, len);
+}
+
+static void push_str(char ***arr, int *n, char *s)
+{
+	*arr = ct_xrealloc(*arr, ((size_t)*n + 1) * sizeof(**arr));
+	(*arr)[(*n)++] = s;
+}
+
+static void free_strs(char **arr, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(arr[i]);
+	free(arr);
+}
+
+static char **dup_strs(char *const *arr, int n)
+{
+	char **r;
+
+	if (n <= 0)
+		return NULL;
+	r = ct_xcalloc((size_t)n, sizeof(*r));
+	for (int i = 0; i < n; i++)
+		r[i] = ct_xstrdup(arr[i]);
+	return r;
+}
+
+/* "'name' (1a2b3c4d)" with the name sanitised. */
+static char *obj_label(const char *name, const char *uuid)
+{
+	char nb[256], ub[9];
+
+	return ct_xasprintf("'%s' (%s)", san(name, nb, sizeof(nb)), ct_short_uuid(uuid, ub));
+}
+
+static const char *vdi_type_name(enum ct_vdi_type t)
+{
+	static const char *names[] = { "system", "user", "ephemeral", "suspend", "crashdump",
+				       "ha_statefile", "metadata", "redo_log", "rrd", "pvs_cache",
+				       "cbt_metadata", "unknown" };
+	if ((int)t < 0 || (size_t)t >= sizeof(names) / sizeof(names[0]))
+		return "unknown";
+	return names[t];
+}
+
+static bool type_prunable(enum ct_vdi_type t)
+{
+	return t == CT_VDI_USER || t == CT_VDI_SYSTEM;
+}
+
+/* ISO libraries, udev (removable media) and hot-plug SRs hold nothing chaintop may delete. */
+static bool sr_removable(const struct ct_sr *sr)
+{
+	const char *key;
+
+	if (!sr)
+		return true;
+	if (sr->type && (!strcmp(sr->type, "iso") || !strcmp(sr->type, "udev")))
+		return true;
+	if (sr->content_type && (!strcmp(sr->content_type, "iso") ||
+				 !strcmp(sr->content_type, "udev")))
+		return true;
+	key = ct_map_get(&sr->other_config, "i18n-key");
+	if (key && !strncmp(key, "local-hotplug", 13))
+		return true;
+	return false;
+}
+
+/* --- lists --- */
+
+void ct_prune_list_init(struct ct_prune_list *l)
+{
+	memset(l, 0, sizeof(*l));
+}
+
+static void disk_release(struct ct_prune_disk *d)
+{
+	free(d->ref);
+	free(d->uuid);
+	free(d->name);
+	free(d->sr_ref);
+	free(d->sr_uuid);
+	free(d->sr_name);
+	free(d->keep_reason);
+	free(d->chain);
+}
+
+static void cand_release(struct ct_prune_cand *c)
+{
+	free(c->pool);
+	free(c->pool_uuid);
+	free(c->sr_ref);
+	free(c->sr_uuid);
+	free(c->sr_name);
+	free(c->ref);
+	free(c->uuid);
+	free(c->name);
+	free(c->source_uuid);
+	free(c->source_name);
+	free_strs(c->reasons, c->n_reasons);
+	for (int i = 0; i < c->n_disks; i++)
+		disk_release(&c->disks[i]);
+	free(c->disks);
+	free(c->chain);
+	free_strs(c->effects, c->n_effects);
+	memset(c, 0, sizeof(*c));
+}
+
+void ct_prune_list_release(struct ct_prune_list *l)
+{
+	if (!l)
+		return;
+	for (int i = 0; i < l->n; i++)
+		cand_release(&l->c[i]);
+	free(l->c);
+	memset(l, 0, sizeof(*l));
+}
+
+static struct ct_prune_cand *list_push(struct ct_prune_list *l)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->c = ct_xrealloc(l->c, (size_t)l->cap * sizeof(*l->c));
+	}
+	memset(&l->c[l->n], 0, sizeof(l->c[0]));
+	return &l->c[l->n++];
+}
+
+void ct_prune_list_add_copy(struct ct_prune_list *l, const struct ct_prune_cand *s)
+{
+	struct ct_prune_cand *c = list_push(l);
+
+	*c = *s;
+	c->pool = ct_xstrdup(s->pool);
+	c->pool_uuid = ct_xstrdup(s->pool_uuid);
+	c->sr_ref = ct_xstrdup(s->sr_ref);
+	c->sr_uuid = ct_xstrdup(s->sr_uuid);
+	c->sr_name = ct_xstrdup(s->sr_name);
+	c->ref = ct_xstrdup(s->ref);
+	c->uuid = ct_xstrdup(s->uuid);
+	c->name = ct_xstrdup(s->name);
+	c->source_uuid = ct_xstrdup(s->source_uuid);
+	c->source_name = ct_xstrdup(s->source_name);
+	c->reasons = dup_strs(s->reasons, s->n_reasons);
+	c->chain = ct_xstrdup(s->chain);
+	c->effects = dup_strs(s->effects, s->n_effects);
+	c->disks = s->n_disks ? ct_xcalloc((size_t)s->n_disks, sizeof(*c->disks)) : NULL;
+	for (int i = 0; i < s->n_disks; i++) {
+		const struct ct_prune_disk *sd = &s->disks[i];
+		struct ct_prune_disk *d = &c->disks[i];
+
+		*d = *sd;
+		d->ref = ct_xstrdup(sd->ref);
+		d->uuid = ct_xstrdup(sd->uuid);
+		d->name = ct_xstrdup(sd->name);
+		d->sr_ref = ct_xstrdup(sd->sr_ref);
+		d->sr_uuid = ct_xstrdup(sd->sr_uuid);
+		d->sr_name = ct_xstrdup(sd->sr_name);
+		d->keep_reason = ct_xstrdup(sd->keep_reason);
+		d->chain = ct_xstrdup(sd->chain);
+	}
+}
+
+static int strcmp0(const char *a, const char *b)
+{
+	if (!a || !b)
+		return (a != NULL) - (b != NULL);
+	return strcmp(a, b);
+}
+
+static int cand_cmp(const void *pa, const void *pb)
+{
+	const struct ct_prune_cand *a = pa, *b = pb;
+	int r;
+
+	if ((r = strcmp0(a->pool, b->pool)) != 0)
+		return r;
+	if ((r = strcmp0(a->sr_name, b->sr_name)) != 0)
+		return r;
+	if ((r = strcmp0(a->sr_uuid, b->sr_uuid)) != 0)
+		return r;
+	if (a->kind != b->kind)
+		return a->kind == CT_PRUNE_SNAPSHOT ? -1 : 1;
+	/* oldest first; unknown age last */
+	if (a->age != b->age) {
+		if (a->age < 0 || b->age < 0)
+			return a->age < 0 ? 1 : -1;
+		return a->age > b->age ? -1 : 1;
+	}
+	if ((r = strcmp0(a->name, b->name)) != 0)
+		return r;
+	return strcmp0(a->uuid, b->uuid);
+}
+
+void ct_prune_list_sort(struct ct_prune_list *l)
+{
+	if (l && l->n > 1)
+		qsort(l->c, (size_t)l->n, sizeof(*l->c), cand_cmp);
+}
+
+/* --- finding --- */
+
+/* "'name' (1a2b3c4d) <- base copy (ef012345, 2 children) <- ..." up to the root. */
+static char *chain_text(struct ct_model *m, const struct ct_vdi *v)
+{
+	struct ct_sb sb;
+	const struct ct_vdi *p;
+	char *lab;
+	char ub[9];
+	int hops = 0;
+
+	ct_sb_init(&sb);
+	lab = obj_label(v->name_label, v->o.uuid);
+	ct_sb_adds(&sb, lab);
+	free(lab);
+	for (p = ct_model_vdi_parent(m, v); p && hops < MAX_CHAIN_WALK;
+	     p = ct_model_vdi_parent(m, p), hops++) {
+		size_t nc = 0;
+
+		ct_model_vdi_children(m, p, &nc);
+		if (!p->managed) {
+			ct_sb_addf(&sb, " <- base copy (%s, %zu %s)", ct_short_uuid(p->o.uuid, ub),
+				   nc, nc == 1 ? "child" : "children");
+		} else {
+			lab = obj_label(p->name_label, p->o.uuid);
+			ct_sb_addf(&sb, " <- %s (%zu %s)", lab, nc, nc == 1 ? "child" : "children");
+			free(lab);
+		}
+		if (p == v)
+			break;
+	}
+	if (hops >= MAX_CHAIN_WALK)
+		ct_sb_adds(&sb, " <- ... (cycle or deeper than 64)");
+	else if (!p && ct_map_get(&v->sm_config, "vhd-parent") && hops == 0 &&
+		 !ct_model_vdi_parent(m, v))
+		ct_sb_addf(&sb, " <- missing parent %s", ct_short_uuid(ct_map_get(&v->sm_config,
+									       "vhd-parent"), ub));
+	return ct_sb_detach(&sb);
+}
+
+/* Refs being removed in one candidate's effect simulation. */
+struct refset {
+	const struct ct_vdi **v;
+	int n, cap;
+};
+
+static bool refset_has(const struct refset *s, const struct ct_vdi *v)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->v[i] == v)
+			return true;
+	return false;
+}
+
+static void refset_add(struct refset *s, const struct ct_vdi *v)
+{
+	if (refset_has(s, v))
+		return;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 8;
+		s->v = ct_xrealloc(s->v, (size_t)s->cap * sizeof(*s->v));
+	}
+	s->v[s->n++] = v;
+}
+
+/* Children of p that are not being removed. */
+static int remaining_children(struct ct_model *m, const struct ct_vdi *p, const struct refset *gone,
+			      const struct ct_vdi **only)
+{
+	size_t nc = 0;
+	struct ct_vdi *const *ch = ct_model_vdi_children(m, p, &nc);
+	int left = 0;
+
+	*only = NULL;
+	for (size_t i = 0; i < nc; i++) {
+		if (refset_has(gone, ch[i]))
+			continue;
+		left++;
+		*only = ch[i];
+	}
+	return left;
+}
+
+/* The effect on the chains of destroying the VDIs in `gone` (filled by the caller with the
+ * candidate's planned destroys). Walks up: a base copy left childless is garbage the GC
+ * deletes (and its parent loses a child in turn); one left with one child is coalesced. */
+static void compute_effect(struct ct_model *m, struct ct_prune_cand *c, struct refset *gone)
+{
+	struct refset seen = { 0 };
+	char ub[9], b1[32], b2[32], b3[32];
+	int64_t coalesce_max = 0, garbage_bytes = 0;
+	int n_direct = gone->n;
+
+	for (int i = 0; i < n_direct; i++) {
+		const struct ct_vdi *d = gone->v[i];
+		size_t nc = 0;
+
+		ct_model_vdi_children(m, d, &nc);
+		if (nc > 0) {
+			char *lab = obj_label(d->name_label, d->o.uuid);
+			push_str(&c->effects, &c->n_effects,
+				 ct_xasprintf("VDI %s has %zu %s in its chain: SM hides it and keeps "
+					      "its data until they are gone, so no space comes back "
+					      "from it now", lab, nc, nc == 1 ? "child" : "children"));
+			free(lab);
+		} else {
+			c->bytes_now += d->physical_utilisation;
+		}
+	}
+	/* gone grows while walking up (garbage base copies are appended). */
+	for (int i = 0; i < gone->n; i++) {
+		const struct ct_vdi *p = ct_model_vdi_parent(m, gone->v[i]);
+		const struct ct_vdi *only;
+		int left;
+
+		if (!p || p->managed || refset_has(&seen, p) || refset_has(gone, p))
+			continue;
+		left = remaining_children(m, p, gone, &only);
+		if (left == 0) {
+			refset_add(&seen, p);
+			c->garbage++;
+			garbage_bytes += p->physical_utilisation;
+			ct_format_bytes(p->physical_utilisation, b1, sizeof(b1));
+			push_str(&c->effects, &c->n_effects,
+				 ct_xasprintf("base copy %s is left without children: the GC deletes "
+					      "it (%s back)", ct_short_uuid(p->o.uuid, ub), b1));
+			refset_add(gone, p);
+		} else if (left == 1) {
+			char *lab;
+
+			refset_add(&seen, p);
+			c->coalesces++;
+			coalesce_max += only->physical_utilisation;
+			if (only->managed) {
+				lab = obj_label(only->name_label, only->o.uuid);
+				push_str(&c->effects, &c->n_effects,
+					 ct_xasprintf("base copy %s is left with one child, VDI %s: the "
+						      "GC will leaf-coalesce them (coalesce work "
+						      "scheduled on the SR)",
+						      ct_short_uuid(p->o.uuid, ub), lab));
+			} else {
+				char ub2[9];
+
+				lab = NULL;
+				push_str(&c->effects, &c->n_effects,
+					 ct_xasprintf("base copy %s is left with one child, base copy "
+						      "%s: the GC will coalesce them (coalesce work "
+						      "scheduled on the SR)",
+						      ct_short_uuid(p->o.uuid, ub),
+						      ct_short_uuid(only->o.uuid, ub2)));
+			}
+			free(lab);
+		}
+	}
+	if (c->coalesces == 0 && c->garbage == 0)
+		push_str(&c->effects, &c->n_effects,
+			 ct_xstrdup("no base copy is left with fewer than two children: no "
+				    "coalesce work for the GC"));
+	c->bytes_after_gc = c->bytes_now + garbage_bytes + coalesce_max;
+	ct_format_bytes(c->bytes_now, b1, sizeof(b1));
+	ct_format_bytes(c->bytes_now + garbage_bytes, b2, sizeof(b2));
+	ct_format_bytes(coalesce_max, b3, sizeof(b3));
+	if (coalesce_max > 0)
+		push_str(&c->effects, &c->n_effects,
+			 ct_xasprintf("space expected back: %s when the calls return, %s once the "
+				      "GC has finished, up to %s more from coalescing", b1, b2, b3));
+	else
+		push_str(&c->effects, &c->n_effects,
+			 ct_xasprintf("space expected back: %s when the calls return, %s once the "
+				      "GC has finished", b1, b2));
+	free(seen.v);
+}
+
+static void fill_disk(struct ct_model *m, struct ct_prune_disk *d, const struct ct_vdi *v)
+{
+	const struct ct_sr *sr = ct_model_sr(m, v->sr);
+
+	d->ref = ct_xstrdup(v->o.ref);
+	d->uuid = ct_xstrdup(v->o.uuid);
+	d->name = ct_xstrdup(v->name_label);
+	d->sr_ref = ct_xstrdup(v->sr);
+	d->sr_uuid = ct_xstrdup(sr ? sr->o.uuid : NULL);
+	d->sr_name = ct_xstrdup(sr ? sr->name_label : NULL);
+	d->virtual_size = v->virtual_size;
+	d->physical_utilisation = v->physical_utilisation;
+	d->chain = chain_text(m, v);
+}
+
+static void cand_set_sr(struct ct_prune_cand *c, const struct ct_prune_disk *d)
+{
+	c->sr_ref = ct_xstrdup(d->sr_ref);
+	c->sr_uuid = ct_xstrdup(d->sr_uuid);
+	c->sr_name = ct_xstrdup(d->sr_name);
+}
+
+static void cand_join_chains(struct ct_prune_cand *c)
+{
+	struct ct_sb sb;
+
+	ct_sb_init(&sb);
+	for (int i = 0; i < c->n_disks; i++)
+		ct_sb_addf(&sb, "%s%s", i ? "\n" : "", c->disks[i].chain);
+	c->chain = ct_sb_detach(&sb);
+}
+
+/* Is some VM (other than `except`) holding v as its suspend image? */
+static const struct ct_vm *suspend_owner(struct ct_model *m, const struct ct_vdi *v,
+					 const struct ct_vm *except)
+{
+	size_t n = ct_model_count(m, CT_VM);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ct_vm *vm = (const struct ct_vm *)ct_model_at(m, CT_VM, i);
+
+		if (vm != except && vm->suspend_vdi && !ct_ref_is_null(vm->suspend_vdi) &&
+		    !strcmp(vm->suspend_vdi, v->o.ref))
+			return vm;
+	}
+	return NULL;
+}
+
+/* Why a disk of snapshot `snap` must be kept, or NULL when VDI.destroy may follow. */
+static char *disk_keep_reason(struct ct_model *m, const struct ct_vm *snap, const struct ct_vdi *v,
+			      const struct ct_sr *sr)
+{
+	size_t nb = 0;
+	struct ct_vbd *const *vbds = ct_model_vdi_vbds(m, v, &nb);
+	const struct ct_vm *owner;
+
+	if (!v->managed)
+		return ct_xstrdup("it is a base copy (managed = false): the GC owns it");
+	if (!type_prunable(v->type))
+		return ct_xasprintf("it is a %s VDI: chaintop never deletes those",
+				    vdi_type_name(v->type));
+	if (!v->is_a_snapshot)
+		return ct_xstrdup("it is not a snapshot disk (is_a_snapshot is false), so it may "
+				  "be someone's live disk");
+	if (sr_removable(sr))
+		return ct_xstrdup("its SR holds removable media or ISOs");
+	for (size_t i = 0; i < nb; i++) {
+		const struct ct_vm *o;
+		char *lab, *r;
+
+		if (vbds[i]->vm && snap->o.ref && !strcmp(vbds[i]->vm, snap->o.ref))
+			continue;
+		o = ct_model_vm(m, vbds[i]->vm);
+		lab = o ? obj_label(o->name_label, o->o.uuid) : ct_xstrdup("(unknown VM)");
+		r = ct_xasprintf("it is %s VM %s%s", vbds[i]->currently_attached ? "attached to" :
+				 "in use by (VBD of)", lab,
+				 o && o->is_control_domain ? " (a control domain)" : "");
+		free(lab);
+		return r;
+	}
+	owner = suspend_owner(m, v, NULL);
+	if (owner) {
+		char *lab = obj_label(owner->name_label, owner->o.uuid), *r;
+
+		r = ct_xasprintf("it is the suspend image of VM %s", lab);
+		free(lab);
+		return r;
+	}
+	return NULL;
+}
+
+static void add_snapshot(struct ct_model *m, const struct ct_pool_conf *pc, const char *pool_uuid,
+			 const struct ct_vm *vm, char **reasons, int n_reasons, time_t now,
+			 struct ct_prune_list *out)
+{
+	struct ct_prune_cand *c = list_push(out);
+	const struct ct_vm *src = ct_model_vm(m, vm->snapshot_of);
+	struct refset gone = { 0 };
+	size_t nb = 0;
+	struct ct_vbd *const *vbds = ct_model_vm_vbds(m, vm, &nb);
+
+	c->kind = CT_PRUNE_SNAPSHOT;
+	c->pool = ct_xstrdup(pc->name);
+	c->pool_uuid = ct_xstrdup(pool_uuid);
+	c->ref = ct_xstrdup(vm->o.ref);
+	c->uuid = ct_xstrdup(vm->o.uuid);
+	c->name = ct_xstrdup(vm->name_label);
+	c->source_uuid = ct_xstrdup(src ? src->o.uuid : NULL);
+	c->source_name = ct_xstrdup(src ? src->name_label : NULL);
+	c->created = vm->snapshot_time;
+	c->age = vm->snapshot_time > 0 ? (long long)(now - vm->snapshot_time) : -1;
+	c->reasons = reasons;
+	c->n_reasons = n_reasons;
+	c->disks = ct_xcalloc(nb + 2, sizeof(*c->disks));
+	for (size_t i = 0; i < nb; i++) {
+		const struct ct_vdi *v;
+		struct ct_prune_disk *d;
+		bool dup = false;
+
+		if (vbds[i]->type != CT_VBD_DISK || ct_ref_is_null(vbds[i]->vdi))
+			continue;
+		v = ct_model_vdi(m, vbds[i]->vdi);
+		if (!v)
+			continue;
+		for (int k = 0; k < c->n_disks; k++)
+			if (!strcmp(c->disks[k].ref, v->o.ref))
+				dup = true;
+		if (dup)
+			continue;
+		d = &c->disks[c->n_disks++];
+		fill_disk(m, d, v);
+		d->keep_reason = disk_keep_reason(m, vm, v, ct_model_sr(m, v->sr));
+		d->destroy = d->keep_reason == NULL;
+		if (d->destroy) {
+			c->size += v->virtual_size;
+			c->physical += v->physical_utilisation;
+			refset_add(&gone, v);
+		}
+	}
+	/* A checkpoint's suspend image: shown, never destroyed (suspend VDIs are never ours). */
+	if (vm->suspend_vdi && !ct_ref_is_null(vm->suspend_vdi)) {
+		const struct ct_vdi *v = ct_model_vdi(m, vm->suspend_vdi);
+
+		if (v) {
+			struct ct_prune_disk *d = &c->disks[c->n_disks++];
+
+			fill_disk(m, d, v);
+			d->keep_reason = ct_xstrdup("it is the checkpoint's suspend image: chaintop "
+						    "never deletes suspend VDIs; remove it with "
+						    "'xe vdi-destroy' if nothing needs it");
+		}
+	}
+	for (int i = 0; i < c->n_disks; i++) {
+		if (c->disks[i].destroy || i == c->n_disks - 1) {
+			cand_set_sr(c, &c->disks[i]);
+			break;
+		}
+	}
+	cand_join_chains(c);
+	compute_effect(m, c, &gone);
+	free(gone.v);
+}
+
+static void add_orphan(struct ct_model *m, const struct ct_pool_conf *pc, const char *pool_uuid,
+		       const struct ct_vdi *v, char *reason, time_t now, struct ct_prune_list *out)
+{
+	struct ct_prune_cand *c = list_push(out);
+	const struct ct_vdi *src = v->is_a_snapshot ? ct_model_vdi(m, v->snapshot_of) : NULL;
+	struct refset gone = { 0 };
+
+	c->kind = CT_PRUNE_ORPHAN;
+	c->pool = ct_xstrdup(pc->name);
+	c->pool_uuid = ct_xstrdup(pool_uuid);
+	c->ref = ct_xstrdup(v->o.ref);
+	c->uuid = ct_xstrdup(v->o.uuid);
+	c->name = ct_xstrdup(v->name_label);
+	c->source_uuid = ct_xstrdup(src ? src->o.uuid : NULL);
+	c->source_name = ct_xstrdup(src ? src->name_label : NULL);
+	c->created = v->is_a_snapshot ? v->snapshot_time : 0;
+	c->age = c->created > 0 ? (long long)(now - c->created) : -1;
+	push_str(&c->reasons, &c->n_reasons, reason);
+	c->disks = ct_xcalloc(1, sizeof(*c->disks));
+	c->n_disks = 1;
+	fill_disk(m, &c->disks[0], v);
+	c->disks[0].destroy = true;
+	cand_set_sr(c, &c->disks[0]);
+	c->size = v->virtual_size;
+	c->physical = v->physical_utilisation;
+	cand_join_chains(c);
+	refset_add(&gone, v);
+	compute_effect(m, c, &gone);
+	free(gone.v);
+}
+
+/* The orphan rule; returns the reason sentence (owned) or NULL. */
+static char *orphan_reason(struct ct_model *m, const struct ct_vdi *v)
+{
+	size_t nb = 0;
+	const struct ct_sr *sr;
+
+	if (!v->managed || v->missing || !type_prunable(v->type) || v->virtual_size <= 0)
+		return NULL;
+	sr = ct_model_sr(m, v->sr);
+	if (!sr || sr_removable(sr))
+		return NULL;
+	ct_model_vdi_vbds(m, v, &nb);
+	if (nb > 0 || v->vbds.n > 0)
+		return NULL;
+	if (suspend_owner(m, v, NULL))
+		return NULL;
+	if (v->is_a_snapshot) {
+		const struct ct_vdi *src = ct_model_vdi(m, v->snapshot_of);
+
+		if (src) {
+			char *lab = obj_label(src->name_label, src->o.uuid), *r;
+
+			r = ct_xasprintf("a snapshot of disk %s whose snapshot VM is gone: no VBD "
+					 "uses it", lab);
+			free(lab);
+			return r;
+		}
+		return ct_xstrdup("a snapshot disk whose snapshot VM and source disk are both "
+				  "gone: no VBD uses it");
+	}
+	return ct_xasprintf("a %s disk that no VM uses (no VBD)", vdi_type_name(v->type));
+}
+
+int ct_prune_find(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
+		  long long older_than, time_t now, struct ct_prune_list *out)
+{
+	const struct ct_pool *pool = ct_model_pool(m);
+	const char *pool_uuid = pool ? pool->o.uuid : NULL;
+	int start = out->n;
+	size_t n;
+	char d1[32], d2[32];
+
+	if (older_than < 0)
+		older_than = c ? c->health.stale_after : 0;
+	n = ct_model_count(m, CT_VM);
+	for (size_t i = 0; i < n; i++) {
+		const struct ct_vm *vm = (const struct ct_vm *)ct_model_at(m, CT_VM, i);
+		const char *job;
+		char **reasons = NULL;
+		int nr = 0;
+
+		if (!vm->is_a_snapshot || vm->is_control_domain)
+			continue;
+		if (older_than > 0 && vm->snapshot_time > 0 && now - vm->snapshot_time > older_than) {
+			ct_format_duration((long long)(now - vm->snapshot_time), d1, sizeof(d1));
+			ct_format_duration(older_than, d2, sizeof(d2));
+			push_str(&reasons, &nr, ct_xasprintf("it is %s old, older than %s", d1, d2));
+		}
+		job = ct_map_get(&vm->other_config, "chaintop:job");
+		if (job && *job && !(c && ct_config_job(c, job))) {
+			char jb[128];
+
+			push_str(&reasons, &nr,
+				 ct_xasprintf("it was made by chaintop job '%s', which is no longer "
+					      "in the configuration", san(job, jb, sizeof(jb))));
+		}
+		if (!ct_model_vm(m, vm->snapshot_of))
+			push_str(&reasons, &nr,
+				 ct_xstrdup("its source VM is gone (snapshot_of names no VM)"));
+		if (nr == 0)
+			continue;
+		add_snapshot(m, pc, pool_uuid, vm, reasons, nr, now, out);
+	}
+	n = ct_model_count(m, CT_VDI);
+	for (size_t i = 0; i < n; i++) {
+		const struct ct_vdi *v = (const struct ct_vdi *)ct_model_at(m, CT_VDI, i);
+		char *r = orphan_reason(m, v);
+
+		if (r)
+			add_orphan(m, pc, pool_uuid, v, r, now, out);
+	}
+	if (out->n - start > 1)
+		qsort(out->c + start, (size_t)(out->n - start), sizeof(*out->c), cand_cmp);
+	return out->n - start;
+}
+
+/* --- the plan --- */
+
+static void plan_push(struct ct_prune_plan *p, int cand, int disk, const char *method,
+		      const char *ref, const char *uuid, const char *name, char *text)
+{
+	struct ct_prune_call *k;
+
+	p->calls = ct_xrealloc(p->calls, ((size_t)p->n_calls + 1) * sizeof(*p->calls));
+	k = &p->calls[p->n_calls++];
+	k->cand = cand;
+	k->disk = disk;
+	k->method = method;
+	k->ref = ct_xstrdup(ref);
+	k->uuid = ct_xstrdup(uuid);
+	k->name = ct_xstrdup(name);
+	k->text = text;
+}
+
+static char *disk_call_text(const struct ct_prune_cand *c, const struct ct_prune_disk *d,
+			    const char *what)
+{
+	char rb[96], sb[256], pb[128], bytes[32], ub[9];
+	char *lab = obj_label(d->name, d->uuid), *r;
+
+	ct_format_bytes(d->virtual_size, bytes, sizeof(bytes));
+	r = ct_xasprintf("VDI.destroy %s  %s %s, %s, SR '%s' (%s), pool '%s'",
+			 san(d->ref, rb, sizeof(rb)), what, lab, bytes, san(d->sr_name, sb, sizeof(sb)),
+			 ct_short_uuid(d->sr_uuid, ub), san(c->pool, pb, sizeof(pb)));
+	free(lab);
+	return r;
+}
+
+int ct_prune_plan(const struct ct_prune_list *l, struct ct_prune_plan *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; l && i < l->n; i++) {
+		const struct ct_prune_cand *c = &l->c[i];
+		char rb[96], pb[128];
+		char *lab = obj_label(c->name, c->uuid);
+
+		if (c->kind == CT_PRUNE_SNAPSHOT) {
+			plan_push(out, i, -1, "VM.destroy", c->ref, c->uuid, c->name,
+				  ct_xasprintf("VM.destroy %s  snapshot %s, pool '%s'",
+					       san(c->ref, rb, sizeof(rb)), lab,
+					       san(c->pool, pb, sizeof(pb))));
+			for (int k = 0; k < c->n_disks; k++) {
+				const struct ct_prune_disk *d = &c->disks[k];
+
+				if (d->destroy) {
+					plan_push(out, i, k, "VDI.destroy", d->ref, d->uuid, d->name,
+						  disk_call_text(c, d, "disk"));
+				} else {
+					char *dl = obj_label(d->name, d->uuid);
+
+					push_str(&out->notes, &out->n_notes,
+						 ct_xasprintf("keep disk %s of snapshot %s: %s", dl,
+							      lab, d->keep_reason ? d->keep_reason :
+							      "not planned"));
+					free(dl);
+				}
+			}
+		} else if (c->n_disks > 0) {
+			plan_push(out, i, 0, "VDI.destroy", c->disks[0].ref, c->disks[0].uuid,
+				  c->disks[0].name, disk_call_text(c, &c->disks[0], "orphan disk"));
+		}
+		free(lab);
+	}
+	return 0;
+}
+
+void ct_prune_plan_release(struct ct_prune_plan *p)
+{
+	if (!p)
+		return;
+	for (int i = 0; i < p->n_calls; i++) {
+		free(p->calls[i].ref);
+		free(p->calls[i].uuid);
+		free(p->calls[i].name);
+		free(p->calls[i].text);
+	}
+	free(p->calls);
+	free_strs(p->notes, p->n_notes);
+	memset(p, 0, sizeof(*p));
+}
+
+void ct_prune_plan_print(FILE *f, const struct ct_prune_plan *p)
+{
+	fprintf(f, "Plan: %d XAPI call%s, in this order:\n", p->n_calls, p->n_calls == 1 ? "" : "s");
+	for (int i = 0; i < p->n_calls; i++)
+		fprintf(f, "  %3d. %s\n", i + 1, p->calls[i].text);
+	for (int i = 0; i < p->n_notes; i++)
+		fprintf(f, "  note: %s\n", p->notes[i]);
+}
+
+void ct_prune_list_print(FILE *f, const struct ct_prune_list *l)
+{
+	const char *pool = NULL, *sr = NULL;
+	bool first_sr = true;
+
+	for (int i = 0; i < l->n; i++) {
+		const struct ct_prune_cand *c = &l->c[i];
+		char nb[256], pb[128], sb[256], ub[9], age[32], size[32], phys[32], srcb[256];
+
+		if (!pool || strcmp0(pool, c->pool)) {
+			pool = c->pool;
+			sr = NULL;
+			first_sr = true;
+			fprintf(f, "%spool '%s' (%s)\n", i ? "\n" : "", san(c->pool, pb, sizeof(pb)),
+				ct_short_uuid(c->pool_uuid, ub));
+		}
+		if (first_sr || strcmp0(sr, c->sr_uuid)) {
+			sr = c->sr_uuid;
+			first_sr = false;
+			if (c->sr_uuid)
+				fprintf(f, "  SR '%s' (%s)\n", san(c->sr_name, sb, sizeof(sb)),
+					ct_short_uuid(c->sr_uuid, ub));
+			else
+				fprintf(f, "  (no SR: snapshots without disks)\n");
+		}
+		if (c->age >= 0)
+			ct_format_duration(c->age, age, sizeof(age));
+		else
+			snprintf(age, sizeof(age), "unknown");
+		ct_format_bytes(c->size, size, sizeof(size));
+		ct_format_bytes(c->physical, phys, sizeof(phys));
+		fprintf(f, "    %s '%s' (%s)  age %s  size %s (%s on disk)\n",
+			ct_prune_kind_name(c->kind), san(c->name, nb, sizeof(nb)),
+			ct_short_uuid(c->uuid, ub), age, size, phys);
+		if (c->kind == CT_PRUNE_SNAPSHOT)
+			fprintf(f, "      of VM: %s\n", c->source_name ?
+				san(c->source_name, srcb, sizeof(srcb)) : "(gone)");
+		for (int k = 0; k < c->n_reasons; k++)
+			fprintf(f, "      why: %s\n", c->reasons[k]);
+		for (int k = 0; k < c->n_disks; k++) {
+			const struct ct_prune_disk *d = &c->disks[k];
+
+			fprintf(f, "      %s: %s\n", d->destroy ? "delete" : "keep", d->chain);
+			if (!d->destroy && d->keep_reason)
+				fprintf(f, "        kept because %s\n", d->keep_reason);
+		}
+		for (int k = 0; k < c->n_effects; k++)
+			fprintf(f, "      effect: %s\n", c->effects[k]);
+	}
+}
+
+/* --- execution --- */
+
+struct exec {
+	const struct ct_prune_opts *o;
+	struct ct_prune_summary *out;
+	struct ct_xapi *x;
+	struct ct_jobstore *js;
+	char *pool_uuid;               /* the session's pool, read fresh */
+	bool js_broken;                /* a history write failed: stop before the next item */
+	char js_error[1024];
+	int item_no;
+	char object[300];
+};
+
+static bool cancelled(const struct exec *ex)
+{
+	return ex->o->cancel && *ex->o->cancel;
+}
+
+static void progress(struct exec *ex, const char *step, bool error, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void progress(struct exec *ex, const char *step, bool error, const char *fmt, ...)
+{
+	struct ct_prune_progress p;
+	char raw[1024], msg[1024];
+	va_list ap;
+
+	if (!ex->o->progress)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	ct_sanitize(raw, msg, sizeof(msg));
+	memset(&p, 0, sizeof(p));
+	p.run_id = ex->out->run_id;
+	p.item = ex->item_no;
+	p.n_items = ex->out->n_items;
+	p.object = ex->item_no ? ex->object : NULL;
+	p.step = step;
+	p.message = msg;
+	p.error = error;
+	ex->o->progress(ex->o->ctx, &p);
+}
+
+static void js_fail(struct exec *ex, const struct ct_err *e)
+{
+	if (!ex->js_broken)
+		snprintf(ex->js_error, sizeof(ex->js_error), "%s", e->msg);
+	ex->js_broken = true;
+}
+
+static int64_t step_begin(struct exec *ex, int64_t item, const char *name)
+{
+	struct ct_err e;
+	int64_t id;
+
+	if (!ex->js || item <= 0)
+		return 0;
+	ct_err_init(&e);
+	id = ct_jobstore_step_begin(ex->js, item, name, &e);
+	if (id < 0) {
+		js_fail(ex, &e);
+		return 0;
+	}
+	return id;
+}
+
+static void step_end(struct exec *ex, int64_t step, enum ct_run_status st, const char *detail)
+{
+	struct ct_err e;
+
+	if (!ex->js || step <= 0)
+		return;
+	ct_err_init(&e);
+	if (ct_jobstore_step_end(ex->js, step, st, detail, &e) < 0)
+		js_fail(ex, &e);
+}
+
+/* Outcome of one fresh check. */
+enum verdict { V_OK, V_GONE, V_KEEP, V_REFUSE, V_ERROR };
+
+struct fresh {
+	enum verdict v;
+	char *why;                     /* owned sentence */
+	struct ct_err e;               /* for V_ERROR */
+};
+
+static int fetch(struct exec *ex, enum ct_class c, const char *ref, struct ct_obj **o,
+		 struct fresh *f)
+{
+	ct_err_init(&f->e);
+	if (ct_xapi_get_record(ex->x, c, ref, o, &f->e) == 0 && *o)
+		return 0;
+	if (ct_err_is(&f->e, "HANDLE_INVALID")) {
+		f->v = V_GONE;
+		f->why = ct_xasprintf("the %s is gone already", ct_class_name(c));
+	} else {
+		f->v = V_ERROR;
+		f->why = ct_xasprintf("reading the %s again failed: %s", ct_class_name(c), f->e.msg);
+	}
+	return -1;
+}
+
+/* Fresh check of a VDI before VDI.destroy. snap_ref: the snapshot VM removed with it (its
+ * VBDs are tolerated: still present in a dry run), or NULL for an orphan. */
+static void check_vdi(struct exec *ex, const struct ct_prune_cand *c, const struct ct_prune_disk *d,
+		      const char *snap_ref, struct fresh *f)
+{
+	struct ct_obj *o = NULL, *so = NULL;
+	struct ct_vdi *v;
+	struct ct_sr *sr;
+
+	memset(f, 0, sizeof(*f));
+	if (fetch(ex, CT_VDI, d->ref, &o, f) < 0)
+		return;
+	v = (struct ct_vdi *)o;
+	if (!v->o.uuid || strcmp(v->o.uuid, d->uuid)) {
+		f->v = V_REFUSE;
+		f->why = ct_xstrdup("its uuid is not the one planned: not the same disk");
+		goto out;
+	}
+	if (!v->managed) {
+		f->v = V_REFUSE;
+		f->why = ct_xstrdup("it is a base copy (managed = false)");
+		goto out;
+	}
+	if (!type_prunable(v->type)) {
+		f->v = V_REFUSE;
+		f->why = ct_xasprintf("it is a %s VDI", vdi_type_name(v->type));
+		goto out;
+	}
+	if (snap_ref && !v->is_a_snapshot) {
+		f->v = V_REFUSE;
+		f->why = ct_xstrdup("it is not a snapshot disk (is_a_snapshot is false)");
+		goto out;
+	}
+	if (!snap_ref && (v->missing || v->virtual_size <= 0)) {
+		f->v = V_REFUSE;
+		f->why = ct_xstrdup(v->missing ? "SM reports it missing" : "its virtual size is 0");
+		goto out;
+	}
+	if (!v->sr || !d->sr_ref || strcmp(v->sr, d->sr_ref)) {
+		f->v = V_REFUSE;
+		f->why = ct_xstrdup("it is no longer on the SR planned");
+		goto out;
+	}
+	if (fetch(ex, CT_SR, v->sr, &so, f) < 0) {
+		if (f->v == V_GONE) {
+			free(f->why);
+			f->v = V_REFUSE;
+			f->why = ct_xstrdup("its SR cannot be read");
+		}
+		goto out;
+	}
+	sr = (struct ct_sr *)so;
+	if (sr_removable(sr)) {
+		f->v = V_REFUSE;
+		f->why = ct_xstrdup("its SR holds removable media or ISOs");
+		goto out;
+	}
+	for (size_t i = 0; i < v->vbds.n; i++) {
+		struct ct_obj *bo = NULL, *vo = NULL;
+		struct fresh g;
+		struct ct_vbd *b;
+
+		memset(&g, 0, sizeof(g));
+		if (fetch(ex, CT_VBD, v->vbds.v[i], &bo, &g) < 0) {
+			free(g.why);
+			if (g.v == V_GONE)
+				continue;
+			f->v = V_ERROR;
+			f->e = g.e;
+			f->why = ct_xasprintf("reading its VBD failed: %s", g.e.msg);
+			goto out;
+		}
+		b = (struct ct_vbd *)bo;
+		if (snap_ref && b->vm && !strcmp(b->vm, snap_ref)) {
+			ct_obj_free(bo);
+			continue;
+		}
+		{
+			struct fresh h;
+			char *lab;
+
+			memset(&h, 0, sizeof(h));
+			if (fetch(ex, CT_VM, b->vm, &vo, &h) == 0) {
+				struct ct_vm *vm = (struct ct_vm *)vo;
+				lab = obj_label(vm->name_label, vm->o.uuid);
+			} else {
+				lab = ct_xstrdup("(a VM that cannot be read)");
+			}
+			free(h.why);
+			f->v = snap_ref ? V_KEEP : V_REFUSE;
+			f->why = ct_xasprintf("it is %s VM %s", b->currently_attached ?
+					      "attached to" : "in use by (VBD of)", lab);
+			free(lab);
+			ct_obj_free(vo);
+		}
+		ct_obj_free(bo);
+		goto out;
+	}
+	f->v = V_OK;
+out:
+	ct_obj_free(o);
+	ct_obj_free(so);
+	(void)c;
+}
+
+static void result_set(struct ct_prune_result *r, enum ct_run_status st, const struct ct_err *e,
+		       char *msg)
+{
+	r->status = st;
+	free(r->message);
+	r->message = msg;
+	if (e && e->xapi_code[0])
+		snprintf(r->xapi_code, sizeof(r->xapi_code), "%s", e->xapi_code);
+}
+
+/* One destroying call (or its dry-run stand-in), recorded as a step. */
+static int destroy_call(struct exec *ex, int64_t item, const char *method, const char *ref,
+			const char *label, struct ct_err *e)
+{
+	char stepname[400];
+	int64_t st;
+	struct ct_xarg arg = CT_XSTR(ref);
+	int rc = 0;
+
+	snprintf(stepname, sizeof(stepname), "%s %s", method, label);
+	st = step_begin(ex, item, stepname);
+	ct_err_init(e);
+	if (ex->o->dry_run) {
+		progress(ex, method, false, "dry run: would call %s on %s", method, label);
+		step_end(ex, st, CT_RUN_SKIPPED, "dry run: not called");
+		return 0;
+	}
+	progress(ex, method, false, "%s %s", method, label);
+	rc = ct_xapi_call(ex->x, method, &arg, 1, NULL, e);
+	if (rc < 0) {
+		step_end(ex, st, CT_RUN_FAILURE, e->msg);
+		progress(ex, method, true, "%s %s failed: %s", method, label, e->msg);
+	} else {
+		step_end(ex, st, CT_RUN_SUCCESS, "done");
+	}
+	return rc;
+}
+
+static void run_disks(struct exec *ex, int64_t item, const struct ct_prune_cand *c,
+		      struct ct_prune_result *r, struct ct_sb *notes, const char *snap_ref,
+		      struct ct_err *fail)
+{
+	for (int k = 0; k < c->n_disks; k++) {
+		const struct ct_prune_disk *d = &c->disks[k];
+		char *lab;
+		struct fresh f;
+		int64_t st;
+
+		if (!d->destroy) {
+			if (c->kind == CT_PRUNE_SNAPSHOT)
+				r->vdis_kept++;
+			continue;
+		}
+		lab = obj_label(d->name, d->uuid);
+		if (cancelled(ex)) {
+			ct_sb_addf(notes, " Cancelled before VDI.destroy of disk %s.", lab);
+			r->status = CT_RUN_SKIPPED;
+			free(lab);
+			return;
+		}
+		st = step_begin(ex, item, "check");
+		check_vdi(ex, c, d, snap_ref, &f);
+		switch (f.v) {
+		case V_OK:
+			step_end(ex, st, CT_RUN_SUCCESS, "disk checked on fresh data");
+			if (destroy_call(ex, item, "VDI.destroy", d->ref, lab, fail) < 0) {
+				ct_sb_addf(notes, " VDI.destroy of disk %s failed: %s", lab, fail->msg);
+				r->status = CT_RUN_FAILURE;
+				if (fail->xapi_code[0])
+					snprintf(r->xapi_code, sizeof(r->xapi_code), "%s",
+						 fail->xapi_code);
+				free(lab);
+				free(f.why);
+				return;
+			}
+			if (!ex->o->dry_run) {
+				r->calls_done++;
+				ex->out->bytes_now += d->physical_utilisation;
+			}
+			break;
+		case V_GONE:
+			step_end(ex, st, CT_RUN_SKIPPED, f.why);
+			ct_sb_addf(notes, " Disk %s was gone already.", lab);
+			break;
+		case V_KEEP:
+			step_end(ex, st, CT_RUN_SKIPPED, f.why);
+			progress(ex, "check", false, "kept disk %s: %s", lab, f.why);
+			ct_sb_addf(notes, " Kept disk %s: %s.", lab, f.why);
+			r->vdis_kept++;
+			break;
+		case V_REFUSE:
+			step_end(ex, st, CT_RUN_SKIPPED, f.why);
+			progress(ex, "check", true, "refused VDI.destroy of disk %s: %s", lab, f.why);
+			ct_sb_addf(notes, " Refused VDI.destroy of disk %s: %s.", lab, f.why);
+			r->status = CT_RUN_SKIPPED;
+			free(lab);
+			free(f.why);
+			return;
+		case V_ERROR:
+			step_end(ex, st, CT_RUN_FAILURE, f.why);
+			ct_sb_addf(notes, " Disk %s: %s.", lab, f.why);
+			*fail = f.e;
+			r->status = CT_RUN_FAILURE;
+			if (f.e.xapi_code[0])
+				snprintf(r->xapi_code, sizeof(r->xapi_code), "%s", f.e.xapi_code);
+			free(lab);
+			free(f.why);
+			return;
+		}
+		free(lab);
+		free(f.why);
+	}
+}
+
+/* The snapshot VM, read fresh: still a snapshot, same uuid. */
+static void check_snapshot(struct exec *ex, const struct ct_prune_cand *c, struct fresh *f)
+{
+	struct ct_obj *o = NULL;
+	struct ct_vm *vm;
+
+	memset(f, 0, sizeof(*f));
+	if (fetch(ex, CT_VM, c->ref, &o, f) < 0)
+		return;
+	vm = (struct ct_vm *)o;
+	if (!vm->o.uuid || strcmp(vm->o.uuid, c->uuid)) {
+		f->v = V_REFUSE;
+		f->why = ct_xstrdup("its uuid is not the one planned: not the same VM");
+	} else if (!vm->is_a_snapshot || vm->is_control_domain) {
+		f->v = V_REFUSE;
+		f->why = ct_xstrdup("it is not a snapshot (is_a_snapshot is false)");
+	} else {
+		f->v = V_OK;
+	}
+	ct_obj_free(o);
+}
+
+static void run_item(struct exec *ex, int i)
+{
+	const struct ct_prune_cand *c = &ex->o->cands->c[i];
+	struct ct_prune_result *r = &ex->out->items[i];
+	struct ct_item_result ir;
+	struct ct_sb notes;
+	struct ct_err fail, e;
+	char *lab = obj_label(c->name, c->uuid);
+	const char *params[CT_ERR_MAX_PARAMS];
+	int64_t item = 0;
+
+	ct_sb_init(&notes);
+	ct_err_init(&fail);
+	ex->item_no = i + 1;
+	snprintf(ex->object, sizeof(ex->object), "%s %s", ct_prune_kind_name(c->kind), lab);
+	r->uuid = ct_xstrdup(c->uuid);
+	r->name = ct_xstrdup(c->name);
+	r->kind = c->kind;
+	r->status = CT_RUN_SUCCESS;
+	if (ex->js) {
+		ct_err_init(&e);
+		item = ct_jobstore_item_begin(ex->js, ex->out->run_id, c->uuid, c->name, &e);
+		if (item < 0) {
+			js_fail(ex, &e);
+			item = 0;
+		}
+	}
+	if (cancelled(ex)) {
+		result_set(r, CT_RUN_SKIPPED, NULL, ct_xstrdup("cancelled before it started"));
+		goto record;
+	}
+	if (strcmp0(c->pool, ex->o->pc->name) || !c->pool_uuid || !ex->pool_uuid ||
+	    strcmp(c->pool_uuid, ex->pool_uuid)) {
+		char pb[128];
+
+		result_set(r, CT_RUN_SKIPPED, NULL,
+			   ct_xasprintf("refused: it belongs to another pool than '%s'",
+					san(ex->o->pc->name, pb, sizeof(pb))));
+		goto record;
+	}
+	if (c->kind == CT_PRUNE_SNAPSHOT) {
+		struct fresh f;
+		int64_t st = step_begin(ex, item, "check");
+
+		progress(ex, "check", false, "checking snapshot %s on fresh data", lab);
+		check_snapshot(ex, c, &f);
+		if (f.v != V_OK) {
+			step_end(ex, st, f.v == V_ERROR ? CT_RUN_FAILURE : CT_RUN_SKIPPED, f.why);
+			result_set(r, f.v == V_ERROR ? CT_RUN_FAILURE : CT_RUN_SKIPPED,
+				   f.v == V_ERROR ? &f.e : NULL,
+				   ct_xasprintf("%s VM.destroy of snapshot %s: %s",
+						f.v == V_ERROR ? "could not check before" : "refused",
+						lab, f.why));
+			if (f.v == V_ERROR)
+				fail = f.e;
+			progress(ex, "check", true, "%s", r->message);
+			free(f.why);
+			goto record;
+		}
+		step_end(ex, st, CT_RUN_SUCCESS, "snapshot checked on fresh data");
+		if (destroy_call(ex, item, "VM.destroy", c->ref, lab, &fail) < 0) {
+			result_set(r, CT_RUN_FAILURE, &fail,
+				   ct_xasprintf("VM.destroy of snapshot %s failed: %s", lab, fail.msg));
+			goto record;
+		}
+		if (!ex->o->dry_run)
+			r->calls_done++;
+		run_disks(ex, item, c, r, &notes, c->ref, &fail);
+	} else {
+		run_disks(ex, item, c, r, &notes, NULL, &fail);
+	}
+	if (r->status == CT_RUN_SUCCESS)
+		result_set(r, CT_RUN_SUCCESS, NULL,
+			   ct_xasprintf("%s %s %s (%d destroying call%s).",
+					ct_prune_kind_name(c->kind), lab,
+					ex->o->dry_run ? "checked on fresh data, nothing destroyed "
+					"(dry run)" : "removed", r->calls_done,
+					r->calls_done == 1 ? "" : "s"));
+	else
+		result_set(r, r->status, &fail,
+			   ct_xasprintf("%s %s: stopped.%s", ct_prune_kind_name(c->kind), lab,
+					notes.buf));
+record:
+	if (r->status == CT_RUN_SUCCESS && notes.len) {
+		char *m = ct_xasprintf("%s%s", r->message, notes.buf);
+
+		free(r->message);
+		r->message = m;
+	}
+	if (r->status == CT_RUN_SUCCESS)
+		ex->out->n_ok++;
+	else if (r->status == CT_RUN_FAILURE)
+		ex->out->n_failed++;
+	else if (cancelled(ex))
+		ex->out->n_cancelled++;
+	else
+		ex->out->n_refused++;
+	progress(ex, "done", r->status != CT_RUN_SUCCESS, "%s", r->message);
+	if (ex->js && item > 0) {
+		memset(&ir, 0, sizeof(ir));
+		ir.status = r->status;
+		ir.message = r->message;
+		if (r->xapi_code[0]) {
+			ir.xapi_code = r->xapi_code;
+			for (int k = 0; k < fail.n_params && k < CT_ERR_MAX_PARAMS; k++)
+				params[k] = fail.params[k];
+			ir.xapi_params = params;
+			ir.n_xapi_params = fail.n_params < CT_ERR_MAX_PARAMS ? fail.n_params :
+					   CT_ERR_MAX_PARAMS;
+		}
+		ir.reasons = (const char *const *)c->reasons;
+		ir.n_reasons = c->n_reasons;
+		ir.chain_json = NULL;
+		ct_err_init(&e);
+		if (ct_jobstore_item_end(ex->js, item, &ir, &e) < 0)
+			js_fail(ex, &e);
+	}
+	ct_sb_release(&notes);
+	free(lab);
+	ex->item_no = 0;
+}
+
+void ct_prune_summary_release(struct ct_prune_summary *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->n_items; i++) {
+		free(s->items[i].uuid);
+		free(s->items[i].name);
+		free(s->items[i].message);
+	}
+	free(s->items);
+	s->items = NULL;
+	s->n_items = 0;
+}
+
+/* The pool the session is on (its one pool record), for the "never another pool" rule. */
+static void session_pool_cb(void *ctx, struct ct_obj *o)
+{
+	char **uuid = ctx;
+
+	if (!*uuid && o->uuid)
+		*uuid = ct_xstrdup(o->uuid);
+	ct_obj_free(o);
+}
+
+int ct_prune_execute(const struct ct_prune_opts *o, struct ct_prune_summary *out,
+		     struct ct_err *e)
+{
+	struct exec ex;
+	struct ct_jobstore *own_js = NULL;
+	char pb[128], b1[32];
+	enum ct_run_status run_st;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(&ex, 0, sizeof(ex));
+	out->exit_code = 2;
+	ex.o = o;
+	ex.out = out;
+	san(o->pc ? o->pc->name : NULL, pb, sizeof(pb));
+	if (!o->pc || !o->cands)
+		return ct_err_set(e, CT_E_USAGE, "prune: no pool or no candidates given");
+	out->n_items = o->cands->n;
+	out->items = ct_xcalloc((size_t)o->cands->n + 1, sizeof(*out->items));
+	if (o->cands->n == 0) {
+		out->exit_code = 0;
+		snprintf(out->message, sizeof(out->message),
+			 "pool '%s': nothing to prune", pb);
+		return 0;
+	}
+	if (!o->pc->password)
+		return ct_err_set(e, CT_E_CONFIG, "pool '%s': no password is known; set "
+				  "password_file or password_env in the configuration", pb);
+	ex.x = ct_watch_new_session(o->pc);
+	if (!ex.x) {
+		ct_err_set(e, CT_E_CONFIG, "pool '%s': cannot make an XAPI session from its "
+			   "configuration (url '%s')", pb, o->pc->url ? o->pc->url : "");
+		goto out;
+	}
+	progress(&ex, "check", false, "logging in to pool '%s'", pb);
+	if (ct_xapi_login(ex.x, e) < 0) {
+		ct_err_prefix(e, "pool '%s': nothing deleted", pb);
+		goto out;
+	}
+	if (ct_xapi_get_all_records(ex.x, CT_POOL, NULL, session_pool_cb, &ex.pool_uuid, e) < 0) {
+		ct_err_prefix(e, "pool '%s': cannot read the pool record, nothing deleted", pb);
+		goto out;
+	}
+	ex.js = o->js;
+	if (!ex.js) {
+		if (!o->cfg || !o->cfg->state_dir) {
+			ct_err_set(e, CT_E_CONFIG, "pool '%s': no state_dir for the job history; set "
+				   "state_dir in the configuration", pb);
+			goto out;
+		}
+		own_js = ct_jobstore_open(o->cfg->state_dir, e);
+		if (!own_js) {
+			ct_err_prefix(e, "pool '%s': the job history cannot be opened, so nothing "
+				      "was deleted", pb);
+			goto out;
+		}
+		ex.js = own_js;
+	}
+	out->run_id = ct_jobstore_run_begin(ex.js, "prune", "prune", o->pc->name, o->dry_run, e);
+	if (out->run_id < 0) {
+		out->run_id = 0;
+		ct_err_prefix(e, "pool '%s': the prune run cannot be recorded, so nothing was "
+			      "deleted", pb);
+		goto out;
+	}
+	progress(&ex, "check", false, "prune run %lld on pool '%s': %d item%s%s",
+		 (long long)out->run_id, pb, o->cands->n, o->cands->n == 1 ? "" : "s",
+		 o->dry_run ? " (dry run)" : "");
+	for (int i = 0; i < o->cands->n; i++) {
+		if (ex.js_broken) {
+			struct ct_prune_result *r = &out->items[i];
+
+			r->uuid = ct_xstrdup(o->cands->c[i].uuid);
+			r->name = ct_xstrdup(o->cands->c[i].name);
+			r->kind = o->cands->c[i].kind;
+			r->status = CT_RUN_SKIPPED;
+			r->message = ct_xasprintf("not attempted: the job history could not be "
+						  "written (%s)", ex.js_error);
+			out->n_refused++;
+			continue;
+		}
+		run_item(&ex, i);
+	}
+	if (cancelled(&ex))
+		run_st = CT_RUN_INTERRUPTED;
+	else if (out->n_failed || out->n_refused || ex.js_broken)
+		run_st = CT_RUN_FAILURE;
+	else
+		run_st = CT_RUN_SUCCESS;
+	ct_format_bytes(out->bytes_now, b1, sizeof(b1));
+	snprintf(out->message, sizeof(out->message),
+		 "prune run %lld on pool '%s'%s: %d done, %d refused, %d failed%s%s; %s freed now, "
+		 "more as the GC coalesces%s%.300s",
+		 (long long)out->run_id, pb, o->dry_run ? " (dry run)" : "", out->n_ok,
+		 out->n_refused, out->n_failed, out->n_cancelled ? ", cancelled: " : "",
+		 out->n_cancelled ? "the rest was not attempted" : "", b1,
+		 ex.js_broken ? "; the job history could not be written: " : "",
+		 ex.js_broken ? ex.js_error : "");
+	{
+		struct ct_err e2;
+
+		ct_err_init(&e2);
+		if (ct_jobstore_run_end(ex.js, out->run_id, run_st, out->message, &e2) < 0 &&
+		    !ex.js_broken)
+			js_fail(&ex, &e2);
+	}
+	out->exit_code = run_st == CT_RUN_SUCCESS && !ex.js_broken ? 0 : 1;
+	progress(&ex, "done", out->exit_code != 0, "%s", out->message);
+	rc = 0;
+out:
+	ct_jobstore_close(own_js);
+	ct_xapi_free(ex.x);
+	free(ex.pool_uuid);
+	return rc;
+}
