@@ -488,6 +488,21 @@ class EventTest(Base):
         self.sim.ok("task.destroy", self.s, task)
         self.assertEqual(self.sim.err("task.get_record", self.s, task)[0], "HANDLE_INVALID")
 
+    def test_async_snapshot_marks_the_vm(self):
+        vm = self.vm_ref("leafpending-vm")
+        self.sim.ctl("POST", "/sim/vm/power?vm=leafpending-vm&state=Halted")
+        task = self.sim.ok("Async.VM.snapshot", self.s, vm, "busy")
+        ops = self.sim.ok("VM.get_current_operations", self.s, vm)
+        self.assertEqual(ops, {task: "snapshot"})
+        # destroy cannot run alongside a snapshot; another snapshot can
+        self.assertEqual(self.sim.err("VM.destroy", self.s, vm),
+                         ["OTHER_OPERATION_IN_PROGRESS", "VM.snapshot", vm])
+        self.sim.ok("VM.snapshot", self.s, vm, "alongside")
+        wait_for(lambda: self.sim.ok("task.get_status", self.s, task) != "pending", 5, 0.05)
+        self.assertEqual(self.sim.ok("task.get_status", self.s, task), "success")
+        self.assertEqual(self.sim.ok("VM.get_current_operations", self.s, vm), {})
+        self.sim.ctl("POST", "/sim/vm/power?vm=leafpending-vm&state=Running")
+
 
     def test_async_snapshot_cancel(self):
         vm = self.vm_ref("healthy-vm")

@@ -1166,23 +1166,31 @@ class Sim:
 
     def _run_task(self, task, fn, args, fault):
         st = self.store
-        steps = 4 + self.rng.randint(0, 6)          # 0.5 .. 2 s of progress
-        for i in range(1, steps):
-            time.sleep(0.15 + self.rng.random() * 0.05)
-            with st.lock:
-                if task not in st.tables["task"]:
-                    return
-                t = st.tables["task"][task]
-                if t["status"] == "cancelling":
-                    st.set("task", task, status="cancelled", finished=XDate(time.time()),
-                           allowed_operations=[])
-                    return
-                st.set("task", task, progress=round(i / steps * 0.9, 3))
+        snapshot = fn == self.vm_snapshot
+        begun = False
         try:
+            if snapshot and not fault:
+                # like xapi, the VM carries {task: "snapshot"} while the task runs
+                self._snapshot_begin(args[0], task)
+                begun = True
+            steps = 4 + self.rng.randint(0, 6)          # 0.5 .. 2 s of progress
+            for i in range(1, steps):
+                time.sleep(0.15 + self.rng.random() * 0.05)
+                with st.lock:
+                    if task not in st.tables["task"]:
+                        return
+                    if st.tables["task"][task]["status"] == "cancelling":
+                        st.set("task", task, status="cancelled", finished=XDate(time.time()),
+                               allowed_operations=[])
+                        return
+                    st.set("task", task, progress=round(i / steps * 0.9, 3))
             if fault:
                 raise XapiError(*fault)
-            # the snapshot marks the VM's current_operations with this task
-            value = fn(*args, task=task) if fn == self.vm_snapshot else fn(*args)
+            if snapshot:
+                value = self._snapshot_run(args[0], args[1], args[2] if len(args) > 2 else None,
+                                           None, None, True)
+            else:
+                value = fn(*args)
             with st.lock:
                 if task in st.tables["task"]:
                     st.set("task", task, progress=1.0, status="success",
@@ -1195,6 +1203,9 @@ class Sim:
                     st.set("task", task, progress=1.0, status="failure",
                            finished=XDate(time.time()), error_info=desc,
                            allowed_operations=[])
+        finally:
+            if begun:
+                self._snapshot_end(args[0], task)
 
     # -- generic class methods
     def register_methods(self):
@@ -1440,17 +1451,40 @@ class Sim:
                     when=None, delay=True):
         """VM.snapshot: new snapshot VM (is_a_snapshot and is_a_template) whose VBDs
         point at snapshot VDIs; every disk's chain is restructured by SM."""
-        st = self.store
-        ignore = set(ignore_vdis or [])
         opref = task or new_ref()
+        self._snapshot_begin(vm, opref)
+        try:
+            return self._snapshot_run(vm, new_name, ignore_vdis, other_config, when, delay)
+        finally:
+            self._snapshot_end(vm, opref)
+
+    def _snapshot_begin(self, vm, opref):
+        """Lifecycle checks, then the VM shows {task: "snapshot"} in
+        current_operations for as long as the snapshot runs."""
+        st = self.store
         with st.lock:
             v = st.get("VM", vm)
             self.check_vm_operation(vm, "snapshot")
-            disks = self._vm_disks(vm, ignore)
-            self.storage.check_snapshot([d for _, d in disks])
             ops = dict(v["current_operations"])
             ops[opref] = "snapshot"
             st.set("VM", vm, current_operations=ops)
+
+    def _snapshot_end(self, vm, opref):
+        st = self.store
+        with st.lock:
+            if vm in st.tables["VM"]:
+                ops = dict(st.tables["VM"][vm]["current_operations"])
+                if ops.pop(opref, None) is not None:
+                    st.set("VM", vm, current_operations=ops)
+
+    def _snapshot_run(self, vm, new_name, ignore_vdis, other_config, when, delay):
+        """The SM part: refusals (109, 44), tapdisk pause, chain restructure."""
+        st = self.store
+        ignore = set(ignore_vdis or [])
+        with st.lock:
+            st.get("VM", vm)
+            disks = self._vm_disks(vm, ignore)
+            self.storage.check_snapshot([d for _, d in disks])
             # tapdisk is paused on attached disks while SM snapshots them
             paused = [d for b, d in disks if st.tables["VBD"][b]["currently_attached"]] \
                 if delay else []
@@ -1459,24 +1493,20 @@ class Sim:
         if delay:
             time.sleep(0.2)
         with st.lock:
-            try:
-                for d in paused:
-                    st.map_del("VDI", d, "sm_config", "paused")
-                if vm not in st.tables["VM"]:
-                    raise XapiError("HANDLE_INVALID", "VM", vm)
-                disks = [(b, d) for b, d in self._vm_disks(vm, ignore)]
-                self.storage.check_snapshot([d for _, d in disks])
-                return enc(self._do_snapshot(vm, str(new_name), other_config, when,
-                                             ignore=ignore))
-            finally:
-                if vm in st.tables["VM"]:
-                    ops = dict(st.tables["VM"][vm]["current_operations"])
-                    ops.pop(opref, None)
-                    st.set("VM", vm, current_operations=ops)
+            for d in paused:
+                st.map_del("VDI", d, "sm_config", "paused")
+            if vm not in st.tables["VM"]:
+                raise XapiError("HANDLE_INVALID", "VM", vm)
+            disks = self._vm_disks(vm, ignore)
+            self.storage.check_snapshot([d for _, d in disks])
+            return enc(self._do_snapshot(vm, str(new_name), other_config, when, ignore=ignore))
 
     # power states each operation accepts (xapi_vm_lifecycle.allowed_power_states)
     OP_POWER = {"snapshot": ("Halted", "Paused", "Suspended", "Running"),
                 "destroy": ("Halted", "Suspended"), "export": ("Halted", "Suspended")}
+
+    # operations xapi lets run side by side (is_allowed_concurrently)
+    CONCURRENT = (("clone", "copy", "export"), ("snapshot", "checkpoint"))
 
     def check_vm_operation(self, vm, op):
         """xapi_vm_lifecycle.check_operation_error, in its order: blocked
@@ -1489,9 +1519,11 @@ class Sim:
         if v["power_state"] not in allowed:
             raise XapiError("VM_BAD_POWER_STATE", vm, ", ".join(p.lower() for p in allowed),
                             v["power_state"].lower())
-        if v["current_operations"]:
-            k, o = next(iter(v["current_operations"].items()))
-            raise XapiError("OTHER_OPERATION_IN_PROGRESS", "VM", vm, o, k)
+        current = list(v["current_operations"].values())
+        if current and not any(op in grp and all(c in grp for c in current)
+                               for grp in self.CONCURRENT):
+            ops = current[0] if len(current) == 1 else "{" + ",".join(current) + "}"
+            raise XapiError("OTHER_OPERATION_IN_PROGRESS", "VM." + ops, vm)
         if v["is_a_template"] and not v["is_a_snapshot"]:
             default = v["is_default_template"] or v["other_config"].get("default_template") == "true"
             if op not in ("export",) and not (op == "destroy" and not default):
@@ -1632,8 +1664,7 @@ class Sim:
             v = st.get("VDI", vdi)
             # xapi_vdi.check_operation_error order, then Xapi_vdi.destroy's own check
             if v["current_operations"]:
-                k, o = next(iter(v["current_operations"].items()))
-                raise XapiError("OTHER_OPERATION_IN_PROGRESS", "VDI", vdi, o, k)
+                raise XapiError("OTHER_OPERATION_IN_PROGRESS", "VDI", vdi)
             for b in v["VBDs"]:
                 vbd = st.tables["VBD"].get(b)
                 if vbd and vbd["currently_attached"]:
