@@ -1,0 +1,1248 @@
+/* app.c - the console's main loop: poll() on the terminal, the watchers' wake pipe and a
+ * self-pipe (SIGWINCH, SIGINT/SIGTERM/SIGHUP, worker progress); rows rebuilt from model
+ * snapshots only when something changed; at most ~10 frames a second, one doupdate() per
+ * frame, nothing drawn when nothing changed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <langinfo.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "ui.h"
+#include "util.h"
+
+#define FRAME_MS 100        /* at most ~10 frames a second */
+#define TICK_MS 1000        /* header clock, spinner, jobs refresh */
+#define MIN_COLS 80
+#define MIN_LINES 24
+
+static int g_sig_fd = -1;                 /* write end of the self-pipe, for handlers */
+static struct sigaction g_old_winch;      /* ncurses's own handler, chained */
+static bool g_curses_on;
+static SCREEN *g_screen;
+
+static void sig_write(char c)
+{
+	int saved = errno;
+
+	if (g_sig_fd >= 0) {
+		ssize_t r = write(g_sig_fd, &c, 1);
+
+		(void)r;
+	}
+	errno = saved;
+}
+
+static void on_winch(int sig)
+{
+	if (g_old_winch.sa_handler != SIG_DFL && g_old_winch.sa_handler != SIG_IGN &&
+	    g_old_winch.sa_handler != NULL)
+		g_old_winch.sa_handler(sig);
+	sig_write('r');
+}
+
+static void on_quit_signal(int sig)
+{
+	(void)sig;
+	sig_write('q');
+}
+
+static void restore_terminal(void)
+{
+	if (g_curses_on) {
+		endwin();
+		g_curses_on = false;
+	}
+}
+
+/* --- list helpers shared by the views --- */
+
+void ct_list_clamp(struct ct_ui_list *l, int n, int h)
+{
+	if (h < 1)
+		h = 1;
+	if (l->sel >= n)
+		l->sel = n - 1;
+	if (l->sel < 0)
+		l->sel = 0;
+	if (l->top > l->sel)
+		l->top = l->sel;
+	if (l->sel >= l->top + h)
+		l->top = l->sel - h + 1;
+	if (l->top > n - h)
+		l->top = n - h;
+	if (l->top < 0)
+		l->top = 0;
+}
+
+bool ct_list_move(struct ct_ui_list *l, enum ct_action a, int n, int page)
+{
+	if (page < 1)
+		page = 1;
+	switch (a) {
+	case ACT_UP: l->sel--; break;
+	case ACT_DOWN: l->sel++; break;
+	case ACT_PGUP: l->sel -= page; l->top -= page; break;
+	case ACT_PGDN: l->sel += page; l->top += page; break;
+	case ACT_HOME: l->sel = 0; break;
+	case ACT_END: l->sel = n - 1; break;
+	default: return false;
+	}
+	if (l->sel >= n)
+		l->sel = n - 1;
+	if (l->sel < 0)
+		l->sel = 0;
+	return true;
+}
+
+/* --- pools and rows --- */
+
+bool ct_ui_pool_read_only(const struct ct_ui *ui, int pool, const char **why)
+{
+	if (ui->read_only) {
+		if (why)
+			*why = "chaintop was started with --read-only";
+		return true;
+	}
+	if (pool >= 0 && pool < ui->n_pools && ui->pools[pool].read_only) {
+		if (why)
+			*why = "the pool is configured with read_only = true";
+		return true;
+	}
+	return false;
+}
+
+static void pool_status(struct ct_ui_pool *p)
+{
+	struct ct_watch *w = p->w;
+
+	p->pv.name = w->conf->name;
+	p->pv.state = w->state;
+	p->pv.retries = w->retries;
+	p->pv.loaded = w->loaded;
+	p->pv.stale = w->stale;
+	p->pv.last_event = w->last_event;
+	p->pv.last_contact = w->last_contact;
+	p->pv.read_only = p->read_only;
+	ct_sanitize(w->error, p->pv.error, sizeof(p->pv.error));
+}
+
+static void copy_problems(struct ct_ui_pool *p, int pi, const struct ct_chain_report *rep)
+{
+	free(p->problems);
+	p->problems = NULL;
+	p->n_problems = 0;
+	p->pv.n_crit = p->pv.n_warn = p->pv.n_unknown = 0;
+	if (!rep || rep->n_problems <= 0)
+		return;
+	p->problems = ct_xcalloc((size_t)rep->n_problems, sizeof(*p->problems));
+	for (int i = 0; i < rep->n_problems; i++) {
+		const struct ct_problem *src = &rep->problems[i];
+		struct ct_ui_problem *d = &p->problems[p->n_problems++];
+
+		d->pool = pi;
+		d->sev = src->severity;
+		d->cls = src->cls;
+		ct_sanitize(src->uuid, d->uuid, sizeof(d->uuid));
+		ct_sanitize(src->ref, d->ref, sizeof(d->ref));
+		ct_sanitize(src->reason, d->reason, sizeof(d->reason));
+		if (src->severity == CT_SEV_CRITICAL)
+			p->pv.n_crit++;
+		else if (src->severity == CT_SEV_WARNING)
+			p->pv.n_warn++;
+		else if (src->severity == CT_SEV_UNKNOWN)
+			p->pv.n_unknown++;
+	}
+}
+
+/* Rows of the pools shown, one pool after the other (pointers into the pools' rows). */
+static struct {
+	struct ct_row **v;
+	int n, cap;
+} g_all;   /* used by the UI thread only; freed at exit */
+
+static const struct ct_row *find_row(const struct ct_rows *rows, const char *key)
+{
+	for (int i = 0; i < rows->n; i++)
+		if (!strcmp(rows->v[i].key, key))
+			return &rows->v[i];
+	return NULL;
+}
+
+static void detail_from(struct ct_ui *ui, struct ct_ui_pool *p, struct ct_model *m,
+			const struct ct_chain_report *rep, const struct ct_row *r, time_t now)
+{
+	ct_strset_release(&ui->detail);
+	ct_rows_detail(&ui->detail, r, &p->pv, m, rep, now);
+	snprintf(ui->detail_key, sizeof(ui->detail_key), "%s", r->key);
+}
+
+static bool tree_needs_detail(const struct ct_ui *ui)
+{
+	return ui->show_detail && ui->view == UI_TREE && ui->overlay == OV_NONE;
+}
+
+/* Rebuild the rows of every pool whose model changed, then the visible list. */
+void ct_ui_refresh(struct ct_ui *ui)
+{
+	time_t now = time(NULL);
+	bool any = false;
+	int sel_pool = -1;
+
+	if (ui->tree.sel >= 0 && ui->tree.sel < ui->vis.n)
+		sel_pool = g_all.v[ui->vis.idx[ui->tree.sel]]->pool;
+	if (ui->dirty_data) {
+		for (int i = 0; i < ui->n_pools; i++) {
+			struct ct_ui_pool *p = &ui->pools[i];
+			struct ct_model *m = &p->w->model;
+			struct ct_chain_report rep;
+			bool have_rep = false;
+
+			long sig;
+
+			ct_model_lock(m);
+			pool_status(p);
+			/* pool state shows in its rows (stale marks, the pool row's text) */
+			sig = ((long)p->pv.state * 1000003L + p->pv.retries) * 4 + p->pv.stale * 2 + p->pv.loaded;
+			if (p->built && p->built_gen == m->generation && p->built_by_vm == ui->by_vm &&
+			    p->built_sig == sig && now - p->built_at < 60) {
+				ct_model_unlock(m);
+				continue;
+			}
+			memset(&rep, 0, sizeof(rep));
+			if (p->pv.loaded || ct_model_count(m, CT_SR) > 0) {
+				if (ct_chain_eval(m, ui->cfg, p->w->conf, now, &p->stall, &rep) == 0)
+					have_rep = true;
+				if (have_rep && !p->pv.loaded)
+					p->pv.loaded = true;
+			}
+			copy_problems(p, i, have_rep ? &rep : NULL);
+			p->rows.n = 0;
+			ct_rows_build_pool(&p->rows, i, &p->pv, m, have_rep ? &rep : NULL, ui->by_vm,
+					   ui->theme.utf8, now);
+			if (tree_needs_detail(ui) && i == sel_pool) {
+				const struct ct_row *r = find_row(&p->rows, ui->sel_key);
+
+				if (r)
+					detail_from(ui, p, m, have_rep ? &rep : NULL, r, now);
+			}
+			if (have_rep)
+				ct_chain_report_release(&rep);
+			p->built = true;
+			p->built_gen = m->generation;
+			p->built_by_vm = ui->by_vm;
+			p->built_at = now;
+			p->built_sig = sig;
+			ct_model_unlock(m);
+			any = true;
+		}
+		ui->dirty_data = false;
+		if (any) {
+			ct_health_rebuild(ui);
+			ct_snap_refresh(ui);
+		}
+	}
+	if (!any && !ui->dirty_view)
+		return;
+	/* concatenate the pools shown, then the visible list */
+	g_all.n = 0;
+	for (int i = 0; i < ui->n_pools; i++) {
+		struct ct_ui_pool *p = &ui->pools[i];
+
+		if (p->hidden)
+			continue;
+		if (g_all.n + p->rows.n > g_all.cap) {
+			g_all.cap = (g_all.n + p->rows.n) * 2;
+			g_all.v = ct_xrealloc(g_all.v, (size_t)g_all.cap * sizeof(*g_all.v));
+		}
+		for (int k = 0; k < p->rows.n; k++)
+			g_all.v[g_all.n++] = &p->rows.v[k];
+	}
+	ct_vis_build(&ui->vis, g_all.v, g_all.n, &ui->toggled, ui->filter, ui->problems_only);
+	if (!any)
+		ct_health_rebuild(ui);   /* the filter applies to the Health view too */
+	ui->dirty_view = false;
+	/* keep the selection on the same object, at the same place on the screen */
+	{
+		int found = -1;
+
+		for (int pass = 0; pass < 2 && found < 0; pass++) {
+			const char *want = pass == 0 ? ui->sel_key : ui->sel_parent_key;
+
+			if (!want[0])
+				continue;
+			for (int i = 0; i < ui->vis.n; i++) {
+				if (!strcmp(g_all.v[ui->vis.idx[i]]->key, want)) {
+					found = i;
+					break;
+				}
+			}
+		}
+		if (found >= 0)
+			ui->tree.sel = found;
+		ct_tree_clamp(ui);
+	}
+}
+
+struct ct_row *ct_ui_row_at(struct ct_ui *ui, int vi)
+{
+	if (vi < 0 || vi >= ui->vis.n)
+		return NULL;
+	return g_all.v[ui->vis.idx[vi]];
+}
+
+struct ct_row *ct_ui_selected_row(struct ct_ui *ui)
+{
+	return ct_ui_row_at(ui, ui->tree.sel);
+}
+
+/* Tree layout: rows for the tree and the detail pane below it. */
+static void tree_layout(const struct ct_ui *ui, int body_h, int *tree_h, int *detail_h)
+{
+	int d = 0;
+
+	if (ui->show_detail) {
+		d = body_h / 3;
+		if (d < 6)
+			d = 6;
+		if (d > 14)
+			d = 14;
+		if (body_h - d < 6)
+			d = 0;
+	}
+	*detail_h = d;
+	*tree_h = body_h - d;
+}
+
+int ct_ui_tree_rows(const struct ct_ui *ui)
+{
+	int th, dh;
+
+	tree_layout(ui, ui->body_h > 0 ? ui->body_h : LINES - 4, &th, &dh);
+	return th - 1 > 1 ? th - 1 : 1;
+}
+
+void ct_tree_clamp(struct ct_ui *ui)
+{
+	int th, dh, h;
+
+	tree_layout(ui, ui->body_h > 0 ? ui->body_h : LINES - 4, &th, &dh);
+	h = th - 1;   /* column titles */
+	if (h < 1)
+		h = 1;
+	if (ui->tree.sel >= ui->vis.n)
+		ui->tree.sel = ui->vis.n - 1;
+	if (ui->tree.sel < 0)
+		ui->tree.sel = 0;
+	/* keep the selected row on the same screen line when possible */
+	ui->tree.top = ui->tree.sel - ui->sel_screen;
+	ct_list_clamp(&ui->tree, ui->vis.n, h);
+	ui->sel_screen = ui->tree.sel - ui->tree.top;
+	{
+		const struct ct_row *r = ct_ui_selected_row(ui);
+
+		if (r) {
+			snprintf(ui->sel_key, sizeof(ui->sel_key), "%s", r->key);
+			snprintf(ui->sel_parent_key, sizeof(ui->sel_parent_key), "%s", r->parent_key);
+		}
+	}
+}
+
+/* Make the row with this key visible (open its ancestors, clear filters hiding it) and
+ * select it. */
+void ct_ui_select_key(struct ct_ui *ui, const char *key)
+{
+	const struct ct_row *r = NULL;
+	char cur[CT_ROW_KEY];
+
+	for (int i = 0; i < ui->n_pools && !r; i++) {
+		if (ui->pools[i].hidden)
+			continue;
+		r = find_row(&ui->pools[i].rows, key);
+		if (r) {
+			/* open every ancestor */
+			snprintf(cur, sizeof(cur), "%s", r->parent_key);
+			for (int guard = 0; cur[0] && guard < 64; guard++) {
+				const struct ct_row *a = find_row(&ui->pools[i].rows, cur);
+
+				if (!a)
+					break;
+				if (!ct_row_is_open(a, &ui->toggled)) {
+					if (ct_strset_has(&ui->toggled, a->key)) {
+						/* remove the toggle */
+						for (size_t k = 0; k < ui->toggled.n; k++) {
+							if (!strcmp(ui->toggled.v[k], a->key)) {
+								free(ui->toggled.v[k]);
+								ui->toggled.v[k] = ui->toggled.v[--ui->toggled.n];
+								break;
+							}
+						}
+					} else {
+						ct_strset_add(&ui->toggled, a->key);
+					}
+				}
+				snprintf(cur, sizeof(cur), "%s", a->parent_key);
+			}
+		}
+	}
+	if (!r) {
+		ct_status_msg(ui, MSG_WARN, "that object is not in the tree any more (it may have been coalesced or deleted)");
+		return;
+	}
+	if (ui->filter[0] || ui->problems_only) {
+		ui->filter[0] = '\0';
+		ui->problems_only = false;
+	}
+	snprintf(ui->sel_key, sizeof(ui->sel_key), "%s", key);
+	ui->sel_parent_key[0] = '\0';
+	ui->sel_screen = (ui->body_h > 4 ? ui->body_h : 20) / 3;
+	ui->dirty_view = true;
+	ui->view = UI_TREE;
+	ct_ui_refresh(ui);
+}
+
+void ct_ui_build_detail(struct ct_ui *ui)
+{
+	struct ct_row *r = ct_ui_selected_row(ui);
+	struct ct_ui_pool *p;
+	struct ct_model *m;
+	struct ct_chain_report rep;
+	bool have = false;
+	time_t now = time(NULL);
+
+	if (!r) {
+		ct_strset_release(&ui->detail);
+		ui->detail_key[0] = '\0';
+		return;
+	}
+	p = &ui->pools[r->pool];
+	m = &p->w->model;
+	memset(&rep, 0, sizeof(rep));
+	ct_model_lock(m);
+	if (p->pv.loaded && ct_chain_eval(m, ui->cfg, p->w->conf, now, &p->stall, &rep) == 0)
+		have = true;
+	detail_from(ui, p, m, have ? &rep : NULL, r, now);
+	if (have)
+		ct_chain_report_release(&rep);
+	ct_model_unlock(m);
+}
+
+/* --- drawing --- */
+
+static const char *pool_state_short(const struct ct_pool_view *pv, char *buf, size_t len)
+{
+	switch (pv->state) {
+	case CT_POOL_CONNECTING: snprintf(buf, len, "connecting"); break;
+	case CT_POOL_LOADING: snprintf(buf, len, "loading"); break;
+	case CT_POOL_CONNECTED: snprintf(buf, len, "connected"); break;
+	case CT_POOL_RECONNECTING: snprintf(buf, len, "reconnecting (%d)", pv->retries); break;
+	case CT_POOL_AUTH_FAILED: snprintf(buf, len, "auth failed"); break;
+	case CT_POOL_FAILED: snprintf(buf, len, "failed"); break;
+	default: snprintf(buf, len, "stopped"); break;
+	}
+	return buf;
+}
+
+/* One header segment for a pool: state, time since the last event, problem counts. */
+static void pool_segment(const struct ct_ui_pool *p, time_t now, char *buf, size_t len)
+{
+	char st[48], age[16], when[32];
+
+	pool_state_short(&p->pv, st, sizeof(st));
+	if (p->pv.last_event > 0) {
+		ct_ui_age(p->pv.last_event, now, age, sizeof(age));
+		snprintf(when, sizeof(when), "event %s ago", age);
+	} else {
+		snprintf(when, sizeof(when), "no event yet");
+	}
+	snprintf(buf, len, "| %s: %s%s, %s, %dC %dW%s%s ", p->pv.name, st, p->pv.stale ? " STALE" : "",
+		 when, p->pv.n_crit, p->pv.n_warn, p->read_only ? " RO" : "", p->hidden ? " (hidden)" : "");
+}
+
+static void header_first(const struct ct_ui *ui, char *buf, size_t len)
+{
+	snprintf(buf, len, " chaintop%s ", ui->read_only ? " [READ-ONLY]" : "");
+}
+
+/* The header text (also used to decide whether a clock tick changes the screen). */
+static void header_text(struct ct_ui *ui, char *buf, size_t len, time_t now)
+{
+	size_t o;
+
+	header_first(ui, buf, len);
+	o = strlen(buf);
+	for (int i = 0; i < ui->n_pools && o < len - 1; i++) {
+		struct ct_ui_pool *p = &ui->pools[i];
+
+		ct_model_lock(&p->w->model);
+		pool_status(p);
+		ct_model_unlock(&p->w->model);
+		pool_segment(p, now, buf + o, len - o);
+		o += strlen(buf + o);
+	}
+}
+
+static void draw_header(struct ct_ui *ui, time_t now)
+{
+	char buf[1024], first[64];
+	int x;
+
+	header_text(ui, buf, sizeof(buf), now);
+	snprintf(ui->last_header, sizeof(ui->last_header), "%s", buf);
+	ct_fill(0, 0, COLS, ui->theme.attr[R_HEADER]);
+	header_first(ui, first, sizeof(first));
+	ct_put(0, 0, COLS, ui->theme.attr[R_HEADER] | A_BOLD, first);
+	x = ct_ui_width(first);
+	/* segment by segment so each pool's state carries its own attribute */
+	for (int i = 0; i < ui->n_pools && x < COLS; i++) {
+		struct ct_ui_pool *p = &ui->pools[i];
+		char seg[256];
+		attr_t a = ui->theme.attr[R_HEADER];
+
+		pool_segment(p, now, seg, sizeof(seg));
+		if (p->pv.state != CT_POOL_CONNECTED || p->pv.stale)
+			a |= A_BOLD | A_UNDERLINE;
+		if (p->hidden)
+			a |= A_DIM;
+		ct_put(0, x, COLS - x, a, seg);
+		x += ct_ui_width(seg);
+	}
+}
+
+static void draw_tabs(struct ct_ui *ui, int y)
+{
+	static const char *names[UI_NVIEWS] = { "Tree", "Health", "Snapshots", "Jobs" };
+	int x = 0;
+	char extra[256];
+	int o = 0;
+
+	ct_fill(y, 0, COLS, A_NORMAL);
+	for (int v = 0; v < UI_NVIEWS; v++) {
+		char lab[48];
+		attr_t a = v == (int)ui->view ? ui->theme.attr[R_SELECTED] | A_BOLD : A_NORMAL;
+		int n_badge = 0;
+
+		if (v == UI_HEALTH)
+			n_badge = ui->n_health;
+		if (n_badge)
+			snprintf(lab, sizeof(lab), " %d %s (%d) ", v + 1, names[v], n_badge);
+		else
+			snprintf(lab, sizeof(lab), " %d %s ", v + 1, names[v]);
+		ct_put(y, x, (int)strlen(lab), a, lab);
+		x += (int)strlen(lab) + 1;
+	}
+	extra[0] = '\0';
+	if (ui->filter[0])
+		o += snprintf(extra + o, sizeof(extra) - (size_t)o, " filter: %s ", ui->filter);
+	if (ui->problems_only && o < (int)sizeof(extra))
+		o += snprintf(extra + o, sizeof(extra) - (size_t)o, " [problems only]");
+	if (ui->by_vm && o < (int)sizeof(extra))
+		o += snprintf(extra + o, sizeof(extra) - (size_t)o, " [by VM]");
+	if (extra[0] && x < COLS)
+		ct_put(y, x, COLS - x, A_BOLD, extra);
+}
+
+static void draw_too_small(void)
+{
+	char buf[128];
+
+	erase();
+	snprintf(buf, sizeof(buf), "terminal too small: %dx%d", COLS, LINES);
+	ct_put(LINES / 2 - 1 > 0 ? LINES / 2 - 1 : 0, 0, COLS, A_BOLD, buf);
+	snprintf(buf, sizeof(buf), "chaintop needs at least %dx%d; enlarge it, or q to quit", MIN_COLS,
+		 MIN_LINES);
+	if (LINES > 1)
+		ct_put(LINES / 2 > 0 ? LINES / 2 : 1, 0, COLS, A_NORMAL, buf);
+}
+
+static void render(struct ct_ui *ui)
+{
+	time_t now = time(NULL);
+
+	ct_ui_refresh(ui);
+	ui->too_small = COLS < MIN_COLS || LINES < MIN_LINES;
+	if (ui->too_small) {
+		curs_set(0);
+		draw_too_small();
+		goto out;
+	}
+	ui->body_top = 2;
+	ui->body_h = LINES - 4;
+	draw_header(ui, now);
+	draw_tabs(ui, 1);
+	for (int y = ui->body_top; y < ui->body_top + ui->body_h; y++)
+		ct_fill(y, 0, COLS, A_NORMAL);
+	switch (ui->overlay) {
+	case OV_HELP:
+		ct_help_draw(ui, ui->body_top, ui->body_h);
+		break;
+	case OV_MESSAGES:
+		ct_messages_draw(ui, ui->body_top, ui->body_h);
+		break;
+	case OV_REPORT:
+		ct_report_draw(ui, ui->body_top, ui->body_h);
+		break;
+	default:
+		switch (ui->view) {
+		case UI_TREE: {
+			int th, dh;
+
+			tree_layout(ui, ui->body_h, &th, &dh);
+			ct_tree_draw(ui, ui->body_top, th);
+			if (dh > 0) {
+				if (strcmp(ui->detail_key, ui->sel_key))
+					ct_ui_build_detail(ui);
+				ct_detail_draw(ui, ui->body_top + th, 0, dh, COLS);
+			}
+			break;
+		}
+		case UI_HEALTH:
+			ct_health_draw(ui, ui->body_top, ui->body_h);
+			break;
+		case UI_SNAP:
+			ct_snap_draw(ui, ui->body_top, ui->body_h);
+			break;
+		case UI_JOBS:
+			ct_jobs_draw(ui, ui->body_top, ui->body_h);
+			break;
+		default:
+			break;
+		}
+	}
+	ct_hints_draw(ui, LINES - 1);
+	if (ct_dialog_active(ui))
+		ct_dialog_draw(ui);
+	ct_status_draw(ui, LINES - 2);   /* last: it may place the cursor for the prompt */
+out:
+	wnoutrefresh(stdscr);
+	doupdate();
+	ui->need_frame = false;
+	ui->last_frame_ms = ct_now_ms();
+	ui->frames++;
+}
+
+/* --- input --- */
+
+static void switch_view(struct ct_ui *ui, enum ct_ui_view v)
+{
+	ui->view = v;
+	ui->overlay = OV_NONE;
+	if (v == UI_JOBS)
+		ct_jobs_reload(ui);
+	if (v == UI_SNAP)
+		ct_snap_refresh(ui);
+	ui->need_frame = true;
+}
+
+static void run_command(struct ct_ui *ui, const char *cmdline)
+{
+	char cmd[256], *arg;
+	enum ct_action a;
+
+	snprintf(cmd, sizeof(cmd), "%s", cmdline);
+	while (cmd[0] == ' ')
+		memmove(cmd, cmd + 1, strlen(cmd));
+	arg = strchr(cmd, ' ');
+	if (arg) {
+		*arg++ = '\0';
+		while (*arg == ' ')
+			arg++;
+	} else {
+		arg = cmd + strlen(cmd);
+	}
+	if (!cmd[0])
+		return;
+	if (!strcmp(cmd, "q") || !strcmp(cmd, "quit") || !strcmp(cmd, "q!")) {
+		ui->quit = true;
+		return;
+	}
+	if (!strcmp(cmd, "pool")) {
+		int found = -1;
+
+		if (!arg[0] || !strcmp(arg, "*") || !strcmp(arg, "all")) {
+			for (int i = 0; i < ui->n_pools; i++)
+				ui->pools[i].hidden = false;
+			ct_status_msg(ui, MSG_INFO, "showing every pool (%d)", ui->n_pools);
+		} else {
+			for (int i = 0; i < ui->n_pools; i++)
+				if (!strcmp(ui->pools[i].w->conf->name, arg))
+					found = i;
+			if (found < 0) {
+				char names[256];
+				int o = 0;
+
+				names[0] = '\0';
+				for (int i = 0; i < ui->n_pools && o < (int)sizeof(names) - 2; i++)
+					o += snprintf(names + o, sizeof(names) - (size_t)o, "%s%s", i ? ", " : "",
+						      ui->pools[i].w->conf->name);
+				ct_status_msg(ui, MSG_ERROR, "no pool named '%s'; configured pools: %s", arg, names);
+				return;
+			}
+			for (int i = 0; i < ui->n_pools; i++)
+				ui->pools[i].hidden = i != found;
+			ct_status_msg(ui, MSG_INFO, "showing pool '%s' only; ':pool' shows them all", arg);
+		}
+		ui->dirty_view = true;
+		ui->view = UI_TREE;
+		ct_snap_refresh(ui);
+		ct_health_rebuild(ui);
+		return;
+	}
+	if (!strcmp(cmd, "filter")) {
+		snprintf(ui->filter, sizeof(ui->filter), "%s", arg);
+		ui->dirty_view = true;
+		return;
+	}
+	a = ct_action_by_name(cmd);
+	if (a == ACT_NONE) {
+		ct_status_msg(ui, MSG_ERROR, "unknown command ':%s'; try :pool NAME, :pool, :q, or an action name from ? (help)", cmd);
+		return;
+	}
+	{
+		int key = ct_actions[a].keys[0];
+
+		ungetch(key);
+	}
+}
+
+static void input_key(struct ct_ui *ui, int ch)
+{
+	size_t l = strlen(ui->input_buf);
+
+	switch (ch) {
+	case 27:
+		if (ui->input == IN_FILTER) {
+			ui->filter[0] = '\0';
+			ui->dirty_view = true;
+		}
+		ui->input = IN_NONE;
+		break;
+	case '\n':
+	case '\r':
+	case KEY_ENTER:
+		if (ui->input == IN_COMMAND) {
+			char cmd[256];
+
+			snprintf(cmd, sizeof(cmd), "%s", ui->input_buf);
+			ui->input = IN_NONE;
+			run_command(ui, cmd);
+		} else {
+			ui->input = IN_NONE;
+			if (ui->filter[0])
+				ct_status_msg(ui, MSG_INFO, "filter '%s' kept; Esc clears it", ui->filter);
+		}
+		break;
+	case KEY_BACKSPACE:
+	case 127:
+	case 8:
+		if (l > 0) {
+			/* drop one UTF-8 character */
+			do
+				l--;
+			while (l > 0 && ((unsigned char)ui->input_buf[l] & 0xc0) == 0x80);
+			ui->input_buf[l] = '\0';
+		} else if (ui->input == IN_COMMAND) {
+			ui->input = IN_NONE;
+		}
+		break;
+	default:
+		if (ch >= 32 && ch < 256 && ch != 127 && l + 2 < sizeof(ui->input_buf)) {
+			ui->input_buf[l] = (char)ch;
+			ui->input_buf[l + 1] = '\0';
+		}
+		break;
+	}
+	if (ui->input == IN_FILTER) {
+		snprintf(ui->filter, sizeof(ui->filter), "%s", ui->input_buf);
+		ui->dirty_view = true;
+		ui->tree.sel = 0;
+		ui->sel_screen = 0;
+		ui->hl.sel = 0;
+	}
+	ui->need_frame = true;
+}
+
+static void overlay_key(struct ct_ui *ui, int ch)
+{
+	enum ct_action a = ct_action_for_key(ch, VW_ALL);
+	int n = ui->overlay == OV_HELP ? ct_help_lines(ui)
+		: ui->overlay == OV_MESSAGES ? ct_messages_count(ui) : (int)ui->report.n;
+
+	ui->need_frame = true;
+	if (a == ACT_BACK || a == ACT_QUIT || (a == ACT_HELP && ui->overlay == OV_HELP) ||
+	    (a == ACT_MESSAGES && ui->overlay == OV_MESSAGES)) {
+		ui->overlay = OV_NONE;
+		return;
+	}
+	if (a == ACT_REPAINT) {
+		clearok(curscr, TRUE);
+		return;
+	}
+	if (ui->overlay == OV_HELP || ui->overlay == OV_REPORT) {
+		/* scrolling text: move the top */
+		int page = ui->body_h - 2;
+
+		switch (a) {
+		case ACT_UP: ui->ov.top--; break;
+		case ACT_DOWN: ui->ov.top++; break;
+		case ACT_PGUP: ui->ov.top -= page; break;
+		case ACT_PGDN: ui->ov.top += page; break;
+		case ACT_HOME: ui->ov.top = 0; break;
+		case ACT_END: ui->ov.top = n; break;
+		default: return;
+		}
+		if (ui->ov.top > n - (ui->body_h - 1))
+			ui->ov.top = n - (ui->body_h - 1);
+		if (ui->ov.top < 0)
+			ui->ov.top = 0;
+		ui->ov.sel = ui->ov.top;
+		return;
+	}
+	ct_list_move(&ui->ov, a, n, ui->body_h - 2);
+}
+
+static void open_overlay(struct ct_ui *ui, enum ct_ui_overlay o)
+{
+	ui->overlay = o;
+	memset(&ui->ov, 0, sizeof(ui->ov));
+	ui->need_frame = true;
+}
+
+static void action_key(struct ct_ui *ui, int ch)
+{
+	int vb = 1 << ui->view;
+	enum ct_action a = ct_action_for_key(ch, vb);
+	const char *why = NULL;
+
+	ui->need_frame = true;
+	if (a == ACT_NONE) {
+		enum ct_action other = ct_action_for_key(ch, VW_ALL);
+
+		if (other != ACT_NONE)
+			ct_status_msg(ui, MSG_INFO, "'%s' (%s) does not apply to this view; ? lists the keys",
+				      ct_actions[other].label, ct_actions[other].name);
+		else if (ch >= 32 && ch < 127)
+			ct_status_msg(ui, MSG_INFO, "key '%c' does nothing here; ? lists the keys", ch);
+		return;
+	}
+	if (ct_actions[a].flags & AF_CHANGES) {
+		int pool = -1;
+
+		if (ui->view == UI_TREE) {
+			const struct ct_row *r = ct_ui_selected_row(ui);
+
+			pool = r ? r->pool : -1;
+		}
+		if (ct_ui_pool_read_only(ui, pool, &why)) {
+			ct_status_msg(ui, MSG_WARN, "%s is disabled: %s (read-only mode, shown in the header); restart without it to act on the pool",
+				      ct_actions[a].name, why);
+			return;
+		}
+	}
+	switch (a) {
+	case ACT_NEXTVIEW:
+		switch_view(ui, (enum ct_ui_view)((ui->view + 1) % UI_NVIEWS));
+		return;
+	case ACT_PREVVIEW:
+		switch_view(ui, (enum ct_ui_view)((ui->view + UI_NVIEWS - 1) % UI_NVIEWS));
+		return;
+	case ACT_VTREE: switch_view(ui, UI_TREE); return;
+	case ACT_VHEALTH: switch_view(ui, UI_HEALTH); return;
+	case ACT_VSNAP: switch_view(ui, UI_SNAP); return;
+	case ACT_VJOBS: switch_view(ui, UI_JOBS); return;
+	case ACT_HELP: open_overlay(ui, OV_HELP); return;
+	case ACT_MESSAGES: open_overlay(ui, OV_MESSAGES); return;
+	case ACT_REPAINT:
+		clearok(curscr, TRUE);
+		return;
+	case ACT_FILTER:
+		ui->input = IN_FILTER;
+		snprintf(ui->input_buf, sizeof(ui->input_buf), "%s", ui->filter);
+		return;
+	case ACT_COMMAND:
+		ui->input = IN_COMMAND;
+		ui->input_buf[0] = '\0';
+		return;
+	case ACT_QUIT:
+		if (ui->view != UI_TREE) {
+			switch_view(ui, UI_TREE);
+			return;
+		}
+		ui->quit = true;
+		return;
+	case ACT_BACK:
+		if (ui->filter[0]) {
+			ui->filter[0] = '\0';
+			ui->dirty_view = true;
+			ct_status_msg(ui, MSG_INFO, "filter cleared");
+			return;
+		}
+		if (ui->view != UI_TREE) {
+			switch_view(ui, UI_TREE);
+			return;
+		}
+		if (ui->problems_only) {
+			ui->problems_only = false;
+			ui->dirty_view = true;
+			return;
+		}
+		return;
+	default:
+		break;
+	}
+	switch (ui->view) {
+	case UI_TREE: ct_tree_action(ui, a); break;
+	case UI_HEALTH: ct_health_action(ui, a); break;
+	case UI_SNAP: ct_snap_action(ui, a); break;
+	case UI_JOBS: ct_jobs_action(ui, a); break;
+	default: break;
+	}
+}
+
+static void handle_key(struct ct_ui *ui, int ch)
+{
+	if (ch == KEY_RESIZE) {
+		ui->need_frame = true;
+		ui->dirty_view = true;
+		return;
+	}
+	if (ui->too_small) {
+		if (ch == 'q' || ch == 'Q')
+			ui->quit = true;
+		return;
+	}
+	if (ui->input != IN_NONE) {
+		input_key(ui, ch);
+		return;
+	}
+	if (ct_dialog_active(ui)) {
+		if (ct_dialog_key(ui, ch)) {
+			enum ct_dialog_kind k = ui->dlg.kind;
+
+			if (k == DLG_BACKUP)
+				ct_backup_confirmed(ui);
+			else if (k == DLG_PRUNE)
+				ct_snap_confirmed(ui);
+			ct_dialog_close(ui);
+		}
+		return;
+	}
+	if (ui->overlay != OV_NONE) {
+		overlay_key(ui, ch);
+		return;
+	}
+	action_key(ui, ch);
+}
+
+static void read_keys(struct ct_ui *ui)
+{
+	int ch;
+
+	while ((ch = getch()) != ERR) {
+		handle_key(ui, ch);
+		if (ui->quit)
+			break;
+	}
+}
+
+static void manual_resize(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+		resizeterm(ws.ws_row, ws.ws_col);
+}
+
+/* --- setup --- */
+
+static int prompt_passwords(struct ct_config *c, const struct ct_cli *cli)
+{
+	for (int i = 0; i < c->n_pools; i++) {
+		struct ct_pool_conf *pc = &c->pools[i];
+		bool selected = cli->n_pools == 0;
+		struct ct_err e;
+
+		for (int k = 0; k < cli->n_pools; k++)
+			if (!strcmp(cli->pools[k], pc->name))
+				selected = true;
+		if (!selected || pc->password)
+			continue;
+		ct_err_init(&e);
+		if (ct_config_prompt_password(pc, &e) < 0) {
+			fprintf(stderr, "chaintop: %s\n", e.msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int check_pool_names(const struct ct_config *c, const struct ct_cli *cli)
+{
+	if (c->n_pools == 0) {
+		fprintf(stderr, "chaintop: no pools configured in %s; add a pools = ( { name = ...; url = ...; } ) entry (see chaintop.conf.example)\n",
+			c->path ? c->path : "the configuration");
+		return -1;
+	}
+	for (int k = 0; k < cli->n_pools; k++) {
+		if (!ct_config_pool(c, cli->pools[k])) {
+			fprintf(stderr, "chaintop: --pool '%s' is not a pool of %s; check the name (pools are listed in the file)\n",
+				cli->pools[k], c->path ? c->path : "the configuration");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+static void ui_release(struct ct_ui *ui)
+{
+	for (int i = 0; i < ui->n_pools; i++) {
+		ct_rows_release(&ui->pools[i].rows);
+		ct_stall_release(&ui->pools[i].stall);
+		free(ui->pools[i].problems);
+	}
+	free(ui->pools);
+	ct_vis_release(&ui->vis);
+	free(g_all.v);
+	memset(&g_all, 0, sizeof(g_all));
+	ct_strset_release(&ui->toggled);
+	ct_strset_release(&ui->detail);
+	ct_strset_release(&ui->report);
+	free(ui->health);
+	ct_dialog_close(ui);
+	ct_status_release(&ui->status);
+	ct_snap_release(ui);
+	ct_jobs_release(ui);
+	if (ui->js)
+		ct_jobstore_close(ui->js);
+}
+
+static int tick(struct ct_ui *ui)
+{
+	char buf[1024];
+	time_t now = time(NULL);
+
+	ui->last_tick_ms = ct_now_ms();
+	if (ui->too_small)
+		return 0;
+	header_text(ui, buf, sizeof(buf), now);
+	if (strcmp(buf, ui->last_header))
+		ui->need_frame = true;
+	if (ui->worker.running)
+		ui->need_frame = true;
+	for (int i = 0; i < ui->n_pools; i++)
+		if (ui->pools[i].built && now - ui->pools[i].built_at >= 60)
+			ui->dirty_data = true;   /* ages in rows */
+	ui->ticks++;
+	if (ui->view == UI_JOBS && ui->overlay == OV_NONE && ui->ticks % 5 == 0)
+		ct_jobs_reload(ui);
+	return 0;
+}
+
+int ct_console_run(struct ct_cli *cli)
+{
+	struct ct_config cfg;
+	struct ct_watchset ws;
+	struct ct_ui ui;
+	struct ct_err e;
+	struct sigaction sa;
+	struct sigaction old_int, old_term, old_hup;
+	bool ws_inited = false, utf8;
+	int rc = 2;
+	const char *codeset;
+
+	memset(&ui, 0, sizeof(ui));
+	memset(&ws, 0, sizeof(ws));
+	ui.self_pipe[0] = ui.self_pipe[1] = -1;
+	ct_err_init(&e);
+	ct_config_init(&cfg);
+	if (ct_config_load(&cfg, cli->config_path, true, &e) < 0) {
+		fprintf(stderr, "chaintop: %s\n", e.msg);
+		goto out;
+	}
+	if (check_pool_names(&cfg, cli) < 0 || prompt_passwords(&cfg, cli) < 0)
+		goto out;
+	if (ct_watchset_init(&ws, &cfg, cli->pools, cli->n_pools, false, &e) < 0) {
+		fprintf(stderr, "chaintop: %s\n", e.msg);
+		goto out;
+	}
+	ws_inited = true;
+	if (pipe(ui.self_pipe) < 0) {
+		fprintf(stderr, "chaintop: cannot create a pipe: %s\n", strerror(errno));
+		goto out;
+	}
+	set_nonblock(ui.self_pipe[0]);
+	set_nonblock(ui.self_pipe[1]);
+	g_sig_fd = ui.self_pipe[1];
+
+	ui.cli = cli;
+	ui.cfg = &cfg;
+	ui.ws = &ws;
+	ui.read_only = cli->read_only;
+	ui.show_detail = true;
+	ui.n_pools = ws.n;
+	ui.pools = ct_xcalloc((size_t)ws.n + 1, sizeof(*ui.pools));
+	for (int i = 0; i < ws.n; i++) {
+		ui.pools[i].w = &ws.w[i];
+		ui.pools[i].read_only = cli->read_only || ws.w[i].conf->read_only;
+		ui.pools[i].pv.name = ws.w[i].conf->name;
+	}
+	ct_status_init(&ui.status);
+	ct_worker_init(&ui.worker, ui.self_pipe[1]);
+	ct_jobs_init(&ui);
+	ct_snap_init(&ui);
+
+	codeset = nl_langinfo(CODESET);
+	utf8 = codeset && (!strcasecmp(codeset, "UTF-8") || !strcasecmp(codeset, "utf8"));
+
+	/* the terminal */
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "chaintop: the console needs a terminal; for scripts use 'chaintop tree' or 'chaintop check'\n");
+		goto out;
+	}
+	ct_set_fatal_hook(restore_terminal);
+	set_escdelay(25);
+	g_screen = newterm(NULL, stdout, stdin);
+	if (!g_screen) {
+		fprintf(stderr, "chaintop: cannot initialise the terminal (TERM=%s)\n", getenv("TERM") ? getenv("TERM") : "");
+		goto out;
+	}
+	g_curses_on = true;
+	cbreak();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	curs_set(0);
+	ct_theme_init(&ui.theme, !cli->no_color, utf8);
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_winch;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGWINCH, &sa, &g_old_winch);
+	sa.sa_handler = on_quit_signal;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup);
+
+	for (int i = 0; i < cfg.n_warnings; i++)
+		ct_status_msg(&ui, MSG_WARN, "%s", cfg.warnings[i]);
+	if (ct_watchset_start(&ws, &e) < 0) {
+		ct_status_msg(&ui, MSG_ERROR, "%s", e.msg);
+	} else {
+		ct_status_msg(&ui, MSG_INFO, "connecting to %d pool%s; ? shows the keys", ws.n,
+			      ws.n == 1 ? "" : "s");
+	}
+	ui.dirty_data = true;
+	ui.dirty_view = true;
+	ui.need_frame = true;
+	ui.last_tick_ms = ct_now_ms();
+
+	while (!ui.quit) {
+		struct pollfd fds[3];
+		int64_t now = ct_now_ms(), since = now - ui.last_frame_ms;
+		int timeout;
+
+		if (ui.dirty_data || ui.dirty_view)
+			ui.need_frame = true;
+		if (ui.need_frame && since >= FRAME_MS)
+			render(&ui);
+		now = ct_now_ms();
+		if (ui.need_frame)
+			timeout = (int)(FRAME_MS - (now - ui.last_frame_ms));
+		else
+			timeout = (int)(TICK_MS - (now - ui.last_tick_ms));
+		if (timeout < 0)
+			timeout = 0;
+		if (timeout > TICK_MS)
+			timeout = TICK_MS;
+		fds[0].fd = STDIN_FILENO;
+		fds[0].events = POLLIN;
+		fds[1].fd = ct_watchset_wake_fd(&ws);
+		fds[1].events = POLLIN;
+		fds[2].fd = ui.self_pipe[0];
+		fds[2].events = POLLIN;
+		fds[0].revents = fds[1].revents = fds[2].revents = 0;
+		if (poll(fds, 3, timeout) < 0 && errno != EINTR)
+			break;
+		if (fds[2].revents & POLLIN) {
+			char buf[64];
+			ssize_t n;
+			bool resize = false;
+
+			while ((n = read(ui.self_pipe[0], buf, sizeof(buf))) > 0) {
+				for (ssize_t i = 0; i < n; i++) {
+					if (buf[i] == 'q')
+						ui.quit = true;
+					else if (buf[i] == 'r')
+						resize = true;
+				}
+			}
+			if (resize) {
+				if (g_old_winch.sa_handler == SIG_DFL || g_old_winch.sa_handler == SIG_IGN)
+					manual_resize();
+				ui.need_frame = true;
+				ui.dirty_view = true;
+			}
+			ct_worker_poll(&ui);
+			read_keys(&ui);   /* ncurses reports the resize as KEY_RESIZE */
+		}
+		if (fds[1].revents & POLLIN) {
+			ct_watchset_drain(&ws);
+			ui.dirty_data = true;
+		}
+		if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			read_keys(&ui);
+			if (fds[0].revents & (POLLHUP | POLLERR) && !(fds[0].revents & POLLIN))
+				ui.quit = true;   /* the terminal went away */
+		}
+		if (ct_now_ms() - ui.last_tick_ms >= TICK_MS)
+			tick(&ui);
+	}
+	rc = 0;
+	if (ui.worker.running) {
+		restore_terminal();
+		fprintf(stderr, "chaintop: waiting for %s to finish (its progress is recorded in the job history)...\n",
+			ui.worker.what);
+	}
+	ct_worker_release(&ui.worker);
+	restore_terminal();
+	sigaction(SIGWINCH, &g_old_winch, NULL);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
+	ct_set_fatal_hook(NULL);
+	if (g_screen) {
+		delscreen(g_screen);
+		g_screen = NULL;
+	}
+out:
+	if (ui.pools)
+		ui_release(&ui);
+	if (ws_inited) {
+		ct_watchset_stop(&ws);
+		ct_watchset_release(&ws);
+	}
+	g_sig_fd = -1;
+	if (ui.self_pipe[0] >= 0)
+		close(ui.self_pipe[0]);
+	if (ui.self_pipe[1] >= 0)
+		close(ui.self_pipe[1]);
+	ct_config_release(&cfg);
+	return rc;
+}

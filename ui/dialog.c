@@ -1,0 +1,191 @@
+/* dialog.c - the modal confirmation dialog: names the pool, the objects and the exact XAPI
+ * calls; focus starts on Cancel; a typed word is needed for large deletions. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ui.h"
+#include "util.h"
+
+void ct_dialog_open(struct ct_ui *ui, enum ct_dialog_kind kind, const char *title,
+		    const char *ok_label)
+{
+	ct_dialog_close(ui);
+	ui->dlg.kind = kind;
+	snprintf(ui->dlg.title, sizeof(ui->dlg.title), "%s", title);
+	snprintf(ui->dlg.ok_label, sizeof(ui->dlg.ok_label), "%s", ok_label);
+	ui->dlg.ok_enabled = true;
+	ui->dlg.focus = 0;
+	ui->need_frame = true;
+}
+
+void ct_dialog_line(struct ct_ui *ui, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	ct_strset_add(&ui->dlg.lines, buf);
+}
+
+void ct_dialog_close(struct ct_ui *ui)
+{
+	struct ct_ui_dialog *d = &ui->dlg;
+
+	ct_strset_release(&d->lines);
+	if (d->payload && d->payload_free)
+		d->payload_free(d->payload);
+	memset(d, 0, sizeof(*d));
+	ui->need_frame = true;
+}
+
+bool ct_dialog_active(const struct ct_ui *ui)
+{
+	return ui->dlg.kind != DLG_NONE;
+}
+
+bool ct_dialog_key(struct ct_ui *ui, int ch)
+{
+	struct ct_ui_dialog *d = &ui->dlg;
+	bool typing = d->confirm_word[0] != '\0';
+
+	ui->need_frame = true;
+	switch (ch) {
+	case 27:
+		ct_status_msg(ui, MSG_INFO, "%s: cancelled, nothing was changed", d->title);
+		ct_dialog_close(ui);
+		return false;
+	case '\t':
+	case KEY_BTAB:
+	case KEY_LEFT:
+	case KEY_RIGHT:
+		if (d->ok_enabled)
+			d->focus = !d->focus;
+		return false;
+	case KEY_UP:
+		if (d->scroll > 0)
+			d->scroll--;
+		return false;
+	case KEY_DOWN:
+		d->scroll++;
+		return false;
+	case KEY_PPAGE:
+		d->scroll -= 10;
+		if (d->scroll < 0)
+			d->scroll = 0;
+		return false;
+	case KEY_NPAGE:
+		d->scroll += 10;
+		return false;
+	case KEY_BACKSPACE:
+	case 127:
+	case 8:
+		if (typing && d->typed[0])
+			d->typed[strlen(d->typed) - 1] = '\0';
+		return false;
+	case '\n':
+	case '\r':
+	case KEY_ENTER:
+		if (d->focus == 0) {
+			ct_status_msg(ui, MSG_INFO, "%s: cancelled, nothing was changed", d->title);
+			ct_dialog_close(ui);
+			return false;
+		}
+		if (typing && strcmp(d->typed, d->confirm_word)) {
+			ct_status_msg(ui, MSG_WARN, "type '%s' exactly to confirm, or Esc to cancel",
+				      d->confirm_word);
+			return false;
+		}
+		return true;
+	default:
+		break;
+	}
+	if (typing && ch >= 32 && ch < 127) {
+		size_t l = strlen(d->typed);
+
+		if (l + 1 < sizeof(d->typed)) {
+			d->typed[l] = (char)ch;
+			d->typed[l + 1] = '\0';
+		}
+		return false;
+	}
+	if (!typing && (ch == 'q' || ch == 'n')) {
+		ct_status_msg(ui, MSG_INFO, "%s: cancelled, nothing was changed", d->title);
+		ct_dialog_close(ui);
+	}
+	return false;
+}
+
+void ct_dialog_draw(struct ct_ui *ui)
+{
+	struct ct_ui_dialog *d = &ui->dlg;
+	const struct ct_theme *t = &ui->theme;
+	attr_t da = t->attr[R_DIALOG];
+	int maxw = 0, w, h, y0, x0, body_h, nlines = (int)d->lines.n;
+	int extra = d->confirm_word[0] ? 2 : 0;
+
+	for (size_t i = 0; i < d->lines.n; i++) {
+		int lw = ct_ui_width(d->lines.v[i]);
+
+		if (lw > maxw)
+			maxw = lw;
+	}
+	w = maxw + 4;
+	if (w < 60)
+		w = 60;
+	if (w > COLS - 4)
+		w = COLS - 4;
+	h = nlines + 5 + extra;
+	if (h > LINES - 2)
+		h = LINES - 2;
+	body_h = h - 5 - extra;
+	if (body_h < 1)
+		body_h = 1;
+	if (d->scroll > nlines - body_h)
+		d->scroll = nlines - body_h > 0 ? nlines - body_h : 0;
+	y0 = (LINES - h) / 2;
+	x0 = (COLS - w) / 2;
+	for (int y = 0; y < h; y++)
+		ct_fill(y0 + y, x0, w, da);
+	attrset(da);
+	mvaddch(y0, x0, ACS_ULCORNER);
+	mvhline(y0, x0 + 1, ACS_HLINE, w - 2);
+	mvaddch(y0, x0 + w - 1, ACS_URCORNER);
+	mvvline(y0 + 1, x0, ACS_VLINE, h - 2);
+	mvvline(y0 + 1, x0 + w - 1, ACS_VLINE, h - 2);
+	mvaddch(y0 + h - 1, x0, ACS_LLCORNER);
+	mvhline(y0 + h - 1, x0 + 1, ACS_HLINE, w - 2);
+	mvaddch(y0 + h - 1, x0 + w - 1, ACS_LRCORNER);
+	attrset(A_NORMAL);
+	ct_putf(y0, x0 + 2, w - 4, da | A_BOLD, " %s ", d->title);
+	for (int i = 0; i < body_h; i++) {
+		int k = d->scroll + i;
+
+		if (k < nlines)
+			ct_put(y0 + 2 + i, x0 + 2, w - 4, da, d->lines.v[k]);
+	}
+	if (nlines > body_h)
+		ct_putf(y0 + h - 3 - extra, x0 + w - 24, 20, da | A_DIM, "%d-%d of %d, Up/Down",
+			d->scroll + 1, d->scroll + body_h, nlines);
+	if (extra) {
+		ct_putf(y0 + h - 4, x0 + 2, w - 4, da | A_BOLD, "Type '%s' to enable %s: %s_",
+			d->confirm_word, d->ok_label, d->typed);
+	}
+	{
+		int by = y0 + h - 2;
+		int bx = x0 + w / 2 - 14;
+		attr_t cancel = d->focus == 0 ? t->attr[R_BUTTON_FOCUS] : t->attr[R_BUTTON];
+		attr_t ok = d->focus == 1 ? t->attr[R_BUTTON_FOCUS] : t->attr[R_BUTTON];
+
+		ct_put(by, bx, 12, cancel, d->focus == 0 ? "[> Cancel <]" : "[  Cancel  ]");
+		if (d->ok_enabled) {
+			char lab[64];
+
+			snprintf(lab, sizeof(lab), d->focus == 1 ? "[> %s <]" : "[  %s  ]", d->ok_label);
+			ct_put(by, bx + 16, (int)strlen(lab), ok, lab);
+		}
+	}
+}

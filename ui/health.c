@@ -1,0 +1,138 @@
+/* health.c - the Health view: every problem the engine reports, most severe first, with its
+ * reason; Enter jumps to the object in the tree. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ui.h"
+
+static int cmp_problem(const void *a, const void *b)
+{
+	const struct ct_ui_problem *x = *(const struct ct_ui_problem *const *)a;
+	const struct ct_ui_problem *y = *(const struct ct_ui_problem *const *)b;
+	int rx = ct_severity_rank(x->sev), ry = ct_severity_rank(y->sev);
+
+	if (rx != ry)
+		return ry - rx;
+	if (x->pool != y->pool)
+		return x->pool - y->pool;
+	return strcmp(x->reason, y->reason);
+}
+
+void ct_health_rebuild(struct ct_ui *ui)
+{
+	int n = 0;
+
+	for (int i = 0; i < ui->n_pools; i++)
+		if (!ui->pools[i].hidden)
+			n += ui->pools[i].n_problems;
+	free(ui->health);
+	ui->health = ct_xcalloc((size_t)n + 1, sizeof(*ui->health));
+	ui->n_health = 0;
+	for (int i = 0; i < ui->n_pools; i++) {
+		if (ui->pools[i].hidden)
+			continue;
+		for (int k = 0; k < ui->pools[i].n_problems; k++) {
+			struct ct_ui_problem *p = &ui->pools[i].problems[k];
+
+			if (ui->filter[0] && !strcasestr(p->reason, ui->filter) && !strcasestr(p->uuid, ui->filter))
+				continue;
+			ui->health[ui->n_health++] = p;
+		}
+	}
+	qsort(ui->health, (size_t)ui->n_health, sizeof(*ui->health), cmp_problem);
+}
+
+static const char *cls_word(enum ct_class c)
+{
+	switch (c) {
+	case CT_SR: return "SR";
+	case CT_VDI: return "VDI";
+	case CT_VM: return "VM";
+	case CT_POOL: return "pool";
+	default: return "object";
+	}
+}
+
+void ct_health_draw(struct ct_ui *ui, int top, int h)
+{
+	const struct ct_theme *t = &ui->theme;
+	int rows = h - 1;
+	ct_putf(top, 0, COLS, t->attr[R_TITLE], "  %-9s %-14s %-5s %s", "SEVERITY", "POOL", "KIND",
+		"REASON (Enter jumps to the object in the tree)");
+	ct_list_clamp(&ui->hl, ui->n_health, rows);
+	for (int i = 0; i < rows; i++) {
+		int k = ui->hl.top + i;
+		const struct ct_ui_problem *p;
+		attr_t a;
+		char line[700];
+
+		if (k >= ui->n_health)
+			break;
+		p = ui->health[k];
+		a = p->sev == CT_SEV_CRITICAL ? t->attr[R_CRIT] : p->sev == CT_SEV_WARNING ? t->attr[R_WARN]
+			: t->attr[R_DIM];
+		if (k == ui->hl.sel)
+			a = t->attr[R_SELECTED] | (a & (A_BOLD | A_UNDERLINE));
+		snprintf(line, sizeof(line), "%c %-9s %-14.14s %-5s %s",
+			 p->sev == CT_SEV_CRITICAL ? '!' : p->sev == CT_SEV_WARNING ? '*' : '?',
+			 ct_severity_name(p->sev), ui->pools[p->pool].pv.name, cls_word(p->cls), p->reason);
+		ct_put(top + 1 + i, 0, COLS, a, line);
+	}
+	if (ui->n_health == 0)
+		ct_put(top + 1, 2, COLS - 2, t->attr[R_GOOD],
+		       ui->filter[0] ? "no problem matches the filter (Esc clears it)"
+				     : "no problems: every chain is within its limits");
+}
+
+void ct_health_action(struct ct_ui *ui, enum ct_action a)
+{
+	const struct ct_ui_problem *p;
+	char key[CT_ROW_KEY];
+
+	if (ct_list_move(&ui->hl, a, ui->n_health, ui->body_h - 2))
+		return;
+	if (a == ACT_DETAIL) {
+		ui->show_detail = !ui->show_detail;
+		return;
+	}
+	if (a != ACT_ENTER || ui->hl.sel < 0 || ui->hl.sel >= ui->n_health)
+		return;
+	p = ui->health[ui->hl.sel];
+	key[0] = '\0';
+	switch (p->cls) {
+	case CT_SR:
+		snprintf(key, sizeof(key), "s:%s", p->uuid);
+		break;
+	case CT_VDI:
+		snprintf(key, sizeof(key), "d:%s", p->uuid);
+		break;
+	case CT_POOL:
+		snprintf(key, sizeof(key), "p:%s", ui->pools[p->pool].pv.name);
+		break;
+	case CT_VM:
+		snprintf(key, sizeof(key), "m:%s", p->uuid);
+		break;
+	default:
+		break;
+	}
+	if (p->cls == CT_VM && !ui->by_vm) {
+		/* in the SR grouping, a VM problem lands on its first disk */
+		const struct ct_rows *rows = &ui->pools[p->pool].rows;
+
+		for (int i = 0; i < rows->n; i++) {
+			if (rows->v[i].kind == CT_ROW_VDI && rows->v[i].role == CT_ROLE_DISK &&
+			    !strcmp(rows->v[i].vm_uuid, p->uuid)) {
+				snprintf(key, sizeof(key), "%s", rows->v[i].key);
+				break;
+			}
+		}
+	} else if (p->cls != CT_VM && p->cls != CT_POOL && ui->by_vm) {
+		ui->by_vm = false;
+		ui->dirty_data = true;
+		ct_ui_refresh(ui);
+	}
+	if (!key[0])
+		return;
+	ct_ui_select_key(ui, key);
+}

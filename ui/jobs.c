@@ -1,0 +1,297 @@
+/* jobs.c - the Jobs view (backup and prune runs from the job history, newest first) and a
+ * run's report (Enter). The console reads with its own jobstore handle; runs made by cron
+ * or by the console's worker appear on the next reload. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ui.h"
+#include "util.h"
+
+struct ct_ui_jobs {
+	struct ct_run_rec *runs;
+	int n;
+	struct ct_ui_list l;
+};
+
+static void free_runs(struct ct_ui_jobs *j)
+{
+	for (int i = 0; i < j->n; i++)
+		ct_run_rec_release(&j->runs[i]);
+	free(j->runs);
+	j->runs = NULL;
+	j->n = 0;
+}
+
+void ct_jobs_init(struct ct_ui *ui)
+{
+	ui->jobs = ct_xcalloc(1, sizeof(*ui->jobs));
+}
+
+void ct_jobs_release(struct ct_ui *ui)
+{
+	if (!ui->jobs)
+		return;
+	free_runs(ui->jobs);
+	free(ui->jobs);
+	ui->jobs = NULL;
+}
+
+struct ct_jobstore *ct_ui_jobstore(struct ct_ui *ui)
+{
+	struct ct_err e;
+
+	if (ui->js)
+		return ui->js;
+	ct_err_init(&e);
+	ui->js = ct_jobstore_open(ui->cfg->state_dir, &e);
+	if (!ui->js) {
+		if (strcmp(ui->js_error, e.msg))
+			ct_status_msg(ui, MSG_ERROR, "job history unavailable: %s", e.msg);
+		snprintf(ui->js_error, sizeof(ui->js_error), "%s", e.msg);
+	} else {
+		ui->js_error[0] = '\0';
+	}
+	return ui->js;
+}
+
+void ct_jobs_reload(struct ct_ui *ui)
+{
+	struct ct_ui_jobs *j = ui->jobs;
+	struct ct_jobstore *js;
+	struct ct_run_rec *runs = NULL;
+	int n = 0;
+	struct ct_err e;
+	int64_t sel_id = 0;
+
+	if (!j)
+		return;
+	js = ct_ui_jobstore(ui);
+	if (!js)
+		return;
+	if (j->l.sel >= 0 && j->l.sel < j->n)
+		sel_id = j->runs[j->l.sel].id;
+	ct_err_init(&e);
+	if (ct_jobstore_list_runs(js, 500, false, &runs, &n, &e) < 0) {
+		ct_status_msg(ui, MSG_ERROR, "could not read the job history: %s", e.msg);
+		return;
+	}
+	free_runs(j);
+	j->runs = runs;
+	j->n = n;
+	/* keep the selection on the same run */
+	for (int i = 0; i < n; i++)
+		if (runs[i].id == sel_id)
+			j->l.sel = i;
+	ui->need_frame = true;
+}
+
+static attr_t status_attr(const struct ct_ui *ui, enum ct_run_status s)
+{
+	switch (s) {
+	case CT_RUN_SUCCESS: return ui->theme.attr[R_GOOD];
+	case CT_RUN_FORCED: return ui->theme.attr[R_WARN];
+	case CT_RUN_FAILURE: return ui->theme.attr[R_CRIT];
+	case CT_RUN_SKIPPED: return ui->theme.attr[R_WARN];
+	case CT_RUN_INTERRUPTED: return ui->theme.attr[R_BROKEN];
+	case CT_RUN_RUNNING: return ui->theme.attr[R_PENDING];
+	}
+	return A_NORMAL;
+}
+
+static char status_marker(enum ct_run_status s)
+{
+	switch (s) {
+	case CT_RUN_SUCCESS: return ' ';
+	case CT_RUN_FORCED: return 'F';
+	case CT_RUN_FAILURE: return '!';
+	case CT_RUN_SKIPPED: return '-';
+	case CT_RUN_INTERRUPTED: return '#';
+	case CT_RUN_RUNNING: return '>';
+	}
+	return ' ';
+}
+
+static void fmt_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (t <= 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	localtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+void ct_jobs_draw(struct ct_ui *ui, int top, int h)
+{
+	struct ct_ui_jobs *j = ui->jobs;
+	const struct ct_theme *t = &ui->theme;
+	int rows = h - 1;
+
+	ct_putf(top, 0, COLS, t->attr[R_TITLE], "  %-5s %-19s %-6s %-16s %-12s %-11s %4s %4s %4s  %s", "RUN",
+		"STARTED", "KIND", "JOB", "POOL", "STATUS", "OK", "FAIL", "SKIP", "SUMMARY (Enter: report)");
+	if (!j || !ui->js) {
+		ct_put(top + 1, 2, COLS - 2, t->attr[R_CRIT],
+		       ui->js_error[0] ? ui->js_error : "job history not opened yet");
+		return;
+	}
+	ct_list_clamp(&j->l, j->n, rows);
+	for (int i = 0; i < rows; i++) {
+		int k = j->l.top + i;
+		const struct ct_run_rec *r;
+		char when[32], line[1024], job[128], pool[96], sum[480];
+		attr_t a;
+
+		if (k >= j->n)
+			break;
+		r = &j->runs[k];
+		fmt_time(r->start, when, sizeof(when));
+		ct_sanitize(r->job ? r->job : "", job, sizeof(job));
+		ct_sanitize(r->pool ? r->pool : "", pool, sizeof(pool));
+		ct_sanitize(r->summary ? r->summary : "", sum, sizeof(sum));
+		snprintf(line, sizeof(line), "%c %-5lld %-19s %-6.6s %-16.16s %-12.12s %-11s %4d %4d %4d  %s%s",
+			 status_marker(r->status), (long long)r->id, when, r->kind ? r->kind : "", job, pool,
+			 ct_run_status_name(r->status), r->n_ok, r->n_failed, r->n_skipped,
+			 r->dry_run ? "[dry run] " : "", sum);
+		a = status_attr(ui, r->status);
+		if (k == j->l.sel)
+			a = t->attr[R_SELECTED] | (a & (A_BOLD | A_UNDERLINE));
+		ct_put(top + 1 + i, 0, COLS, a, line);
+	}
+	if (j->n == 0)
+		ct_put(top + 1, 2, COLS - 2, t->attr[R_DIM],
+		       "no runs yet: b on a VM in the tree starts a backup, d in Snapshots deletes; cron runs show here too");
+}
+
+static void rline(struct ct_ui *ui, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void rline(struct ct_ui *ui, const char *fmt, ...)
+{
+	char raw[1024], clean[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	ct_sanitize(raw, clean, sizeof(clean));
+	ct_strset_add(&ui->report, clean);
+}
+
+static const char *nz(const char *s)
+{
+	return s ? s : "";
+}
+
+static void open_report(struct ct_ui *ui, int64_t id)
+{
+	struct ct_run_rec r;
+	struct ct_err e;
+	char a[32], b[32];
+
+	memset(&r, 0, sizeof(r));
+	ct_err_init(&e);
+	if (!ct_ui_jobstore(ui))
+		return;
+	if (ct_jobstore_get_run(ui->js, id, &r, &e) < 0) {
+		ct_status_msg(ui, MSG_ERROR, "could not read run %lld: %s", (long long)id, e.msg);
+		return;
+	}
+	ct_strset_release(&ui->report);
+	fmt_time(r.start, a, sizeof(a));
+	fmt_time(r.end, b, sizeof(b));
+	rline(ui, "Run %lld: %s '%s' on pool '%s' - %s%s", (long long)r.id, nz(r.kind), nz(r.job),
+	      nz(r.pool), ct_run_status_name(r.status), r.dry_run ? " (dry run)" : "");
+	rline(ui, "  started %s, ended %s, by %s pid %ld", a, b, nz(r.host), r.pid);
+	rline(ui, "  %d ok, %d failed, %d skipped%s%s", r.n_ok, r.n_failed, r.n_skipped,
+	      r.summary ? " - " : "", nz(r.summary));
+	for (int i = 0; i < r.n_items; i++) {
+		const struct ct_item_rec *it = &r.items[i];
+		char sz[16];
+
+		rline(ui, "%s", "");
+		rline(ui, "%s '%s' (%s): %s", !strcmp(nz(r.kind), "prune") ? "Object" : "VM", nz(it->obj_name),
+		      nz(it->obj_uuid), ct_run_status_name(it->status));
+		if (it->message)
+			rline(ui, "  %s", it->message);
+		if (it->snapshot_uuid)
+			rline(ui, "  snapshot %s", it->snapshot_uuid);
+		if (it->bytes > 0) {
+			ct_format_bytes(it->bytes, sz, sizeof(sz));
+			rline(ui, "  exported %s", sz);
+		}
+		if (it->xapi_code && *it->xapi_code) {
+			struct ct_sb sb;
+
+			ct_sb_init(&sb);
+			for (int p = 0; p < it->n_xapi_params; p++)
+				ct_sb_addf(&sb, "%s\"%s\"", p ? ", " : "", it->xapi_params[p]);
+			rline(ui, "  XAPI error %s [%s]", it->xapi_code, sb.buf);
+			ct_sb_release(&sb);
+		}
+		for (int k = 0; k < it->n_reasons; k++)
+			rline(ui, "  reason: %s", it->reasons[k]);
+		for (int s = 0; s < it->n_steps; s++) {
+			const struct ct_step_rec *st = &it->steps[s];
+			char when[32];
+
+			fmt_time(st->start, when, sizeof(when));
+			rline(ui, "    %s  %-12s %-11s %s", when, nz(st->name), ct_run_status_name(st->status),
+			      nz(st->detail));
+		}
+		if (it->chain_json && *it->chain_json)
+			rline(ui, "  chain as judged: %s", it->chain_json);
+	}
+	if (r.n_items == 0)
+		rline(ui, "  (no items recorded)");
+	snprintf(ui->report_title, sizeof(ui->report_title), "Run %lld report", (long long)r.id);
+	ct_run_rec_release(&r);
+	ui->overlay = OV_REPORT;
+	memset(&ui->ov, 0, sizeof(ui->ov));
+}
+
+void ct_report_draw(struct ct_ui *ui, int top, int h)
+{
+	int n = (int)ui->report.n;
+
+	ct_putf(top, 0, COLS, ui->theme.attr[R_TITLE], "%s   Esc/q closes, Up/Down scrolls", ui->report_title);
+	for (int i = 0; i < h - 1; i++) {
+		int k = ui->ov.top + i;
+		attr_t a = A_NORMAL;
+		const char *s;
+
+		if (k >= n)
+			break;
+		s = ui->report.v[k];
+		if (strstr(s, ": failure") || strstr(s, "XAPI error") || strstr(s, ": interrupted"))
+			a = ui->theme.attr[R_CRIT];
+		else if (strstr(s, ": skipped") || strstr(s, "reason:"))
+			a = ui->theme.attr[R_WARN];
+		else if (s[0] && s[0] != ' ')
+			a = A_BOLD;
+		ct_put(top + 1 + i, 0, COLS, a, s);
+	}
+}
+
+void ct_jobs_action(struct ct_ui *ui, enum ct_action a)
+{
+	struct ct_ui_jobs *j = ui->jobs;
+
+	if (!j)
+		return;
+	if (ct_list_move(&j->l, a, j->n, ui->body_h - 2))
+		return;
+	switch (a) {
+	case ACT_RELOAD:
+		ct_jobs_reload(ui);
+		ct_status_msg(ui, MSG_INFO, "job history read again: %d runs", j->n);
+		return;
+	case ACT_ENTER:
+		if (j->l.sel >= 0 && j->l.sel < j->n)
+			open_report(ui, j->runs[j->l.sel].id);
+		return;
+	default:
+		return;
+	}
+}

@@ -1,0 +1,574 @@
+/* snapshots.c - the Snapshots view: stale snapshots and orphan disks (src/prune) grouped by
+ * pool and SR, sorted by age or size, each with its reasons and the effect of deleting it.
+ * Space tags; `d` deletes the tagged (or the selected) candidates after a dialog listing
+ * every object and XAPI call, focus on Cancel, a typed word for more than 10 items. The
+ * deletion runs on the worker thread through ct_prune_execute (fresh re-checks before each
+ * call) and is recorded in the job history. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prune.h"
+#include "ui.h"
+#include "util.h"
+
+#define TYPED_ABOVE 10
+
+enum snap_sort { SORT_AGE, SORT_SIZE };
+
+struct snap_entry {
+	int cand;                  /* index into list, -1 for a group header */
+	char text[256];            /* header text */
+};
+
+struct ct_ui_snap {
+	struct ct_prune_list list;
+	struct snap_entry *e;
+	int n_e;
+	struct ct_ui_list l;
+	enum snap_sort sort;
+	struct ct_strset tagged;   /* "pool/uuid" */
+	bool stale;                /* models changed while the view was not shown */
+	char sel_uuid[40];
+	struct ct_strset detail;
+};
+
+void ct_snap_init(struct ct_ui *ui)
+{
+	ui->snap = ct_xcalloc(1, sizeof(*ui->snap));
+	ct_prune_list_init(&ui->snap->list);
+	ui->snap->stale = true;
+}
+
+void ct_snap_release(struct ct_ui *ui)
+{
+	struct ct_ui_snap *s = ui->snap;
+
+	if (!s)
+		return;
+	ct_prune_list_release(&s->list);
+	free(s->e);
+	ct_strset_release(&s->tagged);
+	ct_strset_release(&s->detail);
+	free(s);
+	ui->snap = NULL;
+}
+
+static void tag_key(const struct ct_prune_cand *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", c->pool ? c->pool : "", c->uuid ? c->uuid : "");
+}
+
+static bool is_tagged(const struct ct_ui_snap *s, const struct ct_prune_cand *c)
+{
+	char k[256];
+
+	tag_key(c, k, sizeof(k));
+	return ct_strset_has(&s->tagged, k);
+}
+
+static int strcmp0(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+static int cmp_cand(const void *pa, const void *pb, void *ctx)
+{
+	const struct ct_prune_cand *a = pa, *b = pb;
+	enum snap_sort mode = *(const enum snap_sort *)ctx;
+	int r = strcmp0(a->pool, b->pool);
+
+	if (r)
+		return r;
+	if ((r = strcmp0(a->sr_name, b->sr_name)))
+		return r;
+	if (mode == SORT_SIZE) {
+		if (a->size != b->size)
+			return a->size > b->size ? -1 : 1;
+	}
+	if (a->age != b->age)
+		return a->age > b->age ? -1 : 1;
+	return strcmp0(a->uuid, b->uuid);
+}
+
+static void build_entries(struct ct_ui_snap *s)
+{
+	const char *pool = NULL, *sr = NULL;
+	bool first = true;
+
+	free(s->e);
+	s->e = ct_xcalloc((size_t)s->list.n * 2 + 2, sizeof(*s->e));
+	s->n_e = 0;
+	for (int i = 0; i < s->list.n; i++) {
+		const struct ct_prune_cand *c = &s->list.c[i];
+
+		if (first || strcmp0(pool, c->pool) || strcmp0(sr, c->sr_name)) {
+			struct snap_entry *h = &s->e[s->n_e++];
+			char pn[96], sn[96];
+			int n = 0;
+			int64_t bytes = 0;
+
+			for (int k = i; k < s->list.n && !strcmp0(s->list.c[k].pool, c->pool) &&
+			     !strcmp0(s->list.c[k].sr_name, c->sr_name); k++) {
+				n++;
+				bytes += s->list.c[k].bytes_after_gc;
+			}
+			ct_sanitize(c->pool ? c->pool : "", pn, sizeof(pn));
+			ct_sanitize(c->sr_name ? c->sr_name : "(no disk)", sn, sizeof(sn));
+			{
+				char b[16];
+
+				ct_format_bytes(bytes, b, sizeof(b));
+				ct_fmt(h->text, sizeof(h->text), "pool '%s' > SR '%s': %d candidate%s, about %s back after GC",
+					 pn, sn, n, n == 1 ? "" : "s", b);
+			}
+			h->cand = -1;
+			pool = c->pool;
+			sr = c->sr_name;
+			first = false;
+		}
+		s->e[s->n_e].cand = i;
+		s->e[s->n_e].text[0] = '\0';
+		s->n_e++;
+	}
+}
+
+static void restore_selection(struct ct_ui_snap *s)
+{
+	if (!s->sel_uuid[0])
+		return;
+	for (int i = 0; i < s->n_e; i++) {
+		if (s->e[i].cand >= 0 && !strcmp0(s->list.c[s->e[i].cand].uuid, s->sel_uuid)) {
+			s->l.sel = i;
+			return;
+		}
+	}
+}
+
+static void remember_selection(struct ct_ui_snap *s)
+{
+	s->sel_uuid[0] = '\0';
+	if (s->l.sel >= 0 && s->l.sel < s->n_e && s->e[s->l.sel].cand >= 0)
+		snprintf(s->sel_uuid, sizeof(s->sel_uuid), "%s", s->list.c[s->e[s->l.sel].cand].uuid);
+}
+
+static void resort(struct ct_ui_snap *s)
+{
+	remember_selection(s);
+	qsort_r(s->list.c, (size_t)s->list.n, sizeof(*s->list.c), cmp_cand, &s->sort);
+	build_entries(s);
+	restore_selection(s);
+}
+
+void ct_snap_refresh(struct ct_ui *ui)
+{
+	struct ct_ui_snap *s = ui->snap;
+	struct ct_strset keep;
+	time_t now = time(NULL);
+
+	if (!s)
+		return;
+	if (ui->view != UI_SNAP) {
+		s->stale = true;   /* computed when the view is shown */
+		return;
+	}
+	remember_selection(s);
+	ct_prune_list_release(&s->list);
+	ct_prune_list_init(&s->list);
+	for (int i = 0; i < ui->n_pools; i++) {
+		struct ct_ui_pool *p = &ui->pools[i];
+		struct ct_model *m = &p->w->model;
+
+		if (p->hidden)
+			continue;
+		ct_model_lock(m);
+		if (p->w->loaded)
+			ct_prune_find(m, ui->cfg, p->w->conf, -1, now, &s->list);
+		ct_model_unlock(m);
+	}
+	/* the filter applies here too */
+	if (ui->filter[0]) {
+		struct ct_prune_list kept;
+
+		ct_prune_list_init(&kept);
+		for (int i = 0; i < s->list.n; i++) {
+			const struct ct_prune_cand *c = &s->list.c[i];
+
+			if ((c->name && strcasestr(c->name, ui->filter)) ||
+			    (c->uuid && strcasestr(c->uuid, ui->filter)) ||
+			    (c->sr_name && strcasestr(c->sr_name, ui->filter)))
+				ct_prune_list_add_copy(&kept, c);
+		}
+		ct_prune_list_release(&s->list);
+		s->list = kept;
+	}
+	/* drop tags of candidates that are gone */
+	memset(&keep, 0, sizeof(keep));
+	for (int i = 0; i < s->list.n; i++) {
+		char k[256];
+
+		tag_key(&s->list.c[i], k, sizeof(k));
+		if (ct_strset_has(&s->tagged, k))
+			ct_strset_add(&keep, k);
+	}
+	ct_strset_release(&s->tagged);
+	s->tagged = keep;
+	resort(s);
+	s->stale = false;
+	ui->need_frame = true;
+}
+
+static void fmt_age(long long age, char *buf, size_t len)
+{
+	if (age < 0) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	ct_format_duration(age, buf, len);
+}
+
+static void cand_detail(struct ct_ui *ui, const struct ct_prune_cand *c)
+{
+	struct ct_ui_snap *s = ui->snap;
+	char buf[700];
+
+	ct_strset_release(&s->detail);
+	for (int i = 0; i < c->n_reasons; i++) {
+		snprintf(buf, sizeof(buf), "why: %s", c->reasons[i]);
+		ct_strset_add(&s->detail, buf);
+	}
+	for (int i = 0; i < c->n_effects; i++) {
+		snprintf(buf, sizeof(buf), "effect: %s", c->effects[i]);
+		ct_strset_add(&s->detail, buf);
+	}
+	for (int i = 0; i < c->n_disks; i++) {
+		const struct ct_prune_disk *d = &c->disks[i];
+		char sz[16];
+
+		ct_format_bytes(d->virtual_size, sz, sizeof(sz));
+		snprintf(buf, sizeof(buf), "disk '%s' (%.8s) %s on SR '%s': %s%s", d->name ? d->name : "",
+			 d->uuid ? d->uuid : "", sz, d->sr_name ? d->sr_name : "",
+			 d->destroy ? "VDI.destroy planned" : "kept: ", d->destroy ? "" : d->keep_reason ? d->keep_reason : "");
+		ct_strset_add(&s->detail, buf);
+		if (d->chain) {
+			snprintf(buf, sizeof(buf), "  chain: %s", d->chain);
+			ct_strset_add(&s->detail, buf);
+		}
+	}
+}
+
+void ct_snap_draw(struct ct_ui *ui, int top, int h)
+{
+	struct ct_ui_snap *s = ui->snap;
+	const struct ct_theme *t = &ui->theme;
+	int list_h, det_h = h >= 20 ? h / 3 : 0;
+	char title[256];
+
+	if (!s)
+		return;
+	if (s->stale)
+		ct_snap_refresh(ui);
+	list_h = h - det_h - 1;
+	snprintf(title, sizeof(title), "  %-3s %-8s %-34s %8s %10s  %-30s (sorted by %s; s changes; %d tagged)",
+		 "TAG", "KIND", "NAME", "AGE", "SIZE", "WHY", s->sort == SORT_AGE ? "age" : "size",
+		 (int)s->tagged.n);
+	ct_put(top, 0, COLS, t->attr[R_TITLE], title);
+	ct_list_clamp(&s->l, s->n_e, list_h);
+	for (int i = 0; i < list_h; i++) {
+		int k = s->l.top + i;
+		char line[900], name[160], why[400], age[16], sz[16];
+		const struct ct_prune_cand *c;
+		attr_t a;
+		bool tg;
+
+		if (k >= s->n_e)
+			break;
+		if (s->e[k].cand < 0) {
+			a = A_BOLD;
+			if (k == s->l.sel)
+				a = t->attr[R_SELECTED] | A_BOLD;
+			ct_put(top + 1 + i, 0, COLS, a, s->e[k].text);
+			continue;
+		}
+		c = &s->list.c[s->e[k].cand];
+		tg = is_tagged(s, c);
+		ct_sanitize(c->name ? c->name : "", name, sizeof(name));
+		ct_sanitize(c->n_reasons > 0 ? c->reasons[0] : "", why, sizeof(why));
+		fmt_age(c->age, age, sizeof(age));
+		ct_format_bytes(c->size, sz, sizeof(sz));
+		snprintf(line, sizeof(line), "%c [%c] %-8s %-34.34s %8s %10s  %s", tg ? '+' : ' ',
+			 tg ? 'x' : ' ', c->kind == CT_PRUNE_ORPHAN ? "orphan" : "snapshot", name, age, sz, why);
+		a = tg ? t->attr[R_TAGGED] : c->kind == CT_PRUNE_ORPHAN ? t->attr[R_ORPHAN] : A_NORMAL;
+		if (k == s->l.sel)
+			a = t->attr[R_SELECTED] | (a & (A_BOLD | A_UNDERLINE));
+		ct_put(top + 1 + i, 0, COLS, a, line);
+	}
+	if (s->n_e == 0)
+		ct_put(top + 1, 2, COLS - 2, t->attr[R_GOOD],
+		       ui->filter[0] ? "no candidate matches the filter (Esc clears it)"
+				     : "no stale snapshots and no orphan disks in the pools shown");
+	if (det_h > 0) {
+		int y = top + 1 + list_h;
+
+		attrset(t->attr[R_DIM]);
+		mvhline(y, 0, ACS_HLINE, COLS);
+		attrset(A_NORMAL);
+		ct_put(y, 2, 34, t->attr[R_TITLE], " Why, effect of deleting, disks ");
+		ct_strset_release(&s->detail);
+		if (s->l.sel >= 0 && s->l.sel < s->n_e && s->e[s->l.sel].cand >= 0)
+			cand_detail(ui, &s->list.c[s->e[s->l.sel].cand]);
+		for (int i = 0; i < det_h - 1 && (size_t)i < s->detail.n; i++) {
+			char clean[700];
+
+			ct_sanitize(s->detail.v[i], clean, sizeof(clean));
+			ct_put(y + 1 + i, 1, COLS - 1, strncmp(clean, "why", 3) ? A_NORMAL : A_BOLD, clean);
+		}
+	}
+}
+
+/* --- deletion --- */
+
+struct prune_req {
+	struct ct_prune_list list;
+	char pool[128];
+	const struct ct_config *cfg;
+	const struct ct_pool_conf *pc;
+};
+
+static void prune_req_free(void *p)
+{
+	struct prune_req *r = p;
+
+	if (!r)
+		return;
+	ct_prune_list_release(&r->list);
+	free(r);
+}
+
+static void on_progress(void *ctx, const struct ct_prune_progress *p)
+{
+	struct ct_ui_worker *w = ctx;
+
+	ct_ui_worker_progress(w, "%d/%d %s%s%s%s%s", p->item, p->n_items, p->step ? p->step : "",
+			      p->object ? " " : "", p->object ? p->object : "",
+			      p->message && *p->message ? ": " : "", p->message ? p->message : "");
+}
+
+static void prune_work(struct ct_ui_worker *w, void *arg)
+{
+	struct prune_req *r = arg;
+	struct ct_prune_opts o;
+	struct ct_prune_summary sum;
+	struct ct_err e;
+
+	memset(&o, 0, sizeof(o));
+	memset(&sum, 0, sizeof(sum));
+	ct_err_init(&e);
+	o.cfg = r->cfg;
+	o.pc = r->pc;
+	o.cands = &r->list;
+	o.cancel = &w->cancel;
+	o.progress = on_progress;
+	o.ctx = w;
+	if (ct_prune_execute(&o, &sum, &e) < 0) {
+		ct_ui_worker_finish(w, MSG_ERROR, sum.run_id, "deletion on pool '%s' did not start, nothing was deleted: %s",
+				    r->pool, e.msg);
+		ct_prune_summary_release(&sum);
+		return;
+	}
+	ct_ui_worker_finish(w, sum.exit_code == 0 ? MSG_INFO : sum.exit_code == 1 ? MSG_WARN : MSG_ERROR,
+			    sum.run_id, "deletion on pool '%s': %s (run %lld in the Jobs view, 4)", r->pool,
+			    sum.message, (long long)sum.run_id);
+	ct_prune_summary_release(&sum);
+}
+
+static void open_delete_dialog(struct ct_ui *ui)
+{
+	struct ct_ui_snap *s = ui->snap;
+	struct prune_req *req;
+	struct ct_prune_plan plan;
+	const char *pool = NULL, *why = NULL;
+	int pool_index = -1;
+	int64_t now_b = 0, gc_b = 0;
+	int coalesces = 0, garbage = 0;
+	char title[256], b1[16], b2[16];
+
+	req = ct_xcalloc(1, sizeof(*req));
+	ct_prune_list_init(&req->list);
+	for (int i = 0; i < s->list.n; i++)
+		if (is_tagged(s, &s->list.c[i]))
+			ct_prune_list_add_copy(&req->list, &s->list.c[i]);
+	if (req->list.n == 0 && s->l.sel >= 0 && s->l.sel < s->n_e && s->e[s->l.sel].cand >= 0)
+		ct_prune_list_add_copy(&req->list, &s->list.c[s->e[s->l.sel].cand]);
+	if (req->list.n == 0) {
+		prune_req_free(req);
+		ct_status_msg(ui, MSG_INFO, "nothing to delete: select a snapshot or disk, or tag some with Space");
+		return;
+	}
+	for (int i = 0; i < req->list.n; i++) {
+		if (pool && strcmp0(pool, req->list.c[i].pool)) {
+			ct_status_msg(ui, MSG_WARN, "the tagged items span pools '%s' and '%s'; delete one pool's at a time (:pool NAME)",
+				      pool, req->list.c[i].pool);
+			prune_req_free(req);
+			return;
+		}
+		pool = req->list.c[i].pool;
+	}
+	for (int i = 0; i < ui->n_pools; i++)
+		if (!strcmp0(ui->pools[i].w->conf->name, pool))
+			pool_index = i;
+	if (pool_index < 0) {
+		ct_status_msg(ui, MSG_ERROR, "pool '%s' is not in the configuration any more", pool);
+		prune_req_free(req);
+		return;
+	}
+	if (ct_ui_pool_read_only(ui, pool_index, &why)) {
+		prune_req_free(req);
+		ct_status_msg(ui, MSG_WARN, "delete is disabled: %s (read-only mode, shown in the header)", why);
+		return;
+	}
+	if (ct_worker_busy(&ui->worker)) {
+		prune_req_free(req);
+		ct_status_msg(ui, MSG_WARN, "%s is still running; one action at a time", ui->worker.what);
+		return;
+	}
+	snprintf(req->pool, sizeof(req->pool), "%s", pool);
+	req->cfg = ui->cfg;
+	req->pc = ui->pools[pool_index].w->conf;
+	snprintf(title, sizeof(title), "Delete %d item%s from pool '%s'", req->list.n,
+		 req->list.n == 1 ? "" : "s", pool);
+	ct_dialog_open(ui, DLG_PRUNE, title, "Delete");
+	ct_dialog_line(ui, "Objects (pool '%s'):", pool);
+	for (int i = 0; i < req->list.n; i++) {
+		const struct ct_prune_cand *c = &req->list.c[i];
+		char name[160], age[16], sz[16], sr[128];
+
+		ct_sanitize(c->name ? c->name : "", name, sizeof(name));
+		ct_sanitize(c->sr_name ? c->sr_name : "-", sr, sizeof(sr));
+		fmt_age(c->age, age, sizeof(age));
+		ct_format_bytes(c->size, sz, sizeof(sz));
+		ct_dialog_line(ui, "  %s '%s' (%.8s), %s old, %s, SR '%s'", ct_prune_kind_name(c->kind), name,
+			       c->uuid ? c->uuid : "", age, sz, sr);
+		for (int k = 0; k < c->n_reasons; k++) {
+			char r[400];
+
+			ct_sanitize(c->reasons[k], r, sizeof(r));
+			ct_dialog_line(ui, "      why: %s", r);
+		}
+		now_b += c->bytes_now;
+		gc_b += c->bytes_after_gc;
+		coalesces += c->coalesces;
+		garbage += c->garbage;
+	}
+	memset(&plan, 0, sizeof(plan));
+	ct_prune_plan(&req->list, &plan);
+	ct_dialog_line(ui, "%s", "");
+	ct_dialog_line(ui, "XAPI calls, in this order (%d):", plan.n_calls);
+	for (int i = 0; i < plan.n_calls; i++)
+		ct_dialog_line(ui, "  %2d. %s", i + 1, plan.calls[i].text);
+	for (int i = 0; i < plan.n_notes; i++)
+		ct_dialog_line(ui, "  note: %s", plan.notes[i]);
+	ct_prune_plan_release(&plan);
+	ct_format_bytes(now_b, b1, sizeof(b1));
+	ct_format_bytes(gc_b, b2, sizeof(b2));
+	ct_dialog_line(ui, "%s", "");
+	ct_dialog_line(ui, "Effect: %s freed when the calls return, about %s once the GC has finished;", b1, b2);
+	ct_dialog_line(ui, "  the GC will coalesce %d base cop%s and delete %d childless one%s.", coalesces,
+		       coalesces == 1 ? "y" : "ies", garbage, garbage == 1 ? "" : "s");
+	ct_dialog_line(ui, "Each object is read again and re-checked right before its call; a refused or failed");
+	ct_dialog_line(ui, "call stops that item and the others go on. Results: status line, then the Jobs view (4).");
+	if (req->list.n > TYPED_ABOVE)
+		snprintf(ui->dlg.confirm_word, sizeof(ui->dlg.confirm_word), "delete %d", req->list.n);
+	ui->dlg.payload = req;
+	ui->dlg.payload_free = prune_req_free;
+}
+
+void ct_snap_confirmed(struct ct_ui *ui)
+{
+	struct prune_req *req = ui->dlg.payload;
+	char what[320];
+
+	if (!req)
+		return;
+	ui->dlg.payload = NULL;   /* the worker owns it now */
+	snprintf(what, sizeof(what), "deletion of %d item%s on pool '%s'", req->list.n,
+		 req->list.n == 1 ? "" : "s", req->pool);
+	if (ct_worker_start(ui, what, prune_work, req, prune_req_free) == 0)
+		ct_strset_release(&ui->snap->tagged);
+}
+
+void ct_snap_action(struct ct_ui *ui, enum ct_action a)
+{
+	struct ct_ui_snap *s = ui->snap;
+
+	if (!s)
+		return;
+	if (ct_list_move(&s->l, a, s->n_e, ui->body_h / 2)) {
+		remember_selection(s);
+		return;
+	}
+	switch (a) {
+	case ACT_SORT:
+		s->sort = s->sort == SORT_AGE ? SORT_SIZE : SORT_AGE;
+		resort(s);
+		ct_status_msg(ui, MSG_INFO, "candidates sorted by %s (oldest or largest first)",
+			      s->sort == SORT_AGE ? "age" : "size");
+		return;
+	case ACT_TAG: {
+		char k[256];
+
+		if (s->l.sel < 0 || s->l.sel >= s->n_e)
+			return;
+		if (s->e[s->l.sel].cand < 0) {
+			/* a group header: tag or untag the whole group */
+			int first = s->l.sel + 1, last = first;
+			bool all = true;
+
+			while (last < s->n_e && s->e[last].cand >= 0)
+				last++;
+			for (int i = first; i < last; i++)
+				if (!is_tagged(s, &s->list.c[s->e[i].cand]))
+					all = false;
+			for (int i = first; i < last; i++) {
+				tag_key(&s->list.c[s->e[i].cand], k, sizeof(k));
+				if (all) {
+					for (size_t j = 0; j < s->tagged.n; j++) {
+						if (!strcmp(s->tagged.v[j], k)) {
+							free(s->tagged.v[j]);
+							s->tagged.v[j] = s->tagged.v[--s->tagged.n];
+							break;
+						}
+					}
+				} else if (!ct_strset_has(&s->tagged, k)) {
+					ct_strset_add(&s->tagged, k);
+				}
+			}
+			return;
+		}
+		tag_key(&s->list.c[s->e[s->l.sel].cand], k, sizeof(k));
+		if (ct_strset_has(&s->tagged, k)) {
+			for (size_t j = 0; j < s->tagged.n; j++) {
+				if (!strcmp(s->tagged.v[j], k)) {
+					free(s->tagged.v[j]);
+					s->tagged.v[j] = s->tagged.v[--s->tagged.n];
+					break;
+				}
+			}
+		} else {
+			ct_strset_add(&s->tagged, k);
+		}
+		if (s->l.sel < s->n_e - 1)
+			s->l.sel++;
+		remember_selection(s);
+		return;
+	}
+	case ACT_DELETE:
+		open_delete_dialog(ui);
+		return;
+	case ACT_ENTER:
+		ct_status_msg(ui, MSG_INFO, "Space tags, d deletes the tagged (or the selected) items, s sorts");
+		return;
+	default:
+		return;
+	}
+}

@@ -1,0 +1,208 @@
+/* tree.c - the Tree view: pool > SR > chain forest (or pool > VM > disk > chain). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ui.h"
+#include "util.h"
+
+struct tree_cols {
+	int marker, name, depth, size, state, info;   /* widths */
+};
+
+static void tree_cols(struct tree_cols *c, int width)
+{
+	c->marker = 2;
+	c->depth = 6;
+	c->size = 11;
+	c->state = 10;
+	c->info = width >= 120 ? 46 : width >= 100 ? 36 : 26;
+	c->name = width - c->marker - c->depth - c->size - c->state - c->info - 1;
+	if (c->name < 10) {
+		c->info -= 10 - c->name;
+		c->name = 10;
+	}
+}
+
+static void draw_bar(const struct ct_ui *ui, int y, int x, int w, double used, attr_t base)
+{
+	int n = used < 0 ? 0 : (int)(used * w + 0.5);
+
+	if (w <= 0)
+		return;
+	move(y, x);
+	for (int i = 0; i < w; i++) {
+		attrset(i < n ? (ui->theme.color ? ui->theme.attr[R_BAR_USED] : base) : (base | A_DIM));
+		addstr(i < n ? ui->theme.g_bar_used : ui->theme.g_bar_free);
+	}
+	attrset(A_NORMAL);
+}
+
+static void draw_row(struct ct_ui *ui, int y, int vi, const struct tree_cols *c, bool selected)
+{
+	const struct ct_row *r = ct_ui_row_at(ui, vi);
+	const struct ct_theme *t = &ui->theme;
+	char name[512], num[32];
+	attr_t base, st_attr;
+	int x = 0, o = 0;
+	const char *tree;
+
+	if (!r)
+		return;
+	tree = ui->vis.tree[vi];
+	st_attr = ct_theme_state_attr(t, r->vstate, r->refused ? CT_SEV_WARNING : r->sev);
+	if (r->kind == CT_ROW_POOL)
+		base = A_BOLD;
+	else if (r->kind == CT_ROW_SR || r->kind == CT_ROW_VM)
+		base = A_BOLD;
+	else if (r->kind == CT_ROW_NOTE)
+		base = t->attr[R_DIM];
+	else
+		base = A_NORMAL;
+	if (r->problem && r->kind == CT_ROW_VDI)
+		base = st_attr;
+	if (r->stale)
+		base = (base & ~A_COLOR) | A_DIM;
+	if (selected) {
+		base = t->attr[R_SELECTED] | (base & (A_BOLD | A_UNDERLINE));
+		st_attr = base;
+	}
+	/* marker */
+	{
+		char m[3] = { ' ', ' ', '\0' };
+
+		if (r->problem)
+			m[0] = r->refused ? '*' : ct_theme_state_marker(r->vstate, r->sev);
+		if (r->stale)
+			m[1] = '.';
+		ct_put(y, x, c->marker, base, m);
+		x += c->marker;
+	}
+	/* tree prefix, open/closed glyph and name */
+	for (const char *p = tree; *p && o < (int)sizeof(name) - 16; p++) {
+		const char *g = *p == '|' ? t->g_vline : *p == 't' ? t->g_tee : *p == 'l' ? t->g_last
+			: t->g_blank;
+
+		o += snprintf(name + o, sizeof(name) - (size_t)o, "%s", g);
+	}
+	if (r->kind != CT_ROW_NOTE)
+		o += snprintf(name + o, sizeof(name) - (size_t)o, "%s",
+			      r->has_children ? (ct_row_is_open(r, &ui->toggled) || ui->filter[0] || ui->problems_only
+						 ? t->g_open : t->g_closed) : t->g_leaf);
+	snprintf(name + o, sizeof(name) - (size_t)o, " %s", r->name);
+	ct_put(y, x, c->name, base, name);
+	x += c->name;
+	ct_putf(y, x, c->depth, base, "%5s ", r->depth);
+	x += c->depth;
+	ct_putf(y, x, c->size, base, "%10s ", r->size);
+	x += c->size;
+	ct_put(y, x, c->state, r->problem ? st_attr | A_BOLD : base, r->state);
+	x += c->state;
+	if (r->kind == CT_ROW_SR && c->info >= 24) {
+		snprintf(num, sizeof(num), "%-6.6s", r->sr_type);
+		ct_put(y, x, 7, base, num);
+		draw_bar(ui, y, x + 7, 10, r->used, base);
+		ct_put(y, x + 17, COLS - x - 17, base, "");
+		ct_put(y, x + 18, COLS - x - 18, base, r->info);
+	} else {
+		ct_put(y, x, COLS - x, base, r->info);
+	}
+}
+
+void ct_tree_draw(struct ct_ui *ui, int top, int h)
+{
+	struct tree_cols c;
+	int rows = h - 1;
+
+	tree_cols(&c, COLS);
+	{
+		char title[256];
+
+		snprintf(title, sizeof(title), "%-*s%-*s%*s %*s %-*s%s", c.marker, "", c.name,
+			 ui->by_vm ? "POOL > VM > DISK > CHAIN" : "POOL > SR > CHAINS", c.depth - 1, "DEPTH",
+			 c.size - 1, "SIZE", c.state, "STATE", "INFO");
+		ct_put(top, 0, COLS, ui->theme.attr[R_TITLE], title);
+	}
+	ct_list_clamp(&ui->tree, ui->vis.n, rows);
+	ui->sel_screen = ui->tree.sel - ui->tree.top;
+	for (int i = 0; i < rows; i++) {
+		int vi = ui->tree.top + i;
+
+		if (vi >= ui->vis.n)
+			break;
+		draw_row(ui, top + 1 + i, vi, &c, vi == ui->tree.sel);
+	}
+	if (ui->vis.n == 0)
+		ct_put(top + 1, 2, COLS - 2, ui->theme.attr[R_DIM],
+		       ui->filter[0] || ui->problems_only ? "nothing matches; Esc clears the filter, p toggles problems only"
+							  : "no pools to show");
+}
+
+static void toggle_key(struct ct_ui *ui, const char *key)
+{
+	for (size_t k = 0; k < ui->toggled.n; k++) {
+		if (!strcmp(ui->toggled.v[k], key)) {
+			free(ui->toggled.v[k]);
+			ui->toggled.v[k] = ui->toggled.v[--ui->toggled.n];
+			return;
+		}
+	}
+	ct_strset_add(&ui->toggled, key);
+}
+
+void ct_tree_action(struct ct_ui *ui, enum ct_action a)
+{
+	int th = ct_ui_tree_rows(ui);
+	struct ct_row *r;
+
+	if (ct_list_move(&ui->tree, a, ui->vis.n, th > 1 ? th - 1 : 1)) {
+		if (a == ACT_PGUP || a == ACT_PGDN)
+			ct_list_clamp(&ui->tree, ui->vis.n, th);
+		ui->sel_screen = ui->tree.sel - ui->tree.top;
+		if (ui->sel_screen < 0 || ui->sel_screen >= th)
+			ui->sel_screen = ui->sel_screen < 0 ? 0 : th - 1;
+		ct_tree_clamp(ui);
+		return;
+	}
+	r = ct_ui_selected_row(ui);
+	switch (a) {
+	case ACT_ENTER:
+		if (!r)
+			return;
+		if (!r->has_children) {
+			ct_status_msg(ui, MSG_INFO, "'%s' has nothing below it; its details are in the pane below (i)",
+				      r->name);
+			return;
+		}
+		if (ui->filter[0] || ui->problems_only) {
+			ct_status_msg(ui, MSG_INFO, "rows stay open while a filter is on; Esc clears it");
+			return;
+		}
+		toggle_key(ui, r->key);
+		ui->dirty_view = true;
+		return;
+	case ACT_PROBLEMS:
+		ui->problems_only = !ui->problems_only;
+		ui->dirty_view = true;
+		ct_status_msg(ui, MSG_INFO, ui->problems_only ? "showing only rows with problems (p again shows all)"
+				: "showing every row");
+		return;
+	case ACT_GROUP:
+		ui->by_vm = !ui->by_vm;
+		ui->dirty_data = true;
+		ui->dirty_view = true;
+		ct_status_msg(ui, MSG_INFO, ui->by_vm ? "grouped by VM: VM > disks > their chains (v for SRs)"
+				: "grouped by SR: SR > chain forest (v for VMs)");
+		return;
+	case ACT_DETAIL:
+		ui->show_detail = !ui->show_detail;
+		ui->detail_key[0] = '\0';
+		ct_tree_clamp(ui);
+		return;
+	case ACT_BACKUP:
+		ct_backup_start_dialog(ui);
+		return;
+	default:
+		return;
+	}
+}

@@ -1,0 +1,300 @@
+/* ui.h - the console's internal state, shared by the ui/ files (not by src/).
+ *
+ * One thread (the UI thread) owns everything here except struct ct_ui_worker's shared
+ * part, which a worker thread fills under its mutex. The UI reads a pool's model only
+ * under that model's lock, copies what it shows into rows, and draws after unlocking. */
+#ifndef CT_UI_UI_H
+#define CT_UI_UI_H
+
+#include <curses.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "actions.h"
+#include "chain.h"
+#include "cli.h"
+#include "config.h"
+#include "jobstore.h"
+#include "rows.h"
+#include "watch.h"
+
+enum ct_ui_view { UI_TREE, UI_HEALTH, UI_SNAP, UI_JOBS, UI_NVIEWS };
+
+enum ct_ui_overlay { OV_NONE, OV_HELP, OV_MESSAGES, OV_REPORT };
+
+enum ct_ui_input { IN_NONE, IN_FILTER, IN_COMMAND };
+
+enum ct_msg_level { MSG_INFO, MSG_WARN, MSG_ERROR };
+
+/* Theme roles: each has a colour pair and a monochrome attribute. */
+enum ct_role {
+	R_NORMAL,
+	R_HEADER,
+	R_TITLE,
+	R_SELECTED,
+	R_DIM,
+	R_GOOD,
+	R_PENDING,
+	R_STACKED,
+	R_DEEP,
+	R_GARBAGE,
+	R_BROKEN,
+	R_ORPHAN,
+	R_WARN,
+	R_CRIT,
+	R_INFO,
+	R_BAR_USED,
+	R_BAR_FREE,
+	R_STALE,
+	R_DIALOG,
+	R_BUTTON,
+	R_BUTTON_FOCUS,
+	R_TAGGED,
+	R_NROLES
+};
+
+struct ct_theme {
+	bool color;
+	bool utf8;
+	attr_t attr[R_NROLES];
+	/* glyphs */
+	const char *g_vline, *g_tee, *g_last, *g_blank, *g_open, *g_closed, *g_leaf;
+	const char *g_bar_used, *g_bar_free;
+};
+
+struct ct_ui_problem {
+	int pool;
+	enum ct_severity sev;
+	enum ct_class cls;
+	char uuid[40];
+	char ref[80];
+	char reason[480];
+};
+
+struct ct_ui_pool {
+	struct ct_watch *w;                  /* borrowed from the watchset */
+	struct ct_pool_view pv;
+	struct ct_rows rows;
+	uint64_t built_gen;
+	bool built, built_by_vm;
+	time_t built_at;
+	long built_sig;                      /* pool state the rows were built with */
+	struct ct_stall stall;
+	struct ct_ui_problem *problems;
+	int n_problems;
+	bool read_only;                      /* per-pool read_only or --read-only */
+	bool hidden;                         /* :pool NAME shows one pool */
+};
+
+struct ct_ui_msg {
+	time_t t;
+	enum ct_msg_level level;
+	char text[480];
+};
+
+struct ct_ui_status {
+	struct ct_ui_msg *ring;
+	int cap, n, head;                    /* head = index of the oldest */
+	bool shown;                          /* the newest message is on the status line */
+};
+
+/* A modal dialog: text lines, Cancel (focus first) and an OK button, optional typed word. */
+enum ct_dialog_kind { DLG_NONE, DLG_BACKUP, DLG_PRUNE };
+struct ct_ui_dialog {
+	enum ct_dialog_kind kind;
+	char title[160];
+	struct ct_strset lines;
+	char ok_label[48];
+	bool ok_enabled;                     /* false: only Cancel (e.g. nothing to do) */
+	int focus;                           /* 0 Cancel, 1 OK */
+	char confirm_word[48];               /* typed confirmation when not empty */
+	char typed[64];
+	int scroll;
+	void *payload;                       /* what OK runs; freed by payload_free */
+	void (*payload_free)(void *);
+};
+
+/* A background action (backup, prune). The shared part is under `lock`. */
+struct ct_ui_worker {
+	pthread_t thread;
+	bool running;                        /* UI thread's view: a thread exists to join */
+	pthread_mutex_t lock;
+	char progress[256];                  /* shared */
+	bool finished;                       /* shared: the thread has ended its work */
+	enum ct_msg_level result_level;      /* shared */
+	char result[480];                    /* shared */
+	int64_t run_id;                      /* shared */
+	int wake_fd;                         /* write end of the UI's self-pipe */
+	volatile int cancel;                 /* set by the UI to stop the action (quit) */
+	void (*fn)(struct ct_ui_worker *w, void *arg);
+	void *arg;
+	void (*arg_free)(void *);
+	char what[320];
+	int64_t started_ms;
+};
+void ct_ui_worker_progress(struct ct_ui_worker *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void ct_ui_worker_finish(struct ct_ui_worker *w, enum ct_msg_level lvl, int64_t run_id,
+			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+struct ct_ui_list {
+	int sel, top;
+};
+
+struct ct_ui_snap;    /* snapshots.c */
+struct ct_ui_jobs;    /* jobs.c */
+
+struct ct_ui {
+	struct ct_cli *cli;
+	struct ct_config *cfg;
+	struct ct_watchset *ws;
+	struct ct_theme theme;
+	struct ct_ui_pool *pools;
+	int n_pools;
+	bool read_only;                      /* --read-only */
+	bool quit;
+	int self_pipe[2];
+
+	enum ct_ui_view view;
+	enum ct_ui_overlay overlay;
+	enum ct_ui_input input;
+	char input_buf[256];
+	char filter[128];                    /* tree/health/snapshots filter */
+	bool problems_only, by_vm, show_detail;
+	struct ct_strset toggled;            /* row keys whose open state was toggled */
+
+	/* tree view */
+	struct ct_vis vis;
+	struct ct_ui_list tree;
+	char sel_key[CT_ROW_KEY];
+	char sel_parent_key[CT_ROW_KEY];
+	int sel_screen;                      /* selected row's line within the body, kept on updates */
+	struct ct_strset detail;
+	char detail_key[CT_ROW_KEY];
+	int detail_pool;
+
+	/* health view */
+	struct ct_ui_problem **health;       /* pointers into pools[].problems, sorted */
+	int n_health;
+	struct ct_ui_list hl;
+
+	struct ct_ui_snap *snap;
+	struct ct_ui_jobs *jobs;
+
+	/* overlays */
+	struct ct_ui_list ov;
+	struct ct_strset report;             /* OV_REPORT lines */
+	char report_title[160];
+
+	struct ct_ui_dialog dlg;
+	struct ct_ui_status status;
+	struct ct_ui_worker worker;
+	struct ct_jobstore *js;              /* opened lazily, NULL if unavailable */
+	char js_error[1024];
+
+	/* frame control */
+	bool dirty_data;                     /* models changed: rebuild rows */
+	bool dirty_view;                     /* filter, grouping, expansion changed */
+	bool need_frame;
+	bool too_small;
+	int64_t last_frame_ms;
+	int64_t last_tick_ms;
+	uint64_t frames, ticks;
+	char last_header[1024];
+	int body_top, body_h;                /* rows of the current view's body */
+};
+
+/* app.c */
+void ct_ui_refresh(struct ct_ui *ui);                 /* rebuild rows if models or view changed */
+struct ct_row *ct_ui_selected_row(struct ct_ui *ui);
+struct ct_row *ct_ui_row_at(struct ct_ui *ui, int vi);   /* visible row vi of the tree */
+int ct_ui_tree_rows(const struct ct_ui *ui);               /* tree rows on screen */
+void ct_ui_select_key(struct ct_ui *ui, const char *key);
+bool ct_ui_pool_read_only(const struct ct_ui *ui, int pool, const char **why);
+void ct_ui_build_detail(struct ct_ui *ui);
+
+/* theme.c */
+void ct_theme_init(struct ct_theme *t, bool want_color, bool utf8);
+attr_t ct_theme_state_attr(const struct ct_theme *t, int vstate, enum ct_severity sev);
+char ct_theme_state_marker(int vstate, enum ct_severity sev);
+void ct_put(int y, int x, int width, attr_t a, const char *s);  /* cut, padded */
+void ct_putf(int y, int x, int width, attr_t a, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+void ct_fill(int y, int x, int width, attr_t a);
+/* snprintf for display text that may be cut on purpose. */
+void ct_fmt(char *dst, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* status.c */
+void ct_status_init(struct ct_ui_status *s);
+void ct_status_release(struct ct_ui_status *s);
+void ct_status_msg(struct ct_ui *ui, enum ct_msg_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void ct_status_draw(struct ct_ui *ui, int y);
+void ct_messages_draw(struct ct_ui *ui, int top, int h);
+int ct_messages_count(const struct ct_ui *ui);
+void ct_hints_draw(struct ct_ui *ui, int y);
+void ct_help_draw(struct ct_ui *ui, int top, int h);
+int ct_help_lines(const struct ct_ui *ui);
+const char *ct_msg_level_name(enum ct_msg_level l);
+
+/* dialog.c */
+void ct_dialog_open(struct ct_ui *ui, enum ct_dialog_kind kind, const char *title,
+		    const char *ok_label);
+void ct_dialog_line(struct ct_ui *ui, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ct_dialog_close(struct ct_ui *ui);
+bool ct_dialog_active(const struct ct_ui *ui);
+/* Returns true when the operator confirmed (the caller runs the payload, then closes). */
+bool ct_dialog_key(struct ct_ui *ui, int ch);
+void ct_dialog_draw(struct ct_ui *ui);
+
+/* tree.c */
+void ct_tree_draw(struct ct_ui *ui, int top, int h);
+void ct_tree_action(struct ct_ui *ui, enum ct_action a);
+void ct_tree_clamp(struct ct_ui *ui);
+
+/* health.c */
+void ct_health_rebuild(struct ct_ui *ui);
+void ct_health_draw(struct ct_ui *ui, int top, int h);
+void ct_health_action(struct ct_ui *ui, enum ct_action a);
+
+/* detail.c */
+void ct_detail_draw(struct ct_ui *ui, int y, int x, int h, int w);
+
+/* jobs.c */
+void ct_jobs_init(struct ct_ui *ui);
+void ct_jobs_release(struct ct_ui *ui);
+void ct_jobs_reload(struct ct_ui *ui);
+void ct_jobs_draw(struct ct_ui *ui, int top, int h);
+void ct_jobs_action(struct ct_ui *ui, enum ct_action a);
+struct ct_jobstore *ct_ui_jobstore(struct ct_ui *ui);
+void ct_report_draw(struct ct_ui *ui, int top, int h);
+
+/* snapshots.c */
+void ct_snap_init(struct ct_ui *ui);
+void ct_snap_release(struct ct_ui *ui);
+void ct_snap_refresh(struct ct_ui *ui);
+void ct_snap_draw(struct ct_ui *ui, int top, int h);
+void ct_snap_action(struct ct_ui *ui, enum ct_action a);
+void ct_snap_confirmed(struct ct_ui *ui);
+
+/* backup.c */
+void ct_backup_start_dialog(struct ct_ui *ui);
+void ct_backup_confirmed(struct ct_ui *ui);
+
+/* worker.c */
+void ct_worker_init(struct ct_ui_worker *w, int wake_fd);
+bool ct_worker_busy(struct ct_ui_worker *w);
+int ct_worker_start(struct ct_ui *ui, const char *what, void (*fn)(struct ct_ui_worker *, void *),
+		    void *arg, void (*arg_free)(void *));
+/* Called by the UI loop on a wake: collects a finished worker (join, status message). */
+void ct_worker_poll(struct ct_ui *ui);
+void ct_worker_release(struct ct_ui_worker *w);
+void ct_worker_status_text(struct ct_ui_worker *w, char *buf, size_t len);
+
+/* list helper: move a list selection by an action; returns true if it was a movement */
+bool ct_list_move(struct ct_ui_list *l, enum ct_action a, int n, int page);
+void ct_list_clamp(struct ct_ui_list *l, int n, int h);
+
+#endif
