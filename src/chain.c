@@ -128,8 +128,16 @@ static int ptrmap_get(const struct ptrmap *p, const void *key)
 	return -1;
 }
 
+/* A disk of a real VM: its VBD and the VDI's index in the report. */
+struct vm_disk {
+	const struct ct_vbd *vbd;
+	int vdi;
+};
+
 struct ct_chain_index {
 	struct ptrmap vdi, vm;
+	int *vm_first;             /* per VM index: range in vm_disks (n_vms + 1 entries) */
+	struct vm_disk *vm_disks;
 };
 
 int ct_chain_find_vdi(const struct ct_chain_report *r, const struct ct_vdi *v)
@@ -220,13 +228,6 @@ static bool sr_is_vhd(const struct ct_sr *sr)
 static bool sr_is_thick(const struct ct_sr *sr)
 {
 	return sr->type && !strncasecmp(sr->type, "lvm", 3);
-}
-
-static bool vdi_is_raw(const struct ct_vdi *v)
-{
-	const char *t = ct_map_get(&v->sm_config, "vdi_type");
-
-	return t && (!strcasecmp(t, "aio") || !strcasecmp(t, "raw"));
 }
 
 static bool vm_is_real(const struct ct_vm *vm)
@@ -374,8 +375,16 @@ struct sr_scratch {
 	unsigned char *color;
 	int *stack;
 	int *order;              /* local index in preorder */
+	int *roots, nroots;
 	bool *mark;
 };
+
+static int cmp_local(const void *a, const void *b, void *ctx)
+{
+	struct ct_vdi *const *L = ctx;
+
+	return cmp_vdi(&L[*(const int *)a], &L[*(const int *)b]);
+}
 
 static void scratch_release(struct sr_scratch *s)
 {
@@ -387,6 +396,7 @@ static void scratch_release(struct sr_scratch *s)
 	free(s->color);
 	free(s->stack);
 	free(s->order);
+	free(s->roots);
 	free(s->mark);
 	memset(s, 0, sizeof(*s));
 }
@@ -433,38 +443,6 @@ static void gc_activity(struct eval_ctx *x, struct ct_sr_verdict *sv)
 
 		if (t > 0 && x->now - (time_t)t <= CT_CHAIN_MSG_WINDOW && !sv->gc_no_space)
 			sv->coalesce_failed = true;
-	}
-}
-
-/* The one VM that uses a VDI as a live disk, and the snapshot VM owning it. */
-static void vdi_users(struct eval_ctx *x, struct ct_vdi_verdict *vv)
-{
-	size_t n;
-	struct ct_vbd *const *vbds = ct_model_vdi_vbds(x->m, vv->vdi, &n);
-
-	for (size_t i = 0; i < n; i++) {
-		const struct ct_vm *vm = ct_model_vm(x->m, vbds[i]->vm);
-
-		vv->in_use = true;
-		if (!vm)
-			continue;
-		if (vm_is_real(vm)) {
-			/* the lowest-sorting VM, so the choice does not depend on table order */
-			if (!vv->vm || cmp_vm(&vm, &vv->vm) < 0) {
-				vv->vm = vm;
-				vv->vbd = vbds[i];
-			}
-		} else if (vm->is_a_snapshot && !vv->snapshot_vm) {
-			vv->snapshot_vm = vm;
-		}
-	}
-	if (!vv->in_use) {
-		/* the VDI's own VBD set, for records the VBD index does not know */
-		for (size_t i = 0; i < vv->vdi->vbds.n; i++)
-			if (ct_model_vbd(x->m, vv->vdi->vbds.v[i])) {
-				vv->in_use = true;
-				break;
-			}
 	}
 }
 
@@ -547,10 +525,10 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 	s.color = ct_xcalloc((size_t)n + 1, 1);
 	s.stack = ct_xcalloc((size_t)n + 1, sizeof(*s.stack));
 	s.order = ct_xcalloc((size_t)n + 1, sizeof(*s.order));
+	s.roots = ct_xcalloc((size_t)n + 1, sizeof(*s.roots));
 	s.mark = ct_xcalloc((size_t)n + 1, sizeof(*s.mark));
 	for (int i = 0; i < n; i++)
 		s.L[i] = vdis[i];
-	qsort(s.L, (size_t)n, sizeof(*s.L), cmp_vdi);
 	/* temporary indexes base+i; replaced by the preorder position below */
 	for (int i = 0; i < n; i++)
 		ptrmap_put(&r->idx->vdi, s.L[i], base + i);
@@ -559,16 +537,30 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 	for (int i = 0; i < n; i++) {
 		struct ct_vdi_verdict *vv = &r->vdis[base + i];
 		const struct ct_vdi *v = s.L[i];
-		const char *pu = ct_map_get(&v->sm_config, "vhd-parent");
+		const char *pu = NULL, *vt = NULL;
 
+		for (size_t q = 0; q < v->sm_config.n; q++) {
+			const char *key = v->sm_config.k[q];
+
+			if (!strcmp(key, "vhd-parent"))
+				pu = v->sm_config.v[q];
+			else if (!strcmp(key, "vdi_type"))
+				vt = v->sm_config.v[q];
+			else if (!strcmp(key, "paused") || !strcmp(key, "relinking"))
+				vv->gc_mark = true;
+		}
 		vv->vdi = v;
 		vv->sr_index = si;
-		vv->is_vhd = sv->vhd && !vdi_is_raw(v);
+		vv->is_vhd = sv->vhd && !(vt && (!strcasecmp(vt, "aio") || !strcasecmp(vt, "raw")));
 		vv->is_base_copy = !v->managed;
 		vv->broken_above = -1;
 		s.par[i] = -1;
 		if (!vv->is_vhd || !pu || !*pu)
 			continue;
+		if (v->o.uuid && !strcmp(pu, v->o.uuid)) {
+			vv->cycle = true;   /* its own parent */
+			continue;
+		}
 		{
 			const struct ct_vdi *p = ct_model_vdi_parent(x->m, v);
 			int j = p ? ptrmap_get(&r->idx->vdi, p) - base : -1;
@@ -631,11 +623,26 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 		free(fill);
 	}
 
+	/* display order: siblings (and roots) sorted, each group on its own */
+	for (int i = 0; i < n; i++)
+		if (s.first[i + 1] - s.first[i] > 1)
+			qsort_r(&s.kids[s.first[i]], (size_t)(s.first[i + 1] - s.first[i]),
+				sizeof(*s.kids), cmp_local, s.L);
+	{
+		int nr = 0;
+
+		for (int i = 0; i < n; i++)
+			if (s.par[i] < 0)
+				s.roots[nr++] = i;
+		qsort_r(s.roots, (size_t)nr, sizeof(*s.roots), cmp_local, s.L);
+		s.nroots = nr;
+	}
+
 	/* preorder from the roots */
 	k = 0;
-	for (int i = 0; i < n; i++) {
-		if (s.par[i] >= 0)
-			continue;
+	for (int ri = 0; ri < s.nroots; ri++) {
+		int i = s.roots[ri];
+
 		top = 0;
 		s.stack[top++] = i;
 		while (top > 0) {
@@ -698,13 +705,28 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 		free(pos_of);
 	}
 
-	/* users, states, SR counts */
-	for (int q = 0; q < n; q++) {
-		struct ct_vdi_verdict *vv = &r->vdis[base + q];
+	*pos += n;
+	scratch_release(&s);
+}
 
-		vdi_users(x, vv);
-		if (vv->is_vhd && (ct_map_get(&vv->vdi->sm_config, "paused") ||
-				   ct_map_get(&vv->vdi->sm_config, "relinking")))
+/* States and SR counts, once every VDI's users are known. */
+static void sr_states(struct eval_ctx *x, int si)
+{
+	struct ct_chain_report *r = x->r;
+	struct ct_sr_verdict *sv = &r->srs[si];
+
+	for (int q = sv->first_vdi; q < sv->first_vdi + sv->n_vdi_verdicts; q++) {
+		struct ct_vdi_verdict *vv = &r->vdis[q];
+
+		if (!vv->in_use) {
+			/* the VDI's own VBD set, for records the VBD records do not cover */
+			for (size_t i = 0; i < vv->vdi->vbds.n; i++)
+				if (ct_model_vbd(x->m, vv->vdi->vbds.v[i])) {
+					vv->in_use = true;
+					break;
+				}
+		}
+		if (vv->is_vhd && vv->gc_mark)
 			sv->gc_paused = true;
 		vdi_state(vv, sv);
 		if (vv->depth > sv->max_depth)
@@ -718,8 +740,6 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 		default: break;
 		}
 	}
-	*pos += n;
-	scratch_release(&s);
 }
 
 /* --- VDI problems --- */
@@ -744,6 +764,9 @@ static void vdi_problems(struct eval_ctx *x, int vi)
 	char srn[NAME_MAX_LEN], vn[NAME_MAX_LEN], lbl[2 * NAME_MAX_LEN], su[9], pu[64], sz[32];
 	char vmn[NAME_MAX_LEN];
 
+	if (vv->state != CT_VS_BROKEN && vv->state != CT_VS_ORPHAN &&
+	    (vv->state != CT_VS_DEEP || v->is_a_snapshot))
+		return;   /* no problem to word: skip building names */
 	san(sr_name(sv), srn, sizeof(srn));
 	san(v->name_label, vn, sizeof(vn));
 	ct_short_uuid(v->o.uuid, su);
@@ -854,37 +877,34 @@ struct sr_need {
 	struct ct_gate_conf gate;
 };
 
-static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct ct_gate_conf *job,
-		    struct strv *reasons, struct ct_gate_disk **disks_out, int *n_disks_out)
+static int cmp_disk(const void *a, const void *b)
+{
+	const struct vm_disk *x = a, *y = b;
+
+	return cmp_vbd(&x->vbd, &y->vbd);
+}
+
+static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct vm_disk *dl, int nd,
+		    const struct ct_gate_conf *job, struct strv *reasons,
+		    struct ct_gate_disk **disks_out, int *n_disks_out)
 {
 	struct ct_chain_report *r = x->r;
-	size_t nv;
-	struct ct_vbd *const *vbds0 = ct_model_vm_vbds(x->m, vm, &nv);
-	struct ct_vbd **vbds = ct_xcalloc(nv + 1, sizeof(*vbds));
-	struct sr_need *need = ct_xcalloc(nv + 1, sizeof(*need));
+	struct sr_need *need = ct_xcalloc((size_t)nd + 1, sizeof(*need));
 	int n_need = 0, max_depth = 0, n_disks = 0;
 	char vmn[NAME_MAX_LEN], srn[NAME_MAX_LEN], lbl[2 * NAME_MAX_LEN], su[9], gcp[160];
 
-	san(vm->name_label, vmn, sizeof(vmn));
-	memcpy(vbds, vbds0, nv * sizeof(*vbds));
-	qsort(vbds, nv, sizeof(*vbds), cmp_vbd);
 	if (disks_out)
-		*disks_out = ct_xcalloc(nv + 1, sizeof(**disks_out));
-	for (size_t i = 0; i < nv; i++) {
-		const struct ct_vbd *vbd = vbds[i];
+		*disks_out = ct_xcalloc((size_t)nd + 1, sizeof(**disks_out));
+	for (int i = 0; i < nd; i++) {
+		const struct ct_vbd *vbd = dl[i].vbd;
 		const struct ct_vdi *v;
 		const struct ct_vdi_verdict *vv;
 		const struct ct_sr_verdict *sv;
 		struct ct_gate_conf g;
-		int vi, k;
+		int vi = dl[i].vdi, k;
 
-		if (vbd->type != CT_VBD_DISK || ct_ref_is_null(vbd->vdi))
-			continue;
-		v = ct_model_vdi(x->m, vbd->vdi);
-		vi = v ? ct_chain_find_vdi(r, v) : -1;
-		if (vi < 0)
-			continue;
 		vv = &r->vdis[vi];
+		v = vv->vdi;
 		sv = &r->srs[vv->sr_index];
 		g = gate_for(x, sv, job);
 		if (disks_out) {
@@ -902,6 +922,9 @@ static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct ct_
 			max_depth = vv->depth;
 		if (!vv->is_vhd)
 			continue;
+		if (vv->broken_above < 0 && vv->stacked <= g.tolerance && vv->depth < g.max_depth)
+			goto space;   /* nothing to say about this disk: skip building names */
+		san(vm->name_label, vmn, sizeof(vmn));
 		disk_label(vm, vbd, v, lbl, sizeof(lbl));
 		ct_short_uuid(v->o.uuid, su);
 		san(sr_name(sv), srn, sizeof(srn));
@@ -932,6 +955,7 @@ static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct ct_
 				"adds one level and SM refuses snapshots at depth %d): delete old "
 				"snapshots of VM '%s' and let the garbage collector coalesce",
 				lbl, su, srn, x->pool, vv->depth, g.max_depth, CT_SM_MAX_CHAIN, vmn));
+space:
 		for (k = 0; k < n_need; k++)
 			if (need[k].sr == vv->sr_index)
 				break;
@@ -948,6 +972,10 @@ static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct ct_
 
 		if (sv->sr->physical_size <= 0)
 			continue;
+		if (!(sv->thick && sv->free_bytes < need[k].bytes) &&
+		    !(!sv->thick && sv->free_percent < need[k].gate.min_free_percent))
+			continue;
+		san(vm->name_label, vmn, sizeof(vmn));
 		san(sr_name(sv), srn, sizeof(srn));
 		ct_format_bytes(sv->free_bytes, fb, sizeof(fb));
 		if (sv->thick && sv->free_bytes < need[k].bytes) {
@@ -965,7 +993,6 @@ static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct ct_
 	}
 	if (n_disks_out)
 		*n_disks_out = n_disks;
-	free(vbds);
 	free(need);
 	return max_depth;
 }
@@ -1112,7 +1139,8 @@ static void sort_problems(struct ct_chain_report *r)
 	free(t);
 }
 
-static void eval_vms(struct eval_ctx *x)
+/* Real VMs, sorted, with their snapshot counts. */
+static void list_vms(struct eval_ctx *x)
 {
 	struct ct_chain_report *r = x->r;
 	size_t nvm = ct_model_count(x->m, CT_VM);
@@ -1143,13 +1171,89 @@ static void eval_vms(struct eval_ctx *x)
 		if (j >= 0)
 			r->vms[j].n_snapshots++;
 	}
+	for (int i = 0; i < n; i++)
+		if ((int)r->vms[i].vm->snapshots.n > r->vms[i].n_snapshots)
+			r->vms[i].n_snapshots = (int)r->vms[i].vm->snapshots.n;
+	free(vms);
+}
+
+/* One pass over the VBD records: which VDIs are in use, the live VM (and snapshot VM)
+ * of each VDI, and every real VM's disks (VBD type Disk) in userdevice order. */
+static void scan_vbds(struct eval_ctx *x)
+{
+	struct ct_chain_report *r = x->r;
+	struct ct_chain_index *ix = r->idx;
+	size_t nvbd = ct_model_count(x->m, CT_VBD);
+	int *vmi = ct_xcalloc(nvbd + 1, sizeof(*vmi)), *vdi = ct_xcalloc(nvbd + 1, sizeof(*vdi));
+	int *fill;
+
+	ix->vm_first = ct_xcalloc((size_t)r->n_vms + 2, sizeof(*ix->vm_first));
+	for (size_t i = 0; i < nvbd; i++) {
+		const struct ct_vbd *b = (const struct ct_vbd *)ct_model_at(x->m, CT_VBD, i);
+		const struct ct_vdi *v = ct_ref_is_null(b->vdi) ? NULL : ct_model_vdi(x->m, b->vdi);
+		const struct ct_vm *vm = ct_model_vm(x->m, b->vm);
+		int vi = v ? ptrmap_get(&ix->vdi, v) : -1;
+
+		vmi[i] = -1;
+		vdi[i] = vi;
+		if (vi < 0)
+			continue;
+		r->vdis[vi].in_use = true;
+		if (!vm)
+			continue;
+		if (vm_is_real(vm)) {
+			struct ct_vdi_verdict *vv = &r->vdis[vi];
+
+			/* the lowest-sorting VM, so the choice does not depend on table order */
+			if (!vv->vm || cmp_vm(&vm, &vv->vm) < 0) {
+				vv->vm = vm;
+				vv->vbd = b;
+			}
+			if (b->type == CT_VBD_DISK) {
+				vmi[i] = ptrmap_get(&ix->vm, vm);
+				if (vmi[i] >= 0)
+					ix->vm_first[vmi[i] + 1]++;
+			}
+		} else if (vm->is_a_snapshot && !r->vdis[vi].snapshot_vm) {
+			r->vdis[vi].snapshot_vm = vm;
+		}
+	}
+	for (int i = 0; i < r->n_vms; i++)
+		ix->vm_first[i + 1] += ix->vm_first[i];
+	ix->vm_disks = ct_xcalloc((size_t)ix->vm_first[r->n_vms] + 1, sizeof(*ix->vm_disks));
+	fill = ct_xcalloc((size_t)r->n_vms + 1, sizeof(*fill));
+	for (size_t i = 0; i < nvbd; i++) {
+		struct vm_disk *d;
+
+		if (vmi[i] < 0)
+			continue;
+		d = &ix->vm_disks[ix->vm_first[vmi[i]] + fill[vmi[i]]++];
+		d->vbd = (const struct ct_vbd *)ct_model_at(x->m, CT_VBD, i);
+		d->vdi = vdi[i];
+	}
+	for (int i = 0; i < r->n_vms; i++) {
+		int a = ix->vm_first[i], b = ix->vm_first[i + 1];
+
+		if (b - a > 1)
+			qsort(&ix->vm_disks[a], (size_t)(b - a), sizeof(*ix->vm_disks), cmp_disk);
+	}
+	free(fill);
+	free(vmi);
+	free(vdi);
+}
+
+static void eval_vms(struct eval_ctx *x)
+{
+	struct ct_chain_report *r = x->r;
+	struct ct_chain_index *ix = r->idx;
+	int n = r->n_vms;
+
 	for (int i = 0; i < n; i++) {
 		struct ct_vm_verdict *vv = &r->vms[i];
 		struct strv rs = { 0 };
 
-		if ((int)vv->vm->snapshots.n > vv->n_snapshots)
-			vv->n_snapshots = (int)vv->vm->snapshots.n;
-		vv->max_depth = judge_vm(x, vv->vm, NULL, &rs, NULL, NULL);
+		vv->max_depth = judge_vm(x, vv->vm, &ix->vm_disks[ix->vm_first[i]],
+					 ix->vm_first[i + 1] - ix->vm_first[i], NULL, &rs, NULL, NULL);
 		vv->reasons = rs.v;
 		vv->n_reasons = rs.n;
 		vv->refused = rs.n > 0;
@@ -1166,7 +1270,6 @@ static void eval_vms(struct eval_ctx *x)
 		}
 		free(rs.sr);
 	}
-	free(vms);
 }
 
 static int eval_pool(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
@@ -1207,6 +1310,10 @@ static int eval_pool(struct ct_model *m, const struct ct_config *c, const struct
 		eval_sr(&x, (int)i, &pos);
 	}
 	free(srs);
+	list_vms(&x);
+	scan_vbds(&x);
+	for (int i = 0; i < out->n_srs; i++)
+		sr_states(&x, i);
 	if (stall)
 		for (int i = 0; i < out->n_srs; i++)
 			if (out->srs[i].vhd)
@@ -1246,6 +1353,8 @@ void ct_chain_report_release(struct ct_chain_report *r)
 		free(r->problems[i].reason);
 	}
 	if (r->idx) {
+		free(r->idx->vm_first);
+		free(r->idx->vm_disks);
 		ptrmap_release(&r->idx->vdi);
 		ptrmap_release(&r->idx->vm);
 		free(r->idx);
@@ -1275,7 +1384,37 @@ bool ct_chain_gate_vm(struct ct_model *m, const struct ct_config *c, const struc
 	x.now = now;
 	x.r = &r;
 	san(pc && pc->name ? pc->name : pool ? pool->name_label : "", x.pool, sizeof(x.pool));
-	judge_vm(&x, vm, job_gate, &rs, &out->disks, &out->n_disks);
+	{
+		int vi = ct_chain_find_vm(&r, vm);
+		struct vm_disk *own = NULL;
+		const struct vm_disk *dl;
+		int nd = 0;
+
+		if (vi >= 0) {
+			dl = &r.idx->vm_disks[r.idx->vm_first[vi]];
+			nd = r.idx->vm_first[vi + 1] - r.idx->vm_first[vi];
+		} else {
+			/* not a real VM (a snapshot or template): its disks from its VBDs */
+			size_t nv;
+			struct ct_vbd *const *vbds = ct_model_vm_vbds(m, vm, &nv);
+
+			own = ct_xcalloc(nv + 1, sizeof(*own));
+			for (size_t i = 0; i < nv; i++) {
+				const struct ct_vdi *v = ct_ref_is_null(vbds[i]->vdi) ? NULL :
+					ct_model_vdi(m, vbds[i]->vdi);
+				int k = v ? ct_chain_find_vdi(&r, v) : -1;
+
+				if (vbds[i]->type == CT_VBD_DISK && k >= 0) {
+					own[nd].vbd = vbds[i];
+					own[nd++].vdi = k;
+				}
+			}
+			qsort(own, (size_t)nd, sizeof(*own), cmp_disk);
+			dl = own;
+		}
+		judge_vm(&x, vm, dl, nd, job_gate, &rs, &out->disks, &out->n_disks);
+		free(own);
+	}
 	out->reasons = rs.v;
 	out->n_reasons = rs.n;
 	out->ok = rs.n == 0;

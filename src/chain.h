@@ -50,6 +50,7 @@ struct ct_vdi_verdict {
 	bool cycle;                /* part of a vhd-parent cycle (or its own parent): broken */
 	const char *missing_parent;  /* borrowed: the vhd-parent uuid the SR lacks, or NULL */
 	int broken_above;          /* index of the nearest broken VDI at or above it, -1 none */
+	bool gc_mark;              /* sm_config paused or relinking: the GC is working on it */
 };
 
 struct ct_sr_verdict {
