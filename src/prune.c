@@ -91,6 +91,15 @@ static bool sr_removable(const struct ct_sr *sr)
 	return false;
 }
 
+/* The builder's text, owned by the caller; the builder is released. */
+static char *sb_take(struct ct_sb *sb)
+{
+	char *s = ct_sb_detach(sb);
+
+	ct_sb_release(sb);
+	return s;
+}
+
 /* --- lists --- */
 
 void ct_prune_list_init(struct ct_prune_list *l)
@@ -260,7 +269,7 @@ static char *chain_text(struct ct_model *m, const struct ct_vdi *v)
 		 !ct_model_vdi_parent(m, v))
 		ct_sb_addf(&sb, " <- missing parent %s", ct_short_uuid(ct_map_get(&v->sm_config,
 									       "vhd-parent"), ub));
-	return ct_sb_detach(&sb);
+	return sb_take(&sb);
 }
 
 /* Refs being removed in one candidate's effect simulation. */
@@ -425,7 +434,7 @@ static void cand_join_chains(struct ct_prune_cand *c)
 	ct_sb_init(&sb);
 	for (int i = 0; i < c->n_disks; i++)
 		ct_sb_addf(&sb, "%s%s", i ? "\n" : "", c->disks[i].chain);
-	c->chain = ct_sb_detach(&sb);
+	c->chain = sb_take(&sb);
 }
 
 /* Is some VM (other than `except`) holding v as its suspend image? */
@@ -620,7 +629,7 @@ static char *orphan_reason(struct ct_model *m, const struct ct_vdi *v)
 		return ct_xstrdup("a snapshot disk whose snapshot VM and source disk are both "
 				  "gone: no VBD uses it");
 	}
-	return ct_xasprintf("a %s disk that no VM uses (no VBD)", vdi_type_name(v->type));
+	return ct_xasprintf("a %s disk that no VM uses: no VBD refers to it", vdi_type_name(v->type));
 }
 
 int ct_prune_find(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,

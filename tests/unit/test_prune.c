@@ -1,0 +1,503 @@
+/* Unit tests for prune.c over hand-built models: each candidate rule, each "never" rule, a
+ * snapshot disk attached to another VM, the effect on the chains, and the plan's order. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prune.h"
+#include "test_chain_fixture.h"
+
+#define NOW ((time_t)1764100000)
+#define DAY 86400
+
+static struct fx F;
+static struct ct_prune_list L;
+static struct ct_prune_plan P;
+static struct ct_sr *SR;
+
+static void setup(void)
+{
+	fx_init(&F);
+	ct_prune_list_init(&L);
+	memset(&P, 0, sizeof(P));
+	SR = fx_sr(&F, "nfs-prune", "nfs", 1000 * FX_GIB, 100 * FX_GIB);
+}
+
+static void teardown(void)
+{
+	ct_prune_plan_release(&P);
+	ct_prune_list_release(&L);
+	fx_release(&F);
+}
+
+static int find(long long older_than)
+{
+	ct_prune_list_release(&L);
+	ct_prune_list_init(&L);
+	return ct_prune_find(&F.m, &F.c, &F.pc, older_than, NOW, &L);
+}
+
+static const struct ct_prune_cand *cand(const char *uuid)
+{
+	for (int i = 0; i < L.n; i++)
+		if (!strcmp(L.c[i].uuid, uuid))
+			return &L.c[i];
+	return NULL;
+}
+
+static bool has_text(char *const *v, int n, const char *needle)
+{
+	for (int i = 0; i < n; i++)
+		if (strstr(v[i], needle))
+			return true;
+	return false;
+}
+
+/* A running VM with one disk whose chain is base <- leaf, and a snapshot of it made `age`
+ * seconds ago: base <- {leaf, snapshot disk}. Returns the snapshot VM. */
+struct snapset {
+	struct ct_vm *vm, *snap;
+	struct ct_vdi *base, *leaf, *sdisk;
+};
+
+static struct snapset make_snap(const char *name, long long age)
+{
+	struct snapset s;
+
+	s.vm = fx_vm(&F, name);
+	s.base = fx_base(&F, SR, NULL);
+	s.leaf = fx_vdi(&F, SR, name, s.base);
+	fx_vbd(&F, s.vm, s.leaf, "0");
+	s.snap = fx_vm_o(&F, "snap", true, s.vm);
+	free(s.snap->name_label);
+	s.snap->name_label = ct_xasprintf("%s snap", name);
+	s.snap->snapshot_time = NOW - age;
+	s.sdisk = fx_vdi_o(&F, SR, "snap disk", (struct fx_vdi_opts){ .parent = s.base,
+		.snapshot = true, .type = CT_VDI_USER });
+	free(s.sdisk->snapshot_of);
+	s.sdisk->snapshot_of = ct_xstrdup(s.leaf->o.ref);
+	s.sdisk->snapshot_time = s.snap->snapshot_time;
+	fx_vbd(&F, s.snap, s.sdisk, "0");
+	return s;
+}
+
+START_TEST(stale_by_age)
+{
+	struct snapset old = make_snap("app01", 40 * DAY);
+	struct snapset young = make_snap("app02", 2 * DAY);
+	const struct ct_prune_cand *c;
+
+	ck_assert_int_eq(find(-1), 1);
+	c = cand(old.snap->o.uuid);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->kind, CT_PRUNE_SNAPSHOT);
+	ck_assert_int_eq(c->n_reasons, 1);
+	ck_assert_msg(strstr(c->reasons[0], "older than 14d"), "reason: %s", c->reasons[0]);
+	ck_assert_str_eq(c->pool, "lab");
+	ck_assert_str_eq(c->sr_name, "nfs-prune");
+	ck_assert_str_eq(c->source_name, "app01");
+	ck_assert_int_eq(c->age, 40 * DAY);
+	ck_assert_int_eq(c->n_disks, 1);
+	ck_assert(c->disks[0].destroy);
+	ck_assert_str_eq(c->disks[0].uuid, old.sdisk->o.uuid);
+	ck_assert_int_eq(c->size, 40 * FX_GIB);
+	ck_assert_ptr_null(cand(young.snap->o.uuid));
+	/* --older-than overrides stale_after */
+	ck_assert_int_eq(find(1 * DAY), 2);
+	ck_assert_ptr_nonnull(cand(young.snap->o.uuid));
+	ck_assert_int_eq(find(100 * DAY), 0);
+}
+END_TEST
+
+START_TEST(stale_by_job)
+{
+	struct snapset s = make_snap("app01", 2 * DAY);
+	const struct ct_prune_cand *c;
+
+	ct_map_set(&s.snap->other_config, "chaintop:job", "nightly");
+	ck_assert_int_eq(find(-1), 1);
+	c = cand(s.snap->o.uuid);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_msg(has_text(c->reasons, c->n_reasons, "chaintop job 'nightly'"),
+		      "reason: %s", c->reasons[0]);
+	/* the job exists again: not a candidate */
+	F.c.jobs = ct_xcalloc(1, sizeof(*F.c.jobs));
+	F.c.n_jobs = 1;
+	F.c.jobs[0].name = ct_xstrdup("nightly");
+	F.c.jobs[0].pool = ct_xstrdup("lab");
+	ck_assert_int_eq(find(-1), 0);
+}
+END_TEST
+
+START_TEST(stale_source_gone)
+{
+	struct snapset s = make_snap("legacy", 1 * DAY);
+	const struct ct_prune_cand *c;
+
+	free(s.snap->snapshot_of);
+	s.snap->snapshot_of = ct_xstrdup("OpaqueRef:gone-vm");
+	ck_assert_int_eq(find(-1), 1);
+	c = cand(s.snap->o.uuid);
+	ck_assert_ptr_nonnull(c);
+	ck_assert(has_text(c->reasons, c->n_reasons, "source VM is gone"));
+	ck_assert_ptr_null(c->source_name);
+	/* several reasons at once */
+	s.snap->snapshot_time = NOW - 30 * DAY;
+	ct_map_set(&s.snap->other_config, "chaintop:job", "weekly");
+	find(-1);
+	c = cand(s.snap->o.uuid);
+	ck_assert_int_eq(c->n_reasons, 3);
+}
+END_TEST
+
+START_TEST(orphan_user_disk)
+{
+	struct ct_vdi *o = fx_vdi(&F, SR, "orphan-data", NULL);
+	const struct ct_prune_cand *c;
+
+	ck_assert_int_eq(find(-1), 1);
+	c = cand(o->o.uuid);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->kind, CT_PRUNE_ORPHAN);
+	ck_assert(has_text(c->reasons, c->n_reasons, "no VM uses"));
+	ck_assert_int_eq(c->n_disks, 1);
+	ck_assert(c->disks[0].destroy);
+	ck_assert_int_eq(c->bytes_now, o->physical_utilisation);
+	ck_assert_int_eq(c->age, -1);
+	/* system type too */
+	o->type = CT_VDI_SYSTEM;
+	ck_assert_int_eq(find(-1), 1);
+}
+END_TEST
+
+START_TEST(orphan_snapshot_disk_vm_gone)
+{
+	struct ct_vm *vm = fx_vm(&F, "app01");
+	struct ct_vdi *b = fx_base(&F, SR, NULL);
+	struct ct_vdi *leaf = fx_vdi(&F, SR, "app01 disk", b);
+	struct ct_vdi *s = fx_vdi_o(&F, SR, "app01 disk", (struct fx_vdi_opts){ .parent = b,
+		.snapshot = true, .type = CT_VDI_USER });
+	const struct ct_prune_cand *c;
+
+	fx_vbd(&F, vm, leaf, "0");
+	free(s->snapshot_of);
+	s->snapshot_of = ct_xstrdup(leaf->o.ref);
+	s->snapshot_time = NOW - 3 * DAY;
+	ck_assert_int_eq(find(-1), 1);
+	c = cand(s->o.uuid);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->kind, CT_PRUNE_ORPHAN);
+	ck_assert(has_text(c->reasons, c->n_reasons, "snapshot VM is gone"));
+	ck_assert_str_eq(c->source_uuid, leaf->o.uuid);
+	ck_assert_int_eq(c->age, 3 * DAY);
+	/* effect: the base copy keeps one child (the live disk): leaf-coalesce scheduled */
+	ck_assert_int_eq(c->coalesces, 1);
+	ck_assert_int_eq(c->garbage, 0);
+	ck_assert(has_text(c->effects, c->n_effects, "leaf-coalesce"));
+}
+END_TEST
+
+START_TEST(never_orphans)
+{
+	struct ct_sr *iso = fx_sr(&F, "ISOs", "iso", 10 * FX_GIB, 1 * FX_GIB);
+	struct ct_sr *udev = fx_sr(&F, "Removable", "udev", 0, 0);
+	static const enum ct_vdi_type special[] = {
+		CT_VDI_SUSPEND, CT_VDI_CBT_METADATA, CT_VDI_HA_STATEFILE, CT_VDI_METADATA,
+		CT_VDI_RRD, CT_VDI_REDO_LOG, CT_VDI_PVS_CACHE, CT_VDI_CRASHDUMP,
+		CT_VDI_EPHEMERAL, CT_VDI_OTHER
+	};
+	struct ct_vdi *v;
+	struct ct_vm *vm = fx_vm(&F, "user");
+	struct ct_vm *susp = fx_vm(&F, "suspended");
+
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		fx_vdi_o(&F, SR, "special", (struct fx_vdi_opts){ .type = special[i] });
+	fx_base(&F, SR, NULL);                                   /* base copy without child */
+	v = fx_vdi(&F, SR, "empty", NULL);
+	v->virtual_size = 0;                                      /* size 0 */
+	fx_vdi(&F, iso, "debian.iso", NULL);                      /* ISO SR */
+	fx_vdi(&F, udev, "usb stick", NULL);                      /* removable */
+	v = fx_vdi(&F, SR, "missing", NULL);
+	v->missing = true;
+	v = fx_vdi(&F, SR, "in use", NULL);                       /* a VBD (not attached) */
+	fx_vbd(&F, vm, v, "1")->currently_attached = false;
+	v = fx_vdi(&F, SR, "suspend image as user", NULL);        /* some VM's suspend VDI */
+	free(susp->suspend_vdi);
+	susp->suspend_vdi = ct_xstrdup(v->o.ref);
+	ck_assert_int_eq(find(-1), 0);
+}
+END_TEST
+
+START_TEST(attached_snapshot_disk_kept)
+{
+	struct snapset s = make_snap("app01", 20 * DAY);
+	struct ct_vm *proxy = fx_vm(&F, "backup-proxy");
+	struct ct_vdi *b2 = fx_base(&F, SR, NULL);
+	struct ct_vdi *data = fx_vdi(&F, SR, "app01 data", b2);
+	struct ct_vdi *sdata = fx_vdi_o(&F, SR, "app01 data", (struct fx_vdi_opts){ .parent = b2,
+		.snapshot = true, .type = CT_VDI_USER });
+	const struct ct_prune_cand *c;
+	struct ct_vbd *pb;
+
+	fx_vbd(&F, s.vm, data, "1");
+	fx_vbd(&F, s.snap, sdata, "1");
+	pb = fx_vbd(&F, proxy, sdata, "3");
+	pb->read_only = true;
+	ck_assert_int_eq(find(-1), 1);
+	c = cand(s.snap->o.uuid);
+	ck_assert_int_eq(c->n_disks, 2);
+	for (int i = 0; i < 2; i++) {
+		const struct ct_prune_disk *d = &c->disks[i];
+
+		if (!strcmp(d->uuid, sdata->o.uuid)) {
+			ck_assert(!d->destroy);
+			ck_assert_msg(strstr(d->keep_reason, "attached to VM 'backup-proxy'"),
+				      "keep: %s", d->keep_reason);
+		} else {
+			ck_assert(d->destroy);
+		}
+	}
+	/* only the destroyed disk counts */
+	ck_assert_int_eq(c->size, 40 * FX_GIB);
+	ck_assert_int_eq(c->coalesces, 1);
+	ct_prune_plan(&L, &P);
+	ck_assert_int_eq(P.n_calls, 2);
+	ck_assert_str_eq(P.calls[0].method, "VM.destroy");
+	ck_assert_str_eq(P.calls[1].method, "VDI.destroy");
+	ck_assert_str_eq(P.calls[1].uuid, s.sdisk->o.uuid);
+	ck_assert_int_eq(P.n_notes, 1);
+	ck_assert_msg(strstr(P.notes[0], "backup-proxy"), "note: %s", P.notes[0]);
+	/* and the attached disk is no orphan either */
+	ck_assert_ptr_null(cand(sdata->o.uuid));
+}
+END_TEST
+
+START_TEST(snapshot_disk_never_rules)
+{
+	struct snapset s = make_snap("app01", 20 * DAY);
+	struct ct_vdi *live = fx_vdi(&F, SR, "not a snapshot", NULL);
+	struct ct_vdi *cbt = fx_vdi_o(&F, SR, "cbt", (struct fx_vdi_opts){ .snapshot = true,
+		.type = CT_VDI_CBT_METADATA });
+	struct ct_vdi *bc = fx_vdi_o(&F, SR, "base", (struct fx_vdi_opts){ .base = true,
+		.snapshot = true, .type = CT_VDI_USER });
+	struct ct_vdi *susp = fx_vdi_o(&F, SR, "Suspend image", (struct fx_vdi_opts){
+		.type = CT_VDI_SUSPEND });
+	const struct ct_prune_cand *c;
+	int kept = 0;
+
+	fx_vbd(&F, s.snap, live, "1");
+	fx_vbd(&F, s.snap, cbt, "2");
+	fx_vbd(&F, s.snap, bc, "3");
+	free(s.snap->suspend_vdi);
+	s.snap->suspend_vdi = ct_xstrdup(susp->o.ref);
+	find(-1);
+	c = cand(s.snap->o.uuid);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->n_disks, 5);
+	for (int i = 0; i < c->n_disks; i++) {
+		if (c->disks[i].destroy) {
+			ck_assert_str_eq(c->disks[i].uuid, s.sdisk->o.uuid);
+		} else {
+			ck_assert_ptr_nonnull(c->disks[i].keep_reason);
+			kept++;
+		}
+	}
+	ck_assert_int_eq(kept, 4);
+	ct_prune_plan(&L, &P);
+	ck_assert_int_eq(P.n_calls, 2);
+	ck_assert_int_eq(P.n_notes, 4);
+	ck_assert(has_text(P.notes, P.n_notes, "is_a_snapshot is false"));
+	ck_assert(has_text(P.notes, P.n_notes, "base copy"));
+	ck_assert(has_text(P.notes, P.n_notes, "cbt_metadata"));
+	ck_assert(has_text(P.notes, P.n_notes, "suspend"));
+}
+END_TEST
+
+START_TEST(effect_garbage_then_coalesce)
+{
+	/* root base R has children: base B and live leaf L2. B's only child is the snapshot
+	 * disk S of a snapshot whose VM is gone. Deleting S leaves B childless (garbage), and
+	 * then R with one child (L2): coalesce. */
+	struct ct_vm *vm = fx_vm(&F, "app");
+	struct ct_vdi *r = fx_base(&F, SR, NULL);
+	struct ct_vdi *b = fx_base(&F, SR, r);
+	struct ct_vdi *l2 = fx_vdi(&F, SR, "app disk", r);
+	struct ct_vdi *s = fx_vdi_o(&F, SR, "old snap", (struct fx_vdi_opts){ .parent = b,
+		.snapshot = true, .type = CT_VDI_USER });
+	const struct ct_prune_cand *c;
+
+	fx_vbd(&F, vm, l2, "0");
+	ck_assert_int_eq(find(-1), 1);
+	c = cand(s->o.uuid);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->garbage, 1);
+	ck_assert_int_eq(c->coalesces, 1);
+	ck_assert_int_eq(c->bytes_now, s->physical_utilisation);
+	ck_assert_int_eq(c->bytes_after_gc, s->physical_utilisation + b->physical_utilisation +
+			 l2->physical_utilisation);
+	ck_assert(has_text(c->effects, c->n_effects, "without children"));
+	ck_assert(has_text(c->effects, c->n_effects, "space expected back"));
+	ck_assert_msg(strstr(c->chain, "base copy") != NULL, "chain: %s", c->chain);
+}
+END_TEST
+
+START_TEST(effect_none_and_stacked)
+{
+	/* base B with three children: deleting one leaves two; no GC work. */
+	struct ct_vm *vm = fx_vm(&F, "a");
+	struct ct_vm *vm2 = fx_vm(&F, "b");
+	struct ct_vdi *b = fx_base(&F, SR, NULL);
+	struct ct_vdi *l1 = fx_vdi(&F, SR, "a", b);
+	struct ct_vdi *l2 = fx_vdi(&F, SR, "b", b);
+	struct ct_vdi *o = fx_vdi(&F, SR, "lost", b);
+	const struct ct_prune_cand *c;
+	struct ct_vdi *b1, *b2, *lx, *ox;
+
+	fx_vbd(&F, vm, l1, "0");
+	fx_vbd(&F, vm2, l2, "0");
+	find(-1);
+	c = cand(o->o.uuid);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->coalesces, 0);
+	ck_assert_int_eq(c->garbage, 0);
+	ck_assert(has_text(c->effects, c->n_effects, "no coalesce work"));
+	/* base <- base <- {leaf, orphan}: the inner base copy left with its only child, which
+	 * is managed: leaf-coalesce; the outer one keeps one child too (already pending). */
+	b1 = fx_base(&F, SR, NULL);
+	b2 = fx_base(&F, SR, b1);
+	lx = fx_vdi(&F, SR, "x", b2);
+	ox = fx_vdi(&F, SR, "x orphan", b2);
+	fx_vbd(&F, vm, lx, "1");
+	find(-1);
+	c = cand(ox->o.uuid);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->coalesces, 1);
+	ck_assert_int_eq(c->bytes_after_gc, ox->physical_utilisation + lx->physical_utilisation);
+}
+END_TEST
+
+START_TEST(plan_order_and_copy)
+{
+	struct snapset a = make_snap("app01", 40 * DAY);
+	struct snapset b = make_snap("app02", 60 * DAY);
+	struct ct_vdi *o = fx_vdi(&F, SR, "orphan-data", NULL);
+	struct ct_sr *sr2 = fx_sr(&F, "another", "ext", 100 * FX_GIB, 1 * FX_GIB);
+	struct ct_vdi *o2 = fx_vdi(&F, sr2, "orphan elsewhere", NULL);
+	struct ct_prune_list sel;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	ck_assert_int_eq(find(-1), 4);
+	/* grouped by SR name ("another" first), snapshots before orphans, oldest first */
+	ck_assert_str_eq(L.c[0].uuid, o2->o.uuid);
+	ck_assert_str_eq(L.c[1].uuid, b.snap->o.uuid);
+	ck_assert_str_eq(L.c[2].uuid, a.snap->o.uuid);
+	ck_assert_str_eq(L.c[3].uuid, o->o.uuid);
+	ct_prune_plan(&L, &P);
+	ck_assert_int_eq(P.n_calls, 6);
+	ck_assert_str_eq(P.calls[0].method, "VDI.destroy");
+	ck_assert_int_eq(P.calls[0].cand, 0);
+	ck_assert_str_eq(P.calls[1].method, "VM.destroy");
+	ck_assert_str_eq(P.calls[1].ref, b.snap->o.ref);
+	ck_assert_int_eq(P.calls[1].disk, -1);
+	ck_assert_str_eq(P.calls[2].method, "VDI.destroy");
+	ck_assert_str_eq(P.calls[2].ref, b.sdisk->o.ref);
+	ck_assert_str_eq(P.calls[3].method, "VM.destroy");
+	ck_assert_str_eq(P.calls[4].ref, a.sdisk->o.ref);
+	ck_assert_str_eq(P.calls[5].ref, o->o.ref);
+	ck_assert_int_eq(P.calls[5].cand, 3);
+	ck_assert_msg(strstr(P.calls[1].text, "VM.destroy OpaqueRef:") &&
+		      strstr(P.calls[1].text, "pool 'lab'"), "text: %s", P.calls[1].text);
+	/* a selection of copies outlives the model */
+	ct_prune_list_init(&sel);
+	ct_prune_list_add_copy(&sel, &L.c[2]);
+	ct_prune_list_add_copy(&sel, &L.c[3]);
+	ct_prune_list_release(&L);
+	ct_prune_list_init(&L);
+	ct_prune_plan_release(&P);
+	ct_prune_plan(&sel, &P);
+	ck_assert_int_eq(P.n_calls, 3);
+	ck_assert_str_eq(P.calls[0].ref, a.snap->o.ref);
+	f = open_memstream(&buf, &len);
+	ct_prune_list_print(f, &sel);
+	ct_prune_plan_print(f, &P);
+	fclose(f);
+	ck_assert_msg(strstr(buf, "pool 'lab'") && strstr(buf, "SR 'nfs-prune'") &&
+		      strstr(buf, "why: it is 40d00h old") && strstr(buf, "Plan: 3 XAPI calls") &&
+		      strstr(buf, "effect: "), "printed:\n%s", buf);
+	free(buf);
+	ct_prune_list_release(&sel);
+}
+END_TEST
+
+START_TEST(untrusted_names_sanitised)
+{
+	struct snapset s = make_snap("evil\x1b[2Jname", 40 * DAY);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)s;
+	find(-1);
+	ct_prune_plan(&L, &P);
+	f = open_memstream(&buf, &len);
+	ct_prune_list_print(f, &L);
+	ct_prune_plan_print(f, &P);
+	fclose(f);
+	ck_assert_msg(strchr(buf, '\x1b') == NULL, "escape printed");
+	free(buf);
+}
+END_TEST
+
+START_TEST(execute_nothing)
+{
+	struct ct_prune_opts o = { 0 };
+	struct ct_prune_summary sum;
+	struct ct_err e;
+
+	ct_err_init(&e);
+	o.cfg = &F.c;
+	o.pc = &F.pc;
+	o.cands = &L;
+	ck_assert_int_eq(ct_prune_execute(&o, &sum, &e), 0);
+	ck_assert_int_eq(sum.exit_code, 0);
+	ck_assert_int_eq(sum.n_items, 0);
+	ct_prune_summary_release(&sum);
+}
+END_TEST
+
+static Suite *prune_suite(void)
+{
+	Suite *s = suite_create("prune");
+	TCase *t = tcase_create("find");
+
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, stale_by_age);
+	tcase_add_test(t, stale_by_job);
+	tcase_add_test(t, stale_source_gone);
+	tcase_add_test(t, orphan_user_disk);
+	tcase_add_test(t, orphan_snapshot_disk_vm_gone);
+	tcase_add_test(t, never_orphans);
+	tcase_add_test(t, attached_snapshot_disk_kept);
+	tcase_add_test(t, snapshot_disk_never_rules);
+	tcase_add_test(t, effect_garbage_then_coalesce);
+	tcase_add_test(t, effect_none_and_stacked);
+	tcase_add_test(t, plan_order_and_copy);
+	tcase_add_test(t, untrusted_names_sanitised);
+	tcase_add_test(t, execute_nothing);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *r = srunner_create(prune_suite());
+	int failed;
+
+	srunner_run_all(r, CK_NORMAL);
+	failed = srunner_ntests_failed(r);
+	srunner_free(r);
+	return failed ? 1 : 0;
+}
