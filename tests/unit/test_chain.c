@@ -63,9 +63,6 @@ static bool has_problem(enum ct_severity sev, const char *text)
 	for (int i = 0; i < R.n_problems; i++)
 		if (R.problems[i].severity == sev && strstr(R.problems[i].reason, text))
 			return true;
-	for (int i = 0; i < R.n_problems; i++)
-		fprintf(stderr, "  problem %s: %s\n", ct_severity_name(R.problems[i].severity),
-			R.problems[i].reason);
 	return false;
 }
 
