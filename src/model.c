@@ -7,8 +7,8 @@
  * hole and re-points its slot, and closes the probe gap by backward shifting, so no
  * tombstones accumulate. Derived indexes are "group indexes": a small hash of keys (one or
  * two borrowed strings) to a range of a flat pointer array, built by a counting sort in
- * O(records). Each index remembers which record class it derives from and is rebuilt on
- * the first query after a change to that class only. */
+ * O(records). The indexes of a class are rebuilt together, in one pass, on the first query
+ * after a change to that class only (a GC task's progress does not rebuild VDI indexes). */
 #include "model.h"
 
 #include <stdlib.h>
@@ -301,14 +301,26 @@ struct ct_obj *ct_obj_dup(const struct ct_obj *o)
 
 /* ---- hashing -------------------------------------------------------------------------- */
 
-/* FNV-1a, then a final avalanche so the low bits (used for the slot) are well mixed. */
+/* Eight bytes at a time (refs and uuids are 36 to 46 characters), then a final avalanche
+ * so the low bits, which pick the slot, depend on every byte. */
 static uint64_t hash_str(uint64_t h, const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		h ^= *p;
-		h *= 0x100000001b3ULL;
+	size_t n = strlen(s);
+	const unsigned char *p = (const unsigned char *)s;
+	uint64_t w;
+
+	while (n >= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 31;
+		p += 8;
+		n -= 8;
 	}
-	return h;
+	w = (uint64_t)n << 56;
+	for (size_t i = 0; i < n; i++)
+		w |= (uint64_t)p[i] << (8 * i);
+	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 31);
 }
 
 static uint64_t hash_fin(uint64_t h)
@@ -316,17 +328,16 @@ static uint64_t hash_fin(uint64_t h)
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
 	return h;
 }
 
 static uint64_t hash_key(const char *k1, const char *k2)
 {
-	uint64_t h = hash_str(0xcbf29ce484222325ULL, k1);
-	if (k2) {
-		h ^= 0xff;
-		h *= 0x100000001b3ULL;
-		h = hash_str(h, k2);
-	}
+	uint64_t h = hash_str(0x243f6a8885a308d3ULL, k1);
+	if (k2)
+		h = hash_str(h ^ 0x13198a2e03707344ULL, k2);
 	return hash_fin(h);
 }
 
@@ -458,21 +469,33 @@ struct group {
 	size_t start, count;
 };
 
+/* Keys (one or two strings) -> a range of flat. Arrays are kept between rebuilds so a
+ * rebuild after a change touches no fresh pages. */
 struct gindex {
 	struct group *g;
-	size_t ng;
-	size_t *slots;           /* -> group + 1 */
+	size_t ng, gcap;
+	uint32_t *slots;         /* -> group + 1, 0 = empty */
 	size_t nslots;
 	void **flat;
-	size_t nflat;
+	size_t nflat, flatcap;
+	size_t *gid;             /* build scratch: per added item, its group */
+	void **items;            /* build scratch: the added items in order */
+	size_t icap;
 };
 
-static void gindex_release(struct gindex *x)
+static void gindex_free(struct gindex *x)
 {
 	free(x->g);
 	free(x->slots);
 	free(x->flat);
+	free(x->gid);
+	free(x->items);
 	memset(x, 0, sizeof(*x));
+}
+
+static bool group_is(const struct group *g, uint64_t h, const char *k1, const char *k2)
+{
+	return g->h == h && !strcmp(g->k1, k1) && (k2 ? g->k2 && !strcmp(g->k2, k2) : !g->k2);
 }
 
 static const struct group *gindex_find(const struct gindex *x, const char *k1, const char *k2)
@@ -485,60 +508,54 @@ static const struct group *gindex_find(const struct gindex *x, const char *k1, c
 		size_t v = x->slots[s];
 		if (!v)
 			return NULL;
-		const struct group *g = &x->g[v - 1];
-		if (g->h == h && !strcmp(g->k1, k1) &&
-		    (k2 ? g->k2 && !strcmp(g->k2, k2) : !g->k2))
-			return g;
+		if (group_is(&x->g[v - 1], h, k1, k2))
+			return &x->g[v - 1];
 	}
 }
 
-/* Group index builder: call gb_add for every (key, item) in order, then gb_finish. */
-struct gbuild {
-	struct gindex *x;
-	size_t *gid;             /* per added item: group */
-	void **items;
-	size_t n, cap;
-};
-
-static void gb_start(struct gbuild *b, struct gindex *x, size_t expect)
+static void gx_begin(struct gindex *x, size_t expect)
 {
-	gindex_release(x);
-	memset(b, 0, sizeof(*b));
-	b->x = x;
-	size_t ns = 16;
-	while (ns < expect * 2)
-		ns *= 2;
-	x->nslots = ns;
-	x->slots = ct_xcalloc(ns, sizeof(*x->slots));
-	b->cap = expect ? expect : 1;
-	b->gid = ct_xmalloc(b->cap * sizeof(*b->gid));
-	b->items = ct_xmalloc(b->cap * sizeof(*b->items));
-	x->g = ct_xmalloc(b->cap * sizeof(*x->g));
+	x->ng = 0;
+	x->nflat = 0;
+	if (!x->nslots) {
+		x->nslots = 16;
+		x->slots = ct_xcalloc(x->nslots, sizeof(*x->slots));
+	} else {
+		memset(x->slots, 0, x->nslots * sizeof(*x->slots));
+	}
+	if (x->icap < expect) {
+		x->icap = expect;
+		x->gid = ct_xrealloc(x->gid, x->icap * sizeof(*x->gid));
+		x->items = ct_xrealloc(x->items, x->icap * sizeof(*x->items));
+	}
 }
 
-static void gb_add(struct gbuild *b, const char *k1, const char *k2, void *item)
+static void gx_grow_slots(struct gindex *x)
 {
-	struct gindex *x = b->x;
+	size_t ns = x->nslots * 2, mask = ns - 1;
+
+	free(x->slots);
+	x->slots = ct_xcalloc(ns, sizeof(*x->slots));
+	x->nslots = ns;
+	for (size_t i = 0; i < x->ng; i++) {
+		size_t s = (size_t)x->g[i].h & mask;
+		while (x->slots[s])
+			s = (s + 1) & mask;
+		x->slots[s] = (uint32_t)(i + 1);
+	}
+}
+
+static void gx_add(struct gindex *x, const char *k1, const char *k2, void *item)
+{
 	if (!k1)
 		return;
-	if (b->n == b->cap) {
-		b->cap *= 2;
-		b->gid = ct_xrealloc(b->gid, b->cap * sizeof(*b->gid));
-		b->items = ct_xrealloc(b->items, b->cap * sizeof(*b->items));
-		x->g = ct_xrealloc(x->g, b->cap * sizeof(*x->g));
+	if (x->nflat == x->icap) {
+		x->icap = x->icap ? x->icap * 2 : 16;
+		x->gid = ct_xrealloc(x->gid, x->icap * sizeof(*x->gid));
+		x->items = ct_xrealloc(x->items, x->icap * sizeof(*x->items));
 	}
-	if ((x->ng + 1) * 2 > x->nslots) {
-		size_t ns = x->nslots * 2;
-		free(x->slots);
-		x->slots = ct_xcalloc(ns, sizeof(*x->slots));
-		x->nslots = ns;
-		for (size_t i = 0; i < x->ng; i++) {
-			size_t s = (size_t)x->g[i].h & (ns - 1);
-			while (x->slots[s])
-				s = (s + 1) & (ns - 1);
-			x->slots[s] = i + 1;
-		}
-	}
+	if ((x->ng + 1) * 2 > x->nslots)
+		gx_grow_slots(x);
 	uint64_t h = hash_key(k1, k2);
 	size_t mask = x->nslots - 1;
 	size_t s = (size_t)h & mask;
@@ -546,49 +563,50 @@ static void gb_add(struct gbuild *b, const char *k1, const char *k2, void *item)
 	for (;; s = (s + 1) & mask) {
 		size_t v = x->slots[s];
 		if (!v) {
+			if (x->ng == x->gcap) {
+				x->gcap = x->gcap ? x->gcap * 2 : 16;
+				x->g = ct_xrealloc(x->g, x->gcap * sizeof(*x->g));
+			}
 			gi = x->ng++;
 			x->g[gi] = (struct group){ .k1 = k1, .k2 = k2, .h = h, .count = 0 };
-			x->slots[s] = gi + 1;
+			x->slots[s] = (uint32_t)(gi + 1);
 			break;
 		}
-		struct group *g = &x->g[v - 1];
-		if (g->h == h && !strcmp(g->k1, k1) &&
-		    (k2 ? g->k2 && !strcmp(g->k2, k2) : !g->k2)) {
+		if (group_is(&x->g[v - 1], h, k1, k2)) {
 			gi = v - 1;
 			break;
 		}
 	}
 	x->g[gi].count++;
-	b->gid[b->n] = gi;
-	b->items[b->n] = item;
-	b->n++;
+	x->gid[x->nflat] = gi;
+	x->items[x->nflat] = item;
+	x->nflat++;
 }
 
-static void gb_finish(struct gbuild *b)
+/* Counting sort of the added items by group; order within a group is insertion order. */
+static void gx_end(struct gindex *x)
 {
-	struct gindex *x = b->x;
 	size_t pos = 0;
+
 	for (size_t i = 0; i < x->ng; i++) {
 		x->g[i].start = pos;
 		pos += x->g[i].count;
 		x->g[i].count = 0;
 	}
-	x->nflat = b->n;
-	x->flat = ct_xmalloc((b->n ? b->n : 1) * sizeof(*x->flat));
-	for (size_t i = 0; i < b->n; i++) {
-		struct group *g = &x->g[b->gid[i]];
-		x->flat[g->start + g->count++] = b->items[i];
+	if (x->flatcap < x->nflat) {
+		x->flatcap = x->nflat;
+		x->flat = ct_xrealloc(x->flat, x->flatcap * sizeof(*x->flat));
 	}
-	free(b->gid);
-	free(b->items);
-	memset(b, 0, sizeof(*b));
+	for (size_t i = 0; i < x->nflat; i++) {
+		struct group *g = &x->g[x->gid[i]];
+		x->flat[g->start + g->count++] = x->items[i];
+	}
 }
 
 /* ---- derived indexes ------------------------------------------------------------------ */
 
 enum {
 	IX_SR_VDIS,        /* VDI.sr -> VDIs */
-	IX_SR_UUID,        /* (VDI.sr, VDI.uuid) -> VDI */
 	IX_CHILDREN,       /* (VDI.sr, vhd-parent) -> VDIs */
 	IX_VDI_VBDS,       /* VBD.vdi -> VBDs */
 	IX_VM_VBDS,        /* VBD.vm -> VBDs */
@@ -598,15 +616,16 @@ enum {
 };
 
 static const enum ct_class ix_class[IX_N] = {
-	[IX_SR_VDIS] = CT_VDI, [IX_SR_UUID] = CT_VDI, [IX_CHILDREN] = CT_VDI,
+	[IX_SR_VDIS] = CT_VDI, [IX_CHILDREN] = CT_VDI,
 	[IX_VDI_VBDS] = CT_VBD, [IX_VM_VBDS] = CT_VBD, [IX_TASKS] = CT_TASK,
 	[IX_MESSAGES] = CT_MESSAGE,
 };
 
+/* Every index of a class (its uuid index and the derived ones) is built in one pass over
+ * the class's records, on the first query after a change to that class. */
 struct ct_model_index {
-	unsigned dirty;               /* bit per class changed since the indexes were built */
-	bool built_uuid[CT_NCLASSES];
-	bool built[IX_N];
+	unsigned dirty;               /* bit per class changed since its indexes were built */
+	bool built[CT_NCLASSES];
 	struct gindex uuid[CT_NCLASSES];
 	struct gindex ix[IX_N];
 };
@@ -624,9 +643,9 @@ static void index_free(struct ct_model_index *x)
 	if (!x)
 		return;
 	for (int c = 0; c < CT_NCLASSES; c++)
-		gindex_release(&x->uuid[c]);
+		gindex_free(&x->uuid[c]);
 	for (int i = 0; i < IX_N; i++)
-		gindex_release(&x->ix[i]);
+		gindex_free(&x->ix[i]);
 	free(x);
 }
 
@@ -644,81 +663,69 @@ static int msg_newest_first(const void *a, const void *b)
 	return strcmp(x->o.ref, y->o.ref);
 }
 
-static void build_ix(struct ct_model *m, int which)
+static void build_class(struct ct_model *m, enum ct_class c)
 {
 	struct ct_model_index *x = m->idx;
-	const struct ct_table *t = &m->t[ix_class[which]];
-	struct gbuild b;
-	gb_start(&b, &x->ix[which], t->n);
+	const struct ct_table *t = &m->t[c];
+	struct gindex *ix = x->ix;
+
+	gx_begin(&x->uuid[c], t->n);
+	for (int i = 0; i < IX_N; i++)
+		if (ix_class[i] == c)
+			gx_begin(&ix[i], t->n);
 	for (size_t i = 0; i < t->n; i++) {
 		struct ct_obj *o = t->items[i];
-		switch (which) {
-		case IX_SR_VDIS: {
+		if (o->uuid && *o->uuid)
+			gx_add(&x->uuid[c], o->uuid, NULL, o);
+		switch (c) {
+		case CT_VDI: {
 			struct ct_vdi *v = (struct ct_vdi *)o;
-			gb_add(&b, nonnull_ref(v->sr), NULL, v);
-			break;
-		}
-		case IX_SR_UUID: {
-			struct ct_vdi *v = (struct ct_vdi *)o;
-			if (v->o.uuid)
-				gb_add(&b, nonnull_ref(v->sr), v->o.uuid, v);
-			break;
-		}
-		case IX_CHILDREN: {
-			struct ct_vdi *v = (struct ct_vdi *)o;
+			const char *sr = nonnull_ref(v->sr);
 			const char *p = ct_map_get(&v->sm_config, "vhd-parent");
+			if (!sr)
+				break;
+			gx_add(&ix[IX_SR_VDIS], sr, NULL, v);
 			if (p && *p)
-				gb_add(&b, nonnull_ref(v->sr), p, v);
+				gx_add(&ix[IX_CHILDREN], sr, p, v);
 			break;
 		}
-		case IX_VDI_VBDS: {
-			struct ct_vbd *v = (struct ct_vbd *)o;
-			gb_add(&b, nonnull_ref(v->vdi), NULL, v);
+		case CT_VBD: {
+			struct ct_vbd *b = (struct ct_vbd *)o;
+			gx_add(&ix[IX_VDI_VBDS], nonnull_ref(b->vdi), NULL, b);
+			gx_add(&ix[IX_VM_VBDS], nonnull_ref(b->vm), NULL, b);
 			break;
 		}
-		case IX_VM_VBDS: {
-			struct ct_vbd *v = (struct ct_vbd *)o;
-			gb_add(&b, nonnull_ref(v->vm), NULL, v);
-			break;
-		}
-		case IX_TASKS: {
+		case CT_TASK: {
 			struct ct_task *tk = (struct ct_task *)o;
-			gb_add(&b, nonnull_ref(ct_map_get(&tk->other_config, "applies_to")), NULL, tk);
+			gx_add(&ix[IX_TASKS], nonnull_ref(ct_map_get(&tk->other_config, "applies_to")),
+			       NULL, tk);
 			break;
 		}
-		case IX_MESSAGES: {
+		case CT_MESSAGE: {
 			struct ct_message *ms = (struct ct_message *)o;
 			if (ms->obj_uuid && *ms->obj_uuid)
-				gb_add(&b, ms->obj_uuid, NULL, ms);
+				gx_add(&ix[IX_MESSAGES], ms->obj_uuid, NULL, ms);
 			break;
 		}
+		default:
+			break;
 		}
 	}
-	gb_finish(&b);
-	if (which == IX_MESSAGES) {
-		struct gindex *g = &x->ix[which];
+	gx_end(&x->uuid[c]);
+	for (int i = 0; i < IX_N; i++)
+		if (ix_class[i] == c)
+			gx_end(&ix[i]);
+	if (c == CT_MESSAGE) {
+		struct gindex *g = &ix[IX_MESSAGES];
 		for (size_t i = 0; i < g->ng; i++)
 			if (g->g[i].count > 1)
 				qsort(&g->flat[g->g[i].start], g->g[i].count, sizeof(void *),
 				      msg_newest_first);
 	}
-	x->built[which] = true;
+	x->built[c] = true;
 }
 
-static void build_uuid(struct ct_model *m, enum ct_class c)
-{
-	struct ct_model_index *x = m->idx;
-	const struct ct_table *t = &m->t[c];
-	struct gbuild b;
-	gb_start(&b, &x->uuid[c], t->n);
-	for (size_t i = 0; i < t->n; i++)
-		if (t->items[i]->uuid && *t->items[i]->uuid)
-			gb_add(&b, t->items[i]->uuid, NULL, t->items[i]);
-	gb_finish(&b);
-	x->built_uuid[c] = true;
-}
-
-/* Drop the parts of the index invalidated by changes since the last query. */
+/* The index, with the classes changed since the last query marked for rebuilding. */
 static struct ct_model_index *index_sync(struct ct_model *m)
 {
 	if (!m->idx) {
@@ -730,10 +737,7 @@ static struct ct_model_index *index_sync(struct ct_model *m)
 		struct ct_model_index *x = m->idx;
 		for (int c = 0; c < CT_NCLASSES; c++)
 			if (x->dirty & (1u << c))
-				x->built_uuid[c] = false;
-		for (int i = 0; i < IX_N; i++)
-			if (x->dirty & (1u << ix_class[i]))
-				x->built[i] = false;
+				x->built[c] = false;
 		x->dirty = 0;
 		m->idx_dirty = false;
 	}
@@ -743,8 +747,8 @@ static struct ct_model_index *index_sync(struct ct_model *m)
 static const struct group *ix_lookup(struct ct_model *m, int which, const char *k1, const char *k2)
 {
 	struct ct_model_index *x = index_sync(m);
-	if (!x->built[which])
-		build_ix(m, which);
+	if (!x->built[ix_class[which]])
+		build_class(m, ix_class[which]);
 	return gindex_find(&x->ix[which], k1, k2);
 }
 
@@ -851,8 +855,8 @@ struct ct_obj *ct_model_find_uuid(struct ct_model *m, enum ct_class c, const cha
 	if ((int)c < 0 || c >= CT_NCLASSES || !uuid || !*uuid || !m->t[c].n)
 		return NULL;
 	struct ct_model_index *x = index_sync(m);
-	if (!x->built_uuid[c])
-		build_uuid(m, c);
+	if (!x->built[c])
+		build_class(m, c);
 	const struct group *g = gindex_find(&x->uuid[c], uuid, NULL);
 	return g ? x->uuid[c].flat[g->start] : NULL;
 }
@@ -906,11 +910,18 @@ struct ct_vdi *ct_model_vdi_parent(struct ct_model *m, const struct ct_vdi *v)
 	const char *p = ct_map_get(&v->sm_config, "vhd-parent");
 	if (!sr || !p || !*p)
 		return NULL;
-	const struct group *g = ix_lookup(m, IX_SR_UUID, sr, p);
-	if (!g)
-		return NULL;
-	struct ct_vdi *parent = m->idx->ix[IX_SR_UUID].flat[g->start];
-	return parent == v ? NULL : parent;
+	/* uuids are unique in a pool's database; a copied disk's uuid may still appear on
+	 * two SRs in a torn state, so pick the holder on v's own SR */
+	struct ct_model_index *x = index_sync(m);
+	if (!x->built[CT_VDI])
+		build_class(m, CT_VDI);
+	const struct group *g = gindex_find(&x->uuid[CT_VDI], p, NULL);
+	for (size_t i = 0; g && i < g->count; i++) {
+		struct ct_vdi *cand = x->uuid[CT_VDI].flat[g->start + i];
+		if (cand != v && cand->sr && !strcmp(cand->sr, sr))
+			return cand;
+	}
+	return NULL;
 }
 
 struct ct_vdi *const *ct_model_vdi_children(struct ct_model *m, const struct ct_vdi *v, size_t *n)
