@@ -68,6 +68,17 @@ static const char *vdi_type_name(enum ct_vdi_type t)
 	return names[t];
 }
 
+/* "40d", "14d", "3d 4h", then ct_format_duration below a day. */
+static void fmt_age(long long secs, char *buf, size_t len)
+{
+	if (secs >= 86400 && (secs % 86400) / 3600 == 0)
+		snprintf(buf, len, "%lldd", secs / 86400);
+	else if (secs >= 86400)
+		snprintf(buf, len, "%lldd %lldh", secs / 86400, (secs % 86400) / 3600);
+	else
+		ct_format_duration(secs, buf, len);
+}
+
 static bool type_prunable(enum ct_vdi_type t)
 {
 	return t == CT_VDI_USER || t == CT_VDI_SYSTEM;
@@ -653,8 +664,8 @@ int ct_prune_find(struct ct_model *m, const struct ct_config *c, const struct ct
 		if (!vm->is_a_snapshot || vm->is_control_domain)
 			continue;
 		if (older_than > 0 && vm->snapshot_time > 0 && now - vm->snapshot_time > older_than) {
-			ct_format_duration((long long)(now - vm->snapshot_time), d1, sizeof(d1));
-			ct_format_duration(older_than, d2, sizeof(d2));
+			fmt_age((long long)(now - vm->snapshot_time), d1, sizeof(d1));
+			fmt_age(older_than, d2, sizeof(d2));
 			push_str(&reasons, &nr, ct_xasprintf("it is %s old, older than %s", d1, d2));
 		}
 		job = ct_map_get(&vm->other_config, "chaintop:job");
@@ -805,7 +816,7 @@ void ct_prune_list_print(FILE *f, const struct ct_prune_list *l)
 				fprintf(f, "  (no SR: snapshots without disks)\n");
 		}
 		if (c->age >= 0)
-			ct_format_duration(c->age, age, sizeof(age));
+			fmt_age(c->age, age, sizeof(age));
 		else
 			snprintf(age, sizeof(age), "unknown");
 		ct_format_bytes(c->size, size, sizeof(size));
@@ -1244,6 +1255,17 @@ static void run_item(struct exec *ex, int i)
 		run_disks(ex, item, c, r, &notes, c->ref, &fail);
 	} else {
 		run_disks(ex, item, c, r, &notes, NULL, &fail);
+	}
+	for (int k = 0; c->kind == CT_PRUNE_SNAPSHOT && k < c->n_disks; k++) {
+		const struct ct_prune_disk *d = &c->disks[k];
+		char *dl;
+
+		if (d->destroy)
+			continue;
+		dl = obj_label(d->name, d->uuid);
+		ct_sb_addf(&notes, " Kept disk %s as planned: %s.", dl,
+			   d->keep_reason ? d->keep_reason : "not planned");
+		free(dl);
 	}
 	if (r->status == CT_RUN_SUCCESS)
 		result_set(r, CT_RUN_SUCCESS, NULL,

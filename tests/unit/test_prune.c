@@ -93,7 +93,7 @@ START_TEST(stale_by_age)
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(c->kind, CT_PRUNE_SNAPSHOT);
 	ck_assert_int_eq(c->n_reasons, 1);
-	ck_assert_msg(strstr(c->reasons[0], "older than 14d"), "reason: %s", c->reasons[0]);
+	ck_assert_msg(strstr(c->reasons[0], "40d old, older than 14d"), "reason: %s", c->reasons[0]);
 	ck_assert_str_eq(c->pool, "lab");
 	ck_assert_str_eq(c->sr_name, "nfs-prune");
 	ck_assert_str_eq(c->source_name, "app01");
@@ -425,7 +425,7 @@ START_TEST(plan_order_and_copy)
 	ct_prune_plan_print(f, &P);
 	fclose(f);
 	ck_assert_msg(strstr(buf, "pool 'lab'") && strstr(buf, "SR 'nfs-prune'") &&
-		      strstr(buf, "why: it is 40d00h old") && strstr(buf, "Plan: 3 XAPI calls") &&
+		      strstr(buf, "why: it is 40d old, older than 14d") && strstr(buf, "Plan: 3 XAPI calls") &&
 		      strstr(buf, "effect: "), "printed:\n%s", buf);
 	free(buf);
 	ct_prune_list_release(&sel);
