@@ -50,6 +50,8 @@ struct ct_backup_progress {
 	double percent;            /* 0..100 for snapshot/export, -1 when it does not apply */
 	const char *message;       /* borrowed, sanitised sentence */
 	enum ct_backup_level level;
+	bool tick;                 /* a transient progress update (percent or bytes so far) that a
+				    * terminal may overwrite in place; the other messages are events */
 };
 
 typedef void (*ct_backup_progress_cb)(void *ctx, const struct ct_backup_progress *p);
