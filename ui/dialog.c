@@ -28,7 +28,17 @@ void ct_dialog_line(struct ct_ui *ui, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	ct_strset_add(&ui->dlg.lines, buf);
+	{
+		/* wrap to the screen, continuation lines indented under the text */
+		char indent[32];
+		size_t n = strspn(buf, " ");
+
+		if (n > 20)
+			n = 20;
+		memset(indent, ' ', n + 4);
+		indent[n + 4] = '\0';
+		ct_ui_wrap(&ui->dlg.lines, buf, COLS - 8, indent);
+	}
 }
 
 void ct_dialog_close(struct ct_ui *ui)
@@ -160,7 +170,14 @@ void ct_dialog_draw(struct ct_ui *ui)
 	mvhline(y0 + h - 1, x0 + 1, ACS_HLINE, w - 2);
 	mvaddch(y0 + h - 1, x0 + w - 1, ACS_LRCORNER);
 	attrset(A_NORMAL);
-	ct_putf(y0, x0 + 2, w - 4, da | A_BOLD, " %s ", d->title);
+	{
+		char tt[200];
+		int tw;
+
+		snprintf(tt, sizeof(tt), " %s ", d->title);
+		tw = ct_ui_width(tt);
+		ct_put(y0, x0 + 2, tw < w - 4 ? tw : w - 4, da | A_BOLD, tt);
+	}
 	for (int i = 0; i < body_h; i++) {
 		int k = d->scroll + i;
 

@@ -57,7 +57,8 @@ static const char *cls_word(enum ct_class c)
 void ct_health_draw(struct ct_ui *ui, int top, int h)
 {
 	const struct ct_theme *t = &ui->theme;
-	int rows = h - 1;
+	int det = ui->show_detail && h >= 16 ? 6 : 0;
+	int rows = h - 1 - det;
 	ct_putf(top, 0, COLS, t->attr[R_TITLE], "  %-9s %-14s %-5s %s", "SEVERITY", "POOL", "KIND",
 		"REASON (Enter jumps to the object in the tree)");
 	ct_list_clamp(&ui->hl, ui->n_health, rows);
@@ -78,6 +79,23 @@ void ct_health_draw(struct ct_ui *ui, int top, int h)
 			 p->sev == CT_SEV_CRITICAL ? '!' : p->sev == CT_SEV_WARNING ? '*' : '?',
 			 ct_severity_name(p->sev), ui->pools[p->pool].pv.name, cls_word(p->cls), p->reason);
 		ct_put(top + 1 + i, 0, COLS, a, line);
+	}
+	if (det > 0 && ui->hl.sel >= 0 && ui->hl.sel < ui->n_health) {
+		/* the selected problem's whole reason */
+		const struct ct_ui_problem *p = ui->health[ui->hl.sel];
+		struct ct_strset lines;
+		int y = top + 1 + rows;
+
+		memset(&lines, 0, sizeof(lines));
+		ct_ui_wrap(&lines, p->reason, COLS - 2, "  ");
+		attrset(t->attr[R_DIM]);
+		mvhline(y, 0, ACS_HLINE, COLS);
+		attrset(A_NORMAL);
+		ct_putf(y, 2, 40, t->attr[R_TITLE], " %s, pool '%s' (i hides) ", ct_severity_name(p->sev),
+			ui->pools[p->pool].pv.name);
+		for (int i = 0; i < det - 1 && (size_t)i < lines.n; i++)
+			ct_put(y + 1 + i, 1, COLS - 1, A_NORMAL, lines.v[i]);
+		ct_strset_release(&lines);
 	}
 	if (ui->n_health == 0)
 		ct_put(top + 1, 2, COLS - 2, t->attr[R_GOOD],

@@ -122,6 +122,72 @@ int ct_ui_fit(const char *src, int width, bool utf8, char *out, size_t outlen)
 	return w + ell_w;
 }
 
+/* Bytes of s that fit in `width` columns. */
+static size_t fit_bytes(const char *s, int width)
+{
+	mbstate_t st;
+	size_t o = 0, left = strlen(s);
+	int w = 0;
+
+	memset(&st, 0, sizeof(st));
+	while (left > 0) {
+		wchar_t wc;
+		size_t n = mbrtowc(&wc, s + o, left, &st);
+		int cw = 1;
+
+		if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+			memset(&st, 0, sizeof(st));
+			n = 1;
+		} else {
+			cw = wcwidth(wc);
+			if (cw < 0)
+				cw = 1;
+		}
+		if (w + cw > width)
+			break;
+		w += cw;
+		o += n;
+		left -= n;
+	}
+	return o;
+}
+
+void ct_ui_wrap(struct ct_strset *out, const char *s, int width, const char *indent)
+{
+	struct ct_sb line;
+	bool first = true;
+	int iw = ct_ui_width(indent);
+
+	if (width < iw + 10)
+		width = iw + 10;
+	while (*s || first) {
+		int avail = first ? width : width - iw;
+		size_t fit = fit_bytes(s, avail), cut = fit;
+
+		if (s[fit]) {
+			/* break at the last space that fits, if any */
+			size_t k = fit;
+
+			while (k > 0 && s[k] != ' ')
+				k--;
+			if (k > 0)
+				cut = k;
+		}
+		if (cut == 0)
+			cut = strlen(s) ? 1 : 0;
+		ct_sb_init(&line);
+		if (!first)
+			ct_sb_adds(&line, indent);
+		ct_sb_add(&line, s, cut);
+		ct_strset_add(out, line.buf);
+		ct_sb_release(&line);
+		s += cut;
+		while (*s == ' ')
+			s++;
+		first = false;
+	}
+}
+
 void ct_ui_age(time_t then, time_t now, char *buf, size_t len)
 {
 	long long d = (long long)(now - then);

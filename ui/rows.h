@@ -105,6 +105,9 @@ void ct_rows_detail(struct ct_strset *out, const struct ct_row *r, const struct 
 /* Copy src into out (size outlen) cut to at most `width` terminal columns; a cut string
  * ends with the ellipsis ("…" or "..."). Returns the columns used. */
 int ct_ui_fit(const char *src, int width, bool utf8, char *out, size_t outlen);
+/* Append s to out cut into lines of at most `width` columns at spaces (a word longer
+ * than the width is cut hard); continuation lines start with `indent`. */
+void ct_ui_wrap(struct ct_strset *out, const char *s, int width, const char *indent);
 /* Terminal columns a UTF-8 string takes. */
 int ct_ui_width(const char *s);
 

@@ -7,7 +7,9 @@
 #   ui_wait_gone SECONDS TEXT       wait until TEXT is no longer on screen
 #   ui_resize COLS ROWS
 # The tmux server is killed when the test exits.
-UI_SOCK="chaintop-ui-$$-${RANDOM}"
+UI_SOCK_BASE="chaintop-ui-$$-${RANDOM}"
+UI_SOCK="$UI_SOCK_BASE-0"
+UI_RUNS=0
 UI_SESSION=ct
 UI_STARTED=0
 
@@ -42,6 +44,8 @@ ui_start() {
 		echo '2>"$0.stderr"'
 	} >"$T_TMP/ui-run.sh"
 	ui_cleanup
+	UI_RUNS=$((UI_RUNS + 1))
+	UI_SOCK="$UI_SOCK_BASE-$UI_RUNS"   # a fresh server each time: no race with the old one's exit
 	ui_tmux new-session -d -s "$UI_SESSION" -x "${UI_COLS:-120}" -y "${UI_ROWS:-40}" \
 		"sh $T_TMP/ui-run.sh; echo \"chaintop exited rc=\$?\"; exec sleep 600" || return 1
 	ui_tmux set-option -t "$UI_SESSION" status off >/dev/null

@@ -9,7 +9,7 @@ sim_start demo --scenario demo --gc-speed 5 || { fail "simulator starts"; finish
 write_config "$T_TMP/c.conf" prod "$SIM_URL_demo"
 
 ui_start -- -c "$T_TMP/c.conf"
-ui_check "tree loaded" "nfs-vmstore"
+ui_check "tree loaded" "iscsi-lvm"
 ui_check "VM disks shown" "db-primary"
 
 # incremental filter
@@ -25,9 +25,9 @@ ui_check "Esc clears the filter" "db-primary"
 # problems only
 ui_keys p
 ui_check "problems only flag" "[problems only]"
-ui_check_gone "healthy rows hidden" "grafana"
+ui_check_gone "healthy rows hidden" "redis-01 xvda"
 ui_keys p
-ui_check "problems only off" "grafana"
+ui_check "problems only off" "redis-01 xvda"
 
 # VM grouping
 ui_keys v
@@ -76,12 +76,12 @@ ui_check "pool selection" "showing pool 'prod' only"
 
 # resize
 ui_resize 100 30
-ui_check "100x30 reflows" "nfs-vmstore"
+ui_check "100x30 reflows" "POOL > SR > CHAINS"
 [ "$(ui_pane_size)" = 100x30 ] && ok "pane is 100x30" || fail "pane size $(ui_pane_size)"
 ui_resize 60 20
 ui_check "60x20 shows the too-small screen" "terminal too small"
 ui_resize 120 40
-ui_check "back to 120x40" "nfs-vmstore"
+ui_check "back to 120x40" "POOL > SR > CHAINS"
 ui_check_gone "too-small screen gone" "terminal too small"
 
 # read-only: action keys say why they are off
@@ -91,7 +91,7 @@ ui_check "q quits from the tree" "chaintop exited rc=0"
 
 ui_start -- -c "$T_TMP/c.conf" --read-only
 ui_check "read-only in the header" "[READ-ONLY]"
-ui_check "tree loaded (read-only)" "web01"
+ui_check "tree loaded (read-only)" "redis-01 xvda"
 ui_keys b
 ui_check "b says it is disabled and why" "backup is disabled: chaintop was started with --read-only"
 ui_keys C-l
