@@ -25,8 +25,8 @@
 
 #include "util.h"
 
-#define EXAMPLE_HINT "see chaintop.conf.example (conf/ in the source tree, " \
-	"share/doc/chaintop/ under the install prefix)"
+#define EXAMPLE_HINT "see chaintop.conf.example: conf/ in the source tree, " \
+	"share/doc/chaintop/ under the install prefix"
 #define MAX_CONFIG_BYTES (16 * 1024 * 1024)
 #define MAX_PASSWORD_BYTES 4096
 
@@ -492,13 +492,16 @@ static int parse_gate(struct ld *L, const config_setting_t *grp, const char *pre
 static int check_depths(struct ld *L, const config_setting_t *grp, const char *prefix,
 			int warn_depth, int crit_depth)
 {
+	const config_setting_t *at = config_setting_get_member(grp, "warn_depth");
 	char path[256];
 
 	if (warn_depth <= crit_depth)
 		return 0;
+	if (!at)
+		at = config_setting_get_member(grp, "crit_depth");
 	keypath(path, sizeof(path), prefix, "warn_depth");
-	return fail(L, grp, path, "warn_depth %d is above crit_depth %d; expected warn_depth "
-		    "at most crit_depth", warn_depth, crit_depth);
+	return fail(L, at ? at : grp, path, "warn_depth %d is above crit_depth %d; expected "
+		    "warn_depth at most crit_depth", warn_depth, crit_depth);
 }
 
 static int parse_health(struct ld *L, const config_setting_t *grp)
@@ -576,6 +579,20 @@ static int get_name(struct ld *L, const config_setting_t *grp, const char *prefi
 			    "'%s' is not a valid %s name; expected 1 to 64 letters, digits, '-', "
 			    "'_' or '.', starting with a letter or digit", *out, what);
 	return 0;
+}
+
+/* "pools[2] ('lab')" when the entry has a usable name, else "pools[2]". */
+static void named_prefix(char *buf, size_t len, const char *list, int idx,
+			 const config_setting_t *g)
+{
+	const config_setting_t *n = config_setting_get_member(g, "name");
+	const char *v = n && config_setting_type(n) == CONFIG_TYPE_STRING ?
+		config_setting_get_string(n) : NULL;
+
+	if (v && valid_name(v))
+		snprintf(buf, len, "%s[%d] ('%s')", list, idx, v);
+	else
+		snprintf(buf, len, "%s[%d]", list, idx);
 }
 
 /* ---- passwords ------------------------------------------------------------------------ */
@@ -656,13 +673,26 @@ static int parse_password(struct ld *L, const config_setting_t *grp, const char 
 	char path[256];
 	int nset = 0;
 
+	int first = -1, later = -1;
+
 	for (int i = 0; i < 3; i++) {
 		set[i] = config_setting_get_member(grp, srcs[i]);
-		if (set[i] && ++nset > 1) {
-			keypath(path, sizeof(path), prefix, srcs[i]);
-			return fail(L, set[i], path, "a second password source; expected exactly "
-				    "one of password_file, password_env or password");
+		if (!set[i])
+			continue;
+		nset++;
+		if (first < 0 || config_setting_source_line(set[i]) <
+				 config_setting_source_line(set[first])) {
+			later = first;
+			first = i;
+		} else if (later < 0 || config_setting_source_line(set[i]) >=
+					config_setting_source_line(set[later])) {
+			later = i;
 		}
+	}
+	if (nset > 1) {
+		keypath(path, sizeof(path), prefix, srcs[later]);
+		return fail(L, set[later], path, "pool '%s' already has %s; expected exactly one "
+			    "of password_file, password_env or password", p->name, srcs[first]);
 	}
 	if (set[0]) {
 		keypath(path, sizeof(path), prefix, "password_file");
@@ -754,7 +784,9 @@ static char *normalise_fingerprint(const char *s)
 	ct_sb_adds(&sb, "sha256:");
 	for (int i = 0; i < 32; i++)
 		ct_sb_addf(&sb, i ? ":%02X" : "%02X", b[i]);
-	return ct_sb_detach(&sb);
+	char *out = ct_sb_detach(&sb);
+	ct_sb_release(&sb);
+	return out;
 }
 
 static int parse_tls(struct ld *L, const config_setting_t *grp, const char *prefix,
@@ -892,8 +924,10 @@ static int parse_pool(struct ld *L, const config_setting_t *g, int idx, struct c
 		return fail(L, g, pre, "found %s; expected a group such as { name = \"lab\"; "
 			    "url = \"https://10.0.0.1\"; username = \"root\"; ... }",
 			    type_name(config_setting_type(g)));
+	named_prefix(pre, sizeof(pre), "pools", idx, g);
 	if (check_keys(L, g, pre, pool_keys) < 0)
 		return -1;
+	snprintf(pre, sizeof(pre), "pools[%d]", idx);
 	if (get_name(L, g, pre, "pool", &v) < 0)
 		return -1;
 	p->name = ct_xstrdup(v);
@@ -1015,8 +1049,10 @@ static int parse_job(struct ld *L, const config_setting_t *g, int idx, struct ct
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
 		return fail(L, g, pre, "found %s; expected a group such as { name = \"nightly\"; "
 			    "pool = \"lab\"; vms = [ \"web-*\" ]; }", type_name(config_setting_type(g)));
+	named_prefix(pre, sizeof(pre), "jobs", idx, g);
 	if (check_keys(L, g, pre, job_keys) < 0)
 		return -1;
+	snprintf(pre, sizeof(pre), "jobs[%d]", idx);
 	if (get_name(L, g, pre, "job", &v) < 0)
 		return -1;
 	j->name = ct_xstrdup(v);
@@ -1196,14 +1232,15 @@ int ct_config_load_string(struct ct_config *c, const char *text, const char *nam
 			 e);
 }
 
-/* Reads a whole file. *text is owned by the caller. */
+/* Reads a whole file into *text (owned by the caller, NUL-terminated). The buffer is sized
+ * from fstat and any copy left behind by growth is wiped: the text may hold a password. */
 static int read_file(const char *path, const char *how, char **text, bool *shared,
 		     struct ct_err *e)
 {
 	struct stat st;
-	struct ct_sb sb;
-	char buf[65536];
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	char *buf = NULL;
+	size_t len = 0, cap;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), rc = -1;
 	ssize_t got;
 
 	if (fd < 0)
@@ -1211,42 +1248,57 @@ static int read_file(const char *path, const char *how, char **text, bool *share
 				  "%s; check the path and its permissions (%s)", path, how,
 				  strerror(errno), EXAMPLE_HINT);
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return ct_err_set(e, CT_E_CONFIG, "the configuration file '%s' (%s) is not a "
-				  "regular file; expected a libconfig text file", path, how);
+		ct_err_set(e, CT_E_CONFIG, "the configuration file '%s' (%s) is not a regular file; "
+			   "expected a libconfig text file", path, how);
+		goto out;
+	}
+	if (st.st_size > MAX_CONFIG_BYTES) {
+		ct_err_set(e, CT_E_CONFIG, "the configuration file '%s' is larger than %d MiB; "
+			   "expected a small libconfig text file", path, MAX_CONFIG_BYTES >> 20);
+		goto out;
 	}
 	*shared = (st.st_mode & 077) != 0;
-	ct_sb_init(&sb);
+	cap = (size_t)st.st_size + 4096;
+	buf = ct_xmalloc(cap);
 	for (;;) {
-		got = read(fd, buf, sizeof(buf));
+		if (len + 1 >= cap) {
+			char *bigger;
+			if (cap > MAX_CONFIG_BYTES) {
+				ct_err_set(e, CT_E_CONFIG, "the configuration file '%s' is larger than "
+					   "%d MiB; expected a small libconfig text file", path,
+					   MAX_CONFIG_BYTES >> 20);
+				goto out;
+			}
+			bigger = ct_xmalloc(cap * 2);
+			memcpy(bigger, buf, len);
+			explicit_bzero(buf, len);
+			free(buf);
+			buf = bigger;
+			cap *= 2;
+		}
+		got = read(fd, buf + len, cap - 1 - len);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0) {
-			int err = errno;
-			close(fd);
-			explicit_bzero(sb.buf, sb.len);
-			ct_sb_release(&sb);
-			explicit_bzero(buf, sizeof(buf));
-			return ct_err_set(e, CT_E_CONFIG, "cannot read the configuration file '%s': "
-					  "%s", path, strerror(err));
+			ct_err_set(e, CT_E_CONFIG, "cannot read the configuration file '%s': %s", path,
+				   strerror(errno));
+			goto out;
 		}
 		if (got == 0)
 			break;
-		if (sb.len + (size_t)got > MAX_CONFIG_BYTES) {
-			close(fd);
-			explicit_bzero(sb.buf, sb.len);
-			ct_sb_release(&sb);
-			explicit_bzero(buf, sizeof(buf));
-			return ct_err_set(e, CT_E_CONFIG, "the configuration file '%s' is larger than "
-					  "%d MiB; expected a small libconfig text file", path,
-					  MAX_CONFIG_BYTES >> 20);
-		}
-		ct_sb_add(&sb, buf, (size_t)got);
+		len += (size_t)got;
+	}
+	buf[len] = '\0';
+	*text = buf;
+	buf = NULL;
+	rc = 0;
+out:
+	if (buf) {
+		explicit_bzero(buf, len);
+		free(buf);
 	}
 	close(fd);
-	explicit_bzero(buf, sizeof(buf));
-	*text = ct_sb_detach(&sb);
-	return 0;
+	return rc;
 }
 
 static char *config_home_path(void)
