@@ -819,179 +819,139 @@ static void end_value(struct ct_decoder *d)
 
 /* ---- element handlers --------------------------------------------------------------------- */
 
-static enum scalar_type type_of(const char *el)
+enum elem {
+	E_UNKNOWN, E_METHODRESPONSE, E_PARAMS, E_PARAM, E_FAULT, E_VALUE, E_STRUCT, E_MEMBER,
+	E_NAME, E_ARRAY, E_DATA, E_STRING, E_INT, E_BOOLEAN, E_DOUBLE, E_DATETIME, E_BASE64,
+	E_NIL,
+};
+
+static enum elem elem_id(const char *s, size_t n)
 {
-	switch (el[0]) {
-	case 's':
-		if (!strcmp(el, "string"))
-			return T_STRING;
+	switch (n) {
+	case 2:
+		if (s[0] == 'i' && (s[1] == '4' || s[1] == '8'))
+			return E_INT;
 		break;
-	case 'i':
-		if (!strcmp(el, "i4") || !strcmp(el, "i8") || !strcmp(el, "int"))
-			return T_INT;
+	case 3:
+		if (!memcmp(s, "int", 3))
+			return E_INT;
+		if (!memcmp(s, "nil", 3))
+			return E_NIL;
 		break;
-	case 'b':
-		if (!strcmp(el, "boolean"))
-			return T_BOOL;
-		if (!strcmp(el, "base64"))
-			return T_BASE64;
+	case 4:
+		if (!memcmp(s, "name", 4))
+			return E_NAME;
+		if (!memcmp(s, "data", 4))
+			return E_DATA;
 		break;
-	case 'd':
-		if (!strcmp(el, "double"))
-			return T_DOUBLE;
-		if (!strcmp(el, "dateTime.iso8601"))
-			return T_TIME;
+	case 5:
+		if (!memcmp(s, "value", 5))
+			return E_VALUE;
+		if (!memcmp(s, "array", 5))
+			return E_ARRAY;
+		if (!memcmp(s, "param", 5))
+			return E_PARAM;
+		if (!memcmp(s, "fault", 5))
+			return E_FAULT;
+		if (!memcmp(s, "ex:i8", 5))
+			return E_INT;
 		break;
-	case 'n':
-		if (!strcmp(el, "nil"))
-			return T_NIL;
+	case 6:
+		if (!memcmp(s, "member", 6))
+			return E_MEMBER;
+		if (!memcmp(s, "struct", 6))
+			return E_STRUCT;
+		if (!memcmp(s, "string", 6))
+			return E_STRING;
+		if (!memcmp(s, "params", 6))
+			return E_PARAMS;
+		if (!memcmp(s, "double", 6))
+			return E_DOUBLE;
+		if (!memcmp(s, "base64", 6))
+			return E_BASE64;
+		if (!memcmp(s, "ex:nil", 6))
+			return E_NIL;
 		break;
-	case 'e':
-		if (!strcmp(el, "ex:i8"))
-			return T_INT;
-		if (!strcmp(el, "ex:nil"))
-			return T_NIL;
+	case 7:
+		if (!memcmp(s, "boolean", 7))
+			return E_BOOLEAN;
+		break;
+	case 14:
+		if (!memcmp(s, "methodResponse", 14))
+			return E_METHODRESPONSE;
+		break;
+	case 16:
+		if (!memcmp(s, "dateTime.iso8601", 16))
+			return E_DATETIME;
 		break;
 	default:
 		break;
 	}
-	return T_BARE;
+	return E_UNKNOWN;
 }
 
-static void on_start(struct ct_decoder *d, const char *el)
+static enum scalar_type type_of(enum elem id)
 {
-	struct frame *f;
-
-	if (d->failed)
-		return;
-	if (++d->depth > d->max_depth) {
-		fail(d, "the reply is nested deeper than %d XML elements", d->max_depth);
-		return;
-	}
-	if (d->skip_until)
-		return;
-	f = top(d);
-	switch (el[0]) {
-	case 'v':
-		if (!strcmp(el, "value")) {
-			struct ct_obj *obj;
-			enum role r;
-
-			if (f && f->kind == 0) {
-				fail(d, "a <value> directly inside another <value> in the reply");
-				return;
-			}
-			r = child_role(d, f, &obj);
-			if (d->failed) {
-				ct_obj_free(obj);
-				return;
-			}
-			if (r == R_SKIP) {
-				d->skip_until = d->depth;
-				d->collect = false;
-				return;
-			}
-			f = push(d, r);
-			f->obj = obj;
-			if (r == R_FIELD) {
-				struct frame *parent = &d->fr[d->nfr - 2];
-
-				f->fd = field_find(parent->obj->cls, parent->name.buf, parent->name.len);
-				f->target = (char *)parent->obj + f->fd->off;
-			}
-			d->collect = scalar_role(r);
-			d->text.len = 0;
-			d->text.buf[0] = '\0';
-			return;
-		}
-		break;
-	case 's':
-		if (!strcmp(el, "struct"))
-			goto container;
-		break;
-	case 'a':
-		if (!strcmp(el, "array"))
-			goto container;
-		break;
-	case 'm':
-		if (!strcmp(el, "member")) {
-			if (!f || f->kind != 'S') {
-				fail(d, "a <member> outside a <struct> in the reply");
-				return;
-			}
-			f->has_name = false;
-			f->name.len = 0;
-			f->name.buf[0] = '\0';
-			return;
-		}
-		if (!strcmp(el, "methodResponse"))
-			return;
-		break;
-	case 'n':
-		if (!strcmp(el, "name")) {
-			if (!f || f->kind != 'S') {
-				fail(d, "a <name> outside a <struct> in the reply");
-				return;
-			}
-			d->in_name = true;
-			d->collect = f->role != R_IGNORE;
-			d->text.len = 0;
-			d->text.buf[0] = '\0';
-			return;
-		}
-		break;
-	case 'd':
-		if (!strcmp(el, "data")) {
-			if (!f || f->kind != 'A') {
-				fail(d, "a <data> outside an <array> in the reply");
-				return;
-			}
-			return;
-		}
-		break;
-	case 'p':
-		if (!strcmp(el, "params"))
-			return;
-		if (!strcmp(el, "param")) {
-			d->in_param = true;
-			return;
-		}
-		break;
-	case 'f':
-		if (!strcmp(el, "fault")) {
-			d->in_fault = true;
-			return;
-		}
-		break;
+	switch (id) {
+	case E_STRING:
+		return T_STRING;
+	case E_INT:
+		return T_INT;
+	case E_BOOLEAN:
+		return T_BOOL;
+	case E_DOUBLE:
+		return T_DOUBLE;
+	case E_DATETIME:
+		return T_TIME;
+	case E_BASE64:
+		return T_BASE64;
+	case E_NIL:
+		return T_NIL;
 	default:
-		break;
+		return T_BARE;
 	}
-	/* a scalar type element inside a value */
-	{
-		enum scalar_type t = type_of(el);
+}
 
-		if (t == T_BARE) {
-			fail(d, "unexpected element <%.40s> in the reply", el);
-			return;
-		}
-		if (!f || f->kind != 0 || f->typed || f->depth != d->depth - 1) {
-			fail(d, "a <%.40s> outside a <value> in the reply", el);
-			return;
-		}
-		f->typed = true;
-		f->scalar = (unsigned char)t;
-		d->collect = scalar_role((enum role)f->role);
-		d->text.len = 0;
-		d->text.buf[0] = '\0';
+static void start_value(struct ct_decoder *d, struct frame *f)
+{
+	struct ct_obj *obj;
+	enum role r;
+
+	if (f && f->kind == 0) {
+		fail(d, "a <value> directly inside another <value> in the reply");
 		return;
 	}
-container:
+	r = child_role(d, f, &obj);
+	if (d->failed) {
+		ct_obj_free(obj);
+		return;
+	}
+	if (r == R_SKIP) {
+		d->skip_until = d->depth;
+		d->collect = false;
+		return;
+	}
+	f = push(d, r);
+	f->obj = obj;
+	if (r == R_FIELD) {
+		struct frame *parent = &d->fr[d->nfr - 2];
+
+		f->fd = field_find(parent->obj->cls, parent->name.buf, parent->name.len);
+		f->target = (char *)parent->obj + f->fd->off;
+	}
+	d->collect = scalar_role(r);
+	d->text.len = 0;
+	d->text.buf[0] = '\0';
+}
+
+static void start_container(struct ct_decoder *d, struct frame *f, enum elem id, const char *el)
+{
 	if (!f || f->kind != 0 || f->typed || f->depth != d->depth - 1) {
 		fail(d, "a <%s> outside a <value> in the reply", el);
 		return;
 	}
 	f->typed = true;
-	f->kind = el[0] == 's' ? 'S' : 'A';
+	f->kind = id == E_STRUCT ? 'S' : 'A';
 	d->collect = false;
 	/* the kind of container each role accepts; anything else is read through */
 	switch ((enum role)f->role) {
@@ -1015,7 +975,81 @@ container:
 	}
 }
 
-static void on_end(struct ct_decoder *d, const char *el)
+static void on_start(struct ct_decoder *d, enum elem id, const char *el)
+{
+	struct frame *f;
+
+	if (d->failed)
+		return;
+	if (++d->depth > d->max_depth) {
+		fail(d, "the reply is nested deeper than %d XML elements", d->max_depth);
+		return;
+	}
+	if (d->skip_until)
+		return;
+	f = top(d);
+	switch (id) {
+	case E_VALUE:
+		start_value(d, f);
+		return;
+	case E_STRUCT:
+	case E_ARRAY:
+		start_container(d, f, id, el);
+		return;
+	case E_MEMBER:
+		if (!f || f->kind != 'S') {
+			fail(d, "a <member> outside a <struct> in the reply");
+			return;
+		}
+		f->has_name = false;
+		f->name.len = 0;
+		f->name.buf[0] = '\0';
+		return;
+	case E_NAME:
+		if (!f || f->kind != 'S') {
+			fail(d, "a <name> outside a <struct> in the reply");
+			return;
+		}
+		d->in_name = true;
+		d->collect = f->role != R_IGNORE;
+		d->text.len = 0;
+		d->text.buf[0] = '\0';
+		return;
+	case E_DATA:
+		if (!f || f->kind != 'A')
+			fail(d, "a <data> outside an <array> in the reply");
+		return;
+	case E_METHODRESPONSE:
+		if (d->depth != 1)
+			fail(d, "a <methodResponse> inside the reply");
+		return;
+	case E_PARAMS:
+		return;
+	case E_PARAM:
+		d->in_param = true;
+		return;
+	case E_FAULT:
+		d->in_fault = true;
+		return;
+	case E_UNKNOWN:
+		fail(d, "unexpected element <%.40s> in the reply", el);
+		return;
+	default:
+		/* a scalar type element inside a value */
+		if (!f || f->kind != 0 || f->typed || f->depth != d->depth - 1) {
+			fail(d, "a <%.40s> outside a <value> in the reply", el);
+			return;
+		}
+		f->typed = true;
+		f->scalar = (unsigned char)type_of(id);
+		d->collect = scalar_role((enum role)f->role);
+		d->text.len = 0;
+		d->text.buf[0] = '\0';
+		return;
+	}
+}
+
+static void on_end(struct ct_decoder *d, enum elem id)
 {
 	struct frame *f;
 
@@ -1028,13 +1062,15 @@ static void on_end(struct ct_decoder *d, const char *el)
 		return;
 	}
 	f = top(d);
-	if (!strcmp(el, "value")) {
+	switch (id) {
+	case E_VALUE:
 		if (f && f->depth == d->depth) {
 			end_value(d);
 			pop(d);
 		}
 		d->collect = false;
-	} else if (!strcmp(el, "name")) {
+		break;
+	case E_NAME:
 		if (f && f->kind == 'S') {
 			fix_utf8(&d->text);
 			ct_sb_add(&f->name, d->text.buf, d->text.len);
@@ -1042,12 +1078,17 @@ static void on_end(struct ct_decoder *d, const char *el)
 		}
 		d->in_name = false;
 		d->collect = false;
-	} else if (!strcmp(el, "param")) {
+		break;
+	case E_PARAM:
 		d->in_param = false;
-	} else if (!strcmp(el, "fault")) {
+		break;
+	case E_FAULT:
 		d->in_fault = false;
-	} else if (type_of(el) != T_BARE) {
-		d->collect = false;
+		break;
+	default:
+		if (type_of(id) != T_BARE)
+			d->collect = false;
+		break;
 	}
 	d->depth--;
 }
@@ -1075,10 +1116,20 @@ static void malformed(struct ct_decoder *d, const char *what)
 	     d->in_name ? map_key_hint : "");
 }
 
-static bool name_char(unsigned char c)
+/* Characters allowed in element names, as a table (this test runs for every byte of every
+ * tag). */
+#define NC_ALPHA_DIGIT(b) \
+	(((b) >= 'a' && (b) <= 'z') || ((b) >= 'A' && (b) <= 'Z') || ((b) >= '0' && (b) <= '9'))
+#define NC(b) (NC_ALPHA_DIGIT(b) || (b) == '.' || (b) == '-' || (b) == '_' || (b) == ':' || (b) >= 0x80)
+#define NC4(b) NC(b), NC((b) + 1), NC((b) + 2), NC((b) + 3)
+#define NC16(b) NC4(b), NC4((b) + 4), NC4((b) + 8), NC4((b) + 12)
+#define NC64(b) NC16(b), NC16((b) + 16), NC16((b) + 32), NC16((b) + 48)
+
+static const bool name_chars[256] = { NC64(0), NC64(64), NC64(128), NC64(192) };
+
+static inline bool name_char(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '-' || c == '_' || c == ':' || c >= 0x80;
+	return name_chars[c];
 }
 
 static bool is_space(unsigned char c)
@@ -1092,6 +1143,7 @@ static void tag(struct ct_decoder *d, const char *s, size_t n)
 	char name[TAG_MAX + 1];
 	size_t k = 0;
 	bool end = false, empty = false;
+	enum elem id;
 	uint32_t h;
 
 	if (n > 0 && s[0] == '?') {
@@ -1099,16 +1151,24 @@ static void tag(struct ct_decoder *d, const char *s, size_t n)
 			malformed(d, "a processing instruction where none belongs");
 		return;
 	}
-	if (n > 0 && s[0] == '!') {
-		if (n >= 8 && !strncmp(s, "!DOCTYPE", 8))
-			fail(d, "the reply carries a DOCTYPE declaration, which XAPI never sends");
-		else
-			malformed(d, "a comment, CDATA section or declaration, which XAPI never sends");
-		return;
-	}
-	if (memchr(s, '<', n)) {
-		malformed(d, "a '<' inside a tag");
-		return;
+	/* inside a value chaintop skips, only the nesting is followed */
+	if (d->skip_until) {
+		if (n == 0 || s[0] != '/') {
+			if (n > 0 && s[n - 1] == '/')
+				return;
+			if (d->ntags >= d->max_depth) {
+				fail(d, "the reply is nested deeper than %d XML elements", d->max_depth);
+				return;
+			}
+			d->tags[d->ntags++] = 0;
+			d->depth++;
+			return;
+		}
+		if (d->ntags > d->skip_until) {
+			d->ntags--;
+			d->depth--;
+			return;
+		}
 	}
 	if (n > 0 && s[0] == '/') {
 		end = true;
@@ -1124,8 +1184,8 @@ static void tag(struct ct_decoder *d, const char *s, size_t n)
 		malformed(d, "a tag without a name");
 		return;
 	}
-	for (size_t i = k; i < n; i++) {
-		if (end && !is_space((unsigned char)s[i])) {
+	for (size_t i = k; end && i < n; i++) {
+		if (!is_space((unsigned char)s[i])) {
 			malformed(d, "junk in an end tag");
 			return;
 		}
@@ -1134,20 +1194,23 @@ static void tag(struct ct_decoder *d, const char *s, size_t n)
 		malformed(d, "an invalid character in a tag name");
 		return;
 	}
-	memcpy(name, s, k);
-	name[k] = '\0';
-	h = name_hash(name, k);
+	id = elem_id(s, k);
+	/* known elements are identified by their id, others (only allowed inside values
+	 * chaintop skips) by a hash with the top bit set */
+	h = id != E_UNKNOWN ? (uint32_t)id : name_hash(s, k) | 0x80000000u;
 	if (end) {
 		if (d->ntags == 0 || d->tags[d->ntags - 1] != h) {
 			malformed(d, "an end tag that does not match the open element");
 			return;
 		}
 		d->ntags--;
-		on_end(d, name);
+		on_end(d, id);
 		if (d->ntags == 0)
 			d->root_closed = true;
 		return;
 	}
+	memcpy(name, s, k);
+	name[k] = '\0';
 	if (d->root_closed) {
 		malformed(d, "a second root element");
 		return;
@@ -1158,10 +1221,10 @@ static void tag(struct ct_decoder *d, const char *s, size_t n)
 	}
 	d->seen_root = true;
 	d->tags[d->ntags++] = h;
-	on_start(d, name);
+	on_start(d, id, name);
 	if (empty && !d->failed) {
 		d->ntags--;
-		on_end(d, name);
+		on_end(d, id);
 		if (d->ntags == 0)
 			d->root_closed = true;
 	}
@@ -1253,7 +1316,8 @@ static void scan(struct ct_decoder *d, const char *p, size_t n)
 					q++;
 				on_text(d, p, (size_t)(q - p));
 			} else {
-				q = memchr(p, '<', (size_t)(end - p));
+				/* between tags there is usually nothing at all */
+				q = *p == '<' ? p : memchr(p, '<', (size_t)(end - p));
 				if (!q)
 					q = end;
 				if ((d->ntags == 0) && !only_space(p, (size_t)(q - p))) {
@@ -1277,8 +1341,27 @@ static void scan(struct ct_decoder *d, const char *p, size_t n)
 			break;
 		}
 		case TS_TAG: {
-			const char *q = memchr(p, '>', (size_t)(end - p));
-			size_t k = (size_t)((q ? q : end) - p);
+			const char *q = NULL;
+			size_t k;
+
+			/* tags are short: a plain loop beats a memchr call; a '<' before the '>'
+			 * is an error (an unescaped '<' in text opens a bogus tag) */
+			if (d->taglen == 0 && *p == '!') {
+				fail(d, "the reply carries a DOCTYPE, comment or CDATA section, which XAPI "
+				     "never sends");
+				return;
+			}
+			for (const char *c = p; c < end; c++) {
+				if (*c == '>') {
+					q = c;
+					break;
+				}
+				if (*c == '<') {
+					malformed(d, "a '<' inside a tag");
+					return;
+				}
+			}
+			k = (size_t)((q ? q : end) - p);
 
 			if (d->taglen + k > TAG_MAX) {
 				malformed(d, "a tag longer than 1024 bytes");
