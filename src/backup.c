@@ -81,6 +81,7 @@ struct item {
 	int n_reasons;
 	char *chain_json;
 	bool forced;
+	char export_path[1024];
 };
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -1343,10 +1344,12 @@ static void backup_vm(struct bk *b, struct item *it)
 		if (do_export(b, it, stamp, &e) < 0)
 			goto fail_step;
 		{
-			char sz[32];
+			char sz[32], *dir = vm_export_dir(b);
 
 			ct_format_bytes(it->bytes, sz, sizeof(sz));
-			step_end(b, st, CT_RUN_SUCCESS, "%s written to %s/%s.xva", sz, b->export_dir, stamp);
+			step_end(b, st, CT_RUN_SUCCESS, "%s written to %s/%s.xva", sz, dir, stamp);
+			snprintf(it->export_path, sizeof(it->export_path), "%s/%s.xva", dir, stamp);
+			free(dir);
 		}
 		if (cancelled(b))
 			goto cancel;
@@ -1372,9 +1375,18 @@ static void backup_vm(struct bk *b, struct item *it)
 		ct_sb_release(&note);
 	}
 	it->status = it->forced ? CT_RUN_FORCED : CT_RUN_SUCCESS;
-	snprintf(it->msg, sizeof(it->msg), "%s%s%s", it->forced ? "gate bypassed with --force; " : "",
-		 b->mode == CT_JOB_EXPORT ? "snapshot tagged and exported" : "snapshot tagged",
-		 "");
+	{
+		char sz[32];
+
+		ct_format_bytes(it->bytes, sz, sizeof(sz));
+		if (b->mode == CT_JOB_EXPORT)
+			snprintf(it->msg, sizeof(it->msg), "%ssnapshot '%s' (%s) made, tagged and exported (%s) to %.400s",
+				 it->forced ? "gate bypassed with --force; " : "", name, it->snap_uuid, sz,
+				 it->export_path);
+		else
+			snprintf(it->msg, sizeof(it->msg), "%ssnapshot '%s' (%s) made and tagged",
+				 it->forced ? "gate bypassed with --force; " : "", name, it->snap_uuid);
+	}
 	goto out;
 
 cancel:
@@ -1563,10 +1575,10 @@ int ct_backup_run(const struct ct_backup_opts *o, struct ct_backup_summary *out,
 	b.lock_fd = -1;
 	if (setup(&b, e) < 0)
 		goto out;
-	if (!o->dry_run && take_lock(&b, e) < 0)
-		goto out;
-	b.js = ct_jobstore_open(b.cfg->state_dir, e);
+	b.js = ct_jobstore_open(b.cfg->state_dir, e);   /* creates state_dir */
 	if (!b.js)
+		goto out;
+	if (!o->dry_run && take_lock(&b, e) < 0)
 		goto out;
 	if (connect_pool(&b, e) < 0)
 		goto out;
