@@ -684,6 +684,72 @@ START_TEST(prompt_without_terminal)
 }
 END_TEST
 
+/* The example file parses (with its password file and CA file pointed at real files) and
+ * mentions every key the parser knows. */
+START_TEST(example_file)
+{
+	static const char *const keys[] = {
+		"pools", "name", "url", "username", "password_file", "password_env", "password",
+		"tls", "verify", "ca_file", "fingerprint", "read_only", "srs", "match", "tolerance",
+		"max_depth", "min_free_percent", "warn_depth", "crit_depth", "coalesce_warn",
+		"crit_free_percent", "gate", "policy", "wait_timeout", "health", "stale_after",
+		"stall_after", "jobs", "pool", "vms", "mode", "retention", "export_dir",
+		"compression", "state_dir", NULL
+	};
+	struct ct_config c;
+	struct ct_err e;
+	FILE *f = fopen("conf/chaintop.conf.example", "r");
+	struct ct_sb sb;
+	char buf[4096];
+	size_t n;
+
+	if (!f)
+		f = fopen("../../conf/chaintop.conf.example", "r");
+	ck_assert_msg(f != NULL, "conf/chaintop.conf.example not found from the working directory");
+	ct_sb_init(&sb);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		ct_sb_add(&sb, buf, n);
+	fclose(f);
+	for (const char *const *k = keys; *k; k++) {
+		char *pat = ct_xasprintf("%s =", *k);
+		ck_assert_msg(strstr(sb.buf, pat), "the example does not mention '%s'", *k);
+		free(pat);
+	}
+
+	char *pw = write_file("lab.pass", "example-pw\n", 0600);
+	char *ca = write_file("ca.pem", "-----BEGIN CERTIFICATE-----\n", 0644);
+	struct ct_sb t;
+	ct_sb_init(&t);
+	for (const char *p = sb.buf; *p;) {
+		if (!strncmp(p, "/etc/chaintop/lab.pass", 22)) {
+			ct_sb_adds(&t, pw);
+			p += 22;
+		} else if (!strncmp(p, "/etc/ssl/certs/example-internal-ca.pem", 38)) {
+			ct_sb_adds(&t, ca);
+			p += 38;
+		} else {
+			ct_sb_add(&t, p++, 1);
+		}
+	}
+	setenv("CHAINTOP_DR_PASSWORD", "dr-pw", 1);
+	ct_config_init(&c);
+	ct_err_init(&e);
+	ck_assert_msg(ct_config_load_string(&c, t.buf, "chaintop.conf.example", false, &e) == 0,
+		      "%s", e.msg);
+	ck_assert_int_eq(c.n_pools, 2);
+	ck_assert_str_eq(c.pools[0].password, "example-pw");
+	ck_assert_str_eq(c.pools[1].password, "dr-pw");
+	ck_assert_int_eq(c.n_jobs, 2);
+	ck_assert_int_eq(c.n_warnings, 0);
+	ct_config_release(&c);
+	unsetenv("CHAINTOP_DR_PASSWORD");
+	ct_sb_release(&t);
+	ct_sb_release(&sb);
+	free(pw);
+	free(ca);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("config");
@@ -706,6 +772,7 @@ int main(void)
 	tcase_add_test(tc, limits_resolution);
 	tcase_add_test(tc, search_order);
 	tcase_add_test(tc, prompt_without_terminal);
+	tcase_add_test(tc, example_file);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
