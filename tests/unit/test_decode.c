@@ -817,6 +817,72 @@ START_TEST(many_records_streamed)
 }
 END_TEST
 
+/* Random damage to real replies, fed in random chunks: any outcome but a crash, a leak or a
+ * success that lost the envelope's verdict. Deterministic (fixed seed). */
+START_TEST(mutations_never_crash)
+{
+	static const char *const bases[] = { vdi_reply, events_reply };
+	static const char noise[] = "<>&;/\"'x \x80\xff";
+	unsigned int seed = 12345;
+
+	for (int iter = 0; iter < 3000; iter++) {
+		const char *base = bases[iter % 2];
+		size_t len = strlen(base);
+		char *buf = malloc(len + 64);
+		struct coll c = { .n = 0 };
+		enum ct_dec_kind kind = iter % 2 ? CT_DEC_EVENTS : CT_DEC_RECORDS;
+		struct ct_decoder *d = ct_decoder_new(kind, CT_VDI, collect, &c);
+		struct ct_err e;
+		int edits = 1 + rand_r(&seed) % 4;
+		size_t off = 0;
+		int rc = 0;
+
+		memcpy(buf, base, len);
+		for (int k = 0; k < edits; k++) {
+			size_t at = (size_t)rand_r(&seed) % len;
+
+			switch (rand_r(&seed) % 3) {
+			case 0:   /* overwrite a byte */
+				buf[at] = noise[rand_r(&seed) % (sizeof(noise) - 1)];
+				break;
+			case 1:   /* truncate */
+				len = at;
+				break;
+			default:  /* drop a byte */
+				memmove(buf + at, buf + at + 1, len - at - 1);
+				len--;
+				break;
+			}
+			if (len == 0)
+				break;
+		}
+		ct_err_init(&e);
+		while (off < len && rc == 0) {
+			size_t n = 1 + (size_t)rand_r(&seed) % 97;
+
+			if (n > len - off)
+				n = len - off;
+			rc = ct_decoder_feed(d, buf + off, n, &e);
+			off += n;
+		}
+		if (rc == 0)
+			rc = ct_decoder_finish(d, &e);
+		if (rc < 0)
+			ck_assert_msg(e.code == CT_E_PROTO || e.code == CT_E_XAPI, "iter %d: code %d", iter, e.code);
+		if (kind == CT_DEC_EVENTS && rc == 0) {
+			struct ct_event_batch b;
+
+			ct_decoder_take_events(d, &b);
+			ck_assert_ptr_nonnull(b.token);
+			ct_event_batch_release(&b);
+		}
+		coll_release(&c);
+		ct_decoder_free(d);
+		free(buf);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("decode");
@@ -836,6 +902,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, task_results);
 	tcase_add_test(tc, many_records_streamed);
 	tcase_add_test(tc, tokenizer_rules);
+	tcase_add_test(tc, mutations_never_crash);
 	suite_add_tcase(s, tc);
 	return s;
 }
