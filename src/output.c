@@ -582,16 +582,25 @@ void ct_output_prometheus(FILE *f, const struct ct_output_pool *p, int n, time_t
 			{ "chaintop_pool_vms_refused", "VMs the backup gate would refuse now." },
 			{ "chaintop_pool_problems_critical", "CRITICAL problems in the pool." },
 			{ "chaintop_pool_problems_warning", "WARNING problems in the pool." },
+			{ "chaintop_pool_free_bytes", "Free bytes over the pool's VHD SRs." },
+			{ "chaintop_pool_size_bytes", "Physical size in bytes of the pool's VHD SRs." },
 		};
 
 		for (size_t k = 0; k < sizeof(pm) / sizeof(pm[0]); k++) {
 			prom_head(f, pm[k].name, pm[k].help);
 			for (int i = 0; i < n; i++) {
-				int v[9];
+				double v[11] = { 0 };
+				const struct ct_chain_report *r = p[i].report;
 
-				if (!p[i].connected || !p[i].report)
+				if (!p[i].connected || !r)
 					continue;
 				totals(&p[i], 1, &t);
+				for (int s = 0; s < r->n_srs; s++) {
+					if (!r->srs[s].vhd || r->srs[s].sr->physical_size <= 0)
+						continue;
+					v[9] += (double)r->srs[s].free_bytes;
+					v[10] += (double)r->srs[s].sr->physical_size;
+				}
 				v[0] = t.max_depth;
 				v[1] = t.pending;
 				v[2] = t.stacked;

@@ -86,6 +86,18 @@ run_check "$T_TMP/st.conf"
 assert_contains "stall: reported on a later run" "$OUT" "GC stalled since"
 assert_contains "stall: names SR and pool" "$OUT" "on SR 'nfs-01' of pool 'coalesce-lab'"
 
+# --- a full SR: CRITICAL free space and the GC's SM_GC_NO_SPACE message ------------------
+sim_start full --scenario coalescing --gc-speed 40 || { fail "simulator (full) starts"; finish; }
+sim_ctl full POST "/sim/sr/free?sr=nfs-01&bytes=1000000" >/dev/null
+write_config "$T_TMP/full.conf" coalesce-lab "$SIM_URL_full"
+no_space() { "$CHAINTOP" check -c "$T_TMP/full.conf" 2>/dev/null | grep -q "reported it is out of space"; }
+if wait_for 30 no_space; then ok "full SR: GC out of space reported"; else fail "full SR: GC out of space reported"; fi
+run_check "$T_TMP/full.conf"
+assert_eq "full SR: exit 2 (CRITICAL)" "$RC" 2
+assert_contains "full SR: free space critical" "$OUT" "CRITICAL SR 'nfs-01' of pool 'coalesce-lab' has 0.0% free"
+assert_contains "full SR: SM_GC_NO_SPACE critical" "$OUT" "CRITICAL the garbage collector of SR 'nfs-01' of pool 'coalesce-lab' reported it is out of space"
+assert_contains "full SR: the gate refuses snapshots there" "$OUT" "minimum 10% for a snapshot of VM 'healthy-vm'"
+
 # --- deep: CRITICAL -----------------------------------------------------------------------
 sim_start deep --scenario deep --gc-speed 2 || { fail "simulator (deep) starts"; finish; }
 write_config "$T_TMP/deep.conf" deep-lab "$SIM_URL_deep"
