@@ -84,6 +84,7 @@ int ct_cmd_prune(struct ct_cli *cli)
 	struct ct_output_oneshot o;
 	struct ct_prune_list *lists = NULL;
 	struct ct_prune_plan *plans = NULL;
+	struct ct_prune_effect *effects = NULL;
 	long long older_than = -1;
 	bool dry_run = false, yes = false, load_failed = false;
 	int rc = 2, total = 0, n_calls = 0, n_pools_todo = 0;
@@ -134,6 +135,7 @@ int ct_cmd_prune(struct ct_cli *cli)
 	now = time(NULL);
 	lists = ct_xcalloc((size_t)o.n + 1, sizeof(*lists));
 	plans = ct_xcalloc((size_t)o.n + 1, sizeof(*plans));
+	effects = ct_xcalloc((size_t)o.n + 1, sizeof(*effects));
 	ct_output_oneshot_lock(&o);
 	for (int i = 0; i < o.n; i++) {
 		struct ct_output_pool *p = &o.pools[i];
@@ -153,7 +155,8 @@ int ct_cmd_prune(struct ct_cli *cli)
 			fprintf(stderr, "chaintop prune: pool '%s' is read_only in the configuration: "
 				"its candidates are listed but nothing there is deleted\n", pc->name);
 		}
-		ct_prune_find(p->model, &o.conf, pc, older_than, now, &lists[i]);
+		if (ct_prune_find(p->model, &o.conf, pc, older_than, now, &lists[i]) > 1)
+			ct_prune_effect_of(p->model, &lists[i], &effects[i]);
 	}
 	ct_output_oneshot_unlock(&o);
 
@@ -177,6 +180,12 @@ int ct_cmd_prune(struct ct_cli *cli)
 		ct_prune_plan(&lists[i], &plans[i]);
 		printf("\nPool '%s'%s. ", pc->name, pc->read_only ? " (read_only: not carried out)" : "");
 		ct_prune_plan_print(stdout, &plans[i]);
+		if (effects[i].n_effects) {
+			printf("Effect of the whole plan (the candidates share chains, so this is "
+			       "not the sum of the single effects):\n");
+			for (int k = 0; k < effects[i].n_effects; k++)
+				printf("  effect: %s\n", effects[i].effects[k]);
+		}
 		if (!pc->read_only) {
 			n_calls += plans[i].n_calls;
 			n_pools_todo++;
@@ -258,9 +267,11 @@ out:
 		for (int i = 0; i < o.n; i++) {
 			ct_prune_list_release(&lists[i]);
 			ct_prune_plan_release(&plans[i]);
+			ct_prune_effect_release(&effects[i]);
 		}
 	free(lists);
 	free(plans);
+	free(effects);
 	ct_output_oneshot_release(&o);
 	return rc;
 }

@@ -326,94 +326,148 @@ static int remaining_children(struct ct_model *m, const struct ct_vdi *p, const 
 	return left;
 }
 
-/* The effect on the chains of destroying the VDIs in `gone` (filled by the caller with the
- * candidate's planned destroys). Walks up: a base copy left childless is garbage the GC
- * deletes (and its parent loses a child in turn); one left with one child is coalesced. */
-static void compute_effect(struct ct_model *m, struct ct_prune_cand *c, struct refset *gone)
+/* The effect on the chains of destroying the VDIs in `direct`: a base copy left without
+ * children is garbage the GC deletes (and its parent loses a child in turn, up to a
+ * fixpoint); one left with exactly one child is coalesced with it. A destroyed VDI that
+ * still has children of its own stays in the tree (SM hides it), so it frees nothing now. */
+static void compute_effect(struct ct_model *m, struct ct_prune_effect *ef, const struct refset *direct)
 {
-	struct refset seen = { 0 };
+	struct refset gone = { 0 }, seen = { 0 };
 	char ub[9], b1[32], b2[32], b3[32];
 	int64_t coalesce_max = 0, garbage_bytes = 0;
-	int n_direct = gone->n;
 
-	for (int i = 0; i < n_direct; i++) {
-		const struct ct_vdi *d = gone->v[i];
+	memset(ef, 0, sizeof(*ef));
+	for (int i = 0; i < direct->n; i++) {
+		const struct ct_vdi *d = direct->v[i];
 		size_t nc = 0;
 
 		ct_model_vdi_children(m, d, &nc);
 		if (nc > 0) {
 			char *lab = obj_label(d->name_label, d->o.uuid);
-			push_str(&c->effects, &c->n_effects,
+
+			push_str(&ef->effects, &ef->n_effects,
 				 ct_xasprintf("VDI %s has %zu %s in its chain: SM hides it and keeps "
 					      "its data until they are gone, so no space comes back "
 					      "from it now", lab, nc, nc == 1 ? "child" : "children"));
 			free(lab);
 		} else {
-			c->bytes_now += d->physical_utilisation;
+			ef->bytes_now += d->physical_utilisation;
+			refset_add(&gone, d);
 		}
 	}
-	/* gone grows while walking up (garbage base copies are appended). */
-	for (int i = 0; i < gone->n; i++) {
-		const struct ct_vdi *p = ct_model_vdi_parent(m, gone->v[i]);
+	/* Garbage, to a fixpoint: a parent is re-examined each time one of its children
+	 * goes, so it is added once its last child has gone. */
+	for (int i = 0; i < gone.n; i++) {
+		const struct ct_vdi *p = ct_model_vdi_parent(m, gone.v[i]);
 		const struct ct_vdi *only;
-		int left;
 
-		if (!p || p->managed || refset_has(&seen, p) || refset_has(gone, p))
+		if (!p || p->managed || refset_has(&gone, p))
 			continue;
-		left = remaining_children(m, p, gone, &only);
-		if (left == 0) {
-			refset_add(&seen, p);
-			c->garbage++;
+		if (remaining_children(m, p, &gone, &only) == 0) {
+			refset_add(&gone, p);
+			ef->garbage++;
 			garbage_bytes += p->physical_utilisation;
 			ct_format_bytes(p->physical_utilisation, b1, sizeof(b1));
-			push_str(&c->effects, &c->n_effects,
+			push_str(&ef->effects, &ef->n_effects,
 				 ct_xasprintf("base copy %s is left without children: the GC deletes "
 					      "it (%s back)", ct_short_uuid(p->o.uuid, ub), b1));
-			refset_add(gone, p);
-		} else if (left == 1) {
-			char *lab;
-
-			refset_add(&seen, p);
-			c->coalesces++;
-			coalesce_max += only->physical_utilisation;
-			if (only->managed) {
-				lab = obj_label(only->name_label, only->o.uuid);
-				push_str(&c->effects, &c->n_effects,
-					 ct_xasprintf("base copy %s is left with one child, VDI %s: the "
-						      "GC will leaf-coalesce them (coalesce work "
-						      "scheduled on the SR)",
-						      ct_short_uuid(p->o.uuid, ub), lab));
-			} else {
-				char ub2[9];
-
-				lab = NULL;
-				push_str(&c->effects, &c->n_effects,
-					 ct_xasprintf("base copy %s is left with one child, base copy "
-						      "%s: the GC will coalesce them (coalesce work "
-						      "scheduled on the SR)",
-						      ct_short_uuid(p->o.uuid, ub),
-						      ct_short_uuid(only->o.uuid, ub2)));
-			}
-			free(lab);
 		}
 	}
-	if (c->coalesces == 0 && c->garbage == 0)
-		push_str(&c->effects, &c->n_effects,
+	/* Then the base copies left with exactly one child. */
+	for (int i = 0; i < gone.n; i++) {
+		const struct ct_vdi *p = ct_model_vdi_parent(m, gone.v[i]);
+		const struct ct_vdi *only;
+
+		if (!p || p->managed || refset_has(&gone, p) || refset_has(&seen, p))
+			continue;
+		refset_add(&seen, p);
+		if (remaining_children(m, p, &gone, &only) != 1)
+			continue;
+		ef->coalesces++;
+		coalesce_max += only->physical_utilisation;
+		if (only->managed) {
+			char *lab = obj_label(only->name_label, only->o.uuid);
+
+			push_str(&ef->effects, &ef->n_effects,
+				 ct_xasprintf("base copy %s is left with one child, VDI %s: the GC "
+					      "will leaf-coalesce them (coalesce work scheduled on the "
+					      "SR)", ct_short_uuid(p->o.uuid, ub), lab));
+			free(lab);
+		} else {
+			char ub2[9];
+
+			push_str(&ef->effects, &ef->n_effects,
+				 ct_xasprintf("base copy %s is left with one child, base copy %s: the "
+					      "GC will coalesce them (coalesce work scheduled on the SR)",
+					      ct_short_uuid(p->o.uuid, ub),
+					      ct_short_uuid(only->o.uuid, ub2)));
+		}
+	}
+	if (ef->coalesces == 0 && ef->garbage == 0)
+		push_str(&ef->effects, &ef->n_effects,
 			 ct_xstrdup("no base copy is left with fewer than two children: no "
 				    "coalesce work for the GC"));
-	c->bytes_after_gc = c->bytes_now + garbage_bytes + coalesce_max;
-	ct_format_bytes(c->bytes_now, b1, sizeof(b1));
-	ct_format_bytes(c->bytes_now + garbage_bytes, b2, sizeof(b2));
+	ef->bytes_after_gc = ef->bytes_now + garbage_bytes + coalesce_max;
+	ct_format_bytes(ef->bytes_now, b1, sizeof(b1));
+	ct_format_bytes(ef->bytes_now + garbage_bytes, b2, sizeof(b2));
 	ct_format_bytes(coalesce_max, b3, sizeof(b3));
 	if (coalesce_max > 0)
-		push_str(&c->effects, &c->n_effects,
+		push_str(&ef->effects, &ef->n_effects,
 			 ct_xasprintf("space expected back: %s when the calls return, %s once the "
 				      "GC has finished, up to %s more from coalescing", b1, b2, b3));
 	else
-		push_str(&c->effects, &c->n_effects,
+		push_str(&ef->effects, &ef->n_effects,
 			 ct_xasprintf("space expected back: %s when the calls return, %s once the "
 				      "GC has finished", b1, b2));
+	free(gone.v);
 	free(seen.v);
+}
+
+/* A candidate's own effect (alone, on the model as found). */
+static void cand_effect(struct ct_model *m, struct ct_prune_cand *c, const struct refset *direct)
+{
+	struct ct_prune_effect ef;
+
+	compute_effect(m, &ef, direct);
+	c->effects = ef.effects;
+	c->n_effects = ef.n_effects;
+	c->coalesces = ef.coalesces;
+	c->garbage = ef.garbage;
+	c->bytes_now = ef.bytes_now;
+	c->bytes_after_gc = ef.bytes_after_gc;
+}
+
+void ct_prune_effect_release(struct ct_prune_effect *e)
+{
+	if (!e)
+		return;
+	free_strs(e->effects, e->n_effects);
+	memset(e, 0, sizeof(*e));
+}
+
+void ct_prune_effect_of(struct ct_model *m, const struct ct_prune_list *l,
+			struct ct_prune_effect *out)
+{
+	const struct ct_pool *pool = ct_model_pool(m);
+	struct refset direct = { 0 };
+
+	for (int i = 0; l && i < l->n; i++) {
+		const struct ct_prune_cand *c = &l->c[i];
+
+		if (!pool || !pool->o.uuid || strcmp0(c->pool_uuid, pool->o.uuid))
+			continue;
+		for (int k = 0; k < c->n_disks; k++) {
+			const struct ct_vdi *v;
+
+			if (!c->disks[k].destroy)
+				continue;
+			v = ct_model_vdi(m, c->disks[k].ref);
+			if (v && v->o.uuid && !strcmp(v->o.uuid, c->disks[k].uuid))
+				refset_add(&direct, v);
+		}
+	}
+	compute_effect(m, out, &direct);
+	free(direct.v);
 }
 
 static void fill_disk(struct ct_model *m, struct ct_prune_disk *d, const struct ct_vdi *v)
@@ -575,7 +629,7 @@ static void add_snapshot(struct ct_model *m, const struct ct_pool_conf *pc, cons
 		}
 	}
 	cand_join_chains(c);
-	compute_effect(m, c, &gone);
+	cand_effect(m, c, &gone);
 	free(gone.v);
 }
 
@@ -606,7 +660,7 @@ static void add_orphan(struct ct_model *m, const struct ct_pool_conf *pc, const 
 	c->physical = v->physical_utilisation;
 	cand_join_chains(c);
 	refset_add(&gone, v);
-	compute_effect(m, c, &gone);
+	cand_effect(m, c, &gone);
 	free(gone.v);
 }
 

@@ -102,6 +102,21 @@ void ct_prune_list_sort(struct ct_prune_list *l);
 int ct_prune_find(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
 		  long long older_than, time_t now, struct ct_prune_list *out);
 
+/* The effect of deleting several candidates together. Candidates that share a chain
+ * interact (deleting every snapshot above a disk collapses its base copies), so the sum of
+ * their single effects is not the effect of the whole selection: this is. Counts the
+ * candidates of l that belong to m's pool (by pool uuid) and whose disks are still in m.
+ * m locked by the caller; *out owned, release with ct_prune_effect_release. */
+struct ct_prune_effect {
+	char **effects;                /* owned sentences, as in struct ct_prune_cand */
+	int n_effects;
+	int coalesces, garbage;
+	int64_t bytes_now, bytes_after_gc;
+};
+void ct_prune_effect_of(struct ct_model *m, const struct ct_prune_list *l,
+			struct ct_prune_effect *out);
+void ct_prune_effect_release(struct ct_prune_effect *e);
+
 /* The calls, in execution order: for each candidate, VM.destroy then VDI.destroy of each
  * disk with destroy set; for an orphan, VDI.destroy. */
 struct ct_prune_call {

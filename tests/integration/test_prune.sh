@@ -31,6 +31,14 @@ destroy_calls() { sim_ctl p GET /sim/calls | python3 -c '
 import json, sys
 print(sum(1 for c in json.load(sys.stdin) if c["method"].split(".")[-1] == "destroy" or ".destroy" in c["method"]))'; }
 
+# The scenario starts with one pending coalesce (legacy-snap's disk under a single-child
+# base copy): let the fast GC finish it so the objects stay put while the test plans.
+gc_idle() { sim_ctl p GET /sim/state | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+sys.exit(0 if all(sr["gc"]["task"] is None and sr["gc"]["current"] is None for sr in s["srs"]) else 1)'; }
+wait_for 30 gc_idle || fail "the simulator GC did not settle"
+
 # --- listing, dry run ---
 sim_ctl p POST /sim/calls/clear >/dev/null
 out=$("$CHAINTOP" prune -c "$CONF" --dry-run 2>&1); rc=$?
@@ -51,6 +59,7 @@ assert_contains "plan note for the kept disk" "$out" "note: keep disk 'app01 dat
 assert_contains "effect: GC work" "$out" "the GC will coalesce them"
 assert_contains "effect: space" "$out" "space expected back"
 assert_contains "plan in full" "$out" "Plan: 13 XAPI calls, in this order:"
+assert_contains "combined effect of the plan" "$out" "Effect of the whole plan"
 assert_contains "plan has VM.destroy" "$out" "1. VM.destroy OpaqueRef:"
 assert_contains "dry run says so" "$out" "Dry run: nothing was deleted"
 assert_eq "dry run made no destroying call" "$(destroy_calls)" 0

@@ -377,6 +377,44 @@ START_TEST(effect_none_and_stacked)
 }
 END_TEST
 
+START_TEST(effect_combined)
+{
+	/* root base P has children X (an orphan leaf) and base A, whose only child S is a
+	 * snapshot disk without VM. Alone: deleting X leaves P with one child (coalesce);
+	 * deleting S makes A garbage and leaves P with one child (coalesce). Together: A and
+	 * then P are garbage, nothing to coalesce. */
+	struct ct_vdi *p = fx_base(&F, SR, NULL);
+	struct ct_vdi *x = fx_vdi(&F, SR, "a-orphan", p);
+	struct ct_vdi *a = fx_base(&F, SR, p);
+	struct ct_vdi *sv = fx_vdi_o(&F, SR, "z-snap", (struct fx_vdi_opts){ .parent = a,
+		.snapshot = true, .type = CT_VDI_USER });
+	struct ct_prune_effect ef;
+	const struct ct_prune_cand *cx, *cs;
+
+	ck_assert_int_eq(find(-1), 2);
+	cx = cand(x->o.uuid);
+	cs = cand(sv->o.uuid);
+	ck_assert_int_eq(cx->coalesces, 1);
+	ck_assert_int_eq(cx->garbage, 0);
+	ck_assert_int_eq(cs->coalesces, 1);
+	ck_assert_int_eq(cs->garbage, 1);
+	ct_prune_effect_of(&F.m, &L, &ef);
+	ck_assert_int_eq(ef.coalesces, 0);
+	ck_assert_int_eq(ef.garbage, 2);
+	ck_assert_int_eq(ef.bytes_now, x->physical_utilisation + sv->physical_utilisation);
+	ck_assert_int_eq(ef.bytes_after_gc, ef.bytes_now + a->physical_utilisation +
+			 p->physical_utilisation);
+	ct_prune_effect_release(&ef);
+	/* candidates of another pool do not count */
+	free(L.c[0].pool_uuid);
+	L.c[0].pool_uuid = ct_xstrdup("another-pool");
+	ct_prune_effect_of(&F.m, &L, &ef);
+	ck_assert_int_eq(ef.n_effects > 0, 1);
+	ck_assert_int_eq(ef.garbage + ef.coalesces, 2);
+	ct_prune_effect_release(&ef);
+}
+END_TEST
+
 START_TEST(plan_order_and_copy)
 {
 	struct snapset a = make_snap("app01", 40 * DAY);
@@ -484,6 +522,7 @@ static Suite *prune_suite(void)
 	tcase_add_test(t, snapshot_disk_never_rules);
 	tcase_add_test(t, effect_garbage_then_coalesce);
 	tcase_add_test(t, effect_none_and_stacked);
+	tcase_add_test(t, effect_combined);
 	tcase_add_test(t, plan_order_and_copy);
 	tcase_add_test(t, untrusted_names_sanitised);
 	tcase_add_test(t, execute_nothing);
