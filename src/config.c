@@ -1477,9 +1477,9 @@ int ct_config_prompt_password(struct ct_pool_conf *p, struct ct_err *e)
 
 	fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return ct_err_set(e, CT_E_CONFIG, "pool '%s' has no password source and there is no "
-				  "terminal to ask on (%s); set password_file (chmod 600) or "
-				  "password_env in the pool's entry", p->name ? p->name : "?",
+		return ct_err_set(e, CT_E_CONFIG, "pool '%s' needs a password and there is no terminal "
+				  "to ask on (%s); set password_file (chmod 600) or password_env in "
+				  "the pool's entry", p->name ? p->name : "?",
 				  strerror(errno));
 	len = snprintf(prompt, sizeof(prompt), "Password for %s@%s (pool '%s'): ",
 		       p->username ? p->username : "root", p->url ? p->url : "?",
