@@ -1000,8 +1000,8 @@ static int fetch(struct exec *ex, enum ct_class c, const char *ref, struct ct_ob
 
 /* Fresh check of a VDI before VDI.destroy. snap_ref: the snapshot VM removed with it (its
  * VBDs are tolerated: still present in a dry run), or NULL for an orphan. */
-static void check_vdi(struct exec *ex, const struct ct_prune_cand *c, const struct ct_prune_disk *d,
-		      const char *snap_ref, struct fresh *f)
+static void check_vdi(struct exec *ex, const struct ct_prune_disk *d, const char *snap_ref,
+		      struct fresh *f)
 {
 	struct ct_obj *o = NULL, *so = NULL;
 	struct ct_vdi *v;
@@ -1100,7 +1100,6 @@ static void check_vdi(struct exec *ex, const struct ct_prune_cand *c, const stru
 out:
 	ct_obj_free(o);
 	ct_obj_free(so);
-	(void)c;
 }
 
 static void result_set(struct ct_prune_result *r, enum ct_run_status st, const struct ct_err *e,
@@ -1164,7 +1163,7 @@ static void run_disks(struct exec *ex, int64_t item, const struct ct_prune_cand 
 			return;
 		}
 		st = step_begin(ex, item, "check");
-		check_vdi(ex, c, d, snap_ref, &f);
+		check_vdi(ex, d, snap_ref, &f);
 		switch (f.v) {
 		case V_OK:
 			step_end(ex, st, CT_RUN_SUCCESS, "disk checked on fresh data");
@@ -1290,8 +1289,8 @@ static void run_item(struct exec *ex, int i)
 			result_set(r, f.v == V_ERROR ? CT_RUN_FAILURE : CT_RUN_SKIPPED,
 				   f.v == V_ERROR ? &f.e : NULL,
 				   ct_xasprintf("%s VM.destroy of snapshot %s: %s",
-						f.v == V_ERROR ? "could not check before" : "refused",
-						lab, f.why));
+						f.v == V_ERROR ? "could not check before" :
+						f.v == V_GONE ? "skipped" : "refused", lab, f.why));
 			if (f.v == V_ERROR)
 				fail = f.e;
 			progress(ex, "check", true, "%s", r->message);
