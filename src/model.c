@@ -630,10 +630,11 @@ struct ct_model_index {
 	struct gindex ix[IX_N];
 };
 
+/* A change to class c: only c's indexes go stale. (m->idx_dirty, set by whoever swaps
+ * tables wholesale, marks every class stale.) */
 static void mark_dirty(struct ct_model *m, enum ct_class c)
 {
 	m->generation++;
-	m->idx_dirty = true;
 	if (m->idx)
 		m->idx->dirty |= 1u << c;
 }
@@ -736,7 +737,7 @@ static struct ct_model_index *index_sync(struct ct_model *m)
 	if (m->idx_dirty || m->idx->dirty) {
 		struct ct_model_index *x = m->idx;
 		for (int c = 0; c < CT_NCLASSES; c++)
-			if (x->dirty & (1u << c))
+			if (m->idx_dirty || (x->dirty & (1u << c)))
 				x->built[c] = false;
 		x->dirty = 0;
 		m->idx_dirty = false;

@@ -467,6 +467,48 @@ START_TEST(many_objects)
 }
 END_TEST
 
+/* A watcher re-load swaps tables and index between a fresh and the live model and sets
+ * idx_dirty on both (watch.c): every index must be rebuilt from the new tables. */
+START_TEST(swap_with_idx_dirty)
+{
+	struct ct_model live, fresh;
+	size_t n;
+
+	ct_model_init(&live);
+	ct_model_init(&fresh);
+	mk_sr(&live, "OpaqueRef:a", "sr-a", "A");
+	mk_vdi(&live, "OpaqueRef:old", "old", "OpaqueRef:a", NULL);
+	ck_assert_ptr_nonnull(ct_model_find_uuid(&live, CT_VDI, "old"));
+	mk_sr(&fresh, "OpaqueRef:a", "sr-a", "A");
+	mk_vdi(&fresh, "OpaqueRef:p", "p", "OpaqueRef:a", NULL);
+	mk_vdi(&fresh, "OpaqueRef:c", "c", "OpaqueRef:a", "p");
+	ck_assert_ptr_nonnull(ct_model_find_uuid(&fresh, CT_SR, "sr-a"));   /* index built */
+
+	struct ct_model_index *idx = live.idx;
+	for (int c = 0; c < CT_NCLASSES; c++) {
+		struct ct_table t = live.t[c];
+		live.t[c] = fresh.t[c];
+		fresh.t[c] = t;
+	}
+	live.idx = fresh.idx;
+	fresh.idx = idx;
+	live.idx_dirty = fresh.idx_dirty = true;
+
+	ck_assert_ptr_null(ct_model_find_uuid(&live, CT_VDI, "old"));
+	struct ct_vdi *c = (struct ct_vdi *)ct_model_find_uuid(&live, CT_VDI, "c");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(ct_model_vdi_parent(&live, c)->o.uuid, "p");
+	ct_model_sr_vdis(&live, ct_model_sr(&live, "OpaqueRef:a"), &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_ptr_nonnull(ct_model_find_uuid(&fresh, CT_VDI, "old"));
+	ck_assert_ptr_null(ct_model_find_uuid(&fresh, CT_VDI, "c"));
+	ct_model_sr_vdis(&fresh, ct_model_sr(&fresh, "OpaqueRef:a"), &n);
+	ck_assert_uint_eq(n, 1);
+	ct_model_release(&live);
+	ct_model_release(&fresh);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("model");
@@ -483,6 +525,7 @@ int main(void)
 	tcase_add_test(tc, tasks_and_messages);
 	tcase_add_test(tc, dup_and_free);
 	tcase_add_test(tc, many_objects);
+	tcase_add_test(tc, swap_with_idx_dirty);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
