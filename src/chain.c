@@ -333,12 +333,13 @@ static void disk_label(const struct ct_vm *vm, const struct ct_vbd *vbd, const s
 	char a[NAME_MAX_LEN], b[NAME_MAX_LEN];
 
 	if (vm) {
-		const char *dev = vbd ? (vbd->device && *vbd->device ? vbd->device :
-					 vbd->userdevice) : NULL;
+		/* device ("xvda") is set while attached; a halted VM's disk has its position */
+		bool attached_name = vbd && vbd->device && *vbd->device;
+		const char *dev = vbd ? (attached_name ? vbd->device : vbd->userdevice) : NULL;
 
 		if (dev && *dev)
-			snprintf(buf, len, "disk '%s %s'", san(vm->name_label, a, sizeof(a)),
-				 san(dev, b, sizeof(b)));
+			snprintf(buf, len, "disk '%s %s%s'", san(vm->name_label, a, sizeof(a)),
+				 attached_name ? "" : "#", san(dev, b, sizeof(b)));
 		else
 			snprintf(buf, len, "disk '%s' of VM '%s'", san(v->name_label, b, sizeof(b)),
 				 san(vm->name_label, a, sizeof(a)));

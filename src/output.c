@@ -711,10 +711,14 @@ static void vdi_line(FILE *f, const struct ct_output_pool *p, const struct ct_ch
 		}
 	} else {
 		fprintf(f, "'%s' %s", san(v->name_label, name, sizeof(name)), u);
-		if (vv->vm)
-			fprintf(f, " VM '%s' %s", san(vv->vm->name_label, vmn, sizeof(vmn)),
-				san(vv->vbd && vv->vbd->device && *vv->vbd->device ? vv->vbd->device :
-				    vv->vbd ? vv->vbd->userdevice : "", dev, sizeof(dev)));
+		if (vv->vm) {
+			bool named = vv->vbd && vv->vbd->device && *vv->vbd->device;
+
+			/* device ("xvda") is set while attached, else the disk's position */
+			fprintf(f, " VM '%s' %s%s", san(vv->vm->name_label, vmn, sizeof(vmn)),
+				named ? "" : "#", san(named ? vv->vbd->device :
+						      vv->vbd ? vv->vbd->userdevice : "", dev, sizeof(dev)));
+		}
 		else if (vv->in_use)
 			fprintf(f, " (in use)");
 	}

@@ -656,6 +656,30 @@ START_TEST(real_vms_only)
 }
 END_TEST
 
+START_TEST(halted_disk_named_by_position)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vm *vm = fx_vm(&F, "halted-vm");
+	const struct ct_vdi *p = fx_base(&F, sr, NULL);
+	struct ct_vdi *leaf;
+	struct ct_vbd *b = (struct ct_vbd *)ct_obj_new(CT_VBD);
+
+	p = fx_base(&F, sr, p);
+	p = fx_base(&F, sr, p);
+	leaf = fx_vdi(&F, sr, "halted-vm 0", p);
+	fx_ids(&F, &b->o, "vbd");
+	b->vm = ct_xstrdup(vm->o.ref);
+	b->vdi = ct_xstrdup(leaf->o.ref);
+	b->type = CT_VBD_DISK;
+	b->userdevice = ct_xstrdup("0");
+	b->device = ct_xstrdup("");   /* not attached: XAPI leaves device empty */
+	ct_model_put(&F.m, &b->o);
+	eval();
+	ck_assert(VM(vm)->refused);
+	ck_assert(vm_reason_has(VM(vm), "above disk 'halted-vm #0'"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("chain");
@@ -683,6 +707,7 @@ int main(void)
 	tcase_add_test(tc, untrusted_names_sanitised);
 	tcase_add_test(tc, names_and_helpers);
 	tcase_add_test(tc, real_vms_only);
+	tcase_add_test(tc, halted_disk_named_by_position);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
