@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "model.h"
@@ -142,6 +143,9 @@ int main(int argc, char **argv)
 	printf("  task change + queries       %8.3f ms  (VDI indexes kept)\n", t_task);
 	printf("  delete all VDIs             %8.1f ms  (%.2f us/delete)\n", t_del,
 	       t_del * 1000.0 / n);
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		printf("  peak RSS                    %8.1f MiB\n", ru.ru_maxrss / 1024.0);
 	ct_model_unlock(&m);
 	ct_model_release(&m);
 	return 0;

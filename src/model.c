@@ -815,7 +815,8 @@ void ct_model_put(struct ct_model *m, struct ct_obj *o)
 		return;
 	}
 	struct ct_obj *old = table_put(&m->t[o->cls], o);
-	ct_obj_free(old);
+	if (old != o)
+		ct_obj_free(old);
 	mark_dirty(m, o->cls);
 }
 
