@@ -339,6 +339,8 @@ static void summary(const struct ct_output_pool *p, int n, char *buf, size_t len
 		ct_sb_adds(&sb, "all chains healthy");
 	else
 		ct_sb_addf(&sb, "%d critical, %d warning%s", t.crit, t.warn, t.warn == 1 ? "" : "s");
+	if (t.down)
+		ct_sb_addf(&sb, ", %d unknown", t.down);
 	ct_sb_addf(&sb, "; deepest chain %d, %d pending coalesce, %d orphan%s", t.max_depth,
 		   t.pending, t.orphans, t.orphans == 1 ? "" : "s");
 	s = ct_sb_detach(&sb);
