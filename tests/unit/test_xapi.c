@@ -1,0 +1,589 @@
+/* Unit tests for xapi.c against a scripted HTTP server in a thread: log in again on
+ * SESSION_INVALID, timeouts, cancellation, HTTP errors, HTTP GET with a redirect to another
+ * host and the task-id header, parallel record loads; plus the pure helpers (the master's
+ * URL from HOST_IS_SLAVE, fingerprint spellings). xapi.c is included so its static helpers
+ * can be tested; the archive's copy is then not linked. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "xapi.c"
+
+/* ---- a scripted server ------------------------------------------------------------------ */
+
+struct fake;
+/* Fill resp with a complete HTTP response; return 1 to hang (no answer) instead. */
+typedef int (*fake_handler)(struct fake *f, const char *req_line, const char *method,
+			    const char *body, struct ct_sb *resp);
+
+struct fake {
+	int fd, port;
+	pthread_t th;
+	fake_handler h;
+	pthread_mutex_t lock;
+	int calls, logins;
+	volatile int stop;
+	char last_session[128];
+	int other_port;             /* for redirects */
+};
+
+static void respond(struct ct_sb *r, int status, const char *extra_headers, const char *body)
+{
+	ct_sb_addf(r, "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n%s",
+		   status, strlen(body), extra_headers ? extra_headers : "", body);
+}
+
+static void xmlrpc_ok(struct ct_sb *r, const char *value_xml)
+{
+	struct ct_sb b;
+
+	ct_sb_init(&b);
+	ct_sb_addf(&b, "<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>"
+		   "<member><name>Status</name><value>Success</value></member>"
+		   "<member><name>Value</name><value>%s</value></member>"
+		   "</struct></value></param></params></methodResponse>", value_xml);
+	respond(r, 200, "Content-Type: text/xml\r\n", b.buf);
+	ct_sb_release(&b);
+}
+
+static void xmlrpc_fail(struct ct_sb *r, const char *code, const char *param)
+{
+	struct ct_sb b;
+
+	ct_sb_init(&b);
+	ct_sb_addf(&b, "<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>"
+		   "<member><name>Status</name><value>Failure</value></member>"
+		   "<member><name>ErrorDescription</name><value><array><data><value>%s</value>"
+		   "<value>%s</value></data></array></value></member>"
+		   "</struct></value></param></params></methodResponse>", code, param);
+	respond(r, 200, "Content-Type: text/xml\r\n", b.buf);
+	ct_sb_release(&b);
+}
+
+/* The first <value> text of the params (the session for most calls). */
+static void first_param(const char *body, char *out, size_t len)
+{
+	const char *p = strstr(body, "<param>");
+	const char *v, *e;
+
+	out[0] = '\0';
+	if (!p || !(v = strstr(p, "<value>")))
+		return;
+	v += 7;
+	if (!strncmp(v, "<string>", 8))
+		v += 8;
+	e = strchr(v, '<');
+	if (e)
+		snprintf(out, len, "%.*s", (int)(e - v), v);
+}
+
+static void serve_one(struct fake *f, int c)
+{
+	struct ct_sb req, resp;
+	char buf[65536], method[128] = "", line[512];
+	size_t hdr_end = 0, clen = 0;
+	int hang;
+
+	ct_sb_init(&req);
+	ct_sb_init(&resp);
+	for (;;) {
+		ssize_t n;
+		char *he = strstr(req.buf, "\r\n\r\n");
+
+		if (he && !hdr_end) {
+			const char *cl = strcasestr(req.buf, "Content-Length:");
+
+			hdr_end = (size_t)(he - req.buf) + 4;
+			clen = cl && cl < he ? (size_t)strtoul(cl + 15, NULL, 10) : 0;
+		}
+		if (hdr_end && req.len >= hdr_end + clen)
+			break;
+		n = read(c, buf, sizeof(buf));
+		if (n <= 0)
+			goto out;
+		ct_sb_add(&req, buf, (size_t)n);
+	}
+	snprintf(line, sizeof(line), "%.*s", (int)strcspn(req.buf, "\r\n"), req.buf);
+	{
+		const char *m = strstr(req.buf + hdr_end, "<methodName>");
+
+		if (m)
+			snprintf(method, sizeof(method), "%.*s", (int)strcspn(m + 12, "<"), m + 12);
+	}
+	pthread_mutex_lock(&f->lock);
+	f->calls++;
+	if (!strcmp(method, "session.login_with_password"))
+		f->logins++;
+	pthread_mutex_unlock(&f->lock);
+	hang = f->h(f, line, method, req.buf + hdr_end, &resp);
+	if (hang) {
+		while (!f->stop)
+			usleep(10000);
+		goto out;
+	}
+	if (write(c, resp.buf, resp.len) < 0) {
+		/* the client went away */
+	}
+out:
+	close(c);
+	ct_sb_release(&req);
+	ct_sb_release(&resp);
+}
+
+struct conn_arg {
+	struct fake *f;
+	int c;
+};
+
+static void *conn_main(void *arg)
+{
+	struct conn_arg *a = arg;
+
+	serve_one(a->f, a->c);
+	free(a);
+	return NULL;
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+
+	while (!f->stop) {
+		struct pollfd p = { .fd = f->fd, .events = POLLIN };
+		int c;
+		pthread_t t;
+		struct conn_arg *a;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		c = accept(f->fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		a = ct_xmalloc(sizeof(*a));
+		a->f = f;
+		a->c = c;
+		pthread_create(&t, NULL, conn_main, a);
+		pthread_detach(t);
+	}
+	return NULL;
+}
+
+static void fake_start(struct fake *f, fake_handler h)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	int one = 1;
+
+	memset(f, 0, sizeof(*f));
+	f->h = h;
+	pthread_mutex_init(&f->lock, NULL);
+	f->fd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(f->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(f->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(f->fd, 64), 0);
+	getsockname(f->fd, (struct sockaddr *)&sa, &sl);
+	f->port = ntohs(sa.sin_port);
+	pthread_create(&f->th, NULL, fake_main, f);
+}
+
+static void fake_stop(struct fake *f)
+{
+	f->stop = 1;
+	pthread_join(f->th, NULL);
+	close(f->fd);
+	usleep(30000);   /* let hanging connection threads see stop */
+	pthread_mutex_destroy(&f->lock);
+}
+
+static struct ct_xapi *client(struct fake *f, long call_timeout)
+{
+	char url[64];
+	struct ct_xapi_opts o = {
+		.url = url, .username = "root", .password = "secret", .tls_verify = true,
+		.call_timeout_s = call_timeout,
+	};
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f->port);
+	return ct_xapi_new(&o);
+}
+
+/* ---- handlers ------------------------------------------------------------------------- */
+
+static int h_session(struct fake *f, const char *line, const char *method, const char *body,
+		     struct ct_sb *r)
+{
+	char s[128];
+
+	(void)line;
+	first_param(body, s, sizeof(s));
+	if (!strcmp(method, "session.login_with_password")) {
+		char v[64];
+
+		pthread_mutex_lock(&f->lock);
+		snprintf(v, sizeof(v), "OpaqueRef:session-%d", f->logins);
+		pthread_mutex_unlock(&f->lock);
+		xmlrpc_ok(r, v);
+	} else if (!strcmp(method, "session.logout")) {
+		xmlrpc_ok(r, "");
+	} else if (!strcmp(s, "OpaqueRef:session-1")) {
+		xmlrpc_fail(r, "SESSION_INVALID", s);
+	} else if (!strcmp(method, "VM.get_all")) {
+		xmlrpc_ok(r, "<array><data><value>OpaqueRef:a</value><value><string>OpaqueRef:b</string></value></data></array>");
+	} else if (!strcmp(method, "VM.get_name_label")) {
+		xmlrpc_ok(r, "web &amp; db");
+	} else if (!strcmp(method, "pool.get_other_config")) {
+		xmlrpc_ok(r, "<struct></struct>");
+	} else if (!strcmp(method, "VM.get_power_state")) {
+		xmlrpc_fail(r, "RBAC_PERMISSION_DENIED", "VM.get_power_state");
+	} else if (!strcmp(method, "broken")) {
+		respond(r, 500, "Content-Type: text/html\r\n",
+			"<html><body><h1>Internal error</h1><p>Bad request body</p></body></html>");
+	} else if (!strcmp(method, "slow")) {
+		return 1;
+	} else if (strstr(method, ".get_all_records")) {
+		if (!strncmp(method, "VDI.", 4))
+			xmlrpc_ok(r, "<struct><member><name>OpaqueRef:v1</name><value><struct>"
+				  "<member><name>uuid</name><value>v1</value></member></struct></value></member>"
+				  "<member><name>OpaqueRef:v2</name><value><struct>"
+				  "<member><name>uuid</name><value>v2</value></member></struct></value></member>"
+				  "</struct>");
+		else if (!strncmp(method, "SR.", 3))
+			xmlrpc_ok(r, "<struct><member><name>OpaqueRef:s1</name><value><struct>"
+				  "<member><name>uuid</name><value>s1</value></member></struct></value></member>"
+				  "</struct>");
+		else if (!strncmp(method, "VBD.", 4))
+			respond(r, 200, "Content-Type: text/xml\r\n", "<methodResponse><params><param><value><struct>"
+				"<member><name>Status</name><value>Success</value></member><member><name>Value");
+		else
+			xmlrpc_ok(r, "<struct></struct>");
+	} else {
+		xmlrpc_fail(r, "MESSAGE_METHOD_UNKNOWN", method);
+	}
+	return 0;
+}
+
+START_TEST(relogin_on_session_invalid)
+{
+	struct fake f;
+	struct ct_xapi *x;
+	struct ct_err e;
+	struct ct_strset set = { 0 };
+	char *s = NULL;
+
+	fake_start(&f, h_session);
+	x = client(&f, 10);
+	ct_err_init(&e);
+	ck_assert_int_eq(ct_xapi_login(x, &e), 0);
+	ck_assert_str_eq(ct_xapi_session(x), "OpaqueRef:session-1");
+	/* session-1 is refused: log in again, retry once, succeed */
+	ck_assert_msg(ct_xapi_call_set(x, "VM.get_all", NULL, 0, &set, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(set.n, 2);
+	ck_assert_str_eq(set.v[1], "OpaqueRef:b");
+	ck_assert_str_eq(ct_xapi_session(x), "OpaqueRef:session-2");
+	ck_assert_int_eq(f.logins, 2);
+	ct_strset_release(&set);
+	/* bare-text string values, entities */
+	{
+		struct ct_xarg a[1] = { CT_XSTR("OpaqueRef:a") };
+
+		ck_assert_int_eq(ct_xapi_call(x, "VM.get_name_label", a, 1, &s, &e), 0);
+		ck_assert_str_eq(s, "web & db");
+		free(s);
+	}
+	/* RBAC is reported as such, with the code kept */
+	ck_assert_int_eq(ct_xapi_call(x, "VM.get_power_state", NULL, 0, &s, &e), -1);
+	ck_assert(ct_err_is(&e, "RBAC_PERMISSION_DENIED"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "RBAC_PERMISSION_DENIED"));
+	/* a Value that is not a string */
+	ck_assert_int_eq(ct_xapi_call(x, "pool.get_other_config", NULL, 0, &s, &e), -1);
+	ck_assert_int_eq(e.code, CT_E_PROTO);
+	/* an unknown method keeps XAPI's code */
+	ck_assert_int_eq(ct_xapi_call(x, "VM.no_such_call", NULL, 0, &s, &e), -1);
+	ck_assert(ct_err_is(&e, "MESSAGE_METHOD_UNKNOWN"));
+	ct_xapi_free(x);   /* logs out */
+	fake_stop(&f);
+}
+END_TEST
+
+START_TEST(http_error_and_timeout)
+{
+	struct fake f;
+	struct ct_xapi *x;
+	struct ct_err e;
+	char *s = NULL;
+	int64_t t0;
+
+	fake_start(&f, h_session);
+	x = client(&f, 1);
+	ct_err_init(&e);
+	ck_assert_int_eq(ct_xapi_login(x, &e), 0);
+	/* HTTP 500 with an HTML page: CT_E_NET with the status and the page's text */
+	ck_assert_int_eq(ct_xapi_call(x, "broken", NULL, 0, &s, &e), -1);
+	ck_assert_int_eq(e.code, CT_E_NET);
+	ck_assert_msg(strstr(e.msg, "500") && strstr(e.msg, "Bad request body"), "%s", e.msg);
+	/* a server that never answers: the per-call timeout (1 s here) */
+	t0 = ct_now_ms();
+	ck_assert_int_eq(ct_xapi_call(x, "slow", NULL, 0, &s, &e), -1);
+	ck_assert_int_eq(e.code, CT_E_TIMEOUT);
+	ck_assert_int_lt(ct_now_ms() - t0, 3000);
+	ct_xapi_free(x);
+	fake_stop(&f);
+}
+END_TEST
+
+static void *cancel_later(void *arg)
+{
+	usleep(200000);
+	ct_xapi_cancel(arg);
+	return NULL;
+}
+
+START_TEST(cancel_is_prompt)
+{
+	struct fake f;
+	struct ct_xapi *x;
+	struct ct_err e;
+	char *s = NULL;
+	pthread_t t;
+	int64_t t0;
+
+	fake_start(&f, h_session);
+	x = client(&f, 60);
+	ct_err_init(&e);
+	ck_assert_int_eq(ct_xapi_login(x, &e), 0);
+	t0 = ct_now_ms();
+	pthread_create(&t, NULL, cancel_later, x);
+	ck_assert_int_eq(ct_xapi_call(x, "slow", NULL, 0, &s, &e), -1);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(e.code, CT_E_CANCEL);
+	ck_assert_int_lt(ct_now_ms() - t0, 1000);
+	/* later calls fail at once until reset */
+	ck_assert_int_eq(ct_xapi_call(x, "VM.get_name_label", NULL, 0, &s, &e), -1);
+	ck_assert_int_eq(e.code, CT_E_CANCEL);
+	ct_xapi_reset_cancel(x);
+	ck_assert_msg(ct_xapi_call(x, "VM.get_name_label", NULL, 0, &s, &e) == 0, "%s", e.msg);
+	free(s);
+	ct_xapi_free(x);
+	fake_stop(&f);
+}
+END_TEST
+
+static size_t n_records;
+static void count_record(void *ctx, struct ct_obj *o)
+{
+	(void)ctx;
+	n_records++;
+	ct_obj_free(o);
+}
+
+START_TEST(parallel_loads)
+{
+	struct fake f;
+	struct ct_xapi *x;
+	struct ct_err e;
+	enum ct_class good[] = { CT_POOL, CT_SR, CT_VDI, CT_VM, CT_HOST };
+	enum ct_class bad[] = { CT_SR, CT_VBD };
+
+	fake_start(&f, h_session);
+	x = client(&f, 10);
+	ct_err_init(&e);
+	n_records = 0;
+	/* not logged in yet: the load logs in, meets SESSION_INVALID on session-1, logs in
+	 * again and runs the refused calls once more */
+	ck_assert_msg(ct_xapi_load_classes(x, good, 5, count_record, NULL, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(n_records, 3);
+	ck_assert_int_eq(f.logins, 2);
+	/* a truncated reply fails the load with a message naming the call */
+	n_records = 0;
+	ck_assert_int_eq(ct_xapi_load_classes(x, bad, 2, count_record, NULL, &e), -1);
+	ck_assert_int_eq(e.code, CT_E_PROTO);
+	ck_assert_msg(strstr(e.msg, "VBD.get_all_records") && strstr(e.msg, "ended"), "%s", e.msg);
+	ct_xapi_free(x);
+	fake_stop(&f);
+}
+END_TEST
+
+/* HTTP GET: 302 to "another host" (a second server), task-id header, streamed body. */
+static int h_export_target(struct fake *f, const char *line, const char *method, const char *body,
+			   struct ct_sb *r)
+{
+	(void)f;
+	(void)method;
+	(void)body;
+	if (strstr(line, "GET /export?ref=OpaqueRef:vm1&session_id=OpaqueRef%3Asession-1 "))
+		respond(r, 200, "task-id: OpaqueRef:task-9\r\nContent-Type: application/octet-stream\r\n",
+			"xva-bytes-0123456789");
+	else
+		respond(r, 404, NULL, "<html><body>no such export</body></html>");
+	return 0;
+}
+
+static struct fake *g_target;
+
+static int h_export_master(struct fake *f, const char *line, const char *method, const char *body,
+			   struct ct_sb *r)
+{
+	if (!strncmp(line, "GET /export?", 12)) {
+		char hdr[256];
+
+		snprintf(hdr, sizeof(hdr), "Location: http://127.0.0.1:%d%.*s\r\ntask-id: OpaqueRef:wrong\r\n",
+			 g_target->port, (int)(strstr(line, " HTTP/") - (line + 4)), line + 4);
+		respond(r, 302, hdr, "");
+		return 0;
+	}
+	if (!strncmp(line, "GET /missing", 12)) {
+		respond(r, 404, NULL, "<html><body>not found</body></html>");
+		return 0;
+	}
+	return h_session(f, line, method, body, r);
+}
+
+static int collect_bytes(void *ctx, const void *buf, size_t n)
+{
+	ct_sb_add(ctx, buf, n);
+	return 0;
+}
+
+START_TEST(http_get_redirect)
+{
+	struct fake m, t;
+	struct ct_xapi *x;
+	struct ct_err e;
+	struct ct_sb got;
+	char *task = NULL;
+
+	fake_start(&t, h_export_target);
+	g_target = &t;
+	fake_start(&m, h_export_master);
+	x = client(&m, 10);
+	ct_err_init(&e);
+	ct_sb_init(&got);
+	ck_assert_int_eq(ct_xapi_login(x, &e), 0);
+	ck_assert_msg(ct_xapi_http_get(x, "/export?ref=OpaqueRef:vm1", collect_bytes, &got, &task,
+				       &e) == 0, "%s", e.msg);
+	ck_assert_str_eq(got.buf, "xva-bytes-0123456789");
+	ck_assert_ptr_nonnull(task);
+	ck_assert_str_eq(task, "OpaqueRef:task-9");
+	free(task);
+	task = NULL;
+	got.len = 0;
+	ck_assert_int_eq(ct_xapi_http_get(x, "/missing", collect_bytes, &got, &task, &e), -1);
+	ck_assert_int_eq(e.code, CT_E_NET);
+	ck_assert_msg(strstr(e.msg, "404") && !strstr(e.msg, "session"), "%s", e.msg);
+	ck_assert_uint_eq(got.len, 0);   /* an error page is not handed to the writer */
+	free(task);
+	ct_sb_release(&got);
+	ct_xapi_free(x);
+	fake_stop(&m);
+	fake_stop(&t);
+}
+END_TEST
+
+START_TEST(master_urls)
+{
+	static const struct {
+		const char *cur, *param, *want;
+	} cases[] = {
+		{ "https://10.0.0.2", "10.0.0.1", "https://10.0.0.1" },
+		{ "https://10.0.0.2:8443", "10.0.0.1", "https://10.0.0.1:8443" },
+		{ "http://127.0.0.1:4000", "127.0.0.1:5000", "http://127.0.0.1:5000" },
+		{ "https://pool.example", "fe80::1", "https://[fe80::1]" },
+		{ "https://[fe80::2]:8443", "fe80::1", "https://[fe80::1]:8443" },
+		{ "https://h", "[fe80::1]:9443", "https://[fe80::1]:9443" },
+		{ "https://h:1", "https://master.example:2", "https://master.example:2" },
+		{ "https://h:1/", " 10.0.0.9\n", "https://10.0.0.9:1" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *u = master_url(cases[i].cur, cases[i].param);
+
+		ck_assert_msg(!strcmp(u, cases[i].want), "%s + %s: %s", cases[i].cur, cases[i].param, u);
+		free(u);
+	}
+}
+END_TEST
+
+START_TEST(fingerprints)
+{
+	unsigned char a[32], b[32];
+	char text[128];
+	const char *hex = "5FD017E060509 2E202131 84FD7D840B55F9FD43C677A1EB0AFF0EBCD0D74CDC2";
+
+	ck_assert(parse_fingerprint("sha256:5F:D0:17:E0:60:50:92:E2:02:13:18:4F:D7:D8:40:B5:5F:9F:D4:3C:67:7A:1E:B0:AF:F0:EB:CD:0D:74:CD:C2", a));
+	ck_assert(parse_fingerprint("5fd017e06050 92e20213184fd7d840b55f9fd43c677a1eb0aff0ebcd0d74cdc2", b));
+	ck_assert(!memcmp(a, b, 32));
+	ck_assert(parse_fingerprint("SHA256 Fingerprint=5F:D0:17:E0:60:50:92:E2:02:13:18:4F:D7:D8:40:B5:5F:9F:D4:3C:67:7A:1E:B0:AF:F0:EB:CD:0D:74:CD:C2", b));
+	ck_assert(!memcmp(a, b, 32));
+	ck_assert(parse_fingerprint(hex, b));
+	ck_assert(!parse_fingerprint("sha256:5F:D0", b));
+	ck_assert(!parse_fingerprint("sha1:5F:D0:17:E0:60:50:92:E2:02:13:18:4F:D7:D8:40:B5:5F:9F:D4:3C", b));
+	ck_assert(!parse_fingerprint("zz:D0:17:E0:60:50:92:E2:02:13:18:4F:D7:D8:40:B5:5F:9F:D4:3C:67:7A:1E:B0:AF:F0:EB:CD:0D:74:CD:C2", b));
+	format_fingerprint(a, text, sizeof(text));
+	ck_assert_str_eq(text, "5F:D0:17:E0:60:50:92:E2:02:13:18:4F:D7:D8:40:B5:5F:9F:D4:3C:67:7A:1E:B0:AF:F0:EB:CD:0D:74:CD:C2");
+}
+END_TEST
+
+START_TEST(bad_pin_and_no_server)
+{
+	struct ct_xapi_opts o = { .url = "http://127.0.0.1:1", .username = "root", .password = "x",
+				  .tls_verify = true, .fingerprint = "sha256:12:34", .connect_timeout_s = 2 };
+	struct ct_xapi *x = ct_xapi_new(&o);
+	struct ct_err e;
+
+	ct_err_init(&e);
+	ck_assert_int_eq(ct_xapi_login(x, &e), -1);
+	ck_assert_int_eq(e.code, CT_E_CONFIG);
+	ct_xapi_free(x);
+	o.fingerprint = NULL;
+	x = ct_xapi_new(&o);
+	ck_assert_int_eq(ct_xapi_login(x, &e), -1);
+	ck_assert_int_eq(e.code, CT_E_NET);
+	ck_assert_msg(strstr(e.msg, "127.0.0.1:1"), "%s", e.msg);
+	ct_xapi_free(x);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("xapi");
+	TCase *tc = tcase_create("xapi");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, relogin_on_session_invalid);
+	tcase_add_test(tc, http_error_and_timeout);
+	tcase_add_test(tc, cancel_is_prompt);
+	tcase_add_test(tc, parallel_loads);
+	tcase_add_test(tc, http_get_redirect);
+	tcase_add_test(tc, master_urls);
+	tcase_add_test(tc, fingerprints);
+	tcase_add_test(tc, bad_pin_and_no_server);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	struct ct_err e;
+	int failed;
+
+	ct_err_init(&e);
+	if (ct_xapi_global_init(&e) < 0) {
+		fprintf(stderr, "%s\n", e.msg);
+		return EXIT_FAILURE;
+	}
+	sr = srunner_create(suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	ct_xapi_global_cleanup();
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
