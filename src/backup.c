@@ -1441,7 +1441,7 @@ static int setup(struct bk *b, struct ct_err *e)
 		b->policy = o->job->gate.policy;
 		b->wait_timeout = o->job->gate.wait_timeout;
 	} else {
-		snprintf(b->job, sizeof(b->job), "%s", o->job_name ? o->job_name : "adhoc");
+		snprintf(b->job, sizeof(b->job), "%s", o->job_name ? o->job_name : CT_BACKUP_ADHOC_JOB);
 		b->adhoc = true;
 		pool_name = o->pool;
 		b->mode = CT_JOB_SNAPSHOT;

@@ -38,6 +38,10 @@
 #include "err.h"
 #include "watch.h"
 
+/* The job name recorded and tagged (chaintop:job) for ad hoc runs (job == NULL and
+ * job_name == NULL): `chaintop backup --vm` and, unless it passes its own, the console. */
+#define CT_BACKUP_ADHOC_JOB "adhoc"
+
 enum ct_backup_level { CT_BACKUP_INFO, CT_BACKUP_WARN, CT_BACKUP_ERROR };
 
 struct ct_backup_progress {
