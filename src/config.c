@@ -513,7 +513,7 @@ static int parse_health(struct ld *L, const config_setting_t *grp)
 	    get_int(L, grp, "health", "crit_depth", R_DEPTH, &h->crit_depth) < 0 ||
 	    get_int(L, grp, "health", "coalesce_warn", R_COALESCE, &h->coalesce_warn) < 0 ||
 	    get_int(L, grp, "health", "crit_free_percent", R_PERCENT, &h->crit_free_percent) < 0 ||
-	    get_duration(L, grp, "health", "stale_after", 60, 3650LL * 86400, &h->stale_after) < 0 ||
+	    get_duration(L, grp, "health", "stale_after", 1, 3650LL * 86400, &h->stale_after) < 0 ||
 	    get_duration(L, grp, "health", "stall_after", 1, 365LL * 86400, &h->stall_after) < 0)
 		return -1;
 	return check_depths(L, grp, "health", h->warn_depth, h->crit_depth);
