@@ -1162,7 +1162,12 @@ static void run_disks(struct exec *ex, int64_t item, const struct ct_prune_cand 
 			free(lab);
 			return;
 		}
-		st = step_begin(ex, item, "check");
+		{
+			char sn[400];
+
+			snprintf(sn, sizeof(sn), "check disk %s", lab);
+			st = step_begin(ex, item, sn);
+		}
 		check_vdi(ex, d, snap_ref, &f);
 		switch (f.v) {
 		case V_OK:
@@ -1280,7 +1285,11 @@ static void run_item(struct exec *ex, int i)
 	}
 	if (c->kind == CT_PRUNE_SNAPSHOT) {
 		struct fresh f;
-		int64_t st = step_begin(ex, item, "check");
+		char sn[400];
+		int64_t st;
+
+		snprintf(sn, sizeof(sn), "check snapshot %s", lab);
+		st = step_begin(ex, item, sn);
 
 		progress(ex, "check", false, "checking snapshot %s on fresh data", lab);
 		check_snapshot(ex, c, &f);

@@ -188,8 +188,12 @@ struct ct_prune_summary {
 void ct_prune_summary_release(struct ct_prune_summary *s);
 
 /* Returns 0 when the run was carried out (whatever each item's outcome: see
- * out->exit_code); -1 when it could not start (no session, login failed, jobstore unusable,
- * pool mismatch): e says why, out->exit_code is 2, and no destroying call was made. */
+ * out->exit_code); -1 when it could not start (no password, no session, login failed, pool
+ * record unreadable, jobstore unusable): e says why, out->exit_code is 2, and no destroying
+ * call was made. A candidate of another pool than o->pc (by name or by the session's pool
+ * uuid) is refused as an item. An empty list returns 0 at once without logging in.
+ * Steps recorded per item: "check snapshot 'x' (uuid8)", "VM.destroy 'x' (uuid8)",
+ * "check disk ...", "VDI.destroy ..." (skipped steps in a dry run). */
 int ct_prune_execute(const struct ct_prune_opts *o, struct ct_prune_summary *out,
 		     struct ct_err *e);
 
