@@ -116,6 +116,7 @@ err=$(cat "$T_TMP/tree.out" "$T_TMP/tree.err")
 assert_contains "wrong password: says the user was refused" "$err" "refused user 'root'"
 assert_contains "wrong password: says what to check" "$err" "password_file or password_env"
 assert_not_contains "wrong password: the password is never printed" "$err" "wrong-password"
+assert_not_contains "wrong password: no sanitizer report" "$err" "Sanitizer"
 CHAINTOP_TEST_PASSWORD=wrong-password events_start "$T_TMP/ev3" "$T_TMP/a.conf"
 ms=$(wait_line "$T_TMP/ev3" ' lab pool auth-failed ' 10)
 check "wrong password: events shows auth-failed (${ms} ms)" [ "$ms" -ge 0 ]

@@ -60,6 +60,8 @@ tree "$T_TMP/noverify.conf"; rc=$?
 check "verify = false: accepted (exit $rc)" [ "$rc" -eq 0 ]
 assert_contains "verify = false: warned about" "$(cat "$T_TMP/err")" "verify"
 
+assert_not_contains "no sanitizer report" "$(cat "$T_TMP/err")" "Sanitizer"
+
 # plain http against the TLS port: a clear error, not a hang
 cat >"$T_TMP/http.conf" <<EOF
 pools = ( { name = "plain"; url = "${SIM_URL_T/https/http}"; username = "root";
