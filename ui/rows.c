@@ -42,9 +42,24 @@ struct ct_row *ct_rows_add(struct ct_rows *r)
 	return &r->v[r->n++];
 }
 
+/* ct_sanitize, with a fast path for the common all-printable-ASCII string. */
 static void san(char *dst, size_t len, const char *src)
 {
-	ct_sanitize(src ? src : "", dst, len);
+	const unsigned char *p = (const unsigned char *)(src ? src : "");
+	size_t n = 0;
+
+	while (p[n] >= 0x20 && p[n] < 0x7f)
+		n++;
+	if (p[n] != '\0') {
+		ct_sanitize((const char *)p, dst, len);
+		return;
+	}
+	if (len == 0)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, p, n);
+	dst[n] = '\0';
 }
 
 int ct_ui_width(const char *s)
@@ -400,8 +415,11 @@ static const char *nz(const char *s)
 
 static void sort_vdis(const struct ct_chain_report *rep, int *idx, int n)
 {
-	struct sort_ctx_item *it = ct_xcalloc((size_t)n + 1, sizeof(*it));
+	struct sort_ctx_item *it;
 
+	if (n < 2)
+		return;
+	it = ct_xcalloc((size_t)n + 1, sizeof(*it));
 	for (int i = 0; i < n; i++) {
 		const struct ct_vdi_verdict *vv = &rep->vdis[idx[i]];
 
