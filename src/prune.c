@@ -2,6 +2,7 @@
  * of XAPI calls, and execution with fresh re-checks before every destroying call. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -285,27 +286,64 @@ static char *chain_text(struct ct_model *m, const struct ct_vdi *v)
 
 /* Refs being removed in one candidate's effect simulation. */
 struct refset {
-	const struct ct_vdi **v;
+	const struct ct_vdi **v;       /* insertion order */
 	int n, cap;
+	const struct ct_vdi **slot;    /* open addressing on the pointer, nslot a power of 2 */
+	size_t nslot;
 };
+
+static size_t refset_hash(const struct ct_vdi *v, size_t nslot)
+{
+	uintptr_t x = (uintptr_t)v;
+
+	x ^= x >> 17;
+	x *= (uintptr_t)0x9e3779b97f4a7c15ULL;
+	return (size_t)(x >> 7) & (nslot - 1);
+}
 
 static bool refset_has(const struct refset *s, const struct ct_vdi *v)
 {
-	for (int i = 0; i < s->n; i++)
-		if (s->v[i] == v)
+	if (!s->nslot)
+		return false;
+	for (size_t h = refset_hash(v, s->nslot); s->slot[h]; h = (h + 1) & (s->nslot - 1))
+		if (s->slot[h] == v)
 			return true;
 	return false;
 }
 
 static void refset_add(struct refset *s, const struct ct_vdi *v)
 {
+	size_t h;
+
 	if (refset_has(s, v))
 		return;
+	if ((size_t)(s->n + 1) * 2 > s->nslot) {
+		size_t ns = s->nslot ? s->nslot * 2 : 16;
+
+		free(s->slot);
+		s->slot = ct_xcalloc(ns, sizeof(*s->slot));
+		s->nslot = ns;
+		for (int i = 0; i < s->n; i++) {
+			for (h = refset_hash(s->v[i], ns); s->slot[h]; h = (h + 1) & (ns - 1))
+				;
+			s->slot[h] = s->v[i];
+		}
+	}
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 8;
 		s->v = ct_xrealloc(s->v, (size_t)s->cap * sizeof(*s->v));
 	}
 	s->v[s->n++] = v;
+	for (h = refset_hash(v, s->nslot); s->slot[h]; h = (h + 1) & (s->nslot - 1))
+		;
+	s->slot[h] = v;
+}
+
+static void refset_release(struct refset *s)
+{
+	free(s->v);
+	free(s->slot);
+	memset(s, 0, sizeof(*s));
 }
 
 /* Children of p that are not being removed. */
@@ -419,8 +457,8 @@ static void compute_effect(struct ct_model *m, struct ct_prune_effect *ef, const
 		push_str(&ef->effects, &ef->n_effects,
 			 ct_xasprintf("space expected back: %s when the calls return, %s once the "
 				      "GC has finished", b1, b2));
-	free(gone.v);
-	free(seen.v);
+	refset_release(&gone);
+	refset_release(&seen);
 }
 
 /* A candidate's own effect (alone, on the model as found). */
@@ -467,7 +505,7 @@ void ct_prune_effect_of(struct ct_model *m, const struct ct_prune_list *l,
 		}
 	}
 	compute_effect(m, out, &direct);
-	free(direct.v);
+	refset_release(&direct);
 }
 
 static void fill_disk(struct ct_model *m, struct ct_prune_disk *d, const struct ct_vdi *v)
@@ -502,24 +540,40 @@ static void cand_join_chains(struct ct_prune_cand *c)
 	c->chain = sb_take(&sb);
 }
 
-/* Is some VM (other than `except`) holding v as its suspend image? */
-static const struct ct_vm *suspend_owner(struct ct_model *m, const struct ct_vdi *v,
-					 const struct ct_vm *except)
+/* The VMs holding a suspend image (few: suspended VMs and checkpoints), built once a find
+ * so the "is it someone's suspend VDI" question does not walk every VM for every VDI. */
+struct suspend_idx {
+	const struct ct_vm **vms;
+	int n;
+};
+
+static void suspend_idx_build(struct ct_model *m, struct suspend_idx *sx)
 {
 	size_t n = ct_model_count(m, CT_VM);
 
+	memset(sx, 0, sizeof(*sx));
 	for (size_t i = 0; i < n; i++) {
 		const struct ct_vm *vm = (const struct ct_vm *)ct_model_at(m, CT_VM, i);
 
-		if (vm != except && vm->suspend_vdi && !ct_ref_is_null(vm->suspend_vdi) &&
-		    !strcmp(vm->suspend_vdi, v->o.ref))
-			return vm;
+		if (!vm->suspend_vdi || ct_ref_is_null(vm->suspend_vdi))
+			continue;
+		sx->vms = ct_xrealloc(sx->vms, ((size_t)sx->n + 1) * sizeof(*sx->vms));
+		sx->vms[sx->n++] = vm;
 	}
+}
+
+/* The VM holding v as its suspend image, or NULL. */
+static const struct ct_vm *suspend_owner(const struct suspend_idx *sx, const struct ct_vdi *v)
+{
+	for (int i = 0; i < sx->n; i++)
+		if (!strcmp(sx->vms[i]->suspend_vdi, v->o.ref))
+			return sx->vms[i];
 	return NULL;
 }
 
 /* Why a disk of snapshot `snap` must be kept, or NULL when VDI.destroy may follow. */
-static char *disk_keep_reason(struct ct_model *m, const struct ct_vm *snap, const struct ct_vdi *v,
+static char *disk_keep_reason(struct ct_model *m, const struct suspend_idx *sx,
+			      const struct ct_vm *snap, const struct ct_vdi *v,
 			      const struct ct_sr *sr)
 {
 	size_t nb = 0;
@@ -550,7 +604,7 @@ static char *disk_keep_reason(struct ct_model *m, const struct ct_vm *snap, cons
 		free(lab);
 		return r;
 	}
-	owner = suspend_owner(m, v, NULL);
+	owner = suspend_owner(sx, v);
 	if (owner) {
 		char *lab = obj_label(owner->name_label, owner->o.uuid), *r;
 
@@ -561,7 +615,8 @@ static char *disk_keep_reason(struct ct_model *m, const struct ct_vm *snap, cons
 	return NULL;
 }
 
-static void add_snapshot(struct ct_model *m, const struct ct_pool_conf *pc, const char *pool_uuid,
+static void add_snapshot(struct ct_model *m, const struct suspend_idx *sx,
+			 const struct ct_pool_conf *pc, const char *pool_uuid,
 			 const struct ct_vm *vm, char **reasons, int n_reasons, time_t now,
 			 struct ct_prune_list *out)
 {
@@ -601,7 +656,7 @@ static void add_snapshot(struct ct_model *m, const struct ct_pool_conf *pc, cons
 			continue;
 		d = &c->disks[c->n_disks++];
 		fill_disk(m, d, v);
-		d->keep_reason = disk_keep_reason(m, vm, v, ct_model_sr(m, v->sr));
+		d->keep_reason = disk_keep_reason(m, sx, vm, v, ct_model_sr(m, v->sr));
 		d->destroy = d->keep_reason == NULL;
 		if (d->destroy) {
 			c->size += v->virtual_size;
@@ -630,7 +685,7 @@ static void add_snapshot(struct ct_model *m, const struct ct_pool_conf *pc, cons
 	}
 	cand_join_chains(c);
 	cand_effect(m, c, &gone);
-	free(gone.v);
+	refset_release(&gone);
 }
 
 static void add_orphan(struct ct_model *m, const struct ct_pool_conf *pc, const char *pool_uuid,
@@ -661,11 +716,12 @@ static void add_orphan(struct ct_model *m, const struct ct_pool_conf *pc, const 
 	cand_join_chains(c);
 	refset_add(&gone, v);
 	cand_effect(m, c, &gone);
-	free(gone.v);
+	refset_release(&gone);
 }
 
 /* The orphan rule; returns the reason sentence (owned) or NULL. */
-static char *orphan_reason(struct ct_model *m, const struct ct_vdi *v)
+static char *orphan_reason(struct ct_model *m, const struct suspend_idx *sx,
+			   const struct ct_vdi *v)
 {
 	size_t nb = 0;
 	const struct ct_sr *sr;
@@ -678,7 +734,7 @@ static char *orphan_reason(struct ct_model *m, const struct ct_vdi *v)
 	ct_model_vdi_vbds(m, v, &nb);
 	if (nb > 0 || v->vbds.n > 0)
 		return NULL;
-	if (suspend_owner(m, v, NULL))
+	if (suspend_owner(sx, v))
 		return NULL;
 	if (v->is_a_snapshot) {
 		const struct ct_vdi *src = ct_model_vdi(m, v->snapshot_of);
@@ -702,12 +758,14 @@ int ct_prune_find(struct ct_model *m, const struct ct_config *c, const struct ct
 {
 	const struct ct_pool *pool = ct_model_pool(m);
 	const char *pool_uuid = pool ? pool->o.uuid : NULL;
+	struct suspend_idx sx;
 	int start = out->n;
 	size_t n;
 	char d1[32], d2[32];
 
 	if (older_than < 0)
 		older_than = c ? c->health.stale_after : 0;
+	suspend_idx_build(m, &sx);
 	n = ct_model_count(m, CT_VM);
 	for (size_t i = 0; i < n; i++) {
 		const struct ct_vm *vm = (const struct ct_vm *)ct_model_at(m, CT_VM, i);
@@ -735,18 +793,19 @@ int ct_prune_find(struct ct_model *m, const struct ct_config *c, const struct ct
 				 ct_xstrdup("its source VM is gone (snapshot_of names no VM)"));
 		if (nr == 0)
 			continue;
-		add_snapshot(m, pc, pool_uuid, vm, reasons, nr, now, out);
+		add_snapshot(m, &sx, pc, pool_uuid, vm, reasons, nr, now, out);
 	}
 	n = ct_model_count(m, CT_VDI);
 	for (size_t i = 0; i < n; i++) {
 		const struct ct_vdi *v = (const struct ct_vdi *)ct_model_at(m, CT_VDI, i);
-		char *r = orphan_reason(m, v);
+		char *r = orphan_reason(m, &sx, v);
 
 		if (r)
 			add_orphan(m, pc, pool_uuid, v, r, now, out);
 	}
 	if (out->n - start > 1)
 		qsort(out->c + start, (size_t)(out->n - start), sizeof(*out->c), cand_cmp);
+	free(sx.vms);
 	return out->n - start;
 }
 
