@@ -728,6 +728,8 @@ static char *orphan_reason(struct ct_model *m, const struct suspend_idx *sx,
 
 	if (!v->managed || v->missing || !type_prunable(v->type) || v->virtual_size <= 0)
 		return NULL;
+	if (v->current_operations.n > 0)   /* being copied, exported, ...: in use right now */
+		return NULL;
 	sr = ct_model_sr(m, v->sr);
 	if (!sr || sr_removable(sr))
 		return NULL;
@@ -1093,6 +1095,11 @@ static void check_vdi(struct exec *ex, const struct ct_prune_disk *d, const char
 	if (!snap_ref && (v->missing || v->virtual_size <= 0)) {
 		f->v = V_REFUSE;
 		f->why = ct_xstrdup(v->missing ? "SM reports it missing" : "its virtual size is 0");
+		goto out;
+	}
+	if (!snap_ref && v->current_operations.n > 0) {
+		f->v = V_REFUSE;
+		f->why = ct_xasprintf("an operation is running on it (%s)", v->current_operations.v[0]);
 		goto out;
 	}
 	if (!v->sr || !d->sr_ref || strcmp(v->sr, d->sr_ref)) {

@@ -220,6 +220,8 @@ START_TEST(never_orphans)
 	fx_vdi(&F, udev, "usb stick", NULL);                      /* removable */
 	v = fx_vdi(&F, SR, "missing", NULL);
 	v->missing = true;
+	v = fx_vdi(&F, SR, "being copied", NULL);                 /* an operation running */
+	ct_strset_add(&v->current_operations, "copy");
 	v = fx_vdi(&F, SR, "in use", NULL);                       /* a VBD (not attached) */
 	fx_vbd(&F, vm, v, "1")->currently_attached = false;
 	v = fx_vdi(&F, SR, "suspend image as user", NULL);        /* some VM's suspend VDI */
