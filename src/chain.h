@@ -58,7 +58,9 @@ struct ct_sr_verdict {
 	bool vhd;                  /* chains apply (nfs, ext, lvm*, file, ...) */
 	bool thick;                /* LVM-based: a snapshot needs the virtual size free */
 	int n_vdis;
-	int pending;               /* VDIs with pending coalesce links above them, non-snapshot, managed */
+	int pending;               /* coalesce links still to do: ancestors with exactly one child of
+	                            * the SR's managed non-snapshot VDIs, each ancestor counted once
+	                            * (Xen Orchestra's Health count) */
 	int max_depth;
 	int stacked, orphans, garbage, broken, deep;
 	int64_t free_bytes;        /* physical_size - physical_utilisation (>= 0) */
