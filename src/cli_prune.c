@@ -234,17 +234,23 @@ int ct_cmd_prune(struct ct_cli *cli)
 		fflush(stdout);
 		ct_err_init(&e);
 		if (ct_prune_execute(&po, &sum, &e) < 0) {
-			fprintf(stderr, "chaintop prune: %s\n", e.msg);
+			char msg[1100];
+
+			fprintf(stderr, "chaintop prune: %s\n", ct_sanitize(e.msg, msg, sizeof(msg)));
 			rc = 2;
 		} else {
-			printf("%s\n", sum.message);
+			char line[1100];
+
+			printf("%s\n", ct_sanitize(sum.message, line, sizeof(line)));
 			for (int k = 0; k < sum.n_items; k++) {
 				const struct ct_prune_result *r = &sum.items[k];
+				char msg[1200];
 
 				if (r->status == CT_RUN_SUCCESS)
 					continue;
+				ct_sanitize(r->message ? r->message : "", msg, sizeof(msg));
 				printf("  %s: %s%s%s%s\n", r->status == CT_RUN_FAILURE ? "FAILED" :
-				       "REFUSED", r->message ? r->message : "",
+				       "REFUSED", msg,
 				       r->xapi_code[0] ? " [" : "", r->xapi_code,
 				       r->xapi_code[0] ? "]" : "");
 			}
