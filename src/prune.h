@@ -171,7 +171,8 @@ struct ct_prune_result {
 	enum ct_prune_kind kind;
 	enum ct_run_status status;     /* SUCCESS, FAILURE (XAPI error), SKIPPED (refused by a
 					* safety rule on fresh data, or cancelled) */
-	char *message;                 /* owned sentence */
+	char *message;                 /* owned sentence; may quote XAPI's error text:
+					* sanitise before printing */
 	char xapi_code[64];            /* the XAPI error code when a call failed, else "" */
 	int calls_done;                /* destroying calls that succeeded */
 	int vdis_kept;                 /* disks left in place (another VM uses them, ...) */
