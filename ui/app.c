@@ -248,7 +248,15 @@ void ct_ui_refresh(struct ct_ui *ui)
 			ct_snap_refresh(ui);
 		}
 	}
-	if (!any && !ui->dirty_view)
+	if (any)
+		ui->dirty_view = true;
+	ct_ui_refresh_view(ui);
+}
+
+/* Rebuild the visible list if the filter, grouping, expansion or the rows changed. */
+void ct_ui_refresh_view(struct ct_ui *ui)
+{
+	if (!ui->dirty_view)
 		return;
 	/* concatenate the pools shown, then the visible list */
 	g_all.n = 0;
@@ -265,8 +273,7 @@ void ct_ui_refresh(struct ct_ui *ui)
 			g_all.v[g_all.n++] = &p->rows.v[k];
 	}
 	ct_vis_build(&ui->vis, g_all.v, g_all.n, &ui->toggled, ui->filter, ui->problems_only);
-	if (!any)
-		ct_health_rebuild(ui);   /* the filter applies to the Health view too */
+	ct_health_rebuild(ui);   /* the filter applies to the Health view too */
 	ui->dirty_view = false;
 	/* keep the selection on the same object, at the same place on the screen */
 	{
@@ -937,6 +944,7 @@ static void handle_key(struct ct_ui *ui, int ch)
 		overlay_key(ui, ch);
 		return;
 	}
+	ct_ui_refresh_view(ui);   /* keys act on what the operator sees after the last key */
 	action_key(ui, ch);
 }
 

@@ -87,6 +87,7 @@ static void plan_lines(struct ct_ui *ui, const char *pool, const char *vm, bool 
 	ct_dialog_line(ui, "  3. VM.add_to_other_config / VDI.add_to_other_config: tags chaintop:job, chaintop:vm,");
 	ct_dialog_line(ui, "     chaintop:time, chaintop:run on the snapshot and its disks;");
 	ct_dialog_line(ui, "  4. every step recorded in the job history: the result shows in the Jobs view (4).");
+	ct_dialog_line(ui, "No export and no retention for an ad hoc run: older snapshots stay as they are.");
 	ct_dialog_line(ui, "Progress shows on the status line; the console stays usable meanwhile.");
 }
 
@@ -149,9 +150,10 @@ static void on_progress(void *ctx, const struct ct_backup_progress *p)
 	pct[0] = '\0';
 	if (p->percent >= 0)
 		snprintf(pct, sizeof(pct), " %.0f%%", p->percent);
-	ct_ui_worker_progress(w, "%s%s%s%s%s%s", p->step ? p->step : "", pct,
-			      p->message && *p->message ? ": " : "", p->message ? p->message : "",
-			      p->run_id > 0 ? " (run " : "", p->run_id > 0 ? "recorded)" : "");
+	if (p->message && *p->message)
+		ct_ui_worker_progress(w, "%s", p->message);
+	else
+		ct_ui_worker_progress(w, "%s%s", p->step ? p->step : "", pct);
 }
 
 static void backup_work(struct ct_ui_worker *w, void *arg)

@@ -176,7 +176,7 @@ static void rline(struct ct_ui *ui, const char *fmt, ...)
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
 	ct_sanitize(raw, clean, sizeof(clean));
-	ct_strset_add(&ui->report, clean);
+	ct_ui_wrap(&ui->report, clean, COLS - 1, "        ");
 }
 
 static const char *nz(const char *s)

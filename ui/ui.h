@@ -208,6 +208,7 @@ struct ct_ui {
 
 /* app.c */
 void ct_ui_refresh(struct ct_ui *ui);                 /* rebuild rows if models or view changed */
+void ct_ui_refresh_view(struct ct_ui *ui);            /* the visible list only */
 struct ct_row *ct_ui_selected_row(struct ct_ui *ui);
 struct ct_row *ct_ui_row_at(struct ct_ui *ui, int vi);   /* visible row vi of the tree */
 int ct_ui_tree_rows(const struct ct_ui *ui);               /* tree rows on screen */
