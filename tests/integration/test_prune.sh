@@ -90,11 +90,17 @@ plan=$("$CHAINTOP" prune -c "$CONF" --dry-run 2>/dev/null)
 planned_refs=$(grep -oE '^ +[0-9]+\. (VM|VDI)\.destroy OpaqueRef:[^ ]+' <<<"$plan" | awk '{print $3}' | sort)
 orphan_ref=$(grep -E 'orphan disk' <<<"$plan" | grep -oE 'VDI\.destroy OpaqueRef:[^ ]+' | awk '{print $2}')
 legacy_disk=$(grep -E "^ +2\. VDI\.destroy" <<<"$plan" | awk '{print $3}')
+weekly_data=$(grep -E "^ +[0-9]+\. VDI\.destroy .* disk 'app01 data'" <<<"$plan" | head -n1 | awk '{print $3}')
 assert_eq "13 planned calls parsed" "$(wc -l <<<"$planned_refs")" 13
 sim_ctl p POST /sim/calls/clear >/dev/null
-out=$(python3 - "$CHAINTOP" "$CONF" "$SIM_URL_p" "$orphan_ref" <<'EOF'
-import os, pty, sys, time, json, urllib.request
-exe, conf, url, orphan = sys.argv[1:5]
+out=$(python3 - "$CHAINTOP" "$CONF" "$SIM_URL_p" "$orphan_ref" "$weekly_data" <<'EOF'
+import os, pty, sys, time, json, urllib.request, xmlrpc.client
+exe, conf, url, orphan, weekly_data = sys.argv[1:6]
+x = xmlrpc.client.ServerProxy(url + "/")
+sess = x.session.login_with_password("root", "chaintop-demo", "1.0", "prune-test")["Value"]
+proxy = x.VM.get_by_name_label(sess, "backup-proxy")["Value"][0]
+proxy_vbd = x.VM.get_VBDs(sess, proxy)["Value"][0]
+x.session.logout(sess)
 def ctl(path, body=None):
     req = urllib.request.Request(url + path, method="POST",
                                  data=json.dumps(body).encode() if body is not None else None,
@@ -117,6 +123,8 @@ while time.time() < deadline:
     if not asked and b"Type 'yes'" in buf:
         asked = True
         ctl("/sim/set", {"class": "VDI", "ref": orphan, "field": "type", "value": "suspend"})
+        # a planned snapshot disk now also used by another VM: kept, the item goes on
+        ctl("/sim/set", {"class": "VDI", "ref": weekly_data, "field": "VBDs", "value": [proxy_vbd]})
         ctl("/sim/fault", {"method": "VDI.destroy", "error": ["VDI_IN_USE", "OpaqueRef:x", "destroy"], "count": 1})
         os.write(fd, b"yes\n")
 _, status = os.waitpid(pid, 0)
@@ -131,14 +139,17 @@ assert_contains "refusal names the rule" "$out" "it is a suspend VDI"
 assert_contains "XAPI failure reported with its code" "$out" "[VDI_IN_USE]"
 assert_contains "summary counts both" "$out" "4 done, 1 refused, 1 failed"
 assert_contains "kept disk named in the result" "$out" "Kept disk 'app01 data'"
+wd8=$(grep -E "^ +[0-9]+\. VDI\.destroy $weekly_data " <<<"$plan" | grep -oE "disk 'app01 data' \([0-9a-f]{8}\)")
+assert_contains "disk newly used by another VM kept on fresh data" "$out" "Kept ${wd8}: it is attached to VM 'backup-proxy'"
 assert_contains "run recorded" "$out" "Recorded as run"
 after_vm=$(xapi_objs VM); after_vdi=$(xapi_objs VDI)
 gone=$(comm -23 <(printf '%s\n%s\n' "$before_vm" "$before_vdi" | awk '{print $1}' | sort) \
 		<(printf '%s\n%s\n' "$after_vm" "$after_vdi" | awk '{print $1}' | sort))
-# Expected: every planned object except the refused orphan and the disk whose destroy failed
-# (the first VDI.destroy after the prompt: legacy-snap's disk).
-expected=$(grep -vxF -e "$orphan_ref" -e "$legacy_disk" <<<"$planned_refs" | sort)
-assert_eq "11 objects removed" "$(grep -c . <<<"$gone")" 11
+# Expected: every planned object except the refused orphan, the disk whose destroy failed
+# (the first VDI.destroy after the prompt: legacy-snap's disk) and the disk kept because
+# another VM uses it now.
+expected=$(grep -vxF -e "$orphan_ref" -e "$legacy_disk" -e "$weekly_data" <<<"$planned_refs" | sort)
+assert_eq "10 objects removed" "$(grep -c . <<<"$gone")" 10
 assert_eq "removed exactly the planned objects (minus refused/failed)" "$gone" "$expected"
 calls=$(sim_ctl p GET /sim/calls)
 order=$(python3 -c '
