@@ -135,8 +135,12 @@ static void build_entries(struct ct_ui_snap *s)
 
 static void restore_selection(struct ct_ui_snap *s)
 {
-	if (!s->sel_uuid[0])
+	if (!s->sel_uuid[0]) {
+		/* start on the first candidate rather than its group header */
+		if (s->l.sel == 0 && s->n_e > 1 && s->e[0].cand < 0)
+			s->l.sel = 1;
 		return;
+	}
 	for (int i = 0; i < s->n_e; i++) {
 		if (s->e[i].cand >= 0 && !strcmp0(s->list.c[s->e[i].cand].uuid, s->sel_uuid)) {
 			s->l.sel = i;
@@ -269,10 +273,18 @@ void ct_snap_draw(struct ct_ui *ui, int top, int h)
 	if (s->stale)
 		ct_snap_refresh(ui);
 	list_h = h - det_h - 1;
-	snprintf(title, sizeof(title), "  %-3s %-8s %-34s %8s %10s  %-30s (sorted by %s; s changes; %d tagged)",
-		 "TAG", "KIND", "NAME", "AGE", "SIZE", "WHY", s->sort == SORT_AGE ? "age" : "size",
-		 (int)s->tagged.n);
+	snprintf(title, sizeof(title), "  %-3s %-8s %-34s %8s %10s  %s", "TAG", "KIND", "NAME", "AGE", "SIZE", "WHY");
 	ct_put(top, 0, COLS, t->attr[R_TITLE], title);
+	{
+		char info[96];
+		int iw;
+
+		snprintf(info, sizeof(info), " %d tagged, sorted by %s (s) ", (int)s->tagged.n,
+			 s->sort == SORT_AGE ? "age" : "size");
+		iw = (int)strlen(info);
+		if (COLS - iw > 60)
+			ct_put(top, COLS - iw, iw, t->attr[R_TITLE], info);
+	}
 	ct_list_clamp(&s->l, s->n_e, list_h);
 	for (int i = 0; i < list_h; i++) {
 		int k = s->l.top + i;
@@ -504,6 +516,13 @@ void ct_snap_action(struct ct_ui *ui, enum ct_action a)
 	if (!s)
 		return;
 	if (ct_list_move(&s->l, a, s->n_e, ui->body_h / 2)) {
+		/* group headers are stepped over (Space on one still tags its group: Home/PgUp reach them) */
+		if (s->l.sel >= 0 && s->l.sel < s->n_e && s->e[s->l.sel].cand < 0) {
+			if (a == ACT_DOWN && s->l.sel + 1 < s->n_e)
+				s->l.sel++;
+			else if (a == ACT_UP && s->l.sel > 0)
+				s->l.sel--;
+		}
 		remember_selection(s);
 		return;
 	}
@@ -559,6 +578,8 @@ void ct_snap_action(struct ct_ui *ui, enum ct_action a)
 		}
 		if (s->l.sel < s->n_e - 1)
 			s->l.sel++;
+		if (s->e[s->l.sel].cand < 0 && s->l.sel < s->n_e - 1)
+			s->l.sel++;   /* over the next group's header */
 		remember_selection(s);
 		return;
 	}
