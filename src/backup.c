@@ -1503,6 +1503,8 @@ static int connect_pool(struct bk *b, struct ct_err *e)
 		b->w = &b->ws.w[0];
 	}
 	b->m = &b->w->model;
+	if (cancelled(b))
+		return ct_err_set(e, CT_E_CANCEL, "stopped before the backup started");
 	ct_model_lock(b->m);
 	if (!b->w->loaded) {
 		ct_err_set(e, CT_E_NET, "pool '%s' could not be loaded: %s", b->pc->name,
@@ -1511,8 +1513,6 @@ static int connect_pool(struct bk *b, struct ct_err *e)
 		return -1;
 	}
 	ct_model_unlock(b->m);
-	if (cancelled(b))
-		return ct_err_set(e, CT_E_CANCEL, "stopped before the backup started");
 	return 0;
 }
 
@@ -1576,6 +1576,10 @@ int ct_backup_run(const struct ct_backup_opts *o, struct ct_backup_summary *out,
 	b.lock_fd = -1;
 	if (setup(&b, e) < 0)
 		goto out;
+	if (cancelled(&b)) {
+		ct_err_set(e, CT_E_CANCEL, "stopped before the backup started");
+		goto out;
+	}
 	b.js = ct_jobstore_open(b.cfg->state_dir, e);   /* creates state_dir */
 	if (!b.js)
 		goto out;
