@@ -49,6 +49,8 @@ static int h_session(struct fake *f, const char *line, const char *method, const
 		xmlrpc_ok(r, "<array><data><value>OpaqueRef:a</value><value><string>OpaqueRef:b</string></value></data></array>");
 	} else if (!strcmp(method, "VM.get_name_label")) {
 		xmlrpc_ok(r, "web &amp; db");
+	} else if (!strcmp(method, "VM.destroy")) {
+		xmlrpc_ok(r, "");
 	} else if (!strcmp(method, "pool.get_other_config")) {
 		xmlrpc_ok(r, "<struct></struct>");
 	} else if (!strcmp(method, "VM.get_power_state")) {
@@ -108,6 +110,10 @@ START_TEST(relogin_on_session_invalid)
 		ck_assert_str_eq(s, "web & db");
 		free(s);
 	}
+	/* a void result is the empty string (<value></value>) */
+	ck_assert_msg(ct_xapi_call(x, "VM.destroy", NULL, 0, &s, &e) == 0, "%s", e.msg);
+	ck_assert_str_eq(s, "");
+	free(s);
 	/* RBAC is reported as such, with the code kept */
 	ck_assert_int_eq(ct_xapi_call(x, "VM.get_power_state", NULL, 0, &s, &e), -1);
 	ck_assert(ct_err_is(&e, "RBAC_PERMISSION_DENIED"));
