@@ -766,7 +766,7 @@ static void input_key(struct ct_ui *ui, int ch)
 		break;
 	}
 	if (ui->input == IN_FILTER) {
-		snprintf(ui->filter, sizeof(ui->filter), "%s", ui->input_buf);
+		ct_fmt(ui->filter, sizeof(ui->filter), "%s", ui->input_buf);
 		ui->dirty_view = true;
 		ui->tree.sel = 0;
 		ui->sel_screen = 0;

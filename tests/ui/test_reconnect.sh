@@ -23,4 +23,5 @@ ui_check_gone "stale mark goes" "STALE" 30
 ui_check "tree still there" "stacked-vm"
 ui_keys q
 ui_check "q quits" "chaintop exited rc=0"
+assert_eq "nothing on stderr" "$(ui_stderr)" ""
 finish

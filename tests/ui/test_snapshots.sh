@@ -85,4 +85,5 @@ ui_keys Escape
 ui_check "Esc cancels" "cancelled, nothing was changed"
 ui_keys 1 q
 ui_check "q quits" "chaintop exited rc=0"
+assert_eq "nothing on stderr" "$(ui_stderr)" ""
 finish
