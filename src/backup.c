@@ -454,6 +454,28 @@ static void wait_change(struct bk *b, char **token, int timeout_ms)
 	}
 }
 
+/* A token marking "now" for event.from in shared mode, so the first call does not return
+ * every record of the watched classes. NULL when it cannot be had ("" is used then). */
+static char *now_token(struct bk *b)
+{
+	struct ct_pool *p;
+	struct ct_err e;
+	char *ref = NULL, *tok = NULL;
+
+	if (!b->o->shared)
+		return NULL;
+	ct_model_lock(b->m);
+	p = ct_model_pool(b->m);
+	if (p)
+		ref = ct_xstrdup(p->o.ref);
+	ct_model_unlock(b->m);
+	ct_err_init(&e);
+	if (ref && ct_xapi_event_inject(b->x, CT_POOL, ref, &tok, &e) < 0)
+		tok = NULL;
+	free(ref);
+	return tok;
+}
+
 /* Fresh data for the last check before the snapshot: inject an event on the pool object and
  * wait until the watcher has applied a batch after it. */
 static void barrier(struct bk *b)
@@ -1139,7 +1161,7 @@ static int gate_step(struct bk *b, struct item *it)
 	{
 		int64_t ws = step_begin(b, it, "wait");
 		int64_t deadline = ct_now_ms() + b->wait_timeout * 1000;
-		char *token = NULL, dur[32], *last = ct_sb_detach(&sb);
+		char *token = now_token(b), dur[32], *last = ct_sb_detach(&sb);
 		uint64_t gen = model_generation(b);
 		int64_t t0 = ct_now_ms();
 

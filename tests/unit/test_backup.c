@@ -2,6 +2,7 @@
  * (shared), a progress callback and a cancel flag, against the simulator's `backup` scenario
  * (GC frozen). Also the usage errors and the lock path. */
 #include <check.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,6 +206,55 @@ START_TEST(shared_watcher_wait_deadline)
 }
 END_TEST
 
+struct bg_run {
+	struct ct_backup_opts o;
+	struct ct_backup_summary sum;
+	struct ct_err e;
+	int rc;
+};
+
+static void *bg_main(void *p)
+{
+	struct bg_run *r = p;
+
+	r->rc = ct_backup_run(&r->o, &r->sum, &r->e);
+	return NULL;
+}
+
+START_TEST(shared_watcher_wait_gc)
+{
+	struct ct_watchset ws;
+	struct bg_run r;
+	const char *sel[1] = { "stacked-vm" };
+	pthread_t t;
+	char *cmd;
+	int64_t t0;
+
+	start_watch(&ws);
+	memset(&r, 0, sizeof(r));
+	r.o.cfg = &cfg;
+	r.o.vms = sel;
+	r.o.n_vms = 1;
+	r.o.wait_override = 60;
+	r.o.shared = &ws.w[0];
+	ct_err_init(&r.e);
+	ck_assert_int_eq(pthread_create(&t, NULL, bg_main, &r), 0);
+	usleep(1000 * 1000);
+	/* the GC starts: the shared model changes, the gate passes, the snapshot follows */
+	cmd = ct_xasprintf("curl -sf -X POST '%s/sim/gc/speed?f=40' >/dev/null", sim_url);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	t0 = ct_now_ms();
+	pthread_join(t, NULL);
+	ck_assert_msg(r.rc == 0, "%s", r.e.msg);
+	ck_assert_int_eq(r.sum.exit_code, 0);
+	ck_assert_int_eq(r.sum.n_ok, 1);
+	ck_assert_int_lt(ct_now_ms() - t0, 20000);
+	ct_watchset_stop(&ws);
+	ct_watchset_release(&ws);
+}
+END_TEST
+
 START_TEST(cancelled_before_start)
 {
 	struct ct_backup_opts o;
@@ -274,6 +324,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, shared_watcher_snapshot);
 	tcase_add_test(tc, shared_watcher_wait_deadline);
+	tcase_add_test(tc, shared_watcher_wait_gc);
 	tcase_add_test(tc, cancelled_before_start);
 	tcase_add_test(tc, usage_errors);
 	tcase_add_test(tp, lock_path);
