@@ -894,8 +894,25 @@ static int do_export(struct bk *b, struct item *it, const char *stamp, struct ct
 	created = true;
 	/* held while writing: a later run tells a live .part from a dead one by this lock */
 	flock(ctx.fd, LOCK_EX | LOCK_NB);
-	query = ct_xasprintf("/export?ref=%s&use_compression=%s", it->snap_ref,
-			     comp_names[b->comp]);
+	{
+		struct ct_sb q;
+
+		ct_sb_init(&q);
+		ct_sb_adds(&q, "/export?ref=");
+		for (const char *c = it->snap_ref; *c; c++) {
+			bool plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+				     (*c >= '0' && *c <= '9') || *c == ':' || *c == '-' || *c == '.' ||
+				     *c == '_';
+
+			if (plain)
+				ct_sb_add(&q, c, 1);
+			else
+				ct_sb_addf(&q, "%%%02X", (unsigned char)*c);
+		}
+		ct_sb_addf(&q, "&use_compression=%s", comp_names[b->comp]);
+		query = ct_sb_detach(&q);
+		ct_sb_release(&q);
+	}
 	ctx.last_emit = ct_now_ms();
 	hrc = ct_xapi_http_get(b->x, query, exp_write, &ctx, &task, e);
 	if (hrc < 0 && ctx.werr) {
@@ -925,6 +942,11 @@ static int do_export(struct bk *b, struct item *it, const char *stamp, struct ct
 		goto out;
 	}
 	ctx.fd = -1;
+	if (access(final, F_OK) == 0) {
+		ct_err_set(e, CT_E_IO, "%s already exists (another job exporting this VM to the same export_dir in the same second?); it was left as it is",
+			   final);
+		goto out;
+	}
 	if (rename(part, final) < 0) {
 		ct_err_set(e, CT_E_IO, "cannot rename %s to %s: %s", part, final, strerror(errno));
 		goto out;
