@@ -121,6 +121,8 @@ static void sb_grow(struct ct_sb *sb, size_t extra)
 
 	if (need <= sb->cap)
 		return;
+	if (sb->cap == 0)
+		sb->cap = 64;   /* detached: grow from nothing */
 	while (sb->cap < need)
 		sb->cap *= 2;
 	sb->buf = ct_xrealloc(sb->buf, sb->cap);
@@ -160,8 +162,10 @@ char *ct_sb_detach(struct ct_sb *sb)
 {
 	char *s = sb->buf;
 
-	ct_sb_init(sb);
-	return s;
+	/* Left empty without a buffer, so a detach needs no release (a later add allocates). */
+	sb->buf = NULL;
+	sb->len = sb->cap = 0;
+	return s ? s : ct_xstrdup("");
 }
 
 /* --- map and set --- */

@@ -23,7 +23,8 @@ char *ct_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ct_set_fatal_hook(void (*hook)(void));
 void ct_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-/* Growable NUL-terminated string. buf is never NULL after ct_sb_init. */
+/* Growable NUL-terminated string. buf is never NULL after ct_sb_init; after ct_sb_detach it
+ * is NULL until the next add (release is then optional). */
 struct ct_sb {
 	char *buf;
 	size_t len, cap;
@@ -33,7 +34,7 @@ void ct_sb_release(struct ct_sb *sb);
 void ct_sb_add(struct ct_sb *sb, const char *s, size_t n);
 void ct_sb_adds(struct ct_sb *sb, const char *s);
 void ct_sb_addf(struct ct_sb *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-char *ct_sb_detach(struct ct_sb *sb);         /* caller owns the result; sb is re-initialised */
+char *ct_sb_detach(struct ct_sb *sb);         /* caller owns the result; sb is left empty */
 
 /* String map (XAPI maps such as sm_config, other_config). Keys and values owned. */
 struct ct_map {
