@@ -1342,6 +1342,15 @@ int ct_xapi_parse_task_result(const char *fragment, char **out, struct ct_err *e
 
 /* ---- HTTP GET -------------------------------------------------------------------------------- */
 
+/* "https://host:port" of a URL, without any path (HTTP handlers live at the root). */
+static char *origin_of(const char *url)
+{
+	const char *p = strstr(url, "://");
+	const char *h = p ? p + 3 : url;
+
+	return ct_xstrndup(url, (size_t)(h - url) + strcspn(h, "/?#"));
+}
+
 int ct_xapi_http_get(struct ct_xapi *x, const char *path_query, ct_http_write_cb write_cb,
 		     void *ctx, char **task_id, struct ct_err *e)
 {
@@ -1351,7 +1360,7 @@ int ct_xapi_http_get(struct ct_xapi *x, const char *path_query, ct_http_write_cb
 		*task_id = NULL;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct xfer *t;
-		char *url, *esc;
+		char *url, *esc, *origin;
 		CURL *tmp;
 		long status;
 
@@ -1361,9 +1370,11 @@ int ct_xapi_http_get(struct ct_xapi *x, const char *path_query, ct_http_write_cb
 		if (!tmp)
 			ct_fatal("out of memory creating a libcurl handle");
 		esc = curl_easy_escape(tmp, x->session, 0);
-		url = ct_xasprintf("%s%s%s%ssession_id=%s", x->master,
+		origin = origin_of(x->master);
+		url = ct_xasprintf("%s%s%s%ssession_id=%s", origin,
 				   path_query[0] == '/' ? "" : "/", path_query,
 				   strchr(path_query, '?') ? "&" : "?", esc ? esc : "");
+		free(origin);
 		curl_free(esc);
 		curl_easy_cleanup(tmp);
 		t = xfer_new(x, url, path_query, SINK_HTTP, 0);
