@@ -168,12 +168,17 @@ static void free_strv(char **v, int n)
 	free(v);
 }
 
-static void item_fail(struct item *it, const struct ct_err *e, const char *what)
+static void item_fail(struct item *it, const struct ct_err *e, const char *step, const char *vm)
 {
 	it->status = e->code == CT_E_CANCEL ? CT_RUN_INTERRUPTED : CT_RUN_FAILURE;
 	it->err = *e;
 	it->has_err = e->code == CT_E_XAPI;
-	snprintf(it->msg, sizeof(it->msg), "%s: %.1000s", what, e->msg);
+	if (it->status == CT_RUN_INTERRUPTED)
+		snprintf(it->msg, sizeof(it->msg), "interrupted during the %s step of VM '%.200s': %.700s",
+			 step, vm, e->msg);
+	else
+		snprintf(it->msg, sizeof(it->msg), "the %s step of VM '%.200s' failed: %.700s", step, vm,
+			 e->msg);
 }
 
 /* A name safe for a file name: no '/', no control characters, no leading dot. */
@@ -1171,7 +1176,7 @@ static int gate_step(struct bk *b, struct item *it)
 			snprintf(it->msg, sizeof(it->msg), "the gate refuses a snapshot now; a real run would wait up to %s for the SR to coalesce: %.800s",
 				 dur, sb.buf);
 		else
-			snprintf(it->msg, sizeof(it->msg), "skipped: a snapshot now would outrun the SR's coalescing (policy skip; --wait DURATION waits, --force bypasses): %.700s",
+			snprintf(it->msg, sizeof(it->msg), "skipped: the gate refuses a snapshot now (policy skip; --wait DURATION waits, --force bypasses): %.700s",
 				 sb.buf);
 		step_end(b, st, CT_RUN_SKIPPED, "%s", sb.buf);
 		emit(b, "gate", -1, CT_BACKUP_WARN, "gate refused: %s", sb.buf);
@@ -1260,6 +1265,7 @@ static void backup_vm(struct bk *b, struct item *it)
 	struct ct_obj *snap = NULL;
 	struct ct_strset disks = { 0 };
 	struct ct_err e;
+	const char *step = "snapshot";
 	int64_t st;
 	int v;
 
@@ -1327,6 +1333,7 @@ static void backup_vm(struct bk *b, struct item *it)
 	ct_format_xapi_time(time(NULL), stamp, sizeof(stamp));
 	name = ct_xasprintf("chaintop %s %s", b->job, stamp);
 	st = step_begin(b, it, "snapshot");
+	step = "snapshot";
 	emit(b, "snapshot", 0, CT_BACKUP_INFO, "snapshot '%s'", name);
 	{
 		struct ct_xarg a[2] = { CT_XSTR(b->cur->ref), CT_XSTR(name) };
@@ -1360,6 +1367,7 @@ static void backup_vm(struct bk *b, struct item *it)
 
 	/* tag: run first, so a half-tagged snapshot is still found by its run */
 	st = step_begin(b, it, "tag");
+	step = "tag";
 	{
 		char run_s[32];
 		const char *keys[4] = { TAG_RUN, TAG_JOB, TAG_VM, TAG_TIME };
@@ -1385,6 +1393,7 @@ static void backup_vm(struct bk *b, struct item *it)
 
 	if (b->mode == CT_JOB_EXPORT) {
 		st = step_begin(b, it, "export");
+		step = "export";
 		emit(b, "export", 0, CT_BACKUP_INFO, "export to %s", b->export_dir);
 		if (do_export(b, it, stamp, &e) < 0)
 			goto fail_step;
@@ -1438,11 +1447,8 @@ cancel:
 	ct_err_set(&e, CT_E_CANCEL, "stopped by a signal or by the operator");
 	st = 0;
 fail_step:
-	item_fail(it, &e, !st ? "interrupted" : "failed");
-	if (it->status == CT_RUN_INTERRUPTED)
-		snprintf(it->msg, sizeof(it->msg), "interrupted: %.900s", e.msg);
+	item_fail(it, &e, step, b->cur->name);
 	step_end(b, st, it->status, "%s", e.msg);
-	emit(b, "error", -1, CT_BACKUP_ERROR, "%s", e.msg);
 	/* a snapshot left by a failed (not interrupted) item is removed: nothing half-made stays */
 	if (it->snap_ref && it->status == CT_RUN_FAILURE) {
 		char note[1024];
@@ -1601,7 +1607,7 @@ static void finish_item(struct bk *b, struct item *it)
 		break;
 	default:
 		b->n_failed++;
-		emit(b, "done", -1, CT_BACKUP_ERROR, "failed: %s", it->msg);
+		emit(b, "done", -1, CT_BACKUP_ERROR, "%s", it->msg);
 		break;
 	}
 }

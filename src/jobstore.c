@@ -546,6 +546,13 @@ int ct_jobstore_list_runs(struct ct_jobstore *js, int limit, bool failed_only,
 
 	*runs = NULL;
 	*n = 0;
+	/* a long-lived reader (the console) sees a killed cron run turn interrupted */
+	{
+		struct ct_err ignored;
+
+		ct_err_init(&ignored);
+		mark_dead_runs(js, &ignored);
+	}
 	sql = ct_xasprintf("%s%s ORDER BY r.start DESC, r.id DESC LIMIT ?", RUN_COLS,
 			   failed_only ? " WHERE r.status IN ('failure','interrupted','skipped')" : "");
 	rc = sqlite3_prepare_v2(js->db, sql, -1, &st, NULL);

@@ -3,7 +3,8 @@
  * A run is one execution of a backup job or a prune; it has one item per VM (backup) or per
  * candidate (prune), and each item has steps. Every call commits before it returns, so a
  * crash loses nothing already reported. A run left in `running` by a process that is gone
- * is marked `interrupted` by ct_jobstore_open (the pid and host are recorded with the run).
+ * is marked `interrupted` by ct_jobstore_open and ct_jobstore_list_runs (the pid and host are
+ * recorded with the run).
  * Strings returned in structs are owned by those structs. */
 #ifndef CT_JOBSTORE_H
 #define CT_JOBSTORE_H

@@ -188,10 +188,22 @@ START_TEST(test_interrupted_dead_pid)
 	ck_assert_int_eq(ct_jobstore_get_run(js, run, &r, &e), 0);
 	ck_assert_int_eq(r.status, CT_RUN_RUNNING);
 	ct_run_rec_release(&r);
-	ct_jobstore_close(js);
 
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
+	/* a handle kept open (the console) sees it when it lists the runs */
+	{
+		struct ct_run_rec *runs;
+		int n;
+
+		ck_assert_int_eq(ct_jobstore_list_runs(js, 0, true, &runs, &n, &e), 0);
+		ck_assert_int_eq(n, 1);
+		ck_assert_int_eq(runs[0].id, run);
+		ck_assert_int_eq(runs[0].status, CT_RUN_INTERRUPTED);
+		ct_run_rec_release(&runs[0]);
+		free(runs);
+	}
+	ct_jobstore_close(js);
 	js = ct_jobstore_open(dir, &e);
 	ck_assert_ptr_nonnull(js);
 	ck_assert_int_eq(ct_jobstore_get_run(js, run, &r, &e), 0);
