@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,11 @@ struct bk {
 	int n_ok, n_skipped, n_failed;
 	bool interrupted;
 	bool tick;                 /* the next emit is a transient progress update */
+	/* cancel watcher: turns *o->cancel into ct_xapi_cancel so a blocked call stops */
+	pthread_t cw;
+	pthread_mutex_t cw_lock;
+	pthread_cond_t cw_cond;
+	bool cw_started, cw_stop;
 };
 
 /* What one VM's item ends with. */
@@ -1346,6 +1352,7 @@ static void backup_vm(struct bk *b, struct item *it)
 		struct ct_err ce;
 
 		ct_err_init(&ce);
+		ct_xapi_reset_cancel(b->x);   /* the watcher has stopped; these last calls may go */
 		call1(b, "task.cancel", task, NULL, &ce);
 	}
 	if (v < 0) {
@@ -1533,11 +1540,63 @@ static int setup(struct bk *b, struct ct_err *e)
 	return 0;
 }
 
+static void *cancel_main(void *arg)
+{
+	struct bk *b = arg;
+
+	pthread_mutex_lock(&b->cw_lock);
+	while (!b->cw_stop) {
+		struct timespec ts;
+
+		if (cancelled(b)) {
+			ct_xapi_cancel(b->x);
+			break;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&b->cw_cond, &b->cw_lock, &ts);
+	}
+	pthread_mutex_unlock(&b->cw_lock);
+	return NULL;
+}
+
+static void cancel_watch_start(struct bk *b)
+{
+	if (!b->o->cancel || !b->x)
+		return;
+	pthread_mutex_init(&b->cw_lock, NULL);
+	pthread_cond_init(&b->cw_cond, NULL);
+	b->cw_started = pthread_create(&b->cw, NULL, cancel_main, b) == 0;
+	if (!b->cw_started) {
+		pthread_cond_destroy(&b->cw_cond);
+		pthread_mutex_destroy(&b->cw_lock);
+	}
+}
+
+static void cancel_watch_stop(struct bk *b)
+{
+	if (!b->cw_started)
+		return;
+	pthread_mutex_lock(&b->cw_lock);
+	b->cw_stop = true;
+	pthread_cond_signal(&b->cw_cond);
+	pthread_mutex_unlock(&b->cw_lock);
+	pthread_join(b->cw, NULL);
+	pthread_cond_destroy(&b->cw_cond);
+	pthread_mutex_destroy(&b->cw_lock);
+	b->cw_started = false;
+}
+
 static int connect_pool(struct bk *b, struct ct_err *e)
 {
 	const char *only[1] = { b->pc->name };
 
 	b->x = ct_watch_new_session(b->pc);
+	cancel_watch_start(b);
 	if (b->o->shared) {
 		b->w = b->o->shared;
 	} else {
@@ -1710,6 +1769,9 @@ out:
 		out->interrupted = cancelled(&b);
 		snprintf(out->message, sizeof(out->message), "%s", e->msg);
 	}
+	cancel_watch_stop(&b);
+	if (b.x)
+		ct_xapi_reset_cancel(b.x);   /* so the session is logged out */
 	if (b.ws_init) {
 		ct_watchset_stop(&b.ws);
 		ct_watchset_release(&b.ws);

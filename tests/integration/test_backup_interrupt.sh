@@ -58,6 +58,8 @@ assert_eq "next run: dead .part removed" "$(find "$EXP" -name '*.part' | wc -l)"
 sleep 1   # a new time stamp for the file name
 start_and_freeze "SIGINT"
 kill -INT "$BPID"
+# the export is aborted even though the simulator sends nothing
+if wait_for 10 sh -c "! kill -0 $BPID 2>/dev/null"; then ok "SIGINT: stops while the server is stalled"; else fail "SIGINT: still running"; fi
 kill -CONT "$SIMPID"
 wait "$BPID"; rc=$?
 out=$(cat "$T_TMP/run.out")

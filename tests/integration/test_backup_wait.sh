@@ -29,6 +29,19 @@ assert_contains "deadline: chain as judged recorded" "$(jq -c '.run.items[0].cha
 assert_eq "deadline: no snapshot of stacked-vm" \
 	"$(sim_ctl b GET /sim/calls | jq '[.[] | select(.method | test("VM.snapshot$"))] | length')" 0
 
+# --- SIGTERM while waiting: recorded as interrupted at once
+"$CHAINTOP" backup -c "$CONF" --job waiter --wait 60s >"$T_TMP/term.out" 2>&1 &
+bpid=$!
+wait_for 10 grep -q "waiting up to 1m" "$T_TMP/term.out" || fail "SIGTERM: not waiting"
+kill -TERM "$bpid"
+t0=$SECONDS
+wait "$bpid"; rc=$?
+assert_eq "SIGTERM: exit 2" "$rc" 2
+[ $((SECONDS - t0)) -le 5 ] && ok "SIGTERM: stopped promptly" || fail "SIGTERM: took $((SECONDS - t0)) s"
+j=$("$CHAINTOP" report -c "$CONF" --json "$("$CHAINTOP" report -c "$CONF" --last 1 --json | jq -r '.runs[0].id')")
+assert_eq "SIGTERM: run interrupted" "$(jq -r '.run.status' <<<"$j")" interrupted
+assert_eq "SIGTERM: wait step interrupted" "$(jq -r '.run.items[0].steps[-1].name + " " + .run.items[0].steps[-1].status' <<<"$j")" "wait interrupted"
+
 # --- the GC finishes while we wait: the snapshot follows as soon as the gate passes
 sim_ctl b POST /sim/gc/speed?f=0 >/dev/null
 sim_ctl b POST /sim/gc/resume >/dev/null
