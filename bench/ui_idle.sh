@@ -18,7 +18,7 @@ write_config "$T_TMP/c.conf" big "$SIM_URL_big"
 
 t0=$(date +%s.%N)
 ui_start -- -c "$T_TMP/c.conf"
-if ! wait_for 120 ui_has "web-0001"; then echo "the tree did not load"; ui_screen; exit 1; fi
+if ! wait_for 120 ui_has "big: connected" || ! wait_for 60 ui_has "base copy"; then echo "the tree did not load"; ui_screen; exit 1; fi
 t1=$(date +%s.%N)
 pane=$(ui_tmux display -p -t "$UI_SESSION" '#{pane_pid}')
 pid=$(pgrep -P "$pane" | head -n1)
@@ -32,18 +32,22 @@ sleep "$IDLE"
 c1=$(cpu "$pid"); s1=$(date +%s.%N)
 rss=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")
 
-# snapshot -> row on screen
-ui_keys /
-ui_keys -l "bench-snap"
-ui_keys Enter
-sleep 0.5
+# snapshot -> row on screen (filtered on the coming snapshot's name, so the row shows on top)
+mapfile -t names < <(sim_ctl big GET /sim/state | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print("\n".join(v["name"] for v in s["vms"] if not v["is_a_snapshot"] and v["power_state"] == "Running"))')
 lat=()
 for i in $(seq 1 "$NSNAP"); do
-	vm=$(printf 'web-%04d' $((i * 37 % VMS + 1)))
+	vm=${names[$((i * 37 % ${#names[@]}))]}
 	name="bench-snap-$i-$RANDOM"
+	ui_keys Escape /
+	ui_keys -l "$name"
+	ui_keys Enter
+	wait_for 10 ui_has "filter: $name" || { echo "filter not applied"; continue; }
 	a=$(date +%s%N)
 	sim_ctl big POST "/sim/snapshot?vm=$vm&name=$name" >/dev/null || { echo "snapshot of $vm failed"; continue; }
-	while ! ui_has "$name"; do
+	while ! ui_screen | grep -F -- "$name" | grep -qF "snapshot,"; do
 		[ $(( ($(date +%s%N) - a) / 1000000 )) -gt 20000 ] && break
 		sleep 0.02
 	done

@@ -1010,8 +1010,33 @@ static void detail_tasks_messages(struct ct_strset *out, struct ct_model *m, con
 	}
 }
 
+/* A live disk answers for its VM's gate too. */
+static void detail_gate(struct ct_strset *out, struct ct_model *m, const struct ct_chain_report *rep,
+			const char *vm_ref)
+{
+	const struct ct_vm *vm = ct_model_vm(m, vm_ref);
+	char name[128];
+	int i;
+
+	if (!vm)
+		return;
+	i = ct_chain_find_vm(rep, vm);
+	san(name, sizeof(name), vm->name_label);
+	if (i >= 0 && rep->vms[i].refused) {
+		line(out, "Gate for VM '%s': REFUSED", name);
+		for (int k = 0; k < rep->vms[i].n_reasons && k < 6; k++) {
+			char reason[512];
+
+			san(reason, sizeof(reason), rep->vms[i].reasons[k]);
+			line(out, "  - %s", reason);
+		}
+	} else if (i >= 0) {
+		line(out, "Gate for VM '%s': a snapshot may go ahead now", name);
+	}
+}
+
 static void detail_vdi(struct ct_strset *out, struct ct_model *m, const struct ct_chain_report *rep,
-		       const struct ct_vdi *v, time_t now)
+		       const struct ct_vdi *v, const char *gate_vm_ref, time_t now)
 {
 	int vi = ct_chain_find_vdi(rep, v);
 	const struct ct_vdi_verdict *vv = vi >= 0 ? &rep->vdis[vi] : NULL;
@@ -1033,6 +1058,8 @@ static void detail_vdi(struct ct_strset *out, struct ct_model *m, const struct c
 		     vv->children, vv->stacked, vv->pending, state_word(vv->state),
 		     ct_severity_name(vv->severity));
 	detail_problems(out, rep, v->o.ref);
+	if (gate_vm_ref)
+		detail_gate(out, m, rep, gate_vm_ref);
 	if (vv) {
 		int p = vv->parent, guard = 0;
 
@@ -1183,22 +1210,9 @@ void ct_rows_detail(struct ct_strset *out, const struct ct_row *r, const struct 
 		const struct ct_vdi *v = ct_model_vdi(m, r->ref);
 
 		if (v)
-			detail_vdi(out, m, rep, v, now);
+			detail_vdi(out, m, rep, v, r->role == CT_ROLE_DISK ? r->vm_ref : NULL, now);
 		else
 			line(out, "VDI %s is gone from the pool", r->uuid);
-		/* in the VM grouping, a disk row also answers for its VM */
-		if (r->kind == CT_ROW_VDI && r->vm_ref[0] && r->role == CT_ROLE_DISK) {
-			const struct ct_vm *vm = ct_model_vm(m, r->vm_ref);
-
-			if (vm) {
-				int i = ct_chain_find_vm(rep, vm);
-
-				if (i >= 0 && rep->vms[i].refused)
-					line(out, "Gate for VM '%s': REFUSED (see the VM for reasons)", r->vm_name);
-				else if (i >= 0)
-					line(out, "Gate for VM '%s': ok", r->vm_name);
-			}
-		}
 	} else if (r->cls == CT_SR) {
 		const struct ct_sr *sr = ct_model_sr(m, r->ref);
 
