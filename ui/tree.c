@@ -16,7 +16,7 @@ static void tree_cols(struct tree_cols *c, int width)
 	c->depth = 6;
 	c->size = 11;
 	c->state = 10;
-	c->info = width >= 120 ? 46 : width >= 100 ? 36 : 26;
+	c->info = width >= 120 ? 46 : width >= 100 ? 36 : 22;
 	c->name = width - c->marker - c->depth - c->size - c->state - c->info - 1;
 	if (c->name < 10) {
 		c->info -= 10 - c->name;
@@ -118,7 +118,7 @@ void ct_tree_draw(struct ct_ui *ui, int top, int h)
 	{
 		char title[256];
 
-		snprintf(title, sizeof(title), "%-*s%-*s%*s %*s %-*s%s", c.marker, "", c.name,
+		snprintf(title, sizeof(title), "%-*s%-*.*s %*s %*s %-*s%s", c.marker, "", c.name - 1, c.name - 1,
 			 ui->by_vm ? "POOL > VM > DISK > CHAIN" : "POOL > SR > CHAINS", c.depth - 1, "DEPTH",
 			 c.size - 1, "SIZE", c.state, "STATE", "INFO");
 		ct_put(top, 0, COLS, ui->theme.attr[R_TITLE], title);
