@@ -71,3 +71,17 @@ ui_check_gone() {
 }
 # the line of the screen holding TEXT
 ui_line() { ui_screen "${@:2}" | grep -F -- "$1" | head -n1; }
+# the selected row of a list view: "LINE<TAB>text" (the line drawn in the selection colour,
+# below the header and tab lines)
+ui_selected() {
+	local n=0 line plain
+	while IFS= read -r line; do
+		n=$((n + 1))
+		[ $n -le 3 ] && continue
+		case "$line" in *$'\e[30m\e[46m'*|*$'\e[7m'*)
+			plain=$(sed -E $'s/\e\\[[0-9;]*m//g' <<<"$line")
+			printf '%s\t%s\n' "$n" "$plain"; return 0;;
+		esac
+	done < <(ui_screen -e)
+	return 1
+}

@@ -33,6 +33,15 @@ if grep -qE $'\e\\[[0-9;]*(3[0-7]|9[0-7])(;[0-9]+)*m' <<<"$col"; then ok "stacke
 detail=$(ui_screen)
 assert_contains "detail pane is shown" "$detail" "Detail (i)"
 
+# live updates never move the selected row from under the cursor
+ui_keys G k
+before=$(ui_selected)
+assert_contains "a row is selected" "$before" "healthy-vm xvda"
+sim_ctl lab POST "/sim/snapshot?vm=healthy-vm&name=live-update-test" >/dev/null
+ui_check "the new snapshot appears without a key press" "live-update-test"
+after=$(ui_selected)
+assert_contains "the same row stays selected after the update" "$after" "healthy-vm xvda"
+
 # the simulator's GC coalesces: highlights go by themselves
 sim_ctl lab POST "/sim/gc/speed?f=60" >/dev/null
 sim_ctl lab POST /sim/gc/resume >/dev/null
