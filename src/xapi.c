@@ -256,7 +256,8 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
 	return atomic_load(&t->x->cancel) ? 1 : 0;
 }
 
-/* timeout_s > 0: whole-transfer limit; otherwise a stall limit of call_timeout. */
+/* Every transfer fails when no byte moves for call_timeout seconds (a dead server never
+ * hangs us); timeout_s > 0 also caps the whole transfer. */
 static struct xfer *xfer_new(struct ct_xapi *x, const char *url, const char *what, enum sink sink,
 			     long timeout_s)
 {
@@ -282,12 +283,13 @@ static struct xfer *xfer_new(struct ct_xapi *x, const char *url, const char *wha
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "chaintop/" CT_VERSION);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, x->connect_timeout);
-	if (timeout_s > 0) {
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	/* a call that legitimately waits (event.from) is not a stall */
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
+			 timeout_s > x->call_timeout && timeout_s < 10 * x->call_timeout ? timeout_s :
+			 x->call_timeout);
+	if (timeout_s > 0)
 		curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
-	} else {
-		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, x->call_timeout);
-	}
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 10L);
@@ -1111,7 +1113,7 @@ struct stream_call {
 	enum ct_class cls;
 	struct ct_xarg args[4];
 	size_t nargs;
-	long timeout_s;            /* 0: stall limit only */
+	long timeout_s;            /* whole-call limit; 0: the stall limit only */
 	ct_record_cb cb;
 	void *ctx;
 	struct ct_decoder *dec;    /* out: the finished decoder (RECORD, EVENTS) */
@@ -1200,8 +1202,8 @@ out:
 	return rc;
 }
 
-static void records_call(struct stream_call *c, enum ct_class cls, const char *where,
-			 ct_record_cb cb, void *ctx)
+static void records_call(struct stream_call *c, const struct ct_xapi *x, enum ct_class cls,
+			 const char *where, ct_record_cb cb, void *ctx)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->method, sizeof(c->method), "%s.%s", ct_class_name(cls),
@@ -1214,6 +1216,9 @@ static void records_call(struct stream_call *c, enum ct_class cls, const char *w
 	}
 	c->cb = cb;
 	c->ctx = ctx;
+	/* a pool-wide reply may be hundreds of MB: the stall limit guards it, and a generous
+	 * cap keeps a trickling server from holding the load forever */
+	c->timeout_s = x->call_timeout * 10;
 }
 
 int ct_xapi_get_all_records(struct ct_xapi *x, enum ct_class c, const char *where,
@@ -1222,7 +1227,7 @@ int ct_xapi_get_all_records(struct ct_xapi *x, enum ct_class c, const char *wher
 	struct stream_call sc;
 	int rc;
 
-	records_call(&sc, c, where, cb, ctx);
+	records_call(&sc, x, c, where, cb, ctx);
 	rc = run_streams(x, &sc, 1, e);
 	ct_decoder_free(sc.dec);
 	return rc;
@@ -1238,7 +1243,7 @@ int ct_xapi_load_classes(struct ct_xapi *x, const enum ct_class *cls, size_t n,
 		return 0;
 	sc = ct_xcalloc(n, sizeof(*sc));
 	for (size_t i = 0; i < n; i++)
-		records_call(&sc[i], cls[i], NULL, cb, ctx);
+		records_call(&sc[i], x, cls[i], NULL, cb, ctx);
 	rc = run_streams(x, sc, n, e);
 	for (size_t i = 0; i < n; i++)
 		ct_decoder_free(sc[i].dec);
