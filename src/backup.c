@@ -1287,8 +1287,12 @@ static void backup_vm(struct bk *b, struct item *it)
 
 		ct_sb_init(&plan);
 		ct_sb_addf(&plan, "would snapshot '%s' as 'chaintop %s <UTC time>', tag it", b->cur->name, b->job);
-		if (b->mode == CT_JOB_EXPORT)
-			ct_sb_addf(&plan, ", export it to %s/%s-%s/<time>.xva", b->export_dir, b->cur->name, b->cur->uuid);
+		if (b->mode == CT_JOB_EXPORT) {
+			char *dir = vm_export_dir(b);
+
+			ct_sb_addf(&plan, ", export it to %s/<time>.xva", dir);
+			free(dir);
+		}
 		if (b->retention > 0 && n + 1 > b->retention) {
 			qsort(tg, (size_t)n, sizeof(*tg), cmp_tagged_newest);
 			ct_sb_addf(&plan, ", keep the newest %d of this job's snapshots and remove", b->retention);
