@@ -161,11 +161,6 @@ static void copy_problems(struct ct_ui_pool *p, int pi, const struct ct_chain_re
 	}
 }
 
-/* Rows of the pools shown, one pool after the other (pointers into the pools' rows). */
-static struct {
-	struct ct_row **v;
-	int n, cap;
-} g_all;   /* used by the UI thread only; freed at exit */
 
 static const struct ct_row *find_row(const struct ct_rows *rows, const char *key)
 {
@@ -196,7 +191,7 @@ void ct_ui_refresh(struct ct_ui *ui)
 	int sel_pool = -1;
 
 	if (ui->tree.sel >= 0 && ui->tree.sel < ui->vis.n)
-		sel_pool = g_all.v[ui->vis.idx[ui->tree.sel]]->pool;
+		sel_pool = ui->all[ui->vis.idx[ui->tree.sel]]->pool;
 	if (ui->dirty_data) {
 		for (int i = 0; i < ui->n_pools; i++) {
 			struct ct_ui_pool *p = &ui->pools[i];
@@ -259,20 +254,20 @@ void ct_ui_refresh_view(struct ct_ui *ui)
 	if (!ui->dirty_view)
 		return;
 	/* concatenate the pools shown, then the visible list */
-	g_all.n = 0;
+	ui->n_all = 0;
 	for (int i = 0; i < ui->n_pools; i++) {
 		struct ct_ui_pool *p = &ui->pools[i];
 
 		if (p->hidden)
 			continue;
-		if (g_all.n + p->rows.n > g_all.cap) {
-			g_all.cap = (g_all.n + p->rows.n) * 2;
-			g_all.v = ct_xrealloc(g_all.v, (size_t)g_all.cap * sizeof(*g_all.v));
+		if (ui->n_all + p->rows.n > ui->cap_all) {
+			ui->cap_all = (ui->n_all + p->rows.n) * 2;
+			ui->all = ct_xrealloc(ui->all, (size_t)ui->cap_all * sizeof(*ui->all));
 		}
 		for (int k = 0; k < p->rows.n; k++)
-			g_all.v[g_all.n++] = &p->rows.v[k];
+			ui->all[ui->n_all++] = &p->rows.v[k];
 	}
-	ct_vis_build(&ui->vis, g_all.v, g_all.n, &ui->toggled, ui->filter, ui->problems_only);
+	ct_vis_build(&ui->vis, ui->all, ui->n_all, &ui->toggled, ui->filter, ui->problems_only);
 	ct_health_rebuild(ui);   /* the filter applies to the Health view too */
 	ui->dirty_view = false;
 	/* keep the selection on the same object, at the same place on the screen */
@@ -285,7 +280,7 @@ void ct_ui_refresh_view(struct ct_ui *ui)
 			if (!want[0])
 				continue;
 			for (int i = 0; i < ui->vis.n; i++) {
-				if (!strcmp(g_all.v[ui->vis.idx[i]]->key, want)) {
+				if (!strcmp(ui->all[ui->vis.idx[i]]->key, want)) {
 					found = i;
 					break;
 				}
@@ -301,7 +296,7 @@ struct ct_row *ct_ui_row_at(struct ct_ui *ui, int vi)
 {
 	if (vi < 0 || vi >= ui->vis.n)
 		return NULL;
-	return g_all.v[ui->vis.idx[vi]];
+	return ui->all[ui->vis.idx[vi]];
 }
 
 struct ct_row *ct_ui_selected_row(struct ct_ui *ui)
@@ -1025,8 +1020,9 @@ static void ui_release(struct ct_ui *ui)
 	}
 	free(ui->pools);
 	ct_vis_release(&ui->vis);
-	free(g_all.v);
-	memset(&g_all, 0, sizeof(g_all));
+	free(ui->all);
+	ui->all = NULL;
+	ui->n_all = ui->cap_all = 0;
 	ct_strset_release(&ui->toggled);
 	ct_strset_release(&ui->detail);
 	ct_strset_release(&ui->report);

@@ -166,6 +166,8 @@ struct ct_ui {
 	struct ct_strset toggled;            /* row keys whose open state was toggled */
 
 	/* tree view */
+	struct ct_row **all;                 /* rows of the pools shown, pool after pool */
+	int n_all, cap_all;
 	struct ct_vis vis;
 	struct ct_ui_list tree;
 	char sel_key[CT_ROW_KEY];

@@ -75,4 +75,12 @@ ui_keys q
 ui_check "vt100: q quits" "chaintop exited rc=0"
 err=$(ui_stderr)
 assert_eq "nothing on stderr" "$err" ""
+
+# TERM=xterm-256color and TERM=tmux-256color draw too
+for term in xterm-256color tmux-256color; do
+	ui_start TERM=$term -- -c "$T_TMP/c.conf"
+	ui_check "$term: tree drawn" "nfs-01"
+	ui_keys q
+	ui_check "$term: q quits" "chaintop exited rc=0"
+done
 finish
