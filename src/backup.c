@@ -1629,6 +1629,21 @@ static int connect_pool(struct bk *b, struct ct_err *e)
 	return 0;
 }
 
+/* After a transport error: does the pool still answer? */
+static bool pool_answers(struct bk *b)
+{
+	struct ct_strset pools = { 0 };
+	struct ct_err e;
+	int rc;
+
+	if (cancelled(b))
+		return true;
+	ct_err_init(&e);
+	rc = ct_xapi_call_set(b->x, "pool.get_all", NULL, 0, &pools, &e);
+	ct_strset_release(&pools);
+	return rc == 0;
+}
+
 static void finish_item(struct bk *b, struct item *it)
 {
 	struct ct_item_result r;
@@ -1679,6 +1694,7 @@ int ct_backup_run(const struct ct_backup_opts *o, struct ct_backup_summary *out,
 {
 	struct bk b;
 	enum ct_run_status rs;
+	bool lost = false;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -1732,11 +1748,22 @@ int ct_backup_run(const struct ct_backup_opts *o, struct ct_backup_summary *out,
 			it.id = 0;
 		}
 		backup_vm(&b, &it);
+		if (it.status == CT_RUN_FAILURE && (it.err.code == CT_E_NET || it.err.code == CT_E_TIMEOUT) &&
+		    !pool_answers(&b)) {
+			/* the pool is gone, not this VM: stop, the next run cleans up */
+			char why[700];
+
+			snprintf(why, sizeof(why), "%.600s", it.err.msg);
+			it.status = CT_RUN_INTERRUPTED;
+			snprintf(it.msg, sizeof(it.msg), "lost contact with pool '%s' during the backup of VM '%s' (%.600s); the run stopped here, the next run cleans up what this one left",
+				 b.pc->name, b.cur->name, why);
+			lost = true;
+		}
 		finish_item(&b, &it);
 		free_strv(it.reasons, it.n_reasons);
 		free(it.chain_json);
 		free(it.snap_ref);
-		if (b.interrupted)
+		if (b.interrupted || lost)
 			break;
 	}
 	b.cur = NULL;

@@ -11,7 +11,9 @@ SIMPID=$SIM_PID_b
 CONF="$T_TMP/c.conf"
 EXP="$T_TMP/exports"
 CONF_EXTRA="jobs = ( { name = \"exp\"; pool = \"backup-lab\"; vms = [ \"web02\" ]; mode = \"export\";
-                       retention = 3; export_dir = \"$EXP\"; } );"
+                       retention = 3; export_dir = \"$EXP\"; },
+                     { name = \"two\"; pool = \"backup-lab\"; vms = [ \"web0*\" ]; mode = \"export\";
+                       retention = 3; export_dir = \"$T_TMP/two\"; } );"
 write_config "$CONF" backup-lab "$URL"
 
 snaps_of_web02() {
@@ -68,4 +70,25 @@ assert_contains "SIGINT: says interrupted" "$out" "was interrupted"
 assert_eq "SIGINT: no .part left" "$(find "$EXP" -name '*.part' | wc -l)" 0
 assert_eq "SIGINT: no new .xva" "$(find "$EXP" -name '*.xva' | wc -l)" 1
 assert_eq "SIGINT: run interrupted" "$("$CHAINTOP" report -c "$CONF" --json | jq -r '.runs[0].status')" interrupted
+
+# --- the pool is lost mid-run: recorded as interrupted, the next VM is not attempted
+"$CHAINTOP" backup -c "$CONF" --job two >"$T_TMP/lost.out" 2>&1 &
+BPID=$!
+if wait_for 20 sh -c "find '$T_TMP/two' -name '*.xva.part' 2>/dev/null | grep -q ."; then
+	{ kill -9 "$SIMPID"; wait "$SIMPID"; } 2>/dev/null
+	ok "lost pool: export in flight, simulator killed"
+else
+	fail "lost pool: no export started: $(cat "$T_TMP/lost.out")"
+fi
+t0=$(date +%s.%N)
+wait "$BPID"; rc=$?
+echo "# lost pool: run ended $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s after the kill"
+out=$(cat "$T_TMP/lost.out")
+assert_eq "lost pool: exit 2" "$rc" 2
+assert_contains "lost pool: says so" "$out" "lost contact with pool 'backup-lab'"
+assert_contains "lost pool: the rest not attempted" "$out" "was interrupted"
+j=$("$CHAINTOP" report -c "$CONF" --json "$("$CHAINTOP" report -c "$CONF" --last 1 --json | jq -r '.runs[0].id')")
+assert_eq "lost pool: run interrupted" "$(jq -r '.run.status' <<<"$j")" interrupted
+assert_eq "lost pool: one item, interrupted" "$(jq -r '[.run.items[].status] | join(",")' <<<"$j")" interrupted
+assert_eq "lost pool: no .xva" "$(find "$T_TMP/two" -name '*.xva' | wc -l)" 0
 finish
