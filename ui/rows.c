@@ -365,8 +365,8 @@ static void fill_vdi_row(struct ct_row *r, const struct ct_vdi_verdict *vv, time
 			 extra);
 		break;
 	}
-	bfmt(r->depth, sizeof(r->depth), "%d", vv->depth);
-	ct_format_bytes(v->physical_utilisation, r->size, sizeof(r->size));
+	r->depth = vv->depth;
+	r->size = v->physical_utilisation;
 	r->vstate = vv->state;
 	r->sev = vv->severity;
 	bfmt(r->state, sizeof(r->state), "%s%s", state_word(vv->state),
@@ -595,8 +595,8 @@ static void fill_sr_row(struct ct_row *r, const struct ct_sr_verdict *sv)
 	san(r->name, sizeof(r->name), sr->name_label && *sr->name_label ? sr->name_label : "(no name)");
 	san(r->sr_type, sizeof(r->sr_type), sr->type);
 	if (sv->vhd)
-		bfmt(r->depth, sizeof(r->depth), "%d", sv->max_depth);
-	ct_format_bytes(sr->physical_size, r->size, sizeof(r->size));
+		r->depth = sv->max_depth;
+	r->size = sr->physical_size;
 	r->used = sr->physical_size > 0 ? (double)sr->physical_utilisation / (double)sr->physical_size : -1;
 	if (r->used > 1)
 		r->used = 1;
@@ -743,7 +743,7 @@ static void build_by_vm(struct ct_rows *out, int pool, const char *pool_key, str
 		bfmt(r->key, sizeof(r->key), "m:%s", r->uuid);
 		bfmt(r->parent_key, sizeof(r->parent_key), "%s", pool_key);
 		if (vmv->max_depth > 0)
-			bfmt(r->depth, sizeof(r->depth), "%d", vmv->max_depth);
+			r->depth = vmv->max_depth;
 		r->refused = vmv->refused;
 		r->sev = vmv->severity;
 		bfmt(r->state, sizeof(r->state), "%s", vmv->refused ? "REFUSED"

@@ -38,8 +38,8 @@ struct ct_row {
 	bool has_children;
 	bool default_open;         /* expanded unless the operator toggled it */
 	char name[192];            /* sanitised display name, not cut */
-	char depth[8];
-	char size[16];
+	int depth;                 /* chain depth, 0 = none (formatted when drawn) */
+	int64_t size;              /* bytes, -1 = none (formatted when drawn) */
 	char state[16];            /* "ok", "PENDING", ... */
 	char info[224];            /* sanitised secondary text */
 	char sr_type[16];          /* SR rows */

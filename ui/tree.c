@@ -92,9 +92,21 @@ static void draw_row(struct ct_ui *ui, int y, int vi, const struct tree_cols *c,
 	snprintf(name + o, sizeof(name) - (size_t)o, " %s", r->name);
 	ct_put(y, x, c->name, base, name);
 	x += c->name;
-	ct_putf(y, x, c->depth, base, "%5s ", r->depth);
+	if (r->depth > 0)
+		snprintf(num, sizeof(num), "%5d ", r->depth);
+	else
+		num[0] = '\0';
+	ct_put(y, x, c->depth, base, num);
 	x += c->depth;
-	ct_putf(y, x, c->size, base, "%10s ", r->size);
+	if (r->size >= 0) {
+		char b[16];
+
+		ct_format_bytes(r->size, b, sizeof(b));
+		snprintf(num, sizeof(num), "%10s ", b);
+	} else {
+		num[0] = '\0';
+	}
+	ct_put(y, x, c->size, base, num);
 	x += c->size;
 	ct_put(y, x, c->state, r->problem ? st_attr | A_BOLD : base, r->state);
 	x += c->state;
