@@ -2,7 +2,7 @@
 # Install the Debian packages chaintop needs to build, test and run the demo.
 # As root: installs what is missing with apt-get. Otherwise: prints the exact command.
 set -eu
-PKGS="build-essential pkg-config libncurses-dev libcurl4-openssl-dev libexpat1-dev
+PKGS="build-essential pkg-config libncurses-dev libcurl4-openssl-dev
 libxmlrpc-core-c3-dev libconfig-dev libsqlite3-dev libjansson-dev libssl-dev check
 python3 tmux openssl curl procps"
 missing=""
