@@ -39,6 +39,7 @@ struct ct_row *ct_rows_add(struct ct_rows *r)
 	memset(&r->v[r->n], 0, sizeof(r->v[r->n]));
 	r->v[r->n].vstate = -1;
 	r->v[r->n].used = -1;
+	r->v[r->n].size = -1;
 	return &r->v[r->n++];
 }
 
