@@ -2514,6 +2514,9 @@ class Control:
 class SimServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # xapi accepts many clients at once; Python's default backlog of 5 drops
+    # connections when a client opens several in parallel
+    request_queue_size = 128
     ssl_ctx = None
 
     def finish_request(self, request, client_address):
