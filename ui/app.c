@@ -198,7 +198,6 @@ void ct_ui_refresh(struct ct_ui *ui)
 			struct ct_model *m = &p->w->model;
 			struct ct_chain_report rep;
 			bool have_rep = false;
-
 			long sig;
 
 			ct_model_lock(m);
@@ -238,10 +237,8 @@ void ct_ui_refresh(struct ct_ui *ui)
 			any = true;
 		}
 		ui->dirty_data = false;
-		if (any) {
-			ct_health_rebuild(ui);
+		if (any)
 			ct_snap_refresh(ui);
-		}
 	}
 	if (any)
 		ui->dirty_view = true;
