@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backup.h"
 #include "prune.h"
 #include "util.h"
 #include "watch.h"
@@ -783,7 +784,10 @@ int ct_prune_find(struct ct_model *m, const struct ct_config *c, const struct ct
 			push_str(&reasons, &nr, ct_xasprintf("it is %s old, older than %s", d1, d2));
 		}
 		job = ct_map_get(&vm->other_config, "chaintop:job");
-		if (job && *job && !(c && ct_config_job(c, job))) {
+		/* ad hoc backups (`backup --vm`, the console) belong to no configured job: only
+		 * their age makes them stale */
+		if (job && *job && strcmp(job, CT_BACKUP_ADHOC_JOB) != 0 &&
+		    !(c && ct_config_job(c, job))) {
 			char jb[128];
 
 			push_str(&reasons, &nr,

@@ -130,6 +130,18 @@ START_TEST(stale_by_job)
 }
 END_TEST
 
+START_TEST(adhoc_backup_not_stale_by_job)
+{
+	struct snapset s = make_snap("app01", 2 * DAY);
+
+	/* ad hoc backups carry the job name "adhoc", which no configuration lists */
+	ct_map_set(&s.snap->other_config, "chaintop:job", "adhoc");
+	ck_assert_int_eq(find(-1), 0);
+	/* but age still applies */
+	ck_assert_int_eq(find(1 * DAY), 1);
+}
+END_TEST
+
 START_TEST(stale_source_gone)
 {
 	struct snapset s = make_snap("legacy", 1 * DAY);
@@ -516,6 +528,7 @@ static Suite *prune_suite(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, stale_by_age);
 	tcase_add_test(t, stale_by_job);
+	tcase_add_test(t, adhoc_backup_not_stale_by_job);
 	tcase_add_test(t, stale_source_gone);
 	tcase_add_test(t, orphan_user_disk);
 	tcase_add_test(t, orphan_snapshot_disk_vm_gone);
