@@ -1198,7 +1198,6 @@ static int gate_step(struct bk *b, struct item *it)
 		uint64_t gen = model_generation(b);
 		int64_t t0 = ct_now_ms();
 
-		ct_sb_release(&sb);   /* detach left it re-initialised */
 		ct_format_duration(b->wait_timeout, dur, sizeof(dur));
 		emit(b, "wait", -1, CT_BACKUP_INFO, "waiting up to %s for the SR to coalesce: %s", dur, last);
 		for (;;) {
