@@ -26,8 +26,9 @@ enum ct_pool_state {
 };
 const char *ct_pool_state_name(enum ct_pool_state s);
 
-/* Called on the watcher thread with the model lock held, once per applied event (for
- * `chaintop events`). Must not block. */
+/* Called on the watcher thread with the model lock held, once per event just before it is
+ * applied (so a `del` can still name the object and a `mod` see the old record), for
+ * `chaintop events`. Must not block. */
 typedef void (*ct_watch_event_cb)(void *ctx, const char *pool, const struct ct_event *ev,
 				  const struct ct_model *m);
 
