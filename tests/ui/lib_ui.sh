@@ -23,7 +23,10 @@ fi
 ui_tmux() { tmux -L "$UI_SOCK" -f /dev/null "$@"; }
 
 ui_cleanup() {
-	[ "$UI_STARTED" -eq 1 ] && ui_tmux kill-server 2>/dev/null
+	if [ "$UI_STARTED" -eq 1 ]; then
+		ui_tmux kill-server 2>/dev/null
+		rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$UI_SOCK"
+	fi
 	UI_STARTED=0
 }
 trap 'ui_cleanup; t_cleanup' EXIT
