@@ -16,7 +16,8 @@ assert_contains "empty history: says so" "$out" "no runs in the job history yet"
 "$CHAINTOP" backup -c "$CONF" --vm web02 >/dev/null 2>&1        # run 1: success
 "$CHAINTOP" backup -c "$CONF" --job nightly >/dev/null 2>&1     # run 2: skipped (stacked-vm)
 "$CHAINTOP" backup -c "$CONF" --job big --force >/dev/null 2>&1 # run 3: failure (44)
-"$CHAINTOP" prune -c "$CONF" --yes >/dev/null 2>&1              # run 4: prune (written by prune.c)
+sleep 1
+"$CHAINTOP" prune -c "$CONF" --older-than 1s --yes >/dev/null 2>&1  # run 4: prune of the snapshots above (written by prune.c)
 
 out=$("$CHAINTOP" report -c "$CONF" 2>&1); rc=$?
 assert_eq "list: exit 0" "$rc" 0
