@@ -154,7 +154,7 @@ static json_t *vdi_json(struct ct_model *m, const struct ct_chain_report *r, int
 	json_object_set_new(o, "children", json_integer(vv->children));
 	json_object_set_new(o, "stacked", json_integer(vv->stacked));
 	json_object_set_new(o, "pending", json_integer(vv->pending));
-	json_object_set_new(o, "state", json_string(ct_vdi_state_name(vv->state)));
+	json_object_set_new(o, "state", json_string_nocheck(ct_vdi_state_name(vv->state)));
 	for (size_t k = 0; k < n; k++) {
 		const struct ct_vm *vm = ct_model_vm(m, vbds[k]->vm);
 
@@ -162,7 +162,7 @@ static json_t *vdi_json(struct ct_model *m, const struct ct_chain_report *r, int
 			json_array_append_new(vms, jstr(nz(vm->name_label)));
 	}
 	json_object_set_new(o, "vms", vms);
-	json_object_set_new(o, "severity", json_string(ct_severity_name(vv->severity)));
+	json_object_set_new(o, "severity", json_string_nocheck(ct_severity_name(vv->severity)));
 	json_object_set_new(o, "virtual_size", json_integer(v->virtual_size));
 	json_object_set_new(o, "physical_utilisation", json_integer(v->physical_utilisation));
 	json_object_set_new(o, "vhd", json_boolean(vv->is_vhd));
@@ -179,11 +179,12 @@ static json_t *vdi_json(struct ct_model *m, const struct ct_chain_report *r, int
 	return o;
 }
 
-static json_t *sr_json(struct ct_model *m, const struct ct_chain_report *r, int si)
+/* The SR's members before "vdis". */
+static json_t *sr_head_json(const struct ct_chain_report *r, int si)
 {
 	const struct ct_sr_verdict *sv = &r->srs[si];
 	const struct ct_sr *sr = sv->sr;
-	json_t *o = json_object(), *vdis = json_array();
+	json_t *o = json_object();
 
 	json_object_set_new(o, "uuid", jstr(sr->o.uuid));
 	json_object_set_new(o, "name", jstr(nz(sr->name_label)));
@@ -205,7 +206,15 @@ static json_t *sr_json(struct ct_model *m, const struct ct_chain_report *r, int 
 	json_object_set_new(o, "gc_no_space", json_boolean(sv->gc_no_space));
 	json_object_set_new(o, "gc_stalled", json_boolean(sv->gc_stalled));
 	json_object_set_new(o, "gc_note", sv->gc_note ? jstr(sv->gc_note) : json_null());
-	json_object_set_new(o, "severity", json_string(ct_severity_name(sv->severity)));
+	json_object_set_new(o, "severity", json_string_nocheck(ct_severity_name(sv->severity)));
+	return o;
+}
+
+static json_t *sr_json(struct ct_model *m, const struct ct_chain_report *r, int si)
+{
+	const struct ct_sr_verdict *sv = &r->srs[si];
+	json_t *o = sr_head_json(r, si), *vdis = json_array();
+
 	for (int i = sv->first_vdi; i < sv->first_vdi + sv->n_vdi_verdicts; i++)
 		json_array_append_new(vdis, vdi_json(m, r, i));
 	json_object_set_new(o, "vdis", vdis);
@@ -218,14 +227,14 @@ static json_t *vm_json(const struct ct_vm_verdict *vv)
 
 	json_object_set_new(o, "uuid", jstr(vv->vm->o.uuid));
 	json_object_set_new(o, "name", jstr(nz(vv->vm->name_label)));
-	json_object_set_new(o, "power_state", json_string(ct_power_state_name(vv->vm->power_state)));
+	json_object_set_new(o, "power_state", json_string_nocheck(ct_power_state_name(vv->vm->power_state)));
 	json_object_set_new(o, "snapshots", json_integer(vv->n_snapshots));
-	json_object_set_new(o, "gate", json_string(vv->refused ? "refused" : "ok"));
+	json_object_set_new(o, "gate", json_string_nocheck(vv->refused ? "refused" : "ok"));
 	for (int i = 0; i < vv->n_reasons; i++)
 		json_array_append_new(rs, jstr(vv->reasons[i]));
 	json_object_set_new(o, "reasons", rs);
 	json_object_set_new(o, "max_depth", json_integer(vv->max_depth));
-	json_object_set_new(o, "severity", json_string(ct_severity_name(vv->severity)));
+	json_object_set_new(o, "severity", json_string_nocheck(ct_severity_name(vv->severity)));
 	return o;
 }
 
@@ -240,25 +249,81 @@ static const char *class_word(enum ct_class c)
 	}
 }
 
+/* The pool's members before "srs". */
+static json_t *pool_head_json(const struct ct_output_pool *p)
+{
+	json_t *o = json_object();
+	const struct ct_pool *pr = p->model && p->connected ? ct_model_pool(p->model) : NULL;
+
+	json_object_set_new(o, "name", jstr(nz(p->name)));
+	json_object_set_new(o, "uuid", pr ? jstr(pr->o.uuid) : json_null());
+	json_object_set_new(o, "connected", json_boolean(p->connected));
+	json_object_set_new(o, "error", p->error && *p->error ? jstr(p->error) : json_null());
+	if (p->state)
+		json_object_set_new(o, "state", json_string(p->state));
+	json_object_set_new(o, "stale", json_boolean(p->stale));
+	if (pr)
+		json_object_set_new(o, "name_label", jstr(nz(pr->name_label)));
+	return o;
+}
+
+/* The entry of "problems" for a pool that is not loaded. */
+static json_t *pool_problem_json(const struct ct_output_pool *p)
+{
+	json_t *q = json_object();
+
+	json_object_set_new(q, "severity", json_string_nocheck("UNKNOWN"));
+	json_object_set_new(q, "pool", jstr(nz(p->name)));
+	json_object_set_new(q, "class", json_string_nocheck("pool"));
+	json_object_set_new(q, "uuid", json_null());
+	json_object_set_new(q, "reason", jstr(p->error && *p->error ? p->error :
+					      "the pool could not be loaded"));
+	return q;
+}
+
+static json_t *problem_json(const struct ct_output_pool *p, const struct ct_problem *pb)
+{
+	json_t *q = json_object();
+
+	json_object_set_new(q, "severity", json_string_nocheck(ct_severity_name(pb->severity)));
+	json_object_set_new(q, "pool", jstr(nz(p->name)));
+	json_object_set_new(q, "class", json_string_nocheck(class_word(pb->cls)));
+	json_object_set_new(q, "uuid", pb->uuid && *pb->uuid ? jstr(pb->uuid) : json_null());
+	json_object_set_new(q, "reason", jstr(pb->reason));
+	return q;
+}
+
+/* The top-level members after "pools" and before "problems". */
+static json_t *root_tail_json(const struct ct_output_pool *p, int n, bool check, time_t now)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "generated_at", jtime(now));
+	if (check) {
+		enum ct_severity w = ct_output_worst(p, n);
+
+		json_object_set_new(o, "status", json_string_nocheck(ct_severity_name(w)));
+		json_object_set_new(o, "exit_code", json_integer(ct_output_exit_code(w)));
+	}
+	return o;
+}
+
+static bool pool_loaded(const struct ct_output_pool *p)
+{
+	return p->connected && p->report;
+}
+
 json_t *ct_output_json(const struct ct_output_pool *p, int n, bool check, time_t now)
 {
-	json_t *root = json_object(), *pools = json_array(), *problems = json_array();
+	json_t *root = json_object(), *pools = json_array(), *problems = json_array(), *tail;
+	const char *key;
+	json_t *v;
 
 	for (int i = 0; i < n; i++) {
-		json_t *o = json_object(), *srs = json_array(), *vms = json_array();
+		json_t *o = pool_head_json(&p[i]), *srs = json_array(), *vms = json_array();
 		const struct ct_chain_report *r = p[i].report;
-		const struct ct_pool *pr = p[i].model && p[i].connected ? ct_model_pool(p[i].model) : NULL;
 
-		json_object_set_new(o, "name", jstr(nz(p[i].name)));
-		json_object_set_new(o, "uuid", pr ? jstr(pr->o.uuid) : json_null());
-		json_object_set_new(o, "connected", json_boolean(p[i].connected));
-		json_object_set_new(o, "error", p[i].error && *p[i].error ? jstr(p[i].error) : json_null());
-		if (p[i].state)
-			json_object_set_new(o, "state", json_string(p[i].state));
-		json_object_set_new(o, "stale", json_boolean(p[i].stale));
-		if (pr)
-			json_object_set_new(o, "name_label", jstr(nz(pr->name_label)));
-		if (p[i].connected && r) {
+		if (pool_loaded(&p[i])) {
 			for (int k = 0; k < r->n_srs; k++)
 				json_array_append_new(srs, sr_json(p[i].model, r, k));
 			for (int k = 0; k < r->n_vms; k++)
@@ -267,57 +332,177 @@ json_t *ct_output_json(const struct ct_output_pool *p, int n, bool check, time_t
 		json_object_set_new(o, "srs", srs);
 		json_object_set_new(o, "vms", vms);
 		if (check)
-			json_object_set_new(o, "severity", json_string(ct_severity_name(pool_severity(&p[i]))));
+			json_object_set_new(o, "severity", json_string_nocheck(ct_severity_name(pool_severity(&p[i]))));
 		json_array_append_new(pools, o);
 		if (!check)
 			continue;
-		if (!p[i].connected || !r) {
-			json_t *q = json_object();
-
-			json_object_set_new(q, "severity", json_string("UNKNOWN"));
-			json_object_set_new(q, "pool", jstr(nz(p[i].name)));
-			json_object_set_new(q, "class", json_string("pool"));
-			json_object_set_new(q, "uuid", json_null());
-			json_object_set_new(q, "reason", jstr(p[i].error && *p[i].error ? p[i].error :
-							      "the pool could not be loaded"));
-			json_array_append_new(problems, q);
+		if (!pool_loaded(&p[i])) {
+			json_array_append_new(problems, pool_problem_json(&p[i]));
 			continue;
 		}
-		for (int k = 0; k < r->n_problems; k++) {
-			const struct ct_problem *pb = &r->problems[k];
-			json_t *q = json_object();
-
-			json_object_set_new(q, "severity", json_string(ct_severity_name(pb->severity)));
-			json_object_set_new(q, "pool", jstr(nz(p[i].name)));
-			json_object_set_new(q, "class", json_string(class_word(pb->cls)));
-			json_object_set_new(q, "uuid", pb->uuid && *pb->uuid ? jstr(pb->uuid) : json_null());
-			json_object_set_new(q, "reason", jstr(pb->reason));
-			json_array_append_new(problems, q);
-		}
+		for (int k = 0; k < r->n_problems; k++)
+			json_array_append_new(problems, problem_json(&p[i], &r->problems[k]));
 	}
 	json_object_set_new(root, "pools", pools);
-	json_object_set_new(root, "generated_at", jtime(now));
-	if (check) {
-		enum ct_severity w = ct_output_worst(p, n);
-
-		json_object_set_new(root, "status", json_string(ct_severity_name(w)));
-		json_object_set_new(root, "exit_code", json_integer(ct_output_exit_code(w)));
+	tail = root_tail_json(p, n, check, now);
+	json_object_foreach(tail, key, v)
+		json_object_set(root, key, v);
+	json_decref(tail);
+	if (check)
 		json_object_set_new(root, "problems", problems);
-	} else {
+	else
 		json_decref(problems);
-	}
 	return root;
+}
+
+/* Streaming writer: the document's skeleton ({"pools": [ ... ]}, the constant keys of the
+ * big arrays and the separators between records) is written here; every value, and every
+ * member of the small per-record objects, is encoded by jansson, one record at a time, so
+ * the whole document never exists in memory. One record (a pool's or an SR's own members,
+ * a VDI, a VM, a problem) a line. jansson hands its output over in many small pieces (a
+ * quote, a key, ": ", a number): they are gathered in a buffer written out with one fwrite
+ * per JW_BUF bytes rather than one locked stdio call a piece. */
+#define JW_FLAGS (JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))
+#define JW_BUF 65536
+
+struct jw {
+	FILE *f;
+	int rc;                  /* -1 after any write error */
+	size_t len;
+	char *buf;               /* JW_BUF bytes */
+};
+
+static void jw_flush(struct jw *w)
+{
+	if (w->len && fwrite(w->buf, 1, w->len, w->f) != w->len)
+		w->rc = -1;
+	w->len = 0;
+}
+
+static int jw_put(const char *s, size_t n, void *data)
+{
+	struct jw *w = data;
+
+	if (w->len + n > JW_BUF) {
+		jw_flush(w);
+		if (n > JW_BUF) {
+			if (fwrite(s, 1, n, w->f) != n)
+				w->rc = -1;
+			return w->rc;
+		}
+	}
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+	return 0;
+}
+
+static void jw_raw(struct jw *w, const char *s)
+{
+	jw_put(s, strlen(s), w);
+}
+
+/* Encodes v (stolen) whole, or with JSON_EMBED only its members, without the braces. */
+static void jw_dump(struct jw *w, json_t *v, size_t flags)
+{
+	if (!v || json_dump_callback(v, jw_put, w, JW_FLAGS | flags) < 0)
+		w->rc = -1;
+	json_decref(v);
+}
+
+/* An object's members (stolen v), then ", " when more members follow. */
+static void jw_members(struct jw *w, json_t *v)
+{
+	bool any = json_object_size(v) > 0;
+
+	jw_dump(w, v, JSON_EMBED);
+	if (any)
+		jw_raw(w, ", ");
+}
+
+/* The next element of an array opened with "[": a separator and a line break. */
+static void jw_next(struct jw *w, bool *first)
+{
+	jw_raw(w, *first ? "\n" : ",\n");
+	*first = false;
+}
+
+static void jw_pool(struct jw *w, const struct ct_output_pool *p, bool check)
+{
+	const struct ct_chain_report *r = p->report;
+	bool first;
+
+	jw_raw(w, "{");
+	jw_members(w, pool_head_json(p));
+	jw_raw(w, "\"srs\": [");
+	first = true;
+	for (int k = 0; pool_loaded(p) && k < r->n_srs; k++) {
+		const struct ct_sr_verdict *sv = &r->srs[k];
+		bool vfirst = true;
+
+		jw_next(w, &first);
+		jw_raw(w, "{");
+		jw_members(w, sr_head_json(r, k));
+		jw_raw(w, "\"vdis\": [");
+		for (int i = sv->first_vdi; i < sv->first_vdi + sv->n_vdi_verdicts; i++) {
+			jw_next(w, &vfirst);
+			jw_dump(w, vdi_json(p->model, r, i), 0);
+		}
+		jw_raw(w, "]}");
+	}
+	jw_raw(w, "], \"vms\": [");
+	first = true;
+	for (int k = 0; pool_loaded(p) && k < r->n_vms; k++) {
+		jw_next(w, &first);
+		jw_dump(w, vm_json(&r->vms[k]), 0);
+	}
+	jw_raw(w, "]");
+	if (check) {
+		jw_raw(w, ", \"severity\": ");
+		jw_dump(w, json_string_nocheck(ct_severity_name(pool_severity(p))), JSON_ENCODE_ANY);
+	}
+	jw_raw(w, "}");
 }
 
 int ct_output_write_json(FILE *f, const struct ct_output_pool *p, int n, bool check, time_t now)
 {
-	json_t *root = ct_output_json(p, n, check, now);
-	int rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+	struct jw w = { .f = f, .buf = ct_xmalloc(JW_BUF) };
+	json_t *tail;
+	bool first = true;
 
-	json_decref(root);
-	if (rc < 0 || fputc('\n', f) == EOF)
-		return -1;
-	return 0;
+	jw_raw(&w, "{\"pools\": [");
+	for (int i = 0; i < n; i++) {
+		jw_next(&w, &first);
+		jw_pool(&w, &p[i], check);
+	}
+	jw_raw(&w, "]");
+	tail = root_tail_json(p, n, check, now);
+	if (json_object_size(tail) > 0)
+		jw_raw(&w, ", ");
+	jw_dump(&w, tail, JSON_EMBED);
+	if (check) {
+		jw_raw(&w, ", \"problems\": [");
+		first = true;
+		for (int i = 0; i < n; i++) {
+			const struct ct_chain_report *r = p[i].report;
+
+			if (!pool_loaded(&p[i])) {
+				jw_next(&w, &first);
+				jw_dump(&w, pool_problem_json(&p[i]), 0);
+				continue;
+			}
+			for (int k = 0; k < r->n_problems; k++) {
+				jw_next(&w, &first);
+				jw_dump(&w, problem_json(&p[i], &r->problems[k]), 0);
+			}
+		}
+		jw_raw(&w, "]");
+	}
+	jw_raw(&w, "}\n");
+	jw_flush(&w);
+	free(w.buf);
+	if (ferror(f))
+		w.rc = -1;
+	return w.rc;
 }
 
 /* --- check: text --- */

@@ -43,7 +43,11 @@ int ct_output_exit_code(enum ct_severity s);
 /* The JSON document of design.md section 4. With `check`, adds "status", "exit_code" and
  * "problems" (top level) and "severity" per pool. Returns a new reference (json_decref). */
 json_t *ct_output_json(const struct ct_output_pool *p, int n, bool check, time_t now);
-/* Writes it (indented, UTF-8, newline-terminated). Returns 0 or -1 on a write error. */
+/* Writes the same document (same keys, values and order), streamed: one SR's own members,
+ * one VDI, one VM or one problem is built and dumped at a time, so the whole document never
+ * exists in memory. Not indented: one record a line ({"pools": [ / pool and "srs": [ /
+ * each SR's members and "vdis": [ / each VDI / ... / "vms": [ / each VM ...), members
+ * separated by ", " and ": ", UTF-8, newline-terminated. Returns 0 or -1 on a write error. */
 int ct_output_write_json(FILE *f, const struct ct_output_pool *p, int n, bool check, time_t now);
 
 /* `check --format text`: one summary line, then the problems, most severe first. */

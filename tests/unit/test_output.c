@@ -213,6 +213,66 @@ START_TEST(json_check)
 }
 END_TEST
 
+/* Streamed output against the whole-document builder: the same keys, values and order,
+ * one record (pool, SR, VDI, VM, problem) a line. */
+static void stream_matches(const struct ct_output_pool *p, int n, bool check)
+{
+	FILE *f = mem();
+	json_error_t je;
+	json_t *streamed, *whole;
+	char *a, *b;
+	size_t lines = 0, records = (size_t)n;
+
+	ck_assert_int_eq(ct_output_write_json(f, p, n, check, NOW), 0);
+	fclose(f);
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(buf[len - 1], '\n');
+	streamed = json_loads(buf, 0, &je);
+	ck_assert_msg(streamed != NULL, "invalid JSON at line %d: %s", je.line, je.text);
+	whole = ct_output_json(p, n, check, NOW);
+	ck_assert(json_equal(streamed, whole));
+	a = json_dumps(streamed, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+	b = json_dumps(whole, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+	ck_assert_str_eq(a, b);
+	for (size_t i = 0; i < len; i++)
+		lines += buf[i] == '\n';
+	for (int i = 0; i < n; i++) {
+		const struct ct_chain_report *r = p[i].report;
+
+		if (p[i].connected && r)
+			records += (size_t)(r->n_srs + r->n_vdis + r->n_vms + (check ? r->n_problems : 0));
+		else if (check)
+			records++;
+	}
+	ck_assert_uint_eq(lines, records + 1);
+	free(a);
+	free(b);
+	json_decref(streamed);
+	json_decref(whole);
+}
+
+START_TEST(json_stream)
+{
+	stream_matches(P, 2, false);
+	stream_matches(P, 2, true);
+	stream_matches(P, 1, true);
+	stream_matches(&P[1], 1, false);
+	stream_matches(P, 0, false);
+	stream_matches(P, 0, true);
+}
+END_TEST
+
+START_TEST(json_write_error)
+{
+	FILE *f = fopen("/dev/full", "w");
+
+	if (!f)
+		return;   /* no /dev/full here */
+	ck_assert_int_eq(ct_output_write_json(f, P, 2, true, NOW), -1);
+	fclose(f);
+}
+END_TEST
+
 START_TEST(nagios)
 {
 	FILE *f = mem();
@@ -368,6 +428,8 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, json_shape);
 	tcase_add_test(tc, json_check);
+	tcase_add_test(tc, json_stream);
+	tcase_add_test(tc, json_write_error);
 	tcase_add_test(tc, nagios);
 	tcase_add_test(tc, prometheus);
 	tcase_add_test(tc, check_text);
