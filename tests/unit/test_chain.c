@@ -292,6 +292,83 @@ START_TEST(cycle_and_self_parent)
 }
 END_TEST
 
+/* The engine numbers VDIs and VMs itself and resolves refs and uuids through its own
+ * tables: every link it finds must be the one the model's lookups give. A mixed pool with
+ * a uuid twice on one SR (a torn copy: the first holder in the model's order is the
+ * parent), the same uuid on another SR, an empty CD drive, VBDs naming a VM or a VDI the
+ * model does not have. */
+START_TEST(dense_indexes_match_model)
+{
+	struct ct_sr *a = fx_sr(&F, "nfs-a", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_sr *b = fx_sr(&F, "lvm-b", "lvmoiscsi", 4000 * FX_GIB, 100 * FX_GIB);
+	const char *dup = "dddddddd-0000-4000-8000-00000000000d";
+	struct ct_vdi *first = fx_vdi_o(&F, a, "torn", (struct fx_vdi_opts){ .uuid = dup, .base = true });
+	struct ct_vdi *second = fx_vdi_o(&F, a, "torn", (struct fx_vdi_opts){ .uuid = dup, .base = true });
+	struct ct_vdi *other = fx_vdi_o(&F, b, "elsewhere", (struct fx_vdi_opts){ .uuid = dup, .base = true });
+	struct ct_vdi *child = fx_vdi_o(&F, a, "child", (struct fx_vdi_opts){ .parent_uuid = dup });
+	struct ct_vdi *child_b = fx_vdi_o(&F, b, "child b", (struct fx_vdi_opts){ .parent_uuid = dup });
+	struct ct_vm *web = fx_vm(&F, "web"), *snap = fx_vm_o(&F, "web snap", true, web);
+	struct ct_vm *ghost = (struct ct_vm *)ct_obj_new(CT_VM);
+	struct ct_vbd *stray = (struct ct_vbd *)ct_obj_new(CT_VBD);
+	struct ct_vdi *leaf;
+	size_t nvdi = ct_model_count(&F.m, CT_VDI);
+
+	(void)first;
+	(void)second;
+	(void)other;
+	fx_stacked_vm(&F, a, "stacked", 2, NULL);
+	fx_deep_vm(&F, b, "deep", 12, NULL);
+	leaf = fx_vdi(&F, a, "web 0", fx_base(&F, a, NULL));
+	fx_vbd(&F, web, leaf, "0");
+	fx_vbd(&F, web, NULL, "3");                  /* empty CD drive */
+	fx_vbd(&F, snap, fx_vdi_o(&F, a, "web 0", (struct fx_vdi_opts){ .snapshot = true }), "0");
+	/* a VBD of a VM the model lacks, on the child; one naming a VDI the model lacks */
+	fx_ids(&F, &ghost->o, "vm");
+	ghost->name_label = ct_xstrdup("ghost");
+	fx_vbd(&F, ghost, child, "0");
+	ct_obj_free(&ghost->o);
+	fx_ids(&F, &stray->o, "vbd");
+	stray->vm = ct_xstrdup(web->o.ref);
+	stray->vdi = ct_xstrdup("OpaqueRef:no-such-vdi");
+	stray->type = CT_VBD_DISK;
+	stray->userdevice = ct_xstrdup("5");
+	ct_model_put(&F.m, &stray->o);
+	eval();
+
+	nvdi = ct_model_count(&F.m, CT_VDI);
+	ck_assert_int_eq(R.n_vdis, (int)nvdi);
+	for (int i = 0; i < R.n_vdis; i++) {
+		const struct ct_vdi_verdict *vv = &R.vdis[i];
+		struct ct_vdi *v = (struct ct_vdi *)vv->vdi;
+		size_t nb;
+		struct ct_vbd *const *vbds = ct_model_vdi_vbds(&F.m, v, &nb);
+		bool real_user = false;
+
+		ck_assert_int_eq(ct_chain_find_vdi(&R, v), i);
+		if (vv->is_vhd && !vv->cycle)
+			ck_assert_ptr_eq(vv->parent >= 0 ? R.vdis[vv->parent].vdi : NULL,
+					 ct_model_vdi_parent(&F.m, v));
+		ck_assert(vv->in_use == (nb > 0));
+		for (size_t k = 0; k < nb; k++) {
+			const struct ct_vm *vm = ct_model_vm(&F.m, vbds[k]->vm);
+
+			if (vm && !vm->is_a_snapshot && !vm->is_a_template && !vm->is_control_domain)
+				real_user = true;
+		}
+		ck_assert(real_user == (vv->vm != NULL));
+	}
+	ck_assert_ptr_eq(R.vdis[V(child)->parent].vdi, first);
+	ck_assert_ptr_eq(R.vdis[V(child_b)->parent].vdi, other);
+	ck_assert(V(child)->in_use);
+	ck_assert_ptr_null(V(child)->vm);
+	ck_assert_ptr_eq(V(leaf)->vm, web);
+	for (int i = 0; i < R.n_vms; i++)
+		ck_assert_int_eq(ct_chain_find_vm(&R, R.vms[i].vm), i);
+	ck_assert_int_eq(VM(web)->n_snapshots, 1);
+	ck_assert_int_eq(ct_chain_find_vm(&R, snap), -1);
+}
+END_TEST
+
 START_TEST(orphans)
 {
 	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
@@ -695,6 +772,7 @@ int main(void)
 	tcase_add_test(tc, garbage);
 	tcase_add_test(tc, broken_parent);
 	tcase_add_test(tc, cycle_and_self_parent);
+	tcase_add_test(tc, dense_indexes_match_model);
 	tcase_add_test(tc, orphans);
 	tcase_add_test(tc, non_vhd_no_false_alarms);
 	tcase_add_test(tc, space_thick_vs_thin);
