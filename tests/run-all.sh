@@ -8,12 +8,15 @@ cd "$(dirname "$0")/.."
 export BUILD CHAINTOP
 # Sanitizer builds: report every finding and fail; tests/lsan.supp lists leaks that belong to
 # libraries (kept by design until exit), each with the reason.
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0}"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# Reports go to files too, so a finding in a process whose exit code a test does not check
+# (a console in tmux, a background watcher) still fails its suite.
+logdir=$(mktemp -d "${TMPDIR:-/tmp}/chaintop-tests.XXXXXX")
+sandir="$logdir/sanitizers"; mkdir -p "$sandir"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0}:log_path=$sandir/asan"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}:log_path=$sandir/ubsan"
 [ -f tests/lsan.supp ] && export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}"
 suites=("$@"); [ ${#suites[@]} -eq 0 ] && suites=(unit sim integration ui)
 passed=0; failed=0; failed_names=()
-logdir=$(mktemp -d "${TMPDIR:-/tmp}/chaintop-tests.XXXXXX")
 
 count() { # name, log, rc: add the counts a runner printed, or 1 pass/fail by exit code
 	local name=$1 log=$2 rc=$3 p f line
@@ -49,6 +52,12 @@ run() { # name, command...
 	local log="$logdir/$(tr '/ ' '__' <<<"$name").log" rc
 	timeout --kill-after=10 "${TEST_TIMEOUT:-600}" "$@" >"$log" 2>&1; rc=$?
 	[ $rc -eq 124 ] && echo "(timed out)" >>"$log"
+	if compgen -G "$sandir/*" >/dev/null; then
+		echo "sanitizer reports:" >>"$log"
+		cat "$sandir"/* >>"$log"
+		rm -f "$sandir"/*
+		[ $rc -eq 0 ] && rc=99
+	fi
 	count "$name" "$log" "$rc"
 }
 
