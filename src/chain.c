@@ -200,6 +200,15 @@ static void strtab_prefetch(const struct strtab *t, uint64_t h)
 	__builtin_prefetch(&t->s[(size_t)h & (t->cap - 1)]);
 }
 
+/* The second stage, once the slot has arrived: the key string a lookup will compare. */
+static void strtab_prefetch_key(const struct strtab *t, uint64_t h)
+{
+	const struct strslot *sl = &t->s[(size_t)h & (t->cap - 1)];
+
+	if (sl->k)
+		__builtin_prefetch(sl->k);
+}
+
 /* key (whose str_hash is h) -> val, unless key is there already: the first holder wins. */
 static void strtab_add_h(struct strtab *t, uint64_t h, const char *key, int val)
 {
@@ -211,11 +220,6 @@ static void strtab_add_h(struct strtab *t, uint64_t h, const char *key, int val)
 	t->s[i].h = (uint32_t)(h >> 32);
 	t->s[i].k = key;
 	t->s[i].v = val;
-}
-
-static void strtab_add(struct strtab *t, const char *key, int val)
-{
-	strtab_add_h(t, str_hash(key), key, val);
 }
 
 static int strtab_get_h(const struct strtab *t, uint64_t h, const char *key)
@@ -235,8 +239,10 @@ static int strtab_get(const struct strtab *t, const char *key)
 	return key ? strtab_get_h(t, str_hash(key), key) : -1;
 }
 
-/* How far ahead the batched loops prefetch. */
+/* How far ahead the batched loops prefetch a slot; its key string is fetched half as far
+ * ahead, when the slot has arrived. */
 #define CT_AHEAD 16
+#define CT_AHEAD_KEY 8
 
 /* A disk of a real VM: its VBD and the VDI's index in the report. */
 struct vm_disk {
@@ -730,6 +736,18 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 		const struct ct_vdi *v = s->L[i];
 		const char *pu = NULL, *vt = NULL;
 
+		/* the records are scattered: fetch the next ones, then their strings */
+		if (i + CT_AHEAD < n)
+			__builtin_prefetch(s->L[i + CT_AHEAD]);
+		if (i + CT_AHEAD_KEY < n) {
+			const struct ct_vdi *w = s->L[i + CT_AHEAD_KEY];
+
+			__builtin_prefetch(w->o.uuid);
+			__builtin_prefetch(w->o.ref);
+			__builtin_prefetch(w->name_label);
+			__builtin_prefetch(w->sm_config.k);
+			__builtin_prefetch(w->sm_config.v);
+		}
 		memset(vv, 0, sizeof(*vv));
 		vkey_fill(&s->key[i], v);
 		s->par[i] = -1;
@@ -780,6 +798,8 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 
 		if (i + CT_AHEAD < n && s->pu[i + CT_AHEAD])
 			strtab_prefetch(&uuids, s->hp[i + CT_AHEAD]);
+		if (i + CT_AHEAD_KEY < n && s->pu[i + CT_AHEAD_KEY])
+			strtab_prefetch_key(&uuids, s->hp[i + CT_AHEAD_KEY]);
 		if (!s->pu[i])
 			continue;
 		j = strtab_get_h(&uuids, s->hp[i], s->pu[i]);
@@ -1357,6 +1377,7 @@ static void list_vms(struct eval_ctx *x)
 	struct ct_vm **vms = ct_xcalloc(nvm + 1, sizeof(*vms));
 	struct vkey *key = ct_xcalloc(nvm + 1, sizeof(*key));
 	int *ord = ct_xcalloc(nvm + 1, sizeof(*ord));
+	uint64_t *hr;
 	int n = 0;
 
 	/* by name, then uuid (cmp_vm's order), sorted on gathered keys */
@@ -1385,13 +1406,25 @@ static void list_vms(struct eval_ctx *x)
 	/* every VM's ref -> its position in the model, and that position -> its index here */
 	strtab_init(&x->vm_refs, nvm);
 	x->vm_real = ct_xcalloc(nvm + 1, sizeof(*x->vm_real));
+	hr = ct_xcalloc(nvm + 1, sizeof(*hr));
 	for (size_t i = 0; i < nvm; i++) {
 		const struct ct_vm *vm = (const struct ct_vm *)ct_model_at(x->m, CT_VM, i);
 
-		if (!ct_ref_is_null(vm->o.ref))
-			strtab_add(&x->vm_refs, vm->o.ref, (int)i);
+		if (i + CT_AHEAD_KEY < nvm)
+			__builtin_prefetch(((const struct ct_vm *)ct_model_at(x->m, CT_VM,
+									  i + CT_AHEAD_KEY))->o.ref);
+		hr[i] = ct_ref_is_null(vm->o.ref) ? 0 : str_hash(vm->o.ref);
 		x->vm_real[i] = vm_is_real(vm) ? ptrmap_get(&r->idx->vm, vm) : -1;
 	}
+	for (size_t i = 0; i < nvm; i++) {
+		const struct ct_vm *vm = (const struct ct_vm *)ct_model_at(x->m, CT_VM, i);
+
+		if (i + CT_AHEAD < nvm)
+			strtab_prefetch(&x->vm_refs, hr[i + CT_AHEAD]);
+		if (!ct_ref_is_null(vm->o.ref))
+			strtab_add_h(&x->vm_refs, hr[i], vm->o.ref, (int)i);
+	}
+	free(hr);
 	for (size_t i = 0; i < nvm; i++) {
 		const struct ct_vm *s = (const struct ct_vm *)ct_model_at(x->m, CT_VM, i);
 		int j;
@@ -1426,6 +1459,15 @@ static void scan_vbds(struct eval_ctx *x)
 	for (size_t i = 0; i < nvbd; i++) {
 		const struct ct_vbd *b = (const struct ct_vbd *)ct_model_at(x->m, CT_VBD, i);
 
+		if (i + CT_AHEAD < nvbd)
+			__builtin_prefetch(ct_model_at(x->m, CT_VBD, i + CT_AHEAD));
+		if (i + CT_AHEAD_KEY < nvbd) {
+			const struct ct_vbd *w = (const struct ct_vbd *)ct_model_at(x->m, CT_VBD,
+										    i + CT_AHEAD_KEY);
+
+			__builtin_prefetch(w->vdi);
+			__builtin_prefetch(w->vm);
+		}
 		vdi[i] = ct_ref_is_null(b->vdi) ? -1 : LOOKUP;
 		vmp[i] = ct_ref_is_null(b->vm) ? -1 : LOOKUP;
 		hv[i] = vdi[i] == LOOKUP ? str_hash(b->vdi) : 0;
@@ -1434,6 +1476,8 @@ static void scan_vbds(struct eval_ctx *x)
 	for (size_t i = 0; i < nvbd; i++) {
 		if (i + CT_AHEAD < nvbd && vdi[i + CT_AHEAD] == LOOKUP)
 			strtab_prefetch(&x->vdi_refs, hv[i + CT_AHEAD]);
+		if (i + CT_AHEAD_KEY < nvbd && vdi[i + CT_AHEAD_KEY] == LOOKUP)
+			strtab_prefetch_key(&x->vdi_refs, hv[i + CT_AHEAD_KEY]);
 		if (vdi[i] == LOOKUP)
 			vdi[i] = strtab_get_h(&x->vdi_refs, hv[i],
 					      ((const struct ct_vbd *)ct_model_at(x->m, CT_VBD, i))->vdi);
@@ -1441,6 +1485,9 @@ static void scan_vbds(struct eval_ctx *x)
 	for (size_t i = 0; i < nvbd; i++) {
 		if (i + CT_AHEAD < nvbd && vmp[i + CT_AHEAD] == LOOKUP && vdi[i + CT_AHEAD] >= 0)
 			strtab_prefetch(&x->vm_refs, hm[i + CT_AHEAD]);
+		if (i + CT_AHEAD_KEY < nvbd && vmp[i + CT_AHEAD_KEY] == LOOKUP &&
+		    vdi[i + CT_AHEAD_KEY] >= 0)
+			strtab_prefetch_key(&x->vm_refs, hm[i + CT_AHEAD_KEY]);
 		if (vmp[i] == LOOKUP)
 			vmp[i] = vdi[i] < 0 ? -1 : strtab_get_h(&x->vm_refs, hm[i],
 				((const struct ct_vbd *)ct_model_at(x->m, CT_VBD, i))->vm);
@@ -1452,6 +1499,12 @@ static void scan_vbds(struct eval_ctx *x)
 	for (size_t i = 0; i < nvbd; i++) {
 		const struct ct_vbd *b = (const struct ct_vbd *)ct_model_at(x->m, CT_VBD, i);
 		int vi = vdi[i], vp = vmp[i];
+
+		if (i + CT_AHEAD < nvbd && vdi[i + CT_AHEAD] >= 0) {
+			__builtin_prefetch(&r->vdis[vdi[i + CT_AHEAD]]);
+			if (vmp[i + CT_AHEAD] >= 0)
+				__builtin_prefetch(ct_model_at(x->m, CT_VM, (size_t)vmp[i + CT_AHEAD]));
+		}
 		const struct ct_vm *vm = vp >= 0 ? (const struct ct_vm *)ct_model_at(x->m, CT_VM,
 										(size_t)vp) : NULL;
 
