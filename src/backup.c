@@ -204,30 +204,6 @@ static void file_safe(const char *in, char *out, size_t len)
 		snprintf(out, len, "_");
 }
 
-static int mkdir_p(const char *dir, struct ct_err *e)
-{
-	char *p = ct_xstrdup(dir);
-	int rc = 0;
-
-	for (char *s = p + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0750) < 0 && errno != EEXIST) {
-				rc = ct_err_set(e, CT_E_IO, "cannot create the directory %s: %s; check export_dir and its permissions",
-						p, strerror(errno));
-				break;
-			}
-			*s = c;
-			if (c == '\0')
-				break;
-		}
-	}
-	free(p);
-	return rc;
-}
-
 static int fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -893,8 +869,11 @@ static int do_export(struct bk *b, struct item *it, const char *stamp, struct ct
 	int rc = -1, hrc;
 	char sz[32];
 
-	if (mkdir_p(dir, e) < 0)
+	if (ct_mkdir_p(dir, 0750) < 0) {
+		ct_err_set(e, CT_E_IO, "cannot create the directory %s: %s; check export_dir and its permissions",
+			   dir, strerror(errno));
 		goto out;
+	}
 	part = ct_xasprintf("%s/%s.xva.part", dir, stamp);
 	final = ct_xasprintf("%s/%s.xva", dir, stamp);
 	ctx.fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);

@@ -31,18 +31,6 @@ static void report_usage(FILE *f)
 		REPORT_DEFAULT_LAST);
 }
 
-static void fmt_local(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (t <= 0) {
-		snprintf(buf, len, "-");
-		return;
-	}
-	localtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
 static void fmt_dur(time_t start, time_t end, char *buf, size_t len)
 {
 	if (start <= 0) {
@@ -180,7 +168,7 @@ static void print_list(const struct ct_run_rec *runs, int n, bool failed)
 		const struct ct_run_rec *r = &runs[i];
 		char start[32], dur[32], job[64], pool[64], st[32];
 
-		fmt_local(r->start, start, sizeof(start));
+		ct_format_local_time(r->start, start, sizeof(start));
 		fmt_dur(r->start, r->end, dur, sizeof(dur));
 		snprintf(st, sizeof(st), "%s%s", ct_run_status_name(r->status), r->dry_run ? " (dry)" : "");
 		printf("%s%-6lld %-7s %-16s %-16s %-19s %-9s %-12s %d/%d/%d\n", marker(r->status),
@@ -219,8 +207,8 @@ static void print_run(const struct ct_run_rec *r)
 {
 	char start[32], end[32], dur[32], buf[2048], b2[256];
 
-	fmt_local(r->start, start, sizeof(start));
-	fmt_local(r->end, end, sizeof(end));
+	ct_format_local_time(r->start, start, sizeof(start));
+	ct_format_local_time(r->end, end, sizeof(end));
 	fmt_dur(r->start, r->end, dur, sizeof(dur));
 	printf("Run %lld: %s%s of job '%s' on pool '%s': %s\n", (long long)r->id,
 	       r->kind ? r->kind : "?", r->dry_run ? " (dry run)" : "",
@@ -264,7 +252,7 @@ static void print_run(const struct ct_run_rec *r)
 		for (int k = 0; k < it->n_steps; k++) {
 			const struct ct_step_rec *s = &it->steps[k];
 
-			fmt_local(s->start, start, sizeof(start));
+			ct_format_local_time(s->start, start, sizeof(start));
 			fmt_dur(s->start, s->end, dur, sizeof(dur));
 			printf("      %s %-10s %-11s %-6s %s\n", start + 11, san(s->name, b2, sizeof(b2)),
 			       ct_run_status_name(s->status), dur, san(s->detail, buf, sizeof(buf)));

@@ -75,30 +75,6 @@ static int exec(struct ct_jobstore *js, const char *sql, struct ct_err *e)
 	return 0;
 }
 
-static int mkdir_p(const char *dir, struct ct_err *e)
-{
-	char *p = ct_xstrdup(dir);
-	int rc = 0;
-
-	for (char *s = p + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-				rc = ct_err_set(e, CT_E_IO, "cannot create the state directory %s: %s; set state_dir in the configuration to a writable place",
-						p, strerror(errno));
-				break;
-			}
-			*s = c;
-			if (c == '\0')
-				break;
-		}
-	}
-	free(p);
-	return rc;
-}
-
 static const char schema_v1[] =
 	"CREATE TABLE IF NOT EXISTS runs ("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, job TEXT, pool TEXT,"
@@ -244,8 +220,11 @@ struct ct_jobstore *ct_jobstore_open(const char *state_dir, struct ct_err *e)
 		ct_err_set(e, CT_E_CONFIG, "no state directory for the job history; set state_dir in the configuration");
 		return NULL;
 	}
-	if (mkdir_p(state_dir, e) < 0)
+	if (ct_mkdir_p(state_dir, 0700) < 0) {
+		ct_err_set(e, CT_E_IO, "cannot create the state directory %s: %s; set state_dir in the configuration to a writable place",
+			   state_dir, strerror(errno));
 		return NULL;
+	}
 	js = ct_xcalloc(1, sizeof(*js));
 	js->path = ct_xasprintf("%s/jobs.db", state_dir);
 	if (gethostname(js->host, sizeof(js->host) - 1) < 0)

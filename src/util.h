@@ -70,6 +70,13 @@ int ct_parse_xapi_time(const char *s, time_t *t);
 /* UTC "%Y%m%dT%H:%M:%SZ" (the form XAPI and chaintop tags use) into buf (>= 20 bytes). */
 void ct_format_xapi_time(time_t t, char *buf, size_t len);
 
+/* "2026-11-25 22:04:24" in local time into buf, or "-" for an unset time (<= 0). */
+void ct_format_local_time(time_t t, char *buf, size_t len);
+
+/* mkdir -p with this mode for each missing component. Returns 0, or -1 with errno set
+ * (the caller says which directory and what to do). */
+int ct_mkdir_p(const char *dir, unsigned int mode);
+
 /* Short uuid for messages: the first 8 characters. Returns a pointer into a static-free
  * caller buffer of at least 9 bytes. */
 const char *ct_short_uuid(const char *uuid, char buf[9]);

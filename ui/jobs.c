@@ -113,18 +113,6 @@ static char status_marker(enum ct_run_status s)
 	return ' ';
 }
 
-static void fmt_time(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (t <= 0) {
-		snprintf(buf, len, "-");
-		return;
-	}
-	localtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
 void ct_jobs_draw(struct ct_ui *ui, int top, int h)
 {
 	struct ct_ui_jobs *j = ui->jobs;
@@ -148,7 +136,7 @@ void ct_jobs_draw(struct ct_ui *ui, int top, int h)
 		if (k >= j->n)
 			break;
 		r = &j->runs[k];
-		fmt_time(r->start, when, sizeof(when));
+		ct_format_local_time(r->start, when, sizeof(when));
 		ct_sanitize(r->job ? r->job : "", job, sizeof(job));
 		ct_sanitize(r->pool ? r->pool : "", pool, sizeof(pool));
 		ct_sanitize(r->summary ? r->summary : "", sum, sizeof(sum));
@@ -199,8 +187,8 @@ static void open_report(struct ct_ui *ui, int64_t id)
 		return;
 	}
 	ct_strset_release(&ui->report);
-	fmt_time(r.start, a, sizeof(a));
-	fmt_time(r.end, b, sizeof(b));
+	ct_format_local_time(r.start, a, sizeof(a));
+	ct_format_local_time(r.end, b, sizeof(b));
 	rline(ui, "Run %lld: %s '%s' on pool '%s' - %s%s", (long long)r.id, nz(r.kind), nz(r.job),
 	      nz(r.pool), ct_run_status_name(r.status), r.dry_run ? " (dry run)" : "");
 	rline(ui, "  started %s, ended %s, by %s pid %ld", a, b, nz(r.host), r.pid);
@@ -236,7 +224,7 @@ static void open_report(struct ct_ui *ui, int64_t id)
 			const struct ct_step_rec *st = &it->steps[s];
 			char when[32];
 
-			fmt_time(st->start, when, sizeof(when));
+			ct_format_local_time(st->start, when, sizeof(when));
 			rline(ui, "    %s  %-12s %-11s %s", when, nz(st->name), ct_run_status_name(st->status),
 			      nz(st->detail));
 		}
