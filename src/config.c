@@ -203,7 +203,7 @@ static const char *const pool_keys[] = {
 static const char *const tls_keys[] = { "verify", "ca_file", "fingerprint", NULL };
 static const char *const sr_keys[] = {
 	"match", "tolerance", "max_depth", "min_free_percent", "warn_depth", "crit_depth",
-	"coalesce_warn", "crit_free_percent", NULL
+	"coalesce_warn", "crit_free_percent", "stall_after", NULL
 };
 static const char *const gate_keys[] = {
 	"tolerance", "max_depth", "min_free_percent", "policy", "wait_timeout", NULL
@@ -881,6 +881,7 @@ static int parse_srs(struct ld *L, const config_setting_t *list, const char *pre
 		snprintf(pre, sizeof(pre), "%s.srs[%d]", prefix, i);
 		o->tolerance = o->max_depth = o->min_free_percent = -1;
 		o->warn_depth = o->crit_depth = o->coalesce_warn = o->crit_free_percent = -1;
+		o->stall_after = -1;
 		p->n_srs = i + 1;
 		if (config_setting_type(g) != CONFIG_TYPE_GROUP)
 			return fail(L, g, pre, "found %s; expected a group such as "
@@ -900,6 +901,8 @@ static int parse_srs(struct ld *L, const config_setting_t *list, const char *pre
 		if (parse_limits(L, g, pre, &(struct limits){
 				&o->tolerance, &o->max_depth, &o->min_free_percent, &o->warn_depth,
 				&o->crit_depth, &o->coalesce_warn, &o->crit_free_percent }) < 0)
+			return -1;
+		if (get_duration(L, g, pre, "stall_after", 0, 365LL * 86400, &o->stall_after) < 0)
 			return -1;
 		if (check_depths(L, g, pre,
 				 pick(o->warn_depth, pick(p->warn_depth, L->c->health.warn_depth)),
@@ -1445,6 +1448,8 @@ void ct_config_limits_for(const struct ct_config *c, const struct ct_pool_conf *
 				apply_limits(&g, &h, o->tolerance, o->max_depth, o->min_free_percent,
 					     o->warn_depth, o->crit_depth, o->coalesce_warn,
 					     o->crit_free_percent);
+				if (o->stall_after >= 0)
+					h.stall_after = o->stall_after;
 				break;
 			}
 		}

@@ -37,6 +37,8 @@ struct ct_sr_override {
 	char *match;
 	int tolerance, max_depth, min_free_percent;
 	int warn_depth, crit_depth, coalesce_warn, crit_free_percent;
+	long long stall_after;     /* seconds; 0 = never report a stalled GC here (an SR that
+				      never leaf-coalesces); < 0 = inherit */
 };
 
 struct ct_tls_conf {

@@ -563,7 +563,9 @@ START_TEST(limits_resolution)
 		"  max_depth = 20; warn_depth = 16;\n"
 		"  srs = ( { match = \"nfs-*\"; tolerance = 2; crit_free_percent = 8; },\n"
 		"          { match = \"0F1E2D3C-aaaa-4bbb-8ccc-000000000001\"; max_depth = 12; },\n"
-		"          { match = \"nfs-fast\"; tolerance = 4; } ); },\n"
+		"          { match = \"nfs-fast\"; tolerance = 4; },\n"
+		"          { match = \"slow-nfs\"; stall_after = 0; },\n"
+		"          { match = \"ext-*\"; stall_after = \"2d\"; } ); },\n"
 		"  { name = \"dr\"; url = \"https://b\"; username = \"r\"; password_env = \"CT_TEST_PW\"; } );\n",
 		false);
 	const struct ct_pool_conf *lab = ct_config_pool(&c, "lab");
@@ -586,6 +588,13 @@ START_TEST(limits_resolution)
 	ck_assert_int_eq(g.max_depth, 20);
 	ck_assert_int_eq(h.crit_free_percent, 8);
 	ck_assert_int_eq(h.warn_depth, 16);
+	ck_assert_int_eq(h.stall_after, 6 * 3600);
+	/* per-SR stall_after: a duration, or 0 for an SR whose GC is never reported stalled */
+	ct_config_limits_for(&c, lab, "ext-local", "u5", &g, &h);
+	ck_assert_int_eq(h.stall_after, 2 * 86400);
+	ct_config_limits_for(&c, lab, "slow-nfs", "u6", &g, &h);
+	ck_assert_int_eq(h.stall_after, 0);
+	ct_config_limits_for(&c, lab, "nfs-backup", "u3", &g, &h);
 	/* the first match wins: nfs-fast matches "nfs-*" before "nfs-fast" */
 	ct_config_limits_for(&c, lab, "nfs-fast", "u4", &g, &h);
 	ck_assert_int_eq(g.tolerance, 2);
