@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "config.h"
 #include "jobstore.h"
+#include "output.h"
 #include "util.h"
 
 #define REPORT_DEFAULT_LAST 20
@@ -72,44 +73,25 @@ static const char *san(const char *s, char *buf, size_t len)
 	return ct_sanitize(s ? s : "", buf, len);
 }
 
-static json_t *jstr(const char *s)
-{
-	char buf[4096];
-
-	if (!s)
-		return json_null();
-	return json_string(ct_sanitize(s, buf, sizeof(buf)));
-}
-
-static json_t *jtime(time_t t)
-{
-	char buf[32];
-
-	if (t <= 0)
-		return json_null();
-	ct_format_xapi_time(t, buf, sizeof(buf));
-	return json_string(buf);
-}
-
 static json_t *run_json(const struct ct_run_rec *r, bool detail)
 {
 	json_t *o = json_object();
 
 	json_object_set_new(o, "id", json_integer(r->id));
-	json_object_set_new(o, "kind", jstr(r->kind));
-	json_object_set_new(o, "job", jstr(r->job));
-	json_object_set_new(o, "pool", jstr(r->pool));
+	json_object_set_new(o, "kind", ct_output_jstr(r->kind));
+	json_object_set_new(o, "job", ct_output_jstr(r->job));
+	json_object_set_new(o, "pool", ct_output_jstr(r->pool));
 	json_object_set_new(o, "status", json_string(ct_run_status_name(r->status)));
 	json_object_set_new(o, "dry_run", json_boolean(r->dry_run));
-	json_object_set_new(o, "start", jtime(r->start));
-	json_object_set_new(o, "end", jtime(r->end));
+	json_object_set_new(o, "start", ct_output_jtime(r->start));
+	json_object_set_new(o, "end", ct_output_jtime(r->end));
 	json_object_set_new(o, "duration", r->end > 0 ? json_integer((json_int_t)(r->end - r->start)) : json_null());
-	json_object_set_new(o, "host", jstr(r->host));
+	json_object_set_new(o, "host", ct_output_jstr(r->host));
 	json_object_set_new(o, "pid", json_integer(r->pid));
 	json_object_set_new(o, "ok", json_integer(r->n_ok));
 	json_object_set_new(o, "skipped", json_integer(r->n_skipped));
 	json_object_set_new(o, "failed", json_integer(r->n_failed));
-	json_object_set_new(o, "summary", jstr(r->summary));
+	json_object_set_new(o, "summary", ct_output_jstr(r->summary));
 	if (!detail)
 		return o;
 	json_t *items = json_array();
@@ -119,20 +101,20 @@ static json_t *run_json(const struct ct_run_rec *r, bool detail)
 		json_t *io = json_object(), *steps = json_array(), *params = json_array(),
 		       *reasons = json_array(), *chain = NULL;
 
-		json_object_set_new(io, "uuid", jstr(it->obj_uuid));
-		json_object_set_new(io, "name", jstr(it->obj_name));
+		json_object_set_new(io, "uuid", ct_output_jstr(it->obj_uuid));
+		json_object_set_new(io, "name", ct_output_jstr(it->obj_name));
 		json_object_set_new(io, "status", json_string(ct_run_status_name(it->status)));
-		json_object_set_new(io, "start", jtime(it->start));
-		json_object_set_new(io, "end", jtime(it->end));
-		json_object_set_new(io, "message", jstr(it->message));
-		json_object_set_new(io, "snapshot_uuid", jstr(it->snapshot_uuid));
+		json_object_set_new(io, "start", ct_output_jtime(it->start));
+		json_object_set_new(io, "end", ct_output_jtime(it->end));
+		json_object_set_new(io, "message", ct_output_jstr(it->message));
+		json_object_set_new(io, "snapshot_uuid", ct_output_jstr(it->snapshot_uuid));
 		json_object_set_new(io, "bytes", json_integer(it->bytes));
-		json_object_set_new(io, "xapi_code", jstr(it->xapi_code));
+		json_object_set_new(io, "xapi_code", ct_output_jstr(it->xapi_code));
 		for (int k = 0; k < it->n_xapi_params; k++)
-			json_array_append_new(params, jstr(it->xapi_params[k]));
+			json_array_append_new(params, ct_output_jstr(it->xapi_params[k]));
 		json_object_set_new(io, "xapi_params", params);
 		for (int k = 0; k < it->n_reasons; k++)
-			json_array_append_new(reasons, jstr(it->reasons[k]));
+			json_array_append_new(reasons, ct_output_jstr(it->reasons[k]));
 		json_object_set_new(io, "reasons", reasons);
 		if (it->chain_json)
 			chain = json_loads(it->chain_json, 0, NULL);
@@ -141,11 +123,11 @@ static json_t *run_json(const struct ct_run_rec *r, bool detail)
 			const struct ct_step_rec *s = &it->steps[k];
 			json_t *so = json_object();
 
-			json_object_set_new(so, "name", jstr(s->name));
+			json_object_set_new(so, "name", ct_output_jstr(s->name));
 			json_object_set_new(so, "status", json_string(ct_run_status_name(s->status)));
-			json_object_set_new(so, "start", jtime(s->start));
-			json_object_set_new(so, "end", jtime(s->end));
-			json_object_set_new(so, "detail", jstr(s->detail));
+			json_object_set_new(so, "start", ct_output_jtime(s->start));
+			json_object_set_new(so, "end", ct_output_jtime(s->end));
+			json_object_set_new(so, "detail", ct_output_jstr(s->detail));
 			json_array_append_new(steps, so);
 		}
 		json_object_set_new(io, "steps", steps);

@@ -113,7 +113,7 @@ static void totals(const struct ct_output_pool *p, int n, struct totals *t)
 
 /* A JSON string from untrusted text: jansson refuses invalid UTF-8, so fall back to the
  * sanitised form (escapes for bad bytes) rather than dropping the value. */
-static json_t *jstr(const char *s)
+json_t *ct_output_jstr(const char *s)
 {
 	json_t *j;
 	char buf[4096];
@@ -126,7 +126,7 @@ static json_t *jstr(const char *s)
 	return json_string(ct_sanitize(s, buf, sizeof(buf)));
 }
 
-static json_t *jtime(time_t t)
+json_t *ct_output_jtime(time_t t)
 {
 	char buf[32];
 
@@ -145,11 +145,11 @@ static json_t *vdi_json(struct ct_model *m, const struct ct_chain_report *r, int
 	size_t n;
 	struct ct_vbd *const *vbds = ct_model_vdi_vbds(m, v, &n);
 
-	json_object_set_new(o, "uuid", jstr(v->o.uuid));
-	json_object_set_new(o, "name", jstr(nz(v->name_label)));
+	json_object_set_new(o, "uuid", ct_output_jstr(v->o.uuid));
+	json_object_set_new(o, "name", ct_output_jstr(nz(v->name_label)));
 	json_object_set_new(o, "managed", json_boolean(v->managed));
 	json_object_set_new(o, "is_a_snapshot", json_boolean(v->is_a_snapshot));
-	json_object_set_new(o, "parent", pu && *pu ? jstr(pu) : json_null());
+	json_object_set_new(o, "parent", pu && *pu ? ct_output_jstr(pu) : json_null());
 	json_object_set_new(o, "depth", json_integer(vv->depth));
 	json_object_set_new(o, "children", json_integer(vv->children));
 	json_object_set_new(o, "stacked", json_integer(vv->stacked));
@@ -159,7 +159,7 @@ static json_t *vdi_json(struct ct_model *m, const struct ct_chain_report *r, int
 		const struct ct_vm *vm = ct_model_vm(m, vbds[k]->vm);
 
 		if (vm && !vm->is_control_domain)
-			json_array_append_new(vms, jstr(nz(vm->name_label)));
+			json_array_append_new(vms, ct_output_jstr(nz(vm->name_label)));
 	}
 	json_object_set_new(o, "vms", vms);
 	json_object_set_new(o, "severity", json_string_nocheck(ct_severity_name(vv->severity)));
@@ -169,13 +169,13 @@ static json_t *vdi_json(struct ct_model *m, const struct ct_chain_report *r, int
 	json_object_set_new(o, "in_use", json_boolean(vv->in_use));
 	json_object_set_new(o, "parent_missing", json_boolean(vv->missing_parent != NULL));
 	json_object_set_new(o, "cycle", json_boolean(vv->cycle));
-	json_object_set_new(o, "snapshot_time", jtime(v->snapshot_time));
+	json_object_set_new(o, "snapshot_time", ct_output_jtime(v->snapshot_time));
 	if (vv->vm) {
-		json_object_set_new(o, "vm", jstr(nz(vv->vm->name_label)));
-		json_object_set_new(o, "device", vv->vbd ? jstr(vv->vbd->device) : json_null());
+		json_object_set_new(o, "vm", ct_output_jstr(nz(vv->vm->name_label)));
+		json_object_set_new(o, "device", vv->vbd ? ct_output_jstr(vv->vbd->device) : json_null());
 	}
 	if (vv->snapshot_vm)
-		json_object_set_new(o, "snapshot", jstr(nz(vv->snapshot_vm->name_label)));
+		json_object_set_new(o, "snapshot", ct_output_jstr(nz(vv->snapshot_vm->name_label)));
 	return o;
 }
 
@@ -186,9 +186,9 @@ static json_t *sr_head_json(const struct ct_chain_report *r, int si)
 	const struct ct_sr *sr = sv->sr;
 	json_t *o = json_object();
 
-	json_object_set_new(o, "uuid", jstr(sr->o.uuid));
-	json_object_set_new(o, "name", jstr(nz(sr->name_label)));
-	json_object_set_new(o, "type", jstr(nz(sr->type)));
+	json_object_set_new(o, "uuid", ct_output_jstr(sr->o.uuid));
+	json_object_set_new(o, "name", ct_output_jstr(nz(sr->name_label)));
+	json_object_set_new(o, "type", ct_output_jstr(nz(sr->type)));
 	json_object_set_new(o, "physical_size", json_integer(sr->physical_size));
 	json_object_set_new(o, "physical_utilisation", json_integer(sr->physical_utilisation));
 	json_object_set_new(o, "gc", sv->gc_progress >= 0 ? json_real(sv->gc_progress) : json_null());
@@ -205,7 +205,7 @@ static json_t *sr_head_json(const struct ct_chain_report *r, int si)
 	json_object_set_new(o, "gc_paused", json_boolean(sv->gc_paused));
 	json_object_set_new(o, "gc_no_space", json_boolean(sv->gc_no_space));
 	json_object_set_new(o, "gc_stalled", json_boolean(sv->gc_stalled));
-	json_object_set_new(o, "gc_note", sv->gc_note ? jstr(sv->gc_note) : json_null());
+	json_object_set_new(o, "gc_note", sv->gc_note ? ct_output_jstr(sv->gc_note) : json_null());
 	json_object_set_new(o, "severity", json_string_nocheck(ct_severity_name(sv->severity)));
 	return o;
 }
@@ -225,13 +225,13 @@ static json_t *vm_json(const struct ct_vm_verdict *vv)
 {
 	json_t *o = json_object(), *rs = json_array();
 
-	json_object_set_new(o, "uuid", jstr(vv->vm->o.uuid));
-	json_object_set_new(o, "name", jstr(nz(vv->vm->name_label)));
+	json_object_set_new(o, "uuid", ct_output_jstr(vv->vm->o.uuid));
+	json_object_set_new(o, "name", ct_output_jstr(nz(vv->vm->name_label)));
 	json_object_set_new(o, "power_state", json_string_nocheck(ct_power_state_name(vv->vm->power_state)));
 	json_object_set_new(o, "snapshots", json_integer(vv->n_snapshots));
 	json_object_set_new(o, "gate", json_string_nocheck(vv->refused ? "refused" : "ok"));
 	for (int i = 0; i < vv->n_reasons; i++)
-		json_array_append_new(rs, jstr(vv->reasons[i]));
+		json_array_append_new(rs, ct_output_jstr(vv->reasons[i]));
 	json_object_set_new(o, "reasons", rs);
 	json_object_set_new(o, "max_depth", json_integer(vv->max_depth));
 	json_object_set_new(o, "severity", json_string_nocheck(ct_severity_name(vv->severity)));
@@ -255,15 +255,15 @@ static json_t *pool_head_json(const struct ct_output_pool *p)
 	json_t *o = json_object();
 	const struct ct_pool *pr = p->model && p->connected ? ct_model_pool(p->model) : NULL;
 
-	json_object_set_new(o, "name", jstr(nz(p->name)));
-	json_object_set_new(o, "uuid", pr ? jstr(pr->o.uuid) : json_null());
+	json_object_set_new(o, "name", ct_output_jstr(nz(p->name)));
+	json_object_set_new(o, "uuid", pr ? ct_output_jstr(pr->o.uuid) : json_null());
 	json_object_set_new(o, "connected", json_boolean(p->connected));
-	json_object_set_new(o, "error", p->error && *p->error ? jstr(p->error) : json_null());
+	json_object_set_new(o, "error", p->error && *p->error ? ct_output_jstr(p->error) : json_null());
 	if (p->state)
 		json_object_set_new(o, "state", json_string(p->state));
 	json_object_set_new(o, "stale", json_boolean(p->stale));
 	if (pr)
-		json_object_set_new(o, "name_label", jstr(nz(pr->name_label)));
+		json_object_set_new(o, "name_label", ct_output_jstr(nz(pr->name_label)));
 	return o;
 }
 
@@ -273,10 +273,10 @@ static json_t *pool_problem_json(const struct ct_output_pool *p)
 	json_t *q = json_object();
 
 	json_object_set_new(q, "severity", json_string_nocheck("UNKNOWN"));
-	json_object_set_new(q, "pool", jstr(nz(p->name)));
+	json_object_set_new(q, "pool", ct_output_jstr(nz(p->name)));
 	json_object_set_new(q, "class", json_string_nocheck("pool"));
 	json_object_set_new(q, "uuid", json_null());
-	json_object_set_new(q, "reason", jstr(p->error && *p->error ? p->error :
+	json_object_set_new(q, "reason", ct_output_jstr(p->error && *p->error ? p->error :
 					      "the pool could not be loaded"));
 	return q;
 }
@@ -286,10 +286,10 @@ static json_t *problem_json(const struct ct_output_pool *p, const struct ct_prob
 	json_t *q = json_object();
 
 	json_object_set_new(q, "severity", json_string_nocheck(ct_severity_name(pb->severity)));
-	json_object_set_new(q, "pool", jstr(nz(p->name)));
+	json_object_set_new(q, "pool", ct_output_jstr(nz(p->name)));
 	json_object_set_new(q, "class", json_string_nocheck(class_word(pb->cls)));
-	json_object_set_new(q, "uuid", pb->uuid && *pb->uuid ? jstr(pb->uuid) : json_null());
-	json_object_set_new(q, "reason", jstr(pb->reason));
+	json_object_set_new(q, "uuid", pb->uuid && *pb->uuid ? ct_output_jstr(pb->uuid) : json_null());
+	json_object_set_new(q, "reason", ct_output_jstr(pb->reason));
 	return q;
 }
 
@@ -298,7 +298,7 @@ static json_t *root_tail_json(const struct ct_output_pool *p, int n, bool check,
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "generated_at", jtime(now));
+	json_object_set_new(o, "generated_at", ct_output_jtime(now));
 	if (check) {
 		enum ct_severity w = ct_output_worst(p, n);
 

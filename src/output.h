@@ -83,4 +83,10 @@ void ct_output_oneshot_lock(struct ct_output_oneshot *o);
 void ct_output_oneshot_unlock(struct ct_output_oneshot *o);
 void ct_output_oneshot_release(struct ct_output_oneshot *o);
 
+/* JSON values for untrusted text and times, shared by every JSON writer: a string as
+ * jansson takes it (its escaping), sanitised only when it is not valid UTF-8; NULL -> null.
+ * A time as XAPI's UTC form, unset (<= 0) -> null. Return new references. */
+json_t *ct_output_jstr(const char *s);
+json_t *ct_output_jtime(time_t t);
+
 #endif
