@@ -341,6 +341,179 @@ static uint64_t hash_key(const char *k1, const char *k2)
 	return hash_fin(h);
 }
 
+/* ---- keys and digests ----------------------------------------------------------------- */
+
+static int hex_digit(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* The 36 characters at s as a canonical uuid, or false. */
+static bool parse_uuid(const char *s, struct ct_key *k)
+{
+	uint64_t w[2] = { 0, 0 };
+	int nd = 0;
+
+	for (int i = 0; i < 36; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int d;
+
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (c != '-')
+				return false;
+			continue;
+		}
+		d = hex_digit(c);
+		if (d < 0)
+			return false;
+		w[nd / 16] = w[nd / 16] << 4 | (uint64_t)d;
+		nd++;
+	}
+	if (s[36] || (w[1] >> 62) != 2)
+		return false;   /* longer, or not the RFC 4122 variant */
+	k->hi = w[0];
+	k->lo = w[1];
+	return true;
+}
+
+static struct ct_key hashed_key(const char *s)
+{
+	struct ct_key k;
+
+	k.hi = hash_fin(hash_str(0x452821e638d01377ULL, s));
+	k.lo = hash_fin(hash_str(0xbe5466cf34e90c6cULL, s)) | 3ULL << 62;
+	return k;
+}
+
+struct ct_key ct_key_uuid(const char *uuid)
+{
+	struct ct_key k = { 0, 0 };
+
+	if (!uuid || !*uuid)
+		return k;
+	if (strlen(uuid) == 36 && parse_uuid(uuid, &k))
+		return k;
+	return hashed_key(uuid);
+}
+
+struct ct_key ct_key_ref(const char *ref)
+{
+	static const char prefix[] = "OpaqueRef:";
+	struct ct_key k = { 0, 0 };
+
+	if (ct_ref_is_null(ref))
+		return k;
+	if (!strncmp(ref, prefix, sizeof(prefix) - 1) && strlen(ref) == sizeof(prefix) - 1 + 36 &&
+	    parse_uuid(ref + sizeof(prefix) - 1, &k))
+		return k;
+	return hashed_key(ref);
+}
+
+/* The first 16 bytes of a name as two big-endian words (see struct ct_vdi_digest). */
+static bool name_words(const char *q, uint64_t w[2])
+{
+	q = q ? q : "";
+	for (int h = 0; h < 2; h++) {
+		w[h] = 0;
+		for (int i = 0; i < 8; i++) {
+			w[h] = w[h] << 8 | (unsigned char)*q;
+			if (*q)
+				q++;
+		}
+	}
+	return *q != 0;   /* longer than 16 bytes */
+}
+
+static void vdi_digest(const struct ct_vdi *v, struct ct_vdi_digest *d)
+{
+	const char *pu = NULL, *vt = NULL;
+	bool gc_mark = false;
+
+	/* the last vhd-parent and vdi_type, as a map with a repeated key would be read */
+	for (size_t q = 0; q < v->sm_config.n; q++) {
+		const char *key = v->sm_config.k[q];
+
+		if (!strcmp(key, "vhd-parent"))
+			pu = v->sm_config.v[q];
+		else if (!strcmp(key, "vdi_type"))
+			vt = v->sm_config.v[q];
+		else if (!strcmp(key, "paused") || !strcmp(key, "relinking"))
+			gc_mark = true;
+	}
+	memset(d, 0, sizeof(*d));
+	d->ref = ct_key_ref(v->o.ref);
+	d->uuid = ct_key_uuid(v->o.uuid);
+	d->sr = ct_key_ref(v->sr);
+	d->virtual_size = v->virtual_size;
+	d->snapshot_time = v->snapshot_time;
+	d->type = v->type;
+	d->flags = (v->managed ? CT_DG_MANAGED : 0) | (v->is_a_snapshot ? CT_DG_SNAPSHOT : 0) |
+		(v->missing ? CT_DG_MISSING : 0) | (gc_mark ? CT_DG_GC_MARK : 0) |
+		(v->current_operations.n ? CT_DG_BUSY : 0) | (v->vbds.n ? CT_DG_HAS_VBDS : 0);
+	if (vt && (!strcasecmp(vt, "aio") || !strcasecmp(vt, "raw")))
+		d->flags |= CT_DG_RAW;
+	if (name_words(v->name_label, d->name))
+		d->flags |= CT_DG_LONG_NAME;
+	if (pu && *pu) {
+		if (v->o.uuid && !strcmp(pu, v->o.uuid))
+			d->flags |= CT_DG_SELF_PARENT;
+		else
+			d->parent = ct_key_uuid(pu);
+	}
+}
+
+static void vbd_digest(const struct ct_vbd *b, struct ct_vbd_digest *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->vdi = ct_key_ref(b->vdi);
+	d->vm = ct_key_ref(b->vm);
+	d->userdevice = b->userdevice ? strtol(b->userdevice, NULL, 10) : 0;
+	d->type = b->type;
+}
+
+static void vm_digest(const struct ct_vm *vm, struct ct_vm_digest *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->ref = ct_key_ref(vm->o.ref);
+	d->uuid = ct_key_uuid(vm->o.uuid);
+	d->snapshot_of = ct_key_ref(vm->snapshot_of);
+	d->n_snapshots = (uint32_t)vm->snapshots.n;
+	d->flags = vm->is_a_snapshot ? CT_DG_SNAPSHOT : 0;
+	if (!vm->is_a_snapshot && !vm->is_a_template && !vm->is_control_domain)
+		d->flags |= CT_DG_REAL_VM;
+	if (name_words(vm->name_label, d->name))
+		d->flags |= CT_DG_LONG_NAME;
+}
+
+static size_t digest_size(enum ct_class c)
+{
+	switch (c) {
+	case CT_VDI: return sizeof(struct ct_vdi_digest);
+	case CT_VBD: return sizeof(struct ct_vbd_digest);
+	case CT_VM: return sizeof(struct ct_vm_digest);
+	default: return 0;
+	}
+}
+
+static void digest_fill(const struct ct_obj *o, void *d)
+{
+	switch (o->cls) {
+	case CT_VDI: vdi_digest((const struct ct_vdi *)o, d); break;
+	case CT_VBD: vbd_digest((const struct ct_vbd *)o, d); break;
+	case CT_VM: vm_digest((const struct ct_vm *)o, d); break;
+	default: break;
+	}
+}
+
+static void *digest_at(const struct ct_table *t, enum ct_class c, size_t i)
+{
+	return (char *)t->digests + i * digest_size(c);
+}
+
 /* ---- tables by ref -------------------------------------------------------------------- */
 
 static void table_release(struct ct_table *t)
@@ -349,14 +522,29 @@ static void table_release(struct ct_table *t)
 		ct_obj_free(t->items[i]);
 	free(t->items);
 	free(t->slots);
+	free(t->digests);
 	memset(t, 0, sizeof(*t));
+}
+
+/* The slot a key starts probing at. Refs are hashed through their key, so a lookup by a
+ * digest's key (ct_model_pos_of_ref) needs no string. */
+static uint64_t key_hash(struct ct_key k)
+{
+	uint64_t h = k.hi ^ (k.lo * 0x9e3779b97f4a7c15ULL);
+
+	return hash_fin(h);
+}
+
+static uint64_t ref_hash(const char *ref)
+{
+	return key_hash(ct_key_ref(ref));
 }
 
 /* Slot holding ref, or the empty slot where it would go. nslots must be > 0. */
 static size_t table_probe(const struct ct_table *t, const char *ref, bool *found)
 {
 	size_t mask = t->nslots - 1;
-	size_t s = (size_t)hash_key(ref, NULL) & mask;
+	size_t s = (size_t)ref_hash(ref) & mask;
 	for (;;) {
 		size_t v = t->slots[s];
 		if (!v) {
@@ -378,7 +566,7 @@ static void table_rehash(struct ct_table *t, size_t nslots)
 	t->nslots = nslots;
 	size_t mask = nslots - 1;
 	for (size_t i = 0; i < t->n; i++) {
-		size_t s = (size_t)hash_key(t->items[i]->ref, NULL) & mask;
+		size_t s = (size_t)ref_hash(t->items[i]->ref) & mask;
 		while (t->slots[s])
 			s = (s + 1) & mask;
 		t->slots[s] = i + 1;
@@ -401,17 +589,24 @@ static struct ct_obj *table_put(struct ct_table *t, struct ct_obj *o)
 		table_rehash(t, t->nslots ? t->nslots * 2 : 16);
 	bool found;
 	size_t s = table_probe(t, o->ref, &found);
+	size_t dsz = digest_size(o->cls);
 	if (found) {
 		size_t i = t->slots[s] - 1;
 		struct ct_obj *old = t->items[i];
 		t->items[i] = o;
+		if (dsz)
+			digest_fill(o, digest_at(t, o->cls, i));
 		return old;
 	}
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 16;
 		t->items = ct_xrealloc(t->items, t->cap * sizeof(*t->items));
+		if (dsz)
+			t->digests = ct_xrealloc(t->digests, t->cap * dsz);
 	}
 	t->items[t->n] = o;
+	if (dsz)
+		digest_fill(o, digest_at(t, o->cls, t->n));
 	t->slots[s] = ++t->n;
 	return NULL;
 }
@@ -438,7 +633,7 @@ static struct ct_obj *table_del(struct ct_table *t, const char *ref)
 		size_t v = t->slots[j];
 		if (!v)
 			break;
-		size_t home = (size_t)hash_key(t->items[v - 1]->ref, NULL) & mask;
+		size_t home = (size_t)ref_hash(t->items[v - 1]->ref) & mask;
 		bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
 		if (!stays) {
 			t->slots[hole] = v;
@@ -451,10 +646,13 @@ static struct ct_obj *table_del(struct ct_table *t, const char *ref)
 	size_t last = t->n - 1;
 	if (i != last) {
 		struct ct_obj *moved = t->items[last];
+		size_t dsz = digest_size(moved->cls);
 		bool f2;
 		size_t ms = table_probe(t, moved->ref, &f2);
 		t->items[i] = moved;
 		t->slots[ms] = i + 1;
+		if (dsz)
+			memcpy(digest_at(t, moved->cls, i), digest_at(t, moved->cls, last), dsz);
 	}
 	t->items[last] = NULL;
 	t->n--;
@@ -861,6 +1059,71 @@ struct ct_obj *ct_model_find_uuid(struct ct_model *m, enum ct_class c, const cha
 		build_class(m, c);
 	const struct group *g = gindex_find(&x->uuid[c], uuid, NULL);
 	return g ? x->uuid[c].flat[g->start] : NULL;
+}
+
+/* The digest key of the record at position i, for classes whose digest has one. */
+static const struct ct_key *digest_ref(const struct ct_table *t, enum ct_class c, size_t i)
+{
+	switch (c) {
+	case CT_VDI: return &((const struct ct_vdi_digest *)t->digests)[i].ref;
+	case CT_VM: return &((const struct ct_vm_digest *)t->digests)[i].ref;
+	default: return NULL;
+	}
+}
+
+long ct_model_pos_of_ref(const struct ct_model *m, enum ct_class c, struct ct_key k, const char *ref)
+{
+	const struct ct_table *t;
+	size_t mask;
+
+	if ((int)c < 0 || c >= CT_NCLASSES || ct_key_none(k) || !m->t[c].n)
+		return -1;
+	t = &m->t[c];
+	mask = t->nslots - 1;
+	for (size_t s = (size_t)key_hash(k) & mask;; s = (s + 1) & mask) {
+		size_t v = t->slots[s];
+		const struct ct_key *dk;
+
+		if (!v)
+			return -1;
+		dk = digest_ref(t, c, v - 1);
+		if (dk ? ct_key_eq(*dk, k) && (ct_key_exact(k) || !strcmp(t->items[v - 1]->ref, ref))
+		       : !strcmp(t->items[v - 1]->ref, ref))
+			return (long)(v - 1);
+	}
+}
+
+void ct_model_prefetch_ref(const struct ct_model *m, enum ct_class c, struct ct_key k, bool record)
+{
+	const struct ct_table *t = &m->t[c];
+	const struct ct_key *dk;
+	size_t s, v;
+
+	if (!t->nslots)
+		return;
+	s = (size_t)key_hash(k) & (t->nslots - 1);
+	if (!record) {
+		__builtin_prefetch(&t->slots[s]);
+		return;
+	}
+	v = t->slots[s];
+	if (v && (dk = digest_ref(t, c, v - 1)))
+		__builtin_prefetch(dk);
+}
+
+const struct ct_vdi_digest *ct_model_vdi_digests(const struct ct_model *m)
+{
+	return m->t[CT_VDI].digests;
+}
+
+const struct ct_vbd_digest *ct_model_vbd_digests(const struct ct_model *m)
+{
+	return m->t[CT_VBD].digests;
+}
+
+const struct ct_vm_digest *ct_model_vm_digests(const struct ct_model *m)
+{
+	return m->t[CT_VM].digests;
 }
 
 struct ct_pool *ct_model_pool(const struct ct_model *m)
