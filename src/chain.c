@@ -126,11 +126,6 @@ static void ptrmap_put(struct ptrmap *p, const void *key, int val)
 	p->s[i].v = val;
 }
 
-static void ptrmap_prefetch(const struct ptrmap *p, const void *key)
-{
-	__builtin_prefetch(&p->s[ptr_hash(key, p->cap)]);
-}
-
 static int ptrmap_get(const struct ptrmap *p, const void *key)
 {
 	size_t i;
@@ -146,120 +141,166 @@ static int ptrmap_get(const struct ptrmap *p, const void *key)
 	return -1;
 }
 
-/* --- string -> index hash, built once per evaluation (refs, uuids). Each slot keeps half
- * of the key's hash, so a probe reads a key string only when the hashes match. --- */
+/* --- key -> index hash over the model's digests. A probe compares the 128-bit keys held
+ * in the slot; a string is read only to confirm a key that is not an exact uuid (never,
+ * with the refs and uuids XAPI makes). --- */
 
-struct strslot {
-	const char *k;           /* borrowed; NULL = empty */
-	uint32_t h;              /* the hash's high half (the low bits pick the slot) */
+struct keyslot {
+	struct ct_key k;         /* {0, 0} = empty */
+	const char *s;           /* the key's string when the key is not exact, else NULL */
 	int v;
 };
 
-struct strtab {
-	struct strslot *s;
+struct keytab {
+	struct keyslot *s;
 	size_t cap;              /* power of two */
 };
 
-static uint64_t str_hash(const char *s)
+/* Room for n keys, every slot empty (slots kept from an earlier, larger use are reused). */
+static void keytab_reset(struct keytab *t, size_t n)
 {
-	size_t n = strlen(s);
-	const unsigned char *p = (const unsigned char *)s;
-	uint64_t h = 0x243f6a8885a308d3ULL ^ n, w;
+	size_t cap = table_cap(n);
 
-	for (; n >= 8; n -= 8, p += 8) {
-		memcpy(&w, p, 8);
-		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 29;
+	if (cap > t->cap) {
+		free(t->s);
+		t->s = ct_xcalloc(cap, sizeof(*t->s));
+	} else {
+		memset(t->s, 0, cap * sizeof(*t->s));
 	}
-	w = 0;
-	memcpy(&w, p, n);
-	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h;
+	t->cap = cap;
 }
 
-static void strtab_init(struct strtab *t, size_t n)
-{
-	t->cap = table_cap(n);
-	t->s = ct_xcalloc(t->cap, sizeof(*t->s));
-}
-
-static void strtab_release(struct strtab *t)
+static void keytab_release(struct keytab *t)
 {
 	free(t->s);
 	t->s = NULL;
 	t->cap = 0;
 }
 
-/* The slot a hash starts probing at, fetched ahead of use: the loops below hash a batch
- * of keys, then prefetch, then probe, so several cache misses are in flight at once. */
-static void strtab_prefetch(const struct strtab *t, uint64_t h)
+static size_t key_slot(const struct keytab *t, struct ct_key k)
 {
-	__builtin_prefetch(&t->s[(size_t)h & (t->cap - 1)]);
+	/* uuids from other tools need not be random: mix every bit into the slot number */
+	uint64_t h = k.hi ^ (k.lo * 0x9e3779b97f4a7c15ULL);
+
+	h ^= h >> 32;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 29;
+	return (size_t)h & (t->cap - 1);
 }
 
-/* The second stage, once the slot has arrived: the key string a lookup will compare. */
-static void strtab_prefetch_key(const struct strtab *t, uint64_t h)
+static bool key_matches(const struct keyslot *sl, struct ct_key k, const char *s)
 {
-	const struct strslot *sl = &t->s[(size_t)h & (t->cap - 1)];
-
-	if (sl->k)
-		__builtin_prefetch(sl->k);
+	return ct_key_eq(sl->k, k) && (ct_key_exact(k) || !strcmp(sl->s, s));
 }
 
-/* key (whose str_hash is h) -> val, unless key is there already: the first holder wins. */
-static void strtab_add_h(struct strtab *t, uint64_t h, const char *key, int val)
+/* k -> val unless k is there already (the first holder wins). s: the key's string, needed
+ * only when k is not exact (the caller reads it from the record only then). */
+static void keytab_add(struct keytab *t, struct ct_key k, const char *s, int val)
 {
-	size_t i = (size_t)h & (t->cap - 1);
+	size_t i = key_slot(t, k);
 
-	for (; t->s[i].k; i = (i + 1) & (t->cap - 1))
-		if (t->s[i].h == (uint32_t)(h >> 32) && !strcmp(t->s[i].k, key))
+	for (; !ct_key_none(t->s[i].k); i = (i + 1) & (t->cap - 1))
+		if (key_matches(&t->s[i], k, s))
 			return;
-	t->s[i].h = (uint32_t)(h >> 32);
-	t->s[i].k = key;
+	t->s[i].k = k;
+	t->s[i].s = ct_key_exact(k) ? NULL : s;
 	t->s[i].v = val;
 }
 
-static int strtab_get_h(const struct strtab *t, uint64_t h, const char *key)
+static int keytab_get(const struct keytab *t, struct ct_key k, const char *s)
 {
-	size_t i;
-
-	if (!t->cap || !key)
+	if (!t->cap || ct_key_none(k))
 		return -1;
-	for (i = (size_t)h & (t->cap - 1); t->s[i].k; i = (i + 1) & (t->cap - 1))
-		if (t->s[i].h == (uint32_t)(h >> 32) && !strcmp(t->s[i].k, key))
+	for (size_t i = key_slot(t, k); !ct_key_none(t->s[i].k); i = (i + 1) & (t->cap - 1))
+		if (key_matches(&t->s[i], k, s))
 			return t->s[i].v;
 	return -1;
 }
 
-static int strtab_get(const struct strtab *t, const char *key)
+/* --- one SR's uuid -> local index table: 8-byte slots (part of the key's hash and the
+ * index), so the table of a large SR stays in the L2 cache; a tag match is confirmed on
+ * the digest's full key. --- */
+
+struct uslot {
+	uint32_t tag;            /* never 0 in a used slot */
+	int v;                   /* local index */
+};
+
+struct utab {
+	struct uslot *s;
+	size_t cap;
+};
+
+static uint64_t ukey_hash(struct ct_key k)
 {
-	return key ? strtab_get_h(t, str_hash(key), key) : -1;
+	uint64_t h = k.hi ^ (k.lo * 0x9e3779b97f4a7c15ULL);
+
+	h ^= h >> 32;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 29;
+	return h;
 }
 
-/* How far ahead the batched loops prefetch a slot; its key string is fetched half as far
- * ahead, when the slot has arrived. */
-#define CT_AHEAD 16
-#define CT_AHEAD_KEY 8
+static void utab_reset(struct utab *t, size_t n)
+{
+	size_t cap = table_cap(n);
 
-/* A disk of a real VM: its VBD and the VDI's index in the report. */
+	if (cap > t->cap) {
+		free(t->s);
+		t->s = ct_xcalloc(cap, sizeof(*t->s));
+	} else {
+		memset(t->s, 0, cap * sizeof(*t->s));
+	}
+	t->cap = cap;
+}
+
+static uint32_t utag(uint64_t h)
+{
+	uint32_t tag = (uint32_t)(h >> 32);
+
+	return tag ? tag : 1;
+}
+
+/* How far ahead the batched loops prefetch: a digest, or the slot a key will probe. */
+#define CT_AHEAD 16
+
+/* A disk of a VM: its VBD, the VDI's index in the report, the VBD's position, and the
+ * figures of the VDI's verdict the gate reads (copied, so judging every VM reads its
+ * disks in sequence instead of jumping around the report). */
 struct vm_disk {
 	const struct ct_vbd *vbd;
 	int vdi;
+	long userdevice;
+	int sr_index, depth, stacked, broken_above;
+	bool is_vhd;
+	int64_t virtual_size;
+};
+
+/* What the states and the gate read of a judged VDI's digest, by report index. */
+struct vdi_info {
+	uint32_t flags;            /* CT_DG_* */
+	enum ct_vdi_type type;
+	int64_t virtual_size;
 };
 
 struct ct_chain_index {
-	struct ptrmap vdi, vm;
+	struct vdi_info *info;     /* per report.vdis entry */
 	int *vm_first;             /* per VM index: range in vm_disks (n_vms + 1 entries) */
 	struct vm_disk *vm_disks;
+	/* record -> index, built by the first ct_chain_find_* call that needs it: most
+	 * evaluations (check, the gate, tree) never look a record up */
+	struct ptrmap vdi, vm;
 };
 
 int ct_chain_find_vdi(const struct ct_chain_report *r, const struct ct_vdi *v)
 {
 	if (!r || !r->idx)
 		return -1;
+	if (!r->idx->vdi.cap) {
+		ptrmap_init(&r->idx->vdi, (size_t)r->n_vdis);
+		for (int i = 0; i < r->n_vdis; i++)
+			ptrmap_put(&r->idx->vdi, r->vdis[i].vdi, i);
+	}
 	return ptrmap_get(&r->idx->vdi, v);
 }
 
@@ -267,6 +308,11 @@ int ct_chain_find_vm(const struct ct_chain_report *r, const struct ct_vm *vm)
 {
 	if (!r || !r->idx)
 		return -1;
+	if (!r->idx->vm.cap) {
+		ptrmap_init(&r->idx->vm, (size_t)r->n_vms);
+		for (int i = 0; i < r->n_vms; i++)
+			ptrmap_put(&r->idx->vm, r->vms[i].vm, i);
+	}
 	return ptrmap_get(&r->idx->vm, vm);
 }
 
@@ -346,42 +392,46 @@ static bool sr_is_thick(const struct ct_sr *sr)
 	return sr->type && !strncasecmp(sr->type, "lvm", 3);
 }
 
-static bool vm_is_real(const struct ct_vm *vm)
-{
-	return vm && !vm->is_a_snapshot && !vm->is_a_template && !vm->is_control_domain;
-}
-
 /* Ordering of VDIs inside an SR (and so of siblings in the tree): live disks before
- * snapshots, snapshots oldest first, then by name and uuid. The sort keys are gathered in
- * an array first, with the name's first 8 bytes packed big-endian so most comparisons
- * settle without following the name pointer (same order as strcmp: bytes unsigned, a
- * shorter name padded with NULs). */
+ * snapshots, snapshots oldest first, then by name and uuid; VMs by name and uuid. The sort
+ * keys come from the digests: the name's first 16 bytes compared as numbers (the order
+ * strcmp gives), and exact uuid keys compared as numbers (also strcmp's order), so a
+ * comparison reads a record's strings only for names that agree on 16 bytes and go on,
+ * or for uuids that are not canonical. */
 struct vkey {
-	uint64_t prefix;
-	const char *name, *uuid; /* never NULL */
+	uint64_t name[2];
+	struct ct_key uuid;
 	time_t t;
-	bool snap;
+	const struct ct_obj *o;  /* the VDI or VM, for the strings */
+	bool snap, long_name;
 };
 
-static uint64_t name_prefix(const char *q)
+static const char *vkey_name(const struct vkey *k)
 {
-	uint64_t p = 0;
-
-	for (int i = 0; i < 8; i++) {
-		p = p << 8 | (unsigned char)*q;
-		if (*q)
-			q++;
-	}
-	return p;
+	return nz(k->o->cls == CT_VM ? ((const struct ct_vm *)k->o)->name_label :
+		  ((const struct ct_vdi *)k->o)->name_label);
 }
 
-static void vkey_fill(struct vkey *k, const struct ct_vdi *v)
+static void vkey_vdi(struct vkey *k, const struct ct_vdi_digest *d, const struct ct_obj *o)
 {
-	k->name = nz(v->name_label);
-	k->uuid = nz(v->o.uuid);
-	k->t = v->snapshot_time;
-	k->snap = v->is_a_snapshot;
-	k->prefix = name_prefix(k->name);
+	k->name[0] = d->name[0];
+	k->name[1] = d->name[1];
+	k->uuid = d->uuid;
+	k->t = d->snapshot_time;
+	k->o = o;
+	k->snap = d->flags & CT_DG_SNAPSHOT;
+	k->long_name = d->flags & CT_DG_LONG_NAME;
+}
+
+static void vkey_vm(struct vkey *k, const struct ct_vm_digest *d, const struct ct_obj *o)
+{
+	k->name[0] = d->name[0];
+	k->name[1] = d->name[1];
+	k->uuid = d->uuid;
+	k->t = 0;
+	k->o = o;
+	k->snap = false;
+	k->long_name = d->flags & CT_DG_LONG_NAME;
 }
 
 static int cmp_vkey(const struct vkey *x, const struct vkey *y)
@@ -392,12 +442,20 @@ static int cmp_vkey(const struct vkey *x, const struct vkey *y)
 		return x->snap ? 1 : -1;
 	if (x->snap && x->t != y->t)
 		return x->t < y->t ? -1 : 1;
-	if (x->prefix != y->prefix)
-		return x->prefix < y->prefix ? -1 : 1;
-	c = strcmp(x->name, y->name);
-	if (c)
-		return c;
-	return strcmp(x->uuid, y->uuid);
+	for (int i = 0; i < 2; i++)
+		if (x->name[i] != y->name[i])
+			return x->name[i] < y->name[i] ? -1 : 1;
+	if (x->long_name || y->long_name) {
+		c = strcmp(vkey_name(x), vkey_name(y));
+		if (c)
+			return c;
+	}
+	if (ct_key_exact(x->uuid) && ct_key_exact(y->uuid)) {
+		if (x->uuid.hi != y->uuid.hi)
+			return x->uuid.hi < y->uuid.hi ? -1 : 1;
+		return x->uuid.lo < y->uuid.lo ? -1 : x->uuid.lo > y->uuid.lo;
+	}
+	return strcmp(nz(x->o->uuid), nz(y->o->uuid));
 }
 
 static int cmp_sr(const void *a, const void *b)
@@ -409,25 +467,14 @@ static int cmp_sr(const void *a, const void *b)
 	return c ? c : strcmp(nz(x->o.uuid), nz(y->o.uuid));
 }
 
-static int cmp_vm(const void *a, const void *b)
+/* A VM's disks by position (userdevice), then VBD ref. */
+static int cmp_disk(const void *a, const void *b)
 {
-	const struct ct_vm *x = *(const struct ct_vm *const *)a;
-	const struct ct_vm *y = *(const struct ct_vm *const *)b;
-	int c = strcmp(nz(x->name_label), nz(y->name_label));
+	const struct vm_disk *x = a, *y = b;
 
-	return c ? c : strcmp(nz(x->o.uuid), nz(y->o.uuid));
-}
-
-static int cmp_vbd(const void *a, const void *b)
-{
-	const struct ct_vbd *x = *(const struct ct_vbd *const *)a;
-	const struct ct_vbd *y = *(const struct ct_vbd *const *)b;
-	long ux = x->userdevice ? strtol(x->userdevice, NULL, 10) : 0;
-	long uy = y->userdevice ? strtol(y->userdevice, NULL, 10) : 0;
-
-	if (ux != uy)
-		return ux < uy ? -1 : 1;
-	return strcmp(nz(x->o.ref), nz(y->o.ref));
+	if (x->userdevice != y->userdevice)
+		return x->userdevice < y->userdevice ? -1 : 1;
+	return strcmp(nz(x->vbd->o.ref), nz(y->vbd->o.ref));
 }
 
 /* --- evaluation context --- */
@@ -442,12 +489,32 @@ struct eval_ctx {
 	struct ct_chain_report *r;
 	char pool[NAME_MAX_LEN];     /* sanitised pool name for sentences */
 	int prob_cap;
+	/* the model's records and their digests (same positions) */
+	struct ct_obj *const *vdi_rec, *const *vbd_rec, *const *vm_rec;
+	const struct ct_vdi_digest *vd;
+	const struct ct_vbd_digest *bd;
+	const struct ct_vm_digest *md;
 	/* dense indexes, built once per evaluation (eval_pool) */
 	struct sr_scratch *scratch;  /* one SR's work arrays */
-	struct strtab vdi_refs;      /* VDI ref -> index in report.vdis */
-	struct strtab vm_refs;       /* VM ref -> position in the model's VM table */
+	int *sr_first;               /* per report SR: its range in by_sr (n_srs + 1 entries) */
+	int *by_sr;                  /* model VDI positions grouped by SR, model order within */
+	int *vdi_report;             /* model VDI position -> index in report.vdis, -1 */
+	int *worded, n_worded;       /* report VDIs with a problem to word, in report order */
 	int *vm_real;                /* that position -> index in report.vms, -1 */
+	int *vm_rank;                /* report.vms index -> first index of its run of equals */
 };
+
+/* Point the context at the model's current arrays. */
+static void ctx_bind(struct eval_ctx *x, struct ct_model *m)
+{
+	x->m = m;
+	x->vdi_rec = m->t[CT_VDI].items;
+	x->vbd_rec = m->t[CT_VBD].items;
+	x->vm_rec = m->t[CT_VM].items;
+	x->vd = ct_model_vdi_digests(m);
+	x->bd = ct_model_vbd_digests(m);
+	x->md = ct_model_vm_digests(m);
+}
 
 static void limits_for(const struct eval_ctx *x, const struct ct_sr *sr, struct ct_gate_conf *g,
 		       struct ct_health_conf *h)
@@ -522,15 +589,18 @@ static void gc_phrase(const struct ct_sr_verdict *sv, char *buf, size_t len)
 
 /* --- per SR: forest, depth, counts --- */
 
+/* What pass 1 learns of a VDI, until its verdict is written in preorder. */
+enum { LB_VHD = 1, LB_BASE = 2, LB_GC_MARK = 4, LB_CYCLE = 8, LB_MISSING = 16 };
+
 /* Work arrays of one SR's evaluation, indexed by the VDI's position in the SR's slice of
- * the model (its "local" index); allocated once per evaluation for the largest SR. */
+ * the model (its "local" index); allocated once per evaluation for the largest SR. Nothing
+ * is zeroed: each SR's pass sets every entry it reads. */
 struct sr_scratch {
 	int cap;
-	struct ct_vdi **L;       /* the SR's VDIs */
-	struct vkey *key;        /* their sort keys */
-	struct ct_vdi_verdict *tmp;   /* verdicts by local index, before the preorder */
-	uint64_t *hu, *hp, *hr;  /* str_hash of the uuid, the vhd-parent uuid, the ref */
-	const char **uk, **pu;   /* the uuid (NULL if empty), the vhd-parent to resolve, or NULL */
+	struct vkey *key;        /* sort keys */
+	const struct ct_vdi **rec;    /* the VDI records */
+	unsigned char *bits;     /* LB_* */
+	const char **missing;    /* the vhd-parent the SR lacks (set with LB_MISSING) */
 	int *par;                /* local parent index, -1 */
 	int *nchild;
 	int *first, *kids;       /* children lists (CSR) over the cut forest */
@@ -541,18 +611,17 @@ struct sr_scratch {
 	int *fill;
 	int *roots, nroots;
 	bool *mark;
+	bool *linked;            /* has a vhd-parent to resolve */
+	uint64_t *hp;            /* ukey_hash of the vhd-parent key */
+	struct utab uuids;       /* uuid -> local index */
 };
 
 static void scratch_free(struct sr_scratch *s)
 {
-	free(s->L);
 	free(s->key);
-	free(s->tmp);
-	free(s->hu);
-	free(s->hp);
-	free(s->hr);
-	free(s->uk);
-	free(s->pu);
+	free(s->rec);
+	free(s->bits);
+	free(s->missing);
 	free(s->par);
 	free(s->nchild);
 	free(s->first);
@@ -564,36 +633,37 @@ static void scratch_free(struct sr_scratch *s)
 	free(s->fill);
 	free(s->roots);
 	free(s->mark);
+	free(s->linked);
+	free(s->hp);
+	free(s->uuids.s);
 	memset(s, 0, sizeof(*s));
 }
 
-/* Room for an SR of n VDIs (contents unspecified: each evaluation sets what it reads). */
+/* Room for an SR of n VDIs. */
 static void scratch_reserve(struct sr_scratch *s, int n)
 {
 	size_t c = (size_t)n + 2;
 
-	if (s->L && n <= s->cap)
+	if (s->key && n <= s->cap)
 		return;
 	scratch_free(s);
-	s->L = ct_xcalloc(c, sizeof(*s->L));
-	s->key = ct_xcalloc(c, sizeof(*s->key));
-	s->tmp = ct_xcalloc(c, sizeof(*s->tmp));
-	s->hu = ct_xcalloc(c, sizeof(*s->hu));
-	s->hp = ct_xcalloc(c, sizeof(*s->hp));
-	s->hr = ct_xcalloc(c, sizeof(*s->hr));
-	s->uk = ct_xcalloc(c, sizeof(*s->uk));
-	s->pu = ct_xcalloc(c, sizeof(*s->pu));
-	s->par = ct_xcalloc(c, sizeof(*s->par));
-	s->nchild = ct_xcalloc(c, sizeof(*s->nchild));
-	s->first = ct_xcalloc(c, sizeof(*s->first));
-	s->kids = ct_xcalloc(c, sizeof(*s->kids));
-	s->color = ct_xcalloc(c, 1);
-	s->stack = ct_xcalloc(c, sizeof(*s->stack));
-	s->order = ct_xcalloc(c, sizeof(*s->order));
-	s->pos_of = ct_xcalloc(c, sizeof(*s->pos_of));
-	s->fill = ct_xcalloc(c, sizeof(*s->fill));
-	s->roots = ct_xcalloc(c, sizeof(*s->roots));
-	s->mark = ct_xcalloc(c, sizeof(*s->mark));
+	s->key = ct_xmalloc(c * sizeof(*s->key));
+	s->rec = ct_xmalloc(c * sizeof(*s->rec));
+	s->bits = ct_xmalloc(c);
+	s->missing = ct_xmalloc(c * sizeof(*s->missing));
+	s->par = ct_xmalloc(c * sizeof(*s->par));
+	s->nchild = ct_xmalloc(c * sizeof(*s->nchild));
+	s->first = ct_xmalloc(c * sizeof(*s->first));
+	s->kids = ct_xmalloc(c * sizeof(*s->kids));
+	s->color = ct_xmalloc(c);
+	s->stack = ct_xmalloc(c * sizeof(*s->stack));
+	s->order = ct_xmalloc(c * sizeof(*s->order));
+	s->pos_of = ct_xmalloc(c * sizeof(*s->pos_of));
+	s->fill = ct_xmalloc(c * sizeof(*s->fill));
+	s->roots = ct_xmalloc(c * sizeof(*s->roots));
+	s->mark = ct_xmalloc(c * sizeof(*s->mark));
+	s->linked = ct_xmalloc(c * sizeof(*s->linked));
+	s->hp = ct_xmalloc(c * sizeof(*s->hp));
 	s->cap = n;
 }
 
@@ -649,20 +719,21 @@ static void gc_activity(struct eval_ctx *x, struct ct_sr_verdict *sv)
 	}
 }
 
-static bool orphan_candidate(const struct ct_vdi_verdict *vv, const struct ct_sr_verdict *sv)
-{
-	const struct ct_vdi *v = vv->vdi;
 
-	if (!sv->vhd || vv->in_use || !v->managed || v->missing)
+static bool orphan_candidate(const struct ct_vdi_verdict *vv, const struct ct_sr_verdict *sv,
+			     const struct vdi_info *d)
+{
+	if (!sv->vhd || vv->in_use || !(d->flags & CT_DG_MANAGED) || (d->flags & CT_DG_MISSING))
 		return false;
-	if (v->type != CT_VDI_USER && v->type != CT_VDI_SYSTEM)
+	if (d->type != CT_VDI_USER && d->type != CT_VDI_SYSTEM)
 		return false;
-	if (v->virtual_size <= 0 || v->current_operations.n > 0)
+	if (d->virtual_size <= 0 || (d->flags & CT_DG_BUSY))
 		return false;
 	return true;
 }
 
-static void vdi_state(struct ct_vdi_verdict *vv, const struct ct_sr_verdict *sv)
+static void vdi_state(struct ct_vdi_verdict *vv, const struct ct_sr_verdict *sv,
+		      const struct vdi_info *d)
 {
 	const struct ct_health_conf *h = &sv->health;
 	bool managed = !vv->is_base_copy;
@@ -684,7 +755,7 @@ static void vdi_state(struct ct_vdi_verdict *vv, const struct ct_sr_verdict *sv)
 		vv->severity = vv->vm ? CT_SEV_WARNING : CT_SEV_OK;
 		return;
 	}
-	if (orphan_candidate(vv, sv)) {
+	if (orphan_candidate(vv, sv, d)) {
 		vv->state = CT_VS_ORPHAN;
 		vv->severity = CT_SEV_WARNING;
 		return;
@@ -697,20 +768,38 @@ static void vdi_state(struct ct_vdi_verdict *vv, const struct ct_sr_verdict *sv)
 		vv->state = CT_VS_PENDING;
 }
 
-/* One SR: its slice of the model is numbered once (local index = position in the slice);
- * vhd-parent uuids resolve through a uuid -> local index table, and from there on the
- * forest is int arrays: parents, child counts, children lists, preorder. The verdicts land
- * in report.vdis[*pos ...] in preorder. */
+/* The vhd-parent string the digest's parent key came from (the last one in sm_config). */
+static const char *vhd_parent_of(const struct ct_vdi *v)
+{
+	const char *pu = NULL;
+
+	for (size_t q = 0; q < v->sm_config.n; q++)
+		if (!strcmp(v->sm_config.k[q], "vhd-parent"))
+			pu = v->sm_config.v[q];
+	return pu;
+}
+
+/* Is the uuid of the VDI at model position mi the one with key k (string str, read only
+ * when k is not exact)? */
+static bool same_uuid(const struct eval_ctx *x, int mi, struct ct_key k, const char *str)
+{
+	if (!ct_key_eq(x->vd[mi].uuid, k))
+		return false;
+	return ct_key_exact(k) || !strcmp(nz(x->vdi_rec[mi]->uuid), nz(str));
+}
+
+/* One SR: its slice of the model (by_sr) is numbered once (local index = position in the
+ * slice); vhd-parents resolve through a uuid -> local index table of digest keys, and from
+ * there on the forest is int arrays: parents, child counts, children lists, preorder. The
+ * verdicts land in report.vdis[*pos ...] in preorder. */
 static void eval_sr(struct eval_ctx *x, int si, int *pos)
 {
 	struct ct_chain_report *r = x->r;
 	struct ct_sr_verdict *sv = &r->srs[si];
 	const struct ct_sr *sr = sv->sr;
 	struct sr_scratch *s = x->scratch;
-	struct strtab uuids;
-	size_t nn;
-	struct ct_vdi *const *vdis = ct_model_sr_vdis(x->m, sr, &nn);
-	int n = (int)nn, base = *pos, top, k, nr;
+	const int *M = &x->by_sr[x->sr_first[si]];
+	int n = x->sr_first[si + 1] - x->sr_first[si], base = *pos, top, k, nr;
 
 	limits_for(x, sr, &sv->gate, &sv->health);
 	sv->vhd = sr_is_vhd(sr);
@@ -724,91 +813,84 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 		100.0 * (double)sv->free_bytes / (double)sr->physical_size : 100.0;
 	sv->severity = CT_SEV_OK;
 	gc_activity(x, sv);
-
 	scratch_reserve(s, n);
-	if (n > 0)
-		memcpy(s->L, vdis, (size_t)n * sizeof(*s->L));
 
-	/* pass 1, in the model's order: all this walk needs from each record, and the hashes
-	 * of the strings to look up */
+	/* pass 1, in the model's order: all this walk needs, from the digests */
 	for (int i = 0; i < n; i++) {
-		struct ct_vdi_verdict *vv = &s->tmp[i];
-		const struct ct_vdi *v = s->L[i];
-		const char *pu = NULL, *vt = NULL;
+		const struct ct_vdi_digest *d = &x->vd[M[i]];
+		unsigned char b = 0;
 
-		/* the records are scattered: fetch the next ones, then their strings */
 		if (i + CT_AHEAD < n)
-			__builtin_prefetch(s->L[i + CT_AHEAD]);
-		if (i + CT_AHEAD_KEY < n) {
-			const struct ct_vdi *w = s->L[i + CT_AHEAD_KEY];
-
-			__builtin_prefetch(w->o.uuid);
-			__builtin_prefetch(w->o.ref);
-			__builtin_prefetch(w->name_label);
-			__builtin_prefetch(w->sm_config.k);
-			__builtin_prefetch(w->sm_config.v);
-		}
-		memset(vv, 0, sizeof(*vv));
-		vkey_fill(&s->key[i], v);
+			__builtin_prefetch(&x->vd[M[i + CT_AHEAD]]);
+		s->rec[i] = (const struct ct_vdi *)x->vdi_rec[M[i]];
+		vkey_vdi(&s->key[i], d, &s->rec[i]->o);
 		s->par[i] = -1;
 		s->nchild[i] = 0;
 		s->color[i] = 0;
 		s->mark[i] = false;
-		s->pu[i] = NULL;
-		s->uk[i] = v->o.uuid && *v->o.uuid ? v->o.uuid : NULL;
-		s->hu[i] = s->uk[i] ? str_hash(s->uk[i]) : 0;
-		s->hr[i] = str_hash(v->o.ref);
-		for (size_t q = 0; q < v->sm_config.n; q++) {
-			const char *key = v->sm_config.k[q];
-
-			if (!strcmp(key, "vhd-parent"))
-				pu = v->sm_config.v[q];
-			else if (!strcmp(key, "vdi_type"))
-				vt = v->sm_config.v[q];
-			else if (!strcmp(key, "paused") || !strcmp(key, "relinking"))
-				vv->gc_mark = true;
+		s->linked[i] = false;
+		if (!(d->flags & CT_DG_MANAGED))
+			b |= LB_BASE;
+		if (d->flags & CT_DG_GC_MARK)
+			b |= LB_GC_MARK;
+		if (sv->vhd && !(d->flags & CT_DG_RAW)) {
+			b |= LB_VHD;
+			if (d->flags & CT_DG_SELF_PARENT)
+				b |= LB_CYCLE;   /* its own parent */
+			else
+				s->linked[i] = !ct_key_none(d->parent);
 		}
-		vv->vdi = v;
-		vv->sr_index = si;
-		vv->is_vhd = sv->vhd && !(vt && (!strcasecmp(vt, "aio") || !strcasecmp(vt, "raw")));
-		vv->is_base_copy = !v->managed;
-		vv->broken_above = -1;
-		if (!vv->is_vhd || !pu || !*pu)
-			continue;
-		if (v->o.uuid && !strcmp(pu, v->o.uuid)) {
-			vv->cycle = true;   /* its own parent */
-			continue;
-		}
-		s->pu[i] = pu;
-		s->hp[i] = str_hash(pu);
+		s->bits[i] = b;
 	}
 
 	/* pass 2: uuid -> local index; with a uuid twice on the SR (a torn copy) the first
 	 * holder in the model's order is the parent, as ct_model_vdi_parent picks it */
-	strtab_init(&uuids, (size_t)n);
+	utab_reset(&s->uuids, (size_t)n);
 	for (int i = 0; i < n; i++) {
-		if (i + CT_AHEAD < n && s->uk[i + CT_AHEAD])
-			strtab_prefetch(&uuids, s->hu[i + CT_AHEAD]);
-		if (s->uk[i])
-			strtab_add_h(&uuids, s->hu[i], s->uk[i], i);
-	}
-	/* pass 3: links */
-	for (int i = 0; i < n; i++) {
-		int j;
+		struct ct_key u = x->vd[M[i]].uuid;
+		uint64_t h;
+		size_t q;
 
-		if (i + CT_AHEAD < n && s->pu[i + CT_AHEAD])
-			strtab_prefetch(&uuids, s->hp[i + CT_AHEAD]);
-		if (i + CT_AHEAD_KEY < n && s->pu[i + CT_AHEAD_KEY])
-			strtab_prefetch_key(&uuids, s->hp[i + CT_AHEAD_KEY]);
-		if (!s->pu[i])
+		if (ct_key_none(u))
 			continue;
-		j = strtab_get_h(&uuids, s->hp[i], s->pu[i]);
-		if (j >= 0)
-			s->par[i] = j;
-		else
-			s->tmp[i].missing_parent = s->pu[i];
+		h = ukey_hash(u);
+		for (q = h & (s->uuids.cap - 1); s->uuids.s[q].tag; q = (q + 1) & (s->uuids.cap - 1))
+			if (s->uuids.s[q].tag == utag(h) &&
+			    same_uuid(x, M[s->uuids.s[q].v], u, s->rec[i]->o.uuid))
+				break;
+		if (!s->uuids.s[q].tag) {
+			s->uuids.s[q].tag = utag(h);
+			s->uuids.s[q].v = i;
+		}
 	}
-	strtab_release(&uuids);
+	/* pass 3: links (hashes first, so the probes can be prefetched) */
+	for (int i = 0; i < n; i++)
+		if (s->linked[i])
+			s->hp[i] = ukey_hash(x->vd[M[i]].parent);
+	for (int i = 0; i < n; i++) {
+		struct ct_key p;
+		int j = -1;
+
+		if (i + CT_AHEAD < n && s->linked[i + CT_AHEAD])
+			__builtin_prefetch(&s->uuids.s[s->hp[i + CT_AHEAD] & (s->uuids.cap - 1)]);
+		if (!s->linked[i])
+			continue;
+		p = x->vd[M[i]].parent;
+		for (size_t q = s->hp[i] & (s->uuids.cap - 1); s->uuids.s[q].tag;
+		     q = (q + 1) & (s->uuids.cap - 1))
+			if (s->uuids.s[q].tag == utag(s->hp[i]) &&
+			    same_uuid(x, M[s->uuids.s[q].v], p, ct_key_exact(p) ? NULL :
+				      vhd_parent_of(s->rec[i]))) {
+				j = s->uuids.s[q].v;
+				break;
+			}
+		if (j >= 0) {
+			s->par[i] = j;
+		} else {
+			s->bits[i] |= LB_MISSING;
+			s->missing[i] = vhd_parent_of(s->rec[i]);
+		}
+	}
 	for (int i = 0; i < n; i++)
 		if (s->par[i] >= 0)
 			s->nchild[s->par[i]]++;
@@ -831,7 +913,7 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 			while (q >= 0) {
 				int c = s->stack[q];
 
-				s->tmp[c].cycle = true;
+				s->bits[c] |= LB_CYCLE;
 				if (c == j)
 					break;
 				q--;
@@ -894,7 +976,17 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 		int i = s->order[q], p = s->par[i];
 		struct ct_vdi_verdict *vv = &r->vdis[base + q];
 
-		*vv = s->tmp[i];
+		unsigned char b = s->bits[i];
+
+		memset(vv, 0, sizeof(*vv));
+		vv->vdi = s->rec[i];
+		vv->sr_index = si;
+		vv->is_vhd = b & LB_VHD;
+		vv->is_base_copy = b & LB_BASE;
+		vv->gc_mark = b & LB_GC_MARK;
+		vv->cycle = b & LB_CYCLE;
+		vv->missing_parent = b & LB_MISSING ? s->missing[i] : NULL;
+		vv->broken_above = -1;
 		vv->children = vv->is_vhd ? s->nchild[i] : 0;
 		if (p < 0) {
 			vv->parent = -1;
@@ -914,21 +1006,22 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 		if (vv->missing_parent || vv->cycle)
 			vv->broken_above = base + q;
 	}
-	/* the report's lookups: VDI pointer and ref -> index, in the model's order */
+	/* the report's lookups: model position <-> report index */
 	for (int i = 0; i < n; i++) {
-		if (i + CT_AHEAD < n) {
-			ptrmap_prefetch(&r->idx->vdi, s->L[i + CT_AHEAD]);
-			strtab_prefetch(&x->vdi_refs, s->hr[i + CT_AHEAD]);
-		}
-		ptrmap_put(&r->idx->vdi, s->L[i], base + s->pos_of[i]);
-		strtab_add_h(&x->vdi_refs, s->hr[i], s->L[i]->o.ref, base + s->pos_of[i]);
+		const struct ct_vdi_digest *d = &x->vd[M[i]];
+		struct vdi_info *in = &r->idx->info[base + s->pos_of[i]];
+
+		in->flags = d->flags;
+		in->type = d->type;
+		in->virtual_size = d->virtual_size;
+		x->vdi_report[M[i]] = base + s->pos_of[i];
 	}
 	/* pending links on the SR, shared ancestors once (XO's Health count) */
 	for (int q = 0; q < k; q++) {
 		int i = s->order[q];
-		const struct ct_vdi *v = s->L[i];
+		uint32_t f = x->vd[M[i]].flags;
 
-		if (!v->managed || v->is_a_snapshot)
+		if (!(f & CT_DG_MANAGED) || (f & CT_DG_SNAPSHOT))
 			continue;
 		for (int p = s->par[i]; p >= 0 && !s->mark[p]; p = s->par[p]) {
 			s->mark[p] = true;
@@ -947,8 +1040,9 @@ static void sr_states(struct eval_ctx *x, int si)
 
 	for (int q = sv->first_vdi; q < sv->first_vdi + sv->n_vdi_verdicts; q++) {
 		struct ct_vdi_verdict *vv = &r->vdis[q];
+		const struct vdi_info *d = &r->idx->info[q];
 
-		if (!vv->in_use) {
+		if (!vv->in_use && (d->flags & CT_DG_HAS_VBDS)) {
 			/* the VDI's own VBD set, for records the VBD records do not cover */
 			for (size_t i = 0; i < vv->vdi->vbds.n; i++)
 				if (ct_model_vbd(x->m, vv->vdi->vbds.v[i])) {
@@ -958,7 +1052,10 @@ static void sr_states(struct eval_ctx *x, int si)
 		}
 		if (vv->is_vhd && vv->gc_mark)
 			sv->gc_paused = true;
-		vdi_state(vv, sv);
+		vdi_state(vv, sv, d);
+		if (vv->state == CT_VS_BROKEN || vv->state == CT_VS_ORPHAN ||
+		    (vv->state == CT_VS_DEEP && !(d->flags & CT_DG_SNAPSHOT)))
+			x->worded[x->n_worded++] = q;
 		if (vv->depth > sv->max_depth)
 			sv->max_depth = vv->depth;
 		switch (vv->state) {
@@ -1101,25 +1198,35 @@ static char *chain_text(const struct ct_chain_report *r, int vi)
 	return out;
 }
 
+/* Copy what the gate reads of the verdict of report VDI vi into a disk entry. */
+static void disk_fill(const struct eval_ctx *x, struct vm_disk *d, const struct ct_vbd *vbd, int vi)
+{
+	const struct ct_vdi_verdict *vv = &x->r->vdis[vi];
+
+	d->vbd = vbd;
+	d->vdi = vi;
+	d->sr_index = vv->sr_index;
+	d->depth = vv->depth;
+	d->stacked = vv->stacked;
+	d->broken_above = vv->broken_above;
+	d->is_vhd = vv->is_vhd;
+	d->virtual_size = x->r->idx->info[vi].virtual_size;
+}
+
 struct sr_need {
 	int sr;
 	int64_t bytes;
 	struct ct_gate_conf gate;
 };
 
-static int cmp_disk(const void *a, const void *b)
-{
-	const struct vm_disk *x = a, *y = b;
-
-	return cmp_vbd(&x->vbd, &y->vbd);
-}
-
 static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct vm_disk *dl, int nd,
 		    const struct ct_gate_conf *job, struct strv *reasons,
 		    struct ct_gate_disk **disks_out, int *n_disks_out)
 {
 	struct ct_chain_report *r = x->r;
-	struct sr_need *need = ct_xcalloc((size_t)nd + 1, sizeof(*need));
+	struct sr_need few[8];
+	/* most VMs have a handful of disks: no allocation for them */
+	struct sr_need *need = nd < 8 ? few : ct_xcalloc((size_t)nd + 1, sizeof(*need));
 	int n_need = 0, max_depth = 0, n_disks = 0;
 	char vmn[NAME_MAX_LEN], srn[NAME_MAX_LEN], lbl[2 * NAME_MAX_LEN], su[9], gcp[160];
 
@@ -1133,27 +1240,27 @@ static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct vm_
 		struct ct_gate_conf g;
 		int vi = dl[i].vdi, k;
 
-		vv = &r->vdis[vi];
-		v = vv->vdi;
-		sv = &r->srs[vv->sr_index];
+		sv = &r->srs[dl[i].sr_index];
 		g = gate_for(x, sv, job);
 		if (disks_out) {
 			struct ct_gate_disk *d = &(*disks_out)[n_disks];
 
-			d->vdi = v;
+			d->vdi = r->vdis[vi].vdi;
 			d->vbd = vbd;
-			d->depth = vv->depth;
-			d->stacked = vv->stacked;
-			d->pending = vv->pending;
+			d->depth = r->vdis[vi].depth;
+			d->stacked = r->vdis[vi].stacked;
+			d->pending = r->vdis[vi].pending;
 			d->chain = chain_text(r, vi);
 		}
 		n_disks++;
-		if (vv->depth > max_depth)
-			max_depth = vv->depth;
-		if (!vv->is_vhd)
+		if (dl[i].depth > max_depth)
+			max_depth = dl[i].depth;
+		if (!dl[i].is_vhd)
 			continue;
-		if (vv->broken_above < 0 && vv->stacked <= g.tolerance && vv->depth < g.max_depth)
+		if (dl[i].broken_above < 0 && dl[i].stacked <= g.tolerance && dl[i].depth < g.max_depth)
 			goto space;   /* nothing to say about this disk: skip building names */
+		vv = &r->vdis[vi];
+		v = vv->vdi;
 		san(vm->name_label, vmn, sizeof(vmn));
 		disk_label(vm, vbd, v, lbl, sizeof(lbl));
 		ct_short_uuid(v->o.uuid, su);
@@ -1187,14 +1294,15 @@ static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct vm_
 				lbl, su, srn, x->pool, vv->depth, g.max_depth, CT_SM_MAX_CHAIN, vmn));
 space:
 		for (k = 0; k < n_need; k++)
-			if (need[k].sr == vv->sr_index)
+			if (need[k].sr == dl[i].sr_index)
 				break;
 		if (k == n_need) {
-			need[n_need].sr = vv->sr_index;
+			need[n_need].sr = dl[i].sr_index;
+			need[n_need].bytes = 0;
 			need[n_need].gate = g;
 			n_need++;
 		}
-		need[k].bytes += v->virtual_size > 0 ? v->virtual_size : 0;
+		need[k].bytes += dl[i].virtual_size > 0 ? dl[i].virtual_size : 0;
 	}
 	for (int k = 0; k < n_need; k++) {
 		const struct ct_sr_verdict *sv = &r->srs[need[k].sr];
@@ -1223,7 +1331,8 @@ space:
 	}
 	if (n_disks_out)
 		*n_disks_out = n_disks;
-	free(need);
+	if (need != few)
+		free(need);
 	return max_depth;
 }
 
@@ -1374,166 +1483,129 @@ static void list_vms(struct eval_ctx *x)
 {
 	struct ct_chain_report *r = x->r;
 	size_t nvm = ct_model_count(x->m, CT_VM);
-	struct ct_vm **vms = ct_xcalloc(nvm + 1, sizeof(*vms));
-	struct vkey *key = ct_xcalloc(nvm + 1, sizeof(*key));
-	int *ord = ct_xcalloc(nvm + 1, sizeof(*ord));
-	uint64_t *hr;
+	struct vkey *key = ct_xmalloc((nvm + 1) * sizeof(*key));
+	int *ord = ct_xmalloc((nvm + 1) * sizeof(*ord)), *at = ct_xmalloc((nvm + 1) * sizeof(*at));
 	int n = 0;
 
-	/* by name, then uuid (cmp_vm's order), sorted on gathered keys */
+	/* by name, then uuid, sorted on keys from the digests */
+	x->vm_real = ct_xmalloc((nvm + 1) * sizeof(*x->vm_real));
 	for (size_t i = 0; i < nvm; i++) {
-		struct ct_vm *vm = (struct ct_vm *)ct_model_at(x->m, CT_VM, i);
-
-		if (!vm_is_real(vm))
+		x->vm_real[i] = -1;
+		if (!(x->md[i].flags & CT_DG_REAL_VM))
 			continue;
-		vms[n] = vm;
-		key[n].name = nz(vm->name_label);
-		key[n].uuid = nz(vm->o.uuid);
-		key[n].prefix = name_prefix(key[n].name);
+		vkey_vm(&key[n], &x->md[i], x->vm_rec[i]);
+		at[n] = (int)i;
 		ord[n] = n;
 		n++;
 	}
 	qsort_r(ord, (size_t)n, sizeof(*ord), cmp_local, key);
 	r->vms = ct_xcalloc((size_t)n + 1, sizeof(*r->vms));
 	r->n_vms = n;
-	ptrmap_init(&r->idx->vm, (size_t)n);
+	x->vm_rank = ct_xmalloc(((size_t)n + 1) * sizeof(*x->vm_rank));
 	for (int i = 0; i < n; i++) {
-		r->vms[i].vm = vms[ord[i]];
-		ptrmap_put(&r->idx->vm, r->vms[i].vm, i);
+		r->vms[i].vm = (const struct ct_vm *)x->vm_rec[at[ord[i]]];
+		x->vm_real[at[ord[i]]] = i;
+		/* VMs that compare equal share a rank: "sorts lower" is a rank comparison */
+		x->vm_rank[i] = i > 0 && !cmp_vkey(&key[ord[i - 1]], &key[ord[i]]) ? x->vm_rank[i - 1] : i;
 	}
 	free(key);
 	free(ord);
-	/* every VM's ref -> its position in the model, and that position -> its index here */
-	strtab_init(&x->vm_refs, nvm);
-	x->vm_real = ct_xcalloc(nvm + 1, sizeof(*x->vm_real));
-	hr = ct_xcalloc(nvm + 1, sizeof(*hr));
+	free(at);
+	/* snapshots of each real VM, through the model's ref table */
 	for (size_t i = 0; i < nvm; i++) {
-		const struct ct_vm *vm = (const struct ct_vm *)ct_model_at(x->m, CT_VM, i);
+		struct ct_key of = x->md[i].snapshot_of;
+		long j;
 
-		if (i + CT_AHEAD_KEY < nvm)
-			__builtin_prefetch(((const struct ct_vm *)ct_model_at(x->m, CT_VM,
-									  i + CT_AHEAD_KEY))->o.ref);
-		hr[i] = ct_ref_is_null(vm->o.ref) ? 0 : str_hash(vm->o.ref);
-		x->vm_real[i] = vm_is_real(vm) ? ptrmap_get(&r->idx->vm, vm) : -1;
-	}
-	for (size_t i = 0; i < nvm; i++) {
-		const struct ct_vm *vm = (const struct ct_vm *)ct_model_at(x->m, CT_VM, i);
-
-		if (i + CT_AHEAD < nvm)
-			strtab_prefetch(&x->vm_refs, hr[i + CT_AHEAD]);
-		if (!ct_ref_is_null(vm->o.ref))
-			strtab_add_h(&x->vm_refs, hr[i], vm->o.ref, (int)i);
-	}
-	free(hr);
-	for (size_t i = 0; i < nvm; i++) {
-		const struct ct_vm *s = (const struct ct_vm *)ct_model_at(x->m, CT_VM, i);
-		int j;
-
-		if (!s->is_a_snapshot || ct_ref_is_null(s->snapshot_of))
+		if (!(x->md[i].flags & CT_DG_SNAPSHOT) || ct_key_none(of))
 			continue;
-		j = strtab_get(&x->vm_refs, s->snapshot_of);
+		j = ct_model_pos_of_ref(x->m, CT_VM, of, ct_key_exact(of) ? NULL :
+					((const struct ct_vm *)x->vm_rec[i])->snapshot_of);
 		if (j >= 0 && x->vm_real[j] >= 0)
 			r->vms[x->vm_real[j]].n_snapshots++;
 	}
-	for (int i = 0; i < n; i++)
-		if ((int)r->vms[i].vm->snapshots.n > r->vms[i].n_snapshots)
-			r->vms[i].n_snapshots = (int)r->vms[i].vm->snapshots.n;
-	free(vms);
+	for (size_t i = 0; i < nvm; i++) {
+		int k = x->vm_real[i];
+
+		if (k >= 0 && (int)x->md[i].n_snapshots > r->vms[k].n_snapshots)
+			r->vms[k].n_snapshots = (int)x->md[i].n_snapshots;
+	}
 }
 
-/* One pass over the VBD records: which VDIs are in use, the live VM (and snapshot VM)
+/* One pass over the VBD digests: which VDIs are in use, the live VM (and snapshot VM)
  * of each VDI, and every real VM's disks (VBD type Disk) in userdevice order. */
 static void scan_vbds(struct eval_ctx *x)
 {
 	struct ct_chain_report *r = x->r;
 	struct ct_chain_index *ix = r->idx;
 	size_t nvbd = ct_model_count(x->m, CT_VBD);
-	int *vmi = ct_xcalloc(nvbd + 1, sizeof(*vmi)), *vdi = ct_xcalloc(nvbd + 1, sizeof(*vdi));
-	int *vmp = ct_xcalloc(nvbd + 1, sizeof(*vmp));
-	uint64_t *hv = ct_xcalloc(nvbd + 1, sizeof(*hv)), *hm = ct_xcalloc(nvbd + 1, sizeof(*hm));
+	int *vmi = ct_xmalloc((nvbd + 1) * sizeof(*vmi)), *vdi = ct_xmalloc((nvbd + 1) * sizeof(*vdi));
+	int *vmp = ct_xmalloc((nvbd + 1) * sizeof(*vmp));
+	int *rank = ct_xmalloc(((size_t)r->n_vdis + 1) * sizeof(*rank));   /* of vdis[].vm */
 	int *fill;
-	enum { LOOKUP = -2 };   /* a ref still to resolve */
 
-	/* the refs' hashes in one sequential pass, then the lookups with prefetching: a VBD's
-	 * VDI, and the VM only for a VBD whose VDI is judged here */
+	/* a VBD's VDI, then its VM only for a VBD whose VDI is judged here, through the
+	 * model's ref tables (prefetched a few VBDs ahead) */
 	for (size_t i = 0; i < nvbd; i++) {
-		const struct ct_vbd *b = (const struct ct_vbd *)ct_model_at(x->m, CT_VBD, i);
+		struct ct_key k = x->bd[i].vdi;
+		long p;
 
 		if (i + CT_AHEAD < nvbd)
-			__builtin_prefetch(ct_model_at(x->m, CT_VBD, i + CT_AHEAD));
-		if (i + CT_AHEAD_KEY < nvbd) {
-			const struct ct_vbd *w = (const struct ct_vbd *)ct_model_at(x->m, CT_VBD,
-										    i + CT_AHEAD_KEY);
+			ct_model_prefetch_ref(x->m, CT_VDI, x->bd[i + CT_AHEAD].vdi, false);
+		if (i + CT_AHEAD / 2 < nvbd)
+			ct_model_prefetch_ref(x->m, CT_VDI, x->bd[i + CT_AHEAD / 2].vdi, true);
+		p = ct_model_pos_of_ref(x->m, CT_VDI, k, ct_key_exact(k) ? NULL :
+					((const struct ct_vbd *)x->vbd_rec[i])->vdi);
+		vdi[i] = p >= 0 ? x->vdi_report[p] : -1;
+	}
+	for (size_t i = 0; i < nvbd; i++) {
+		struct ct_key k = x->bd[i].vm;
 
-			__builtin_prefetch(w->vdi);
-			__builtin_prefetch(w->vm);
-		}
-		vdi[i] = ct_ref_is_null(b->vdi) ? -1 : LOOKUP;
-		vmp[i] = ct_ref_is_null(b->vm) ? -1 : LOOKUP;
-		hv[i] = vdi[i] == LOOKUP ? str_hash(b->vdi) : 0;
-		hm[i] = vmp[i] == LOOKUP ? str_hash(b->vm) : 0;
+		if (i + CT_AHEAD < nvbd && vdi[i + CT_AHEAD] >= 0)
+			ct_model_prefetch_ref(x->m, CT_VM, x->bd[i + CT_AHEAD].vm, false);
+		if (i + CT_AHEAD / 2 < nvbd && vdi[i + CT_AHEAD / 2] >= 0)
+			ct_model_prefetch_ref(x->m, CT_VM, x->bd[i + CT_AHEAD / 2].vm, true);
+		vmp[i] = vdi[i] < 0 ? -1 : (int)ct_model_pos_of_ref(x->m, CT_VM, k,
+			ct_key_exact(k) ? NULL : ((const struct ct_vbd *)x->vbd_rec[i])->vm);
 	}
-	for (size_t i = 0; i < nvbd; i++) {
-		if (i + CT_AHEAD < nvbd && vdi[i + CT_AHEAD] == LOOKUP)
-			strtab_prefetch(&x->vdi_refs, hv[i + CT_AHEAD]);
-		if (i + CT_AHEAD_KEY < nvbd && vdi[i + CT_AHEAD_KEY] == LOOKUP)
-			strtab_prefetch_key(&x->vdi_refs, hv[i + CT_AHEAD_KEY]);
-		if (vdi[i] == LOOKUP)
-			vdi[i] = strtab_get_h(&x->vdi_refs, hv[i],
-					      ((const struct ct_vbd *)ct_model_at(x->m, CT_VBD, i))->vdi);
-	}
-	for (size_t i = 0; i < nvbd; i++) {
-		if (i + CT_AHEAD < nvbd && vmp[i + CT_AHEAD] == LOOKUP && vdi[i + CT_AHEAD] >= 0)
-			strtab_prefetch(&x->vm_refs, hm[i + CT_AHEAD]);
-		if (i + CT_AHEAD_KEY < nvbd && vmp[i + CT_AHEAD_KEY] == LOOKUP &&
-		    vdi[i + CT_AHEAD_KEY] >= 0)
-			strtab_prefetch_key(&x->vm_refs, hm[i + CT_AHEAD_KEY]);
-		if (vmp[i] == LOOKUP)
-			vmp[i] = vdi[i] < 0 ? -1 : strtab_get_h(&x->vm_refs, hm[i],
-				((const struct ct_vbd *)ct_model_at(x->m, CT_VBD, i))->vm);
-	}
-	free(hv);
-	free(hm);
 
 	ix->vm_first = ct_xcalloc((size_t)r->n_vms + 2, sizeof(*ix->vm_first));
 	for (size_t i = 0; i < nvbd; i++) {
-		const struct ct_vbd *b = (const struct ct_vbd *)ct_model_at(x->m, CT_VBD, i);
 		int vi = vdi[i], vp = vmp[i];
+		struct ct_vdi_verdict *vv;
 
 		if (i + CT_AHEAD < nvbd && vdi[i + CT_AHEAD] >= 0) {
 			__builtin_prefetch(&r->vdis[vdi[i + CT_AHEAD]]);
 			if (vmp[i + CT_AHEAD] >= 0)
-				__builtin_prefetch(ct_model_at(x->m, CT_VM, (size_t)vmp[i + CT_AHEAD]));
+				__builtin_prefetch(&x->md[vmp[i + CT_AHEAD]]);
 		}
-		const struct ct_vm *vm = vp >= 0 ? (const struct ct_vm *)ct_model_at(x->m, CT_VM,
-										(size_t)vp) : NULL;
 
 		vmi[i] = -1;
 		if (vi < 0)
 			continue;
-		r->vdis[vi].in_use = true;
-		if (!vm)
+		vv = &r->vdis[vi];
+		vv->in_use = true;
+		if (vp < 0)
 			continue;
-		if (vm_is_real(vm)) {
-			struct ct_vdi_verdict *vv = &r->vdis[vi];
+		if (x->md[vp].flags & CT_DG_REAL_VM) {
+			int k = x->vm_real[vp];
 
 			/* the lowest-sorting VM, so the choice does not depend on table order */
-			if (!vv->vm || cmp_vm(&vm, &vv->vm) < 0) {
-				vv->vm = vm;
-				vv->vbd = b;
+			if (!vv->vm || x->vm_rank[k] < rank[vi]) {
+				vv->vm = (const struct ct_vm *)x->vm_rec[vp];
+				vv->vbd = (const struct ct_vbd *)x->vbd_rec[i];
+				rank[vi] = x->vm_rank[k];
 			}
-			if (b->type == CT_VBD_DISK) {
-				vmi[i] = x->vm_real[vp];
-				if (vmi[i] >= 0)
-					ix->vm_first[vmi[i] + 1]++;
+			if (x->bd[i].type == CT_VBD_DISK) {
+				vmi[i] = k;
+				ix->vm_first[k + 1]++;
 			}
-		} else if (vm->is_a_snapshot && !r->vdis[vi].snapshot_vm) {
-			r->vdis[vi].snapshot_vm = vm;
+		} else if ((x->md[vp].flags & CT_DG_SNAPSHOT) && !vv->snapshot_vm) {
+			vv->snapshot_vm = (const struct ct_vm *)x->vm_rec[vp];
 		}
 	}
 	for (int i = 0; i < r->n_vms; i++)
 		ix->vm_first[i + 1] += ix->vm_first[i];
-	ix->vm_disks = ct_xcalloc((size_t)ix->vm_first[r->n_vms] + 1, sizeof(*ix->vm_disks));
+	ix->vm_disks = ct_xmalloc(((size_t)ix->vm_first[r->n_vms] + 1) * sizeof(*ix->vm_disks));
 	fill = ct_xcalloc((size_t)r->n_vms + 1, sizeof(*fill));
 	for (size_t i = 0; i < nvbd; i++) {
 		struct vm_disk *d;
@@ -1541,8 +1613,8 @@ static void scan_vbds(struct eval_ctx *x)
 		if (vmi[i] < 0)
 			continue;
 		d = &ix->vm_disks[ix->vm_first[vmi[i]] + fill[vmi[i]]++];
-		d->vbd = (const struct ct_vbd *)ct_model_at(x->m, CT_VBD, i);
-		d->vdi = vdi[i];
+		disk_fill(x, d, (const struct ct_vbd *)x->vbd_rec[i], vdi[i]);
+		d->userdevice = x->bd[i].userdevice;
 	}
 	for (int i = 0; i < r->n_vms; i++) {
 		int a = ix->vm_first[i], b = ix->vm_first[i + 1];
@@ -1551,6 +1623,7 @@ static void scan_vbds(struct eval_ctx *x)
 			qsort(&ix->vm_disks[a], (size_t)(b - a), sizeof(*ix->vm_disks), cmp_disk);
 	}
 	free(fill);
+	free(rank);
 	free(vmi);
 	free(vmp);
 	free(vdi);
@@ -1586,52 +1659,102 @@ static void eval_vms(struct eval_ctx *x)
 	}
 }
 
+/* The report's SRs in display order, and the model's VDIs grouped by SR (counting sort on
+ * the SR keys of the digests: model order is kept inside an SR). VDIs whose SR the model
+ * does not have are not judged. Returns the size of the largest SR. */
+static int group_by_sr(struct eval_ctx *x)
+{
+	struct ct_chain_report *r = x->r;
+	size_t nsr = ct_model_count(x->m, CT_SR), nvdi = ct_model_count(x->m, CT_VDI);
+	struct keytab srs = { 0 };
+	int *of = ct_xmalloc((nvdi + 1) * sizeof(*of)), *fill, largest = 0;
+
+	struct ct_sr **sorted = ct_xmalloc((nsr + 1) * sizeof(*sorted));
+
+	for (size_t i = 0; i < nsr; i++)
+		sorted[i] = (struct ct_sr *)ct_model_at(x->m, CT_SR, i);
+	qsort(sorted, nsr, sizeof(*sorted), cmp_sr);
+	r->srs = ct_xcalloc(nsr + 1, sizeof(*r->srs));
+	r->n_srs = (int)nsr;
+	for (size_t i = 0; i < nsr; i++)
+		r->srs[i].sr = sorted[i];
+	free(sorted);
+	keytab_reset(&srs, nsr);
+	for (size_t i = 0; i < nsr; i++) {
+		struct ct_key k = ct_key_ref(r->srs[i].sr->o.ref);
+
+		if (!ct_key_none(k))
+			keytab_add(&srs, k, r->srs[i].sr->o.ref, (int)i);
+	}
+	x->sr_first = ct_xcalloc(nsr + 2, sizeof(*x->sr_first));
+	for (size_t i = 0; i < nvdi; i++) {
+		struct ct_key k = x->vd[i].sr;
+
+		of[i] = keytab_get(&srs, k, ct_key_exact(k) ? NULL :
+				   ((const struct ct_vdi *)x->vdi_rec[i])->sr);
+		if (of[i] >= 0)
+			x->sr_first[of[i] + 1]++;
+	}
+	for (size_t i = 0; i < nsr; i++) {
+		if (x->sr_first[i + 1] > largest)
+			largest = x->sr_first[i + 1];
+		x->sr_first[i + 1] += x->sr_first[i];
+	}
+	x->by_sr = ct_xmalloc(((size_t)x->sr_first[nsr] + 1) * sizeof(*x->by_sr));
+	fill = ct_xcalloc(nsr + 1, sizeof(*fill));
+	for (size_t i = 0; i < nvdi; i++)
+		if (of[i] >= 0)
+			x->by_sr[x->sr_first[of[i]] + fill[of[i]]++] = (int)i;
+	free(fill);
+	free(of);
+	keytab_release(&srs);
+	return largest;
+}
+
+static void ctx_release(struct eval_ctx *x)
+{
+	free(x->sr_first);
+	free(x->by_sr);
+	free(x->vdi_report);
+	free(x->worded);
+	free(x->vm_real);
+	free(x->vm_rank);
+}
+
 static int eval_pool(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
 		     time_t now, struct ct_stall *stall, struct ct_chain_report *out, int *prob_cap)
 {
 	struct eval_ctx x = { 0 };
 	struct sr_scratch scratch = { 0 };
-	size_t nsr = ct_model_count(m, CT_SR), total = 0, largest = 0;
-	struct ct_sr **srs;
 	const struct ct_pool *pool = ct_model_pool(m);
-	int pos = 0;
+	int pos = 0, largest, total;
 
 	memset(out, 0, sizeof(*out));
 	out->pool_name = pc ? pc->name : NULL;
 	out->idx = ct_xcalloc(1, sizeof(*out->idx));
-	x.m = m;
+	ctx_bind(&x, m);
 	x.c = c;
 	x.pc = pc;
 	x.now = now;
 	x.r = out;
 	san(pc && pc->name ? pc->name : pool ? pool->name_label : "", x.pool, sizeof(x.pool));
 
-	srs = ct_xcalloc(nsr + 1, sizeof(*srs));
-	for (size_t i = 0; i < nsr; i++) {
-		size_t n = 0;
-
-		srs[i] = (struct ct_sr *)ct_model_at(m, CT_SR, i);
-		ct_model_sr_vdis(m, srs[i], &n);
-		total += n;
-		if (n > largest)
-			largest = n;
-	}
-	qsort(srs, nsr, sizeof(*srs), cmp_sr);
-	out->srs = ct_xcalloc(nsr + 1, sizeof(*out->srs));
-	out->n_srs = (int)nsr;
-	out->vdis = ct_xcalloc(total + 1, sizeof(*out->vdis));
-	out->n_vdis = (int)total;
-	ptrmap_init(&out->idx->vdi, total);
-	strtab_init(&x.vdi_refs, total);
+	largest = group_by_sr(&x);
+	total = x.sr_first[out->n_srs];
+	/* every entry is written below (the preorder places each VDI of an SR exactly once) */
+	out->vdis = ct_xmalloc(((size_t)total + 1) * sizeof(*out->vdis));
+	out->n_vdis = total;
+	out->idx->info = ct_xmalloc(((size_t)total + 1) * sizeof(*out->idx->info));
+	x.vdi_report = ct_xmalloc((ct_model_count(m, CT_VDI) + 1) * sizeof(*x.vdi_report));
+	for (size_t i = 0; i < ct_model_count(m, CT_VDI); i++)
+		x.vdi_report[i] = -1;
+	x.worded = ct_xmalloc(((size_t)total + 1) * sizeof(*x.worded));
 	x.scratch = &scratch;
-	scratch_reserve(&scratch, (int)largest);
-	for (size_t i = 0; i < nsr; i++) {
-		out->srs[i].sr = srs[i];
-		eval_sr(&x, (int)i, &pos);
-	}
+	scratch_reserve(&scratch, largest);
+	for (int i = 0; i < out->n_srs; i++)
+		eval_sr(&x, i, &pos);
 	scratch_free(&scratch);
 	x.scratch = NULL;
-	free(srs);
 	list_vms(&x);
 	scan_vbds(&x);
 	for (int i = 0; i < out->n_srs; i++)
@@ -1642,14 +1765,12 @@ static int eval_pool(struct ct_model *m, const struct ct_config *c, const struct
 				stall_update(&x, stall, &out->srs[i]);
 	for (int i = 0; i < out->n_srs; i++)
 		sr_problems(&x, i);
-	for (int i = 0; i < out->n_vdis; i++)
-		vdi_problems(&x, i);
+	for (int i = 0; i < x.n_worded; i++)
+		vdi_problems(&x, x.worded[i]);
 	eval_vms(&x);
 	sort_problems(out);
 	*prob_cap = x.prob_cap;
-	strtab_release(&x.vdi_refs);
-	strtab_release(&x.vm_refs);
-	free(x.vm_real);
+	ctx_release(&x);
 	return 0;
 }
 
@@ -1678,6 +1799,7 @@ void ct_chain_report_release(struct ct_chain_report *r)
 		free(r->problems[i].reason);
 	}
 	if (r->idx) {
+		free(r->idx->info);
 		free(r->idx->vm_first);
 		free(r->idx->vm_disks);
 		ptrmap_release(&r->idx->vdi);
@@ -1703,7 +1825,7 @@ bool ct_chain_gate_vm(struct ct_model *m, const struct ct_config *c, const struc
 
 	memset(out, 0, sizeof(*out));
 	eval_pool(m, c, pc, now, NULL, &r, &cap);
-	x.m = m;
+	ctx_bind(&x, m);
 	x.c = c;
 	x.pc = pc;
 	x.now = now;
@@ -1730,8 +1852,9 @@ bool ct_chain_gate_vm(struct ct_model *m, const struct ct_config *c, const struc
 				int k = v ? ct_chain_find_vdi(&r, v) : -1;
 
 				if (vbds[i]->type == CT_VBD_DISK && k >= 0) {
-					own[nd].vbd = vbds[i];
-					own[nd++].vdi = k;
+					disk_fill(&x, &own[nd], vbds[i], k);
+					own[nd++].userdevice = vbds[i]->userdevice ?
+						strtol(vbds[i]->userdevice, NULL, 10) : 0;
 				}
 			}
 			qsort(own, (size_t)nd, sizeof(*own), cmp_disk);

@@ -21,11 +21,17 @@ struct fx {
 	int seq;
 };
 
+/* Refs and uuids shaped like XAPI's ("OpaqueRef:" + a random-looking uuid), with the
+ * record's kind in the ref's last group so a failing test names what it is about. */
 static inline void fx_ids(struct fx *f, struct ct_obj *o, const char *kind)
 {
 	int n = ++f->seq;
+	unsigned k = 0;
 
-	o->ref = ct_xasprintf("OpaqueRef:%s-%08d", kind, n);
+	for (const char *c = kind; *c; c++)
+		k = k * 31 + (unsigned char)*c;
+	o->ref = ct_xasprintf("OpaqueRef:%08x-%04x-4%03x-9000-%012x", (unsigned)n,
+			      (unsigned)(n & 0xffff), k & 0xfff, (unsigned)n);
 	o->uuid = ct_xasprintf("%08x-%04x-4000-8000-%012x", (unsigned)n, (unsigned)(n & 0xffff),
 			       (unsigned)n);
 }
