@@ -380,12 +380,25 @@ static bool parse_uuid(const char *s, struct ct_key *k)
 	return true;
 }
 
+/* Two independent 64-bit hashes of s in one pass. */
 static struct ct_key hashed_key(const char *s)
 {
+	size_t n = strlen(s);
+	const unsigned char *p = (const unsigned char *)s;
+	uint64_t a = 0x452821e638d01377ULL ^ n, b = 0xbe5466cf34e90c6cULL ^ n, w;
 	struct ct_key k;
 
-	k.hi = hash_fin(hash_str(0x452821e638d01377ULL, s));
-	k.lo = hash_fin(hash_str(0xbe5466cf34e90c6cULL, s)) | 3ULL << 62;
+	for (; n >= 8; n -= 8, p += 8) {
+		memcpy(&w, p, 8);
+		a = (a ^ w) * 0x9e3779b97f4a7c15ULL;
+		a ^= a >> 31;
+		b = (b ^ w) * 0xc2b2ae3d27d4eb4fULL;
+		b ^= b >> 29;
+	}
+	w = 0;
+	memcpy(&w, p, n);
+	k.hi = hash_fin(a ^ w);
+	k.lo = hash_fin((b ^ w) * 0x9e3779b97f4a7c15ULL) | 3ULL << 62;
 	return k;
 }
 

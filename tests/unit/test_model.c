@@ -1,5 +1,6 @@
 /* Unit tests for model.c: tables by ref, uuid index, derived indexes and their upkeep
- * across add/modify/delete, records dup/free, names, a 10k-object store. */
+ * across add/modify/delete, records dup/free, names, a 10k-object store, keys and the
+ * digests kept beside the records. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -509,6 +510,129 @@ START_TEST(swap_with_idx_dirty)
 }
 END_TEST
 
+/* Keys: canonical uuids and OpaqueRef:<uuid> map exactly and sort like strcmp; anything
+ * else is hashed into keys that are never exact; null refs and empty strings are none. */
+START_TEST(keys)
+{
+	static const char *const sorted[] = {
+		"00000000-0000-4000-8000-000000000000", "00000000-0000-4000-8000-00000000000a",
+		"0000000a-0000-4000-8000-000000000000", "9fffffff-ffff-4fff-bfff-ffffffffffff",
+		"a0000000-0000-4000-8000-000000000000", "ffffffff-ffff-4fff-bfff-ffffffffffff",
+	};
+	struct ct_key a, b;
+
+	for (size_t i = 0; i < sizeof(sorted) / sizeof(*sorted); i++) {
+		a = ct_key_uuid(sorted[i]);
+		ck_assert(ct_key_exact(a));
+		ck_assert(ct_key_eq(a, ct_key_uuid(sorted[i])));
+		if (i > 0) {
+			b = ct_key_uuid(sorted[i - 1]);
+			ck_assert(b.hi < a.hi || (b.hi == a.hi && b.lo < a.lo));
+		}
+	}
+	a = ct_key_ref("OpaqueRef:a0000000-0000-4000-8000-000000000000");
+	ck_assert(ct_key_exact(a));
+	ck_assert(ct_key_eq(a, ct_key_uuid("a0000000-0000-4000-8000-000000000000")));
+	/* not canonical: upper case, another variant, a missing dash, longer, shorter */
+	ck_assert(!ct_key_exact(ct_key_uuid("A0000000-0000-4000-8000-000000000000")));
+	ck_assert(!ct_key_exact(ct_key_uuid("a0000000-0000-4000-c000-000000000000")));
+	ck_assert(!ct_key_exact(ct_key_uuid("a0000000-0000-4000-8000+000000000000")));
+	ck_assert(!ct_key_exact(ct_key_uuid("a0000000-0000-4000-8000-0000000000001")));
+	ck_assert(!ct_key_exact(ct_key_uuid("a0000000-0000-4000-8000-00000000000")));
+	ck_assert(!ct_key_exact(ct_key_ref("OpaqueRef:vdi-1")));
+	ck_assert(!ct_key_exact(ct_key_ref("a0000000-0000-4000-8000-000000000000")));
+	ck_assert(ct_key_eq(ct_key_ref("OpaqueRef:vdi-1"), ct_key_ref("OpaqueRef:vdi-1")));
+	ck_assert(!ct_key_eq(ct_key_ref("OpaqueRef:vdi-1"), ct_key_ref("OpaqueRef:vdi-2")));
+	ck_assert(!ct_key_none(ct_key_uuid("x")));
+	ck_assert(ct_key_none(ct_key_uuid(NULL)));
+	ck_assert(ct_key_none(ct_key_uuid("")));
+	ck_assert(ct_key_none(ct_key_ref("OpaqueRef:NULL")));
+	ck_assert(ct_key_none(ct_key_ref("")));
+}
+END_TEST
+
+/* Digests follow their records through put, replace, delete (the last record moves into
+ * the hole) and a wholesale table swap; ct_model_pos_of_ref finds records by key. */
+START_TEST(digests_follow_records)
+{
+	struct ct_model m, other;
+	const struct ct_vdi_digest *d;
+	struct ct_vdi *v;
+	char ref[64], uuid[64];
+	long pos;
+
+	ct_model_init(&m);
+	ct_model_init(&other);
+	for (int i = 0; i < 50; i++) {
+		snprintf(ref, sizeof(ref), "OpaqueRef:%08x-0000-4000-8000-000000000001", i);
+		snprintf(uuid, sizeof(uuid), "%08x-0000-4000-8000-000000000002", i);
+		v = new_vdi(ref, uuid, "OpaqueRef:sr-odd", i ? "00000000-0000-4000-8000-000000000002" : NULL);
+		v->managed = i % 2;
+		v->virtual_size = i;
+		ct_map_set(&v->sm_config, "vdi_type", i % 3 ? "vhd" : "aio");
+		ct_model_put(&m, &v->o);
+	}
+	/* a replaced record gets a new digest in the same place */
+	v = new_vdi("OpaqueRef:00000007-0000-4000-8000-000000000001",
+		    "00000007-0000-4000-8000-000000000002", "OpaqueRef:sr-odd", NULL);
+	v->virtual_size = 700;
+	ct_map_set(&v->sm_config, "paused", "true");
+	ct_model_put(&m, &v->o);
+	/* delete from the front: the last record moves, with its digest */
+	ct_model_del(&m, CT_VDI, "OpaqueRef:00000000-0000-4000-8000-000000000001");
+	ct_model_del(&m, CT_VDI, "OpaqueRef:00000003-0000-4000-8000-000000000001");
+	ck_assert_uint_eq(ct_model_count(&m, CT_VDI), 48);
+	d = ct_model_vdi_digests(&m);
+	for (size_t i = 0; i < ct_model_count(&m, CT_VDI); i++) {
+		const struct ct_vdi *r = (const struct ct_vdi *)ct_model_at(&m, CT_VDI, i);
+		const char *vt = ct_map_get(&r->sm_config, "vdi_type");
+
+		ck_assert(ct_key_eq(d[i].ref, ct_key_ref(r->o.ref)));
+		ck_assert(ct_key_eq(d[i].uuid, ct_key_uuid(r->o.uuid)));
+		ck_assert(ct_key_eq(d[i].sr, ct_key_ref("OpaqueRef:sr-odd")));
+		ck_assert(ct_key_eq(d[i].parent, ct_key_uuid(ct_map_get(&r->sm_config, "vhd-parent"))));
+		ck_assert_int_eq(d[i].virtual_size, r->virtual_size);
+		ck_assert_int_eq(!!(d[i].flags & CT_DG_MANAGED), r->managed);
+		ck_assert_int_eq(!!(d[i].flags & CT_DG_RAW), vt && !strcmp(vt, "aio"));
+		ck_assert_int_eq(!!(d[i].flags & CT_DG_GC_MARK), r->virtual_size == 700);
+		pos = ct_model_pos_of_ref(&m, CT_VDI, d[i].ref, r->o.ref);
+		ck_assert_int_eq(pos, (long)i);
+	}
+	ck_assert_int_eq(ct_model_pos_of_ref(&m, CT_VDI, ct_key_ref(
+		"OpaqueRef:00000003-0000-4000-8000-000000000001"), NULL), -1);
+	/* hashed keys are confirmed on the string */
+	mk_sr(&m, "OpaqueRef:sr-odd", "sr-uuid", "odd");
+	pos = ct_model_pos_of_ref(&m, CT_SR, ct_key_ref("OpaqueRef:sr-odd"), "OpaqueRef:sr-odd");
+	ck_assert_int_eq(pos, 0);
+	ck_assert_int_eq(ct_model_pos_of_ref(&m, CT_SR, ct_key_ref("OpaqueRef:sr-odd"),
+					     "OpaqueRef:sr-other"), -1);
+	/* a self-parent is flagged, not keyed */
+	v = new_vdi("OpaqueRef:self", "self-uuid", "OpaqueRef:sr-odd", "self-uuid");
+	ct_model_put(&m, &v->o);
+	d = ct_model_vdi_digests(&m);
+	pos = ct_model_pos_of_ref(&m, CT_VDI, ct_key_ref("OpaqueRef:self"), "OpaqueRef:self");
+	ck_assert_int_ge(pos, 0);
+	ck_assert(d[pos].flags & CT_DG_SELF_PARENT);
+	ck_assert(ct_key_none(d[pos].parent));
+	/* a swapped table carries its digests */
+	mk_vdi(&other, "OpaqueRef:o1", "o1", "OpaqueRef:sr-odd", NULL);
+	for (int c = 0; c < CT_NCLASSES; c++) {
+		struct ct_table t = m.t[c];
+
+		m.t[c] = other.t[c];
+		other.t[c] = t;
+	}
+	m.idx_dirty = other.idx_dirty = true;
+	ck_assert_uint_eq(ct_model_count(&m, CT_VDI), 1);
+	ck_assert(ct_key_eq(ct_model_vdi_digests(&m)[0].ref, ct_key_ref("OpaqueRef:o1")));
+	ck_assert_int_eq(ct_model_pos_of_ref(&m, CT_VDI, ct_key_ref("OpaqueRef:o1"), "OpaqueRef:o1"), 0);
+	ck_assert_int_eq(ct_model_pos_of_ref(&other, CT_VDI, ct_key_ref("OpaqueRef:self"),
+					     "OpaqueRef:self"), pos);
+	ct_model_release(&m);
+	ct_model_release(&other);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("model");
@@ -526,6 +650,8 @@ int main(void)
 	tcase_add_test(tc, dup_and_free);
 	tcase_add_test(tc, many_objects);
 	tcase_add_test(tc, swap_with_idx_dirty);
+	tcase_add_test(tc, keys);
+	tcase_add_test(tc, digests_follow_records);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
