@@ -613,6 +613,8 @@ struct sr_scratch {
 	bool *mark;
 	bool *linked;            /* has a vhd-parent to resolve */
 	uint64_t *hp;            /* ukey_hash of the vhd-parent key */
+	struct ct_key *ku, *kp;  /* uuid and vhd-parent keys, gathered from the digests */
+	struct vdi_info *inf;
 	struct utab uuids;       /* uuid -> local index */
 };
 
@@ -635,6 +637,9 @@ static void scratch_free(struct sr_scratch *s)
 	free(s->mark);
 	free(s->linked);
 	free(s->hp);
+	free(s->ku);
+	free(s->kp);
+	free(s->inf);
 	free(s->uuids.s);
 	memset(s, 0, sizeof(*s));
 }
@@ -664,6 +669,9 @@ static void scratch_reserve(struct sr_scratch *s, int n)
 	s->mark = ct_xmalloc(c * sizeof(*s->mark));
 	s->linked = ct_xmalloc(c * sizeof(*s->linked));
 	s->hp = ct_xmalloc(c * sizeof(*s->hp));
+	s->ku = ct_xmalloc(c * sizeof(*s->ku));
+	s->kp = ct_xmalloc(c * sizeof(*s->kp));
+	s->inf = ct_xmalloc(c * sizeof(*s->inf));
 	s->cap = n;
 }
 
@@ -779,13 +787,13 @@ static const char *vhd_parent_of(const struct ct_vdi *v)
 	return pu;
 }
 
-/* Is the uuid of the VDI at model position mi the one with key k (string str, read only
- * when k is not exact)? */
-static bool same_uuid(const struct eval_ctx *x, int mi, struct ct_key k, const char *str)
+/* Is the uuid of the SR's VDI j the one with key k (string str, read only when k is not
+ * exact)? */
+static bool same_uuid(const struct sr_scratch *s, int j, struct ct_key k, const char *str)
 {
-	if (!ct_key_eq(x->vd[mi].uuid, k))
+	if (!ct_key_eq(s->ku[j], k))
 		return false;
-	return ct_key_exact(k) || !strcmp(nz(x->vdi_rec[mi]->uuid), nz(str));
+	return ct_key_exact(k) || !strcmp(nz(s->rec[j]->o.uuid), nz(str));
 }
 
 /* One SR: its slice of the model (by_sr) is numbered once (local index = position in the
@@ -820,8 +828,12 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 		const struct ct_vdi_digest *d = &x->vd[M[i]];
 		unsigned char b = 0;
 
-		if (i + CT_AHEAD < n)
+		if (i + CT_AHEAD < n) {
+			/* a digest spans two cache lines */
 			__builtin_prefetch(&x->vd[M[i + CT_AHEAD]]);
+			__builtin_prefetch((const char *)&x->vd[M[i + CT_AHEAD]] + 64);
+			__builtin_prefetch(&x->vdi_rec[M[i + CT_AHEAD]]);
+		}
 		s->rec[i] = (const struct ct_vdi *)x->vdi_rec[M[i]];
 		vkey_vdi(&s->key[i], d, &s->rec[i]->o);
 		s->par[i] = -1;
@@ -841,13 +853,18 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 				s->linked[i] = !ct_key_none(d->parent);
 		}
 		s->bits[i] = b;
+		s->ku[i] = d->uuid;
+		s->kp[i] = d->parent;
+		s->inf[i].flags = d->flags;
+		s->inf[i].type = d->type;
+		s->inf[i].virtual_size = d->virtual_size;
 	}
 
 	/* pass 2: uuid -> local index; with a uuid twice on the SR (a torn copy) the first
 	 * holder in the model's order is the parent, as ct_model_vdi_parent picks it */
 	utab_reset(&s->uuids, (size_t)n);
 	for (int i = 0; i < n; i++) {
-		struct ct_key u = x->vd[M[i]].uuid;
+		struct ct_key u = s->ku[i];
 		uint64_t h;
 		size_t q;
 
@@ -856,7 +873,7 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 		h = ukey_hash(u);
 		for (q = h & (s->uuids.cap - 1); s->uuids.s[q].tag; q = (q + 1) & (s->uuids.cap - 1))
 			if (s->uuids.s[q].tag == utag(h) &&
-			    same_uuid(x, M[s->uuids.s[q].v], u, s->rec[i]->o.uuid))
+			    same_uuid(s, s->uuids.s[q].v, u, s->rec[i]->o.uuid))
 				break;
 		if (!s->uuids.s[q].tag) {
 			s->uuids.s[q].tag = utag(h);
@@ -866,7 +883,7 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 	/* pass 3: links (hashes first, so the probes can be prefetched) */
 	for (int i = 0; i < n; i++)
 		if (s->linked[i])
-			s->hp[i] = ukey_hash(x->vd[M[i]].parent);
+			s->hp[i] = ukey_hash(s->kp[i]);
 	for (int i = 0; i < n; i++) {
 		struct ct_key p;
 		int j = -1;
@@ -875,11 +892,11 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 			__builtin_prefetch(&s->uuids.s[s->hp[i + CT_AHEAD] & (s->uuids.cap - 1)]);
 		if (!s->linked[i])
 			continue;
-		p = x->vd[M[i]].parent;
+		p = s->kp[i];
 		for (size_t q = s->hp[i] & (s->uuids.cap - 1); s->uuids.s[q].tag;
 		     q = (q + 1) & (s->uuids.cap - 1))
 			if (s->uuids.s[q].tag == utag(s->hp[i]) &&
-			    same_uuid(x, M[s->uuids.s[q].v], p, ct_key_exact(p) ? NULL :
+			    same_uuid(s, s->uuids.s[q].v, p, ct_key_exact(p) ? NULL :
 				      vhd_parent_of(s->rec[i]))) {
 				j = s->uuids.s[q].v;
 				break;
@@ -1008,18 +1025,13 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 	}
 	/* the report's lookups: model position <-> report index */
 	for (int i = 0; i < n; i++) {
-		const struct ct_vdi_digest *d = &x->vd[M[i]];
-		struct vdi_info *in = &r->idx->info[base + s->pos_of[i]];
-
-		in->flags = d->flags;
-		in->type = d->type;
-		in->virtual_size = d->virtual_size;
+		r->idx->info[base + s->pos_of[i]] = s->inf[i];
 		x->vdi_report[M[i]] = base + s->pos_of[i];
 	}
 	/* pending links on the SR, shared ancestors once (XO's Health count) */
 	for (int q = 0; q < k; q++) {
 		int i = s->order[q];
-		uint32_t f = x->vd[M[i]].flags;
+		uint32_t f = s->inf[i].flags;
 
 		if (!(f & CT_DG_MANAGED) || (f & CT_DG_SNAPSHOT))
 			continue;
@@ -1541,6 +1553,7 @@ static void scan_vbds(struct eval_ctx *x)
 	int *vmi = ct_xmalloc((nvbd + 1) * sizeof(*vmi)), *vdi = ct_xmalloc((nvbd + 1) * sizeof(*vdi));
 	int *vmp = ct_xmalloc((nvbd + 1) * sizeof(*vmp));
 	int *rank = ct_xmalloc(((size_t)r->n_vdis + 1) * sizeof(*rank));   /* of vdis[].vm */
+	struct vm_disk *disk = ct_xmalloc((nvbd + 1) * sizeof(*disk));      /* by VBD, if vmi >= 0 */
 	int *fill;
 
 	/* a VBD's VDI, then its VM only for a VBD whose VDI is judged here, through the
@@ -1575,6 +1588,7 @@ static void scan_vbds(struct eval_ctx *x)
 
 		if (i + CT_AHEAD < nvbd && vdi[i + CT_AHEAD] >= 0) {
 			__builtin_prefetch(&r->vdis[vdi[i + CT_AHEAD]]);
+			__builtin_prefetch(&ix->info[vdi[i + CT_AHEAD]]);
 			if (vmp[i + CT_AHEAD] >= 0)
 				__builtin_prefetch(&x->md[vmp[i + CT_AHEAD]]);
 		}
@@ -1598,6 +1612,9 @@ static void scan_vbds(struct eval_ctx *x)
 			if (x->bd[i].type == CT_VBD_DISK) {
 				vmi[i] = k;
 				ix->vm_first[k + 1]++;
+				/* while the verdict is in cache: what the gate will read of it */
+				disk_fill(x, &disk[i], (const struct ct_vbd *)x->vbd_rec[i], vi);
+				disk[i].userdevice = x->bd[i].userdevice;
 			}
 		} else if ((x->md[vp].flags & CT_DG_SNAPSHOT) && !vv->snapshot_vm) {
 			vv->snapshot_vm = (const struct ct_vm *)x->vm_rec[vp];
@@ -1613,8 +1630,7 @@ static void scan_vbds(struct eval_ctx *x)
 		if (vmi[i] < 0)
 			continue;
 		d = &ix->vm_disks[ix->vm_first[vmi[i]] + fill[vmi[i]]++];
-		disk_fill(x, d, (const struct ct_vbd *)x->vbd_rec[i], vdi[i]);
-		d->userdevice = x->bd[i].userdevice;
+		*d = disk[i];
 	}
 	for (int i = 0; i < r->n_vms; i++) {
 		int a = ix->vm_first[i], b = ix->vm_first[i + 1];
@@ -1623,6 +1639,7 @@ static void scan_vbds(struct eval_ctx *x)
 			qsort(&ix->vm_disks[a], (size_t)(b - a), sizeof(*ix->vm_disks), cmp_disk);
 	}
 	free(fill);
+	free(disk);
 	free(rank);
 	free(vmi);
 	free(vmp);
