@@ -196,8 +196,6 @@ void ct_ui_refresh(struct ct_ui *ui)
 		for (int i = 0; i < ui->n_pools; i++) {
 			struct ct_ui_pool *p = &ui->pools[i];
 			struct ct_model *m = &p->w->model;
-			struct ct_chain_report rep;
-			bool have_rep = false;
 			long sig;
 
 			ct_model_lock(m);
@@ -209,25 +207,26 @@ void ct_ui_refresh(struct ct_ui *ui)
 				ct_model_unlock(m);
 				continue;
 			}
-			memset(&rep, 0, sizeof(rep));
+			if (p->have_rep)
+				ct_chain_report_release(&p->rep);
+			p->have_rep = false;
 			if (p->pv.loaded || ct_model_count(m, CT_SR) > 0) {
-				if (ct_chain_eval(m, ui->cfg, p->w->conf, now, &p->stall, &rep) == 0)
-					have_rep = true;
-				if (have_rep && !p->pv.loaded)
+				if (ct_chain_eval(m, ui->cfg, p->w->conf, now, &p->stall, &p->rep) == 0)
+					p->have_rep = true;
+				if (p->have_rep && !p->pv.loaded)
 					p->pv.loaded = true;
 			}
-			copy_problems(p, i, have_rep ? &rep : NULL);
+			p->rep_gen = m->generation;
+			copy_problems(p, i, p->have_rep ? &p->rep : NULL);
 			p->rows.n = 0;
-			ct_rows_build_pool(&p->rows, i, &p->pv, m, have_rep ? &rep : NULL, ui->by_vm,
-					   ui->theme.utf8, now);
+			ct_rows_build_pool(&p->rows, i, &p->pv, m, p->have_rep ? &p->rep : NULL,
+					   ui->by_vm, ui->theme.utf8, now);
 			if (tree_needs_detail(ui) && i == sel_pool) {
 				const struct ct_row *r = find_row(&p->rows, ui->sel_key);
 
 				if (r)
-					detail_from(ui, p, m, have_rep ? &rep : NULL, r, now);
+					detail_from(ui, p, m, p->have_rep ? &p->rep : NULL, r, now);
 			}
-			if (have_rep)
-				ct_chain_report_release(&rep);
 			p->built = true;
 			p->built_gen = m->generation;
 			p->built_by_vm = ui->by_vm;
@@ -424,6 +423,13 @@ void ct_ui_build_detail(struct ct_ui *ui)
 	m = &p->w->model;
 	memset(&rep, 0, sizeof(rep));
 	ct_model_lock(m);
+	if (p->have_rep && p->rep_gen == m->generation) {
+		/* the model has not changed since the rows were built: moving the cursor
+		 * costs no evaluation */
+		detail_from(ui, p, m, &p->rep, r, now);
+		ct_model_unlock(m);
+		return;
+	}
 	if (p->pv.loaded && ct_chain_eval(m, ui->cfg, p->w->conf, now, &p->stall, &rep) == 0)
 		have = true;
 	detail_from(ui, p, m, have ? &rep : NULL, r, now);
@@ -1013,6 +1019,8 @@ static void ui_release(struct ct_ui *ui)
 	for (int i = 0; i < ui->n_pools; i++) {
 		ct_rows_release(&ui->pools[i].rows);
 		ct_stall_release(&ui->pools[i].stall);
+		if (ui->pools[i].have_rep)
+			ct_chain_report_release(&ui->pools[i].rep);
 		free(ui->pools[i].problems);
 	}
 	free(ui->pools);

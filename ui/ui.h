@@ -82,6 +82,11 @@ struct ct_ui_pool {
 	time_t built_at;
 	long built_sig;                      /* pool state the rows were built with */
 	struct ct_stall stall;
+	/* the report the rows were built from, kept for the detail pane while the model is
+	 * at rep_gen (its verdicts point into the model) */
+	struct ct_chain_report rep;
+	bool have_rep;
+	uint64_t rep_gen;
 	struct ct_ui_problem *problems;
 	int n_problems;
 	bool read_only;                      /* per-pool read_only or --read-only */
