@@ -845,6 +845,11 @@ struct ct_model_index {
  * tables wholesale, marks every class stale.) */
 static void mark_dirty(struct ct_model *m, enum ct_class c)
 {
+	/* from one counter for every model, so a table swapped in from another model never
+	 * carries a stamp this one had */
+	static _Atomic uint64_t next_stamp;
+
+	m->t[c].stamp = ++next_stamp;
 	m->generation++;
 	if (m->idx)
 		m->idx->dirty |= 1u << c;
@@ -1040,6 +1045,13 @@ void ct_model_del(struct ct_model *m, enum ct_class c, const char *ref)
 		return;
 	ct_obj_free(old);
 	mark_dirty(m, c);
+}
+
+uint64_t ct_model_stamp(const struct ct_model *m, enum ct_class c)
+{
+	if ((int)c < 0 || c >= CT_NCLASSES)
+		return 0;
+	return m->t[c].stamp;
 }
 
 size_t ct_model_count(const struct ct_model *m, enum ct_class c)

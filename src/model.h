@@ -253,6 +253,8 @@ struct ct_table {
 	size_t *slots;           /* hash slot -> index+1, 0 = empty */
 	size_t nslots;
 	void *digests;           /* VDI, VBD and VM: a digest per item, same order; else NULL */
+	uint64_t stamp;          /* changes with every put/del, unique in the process: equal
+	                          * stamps mean the same records (it moves with the table) */
 };
 
 struct ct_model_index;       /* derived indexes, private to model.c */
@@ -280,6 +282,8 @@ void ct_model_put(struct ct_model *m, struct ct_obj *o);
 void ct_model_del(struct ct_model *m, enum ct_class c, const char *ref);
 
 size_t ct_model_count(const struct ct_model *m, enum ct_class c);
+/* The stamp of class c's table (see struct ct_table). */
+uint64_t ct_model_stamp(const struct ct_model *m, enum ct_class c);
 struct ct_obj *ct_model_at(const struct ct_model *m, enum ct_class c, size_t i);
 struct ct_obj *ct_model_find(const struct ct_model *m, enum ct_class c, const char *ref);
 struct ct_obj *ct_model_find_uuid(struct ct_model *m, enum ct_class c, const char *uuid);
