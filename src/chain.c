@@ -290,6 +290,13 @@ struct ct_chain_index {
 	/* record -> index, built by the first ct_chain_find_* call that needs it: most
 	 * evaluations (check, the gate, tree) never look a record up */
 	struct ptrmap vdi, vm;
+	/* what the structure was built from, for ct_chain_refresh */
+	const struct ct_model *model;
+	const struct ct_config *c;
+	const struct ct_pool_conf *pc;
+	uint64_t stamp_vdi, stamp_vbd, stamp_vm, stamp_sr;
+	char **sr_refs;            /* the SRs' refs in report order (owned) */
+	int prob_cap;              /* room in report.problems */
 };
 
 int ct_chain_find_vdi(const struct ct_chain_report *r, const struct ct_vdi *v)
@@ -787,6 +794,29 @@ static const char *vhd_parent_of(const struct ct_vdi *v)
 	return pu;
 }
 
+/* The SR's own figures, judged on every evaluation and refresh: limits, space and GC
+ * activity, with the counts the states fill in set back to zero. */
+static void sr_setup(struct eval_ctx *x, struct ct_sr_verdict *sv)
+{
+	const struct ct_sr *sr = sv->sr;
+
+	limits_for(x, sr, &sv->gate, &sv->health);
+	sv->thick = sr_is_thick(sr);
+	sv->free_bytes = sr->physical_size > sr->physical_utilisation ?
+		sr->physical_size - sr->physical_utilisation : 0;
+	sv->free_percent = sr->physical_size > 0 ?
+		100.0 * (double)sv->free_bytes / (double)sr->physical_size : 100.0;
+	sv->severity = CT_SEV_OK;
+	sv->max_depth = 0;
+	sv->stacked = sv->orphans = sv->garbage = sv->broken = sv->deep = 0;
+	sv->gc_paused = sv->gc_no_space = sv->coalesce_failed = sv->gc_stalled = false;
+	sv->pending_since = 0;
+	sv->refused_vms = 0;
+	free(sv->gc_note);
+	sv->gc_note = NULL;
+	gc_activity(x, sv);
+}
+
 /* Is the uuid of the SR's VDI j the one with key k (string str, read only when k is not
  * exact)? */
 static bool same_uuid(const struct sr_scratch *s, int j, struct ct_key k, const char *str)
@@ -809,18 +839,11 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 	const int *M = &x->by_sr[x->sr_first[si]];
 	int n = x->sr_first[si + 1] - x->sr_first[si], base = *pos, top, k, nr;
 
-	limits_for(x, sr, &sv->gate, &sv->health);
 	sv->vhd = sr_is_vhd(sr);
-	sv->thick = sr_is_thick(sr);
 	sv->n_vdis = n;
 	sv->first_vdi = base;
 	sv->n_vdi_verdicts = n;
-	sv->free_bytes = sr->physical_size > sr->physical_utilisation ?
-		sr->physical_size - sr->physical_utilisation : 0;
-	sv->free_percent = sr->physical_size > 0 ?
-		100.0 * (double)sv->free_bytes / (double)sr->physical_size : 100.0;
-	sv->severity = CT_SEV_OK;
-	gc_activity(x, sv);
+	sr_setup(x, sv);
 	scratch_reserve(s, n);
 
 	/* pass 1, in the model's order: all this walk needs, from the digests */
@@ -1738,6 +1761,46 @@ static void ctx_release(struct eval_ctx *x)
 	free(x->vm_rank);
 }
 
+/* The judging, once the structure (forest, users, disks) is in the report: states and SR
+ * counts, the stall memory, problems and every VM's gate. */
+static void judge(struct eval_ctx *x, struct ct_stall *stall)
+{
+	struct ct_chain_report *r = x->r;
+
+	x->worded = ct_xmalloc(((size_t)r->n_vdis + 1) * sizeof(*x->worded));
+	x->n_worded = 0;
+	for (int i = 0; i < r->n_srs; i++)
+		sr_states(x, i);
+	if (stall)
+		for (int i = 0; i < r->n_srs; i++)
+			if (r->srs[i].vhd)
+				stall_update(x, stall, &r->srs[i]);
+	for (int i = 0; i < r->n_srs; i++)
+		sr_problems(x, i);
+	for (int i = 0; i < x->n_worded; i++)
+		vdi_problems(x, x->worded[i]);
+	eval_vms(x);
+	sort_problems(r);
+	r->idx->prob_cap = x->prob_cap;
+}
+
+/* What ct_chain_refresh compares to tell whether the structure still holds. */
+static void remember_structure(struct eval_ctx *x)
+{
+	struct ct_chain_index *ix = x->r->idx;
+
+	ix->model = x->m;
+	ix->c = x->c;
+	ix->pc = x->pc;
+	ix->stamp_vdi = ct_model_stamp(x->m, CT_VDI);
+	ix->stamp_vbd = ct_model_stamp(x->m, CT_VBD);
+	ix->stamp_vm = ct_model_stamp(x->m, CT_VM);
+	ix->stamp_sr = ct_model_stamp(x->m, CT_SR);
+	ix->sr_refs = ct_xcalloc((size_t)x->r->n_srs + 1, sizeof(*ix->sr_refs));
+	for (int i = 0; i < x->r->n_srs; i++)
+		ix->sr_refs[i] = ct_xstrdup(x->r->srs[i].sr->o.ref);
+}
+
 static int eval_pool(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
 		     time_t now, struct ct_stall *stall, struct ct_chain_report *out, int *prob_cap)
 {
@@ -1765,7 +1828,6 @@ static int eval_pool(struct ct_model *m, const struct ct_config *c, const struct
 	x.vdi_report = ct_xmalloc((ct_model_count(m, CT_VDI) + 1) * sizeof(*x.vdi_report));
 	for (size_t i = 0; i < ct_model_count(m, CT_VDI); i++)
 		x.vdi_report[i] = -1;
-	x.worded = ct_xmalloc(((size_t)total + 1) * sizeof(*x.worded));
 	x.scratch = &scratch;
 	scratch_reserve(&scratch, largest);
 	for (int i = 0; i < out->n_srs; i++)
@@ -1774,18 +1836,8 @@ static int eval_pool(struct ct_model *m, const struct ct_config *c, const struct
 	x.scratch = NULL;
 	list_vms(&x);
 	scan_vbds(&x);
-	for (int i = 0; i < out->n_srs; i++)
-		sr_states(&x, i);
-	if (stall)
-		for (int i = 0; i < out->n_srs; i++)
-			if (out->srs[i].vhd)
-				stall_update(&x, stall, &out->srs[i]);
-	for (int i = 0; i < out->n_srs; i++)
-		sr_problems(&x, i);
-	for (int i = 0; i < x.n_worded; i++)
-		vdi_problems(&x, x.worded[i]);
-	eval_vms(&x);
-	sort_problems(out);
+	remember_structure(&x);
+	judge(&x, stall);
 	*prob_cap = x.prob_cap;
 	ctx_release(&x);
 	return 0;
@@ -1817,6 +1869,9 @@ void ct_chain_report_release(struct ct_chain_report *r)
 	}
 	if (r->idx) {
 		free(r->idx->info);
+		for (int i = 0; r->idx->sr_refs && i < r->n_srs; i++)
+			free(r->idx->sr_refs[i]);
+		free(r->idx->sr_refs);
 		free(r->idx->vm_first);
 		free(r->idx->vm_disks);
 		ptrmap_release(&r->idx->vdi);
@@ -1828,6 +1883,83 @@ void ct_chain_report_release(struct ct_chain_report *r)
 	free(r->srs);
 	free(r->vdis);
 	memset(r, 0, sizeof(*r));
+}
+
+/* The SR records in report order, if they are the same SRs (refs, order, VHD or not) the
+ * structure was built on: they may be new records, with new usage figures. */
+static bool same_srs(struct ct_model *m, const struct ct_chain_report *r, const struct ct_sr **now)
+{
+	size_t n = ct_model_count(m, CT_SR);
+
+	if ((int)n != r->n_srs)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		now[i] = (const struct ct_sr *)ct_model_at(m, CT_SR, i);
+	qsort(now, n, sizeof(*now), cmp_sr);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(now[i]->o.ref, r->idx->sr_refs[i]) || sr_is_vhd(now[i]) != r->srs[i].vhd)
+			return false;
+	return true;
+}
+
+int ct_chain_refresh(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
+		     time_t now, struct ct_stall *stall, struct ct_chain_report *r)
+{
+	struct ct_chain_index *ix = r->idx;
+	struct eval_ctx x = { 0 };
+	const struct ct_pool *pool = ct_model_pool(m);
+	const struct ct_sr **srs;
+
+	if (!ix || ix->model != m || ix->c != c || ix->pc != pc ||
+	    ix->stamp_vdi != ct_model_stamp(m, CT_VDI) || ix->stamp_vbd != ct_model_stamp(m, CT_VBD) ||
+	    ix->stamp_vm != ct_model_stamp(m, CT_VM)) {
+		ct_chain_report_release(r);
+		return ct_chain_eval(m, c, pc, now, stall, r);
+	}
+	if (ix->stamp_sr != ct_model_stamp(m, CT_SR)) {
+		srs = ct_xcalloc(ct_model_count(m, CT_SR) + 1, sizeof(*srs));
+		if (!same_srs(m, r, srs)) {
+			free(srs);
+			ct_chain_report_release(r);
+			return ct_chain_eval(m, c, pc, now, stall, r);
+		}
+		for (int i = 0; i < r->n_srs; i++)
+			r->srs[i].sr = srs[i];
+		free(srs);
+		ix->stamp_sr = ct_model_stamp(m, CT_SR);
+	}
+	/* the same records: keep the structure, judge again */
+	ctx_bind(&x, m);
+	x.c = c;
+	x.pc = pc;
+	x.now = now;
+	x.r = r;
+	x.prob_cap = ix->prob_cap;
+	san(pc && pc->name ? pc->name : pool ? pool->name_label : "", x.pool, sizeof(x.pool));
+	for (int i = 0; i < r->n_problems; i++) {
+		free(r->problems[i].ref);
+		free(r->problems[i].uuid);
+		free(r->problems[i].reason);
+	}
+	r->n_problems = 0;
+	r->worst = CT_SEV_OK;
+	for (int i = 0; i < r->n_srs; i++)
+		sr_setup(&x, &r->srs[i]);
+	for (int i = 0; i < r->n_vms; i++) {
+		struct ct_vm_verdict *vv = &r->vms[i];
+
+		for (int k = 0; k < vv->n_reasons; k++)
+			free(vv->reasons[k]);
+		free(vv->reasons);
+		vv->reasons = NULL;
+		vv->n_reasons = 0;
+		vv->refused = false;
+		vv->max_depth = 0;
+		vv->severity = CT_SEV_OK;
+	}
+	judge(&x, stall);
+	ctx_release(&x);
+	return 0;
 }
 
 bool ct_chain_gate_vm(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,

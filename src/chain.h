@@ -143,6 +143,15 @@ int ct_chain_eval(struct ct_model *m, const struct ct_config *c, const struct ct
 		  time_t now, struct ct_stall *stall, struct ct_chain_report *out);
 void ct_chain_report_release(struct ct_chain_report *r);
 
+/* Bring a report from an earlier ct_chain_eval (or an empty, zeroed one) up to date with the
+ * model, giving what ct_chain_eval would. When no VDI, VBD or VM has changed since, and the
+ * SRs are the same ones, the forest, the VDI users and every VM's disks are kept and only
+ * the judging is done again (limits, GC activity, space, states, gates, problems): what a
+ * task's progress, a message, an SR's usage or time passing can change. Otherwise the report
+ * is released and evaluated anew. */
+int ct_chain_refresh(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
+		     time_t now, struct ct_stall *stall, struct ct_chain_report *r);
+
 /* Index helpers into a report (-1 when absent). */
 int ct_chain_find_vdi(const struct ct_chain_report *r, const struct ct_vdi *v);
 int ct_chain_find_vm(const struct ct_chain_report *r, const struct ct_vm *vm);

@@ -757,6 +757,155 @@ START_TEST(halted_disk_named_by_position)
 }
 END_TEST
 
+/* Two reports say the same: every verdict, SR, VM and problem, field by field. */
+static void assert_same_report(const struct ct_chain_report *a, const struct ct_chain_report *b)
+{
+	ck_assert_int_eq(a->n_vdis, b->n_vdis);
+	ck_assert_int_eq(a->n_srs, b->n_srs);
+	ck_assert_int_eq(a->n_vms, b->n_vms);
+	ck_assert_int_eq(a->n_problems, b->n_problems);
+	ck_assert_int_eq(a->worst, b->worst);
+	for (int i = 0; i < a->n_vdis; i++) {
+		const struct ct_vdi_verdict *x = &a->vdis[i], *y = &b->vdis[i];
+
+		ck_assert_ptr_eq(x->vdi, y->vdi);
+		ck_assert_int_eq(x->sr_index, y->sr_index);
+		ck_assert_int_eq(x->parent, y->parent);
+		ck_assert_int_eq(x->depth, y->depth);
+		ck_assert_int_eq(x->children, y->children);
+		ck_assert_int_eq(x->stacked, y->stacked);
+		ck_assert_int_eq(x->pending, y->pending);
+		ck_assert_int_eq(x->state, y->state);
+		ck_assert_int_eq(x->severity, y->severity);
+		ck_assert_int_eq(x->is_vhd, y->is_vhd);
+		ck_assert_int_eq(x->is_base_copy, y->is_base_copy);
+		ck_assert_int_eq(x->in_use, y->in_use);
+		ck_assert_ptr_eq(x->vm, y->vm);
+		ck_assert_ptr_eq(x->vbd, y->vbd);
+		ck_assert_ptr_eq(x->snapshot_vm, y->snapshot_vm);
+		ck_assert_int_eq(x->cycle, y->cycle);
+		ck_assert_ptr_eq(x->missing_parent, y->missing_parent);
+		ck_assert_int_eq(x->broken_above, y->broken_above);
+		ck_assert_int_eq(x->gc_mark, y->gc_mark);
+	}
+	for (int i = 0; i < a->n_srs; i++) {
+		const struct ct_sr_verdict *x = &a->srs[i], *y = &b->srs[i];
+
+		ck_assert_ptr_eq(x->sr, y->sr);
+		ck_assert_int_eq(x->vhd, y->vhd);
+		ck_assert_int_eq(x->thick, y->thick);
+		ck_assert_int_eq(x->n_vdis, y->n_vdis);
+		ck_assert_int_eq(x->first_vdi, y->first_vdi);
+		ck_assert_int_eq(x->pending, y->pending);
+		ck_assert_int_eq(x->max_depth, y->max_depth);
+		ck_assert_int_eq(x->stacked, y->stacked);
+		ck_assert_int_eq(x->orphans, y->orphans);
+		ck_assert_int_eq(x->garbage, y->garbage);
+		ck_assert_int_eq(x->broken, y->broken);
+		ck_assert_int_eq(x->deep, y->deep);
+		ck_assert_int_eq(x->free_bytes, y->free_bytes);
+		ck_assert(x->gc_progress == y->gc_progress);
+		ck_assert_int_eq(x->gc_paused, y->gc_paused);
+		ck_assert_int_eq(x->gc_no_space, y->gc_no_space);
+		ck_assert_int_eq(x->coalesce_failed, y->coalesce_failed);
+		ck_assert_int_eq(x->gc_stalled, y->gc_stalled);
+		ck_assert_str_eq(x->gc_note ? x->gc_note : "-", y->gc_note ? y->gc_note : "-");
+		ck_assert_int_eq(x->severity, y->severity);
+		ck_assert_int_eq(x->refused_vms, y->refused_vms);
+	}
+	for (int i = 0; i < a->n_vms; i++) {
+		const struct ct_vm_verdict *x = &a->vms[i], *y = &b->vms[i];
+
+		ck_assert_ptr_eq(x->vm, y->vm);
+		ck_assert_int_eq(x->refused, y->refused);
+		ck_assert_int_eq(x->n_snapshots, y->n_snapshots);
+		ck_assert_int_eq(x->max_depth, y->max_depth);
+		ck_assert_int_eq(x->severity, y->severity);
+		ck_assert_int_eq(x->n_reasons, y->n_reasons);
+		for (int k = 0; k < x->n_reasons; k++)
+			ck_assert_str_eq(x->reasons[k], y->reasons[k]);
+	}
+	for (int i = 0; i < a->n_problems; i++) {
+		ck_assert_int_eq(a->problems[i].severity, b->problems[i].severity);
+		ck_assert_int_eq(a->problems[i].cls, b->problems[i].cls);
+		ck_assert_int_eq(a->problems[i].sr_index, b->problems[i].sr_index);
+		ck_assert_str_eq(a->problems[i].ref, b->problems[i].ref);
+		ck_assert_str_eq(a->problems[i].reason, b->problems[i].reason);
+	}
+}
+
+/* ct_chain_refresh gives what ct_chain_eval gives; it keeps the structure when no VDI, VBD
+ * or VM changed and the SRs are the same, and builds it again otherwise. */
+START_TEST(refresh_matches_eval)
+{
+	struct ct_sr *nfs = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_sr *lvm = fx_sr(&F, "lvm-01", "lvmoiscsi", 400 * FX_GIB, 300 * FX_GIB);
+	struct ct_chain_report K;
+	struct ct_sr *sr2;
+	struct ct_vm *vm;
+	const struct ct_vdi_verdict *kept;
+	char lvm_ref[128];
+
+	snprintf(lvm_ref, sizeof(lvm_ref), "%s", lvm->o.ref);
+	fx_stacked_vm(&F, nfs, "web01", 3, &vm);
+	fx_stacked_vm(&F, lvm, "db01", 1, NULL);
+	fx_deep_vm(&F, nfs, "deep01", 24, NULL);
+	fx_vdi(&F, nfs, "lost disk", NULL);
+	fx_vdi_o(&F, nfs, "torn", (struct fx_vdi_opts){ .parent_uuid = "0badc0de-0000-4000-8000-000000000000" });
+	memset(&K, 0, sizeof(K));
+	/* from an empty report: a full evaluation */
+	ck_assert_int_eq(ct_chain_refresh(&F.m, &F.c, &F.pc, NOW, NULL, &K), 0);
+	eval();
+	assert_same_report(&K, &R);
+	kept = K.vdis;
+
+	/* a GC task starts and a message arrives: structure kept */
+	fx_gc_task(&F, nfs, 0.25);
+	fx_message(&F, "SM_GC_NO_SPACE", lvm, NOW - 60, "Insufficient space to coalesce");
+	ck_assert_int_eq(ct_chain_refresh(&F.m, &F.c, &F.pc, NOW, NULL, &K), 0);
+	ck_assert_ptr_eq(K.vdis, kept);
+	eval();
+	assert_same_report(&K, &R);
+	ck_assert(has_problem(CT_SEV_CRITICAL, "reported it is out of space"));
+
+	/* the SR's usage changes (a new SR record): structure kept, space judged anew */
+	sr2 = (struct ct_sr *)ct_obj_dup(&ct_model_sr(&F.m, lvm_ref)->o);
+	sr2->physical_utilisation = 399 * FX_GIB;
+	ct_model_put(&F.m, &sr2->o);
+	ck_assert_int_eq(ct_chain_refresh(&F.m, &F.c, &F.pc, NOW, NULL, &K), 0);
+	ck_assert_ptr_eq(K.vdis, kept);
+	eval();
+	assert_same_report(&K, &R);
+	ck_assert(has_problem(CT_SEV_CRITICAL, "SR 'lvm-01' of pool 'lab' has 0.2% free"));
+
+	/* time passes: messages age out of the window */
+	ck_assert_int_eq(ct_chain_refresh(&F.m, &F.c, &F.pc, NOW + 3 * 86400, NULL, &K), 0);
+	ck_assert_ptr_eq(K.vdis, kept);
+	ct_chain_report_release(&R);
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 3 * 86400, NULL, &R), 0);
+	assert_same_report(&K, &R);
+	ck_assert(!has_problem(CT_SEV_CRITICAL, "reported it is out of space"));
+
+	/* a snapshot (VDIs, VBD, VM): a new structure */
+	fx_vbd(&F, fx_vm_o(&F, "web01 snap", true, vm),
+	       fx_vdi_o(&F, nfs, "web01 0", (struct fx_vdi_opts){ .snapshot = true }), "0");
+	ck_assert_int_eq(ct_chain_refresh(&F.m, &F.c, &F.pc, NOW, NULL, &K), 0);
+	eval();
+	assert_same_report(&K, &R);
+
+	/* an SR renamed so the order changes: a new structure too */
+	sr2 = (struct ct_sr *)ct_obj_dup(&ct_model_sr(&F.m, lvm_ref)->o);
+	free(sr2->name_label);
+	sr2->name_label = ct_xstrdup("zz-lvm");
+	ct_model_put(&F.m, &sr2->o);
+	ck_assert_int_eq(ct_chain_refresh(&F.m, &F.c, &F.pc, NOW, NULL, &K), 0);
+	eval();
+	assert_same_report(&K, &R);
+	ck_assert_str_eq(K.srs[K.n_srs - 1].sr->name_label, "zz-lvm");
+	ct_chain_report_release(&K);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("chain");
@@ -786,6 +935,7 @@ int main(void)
 	tcase_add_test(tc, names_and_helpers);
 	tcase_add_test(tc, real_vms_only);
 	tcase_add_test(tc, halted_disk_named_by_position);
+	tcase_add_test(tc, refresh_matches_eval);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
