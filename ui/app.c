@@ -207,14 +207,18 @@ void ct_ui_refresh(struct ct_ui *ui)
 				ct_model_unlock(m);
 				continue;
 			}
-			if (p->have_rep)
-				ct_chain_report_release(&p->rep);
-			p->have_rep = false;
 			if (p->pv.loaded || ct_model_count(m, CT_SR) > 0) {
-				if (ct_chain_eval(m, ui->cfg, p->w->conf, now, &p->stall, &p->rep) == 0)
-					p->have_rep = true;
+				/* judges again on the kept structure when only tasks, messages,
+				 * SR usage or the time changed */
+				p->have_rep = ct_chain_refresh(m, ui->cfg, p->w->conf, now, &p->stall,
+							       &p->rep) == 0;
+				if (!p->have_rep)
+					ct_chain_report_release(&p->rep);
 				if (p->have_rep && !p->pv.loaded)
 					p->pv.loaded = true;
+			} else if (p->have_rep) {
+				ct_chain_report_release(&p->rep);
+				p->have_rep = false;
 			}
 			p->rep_gen = m->generation;
 			copy_problems(p, i, p->have_rep ? &p->rep : NULL);
