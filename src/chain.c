@@ -1,16 +1,19 @@
 /* chain.c - the verdict engine (design.md section 3).
  *
- * One pass per SR: the SR's VDIs are numbered once (their position in the model's slice
- * of the SR), vhd-parents resolve through a uuid -> number table built once, cycles are
- * cut (and reported as broken), then a preorder walk of the resulting forest, all over int
- * arrays, gives depth, pending and stacked counts top-down. VBDs find their VDI and VM
- * through ref -> index tables built once per evaluation, never through the model's string
- * lookups. Every step is linear in the number of VDIs apart from the name sorts that fix
- * the display order (on gathered keys, not through the records).
+ * It reads the model's digests (model.h), not the records' strings: VDIs are grouped by
+ * SR with a counting sort on their SR keys, then one pass per SR numbers the SR's VDIs
+ * (their position in the model's slice of the SR), resolves vhd-parents through a small
+ * uuid -> number table, cuts cycles (reported as broken), and walks the resulting forest
+ * in preorder over int arrays to give depth, pending and stacked counts top-down. VBDs
+ * find their VDI and VM through the model's ref tables by key. Every step is linear in the
+ * number of VDIs apart from the sorts that fix the display order, which compare numbers
+ * (16 name bytes, exact uuid keys) and read a string only on a tie there.
  *
- * The cost at 100,000 VDIs is memory, not arithmetic: reading each record once from the
- * model, the random probes of the hash tables (batched with prefetches so several misses
- * overlap) and the first touch of the report's freshly allocated arrays. */
+ * The structure (forest, the VDIs' users, every VM's disks) depends only on the VDI, VBD,
+ * VM and SR records; ct_chain_refresh keeps it while those tables' stamps are unchanged
+ * and only judges again. The cost of a full evaluation at 100,000 VDIs is memory, not
+ * arithmetic: reading the digests, the random probes of the hash tables (prefetched a few
+ * iterations ahead so several misses overlap) and writing the report. */
 #include <ctype.h>
 #include <math.h>
 #include <stdint.h>
@@ -177,15 +180,20 @@ static void keytab_release(struct keytab *t)
 	t->cap = 0;
 }
 
-static size_t key_slot(const struct keytab *t, struct ct_key k)
+/* uuids from other tools need not be random: mix every bit of a key into its hash */
+static uint64_t ukey_hash(struct ct_key k)
 {
-	/* uuids from other tools need not be random: mix every bit into the slot number */
 	uint64_t h = k.hi ^ (k.lo * 0x9e3779b97f4a7c15ULL);
 
 	h ^= h >> 32;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 29;
-	return (size_t)h & (t->cap - 1);
+	return h;
+}
+
+static size_t key_slot(const struct keytab *t, struct ct_key k)
+{
+	return (size_t)ukey_hash(k) & (t->cap - 1);
 }
 
 static bool key_matches(const struct keyslot *sl, struct ct_key k, const char *s)
@@ -230,16 +238,6 @@ struct utab {
 	struct uslot *s;
 	size_t cap;
 };
-
-static uint64_t ukey_hash(struct ct_key k)
-{
-	uint64_t h = k.hi ^ (k.lo * 0x9e3779b97f4a7c15ULL);
-
-	h ^= h >> 32;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 29;
-	return h;
-}
 
 static void utab_reset(struct utab *t, size_t n)
 {
@@ -734,7 +732,6 @@ static void gc_activity(struct eval_ctx *x, struct ct_sr_verdict *sv)
 	}
 }
 
-
 static bool orphan_candidate(const struct ct_vdi_verdict *vv, const struct ct_sr_verdict *sv,
 			     const struct vdi_info *d)
 {
@@ -896,7 +893,7 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 		h = ukey_hash(u);
 		for (q = h & (s->uuids.cap - 1); s->uuids.s[q].tag; q = (q + 1) & (s->uuids.cap - 1))
 			if (s->uuids.s[q].tag == utag(h) &&
-			    same_uuid(s, s->uuids.s[q].v, u, s->rec[i]->o.uuid))
+			    same_uuid(s, s->uuids.s[q].v, u, ct_key_exact(u) ? NULL : s->rec[i]->o.uuid))
 				break;
 		if (!s->uuids.s[q].tag) {
 			s->uuids.s[q].tag = utag(h);

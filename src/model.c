@@ -8,7 +8,12 @@
  * tombstones accumulate. Derived indexes are "group indexes": a small hash of keys (one or
  * two borrowed strings) to a range of a flat pointer array, built by a counting sort in
  * O(records). The indexes of a class are rebuilt together, in one pass, on the first query
- * after a change to that class only (a GC task's progress does not rebuild VDI indexes). */
+ * after a change to that class only (a GC task's progress does not rebuild VDI indexes).
+ *
+ * Refs hash through their 128-bit key (ct_key_ref), so a record can be found from a digest's
+ * key without a string. Every VDI, VBD and VM also has a digest, filled at put in an array
+ * parallel to the records and moved with them on delete; every table has a stamp that
+ * changes with each put or delete. */
 #include "model.h"
 
 #include <stdlib.h>
