@@ -1583,9 +1583,7 @@ static void scan_vbds(struct eval_ctx *x)
 		long p;
 
 		if (i + CT_AHEAD < nvbd)
-			ct_model_prefetch_ref(x->m, CT_VDI, x->bd[i + CT_AHEAD].vdi, false);
-		if (i + CT_AHEAD / 2 < nvbd)
-			ct_model_prefetch_ref(x->m, CT_VDI, x->bd[i + CT_AHEAD / 2].vdi, true);
+			ct_model_prefetch_ref(x->m, CT_VDI, x->bd[i + CT_AHEAD].vdi);
 		p = ct_model_pos_of_ref(x->m, CT_VDI, k, ct_key_exact(k) ? NULL :
 					((const struct ct_vbd *)x->vbd_rec[i])->vdi);
 		vdi[i] = p >= 0 ? x->vdi_report[p] : -1;
@@ -1594,9 +1592,7 @@ static void scan_vbds(struct eval_ctx *x)
 		struct ct_key k = x->bd[i].vm;
 
 		if (i + CT_AHEAD < nvbd && vdi[i + CT_AHEAD] >= 0)
-			ct_model_prefetch_ref(x->m, CT_VM, x->bd[i + CT_AHEAD].vm, false);
-		if (i + CT_AHEAD / 2 < nvbd && vdi[i + CT_AHEAD / 2] >= 0)
-			ct_model_prefetch_ref(x->m, CT_VM, x->bd[i + CT_AHEAD / 2].vm, true);
+			ct_model_prefetch_ref(x->m, CT_VM, x->bd[i + CT_AHEAD].vm);
 		vmp[i] = vdi[i] < 0 ? -1 : (int)ct_model_pos_of_ref(x->m, CT_VM, k,
 			ct_key_exact(k) ? NULL : ((const struct ct_vbd *)x->vbd_rec[i])->vm);
 	}

@@ -540,6 +540,7 @@ static void table_release(struct ct_table *t)
 		ct_obj_free(t->items[i]);
 	free(t->items);
 	free(t->slots);
+	free(t->skeys);
 	free(t->digests);
 	memset(t, 0, sizeof(*t));
 }
@@ -553,23 +554,21 @@ static uint64_t key_hash(struct ct_key k)
 	return hash_fin(h);
 }
 
-static uint64_t ref_hash(const char *ref)
-{
-	return key_hash(ct_key_ref(ref));
-}
-
-/* Slot holding ref, or the empty slot where it would go. nslots must be > 0. */
-static size_t table_probe(const struct ct_table *t, const char *ref, bool *found)
+/* The slot holding the ref whose key is k (string ref, compared only when k is not exact),
+ * or the empty slot where it would go. nslots must be > 0. */
+static size_t table_probe_key(const struct ct_table *t, struct ct_key k, const char *ref,
+			      bool *found)
 {
 	size_t mask = t->nslots - 1;
-	size_t s = (size_t)ref_hash(ref) & mask;
+	size_t s = (size_t)key_hash(k) & mask;
 	for (;;) {
 		size_t v = t->slots[s];
 		if (!v) {
 			*found = false;
 			return s;
 		}
-		if (!strcmp(t->items[v - 1]->ref, ref)) {
+		if (ct_key_eq(t->skeys[s], k) &&
+		    (ct_key_exact(k) || !strcmp(t->items[v - 1]->ref, ref))) {
 			*found = true;
 			return s;
 		}
@@ -577,18 +576,31 @@ static size_t table_probe(const struct ct_table *t, const char *ref, bool *found
 	}
 }
 
+static size_t table_probe(const struct ct_table *t, const char *ref, bool *found)
+{
+	return table_probe_key(t, ct_key_ref(ref), ref, found);
+}
+
+/* Place every record again in a slot array of nslots, keys taken from the old slots. */
 static void table_rehash(struct ct_table *t, size_t nslots)
 {
-	free(t->slots);
+	size_t *old = t->slots, nold = t->nslots, mask = nslots - 1;
+	struct ct_key *oldk = t->skeys;
+
 	t->slots = ct_xcalloc(nslots, sizeof(*t->slots));
+	t->skeys = ct_xcalloc(nslots, sizeof(*t->skeys));
 	t->nslots = nslots;
-	size_t mask = nslots - 1;
-	for (size_t i = 0; i < t->n; i++) {
-		size_t s = (size_t)ref_hash(t->items[i]->ref) & mask;
+	for (size_t o = 0; o < nold; o++) {
+		if (!old[o])
+			continue;
+		size_t s = (size_t)key_hash(oldk[o]) & mask;
 		while (t->slots[s])
 			s = (s + 1) & mask;
-		t->slots[s] = i + 1;
+		t->slots[s] = old[o];
+		t->skeys[s] = oldk[o];
 	}
+	free(old);
+	free(oldk);
 }
 
 static struct ct_obj *table_find(const struct ct_table *t, const char *ref)
@@ -606,7 +618,8 @@ static struct ct_obj *table_put(struct ct_table *t, struct ct_obj *o)
 	if ((t->n + 1) * 2 > t->nslots)
 		table_rehash(t, t->nslots ? t->nslots * 2 : 16);
 	bool found;
-	size_t s = table_probe(t, o->ref, &found);
+	struct ct_key k = ct_key_ref(o->ref);
+	size_t s = table_probe_key(t, k, o->ref, &found);
 	size_t dsz = digest_size(o->cls);
 	if (found) {
 		size_t i = t->slots[s] - 1;
@@ -626,6 +639,7 @@ static struct ct_obj *table_put(struct ct_table *t, struct ct_obj *o)
 	if (dsz)
 		digest_fill(o, digest_at(t, o->cls, t->n));
 	t->slots[s] = ++t->n;
+	t->skeys[s] = k;
 	return NULL;
 }
 
@@ -651,14 +665,16 @@ static struct ct_obj *table_del(struct ct_table *t, const char *ref)
 		size_t v = t->slots[j];
 		if (!v)
 			break;
-		size_t home = (size_t)ref_hash(t->items[v - 1]->ref) & mask;
+		size_t home = (size_t)key_hash(t->skeys[j]) & mask;
 		bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
 		if (!stays) {
 			t->slots[hole] = v;
+			t->skeys[hole] = t->skeys[j];
 			hole = j;
 		}
 	}
 	t->slots[hole] = 0;
+	t->skeys[hole] = (struct ct_key){ 0, 0 };
 
 	/* Swap-remove in the dense array; re-point the moved record's slot. */
 	size_t last = t->n - 1;
@@ -1091,54 +1107,29 @@ struct ct_obj *ct_model_find_uuid(struct ct_model *m, enum ct_class c, const cha
 	return g ? x->uuid[c].flat[g->start] : NULL;
 }
 
-/* The digest key of the record at position i, for classes whose digest has one. */
-static const struct ct_key *digest_ref(const struct ct_table *t, enum ct_class c, size_t i)
-{
-	switch (c) {
-	case CT_VDI: return &((const struct ct_vdi_digest *)t->digests)[i].ref;
-	case CT_VM: return &((const struct ct_vm_digest *)t->digests)[i].ref;
-	default: return NULL;
-	}
-}
-
 long ct_model_pos_of_ref(const struct ct_model *m, enum ct_class c, struct ct_key k, const char *ref)
 {
 	const struct ct_table *t;
-	size_t mask;
+	bool found;
+	size_t s;
 
 	if ((int)c < 0 || c >= CT_NCLASSES || ct_key_none(k) || !m->t[c].n)
 		return -1;
 	t = &m->t[c];
-	mask = t->nslots - 1;
-	for (size_t s = (size_t)key_hash(k) & mask;; s = (s + 1) & mask) {
-		size_t v = t->slots[s];
-		const struct ct_key *dk;
-
-		if (!v)
-			return -1;
-		dk = digest_ref(t, c, v - 1);
-		if (dk ? ct_key_eq(*dk, k) && (ct_key_exact(k) || !strcmp(t->items[v - 1]->ref, ref))
-		       : !strcmp(t->items[v - 1]->ref, ref))
-			return (long)(v - 1);
-	}
+	s = table_probe_key(t, k, ref, &found);
+	return found ? (long)(t->slots[s] - 1) : -1;
 }
 
-void ct_model_prefetch_ref(const struct ct_model *m, enum ct_class c, struct ct_key k, bool record)
+void ct_model_prefetch_ref(const struct ct_model *m, enum ct_class c, struct ct_key k)
 {
 	const struct ct_table *t = &m->t[c];
-	const struct ct_key *dk;
-	size_t s, v;
+	size_t s;
 
 	if (!t->nslots)
 		return;
 	s = (size_t)key_hash(k) & (t->nslots - 1);
-	if (!record) {
-		__builtin_prefetch(&t->slots[s]);
-		return;
-	}
-	v = t->slots[s];
-	if (v && (dk = digest_ref(t, c, v - 1)))
-		__builtin_prefetch(dk);
+	__builtin_prefetch(&t->slots[s]);
+	__builtin_prefetch(&t->skeys[s]);
 }
 
 const struct ct_vdi_digest *ct_model_vdi_digests(const struct ct_model *m)

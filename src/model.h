@@ -251,6 +251,8 @@ struct ct_table {
 	struct ct_obj **items;   /* dense, order unspecified */
 	size_t n, cap;
 	size_t *slots;           /* hash slot -> index+1, 0 = empty */
+	struct ct_key *skeys;    /* hash slot -> that record's ref key (probes compare these,
+	                          * not the records' strings) */
 	size_t nslots;
 	void *digests;           /* VDI, VBD and VM: a digest per item, same order; else NULL */
 	uint64_t stamp;          /* changes with every put/del, unique in the process: equal
@@ -304,12 +306,10 @@ const struct ct_vbd_digest *ct_model_vbd_digests(const struct ct_model *m);
 const struct ct_vm_digest *ct_model_vm_digests(const struct ct_model *m);
 
 /* Position (for ct_model_at) of the record of class c whose ref has key k, or -1. ref is
- * that ref's string, read only when k is not exact (VDI and VM compare digest keys; other
- * classes always compare ref). ct_model_prefetch_ref starts loading what a later lookup of
- * k reads: the hash slot, or (record, once the slot has arrived) the digest it points to,
- * so a loop of lookups overlaps their cache misses. */
+ * that ref's string, read only when k is not exact. ct_model_prefetch_ref starts loading
+ * what a later lookup of k reads, so a loop of lookups overlaps their cache misses. */
 long ct_model_pos_of_ref(const struct ct_model *m, enum ct_class c, struct ct_key k, const char *ref);
-void ct_model_prefetch_ref(const struct ct_model *m, enum ct_class c, struct ct_key k, bool record);
+void ct_model_prefetch_ref(const struct ct_model *m, enum ct_class c, struct ct_key k);
 
 /* Derived indexes, rebuilt on first use after a change (O(records)). The arrays are
  * borrowed like the records. */
