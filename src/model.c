@@ -1043,6 +1043,24 @@ void ct_model_clear(struct ct_model *m)
 	m->generation++;
 }
 
+void ct_model_swap(struct ct_model *live, struct ct_model *fresh)
+{
+	struct ct_model_index *idx = live->idx;
+	uint64_t gen = live->generation > fresh->generation ? live->generation : fresh->generation;
+
+	for (int c = 0; c < CT_NCLASSES; c++) {
+		struct ct_table t = live->t[c];
+
+		live->t[c] = fresh->t[c];
+		fresh->t[c] = t;
+	}
+	live->idx = fresh->idx;
+	fresh->idx = idx;
+	live->idx_dirty = true;
+	fresh->idx_dirty = true;
+	live->generation = gen + 1;
+}
+
 void ct_model_put(struct ct_model *m, struct ct_obj *o)
 {
 	if (!o)

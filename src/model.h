@@ -278,6 +278,10 @@ void ct_model_unlock(struct ct_model *m);
 
 /* Remove every record (before a full re-load). Bumps the generation. */
 void ct_model_clear(struct ct_model *m);
+/* A full re-load: fresh's records (tables, digests, indexes) go live in live, and live's
+ * old ones move to fresh, to be released with it. Both locked by the caller. live's
+ * generation moves past both models' and every derived index is rebuilt on next use. */
+void ct_model_swap(struct ct_model *live, struct ct_model *fresh);
 /* Insert or replace the record with o->ref; takes ownership of o. Bumps the generation. */
 void ct_model_put(struct ct_model *m, struct ct_obj *o);
 /* Remove and free the record; no-op if absent. Bumps the generation. */

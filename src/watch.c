@@ -195,25 +195,6 @@ static void on_loaded_record(void *ctx, struct ct_obj *o)
 	ct_model_put(m, o);
 }
 
-/* Move fresh's contents into live and live's old contents into fresh (both locked). */
-static void model_swap(struct ct_model *live, struct ct_model *fresh)
-{
-	struct ct_model_index *idx = live->idx;
-	uint64_t gen = live->generation > fresh->generation ? live->generation : fresh->generation;
-
-	for (int c = 0; c < CT_NCLASSES; c++) {
-		struct ct_table t = live->t[c];
-
-		live->t[c] = fresh->t[c];
-		fresh->t[c] = t;
-	}
-	live->idx = fresh->idx;
-	fresh->idx = idx;
-	live->idx_dirty = true;
-	fresh->idx_dirty = true;
-	live->generation = gen + 1;
-}
-
 /* After a re-load: report what appeared and what vanished (live still holds the old state). */
 static void report_reload(struct ct_watch *w, struct ct_model *fresh)
 {
@@ -322,7 +303,7 @@ static int session_and_load(struct ct_watch *w, char **token, bool fresh_login,
 		ct_model_lock(&fresh);
 		if (w->loaded && ws->on_event)
 			report_reload(w, &fresh);
-		model_swap(&w->model, &fresh);
+		ct_model_swap(&w->model, &fresh);
 		ct_model_unlock(&fresh);
 		w->state = CT_POOL_CONNECTED;
 		w->loaded = true;

@@ -1261,27 +1261,6 @@ static void cfg_release(struct cfg *g)
 	ct_config_release(&g->c);
 }
 
-/* ---- the watcher's full reload (a copy of model_swap in src/watch.c) ---- */
-
-/* The fresh model's tables go live; the old ones stay in fresh until it is released. */
-static void model_swap(struct ct_model *live, struct ct_model *fresh)
-{
-	struct ct_model_index *idx = live->idx;
-	uint64_t gen = live->generation > fresh->generation ? live->generation : fresh->generation;
-
-	for (int c = 0; c < CT_NCLASSES; c++) {
-		struct ct_table t = live->t[c];
-
-		live->t[c] = fresh->t[c];
-		fresh->t[c] = t;
-	}
-	live->idx = fresh->idx;
-	fresh->idx = idx;
-	live->idx_dirty = true;
-	fresh->idx_dirty = true;
-	live->generation = gen + 1;
-}
-
 /* ---- a report as text ---- */
 
 static void esc(struct ct_sb *sb, const char *s)
@@ -1722,7 +1701,7 @@ static long run_case(unsigned long long seed, bool evaluate)
 				ct_model_sr_vdis(&f, (const struct ct_sr *)sr, &n);
 			ct_model_tasks_for(&f, sr ? sr->ref : NULL, &n);
 		}
-		model_swap(&m, &f);
+		ct_model_swap(&m, &f);
 		feat[F_SWAP]++;
 		now += rrange(60, 3 * 3600);
 		step(&x, &m, g, now, "after swap (live)");

@@ -468,8 +468,8 @@ START_TEST(many_objects)
 }
 END_TEST
 
-/* A watcher re-load swaps tables and index between a fresh and the live model and sets
- * idx_dirty on both (watch.c): every index must be rebuilt from the new tables. */
+/* A watcher re-load (ct_model_swap) swaps tables and index between a fresh and the live
+ * model: every index must be rebuilt from the new tables, and the generation move on. */
 START_TEST(swap_with_idx_dirty)
 {
 	struct ct_model live, fresh;
@@ -485,16 +485,10 @@ START_TEST(swap_with_idx_dirty)
 	mk_vdi(&fresh, "OpaqueRef:c", "c", "OpaqueRef:a", "p");
 	ck_assert_ptr_nonnull(ct_model_find_uuid(&fresh, CT_SR, "sr-a"));   /* index built */
 
-	struct ct_model_index *idx = live.idx;
-	for (int c = 0; c < CT_NCLASSES; c++) {
-		struct ct_table t = live.t[c];
-		live.t[c] = fresh.t[c];
-		fresh.t[c] = t;
-	}
-	live.idx = fresh.idx;
-	fresh.idx = idx;
-	live.idx_dirty = fresh.idx_dirty = true;
+	uint64_t gen = live.generation > fresh.generation ? live.generation : fresh.generation;
 
+	ct_model_swap(&live, &fresh);
+	ck_assert_uint_gt(live.generation, gen);
 	ck_assert_ptr_null(ct_model_find_uuid(&live, CT_VDI, "old"));
 	struct ct_vdi *c = (struct ct_vdi *)ct_model_find_uuid(&live, CT_VDI, "c");
 	ck_assert_ptr_nonnull(c);
@@ -616,13 +610,7 @@ START_TEST(digests_follow_records)
 	ck_assert(ct_key_none(d[pos].parent));
 	/* a swapped table carries its digests */
 	mk_vdi(&other, "OpaqueRef:o1", "o1", "OpaqueRef:sr-odd", NULL);
-	for (int c = 0; c < CT_NCLASSES; c++) {
-		struct ct_table t = m.t[c];
-
-		m.t[c] = other.t[c];
-		other.t[c] = t;
-	}
-	m.idx_dirty = other.idx_dirty = true;
+	ct_model_swap(&m, &other);
 	ck_assert_uint_eq(ct_model_count(&m, CT_VDI), 1);
 	ck_assert(ct_key_eq(ct_model_vdi_digests(&m)[0].ref, ct_key_ref("OpaqueRef:o1")));
 	ck_assert_int_eq(ct_model_pos_of_ref(&m, CT_VDI, ct_key_ref("OpaqueRef:o1"), "OpaqueRef:o1"), 0);
