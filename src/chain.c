@@ -159,18 +159,25 @@ struct keytab {
 	size_t cap;              /* power of two */
 };
 
-/* Room for n keys, every slot empty (slots kept from an earlier, larger use are reused). */
+/* Room for n entries in the slot array s of elem-byte slots, every slot zero (empty);
+ * slots kept from an earlier, larger use are reused. Returns the array. */
+static void *slots_reset(void *s, size_t *cap, size_t n, size_t elem)
+{
+	size_t want = table_cap(n);
+
+	if (want > *cap) {
+		free(s);
+		s = ct_xcalloc(want, elem);
+	} else {
+		memset(s, 0, want * elem);
+	}
+	*cap = want;
+	return s;
+}
+
 static void keytab_reset(struct keytab *t, size_t n)
 {
-	size_t cap = table_cap(n);
-
-	if (cap > t->cap) {
-		free(t->s);
-		t->s = ct_xcalloc(cap, sizeof(*t->s));
-	} else {
-		memset(t->s, 0, cap * sizeof(*t->s));
-	}
-	t->cap = cap;
+	t->s = slots_reset(t->s, &t->cap, n, sizeof(*t->s));
 }
 
 static void keytab_release(struct keytab *t)
@@ -241,15 +248,7 @@ struct utab {
 
 static void utab_reset(struct utab *t, size_t n)
 {
-	size_t cap = table_cap(n);
-
-	if (cap > t->cap) {
-		free(t->s);
-		t->s = ct_xcalloc(cap, sizeof(*t->s));
-	} else {
-		memset(t->s, 0, cap * sizeof(*t->s));
-	}
-	t->cap = cap;
+	t->s = slots_reset(t->s, &t->cap, n, sizeof(*t->s));
 }
 
 static uint32_t utag(uint64_t h)
