@@ -1700,7 +1700,6 @@ static int group_by_sr(struct eval_ctx *x)
 	size_t nsr = ct_model_count(x->m, CT_SR), nvdi = ct_model_count(x->m, CT_VDI);
 	struct keytab srs = { 0 };
 	int *of = ct_xmalloc((nvdi + 1) * sizeof(*of)), *fill, largest = 0;
-
 	struct ct_sr **sorted = ct_xmalloc((nsr + 1) * sizeof(*sorted));
 
 	for (size_t i = 0; i < nsr; i++)
