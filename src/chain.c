@@ -1793,7 +1793,7 @@ static void remember_structure(struct eval_ctx *x)
 }
 
 static int eval_pool(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
-		     time_t now, struct ct_stall *stall, struct ct_chain_report *out, int *prob_cap)
+		     time_t now, struct ct_stall *stall, struct ct_chain_report *out)
 {
 	struct eval_ctx x = { 0 };
 	struct sr_scratch scratch = { 0 };
@@ -1829,7 +1829,6 @@ static int eval_pool(struct ct_model *m, const struct ct_config *c, const struct
 	scan_vbds(&x);
 	remember_structure(&x);
 	judge(&x, stall);
-	*prob_cap = x.prob_cap;
 	ctx_release(&x);
 	return 0;
 }
@@ -1837,9 +1836,7 @@ static int eval_pool(struct ct_model *m, const struct ct_config *c, const struct
 int ct_chain_eval(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
 		  time_t now, struct ct_stall *stall, struct ct_chain_report *out)
 {
-	int cap = 0;
-
-	return eval_pool(m, c, pc, now, stall, out, &cap);
+	return eval_pool(m, c, pc, now, stall, out);
 }
 
 void ct_chain_report_release(struct ct_chain_report *r)
@@ -1960,11 +1957,10 @@ bool ct_chain_gate_vm(struct ct_model *m, const struct ct_config *c, const struc
 	struct ct_chain_report r;
 	struct eval_ctx x = { 0 };
 	struct strv rs = { 0 };
-	int cap = 0;
 	const struct ct_pool *pool = ct_model_pool(m);
 
 	memset(out, 0, sizeof(*out));
-	eval_pool(m, c, pc, now, NULL, &r, &cap);
+	eval_pool(m, c, pc, now, NULL, &r);
 	ctx_bind(&x, m);
 	x.c = c;
 	x.pc = pc;

@@ -463,7 +463,6 @@ static void vdi_digest(const struct ct_vdi *v, struct ct_vdi_digest *d)
 			gc_mark = true;
 	}
 	memset(d, 0, sizeof(*d));
-	d->ref = ct_key_ref(v->o.ref);
 	d->uuid = ct_key_uuid(v->o.uuid);
 	d->sr = ct_key_ref(v->sr);
 	d->virtual_size = v->virtual_size;
@@ -496,7 +495,6 @@ static void vbd_digest(const struct ct_vbd *b, struct ct_vbd_digest *d)
 static void vm_digest(const struct ct_vm *vm, struct ct_vm_digest *d)
 {
 	memset(d, 0, sizeof(*d));
-	d->ref = ct_key_ref(vm->o.ref);
 	d->uuid = ct_key_uuid(vm->o.uuid);
 	d->snapshot_of = ct_key_ref(vm->snapshot_of);
 	d->n_snapshots = (uint32_t)vm->snapshots.n;

@@ -222,8 +222,9 @@ enum {
 	CT_DG_REAL_VM = 1u << 9,     /* VM: not a snapshot, template or control domain */
 };
 
+/* (A record's own ref is keyed in its table's hash slots, not here.) */
 struct ct_vdi_digest {
-	struct ct_key ref, uuid, sr;
+	struct ct_key uuid, sr;
 	struct ct_key parent;        /* sm_config vhd-parent (a uuid), none if absent or empty */
 	uint64_t name[2];            /* first 16 bytes of name_label, big-endian, NUL-padded:
 	                              * compared as numbers they sort like strcmp */
@@ -240,7 +241,7 @@ struct ct_vbd_digest {
 };
 
 struct ct_vm_digest {
-	struct ct_key ref, uuid, snapshot_of;
+	struct ct_key uuid, snapshot_of;
 	uint64_t name[2];
 	uint32_t flags;
 	uint32_t n_snapshots;        /* size of its snapshots set */
