@@ -1,25 +1,76 @@
 #!/bin/bash
 # Runs the test suites and prints one closing line "N passed, M failed".
 # Usage: tests/run-all.sh [unit|sim|integration|ui]...   (default: all)
-# Env: CHAINTOP (binary), BUILD (build dir with tests/ unit binaries).
+# Env: CHAINTOP (binary), BUILD (build dir with tests/ unit binaries),
+#      TEST_JOBS (test programs run at once; default 4: most of their time is spent waiting on
+#      simulators and terminals, not on the CPU), TEST_TIMEOUT (seconds per test program).
 set -u
 cd "$(dirname "$0")/.."
-: "${BUILD:=$PWD/build}" "${CHAINTOP:=$PWD/chaintop}"
+: "${BUILD:=$PWD/build}" "${CHAINTOP:=$PWD/chaintop}" "${TEST_JOBS:=4}"
 export BUILD CHAINTOP
 # Sanitizer builds: report every finding and fail; tests/lsan.supp lists leaks that belong to
 # libraries (kept by design until exit), each with the reason.
-# Reports go to files too, so a finding in a process whose exit code a test does not check
-# (a console in tmux, a background watcher) still fails its suite.
+# Each test program writes its reports to files of its own, so a finding in a process whose
+# exit code a test does not check (a console in tmux, a background watcher) still fails the
+# program it belongs to, even while other programs run beside it.
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/chaintop-tests.XXXXXX")
-sandir="$logdir/sanitizers"; mkdir -p "$sandir"
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0}:log_path=$sandir/asan"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}:log_path=$sandir/ubsan"
+trap 'rm -rf "$logdir"' EXIT
+ASAN_BASE="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0}"
+UBSAN_BASE="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 [ -f tests/lsan.supp ] && export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}"
 suites=("$@"); [ ${#suites[@]} -eq 0 ] && suites=(unit sim integration ui)
-passed=0; failed=0; failed_names=()
 
-count() { # name, log, rc: add the counts a runner printed, or 1 pass/fail by exit code
-	local name=$1 log=$2 rc=$3 p f line
+# The programs to run, as "name|kind|file": every program is independent of the others
+# (own temporary directory, simulators on free ports, own tmux server).
+programs=()
+for s in "${suites[@]}"; do
+	case $s in
+	unit)
+		for t in "$BUILD"/tests/test_*; do
+			[ -x "$t" ] && programs+=("unit/$(basename "$t")|unit|$t")
+		done ;;
+	sim)
+		programs+=("sim/test_sim.py|python|tests/sim/test_sim.py") ;;
+	integration|ui)
+		for t in tests/"$s"/test_*.sh; do
+			[ -f "$t" ] && programs+=("$s/$(basename "$t")|bash|$t")
+		done ;;
+	*) echo "unknown suite $s" >&2; exit 2 ;;
+	esac
+done
+
+run_one() { # index kind file: runs one program, leaves its log, exit code and duration
+	local dir="$logdir/$1" kind=$2 file=$3 rc start cmd
+	case $kind in
+	unit)   cmd=(env CK_DEFAULT_TIMEOUT=60 "$file") ;;
+	python) cmd=(python3 "$file") ;;
+	bash)   cmd=(bash "$file") ;;
+	esac
+	mkdir -p "$dir/san"
+	start=$SECONDS
+	ASAN_OPTIONS="$ASAN_BASE:log_path=$dir/san/asan" UBSAN_OPTIONS="$UBSAN_BASE:log_path=$dir/san/ubsan" \
+		timeout --kill-after=10 "${TEST_TIMEOUT:-600}" "${cmd[@]}" >"$dir/log" 2>&1 </dev/null; rc=$?
+	[ $rc -eq 124 ] && echo "(timed out)" >>"$dir/log"
+	if compgen -G "$dir/san/*" >/dev/null; then
+		{ echo "sanitizer reports:"; cat "$dir"/san/*; } >>"$dir/log"
+		[ $rc -eq 0 ] && rc=99
+	fi
+	echo "$rc $((SECONDS - start))" >"$dir/rc"
+}
+
+running=0
+for i in "${!programs[@]}"; do
+	entry=${programs[$i]}
+	if [ "$running" -ge "$TEST_JOBS" ]; then wait -n; running=$((running - 1)); fi
+	rest=${entry#*|}
+	run_one "$i" "${rest%%|*}" "${rest#*|}" &
+	running=$((running + 1))
+done
+wait
+
+passed=0; failed=0; failed_names=()
+count() { # name, log, rc, seconds: add the counts a runner printed, or 1 pass/fail by exit code
+	local name=$1 log=$2 rc=$3 secs=$4 p f line
 	line=$(grep -E '^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$log" | tail -n1)
 	if [ -n "$line" ]; then
 		local checks fails errs
@@ -41,42 +92,15 @@ count() { # name, log, rc: add the counts a runner printed, or 1 pass/fail by ex
 	passed=$((passed + p)); failed=$((failed + f))
 	if [ "$f" -ne 0 ]; then
 		failed_names+=("$name")
-		echo "FAIL $name (exit $rc) - log follows:"; tail -n 60 "$log" | sed 's/^/    /'
+		echo "FAIL $name (exit $rc, ${secs}s) - log follows:"; tail -n 60 "$log" | sed 's/^/    /'
 	else
-		echo "ok   $name ($p passed)"
+		echo "ok   $name ($p passed, ${secs}s)"
 	fi
 }
-
-run() { # name, command...
-	local name=$1; shift
-	local log="$logdir/$(tr '/ ' '__' <<<"$name").log" rc
-	timeout --kill-after=10 "${TEST_TIMEOUT:-600}" "$@" >"$log" 2>&1; rc=$?
-	[ $rc -eq 124 ] && echo "(timed out)" >>"$log"
-	if compgen -G "$sandir/*" >/dev/null; then
-		echo "sanitizer reports:" >>"$log"
-		cat "$sandir"/* >>"$log"
-		rm -f "$sandir"/*
-		[ $rc -eq 0 ] && rc=99
-	fi
-	count "$name" "$log" "$rc"
-}
-
-for s in "${suites[@]}"; do
-	case $s in
-	unit)
-		for t in "$BUILD"/tests/test_*; do
-			[ -x "$t" ] && run "unit/$(basename "$t")" env CK_DEFAULT_TIMEOUT=60 "$t"
-		done ;;
-	sim)
-		run "sim/test_sim.py" python3 tests/sim/test_sim.py ;;
-	integration|ui)
-		for t in tests/"$s"/test_*.sh; do
-			[ -f "$t" ] && run "$s/$(basename "$t")" bash "$t"
-		done ;;
-	*) echo "unknown suite $s" >&2; exit 2 ;;
-	esac
+for i in "${!programs[@]}"; do
+	read -r rc secs <"$logdir/$i/rc"
+	count "${programs[$i]%%|*}" "$logdir/$i/log" "$rc" "$secs"
 done
-rm -rf "$logdir"
 echo
 [ ${#failed_names[@]} -gt 0 ] && echo "failed suites: ${failed_names[*]}"
 echo "$passed passed, $failed failed"
