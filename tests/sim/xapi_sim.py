@@ -1057,6 +1057,7 @@ class Sim:
         self.drop_next = 0
         self.slow = None                 # [seconds, remaining count]
         self.export_fail = 0
+        self.faults_fired = {"drop": 0, "expire": 0, "slow": 0}   # so tests can prove faults hit
         self.gc_speed = opts.gc_speed
         self.gc_paused_all = False
         self.gcs = {}                    # SR ref -> GC thread
@@ -1844,7 +1845,8 @@ class Sim:
                     "scenario": self.scenario, "event_id": st.events.last_id(),
                     "sessions": len(self.sessions), "srs": srs, "vms": vms,
                     "counts": {c: len(st.tables[c]) for c in CLASSES},
-                    "gc_speed": self.gc_speed, "gc_paused": self.gc_paused_all}
+                    "gc_speed": self.gc_speed, "gc_paused": self.gc_paused_all,
+                    "faults_fired": dict(self.faults_fired)}
 
 
 _tls = threading.local()
@@ -2260,6 +2262,7 @@ class Handler(BaseHTTPRequestHandler):
             drop = True
         if sim.slow and sim.slow[1] > 0:
             sim.slow[1] -= 1
+            sim.faults_fired["slow"] += 1
             time.sleep(sim.slow[0])
         expire = False
         if sim.flaky:
@@ -2269,6 +2272,7 @@ class Handler(BaseHTTPRequestHandler):
             elif r < 0.05:
                 expire = True
             elif r < 0.09:
+                sim.faults_fired["slow"] += 1
                 time.sleep(1.5 + sim.flaky_rng.random() * 2.5)
         try:
             params, method = xmlrpc.client.loads(body)
@@ -2281,6 +2285,7 @@ class Handler(BaseHTTPRequestHandler):
                    enc(sorted(sim.methods)) + '</param></params></methodResponse>').encode()
             return self._send(200, out)
         if expire:
+            sim.faults_fired["expire"] += 1
             sim.expire_sessions()
         _tls.session = None
         try:
@@ -2292,6 +2297,7 @@ class Handler(BaseHTTPRequestHandler):
             traceback.print_exc()
             out = failure_body(["INTERNAL_ERROR", repr(e)])
         if drop:
+            sim.faults_fired["drop"] += 1
             # send headers and half the body, then cut the connection
             self.send_response(200)
             self.send_header("content-type", "text/xml")
@@ -2494,6 +2500,7 @@ class Control:
             sim.faults[b["method"]] = [[str(x) for x in err], int(b.get("count", 1))]
             return self.reply({"ok": True})
         if kind == "expire_sessions":
+            sim.faults_fired["expire"] += 1
             sim.expire_sessions()
         elif kind == "drop":
             sim.drop_next = int(b.get("count", 1))
