@@ -752,6 +752,10 @@ class Storage:
                 vm = st.tables["VBD"][vbd]["VM"]
                 st.list_remove("VM", vm, "VBDs", vbd)
                 st.delete("VBD", vbd)
+        # xapi's VDI.destroy clears suspend_VDI of the VMs that named it
+        for vm_ref, vm in st.tables["VM"].items():
+            if vm["suspend_VDI"] == ref:
+                st.set("VM", vm_ref, suspend_VDI=NULL)
         sr_ref = v["SR"]
         st.list_remove("SR", sr_ref, "VDIs", ref)
         st.delete("VDI", ref)
@@ -1687,11 +1691,9 @@ class Sim:
                 raise XapiError("SR_OPERATION_NOT_SUPPORTED", v["SR"])
             if not v["managed"]:
                 raise XapiError("VDI_NOT_MANAGED", vdi)
-            if sr["type"] in RAW_LUN_SR_TYPES:
-                # LUNperVDI.delete only sets managed = false: the LUN and its data stay
-                st.set("VDI", vdi, managed=False,
-                       allowed_operations=Storage.vdi_allowed_ops(False))
-                return enc(None)
+            # on raw LUN SRs SM's LUNperVDI.delete only sets managed = false and xapi then
+            # drops the record: the LUN and its data stay on the array (an SR.scan, not
+            # modelled, would bring it back as an unmanaged VDI)
             self.storage.destroy_vdi_record(vdi)
         return enc(None)
 
