@@ -168,7 +168,7 @@ static json_t *skip_json(const struct ct_prune_skip *k)
 /* The dry run as one JSON document (docs/chaintop.1 describes it). */
 static int write_json(const struct ct_output_oneshot *o, const struct ct_prune_list *lists,
 		      const struct ct_prune_plan *plans, const struct ct_prune_effect *effects,
-		      unsigned flags, long long older_than, time_t now)
+		      char *const *pool_uuids, unsigned flags, long long older_than, time_t now)
 {
 	json_t *doc = json_object(), *pools = json_array();
 	int rc;
@@ -194,8 +194,7 @@ static int write_json(const struct ct_output_oneshot *o, const struct ct_prune_l
 		json_object_set_new(pj, "include_foreign",
 				    json_boolean((flags & CT_PRUNE_INCLUDE_FOREIGN) ||
 						 pc->prune_include_foreign));
-		json_object_set_new(pj, "pool_uuid", ct_output_jstr(l->n ? l->c[0].pool_uuid :
-								     NULL));
+		json_object_set_new(pj, "pool_uuid", ct_output_jstr(pool_uuids[i]));
 		for (int k = 0; k < l->n; k++)
 			json_array_append_new(cands, cand_json(&l->c[k], k));
 		for (int k = 0; k < l->n_skips; k++)
@@ -236,6 +235,7 @@ int ct_cmd_prune(struct ct_cli *cli)
 	struct ct_prune_list *lists = NULL;
 	struct ct_prune_plan *plans = NULL;
 	struct ct_prune_effect *effects = NULL;
+	char **pool_uuids = NULL;
 	long long older_than = -1;
 	bool dry_run = false, yes = false, load_failed = false, json = false;
 	unsigned flags = 0;
@@ -309,6 +309,7 @@ int ct_cmd_prune(struct ct_cli *cli)
 	lists = ct_xcalloc((size_t)o.n + 1, sizeof(*lists));
 	plans = ct_xcalloc((size_t)o.n + 1, sizeof(*plans));
 	effects = ct_xcalloc((size_t)o.n + 1, sizeof(*effects));
+	pool_uuids = ct_xcalloc((size_t)o.n + 1, sizeof(*pool_uuids));
 	ct_output_oneshot_lock(&o);
 	for (int i = 0; i < o.n; i++) {
 		struct ct_output_pool *p = &o.pools[i];
@@ -328,6 +329,11 @@ int ct_cmd_prune(struct ct_cli *cli)
 			fprintf(stderr, "chaintop prune: pool '%s' is read_only in the configuration: "
 				"its candidates are listed but nothing there is deleted\n", pc->name);
 		}
+		{
+			const struct ct_pool *pr = ct_model_pool(p->model);
+
+			pool_uuids[i] = ct_xstrdup(pr ? pr->o.uuid : NULL);
+		}
 		if (ct_prune_find(p->model, &o.conf, pc, older_than, now, flags, &lists[i]) > 1)
 			ct_prune_effect_of(p->model, &lists[i], &effects[i]);
 	}
@@ -336,7 +342,7 @@ int ct_cmd_prune(struct ct_cli *cli)
 	if (json) {
 		for (int i = 0; i < o.n; i++)
 			ct_prune_plan(&lists[i], &plans[i]);
-		rc = write_json(&o, lists, plans, effects, flags, older_than, now) < 0 ||
+		rc = write_json(&o, lists, plans, effects, pool_uuids, flags, older_than, now) < 0 ||
 		     load_failed ? 2 : 0;
 		goto out;
 	}
@@ -461,6 +467,9 @@ out:
 			ct_prune_plan_release(&plans[i]);
 			ct_prune_effect_release(&effects[i]);
 		}
+	for (int i = 0; pool_uuids && i < o.n; i++)
+		free(pool_uuids[i]);
+	free(pool_uuids);
 	free(lists);
 	free(plans);
 	free(effects);
