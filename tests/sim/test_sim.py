@@ -827,7 +827,7 @@ class OwnersTest(Base):
         xr, xo = by["[XO Backup nightly-delta] app01"]
         self.assertTrue({"xo:backup:job", "xo:backup:schedule", "xo:backup:vm",
                          "xo:backup:datetime"} <= set(xo["other_config"]))
-        self.assertRegex(xo["other_config"]["xo:backup:datetime"], r"^\d{8}T\d{6}Z$")
+        self.assertRegex(xo["other_config"]["xo:backup:datetime"], r"^\d{8}T\d\d:\d\d:\d\dZ$")
         for b in xo["VBDs"]:
             vdi = self.sim.ok("VBD.get_VDI", self.s, b)
             if vdi != "OpaqueRef:NULL":

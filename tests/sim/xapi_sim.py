@@ -3035,7 +3035,7 @@ def build_owners(sim):
     # Xen Orchestra's rolling snapshot: the keys on the snapshot VM and its VDIs
     # (@xen-orchestra/backups _otherConfig.mjs setVmOtherConfig / markExportSuccessfull)
     t = b.now - 21 * DAY
-    xo = {"xo:backup:datetime": time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(t)),
+    xo = {"xo:backup:datetime": time.strftime("%Y%m%dT%H:%M:%SZ", time.gmtime(t)),
           "xo:backup:job": "5f0a2c1e-8d5b-4c47-9d8e-0f4b6e1a2b3c",
           "xo:backup:schedule": "9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
           "xo:backup:vm": app01_uuid, "xo:backup:exported": "true"}
