@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 
+#include "backup.h"
 #include "chain.h"
 #include "util.h"
 
@@ -506,6 +507,7 @@ struct eval_ctx {
 	int *worded, n_worded;       /* report VDIs with a problem to word, in report order */
 	int *vm_real;                /* that position -> index in report.vms, -1 */
 	int *vm_rank;                /* report.vms index -> first index of its run of equals */
+	struct ct_owner_ctx octx;    /* the orphan rule's lookups, built on first use */
 };
 
 /* Point the context at the model's current arrays. */
@@ -731,20 +733,327 @@ static void gc_activity(struct eval_ctx *x, struct ct_sr_verdict *sv)
 	}
 }
 
-static bool orphan_candidate(const struct ct_vdi_verdict *vv, const struct ct_sr_verdict *sv,
+/* --- owners and the never-destroy rules (shared with prune) --- */
+
+const char *ct_owner_name(enum ct_owner o)
+{
+	switch (o) {
+	case CT_OWN_CHAINTOP: return "chaintop";
+	case CT_OWN_CHAINTOP_OTHER: return "chaintop (job not configured here)";
+	case CT_OWN_XO: return "Xen Orchestra";
+	case CT_OWN_VMSS: return "VMSS";
+	case CT_OWN_MANUAL: return "manual";
+	case CT_OWN_UNKNOWN: return "unknown";
+	case CT_OWN_NONE: break;
+	}
+	return "none";
+}
+
+const char *ct_owner_token(enum ct_owner o)
+{
+	switch (o) {
+	case CT_OWN_CHAINTOP: return "chaintop";
+	case CT_OWN_CHAINTOP_OTHER: return "chaintop-other";
+	case CT_OWN_XO: return "xo";
+	case CT_OWN_VMSS: return "vmss";
+	case CT_OWN_MANUAL: return "manual";
+	case CT_OWN_UNKNOWN: return "unknown";
+	case CT_OWN_NONE: break;
+	}
+	return "none";
+}
+
+bool ct_owner_is_foreign(enum ct_owner o)
+{
+	return o == CT_OWN_XO || o == CT_OWN_VMSS || o == CT_OWN_UNKNOWN;
+}
+
+/* chaintop:job / xo:backup:job marks of an other_config; CT_OWN_NONE without one. */
+static enum ct_owner owner_marks(const struct ct_map *oc, const struct ct_config *c,
+				 const char **job)
+{
+	const char *j = ct_map_get(oc, "chaintop:job");
+
+	if (j && *j) {
+		*job = j;
+		/* ad hoc backups (`backup --vm`, the console) belong to no configured job */
+		if (!strcmp(j, CT_BACKUP_ADHOC_JOB) || !c || ct_config_job(c, j))
+			return CT_OWN_CHAINTOP;
+		return CT_OWN_CHAINTOP_OTHER;
+	}
+	/* Xen Orchestra writes xo:backup:{job,schedule,vm,datetime} on its snapshots and their
+	 * disks (@xen-orchestra/backups _otherConfig.mjs) */
+	j = ct_map_get(oc, "xo:backup:job");
+	if (j) {
+		*job = j;
+		return CT_OWN_XO;
+	}
+	for (size_t i = 0; i < oc->n; i++)
+		if (!strncmp(oc->k[i], "xo:backup:", 10))
+			return CT_OWN_XO;
+	return CT_OWN_NONE;
+}
+
+enum ct_owner ct_vm_owner(const struct ct_vm *vm, const struct ct_config *c, const char **job)
+{
+	const char *j = NULL;
+	enum ct_owner o = owner_marks(&vm->other_config, c, &j);
+
+	*job = NULL;
+	if (o == CT_OWN_XO || o == CT_OWN_CHAINTOP || o == CT_OWN_CHAINTOP_OTHER) {
+		*job = j;
+		return o;
+	}
+	if (vm->is_vmss_snapshot)
+		return CT_OWN_VMSS;
+	return CT_OWN_MANUAL;
+}
+
+enum ct_owner ct_vdi_owner(const struct ct_vdi *v, const struct ct_config *c, const char **job)
+{
+	const char *j = NULL;
+	enum ct_owner o = owner_marks(&v->other_config, c, &j);
+
+	*job = j;
+	if (o != CT_OWN_NONE)
+		return o;
+	if (v->is_a_snapshot || v->type == CT_VDI_SUSPEND)
+		return CT_OWN_UNKNOWN;
+	return CT_OWN_NONE;
+}
+
+const char *ct_vm_destroy_blocked(const struct ct_vm *vm)
+{
+	for (size_t i = 0; i < vm->blocked_operations.n; i++)
+		if (!strcmp(vm->blocked_operations.k[i], "destroy"))
+			return vm->blocked_operations.v[i] ? vm->blocked_operations.v[i] : "";
+	return NULL;
+}
+
+void ct_owner_ctx_init(struct ct_owner_ctx *x, struct ct_model *m, const struct ct_config *c)
+{
+	memset(x, 0, sizeof(*x));
+	x->m = m;
+	x->c = c;
+}
+
+void ct_owner_ctx_release(struct ct_owner_ctx *x)
+{
+	if (!x)
+		return;
+	free(x->suspend_vms);
+	free(x->updates);
+	x->suspend_vms = NULL;
+	x->updates = NULL;
+	x->n_suspend = x->n_updates = 0;
+	x->built = false;
+}
+
+/* Suspended VMs, checkpoints and pool updates are few: plain arrays, scanned. */
+static void owner_ctx_build(struct ct_owner_ctx *x)
+{
+	size_t n;
+
+	if (x->built)
+		return;
+	x->built = true;
+	n = ct_model_count(x->m, CT_VM);
+	for (size_t i = 0; i < n; i++) {
+		const struct ct_vm *vm = (const struct ct_vm *)ct_model_at(x->m, CT_VM, i);
+
+		if (ct_ref_is_null(vm->suspend_vdi))
+			continue;
+		x->suspend_vms = ct_xrealloc(x->suspend_vms,
+					     ((size_t)x->n_suspend + 1) * sizeof(*x->suspend_vms));
+		x->suspend_vms[x->n_suspend++] = vm;
+	}
+	n = ct_model_count(x->m, CT_POOL_UPDATE);
+	for (size_t i = 0; i < n; i++) {
+		const struct ct_pool_update *u =
+			(const struct ct_pool_update *)ct_model_at(x->m, CT_POOL_UPDATE, i);
+
+		if (ct_ref_is_null(u->vdi))
+			continue;
+		x->updates = ct_xrealloc(x->updates, ((size_t)x->n_updates + 1) * sizeof(*x->updates));
+		x->updates[x->n_updates++] = u;
+	}
+}
+
+const struct ct_vm *ct_owner_suspend_holder(struct ct_owner_ctx *x, const struct ct_vdi *v)
+{
+	owner_ctx_build(x);
+	for (int i = 0; i < x->n_suspend; i++)
+		if (!strcmp(x->suspend_vms[i]->suspend_vdi, v->o.ref))
+			return x->suspend_vms[i];
+	return NULL;
+}
+
+/* SR types whose VDIs are not files or volumes SM can delete: LUN-per-VDI (SM's
+ * LUNperVDI.delete only sets managed = false) and shm (no VDI_DELETE capability). */
+static bool sr_raw_lun(const struct ct_sr *sr)
+{
+	static const char *const types[] = { "iscsi", "hba", "rawhba", "shm", NULL };
+
+	for (int i = 0; sr && sr->type && types[i]; i++)
+		if (!strcasecmp(sr->type, types[i]))
+			return true;
+	return false;
+}
+
+const char *ct_vdi_protected_rec(const struct ct_model *m, const struct ct_vdi *v,
+				 const struct ct_sr *sr, char *why, size_t len)
+{
+	char nb[NAME_MAX_LEN];
+
+	for (size_t i = 0; i < v->sm_config.n; i++) {
+		const char *k = v->sm_config.k[i];
+
+		/* SM's blktap2 writes host_<host ref> while a host has the VDI attached */
+		if (!strncmp(k, "host_", 5)) {
+			const struct ct_host *h = m ? ct_model_host(m, k + 5) : NULL;
+
+			snprintf(why, len, "SM has it attached on host %s%s%s without a VBD "
+				 "(sm_config %s): a tool or xapi is using it right now",
+				 h ? "'" : "", h ? san(h->name_label, nb, sizeof(nb)) : "(unknown)",
+				 h ? "'" : "", k);
+			return why;
+		}
+		/* storage_migrate.ml marks the source (mirror) and the destination leaf
+		 * (base_mirror) of a storage migration */
+		if (!strcmp(k, "mirror") || !strcmp(k, "base_mirror")) {
+			snprintf(why, len, "a storage migration is copying it (sm_config %s)", k);
+			return why;
+		}
+	}
+	if (sr_raw_lun(sr)) {
+		snprintf(why, len, "it is a raw LUN on SR '%s' of type %s: VDI.destroy there only "
+			 "forgets the LUN, the data stays on the array", san(sr->name_label, nb,
+									     sizeof(nb)), sr->type);
+		return why;
+	}
+	return NULL;
+}
+
+const char *ct_vdi_protected(struct ct_owner_ctx *x, const struct ct_vdi *v, char *why,
+			     size_t len)
+{
+	char nb[NAME_MAX_LEN];
+
+	if (ct_vdi_protected_rec(x->m, v, ct_model_sr(x->m, v->sr), why, len))
+		return why;
+	owner_ctx_build(x);
+	for (int i = 0; i < x->n_updates; i++)
+		if (!strcmp(x->updates[i]->vdi, v->o.ref)) {
+			snprintf(why, len, "it holds the ISO of pool update '%s': xapi owns it "
+				 "(pool_update.pool_clean or destroy removes it)",
+				 san(x->updates[i]->name_label, nb, sizeof(nb)));
+			return why;
+		}
+	return NULL;
+}
+
+/* ISO libraries, udev (removable media) and hot-plug SRs hold nothing chaintop may delete. */
+static bool sr_removable(const struct ct_sr *sr)
+{
+	const char *key;
+
+	if (!sr)
+		return true;
+	if (sr->type && (!strcmp(sr->type, "iso") || !strcmp(sr->type, "udev")))
+		return true;
+	if (sr->content_type && (!strcmp(sr->content_type, "iso") ||
+				 !strcmp(sr->content_type, "udev")))
+		return true;
+	key = ct_map_get(&sr->other_config, "i18n-key");
+	return key && !strncmp(key, "local-hotplug", 13);
+}
+
+enum ct_orphan ct_vdi_orphan(struct ct_owner_ctx *x, const struct ct_vdi *v,
+			     struct ct_orphan_verdict *out)
+{
+	const struct ct_sr *sr;
+	size_t nb = 0;
+	char nb1[NAME_MAX_LEN], pw[400];
+
+	memset(out, 0, sizeof(*out));
+	out->kind = CT_ORPHAN_NO;
+	out->owner = CT_OWN_NONE;
+	if (!v->managed || v->missing || v->virtual_size <= 0)
+		return out->kind;
+	if (v->type != CT_VDI_USER && v->type != CT_VDI_SYSTEM && v->type != CT_VDI_SUSPEND)
+		return out->kind;
+	if (v->current_operations.n > 0)   /* being copied, exported, mirrored: in use now */
+		return out->kind;
+	sr = ct_model_sr(x->m, v->sr);
+	if (!sr || sr_removable(sr))
+		return out->kind;
+	ct_model_vdi_vbds(x->m, v, &nb);
+	if (nb > 0 || v->vbds.n > 0)
+		return out->kind;
+	if (ct_owner_suspend_holder(x, v))
+		return out->kind;
+	out->owner = ct_vdi_owner(v, x->c, &out->job);
+	if (ct_vdi_protected(x, v, pw, sizeof(pw))) {
+		out->kind = CT_ORPHAN_PROTECTED;
+		snprintf(out->why, sizeof(out->why), "no VBD uses it, but %s", pw);
+		return out->kind;
+	}
+	switch (out->owner) {
+	case CT_OWN_XO:
+		out->kind = CT_ORPHAN_FOREIGN;
+		snprintf(out->why, sizeof(out->why), "no VBD uses it, but it carries Xen Orchestra's "
+			 "backup marks (xo:backup:job %s): XO's backup job owns it",
+			 out->job ? san(out->job, nb1, sizeof(nb1)) : "(none)");
+		break;
+	case CT_OWN_UNKNOWN:
+		out->kind = CT_ORPHAN_FOREIGN;
+		if (v->type == CT_VDI_SUSPEND) {
+			snprintf(out->why, sizeof(out->why), "a suspend image that no VM refers to "
+				 "(owner unknown): reported, not deleted by default");
+		} else {
+			const struct ct_vdi *src = ct_model_vdi(x->m, v->snapshot_of);
+
+			snprintf(out->why, sizeof(out->why), "a snapshot disk%s%s%s that no snapshot "
+				 "VM holds (owner unknown: VDI.snapshot, as CBT backup tools make "
+				 "them, or a snapshot removed without its disks)",
+				 src ? " of disk '" : "", src ? san(src->name_label, nb1, sizeof(nb1)) :
+				 "", src ? "'" : "");
+		}
+		break;
+	case CT_OWN_CHAINTOP:
+	case CT_OWN_CHAINTOP_OTHER:
+		out->kind = CT_ORPHAN_YES;
+		snprintf(out->why, sizeof(out->why), "a disk chaintop made (job '%s') that no VM "
+			 "uses: no VBD refers to it", san(out->job, nb1, sizeof(nb1)));
+		break;
+	default:
+		out->kind = CT_ORPHAN_YES;
+		snprintf(out->why, sizeof(out->why), "a %s disk that no VM uses: no VBD refers to "
+			 "it", v->type == CT_VDI_SYSTEM ? "system" : "user");
+		break;
+	}
+	return out->kind;
+}
+
+static bool orphan_candidate(struct eval_ctx *x, const struct ct_vdi_verdict *vv,
 			     const struct vdi_info *d)
 {
-	if (!sv->vhd || vv->in_use || !(d->flags & CT_DG_MANAGED) || (d->flags & CT_DG_MISSING))
+	struct ct_orphan_verdict ov;
+
+	/* the digest's cheap tests first: most VDIs stop here */
+	if (vv->in_use || !(d->flags & CT_DG_MANAGED) || (d->flags & CT_DG_MISSING))
 		return false;
 	if (d->type != CT_VDI_USER && d->type != CT_VDI_SYSTEM)
 		return false;
 	if (d->virtual_size <= 0 || (d->flags & CT_DG_BUSY))
 		return false;
-	return true;
+	if (!x->octx.m)
+		ct_owner_ctx_init(&x->octx, x->m, x->c);
+	return ct_vdi_orphan(&x->octx, vv->vdi, &ov) == CT_ORPHAN_YES;
 }
 
-static void vdi_state(struct ct_vdi_verdict *vv, const struct ct_sr_verdict *sv,
-		      const struct vdi_info *d)
+static void vdi_state(struct eval_ctx *x, struct ct_vdi_verdict *vv,
+		      const struct ct_sr_verdict *sv, const struct vdi_info *d)
 {
 	const struct ct_health_conf *h = &sv->health;
 	bool managed = !vv->is_base_copy;
@@ -766,7 +1075,7 @@ static void vdi_state(struct ct_vdi_verdict *vv, const struct ct_sr_verdict *sv,
 		vv->severity = vv->vm ? CT_SEV_WARNING : CT_SEV_OK;
 		return;
 	}
-	if (orphan_candidate(vv, sv, d)) {
+	if (orphan_candidate(x, vv, d)) {
 		vv->state = CT_VS_ORPHAN;
 		vv->severity = CT_SEV_WARNING;
 		return;
@@ -1083,7 +1392,7 @@ static void sr_states(struct eval_ctx *x, int si)
 		}
 		if (vv->is_vhd && vv->gc_mark)
 			sv->gc_paused = true;
-		vdi_state(vv, sv, d);
+		vdi_state(x, vv, sv, d);
 		if (vv->state == CT_VS_BROKEN || vv->state == CT_VS_ORPHAN ||
 		    (vv->state == CT_VS_DEEP && !(d->flags & CT_DG_SNAPSHOT)))
 			x->worded[x->n_worded++] = q;
@@ -1750,6 +2059,7 @@ static void ctx_release(struct eval_ctx *x)
 	free(x->worded);
 	free(x->vm_real);
 	free(x->vm_rank);
+	ct_owner_ctx_release(&x->octx);
 }
 
 /* The judging, once the structure (forest, users, disks) is in the report: states and SR

@@ -171,4 +171,93 @@ bool ct_chain_gate_vm(struct ct_model *m, const struct ct_config *c, const struc
 		      struct ct_gate_result *out);
 void ct_gate_result_release(struct ct_gate_result *g);
 
+/* ---- owners, and what chaintop never destroys -----------------------------------------
+ * One set of rules for `prune` (src/prune.c) and the Health view (the orphan state above):
+ * a VDI is an orphan to delete only when ct_vdi_orphan says CT_ORPHAN_YES. Pure functions
+ * of the records (caller holds the model lock); strings returned are borrowed from the
+ * records or static. */
+
+enum ct_owner {
+	CT_OWN_CHAINTOP,         /* other_config chaintop:job names a job of this configuration
+	                          * (or the ad hoc backups' one) */
+	CT_OWN_CHAINTOP_OTHER,   /* chaintop:job names a job this configuration does not have */
+	CT_OWN_XO,               /* other_config xo:backup:job (a Xen Orchestra backup job) */
+	CT_OWN_VMSS,             /* VM.is_vmss_snapshot: xapi's VM snapshot schedule */
+	CT_OWN_MANUAL,           /* a snapshot VM no tool marked (made by hand) */
+	CT_OWN_UNKNOWN,          /* a snapshot disk no snapshot VM holds (VDI.snapshot, as CBT
+	                          * backup tools make them), or a suspend image no VM refers to */
+	CT_OWN_NONE              /* a plain disk: no VM, no tool's mark */
+};
+/* "chaintop", "chaintop (job not configured here)", "Xen Orchestra", "VMSS", "manual",
+ * "unknown", "none" */
+const char *ct_owner_name(enum ct_owner o);
+/* Stable token for JSON: "chaintop", "chaintop-other", "xo", "vmss", "manual", "unknown",
+ * "none" */
+const char *ct_owner_token(enum ct_owner o);
+/* Owned by another tool: prune needs --include-foreign (or the pool's
+ * prune_include_foreign) to propose deleting it. */
+bool ct_owner_is_foreign(enum ct_owner o);
+
+/* Owner of a snapshot VM; *job gets the job id (chaintop job name, XO job id) or NULL. c may
+ * be NULL (every chaintop job then counts as configured). */
+enum ct_owner ct_vm_owner(const struct ct_vm *vm, const struct ct_config *c, const char **job);
+/* Owner of a disk by its own marks: chaintop:job, xo:backup:job (XO writes its keys on the
+ * snapshot's VDIs too), else CT_OWN_UNKNOWN for a snapshot or suspend disk, CT_OWN_NONE. */
+enum ct_owner ct_vdi_owner(const struct ct_vdi *v, const struct ct_config *c, const char **job);
+
+/* The reason a VM's blocked_operations gives for "destroy" (xapi refuses VM.destroy with
+ * OPERATION_BLOCKED), or NULL when destroy is not blocked. */
+const char *ct_vm_destroy_blocked(const struct ct_vm *vm);
+
+/* Lookups the disk rules need, built on first use: the VMs holding a suspend image and the
+ * pool updates' VDIs. Init is free; release after the last call (model still locked). */
+struct ct_owner_ctx {
+	struct ct_model *m;
+	const struct ct_config *c;
+	bool built;
+	const struct ct_vm **suspend_vms;     /* private */
+	int n_suspend;
+	const struct ct_pool_update **updates;  /* private */
+	int n_updates;
+};
+void ct_owner_ctx_init(struct ct_owner_ctx *x, struct ct_model *m, const struct ct_config *c);
+void ct_owner_ctx_release(struct ct_owner_ctx *x);
+/* The VM (a suspended VM or a checkpoint) whose suspend_VDI is v, or NULL. */
+const struct ct_vm *ct_owner_suspend_holder(struct ct_owner_ctx *x, const struct ct_vdi *v);
+
+/* Why no one may destroy this VDI through chaintop, --include-foreign or not; NULL when
+ * nothing forbids it. Written into why (a sentence without a final period):
+ *  - sm_config host_<ref>: SM has it attached on a host without a VBD;
+ *  - sm_config mirror / base_mirror: a storage migration is copying it;
+ *  - it is the VDI of a pool_update (xapi owns the update's ISO);
+ *  - its SR is raw LUN-per-VDI (iscsi, hba, rawhba: VDI.destroy only forgets the LUN) or
+ *    shm (SM cannot delete there). */
+const char *ct_vdi_protected(struct ct_owner_ctx *x, const struct ct_vdi *v, char *why,
+			     size_t len);
+/* The same rules that read only the VDI and its SR records (all but the pool update one),
+ * for records read fresh before a destroying call. m (may be NULL) names the host. */
+const char *ct_vdi_protected_rec(const struct ct_model *m, const struct ct_vdi *v,
+				 const struct ct_sr *sr, char *why, size_t len);
+
+enum ct_orphan {
+	CT_ORPHAN_NO,            /* used, special, busy, or not a disk to judge */
+	CT_ORPHAN_YES,           /* no one uses it, no other tool owns it: prune proposes it and
+	                          * Health shows it as ORPHAN */
+	CT_ORPHAN_FOREIGN,       /* unused, but another tool owns it or the owner is unknown:
+	                          * listed and kept unless foreign objects are included */
+	CT_ORPHAN_PROTECTED      /* unused, but ct_vdi_protected forbids destroying it */
+};
+struct ct_orphan_verdict {
+	enum ct_orphan kind;
+	enum ct_owner owner;
+	const char *job;         /* borrowed, or NULL */
+	char why[512];           /* the sentence: why it is an orphan, or why it is kept */
+};
+/* The orphan rule. Unused means: managed, not missing, type user or system (or suspend: a
+ * suspend image no VM refers to, owner unknown), virtual size > 0, no operation running,
+ * on an SR that is not ISO/udev/hot-plug, no VBD refers to it and it is no VM's suspend
+ * image. Returns out->kind. */
+enum ct_orphan ct_vdi_orphan(struct ct_owner_ctx *x, const struct ct_vdi *v,
+			     struct ct_orphan_verdict *out);
+
 #endif

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "output.h"
 #include "prune.h"
@@ -21,7 +23,7 @@ static void prune_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: chaintop prune [-c FILE] [--pool NAME]... [--older-than DURATION] [--dry-run]\n"
-		"                      [--yes]\n"
+		"                      [--json] [--include-foreign] [--yes]\n"
 		"\n"
 		"Finds stale snapshots and orphan disks, says why each one is listed and what deleting\n"
 		"it does to the VHD chains (base copies the garbage collector will coalesce, space\n"
@@ -36,14 +38,27 @@ static void prune_usage(FILE *f)
 		"                  metadata, HA statefiles and other special VDIs are never listed, nor\n"
 		"                  are base copies\n"
 		"\n"
+		"Only what chaintop made, manual snapshots and disks no tool marked are candidates.\n"
+		"Xen Orchestra's backup snapshots and disks (other_config xo:backup:*), VMSS\n"
+		"snapshots (is_vmss_snapshot) and snapshot disks or suspend images no VM holds\n"
+		"(owner unknown) are listed as kept unless --include-foreign is given. Never\n"
+		"proposed: a VM whose blocked_operations holds destroy, a VDI SM has attached\n"
+		"(sm_config host_*), one a storage migration copies (mirror, base_mirror), a pool\n"
+		"update's VDI, VDIs on raw LUN SRs (iscsi, hba, shm). A checkpoint's suspend image\n"
+		"goes with it (VM.destroy leaves it behind).\n"
+		"\n"
 		"Right before every call the object is read again and the rules are checked on that\n"
 		"fresh record; a disk another VM has attached is kept. A refused or failed call stops\n"
 		"that item and the next one goes ahead. Each run is recorded in the job history\n"
 		"('chaintop report').\n"
 		"\n"
-		"  --older-than D  age that makes a snapshot stale (30s, 15m, 2h, 14d, 1w), instead of\n"
-		"                  health.stale_after\n"
+		"  --older-than D  age that makes a snapshot stale, with its unit (30s, 15m, 2h, 14d,\n"
+		"                  1w), instead of health.stale_after; a bare number is refused\n"
 		"  --dry-run       list and plan only; make no destroying call\n"
+		"  --json          with --dry-run: one JSON document (candidates, owners, reasons,\n"
+		"                  effects, what is kept and why, the exact call plan)\n"
+		"  --include-foreign  also propose what another tool owns (Xen Orchestra, VMSS,\n"
+		"                  unknown owner); never blocked or protected objects\n"
 		"  --yes           delete without asking (needed when there is no terminal to ask on)\n"
 		"\n"
 		"Without --yes, on a terminal, it asks once: type 'yes' to go ahead.\n"
@@ -79,14 +94,151 @@ static bool confirm(int n_calls, int n_pools)
 	return !strcmp(line, "yes");
 }
 
+static json_t *jstrs(char *const *v, int n)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, ct_output_jstr(v[i]));
+	return a;
+}
+
+static json_t *cand_json(const struct ct_prune_cand *c, int index)
+{
+	json_t *o = json_object(), *disks = json_array();
+
+	json_object_set_new(o, "index", json_integer(index));
+	json_object_set_new(o, "kind", json_string(c->kind == CT_PRUNE_SNAPSHOT ? "snapshot" :
+						   "orphan"));
+	json_object_set_new(o, "ref", ct_output_jstr(c->ref));
+	json_object_set_new(o, "uuid", ct_output_jstr(c->uuid));
+	json_object_set_new(o, "name", ct_output_jstr(c->name));
+	json_object_set_new(o, "owner", json_string(ct_owner_token(c->owner)));
+	json_object_set_new(o, "owner_job", ct_output_jstr(c->owner_job));
+	json_object_set_new(o, "sr_uuid", ct_output_jstr(c->sr_uuid));
+	json_object_set_new(o, "sr_name", ct_output_jstr(c->sr_name));
+	json_object_set_new(o, "source_uuid", ct_output_jstr(c->source_uuid));
+	json_object_set_new(o, "source_name", ct_output_jstr(c->source_name));
+	json_object_set_new(o, "created", ct_output_jtime(c->created));
+	json_object_set_new(o, "age_seconds", c->age >= 0 ? json_integer(c->age) : json_null());
+	json_object_set_new(o, "virtual_size", json_integer(c->size));
+	json_object_set_new(o, "physical_utilisation", json_integer(c->physical));
+	json_object_set_new(o, "reasons", jstrs(c->reasons, c->n_reasons));
+	json_object_set_new(o, "effects", jstrs(c->effects, c->n_effects));
+	json_object_set_new(o, "bytes_now", json_integer(c->bytes_now));
+	json_object_set_new(o, "bytes_after_gc", json_integer(c->bytes_after_gc));
+	for (int k = 0; k < c->n_disks; k++) {
+		const struct ct_prune_disk *d = &c->disks[k];
+		json_t *dj = json_object();
+
+		json_object_set_new(dj, "ref", ct_output_jstr(d->ref));
+		json_object_set_new(dj, "uuid", ct_output_jstr(d->uuid));
+		json_object_set_new(dj, "name", ct_output_jstr(d->name));
+		json_object_set_new(dj, "sr_uuid", ct_output_jstr(d->sr_uuid));
+		json_object_set_new(dj, "virtual_size", json_integer(d->virtual_size));
+		json_object_set_new(dj, "physical_utilisation", json_integer(d->physical_utilisation));
+		json_object_set_new(dj, "destroy", json_boolean(d->destroy));
+		json_object_set_new(dj, "suspend_image", json_boolean(d->suspend));
+		json_object_set_new(dj, "keep_reason", ct_output_jstr(d->keep_reason));
+		json_object_set_new(dj, "chain", ct_output_jstr(d->chain));
+		json_array_append_new(disks, dj);
+	}
+	json_object_set_new(o, "disks", disks);
+	return o;
+}
+
+static json_t *skip_json(const struct ct_prune_skip *k)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "kind", json_string(k->kind == CT_PRUNE_SNAPSHOT ? "snapshot" :
+						   "orphan"));
+	json_object_set_new(o, "ref", ct_output_jstr(k->ref));
+	json_object_set_new(o, "uuid", ct_output_jstr(k->uuid));
+	json_object_set_new(o, "name", ct_output_jstr(k->name));
+	json_object_set_new(o, "sr_uuid", ct_output_jstr(k->sr_uuid));
+	json_object_set_new(o, "sr_name", ct_output_jstr(k->sr_name));
+	json_object_set_new(o, "owner", json_string(ct_owner_token(k->owner)));
+	json_object_set_new(o, "owner_job", ct_output_jstr(k->owner_job));
+	json_object_set_new(o, "reason", ct_output_jstr(k->reason));
+	json_object_set_new(o, "never", json_boolean(k->never));
+	return o;
+}
+
+/* The dry run as one JSON document (docs/chaintop.1 describes it). */
+static int write_json(const struct ct_output_oneshot *o, const struct ct_prune_list *lists,
+		      const struct ct_prune_plan *plans, const struct ct_prune_effect *effects,
+		      char *const *pool_uuids, unsigned flags, long long older_than, time_t now)
+{
+	json_t *doc = json_object(), *pools = json_array();
+	int rc;
+
+	json_object_set_new(doc, "dry_run", json_true());
+	json_object_set_new(doc, "generated", ct_output_jtime(now));
+	json_object_set_new(doc, "include_foreign",
+			    json_boolean(flags & CT_PRUNE_INCLUDE_FOREIGN));
+	json_object_set_new(doc, "older_than_seconds",
+			    older_than > 0 ? json_integer(older_than) : json_null());
+	for (int i = 0; i < o->n; i++) {
+		const struct ct_pool_conf *pc = o->ws.w[i].conf;
+		const struct ct_prune_list *l = &lists[i];
+		json_t *pj = json_object(), *cands = json_array(), *skips = json_array();
+		json_t *calls = json_array();
+
+		json_object_set_new(pj, "pool", ct_output_jstr(pc->name));
+		json_object_set_new(pj, "connected", json_boolean(o->pools[i].connected));
+		json_object_set_new(pj, "error", o->pools[i].connected ? json_null() :
+				    ct_output_jstr(o->pools[i].error ? o->pools[i].error :
+						   "not loaded"));
+		json_object_set_new(pj, "read_only", json_boolean(pc->read_only));
+		json_object_set_new(pj, "include_foreign",
+				    json_boolean((flags & CT_PRUNE_INCLUDE_FOREIGN) ||
+						 pc->prune_include_foreign));
+		json_object_set_new(pj, "pool_uuid", ct_output_jstr(pool_uuids[i]));
+		for (int k = 0; k < l->n; k++)
+			json_array_append_new(cands, cand_json(&l->c[k], k));
+		for (int k = 0; k < l->n_skips; k++)
+			json_array_append_new(skips, skip_json(&l->skips[k]));
+		for (int k = 0; k < plans[i].n_calls; k++) {
+			const struct ct_prune_call *c = &plans[i].calls[k];
+			json_t *cj = json_object();
+
+			json_object_set_new(cj, "step", json_integer(k + 1));
+			json_object_set_new(cj, "method", json_string(c->method));
+			json_object_set_new(cj, "ref", ct_output_jstr(c->ref));
+			json_object_set_new(cj, "uuid", ct_output_jstr(c->uuid));
+			json_object_set_new(cj, "name", ct_output_jstr(c->name));
+			json_object_set_new(cj, "candidate", json_integer(c->cand));
+			json_object_set_new(cj, "text", ct_output_jstr(c->text));
+			json_array_append_new(calls, cj);
+		}
+		json_object_set_new(pj, "candidates", cands);
+		json_object_set_new(pj, "kept", skips);
+		json_object_set_new(pj, "plan", calls);
+		json_object_set_new(pj, "notes", jstrs(plans[i].notes, plans[i].n_notes));
+		json_object_set_new(pj, "effect", l->n > 1 ? jstrs(effects[i].effects,
+								     effects[i].n_effects) :
+				    l->n == 1 ? jstrs(l->c[0].effects, l->c[0].n_effects) :
+				    json_array());
+		json_array_append_new(pools, pj);
+	}
+	json_object_set_new(doc, "pools", pools);
+	rc = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) < 0 ? -1 : 0;
+	printf("\n");
+	json_decref(doc);
+	return rc;
+}
+
 int ct_cmd_prune(struct ct_cli *cli)
 {
 	struct ct_output_oneshot o;
 	struct ct_prune_list *lists = NULL;
 	struct ct_prune_plan *plans = NULL;
 	struct ct_prune_effect *effects = NULL;
+	char **pool_uuids = NULL;
 	long long older_than = -1;
-	bool dry_run = false, yes = false, load_failed = false;
+	bool dry_run = false, yes = false, load_failed = false, json = false;
+	unsigned flags = 0;
 	int rc = 2, total = 0, n_calls = 0, n_pools_todo = 0;
 	struct ct_err e;
 	time_t now;
@@ -101,6 +253,10 @@ int ct_cmd_prune(struct ct_cli *cli)
 			dry_run = true;
 		} else if (!strcmp(a, "--yes") || !strcmp(a, "-y")) {
 			yes = true;
+		} else if (!strcmp(a, "--json")) {
+			json = true;
+		} else if (!strcmp(a, "--include-foreign")) {
+			flags |= CT_PRUNE_INCLUDE_FOREIGN;
 		} else if (!strncmp(a, "--older-than=", 13)) {
 			val = a + 13;
 		} else if (!strcmp(a, "--older-than")) {
@@ -115,11 +271,28 @@ int ct_cmd_prune(struct ct_cli *cli)
 			prune_usage(stderr);
 			return 2;
 		}
-		if (val && (ct_parse_duration(val, &older_than) < 0 || older_than <= 0)) {
-			fprintf(stderr, "chaintop prune: --older-than '%s' is not a duration: use a "
-				"number with s, m, h, d or w, such as 14d\n", val);
-			return 2;
+		if (val) {
+			char vb[64];
+			int pr = ct_parse_duration_unit(val, &older_than);
+
+			ct_sanitize(val, vb, sizeof(vb));
+			if (pr == -2) {
+				fprintf(stderr, "chaintop prune: --older-than '%s' has no unit: write "
+					"'%ss' if you mean seconds, or '%sd' for days (units: s, m, h, "
+					"d, w); nothing was listed or deleted\n", vb, vb, vb);
+				return 2;
+			}
+			if (pr < 0 || older_than <= 0) {
+				fprintf(stderr, "chaintop prune: --older-than '%s' is not a duration: "
+					"use a number with s, m, h, d or w, such as 14d\n", vb);
+				return 2;
+			}
 		}
+	}
+	if (json && !dry_run) {
+		fprintf(stderr, "chaintop prune: --json prints the plan for automation and deletes "
+			"nothing: add --dry-run\n");
+		return 2;
 	}
 	if (cli->read_only && !dry_run) {
 		fprintf(stderr, "chaintop prune: --read-only is set and prune deletes objects: "
@@ -136,6 +309,7 @@ int ct_cmd_prune(struct ct_cli *cli)
 	lists = ct_xcalloc((size_t)o.n + 1, sizeof(*lists));
 	plans = ct_xcalloc((size_t)o.n + 1, sizeof(*plans));
 	effects = ct_xcalloc((size_t)o.n + 1, sizeof(*effects));
+	pool_uuids = ct_xcalloc((size_t)o.n + 1, sizeof(*pool_uuids));
 	ct_output_oneshot_lock(&o);
 	for (int i = 0; i < o.n; i++) {
 		struct ct_output_pool *p = &o.pools[i];
@@ -155,13 +329,31 @@ int ct_cmd_prune(struct ct_cli *cli)
 			fprintf(stderr, "chaintop prune: pool '%s' is read_only in the configuration: "
 				"its candidates are listed but nothing there is deleted\n", pc->name);
 		}
-		if (ct_prune_find(p->model, &o.conf, pc, older_than, now, &lists[i]) > 1)
+		{
+			const struct ct_pool *pr = ct_model_pool(p->model);
+
+			pool_uuids[i] = ct_xstrdup(pr ? pr->o.uuid : NULL);
+		}
+		if (ct_prune_find(p->model, &o.conf, pc, older_than, now, flags, &lists[i]) > 1)
 			ct_prune_effect_of(p->model, &lists[i], &effects[i]);
 	}
 	ct_output_oneshot_unlock(&o);
 
+	if (json) {
+		for (int i = 0; i < o.n; i++)
+			ct_prune_plan(&lists[i], &plans[i]);
+		rc = write_json(&o, lists, plans, effects, pool_uuids, flags, older_than, now) < 0 ||
+		     load_failed ? 2 : 0;
+		goto out;
+	}
+
 	for (int i = 0; i < o.n; i++)
 		total += lists[i].n;
+	for (int i = 0; i < o.n; i++)
+		if (lists[i].n_skips) {
+			ct_prune_skips_print(stdout, &lists[i]);
+			printf("\n");
+		}
 	if (total == 0) {
 		printf("Nothing to prune: no stale snapshot and no orphan disk%s.\n",
 		       load_failed ? " in the pools that could be read" : "");
@@ -275,6 +467,9 @@ out:
 			ct_prune_plan_release(&plans[i]);
 			ct_prune_effect_release(&effects[i]);
 		}
+	for (int i = 0; pool_uuids && i < o.n; i++)
+		free(pool_uuids[i]);
+	free(pool_uuids);
 	free(lists);
 	free(plans);
 	free(effects);

@@ -197,7 +197,7 @@ static const char *type_name(int t)
 static const char *const top_keys[] = { "pools", "gate", "health", "jobs", "state_dir", NULL };
 static const char *const pool_keys[] = {
 	"name", "url", "username", "password_file", "password_env", "password", "tls",
-	"read_only", "srs", "tolerance", "max_depth", "min_free_percent", "warn_depth",
+	"read_only", "prune_include_foreign", "srs", "tolerance", "max_depth", "min_free_percent", "warn_depth",
 	"crit_depth", "coalesce_warn", "crit_free_percent", NULL
 };
 static const char *const tls_keys[] = { "verify", "ca_file", "fingerprint", NULL };
@@ -363,8 +363,10 @@ static int get_str(struct ld *L, const config_setting_t *grp, const char *prefix
 	return 1;
 }
 
+/* need_unit: a bare number is refused (for ages that decide what prune deletes, where "3"
+ * would mean 3 seconds). */
 static int get_duration(struct ld *L, const config_setting_t *grp, const char *prefix,
-			const char *key, long long lo, long long hi, long long *out)
+			const char *key, long long lo, long long hi, bool need_unit, long long *out)
 {
 	config_setting_t *s = config_setting_get_member(grp, key);
 	char path[256], los[32], his[32];
@@ -379,11 +381,20 @@ static int get_duration(struct ld *L, const config_setting_t *grp, const char *p
 	case CONFIG_TYPE_INT:
 	case CONFIG_TYPE_INT64:
 		v = config_setting_get_int64(s);
+		if (need_unit)
+			return fail(L, s, path, "%lld has no unit; write it in quotes with one, such "
+				    "as \"%lldd\" for days or \"%llds\" for seconds (units: s, m, h, "
+				    "d, w)", v, v, v);
 		if (v < 0)
 			return fail(L, s, path, "%lld is negative; expected a duration from %s to %s "
 				    "(seconds, or \"30s\", \"15m\", \"2h\", \"14d\")", v, los, his);
 		break;
 	case CONFIG_TYPE_STRING:
+		if (need_unit && ct_parse_duration_unit(config_setting_get_string(s), &v) == -2)
+			return fail(L, s, path, "'%s' has no unit; write \"%sd\" for days or "
+				    "\"%ss\" for seconds (units: s, m, h, d, w)",
+				    config_setting_get_string(s), config_setting_get_string(s),
+				    config_setting_get_string(s));
 		if (ct_parse_duration(config_setting_get_string(s), &v) < 0)
 			return fail(L, s, path, "'%s' is not a duration; expected seconds or a number "
 				    "with a unit: \"30s\", \"15m\", \"2h\", \"14d\", \"1w\"",
@@ -481,7 +492,7 @@ static int parse_gate(struct ld *L, const config_setting_t *grp, const char *pre
 	    (r[2] = get_int(L, grp, prefix, "min_free_percent", R_PERCENT,
 			    &g->min_free_percent)) < 0 ||
 	    (r[3] = get_policy(L, grp, prefix, &g->policy)) < 0 ||
-	    (r[4] = get_duration(L, grp, prefix, "wait_timeout", 1, 30LL * 86400,
+	    (r[4] = get_duration(L, grp, prefix, "wait_timeout", 1, 30LL * 86400, false,
 				 &g->wait_timeout)) < 0)
 		return -1;
 	if (any)
@@ -513,8 +524,8 @@ static int parse_health(struct ld *L, const config_setting_t *grp)
 	    get_int(L, grp, "health", "crit_depth", R_DEPTH, &h->crit_depth) < 0 ||
 	    get_int(L, grp, "health", "coalesce_warn", R_COALESCE, &h->coalesce_warn) < 0 ||
 	    get_int(L, grp, "health", "crit_free_percent", R_PERCENT, &h->crit_free_percent) < 0 ||
-	    get_duration(L, grp, "health", "stale_after", 1, 3650LL * 86400, &h->stale_after) < 0 ||
-	    get_duration(L, grp, "health", "stall_after", 1, 365LL * 86400, &h->stall_after) < 0)
+	    get_duration(L, grp, "health", "stale_after", 1, 3650LL * 86400, true, &h->stale_after) < 0 ||
+	    get_duration(L, grp, "health", "stall_after", 1, 365LL * 86400, false, &h->stall_after) < 0)
 		return -1;
 	return check_depths(L, grp, "health", h->warn_depth, h->crit_depth);
 }
@@ -902,7 +913,7 @@ static int parse_srs(struct ld *L, const config_setting_t *list, const char *pre
 				&o->tolerance, &o->max_depth, &o->min_free_percent, &o->warn_depth,
 				&o->crit_depth, &o->coalesce_warn, &o->crit_free_percent }) < 0)
 			return -1;
-		if (get_duration(L, g, pre, "stall_after", 0, 365LL * 86400, &o->stall_after) < 0)
+		if (get_duration(L, g, pre, "stall_after", 0, 365LL * 86400, false, &o->stall_after) < 0)
 			return -1;
 		if (check_depths(L, g, pre,
 				 pick(o->warn_depth, pick(p->warn_depth, L->c->health.warn_depth)),
@@ -951,7 +962,8 @@ static int parse_pool(struct ld *L, const config_setting_t *g, int idx, struct c
 			    "another user with a pool role)", p->name);
 	}
 	p->username = ct_xstrdup(v);
-	if (get_bool(L, g, pre, "read_only", &p->read_only) < 0)
+	if (get_bool(L, g, pre, "read_only", &p->read_only) < 0 ||
+	    get_bool(L, g, pre, "prune_include_foreign", &p->prune_include_foreign) < 0)
 		return -1;
 	if (parse_limits(L, g, pre, &(struct limits){
 			&p->tolerance, &p->max_depth, &p->min_free_percent, &p->warn_depth,

@@ -55,6 +55,9 @@ struct ct_pool_conf {
 	char *password_file, *password_env;  /* where it came from */
 	struct ct_tls_conf tls;
 	bool read_only;
+	bool prune_include_foreign;  /* prune also proposes Xen Orchestra's, VMSS and
+	                              * unknown-owner snapshots and disks (never blocked or
+	                              * protected ones), as --include-foreign does */
 	struct ct_sr_override *srs;
 	int n_srs;
 	/* pool-wide overrides of gate/health limits; < 0 = inherit */

@@ -130,6 +130,8 @@ static const struct field vm_fields[] = {
 	FLD(ct_vm, "resident_on", F_STR, resident_on),
 	FLD(ct_vm, "suspend_VDI", F_STR, suspend_vdi),
 	FLD(ct_vm, "current_operations", F_MAPVALS, current_operations),
+	FLD(ct_vm, "is_vmss_snapshot", F_BOOL, is_vmss_snapshot),
+	FLD(ct_vm, "blocked_operations", F_MAP, blocked_operations),
 };
 
 static const struct field vbd_fields[] = {
@@ -175,6 +177,12 @@ static const struct field message_fields[] = {
 	FLD(ct_message, "body", F_STR, body),
 };
 
+static const struct field pool_update_fields[] = {
+	FLD(ct_pool_update, "uuid", F_STR, o.uuid),
+	FLD(ct_pool_update, "name_label", F_STR, name_label),
+	FLD(ct_pool_update, "vdi", F_STR, vdi),
+};
+
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct {
@@ -190,6 +198,7 @@ static const struct {
 	[CT_PBD] = { pbd_fields, NFIELDS(pbd_fields) },
 	[CT_TASK] = { task_fields, NFIELDS(task_fields) },
 	[CT_MESSAGE] = { message_fields, NFIELDS(message_fields) },
+	[CT_POOL_UPDATE] = { pool_update_fields, NFIELDS(pool_update_fields) },
 };
 
 /* Field lookup by name: a small open-addressed hash table per class, built once. Records

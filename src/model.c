@@ -25,6 +25,7 @@
 static const char *const class_names[CT_NCLASSES] = {
 	[CT_POOL] = "pool", [CT_HOST] = "host", [CT_SR] = "SR", [CT_VDI] = "VDI", [CT_VM] = "VM",
 	[CT_VBD] = "VBD", [CT_PBD] = "PBD", [CT_TASK] = "task", [CT_MESSAGE] = "message",
+	[CT_POOL_UPDATE] = "pool_update",
 };
 
 const char *ct_class_name(enum ct_class c)
@@ -87,6 +88,7 @@ static size_t class_size(enum ct_class c)
 	case CT_PBD: return sizeof(struct ct_pbd);
 	case CT_TASK: return sizeof(struct ct_task);
 	case CT_MESSAGE: return sizeof(struct ct_message);
+	case CT_POOL_UPDATE: return sizeof(struct ct_pool_update);
 	case CT_NCLASSES: break;
 	}
 	return 0;
@@ -170,6 +172,7 @@ void ct_obj_free(struct ct_obj *o)
 		free(v->resident_on);
 		free(v->suspend_vdi);
 		ct_strset_release(&v->current_operations);
+		ct_map_release(&v->blocked_operations);
 		break;
 	}
 	case CT_VBD: {
@@ -202,6 +205,12 @@ void ct_obj_free(struct ct_obj *o)
 		free(msg->cls);
 		free(msg->obj_uuid);
 		free(msg->body);
+		break;
+	}
+	case CT_POOL_UPDATE: {
+		struct ct_pool_update *u = (struct ct_pool_update *)o;
+		free(u->name_label);
+		free(u->vdi);
 		break;
 	}
 	case CT_NCLASSES:
@@ -265,7 +274,7 @@ struct ct_obj *ct_obj_dup(const struct ct_obj *o)
 		DUPS(name_label); DUPS(name_description); DUPS(snapshot_of);
 		DUPS(resident_on); DUPS(suspend_vdi);
 		DUPSET(snapshots); DUPSET(vbds); DUPSET(tags); DUPSET(current_operations);
-		DUPMAP(other_config);
+		DUPMAP(other_config); DUPMAP(blocked_operations);
 		break;
 	}
 	case CT_VBD: {
@@ -292,6 +301,12 @@ struct ct_obj *ct_obj_dup(const struct ct_obj *o)
 		const struct ct_message *s = (const struct ct_message *)o;
 		struct ct_message *d = (struct ct_message *)n;
 		DUPS(name); DUPS(cls); DUPS(obj_uuid); DUPS(body);
+		break;
+	}
+	case CT_POOL_UPDATE: {
+		const struct ct_pool_update *s = (const struct ct_pool_update *)o;
+		struct ct_pool_update *d = (struct ct_pool_update *)n;
+		DUPS(name_label); DUPS(vdi);
 		break;
 	}
 	case CT_NCLASSES:

@@ -26,11 +26,12 @@ enum ct_class {
 	CT_PBD,
 	CT_TASK,
 	CT_MESSAGE,
+	CT_POOL_UPDATE,
 	CT_NCLASSES
 };
 
 /* XAPI's spelling for calls ("pool", "host", "SR", "VDI", "VM", "VBD", "PBD", "task",
- * "message"); event.from sends them lowercase. */
+ * "message", "pool_update"); event.from sends them lowercase. */
 const char *ct_class_name(enum ct_class c);
 /* Case-insensitive; -1 if unknown (classes chaintop does not keep). */
 int ct_class_from_name(const char *name);
@@ -128,6 +129,8 @@ struct ct_vm {
 	char *resident_on;       /* host ref */
 	char *suspend_vdi;       /* VDI ref or "OpaqueRef:NULL" */
 	struct ct_strset current_operations;
+	bool is_vmss_snapshot;   /* made by a VM snapshot schedule (VMSS) */
+	struct ct_map blocked_operations;   /* operation -> reason; "destroy" blocks VM.destroy */
 };
 
 enum ct_vbd_type { CT_VBD_DISK, CT_VBD_CD, CT_VBD_FLOPPY, CT_VBD_OTHER };
@@ -179,6 +182,13 @@ struct ct_message {
 	char *obj_uuid;
 	time_t timestamp;
 	char *body;
+};
+
+/* An update uploaded to the pool (XS 7.1+): its ISO lives in a VDI that xapi owns. */
+struct ct_pool_update {
+	struct ct_obj o;
+	char *name_label;
+	char *vdi;               /* VDI ref or "OpaqueRef:NULL" */
 };
 
 /* Allocate an empty record of class c with every string NULL and sets/maps empty. */

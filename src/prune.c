@@ -144,6 +144,7 @@ static void cand_release(struct ct_prune_cand *c)
 	free(c->name);
 	free(c->source_uuid);
 	free(c->source_name);
+	free(c->owner_job);
 	free_strs(c->reasons, c->n_reasons);
 	for (int i = 0; i < c->n_disks; i++)
 		disk_release(&c->disks[i]);
@@ -153,12 +154,27 @@ static void cand_release(struct ct_prune_cand *c)
 	memset(c, 0, sizeof(*c));
 }
 
+static void skip_release(struct ct_prune_skip *k)
+{
+	free(k->pool);
+	free(k->ref);
+	free(k->uuid);
+	free(k->name);
+	free(k->sr_uuid);
+	free(k->sr_name);
+	free(k->owner_job);
+	free(k->reason);
+}
+
 void ct_prune_list_release(struct ct_prune_list *l)
 {
 	if (!l)
 		return;
 	for (int i = 0; i < l->n; i++)
 		cand_release(&l->c[i]);
+	for (int i = 0; i < l->n_skips; i++)
+		skip_release(&l->skips[i]);
+	free(l->skips);
 	free(l->c);
 	memset(l, 0, sizeof(*l));
 }
@@ -188,6 +204,7 @@ void ct_prune_list_add_copy(struct ct_prune_list *l, const struct ct_prune_cand 
 	c->name = ct_xstrdup(s->name);
 	c->source_uuid = ct_xstrdup(s->source_uuid);
 	c->source_name = ct_xstrdup(s->source_name);
+	c->owner_job = ct_xstrdup(s->owner_job);
 	c->reasons = dup_strs(s->reasons, s->n_reasons);
 	c->chain = ct_xstrdup(s->chain);
 	c->effects = dup_strs(s->effects, s->n_effects);
@@ -541,52 +558,70 @@ static void cand_join_chains(struct ct_prune_cand *c)
 	c->chain = sb_take(&sb);
 }
 
-/* The VMs holding a suspend image (few: suspended VMs and checkpoints), built once a find
- * so the "is it someone's suspend VDI" question does not walk every VM for every VDI. */
-struct suspend_idx {
-	const struct ct_vm **vms;
-	int n;
-};
-
-static void suspend_idx_build(struct ct_model *m, struct suspend_idx *sx)
+/* Append a skip: an object a rule kept although it matched. why is taken (owned). */
+static void add_skip(struct ct_prune_list *l, enum ct_prune_kind kind, const char *pool,
+		     const struct ct_obj *o, const char *name, const struct ct_sr *sr,
+		     enum ct_owner owner, const char *job, char *why, bool never)
 {
-	size_t n = ct_model_count(m, CT_VM);
+	struct ct_prune_skip *k;
 
-	memset(sx, 0, sizeof(*sx));
-	for (size_t i = 0; i < n; i++) {
-		const struct ct_vm *vm = (const struct ct_vm *)ct_model_at(m, CT_VM, i);
-
-		if (!vm->suspend_vdi || ct_ref_is_null(vm->suspend_vdi))
-			continue;
-		sx->vms = ct_xrealloc(sx->vms, ((size_t)sx->n + 1) * sizeof(*sx->vms));
-		sx->vms[sx->n++] = vm;
-	}
+	l->skips = ct_xrealloc(l->skips, ((size_t)l->n_skips + 1) * sizeof(*l->skips));
+	k = &l->skips[l->n_skips++];
+	memset(k, 0, sizeof(*k));
+	k->kind = kind;
+	k->pool = ct_xstrdup(pool);
+	k->ref = ct_xstrdup(o->ref);
+	k->uuid = ct_xstrdup(o->uuid);
+	k->name = ct_xstrdup(name);
+	k->sr_uuid = ct_xstrdup(sr ? sr->o.uuid : NULL);
+	k->sr_name = ct_xstrdup(sr ? sr->name_label : NULL);
+	k->owner = owner;
+	k->owner_job = ct_xstrdup(job);
+	k->reason = why;
+	k->never = never;
 }
 
-/* The VM holding v as its suspend image, or NULL. */
-static const struct ct_vm *suspend_owner(const struct suspend_idx *sx, const struct ct_vdi *v)
+/* "Xen Orchestra job 1a2b..." / "VMSS" / "chaintop job 'nightly'" (sanitised). */
+static char *owner_text(enum ct_owner o, const char *job)
 {
-	for (int i = 0; i < sx->n; i++)
-		if (!strcmp(sx->vms[i]->suspend_vdi, v->o.ref))
-			return sx->vms[i];
-	return NULL;
+	char jb[128];
+
+	switch (o) {
+	case CT_OWN_XO:
+		return ct_xasprintf("Xen Orchestra backup job %s", job ? san(job, jb, sizeof(jb)) :
+				    "(unknown id)");
+	case CT_OWN_CHAINTOP:
+	case CT_OWN_CHAINTOP_OTHER:
+		return ct_xasprintf("chaintop job '%s'%s", san(job, jb, sizeof(jb)),
+				    o == CT_OWN_CHAINTOP_OTHER ? " (not in this configuration)" : "");
+	case CT_OWN_VMSS:
+		return ct_xstrdup("a VM snapshot schedule (VMSS)");
+	case CT_OWN_MANUAL:
+		return ct_xstrdup("no tool (a manual snapshot)");
+	case CT_OWN_UNKNOWN:
+		return ct_xstrdup("an unknown owner");
+	case CT_OWN_NONE:
+		break;
+	}
+	return ct_xstrdup("no tool (no owner mark)");
 }
 
 /* Why a disk of snapshot `snap` must be kept, or NULL when VDI.destroy may follow. */
-static char *disk_keep_reason(struct ct_model *m, const struct suspend_idx *sx,
+static char *disk_keep_reason(struct ct_model *m, struct ct_owner_ctx *ox,
 			      const struct ct_vm *snap, const struct ct_vdi *v,
-			      const struct ct_sr *sr)
+			      const struct ct_sr *sr, bool suspend)
 {
 	size_t nb = 0;
 	struct ct_vbd *const *vbds = ct_model_vdi_vbds(m, v, &nb);
-	const struct ct_vm *owner;
+	const struct ct_vm *holder;
+	char pw[400];
 
 	if (!v->managed)
 		return ct_xstrdup("it is a base copy (managed = false): the GC owns it");
-	if (!type_prunable(v->type))
+	if (suspend ? v->type != CT_VDI_SUSPEND : !type_prunable(v->type))
 		return ct_xasprintf("it is a %s VDI: chaintop never deletes those",
 				    vdi_type_name(v->type));
-	if (!v->is_a_snapshot)
+	if (!suspend && !v->is_a_snapshot)
 		return ct_xstrdup("it is not a snapshot disk (is_a_snapshot is false), so it may "
 				  "be someone's live disk");
 	if (sr_removable(sr))
@@ -605,9 +640,11 @@ static char *disk_keep_reason(struct ct_model *m, const struct suspend_idx *sx,
 		free(lab);
 		return r;
 	}
-	owner = suspend_owner(sx, v);
-	if (owner) {
-		char *lab = obj_label(owner->name_label, owner->o.uuid), *r;
+	if (ct_vdi_protected(ox, v, pw, sizeof(pw)))
+		return ct_xstrdup(pw);
+	holder = ct_owner_suspend_holder(ox, v);
+	if (holder && holder != snap) {
+		char *lab = obj_label(holder->name_label, holder->o.uuid), *r;
 
 		r = ct_xasprintf("it is the suspend image of VM %s", lab);
 		free(lab);
@@ -616,10 +653,31 @@ static char *disk_keep_reason(struct ct_model *m, const struct suspend_idx *sx,
 	return NULL;
 }
 
-static void add_snapshot(struct ct_model *m, const struct suspend_idx *sx,
+static void add_disk(struct ct_model *m, struct ct_owner_ctx *ox, struct ct_prune_cand *c,
+		     const struct ct_vm *vm, const struct ct_vdi *v, bool suspend,
+		     struct refset *gone)
+{
+	struct ct_prune_disk *d;
+
+	for (int k = 0; k < c->n_disks; k++)
+		if (!strcmp(c->disks[k].ref, v->o.ref))
+			return;
+	d = &c->disks[c->n_disks++];
+	fill_disk(m, d, v);
+	d->suspend = suspend;
+	d->keep_reason = disk_keep_reason(m, ox, vm, v, ct_model_sr(m, v->sr), suspend);
+	d->destroy = d->keep_reason == NULL;
+	if (d->destroy) {
+		c->size += v->virtual_size;
+		c->physical += v->physical_utilisation;
+		refset_add(gone, v);
+	}
+}
+
+static void add_snapshot(struct ct_model *m, struct ct_owner_ctx *ox,
 			 const struct ct_pool_conf *pc, const char *pool_uuid,
-			 const struct ct_vm *vm, char **reasons, int n_reasons, time_t now,
-			 struct ct_prune_list *out)
+			 const struct ct_vm *vm, enum ct_owner owner, const char *job,
+			 char **reasons, int n_reasons, time_t now, struct ct_prune_list *out)
 {
 	struct ct_prune_cand *c = list_push(out);
 	const struct ct_vm *src = ct_model_vm(m, vm->snapshot_of);
@@ -635,6 +693,8 @@ static void add_snapshot(struct ct_model *m, const struct suspend_idx *sx,
 	c->name = ct_xstrdup(vm->name_label);
 	c->source_uuid = ct_xstrdup(src ? src->o.uuid : NULL);
 	c->source_name = ct_xstrdup(src ? src->name_label : NULL);
+	c->owner = owner;
+	c->owner_job = ct_xstrdup(job);
 	c->created = vm->snapshot_time;
 	c->age = vm->snapshot_time > 0 ? (long long)(now - vm->snapshot_time) : -1;
 	c->reasons = reasons;
@@ -642,41 +702,20 @@ static void add_snapshot(struct ct_model *m, const struct suspend_idx *sx,
 	c->disks = ct_xcalloc(nb + 2, sizeof(*c->disks));
 	for (size_t i = 0; i < nb; i++) {
 		const struct ct_vdi *v;
-		struct ct_prune_disk *d;
-		bool dup = false;
 
 		if (vbds[i]->type != CT_VBD_DISK || ct_ref_is_null(vbds[i]->vdi))
 			continue;
 		v = ct_model_vdi(m, vbds[i]->vdi);
-		if (!v)
-			continue;
-		for (int k = 0; k < c->n_disks; k++)
-			if (!strcmp(c->disks[k].ref, v->o.ref))
-				dup = true;
-		if (dup)
-			continue;
-		d = &c->disks[c->n_disks++];
-		fill_disk(m, d, v);
-		d->keep_reason = disk_keep_reason(m, sx, vm, v, ct_model_sr(m, v->sr));
-		d->destroy = d->keep_reason == NULL;
-		if (d->destroy) {
-			c->size += v->virtual_size;
-			c->physical += v->physical_utilisation;
-			refset_add(&gone, v);
-		}
+		if (v)
+			add_disk(m, ox, c, vm, v, false, &gone);
 	}
-	/* A checkpoint's suspend image: shown, never destroyed (suspend VDIs are never ours). */
-	if (vm->suspend_vdi && !ct_ref_is_null(vm->suspend_vdi)) {
+	/* A checkpoint's suspend image: VM.destroy leaves it behind (xapi destroys the VM's
+	 * VBDs, never a VDI), so it goes with its checkpoint. */
+	if (!ct_ref_is_null(vm->suspend_vdi)) {
 		const struct ct_vdi *v = ct_model_vdi(m, vm->suspend_vdi);
 
-		if (v) {
-			struct ct_prune_disk *d = &c->disks[c->n_disks++];
-
-			fill_disk(m, d, v);
-			d->keep_reason = ct_xstrdup("it is the checkpoint's suspend image: chaintop "
-						    "never deletes suspend VDIs; remove it with "
-						    "'xe vdi-destroy' if nothing needs it");
-		}
+		if (v)
+			add_disk(m, ox, c, vm, v, true, &gone);
 	}
 	for (int i = 0; i < c->n_disks; i++) {
 		if (c->disks[i].destroy || i == c->n_disks - 1) {
@@ -690,7 +729,8 @@ static void add_snapshot(struct ct_model *m, const struct suspend_idx *sx,
 }
 
 static void add_orphan(struct ct_model *m, const struct ct_pool_conf *pc, const char *pool_uuid,
-		       const struct ct_vdi *v, char *reason, time_t now, struct ct_prune_list *out)
+		       const struct ct_vdi *v, const struct ct_orphan_verdict *ov, time_t now,
+		       struct ct_prune_list *out)
 {
 	struct ct_prune_cand *c = list_push(out);
 	const struct ct_vdi *src = v->is_a_snapshot ? ct_model_vdi(m, v->snapshot_of) : NULL;
@@ -704,13 +744,16 @@ static void add_orphan(struct ct_model *m, const struct ct_pool_conf *pc, const 
 	c->name = ct_xstrdup(v->name_label);
 	c->source_uuid = ct_xstrdup(src ? src->o.uuid : NULL);
 	c->source_name = ct_xstrdup(src ? src->name_label : NULL);
+	c->owner = ov->owner;
+	c->owner_job = ct_xstrdup(ov->job);
 	c->created = v->is_a_snapshot ? v->snapshot_time : 0;
 	c->age = c->created > 0 ? (long long)(now - c->created) : -1;
-	push_str(&c->reasons, &c->n_reasons, reason);
+	push_str(&c->reasons, &c->n_reasons, ct_xstrdup(ov->why));
 	c->disks = ct_xcalloc(1, sizeof(*c->disks));
 	c->n_disks = 1;
 	fill_disk(m, &c->disks[0], v);
 	c->disks[0].destroy = true;
+	c->disks[0].suspend = v->type == CT_VDI_SUSPEND;
 	cand_set_sr(c, &c->disks[0]);
 	c->size = v->virtual_size;
 	c->physical = v->physical_utilisation;
@@ -720,98 +763,126 @@ static void add_orphan(struct ct_model *m, const struct ct_pool_conf *pc, const 
 	refset_release(&gone);
 }
 
-/* The orphan rule; returns the reason sentence (owned) or NULL. */
-static char *orphan_reason(struct ct_model *m, const struct suspend_idx *sx,
-			   const struct ct_vdi *v)
+/* The SR of a snapshot's first disk, for grouping a skip. */
+static const struct ct_sr *snapshot_sr(struct ct_model *m, const struct ct_vm *vm)
 {
 	size_t nb = 0;
-	const struct ct_sr *sr;
+	struct ct_vbd *const *vbds = ct_model_vm_vbds(m, vm, &nb);
 
-	if (!v->managed || v->missing || !type_prunable(v->type) || v->virtual_size <= 0)
-		return NULL;
-	if (v->current_operations.n > 0)   /* being copied, exported, ...: in use right now */
-		return NULL;
-	sr = ct_model_sr(m, v->sr);
-	if (!sr || sr_removable(sr))
-		return NULL;
-	ct_model_vdi_vbds(m, v, &nb);
-	if (nb > 0 || v->vbds.n > 0)
-		return NULL;
-	if (suspend_owner(sx, v))
-		return NULL;
-	if (v->is_a_snapshot) {
-		const struct ct_vdi *src = ct_model_vdi(m, v->snapshot_of);
+	for (size_t i = 0; i < nb; i++) {
+		const struct ct_vdi *v = ct_model_vdi(m, vbds[i]->vdi);
 
-		if (src) {
-			char *lab = obj_label(src->name_label, src->o.uuid), *r;
-
-			r = ct_xasprintf("a snapshot of disk %s whose snapshot VM is gone: no VBD "
-					 "uses it", lab);
-			free(lab);
-			return r;
-		}
-		return ct_xstrdup("a snapshot disk whose snapshot VM and source disk are both "
-				  "gone: no VBD uses it");
+		if (vbds[i]->type == CT_VBD_DISK && v)
+			return ct_model_sr(m, v->sr);
 	}
-	return ct_xasprintf("a %s disk that no VM uses: no VBD refers to it", vdi_type_name(v->type));
+	return NULL;
 }
 
-int ct_prune_find(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
-		  long long older_than, time_t now, struct ct_prune_list *out)
+static void find_snapshots(struct ct_model *m, struct ct_owner_ctx *ox,
+			   const struct ct_config *c, const struct ct_pool_conf *pc,
+			   const char *pool_uuid, long long older_than, time_t now, bool foreign,
+			   struct ct_prune_list *out)
 {
-	const struct ct_pool *pool = ct_model_pool(m);
-	const char *pool_uuid = pool ? pool->o.uuid : NULL;
-	struct suspend_idx sx;
-	int start = out->n;
-	size_t n;
-	char d1[32], d2[32];
+	size_t n = ct_model_count(m, CT_VM);
+	char d1[32], d2[32], jb[128];
 
-	if (older_than < 0)
-		older_than = c ? c->health.stale_after : 0;
-	suspend_idx_build(m, &sx);
-	n = ct_model_count(m, CT_VM);
 	for (size_t i = 0; i < n; i++) {
 		const struct ct_vm *vm = (const struct ct_vm *)ct_model_at(m, CT_VM, i);
-		const char *job;
+		const char *job = NULL, *blocked;
+		enum ct_owner owner;
 		char **reasons = NULL;
 		int nr = 0;
 
 		if (!vm->is_a_snapshot || vm->is_control_domain)
 			continue;
+		owner = ct_vm_owner(vm, c, &job);
 		if (older_than > 0 && vm->snapshot_time > 0 && now - vm->snapshot_time > older_than) {
 			fmt_age((long long)(now - vm->snapshot_time), d1, sizeof(d1));
 			fmt_age(older_than, d2, sizeof(d2));
 			push_str(&reasons, &nr, ct_xasprintf("it is %s old, older than %s", d1, d2));
 		}
-		job = ct_map_get(&vm->other_config, "chaintop:job");
-		/* ad hoc backups (`backup --vm`, the console) belong to no configured job: only
-		 * their age makes them stale */
-		if (job && *job && strcmp(job, CT_BACKUP_ADHOC_JOB) != 0 &&
-		    !(c && ct_config_job(c, job))) {
-			char jb[128];
-
+		if (owner == CT_OWN_CHAINTOP_OTHER)
 			push_str(&reasons, &nr,
 				 ct_xasprintf("it was made by chaintop job '%s', which is no longer "
 					      "in the configuration", san(job, jb, sizeof(jb))));
-		}
 		if (!ct_model_vm(m, vm->snapshot_of))
 			push_str(&reasons, &nr,
 				 ct_xstrdup("its source VM is gone (snapshot_of names no VM)"));
 		if (nr == 0)
 			continue;
-		add_snapshot(m, &sx, pc, pool_uuid, vm, reasons, nr, now, out);
+		blocked = ct_vm_destroy_blocked(vm);
+		if (blocked || (ct_owner_is_foreign(owner) && !foreign)) {
+			char *who = owner_text(owner, job), *why, bb[256];
+
+			if (blocked)
+				why = ct_xasprintf("%s, but its blocked_operations block destroy ('%s'): "
+						   "xapi refuses VM.destroy; made by %s", reasons[0],
+						   san(blocked, bb, sizeof(bb)), who);
+			else
+				why = ct_xasprintf("%s, but it belongs to %s: %s; run with "
+						   "--include-foreign (or set prune_include_foreign "
+						   "for the pool) to include it", reasons[0], who,
+						   owner == CT_OWN_XO ? "for XO's rolling-snapshot and "
+						   "delta jobs these snapshots are the backups" :
+						   "the schedule removes its own snapshots by its retention");
+			add_skip(out, CT_PRUNE_SNAPSHOT, pc->name, &vm->o, vm->name_label,
+				 snapshot_sr(m, vm), owner, job, why, blocked != NULL);
+			free(who);
+			free_strs(reasons, nr);
+			continue;
+		}
+		add_snapshot(m, ox, pc, pool_uuid, vm, owner, job, reasons, nr, now, out);
 	}
+}
+
+int ct_prune_find(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
+		  long long older_than, time_t now, unsigned flags, struct ct_prune_list *out)
+{
+	const struct ct_pool *pool = ct_model_pool(m);
+	const char *pool_uuid = pool ? pool->o.uuid : NULL;
+	bool foreign = (flags & CT_PRUNE_INCLUDE_FOREIGN) || pc->prune_include_foreign;
+	struct ct_owner_ctx ox;
+	int start = out->n;
+	size_t n;
+
+	if (older_than < 0)
+		older_than = c ? c->health.stale_after : 0;
+	ct_owner_ctx_init(&ox, m, c);
+	find_snapshots(m, &ox, c, pc, pool_uuid, older_than, now, foreign, out);
 	n = ct_model_count(m, CT_VDI);
 	for (size_t i = 0; i < n; i++) {
 		const struct ct_vdi *v = (const struct ct_vdi *)ct_model_at(m, CT_VDI, i);
-		char *r = orphan_reason(m, &sx, v);
+		struct ct_orphan_verdict ov;
 
-		if (r)
-			add_orphan(m, pc, pool_uuid, v, r, now, out);
+		switch (ct_vdi_orphan(&ox, v, &ov)) {
+		case CT_ORPHAN_NO:
+			break;
+		case CT_ORPHAN_FOREIGN:
+			if (!foreign) {
+				char *who = owner_text(ov.owner, ov.job);
+
+				add_skip(out, CT_PRUNE_ORPHAN, pc->name, &v->o, v->name_label,
+					 ct_model_sr(m, v->sr), ov.owner, ov.job,
+					 ct_xasprintf("%s; owned by %s: kept unless --include-foreign "
+						      "(or the pool's prune_include_foreign) is given",
+						      ov.why, who), false);
+				free(who);
+				break;
+			}
+			add_orphan(m, pc, pool_uuid, v, &ov, now, out);
+			break;
+		case CT_ORPHAN_PROTECTED:
+			add_skip(out, CT_PRUNE_ORPHAN, pc->name, &v->o, v->name_label,
+				 ct_model_sr(m, v->sr), ov.owner, ov.job, ct_xstrdup(ov.why), true);
+			break;
+		case CT_ORPHAN_YES:
+			add_orphan(m, pc, pool_uuid, v, &ov, now, out);
+			break;
+		}
 	}
 	if (out->n - start > 1)
 		qsort(out->c + start, (size_t)(out->n - start), sizeof(*out->c), cand_cmp);
-	free(sx.vms);
+	ct_owner_ctx_release(&ox);
 	return out->n - start;
 }
 
@@ -865,7 +936,8 @@ int ct_prune_plan(const struct ct_prune_list *l, struct ct_prune_plan *out)
 
 				if (d->destroy) {
 					plan_push(out, i, k, "VDI.destroy", d->ref, d->uuid, d->name,
-						  disk_call_text(c, d, "disk"));
+						  disk_call_text(c, d, d->suspend ? "suspend image" :
+								 "disk"));
 				} else {
 					char *dl = obj_label(d->name, d->uuid);
 
@@ -946,6 +1018,12 @@ void ct_prune_list_print(FILE *f, const struct ct_prune_list *l)
 		if (c->kind == CT_PRUNE_SNAPSHOT)
 			fprintf(f, "      of VM: %s\n", c->source_name ?
 				san(c->source_name, srcb, sizeof(srcb)) : "(gone)");
+		{
+			char *who = owner_text(c->owner, c->owner_job);
+
+			fprintf(f, "      owner: %s\n", who);
+			free(who);
+		}
 		for (int k = 0; k < c->n_reasons; k++)
 			fprintf(f, "      why: %s\n", c->reasons[k]);
 		for (int k = 0; k < c->n_disks; k++) {
@@ -957,6 +1035,29 @@ void ct_prune_list_print(FILE *f, const struct ct_prune_list *l)
 		}
 		for (int k = 0; k < c->n_effects; k++)
 			fprintf(f, "      effect: %s\n", c->effects[k]);
+	}
+}
+
+void ct_prune_skips_print(FILE *f, const struct ct_prune_list *l)
+{
+	if (!l || l->n_skips == 0)
+		return;
+	fprintf(f, "Kept, not planned (%d): a rule protects them or another tool owns them\n",
+		l->n_skips);
+	for (int i = 0; i < l->n_skips; i++) {
+		const struct ct_prune_skip *k = &l->skips[i];
+		char nb[256], pb[128], sb[256], ub[9], ub2[9], rb[1024];
+		char *who = owner_text(k->owner, k->owner_job);
+
+		fprintf(f, "  %s '%s' (%s), pool '%s'%s%s%s%s%s\n", ct_prune_kind_name(k->kind),
+			san(k->name, nb, sizeof(nb)), ct_short_uuid(k->uuid, ub),
+			san(k->pool, pb, sizeof(pb)), k->sr_uuid ? ", SR '" : "",
+			k->sr_uuid ? san(k->sr_name, sb, sizeof(sb)) : "", k->sr_uuid ? "' (" : "",
+			k->sr_uuid ? ct_short_uuid(k->sr_uuid, ub2) : "", k->sr_uuid ? ")" : "");
+		fprintf(f, "      owner: %s\n", who);
+		fprintf(f, "      kept: %s%s\n", san(k->reason, rb, sizeof(rb)),
+			k->never ? " (never deleted, whatever the options)" : "");
+		free(who);
 	}
 }
 
@@ -1065,12 +1166,15 @@ static int fetch(struct exec *ex, enum ct_class c, const char *ref, struct ct_ob
 
 /* Fresh check of a VDI before VDI.destroy. snap_ref: the snapshot VM removed with it (its
  * VBDs are tolerated: still present in a dry run), or NULL for an orphan. */
-static void check_vdi(struct exec *ex, const struct ct_prune_disk *d, const char *snap_ref,
-		      struct fresh *f)
+static void check_vdi(struct exec *ex, const struct ct_prune_cand *c,
+		      const struct ct_prune_disk *d, const char *snap_ref, struct fresh *f)
 {
 	struct ct_obj *o = NULL, *so = NULL;
 	struct ct_vdi *v;
 	struct ct_sr *sr;
+	const char *job = NULL;
+	enum ct_owner owner;
+	char pw[400];
 
 	memset(f, 0, sizeof(*f));
 	if (fetch(ex, CT_VDI, d->ref, &o, f) < 0)
@@ -1086,12 +1190,19 @@ static void check_vdi(struct exec *ex, const struct ct_prune_disk *d, const char
 		f->why = ct_xstrdup("it is a base copy (managed = false)");
 		goto out;
 	}
-	if (!type_prunable(v->type)) {
+	if (d->suspend ? v->type != CT_VDI_SUSPEND : !type_prunable(v->type)) {
 		f->v = V_REFUSE;
 		f->why = ct_xasprintf("it is a %s VDI", vdi_type_name(v->type));
 		goto out;
 	}
-	if (snap_ref && !v->is_a_snapshot) {
+	owner = ct_vdi_owner(v, ex->o->cfg, &job);
+	if (!snap_ref && ct_owner_is_foreign(owner) && owner != c->owner) {
+		f->v = V_REFUSE;
+		f->why = ct_xasprintf("it now belongs to %s (owner %s when planned)",
+				      ct_owner_name(owner), ct_owner_name(c->owner));
+		goto out;
+	}
+	if (snap_ref && !v->is_a_snapshot && !d->suspend) {
 		f->v = V_REFUSE;
 		f->why = ct_xstrdup("it is not a snapshot disk (is_a_snapshot is false)");
 		goto out;
@@ -1123,6 +1234,11 @@ static void check_vdi(struct exec *ex, const struct ct_prune_disk *d, const char
 	if (sr_removable(sr)) {
 		f->v = V_REFUSE;
 		f->why = ct_xstrdup("its SR holds removable media or ISOs");
+		goto out;
+	}
+	if (ct_vdi_protected_rec(NULL, v, sr, pw, sizeof(pw))) {
+		f->v = snap_ref ? V_KEEP : V_REFUSE;
+		f->why = ct_xstrdup(pw);
 		goto out;
 	}
 	for (size_t i = 0; i < v->vbds.n; i++) {
@@ -1238,7 +1354,7 @@ static void run_disks(struct exec *ex, int64_t item, const struct ct_prune_cand 
 			snprintf(sn, sizeof(sn), "check disk %s", lab);
 			st = step_begin(ex, item, sn);
 		}
-		check_vdi(ex, d, snap_ref, &f);
+		check_vdi(ex, c, d, snap_ref, &f);
 		switch (f.v) {
 		case V_OK:
 			step_end(ex, st, CT_RUN_SUCCESS, "disk checked on fresh data");
@@ -1307,8 +1423,23 @@ static void check_snapshot(struct exec *ex, const struct ct_prune_cand *c, struc
 	} else if (!vm->is_a_snapshot || vm->is_control_domain) {
 		f->v = V_REFUSE;
 		f->why = ct_xstrdup("it is not a snapshot (is_a_snapshot is false)");
+	} else if (ct_vm_destroy_blocked(vm)) {
+		char bb[256];
+
+		f->v = V_REFUSE;
+		f->why = ct_xasprintf("its blocked_operations now block destroy ('%s')",
+				      san(ct_vm_destroy_blocked(vm), bb, sizeof(bb)));
 	} else {
-		f->v = V_OK;
+		const char *job = NULL;
+		enum ct_owner owner = ct_vm_owner(vm, ex->o->cfg, &job);
+
+		if (ct_owner_is_foreign(owner) && owner != c->owner) {
+			f->v = V_REFUSE;
+			f->why = ct_xasprintf("it now belongs to %s (owner %s when planned)",
+					      ct_owner_name(owner), ct_owner_name(c->owner));
+		} else {
+			f->v = V_OK;
+		}
 	}
 	ct_obj_free(o);
 }

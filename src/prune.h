@@ -13,18 +13,28 @@
  *     and re-checks the safety rules on that fresh record. Records the run in the job
  *     history (kind "prune", one item per candidate, one step per call).
  *
- * Rules (the same in finding and in the fresh re-check):
+ * Rules (the same in finding and in the fresh re-check). Owners and the never-destroy
+ * rules come from the engine (chain.h: ct_vm_owner, ct_vm_destroy_blocked,
+ * ct_vdi_protected, ct_vdi_orphan), so prune and the Health view agree:
  *  - stale snapshot: a VM with is_a_snapshot that is older than stale_after (or the given
  *    older_than), or carries other_config chaintop:job naming a job no longer configured,
- *    or whose source VM (snapshot_of) is gone. Its disks (VBD type Disk, and a checkpoint's
- *    suspend VDI) are destroyed after VM.destroy unless another VM uses them.
- *  - orphan disk: a managed, non-missing VDI of type user or system, virtual size > 0, on an
- *    SR that is not iso/udev/removable, that no VBD uses (a snapshot VDI whose snapshot VM is
- *    gone falls under this) and that is no VM's suspend VDI.
+ *    or whose source VM (snapshot_of) is gone. Only snapshots chaintop made and manual ones
+ *    are candidates by default; Xen Orchestra's (xo:backup:*) and VMSS ones
+ *    (is_vmss_snapshot) need CT_PRUNE_INCLUDE_FOREIGN (or the pool's prune_include_foreign);
+ *    a VM whose blocked_operations holds "destroy" never is. Its disks (VBD type Disk) and a
+ *    checkpoint's suspend VDI (VM.destroy leaves it behind) are destroyed after VM.destroy
+ *    unless another VM uses them or ct_vdi_protected forbids it.
+ *  - orphan disk: ct_vdi_orphan's CT_ORPHAN_YES; its CT_ORPHAN_FOREIGN ones (XO's disks,
+ *    snapshot disks no snapshot VM holds, suspend images no VM refers to: owner unknown)
+ *    only with CT_PRUNE_INCLUDE_FOREIGN; CT_ORPHAN_PROTECTED never.
  *  - never: a VDI that is neither a snapshot disk being removed with its VM nor an orphan as
  *    above; a VDI attached to any VM other than the snapshot being removed; a base copy
- *    (managed = false); suspend, CBT metadata, HA statefile, metadata, rrd, redo_log,
- *    pvs_cache, crashdump VDIs; anything in another pool than the one named.
+ *    (managed = false); CBT metadata, HA statefile, metadata, rrd, redo_log, pvs_cache,
+ *    crashdump VDIs; a VDI SM attached without a VBD (sm_config host_*), one a storage
+ *    migration copies (mirror, base_mirror), a pool update's VDI, a VDI on a raw LUN SR
+ *    (iscsi, hba, shm); anything in another pool than the one named.
+ * What a rule kept that would otherwise have been a candidate is listed in the list's
+ * skips, with its owner and the reason.
  *
  * Threading: find runs under the model lock and never blocks; plan and execute use only
  * the candidates' copies. ct_prune_execute may run on a worker thread; its progress
@@ -37,6 +47,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "chain.h"
 #include "config.h"
 #include "err.h"
 #include "jobstore.h"
@@ -55,6 +66,7 @@ struct ct_prune_disk {
 	int64_t virtual_size, physical_utilisation;
 	bool destroy;                  /* VDI.destroy is planned for it */
 	char *keep_reason;             /* owned sentence when destroy is false, else NULL */
+	bool suspend;                  /* the checkpoint's suspend image (type suspend) */
 	char *chain;                   /* owned: "this (abcd1234) <- base copy (ef01..., 2 children) <- ..." */
 };
 
@@ -64,6 +76,8 @@ struct ct_prune_cand {
 	char *sr_ref, *sr_uuid, *sr_name;   /* SR of the (first) disk; NULL for a diskless snapshot */
 	char *ref, *uuid, *name;       /* the snapshot VM, or the orphan VDI */
 	char *source_uuid, *source_name;    /* snapshot_of (VM or VDI), NULL when gone or none */
+	enum ct_owner owner;           /* who made it (ct_vm_owner / ct_vdi_owner) */
+	char *owner_job;               /* owned: that tool's job id, or NULL */
 	time_t created;                /* snapshot_time, 0 unknown */
 	long long age;                 /* seconds at find time, -1 unknown */
 	int64_t size;                  /* virtual size of the disks planned for destruction */
@@ -85,9 +99,24 @@ struct ct_prune_cand {
 					* garbage base copies plus, at most, the coalesced children */
 };
 
+/* An object a rule kept out of the candidates although it matched (a stale snapshot of
+ * Xen Orchestra, a blocked VM, an SM-attached orphan disk, ...). */
+struct ct_prune_skip {
+	enum ct_prune_kind kind;
+	char *pool;                    /* owned copies */
+	char *ref, *uuid, *name;
+	char *sr_uuid, *sr_name;       /* the (first) disk's SR, or NULL */
+	enum ct_owner owner;
+	char *owner_job;               /* NULL when none */
+	char *reason;                  /* owned sentence: why it is not planned */
+	bool never;                    /* no option makes it a candidate (blocked, protected) */
+};
+
 struct ct_prune_list {
 	struct ct_prune_cand *c;       /* owned */
 	int n, cap;
+	struct ct_prune_skip *skips;   /* owned */
+	int n_skips;
 };
 void ct_prune_list_init(struct ct_prune_list *l);
 void ct_prune_list_release(struct ct_prune_list *l);
@@ -96,11 +125,15 @@ void ct_prune_list_add_copy(struct ct_prune_list *l, const struct ct_prune_cand 
 /* Sort by pool, SR name, kind (snapshots first), then oldest first. */
 void ct_prune_list_sort(struct ct_prune_list *l);
 
-/* Find the candidates of one pool and append them to out (sorted as above within the pool).
- * m locked by the caller; older_than in seconds, -1 = the configured health.stale_after
- * (<= 0 there: age alone never makes a snapshot stale). Returns the number appended. */
+/* Find the candidates of one pool and append them to out (sorted as above within the pool),
+ * and the objects kept by a rule to out's skips. m locked by the caller; older_than in
+ * seconds, -1 = the configured health.stale_after (<= 0 there: age alone never makes a
+ * snapshot stale). flags: CT_PRUNE_INCLUDE_FOREIGN also proposes other tools' snapshots and
+ * disks (never blocked or protected ones); pc->prune_include_foreign does the same for its
+ * pool. Returns the number of candidates appended. */
+#define CT_PRUNE_INCLUDE_FOREIGN 1u
 int ct_prune_find(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
-		  long long older_than, time_t now, struct ct_prune_list *out);
+		  long long older_than, time_t now, unsigned flags, struct ct_prune_list *out);
 
 /* The effect of deleting several candidates together. Candidates that share a chain
  * interact (deleting every snapshot above a disk collapses its base copies), so the sum of
@@ -138,8 +171,12 @@ int ct_prune_plan(const struct ct_prune_list *l, struct ct_prune_plan *out);
 void ct_prune_plan_release(struct ct_prune_plan *p);
 /* The plan in full, one line a call, then the notes. */
 void ct_prune_plan_print(FILE *f, const struct ct_prune_plan *p);
-/* The candidates grouped by pool and SR, with reasons, chains and effects (sanitised). */
+/* The candidates grouped by pool and SR, with owners, reasons, chains and effects
+ * (sanitised). */
 void ct_prune_list_print(FILE *f, const struct ct_prune_list *l);
+/* The skips: "kept (not planned)" lines with owner and reason (sanitised); nothing when
+ * there are none. */
+void ct_prune_skips_print(FILE *f, const struct ct_prune_list *l);
 
 /* Execution. */
 struct ct_prune_progress {

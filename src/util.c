@@ -248,6 +248,26 @@ void ct_strset_copy(struct ct_strset *dst, const struct ct_strset *src)
 
 /* --- durations --- */
 
+int ct_parse_duration_unit(const char *s, long long *secs)
+{
+	const char *p = s;
+
+	if (ct_parse_duration(s, secs) < 0)
+		return -1;
+	/* each run of digits must be followed by a unit letter */
+	while (*p) {
+		if (isdigit((unsigned char)*p)) {
+			while (isdigit((unsigned char)*p))
+				p++;
+			if (!*p || isspace((unsigned char)*p))
+				return -2;
+		} else {
+			p++;
+		}
+	}
+	return 0;
+}
+
 int ct_parse_duration(const char *s, long long *secs)
 {
 	long long total = 0;

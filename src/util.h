@@ -59,6 +59,9 @@ void ct_strset_copy(struct ct_strset *dst, const struct ct_strset *src);
 /* Durations as written in the configuration and on the command line: "90", "30s", "15m",
  * "2h", "14d", "1w". Returns 0 and sets *secs, or -1 on a malformed value. */
 int ct_parse_duration(const char *s, long long *secs);
+/* The same, but every number must carry its unit (s, m, h, d or w): a bare "3" returns -2
+ * (it would mean 3 seconds, never what someone who types it for an age means). */
+int ct_parse_duration_unit(const char *s, long long *secs);
 /* "2h", "14d 3h", "45s": compact human form of a number of seconds into buf. */
 void ct_format_duration(long long secs, char *buf, size_t len);
 /* "10.0 GiB" style into buf. */

@@ -30,11 +30,12 @@
 
 static const enum ct_class all_classes[] = {
 	CT_POOL, CT_HOST, CT_SR, CT_VDI, CT_VM, CT_VBD, CT_PBD, CT_TASK, CT_MESSAGE,
+	CT_POOL_UPDATE,
 };
 #define N_ALL (sizeof(all_classes) / sizeof(all_classes[0]))
 
 static const char *const event_classes[] = {
-	"pool", "host", "SR", "VDI", "VM", "VBD", "PBD", "task", "message",
+	"pool", "host", "SR", "VDI", "VM", "VBD", "PBD", "task", "message", "pool_update",
 };
 #define N_EVENT (sizeof(event_classes) / sizeof(event_classes[0]))
 

@@ -187,7 +187,7 @@ void ct_snap_refresh(struct ct_ui *ui)
 			continue;
 		ct_model_lock(m);
 		if (p->w->loaded)
-			ct_prune_find(m, ui->cfg, p->w->conf, -1, now, &s->list);
+			ct_prune_find(m, ui->cfg, p->w->conf, -1, now, 0, &s->list);
 		ct_model_unlock(m);
 	}
 	/* the filter applies here too */

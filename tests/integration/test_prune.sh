@@ -175,12 +175,18 @@ s = json.load(sys.stdin)
 print(next(d['depth'] for vm in s['vms'] if vm['name'] == 'app01' for d in vm['disks'] if d['name'] == 'app01 0'))")" -eq 1 ]; }
 if wait_for 60 app01_coalesced; then ok "GC coalesced app01's chain (depth $d0 -> 1)"; else fail "GC did not coalesce app01 (depth $(depth_of app01), was $d0)"; fi
 
-# --- what is left: the failed disk is now an orphan, the refused one is a suspend VDI ---
+# --- what is left: the failed disk is a snapshot disk no snapshot VM holds now (owner
+# unknown), the refused one a suspend image no VM refers to: both listed as kept, deleted
+# only with --include-foreign ---
 out=$("$CHAINTOP" prune -c "$CONF" --yes 2>&1); rc=$?
 assert_eq "second prune exits 0" "$rc" 0
-assert_contains "second prune: the disk whose destroy failed is an orphan now" "$out" "orphan disk 'legacy 0'"
-assert_not_contains "second prune: suspend VDI never listed" "$out" "orphan-data"
-assert_contains "second prune done" "$out" "1 done, 0 refused, 0 failed"
+assert_contains "second prune: the disk whose destroy failed is kept (owner unknown)" "$out" "orphan disk 'legacy 0'"
+assert_contains "second prune: it says why" "$out" "that no snapshot VM holds (owner unknown"
+assert_contains "second prune: the suspend image is reported" "$out" "a suspend image that no VM refers to"
+assert_contains "second prune: nothing to do by default" "$out" "Nothing to prune"
+out=$("$CHAINTOP" prune -c "$CONF" --include-foreign --yes 2>&1); rc=$?
+assert_eq "prune --include-foreign exits 0" "$rc" 0
+assert_contains "--include-foreign: both deleted" "$out" "2 done, 0 refused, 0 failed"
 out=$("$CHAINTOP" prune -c "$CONF" --yes 2>&1); rc=$?
 assert_eq "nothing left exits 0" "$rc" 0
 assert_contains "nothing left" "$out" "Nothing to prune"

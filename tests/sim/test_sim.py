@@ -814,6 +814,69 @@ class PruneTest(Base):
         self.assertEqual(self.sim.ok("VDI.get_snapshot_of", self.s, got[0]), disks[0])
 
 
+class OwnersTest(Base):
+    scenario = "owners"
+    extra = ("--gc-speed", "0.01")
+
+    def test_owners_contents(self):
+        vms = self.sim.ok("VM.get_all_records", self.s)
+        vdis = self.vdis()
+        srs = self.sim.ok("SR.get_all_records", self.s)
+        by = {v["name_label"]: (r, v) for r, v in vms.items()}
+        # XO's keys on the snapshot VM and on its disks
+        xr, xo = by["[XO Backup nightly-delta] app01"]
+        self.assertTrue({"xo:backup:job", "xo:backup:schedule", "xo:backup:vm",
+                         "xo:backup:datetime"} <= set(xo["other_config"]))
+        self.assertRegex(xo["other_config"]["xo:backup:datetime"], r"^\d{8}T\d\d:\d\d:\d\dZ$")
+        for b in xo["VBDs"]:
+            vdi = self.sim.ok("VBD.get_VDI", self.s, b)
+            if vdi != "OpaqueRef:NULL":
+                self.assertEqual(vdis[vdi]["other_config"]["xo:backup:job"],
+                                 xo["other_config"]["xo:backup:job"])
+        # VMSS: the snapshot's flag and the schedule record
+        self.assertTrue(by["db01-20261101-0200"][1]["is_vmss_snapshot"])
+        vmss = self.sim.ok("VMSS.get_all_records", self.s)
+        self.assertEqual(len(vmss), 1)
+        self.assertIn(list(vmss)[0], [v["snapshot_schedule"] for v in vms.values()])
+        # blocked destroy: OPERATION_BLOCKED [ref, reason] (xapi_vm_lifecycle)
+        br = by["db01 audit hold"][0]
+        self.assertEqual(self.sim.err("VM.destroy", self.s, br),
+                         ["OPERATION_BLOCKED", br, "Kept for audit (ticket 4411)"])
+        # pool_update with its VDI, served like every class, in events too
+        ups = self.sim.ok("pool_update.get_all_records", self.s)
+        self.assertEqual(len(ups), 1)
+        up = list(ups.values())[0]
+        self.assertIn(up["vdi"], vdis)
+        ev = self.sim.ok("event.from", self.s, ["pool_update"], "", 0.0)
+        self.assertEqual([e["class"] for e in ev["events"]], ["pool_update"])
+        self.assertEqual(ev["valid_ref_counts"]["pool_update"], 1)
+        # SM-attached without a VBD, and the storage migration pair
+        att = [v for v in vdis.values() if any(k.startswith("host_") for k in v["sm_config"])
+               and not v["VBDs"]]
+        self.assertEqual([v["name_label"] for v in att], ["export-staging"])
+        self.assertEqual(len([v for v in vdis.values() if "base_mirror" in v["sm_config"]]), 1)
+        self.assertEqual(len([v for v in vdis.values() if "mirror" in v["sm_config"]]), 1)
+        # a VDI snapshot without snapshot VM
+        lone = [v for v in vdis.values() if v["is_a_snapshot"] and not v["VBDs"]]
+        self.assertEqual(len(lone), 1)
+        # the checkpoint holds a suspend image; another one is held by no VM
+        ck = by["app02 before upgrade"][1]
+        self.assertEqual(vdis[ck["suspend_VDI"]]["type"], "suspend")
+        held = {v["suspend_VDI"] for v in vms.values()}
+        lost = [r for r, v in vdis.items() if v["type"] == "suspend" and r not in held]
+        self.assertEqual(len(lost), 1)
+        vm03 = by["app02 before upgrade"][0]
+        # VM.destroy leaves the checkpoint's suspend image (xapi_vm_helpers.destroy)
+        self.sim.ok("VM.destroy", self.s, vm03)
+        self.assertIn(ck["suspend_VDI"], self.vdis())
+        # raw LUN SR: VDI.destroy succeeds and only forgets the LUN (the record goes)
+        lun = [r for r, v in vdis.items() if srs[v["SR"]]["type"] == "iscsi"][0]
+        self.sim.ok("VDI.destroy", self.s, lun)
+        self.assertNotIn(lun, self.vdis())
+        # then the image the checkpoint left behind can go
+        self.sim.ok("VDI.destroy", self.s, ck["suspend_VDI"])
+
+
 class SlaveTest(unittest.TestCase):
     def test_host_is_slave(self):
         sim = SimProc("slave", "--master", "127.0.0.1:4443")

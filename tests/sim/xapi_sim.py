@@ -43,6 +43,7 @@ NULL = "OpaqueRef:NULL"
 MAX_CHAIN = 30            # SM's MAX_CHAIN_SIZE (vhdutil.py)
 MAX_BODY = 300 * 1024     # xapi refuses request bodies above 300 KiB
 VHD_SR_TYPES = ("ext", "nfs", "lvm", "lvmoiscsi", "lvmohba")
+RAW_LUN_SR_TYPES = ("iscsi", "hba")        # SM's LUNperVDI: one LUN per VDI
 THICK_SR_TYPES = ("lvm", "lvmoiscsi", "lvmohba")
 
 
@@ -289,6 +290,16 @@ SCHEMA = {
         other_config={}, subtask_of=NULL, subtasks=[], backtrace="()"),
     "message": dict(uuid="", name="", priority=0, cls="VM", obj_uuid="",
                     timestamp=XDate(0), body=""),
+    # an update uploaded to the pool: xapi keeps its ISO in `vdi` (xapi_pool_update.ml)
+    "pool_update": dict(
+        uuid="", name_label="", name_description="", version="", installation_size=0,
+        key="", after_apply_guidance=[], vdi=NULL, hosts=[], other_config={},
+        enforce_homogeneity=False),
+    # a VM snapshot schedule; its snapshots carry is_vmss_snapshot = true (xapi_vmss.ml)
+    "VMSS": dict(
+        uuid="", name_label="", name_description="", enabled=True, type="snapshot",
+        retained_snapshots=7, frequency="daily", schedule={}, last_run_time=XDate(0),
+        VMs=[]),
 }
 CLASSES = list(SCHEMA)                       # wire class names (VM, VDI, SR, ...)
 LOWER = {c.lower(): c for c in CLASSES}      # event class names are lowercase
@@ -741,6 +752,10 @@ class Storage:
                 vm = st.tables["VBD"][vbd]["VM"]
                 st.list_remove("VM", vm, "VBDs", vbd)
                 st.delete("VBD", vbd)
+        # xapi's VDI.destroy clears suspend_VDI of the VMs that named it
+        for vm_ref, vm in st.tables["VM"].items():
+            if vm["suspend_VDI"] == ref:
+                st.set("VM", vm_ref, suspend_VDI=NULL)
         sr_ref = v["SR"]
         st.list_remove("SR", sr_ref, "VDIs", ref)
         st.delete("VDI", ref)
@@ -1673,10 +1688,13 @@ class Sim:
             sr = st.tables["SR"][v["SR"]]
             if sr["type"] == "udev":
                 raise XapiError("VDI_IS_A_PHYSICAL_DEVICE", vdi)
-            if sr["type"] == "iso":               # the ISO SM driver cannot delete
+            if sr["type"] in ("iso", "shm"):      # no VDI_DELETE capability in the driver
                 raise XapiError("SR_OPERATION_NOT_SUPPORTED", v["SR"])
             if not v["managed"]:
                 raise XapiError("VDI_NOT_MANAGED", vdi)
+            # on raw LUN SRs SM's LUNperVDI.delete only sets managed = false and xapi then
+            # drops the record: the LUN and its data stay on the array (an SR.scan, not
+            # modelled, would bring it back as an unmanaged VDI)
             self.storage.destroy_vdi_record(vdi)
         return enc(None)
 
@@ -3005,11 +3023,82 @@ def build_slave(sim):
     sim.background.clear()
 
 
+def build_owners(sim):
+    """A pool holding every object prune must never destroy (issue 13 section 2), next to
+    what it may: a stale chaintop snapshot, an old manual checkpoint and a plain orphan."""
+    b = Builder(sim)
+    st = b.st
+    b.pool(sim.opts.pool_name or "owners-lab")
+    b.host("owners-host-01", "10.70.0.11")
+    nfs = b.sr("nfs-owners", "nfs", 2048 * GiB)
+    raw = b.sr("iscsi-raw-luns", "iscsi", 2048 * GiB, desc="LUN per VDI")
+    app01 = b.vm("app01", "Running", [(nfs, 40, 0.4, None)])
+    app01_uuid = st.tables["VM"][app01]["uuid"]
+    # chaintop's own stale backup snapshot (tagged as src/backup.c tags them)
+    t = b.now - 20 * DAY
+    b.snap(app01, "app01 nightly %s" % iso_day(t), 20, write=GiB,
+           other_config={"chaintop:job": "nightly", "chaintop:vm": app01_uuid,
+                         "chaintop:time": chaintop_time(t), "chaintop:run": "7"})
+    # Xen Orchestra's rolling snapshot: the keys on the snapshot VM and its VDIs
+    # (@xen-orchestra/backups _otherConfig.mjs setVmOtherConfig / markExportSuccessfull)
+    t = b.now - 21 * DAY
+    xo = {"xo:backup:datetime": time.strftime("%Y%m%dT%H:%M:%SZ", time.gmtime(t)),
+          "xo:backup:job": "5f0a2c1e-8d5b-4c47-9d8e-0f4b6e1a2b3c",
+          "xo:backup:schedule": "9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+          "xo:backup:vm": app01_uuid, "xo:backup:exported": "true"}
+    b.snap(app01, "[XO Backup nightly-delta] app01", 21, other_config=xo, write=GiB)
+    # an old manual checkpoint: VM.destroy leaves its suspend image behind
+    app02 = b.vm("app02", "Running", [(nfs, 30, 0.3, None)])
+    ck = b.snap(app02, "app02 before upgrade", 40, write=GiB)
+    susp = b.stor.new_vdi(nfs, "Suspend image", 4 * GiB + 8 * MiB, 4 * GiB, vtype="suspend",
+                          rng=b.rng, desc="Suspend image")
+    st.set("VM", ck, suspend_VDI=susp, suspend_SR=nfs,
+           snapshot_info={"power-state-at-snapshot": "Running"})
+    # a VMSS schedule and one of its snapshots
+    db01 = b.vm("db01", "Running", [(nfs, 60, 0.5, None)])
+    vmss = st.add("VMSS", make_record("VMSS", uuid=b.uuid(), name_label="daily-db",
+                                      schedule={"hour": "2", "min": "0"}, VMs=[db01]),
+                  b.ref())
+    st.set("VM", db01, snapshot_schedule=vmss)
+    vs = b.snap(db01, "db01-20261101-0200", 30, write=GiB)
+    st.set("VM", vs, is_vmss_snapshot=True)
+    # an old snapshot whose destroy is blocked (xapi: OPERATION_BLOCKED)
+    bl = b.snap(db01, "db01 audit hold", 60, write=GiB)
+    st.set("VM", bl, blocked_operations={"destroy": "Kept for audit (ticket 4411)"})
+    # a VDI-level snapshot no snapshot VM holds (VDI.snapshot, as CBT backup tools do)
+    b.stor.snapshot_vdi(b.disks(db01)[0], b.now - 15 * DAY, b.rng)
+    # a disk SM has attached on the master without a VBD (blktap2 host_<ref> key)
+    b.stor.new_vdi(nfs, "export-staging", 20 * GiB, 5 * GiB, rng=b.rng,
+                   sm_extra={"host_" + sim.master_ref: "RW"})
+    # the two sides of a storage migration (storage_migrate.ml sm_config keys)
+    src = b.stor.new_vdi(nfs, "web09 0 (migrating)", 30 * GiB, 10 * GiB, rng=b.rng,
+                         sm_extra={"mirror": "nbd:vbd/1/xvda"})
+    b.stor.new_vdi(nfs, "web09 0 (mirror destination)", 30 * GiB, 10 * GiB, rng=b.rng,
+                   sm_extra={"base_mirror": "%s/%s" % (st.tables["SR"][nfs]["uuid"],
+                                                       st.tables["VDI"][src]["uuid"])})
+    # a pool update's ISO
+    upd = b.stor.new_vdi(nfs, "XS82ECU1040", 120 * MiB, 120 * MiB, rng=b.rng)
+    st.add("pool_update", make_record("pool_update", uuid=b.uuid(), name_label="XS82ECU1040",
+                                      name_description="Cumulative update 1040",
+                                      version="1.0", installation_size=300 * MiB,
+                                      key="XS82ECU1040", vdi=upd,
+                                      after_apply_guidance=["restartHost"]), b.ref())
+    # a raw LUN no VBD uses
+    b.stor.new_vdi(raw, "LUN 3", 500 * GiB, 500 * GiB, rng=b.rng,
+                   sm_extra={"LUNid": "3", "SCSIid": "36001405a1b2c3d4e5f60718293a4b5c6"})
+    # a suspend image no VM refers to, and a plain orphan disk
+    b.stor.new_vdi(nfs, "Suspend image", 2 * GiB + 8 * MiB, 2 * GiB, vtype="suspend",
+                   rng=b.rng, desc="Suspend image")
+    b.stor.new_vdi(nfs, "orphan-data", 50 * GiB, 20 * GiB, rng=b.rng)
+    return b
+
+
 class Scenarios:
     """The named scenarios (see README) and how a pool is built from one."""
 
     BUILDERS = {"demo": build_demo, "coalescing": build_coalescing, "deep": build_deep,
                 "prune": build_prune, "backup": build_backup, "big": build_big,
+                "owners": build_owners,
                 "slave": build_slave,
                 "flaky": lambda sim: build_demo(sim, small=True)}
 

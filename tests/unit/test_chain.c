@@ -388,6 +388,11 @@ START_TEST(orphans)
 
 	fx_vbd(&F, vm, leaf, "0");
 	eval();
+	/* a snapshot disk no snapshot VM holds: owner unknown (a CBT tool's VDI.snapshot?),
+	 * not an orphan to delete; one chaintop made is */
+	ck_assert_int_ne(V(snapdisk)->state, CT_VS_ORPHAN);
+	ct_map_set(&snapdisk->other_config, "chaintop:job", "nightly");
+	eval();
 	ck_assert_int_eq(V(snapdisk)->state, CT_VS_ORPHAN);
 	ck_assert_int_eq(V(user)->state, CT_VS_ORPHAN);
 	ck_assert_int_eq(V(user)->severity, CT_SEV_WARNING);
@@ -906,6 +911,97 @@ START_TEST(refresh_matches_eval)
 }
 END_TEST
 
+/* The owner and never-destroy predicates prune and Health share (issue 13). */
+START_TEST(owner_predicates)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_sr *lun = fx_sr(&F, "luns", "iscsi", 4000 * FX_GIB, 0);
+	struct ct_vm *vm = fx_vm(&F, "app01");
+	struct ct_vm *snap = fx_vm_o(&F, "snap", true, vm);
+	struct ct_vdi *plain = fx_vdi(&F, sr, "plain", NULL);
+	struct ct_vdi *att = fx_vdi(&F, sr, "attached by SM", NULL);
+	struct ct_vdi *raw = fx_vdi(&F, lun, "LUN 1", NULL);
+	struct ct_vdi *snapdisk = fx_vdi_o(&F, sr, "cbt snap", (struct fx_vdi_opts){ .snapshot = true,
+		.type = CT_VDI_USER });
+	struct ct_vdi *xo = fx_vdi(&F, sr, "xo", NULL);
+	struct ct_vdi *lost = fx_vdi_o(&F, sr, "Suspend image", (struct fx_vdi_opts){
+		.type = CT_VDI_SUSPEND });
+	struct ct_owner_ctx x;
+	struct ct_orphan_verdict ov;
+	const char *job = NULL;
+	char why[256];
+	struct ct_job_conf *jobs;
+
+	/* snapshot VMs */
+	ck_assert_int_eq(ct_vm_owner(snap, &F.c, &job), CT_OWN_MANUAL);
+	ck_assert_ptr_null(job);
+	snap->is_vmss_snapshot = true;
+	ck_assert_int_eq(ct_vm_owner(snap, &F.c, &job), CT_OWN_VMSS);
+	ct_map_set(&snap->other_config, "xo:backup:schedule", "sched");
+	ck_assert_int_eq(ct_vm_owner(snap, &F.c, &job), CT_OWN_XO);
+	ct_map_set(&snap->other_config, "xo:backup:job", "job-1");
+	ck_assert_int_eq(ct_vm_owner(snap, &F.c, &job), CT_OWN_XO);
+	ck_assert_str_eq(job, "job-1");
+	ck_assert(ct_owner_is_foreign(CT_OWN_XO) && ct_owner_is_foreign(CT_OWN_VMSS) &&
+		  ct_owner_is_foreign(CT_OWN_UNKNOWN));
+	ck_assert(!ct_owner_is_foreign(CT_OWN_MANUAL) && !ct_owner_is_foreign(CT_OWN_CHAINTOP));
+	ct_map_release(&snap->other_config);
+	ct_map_set(&snap->other_config, "chaintop:job", "nightly");
+	ck_assert_int_eq(ct_vm_owner(snap, &F.c, &job), CT_OWN_CHAINTOP_OTHER);
+	ck_assert_int_eq(ct_vm_owner(snap, NULL, &job), CT_OWN_CHAINTOP);
+	jobs = ct_xcalloc(1, sizeof(*jobs));
+	jobs[0].name = ct_xstrdup("nightly");
+	F.c.jobs = jobs;
+	F.c.n_jobs = 1;
+	ck_assert_int_eq(ct_vm_owner(snap, &F.c, &job), CT_OWN_CHAINTOP);
+	ck_assert_str_eq(job, "nightly");
+	ct_map_set(&snap->other_config, "chaintop:job", "adhoc");
+	F.c.n_jobs = 0;
+	ck_assert_int_eq(ct_vm_owner(snap, &F.c, &job), CT_OWN_CHAINTOP);
+	F.c.n_jobs = 1;
+	ck_assert_ptr_null(ct_vm_destroy_blocked(snap));
+	ct_map_set(&snap->blocked_operations, "destroy", "audit");
+	ck_assert_str_eq(ct_vm_destroy_blocked(snap), "audit");
+
+	/* disks */
+	ct_map_set(&att->sm_config, "host_OpaqueRef:h", "RW");
+	ct_map_set(&xo->other_config, "xo:backup:job", "job-1");
+	ct_owner_ctx_init(&x, &F.m, &F.c);
+	ck_assert_ptr_null(ct_vdi_protected(&x, plain, why, sizeof(why)));
+	ck_assert_ptr_nonnull(ct_vdi_protected(&x, att, why, sizeof(why)));
+	ck_assert_msg(strstr(why, "host_OpaqueRef:h"), "%s", why);
+	ck_assert_ptr_nonnull(ct_vdi_protected(&x, raw, why, sizeof(why)));
+	ck_assert_int_eq(ct_vdi_orphan(&x, plain, &ov), CT_ORPHAN_YES);
+	ck_assert_int_eq(ov.owner, CT_OWN_NONE);
+	ck_assert_int_eq(ct_vdi_orphan(&x, att, &ov), CT_ORPHAN_PROTECTED);
+	ck_assert_int_eq(ct_vdi_orphan(&x, raw, &ov), CT_ORPHAN_PROTECTED);
+	ck_assert_int_eq(ct_vdi_orphan(&x, snapdisk, &ov), CT_ORPHAN_FOREIGN);
+	ck_assert_int_eq(ov.owner, CT_OWN_UNKNOWN);
+	ck_assert_int_eq(ct_vdi_orphan(&x, xo, &ov), CT_ORPHAN_FOREIGN);
+	ck_assert_int_eq(ov.owner, CT_OWN_XO);
+	ck_assert_str_eq(ov.job, "job-1");
+	ck_assert_int_eq(ct_vdi_orphan(&x, lost, &ov), CT_ORPHAN_FOREIGN);
+	ck_assert_int_eq(ov.owner, CT_OWN_UNKNOWN);
+	/* a VBD, or being someone's suspend image, makes any of them used */
+	fx_vbd(&F, vm, plain, "1");
+	ck_assert_int_eq(ct_vdi_orphan(&x, plain, &ov), CT_ORPHAN_NO);
+	ct_owner_ctx_release(&x);
+	free(snap->suspend_vdi);
+	snap->suspend_vdi = ct_xstrdup(lost->o.ref);
+	ct_owner_ctx_init(&x, &F.m, &F.c);
+	ck_assert_ptr_eq(ct_owner_suspend_holder(&x, lost), snap);
+	ck_assert_int_eq(ct_vdi_orphan(&x, lost, &ov), CT_ORPHAN_NO);
+	ct_owner_ctx_release(&x);
+	/* Health agrees */
+	eval();
+	ck_assert_int_ne(V(att)->state, CT_VS_ORPHAN);
+	ck_assert_int_ne(V(raw)->state, CT_VS_ORPHAN);
+	ck_assert_int_ne(V(xo)->state, CT_VS_ORPHAN);
+	ck_assert_int_ne(V(snapdisk)->state, CT_VS_ORPHAN);
+}
+END_TEST
+
+
 int main(void)
 {
 	Suite *s = suite_create("chain");
@@ -915,6 +1011,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, depth_boundaries);
+	tcase_add_test(tc, owner_predicates);
 	tcase_add_test(tc, tolerance);
 	tcase_add_test(tc, base_copy_over_leaf_is_pending_not_stacked);
 	tcase_add_test(tc, shared_ancestors);

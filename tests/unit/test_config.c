@@ -258,6 +258,11 @@ START_TEST(durations)
 	EXPECT_ERROR("gate = { wait_timeout = -5; };\n", "test.conf:1:", "gate.wait_timeout",
 		     "negative");
 	EXPECT_ERROR("gate = { wait_timeout = \"60d\"; };\n", "test.conf:1:", "out of range");
+	/* stale_after decides what prune proposes: a bare number (seconds) is refused */
+	EXPECT_ERROR("health = { stale_after = 3; };\n", "test.conf:1:", "health.stale_after",
+		     "has no unit", "\"3d\"");
+	EXPECT_ERROR("health = { stale_after = \"3\"; };\n", "test.conf:1:", "health.stale_after",
+		     "has no unit");
 	EXPECT_ERROR("health = { stall_after = 1.5; };\n", "test.conf:1:", "health.stall_after",
 		     "expected a duration");
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain.h"
 #include "prune.h"
 #include "test_chain_fixture.h"
 
@@ -31,11 +32,24 @@ static void teardown(void)
 	fx_release(&F);
 }
 
-static int find(long long older_than)
+static int find_f(long long older_than, unsigned flags)
 {
 	ct_prune_list_release(&L);
 	ct_prune_list_init(&L);
-	return ct_prune_find(&F.m, &F.c, &F.pc, older_than, NOW, &L);
+	return ct_prune_find(&F.m, &F.c, &F.pc, older_than, NOW, flags, &L);
+}
+
+static int find(long long older_than)
+{
+	return find_f(older_than, 0);
+}
+
+static const struct ct_prune_skip *skip(const char *uuid)
+{
+	for (int i = 0; i < L.n_skips; i++)
+		if (!strcmp(L.skips[i].uuid, uuid))
+			return &L.skips[i];
+	return NULL;
 }
 
 static const struct ct_prune_cand *cand(const char *uuid)
@@ -196,11 +210,20 @@ START_TEST(orphan_snapshot_disk_vm_gone)
 	free(s->snapshot_of);
 	s->snapshot_of = ct_xstrdup(leaf->o.ref);
 	s->snapshot_time = NOW - 3 * DAY;
-	ck_assert_int_eq(find(-1), 1);
+	/* a snapshot disk no snapshot VM holds may be a CBT tool's VDI.snapshot: owner
+	 * unknown, listed and kept by default */
+	ck_assert_int_eq(find(-1), 0);
+	ck_assert_ptr_nonnull(skip(s->o.uuid));
+	ck_assert_int_eq(skip(s->o.uuid)->owner, CT_OWN_UNKNOWN);
+	ck_assert(!skip(s->o.uuid)->never);
+	ck_assert_msg(strstr(skip(s->o.uuid)->reason, "no snapshot VM holds"), "%s",
+		      skip(s->o.uuid)->reason);
+	ck_assert_int_eq(find_f(-1, CT_PRUNE_INCLUDE_FOREIGN), 1);
 	c = cand(s->o.uuid);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(c->kind, CT_PRUNE_ORPHAN);
-	ck_assert(has_text(c->reasons, c->n_reasons, "snapshot VM is gone"));
+	ck_assert_int_eq(c->owner, CT_OWN_UNKNOWN);
+	ck_assert(has_text(c->reasons, c->n_reasons, "no snapshot VM holds"));
 	ck_assert_str_eq(c->source_uuid, leaf->o.uuid);
 	ck_assert_int_eq(c->age, 3 * DAY);
 	/* effect: the base copy keeps one child (the live disk): leaf-coalesce scheduled */
@@ -311,20 +334,23 @@ START_TEST(snapshot_disk_never_rules)
 	ck_assert_int_eq(c->n_disks, 5);
 	for (int i = 0; i < c->n_disks; i++) {
 		if (c->disks[i].destroy) {
-			ck_assert_str_eq(c->disks[i].uuid, s.sdisk->o.uuid);
+			/* its disk, and the checkpoint's suspend image (VM.destroy leaves it) */
+			ck_assert_msg(!strcmp(c->disks[i].uuid, s.sdisk->o.uuid) ||
+				      !strcmp(c->disks[i].uuid, susp->o.uuid), "destroys %s",
+				      c->disks[i].name);
 		} else {
 			ck_assert_ptr_nonnull(c->disks[i].keep_reason);
 			kept++;
 		}
 	}
-	ck_assert_int_eq(kept, 4);
+	ck_assert_int_eq(kept, 3);
 	ct_prune_plan(&L, &P);
-	ck_assert_int_eq(P.n_calls, 2);
-	ck_assert_int_eq(P.n_notes, 4);
+	ck_assert_int_eq(P.n_calls, 3);
+	ck_assert_int_eq(P.n_notes, 3);
 	ck_assert(has_text(P.notes, P.n_notes, "is_a_snapshot is false"));
 	ck_assert(has_text(P.notes, P.n_notes, "base copy"));
 	ck_assert(has_text(P.notes, P.n_notes, "cbt_metadata"));
-	ck_assert(has_text(P.notes, P.n_notes, "suspend"));
+	ck_assert_str_eq(P.calls[2].ref, susp->o.ref);
 }
 END_TEST
 
@@ -342,7 +368,9 @@ START_TEST(effect_garbage_then_coalesce)
 	const struct ct_prune_cand *c;
 
 	fx_vbd(&F, vm, l2, "0");
-	ck_assert_int_eq(find(-1), 1);
+	/* a snapshot disk no snapshot VM holds: owner unknown, so only with foreign ones */
+	ck_assert_int_eq(find(-1), 0);
+	ck_assert_int_eq(find_f(-1, CT_PRUNE_INCLUDE_FOREIGN), 1);
 	c = cand(s->o.uuid);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(c->garbage, 1);
@@ -405,7 +433,7 @@ START_TEST(effect_combined)
 	struct ct_prune_effect ef;
 	const struct ct_prune_cand *cx, *cs;
 
-	ck_assert_int_eq(find(-1), 2);
+	ck_assert_int_eq(find_f(-1, CT_PRUNE_INCLUDE_FOREIGN), 2);
 	cx = cand(x->o.uuid);
 	cs = cand(sv->o.uuid);
 	ck_assert_int_eq(cx->coalesces, 1);
@@ -520,6 +548,188 @@ START_TEST(execute_nothing)
 }
 END_TEST
 
+
+/* --- owners and the never-destroy rules (issue 13) --- */
+
+START_TEST(foreign_snapshots_kept)
+{
+	struct snapset xo = make_snap("app01", 20 * DAY);
+	struct snapset vmss = make_snap("db01", 30 * DAY);
+	struct snapset manual = make_snap("web01", 30 * DAY);
+	const struct ct_prune_skip *k;
+
+	ct_map_set(&xo.snap->other_config, "xo:backup:job", "5f0a2c1e-job");
+	ct_map_set(&xo.snap->other_config, "xo:backup:schedule", "9a1b-schedule");
+	ct_map_set(&xo.sdisk->other_config, "xo:backup:job", "5f0a2c1e-job");
+	vmss.snap->is_vmss_snapshot = true;
+	ck_assert_int_eq(find(-1), 1);
+	ck_assert_ptr_nonnull(cand(manual.snap->o.uuid));
+	ck_assert_int_eq(cand(manual.snap->o.uuid)->owner, CT_OWN_MANUAL);
+	k = skip(xo.snap->o.uuid);
+	ck_assert_ptr_nonnull(k);
+	ck_assert_int_eq(k->owner, CT_OWN_XO);
+	ck_assert_str_eq(k->owner_job, "5f0a2c1e-job");
+	ck_assert_msg(strstr(k->reason, "Xen Orchestra backup job 5f0a2c1e-job") &&
+		      strstr(k->reason, "--include-foreign"), "%s", k->reason);
+	ck_assert(!k->never);
+	k = skip(vmss.snap->o.uuid);
+	ck_assert_ptr_nonnull(k);
+	ck_assert_int_eq(k->owner, CT_OWN_VMSS);
+	/* their disks hang on their snapshot VMs: no orphan either */
+	ck_assert_ptr_null(skip(xo.sdisk->o.uuid));
+	ck_assert_int_eq(find_f(-1, CT_PRUNE_INCLUDE_FOREIGN), 3);
+	ck_assert_int_eq(cand(xo.snap->o.uuid)->owner, CT_OWN_XO);
+	ck_assert_str_eq(cand(xo.snap->o.uuid)->owner_job, "5f0a2c1e-job");
+	ck_assert_int_eq(cand(vmss.snap->o.uuid)->owner, CT_OWN_VMSS);
+	/* the pool setting does what the flag does */
+	F.pc.prune_include_foreign = true;
+	ck_assert_int_eq(find(-1), 3);
+}
+END_TEST
+
+START_TEST(blocked_snapshot_never)
+{
+	struct snapset b = make_snap("db01", 60 * DAY);
+
+	ct_map_set(&b.snap->blocked_operations, "destroy", "Kept for audit");
+	ck_assert_int_eq(find(-1), 0);
+	ck_assert_int_eq(find_f(-1, CT_PRUNE_INCLUDE_FOREIGN), 0);
+	ck_assert_ptr_nonnull(skip(b.snap->o.uuid));
+	ck_assert(skip(b.snap->o.uuid)->never);
+	ck_assert_int_eq(skip(b.snap->o.uuid)->owner, CT_OWN_MANUAL);
+	ck_assert_msg(strstr(skip(b.snap->o.uuid)->reason, "'Kept for audit'"), "%s",
+		      skip(b.snap->o.uuid)->reason);
+	/* another operation blocked: not a reason to keep it */
+	ct_map_release(&b.snap->blocked_operations);
+	ct_map_set(&b.snap->blocked_operations, "start", "replica");
+	ck_assert_int_eq(find(-1), 1);
+}
+END_TEST
+
+START_TEST(protected_orphans_never)
+{
+	struct ct_sr *iscsi = fx_sr(&F, "raw", "iscsi", 1000 * FX_GIB, 0);
+	struct ct_sr *hba = fx_sr(&F, "raw-hba", "hba", 1000 * FX_GIB, 0);
+	struct ct_sr *shm = fx_sr(&F, "shm", "shm", 10 * FX_GIB, 0);
+	struct ct_vdi *v[8];
+	struct ct_pool_update *u = (struct ct_pool_update *)ct_obj_new(CT_POOL_UPDATE);
+	int n = 0;
+
+	v[n] = fx_vdi(&F, SR, "export-staging", NULL);
+	ct_map_set(&v[n++]->sm_config, "host_OpaqueRef:0000-host", "RW");
+	v[n] = fx_vdi(&F, SR, "migrating", NULL);
+	ct_map_set(&v[n++]->sm_config, "mirror", "nbd:vbd/1/xvda");
+	v[n] = fx_vdi(&F, SR, "mirror destination", NULL);
+	ct_map_set(&v[n++]->sm_config, "base_mirror", "sr/vdi");
+	v[n++] = fx_vdi(&F, iscsi, "LUN 3", NULL);
+	v[n++] = fx_vdi(&F, hba, "LUN 4", NULL);
+	v[n++] = fx_vdi(&F, shm, "shm disk", NULL);
+	v[n] = fx_vdi(&F, SR, "XS82ECU1040", NULL);
+	fx_ids(&F, &u->o, "update");
+	u->name_label = ct_xstrdup("XS82ECU1040");
+	u->vdi = ct_xstrdup(v[n++]->o.ref);
+	ct_model_put(&F.m, &u->o);
+	ck_assert_int_eq(find_f(-1, CT_PRUNE_INCLUDE_FOREIGN), 0);
+	ck_assert_int_eq(L.n_skips, n);
+	for (int i = 0; i < n; i++) {
+		const struct ct_prune_skip *k = skip(v[i]->o.uuid);
+
+		ck_assert_ptr_nonnull(k);
+		ck_assert_msg(k->never, "%s: %s", k->name, k->reason);
+	}
+	ck_assert_msg(strstr(skip(v[0]->o.uuid)->reason, "SM has it attached"), "%s",
+		      skip(v[0]->o.uuid)->reason);
+	ck_assert(strstr(skip(v[1]->o.uuid)->reason, "sm_config mirror"));
+	ck_assert(strstr(skip(v[2]->o.uuid)->reason, "sm_config base_mirror"));
+	ck_assert(strstr(skip(v[3]->o.uuid)->reason, "only forgets the LUN"));
+	ck_assert(strstr(skip(v[6]->o.uuid)->reason, "pool update 'XS82ECU1040'"));
+}
+END_TEST
+
+START_TEST(checkpoint_takes_its_suspend_image)
+{
+	struct snapset ck = make_snap("app02", 40 * DAY);
+	struct ct_vdi *img = fx_vdi_o(&F, SR, "Suspend image", (struct fx_vdi_opts){
+		.type = CT_VDI_SUSPEND, .size = 4 * FX_GIB });
+	struct ct_vdi *lost = fx_vdi_o(&F, SR, "Suspend image", (struct fx_vdi_opts){
+		.type = CT_VDI_SUSPEND, .size = 2 * FX_GIB });
+	const struct ct_prune_cand *c;
+
+	free(ck.snap->suspend_vdi);
+	ck.snap->suspend_vdi = ct_xstrdup(img->o.ref);
+	ck_assert_int_eq(find(-1), 1);
+	c = cand(ck.snap->o.uuid);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->n_disks, 2);
+	ck_assert(c->disks[1].destroy);
+	ck_assert(c->disks[1].suspend);
+	ck_assert_str_eq(c->disks[1].ref, img->o.ref);
+	ct_prune_plan(&L, &P);
+	ck_assert_int_eq(P.n_calls, 3);
+	ck_assert_str_eq(P.calls[2].ref, img->o.ref);
+	ck_assert_msg(strstr(P.calls[2].text, "suspend image 'Suspend image'"), "%s",
+		      P.calls[2].text);
+	/* the suspend image no VM refers to: reported, owner unknown, kept by default */
+	ck_assert_ptr_nonnull(skip(lost->o.uuid));
+	ck_assert_int_eq(skip(lost->o.uuid)->owner, CT_OWN_UNKNOWN);
+	ck_assert(strstr(skip(lost->o.uuid)->reason, "a suspend image that no VM refers to"));
+	ck_assert_int_eq(find_f(-1, CT_PRUNE_INCLUDE_FOREIGN), 2);
+	ck_assert_ptr_nonnull(cand(lost->o.uuid));
+}
+END_TEST
+
+START_TEST(chaintop_orphan_disk_is_ours)
+{
+	struct ct_vdi *s = fx_vdi_o(&F, SR, "app01 0", (struct fx_vdi_opts){ .snapshot = true,
+		.type = CT_VDI_USER });
+
+	ct_map_set(&s->other_config, "chaintop:job", "nightly");
+	ck_assert_int_eq(find(-1), 1);
+	ck_assert_int_eq(cand(s->o.uuid)->owner, CT_OWN_CHAINTOP_OTHER);
+	ck_assert_str_eq(cand(s->o.uuid)->owner_job, "nightly");
+}
+END_TEST
+
+/* The Health view's ORPHAN state and prune's default orphan candidates are one rule. */
+START_TEST(health_and_prune_agree)
+{
+	struct ct_vm *vm = fx_vm(&F, "app01");
+	struct ct_vdi *leaf = fx_vdi(&F, SR, "app01 0", NULL);
+	struct ct_vdi *v[6];
+	struct ct_chain_report r;
+	int n = 0;
+
+	fx_vbd(&F, vm, leaf, "0");
+	v[n++] = fx_vdi(&F, SR, "orphan-data", NULL);
+	v[n] = fx_vdi(&F, SR, "export-staging", NULL);
+	ct_map_set(&v[n++]->sm_config, "host_OpaqueRef:0000-host", "RW");
+	v[n] = fx_vdi_o(&F, SR, "cbt snapshot", (struct fx_vdi_opts){ .snapshot = true,
+		.type = CT_VDI_USER });
+	free(v[n]->snapshot_of);
+	v[n]->snapshot_of = ct_xstrdup(leaf->o.ref);
+	n++;
+	v[n] = fx_vdi(&F, SR, "xo disk", NULL);
+	ct_map_set(&v[n++]->other_config, "xo:backup:job", "job");
+	v[n] = fx_vdi(&F, SR, "mirror destination", NULL);
+	ct_map_set(&v[n++]->sm_config, "base_mirror", "sr/vdi");
+	v[n++] = leaf;
+	find(-1);
+	ct_chain_eval(&F.m, &F.c, &F.pc, NOW, NULL, &r);
+	for (int i = 0; i < n; i++) {
+		int vi = ct_chain_find_vdi(&r, v[i]);
+		bool health = vi >= 0 && r.vdis[vi].state == CT_VS_ORPHAN;
+		const struct ct_prune_cand *c = cand(v[i]->o.uuid);
+		bool prune = c && c->kind == CT_PRUNE_ORPHAN;
+
+		ck_assert_msg(health == prune, "VDI '%s': Health %s, prune %s", v[i]->name_label,
+			      health ? "orphan" : "not orphan", prune ? "orphan" : "not orphan");
+	}
+	ck_assert_int_eq(r.vdis[ct_chain_find_vdi(&r, v[0])].state, CT_VS_ORPHAN);
+	ck_assert_int_ne(r.vdis[ct_chain_find_vdi(&r, v[1])].state, CT_VS_ORPHAN);
+	ct_chain_report_release(&r);
+}
+END_TEST
+
 static Suite *prune_suite(void)
 {
 	Suite *s = suite_create("prune");
@@ -541,6 +751,12 @@ static Suite *prune_suite(void)
 	tcase_add_test(t, plan_order_and_copy);
 	tcase_add_test(t, untrusted_names_sanitised);
 	tcase_add_test(t, execute_nothing);
+	tcase_add_test(t, foreign_snapshots_kept);
+	tcase_add_test(t, blocked_snapshot_never);
+	tcase_add_test(t, protected_orphans_never);
+	tcase_add_test(t, checkpoint_takes_its_suspend_image);
+	tcase_add_test(t, chaintop_orphan_disk_is_ours);
+	tcase_add_test(t, health_and_prune_agree);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -26,6 +26,13 @@ START_TEST(durations)
 	ck_assert_int_eq(ct_parse_duration("5x", &s), -1);
 	ck_assert_int_eq(ct_parse_duration("-5m", &s), -1);
 	ck_assert_int_eq(ct_parse_duration("99999999999999d", &s), -1);
+	/* with a unit required: "3" would mean 3 seconds */
+	ck_assert_int_eq(ct_parse_duration_unit("3", &s), -2);
+	ck_assert_int_eq(ct_parse_duration_unit("1d 2", &s), -2);
+	ck_assert_int_eq(ct_parse_duration_unit("3d", &s), 0);
+	ck_assert_int_eq(s, 3 * 86400);
+	ck_assert_int_eq(ct_parse_duration_unit("1d 2h", &s), 0);
+	ck_assert_int_eq(ct_parse_duration_unit("soon", &s), -1);
 }
 END_TEST
 
