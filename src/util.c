@@ -476,6 +476,35 @@ static size_t utf8_len(const unsigned char *s)
 	return 0;
 }
 
+/* The code point of a valid n-byte UTF-8 sequence. */
+static uint32_t utf8_cp(const unsigned char *s, size_t n)
+{
+	switch (n) {
+	case 2:
+		return (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+	case 3:
+		return (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+	case 4:
+		return (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
+		       (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+	default:
+		return s[0];
+	}
+}
+
+/* C1 controls, and characters that print nothing or change the direction of what follows
+ * (Unicode format characters, line and paragraph separators): a name holding them could
+ * pass for another one, or reorder the text after it on the operator's screen. */
+static bool invisible_cp(uint32_t c)
+{
+	return (c >= 0x80 && c <= 0x9f) || c == 0xad || (c >= 0x600 && c <= 0x605) ||
+	       c == 0x61c || c == 0x6dd || c == 0x70f || c == 0x180e ||
+	       (c >= 0x200b && c <= 0x200f) || (c >= 0x2028 && c <= 0x202e) ||
+	       (c >= 0x2060 && c <= 0x2064) || (c >= 0x2066 && c <= 0x206f) || c == 0xfeff ||
+	       (c >= 0xfff9 && c <= 0xfffb) || (c >= 0x1d173 && c <= 0x1d17a) ||
+	       c == 0xe0001 || (c >= 0xe0020 && c <= 0xe007f);
+}
+
 char *ct_sanitize(const char *src, char *dst, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)(src ? src : "");
@@ -484,7 +513,7 @@ char *ct_sanitize(const char *src, char *dst, size_t len)
 	if (len == 0)
 		return dst;
 	while (*s) {
-		char esc[8];
+		char esc[16];
 		size_t n = utf8_len(s), elen;
 		const char *out;
 
@@ -504,9 +533,11 @@ char *ct_sanitize(const char *src, char *dst, size_t len)
 			out = esc;
 			elen = strlen(out);
 			n = 1;
-		} else if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0) {
-			/* C1 controls (U+0080..U+009F) can act as escape introducers */
-			snprintf(esc, sizeof(esc), "\\u%04x", s[1]);
+		} else if (n > 1 && invisible_cp(utf8_cp(s, n))) {
+			/* C1 controls can also act as escape introducers */
+			uint32_t c = utf8_cp(s, n);
+
+			snprintf(esc, sizeof(esc), c > 0xffff ? "\\U%08x" : "\\u%04x", (unsigned)c);
 			out = esc;
 			elen = strlen(out);
 		} else {

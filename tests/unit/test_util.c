@@ -70,6 +70,33 @@ START_TEST(sanitize)
 }
 END_TEST
 
+/* Invisible and direction-changing characters would let a name disguise itself
+ * ("backup\u202egpj.exe", "web\u200b01" beside "web01"): shown escaped. */
+START_TEST(sanitize_invisible)
+{
+	char out[96];
+
+	ck_assert_str_eq(ct_sanitize("ab\xe2\x80\xae" "cd", out, sizeof(out)), "ab\\u202ecd");
+	ck_assert_str_eq(ct_sanitize("\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad", out,
+				     sizeof(out)), "\\u202a\\u202b\\u202c\\u202d");
+	ck_assert_str_eq(ct_sanitize("\xe2\x81\xa6x\xe2\x81\xa9", out, sizeof(out)),
+			 "\\u2066x\\u2069");
+	ck_assert_str_eq(ct_sanitize("web\xe2\x80\x8b" "01", out, sizeof(out)), "web\\u200b01");
+	ck_assert_str_eq(ct_sanitize("\xe2\x80\x8c\xe2\x80\x8d\xe2\x80\x8e\xe2\x80\x8f", out,
+				     sizeof(out)), "\\u200c\\u200d\\u200e\\u200f");
+	ck_assert_str_eq(ct_sanitize("\xe2\x81\xa0\xef\xbb\xbfz", out, sizeof(out)),
+			 "\\u2060\\ufeffz");
+	/* soft hyphen, Arabic letter mark, line separator, a language tag */
+	ck_assert_str_eq(ct_sanitize("a\xc2\xad\xd8\x9c\xe2\x80\xa8\xf3\xa0\x80\x81", out,
+				     sizeof(out)), "a\\u00ad\\u061c\\u2028\\U000e0001");
+	/* visible non-ASCII stays as it is */
+	ck_assert_str_eq(ct_sanitize("\xe2\x80\x94\xe2\x82\xac\xe6\x97\xa5", out, sizeof(out)),
+			 "\xe2\x80\x94\xe2\x82\xac\xe6\x97\xa5");
+	/* cut before an escape that does not fit whole */
+	ck_assert_str_eq(ct_sanitize("ab\xe2\x80\xae", out, 6), "ab");
+}
+END_TEST
+
 START_TEST(maps_and_sets)
 {
 	struct ct_map m = { 0 }, c = { 0 };
@@ -162,6 +189,7 @@ int main(void)
 	tcase_add_test(tc, durations);
 	tcase_add_test(tc, xapi_times);
 	tcase_add_test(tc, sanitize);
+	tcase_add_test(tc, sanitize_invisible);
 	tcase_add_test(tc, maps_and_sets);
 	tcase_add_test(tc, string_builder);
 	tcase_add_test(tc, formats);
