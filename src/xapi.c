@@ -559,16 +559,16 @@ static int limit_error(struct xfer *t, struct ct_err *e)
 		 t->cls ? t->cls : t->what);
 	if (t->over_bytes) {
 		ct_format_bytes((long long)x->max_bytes, sz, sizeof(sz));
-		return ct_err_set(e, CT_E_PROTO, "the reply of %s to %s (class %s) passed %s, the "
-				  "limit of bytes a reply (limits.reply_bytes): the server sent more than "
-				  "any pool needs; if this pool really is that big, raise "
+		return ct_err_set(e, CT_E_PROTO, "the reply of %s to %s (class %s) passed the "
+				  "limit of %s for one reply (limits.reply_bytes): the server sent more "
+				  "than a pool of this size needs; if this pool really is that big, raise "
 				  "limits.reply_bytes in the configuration", who(x, w, sizeof(w)),
 				  t->what, cls, sz);
 	}
 	if (t->over_records)
-		return ct_err_set(e, CT_E_PROTO, "the reply of %s to %s (class %s) passed %llu "
-				  "records, the limit a reply (limits.reply_records): the server sent "
-				  "more than any pool needs; if this pool really is that big, raise "
+		return ct_err_set(e, CT_E_PROTO, "the reply of %s to %s (class %s) passed the "
+				  "limit of %llu records for one reply (limits.reply_records): the server "
+				  "sent more than a pool of this size needs; if this pool really is that big, raise "
 				  "limits.reply_records in the configuration", who(x, w, sizeof(w)),
 				  t->what, cls, (unsigned long long)x->max_records);
 	if (t->stalled)
@@ -1408,7 +1408,7 @@ static int run_streams(struct ct_xapi *x, struct stream_call *sc, size_t n, stru
 				retry = true;
 			} else if (first.code == CT_OK) {
 				first = te;
-				if (te.code == CT_E_PROTO)
+				if (te.code == CT_E_PROTO && !t->over_bytes && !t->over_records)
 					ct_err_prefix(&first, "the reply of %s to %s", x->master, t->what);
 			}
 			xfer_free(t);

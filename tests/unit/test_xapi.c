@@ -433,7 +433,7 @@ START_TEST(reply_limits)
 	n_records = 0;
 	ck_assert_int_eq(ct_xapi_get_all_records(x, CT_VDI, NULL, count_record, NULL, &e), -1);
 	ck_assert_msg(strstr(e.msg, "limits.reply_records") && strstr(e.msg, "pool 'lab'") &&
-		      strstr(e.msg, "class VDI") && strstr(e.msg, "10 records"), "%s", e.msg);
+		      strstr(e.msg, "class VDI") && strstr(e.msg, "limit of 10 records"), "%s", e.msg);
 	ck_assert_int_le(n_records, 10);
 	ct_xapi_free(x);
 	o.reply_max_records = 0;
