@@ -897,7 +897,15 @@ enum {
 	C_NOSESSION = 1,   /* no session argument (login) */
 	C_NORETRY = 2,     /* no log-in-again on SESSION_INVALID */
 	C_SHORT = 4,       /* short timeout (logout) */
+	C_SECRET = 8,      /* SECRET_MARK in the request stands for the password */
 };
+
+/* The login request is encoded with this in place of the password, which is put in by
+ * splice_secret: xmlrpc-c would otherwise keep a copy of it in a value it frees without
+ * wiping. */
+#define SECRET_MARK "chaintop-secret-9f2c6b1e04d7a385"
+
+static int splice_secret(const struct ct_xapi *x, char **body, size_t *len, struct ct_err *e);
 
 static int relogin(struct ct_xapi *x, struct ct_err *e);
 
@@ -931,6 +939,8 @@ static int call_value(struct ct_xapi *x, const char *method, const struct ct_xar
 			return -1;
 		if (build_request(method, (flags & C_NOSESSION) ? NULL : x->session, args, nargs,
 				  &body, &len, e) < 0)
+			return -1;
+		if ((flags & C_SECRET) && splice_secret(x, &body, &len, e) < 0)
 			return -1;
 		t = xfer_new(x, x->master, method, SINK_BUF,
 			     (flags & C_SHORT) ? LOGOUT_TIMEOUT_S :
@@ -1127,16 +1137,67 @@ static char *master_url(const char *cur, const char *param)
 	return ct_xasprintf("%s://%s%s%s", scheme, param, port[0] ? ":" : "", port);
 }
 
+/* Replace SECRET_MARK in the encoded request by the password, XML-escaped, into a buffer
+ * of the exact size; every intermediate copy is wiped. */
+static int splice_secret(const struct ct_xapi *x, char **body, size_t *len, struct ct_err *e)
+{
+	const char *pw = x->password, *mark = strstr(*body, SECRET_MARK);
+	size_t esc = 0, mlen = strlen(SECRET_MARK), head, n, o = 0;
+	char *out;
+
+	if (!mark) {
+		explicit_bzero(*body, *len);
+		free(*body);
+		*body = NULL;
+		return ct_err_set(e, CT_E_USAGE, "cannot encode the login call");
+	}
+	for (const unsigned char *p = (const unsigned char *)pw; *p; p++) {
+		if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') {
+			explicit_bzero(*body, *len);
+			free(*body);
+			*body = NULL;
+			return ct_err_set(e, CT_E_CONFIG, "the password of user '%s' holds a control "
+					  "character, which XML-RPC cannot carry: check the password "
+					  "file or variable", x->username);
+		}
+		esc += *p == '&' ? 5 : *p == '<' || *p == '>' ? 4 : *p == '\r' ? 5 : 1;
+	}
+	head = (size_t)(mark - *body);
+	n = *len - mlen + esc;
+	out = ct_xmalloc(n + 1);
+	memcpy(out, *body, head);
+	o = head;
+	for (const char *p = pw; *p; p++) {
+		const char *r = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;" :
+				*p == '\r' ? "&#13;" : NULL;
+
+		if (r) {
+			memcpy(out + o, r, strlen(r));
+			o += strlen(r);
+		} else {
+			out[o++] = *p;
+		}
+	}
+	memcpy(out + o, mark + mlen, *len - head - mlen);
+	out[n] = '\0';
+	explicit_bzero(*body, *len);
+	free(*body);
+	*body = out;
+	*len = n;
+	return 0;
+}
+
 static int login_at(struct ct_xapi *x, struct ct_err *e)
 {
 	struct ct_xarg args[4] = {
-		CT_XSTR(x->username), CT_XSTR(x->password), CT_XSTR("1.0"), CT_XSTR(x->originator),
+		CT_XSTR(x->username), CT_XSTR(SECRET_MARK), CT_XSTR("1.0"), CT_XSTR(x->originator),
 	};
 	xmlrpc_value *v = NULL;
 	xmlrpc_env env;
 	char *s;
 
-	if (call_value(x, "session.login_with_password", args, 4, C_NOSESSION, &v, e) < 0)
+	if (call_value(x, "session.login_with_password", args, 4, C_NOSESSION | C_SECRET, &v,
+		       e) < 0)
 		return -1;
 	xmlrpc_env_init(&env);
 	s = value_text(&env, v);

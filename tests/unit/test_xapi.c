@@ -497,6 +497,40 @@ START_TEST(login_timeout)
 }
 END_TEST
 
+/* The login request carries the password XML-escaped, put in after xmlrpc-c encoded the
+ * call around a placeholder (so xmlrpc-c never holds it). */
+START_TEST(login_request_secret)
+{
+	struct ct_xapi_opts o = { .url = "http://127.0.0.1:1", .username = "root",
+				  .password = "p&w<o>r\rd\"x" };
+	struct ct_xarg args[4] = { CT_XSTR("root"), CT_XSTR(SECRET_MARK), CT_XSTR("1.0"),
+				   CT_XSTR("chaintop") };
+	struct ct_xapi *x = ct_xapi_new(&o);
+	struct ct_err e;
+	char *body = NULL;
+	size_t len = 0;
+
+	ct_err_init(&e);
+	ck_assert_int_eq(build_request("session.login_with_password", NULL, args, 4, &body, &len,
+				       &e), 0);
+	ck_assert_int_eq(splice_secret(x, &body, &len, &e), 0);
+	ck_assert_uint_eq(len, strlen(body));
+	ck_assert_msg(strstr(body, "<string>p&amp;w&lt;o&gt;r&#13;d\"x</string>"), "%s", body);
+	ck_assert_ptr_null(strstr(body, SECRET_MARK));
+	ck_assert_ptr_nonnull(strstr(body, "<string>chaintop</string>"));
+	free(body);
+	ct_xapi_free(x);
+	o.password = "bad\x01";
+	x = ct_xapi_new(&o);
+	ck_assert_int_eq(build_request("session.login_with_password", NULL, args, 4, &body, &len,
+				       &e), 0);
+	ck_assert_int_eq(splice_secret(x, &body, &len, &e), -1);
+	ck_assert_ptr_null(body);
+	ck_assert_int_eq(e.code, CT_E_CONFIG);
+	ct_xapi_free(x);
+}
+END_TEST
+
 START_TEST(fingerprints)
 {
 	unsigned char a[32], b[32];
@@ -552,6 +586,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, host_is_slave_url_refused);
 	tcase_add_test(tc, reply_limits);
 	tcase_add_test(tc, login_timeout);
+	tcase_add_test(tc, login_request_secret);
 	tcase_add_test(tc, fingerprints);
 	tcase_add_test(tc, bad_pin_and_no_server);
 	suite_add_tcase(s, tc);
