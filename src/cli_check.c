@@ -44,26 +44,6 @@ static void check_usage(FILE *f)
 		"Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for configuration errors).\n");
 }
 
-/* mkdir -p for the state directory (0700: it holds job history too). */
-static int make_dirs(const char *path)
-{
-	char *p = ct_xstrdup(path);
-	int rc = 0;
-
-	for (char *q = p + 1; *q; q++) {
-		if (*q != '/')
-			continue;
-		*q = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			rc = -1;
-		*q = '/';
-	}
-	if (mkdir(p, 0700) < 0 && errno != EEXIST)
-		rc = -1;
-	free(p);
-	return rc;
-}
-
 int ct_cmd_check(struct ct_cli *cli)
 {
 	struct ct_output_oneshot o;
@@ -136,10 +116,9 @@ int ct_cmd_check(struct ct_cli *cli)
 	}
 	if (o.conf.state_dir && *o.conf.state_dir) {
 		stall_path = ct_xasprintf("%s/stall.json", o.conf.state_dir);
-		if (make_dirs(o.conf.state_dir) < 0)
-			fprintf(stderr, "chaintop check: warning: cannot create the state directory "
-				"'%s' (%s): GC stall detection forgets between runs\n",
-				o.conf.state_dir, strerror(errno));
+		if (ct_state_dir_ready(o.conf.state_dir, &e) < 0)
+			fprintf(stderr, "chaintop check: warning: %s; GC stall detection forgets "
+				"between runs\n", e.msg);
 		else if (ct_stall_load(&stall, stall_path, &e) < 0)
 			fprintf(stderr, "chaintop check: warning: %s\n", e.msg);
 		else

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void (*fatal_hook)(void);
 
@@ -438,6 +440,86 @@ int ct_mkdir_p(const char *dir, unsigned int mode)
 	}
 	free(p);
 	return 0;
+}
+
+int ct_state_dir_ready(const char *dir, struct ct_err *e)
+{
+	char *p = ct_xstrdup(dir);
+	struct stat st;
+	int rc = -1;
+
+	for (char *s = p + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, 0700) == 0) {
+				/* the umask may have taken the owner's bits too */
+				if (chmod(p, 0700) < 0) {
+					ct_err_set(e, CT_E_IO, "cannot set the mode of the new directory "
+						   "'%s': %s", p, strerror(errno));
+					goto out;
+				}
+			} else if (errno != EEXIST) {
+				ct_err_set(e, CT_E_IO, "cannot create the state directory '%s' (%s at "
+					   "'%s'): set state_dir in the configuration to a writable place",
+					   dir, strerror(errno), p);
+				goto out;
+			}
+			*s = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		ct_err_set(e, CT_E_CONFIG, "the state directory '%s' is not a directory: set "
+			   "state_dir in the configuration to a private directory", dir);
+		goto out;
+	}
+	if (st.st_mode & 022) {
+		ct_err_set(e, CT_E_CONFIG, "the state directory '%s' can be written by group or "
+			   "others (mode %04o), so they could replace chaintop's job history, locks "
+			   "and stall memory: chmod 700 '%s', or set state_dir to a private directory",
+			   dir, (unsigned)(st.st_mode & 07777), dir);
+		goto out;
+	}
+	if (st.st_uid != getuid() && st.st_uid != 0) {
+		ct_err_set(e, CT_E_CONFIG, "the state directory '%s' belongs to another user (uid "
+			   "%u): run chaintop as that user, or set state_dir to a directory of yours",
+			   dir, (unsigned)st.st_uid);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(p);
+	return rc;
+}
+
+int ct_open_private(const char *path, int flags)
+{
+	struct stat st;
+	int fd;
+
+	if (!(flags & (O_RDWR | O_WRONLY)))
+		flags |= O_WRONLY;
+	fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int err = EINVAL;   /* not a regular file (a FIFO, a device) */
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	if ((st.st_mode & 07777) != 0600 && st.st_uid == getuid() && fchmod(fd, 0600) < 0) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
 }
 
 const char *ct_short_uuid(const char *uuid, char buf[9])
