@@ -536,6 +536,17 @@ static void error_body_text(const struct ct_sb *b, char *out, size_t len)
 	ct_sb_release(&s);
 }
 
+/* "scheme://host:port" of a URL, in a static buffer (for messages: no query, no session). */
+static const char *origin_of_url(const char *url)
+{
+	static _Thread_local char buf[256];
+	const char *p = strstr(url, "://");
+	const char *h = p ? p + 3 : url;
+
+	snprintf(buf, sizeof(buf), "%.*s", (int)((size_t)(h - url) + strcspn(h, "/?#")), url);
+	return buf;
+}
+
 /* "pool 'lab' (https://10.0.0.1)" or the URL alone when the pool has no name. */
 static const char *who(const struct ct_xapi *x, char *buf, size_t len)
 {
@@ -654,9 +665,24 @@ static int xfer_error(struct xfer *t, struct ct_err *e)
 					  t->tls.verr ? X509_verify_cert_error_string(t->tls.verr) :
 					  (t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->res)),
 					  fp, fp);
-		return ct_err_set(e, CT_E_TLS, "the TLS handshake with %s failed (%s): is it an "
+		return ct_err_set(e, CT_E_TLS, "the TLS handshake with %s%s%s%s failed (%s): is it an "
 				  "https port of a pool master?", x->master,
+				  strcmp(x->master, x->url) ? " (named as the pool master by the member " :
+				  "", strcmp(x->master, x->url) ? x->url : "",
+				  strcmp(x->master, x->url) ? ")" : "",
 				  t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->res));
+	}
+	if (t->res == CURLE_UNSUPPORTED_PROTOCOL && !strncasecmp(t->url, "https://", 8)) {
+		char *to = NULL, where[256] = "";
+
+		curl_easy_getinfo(t->h, CURLINFO_REDIRECT_URL, &to);
+		if (to)
+			ct_sanitize(origin_of_url(to), where, sizeof(where));
+		return ct_err_set(e, CT_E_TLS, "%s redirected %s to %s, which is not https: "
+				  "chaintop never leaves https for plain http (the session and the data "
+				  "would travel in clear); check the pool's hosts and what stands "
+				  "between them and this machine", x->master, t->what,
+				  where[0] ? where : "a plain http address");
 	}
 	if (t->res == CURLE_OPERATION_TIMEDOUT)
 		return ct_err_set(e, CT_E_TIMEOUT, "%s did not answer %s in time (%s): the host "
