@@ -3,7 +3,7 @@
 simulator that answers honestly except where its --mode says otherwise. Standard library only.
 
     python3 tests/hostile/hostile_server.py --upstream http://127.0.0.1:PORT --mode MODE
-            [--tls CERT KEY] [--trap-log FILE] [--class VM]
+            [--tls CERT KEY [--tls2 CERT KEY]] [--trap-log FILE] [--class VM]
 
 Prints one line once it listens: "ready URL TRAP_URL". TRAP_URL is a plain TCP listener
 standing for "somewhere chaintop must never talk to in clear": every connection it gets is
@@ -15,6 +15,9 @@ Modes (CLASS is --class, default VM):
   slave-url     login fails with HOST_IS_SLAVE whose address is TRAP_URL ("http://...")
   slave-host    login fails with HOST_IS_SLAVE whose address is the trap's "127.0.0.1:PORT"
                 (a plain host:port, as allowed: the pool's scheme must be kept)
+  slave-tls     login fails with HOST_IS_SLAVE naming "127.0.0.1:PORT2", a second, honest
+                TLS listener with another certificate (--tls2): the real master of a pool
+                whose hosts each have their own certificate
   endless       CLASS.get_all_records streams records without end
   huge-value    CLASS.get_all_records streams one record whose name_label never ends
   slow-login    the login reply comes at one byte a second
@@ -40,6 +43,7 @@ import xmlrpc.client
 
 OPTS = None
 TRAP_URL = ""
+MASTER2 = ""
 TRAP_LOCK = threading.Lock()
 
 
@@ -135,13 +139,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             _, method = xmlrpc.client.loads(body)
         except Exception:
             method = ""
-        mode, cls = OPTS.mode, OPTS.cls
+        mode, cls = (OPTS.mode if not getattr(self.server, "honest", False) else "pass",
+                     OPTS.cls)
         records = method == cls + ".get_all_records"
         login = method == "session.login_with_password"
         if mode == "redirect-http":
             return self.redirect()
         if login and mode == "slave-url":
             return self.send_body(fault_reply("HOST_IS_SLAVE", TRAP_URL))
+        if login and mode == "slave-tls":
+            return self.send_body(fault_reply("HOST_IS_SLAVE", MASTER2))
         if login and mode == "slave-host":
             return self.send_body(fault_reply("HOST_IS_SLAVE", TRAP_URL.split("://")[1]))
         if login and mode == "deep":
@@ -229,6 +236,7 @@ def main():
     ap.add_argument("--mode", default="pass")
     ap.add_argument("--class", dest="cls", default="VM")
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+    ap.add_argument("--tls2", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--trap-log", default="/dev/null")
     OPTS = ap.parse_args()
     trap = Trap(("127.0.0.1", 0), TrapHandler)
@@ -241,6 +249,15 @@ def main():
         ctx.load_cert_chain(OPTS.tls[0], OPTS.tls[1])
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
         scheme = "https"
+    if OPTS.tls2:
+        global MASTER2
+        srv2 = Server(("127.0.0.1", 0), Handler)
+        srv2.honest = True
+        ctx2 = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx2.load_cert_chain(OPTS.tls2[0], OPTS.tls2[1])
+        srv2.socket = ctx2.wrap_socket(srv2.socket, server_side=True)
+        MASTER2 = "127.0.0.1:%d" % srv2.server_address[1]
+        threading.Thread(target=srv2.serve_forever, daemon=True).start()
     print("ready %s://127.0.0.1:%d %s" % (scheme, srv.server_address[1], TRAP_URL), flush=True)
     try:
         srv.serve_forever()

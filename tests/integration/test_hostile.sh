@@ -17,13 +17,19 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
 	-keyout "$T_TMP/key.pem" -out "$T_TMP/cert.pem" 2>/dev/null ||
 	{ fail "openssl could not make a certificate"; finish; }
 FP=$(openssl x509 -in "$T_TMP/cert.pem" -noout -fingerprint -sha256 | sed 's/^.*=//')
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+	-addext "subjectAltName=IP:127.0.0.1" \
+	-keyout "$T_TMP/key2.pem" -out "$T_TMP/cert2.pem" 2>/dev/null ||
+	{ fail "openssl could not make a second certificate"; finish; }
+FP2=$(openssl x509 -in "$T_TMP/cert2.pem" -noout -fingerprint -sha256 | sed 's/^.*=//')
 sim_start b --scenario backup --gc-speed 0 || { fail "simulator"; finish; }
 
 HOSTILE_PID=""
 # hostile MODE [tls]: (re)start the hostile server; sets H_URL, TRAP_URL; empties the trap log
 hostile() {
 	local mode=$1 tls=() i
-	[ "${2:-}" = tls ] && tls=(--tls "$T_TMP/cert.pem" "$T_TMP/key.pem")
+	[ "${2:-}" = tls ] && tls=(--tls "$T_TMP/cert.pem" "$T_TMP/key.pem"
+				   --tls2 "$T_TMP/cert2.pem" "$T_TMP/key2.pem")
 	hostile_stop
 	: >"$T_TMP/trap.log"
 	: >"$T_TMP/hostile.out"
@@ -166,6 +172,21 @@ assert_contains "HOST_IS_SLAVE host:port: the master is asked over https" "$OUT"
 trap_clean "HOST_IS_SLAVE host:port"
 check "HOST_IS_SLAVE host:port: the trap saw a TLS handshake, not HTTP" \
 	grep -qE '^connection: b.\\x16\\x03' "$T_TMP/trap.log"
+
+# the real master has its own certificate: the pin is kept across the redirect, and the
+# message says why it fails and what to pin
+hostile slave-tls tls
+conf '' "$PIN"
+run "HOST_IS_SLAVE to a master with another certificate: tree" 30 tree -c "$T_TMP/c.conf"
+check "pinned pool, master with another certificate: tree fails" [ "$RC" -ne 0 ]
+assert_contains "pinned pool: the message says the pin was kept across the redirect" "$OUT" \
+	"named https://127.0.0.1:"
+assert_contains "pinned pool: the message gives the master's fingerprint and the pin" "$OUT" \
+	"fingerprint $FP2, not the pinned $FP: every host has its own certificate"
+conf '' "tls = { fingerprint = \"sha256:$FP2\"; };"
+run "HOST_IS_SLAVE, pool pinned to the master's certificate: tree" 30 tree -c "$T_TMP/c.conf"
+check "pinned to the master's certificate: the member's certificate does not match" [ "$RC" -ne 0 ]
+trap_clean "HOST_IS_SLAVE with another certificate"
 
 # ---- redirects from https to http: XML-RPC and exports --------------------------------
 hostile redirect-http tls
