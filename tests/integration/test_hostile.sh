@@ -212,12 +212,6 @@ assert_contains "bidi names: the override is shown escaped" "$OUT" '\u202eevil\u
 check "bidi names: no raw U+202E reaches the output" \
 	bash -c "! grep -q $'\\xe2\\x80\\xae' '$T_TMP/out'"
 
-# ---- a field name holding NUL bytes (issue 11 item 1's input, in a real reply) ---------
-hostile nul-name
-conf ''
-run "NUL in a field name: tree" 30 tree -c "$T_TMP/c.conf"
-check "NUL in a field name: tree answers (exit $RC)" [ "$RC" -le 1 ]
-
 # ---- the console: the error on screen, memory bounded, a clean exit on q ---------------
 hostile endless
 conf 'reply_records = 20000;'
