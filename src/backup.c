@@ -234,9 +234,10 @@ static int take_lock(struct bk *b, struct ct_err *e)
 	struct tm tm;
 	int fd, rc = -1;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = ct_open_private(path, O_RDWR | O_CREAT);
 	if (fd < 0) {
-		ct_err_set(e, CT_E_IO, "cannot open the lock file %s: %s; check state_dir", path, strerror(errno));
+		ct_err_set(e, CT_E_IO, "cannot open the lock file %s: %s; check state_dir (a "
+			   "symbolic link is not followed)", path, strerror(errno));
 		goto out;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {

@@ -15,6 +15,8 @@
  * arithmetic: reading the digests, the random probes of the hash tables (prefetched a few
  * iterations ahead so several misses overlap) and writing the report. */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -2387,7 +2389,8 @@ int ct_stall_save(const struct ct_stall *s, const char *path, struct ct_err *e)
 {
 	json_t *root = json_object(), *arr = json_array();
 	char *tmp = ct_xasprintf("%s.%ld.tmp", path, (long)getpid());
-	int rc = -1;
+	int rc = -1, fd;
+	FILE *f;
 
 	json_object_set_new(root, "version", json_integer(1));
 	for (int i = 0; i < s->n; i++) {
@@ -2402,9 +2405,24 @@ int ct_stall_save(const struct ct_stall *s, const char *path, struct ct_err *e)
 		json_array_append_new(arr, o);
 	}
 	json_object_set_new(root, "srs", arr);
-	if (json_dump_file(root, tmp, JSON_INDENT(1)) < 0) {
-		ct_err_set(e, CT_E_IO, "cannot write the coalesce stall memory '%s': check that the "
-			   "state directory exists and is writable", tmp);
+	fd = ct_open_private(tmp, O_CREAT | O_EXCL);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f || json_dumpf(root, f, JSON_INDENT(1)) < 0 || fflush(f) == EOF) {
+		ct_err_set(e, CT_E_IO, "cannot write the coalesce stall memory '%s': %s; check that "
+			   "the state directory exists and is writable", tmp,
+			   strerror(errno ? errno : EIO));
+		if (f)
+			fclose(f);
+		else if (fd >= 0)
+			close(fd);
+		if (fd >= 0)
+			remove(tmp);
+		goto out;
+	}
+	if (fclose(f) == EOF) {
+		ct_err_set(e, CT_E_IO, "cannot write the coalesce stall memory '%s': %s", tmp,
+			   strerror(errno));
+		remove(tmp);
 		goto out;
 	}
 	if (rename(tmp, path) < 0) {

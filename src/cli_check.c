@@ -14,12 +14,15 @@
 #include "output.h"
 #include "util.h"
 
-#define CHECK_LOAD_TIMEOUT_MS (180 * 1000)
+/* Below the 60 s after which Nagios kills a plugin: the answer is then ours, UNKNOWN with
+ * the reason, rather than Nagios' "plugin timed out". */
+#define CHECK_TIMEOUT_DEFAULT_S 50
 
 static void check_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: chaintop check [-c FILE] [--pool NAME]... [--format text|json|nagios|prometheus]\n"
+		"                      [--timeout DURATION]\n"
 		"\n"
 		"Loads each configured pool (or the --pool ones) once and judges every VHD chain:\n"
 		"CRITICAL for a chain at health.crit_depth or deeper, an SR below\n"
@@ -34,28 +37,11 @@ static void check_usage(FILE *f)
 		"  --format nagios      'CHAINTOP WARNING - ...' with perfdata, then one line a problem\n"
 		"  --format prometheus  gauges for node_exporter's textfile collector; write to a\n"
 		"                       temporary file and rename it into the collector directory\n"
+		"  --timeout DURATION   the whole run ends within this time (default 50s, below\n"
+		"                       Nagios' 60 s); a pool not loaded by then is UNKNOWN, with\n"
+		"                       what it was waiting for\n"
 		"\n"
 		"Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for configuration errors).\n");
-}
-
-/* mkdir -p for the state directory (0700: it holds job history too). */
-static int make_dirs(const char *path)
-{
-	char *p = ct_xstrdup(path);
-	int rc = 0;
-
-	for (char *q = p + 1; *q; q++) {
-		if (*q != '/')
-			continue;
-		*q = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			rc = -1;
-		*q = '/';
-	}
-	if (mkdir(p, 0700) < 0 && errno != EEXIST)
-		rc = -1;
-	free(p);
-	return rc;
 }
 
 int ct_cmd_check(struct ct_cli *cli)
@@ -69,6 +55,8 @@ int ct_cmd_check(struct ct_cli *cli)
 	struct ct_err e;
 	int rc = 3;
 	time_t now;
+	long long timeout_s = CHECK_TIMEOUT_DEFAULT_S;
+	char limit[64], dur[32];
 
 	for (int i = 1; i < cli->argc; i++) {
 		const char *a = cli->argv[i], *val = NULL;
@@ -76,6 +64,23 @@ int ct_cmd_check(struct ct_cli *cli)
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			check_usage(stdout);
 			return 0;
+		} else if (!strcmp(a, "--timeout") || !strncmp(a, "--timeout=", 10)) {
+			const char *t = a[9] == '=' ? a + 10 : NULL;
+
+			if (!t && i + 1 >= cli->argc) {
+				fprintf(stderr, "chaintop check: --timeout needs a duration, such as 50s "
+					"or 2m\n");
+				return 3;
+			}
+			if (!t)
+				t = cli->argv[++i];
+			if (ct_parse_duration(t, &timeout_s) < 0 || timeout_s < 1 ||
+			    timeout_s > 24 * 3600) {
+				fprintf(stderr, "chaintop check: --timeout '%s' is not a duration from 1s "
+					"to 24h: write it as 50s, 2m or 1h\n", t);
+				return 3;
+			}
+			continue;
 		} else if (!strncmp(a, "--format=", 9)) {
 			val = a + 9;
 		} else if (!strcmp(a, "--format") || !strcmp(a, "-f")) {
@@ -97,8 +102,12 @@ int ct_cmd_check(struct ct_cli *cli)
 		}
 	}
 	ct_err_init(&e);
+	ct_format_duration(timeout_s, dur, sizeof(dur));
+	snprintf(limit, sizeof(limit), "check --timeout %s", dur);
+	/* a little of the time is kept for judging and writing the answer */
 	if (ct_output_oneshot_load(&o, cli->config_path, cli->pools, cli->n_pools,
-				   CHECK_LOAD_TIMEOUT_MS, stderr, &e) < 0) {
+				   (int)(timeout_s > 5 ? timeout_s * 1000 - 2500 : timeout_s * 500),
+				   limit, stderr, &e) < 0) {
 		if (fmt == CT_FMT_NAGIOS)
 			printf("CHAINTOP UNKNOWN - %s\n", e.msg);
 		else
@@ -107,10 +116,9 @@ int ct_cmd_check(struct ct_cli *cli)
 	}
 	if (o.conf.state_dir && *o.conf.state_dir) {
 		stall_path = ct_xasprintf("%s/stall.json", o.conf.state_dir);
-		if (make_dirs(o.conf.state_dir) < 0)
-			fprintf(stderr, "chaintop check: warning: cannot create the state directory "
-				"'%s' (%s): GC stall detection forgets between runs\n",
-				o.conf.state_dir, strerror(errno));
+		if (ct_state_dir_ready(o.conf.state_dir, &e) < 0)
+			fprintf(stderr, "chaintop check: warning: %s; GC stall detection forgets "
+				"between runs\n", e.msg);
 		else if (ct_stall_load(&stall, stall_path, &e) < 0)
 			fprintf(stderr, "chaintop check: warning: %s\n", e.msg);
 		else

@@ -301,7 +301,8 @@ int ct_cmd_prune(struct ct_cli *cli)
 	}
 	ct_err_init(&e);
 	if (ct_output_oneshot_load(&o, cli->config_path, cli->pools, cli->n_pools,
-				   PRUNE_LOAD_TIMEOUT_MS, stderr, &e) < 0) {
+				   PRUNE_LOAD_TIMEOUT_MS, "chaintop prune's load limit of 3 minutes",
+				   stderr, &e) < 0) {
 		fprintf(stderr, "chaintop prune: %s\n", e.msg);
 		goto out;
 	}

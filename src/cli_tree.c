@@ -64,7 +64,8 @@ int ct_cmd_tree(struct ct_cli *cli)
 	}
 	ct_err_init(&e);
 	if (ct_output_oneshot_load(&o, cli->config_path, cli->pools, cli->n_pools,
-				   TREE_LOAD_TIMEOUT_MS, stderr, &e) < 0) {
+				   TREE_LOAD_TIMEOUT_MS, "chaintop tree's load limit of 3 minutes", stderr,
+				   &e) < 0) {
 		fprintf(stderr, "chaintop tree: %s\n", e.msg);
 		goto out;
 	}

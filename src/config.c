@@ -61,6 +61,10 @@ void ct_config_init(struct ct_config *c)
 	c->health.crit_free_percent = 5;
 	c->health.stale_after = 14 * 86400;
 	c->health.stall_after = 6 * 3600;
+	c->limits.reply_bytes = 1LL << 30;
+	c->limits.reply_records = 500000;
+	c->limits.stall_time = 20;
+	c->limits.login_timeout = 10;
 	c->state_dir = default_state_dir();
 }
 
@@ -194,11 +198,16 @@ static const char *type_name(int t)
 
 /* ---- unknown keys --------------------------------------------------------------------- */
 
-static const char *const top_keys[] = { "pools", "gate", "health", "jobs", "state_dir", NULL };
+static const char *const top_keys[] = {
+	"pools", "gate", "health", "jobs", "state_dir", "limits", NULL
+};
 static const char *const pool_keys[] = {
 	"name", "url", "username", "password_file", "password_env", "password", "tls",
-	"read_only", "prune_include_foreign", "srs", "tolerance", "max_depth", "min_free_percent", "warn_depth",
-	"crit_depth", "coalesce_warn", "crit_free_percent", NULL
+	"read_only", "prune_include_foreign", "srs", "tolerance", "max_depth", "min_free_percent",
+	"warn_depth", "crit_depth", "coalesce_warn", "crit_free_percent", "limits", NULL
+};
+static const char *const limits_keys[] = {
+	"reply_bytes", "reply_records", "stall_time", "login_timeout", NULL
 };
 static const char *const tls_keys[] = { "verify", "ca_file", "fingerprint", NULL };
 static const char *const sr_keys[] = {
@@ -225,6 +234,7 @@ static const struct {
 	{ health_keys, "the health block (health = { ... };)" },
 	{ pool_keys, "a pool entry (pools = ( { ... } );)" },
 	{ tls_keys, "a pool's tls block (tls = { ... };)" },
+	{ limits_keys, "a limits block (limits = { ... };) at the top level or in a pool" },
 	{ job_keys, "a job entry (jobs = ( { ... } );)" },
 	{ top_keys, "the top level of the file" },
 };
@@ -414,6 +424,75 @@ static int get_duration(struct ld *L, const config_setting_t *grp, const char *p
 	return 1;
 }
 
+/* A size in bytes: an integer, or a string with a binary unit ("512M", "2 GiB"). */
+static int parse_size(const char *s, long long *out)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	while (*s == ' ')
+		s++;
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	while (*end == ' ')
+		end++;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default: break;
+	}
+	if (shift && (*end == 'i' || *end == 'I'))
+		end++;
+	if (*end == 'b' || *end == 'B')
+		end++;
+	if (*end || v > (1ULL << 50) || (v << shift) >> shift != v)
+		return -1;
+	*out = (long long)(v << shift);
+	return 0;
+}
+
+static int get_size(struct ld *L, const config_setting_t *grp, const char *prefix,
+		    const char *key, long long lo, long long hi, long long *out)
+{
+	config_setting_t *s = config_setting_get_member(grp, key);
+	char path[256], los[32], his[32], vs[32];
+	long long v;
+
+	if (!s)
+		return 0;
+	keypath(path, sizeof(path), prefix, key);
+	ct_format_bytes(lo, los, sizeof(los));
+	ct_format_bytes(hi, his, sizeof(his));
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		v = config_setting_get_int64(s);
+		break;
+	case CONFIG_TYPE_STRING:
+		if (parse_size(config_setting_get_string(s), &v) < 0)
+			return fail(L, s, path, "'%s' is not a size; expected bytes or a number with "
+				    "a unit: \"512M\", \"2G\"", config_setting_get_string(s));
+		break;
+	default:
+		return fail(L, s, path, "found %s; expected a size such as \"1G\" or a number of "
+			    "bytes", type_name(config_setting_type(s)));
+	}
+	if (v < lo || v > hi) {
+		ct_format_bytes(v, vs, sizeof(vs));
+		return fail(L, s, path, "%s is out of range; expected a size from %s to %s", vs,
+			    los, his);
+	}
+	*out = v;
+	return 1;
+}
+
 /* Required group member of a given libconfig type (GROUP, LIST). */
 static int get_block(struct ld *L, const config_setting_t *grp, const char *prefix,
 		     const char *key, int type, const char *example, config_setting_t **out)
@@ -547,6 +626,34 @@ static int parse_limits(struct ld *L, const config_setting_t *grp, const char *p
 	       get_int(L, grp, prefix, "coalesce_warn", R_COALESCE, l->coalesce_warn) < 0 ||
 	       get_int(L, grp, prefix, "crit_free_percent", R_PERCENT, l->crit_free_percent) < 0
 		       ? -1 : 0;
+}
+
+/* limits = { ... }: over the values already in l (the defaults, or the global block). */
+static int parse_net_limits(struct ld *L, const config_setting_t *parent, const char *prefix,
+			    struct ct_limits_conf *l)
+{
+	config_setting_t *g;
+	char pre[160];
+	int r = get_block(L, parent, prefix, "limits", CONFIG_TYPE_GROUP,
+			  "limits = { reply_bytes = \"1G\"; reply_records = 500000; };", &g);
+
+	if (r <= 0)
+		return r;
+	keypath(pre, sizeof(pre), prefix, "limits");
+	if (check_keys(L, g, pre, limits_keys) < 0 ||
+	    get_size(L, g, pre, "reply_bytes", 4096, 1LL << 40, &l->reply_bytes) < 0 ||
+	    get_duration(L, g, pre, "stall_time", 1, 3600, &l->stall_time) < 0 ||
+	    get_duration(L, g, pre, "login_timeout", 1, 3600, &l->login_timeout) < 0)
+		return -1;
+	{
+		int rec = -1;
+
+		if (get_int(L, g, pre, "reply_records", 1, 1000000000, &rec) < 0)
+			return -1;
+		if (rec > 0)
+			l->reply_records = rec;
+	}
+	return 0;
 }
 
 static int pick(int over, int base)
@@ -965,6 +1072,9 @@ static int parse_pool(struct ld *L, const config_setting_t *g, int idx, struct c
 	if (get_bool(L, g, pre, "read_only", &p->read_only) < 0 ||
 	    get_bool(L, g, pre, "prune_include_foreign", &p->prune_include_foreign) < 0)
 		return -1;
+	p->limits = L->c->limits;
+	if (parse_net_limits(L, g, pre, &p->limits) < 0)
+		return -1;
 	if (parse_limits(L, g, pre, &(struct limits){
 			&p->tolerance, &p->max_depth, &p->min_free_percent, &p->warn_depth,
 			&p->crit_depth, &p->coalesce_warn, &p->crit_free_percent }) < 0)
@@ -1188,6 +1298,8 @@ static int parse_root(struct ld *L, const config_setting_t *root)
 		      "health = { warn_depth = 20; crit_depth = 28; };", &b) < 0)
 		return -1;
 	if (b && parse_health(L, b) < 0)
+		return -1;
+	if (parse_net_limits(L, root, "", &L->c->limits) < 0)
 		return -1;
 	if (get_block(L, root, "", "pools", CONFIG_TYPE_LIST,
 		      "pools = ( { name = \"lab\"; url = \"https://10.0.0.1\"; ... } );", &b) < 0)

@@ -41,6 +41,15 @@ struct ct_sr_override {
 				      never leaf-coalesces); < 0 = inherit */
 };
 
+/* What chaintop accepts from a pool's server (limits = { ... } at the top level, and in a
+ * pool entry to override it for that pool). */
+struct ct_limits_conf {
+	long long reply_bytes;     /* bytes of one XML-RPC reply, default 1 GiB */
+	long long reply_records;   /* records of one reply, default 500,000 */
+	long long stall_time;      /* seconds a reply may move less than 1 KiB/s, default 20 */
+	long long login_timeout;   /* seconds for a whole login call, default 10 */
+};
+
 struct ct_tls_conf {
 	bool verify;               /* default true */
 	char *ca_file;             /* NULL = system CAs */
@@ -54,6 +63,7 @@ struct ct_pool_conf {
 	char *password;            /* resolved secret, NULL until resolved (console may prompt) */
 	char *password_file, *password_env;  /* where it came from */
 	struct ct_tls_conf tls;
+	struct ct_limits_conf limits;   /* the global limits with this pool's overrides */
 	bool read_only;
 	bool prune_include_foreign;  /* prune also proposes Xen Orchestra's, VMSS and
 	                              * unknown-owner snapshots and disks (never blocked or
@@ -87,6 +97,7 @@ struct ct_config {
 	int n_pools;
 	struct ct_gate_conf gate;
 	struct ct_health_conf health;
+	struct ct_limits_conf limits;
 	struct ct_job_conf *jobs;
 	int n_jobs;
 	char *state_dir;           /* default $XDG_STATE_HOME/chaintop or ~/.local/state/chaintop */

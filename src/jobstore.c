@@ -9,6 +9,7 @@
 #include "jobstore.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,17 +221,27 @@ struct ct_jobstore *ct_jobstore_open(const char *state_dir, struct ct_err *e)
 		ct_err_set(e, CT_E_CONFIG, "no state directory for the job history; set state_dir in the configuration");
 		return NULL;
 	}
-	if (ct_mkdir_p(state_dir, 0700) < 0) {
-		ct_err_set(e, CT_E_IO, "cannot create the state directory %s: %s; set state_dir in the configuration to a writable place",
-			   state_dir, strerror(errno));
+	if (ct_state_dir_ready(state_dir, e) < 0)
 		return NULL;
-	}
 	js = ct_xcalloc(1, sizeof(*js));
 	js->path = ct_xasprintf("%s/jobs.db", state_dir);
 	if (gethostname(js->host, sizeof(js->host) - 1) < 0)
 		snprintf(js->host, sizeof(js->host), "localhost");
+	/* created (or set) 0600 here, whatever the umask: SQLite gives its -wal, -shm and
+	 * -journal files the database file's mode */
+	{
+		int fd = ct_open_private(js->path, O_RDWR | O_CREAT);
+
+		if (fd < 0) {
+			ct_err_set(e, CT_E_DB, "cannot open the job history %s: %s; check the state "
+				   "directory (a symbolic link is not followed)", js->path,
+				   strerror(errno));
+			goto fail;
+		}
+		close(fd);
+	}
 	if (sqlite3_open_v2(js->path, &js->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+			    SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
 		ct_err_set(e, CT_E_DB, "cannot open the job history %s: %s; check the state directory's permissions",
 			   js->path, js->db ? sqlite3_errmsg(js->db) : "out of memory");
 		goto fail;

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "app.h"
 #include "cli.h"
@@ -98,12 +100,25 @@ static int parse_common(int argc, char **argv, struct ct_cli *cli)
 	return 0;
 }
 
+/* A core dump would hold the pool passwords and session refs: none is written, and the
+ * process is not dumpable (no ptrace attach by other users either). */
+static void no_core_dumps(void)
+{
+	struct rlimit none = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &none) < 0)
+		perror("chaintop: warning: cannot disable core dumps");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		perror("chaintop: warning: cannot make the process non-dumpable");
+}
+
 int main(int argc, char **argv)
 {
 	struct ct_cli cli = { 0 };
 	struct ct_err e;
 	int rc = 2;
 
+	no_core_dumps();
 	setlocale(LC_ALL, "");
 	ct_err_init(&e);
 	for (int i = 1; i < argc; i++) {

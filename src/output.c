@@ -744,7 +744,15 @@ static void prom_value(FILE *f, double v)
 void ct_output_prometheus(FILE *f, const struct ct_output_pool *p, int n, time_t now)
 {
 	struct totals t;
+	char name[SAN_LEN], err[1024];
 
+	/* the reason a pool is not loaded, for whoever reads the file (scrapers skip comments) */
+	for (int i = 0; i < n; i++)
+		if (!p[i].connected || !p[i].report)
+			fprintf(f, "# chaintop: pool '%s' is UNKNOWN: %s\n",
+				san(p[i].name, name, sizeof(name)),
+				san(p[i].error && *p[i].error ? p[i].error : "not loaded", err,
+				    sizeof(err)));
 	prom_head(f, "chaintop_pool_up", "1 when chaintop could load the pool, 0 when it could not.");
 	for (int i = 0; i < n; i++) {
 		fputs("chaintop_pool_up", f);
@@ -1021,9 +1029,11 @@ void ct_output_tree_text(FILE *f, const struct ct_output_pool *p, int n, bool ut
 /* --- one-shot load for tree and check --- */
 
 int ct_output_oneshot_load(struct ct_output_oneshot *o, const char *config_path,
-			   const char *const *only, int n_only, int timeout_ms, FILE *warn_to,
-			   struct ct_err *e)
+			   const char *const *only, int n_only, int timeout_ms,
+			   const char *limit_name, FILE *warn_to, struct ct_err *e)
 {
+	int64_t start = ct_now_ms();
+
 	memset(o, 0, sizeof(*o));
 	ct_config_init(&o->conf);
 	if (ct_config_load(&o->conf, config_path, false, e) < 0)
@@ -1051,9 +1061,13 @@ int ct_output_oneshot_load(struct ct_output_oneshot *o, const char *config_path,
 	if (ct_watchset_init(&o->ws, &o->conf, only, n_only, true, e) < 0)
 		return -1;
 	o->ws_ready = true;
+	/* the calls themselves end by the deadline, each failure saying what it waited for;
+	 * the wait below has a little more so they can report it */
+	o->ws.deadline_ms = start + timeout_ms;
+	o->ws.deadline_why = ct_xstrdup(limit_name ? limit_name : "the load's time limit");
 	if (ct_watchset_start(&o->ws, e) < 0)
 		return -1;
-	ct_watchset_wait_settled(&o->ws, timeout_ms);
+	ct_watchset_wait_settled(&o->ws, timeout_ms + 1000);
 	o->n = o->ws.n;
 	o->pools = ct_xcalloc((size_t)o->n + 1, sizeof(*o->pools));
 	for (int i = 0; i < o->n; i++) {

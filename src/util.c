@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void (*fatal_hook)(void);
 
@@ -460,6 +462,86 @@ int ct_mkdir_p(const char *dir, unsigned int mode)
 	return 0;
 }
 
+int ct_state_dir_ready(const char *dir, struct ct_err *e)
+{
+	char *p = ct_xstrdup(dir);
+	struct stat st;
+	int rc = -1;
+
+	for (char *s = p + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, 0700) == 0) {
+				/* the umask may have taken the owner's bits too */
+				if (chmod(p, 0700) < 0) {
+					ct_err_set(e, CT_E_IO, "cannot set the mode of the new directory "
+						   "'%s': %s", p, strerror(errno));
+					goto out;
+				}
+			} else if (errno != EEXIST) {
+				ct_err_set(e, CT_E_IO, "cannot create the state directory '%s' (%s at "
+					   "'%s'): set state_dir in the configuration to a writable place",
+					   dir, strerror(errno), p);
+				goto out;
+			}
+			*s = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		ct_err_set(e, CT_E_CONFIG, "the state directory '%s' is not a directory: set "
+			   "state_dir in the configuration to a private directory", dir);
+		goto out;
+	}
+	if (st.st_mode & 022) {
+		ct_err_set(e, CT_E_CONFIG, "the state directory '%s' can be written by group or "
+			   "others (mode %04o), so they could replace chaintop's job history, locks "
+			   "and stall memory: chmod 700 '%s', or set state_dir to a private directory",
+			   dir, (unsigned)(st.st_mode & 07777), dir);
+		goto out;
+	}
+	if (st.st_uid != getuid() && st.st_uid != 0) {
+		ct_err_set(e, CT_E_CONFIG, "the state directory '%s' belongs to another user (uid "
+			   "%u): run chaintop as that user, or set state_dir to a directory of yours",
+			   dir, (unsigned)st.st_uid);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(p);
+	return rc;
+}
+
+int ct_open_private(const char *path, int flags)
+{
+	struct stat st;
+	int fd;
+
+	if (!(flags & (O_RDWR | O_WRONLY)))
+		flags |= O_WRONLY;
+	fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int err = EINVAL;   /* not a regular file (a FIFO, a device) */
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	if ((st.st_mode & 07777) != 0600 && st.st_uid == getuid() && fchmod(fd, 0600) < 0) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
 const char *ct_short_uuid(const char *uuid, char buf[9])
 {
 	snprintf(buf, 9, "%s", uuid ? uuid : "");
@@ -496,6 +578,35 @@ static size_t utf8_len(const unsigned char *s)
 	return 0;
 }
 
+/* The code point of a valid n-byte UTF-8 sequence. */
+static uint32_t utf8_cp(const unsigned char *s, size_t n)
+{
+	switch (n) {
+	case 2:
+		return (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+	case 3:
+		return (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+	case 4:
+		return (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
+		       (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+	default:
+		return s[0];
+	}
+}
+
+/* C1 controls, and characters that print nothing or change the direction of what follows
+ * (Unicode format characters, line and paragraph separators): a name holding them could
+ * pass for another one, or reorder the text after it on the operator's screen. */
+static bool invisible_cp(uint32_t c)
+{
+	return (c >= 0x80 && c <= 0x9f) || c == 0xad || (c >= 0x600 && c <= 0x605) ||
+	       c == 0x61c || c == 0x6dd || c == 0x70f || c == 0x180e ||
+	       (c >= 0x200b && c <= 0x200f) || (c >= 0x2028 && c <= 0x202e) ||
+	       (c >= 0x2060 && c <= 0x2064) || (c >= 0x2066 && c <= 0x206f) || c == 0xfeff ||
+	       (c >= 0xfff9 && c <= 0xfffb) || (c >= 0x1d173 && c <= 0x1d17a) ||
+	       c == 0xe0001 || (c >= 0xe0020 && c <= 0xe007f);
+}
+
 char *ct_sanitize(const char *src, char *dst, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)(src ? src : "");
@@ -504,7 +615,7 @@ char *ct_sanitize(const char *src, char *dst, size_t len)
 	if (len == 0)
 		return dst;
 	while (*s) {
-		char esc[8];
+		char esc[16];
 		size_t n = utf8_len(s), elen;
 		const char *out;
 
@@ -524,9 +635,11 @@ char *ct_sanitize(const char *src, char *dst, size_t len)
 			out = esc;
 			elen = strlen(out);
 			n = 1;
-		} else if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0) {
-			/* C1 controls (U+0080..U+009F) can act as escape introducers */
-			snprintf(esc, sizeof(esc), "\\u%04x", s[1]);
+		} else if (n > 1 && invisible_cp(utf8_cp(s, n))) {
+			/* C1 controls can also act as escape introducers */
+			uint32_t c = utf8_cp(s, n);
+
+			snprintf(esc, sizeof(esc), c > 0xffff ? "\\U%08x" : "\\u%04x", (unsigned)c);
 			out = esc;
 			elen = strlen(out);
 		} else {

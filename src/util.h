@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "err.h"
+
 void *ct_xmalloc(size_t n);
 void *ct_xcalloc(size_t n, size_t size);
 void *ct_xrealloc(void *p, size_t n);
@@ -79,6 +81,20 @@ void ct_format_local_time(time_t t, char *buf, size_t len);
 /* mkdir -p with this mode for each missing component. Returns 0, or -1 with errno set
  * (the caller says which directory and what to do). */
 int ct_mkdir_p(const char *dir, unsigned int mode);
+
+/* The state directory (job history, locks, stall memory): missing components are created
+ * 0700 whatever the umask; an existing directory that group or others can write, or that
+ * belongs to another user (root excepted), is refused with a message saying what to do.
+ * Returns 0, or -1 with e filled (CT_E_CONFIG when refused, CT_E_IO when it cannot be
+ * created). */
+int ct_state_dir_ready(const char *dir, struct ct_err *e);
+
+/* Open a file of the state directory for writing: never through a symbolic link
+ * (O_NOFOLLOW), close-on-exec, mode 0600 whatever the umask (an existing file of ours is
+ * set to 0600). flags: O_CREAT, O_EXCL, O_TRUNC, O_RDWR... as for open(2); O_WRONLY is
+ * used when neither O_RDWR nor O_WRONLY is given. Returns the descriptor, or -1 with errno
+ * set (ELOOP for a symbolic link). */
+int ct_open_private(const char *path, int flags);
 
 /* Short uuid for messages: the first 8 characters. Returns a pointer into a static-free
  * caller buffer of at least 9 bytes. */

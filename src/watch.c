@@ -72,6 +72,11 @@ struct ct_xapi *ct_watch_new_session(const struct ct_pool_conf *pc)
 		.connect_timeout_s = 10,
 		.call_timeout_s = 120,
 		.originator = "chaintop",
+		.name = pc->name,
+		.login_timeout_s = (long)pc->limits.login_timeout,
+		.stall_s = (long)pc->limits.stall_time,
+		.reply_max_bytes = (uint64_t)pc->limits.reply_bytes,
+		.reply_max_records = (uint64_t)pc->limits.reply_records,
 	};
 
 	return ct_xapi_new(&o);
@@ -607,6 +612,8 @@ int ct_watchset_start(struct ct_watchset *ws, struct ct_err *e)
 			continue;
 		if (!w->x)
 			w->x = ct_watch_new_session(w->conf);
+		if (ws->deadline_ms > 0)
+			ct_xapi_set_deadline(w->x, ws->deadline_ms, ws->deadline_why);
 		rc = pthread_create(&w->thread, NULL, watch_main, w);
 		if (rc != 0)
 			return ct_err_set(e, CT_E_NOMEM, "cannot start the watcher thread of pool "
@@ -711,6 +718,8 @@ void ct_watchset_release(struct ct_watchset *ws)
 		}
 		free(ws->w);
 		ws->w = NULL;
+		free(ws->deadline_why);
+		ws->deadline_why = NULL;
 		pthread_mutex_destroy(&ws->stop_lock);
 		pthread_cond_destroy(&ws->stop_cond);
 		if (ws->wake_rd >= 0)

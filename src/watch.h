@@ -63,6 +63,10 @@ struct ct_watchset {
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;   /* backoff sleeps wait on it so stop is prompt */
 	bool stopping;
+	/* once mode: every call of every watcher ends by this ct_now_ms time (0 = none);
+	 * deadline_why (owned) names the limit in messages. Set before ct_watchset_start. */
+	int64_t deadline_ms;
+	char *deadline_why;
 };
 
 /* Prepare one watcher per selected pool (all when n_only == 0). Pools whose password is

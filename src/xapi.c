@@ -46,7 +46,11 @@ struct ct_xapi {
 	bool verify;
 	bool pin_set, pin_bad;
 	unsigned char pin[32];
-	long connect_timeout, call_timeout;
+	long connect_timeout, call_timeout, login_timeout, stall_s;
+	uint64_t max_bytes, max_records;
+	char *name;                /* pool name for messages, or NULL */
+	int64_t deadline_ms;       /* ct_now_ms by which every transfer ends; 0 = none */
+	char *deadline_why;
 	char *session;
 	CURLM *multi;
 	atomic_bool cancel;
@@ -63,6 +67,15 @@ struct xfer {
 	const char *what;          /* method or path, for messages */
 	char *url;                 /* target (no secrets in it for XML-RPC) */
 	enum sink sink;
+	const char *cls;           /* class of the records, for messages ("VM", "event") */
+	ct_record_cb user_cb;      /* records are counted on their way to user_cb */
+	void *user_ctx;
+	uint64_t records, body_bytes;
+	bool over_records, over_bytes;
+	/* progress: all bytes received (headers too), and the stall window */
+	uint64_t rx, win_rx;
+	int64_t start_ms, win_ms, first_byte_ms;   /* first_byte_ms: wait for a first byte */
+	bool stalled, no_first_byte, deadline_capped;
 	struct ct_sb buf;
 	bool buf_over;
 	struct ct_decoder *dec;
@@ -198,6 +211,14 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 				  n : ERRBODY_MAX - t->errbody.len);
 		return n;
 	}
+	t->rx += n;
+	if (t->sink != SINK_HTTP) {
+		t->body_bytes += n;
+		if (t->body_bytes > t->x->max_bytes) {
+			t->over_bytes = true;
+			return 0;
+		}
+	}
 	switch (t->sink) {
 	case SINK_BUF:
 		if (t->buf.len + n > SMALL_REPLY_MAX) {
@@ -211,6 +232,8 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 			t->dec_failed = true;
 			return 0;
 		}
+		if (t->over_records)
+			return 0;
 		break;
 	case SINK_HTTP:
 		t->wcb_rc = t->wcb(t->wctx, p, n);
@@ -226,6 +249,7 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
 	struct xfer *t = ud;
 	size_t n = sz * nm;
 
+	t->rx += n;
 	if (n >= 5 && !strncmp(p, "HTTP/", 5)) {   /* a new response (after a redirect) */
 		free(t->task_id);
 		t->task_id = NULL;
@@ -245,24 +269,69 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
 	return n;
 }
 
+/* Records on their way to the caller: counted, and dropped past the limit (on_write then
+ * stops the transfer). */
+static void on_record(void *ctx, struct ct_obj *o)
+{
+	struct xfer *t = ctx;
+
+	if (++t->records > t->x->max_records) {
+		t->over_records = true;
+		ct_obj_free(o);
+		return;
+	}
+	t->user_cb(t->user_ctx, o);
+}
+
+/* Called about once a second at least. A reply that has started must keep moving at
+ * CT_XAPI_STALL_BYTES_PER_S over every stall window: a byte a second keeps curl's own
+ * low-speed check happy but would hold a call for hours. Before the first byte the server
+ * may be working (VDI.destroy, event.from): first_byte_ms bounds that wait. */
 static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
 	struct xfer *t = ud;
+	int64_t now;
 
 	(void)dt;
 	(void)dn;
 	(void)ut;
 	(void)un;
-	return atomic_load(&t->x->cancel) ? 1 : 0;
+	if (atomic_load(&t->x->cancel))
+		return 1;
+	now = ct_now_ms();
+	if (t->rx == 0) {
+		if (t->first_byte_ms > 0 && now - t->start_ms > t->first_byte_ms) {
+			t->no_first_byte = true;
+			return 1;
+		}
+		return 0;
+	}
+	if (t->win_ms == 0) {
+		t->win_ms = now;
+		t->win_rx = t->rx;
+		return 0;
+	}
+	if (now - t->win_ms >= t->x->stall_s * 1000) {
+		if (t->rx - t->win_rx < (uint64_t)t->x->stall_s * CT_XAPI_STALL_BYTES_PER_S) {
+			t->stalled = true;
+			return 1;
+		}
+		t->win_ms = now;
+		t->win_rx = t->rx;
+	}
+	return 0;
 }
 
-/* Every transfer fails when no byte moves for call_timeout seconds (a dead server never
- * hangs us); timeout_s > 0 also caps the whole transfer. */
+/* Every transfer fails when its reply stalls (on_progress), when no first byte comes
+ * within timeout_s (call_timeout when 0), when timeout_s > 0 has passed in all, and when the
+ * deadline set with ct_xapi_set_deadline passes. */
 static struct xfer *xfer_new(struct ct_xapi *x, const char *url, const char *what, enum sink sink,
 			     long timeout_s)
 {
 	struct xfer *t = ct_xcalloc(1, sizeof(*t));
 	CURL *h = curl_easy_init();
+	bool https = !strncasecmp(url, "https://", 8);
+	int64_t limit_ms = timeout_s > 0 ? (int64_t)timeout_s * 1000 : 0;
 
 	if (!h)
 		ct_fatal("out of memory creating a libcurl handle");
@@ -277,9 +346,23 @@ static struct xfer *xfer_new(struct ct_xapi *x, const char *url, const char *wha
 	t->tls.pin_set = x->pin_set;
 	memcpy(t->tls.pin, x->pin, sizeof(t->tls.pin));
 
+	t->start_ms = ct_now_ms();
+	t->first_byte_ms = timeout_s > 0 ? (int64_t)timeout_s * 1000 : (int64_t)x->call_timeout * 1000;
+	if (x->deadline_ms > 0) {
+		int64_t left = x->deadline_ms - t->start_ms;
+
+		if (left < 1)
+			left = 1;
+		if (limit_ms == 0 || left < limit_ms) {
+			limit_ms = left;
+			t->deadline_capped = true;
+		}
+	}
+
 	curl_easy_setopt(h, CURLOPT_URL, t->url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* an https pool is never talked to in clear, not even through a redirect */
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, https ? "https" : "http,https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "chaintop/" CT_VERSION);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, x->connect_timeout);
@@ -288,8 +371,8 @@ static struct xfer *xfer_new(struct ct_xapi *x, const char *url, const char *wha
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
 			 timeout_s > x->call_timeout && timeout_s < 10 * x->call_timeout ? timeout_s :
 			 x->call_timeout);
-	if (timeout_s > 0)
-		curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
+	if (limit_ms > 0)
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)limit_ms);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 10L);
@@ -299,6 +382,8 @@ static struct xfer *xfer_new(struct ct_xapi *x, const char *url, const char *wha
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, t);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
 	if (sink != SINK_BUF)
 		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 131072L);
 	/* TLS */
@@ -451,12 +536,77 @@ static void error_body_text(const struct ct_sb *b, char *out, size_t len)
 	ct_sb_release(&s);
 }
 
+/* "scheme://host:port" of a URL, in a static buffer (for messages: no query, no session). */
+static const char *origin_of_url(const char *url)
+{
+	static _Thread_local char buf[256];
+	const char *p = strstr(url, "://");
+	const char *h = p ? p + 3 : url;
+
+	snprintf(buf, sizeof(buf), "%.*s", (int)((size_t)(h - url) + strcspn(h, "/?#")), url);
+	return buf;
+}
+
+/* "pool 'lab' (https://10.0.0.1)" or the URL alone when the pool has no name. */
+static const char *who(const struct ct_xapi *x, char *buf, size_t len)
+{
+	char n[128];
+
+	if (x->name)
+		snprintf(buf, len, "pool '%s' (%s)", ct_sanitize(x->name, n, sizeof(n)), x->master);
+	else
+		snprintf(buf, len, "%s", x->master);
+	return buf;
+}
+
+/* The failures of a transfer that stopped on one of our limits; 1 if it was not one. */
+static int limit_error(struct xfer *t, struct ct_err *e)
+{
+	struct ct_xapi *x = t->x;
+	char w[512], sz[32], cls[64];
+
+	/* the class: the decoder's, else the method's prefix ("VM" of "VM.get_VBDs") */
+	snprintf(cls, sizeof(cls), "%.*s", t->cls ? (int)strlen(t->cls) : (int)strcspn(t->what, "."),
+		 t->cls ? t->cls : t->what);
+	if (t->over_bytes) {
+		ct_format_bytes((long long)x->max_bytes, sz, sizeof(sz));
+		return ct_err_set(e, CT_E_PROTO, "the reply of %s to %s (class %s) passed the "
+				  "limit of %s for one reply (limits.reply_bytes): the server sent more "
+				  "than a pool of this size needs; if this pool really is that big, raise "
+				  "limits.reply_bytes in the configuration", who(x, w, sizeof(w)),
+				  t->what, cls, sz);
+	}
+	if (t->over_records)
+		return ct_err_set(e, CT_E_PROTO, "the reply of %s to %s (class %s) passed the "
+				  "limit of %llu records for one reply (limits.reply_records): the server "
+				  "sent more than a pool of this size needs; if this pool really is that big, raise "
+				  "limits.reply_records in the configuration", who(x, w, sizeof(w)),
+				  t->what, cls, (unsigned long long)x->max_records);
+	if (t->stalled)
+		return ct_err_set(e, CT_E_TIMEOUT, "the reply of %s to %s stalled: less than %d "
+				  "bytes in %ld s (limits.stall_time); the host or the network is "
+				  "overloaded, or this is not a pool master", who(x, w, sizeof(w)),
+				  t->what, CT_XAPI_STALL_BYTES_PER_S * (int)x->stall_s, x->stall_s);
+	if (t->no_first_byte)
+		return ct_err_set(e, CT_E_TIMEOUT, "%s did not start answering %s within %lld s: "
+				  "the host may be down or overloaded", who(x, w, sizeof(w)), t->what,
+				  (long long)(t->first_byte_ms / 1000));
+	if (t->res == CURLE_OPERATION_TIMEDOUT && t->deadline_capped && x->deadline_ms > 0 &&
+	    ct_now_ms() >= x->deadline_ms - 50)
+		return ct_err_set(e, CT_E_TIMEOUT, "the time limit of the run (%s) ran out while "
+				  "waiting for %s to answer %s%s", x->deadline_why ? x->deadline_why :
+				  "deadline", who(x, w, sizeof(w)), t->what,
+				  t->rx ? " (the reply had started)" : "");
+	return 1;
+}
+
 /* Transport-level outcome of one transfer as a ct_err (decoder and HTTP-status errors
  * included). 0 when the HTTP exchange itself succeeded with status 200. */
 static int xfer_error(struct xfer *t, struct ct_err *e)
 {
 	struct ct_xapi *x = t->x;
 	char fp[128], pin[128], body[320];
+	int lr;
 
 	if (t->res == CURLE_OK) {
 		if (t->status == 200)
@@ -465,6 +615,8 @@ static int xfer_error(struct xfer *t, struct ct_err *e)
 		return ct_err_set(e, CT_E_NET, "%s answered HTTP status %ld to %s%s%s%s", x->master,
 				  t->status, t->what, body[0] ? " (" : "", body, body[0] ? ")" : "");
 	}
+	if ((lr = limit_error(t, e)) <= 0)
+		return lr;
 	if (t->res == CURLE_ABORTED_BY_CALLBACK || atomic_load(&x->cancel))
 		return ct_err_set(e, CT_E_CANCEL, "%s was cancelled", t->what);
 	if (t->dec_failed) {
@@ -479,6 +631,16 @@ static int xfer_error(struct xfer *t, struct ct_err *e)
 	if (tls_error(t->res)) {
 		if (t->tls.seen)
 			format_fingerprint(t->tls.seen_fp, fp, sizeof(fp));
+		if (t->tls.mismatch && strcmp(x->master, x->url)) {
+			format_fingerprint(t->tls.pin, pin, sizeof(pin));
+			return ct_err_set(e, CT_E_TLS,
+					  "%s is a pool member and named %s as the pool master "
+					  "(HOST_IS_SLAVE), but the master's TLS certificate has the SHA-256 "
+					  "fingerprint %s, not the pinned %s: every host has its own "
+					  "certificate and the pin is kept across the redirect. If %s is "
+					  "your pool master, set url to it and fingerprint = \"sha256:%s\" in "
+					  "the pool's tls block", x->url, x->master, fp, pin, x->master, fp);
+		}
 		if (t->tls.mismatch) {
 			format_fingerprint(t->tls.pin, pin, sizeof(pin));
 			return ct_err_set(e, CT_E_TLS,
@@ -503,9 +665,24 @@ static int xfer_error(struct xfer *t, struct ct_err *e)
 					  t->tls.verr ? X509_verify_cert_error_string(t->tls.verr) :
 					  (t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->res)),
 					  fp, fp);
-		return ct_err_set(e, CT_E_TLS, "the TLS handshake with %s failed (%s): is it an "
+		return ct_err_set(e, CT_E_TLS, "the TLS handshake with %s%s%s%s failed (%s): is it an "
 				  "https port of a pool master?", x->master,
+				  strcmp(x->master, x->url) ? " (named as the pool master by the member " :
+				  "", strcmp(x->master, x->url) ? x->url : "",
+				  strcmp(x->master, x->url) ? ")" : "",
 				  t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->res));
+	}
+	if (t->res == CURLE_UNSUPPORTED_PROTOCOL && !strncasecmp(t->url, "https://", 8)) {
+		char *to = NULL, where[256] = "";
+
+		curl_easy_getinfo(t->h, CURLINFO_REDIRECT_URL, &to);
+		if (to)
+			ct_sanitize(origin_of_url(to), where, sizeof(where));
+		return ct_err_set(e, CT_E_TLS, "%s redirected %s to %s, which is not https: "
+				  "chaintop never leaves https for plain http (the session and the data "
+				  "would travel in clear); check the pool's hosts and what stands "
+				  "between them and this machine", x->master, t->what,
+				  where[0] ? where : "a plain http address");
 	}
 	if (t->res == CURLE_OPERATION_TIMEDOUT)
 		return ct_err_set(e, CT_E_TIMEOUT, "%s did not answer %s in time (%s): the host "
@@ -746,7 +923,15 @@ enum {
 	C_NOSESSION = 1,   /* no session argument (login) */
 	C_NORETRY = 2,     /* no log-in-again on SESSION_INVALID */
 	C_SHORT = 4,       /* short timeout (logout) */
+	C_SECRET = 8,      /* SECRET_MARK in the request stands for the password */
 };
+
+/* The login request is encoded with this in place of the password, which is put in by
+ * splice_secret: xmlrpc-c would otherwise keep a copy of it in a value it frees without
+ * wiping. */
+#define SECRET_MARK "chaintop-secret-9f2c6b1e04d7a385"
+
+static int splice_secret(const struct ct_xapi *x, char **body, size_t *len, struct ct_err *e);
 
 static int relogin(struct ct_xapi *x, struct ct_err *e);
 
@@ -781,8 +966,11 @@ static int call_value(struct ct_xapi *x, const char *method, const struct ct_xar
 		if (build_request(method, (flags & C_NOSESSION) ? NULL : x->session, args, nargs,
 				  &body, &len, e) < 0)
 			return -1;
+		if ((flags & C_SECRET) && splice_secret(x, &body, &len, e) < 0)
+			return -1;
 		t = xfer_new(x, x->master, method, SINK_BUF,
-			     (flags & C_SHORT) ? LOGOUT_TIMEOUT_S : x->call_timeout);
+			     (flags & C_SHORT) ? LOGOUT_TIMEOUT_S :
+			     (flags & C_NOSESSION) ? x->login_timeout : x->call_timeout);
 		xfer_set_post(t, body, len);
 		run_xfers(x, &t, 1);
 		rc = xfer_error(t, e);
@@ -892,43 +1080,150 @@ static void split_url(const char *url, char *scheme, size_t slen, char *port, si
 		snprintf(port, plen, "%.*s", (int)(end - colon - 1), colon + 1);
 }
 
-/* The master's URL from HOST_IS_SLAVE's parameter: xapi sends the master's address (an IP
- * address, no scheme, no port). Keep our scheme; keep our port unless one is given. */
+/* True when s[0..n) is a host name or IPv4 address (letters, digits, '-', '.', '_'). */
+static bool host_name_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.' && s[i] != '_')
+			return false;
+	return true;
+}
+
+/* True when s[0..n) is an IPv6 address as written inside brackets (no zone). */
+static bool ipv6_ok(const char *s, size_t n)
+{
+	if (n < 2 || n > 45)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]) && s[i] != ':' && s[i] != '.')
+			return false;
+	return memchr(s, ':', n) != NULL;
+}
+
+static bool port_ok(const char *s)
+{
+	long v = 0;
+
+	if (!*s || strlen(s) > 5)
+		return false;
+	for (const char *c = s; *c; c++) {
+		if (!isdigit((unsigned char)*c))
+			return false;
+		v = v * 10 + (*c - '0');
+	}
+	return v >= 1 && v <= 65535;
+}
+
+/* The master's URL from HOST_IS_SLAVE's parameter. xapi sends the master's address
+ * (Pool_role.get_master_address: an IP address, no scheme, no port); a host name, a port
+ * and a bracketed IPv6 address are accepted too. Our scheme is kept (and with it the TLS
+ * settings and the pin, which belong to the session), and our port unless one is given.
+ * Anything else (a URL, a path, user info, spaces, control characters) is refused: NULL. */
 static char *master_url(const char *cur, const char *param)
 {
-	char scheme[16], port[16], addr[300];
-	size_t colons = 0;
+	char scheme[16], port[16];
+	size_t len = strlen(param), colons = 0;
+	const char *last_colon = NULL;
 
-	while (isspace((unsigned char)*param))
-		param++;
-	if (strstr(param, "://"))
-		return ct_xstrdup(param);
-	snprintf(addr, sizeof(addr), "%s", param);
-	addr[strcspn(addr, "/ \t\r\n")] = '\0';
+	if (len == 0 || len > 300)
+		return NULL;
 	split_url(cur, scheme, sizeof(scheme), port, sizeof(port));
-	for (const char *c = addr; *c; c++)
-		colons += *c == ':';
-	if (addr[0] == '[') {
-		if (strstr(addr, "]:"))
-			return ct_xasprintf("%s://%s", scheme, addr);
-	} else if (colons == 1) {
-		return ct_xasprintf("%s://%s", scheme, addr);
-	} else if (colons > 1) {
-		return ct_xasprintf("%s://[%s]%s%s", scheme, addr, port[0] ? ":" : "", port);
+	for (const char *c = param; *c; c++) {
+		if (*c == ':') {
+			colons++;
+			last_colon = c;
+		}
 	}
-	return ct_xasprintf("%s://%s%s%s", scheme, addr, port[0] ? ":" : "", port);
+	if (param[0] == '[') {
+		const char *rb = strchr(param, ']');
+
+		if (!rb || !ipv6_ok(param + 1, (size_t)(rb - param - 1)))
+			return NULL;
+		if (rb[1] == '\0')
+			return ct_xasprintf("%s://%.*s%s%s", scheme, (int)(rb - param + 1), param,
+					    port[0] ? ":" : "", port);
+		if (rb[1] != ':' || !port_ok(rb + 2))
+			return NULL;
+		return ct_xasprintf("%s://%s", scheme, param);
+	}
+	if (colons > 1) {
+		if (!ipv6_ok(param, len))
+			return NULL;
+		return ct_xasprintf("%s://[%s]%s%s", scheme, param, port[0] ? ":" : "", port);
+	}
+	if (colons == 1) {
+		if (!host_name_ok(param, (size_t)(last_colon - param)) || !port_ok(last_colon + 1))
+			return NULL;
+		return ct_xasprintf("%s://%s", scheme, param);
+	}
+	if (!host_name_ok(param, len))
+		return NULL;
+	return ct_xasprintf("%s://%s%s%s", scheme, param, port[0] ? ":" : "", port);
+}
+
+/* Replace SECRET_MARK in the encoded request by the password, XML-escaped, into a buffer
+ * of the exact size; every intermediate copy is wiped. */
+static int splice_secret(const struct ct_xapi *x, char **body, size_t *len, struct ct_err *e)
+{
+	const char *pw = x->password, *mark = strstr(*body, SECRET_MARK);
+	size_t esc = 0, mlen = strlen(SECRET_MARK), head, n, o = 0;
+	char *out;
+
+	if (!mark) {
+		explicit_bzero(*body, *len);
+		free(*body);
+		*body = NULL;
+		return ct_err_set(e, CT_E_USAGE, "cannot encode the login call");
+	}
+	for (const unsigned char *p = (const unsigned char *)pw; *p; p++) {
+		if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') {
+			explicit_bzero(*body, *len);
+			free(*body);
+			*body = NULL;
+			return ct_err_set(e, CT_E_CONFIG, "the password of user '%s' holds a control "
+					  "character, which XML-RPC cannot carry: check the password "
+					  "file or variable", x->username);
+		}
+		esc += *p == '&' ? 5 : *p == '<' || *p == '>' ? 4 : *p == '\r' ? 5 : 1;
+	}
+	head = (size_t)(mark - *body);
+	n = *len - mlen + esc;
+	out = ct_xmalloc(n + 1);
+	memcpy(out, *body, head);
+	o = head;
+	for (const char *p = pw; *p; p++) {
+		const char *r = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;" :
+				*p == '\r' ? "&#13;" : NULL;
+
+		if (r) {
+			memcpy(out + o, r, strlen(r));
+			o += strlen(r);
+		} else {
+			out[o++] = *p;
+		}
+	}
+	memcpy(out + o, mark + mlen, *len - head - mlen);
+	out[n] = '\0';
+	explicit_bzero(*body, *len);
+	free(*body);
+	*body = out;
+	*len = n;
+	return 0;
 }
 
 static int login_at(struct ct_xapi *x, struct ct_err *e)
 {
 	struct ct_xarg args[4] = {
-		CT_XSTR(x->username), CT_XSTR(x->password), CT_XSTR("1.0"), CT_XSTR(x->originator),
+		CT_XSTR(x->username), CT_XSTR(SECRET_MARK), CT_XSTR("1.0"), CT_XSTR(x->originator),
 	};
 	xmlrpc_value *v = NULL;
 	xmlrpc_env env;
 	char *s;
 
-	if (call_value(x, "session.login_with_password", args, 4, C_NOSESSION, &v, e) < 0)
+	if (call_value(x, "session.login_with_password", args, 4, C_NOSESSION | C_SECRET, &v,
+		       e) < 0)
 		return -1;
 	xmlrpc_env_init(&env);
 	s = value_text(&env, v);
@@ -974,6 +1269,19 @@ int ct_xapi_login(struct ct_xapi *x, struct ct_err *e)
 				return -1;
 			}
 			next = master_url(prev, e->params[0]);
+			if (!next) {
+				char w[512];
+
+				ct_err_set(e, CT_E_PROTO, "%s is a pool member and named '%s' as its "
+					   "master (HOST_IS_SLAVE), which is not a host address (a host name "
+					   "or IP address, maybe with a port): chaintop does not follow it, "
+					   "so the pool's scheme, TLS settings and pin stay as configured. "
+					   "Set the pool's url to the pool master (on any host: xe pool-list "
+					   "params=master, then xe host-list params=address)",
+					   who(x, w, sizeof(w)), addr);
+				free(prev);
+				return -1;
+			}
 			free(x->master);
 			x->master = next;
 			free(prev);
@@ -1038,6 +1346,13 @@ const char *ct_xapi_session(const struct ct_xapi *x)
 	return x->session;
 }
 
+void ct_xapi_set_deadline(struct ct_xapi *x, int64_t deadline_ms, const char *why)
+{
+	x->deadline_ms = deadline_ms;
+	free(x->deadline_why);
+	x->deadline_why = ct_xstrdup(why);
+}
+
 void ct_xapi_cancel(struct ct_xapi *x)
 {
 	if (!x)
@@ -1075,6 +1390,11 @@ struct ct_xapi *ct_xapi_new(const struct ct_xapi_opts *o)
 	}
 	x->connect_timeout = o->connect_timeout_s > 0 ? o->connect_timeout_s : 10;
 	x->call_timeout = o->call_timeout_s > 0 ? o->call_timeout_s : 120;
+	x->login_timeout = o->login_timeout_s > 0 ? o->login_timeout_s : 10;
+	x->stall_s = o->stall_s > 0 ? o->stall_s : 20;
+	x->max_bytes = o->reply_max_bytes > 0 ? o->reply_max_bytes : CT_XAPI_REPLY_BYTES;
+	x->max_records = o->reply_max_records > 0 ? o->reply_max_records : CT_XAPI_REPLY_RECORDS;
+	x->name = ct_xstrdup(o->name);
 	atomic_init(&x->cancel, false);
 	x->multi = curl_multi_init();
 	if (!x->multi)
@@ -1098,6 +1418,8 @@ void ct_xapi_free(struct ct_xapi *x)
 	free(x->ca_file);
 	free(x->originator);
 	free(x->fingerprint_text);
+	free(x->name);
+	free(x->deadline_why);
 	explicit_bzero(x->pin, sizeof(x->pin));
 	free(x->session);
 	free(x);
@@ -1149,7 +1471,11 @@ static int run_streams(struct ct_xapi *x, struct stream_call *sc, size_t n, stru
 				goto out;
 			}
 			t = xfer_new(x, x->master, sc[i].method, SINK_DEC, sc[i].timeout_s);
-			t->dec = ct_decoder_new(sc[i].kind, sc[i].cls, sc[i].cb, sc[i].ctx);
+			t->cls = sc[i].kind == CT_DEC_EVENTS ? "event" : ct_class_name(sc[i].cls);
+			t->user_cb = sc[i].cb;
+			t->user_ctx = sc[i].ctx;
+			t->dec = ct_decoder_new(sc[i].kind, sc[i].cls, sc[i].cb ? on_record : NULL,
+						sc[i].cb ? t : NULL);
 			xfer_set_post(t, body, len);
 			which[nt] = i;
 			ts[nt++] = t;
@@ -1169,7 +1495,7 @@ static int run_streams(struct ct_xapi *x, struct stream_call *sc, size_t n, stru
 				retry = true;
 			} else if (first.code == CT_OK) {
 				first = te;
-				if (te.code == CT_E_PROTO)
+				if (te.code == CT_E_PROTO && !t->over_bytes && !t->over_records)
 					ct_err_prefix(&first, "the reply of %s to %s", x->master, t->what);
 			}
 			xfer_free(t);

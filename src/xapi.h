@@ -29,7 +29,21 @@ struct ct_xapi_opts {
 	long connect_timeout_s;   /* default 10 */
 	long call_timeout_s;      /* default 120; event.from calls get timeout + 30 */
 	const char *originator;   /* default "chaintop" */
+	const char *name;         /* the pool's name, for messages; NULL = none */
+	long login_timeout_s;     /* whole login call; default 10 */
+	long stall_s;             /* a reply that moves less than CT_XAPI_STALL_BYTES_PER_S
+				     for this long is dropped; default 20 */
+	uint64_t reply_max_bytes; /* bytes of one XML-RPC reply; default CT_XAPI_REPLY_BYTES */
+	uint64_t reply_max_records;  /* records of one reply; default CT_XAPI_REPLY_RECORDS */
 };
+
+/* Defaults sized for a 20,000-VM pool: the simulator's big scenario sends about 17 KB of
+ * VDI records, 15 KB of VM records and 9 KB of VBD records a VM (5.9 VDI, 1.9 VM and
+ * 5.4 VBD records), so the largest reply of such a pool is about 340 MB and 120,000
+ * records; the defaults leave room for three to four times that. */
+#define CT_XAPI_REPLY_BYTES ((uint64_t)1 << 30)
+#define CT_XAPI_REPLY_RECORDS ((uint64_t)500000)
+#define CT_XAPI_STALL_BYTES_PER_S 1024
 
 struct ct_xapi;
 
@@ -43,6 +57,9 @@ void ct_xapi_logout(struct ct_xapi *x);
  * Borrowed until the next call on x. */
 const char *ct_xapi_url(const struct ct_xapi *x);
 const char *ct_xapi_session(const struct ct_xapi *x);
+/* Every transfer started from now on ends by deadline_ms (ct_now_ms clock; 0 = none);
+ * `why` names the limit in messages, e.g. "check --timeout 50s" (copied). */
+void ct_xapi_set_deadline(struct ct_xapi *x, int64_t deadline_ms, const char *why);
 /* Abort the call in progress (and make later calls fail with CT_E_CANCEL until reset). */
 void ct_xapi_cancel(struct ct_xapi *x);
 void ct_xapi_reset_cancel(struct ct_xapi *x);

@@ -617,6 +617,42 @@ START_TEST(limits_resolution)
 }
 END_TEST
 
+/* limits = { ... }: what a server may send, globally and per pool. */
+START_TEST(reply_limits)
+{
+	struct ct_config c;
+
+	setenv("CT_TEST_PW", "pw", 1);
+	load_ok(&c, POOL, false);
+	ck_assert_int_eq(c.pools[0].limits.reply_bytes, 1LL << 30);
+	ck_assert_int_eq(c.pools[0].limits.reply_records, 500000);
+	ck_assert_int_eq(c.pools[0].limits.stall_time, 20);
+	ck_assert_int_eq(c.pools[0].limits.login_timeout, 10);
+	ct_config_release(&c);
+	load_ok(&c, "limits = { reply_bytes = \"2G\"; reply_records = 900000; stall_time = \"1m\"; };\n"
+		"pools = ( { name = \"a\"; url = \"https://a\"; username = \"root\"; "
+		"password_env = \"CT_TEST_PW\"; },\n"
+		"  { name = \"b\"; url = \"https://b\"; username = \"root\"; password_env = \"CT_TEST_PW\"; "
+		"limits = { reply_bytes = 8388608; login_timeout = \"30s\"; }; } );\n", false);
+	ck_assert_int_eq(c.limits.reply_bytes, 2LL << 30);
+	ck_assert_int_eq(c.pools[0].limits.reply_bytes, 2LL << 30);
+	ck_assert_int_eq(c.pools[0].limits.reply_records, 900000);
+	ck_assert_int_eq(c.pools[0].limits.stall_time, 60);
+	ck_assert_int_eq(c.pools[1].limits.reply_bytes, 8 << 20);
+	ck_assert_int_eq(c.pools[1].limits.reply_records, 900000);
+	ck_assert_int_eq(c.pools[1].limits.login_timeout, 30);
+	ct_config_release(&c);
+	load_ok(&c, "limits = { reply_bytes = \"512 MiB\"; };\n", false);
+	ck_assert_int_eq(c.limits.reply_bytes, 512LL << 20);
+	ct_config_release(&c);
+	EXPECT_ERROR("limits = { reply_bytes = \"lots\"; };\n", "test.conf:1:", "limits.reply_bytes",
+		     "not a size");
+	EXPECT_ERROR("limits = { reply_bytes = 10; };\n", "limits.reply_bytes", "out of range");
+	EXPECT_ERROR("limits = { reply_records = 0; };\n", "limits.reply_records", "out of range");
+	EXPECT_ERROR("limits = { stall = 5; };\n", "unknown key 'stall'");
+}
+END_TEST
+
 START_TEST(search_order)
 {
 	struct ct_config c;
@@ -708,7 +744,8 @@ START_TEST(example_file)
 		"max_depth", "min_free_percent", "warn_depth", "crit_depth", "coalesce_warn",
 		"crit_free_percent", "gate", "policy", "wait_timeout", "health", "stale_after",
 		"stall_after", "jobs", "pool", "vms", "mode", "retention", "export_dir",
-		"compression", "state_dir", NULL
+		"compression", "state_dir", "limits", "reply_bytes", "reply_records", "stall_time",
+		"login_timeout", NULL
 	};
 	struct ct_config c;
 	struct ct_err e;
@@ -784,6 +821,7 @@ int main(void)
 	tcase_add_test(tc, plain_password_warns);
 	tcase_add_test(tc, fingerprint_forms);
 	tcase_add_test(tc, limits_resolution);
+	tcase_add_test(tc, reply_limits);
 	tcase_add_test(tc, search_order);
 	tcase_add_test(tc, prompt_without_terminal);
 	tcase_add_test(tc, example_file);

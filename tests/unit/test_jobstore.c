@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,6 +78,40 @@ START_TEST(test_schema_created)
 		ck_assert_int_eq(db_int("SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
 		memcpy(dir, top, sizeof(dir));
 	}
+}
+END_TEST
+
+/* jobs.db and its -wal and -shm files are 0600 whatever the umask; a symbolic link in
+ * place of jobs.db is not followed; a world-writable state directory is refused. */
+START_TEST(test_private_files)
+{
+	static const char *const files[] = { "jobs.db", "jobs.db-wal", "jobs.db-shm" };
+	struct ct_err e;
+	struct ct_jobstore *js;
+	char path[300], target[300];
+	struct stat st;
+	mode_t old = umask(0);
+
+	ct_err_init(&e);
+	js = ct_jobstore_open(dir, &e);
+	ck_assert_msg(js != NULL, "%s", e.msg);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		ck_assert_msg(stat(path, &st) == 0, "%s missing", files[i]);
+		ck_assert_msg((st.st_mode & 07777) == 0600, "%s has mode %04o", files[i],
+			      (unsigned)(st.st_mode & 07777));
+	}
+	ct_jobstore_close(js);
+	snprintf(path, sizeof(path), "%s/jobs.db", dir);
+	snprintf(target, sizeof(target), "%s/elsewhere.db", dir);
+	ck_assert_int_eq(rename(path, target), 0);
+	ck_assert_int_eq(symlink(target, path), 0);
+	ck_assert_ptr_null(ct_jobstore_open(dir, &e));
+	ck_assert_msg(strstr(e.msg, "symbolic link"), "%s", e.msg);
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	ck_assert_ptr_null(ct_jobstore_open(dir, &e));
+	ck_assert_msg(strstr(e.msg, "can be written by group or others"), "%s", e.msg);
+	umask(old);
 }
 END_TEST
 
@@ -390,6 +425,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_schema_created);
+	tcase_add_test(tc, test_private_files);
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_status_names);
 	tcase_add_test(tc, test_interrupted_dead_pid);

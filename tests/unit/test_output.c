@@ -317,13 +317,15 @@ START_TEST(prometheus)
 	fclose(f);
 	ck_assert_int_eq(regcomp(&sample, "^[a-zA-Z_:][a-zA-Z0-9_:]*(\\{([a-zA-Z_][a-zA-Z0-9_]*=\"([^\"\\\\]|\\\\.)*\",?)*\\})? -?[0-9.e+]+$",
 				 REG_EXTENDED | REG_NOSUB), 0);
-	ck_assert_int_eq(regcomp(&comment, "^# (HELP [a-z_]+ .+|TYPE [a-z_]+ gauge)$",
+	ck_assert_int_eq(regcomp(&comment, "^# (HELP [a-z_]+ .+|TYPE [a-z_]+ gauge|chaintop: pool '[^']+' is UNKNOWN: .+)$",
 				 REG_EXTENDED | REG_NOSUB), 0);
 	ck_assert_ptr_nonnull(strstr(buf, "# HELP chaintop_pool_up "));
 	ck_assert_ptr_nonnull(strstr(buf, "# TYPE chaintop_pool_up gauge\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "chaintop_pool_up{pool=\"lab\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "chaintop_pool_up{pool=\"dead\"} 0\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "chaintop_pool_severity{pool=\"dead\"} 3\n"));
+	/* the reason of an UNKNOWN pool, as a comment scrapers skip */
+	ck_assert_ptr_nonnull(strstr(buf, "# chaintop: pool 'dead' is UNKNOWN: cannot connect"));
 	ck_assert_ptr_nonnull(strstr(buf, "chaintop_pool_chain_depth_max{pool=\"lab\"} 29\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "chaintop_sr_vdis_pending_coalesce{pool=\"lab\",sr=\"nfs-01\",sr_uuid=\""));
 	ck_assert_ptr_nonnull(strstr(buf, "chaintop_sr_gc_progress{pool=\"lab\",sr=\"nfs-01\""));

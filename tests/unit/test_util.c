@@ -1,7 +1,12 @@
 /* Unit tests for util.c and err.c: durations, XAPI times, sanitising, maps, errors. */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "util.h"
@@ -74,6 +79,89 @@ START_TEST(sanitize)
 	ck_assert_str_eq(ct_sanitize("\xc3\xa9\xc3\xa9", out, 4), "\xc3\xa9");
 	ck_assert_str_eq(ct_sanitize("ab\x01", out, 5), "ab");
 	ck_assert_str_eq(ct_sanitize(NULL, out, sizeof(out)), "");
+}
+END_TEST
+
+/* Invisible and direction-changing characters would let a name disguise itself
+ * ("backup\u202egpj.exe", "web\u200b01" beside "web01"): shown escaped. */
+START_TEST(sanitize_invisible)
+{
+	char out[96];
+
+	ck_assert_str_eq(ct_sanitize("ab\xe2\x80\xae" "cd", out, sizeof(out)), "ab\\u202ecd");
+	ck_assert_str_eq(ct_sanitize("\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad", out,
+				     sizeof(out)), "\\u202a\\u202b\\u202c\\u202d");
+	ck_assert_str_eq(ct_sanitize("\xe2\x81\xa6x\xe2\x81\xa9", out, sizeof(out)),
+			 "\\u2066x\\u2069");
+	ck_assert_str_eq(ct_sanitize("web\xe2\x80\x8b" "01", out, sizeof(out)), "web\\u200b01");
+	ck_assert_str_eq(ct_sanitize("\xe2\x80\x8c\xe2\x80\x8d\xe2\x80\x8e\xe2\x80\x8f", out,
+				     sizeof(out)), "\\u200c\\u200d\\u200e\\u200f");
+	ck_assert_str_eq(ct_sanitize("\xe2\x81\xa0\xef\xbb\xbfz", out, sizeof(out)),
+			 "\\u2060\\ufeffz");
+	/* soft hyphen, Arabic letter mark, line separator, a language tag */
+	ck_assert_str_eq(ct_sanitize("a\xc2\xad\xd8\x9c\xe2\x80\xa8\xf3\xa0\x80\x81", out,
+				     sizeof(out)), "a\\u00ad\\u061c\\u2028\\U000e0001");
+	/* visible non-ASCII stays as it is */
+	ck_assert_str_eq(ct_sanitize("\xe2\x80\x94\xe2\x82\xac\xe6\x97\xa5", out, sizeof(out)),
+			 "\xe2\x80\x94\xe2\x82\xac\xe6\x97\xa5");
+	/* cut before an escape that does not fit whole */
+	ck_assert_str_eq(ct_sanitize("ab\xe2\x80\xae", out, 6), "ab");
+}
+END_TEST
+
+/* state_dir: 0700 whatever the umask, a group/world-writable one refused, private files
+ * 0600 and never opened through a symbolic link. */
+START_TEST(state_dir_private)
+{
+	char base[] = "/tmp/ct-util-XXXXXX", dir[128], file[160], link_path[160];
+	struct ct_err e;
+	struct stat st;
+	mode_t old = umask(0);
+	int fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(base));
+	snprintf(dir, sizeof(dir), "%s/a/b", base);
+	ct_err_init(&e);
+	ck_assert_msg(ct_state_dir_ready(dir, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(stat(dir, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0700);
+	snprintf(file, sizeof(file), "%s/a", base);
+	ck_assert_int_eq(stat(file, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0700);
+	/* files: 0600 under umask 0, an existing 0644 one set to 0600 */
+	snprintf(file, sizeof(file), "%s/stall.json", dir);
+	fd = ct_open_private(file, O_CREAT | O_EXCL);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	close(fd);
+	ck_assert_int_eq(chmod(file, 0644), 0);
+	fd = ct_open_private(file, O_RDWR | O_CREAT);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(stat(file, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	/* a symbolic link is not followed */
+	snprintf(link_path, sizeof(link_path), "%s/x.lock", dir);
+	ck_assert_int_eq(symlink(file, link_path), 0);
+	errno = 0;
+	ck_assert_int_eq(ct_open_private(link_path, O_RDWR | O_CREAT), -1);
+	ck_assert_int_eq(errno, ELOOP);
+	/* a world-writable state directory is refused, naming it and the fix */
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	ck_assert_int_eq(ct_state_dir_ready(dir, &e), -1);
+	ck_assert_int_eq(e.code, CT_E_CONFIG);
+	ck_assert_msg(strstr(e.msg, dir) && strstr(e.msg, "0777") && strstr(e.msg, "chmod 700"),
+		      "%s", e.msg);
+	ck_assert_int_eq(chmod(dir, 0770), 0);
+	ck_assert_int_eq(ct_state_dir_ready(dir, &e), -1);
+	umask(old);
+	unlink(link_path);
+	unlink(file);
+	rmdir(dir);
+	snprintf(file, sizeof(file), "%s/a", base);
+	rmdir(file);
+	rmdir(base);
 }
 END_TEST
 
@@ -169,6 +257,8 @@ int main(void)
 	tcase_add_test(tc, durations);
 	tcase_add_test(tc, xapi_times);
 	tcase_add_test(tc, sanitize);
+	tcase_add_test(tc, sanitize_invisible);
+	tcase_add_test(tc, state_dir_private);
 	tcase_add_test(tc, maps_and_sets);
 	tcase_add_test(tc, string_builder);
 	tcase_add_test(tc, formats);

@@ -314,16 +314,220 @@ START_TEST(master_urls)
 		{ "https://pool.example", "fe80::1", "https://[fe80::1]" },
 		{ "https://[fe80::2]:8443", "fe80::1", "https://[fe80::1]:8443" },
 		{ "https://h", "[fe80::1]:9443", "https://[fe80::1]:9443" },
-		{ "https://h:1", "https://master.example:2", "https://master.example:2" },
-		{ "https://h:1/", " 10.0.0.9\n", "https://10.0.0.9:1" },
+		{ "https://h:1/", "master-2.example.com", "https://master-2.example.com:1" },
+		{ "https://h", "[2001:db8::7]", "https://[2001:db8::7]" },
+	};
+	/* a URL, a path, user info, spaces or control characters: refused, never followed
+	 * (an https pool would otherwise log in over http and send its password in clear) */
+	static const char *const refused[] = {
+		"http://10.0.0.1", "https://master.example:2", "10.0.0.1/x", "root@10.0.0.1",
+		"10.0.0.1 ", " 10.0.0.9\n", "10.0.0.1\r\nHost: x", "10.0.0.1:0", "10.0.0.1:99999",
+		"10.0.0.1:80x", "[fe80::1", "[fe80::1]x", "fe80::1%eth0", "a?b", "a#b", "",
+		"\xe2\x80\xae" "10.0.0.1", "host:",
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *u = master_url(cases[i].cur, cases[i].param);
 
-		ck_assert_msg(!strcmp(u, cases[i].want), "%s + %s: %s", cases[i].cur, cases[i].param, u);
+		ck_assert_msg(u && !strcmp(u, cases[i].want), "%s + %s: %s", cases[i].cur,
+			      cases[i].param, u ? u : "(refused)");
 		free(u);
 	}
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		char *u = master_url("https://10.0.0.2", refused[i]);
+
+		ck_assert_msg(u == NULL, "'%s' was accepted as %s", refused[i], u);
+	}
+}
+END_TEST
+
+/* A member that names "http://..." as its master: the login fails with a message naming
+ * the pool and the address, and nothing is sent to the address. */
+static int h_slave_url(struct fake *f, const char *line, const char *method, const char *body,
+		       struct ct_sb *r)
+{
+	char url[64];
+
+	(void)line;
+	(void)body;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f->other_port);
+	if (!strcmp(method, "session.login_with_password"))
+		xmlrpc_fail(r, "HOST_IS_SLAVE", url);
+	else
+		xmlrpc_fail(r, "MESSAGE_METHOD_UNKNOWN", method);
+	return 0;
+}
+
+START_TEST(host_is_slave_url_refused)
+{
+	struct fake f, other;
+	struct ct_xapi_opts o = { .username = "root", .password = "secret", .tls_verify = true,
+				  .call_timeout_s = 5, .name = "lab" };
+	struct ct_xapi *x;
+	struct ct_err e;
+	char url[64];
+
+	fake_start(&other, h_session);
+	fake_start(&f, h_slave_url);
+	f.other_port = other.port;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f.port);
+	o.url = url;
+	x = ct_xapi_new(&o);
+	ct_err_init(&e);
+	ck_assert_int_eq(ct_xapi_login(x, &e), -1);
+	ck_assert_int_eq(e.code, CT_E_PROTO);
+	ck_assert_msg(strstr(e.msg, "pool 'lab'") && strstr(e.msg, "HOST_IS_SLAVE") &&
+		      strstr(e.msg, "'http://127.0.0.1:") && strstr(e.msg, "not a host address"),
+		      "%s", e.msg);
+	ck_assert_int_eq(other.calls, 0);
+	ck_assert_str_eq(ct_xapi_url(x), url);
+	ct_xapi_free(x);
+	fake_stop(&f);
+	fake_stop(&other);
+}
+END_TEST
+
+/* An endless get_all_records stops at the configured number of records or bytes, with a
+ * sentence naming the limit, the pool, the class and the key that raises it. */
+static int h_many(struct fake *f, const char *line, const char *method, const char *body,
+		  struct ct_sb *r)
+{
+	struct ct_sb v;
+
+	(void)f;
+	(void)line;
+	(void)body;
+	if (!strcmp(method, "session.login_with_password")) {
+		xmlrpc_ok(r, "OpaqueRef:session-0");
+		return 0;
+	}
+	if (!strcmp(method, "session.logout")) {
+		xmlrpc_ok(r, "");
+		return 0;
+	}
+	ct_sb_init(&v);
+	ct_sb_adds(&v, "<struct>");
+	for (int i = 0; i < 50; i++)
+		ct_sb_addf(&v, "<member><name>OpaqueRef:v%d</name><value><struct><member><name>uuid"
+			   "</name><value>v%d</value></member></struct></value></member>", i, i);
+	ct_sb_adds(&v, "</struct>");
+	xmlrpc_ok(r, v.buf);
+	ct_sb_release(&v);
+	return 0;
+}
+
+START_TEST(reply_limits)
+{
+	struct fake f;
+	struct ct_xapi_opts o = { .username = "root", .password = "secret", .tls_verify = true,
+				  .call_timeout_s = 5, .name = "lab", .reply_max_records = 10 };
+	struct ct_xapi *x;
+	struct ct_err e;
+	char url[64];
+
+	fake_start(&f, h_many);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f.port);
+	o.url = url;
+	x = ct_xapi_new(&o);
+	ct_err_init(&e);
+	n_records = 0;
+	ck_assert_int_eq(ct_xapi_get_all_records(x, CT_VDI, NULL, count_record, NULL, &e), -1);
+	ck_assert_msg(strstr(e.msg, "limits.reply_records") && strstr(e.msg, "pool 'lab'") &&
+		      strstr(e.msg, "class VDI") && strstr(e.msg, "limit of 10 records"), "%s", e.msg);
+	ck_assert_int_le(n_records, 10);
+	ct_xapi_free(x);
+	o.reply_max_records = 0;
+	o.reply_max_bytes = 2000;
+	x = ct_xapi_new(&o);
+	ck_assert_int_eq(ct_xapi_get_all_records(x, CT_VDI, NULL, count_record, NULL, &e), -1);
+	ck_assert_msg(strstr(e.msg, "limits.reply_bytes") && strstr(e.msg, "class VDI"), "%s",
+		      e.msg);
+	ct_xapi_free(x);
+	/* the defaults take it */
+	o.reply_max_bytes = 0;
+	x = ct_xapi_new(&o);
+	n_records = 0;
+	ck_assert_msg(ct_xapi_get_all_records(x, CT_VDI, NULL, count_record, NULL, &e) == 0, "%s",
+		      e.msg);
+	ck_assert_int_eq(n_records, 50);
+	ct_xapi_free(x);
+	fake_stop(&f);
+}
+END_TEST
+
+/* A login that gets no answer ends after login_timeout, whatever the call timeout. */
+static int h_hang(struct fake *f, const char *line, const char *method, const char *body,
+		  struct ct_sb *r)
+{
+	(void)f;
+	(void)line;
+	(void)method;
+	(void)body;
+	(void)r;
+	return 1;
+}
+
+START_TEST(login_timeout)
+{
+	struct fake f;
+	struct ct_xapi_opts o = { .username = "root", .password = "secret", .tls_verify = true,
+				  .call_timeout_s = 60, .login_timeout_s = 1 };
+	struct ct_xapi *x;
+	struct ct_err e;
+	char url[64];
+
+	fake_start(&f, h_hang);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f.port);
+	o.url = url;
+	x = ct_xapi_new(&o);
+	ct_err_init(&e);
+	ck_assert_int_eq(ct_xapi_login(x, &e), -1);
+	ck_assert_int_eq(e.code, CT_E_TIMEOUT);
+	ct_xapi_free(x);
+	/* a deadline ends the login earlier still, and says whose limit it was */
+	o.login_timeout_s = 60;
+	x = ct_xapi_new(&o);
+	ct_xapi_set_deadline(x, ct_now_ms() + 300, "check --timeout 1s");
+	ck_assert_int_eq(ct_xapi_login(x, &e), -1);
+	ck_assert_int_eq(e.code, CT_E_TIMEOUT);
+	ck_assert_msg(strstr(e.msg, "check --timeout 1s") && strstr(e.msg, "session.login_with_password"),
+		      "%s", e.msg);
+	ct_xapi_free(x);
+	fake_stop(&f);
+}
+END_TEST
+
+/* The login request carries the password XML-escaped, put in after xmlrpc-c encoded the
+ * call around a placeholder (so xmlrpc-c never holds it). */
+START_TEST(login_request_secret)
+{
+	struct ct_xapi_opts o = { .url = "http://127.0.0.1:1", .username = "root",
+				  .password = "p&w<o>r\rd\"x" };
+	struct ct_xarg args[4] = { CT_XSTR("root"), CT_XSTR(SECRET_MARK), CT_XSTR("1.0"),
+				   CT_XSTR("chaintop") };
+	struct ct_xapi *x = ct_xapi_new(&o);
+	struct ct_err e;
+	char *body = NULL;
+	size_t len = 0;
+
+	ct_err_init(&e);
+	ck_assert_int_eq(build_request("session.login_with_password", NULL, args, 4, &body, &len,
+				       &e), 0);
+	ck_assert_int_eq(splice_secret(x, &body, &len, &e), 0);
+	ck_assert_uint_eq(len, strlen(body));
+	ck_assert_msg(strstr(body, "<string>p&amp;w&lt;o&gt;r&#13;d\"x</string>"), "%s", body);
+	ck_assert_ptr_null(strstr(body, SECRET_MARK));
+	ck_assert_ptr_nonnull(strstr(body, "<string>chaintop</string>"));
+	free(body);
+	ct_xapi_free(x);
+	o.password = "bad\x01";
+	x = ct_xapi_new(&o);
+	ck_assert_int_eq(build_request("session.login_with_password", NULL, args, 4, &body, &len,
+				       &e), 0);
+	ck_assert_int_eq(splice_secret(x, &body, &len, &e), -1);
+	ck_assert_ptr_null(body);
+	ck_assert_int_eq(e.code, CT_E_CONFIG);
+	ct_xapi_free(x);
 }
 END_TEST
 
@@ -379,6 +583,10 @@ static Suite *suite(void)
 	tcase_add_test(tc, parallel_loads);
 	tcase_add_test(tc, http_get_redirect);
 	tcase_add_test(tc, master_urls);
+	tcase_add_test(tc, host_is_slave_url_refused);
+	tcase_add_test(tc, reply_limits);
+	tcase_add_test(tc, login_timeout);
+	tcase_add_test(tc, login_request_secret);
 	tcase_add_test(tc, fingerprints);
 	tcase_add_test(tc, bad_pin_and_no_server);
 	suite_add_tcase(s, tc);
