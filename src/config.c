@@ -642,8 +642,8 @@ static int parse_net_limits(struct ld *L, const config_setting_t *parent, const 
 	keypath(pre, sizeof(pre), prefix, "limits");
 	if (check_keys(L, g, pre, limits_keys) < 0 ||
 	    get_size(L, g, pre, "reply_bytes", 4096, 1LL << 40, &l->reply_bytes) < 0 ||
-	    get_duration(L, g, pre, "stall_time", 1, 3600, &l->stall_time) < 0 ||
-	    get_duration(L, g, pre, "login_timeout", 1, 3600, &l->login_timeout) < 0)
+	    get_duration(L, g, pre, "stall_time", 1, 3600, false, &l->stall_time) < 0 ||
+	    get_duration(L, g, pre, "login_timeout", 1, 3600, false, &l->login_timeout) < 0)
 		return -1;
 	{
 		int rec = -1;
