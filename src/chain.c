@@ -1821,6 +1821,55 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 		sv->gc_note = ct_xstrdup("GC idle");
 }
 
+/* Disks plugged into a control domain (a VBD of dom0, attached): the classic cause of a
+ * coalesce that never happens (SM cannot merge a VHD a tapdisk in dom0 holds open), left
+ * behind by a backup or tool that crashed. */
+static void dom0_problems(struct eval_ctx *x)
+{
+	size_t nvm = ct_model_count(x->m, CT_VM);
+	char vn[NAME_MAX_LEN], hn[NAME_MAX_LEN], srn[NAME_MAX_LEN], su[9];
+
+	for (size_t i = 0; i < nvm; i++) {
+		const struct ct_vm *vm;
+		const struct ct_host *h;
+		struct ct_vbd *const *vbds;
+		size_t nb;
+
+		if (x->md[i].flags & (CT_DG_REAL_VM | CT_DG_SNAPSHOT))
+			continue;
+		vm = (const struct ct_vm *)x->vm_rec[i];
+		if (!vm->is_control_domain)
+			continue;
+		h = ct_model_host(x->m, vm->resident_on);
+		vbds = ct_model_vm_vbds(x->m, vm, &nb);
+		for (size_t k = 0; k < nb; k++) {
+			const struct ct_vbd *b = vbds[k];
+			const struct ct_vdi *v;
+			const struct ct_sr_verdict *sv;
+			int vi;
+
+			if (b->type != CT_VBD_DISK || !b->currently_attached)
+				continue;
+			v = ct_model_vdi(x->m, b->vdi);
+			vi = v ? ct_chain_find_vdi(x->r, v) : -1;
+			if (vi < 0)
+				continue;
+			sv = &x->r->srs[x->r->vdis[vi].sr_index];
+			if (!sv->vhd)
+				continue;
+			ct_short_uuid(v->o.uuid, su);
+			add_problem(x, CT_SEV_WARNING, &v->o, x->r->vdis[vi].sr_index, ct_xasprintf(
+				"VDI '%s' (%s) on SR '%s' of pool '%s' is attached to the control domain "
+				"of host '%s': a disk plugged into dom0 keeps the garbage collector from "
+				"coalescing its chain; if no backup or tool is using it, unplug it: "
+				"xe vbd-unplug uuid=%s; xe vbd-destroy uuid=%s",
+				san(v->name_label, vn, sizeof(vn)), su, san(sr_name(sv), srn, sizeof(srn)),
+				x->pool, san(h ? h->name_label : vm->name_label, hn, sizeof(hn)),
+				nz(b->o.uuid), nz(b->o.uuid)));
+		}
+	}
+}
+
 /* --- the whole pool --- */
 
 struct prob_sort {
@@ -2124,6 +2173,7 @@ static void judge(struct eval_ctx *x, struct ct_stall *stall)
 			i++;
 	for (int i = 0; i < x->n_worded; i++)
 		vdi_problems(x, x->worded[i]);
+	dom0_problems(x);
 	eval_vms(x);
 	sort_problems(r);
 	r->idx->prob_cap = x->prob_cap;

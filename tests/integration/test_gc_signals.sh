@@ -55,6 +55,10 @@ set_vdi "$snapvdi" type cbt_metadata
 reset=$(vdi_of leafpending-vm)
 set_vdi "$reset" on_boot reset
 
+# a disk left plugged into dom0 (XO's Health view lists these)
+dom0vdi=$(vdi_of healthy-vm)
+dom0vbd=$(sim_ctl gc POST "/sim/vbd/attach?vdi=$dom0vdi" | python3 -c 'import json,sys; print(json.load(sys.stdin)["uuid"])')
+
 CONF_EXTRA='health = { stall_after = "2s"; };' write_config "$T_TMP/gc.conf" coalesce-lab "$SIM_URL_gc"
 OUT=$("$CHAINTOP" check -c "$T_TMP/gc.conf" 2>"$T_TMP/err"); RC=$?
 assert_eq "check: exit 2 (CRITICAL)" "$RC" 2
@@ -67,6 +71,9 @@ assert_contains "the paused disk: I/O frozen" "$OUT" "disk 'lvm-vm xvda'"
 assert_contains "the paused disk: said as frozen I/O" "$OUT" "disk I/O frozen"
 assert_not_contains "the paused disk is not GC work" "$OUT" "coalescing a live disk"
 assert_not_contains "no stall about the reset chain" "$OUT" "leafpending-vm"
+assert_contains "dom0-attached VDI: WARNING with the host" "$OUT" \
+	"is attached to the control domain of host 'lab-host-01'"
+assert_contains "dom0-attached VDI: the xe commands" "$OUT" "xe vbd-unplug uuid=$dom0vbd; xe vbd-destroy uuid=$dom0vbd"
 
 OUT=$("$CHAINTOP" tree -c "$T_TMP/gc.conf" --json 2>/dev/null)
 assert_eq "tree json: CBT log hides nothing, healthy-vm's leaf is pending" \

@@ -2476,6 +2476,17 @@ class Control:
                     u = st.tables["VM"][vm]["uuid"]
                     sim.destroy_vm_and_disks(vm)
                 return self.reply({"ok": True, "uuid": u})
+            if verb == "POST" and path == "/sim/vbd/attach":
+                # a tool or crashed backup left a disk plugged into a control domain
+                with st.lock:
+                    vdi = self._find("VDI", q.get("vdi", ""))
+                    dom0 = [r for r, v in st.tables["VM"].items() if v["is_control_domain"]]
+                    if vdi is None or not dom0:
+                        return self.reply({"error": "no such VDI or no control domain"}, 404)
+                    n = len(st.tables["VM"][dom0[0]]["VBDs"])
+                    ref = sim._add_vbd(dom0[0], vdi, str(n + 1), attached=True)
+                    return self.reply({"ok": True, "ref": ref,
+                                       "uuid": st.tables["VBD"][ref]["uuid"]})
             if verb == "POST" and path == "/sim/set":
                 return self.set_field(body)
             if verb == "POST" and path == "/sim/message":

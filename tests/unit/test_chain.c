@@ -1193,6 +1193,35 @@ START_TEST(raw_lun_sr_types)
 }
 END_TEST
 
+START_TEST(dom0_attached_vdi)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vdi *l = vm_over_base(sr, "web01", NULL);
+	struct ct_vdi *other = vm_over_base(sr, "web02", NULL);
+	struct ct_host *h = (struct ct_host *)ct_obj_new(CT_HOST);
+	struct ct_vm *dom0 = fx_vm(&F, "Control domain on host: xcp-01");
+	struct ct_vbd *b, *gone;
+
+	fx_ids(&F, &h->o, "host");
+	h->name_label = ct_xstrdup("xcp-01");
+	ct_model_put(&F.m, &h->o);
+	dom0 = (struct ct_vm *)ct_obj_dup(&dom0->o);
+	dom0->is_control_domain = true;
+	dom0->resident_on = ct_xstrdup(h->o.ref);
+	ct_model_put(&F.m, &dom0->o);
+	b = fx_vbd(&F, dom0, l, "1");
+	gone = fx_vbd(&F, dom0, other, "2");
+	gone = (struct ct_vbd *)ct_obj_dup(&gone->o);
+	gone->currently_attached = false;       /* unplugged: nothing to say */
+	ct_model_put(&F.m, &gone->o);
+	eval();
+	ck_assert(has_problem(CT_SEV_WARNING, "is attached to the control domain of host 'xcp-01'"));
+	ck_assert(has_problem(CT_SEV_WARNING, b->o.uuid));
+	ck_assert(has_problem(CT_SEV_WARNING, "xe vbd-unplug uuid="));
+	ck_assert(!has_problem(CT_SEV_WARNING, "VDI 'web02'"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("chain");
@@ -1231,6 +1260,7 @@ int main(void)
 	tcase_add_test(tc, leaf_coalesce_exclusions);
 	tcase_add_test(tc, stall_kinds);
 	tcase_add_test(tc, raw_lun_sr_types);
+	tcase_add_test(tc, dom0_attached_vdi);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
