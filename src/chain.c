@@ -1791,8 +1791,8 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
 			"the garbage collector of SR '%s' of pool '%s' is idle: %d link%s wait and no "
 			"garbage collection has run for over 10 minutes; an SR scan restarts it "
-			"(xe sr-scan uuid=%s)", srn, x->pool, sv->pending,
-			sv->pending == 1 ? "" : "s", nz(sr->o.uuid)));
+			"('chaintop scan --sr %s' or xe sr-scan uuid=%s)", srn, x->pool, sv->pending,
+			sv->pending == 1 ? "" : "s", nz(sr->o.uuid), nz(sr->o.uuid)));
 	if (sv->gc_stalled) {
 		local_time(sv->pending_since, t, sizeof(t));
 		ct_format_duration(sv->health.stall_after, d, sizeof(d));

@@ -123,4 +123,20 @@ sim_ctl ce POST /sim/fault '{"kind":"coalesce_error","sr":"nfs-01","errno":"EIO"
 sim_ctl ce POST "/sim/gc/speed?f=40" >/dev/null
 io_error() { "$CHAINTOP" check -c "$T_TMP/ce.conf" 2>/dev/null | grep -q "reported a coalesce error ('Input/output error' at "; }
 if wait_for 30 io_error; then ok "coalesce error named after the OS error"; else fail "coalesce error named after the OS error"; fi
+
+# chaintop scan: SR.scan on the named SR (kicks its GC); refused read-only; unknown SR
+sim_ctl ce POST /sim/calls/clear >/dev/null
+OUT=$("$CHAINTOP" scan -c "$T_TMP/ce.conf" --sr nfs-01 2>&1); RC=$?
+assert_eq "scan: exit 0" "$RC" 0
+assert_contains "scan: says what it did" "$OUT" "SR 'nfs-01' ("
+nfs_ref=$(sim_ctl ce GET /sim/state | python3 -c 'import json,sys; print([s["ref"] for s in json.load(sys.stdin)["srs"] if s["name"]=="nfs-01"][0])')
+assert_eq "scan: SR.scan called on that SR" \
+	"$(sim_ctl ce GET /sim/calls | python3 -c 'import json,sys; print([c["params"][1] for c in json.load(sys.stdin) if c["method"]=="SR.scan"])')" \
+	"['$nfs_ref']"
+OUT=$("$CHAINTOP" --read-only scan -c "$T_TMP/ce.conf" --sr nfs-01 2>&1); RC=$?
+assert_eq "scan --read-only: exit 2" "$RC" 2
+assert_contains "scan --read-only: says why" "$OUT" "--read-only is set"
+OUT=$("$CHAINTOP" scan -c "$T_TMP/ce.conf" --sr nosuch 2>&1); RC=$?
+assert_eq "scan unknown SR: exit 2" "$RC" 2
+assert_contains "scan unknown SR: says so" "$OUT" "no SR named or with uuid 'nosuch'"
 finish
