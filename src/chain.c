@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <zlib.h>
 
 #include "chain.h"
 #include "util.h"
@@ -606,6 +608,16 @@ static void gc_phrase(const struct ct_sr_verdict *sv, char *buf, size_t len)
 		snprintf(buf, len, "the SR garbage collector is idle (an SR scan restarts it)");
 	else
 		snprintf(buf, len, "no garbage collection is running on the SR (an SR scan starts one)");
+	if (sv->eta >= 0 && sv->rate > 0 && !sv->gc_no_space && !sv->gc_blocked) {
+		char w[32], r[32], d[32];
+		size_t n = strlen(buf);
+
+		ct_format_bytes(sv->work_bytes, w, sizeof(w));
+		ct_format_bytes((int64_t)(sv->rate * 3600.0), r, sizeof(r));
+		ct_format_duration(sv->eta, d, sizeof(d));
+		snprintf(buf + n, len - n, "; at its measured %s/h it merges the %s left in about %s",
+			 r, w, d);
+	}
 }
 
 /* --- per SR: forest, depth, counts --- */
@@ -1436,7 +1448,7 @@ static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct vm_
 	/* most VMs have a handful of disks: no allocation for them */
 	struct sr_need *need = nd < 8 ? few : ct_xcalloc((size_t)nd + 1, sizeof(*need));
 	int n_need = 0, max_depth = 0, n_disks = 0;
-	char vmn[NAME_MAX_LEN], srn[NAME_MAX_LEN], lbl[2 * NAME_MAX_LEN], su[9], gcp[160];
+	char vmn[NAME_MAX_LEN], srn[NAME_MAX_LEN], lbl[2 * NAME_MAX_LEN], su[9], gcp[400];
 
 	if (disks_out)
 		*disks_out = ct_xcalloc((size_t)nd + 1, sizeof(**disks_out));
@@ -1554,6 +1566,33 @@ static struct ct_stall_entry *stall_find(struct ct_stall *s, const char *uuid)
 	return NULL;
 }
 
+/* The SR's merge rate: work merged over the time a GC ran (or SM, not reporting its GC,
+ * may have), as a moving average of the merges seen; then the ETA of the work left. The
+ * baseline moves on while no GC runs, stays while one runs, and a decrease seen within the
+ * baseline's second waits for the clock so that it is not lost. */
+static void measure_rate(struct eval_ctx *x, struct ct_stall_entry *e, struct ct_sr_verdict *sv)
+{
+	bool working = sv->gc_running || sv->gc_silent;
+
+	if (e->work_at > 0 && sv->work_bytes < e->work_last) {
+		if (x->now > e->work_at) {
+			if (working) {
+				double sample = (double)(e->work_last - sv->work_bytes) /
+					(double)(x->now - e->work_at);
+
+				e->rate = e->rate > 0 ? 0.7 * e->rate + 0.3 * sample : sample;
+			}
+			e->work_last = sv->work_bytes;
+			e->work_at = x->now;
+		}
+	} else if (e->work_at <= 0 || sv->work_bytes > e->work_last || !working) {
+		e->work_last = sv->work_bytes;
+		e->work_at = x->now;
+	}
+	sv->rate = e->rate;
+	sv->eta = e->rate > 0 ? (long long)((double)sv->work_bytes / e->rate + 0.5) : -1;
+}
+
 static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_verdict *sv)
 {
 	const char *uuid = nz(sv->sr->o.uuid);
@@ -1563,8 +1602,14 @@ static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_ve
 	if (!*uuid || strlen(uuid) >= sizeof(e->sr_uuid))
 		return;
 	e = stall_find(s, uuid);
+	if (e)
+		measure_rate(x, e, sv);
 	if (sv->pending == 0) {
-		if (e) {
+		if (e && e->rate > 0) {
+			/* nothing pending: keep only the measured rate */
+			e->pending = 0;
+			e->since = 0;
+		} else if (e) {
 			*e = s->e[--s->n];
 		}
 		return;
@@ -1581,6 +1626,7 @@ static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_ve
 		e->since = x->now;
 		e->gc_progress = sv->gc_progress;
 		e->gc_progress_at = sv->gc_progress >= 0 ? x->now : 0;
+		measure_rate(x, e, sv);
 	} else {
 		if (sv->pending < e->pending || e->since <= 0)
 			e->since = x->now;
@@ -1735,7 +1781,7 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 {
 	struct ct_sr_verdict *sv = &x->r->srs[si];
 	const struct ct_sr *sr = sv->sr;
-	char srn[NAME_MAX_LEN], fb[32], tb[32], gcp[200], t[64], d[32], ce[192];
+	char srn[NAME_MAX_LEN], fb[32], tb[32], gcp[400], t[64], d[32], ce[192];
 	int wait = sv->pending + ((sv->switches & CT_SW_GC_OFF) ? sv->not_coalesced : 0);
 
 	unpause_problems(x, si);
@@ -1781,6 +1827,22 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 			"param-name=other-config param-key=gc uuid=" :
 			"plug the SR there (xe pbd-plug) and scan it", (sv->switches & CT_SW_GC_OFF) ?
 			nz(sr->o.uuid) : "", ""));
+	if (sv->need_bytes > sv->free_bytes && sr->physical_size > 0 && !sv->gc_no_space &&
+	    sv->need_vdi) {
+		char nb[32], vn[NAME_MAX_LEN], vu[9];
+
+		ct_format_bytes(sv->need_bytes, nb, sizeof(nb));
+		ct_format_bytes(sv->free_bytes, fb, sizeof(fb));
+		ct_short_uuid(sv->need_vdi->o.uuid, vu);
+		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
+			"the garbage collector of SR '%s' of pool '%s' needs %s free to merge %s '%s' "
+			"(%s) into its parent and has %s (%s): SM will skip that merge and report "
+			"SM_GC_NO_SPACE, and the chain will grow; free space on the SR", srn, x->pool,
+			nb, sv->need_vdi->managed ? "VDI" : "base copy",
+			san(sv->need_vdi->name_label, vn, sizeof(vn)), vu, fb,
+			sv->work_estimated ? "estimated from physical_utilisation where vhd-blocks is "
+			"missing" : "from SM's vhd-blocks"));
+	}
 	if (sv->pending >= sv->health.coalesce_warn) {
 		gc_phrase(sv, gcp, sizeof(gcp));
 		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
@@ -1866,6 +1928,137 @@ static void dom0_problems(struct eval_ctx *x)
 				san(v->name_label, vn, sizeof(vn)), su, san(sr_name(sv), srn, sizeof(srn)),
 				x->pool, san(h ? h->name_label : vm->name_label, hn, sizeof(hn)),
 				nz(b->o.uuid), nz(b->o.uuid)));
+		}
+	}
+}
+
+/* --- work left: vhd-blocks (SM cleanup.py, vhdutil.py) --- */
+
+#define VHD_BLOCK ((int64_t)2 << 20)        /* vhdutil.VHD_BLOCK_SIZE */
+#define VHD_BITMAP_MAX ((size_t)1 << 22)    /* 32 Mi blocks = 64 TiB: larger is not a VHD */
+
+/* A VDI's block bitmap from sm_config vhd-blocks: base64 of zlib of the BAT bitmap. Returns
+ * an allocated buffer (its length in *len) or NULL when absent or undecodable. */
+static unsigned char *vhd_blocks(const struct ct_vdi *v, size_t *len)
+{
+	const char *b64 = ct_map_get(&v->sm_config, "vhd-blocks");
+	unsigned char *z = NULL, *out = NULL;
+	size_t n, zl;
+	uLongf ol;
+	int dl;
+
+	if (!b64 || !*b64 || (n = strlen(b64)) % 4 || n > 4 * (VHD_BITMAP_MAX / 3))
+		return NULL;
+	z = ct_xmalloc(n / 4 * 3 + 1);
+	dl = EVP_DecodeBlock(z, (const unsigned char *)b64, (int)n);
+	if (dl < 0)
+		goto fail;
+	zl = (size_t)dl - (n >= 1 && b64[n - 1] == '=') - (n >= 2 && b64[n - 2] == '=');
+	ol = VHD_BITMAP_MAX;
+	out = ct_xmalloc(ol);
+	if (uncompress(out, &ol, z, (uLong)zl) != Z_OK)
+		goto fail;
+	free(z);
+	*len = ol;
+	return out;
+fail:
+	free(z);
+	free(out);
+	return NULL;
+}
+
+/* Blocks set in a | b (either may be NULL). */
+static int64_t union_blocks(const unsigned char *a, size_t la, const unsigned char *b, size_t lb)
+{
+	size_t n = la > lb ? la : lb;
+	int64_t c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += __builtin_popcount((unsigned)((i < la ? a[i] : 0) | (i < lb ? b[i] : 0)));
+	return c;
+}
+
+static int64_t roundup64(int64_t d, int64_t v)
+{
+	return (v + d - 1) / d * d;
+}
+
+/* vhdutil.calcOverheadEmpty and calcOverheadBitmap. */
+static int64_t vhd_overhead_empty(int64_t virt)
+{
+	int64_t mb = virt / (1 << 20), o = 3 * 1024 + mb / 2 * 4;
+
+	o = roundup64(512, o);
+	return roundup64(4096, o + mb / 2 / 8);
+}
+
+static int64_t vhd_overhead_bitmap(int64_t size)
+{
+	return (size / VHD_BLOCK + (size % VHD_BLOCK ? 1 : 0)) * 4096;
+}
+
+/* The SR's work left and the room its largest merge needs: for each link SM will merge
+ * (a child whose parent has only it), the child's data to write into the parent, and the
+ * parent's growth (cleanup.py _calcExtraSpaceForCoalescing: the union of both block
+ * bitmaps plus VHD overhead, less the parent's size; LVHD rounds to 4 MiB extents). */
+static void sr_work(struct eval_ctx *x, int si)
+{
+	struct ct_sr_verdict *sv = &x->r->srs[si];
+
+	sv->work_bytes = sv->need_bytes = 0;
+	sv->need_vdi = NULL;
+	sv->rate = 0;
+	sv->eta = -1;
+	sv->work_links = sv->work_estimated = 0;
+	if (!sv->vhd)
+		return;
+	for (int q = sv->first_vdi; q < sv->first_vdi + sv->n_vdi_verdicts; q++) {
+		const struct ct_vdi_verdict *vv = &x->r->vdis[q], *pv;
+		const struct ct_vdi *c, *p;
+		unsigned char *bc, *bp;
+		size_t lc = 0, lp = 0;
+		int64_t data, coalesced, extra, virt;
+		bool leaf;
+
+		if (vv->parent < 0 || vv->no_coalesce || !vv->is_vhd)
+			continue;
+		pv = &x->r->vdis[vv->parent];
+		if (pv->children != 1)
+			continue;
+		c = vv->vdi;
+		p = pv->vdi;
+		leaf = vv->children == 0 && !vv->is_base_copy;
+		virt = c->virtual_size > 0 ? c->virtual_size : 0;
+		bc = vhd_blocks(c, &lc);
+		bp = bc ? vhd_blocks(p, &lp) : NULL;
+		if (bc && bp) {
+			data = union_blocks(bc, lc, NULL, 0) * VHD_BLOCK;
+			coalesced = union_blocks(bc, lc, bp, lp) * VHD_BLOCK;
+		} else {
+			/* SM's upper bound: the two VHDs' sizes added */
+			data = c->physical_utilisation > 0 ? c->physical_utilisation : 0;
+			coalesced = data + (p->physical_utilisation > 0 ? p->physical_utilisation : 0);
+			if (virt > 0 && coalesced > virt)
+				coalesced = virt;
+			sv->work_estimated++;
+		}
+		free(bc);
+		free(bp);
+		if (sv->thick)   /* lvhdutil.calcSizeVHDLV of the coalesced data */
+			extra = roundup64(4 << 20, coalesced + vhd_overhead_empty(coalesced) +
+					  vhd_overhead_bitmap(coalesced)) - p->physical_utilisation;
+		else
+			extra = coalesced + vhd_overhead_bitmap(coalesced) + vhd_overhead_empty(virt) -
+				p->physical_utilisation;
+		/* a leaf is snapshot-coalesced first: one more empty VHD (on LVHD a volume of
+		 * the leaf's VHD size, which XAPI does not show: its LV is inflated) */
+		if (leaf && !sv->thick)
+			extra += vhd_overhead_empty(virt);
+		sv->work_links++;
+		sv->work_bytes += data;
+		if (extra > sv->need_bytes) {
+			sv->need_bytes = extra;
+			sv->need_vdi = c;
 		}
 	}
 }
@@ -2155,8 +2348,10 @@ static void judge(struct eval_ctx *x, struct ct_stall *stall)
 
 	x->worded = ct_xmalloc(((size_t)r->n_vdis + 1) * sizeof(*x->worded));
 	x->n_worded = 0;
-	for (int i = 0; i < r->n_srs; i++)
+	for (int i = 0; i < r->n_srs; i++) {
 		sr_states(x, i);
+		sr_work(x, i);
+	}
 	if (stall)
 		for (int i = 0; i < r->n_srs; i++)
 			if (r->srs[i].vhd)
@@ -2480,6 +2675,9 @@ int ct_stall_load(struct ct_stall *s, const char *path, struct ct_err *e)
 			json_number_value(json_object_get(o, "gc_progress")) : -1;
 		en->gc_progress_at = (time_t)json_integer_value(json_object_get(o, "gc_progress_at"));
 		en->gc_seen_at = (time_t)json_integer_value(json_object_get(o, "gc_seen_at"));
+		en->work_last = (int64_t)json_integer_value(json_object_get(o, "work_bytes"));
+		en->work_at = (time_t)json_integer_value(json_object_get(o, "work_at"));
+		en->rate = json_number_value(json_object_get(o, "rate"));
 	}
 	arr = json_object_get(root, "paused");
 	if (json_is_array(arr)) {
@@ -2518,6 +2716,9 @@ int ct_stall_save(const struct ct_stall *s, const char *path, struct ct_err *e)
 				    json_real(s->e[i].gc_progress) : json_null());
 		json_object_set_new(o, "gc_progress_at", json_integer((json_int_t)s->e[i].gc_progress_at));
 		json_object_set_new(o, "gc_seen_at", json_integer((json_int_t)s->e[i].gc_seen_at));
+		json_object_set_new(o, "work_bytes", json_integer((json_int_t)s->e[i].work_last));
+		json_object_set_new(o, "work_at", json_integer((json_int_t)s->e[i].work_at));
+		json_object_set_new(o, "rate", json_real(s->e[i].rate));
 		json_array_append_new(arr, o);
 	}
 	json_object_set_new(root, "srs", arr);

@@ -86,6 +86,16 @@ struct ct_sr_verdict {
 	bool gc_silent;            /* the pool's SM does not report its GC as a task (XCP-ng < 8.3) */
 	bool gc_idle;              /* work waits and no GC task has been seen for 10 minutes */
 	const char *gc_blocked;    /* static: why the GC cannot run on the SR now, or NULL */
+	/* Work left (VHD SRs): over every link SM will merge (a VDI into its only-child
+	 * parent), from the block bitmaps SM caches in sm_config vhd-blocks (cleanup.py
+	 * updateBlockInfo: base64 of zlib of `vhd-util read -B`), else physical_utilisation. */
+	int64_t work_bytes;        /* data still to merge */
+	int64_t need_bytes;        /* extra room the largest single merge needs (cleanup.py
+	                            * _calcExtraSpaceForCoalescing), 0 none */
+	const struct ct_vdi *need_vdi;  /* the child of that merge, or NULL */
+	int work_links, work_estimated; /* links, and those measured without vhd-blocks */
+	double rate;               /* measured merge rate in bytes/s (stall memory), 0 unknown */
+	long long eta;             /* seconds until the work is merged at that rate, -1 unknown */
 	char *gc_note;             /* owned: "GC at 40%", "GC stalled since ...", or NULL */
 	bool gc_stalled;
 	time_t pending_since;      /* from the stall tracker, 0 unknown */
@@ -133,6 +143,9 @@ struct ct_stall_entry {
 	double gc_progress;        /* last seen GC progress, -1 none */
 	time_t gc_progress_at;     /* when the GC last made progress */
 	time_t gc_seen_at;         /* when a GC task was last seen on the SR, 0 never */
+	int64_t work_last;         /* work_bytes when last seen */
+	time_t work_at;            /* when */
+	double rate;               /* merge rate, bytes/s (moving average of observed merges) */
 };
 /* Since when a VDI has been seen paused (sm_config paused) with no GC running. */
 struct ct_paused_entry {

@@ -218,6 +218,12 @@ static json_t *sr_head_json(const struct ct_chain_report *r, int si)
 	json_object_set_new(o, "coalesce_error", sv->coalesce_error[0] ?
 			    ct_output_jstr(sv->coalesce_error) : json_null());
 	json_object_set_new(o, "coalesce_failed", json_boolean(sv->coalesce_failed));
+	json_object_set_new(o, "work_bytes", json_integer(sv->work_bytes));
+	json_object_set_new(o, "work_links", json_integer(sv->work_links));
+	json_object_set_new(o, "work_estimated", json_integer(sv->work_estimated));
+	json_object_set_new(o, "need_bytes", json_integer(sv->need_bytes));
+	json_object_set_new(o, "merge_rate", sv->rate > 0 ? json_real(sv->rate) : json_null());
+	json_object_set_new(o, "eta_seconds", sv->eta >= 0 ? json_integer(sv->eta) : json_null());
 	json_object_set_new(o, "gc_note", sv->gc_note ? ct_output_jstr(sv->gc_note) : json_null());
 	json_object_set_new(o, "severity", json_string_nocheck(ct_severity_name(sv->severity)));
 	return o;
@@ -958,6 +964,18 @@ static void sr_line(FILE *f, const struct ct_sr_verdict *sv)
 	if (sv->not_coalesced > 0)
 		fprintf(f, ", %d link%s SM will not coalesce", sv->not_coalesced,
 			sv->not_coalesced == 1 ? "" : "s");
+	if (sv->work_links > 0) {
+		ct_format_bytes(sv->work_bytes, used, sizeof(used));
+		ct_format_bytes(sv->need_bytes, size, sizeof(size));
+		fprintf(f, "; work left %s in %d merge%s%s, the largest needs %s free", used,
+			sv->work_links, sv->work_links == 1 ? "" : "s",
+			sv->work_estimated ? " (estimated: no vhd-blocks)" : "", size);
+		if (sv->rate > 0 && sv->eta >= 0) {
+			ct_format_bytes((int64_t)(sv->rate * 3600.0), fr, sizeof(fr));
+			ct_format_duration(sv->eta, type, sizeof(type));
+			fprintf(f, ", merging %s/h: ETA %s", fr, type);
+		}
+	}
 	if (sv->severity != CT_SEV_OK)
 		fprintf(f, " [%s]", ct_severity_name(sv->severity));
 	fputc('\n', f);

@@ -124,6 +124,29 @@ sim_ctl ce POST "/sim/gc/speed?f=40" >/dev/null
 io_error() { "$CHAINTOP" check -c "$T_TMP/ce.conf" 2>/dev/null | grep -q "reported a coalesce error ('Input/output error' at "; }
 if wait_for 30 io_error; then ok "coalesce error named after the OS error"; else fail "coalesce error named after the OS error"; fi
 
+# work left from SM's vhd-blocks, the room the largest merge needs, and the ETA once a
+# merge has been seen (check keeps the rate in the state directory)
+sim_start eta --scenario coalescing --seed 7 --gc-speed 0 || { fail "simulator (eta) starts"; finish; }
+write_config "$T_TMP/eta.conf" coalesce-lab "$SIM_URL_eta"
+OUT=$("$CHAINTOP" tree -c "$T_TMP/eta.conf" 2>/dev/null)
+assert_contains "tree: SR work left and space needed" "$OUT" ", the largest needs "
+OUT=$("$CHAINTOP" tree -c "$T_TMP/eta.conf" --json 2>/dev/null)
+assert_eq "tree json: base copies measured from vhd-blocks" \
+	"$(json_get '[(s["work_links"] > s["work_estimated"], s["work_bytes"] > 0, s["need_bytes"] > 0) for s in d["pools"][0]["srs"] if s["name"]=="nfs-01"][0]' <<<"$OUT")" \
+	"(True, True, True)"
+"$CHAINTOP" check -c "$T_TMP/eta.conf" >/dev/null 2>&1
+sim_ctl eta POST "/sim/gc/speed?f=3" >/dev/null
+eta_known() {
+	"$CHAINTOP" check -c "$T_TMP/eta.conf" --format json 2>/dev/null | python3 -c 'import json,sys
+d=json.load(sys.stdin)
+sys.exit(0 if [s for s in d["pools"][0]["srs"] if s["name"]=="nfs-01" and s["eta_seconds"] is not None] else 1)'
+}
+if wait_for 120 eta_known; then ok "a merge seen: rate and ETA known"; else fail "a merge seen: rate and ETA known"; fi
+OUT=$("$CHAINTOP" check -c "$T_TMP/eta.conf" --format json 2>/dev/null)
+assert_eq "json: merge rate measured" \
+	"$(json_get '[s["merge_rate"] > 0 for s in d["pools"][0]["srs"] if s["name"]=="nfs-01"][0]' <<<"$OUT")" True
+assert_contains "stall memory keeps the rate" "$(cat "$T_TMP/state/chaintop/stall.json")" '"rate"'
+
 # chaintop scan: SR.scan on the named SR (kicks its GC); refused read-only; unknown SR
 sim_ctl ce POST /sim/calls/clear >/dev/null
 OUT=$("$CHAINTOP" scan -c "$T_TMP/ce.conf" --sr nfs-01 2>&1); RC=$?

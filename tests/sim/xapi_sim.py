@@ -626,6 +626,24 @@ class Storage:
         return kids
 
     @staticmethod
+    def vhd_blocks(v):
+        """sm_config vhd-blocks as SM caches it on a VDI with children (cleanup.py
+        updateBlockInfo): base64 of zlib of the BAT bitmap (`vhd-util read -B`), one bit a
+        2 MiB block, first block in the high bit. Here the data is taken to fill the first
+        blocks."""
+        nblocks = (v["virtual_size"] + 2 * MiB - 1) // (2 * MiB)
+        used = min(nblocks, (v["physical_utilisation"] + 2 * MiB - 1) // (2 * MiB))
+        bm = bytearray((nblocks + 7) // 8)
+        for b in range(used):
+            bm[b // 8] |= 0x80 >> (b % 8)
+        return base64.b64encode(zlib.compress(bytes(bm))).decode()
+
+    def update_block_info(self, ref):
+        v = self.st.tables["VDI"].get(ref)
+        if v is not None and self.is_vhd_sr(v["SR"]):
+            self.st.map_set("VDI", ref, "sm_config", "vhd-blocks", self.vhd_blocks(v))
+
+    @staticmethod
     def is_cbt_log(v):
         return v["type"] == "cbt_metadata" or v["sm_config"].get("vdi_type") == "cbtlog"
 
@@ -721,6 +739,7 @@ class Storage:
             base_phys = v["physical_utilisation"]
             b = self.new_vdi(sr_ref, "base copy", v["virtual_size"], base_phys, v["type"],
                              parent_uuid=old_parent, managed=False, read_only=True, rng=rng)
+            self.update_block_info(b)
             b_uuid = st.tables["VDI"][b]["uuid"]
             sm = dict(v["sm_config"])
             sm["vhd-parent"] = b_uuid
@@ -1066,6 +1085,7 @@ class GC(threading.Thread):
             sm["vhd-parent"] = pv["uuid"]
             st.set("VDI", c, sm_config=sm)
         self.stor.destroy_vdi_record(x)
+        self.stor.update_block_info(p)          # _doCoalesce: parent.updateBlockInfo()
 
     def _leaf_coalesce(self, leaf, p):
         """P takes L's data; the merged node keeps L's uuid/ref (SM renames P to L)."""
@@ -1078,6 +1098,7 @@ class GC(threading.Thread):
         else:
             sm.pop("vhd-parent", None)
         sm.pop("paused", None)
+        sm.pop("vhd-blocks", None)              # the merged node is a leaf again
         if self.stor.is_thick(self.sr):
             phys = lv["physical_utilisation"]
         else:
