@@ -1130,9 +1130,13 @@ static void detail_sr(struct ct_strset *out, struct ct_model *m, const struct ct
 			ct_format_bytes(sv->work_bytes, wb, sizeof(wb));
 			ct_format_bytes(sv->need_bytes, nb, sizeof(nb));
 			ct_format_bytes(sv->free_bytes, fb, sizeof(fb));
-			line(out, "  GC work left %s in %d merge%s%s; the largest needs %s free, the SR has %s",
-			     wb, sv->work_links, sv->work_links == 1 ? "" : "s",
-			     sv->work_estimated ? " (estimated where vhd-blocks is missing)" : "", nb, fb);
+			if (sv->work_estimated)
+				line(out, "  GC work left %s in %d merge%s (%d estimated: no vhd-blocks)", wb,
+				     sv->work_links, sv->work_links == 1 ? "" : "s", sv->work_estimated);
+			else
+				line(out, "  GC work left %s in %d merge%s", wb, sv->work_links,
+				     sv->work_links == 1 ? "" : "s");
+			line(out, "  the largest merge needs %s free; the SR has %s", nb, fb);
 			if (sv->rate > 0 && sv->eta >= 0) {
 				ct_format_bytes((int64_t)(sv->rate * 3600.0), rb, sizeof(rb));
 				ct_format_duration(sv->eta, eb, sizeof(eb));
