@@ -1089,6 +1089,7 @@ START_TEST(leaf_coalesce_exclusions)
 	struct ct_stall stl = { 0 };
 
 	reset = (struct ct_vdi *)ct_obj_dup(&reset->o);
+	free(reset->on_boot);
 	reset->on_boot = ct_xstrdup("reset");
 	ct_model_put(&F.m, &reset->o);
 	cache = (struct ct_vdi *)ct_obj_dup(&cache->o);
@@ -1142,6 +1143,7 @@ START_TEST(stall_kinds)
 	fx_ids(&F, &h->o, "host");
 	h->name_label = ct_xstrdup("xcp-01");
 	ct_model_put(&F.m, &h->o);
+	free(pool->master);
 	pool->master = ct_xstrdup(h->o.ref);
 	ct_model_put(&F.m, &pool->o);
 	fx_ids(&F, &pbd->o, "pbd");
@@ -1210,6 +1212,7 @@ START_TEST(dom0_attached_vdi)
 	ct_model_put(&F.m, &h->o);
 	dom0 = (struct ct_vm *)ct_obj_dup(&dom0->o);
 	dom0->is_control_domain = true;
+	free(dom0->resident_on);
 	dom0->resident_on = ct_xstrdup(h->o.ref);
 	ct_model_put(&F.m, &dom0->o);
 	b = fx_vbd(&F, dom0, l, "1");
