@@ -286,7 +286,7 @@ struct vm_disk {
 struct vdi_info {
 	uint32_t flags;            /* CT_DG_* */
 	enum ct_vdi_type type;
-	int64_t virtual_size;
+	int64_t virtual_size, physical_utilisation;
 };
 
 struct ct_chain_index {
@@ -953,6 +953,8 @@ static void sr_setup(struct eval_ctx *x, struct ct_sr_verdict *sv)
 	sv->coalesce_error[0] = 0;
 	sv->coalesce_error_at = 0;
 	sv->switches = sr_switches(sr);
+	sv->rate = 0;
+	sv->eta = -1;
 	sv->pending_since = 0;
 	sv->refused_vms = 0;
 	free(sv->gc_note);
@@ -1056,6 +1058,7 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 		s->inf[i].flags = d->flags;
 		s->inf[i].type = d->type;
 		s->inf[i].virtual_size = d->virtual_size;
+		s->inf[i].physical_utilisation = d->physical_utilisation;
 	}
 
 	/* pass 2: uuid -> local index; with a uuid twice on the SR (a torn copy) the first
@@ -2007,17 +2010,15 @@ static void sr_work(struct eval_ctx *x, int si)
 
 	sv->work_bytes = sv->need_bytes = 0;
 	sv->need_vdi = NULL;
-	sv->rate = 0;
-	sv->eta = -1;
 	sv->work_links = sv->work_estimated = 0;
 	if (!sv->vhd)
 		return;
 	for (int q = sv->first_vdi; q < sv->first_vdi + sv->n_vdi_verdicts; q++) {
 		const struct ct_vdi_verdict *vv = &x->r->vdis[q], *pv;
-		const struct ct_vdi *c, *p;
-		unsigned char *bc, *bp;
+		const struct vdi_info *ci = &x->r->idx->info[q], *pi;
+		unsigned char *bc = NULL, *bp = NULL;
 		size_t lc = 0, lp = 0;
-		int64_t data, coalesced, extra, virt;
+		int64_t data, coalesced, extra, virt, pphys;
 		bool leaf;
 
 		if (vv->parent < 0 || vv->no_coalesce || !vv->is_vhd)
@@ -2025,19 +2026,21 @@ static void sr_work(struct eval_ctx *x, int si)
 		pv = &x->r->vdis[vv->parent];
 		if (pv->children != 1)
 			continue;
-		c = vv->vdi;
-		p = pv->vdi;
+		pi = &x->r->idx->info[vv->parent];
 		leaf = vv->children == 0 && !vv->is_base_copy;
-		virt = c->virtual_size > 0 ? c->virtual_size : 0;
-		bc = vhd_blocks(c, &lc);
-		bp = bc ? vhd_blocks(p, &lp) : NULL;
+		virt = ci->virtual_size > 0 ? ci->virtual_size : 0;
+		pphys = pi->physical_utilisation > 0 ? pi->physical_utilisation : 0;
+		if ((ci->flags & CT_DG_BLOCKS) && (pi->flags & CT_DG_BLOCKS)) {
+			bc = vhd_blocks(vv->vdi, &lc);
+			bp = bc ? vhd_blocks(pv->vdi, &lp) : NULL;
+		}
 		if (bc && bp) {
 			data = union_blocks(bc, lc, NULL, 0) * VHD_BLOCK;
 			coalesced = union_blocks(bc, lc, bp, lp) * VHD_BLOCK;
 		} else {
 			/* SM's upper bound: the two VHDs' sizes added */
-			data = c->physical_utilisation > 0 ? c->physical_utilisation : 0;
-			coalesced = data + (p->physical_utilisation > 0 ? p->physical_utilisation : 0);
+			data = ci->physical_utilisation > 0 ? ci->physical_utilisation : 0;
+			coalesced = data + pphys;
 			if (virt > 0 && coalesced > virt)
 				coalesced = virt;
 			sv->work_estimated++;
@@ -2046,10 +2049,10 @@ static void sr_work(struct eval_ctx *x, int si)
 		free(bp);
 		if (sv->thick)   /* lvhdutil.calcSizeVHDLV of the coalesced data */
 			extra = roundup64(4 << 20, coalesced + vhd_overhead_empty(coalesced) +
-					  vhd_overhead_bitmap(coalesced)) - p->physical_utilisation;
+					  vhd_overhead_bitmap(coalesced)) - pphys;
 		else
 			extra = coalesced + vhd_overhead_bitmap(coalesced) + vhd_overhead_empty(virt) -
-				p->physical_utilisation;
+				pphys;
 		/* a leaf is snapshot-coalesced first: one more empty VHD (on LVHD a volume of
 		 * the leaf's VHD size, which XAPI does not show: its LV is inflated) */
 		if (leaf && !sv->thick)
@@ -2058,7 +2061,7 @@ static void sr_work(struct eval_ctx *x, int si)
 		sv->work_bytes += data;
 		if (extra > sv->need_bytes) {
 			sv->need_bytes = extra;
-			sv->need_vdi = c;
+			sv->need_vdi = vv->vdi;
 		}
 	}
 }
@@ -2342,7 +2345,7 @@ static void ctx_release(struct eval_ctx *x)
 
 /* The judging, once the structure (forest, users, disks) is in the report: states and SR
  * counts, the stall memory, problems and every VM's gate. */
-static void judge(struct eval_ctx *x, struct ct_stall *stall)
+static void judge(struct eval_ctx *x, struct ct_stall *stall, bool new_structure)
 {
 	struct ct_chain_report *r = x->r;
 
@@ -2350,7 +2353,9 @@ static void judge(struct eval_ctx *x, struct ct_stall *stall)
 	x->n_worded = 0;
 	for (int i = 0; i < r->n_srs; i++) {
 		sr_states(x, i);
-		sr_work(x, i);
+		/* the work left depends on the VDI records only: a refresh keeps them */
+		if (new_structure)
+			sr_work(x, i);
 	}
 	if (stall)
 		for (int i = 0; i < r->n_srs; i++)
@@ -2427,7 +2432,7 @@ static int eval_pool(struct ct_model *m, const struct ct_config *c, const struct
 	list_vms(&x);
 	scan_vbds(&x);
 	remember_structure(&x);
-	judge(&x, stall);
+	judge(&x, stall, true);
 	ctx_release(&x);
 	return 0;
 }
@@ -2550,7 +2555,7 @@ int ct_chain_refresh(struct ct_model *m, const struct ct_config *c, const struct
 		vv->max_depth = 0;
 		vv->severity = CT_SEV_OK;
 	}
-	judge(&x, stall);
+	judge(&x, stall, false);
 	ctx_release(&x);
 	return 0;
 }

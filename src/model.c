@@ -450,7 +450,7 @@ static bool name_words(const char *q, uint64_t w[2])
 static void vdi_digest(const struct ct_vdi *v, struct ct_vdi_digest *d)
 {
 	const char *pu = NULL, *vt = NULL, *lc;
-	bool gc_mark = false, paused = false;
+	bool gc_mark = false, paused = false, blocks = false;
 
 	/* the last vhd-parent and vdi_type, as a map with a repeated key would be read */
 	for (size_t q = 0; q < v->sm_config.n; q++) {
@@ -464,6 +464,8 @@ static void vdi_digest(const struct ct_vdi *v, struct ct_vdi_digest *d)
 			gc_mark = true;
 		else if (!strcmp(key, "paused"))
 			paused = true;
+		else if (!strcmp(key, "vhd-blocks") && v->sm_config.v[q] && *v->sm_config.v[q])
+			blocks = true;
 	}
 	memset(d, 0, sizeof(*d));
 	d->uuid = ct_key_uuid(v->o.uuid);
@@ -478,6 +480,9 @@ static void vdi_digest(const struct ct_vdi *v, struct ct_vdi_digest *d)
 		d->flags |= CT_DG_RAW;
 	if (paused)
 		d->flags |= CT_DG_PAUSED;
+	if (blocks)
+		d->flags |= CT_DG_BLOCKS;
+	d->physical_utilisation = v->physical_utilisation;
 	/* a CBT log keeps the vhd-parent it had until the next SR scan: not a chain member */
 	if (v->type == CT_VDI_CBT_METADATA || (vt && !strcasecmp(vt, "cbtlog")))
 		d->flags |= CT_DG_NOT_CHAIN;

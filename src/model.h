@@ -227,6 +227,7 @@ enum {
 	                              * member (its vhd-parent can be stale) */
 	CT_DG_NO_LEAF = 1u << 12,    /* VDI: SM will not leaf-coalesce it (on_boot reset,
 	                              * allow_caching, other_config leaf-coalesce=false) */
+	CT_DG_BLOCKS = 1u << 13,     /* VDI: sm_config vhd-blocks is set */
 };
 
 /* (A record's own ref is keyed in its table's hash slots, not here.) */
@@ -235,7 +236,7 @@ struct ct_vdi_digest {
 	struct ct_key parent;        /* sm_config vhd-parent (a uuid), none if absent or empty */
 	uint64_t name[2];            /* first 16 bytes of name_label, big-endian, NUL-padded:
 	                              * compared as numbers they sort like strcmp */
-	int64_t virtual_size;
+	int64_t virtual_size, physical_utilisation;
 	time_t snapshot_time;
 	uint32_t flags;
 	enum ct_vdi_type type;

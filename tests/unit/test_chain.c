@@ -1241,6 +1241,18 @@ static void set_blocks(struct ct_vdi *v, int first, int last)
 	ct_map_set(&v->sm_config, "vhd-blocks", (const char *)b64);
 }
 
+/* A new record of v with that physical_utilisation and blocks first..last (none: -1). */
+static struct ct_vdi *sized(struct ct_vdi *v, int64_t phys, int first, int last)
+{
+	struct ct_vdi *n = (struct ct_vdi *)ct_obj_dup(&v->o);
+
+	n->physical_utilisation = phys;
+	if (first >= 0)
+		set_blocks(n, first, last);
+	ct_model_put(&F.m, &n->o);
+	return n;
+}
+
 START_TEST(work_left_from_vhd_blocks)
 {
 	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
@@ -1251,17 +1263,14 @@ START_TEST(work_left_from_vhd_blocks)
 
 	xb = fx_base(&F, sr, p);
 	l = fx_vdi_o(&F, sr, "web01", (struct fx_vdi_opts){ .parent = xb });
-	p->physical_utilisation = 10 * mib;
-	set_blocks(p, 0, 4);          /* 5 blocks */
-	set_blocks(xb, 3, 12);        /* 10 blocks, 13 in the union */
-	l->physical_utilisation = 8 * mib;
-	xb->physical_utilisation = 20 * mib;
+	p = sized(p, 10 * mib, 0, 4);     /* 5 blocks */
+	sized(xb, 20 * mib, 3, 12);       /* 10 blocks, 13 in the union */
+	l = sized(l, 8 * mib, -1, -1);
 	p2 = fx_base(&F, tight, NULL);
 	x2 = fx_base(&F, tight, p2);
 	fx_vdi_o(&F, tight, "web02", (struct fx_vdi_opts){ .parent = x2 });
-	p2->physical_utilisation = 10 * mib;
-	set_blocks(p2, 0, 4);
-	set_blocks(x2, 3, 12);
+	sized(p2, 10 * mib, 0, 4);
+	sized(x2, 20 * mib, 3, 12);
 	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW, &st, &R), 0);
 	/* X -> P: 10 blocks to write; P grows to 13 blocks + bitmaps + an empty VHD's
 	 * overhead (40 GiB: 90112 bytes) less its 10 MiB. The leaf has no vhd-blocks: its
@@ -1281,9 +1290,8 @@ START_TEST(work_left_from_vhd_blocks)
 	fx_gc_task(&F, sr, 0.5);
 	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 1, &st, &R), 0);
 	ct_chain_report_release(&R);
-	xb = (struct ct_vdi *)ct_obj_dup(&xb->o);
-	set_blocks(xb, 3, 4);          /* 8 blocks merged: 16 MiB left less */
-	ct_model_put(&F.m, &xb->o);
+	xb = ct_model_vdi_parent(&F.m, l);
+	sized(xb, 4 * mib, 3, 4);         /* 8 blocks merged: 16 MiB less left */
 	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 11, &st, &R), 0);
 	ck_assert(SRV(sr)->rate > 1.4 * mib && SRV(sr)->rate < 1.5 * mib);
 	ck_assert_int_eq(SRV(sr)->eta, 8);
