@@ -809,8 +809,25 @@ static void gc_activity(struct eval_ctx *x, struct ct_sr_verdict *sv)
 	for (size_t i = 0; i < n; i++) {
 		const struct ct_task *t = tasks[i];
 
-		if (t->status != CT_TASK_PENDING || !t->name_label ||
-		    strcasecmp(t->name_label, "Garbage Collection"))
+		if (!t->name_label || strcasecmp(t->name_label, "Garbage Collection"))
+			continue;
+		if (t->status == CT_TASK_FAILURE) {
+			/* SM sets the status only: xapi drops the task about 30 s later */
+			struct ct_sb sb;
+			char *err;
+
+			ct_sb_init(&sb);
+			for (size_t j = 0; j < t->error_info.n; j++)
+				if (t->error_info.v[j] && *t->error_info.v[j])
+					ct_sb_addf(&sb, "%s%s", sb.len ? " " : "", t->error_info.v[j]);
+			err = ct_sb_detach(&sb);
+			ct_sb_release(&sb);
+			san(err, sv->gc_error, sizeof(sv->gc_error));
+			free(err);
+			sv->gc_failed_at = x->now;
+			continue;
+		}
+		if (t->status != CT_TASK_PENDING)
 			continue;
 		sv->gc_running = true;
 		if (t->progress > sv->gc_progress)
@@ -953,6 +970,8 @@ static void sr_setup(struct eval_ctx *x, struct ct_sr_verdict *sv)
 	sv->coalesce_error[0] = 0;
 	sv->coalesce_error_at = 0;
 	sv->switches = sr_switches(sr);
+	sv->gc_failed_at = 0;
+	sv->gc_error[0] = 0;
 	sv->rate = 0;
 	sv->eta = -1;
 	sv->pending_since = 0;
@@ -1607,6 +1626,10 @@ static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_ve
 	e = stall_find(s, uuid);
 	if (e)
 		measure_rate(x, e, sv);
+	if (e && sv->gc_failed_at > 0)
+		e->gc_failed_at = sv->gc_failed_at;
+	else if (e && e->gc_failed_at > 0 && x->now - e->gc_failed_at <= CT_CHAIN_MSG_WINDOW)
+		sv->gc_failed_at = e->gc_failed_at;   /* the task is gone, the failure is not */
 	if (sv->pending == 0) {
 		if (e && e->rate > 0) {
 			/* nothing pending: keep only the measured rate */
@@ -1629,6 +1652,7 @@ static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_ve
 		e->since = x->now;
 		e->gc_progress = sv->gc_progress;
 		e->gc_progress_at = sv->gc_progress >= 0 ? x->now : 0;
+		e->gc_failed_at = sv->gc_failed_at;
 		measure_rate(x, e, sv);
 	} else {
 		if (sv->pending < e->pending || e->since <= 0)
@@ -1820,6 +1844,15 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
 			"the garbage collector of SR '%s' of pool '%s' reported a coalesce error%s: "
 			"read SMlog on the pool master ('grep SMGC /var/log/SMlog')", srn, x->pool, ce));
+	}
+	if (sv->gc_failed_at > 0) {
+		local_time(sv->gc_failed_at, t, sizeof(t));
+		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
+			"the garbage collector of SR '%s' of pool '%s' failed (its task ended in "
+			"failure, seen %s%s%s%s): it stops until the next SR scan; read SMlog on the "
+			"pool master ('grep SMGC /var/log/SMlog')", srn, x->pool, t,
+			sv->gc_error[0] ? ": " : "", sv->gc_error,
+			sv->gc_error[0] ? "" : "; the task is gone"));
 	}
 	if (sv->gc_blocked && wait > 0)
 		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
@@ -2680,6 +2713,7 @@ int ct_stall_load(struct ct_stall *s, const char *path, struct ct_err *e)
 			json_number_value(json_object_get(o, "gc_progress")) : -1;
 		en->gc_progress_at = (time_t)json_integer_value(json_object_get(o, "gc_progress_at"));
 		en->gc_seen_at = (time_t)json_integer_value(json_object_get(o, "gc_seen_at"));
+		en->gc_failed_at = (time_t)json_integer_value(json_object_get(o, "gc_failed_at"));
 		en->work_last = (int64_t)json_integer_value(json_object_get(o, "work_bytes"));
 		en->work_at = (time_t)json_integer_value(json_object_get(o, "work_at"));
 		en->rate = json_number_value(json_object_get(o, "rate"));
@@ -2721,6 +2755,7 @@ int ct_stall_save(const struct ct_stall *s, const char *path, struct ct_err *e)
 				    json_real(s->e[i].gc_progress) : json_null());
 		json_object_set_new(o, "gc_progress_at", json_integer((json_int_t)s->e[i].gc_progress_at));
 		json_object_set_new(o, "gc_seen_at", json_integer((json_int_t)s->e[i].gc_seen_at));
+		json_object_set_new(o, "gc_failed_at", json_integer((json_int_t)s->e[i].gc_failed_at));
 		json_object_set_new(o, "work_bytes", json_integer((json_int_t)s->e[i].work_last));
 		json_object_set_new(o, "work_at", json_integer((json_int_t)s->e[i].work_at));
 		json_object_set_new(o, "rate", json_real(s->e[i].rate));

@@ -86,6 +86,9 @@ struct ct_sr_verdict {
 	bool gc_silent;            /* the pool's SM does not report its GC as a task (XCP-ng < 8.3) */
 	bool gc_idle;              /* work waits and no GC task has been seen for 10 minutes */
 	const char *gc_blocked;    /* static: why the GC cannot run on the SR now, or NULL */
+	time_t gc_failed_at;       /* a GC task of the SR ended in failure (seen then, or
+	                            * remembered in the stall memory for 24 h), 0 none */
+	char gc_error[96];         /* its error_info, "" when no longer known */
 	/* Work left (VHD SRs): over every link SM will merge (a VDI into its only-child
 	 * parent), from the block bitmaps SM caches in sm_config vhd-blocks (cleanup.py
 	 * updateBlockInfo: base64 of zlib of `vhd-util read -B`), else physical_utilisation. */
@@ -143,6 +146,7 @@ struct ct_stall_entry {
 	double gc_progress;        /* last seen GC progress, -1 none */
 	time_t gc_progress_at;     /* when the GC last made progress */
 	time_t gc_seen_at;         /* when a GC task was last seen on the SR, 0 never */
+	time_t gc_failed_at;       /* when a failed GC task was last seen */
 	int64_t work_last;         /* work_bytes when last seen */
 	time_t work_at;            /* when */
 	double rate;               /* merge rate, bytes/s (moving average of observed merges) */

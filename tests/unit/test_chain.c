@@ -1299,6 +1299,37 @@ START_TEST(work_left_from_vhd_blocks)
 }
 END_TEST
 
+START_TEST(gc_task_failure_remembered)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_stall st = { 0 };
+	struct ct_task *t;
+
+	vm_over_base(sr, "web01", NULL);
+	t = fx_gc_task(&F, sr, 0.5);
+	t = (struct ct_task *)ct_obj_dup(&t->o);
+	t->status = CT_TASK_FAILURE;
+	ct_strset_add(&t->error_info, "SR_BACKEND_FAILURE_46");
+	ct_strset_add(&t->error_info, "");
+	ct_strset_add(&t->error_info, "The VDI is not available");
+	ct_model_put(&F.m, &t->o);
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW, &st, &R), 0);
+	ck_assert(has_problem(CT_SEV_WARNING, "the garbage collector of SR 'nfs-01' of pool 'lab' failed"));
+	ck_assert(has_problem(CT_SEV_WARNING, "SR_BACKEND_FAILURE_46 The VDI is not available"));
+	ck_assert(!SRV(sr)->gc_running);
+	ct_chain_report_release(&R);
+	/* xapi drops the task ~30 s later: the failure is still said, from the stall memory */
+	ct_model_del(&F.m, CT_TASK, t->o.ref);
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 600, &st, &R), 0);
+	ck_assert(has_problem(CT_SEV_WARNING, "failed (its task ended in failure"));
+	ck_assert(has_problem(CT_SEV_WARNING, "the task is gone"));
+	ct_chain_report_release(&R);
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 25 * 3600, &st, &R), 0);
+	ck_assert(!has_problem(CT_SEV_WARNING, "failed (its task ended in failure"));
+	ct_stall_release(&st);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("chain");
@@ -1339,6 +1370,7 @@ int main(void)
 	tcase_add_test(tc, raw_lun_sr_types);
 	tcase_add_test(tc, dom0_attached_vdi);
 	tcase_add_test(tc, work_left_from_vhd_blocks);
+	tcase_add_test(tc, gc_task_failure_remembered);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
