@@ -11,7 +11,7 @@ PREFIX    ?= /usr/local
 DESTDIR   ?=
 CC        ?= cc
 TEST_JOBS ?= 4
-PKGS      := ncursesw libcurl libconfig sqlite3 jansson libssl libcrypto
+PKGS      := ncursesw libcurl libconfig sqlite3 jansson libssl libcrypto zlib
 TEST_PKGS := check
 
 ifeq ($(SANITIZE),1)

@@ -3,7 +3,7 @@
 # As root: installs what is missing with apt-get. Otherwise: prints the exact command.
 set -eu
 PKGS="build-essential pkg-config libncurses-dev libcurl4-openssl-dev
-libxmlrpc-core-c3-dev libconfig-dev libsqlite3-dev libjansson-dev libssl-dev check
+libxmlrpc-core-c3-dev libconfig-dev libsqlite3-dev libjansson-dev libssl-dev zlib1g-dev check
 python3 tmux openssl curl procps"
 missing=""
 for p in $PKGS; do

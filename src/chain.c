@@ -26,12 +26,21 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <zlib.h>
 
 #include "backup.h"
 #include "chain.h"
 #include "util.h"
 
 #define NAME_MAX_LEN 160
+/* SM's message when tapdisk cannot be unpaused (cleanup.py, blktap2.py): the VDI's VMs
+ * have lost their disk. */
+#define CT_MSG_UNPAUSE_FAILED "failed to unpause tapdisk"
+/* A paused disk with no GC running becomes critical after this long (I/O frozen). */
+#define CT_PAUSED_CRIT_AFTER 120
+/* No GC task seen for this long while work waits: the GC is idle. */
+#define CT_GC_IDLE_AFTER 600
 /* Messages older than this no longer count as GC activity. */
 #define CT_CHAIN_MSG_WINDOW (24 * 3600)
 /* SM refuses a snapshot or clone of a VDI at this depth (vhdutil.MAX_CHAIN_SIZE). */
@@ -280,7 +289,7 @@ struct vm_disk {
 struct vdi_info {
 	uint32_t flags;            /* CT_DG_* */
 	enum ct_vdi_type type;
-	int64_t virtual_size;
+	int64_t virtual_size, physical_utilisation;
 };
 
 struct ct_chain_index {
@@ -383,7 +392,10 @@ static void local_time(time_t t, char *buf, size_t len)
 
 static bool sr_is_vhd(const struct ct_sr *sr)
 {
-	static const char *const raw_types[] = { "iso", "udev", "hba", "rawhba", "dummy", NULL };
+	/* SM drivers with no VHD: ISO, removable devices, a raw LUN per VDI (ISCSISR, HBASR),
+	 * shared memory (SHMSR), the dummy SR */
+	static const char *const raw_types[] = { "iso", "udev", "hba", "iscsi", "shm", "dummy",
+		NULL };
 	const char *t = nz(sr->type);
 
 	for (int i = 0; raw_types[i]; i++)
@@ -584,21 +596,38 @@ static void gc_phrase(const struct ct_sr_verdict *sv, char *buf, size_t len)
 
 	if (sv->gc_no_space)
 		snprintf(buf, len, "the SR garbage collector reported it is out of space");
+	else if (sv->gc_blocked)
+		snprintf(buf, len, "the SR garbage collector cannot run: %s", sv->gc_blocked);
 	else if (sv->gc_stalled) {
 		local_time(sv->pending_since, t, sizeof(t));
 		snprintf(buf, len, "the SR garbage collector has made no progress since %s", t);
 	} else if (sv->gc_progress >= 0)
 		snprintf(buf, len, "the SR garbage collector is at %.0f%%", sv->gc_progress * 100.0);
 	else if (sv->gc_paused)
-		snprintf(buf, len, "the SR garbage collector is coalescing a live disk");
+		snprintf(buf, len, "the SR garbage collector is relinking a chain");
+	else if (sv->gc_silent)
+		snprintf(buf, len, "this SM does not report its garbage collector (XCP-ng before 8.3: "
+			 "read SMlog on the pool master)");
+	else if (sv->gc_idle)
+		snprintf(buf, len, "the SR garbage collector is idle (an SR scan restarts it)");
 	else
 		snprintf(buf, len, "no garbage collection is running on the SR (an SR scan starts one)");
+	if (sv->eta >= 0 && sv->rate > 0 && !sv->gc_no_space && !sv->gc_blocked) {
+		char w[32], r[32], d[32];
+		size_t n = strlen(buf);
+
+		ct_format_bytes(sv->work_bytes, w, sizeof(w));
+		ct_format_bytes((int64_t)(sv->rate * 3600.0), r, sizeof(r));
+		ct_format_duration(sv->eta, d, sizeof(d));
+		snprintf(buf + n, len - n, "; at its measured %s/h it merges the %s left in about %s",
+			 r, w, d);
+	}
 }
 
 /* --- per SR: forest, depth, counts --- */
 
 /* What pass 1 learns of a VDI, until its verdict is written in preorder. */
-enum { LB_VHD = 1, LB_BASE = 2, LB_GC_MARK = 4, LB_CYCLE = 8, LB_MISSING = 16 };
+enum { LB_VHD = 1, LB_BASE = 2, LB_GC_MARK = 4, LB_CYCLE = 8, LB_MISSING = 16, LB_PAUSED = 32 };
 
 /* Work arrays of one SR's evaluation, indexed by the VDI's position in the SR's slice of
  * the model (its "local" index); allocated once per evaluation for the largest SR. Nothing
@@ -620,6 +649,7 @@ struct sr_scratch {
 	int *roots, nroots;
 	bool *mark;
 	bool *linked;            /* has a vhd-parent to resolve */
+	const char **why;        /* why SM will not merge it into its parent, NULL */
 	uint64_t *hp;            /* ukey_hash of the vhd-parent key */
 	struct ct_key *ku, *kp;  /* uuid and vhd-parent keys, gathered from the digests */
 	struct vdi_info *inf;
@@ -644,6 +674,7 @@ static void scratch_free(struct sr_scratch *s)
 	free(s->roots);
 	free(s->mark);
 	free(s->linked);
+	free(s->why);
 	free(s->hp);
 	free(s->ku);
 	free(s->kp);
@@ -676,6 +707,7 @@ static void scratch_reserve(struct sr_scratch *s, int n)
 	s->roots = ct_xmalloc(c * sizeof(*s->roots));
 	s->mark = ct_xmalloc(c * sizeof(*s->mark));
 	s->linked = ct_xmalloc(c * sizeof(*s->linked));
+	s->why = ct_xmalloc(c * sizeof(*s->why));
 	s->hp = ct_xmalloc(c * sizeof(*s->hp));
 	s->ku = ct_xmalloc(c * sizeof(*s->ku));
 	s->kp = ct_xmalloc(c * sizeof(*s->kp));
@@ -690,6 +722,85 @@ static int cmp_local(const void *a, const void *b, void *ctx)
 	return cmp_vkey(&key[*(const int *)a], &key[*(const int *)b]);
 }
 
+/* Is this a message SM names after an OS error (os.strerror: "No space left on device",
+ * "Input/output error", ...) when a coalesce fails (cleanup.py _reportCoalesceError)? xapi's
+ * own message names are UPPER_CASE identifiers; the other lowercase SM message is the
+ * tapdisk unpause failure. */
+static bool is_coalesce_error(const struct ct_message *msg)
+{
+	bool lower = false;
+
+	if (!msg->name || !*msg->name || !strcmp(msg->name, CT_MSG_UNPAUSE_FAILED))
+		return false;
+	if (msg->cls && strcasecmp(msg->cls, "SR"))
+		return false;
+	for (const char *p = msg->name; *p; p++)
+		if ((*p >= 'a' && *p <= 'z') || *p == ' ')
+			lower = true;
+	return lower;
+}
+
+/* Does the pool's SM report its garbage collector as a task? XCP-ng before 8.3 ships an sm
+ * without the "Garbage Collection" task. */
+static bool gc_reports_task(struct eval_ctx *x)
+{
+	const struct ct_pool *pool = ct_model_pool(x->m);
+	const struct ct_host *h = pool ? ct_model_host(x->m, pool->master) : NULL;
+	const char *brand, *ver;
+	int major = 0, minor = 0;
+
+	if (!h)
+		return true;
+	brand = ct_map_get(&h->software_version, "product_brand");
+	ver = ct_map_get(&h->software_version, "product_version");
+	if (!brand || strcasecmp(brand, "XCP-ng") || !ver || sscanf(ver, "%d.%d", &major, &minor) < 2)
+		return true;
+	return major > 8 || (major == 8 && minor >= 3);
+}
+
+/* Why the GC cannot run on the SR (SM cleanup.py: gcEnabled, isPluggedHere, isMaster), or
+ * NULL. Only what the PBD records show: none loaded, nothing said. */
+static const char *gc_blocked(struct eval_ctx *x, const struct ct_sr_verdict *sv)
+{
+	const struct ct_sr *sr = sv->sr;
+	const struct ct_pool *pool = ct_model_pool(x->m);
+	int known = 0, attached = 0;
+
+	if (sv->switches & CT_SW_GC_OFF)
+		return "garbage collection is off on the SR (other_config gc=false)";
+	for (size_t i = 0; i < sr->pbds.n; i++) {
+		const struct ct_pbd *b = (const struct ct_pbd *)ct_model_find(x->m, CT_PBD, sr->pbds.v[i]);
+
+		if (!b)
+			continue;
+		if (sr->shared) {
+			if (pool && b->host && pool->master && !strcmp(b->host, pool->master))
+				return b->currently_attached ? NULL :
+					"the SR is not plugged on the pool master, where SM runs its GC";
+			continue;
+		}
+		known++;
+		attached += b->currently_attached;
+	}
+	if (!sr->shared && known > 0 && attached == 0)
+		return "the SR is not plugged on its host, where SM runs its GC";
+	return NULL;
+}
+
+static unsigned sr_switches(const struct ct_sr *sr)
+{
+	const char *v;
+	unsigned sw = 0;
+
+	if ((v = ct_map_get(&sr->other_config, "gc")) && !strcasecmp(v, "false"))
+		sw |= CT_SW_GC_OFF;
+	if ((v = ct_map_get(&sr->other_config, "coalesce")) && !strcasecmp(v, "false"))
+		sw |= CT_SW_COALESCE_OFF;
+	if ((v = ct_map_get(&sr->other_config, "leaf-coalesce")) && !strcasecmp(v, "false"))
+		sw |= CT_SW_LEAF_OFF;
+	return sw;
+}
+
 static void gc_activity(struct eval_ctx *x, struct ct_sr_verdict *sv)
 {
 	const struct ct_sr *sr = sv->sr;
@@ -702,11 +813,50 @@ static void gc_activity(struct eval_ctx *x, struct ct_sr_verdict *sv)
 	for (size_t i = 0; i < n; i++) {
 		const struct ct_task *t = tasks[i];
 
-		if (t->status != CT_TASK_PENDING || !t->name_label ||
-		    strcasecmp(t->name_label, "Garbage Collection"))
+		if (!t->name_label || strcasecmp(t->name_label, "Garbage Collection"))
 			continue;
+		if (t->status == CT_TASK_FAILURE) {
+			/* SM sets the status only: xapi drops the task about 30 s later */
+			struct ct_sb sb;
+			char *err;
+
+			ct_sb_init(&sb);
+			for (size_t j = 0; j < t->error_info.n; j++)
+				if (t->error_info.v[j] && *t->error_info.v[j])
+					ct_sb_addf(&sb, "%s%s", sb.len ? " " : "", t->error_info.v[j]);
+			err = ct_sb_detach(&sb);
+			ct_sb_release(&sb);
+			san(err, sv->gc_error, sizeof(sv->gc_error));
+			free(err);
+			sv->gc_failed_at = x->now;
+			continue;
+		}
+		if (t->status != CT_TASK_PENDING)
+			continue;
+		sv->gc_running = true;
 		if (t->progress > sv->gc_progress)
 			sv->gc_progress = t->progress < 0 ? 0 : t->progress > 1 ? 1 : t->progress;
+	}
+	sv->gc_silent = !gc_reports_task(x);
+	sv->gc_blocked = gc_blocked(x, sv);
+	/* SM keeps the ref of its SM_GC_NO_SPACE message in the SR's sm_config (and on the
+	 * candidates it could not fit) and destroys the message once everything fits again,
+	 * leaving the key behind: the key counts while its message lives or a candidate still
+	 * carries it (cleanup.py check_no_space_candidates, clear_no_space_msg) */
+	k = ct_map_get(&sr->sm_config, "gc_no_space");
+	if (k && *k) {
+		if (ct_model_find(x->m, CT_MESSAGE, k)) {
+			sv->gc_no_space = true;
+		} else {
+			size_t nv;
+			struct ct_vdi *const *vs = ct_model_sr_vdis(x->m, sr, &nv);
+
+			for (size_t i = 0; i < nv && !sv->gc_no_space; i++) {
+				const char *vk = ct_map_get(&vs[i]->sm_config, "gc_no_space");
+
+				sv->gc_no_space = vk && !strcmp(vk, k);
+			}
+		}
 	}
 	msgs = ct_model_messages_for(x->m, nz(sr->o.uuid), &n);
 	for (size_t i = 0; i < n; i++) {
@@ -716,22 +866,30 @@ static void gc_activity(struct eval_ctx *x, struct ct_sr_verdict *sv)
 			continue;
 		if (msg->name && !strcmp(msg->name, "SM_GC_NO_SPACE")) {
 			sv->gc_no_space = true;
-		} else if (str_has_ci(msg->body, "coalesc") || str_has_ci(msg->name, "COALESCE_FAIL")) {
-			if (str_has_ci(msg->body, "space") || str_has_ci(msg->name, "space"))
+		} else if (is_coalesce_error(msg)) {
+			/* newest first: the first one is the one to name */
+			if (!sv->coalesce_error[0]) {
+				snprintf(sv->coalesce_error, sizeof(sv->coalesce_error), "%s", msg->name);
+				sv->coalesce_error_at = msg->timestamp;
+			}
+			if (!strcasecmp(msg->name, "No space left on device") ||
+			    str_has_ci(msg->body, "out of space while coalescing"))
 				sv->gc_no_space = true;
 			else
 				sv->coalesce_failed = true;
 		}
 	}
-	k = ct_map_get(&sr->sm_config, "gc_no_space");
-	if (k && *k && ct_model_find(x->m, CT_MESSAGE, k))
-		sv->gc_no_space = true;
+	/* the time SM last reported a coalesce error (kept even when rate-limited) */
 	k = ct_map_get(&sr->sm_config, "last-coalesce-error");
 	if (k && *k) {
 		long long t = strtoll(k, NULL, 10);
 
-		if (t > 0 && x->now - (time_t)t <= CT_CHAIN_MSG_WINDOW && !sv->gc_no_space)
-			sv->coalesce_failed = true;
+		if (t > 0 && x->now - (time_t)t <= CT_CHAIN_MSG_WINDOW) {
+			if (!sv->coalesce_error[0])
+				sv->coalesce_failed = !sv->gc_no_space;
+			if ((time_t)t > sv->coalesce_error_at)
+				sv->coalesce_error_at = (time_t)t;
+		}
 	}
 }
 
@@ -1117,6 +1275,16 @@ static void sr_setup(struct eval_ctx *x, struct ct_sr_verdict *sv)
 	sv->max_depth = 0;
 	sv->stacked = sv->orphans = sv->garbage = sv->broken = sv->deep = 0;
 	sv->gc_paused = sv->gc_no_space = sv->coalesce_failed = sv->gc_stalled = false;
+	sv->gc_running = sv->gc_silent = sv->gc_idle = false;
+	sv->gc_blocked = NULL;
+	sv->paused = 0;
+	sv->coalesce_error[0] = 0;
+	sv->coalesce_error_at = 0;
+	sv->switches = sr_switches(sr);
+	sv->gc_failed_at = 0;
+	sv->gc_error[0] = 0;
+	sv->rate = 0;
+	sv->eta = -1;
 	sv->pending_since = 0;
 	sv->refused_vms = 0;
 	free(sv->gc_note);
@@ -1131,6 +1299,35 @@ static bool same_uuid(const struct sr_scratch *s, int j, struct ct_key k, const 
 	if (!ct_key_eq(s->ku[j], k))
 		return false;
 	return ct_key_exact(k) || !strcmp(nz(s->rec[j]->o.uuid), nz(str));
+}
+
+/* Why SM will never merge local VDI i into its parent (which has i as its only child), or
+ * NULL. A visible leaf is leaf-coalesced, anything else coalesced (cleanup.py
+ * findCoalesceable, findLeafCoalesceable, gatherLeafCoalesceable). */
+static const char *merge_blocked(const struct ct_sr_verdict *sv, const struct sr_scratch *s, int i)
+{
+	const struct ct_vdi *v;
+	const char *lc;
+
+	if (sv->switches & CT_SW_GC_OFF)
+		return "garbage collection is off on the SR (other_config gc=false)";
+	if (sv->switches & CT_SW_COALESCE_OFF)
+		return "coalescing is off on the SR (other_config coalesce=false)";
+	if ((s->bits[i] & LB_BASE) || s->nchild[i] > 0)
+		return NULL;
+	if (sv->switches & CT_SW_LEAF_OFF)
+		return "leaf-coalesce is off on the SR (other_config leaf-coalesce=false)";
+	if (!(s->inf[i].flags & CT_DG_NO_LEAF))
+		return NULL;
+	v = s->rec[i];
+	if (v->on_boot && !strcasecmp(v->on_boot, "reset"))
+		return "the disk is reset on boot (on_boot=reset)";
+	if (v->allow_caching)
+		return "the disk uses IntelliCache (allow_caching=true)";
+	lc = ct_map_get(&v->other_config, "leaf-coalesce");
+	if (lc && !strcasecmp(lc, "false"))
+		return "leaf-coalesce is off for the disk (other_config leaf-coalesce=false)";
+	return NULL;
 }
 
 /* One SR: its slice of the model (by_sr) is numbered once (local index = position in the
@@ -1175,7 +1372,10 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 			b |= LB_BASE;
 		if (d->flags & CT_DG_GC_MARK)
 			b |= LB_GC_MARK;
-		if (sv->vhd && !(d->flags & CT_DG_RAW)) {
+		if (d->flags & CT_DG_PAUSED)
+			b |= LB_PAUSED;
+		/* CBT logs are not chain members: their vhd-parent can be stale */
+		if (sv->vhd && !(d->flags & (CT_DG_RAW | CT_DG_NOT_CHAIN))) {
 			b |= LB_VHD;
 			if (d->flags & CT_DG_SELF_PARENT)
 				b |= LB_CYCLE;   /* its own parent */
@@ -1188,6 +1388,7 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 		s->inf[i].flags = d->flags;
 		s->inf[i].type = d->type;
 		s->inf[i].virtual_size = d->virtual_size;
+		s->inf[i].physical_utilisation = d->physical_utilisation;
 	}
 
 	/* pass 2: uuid -> local index; with a uuid twice on the SR (a torn copy) the first
@@ -1331,6 +1532,7 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 		vv->is_vhd = b & LB_VHD;
 		vv->is_base_copy = b & LB_BASE;
 		vv->gc_mark = b & LB_GC_MARK;
+		vv->paused = b & LB_PAUSED;
 		vv->cycle = b & LB_CYCLE;
 		vv->missing_parent = b & LB_MISSING ? s->missing[i] : NULL;
 		vv->broken_above = -1;
@@ -1345,7 +1547,9 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 
 			vv->parent = base + s->pos_of[p];
 			vv->depth = pv->depth + 1;
-			vv->pending = pv->pending + (s->nchild[p] == 1 ? 1 : 0);
+			s->why[i] = s->nchild[p] == 1 ? merge_blocked(sv, s, i) : NULL;
+			vv->no_coalesce = s->why[i];
+			vv->pending = pv->pending + (s->nchild[p] == 1 && !s->why[i] ? 1 : 0);
 			vv->stacked = pv->stacked +
 				(pv->is_base_copy && s->nchild[p] == 1 && vv->is_base_copy ? 1 : 0);
 			vv->broken_above = pv->broken_above;
@@ -1365,9 +1569,14 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 
 		if (!(f & CT_DG_MANAGED) || (f & CT_DG_SNAPSHOT))
 			continue;
-		for (int p = s->par[i]; p >= 0 && !s->mark[p]; p = s->par[p]) {
+		for (int c = i, p = s->par[i]; p >= 0 && !s->mark[p]; c = p, p = s->par[p]) {
 			s->mark[p] = true;
-			if (s->nchild[p] == 1)
+			if (s->nchild[p] != 1)
+				continue;
+			/* work SM will never do is not pending */
+			if (s->why[c])
+				sv->not_coalesced++;
+			else
 				sv->pending++;
 		}
 	}
@@ -1394,6 +1603,8 @@ static void sr_states(struct eval_ctx *x, int si)
 		}
 		if (vv->is_vhd && vv->gc_mark)
 			sv->gc_paused = true;
+		if (vv->paused)
+			sv->paused++;
 		vdi_state(x, vv, sv, d);
 		if (vv->state == CT_VS_BROKEN || vv->state == CT_VS_ORPHAN ||
 		    (vv->state == CT_VS_DEEP && !(d->flags & CT_DG_SNAPSHOT)))
@@ -1570,7 +1781,7 @@ static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct vm_
 	/* most VMs have a handful of disks: no allocation for them */
 	struct sr_need *need = nd < 8 ? few : ct_xcalloc((size_t)nd + 1, sizeof(*need));
 	int n_need = 0, max_depth = 0, n_disks = 0;
-	char vmn[NAME_MAX_LEN], srn[NAME_MAX_LEN], lbl[2 * NAME_MAX_LEN], su[9], gcp[160];
+	char vmn[NAME_MAX_LEN], srn[NAME_MAX_LEN], lbl[2 * NAME_MAX_LEN], su[9], gcp[400];
 
 	if (disks_out)
 		*disks_out = ct_xcalloc((size_t)nd + 1, sizeof(**disks_out));
@@ -1688,6 +1899,33 @@ static struct ct_stall_entry *stall_find(struct ct_stall *s, const char *uuid)
 	return NULL;
 }
 
+/* The SR's merge rate: work merged over the time a GC ran (or SM, not reporting its GC,
+ * may have), as a moving average of the merges seen; then the ETA of the work left. The
+ * baseline moves on while no GC runs, stays while one runs, and a decrease seen within the
+ * baseline's second waits for the clock so that it is not lost. */
+static void measure_rate(struct eval_ctx *x, struct ct_stall_entry *e, struct ct_sr_verdict *sv)
+{
+	bool working = sv->gc_running || sv->gc_silent;
+
+	if (e->work_at > 0 && sv->work_bytes < e->work_last) {
+		if (x->now > e->work_at) {
+			if (working) {
+				double sample = (double)(e->work_last - sv->work_bytes) /
+					(double)(x->now - e->work_at);
+
+				e->rate = e->rate > 0 ? 0.7 * e->rate + 0.3 * sample : sample;
+			}
+			e->work_last = sv->work_bytes;
+			e->work_at = x->now;
+		}
+	} else if (e->work_at <= 0 || sv->work_bytes > e->work_last || !working) {
+		e->work_last = sv->work_bytes;
+		e->work_at = x->now;
+	}
+	sv->rate = e->rate;
+	sv->eta = e->rate > 0 ? (long long)((double)sv->work_bytes / e->rate + 0.5) : -1;
+}
+
 static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_verdict *sv)
 {
 	const char *uuid = nz(sv->sr->o.uuid);
@@ -1697,8 +1935,18 @@ static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_ve
 	if (!*uuid || strlen(uuid) >= sizeof(e->sr_uuid))
 		return;
 	e = stall_find(s, uuid);
+	if (e)
+		measure_rate(x, e, sv);
+	if (e && sv->gc_failed_at > 0)
+		e->gc_failed_at = sv->gc_failed_at;
+	else if (e && e->gc_failed_at > 0 && x->now - e->gc_failed_at <= CT_CHAIN_MSG_WINDOW)
+		sv->gc_failed_at = e->gc_failed_at;   /* the task is gone, the failure is not */
 	if (sv->pending == 0) {
-		if (e) {
+		if (e && e->rate > 0) {
+			/* nothing pending: keep only the measured rate */
+			e->pending = 0;
+			e->since = 0;
+		} else if (e) {
 			*e = s->e[--s->n];
 		}
 		return;
@@ -1715,6 +1963,8 @@ static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_ve
 		e->since = x->now;
 		e->gc_progress = sv->gc_progress;
 		e->gc_progress_at = sv->gc_progress >= 0 ? x->now : 0;
+		e->gc_failed_at = sv->gc_failed_at;
+		measure_rate(x, e, sv);
 	} else {
 		if (sv->pending < e->pending || e->since <= 0)
 			e->since = x->now;
@@ -1724,7 +1974,18 @@ static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_ve
 			e->gc_progress_at = x->now;
 		e->gc_progress = sv->gc_progress;
 	}
+	if (sv->gc_running)
+		e->gc_seen_at = x->now;
 	sv->pending_since = e->since;
+	if (sv->gc_blocked)
+		return;   /* said on its own: the GC cannot run */
+	/* no GC task for a while with work waiting: idle (SM ends its GC when it finds no work
+	 * it can do, and only an SR scan or a VDI delete starts it again) */
+	last = e->since > e->gc_seen_at ? e->since : e->gc_seen_at;
+	if (!sv->gc_running && !sv->gc_silent && x->now - last >= CT_GC_IDLE_AFTER) {
+		sv->gc_idle = true;
+		return;
+	}
 	last = e->since > e->gc_progress_at ? e->since : e->gc_progress_at;
 	if (sv->health.stall_after > 0 && x->now - last >= (time_t)sv->health.stall_after) {
 		sv->gc_stalled = true;
@@ -1732,12 +1993,137 @@ static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_ve
 	}
 }
 
-static void sr_problems(struct eval_ctx *x, int si)
+/* Since when VDI uuid has been paused with no GC running (now when first seen). */
+static time_t paused_since(struct eval_ctx *x, struct ct_stall *s, const char *uuid)
+{
+	struct ct_paused_entry *p = NULL;
+
+	if (!s || !*uuid || strlen(uuid) >= sizeof(p->vdi_uuid))
+		return x->now;
+	for (int i = 0; i < s->np; i++)
+		if (!strcmp(s->p[i].vdi_uuid, uuid)) {
+			p = &s->p[i];
+			break;
+		}
+	if (!p) {
+		if (s->np == s->pcap) {
+			s->pcap = s->pcap ? s->pcap * 2 : 8;
+			s->p = ct_xrealloc(s->p, (size_t)s->pcap * sizeof(*s->p));
+		}
+		p = &s->p[s->np++];
+		memset(p, 0, sizeof(*p));
+		snprintf(p->vdi_uuid, sizeof(p->vdi_uuid), "%s", uuid);
+		p->since = x->now;
+	}
+	p->seen = true;
+	return p->since;
+}
+
+/* A paused disk with no GC running on its SR: tapdisk is paused and I/O to it is frozen
+ * (a snapshot, migration or resize pauses it; a failure can leave it so). The GC pauses a
+ * leaf only for a live leaf-coalesce, while its task runs. */
+static void paused_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
+{
+	struct ct_sr_verdict *sv = &x->r->srs[si];
+	char srn[NAME_MAX_LEN], lbl[2 * NAME_MAX_LEN], su[9], t[64];
+
+	if (!sv->paused || sv->gc_running)
+		return;
+	san(sr_name(sv), srn, sizeof(srn));
+	for (int q = sv->first_vdi; q < sv->first_vdi + sv->n_vdi_verdicts; q++) {
+		const struct ct_vdi_verdict *vv = &x->r->vdis[q];
+		time_t since;
+		bool crit;
+
+		if (!vv->paused)
+			continue;
+		since = paused_since(x, stall, nz(vv->vdi->o.uuid));
+		crit = x->now - since >= CT_PAUSED_CRIT_AFTER;
+		disk_label(vv->vm, vv->vbd, vv->vdi, lbl, sizeof(lbl));
+		ct_short_uuid(vv->vdi->o.uuid, su);
+		local_time(since, t, sizeof(t));
+		add_problem(x, crit ? CT_SEV_CRITICAL : CT_SEV_WARNING, &vv->vdi->o, si, ct_xasprintf(
+			"%s (VDI %s) on SR '%s' of pool '%s' is paused (sm_config paused, seen since "
+			"%s) and no garbage collection runs there: disk I/O frozen%s; on the host "
+			"running it check 'tap-ctl list' and 'tap-ctl unpause' the tapdisk, or if it "
+			"is not paused remove the stale flag: xe vdi-param-remove uuid=%s "
+			"param-name=sm-config param-key=paused", lbl, su, srn, x->pool, t,
+			crit ? " for over 2 minutes" : "", nz(vv->vdi->o.uuid)));
+	}
+}
+
+/* SM's "failed to unpause tapdisk" (priority 4, cls SR, the VDI's uuid in the body): the
+ * VMs using that tapdisk have lost their disk. Kept until the message is dismissed. */
+static void unpause_problems(struct eval_ctx *x, int si)
+{
+	struct ct_sr_verdict *sv = &x->r->srs[si];
+	size_t n;
+	struct ct_message *const *msgs = ct_model_messages_for(x->m, nz(sv->sr->o.uuid), &n);
+	char srn[NAME_MAX_LEN], lbl[2 * NAME_MAX_LEN], vmn[NAME_MAX_LEN], u[40], t[64], su[9];
+	char who[NAME_MAX_LEN + 16];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ct_message *msg = msgs[i];
+		const char *p = msg->body ? strstr(msg->body, "VDI ") : NULL;
+		const struct ct_vdi *v;
+		const struct ct_vm *vm = NULL;
+		const struct ct_vbd *vbd = NULL;
+		bool dup = false;
+		size_t k = 0;
+
+		if (!msg->name || strcmp(msg->name, CT_MSG_UNPAUSE_FAILED))
+			continue;
+		if (p)
+			for (p += 4; k + 1 < sizeof(u) && p[k] && p[k] != ',' && p[k] != ' '; k++)
+				u[k] = p[k];
+		u[k] = 0;
+		for (size_t j = 0; j < i && !dup; j++)   /* newest first: one problem a VDI */
+			dup = msgs[j]->name && !strcmp(msgs[j]->name, CT_MSG_UNPAUSE_FAILED) &&
+				msgs[j]->body && *u && strstr(msgs[j]->body, u);
+		if (dup)
+			continue;
+		v = *u ? (const struct ct_vdi *)ct_model_find_uuid(x->m, CT_VDI, u) : NULL;
+		if (v) {
+			size_t nb;
+			struct ct_vbd *const *vbds = ct_model_vdi_vbds(x->m, v, &nb);
+
+			for (size_t j = 0; j < nb && !vm; j++) {
+				const struct ct_vm *c = ct_model_vm(x->m, vbds[j]->vm);
+
+				if (c && !c->is_control_domain && !c->is_a_snapshot) {
+					vm = c;
+					vbd = vbds[j];
+				}
+			}
+			disk_label(vm, vbd, v, lbl, sizeof(lbl));
+		} else {
+			snprintf(lbl, sizeof(lbl), "a disk");
+		}
+		san(sr_name(sv), srn, sizeof(srn));
+		local_time(msg->timestamp, t, sizeof(t));
+		ct_short_uuid(*u ? u : NULL, su);
+		if (vm)
+			snprintf(who, sizeof(who), "VM '%s' has", san(vm->name_label, vmn, sizeof(vmn)));
+		else
+			snprintf(who, sizeof(who), "the VMs using it have");
+		add_problem(x, CT_SEV_CRITICAL, v ? &v->o : &sv->sr->o, si, ct_xasprintf(
+			"tapdisk of %s (VDI %s) on SR '%s' of pool '%s' could not be unpaused at %s "
+			"(SM message '%s'): %s lost access to the disk; restart %s to reattach it, "
+			"then dismiss the message: xe message-destroy uuid=%s",
+			lbl, *u ? su : "unknown", srn, x->pool, t, CT_MSG_UNPAUSE_FAILED, who,
+			vm ? "the VM" : "them", nz(msg->o.uuid)));
+	}
+}
+
+static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 {
 	struct ct_sr_verdict *sv = &x->r->srs[si];
 	const struct ct_sr *sr = sv->sr;
-	char srn[NAME_MAX_LEN], fb[32], tb[32], gcp[160], t[64], d[32];
+	char srn[NAME_MAX_LEN], fb[32], tb[32], gcp[400], t[64], d[32], ce[192];
+	int wait = sv->pending + ((sv->switches & CT_SW_GC_OFF) ? sv->not_coalesced : 0);
 
+	unpause_problems(x, si);
+	paused_problems(x, si, stall);
 	if (!sv->vhd)
 		return;
 	san(sr_name(sv), srn, sizeof(srn));
@@ -1749,41 +2135,279 @@ static void sr_problems(struct eval_ctx *x, int si)
 			"space now, snapshots and coalescing fail when it fills", srn, x->pool,
 			sv->free_percent, fb, tb, sv->health.crit_free_percent));
 	}
+	ce[0] = 0;
+	if (sv->coalesce_error[0]) {
+		char en[72];
+
+		local_time(sv->coalesce_error_at, t, sizeof(t));
+		snprintf(ce, sizeof(ce), " ('%s' at %s)", san(sv->coalesce_error, en, sizeof(en)), t);
+	}
 	if (sv->gc_no_space)
 		add_problem(x, CT_SEV_CRITICAL, &sr->o, si, ct_xasprintf(
 			"the garbage collector of SR '%s' of pool '%s' reported it is out of space "
-			"(SM_GC_NO_SPACE): coalescing is blocked and chains will grow; free space on "
-			"the SR", srn, x->pool));
-	if (sv->coalesce_failed)
+			"(SM_GC_NO_SPACE, sm_config gc_no_space)%s: coalescing is blocked and chains "
+			"will grow; free space on the SR", srn, x->pool, ce));
+	if (sv->coalesce_failed) {
+		if (!ce[0]) {
+			local_time(sv->coalesce_error_at, t, sizeof(t));
+			snprintf(ce, sizeof(ce), " at %s (sm_config last-coalesce-error)", t);
+		}
 		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
-			"the garbage collector of SR '%s' of pool '%s' reported a failed coalesce in "
-			"the last 24 hours: read SMlog on the pool master", srn, x->pool));
+			"the garbage collector of SR '%s' of pool '%s' reported a coalesce error%s: "
+			"read SMlog on the pool master ('grep SMGC /var/log/SMlog')", srn, x->pool, ce));
+	}
+	if (sv->gc_failed_at > 0) {
+		local_time(sv->gc_failed_at, t, sizeof(t));
+		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
+			"the garbage collector of SR '%s' of pool '%s' failed (its task ended in "
+			"failure, seen %s%s%s%s): it stops until the next SR scan; read SMlog on the "
+			"pool master ('grep SMGC /var/log/SMlog')", srn, x->pool, t,
+			sv->gc_error[0] ? ": " : "", sv->gc_error,
+			sv->gc_error[0] ? "" : "; the task is gone"));
+	}
+	if (sv->gc_blocked && wait > 0)
+		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
+			"the garbage collector of SR '%s' of pool '%s' cannot run: %s; %d link%s wait "
+			"to be coalesced: %s%s%s", srn, x->pool, sv->gc_blocked, wait, wait == 1 ? "" : "s",
+			(sv->switches & CT_SW_GC_OFF) ?
+			"once nobody needs it off, remove the switch: xe sr-param-remove "
+			"param-name=other-config param-key=gc uuid=" :
+			"plug the SR there (xe pbd-plug) and scan it", (sv->switches & CT_SW_GC_OFF) ?
+			nz(sr->o.uuid) : "", ""));
+	if (sv->need_bytes > sv->free_bytes && sr->physical_size > 0 && !sv->gc_no_space &&
+	    sv->need_vdi) {
+		char nb[32], vn[NAME_MAX_LEN], vu[9];
+
+		ct_format_bytes(sv->need_bytes, nb, sizeof(nb));
+		ct_format_bytes(sv->free_bytes, fb, sizeof(fb));
+		ct_short_uuid(sv->need_vdi->o.uuid, vu);
+		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
+			"the garbage collector of SR '%s' of pool '%s' needs %s free to merge %s '%s' "
+			"(%s) into its parent and has %s (%s): SM will skip that merge and report "
+			"SM_GC_NO_SPACE, and the chain will grow; free space on the SR", srn, x->pool,
+			nb, sv->need_vdi->managed ? "VDI" : "base copy",
+			san(sv->need_vdi->name_label, vn, sizeof(vn)), vu, fb,
+			sv->work_estimated ? "estimated from physical_utilisation where vhd-blocks is "
+			"missing" : "from SM's vhd-blocks"));
+	}
 	if (sv->pending >= sv->health.coalesce_warn) {
 		gc_phrase(sv, gcp, sizeof(gcp));
 		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
 			"SR '%s' of pool '%s' has %d VDIs pending coalesce (warning at %d); %s",
 			srn, x->pool, sv->pending, sv->health.coalesce_warn, gcp));
 	}
+	if (sv->gc_idle)
+		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
+			"the garbage collector of SR '%s' of pool '%s' is idle: %d link%s wait and no "
+			"garbage collection has run for over 10 minutes; an SR scan restarts it "
+			"('chaintop scan --sr %s' or xe sr-scan uuid=%s)", srn, x->pool, sv->pending,
+			sv->pending == 1 ? "" : "s", nz(sr->o.uuid), nz(sr->o.uuid)));
 	if (sv->gc_stalled) {
 		local_time(sv->pending_since, t, sizeof(t));
 		ct_format_duration(sv->health.stall_after, d, sizeof(d));
 		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
 			"GC stalled since %s on SR '%s' of pool '%s': %d VDI%s pending coalesce and no "
-			"progress for over %s; check that the garbage collector runs (SMlog, "
+			"merge finished for over %s%s; check that the garbage collector runs (SMlog, "
 			"'xe sr-scan') and that the SR has room", t, srn, x->pool, sv->pending,
-			sv->pending == 1 ? "" : "s", d));
+			sv->pending == 1 ? "" : "s", d, sv->gc_silent ?
+			" (this SM does not report its garbage collector as a task)" :
+			sv->gc_running ? " although a garbage collection task runs" : ""));
 	}
 	free(sv->gc_note);
 	sv->gc_note = NULL;
-	if (sv->gc_stalled) {
+	if (sv->gc_no_space)
+		sv->gc_note = ct_xstrdup("GC out of space");
+	else if (sv->gc_blocked && wait > 0)
+		sv->gc_note = ct_xstrdup("GC cannot run");
+	else if (sv->gc_stalled) {
 		local_time(sv->pending_since, t, sizeof(t));
 		sv->gc_note = ct_xasprintf("GC stalled since %s", t);
-	} else if (sv->gc_no_space)
-		sv->gc_note = ct_xstrdup("GC out of space");
-	else if (sv->gc_progress >= 0)
+	} else if (sv->gc_progress >= 0)
 		sv->gc_note = ct_xasprintf("GC at %.0f%%", sv->gc_progress * 100.0);
 	else if (sv->gc_paused)
-		sv->gc_note = ct_xstrdup("GC coalescing a live disk");
+		sv->gc_note = ct_xstrdup("GC relinking a chain");
+	else if (sv->gc_idle)
+		sv->gc_note = ct_xstrdup("GC idle");
+}
+
+/* Disks plugged into a control domain (a VBD of dom0, attached): the classic cause of a
+ * coalesce that never happens (SM cannot merge a VHD a tapdisk in dom0 holds open), left
+ * behind by a backup or tool that crashed. */
+static void dom0_problems(struct eval_ctx *x)
+{
+	size_t nvm = ct_model_count(x->m, CT_VM);
+	char vn[NAME_MAX_LEN], hn[NAME_MAX_LEN], srn[NAME_MAX_LEN], su[9];
+
+	for (size_t i = 0; i < nvm; i++) {
+		const struct ct_vm *vm;
+		const struct ct_host *h;
+		struct ct_vbd *const *vbds;
+		size_t nb;
+
+		if (x->md[i].flags & (CT_DG_REAL_VM | CT_DG_SNAPSHOT))
+			continue;
+		vm = (const struct ct_vm *)x->vm_rec[i];
+		if (!vm->is_control_domain)
+			continue;
+		h = ct_model_host(x->m, vm->resident_on);
+		vbds = ct_model_vm_vbds(x->m, vm, &nb);
+		for (size_t k = 0; k < nb; k++) {
+			const struct ct_vbd *b = vbds[k];
+			const struct ct_vdi *v;
+			const struct ct_sr_verdict *sv;
+			int vi;
+
+			if (b->type != CT_VBD_DISK || !b->currently_attached)
+				continue;
+			v = ct_model_vdi(x->m, b->vdi);
+			vi = v ? ct_chain_find_vdi(x->r, v) : -1;
+			if (vi < 0)
+				continue;
+			sv = &x->r->srs[x->r->vdis[vi].sr_index];
+			if (!sv->vhd)
+				continue;
+			ct_short_uuid(v->o.uuid, su);
+			add_problem(x, CT_SEV_WARNING, &v->o, x->r->vdis[vi].sr_index, ct_xasprintf(
+				"VDI '%s' (%s) on SR '%s' of pool '%s' is attached to the control domain "
+				"of host '%s': a disk plugged into dom0 keeps the garbage collector from "
+				"coalescing its chain; if no backup or tool is using it, unplug it: "
+				"xe vbd-unplug uuid=%s; xe vbd-destroy uuid=%s",
+				san(v->name_label, vn, sizeof(vn)), su, san(sr_name(sv), srn, sizeof(srn)),
+				x->pool, san(h ? h->name_label : vm->name_label, hn, sizeof(hn)),
+				nz(b->o.uuid), nz(b->o.uuid)));
+		}
+	}
+}
+
+/* --- work left: vhd-blocks (SM cleanup.py, vhdutil.py) --- */
+
+#define VHD_BLOCK ((int64_t)2 << 20)        /* vhdutil.VHD_BLOCK_SIZE */
+#define VHD_BITMAP_MAX ((size_t)1 << 22)    /* 32 Mi blocks = 64 TiB: larger is not a VHD */
+
+/* A VDI's block bitmap from sm_config vhd-blocks: base64 of zlib of the BAT bitmap. Returns
+ * an allocated buffer (its length in *len) or NULL when absent or undecodable. */
+static unsigned char *vhd_blocks(const struct ct_vdi *v, size_t *len)
+{
+	const char *b64 = ct_map_get(&v->sm_config, "vhd-blocks");
+	unsigned char *z = NULL, *out = NULL;
+	size_t n, zl;
+	uLongf ol;
+	int dl;
+
+	if (!b64 || !*b64 || (n = strlen(b64)) % 4 || n > 4 * (VHD_BITMAP_MAX / 3))
+		return NULL;
+	z = ct_xmalloc(n / 4 * 3 + 1);
+	dl = EVP_DecodeBlock(z, (const unsigned char *)b64, (int)n);
+	if (dl < 0)
+		goto fail;
+	zl = (size_t)dl - (n >= 1 && b64[n - 1] == '=') - (n >= 2 && b64[n - 2] == '=');
+	ol = VHD_BITMAP_MAX;
+	out = ct_xmalloc(ol);
+	if (uncompress(out, &ol, z, (uLong)zl) != Z_OK)
+		goto fail;
+	free(z);
+	*len = ol;
+	return out;
+fail:
+	free(z);
+	free(out);
+	return NULL;
+}
+
+/* Blocks set in a | b (either may be NULL). */
+static int64_t union_blocks(const unsigned char *a, size_t la, const unsigned char *b, size_t lb)
+{
+	size_t n = la > lb ? la : lb;
+	int64_t c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += __builtin_popcount((unsigned)((i < la ? a[i] : 0) | (i < lb ? b[i] : 0)));
+	return c;
+}
+
+static int64_t roundup64(int64_t d, int64_t v)
+{
+	return (v + d - 1) / d * d;
+}
+
+/* vhdutil.calcOverheadEmpty and calcOverheadBitmap. */
+static int64_t vhd_overhead_empty(int64_t virt)
+{
+	int64_t mb = virt / (1 << 20), o = 3 * 1024 + mb / 2 * 4;
+
+	o = roundup64(512, o);
+	return roundup64(4096, o + mb / 2 / 8);
+}
+
+static int64_t vhd_overhead_bitmap(int64_t size)
+{
+	return (size / VHD_BLOCK + (size % VHD_BLOCK ? 1 : 0)) * 4096;
+}
+
+/* The SR's work left and the room its largest merge needs: for each link SM will merge
+ * (a child whose parent has only it), the child's data to write into the parent, and the
+ * parent's growth (cleanup.py _calcExtraSpaceForCoalescing: the union of both block
+ * bitmaps plus VHD overhead, less the parent's size; LVHD rounds to 4 MiB extents). */
+static void sr_work(struct eval_ctx *x, int si)
+{
+	struct ct_sr_verdict *sv = &x->r->srs[si];
+
+	sv->work_bytes = sv->need_bytes = 0;
+	sv->need_vdi = NULL;
+	sv->work_links = sv->work_estimated = 0;
+	if (!sv->vhd)
+		return;
+	for (int q = sv->first_vdi; q < sv->first_vdi + sv->n_vdi_verdicts; q++) {
+		const struct ct_vdi_verdict *vv = &x->r->vdis[q], *pv;
+		const struct vdi_info *ci = &x->r->idx->info[q], *pi;
+		unsigned char *bc = NULL, *bp = NULL;
+		size_t lc = 0, lp = 0;
+		int64_t data, coalesced, extra, virt, pphys;
+		bool leaf;
+
+		if (vv->parent < 0 || vv->no_coalesce || !vv->is_vhd)
+			continue;
+		pv = &x->r->vdis[vv->parent];
+		if (pv->children != 1)
+			continue;
+		pi = &x->r->idx->info[vv->parent];
+		leaf = vv->children == 0 && !vv->is_base_copy;
+		virt = ci->virtual_size > 0 ? ci->virtual_size : 0;
+		pphys = pi->physical_utilisation > 0 ? pi->physical_utilisation : 0;
+		if ((ci->flags & CT_DG_BLOCKS) && (pi->flags & CT_DG_BLOCKS)) {
+			bc = vhd_blocks(vv->vdi, &lc);
+			bp = bc ? vhd_blocks(pv->vdi, &lp) : NULL;
+		}
+		if (bc && bp) {
+			data = union_blocks(bc, lc, NULL, 0) * VHD_BLOCK;
+			coalesced = union_blocks(bc, lc, bp, lp) * VHD_BLOCK;
+		} else {
+			/* SM's upper bound: the two VHDs' sizes added */
+			data = ci->physical_utilisation > 0 ? ci->physical_utilisation : 0;
+			coalesced = data + pphys;
+			if (virt > 0 && coalesced > virt)
+				coalesced = virt;
+			sv->work_estimated++;
+		}
+		free(bc);
+		free(bp);
+		if (sv->thick)   /* lvhdutil.calcSizeVHDLV of the coalesced data */
+			extra = roundup64(4 << 20, coalesced + vhd_overhead_empty(coalesced) +
+					  vhd_overhead_bitmap(coalesced)) - pphys;
+		else
+			extra = coalesced + vhd_overhead_bitmap(coalesced) + vhd_overhead_empty(virt) -
+				pphys;
+		/* a leaf is snapshot-coalesced first: one more empty VHD (on LVHD a volume of
+		 * the leaf's VHD size, which XAPI does not show: its LV is inflated) */
+		if (leaf && !sv->thick)
+			extra += vhd_overhead_empty(virt);
+		sv->work_links++;
+		sv->work_bytes += data;
+		if (extra > sv->need_bytes) {
+			sv->need_bytes = extra;
+			sv->need_vdi = vv->vdi;
+		}
+	}
 }
 
 /* --- the whole pool --- */
@@ -2066,22 +2690,35 @@ static void ctx_release(struct eval_ctx *x)
 
 /* The judging, once the structure (forest, users, disks) is in the report: states and SR
  * counts, the stall memory, problems and every VM's gate. */
-static void judge(struct eval_ctx *x, struct ct_stall *stall)
+static void judge(struct eval_ctx *x, struct ct_stall *stall, bool new_structure)
 {
 	struct ct_chain_report *r = x->r;
 
 	x->worded = ct_xmalloc(((size_t)r->n_vdis + 1) * sizeof(*x->worded));
 	x->n_worded = 0;
-	for (int i = 0; i < r->n_srs; i++)
+	for (int i = 0; i < r->n_srs; i++) {
 		sr_states(x, i);
+		/* the work left depends on the VDI records only: a refresh keeps them */
+		if (new_structure)
+			sr_work(x, i);
+	}
 	if (stall)
 		for (int i = 0; i < r->n_srs; i++)
 			if (r->srs[i].vhd)
 				stall_update(x, stall, &r->srs[i]);
+	for (int i = 0; stall && i < stall->np; i++)
+		stall->p[i].seen = false;
 	for (int i = 0; i < r->n_srs; i++)
-		sr_problems(x, i);
+		sr_problems(x, i, stall);
+	/* forget disks no longer paused */
+	for (int i = 0; stall && i < stall->np; )
+		if (!stall->p[i].seen)
+			stall->p[i] = stall->p[--stall->np];
+		else
+			i++;
 	for (int i = 0; i < x->n_worded; i++)
 		vdi_problems(x, x->worded[i]);
+	dom0_problems(x);
 	eval_vms(x);
 	sort_problems(r);
 	r->idx->prob_cap = x->prob_cap;
@@ -2140,7 +2777,7 @@ static int eval_pool(struct ct_model *m, const struct ct_config *c, const struct
 	list_vms(&x);
 	scan_vbds(&x);
 	remember_structure(&x);
-	judge(&x, stall);
+	judge(&x, stall, true);
 	ctx_release(&x);
 	return 0;
 }
@@ -2228,6 +2865,12 @@ int ct_chain_refresh(struct ct_model *m, const struct ct_config *c, const struct
 		free(srs);
 		ix->stamp_sr = ct_model_stamp(m, CT_SR);
 	}
+	/* the SR switches decide which links are pending, part of the structure */
+	for (int i = 0; i < r->n_srs; i++)
+		if (sr_switches(r->srs[i].sr) != r->srs[i].switches) {
+			ct_chain_report_release(r);
+			return ct_chain_eval(m, c, pc, now, stall, r);
+		}
 	/* the same records: keep the structure, judge again */
 	ctx_bind(&x, m);
 	x.c = c;
@@ -2257,7 +2900,7 @@ int ct_chain_refresh(struct ct_model *m, const struct ct_config *c, const struct
 		vv->max_depth = 0;
 		vv->severity = CT_SEV_OK;
 	}
-	judge(&x, stall);
+	judge(&x, stall, false);
 	ctx_release(&x);
 	return 0;
 }
@@ -2339,6 +2982,7 @@ void ct_stall_release(struct ct_stall *s)
 	if (!s)
 		return;
 	free(s->e);
+	free(s->p);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -2380,6 +3024,27 @@ int ct_stall_load(struct ct_stall *s, const char *path, struct ct_err *e)
 		en->gc_progress = json_is_number(json_object_get(o, "gc_progress")) ?
 			json_number_value(json_object_get(o, "gc_progress")) : -1;
 		en->gc_progress_at = (time_t)json_integer_value(json_object_get(o, "gc_progress_at"));
+		en->gc_seen_at = (time_t)json_integer_value(json_object_get(o, "gc_seen_at"));
+		en->gc_failed_at = (time_t)json_integer_value(json_object_get(o, "gc_failed_at"));
+		en->work_last = (int64_t)json_integer_value(json_object_get(o, "work_bytes"));
+		en->work_at = (time_t)json_integer_value(json_object_get(o, "work_at"));
+		en->rate = json_number_value(json_object_get(o, "rate"));
+	}
+	arr = json_object_get(root, "paused");
+	if (json_is_array(arr)) {
+		s->pcap = (int)json_array_size(arr) + 1;
+		s->p = ct_xcalloc((size_t)s->pcap, sizeof(*s->p));
+		for (i = 0; i < json_array_size(arr); i++) {
+			json_t *o = json_array_get(arr, i);
+			const char *u = json_string_value(json_object_get(o, "vdi_uuid"));
+			struct ct_paused_entry *pe;
+
+			if (!u || strlen(u) >= sizeof(pe->vdi_uuid))
+				continue;
+			pe = &s->p[s->np++];
+			snprintf(pe->vdi_uuid, sizeof(pe->vdi_uuid), "%s", u);
+			pe->since = (time_t)json_integer_value(json_object_get(o, "since"));
+		}
 	}
 	json_decref(root);
 	return 0;
@@ -2402,9 +3067,23 @@ int ct_stall_save(const struct ct_stall *s, const char *path, struct ct_err *e)
 		json_object_set_new(o, "gc_progress", s->e[i].gc_progress >= 0 ?
 				    json_real(s->e[i].gc_progress) : json_null());
 		json_object_set_new(o, "gc_progress_at", json_integer((json_int_t)s->e[i].gc_progress_at));
+		json_object_set_new(o, "gc_seen_at", json_integer((json_int_t)s->e[i].gc_seen_at));
+		json_object_set_new(o, "gc_failed_at", json_integer((json_int_t)s->e[i].gc_failed_at));
+		json_object_set_new(o, "work_bytes", json_integer((json_int_t)s->e[i].work_last));
+		json_object_set_new(o, "work_at", json_integer((json_int_t)s->e[i].work_at));
+		json_object_set_new(o, "rate", json_real(s->e[i].rate));
 		json_array_append_new(arr, o);
 	}
 	json_object_set_new(root, "srs", arr);
+	arr = json_array();
+	for (int i = 0; i < s->np; i++) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "vdi_uuid", json_string(s->p[i].vdi_uuid));
+		json_object_set_new(o, "since", json_integer((json_int_t)s->p[i].since));
+		json_array_append_new(arr, o);
+	}
+	json_object_set_new(root, "paused", arr);
 	fd = ct_open_private(tmp, O_CREAT | O_EXCL);
 	f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f || json_dumpf(root, f, JSON_INDENT(1)) < 0 || fflush(f) == EOF) {

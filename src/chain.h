@@ -26,6 +26,9 @@ enum ct_vdi_state {
 };
 const char *ct_vdi_state_name(enum ct_vdi_state s);   /* "ok", "pending", ... */
 
+/* SR other_config switches SM's cleanup.py reads (value "false"). */
+enum { CT_SW_GC_OFF = 1, CT_SW_COALESCE_OFF = 2, CT_SW_LEAF_OFF = 4 };
+
 enum ct_severity { CT_SEV_OK = 0, CT_SEV_WARNING = 1, CT_SEV_CRITICAL = 2, CT_SEV_UNKNOWN = 3 };
 const char *ct_severity_name(enum ct_severity s);     /* "OK", "WARNING", ... */
 /* For ordering problems: CRITICAL > UNKNOWN > WARNING > OK. */
@@ -50,7 +53,10 @@ struct ct_vdi_verdict {
 	bool cycle;                /* part of a vhd-parent cycle (or its own parent): broken */
 	const char *missing_parent;  /* borrowed: the vhd-parent uuid the SR lacks, or NULL */
 	int broken_above;          /* index of the nearest broken VDI at or above it, -1 none */
-	bool gc_mark;              /* sm_config paused or relinking: the GC is working on it */
+	bool gc_mark;              /* sm_config relinking: the GC is re-pointing it */
+	bool paused;               /* sm_config paused: tapdisk paused, I/O to it frozen */
+	const char *no_coalesce;   /* static: why SM will never merge this VDI into its only-child
+	                            * parent ("on_boot=reset", ...), or NULL */
 };
 
 struct ct_sr_verdict {
@@ -66,8 +72,33 @@ struct ct_sr_verdict {
 	int64_t free_bytes;        /* physical_size - physical_utilisation (>= 0) */
 	double free_percent;       /* 0..100, 100 when size unknown */
 	double gc_progress;        /* progress of the pending "Garbage Collection" task, -1 if none */
-	bool gc_paused;            /* a VDI has sm_config paused/relinking */
-	bool gc_no_space;          /* SM_GC_NO_SPACE or a coalesce failure message is recent */
+	bool gc_paused;            /* a VDI has sm_config relinking: the GC is at work */
+	bool gc_running;           /* a pending "Garbage Collection" task applies to the SR */
+	bool gc_no_space;          /* SR sm_config gc_no_space names a live SM_GC_NO_SPACE message
+	                            * (or a candidate VDI carries it), or SM reported ENOSPC */
+	unsigned switches;         /* CT_SW_*: SR other_config gc/coalesce/leaf-coalesce = false */
+	int not_coalesced;         /* links SM will never coalesce (switches, on_boot=reset, ...):
+	                            * not in pending */
+	int paused;                /* VDIs with sm_config paused */
+	char coalesce_error[64];   /* newest SM coalesce-error message (named after the OS error)
+	                            * within 24 h, "" none */
+	time_t coalesce_error_at;  /* its time, or SR sm_config last-coalesce-error */
+	bool gc_silent;            /* the pool's SM does not report its GC as a task (XCP-ng < 8.3) */
+	bool gc_idle;              /* work waits and no GC task has been seen for 10 minutes */
+	const char *gc_blocked;    /* static: why the GC cannot run on the SR now, or NULL */
+	time_t gc_failed_at;       /* a GC task of the SR ended in failure (seen then, or
+	                            * remembered in the stall memory for 24 h), 0 none */
+	char gc_error[96];         /* its error_info, "" when no longer known */
+	/* Work left (VHD SRs): over every link SM will merge (a VDI into its only-child
+	 * parent), from the block bitmaps SM caches in sm_config vhd-blocks (cleanup.py
+	 * updateBlockInfo: base64 of zlib of `vhd-util read -B`), else physical_utilisation. */
+	int64_t work_bytes;        /* data still to merge */
+	int64_t need_bytes;        /* extra room the largest single merge needs (cleanup.py
+	                            * _calcExtraSpaceForCoalescing), 0 none */
+	const struct ct_vdi *need_vdi;  /* the child of that merge, or NULL */
+	int work_links, work_estimated; /* links, and those measured without vhd-blocks */
+	double rate;               /* measured merge rate in bytes/s (stall memory), 0 unknown */
+	long long eta;             /* seconds until the work is merged at that rate, -1 unknown */
 	char *gc_note;             /* owned: "GC at 40%", "GC stalled since ...", or NULL */
 	bool gc_stalled;
 	time_t pending_since;      /* from the stall tracker, 0 unknown */
@@ -114,10 +145,23 @@ struct ct_stall_entry {
 	time_t since;              /* since when it has not gone down */
 	double gc_progress;        /* last seen GC progress, -1 none */
 	time_t gc_progress_at;     /* when the GC last made progress */
+	time_t gc_seen_at;         /* when a GC task was last seen on the SR, 0 never */
+	time_t gc_failed_at;       /* when a failed GC task was last seen */
+	int64_t work_last;         /* work_bytes when last seen */
+	time_t work_at;            /* when */
+	double rate;               /* merge rate, bytes/s (moving average of observed merges) */
+};
+/* Since when a VDI has been seen paused (sm_config paused) with no GC running. */
+struct ct_paused_entry {
+	char vdi_uuid[40];
+	time_t since;
+	bool seen;                 /* seen in the latest evaluation */
 };
 struct ct_stall {
 	struct ct_stall_entry *e;
 	int n, cap;
+	struct ct_paused_entry *p;
+	int np, pcap;
 };
 void ct_stall_release(struct ct_stall *s);
 int ct_stall_load(struct ct_stall *s, const char *path, struct ct_err *e);  /* missing = empty */

@@ -104,6 +104,8 @@ static const struct field vdi_fields[] = {
 	FLD(ct_vdi, "read_only", F_BOOL, read_only),
 	FLD(ct_vdi, "sharable", F_BOOL, sharable),
 	FLD(ct_vdi, "cbt_enabled", F_BOOL, cbt_enabled),
+	FLD(ct_vdi, "allow_caching", F_BOOL, allow_caching),
+	FLD(ct_vdi, "on_boot", F_STR, on_boot),
 	FLD(ct_vdi, "snapshot_of", F_STR, snapshot_of),
 	FLD(ct_vdi, "snapshots", F_SET, snapshots),
 	FLD(ct_vdi, "snapshot_time", F_TIME, snapshot_time),

@@ -23,6 +23,7 @@ static const struct {
 	{ "backup", ct_cmd_backup, "run a gated backup job (snapshot, export, retention)" },
 	{ "prune", ct_cmd_prune, "find stale snapshots and orphan disks, delete them safely" },
 	{ "report", ct_cmd_report, "show the job history and failure reports" },
+	{ "scan", ct_cmd_scan, "SR.scan one SR (--sr NAME|UUID): kicks its garbage collector" },
 };
 
 static void usage(FILE *f)

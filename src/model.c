@@ -154,6 +154,7 @@ void ct_obj_free(struct ct_obj *o)
 		free(v->sr);
 		ct_strset_release(&v->vbds);
 		free(v->snapshot_of);
+		free(v->on_boot);
 		ct_strset_release(&v->snapshots);
 		ct_map_release(&v->sm_config);
 		ct_map_release(&v->other_config);
@@ -263,7 +264,7 @@ struct ct_obj *ct_obj_dup(const struct ct_obj *o)
 	case CT_VDI: {
 		const struct ct_vdi *s = (const struct ct_vdi *)o;
 		struct ct_vdi *d = (struct ct_vdi *)n;
-		DUPS(name_label); DUPS(name_description); DUPS(sr); DUPS(snapshot_of);
+		DUPS(name_label); DUPS(name_description); DUPS(sr); DUPS(snapshot_of); DUPS(on_boot);
 		DUPSET(vbds); DUPSET(snapshots); DUPSET(current_operations);
 		DUPMAP(sm_config); DUPMAP(other_config);
 		break;
@@ -463,8 +464,8 @@ static bool name_words(const char *q, uint64_t w[2])
 
 static void vdi_digest(const struct ct_vdi *v, struct ct_vdi_digest *d)
 {
-	const char *pu = NULL, *vt = NULL;
-	bool gc_mark = false;
+	const char *pu = NULL, *vt = NULL, *lc;
+	bool gc_mark = false, paused = false, blocks = false;
 
 	/* the last vhd-parent and vdi_type, as a map with a repeated key would be read */
 	for (size_t q = 0; q < v->sm_config.n; q++) {
@@ -474,8 +475,12 @@ static void vdi_digest(const struct ct_vdi *v, struct ct_vdi_digest *d)
 			pu = v->sm_config.v[q];
 		else if (!strcmp(key, "vdi_type"))
 			vt = v->sm_config.v[q];
-		else if (!strcmp(key, "paused") || !strcmp(key, "relinking"))
+		else if (!strcmp(key, "relinking"))
 			gc_mark = true;
+		else if (!strcmp(key, "paused"))
+			paused = true;
+		else if (!strcmp(key, "vhd-blocks") && v->sm_config.v[q] && *v->sm_config.v[q])
+			blocks = true;
 	}
 	memset(d, 0, sizeof(*d));
 	d->uuid = ct_key_uuid(v->o.uuid);
@@ -488,6 +493,19 @@ static void vdi_digest(const struct ct_vdi *v, struct ct_vdi_digest *d)
 		(v->current_operations.n ? CT_DG_BUSY : 0) | (v->vbds.n ? CT_DG_HAS_VBDS : 0);
 	if (vt && (!strcasecmp(vt, "aio") || !strcasecmp(vt, "raw")))
 		d->flags |= CT_DG_RAW;
+	if (paused)
+		d->flags |= CT_DG_PAUSED;
+	if (blocks)
+		d->flags |= CT_DG_BLOCKS;
+	d->physical_utilisation = v->physical_utilisation;
+	/* a CBT log keeps the vhd-parent it had until the next SR scan: not a chain member */
+	if (v->type == CT_VDI_CBT_METADATA || (vt && !strcasecmp(vt, "cbtlog")))
+		d->flags |= CT_DG_NOT_CHAIN;
+	/* SM cleanup.py gatherLeafCoalesceable skips these (leaf-coalesce: other_config) */
+	lc = ct_map_get(&v->other_config, "leaf-coalesce");
+	if ((v->on_boot && !strcasecmp(v->on_boot, "reset")) || v->allow_caching ||
+	    (lc && !strcasecmp(lc, "false")))
+		d->flags |= CT_DG_NO_LEAF;
 	if (name_words(v->name_label, d->name))
 		d->flags |= CT_DG_LONG_NAME;
 	if (pu && *pu) {

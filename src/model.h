@@ -98,6 +98,8 @@ struct ct_vdi {
 	int64_t virtual_size, physical_utilisation;
 	enum ct_vdi_type type;
 	bool managed, missing, is_a_snapshot, read_only, sharable, cbt_enabled;
+	bool allow_caching;      /* IntelliCache: SM never leaf-coalesces such a VDI */
+	char *on_boot;           /* "persist" or "reset" (SM never leaf-coalesces a reset one) */
 	char *snapshot_of;       /* VDI ref or "OpaqueRef:NULL" */
 	struct ct_strset snapshots;
 	time_t snapshot_time;    /* 0 = unset */
@@ -224,12 +226,18 @@ enum {
 	CT_DG_SNAPSHOT = 1u << 1,    /* VDI, VM: is_a_snapshot */
 	CT_DG_MISSING = 1u << 2,     /* VDI */
 	CT_DG_RAW = 1u << 3,         /* VDI: sm_config vdi_type aio or raw (no VHD header) */
-	CT_DG_GC_MARK = 1u << 4,     /* VDI: sm_config paused or relinking */
+	CT_DG_GC_MARK = 1u << 4,     /* VDI: sm_config relinking (the GC re-points it) */
 	CT_DG_SELF_PARENT = 1u << 5, /* VDI: vhd-parent is its own uuid */
 	CT_DG_BUSY = 1u << 6,        /* VDI: current_operations not empty */
 	CT_DG_HAS_VBDS = 1u << 7,    /* VDI: its VBDs set is not empty */
 	CT_DG_LONG_NAME = 1u << 8,   /* name_label longer than the 16 bytes of name[] */
 	CT_DG_REAL_VM = 1u << 9,     /* VM: not a snapshot, template or control domain */
+	CT_DG_PAUSED = 1u << 10,     /* VDI: sm_config paused (tapdisk paused: I/O frozen) */
+	CT_DG_NOT_CHAIN = 1u << 11,  /* VDI: type cbt_metadata or vdi_type cbtlog: not a chain
+	                              * member (its vhd-parent can be stale) */
+	CT_DG_NO_LEAF = 1u << 12,    /* VDI: SM will not leaf-coalesce it (on_boot reset,
+	                              * allow_caching, other_config leaf-coalesce=false) */
+	CT_DG_BLOCKS = 1u << 13,     /* VDI: sm_config vhd-blocks is set */
 };
 
 /* (A record's own ref is keyed in its table's hash slots, not here.) */
@@ -238,7 +246,7 @@ struct ct_vdi_digest {
 	struct ct_key parent;        /* sm_config vhd-parent (a uuid), none if absent or empty */
 	uint64_t name[2];            /* first 16 bytes of name_label, big-endian, NUL-padded:
 	                              * compared as numbers they sort like strcmp */
-	int64_t virtual_size;
+	int64_t virtual_size, physical_utilisation;
 	time_t snapshot_time;
 	uint32_t flags;
 	enum ct_vdi_type type;

@@ -155,6 +155,9 @@ static json_t *vdi_json(struct ct_model *m, const struct ct_chain_report *r, int
 	json_object_set_new(o, "stacked", json_integer(vv->stacked));
 	json_object_set_new(o, "pending", json_integer(vv->pending));
 	json_object_set_new(o, "state", json_string_nocheck(ct_vdi_state_name(vv->state)));
+	json_object_set_new(o, "no_coalesce", vv->no_coalesce ?
+			    json_string_nocheck(vv->no_coalesce) : json_null());
+	json_object_set_new(o, "paused", json_boolean(vv->paused));
 	for (size_t k = 0; k < n; k++) {
 		const struct ct_vm *vm = ct_model_vm(m, vbds[k]->vm);
 
@@ -205,6 +208,22 @@ static json_t *sr_head_json(const struct ct_chain_report *r, int si)
 	json_object_set_new(o, "gc_paused", json_boolean(sv->gc_paused));
 	json_object_set_new(o, "gc_no_space", json_boolean(sv->gc_no_space));
 	json_object_set_new(o, "gc_stalled", json_boolean(sv->gc_stalled));
+	json_object_set_new(o, "gc_running", json_boolean(sv->gc_running));
+	json_object_set_new(o, "gc_idle", json_boolean(sv->gc_idle));
+	json_object_set_new(o, "gc_reports_task", json_boolean(!sv->gc_silent));
+	json_object_set_new(o, "gc_blocked", sv->gc_blocked ?
+			    json_string_nocheck(sv->gc_blocked) : json_null());
+	json_object_set_new(o, "not_coalesced", json_integer(sv->not_coalesced));
+	json_object_set_new(o, "paused_vdis", json_integer(sv->paused));
+	json_object_set_new(o, "coalesce_error", sv->coalesce_error[0] ?
+			    ct_output_jstr(sv->coalesce_error) : json_null());
+	json_object_set_new(o, "coalesce_failed", json_boolean(sv->coalesce_failed));
+	json_object_set_new(o, "work_bytes", json_integer(sv->work_bytes));
+	json_object_set_new(o, "work_links", json_integer(sv->work_links));
+	json_object_set_new(o, "work_estimated", json_integer(sv->work_estimated));
+	json_object_set_new(o, "need_bytes", json_integer(sv->need_bytes));
+	json_object_set_new(o, "merge_rate", sv->rate > 0 ? json_real(sv->rate) : json_null());
+	json_object_set_new(o, "eta_seconds", sv->eta >= 0 ? json_integer(sv->eta) : json_null());
 	json_object_set_new(o, "gc_note", sv->gc_note ? ct_output_jstr(sv->gc_note) : json_null());
 	json_object_set_new(o, "severity", json_string_nocheck(ct_severity_name(sv->severity)));
 	return o;
@@ -920,6 +939,10 @@ static void vdi_line(FILE *f, const struct ct_output_pool *p, const struct ct_ch
 	if (vv->is_vhd)
 		fprintf(f, ", depth %d", vv->depth);
 	fprintf(f, ", %s (%s used) %s", vs, pu, mark);
+	if (vv->no_coalesce)
+		fprintf(f, " [SM will not coalesce this: %s]", vv->no_coalesce);
+	if (vv->paused)
+		fprintf(f, " [paused%s]", sv->gc_running ? "" : ": disk I/O frozen");
 	(void)p;
 	fputc('\n', f);
 }
@@ -945,7 +968,22 @@ static void sr_line(FILE *f, const struct ct_sr_verdict *sv)
 	}
 	fprintf(f, "; %d VDI%s, %d pending coalesce, deepest %d; %s", sv->n_vdis,
 		sv->n_vdis == 1 ? "" : "s", sv->pending, sv->max_depth,
-		sv->gc_note ? sv->gc_note : "GC idle");
+		sv->gc_note ? sv->gc_note : sv->gc_running ? "GC running" : "no GC running");
+	if (sv->not_coalesced > 0)
+		fprintf(f, ", %d link%s SM will not coalesce", sv->not_coalesced,
+			sv->not_coalesced == 1 ? "" : "s");
+	if (sv->work_links > 0) {
+		ct_format_bytes(sv->work_bytes, used, sizeof(used));
+		ct_format_bytes(sv->need_bytes, size, sizeof(size));
+		fprintf(f, "; work left %s in %d merge%s%s, the largest needs %s free", used,
+			sv->work_links, sv->work_links == 1 ? "" : "s",
+			sv->work_estimated ? " (estimated: no vhd-blocks)" : "", size);
+		if (sv->rate > 0 && sv->eta >= 0) {
+			ct_format_bytes((int64_t)(sv->rate * 3600.0), fr, sizeof(fr));
+			ct_format_duration(sv->eta, type, sizeof(type));
+			fprintf(f, ", merging %s/h: ETA %s", fr, type);
+		}
+	}
 	if (sv->severity != CT_SEV_OK)
 		fprintf(f, " [%s]", ct_severity_name(sv->severity));
 	fputc('\n', f);

@@ -23,7 +23,8 @@
 
 #include "util.h"
 
-#define MAX_MESSAGES 200          /* newest kept per pool */
+#define MAX_MESSAGES 200          /* newest ordinary messages kept per pool */
+#define MAX_KEPT_MESSAGES 2000    /* newest important ones (see important_message) */
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 60000
 #define AUTH_RETRY_MS 60000
@@ -158,10 +159,22 @@ static int cmp_msg_newest_first(const void *a, const void *b)
 	return 0;
 }
 
-/* Keep the newest MAX_MESSAGES messages of m (lock held). */
+/* Messages no flood of ordinary ones may push out: priority 1-3 (SM's SM_GC_NO_SPACE and
+ * coalesce errors are 3) and SM's tapdisk unpause failure (4). xapi posts VM_SNAPSHOTTED
+ * (priority 5) on every snapshot: a night of backups must not evict them. */
+static bool important_message(const struct ct_message *m)
+{
+	if (m->priority >= 1 && m->priority <= 3)
+		return true;
+	return m->name && (!strcmp(m->name, "failed to unpause tapdisk") ||
+			   !strcmp(m->name, "SM_GC_NO_SPACE"));
+}
+
+/* Keep the newest MAX_MESSAGES ordinary and MAX_KEPT_MESSAGES important messages of m
+ * (lock held). */
 static void trim_messages(struct ct_model *m)
 {
-	size_t n = ct_model_count(m, CT_MESSAGE);
+	size_t n = ct_model_count(m, CT_MESSAGE), kept_imp = 0, kept = 0;
 	struct ct_message **v;
 	char **drop;
 	size_t nd = 0;
@@ -172,9 +185,15 @@ static void trim_messages(struct ct_model *m)
 	for (size_t i = 0; i < n; i++)
 		v[i] = (struct ct_message *)ct_model_at(m, CT_MESSAGE, i);
 	qsort(v, n, sizeof(*v), cmp_msg_newest_first);
-	drop = ct_xcalloc(n - MAX_MESSAGES, sizeof(*drop));
-	for (size_t i = MAX_MESSAGES; i < n; i++)
-		drop[nd++] = ct_xstrdup(v[i]->o.ref);
+	drop = ct_xcalloc(n, sizeof(*drop));
+	for (size_t i = 0; i < n; i++) {
+		size_t *c = important_message(v[i]) ? &kept_imp : &kept;
+
+		if (*c < (c == &kept_imp ? MAX_KEPT_MESSAGES : MAX_MESSAGES))
+			(*c)++;
+		else
+			drop[nd++] = ct_xstrdup(v[i]->o.ref);
+	}
 	for (size_t i = 0; i < nd; i++) {
 		ct_model_del(m, CT_MESSAGE, drop[i]);
 		free(drop[i]);

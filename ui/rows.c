@@ -1120,10 +1120,34 @@ static void detail_sr(struct ct_strset *out, struct ct_model *m, const struct ct
 		     sv->free_percent, sv->n_vdis, sv->pending, sv->stacked, sv->max_depth, sv->orphans,
 		     sv->garbage, sv->broken);
 		line(out, "  GC: %s%s%s%s", sv->gc_progress >= 0 ? "running" : "no task",
-		     sv->gc_paused ? ", paused" : "", sv->gc_no_space ? ", out of space" : "",
+		     sv->gc_paused ? ", relinking" : "", sv->gc_no_space ? ", out of space" : "",
 		     note[0] ? "" : "");
 		if (note[0])
 			line(out, "  %s", note);
+		if (sv->vhd && sv->work_links > 0) {
+			char wb[16], nb[16], fb[16], rb[16], eb[32];
+
+			ct_format_bytes(sv->work_bytes, wb, sizeof(wb));
+			ct_format_bytes(sv->need_bytes, nb, sizeof(nb));
+			ct_format_bytes(sv->free_bytes, fb, sizeof(fb));
+			if (sv->work_estimated)
+				line(out, "  GC work left %s in %d merge%s (%d estimated: no vhd-blocks)", wb,
+				     sv->work_links, sv->work_links == 1 ? "" : "s", sv->work_estimated);
+			else
+				line(out, "  GC work left %s in %d merge%s", wb, sv->work_links,
+				     sv->work_links == 1 ? "" : "s");
+			line(out, "  the largest merge needs %s free; the SR has %s", nb, fb);
+			if (sv->rate > 0 && sv->eta >= 0) {
+				ct_format_bytes((int64_t)(sv->rate * 3600.0), rb, sizeof(rb));
+				ct_format_duration(sv->eta, eb, sizeof(eb));
+				line(out, "  merging %s/h: every chain healthy in about %s", rb, eb);
+			} else {
+				line(out, "  merge rate not measured yet (it is, once a merge finishes while watched)");
+			}
+		}
+		if (sv->not_coalesced > 0)
+			line(out, "  %d link%s SM will not coalesce (leaf-coalesce switches, on_boot=reset, ...)",
+			     sv->not_coalesced, sv->not_coalesced == 1 ? "" : "s");
 		line(out, "  limits: tolerance %d, max depth %d, min free %d%%, warn depth %d, crit depth %d",
 		     sv->gate.tolerance, sv->gate.max_depth, sv->gate.min_free_percent,
 		     sv->health.warn_depth, sv->health.crit_depth);

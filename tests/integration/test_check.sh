@@ -74,7 +74,8 @@ assert_eq "after GC: exit 0" "$RC" 0
 assert_contains "after GC: healthy summary" "$OUT" "all chains healthy"
 
 # --- a stalled GC: pending does not go down, no progress, across two runs ----------------
-sim_start st --scenario coalescing --gc-speed 2 || { fail "simulator (stall) starts"; finish; }
+# its own seed: SR uuids (and so stall memory entries) not shared with the sims above
+sim_start st --scenario coalescing --seed 11 --gc-speed 2 || { fail "simulator (stall) starts"; finish; }
 sim_ctl st POST /sim/gc/pause >/dev/null
 CONF_EXTRA='health = { stall_after = "2s"; };' write_config "$T_TMP/st.conf" coalesce-lab "$SIM_URL_st"
 run_check "$T_TMP/st.conf"

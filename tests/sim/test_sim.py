@@ -586,6 +586,92 @@ class NoSpaceTest(Base):
         self.sim.ctl("POST", "/sim/sr/free?sr=nfs-01&bytes=%d" % (1 << 40))
         self.assertTrue(wait_for(lambda: self.sim.vm("stacked-vm")["disks"][0]["depth"] == 1
                                  and self.sim.vm("leafpending-vm")["disks"][0]["depth"] == 1, 20, 0.2))
+        # everything fitted: SM destroys the message and leaves the SR's key behind
+        self.assertTrue(wait_for(lambda: not msg(), 10, 0.2))
+        self.assertIn("gc_no_space", self.sim.ok("SR.get_sm_config", self.s, sr))
+        self.assertFalse([v for v in self.vdis().values() if "gc_no_space" in v["sm_config"]])
+
+
+def gc_tasks(sim, s):
+    return [t for t in sim.ok("task.get_all_records", s).values()
+            if t["name_label"] == "Garbage Collection"]
+
+
+class GCFaultTest(Base):
+    """SM faults injected on nfs-01's GC (it starts frozen: --gc-speed 0)."""
+    scenario = "coalescing"
+    extra = ("--gc-speed", "0", "--task-gc", "2")
+
+    def test_unpause_failure_and_coalesce_error(self):
+        sim, s = self.sim, self.s
+        self.assertEqual(sim.ctl("POST", "/sim/fault", {"kind": "unpause", "sr": "nfs-01"})[0], 200)
+        self.assertEqual(sim.ctl("POST", "/sim/fault", {"kind": "coalesce_error", "sr": "nfs-01",
+                                                        "errno": "EIO"})[0], 200)
+        tok = sim.ok("event.from", s, ["task"], "", 0.0)["token"]
+        sim.ctl("POST", "/sim/gc/speed?f=40")
+
+        def named(n):
+            return [m for m in sim.ok("message.get_all_records", s).values() if m["name"] == n]
+        io = wait_for(lambda: named("Input/output error"), 20, 0.2)
+        self.assertEqual(len(io), 1)
+        self.assertEqual((io[0]["priority"], io[0]["cls"], io[0]["body"]),
+                         ("3", "SR", "I/O error while coalescing."))
+        sr = sim.ok("SR.get_by_name_label", s, "nfs-01")[0]
+        last = int(sim.ok("SR.get_sm_config", s, sr)["last-coalesce-error"])
+        self.assertLess(abs(last - time.time()), 60)
+        up = wait_for(lambda: named("failed to unpause tapdisk"), 30, 0.2)
+        self.assertEqual((up[0]["priority"], up[0]["cls"]), ("4", "SR"))
+        self.assertEqual(up[0]["obj_uuid"], sim.ok("SR.get_uuid", s, sr))
+        m = re.match(r"^Failed to unpause tapdisk for VDI ([0-9a-f-]{36}), VMs using this "
+                     r"tapdisk have lost access to the corresponding disk\(s\)$", up[0]["body"])
+        self.assertTrue(m, up[0]["body"])
+        vdi = sim.ok("VDI.get_by_uuid", s, m.group(1))
+        self.assertEqual(sim.ok("VDI.get_sm_config", s, vdi).get("paused"), "true")
+        # a second error within the hour: no second message (coalesce-error-rate)
+        sim.ctl("POST", "/sim/fault", {"kind": "coalesce_error", "sr": "nfs-01", "errno": "EIO"})
+        # the run ends: status set, finished left at the epoch, then xapi's task GC
+        ended = []
+        deadline = time.time() + 30
+        while time.time() < deadline and not ended:
+            r = sim.ok("event.from", s, ["task"], tok, 1.0)
+            tok = r["token"]
+            ended += [e["snapshot"] for e in r["events"] if e["operation"] == "mod" and
+                      e["snapshot"]["name_label"] == "Garbage Collection" and
+                      e["snapshot"]["status"] != "pending"]
+        self.assertTrue(ended)
+        self.assertEqual(ended[0]["finished"], "19700101T00:00:00Z")
+        self.assertTrue(wait_for(lambda: not [t for t in gc_tasks(sim, s) if t["status"] != "pending"],
+                                 15, 0.2))
+        self.assertEqual(len(named("Input/output error")), 1)
+
+
+class GCExclusionTest(Base):
+    """Work SM never does is left alone; CBT logs do not count as children."""
+    scenario = "coalescing"
+    extra = ("--gc-speed", "0")
+
+    def test_reset_leaf_and_cbt_log(self):
+        sim, s = self.sim, self.s
+        lp = sim.vm("leafpending-vm")["disks"][0]
+        self.assertEqual(sim.ctl("POST", "/sim/set", {"class": "VDI", "uuid": lp["uuid"],
+                                                      "field": "on_boot", "value": "reset"})[0], 200)
+        # healthy-vm's base copy has its leaf and a snapshot: make the snapshot a CBT log
+        snap = [v for v in sim.state()["vms"] if v["is_a_snapshot"] and
+                v["snapshot_of"] == sim.vm("healthy-vm")["ref"]]
+        hv = sim.vm("healthy-vm")["disks"][0]
+        if snap:
+            cbt = snap[0]["disks"][0]["uuid"]
+        else:
+            base = hv["chain"][1]
+            cbt = [v["uuid"] for v in self.vdis().values()
+                   if v["sm_config"].get("vhd-parent") == base and v["uuid"] != hv["uuid"]][0]
+        sim.ctl("POST", "/sim/set", {"class": "VDI", "uuid": cbt, "field": "type",
+                                     "value": "cbt_metadata"})
+        sim.ctl("POST", "/sim/gc/speed?f=40")
+        self.assertTrue(wait_for(lambda: sim.vm("stacked-vm")["disks"][0]["depth"] == 1 and
+                                 sim.vm("healthy-vm")["disks"][0]["depth"] == 1, 30, 0.2))
+        time.sleep(1)
+        self.assertEqual(sim.vm("leafpending-vm")["disks"][0]["depth"], 2)
 
 
 class TLSTest(unittest.TestCase):
@@ -750,10 +836,11 @@ class BackupTest(Base):
         st, j = sim.ctl("POST", "/sim/set", {"class": "VM", "name": "web01", "field": "name_description",
                                              "value": "front end"})
         self.assertEqual(sim.ok("VM.get_name_description", s, j["ref"]), "front end")
-        st, j = sim.ctl("POST", "/sim/message", {"name": "LEAF_COALESCE_FAILED", "priority": 3,
-                                                 "cls": "SR", "obj": "nfs-backup", "body": "x"})
+        st, j = sim.ctl("POST", "/sim/message", {"name": "Input/output error", "priority": 3,
+                                                 "cls": "SR", "obj": "nfs-backup",
+                                                 "body": "I/O error while coalescing."})
         self.assertEqual(st, 200)
-        self.assertEqual(sim.ok("message.get_record", s, j["ref"])["name"], "LEAF_COALESCE_FAILED")
+        self.assertEqual(sim.ok("message.get_record", s, j["ref"])["name"], "Input/output error")
         self.assertEqual(sim.ctl("POST", "/sim/vm/power?vm=web02&state=Halted")[0], 200)
         w2 = self.vm_ref("web02")
         self.assertEqual(sim.ok("VM.get_power_state", s, w2), "Halted")

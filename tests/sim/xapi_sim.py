@@ -18,9 +18,11 @@ methods, event.from, actions) -> Exporter (HTTP exports) -> Handler/Control
 import argparse
 import base64
 import calendar
+import errno
 import hashlib
 import io
 import json
+import os
 import random
 import re
 import signal
@@ -627,10 +629,34 @@ class Storage:
         kids = {}
         tab = self.st.tables["VDI"]
         for r in self.st.tables["SR"][sr_ref]["VDIs"]:
+            if self.is_cbt_log(tab[r]):
+                continue               # SM's scan sees VHD files only, not CBT logs
             p = tab[r]["sm_config"].get("vhd-parent")
             if p:
                 kids.setdefault(p, []).append(r)
         return kids
+
+    @staticmethod
+    def vhd_blocks(v):
+        """sm_config vhd-blocks as SM caches it on a VDI with children (cleanup.py
+        updateBlockInfo): base64 of zlib of the BAT bitmap (`vhd-util read -B`), one bit a
+        2 MiB block, first block in the high bit. Here the data is taken to fill the first
+        blocks."""
+        nblocks = (v["virtual_size"] + 2 * MiB - 1) // (2 * MiB)
+        used = min(nblocks, (v["physical_utilisation"] + 2 * MiB - 1) // (2 * MiB))
+        bm = bytearray((nblocks + 7) // 8)
+        for b in range(used):
+            bm[b // 8] |= 0x80 >> (b % 8)
+        return base64.b64encode(zlib.compress(bytes(bm))).decode()
+
+    def update_block_info(self, ref):
+        v = self.st.tables["VDI"].get(ref)
+        if v is not None and self.is_vhd_sr(v["SR"]):
+            self.st.map_set("VDI", ref, "sm_config", "vhd-blocks", self.vhd_blocks(v))
+
+    @staticmethod
+    def is_cbt_log(v):
+        return v["type"] == "cbt_metadata" or v["sm_config"].get("vdi_type") == "cbtlog"
 
     def is_vhd_sr(self, sr_ref):
         return self.st.tables["SR"][sr_ref]["type"] in VHD_SR_TYPES
@@ -724,6 +750,7 @@ class Storage:
             base_phys = v["physical_utilisation"]
             b = self.new_vdi(sr_ref, "base copy", v["virtual_size"], base_phys, v["type"],
                              parent_uuid=old_parent, managed=False, read_only=True, rng=rng)
+            self.update_block_info(b)
             b_uuid = st.tables["VDI"][b]["uuid"]
             sm = dict(v["sm_config"])
             sm["vhd-parent"] = b_uuid
@@ -780,7 +807,11 @@ class GC(threading.Thread):
         self.done = 0
         self.current = None          # description of the running action
         self.no_space = None         # SR free bytes when space last blocked us
-        self.finished_tasks = []     # (time, task ref) to destroy later
+        self.finished_tasks = []     # (time, task ref) xapi's task GC destroys later
+        self.ran_before = False      # SM's gc_init file: the quiet period applies after
+        self.failed = set()          # VDIs whose merge failed in this GC run
+        self.inject = {}             # injected faults: unpause, gc_fail (counts), coalesce_error (errno name)
+        self.quiet_until = 0         # end of the quiet period before the run starts
 
     def status(self):
         return {"paused": self.is_paused(), "task": self.task,
@@ -805,26 +836,32 @@ class GC(threading.Thread):
         garbage, coal, leaf = [], [], []
         for r in sr["VDIs"]:
             v = tab[r]
+            if self.stor.is_cbt_log(v):
+                continue
             u = v["uuid"]
             mine = kids.get(u, [])
             if not v["managed"] and not mine:
                 garbage.append(r)
                 continue
             p = self.stor.parent_ref(r)
-            if p is None or len(kids.get(tab[p]["uuid"], [])) != 1:
+            if p is None or len(kids.get(tab[p]["uuid"], [])) != 1 or r in self.failed:
                 continue
             if not v["managed"] and mine:
                 if oc.get("coalesce") != "false":
                     coal.append(r)
             elif v["managed"] and not mine and not tab[p]["managed"]:
-                if oc.get("leaf-coalesce") != "false" and \
-                        v["other_config"].get("leaf-coalesce") != "false":
+                # cleanup.py leafCoalesceForbidden, gatherLeafCoalesceable
+                if oc.get("coalesce") != "false" and oc.get("leaf-coalesce") != "false" and \
+                        v["other_config"].get("leaf-coalesce") != "false" and \
+                        v.get("on_boot") != "reset" and not v.get("allow_caching"):
                     leaf.append(r)
         # tallest tree first, like SM
         coal.sort(key=lambda r: -self.stor.depth(r))
         return garbage, coal, leaf
 
     def _ensure_task(self):
+        """cleanup.py _gcLoop: the task is created once work is found; returns True for
+        a new one."""
         st = self.st
         if self.task is None or self.task not in st.tables["task"]:
             sr = st.tables["SR"][self.sr]
@@ -832,20 +869,26 @@ class GC(threading.Thread):
             self.task = self.sim.create_task(
                 "Garbage Collection", "Garbage collection for SR %s" % sr["uuid"],
                 other_config={"applies_to": self.sr})
+            return True
+        return False
 
-    def _progress(self, ncand, frac=0.0):
+    def _progress(self, ncand):
+        """done / (done + candidates), set between merges only (update_task_progress)."""
         if self.task in self.st.tables["task"]:
             total = self.done + ncand
-            p = (self.done + frac) / total if total else 1.0
+            p = self.done / total if total else 1.0
             self.st.set("task", self.task, progress=round(min(p, 1.0), 4))
 
-    def _finish_task(self):
+    def _finish_task(self, status="success"):
+        """SM sets the status only (task.set_status): finished stays at the epoch, so
+        xapi's task GC (db_gc_util timeout_tasks) drops it on its next pass."""
         if self.task and self.task in self.st.tables["task"]:
-            self.st.set("task", self.task, progress=1.0, status="success",
-                        finished=XDate(time.time()))
+            self.st.set("task", self.task, status=status)
             self.finished_tasks.append((time.time(), self.task))
         self.task = None
         self.done = 0
+        self.failed.clear()
+        self.ran_before = True
 
     def _sleep(self, seconds, on_step=None):
         """Sleep for the duration of an action; stalls while paused."""
@@ -875,7 +918,7 @@ class GC(threading.Thread):
             with self.st.lock:
                 now = time.time()
                 for t, ref in list(self.finished_tasks):
-                    if now - t > 10:
+                    if now - t > self.sim.task_gc:
                         self.finished_tasks.remove((t, ref))
                         self.st.delete("task", ref)
             if self.is_paused():
@@ -886,19 +929,41 @@ class GC(threading.Thread):
                 sys.stderr.write("gc %s: %r\n" % (self.sr, e))
                 time.sleep(1)
 
+    def _end_run(self, status="success"):
+        """End of a GC run (cleanup.py _gc: set_task_status, then
+        check_no_space_candidates: a message while candidates did not fit, destroyed
+        once everything fitted; the SR key stays behind)."""
+        st = self.st
+        self._finish_task(status)
+        if self.no_space is None:
+            m = st.tables["SR"][self.sr]["sm_config"].get("gc_no_space")
+            if m and m in st.tables["message"]:
+                st.delete("message", m)
+
     def step(self):
         st = self.st
         with st.lock:
+            if self.quiet_until and time.time() < self.quiet_until:
+                return                  # _gcLoopPause: the task exists, nothing moves
+            self.quiet_until = 0
+            if self.inject.get("gc_fail"):
+                self.inject["gc_fail"] -= 1
+                if self.task:
+                    st.set("task", self.task, error_info=["SR_BACKEND_FAILURE", "", "GC failed", ""])
+                    self._end_run("failure")
+                    return
             garbage, coal, leaf = self.candidates()
             ncand = len(garbage) + len(coal) + len(leaf)
             if ncand == 0:
                 if self.task:
-                    self._finish_task()
+                    self._end_run()
                 return
             if not garbage and self.no_space is not None and \
                     self.stor.sr_free(self.sr) <= self.no_space:
                 return                  # still blocked by space; wait for room
-            self._ensure_task()
+            if self._ensure_task() and self.ran_before and self.sim.gc_quiet > 0:
+                self.quiet_until = time.time() + self.sim.gc_quiet
+                return
             self._progress(ncand)
             if garbage:
                 ref = garbage[0]
@@ -924,38 +989,36 @@ class GC(threading.Thread):
                 max(0, min(pv["virtual_size"], pv["physical_utilisation"] + nbytes)
                     - pv["physical_utilisation"])
             if grow > self.stor.sr_free(self.sr):
-                # SM: message SM_GC_NO_SPACE (ref kept in sm_config), GC stops
-                first = self.no_space is None
+                # cleanup.py: the candidate does not fit, no work is left that fits, the
+                # run ends; check_no_space_candidates posts SM_GC_NO_SPACE (unless the
+                # SR's key names a live one) and keeps its ref on the SR and candidate
                 self.no_space = self.stor.sr_free(self.sr)
-                if first:
-                    sr = st.tables["SR"][self.sr]
+                sr = st.tables["SR"][self.sr]
+                m = sr["sm_config"].get("gc_no_space")
+                if not m or m not in st.tables["message"]:
                     m = self.sim.add_message(
                         "SM_GC_NO_SPACE", 3, "SR", sr["uuid"],
-                        "Insufficient space to coalesce VDI %s on SR %s (need %d bytes)"
-                        % (st.tables["VDI"][x]["uuid"], sr["uuid"], grow))
+                        "Unable to perform data coalesce due to a lack of space in SR %s"
+                        % sr["uuid"])
                     st.map_set("SR", self.sr, "sm_config", "gc_no_space", m)
-                    st.map_set("VDI", x, "sm_config", "gc_no_space", m)
+                st.map_set("VDI", x, "sm_config", "gc_no_space", m)
                 if self.task:
-                    st.set("task", self.task, status="failure", finished=XDate(time.time()),
-                           error_info=["SR_BACKEND_FAILURE_44", "", "There is insufficient space", ""])
-                    self.finished_tasks.append((time.time(), self.task))
-                    self.task = None
+                    self._end_run()
                 return
-            if self.no_space is not None:
-                self.no_space = None
-                st.map_del("SR", self.sr, "sm_config", "gc_no_space")
+            self.no_space = None
+            # clear_no_space_msg: the candidate that fits loses its key
+            if "gc_no_space" in st.tables["VDI"][x]["sm_config"]:
+                st.map_del("VDI", x, "sm_config", "gc_no_space")
             self.current = "%s %s" % (kind, st.tables["VDI"][x]["uuid"])
             if kind == "leaf-coalesce":
                 st.map_set("VDI", x, "sm_config", "paused", "true")
         dur = self.duration(nbytes)
-        last = [0.0]
-
-        def on_step(frac):
-            if frac - last[0] >= 0.1:
-                last[0] = frac
-                with st.lock:
-                    self._progress(ncand, frac)
-        ok = self._sleep(dur, on_step)
+        ok = self._sleep(dur)
+        if ok and self.inject.get("coalesce_error"):
+            with st.lock:
+                self._coalesce_error(x, kind)
+            self.kick.set()
+            return
         relink = []
         if ok and kind == "coalesce":
             # SM marks the children "relinking" while it re-points them to P
@@ -971,11 +1034,45 @@ class GC(threading.Thread):
                 st.map_del("VDI", c, "sm_config", "relinking")
         self.kick.set()
 
+    def _coalesce_error(self, x, kind):
+        """cleanup.py _reportCoalesceError: vhd-util failed; a message named after the
+        OS error, at most one per 1/coalesce-error-rate minutes (default one an hour),
+        sm_config last-coalesce-error = its time; the pair is skipped for this run."""
+        st = self.st
+        err = self.inject["coalesce_error"]
+        self.inject["coalesce_error"] = None
+        self.current = None
+        if kind == "leaf-coalesce" and x in st.tables["VDI"]:
+            st.map_del("VDI", x, "sm_config", "paused")
+        self.failed.add(x)
+        code = getattr(errno, err, errno.EIO)
+        body = {errno.ENOSPC: "Run out of space while coalescing.",
+                errno.EIO: "I/O error while coalescing."}.get(code, "")
+        sr = st.tables["SR"][self.sr]
+        rate = float(sr["other_config"].get("coalesce-error-rate", 1.0 / 60))
+        now = time.time()
+        last = sr["sm_config"].get("last-coalesce-error")
+        send = rate == 0 or (rate > 0 and (not last or now - float(last) >= 60.0 / rate))
+        if rate > 0 and send:
+            st.map_set("SR", self.sr, "sm_config", "last-coalesce-error", str(int(now)))
+        if send:
+            self.sim.add_message(os.strerror(code), 3, "SR", sr["uuid"], body)
+
     def _finish_action(self, kind, x, p, ok, ncand):
         """Apply a finished coalesce / leaf-coalesce (caller holds the lock)."""
         st = self.st
         self.current = None
         if kind == "leaf-coalesce" and x in st.tables["VDI"]:
+            if self.inject.get("unpause"):
+                # cleanup.py _report_tapdisk_unpause_error: the leaf stays paused
+                self.inject["unpause"] -= 1
+                sr = st.tables["SR"][self.sr]
+                self.sim.add_message(
+                    "failed to unpause tapdisk", 4, "SR", sr["uuid"],
+                    "Failed to unpause tapdisk for VDI %s, VMs using this tapdisk have lost "
+                    "access to the corresponding disk(s)" % st.tables["VDI"][x]["uuid"])
+                self.failed.add(x)
+                return
             st.map_del("VDI", x, "sm_config", "paused")
         if not ok:
             return
@@ -1003,6 +1100,7 @@ class GC(threading.Thread):
             sm["vhd-parent"] = pv["uuid"]
             st.set("VDI", c, sm_config=sm)
         self.stor.destroy_vdi_record(x)
+        self.stor.update_block_info(p)          # _doCoalesce: parent.updateBlockInfo()
 
     def _leaf_coalesce(self, leaf, p):
         """P takes L's data; the merged node keeps L's uuid/ref (SM renames P to L)."""
@@ -1015,6 +1113,7 @@ class GC(threading.Thread):
         else:
             sm.pop("vhd-parent", None)
         sm.pop("paused", None)
+        sm.pop("vhd-blocks", None)              # the merged node is a leaf again
         if self.stor.is_thick(self.sr):
             phys = lv["physical_utilisation"]
         else:
@@ -1074,6 +1173,8 @@ class Sim:
         self.export_fail = 0
         self.faults_fired = {"drop": 0, "expire": 0, "slow": 0}   # so tests can prove faults hit
         self.gc_speed = opts.gc_speed
+        self.gc_quiet = getattr(opts, "gc_quiet", 0.0)   # SM: 300 s (GCPAUSE_DEFAULT_SLEEP)
+        self.task_gc = getattr(opts, "task_gc", 30.0)    # xapi's task GC pass
         self.gc_paused_all = False
         self.gcs = {}                    # SR ref -> GC thread
         self.export_scale = opts.export_scale
@@ -2420,6 +2521,17 @@ class Control:
                     u = st.tables["VM"][vm]["uuid"]
                     sim.destroy_vm_and_disks(vm)
                 return self.reply({"ok": True, "uuid": u})
+            if verb == "POST" and path == "/sim/vbd/attach":
+                # a tool or crashed backup left a disk plugged into a control domain
+                with st.lock:
+                    vdi = self._find("VDI", q.get("vdi", ""))
+                    dom0 = [r for r, v in st.tables["VM"].items() if v["is_control_domain"]]
+                    if vdi is None or not dom0:
+                        return self.reply({"error": "no such VDI or no control domain"}, 404)
+                    n = len(st.tables["VM"][dom0[0]]["VBDs"])
+                    ref = sim._add_vbd(dom0[0], vdi, str(n + 1), attached=True)
+                    return self.reply({"ok": True, "ref": ref,
+                                       "uuid": st.tables["VBD"][ref]["uuid"]})
             if verb == "POST" and path == "/sim/set":
                 return self.set_field(body)
             if verb == "POST" and path == "/sim/message":
@@ -2526,6 +2638,19 @@ class Control:
             sim.slow = [float(b.get("seconds", 3)), int(b.get("count", 1))]
         elif kind == "export_fail":
             sim.export_fail = int(b.get("count", 1))
+        elif kind in ("unpause", "gc_fail", "coalesce_error"):
+            # SM faults on one SR's GC: the next leaf-coalesce cannot unpause its leaf,
+            # the next run fails, or the next merge fails with errno b["errno"]
+            with sim.store.lock:
+                sr = sim.find_sr(str(b.get("sr", "")))
+            if sr is None or sr not in sim.gcs:
+                return self.reply({"error": "no such VHD SR: %s" % b.get("sr")}, 404)
+            g = sim.gcs[sr]
+            if kind == "coalesce_error":
+                g.inject[kind] = str(b.get("errno", "EIO"))
+            else:
+                g.inject[kind] = int(b.get("count", 1))
+            g.kick.set()
         elif kind == "clear":
             sim.faults.clear()
             sim.drop_next = 0
@@ -3150,6 +3275,8 @@ def main(argv=None):
     ap.add_argument("--scenario", default="demo", choices=Scenarios.names())
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--gc-speed", type=float, default=1.0)
+    ap.add_argument("--gc-quiet", type=float, default=0.0)
+    ap.add_argument("--task-gc", type=float, default=30.0)
     ap.add_argument("--user", default="root")
     ap.add_argument("--password", default="chaintop-demo")
     ap.add_argument("--vms", type=int, default=None)

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <zlib.h>
+
 #include "chain.h"
 #include "test_chain_fixture.h"
 
@@ -505,7 +508,8 @@ START_TEST(gc_paused_and_no_space)
 	struct ct_sr *old = fx_sr(&F, "nfs-02", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
 	struct ct_vdi *b = fx_base(&F, sr, NULL);
 
-	fx_vdi_o(&F, sr, "leaf", (struct fx_vdi_opts){ .parent = b, .sm_key = "paused" });
+	/* relinking is the GC's own mark (cleanup.py _tagChildrenForRelink) */
+	fx_vdi_o(&F, sr, "leaf", (struct fx_vdi_opts){ .parent = b, .sm_key = "relinking" });
 	fx_message(&F, "SM_GC_NO_SPACE", sr, NOW - 600, "Insufficient space to coalesce");
 	fx_message(&F, "SM_GC_NO_SPACE", old, NOW - 3 * 86400, "Insufficient space to coalesce");
 	eval();
@@ -570,6 +574,8 @@ START_TEST(stall_detection)
 
 	fx_stacked_vm(&F, sr, "a", 1, NULL);
 	fx_stacked_vm(&F, sr, "b", 1, NULL);
+	/* a GC that runs and never finishes a merge (without a task it would be idle) */
+	fx_gc_task(&F, sr, 0.0);
 	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW, &st, &R), 0);
 	ck_assert(!SRV(sr)->gc_stalled);
 	ck_assert_int_eq(st.n, 1);
@@ -598,7 +604,8 @@ START_TEST(stall_detection)
 	ck_assert_int_eq(back.n, 1);
 	ck_assert_str_eq(back.e[0].sr_uuid, sr->o.uuid);
 	ck_assert_int_eq(back.e[0].since, NOW);
-	ck_assert(back.e[0].gc_progress < 0);
+	ck_assert(back.e[0].gc_progress < 0.01);
+	ck_assert_int_eq(back.e[0].gc_seen_at, NOW + 6 * 3600);
 	unlink(path);
 	ct_stall_release(&back);
 	ck_assert_int_eq(ct_stall_load(&back, path, &e), 0);   /* missing file: empty */
@@ -1001,6 +1008,422 @@ START_TEST(owner_predicates)
 }
 END_TEST
 
+static struct ct_vdi *vdi_set(struct ct_vdi *v, const char *map, const char *key, const char *val)
+{
+	struct ct_vdi *n = (struct ct_vdi *)ct_obj_dup(&v->o);
+
+	ct_map_set(!strcmp(map, "sm") ? &n->sm_config : &n->other_config, key, val);
+	ct_model_put(&F.m, &n->o);
+	return n;
+}
+
+static struct ct_sr *sr_set(struct ct_sr *sr, const char *map, const char *key, const char *val)
+{
+	struct ct_sr *n = (struct ct_sr *)ct_obj_dup(&sr->o);
+
+	ct_map_set(!strcmp(map, "sm") ? &n->sm_config : &n->other_config, key, val);
+	ct_model_put(&F.m, &n->o);
+	return n;
+}
+
+/* A VM "name" whose disk is a leaf over one base copy: one pending leaf-coalesce. */
+static struct ct_vdi *vm_over_base(struct ct_sr *sr, const char *name, struct ct_vm **vmp)
+{
+	struct ct_vm *vm = fx_vm(&F, name);
+	struct ct_vdi *b = fx_base(&F, sr, NULL);
+	struct ct_vdi *l = fx_vdi_o(&F, sr, name, (struct fx_vdi_opts){ .parent = b });
+
+	fx_vbd(&F, vm, l, "0");
+	if (vmp)
+		*vmp = vm;
+	return l;
+}
+
+START_TEST(paused_is_not_gc_work)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_stall st = { 0 };
+	struct ct_vdi *l = vm_over_base(sr, "web01", NULL);
+	struct ct_task *t;
+
+	l = vdi_set(l, "sm", "paused", "true");
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW, &st, &R), 0);
+	ck_assert_int_eq(SRV(sr)->paused, 1);
+	ck_assert(!SRV(sr)->gc_paused);
+	ck_assert(has_problem(CT_SEV_WARNING, "disk 'web01 xvda'"));
+	ck_assert(has_problem(CT_SEV_WARNING, "disk I/O frozen"));
+	ck_assert(!has_problem(CT_SEV_CRITICAL, "disk I/O frozen"));
+	ck_assert(SRV(sr)->gc_note == NULL || !strstr(SRV(sr)->gc_note, "coalescing"));
+	ct_chain_report_release(&R);
+	/* still paused 2 minutes later: critical */
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 121, &st, &R), 0);
+	ck_assert(has_problem(CT_SEV_CRITICAL, "disk I/O frozen for over 2 minutes"));
+	ck_assert_int_eq(R.worst, CT_SEV_CRITICAL);
+	ct_chain_report_release(&R);
+	/* while a GC runs on the SR it may be a live leaf-coalesce: no problem */
+	t = fx_gc_task(&F, sr, 0.5);
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 200, &st, &R), 0);
+	ck_assert(!has_problem(CT_SEV_WARNING, "frozen") && !has_problem(CT_SEV_CRITICAL, "frozen"));
+	ck_assert_int_eq(st.np, 0);   /* forgotten: not seen paused without a GC */
+	ct_model_del(&F.m, CT_TASK, t->o.ref);
+	ct_stall_release(&st);
+}
+END_TEST
+
+START_TEST(gc_no_space_key_trusted)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_sr *gone = fx_sr(&F, "nfs-02", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_sr *cand = fx_sr(&F, "nfs-03", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_message *m = fx_message(&F, "SM_GC_NO_SPACE", sr, NOW - 30 * 86400,
+					  "Unable to perform data coalesce due to a lack of space");
+	struct ct_vdi *l = vm_over_base(cand, "db01", NULL);
+
+	/* the key names a live message however old it is */
+	sr = sr_set(sr, "sm", "gc_no_space", m->o.ref);
+	/* SM destroyed the message once everything fitted, the key stayed behind */
+	gone = sr_set(gone, "sm", "gc_no_space", "OpaqueRef:destroyed");
+	/* the message is not loaded, but a candidate still carries its ref */
+	cand = sr_set(cand, "sm", "gc_no_space", "OpaqueRef:evicted");
+	vdi_set(l, "sm", "gc_no_space", "OpaqueRef:evicted");
+	eval();
+	ck_assert(SRV(sr)->gc_no_space);
+	ck_assert(!SRV(gone)->gc_no_space);
+	ck_assert(SRV(cand)->gc_no_space);
+	ck_assert(has_problem(CT_SEV_CRITICAL, "garbage collector of SR 'nfs-01' of pool 'lab' reported it is out of space"));
+	ck_assert(has_problem(CT_SEV_CRITICAL, "SR 'nfs-03'"));
+	ck_assert(!has_problem(CT_SEV_CRITICAL, "SR 'nfs-02'"));
+}
+END_TEST
+
+START_TEST(unpause_failure_is_critical)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vm *vm;
+	struct ct_vdi *l = vm_over_base(sr, "web01", &vm);
+	char body[200];
+	struct ct_message *m;
+
+	snprintf(body, sizeof(body), "Failed to unpause tapdisk for VDI %s, VMs using this tapdisk "
+		 "have lost access to the corresponding disk(s)", l->o.uuid);
+	m = fx_message(&F, "failed to unpause tapdisk", sr, NOW - 3600, body);
+	m->priority = 4;
+	fx_message(&F, "failed to unpause tapdisk", sr, NOW - 7200, body);   /* older twin */
+	eval();
+	ck_assert_int_eq(R.worst, CT_SEV_CRITICAL);
+	ck_assert(has_problem(CT_SEV_CRITICAL, "tapdisk of disk 'web01 xvda'"));
+	ck_assert(has_problem(CT_SEV_CRITICAL, "VM 'web01' has lost access to the disk"));
+	ck_assert(has_problem(CT_SEV_CRITICAL, m->o.uuid));
+	ck_assert_int_eq(R.problems[0].cls, CT_VDI);
+	ck_assert_str_eq(R.problems[0].uuid, l->o.uuid);
+	ck_assert(R.n_problems < 2 || !strstr(R.problems[1].reason, "could not be unpaused"));
+}
+END_TEST
+
+START_TEST(coalesce_error_messages)
+{
+	struct ct_sr *io = fx_sr(&F, "nfs-io", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_sr *full = fx_sr(&F, "nfs-full", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_sr *last = fx_sr(&F, "nfs-last", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_sr *quiet = fx_sr(&F, "nfs-quiet", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	char t[32];
+
+	/* cleanup.py _reportCoalesceError: named after os.strerror, at most one an hour */
+	fx_message(&F, "Input/output error", io, NOW - 600, "I/O error while coalescing.");
+	fx_message(&F, "No space left on device", full, NOW - 600, "Run out of space while coalescing.");
+	snprintf(t, sizeof(t), "%lld", (long long)(NOW - 900));
+	last = sr_set(last, "sm", "last-coalesce-error", t);
+	/* xapi's own messages are not coalesce errors */
+	fx_message(&F, "VM_SNAPSHOTTED", quiet, NOW - 60, "");
+	fx_message(&F, "Input/output error", quiet, NOW - 2 * 86400, "");   /* too old */
+	eval();
+	ck_assert(SRV(io)->coalesce_failed && !SRV(io)->gc_no_space);
+	ck_assert_str_eq(SRV(io)->coalesce_error, "Input/output error");
+	ck_assert(has_problem(CT_SEV_WARNING, "SR 'nfs-io' of pool 'lab' reported a coalesce error ('Input/output error' at "));
+	ck_assert(SRV(full)->gc_no_space);
+	ck_assert(has_problem(CT_SEV_CRITICAL, "('No space left on device' at "));
+	ck_assert(SRV(last)->coalesce_failed);
+	ck_assert(has_problem(CT_SEV_WARNING, "(sm_config last-coalesce-error)"));
+	ck_assert(!SRV(quiet)->coalesce_failed && !SRV(quiet)->gc_no_space);
+	ck_assert_int_eq(SRV(quiet)->severity, CT_SEV_OK);
+}
+END_TEST
+
+START_TEST(cbt_log_not_a_chain_member)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vdi *l = vm_over_base(sr, "web01", NULL);
+	const struct ct_vdi *b = ct_model_vdi_parent(&F.m, l);
+	struct ct_vdi *c1 = fx_vdi_o(&F, sr, "cbt", (struct fx_vdi_opts){ .parent = b,
+		.type = CT_VDI_CBT_METADATA });
+	struct ct_vdi *c2 = fx_vdi_o(&F, sr, "cbtlog", (struct fx_vdi_opts){ .parent = b });
+
+	vdi_set(c2, "sm", "vdi_type", "cbtlog");
+	c2 = NULL;
+	eval();
+	/* stale vhd-parents of CBT logs do not make a second child and hide the work */
+	ck_assert_int_eq(V(b)->children, 1);
+	ck_assert_int_eq(V(l)->pending, 1);
+	ck_assert_int_eq(V(l)->state, CT_VS_PENDING);
+	ck_assert_int_eq(SRV(sr)->pending, 1);
+	ck_assert_int_eq(V(c1)->depth, 1);
+	ck_assert(!V(c1)->is_vhd);
+}
+END_TEST
+
+START_TEST(leaf_coalesce_exclusions)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_sr *nolc = fx_sr(&F, "nfs-02", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_sr *nogc = fx_sr(&F, "nfs-03", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vdi *reset = vm_over_base(sr, "kiosk", NULL);
+	struct ct_vdi *cache = vm_over_base(sr, "vdi-cache", NULL);
+	struct ct_vdi *off = vm_over_base(sr, "mig", NULL);
+	struct ct_vdi *plain = vm_over_base(sr, "plain", NULL);
+	struct ct_vdi *l2, *st;
+	struct ct_stall stl = { 0 };
+
+	reset = (struct ct_vdi *)ct_obj_dup(&reset->o);
+	free(reset->on_boot);
+	reset->on_boot = ct_xstrdup("reset");
+	ct_model_put(&F.m, &reset->o);
+	cache = (struct ct_vdi *)ct_obj_dup(&cache->o);
+	cache->allow_caching = true;
+	ct_model_put(&F.m, &cache->o);
+	off = vdi_set(off, "other", "leaf-coalesce", "false");
+	l2 = vm_over_base(nolc, "web", NULL);
+	st = fx_stacked_vm(&F, nogc, "db", 2, NULL);
+	F.pc.coalesce_warn = 1;
+	nolc = sr_set(nolc, "other", "leaf-coalesce", "false");
+	nogc = sr_set(nogc, "other", "gc", "false");
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW, &stl, &R), 0);
+	ck_assert_str_eq(V(reset)->no_coalesce, "the disk is reset on boot (on_boot=reset)");
+	ck_assert_ptr_nonnull(strstr(V(cache)->no_coalesce, "allow_caching=true"));
+	ck_assert_ptr_nonnull(strstr(V(off)->no_coalesce, "other_config leaf-coalesce=false"));
+	ck_assert_ptr_null(V(plain)->no_coalesce);
+	ck_assert_int_eq(V(reset)->state, CT_VS_OK);
+	ck_assert_int_eq(V(plain)->state, CT_VS_PENDING);
+	ck_assert_int_eq(SRV(sr)->pending, 1);
+	ck_assert_int_eq(SRV(sr)->not_coalesced, 3);
+	ck_assert_ptr_nonnull(strstr(V(l2)->no_coalesce, "leaf-coalesce is off on the SR"));
+	ck_assert_int_eq(SRV(nolc)->pending, 0);
+	ck_assert_int_eq(SRV(nogc)->pending, 0);
+	ck_assert_ptr_nonnull(strstr(V(st)->no_coalesce, "gc=false"));
+	ck_assert(has_problem(CT_SEV_WARNING, "garbage collector of SR 'nfs-03' of pool 'lab' cannot run: garbage collection is off on the SR (other_config gc=false)"));
+	ct_chain_report_release(&R);
+	/* days later: work SM will never do is never a stall nor pending */
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 30 * 86400, &stl, &R), 0);
+	ck_assert(!SRV(nolc)->gc_stalled && !SRV(nolc)->gc_idle);
+	ck_assert(!SRV(nogc)->gc_stalled && !SRV(nogc)->gc_idle);
+	ck_assert(!has_problem(CT_SEV_WARNING, "nfs-02"));
+	/* the switch goes away: a refresh sees the work again */
+	nolc = sr_set(nolc, "other", "leaf-coalesce", "true");
+	ck_assert_int_eq(ct_chain_refresh(&F.m, &F.c, &F.pc, NOW + 30 * 86400, NULL, &R), 0);
+	ck_assert_int_eq(SRV(nolc)->pending, 1);
+	ct_stall_release(&stl);
+}
+END_TEST
+
+START_TEST(stall_kinds)
+{
+	struct ct_sr *idle = fx_sr(&F, "nfs-idle", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_sr *shared = fx_sr(&F, "nfs-shared", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_host *h = (struct ct_host *)ct_obj_new(CT_HOST);
+	struct ct_pbd *pbd = (struct ct_pbd *)ct_obj_new(CT_PBD);
+	struct ct_pool *pool = (struct ct_pool *)ct_obj_dup(&ct_model_pool(&F.m)->o);
+	struct ct_stall stl = { 0 };
+
+	vm_over_base(idle, "a", NULL);
+	vm_over_base(shared, "b", NULL);
+	fx_ids(&F, &h->o, "host");
+	h->name_label = ct_xstrdup("xcp-01");
+	ct_model_put(&F.m, &h->o);
+	free(pool->master);
+	pool->master = ct_xstrdup(h->o.ref);
+	ct_model_put(&F.m, &pool->o);
+	fx_ids(&F, &pbd->o, "pbd");
+	pbd->host = ct_xstrdup(h->o.ref);
+	pbd->sr = ct_xstrdup(shared->o.ref);
+	pbd->currently_attached = false;
+	ct_model_put(&F.m, &pbd->o);
+	shared = (struct ct_sr *)ct_obj_dup(&shared->o);
+	shared->shared = true;
+	ct_strset_add(&shared->pbds, pbd->o.ref);
+	ct_model_put(&F.m, &shared->o);
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW, &stl, &R), 0);
+	ck_assert(!SRV(idle)->gc_idle);
+	ck_assert_ptr_nonnull(strstr(SRV(shared)->gc_blocked, "not plugged on the pool master"));
+	ck_assert(has_problem(CT_SEV_WARNING, "garbage collector of SR 'nfs-shared' of pool 'lab' cannot run"));
+	ct_chain_report_release(&R);
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 601, &stl, &R), 0);
+	ck_assert(SRV(idle)->gc_idle && !SRV(idle)->gc_stalled);
+	ck_assert(has_problem(CT_SEV_WARNING, "garbage collector of SR 'nfs-idle' of pool 'lab' is idle"));
+	ck_assert(!SRV(shared)->gc_idle);
+	ct_chain_report_release(&R);
+	/* XCP-ng 8.2's SM has no GC task: never "idle", say it does not report */
+	h = (struct ct_host *)ct_obj_dup(&h->o);
+	ct_map_set(&h->software_version, "product_brand", "XCP-ng");
+	ct_map_set(&h->software_version, "product_version", "8.2.1");
+	ct_model_put(&F.m, &h->o);
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 7 * 3600, &stl, &R), 0);
+	ck_assert(SRV(idle)->gc_silent && !SRV(idle)->gc_idle && SRV(idle)->gc_stalled);
+	ck_assert(has_problem(CT_SEV_WARNING, "this SM does not report its garbage collector"));
+	ct_stall_release(&stl);
+}
+END_TEST
+
+START_TEST(raw_lun_sr_types)
+{
+	static const char *const raw[] = { "iscsi", "hba", "shm", "udev", "iso" };
+	static const char *const vhd[] = { "nfs", "ext", "lvmoiscsi", "lvmohba", "lvm", "smb" };
+
+	for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++)
+		fx_sr(&F, raw[i], raw[i], 4000 * FX_GIB, 100 * FX_GIB);
+	for (size_t i = 0; i < sizeof(vhd) / sizeof(vhd[0]); i++)
+		fx_sr(&F, vhd[i], vhd[i], 4000 * FX_GIB, 100 * FX_GIB);
+	eval();
+	for (int i = 0; i < R.n_srs; i++) {
+		bool want = true;
+
+		for (size_t k = 0; k < sizeof(raw) / sizeof(raw[0]); k++)
+			if (!strcmp(R.srs[i].sr->type, raw[k]))
+				want = false;
+		ck_assert_msg(R.srs[i].vhd == want, "SR type %s", R.srs[i].sr->type);
+	}
+}
+END_TEST
+
+START_TEST(dom0_attached_vdi)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vdi *l = vm_over_base(sr, "web01", NULL);
+	struct ct_vdi *other = vm_over_base(sr, "web02", NULL);
+	struct ct_host *h = (struct ct_host *)ct_obj_new(CT_HOST);
+	struct ct_vm *dom0 = fx_vm(&F, "Control domain on host: xcp-01");
+	struct ct_vbd *b, *gone;
+
+	fx_ids(&F, &h->o, "host");
+	h->name_label = ct_xstrdup("xcp-01");
+	ct_model_put(&F.m, &h->o);
+	dom0 = (struct ct_vm *)ct_obj_dup(&dom0->o);
+	dom0->is_control_domain = true;
+	free(dom0->resident_on);
+	dom0->resident_on = ct_xstrdup(h->o.ref);
+	ct_model_put(&F.m, &dom0->o);
+	b = fx_vbd(&F, dom0, l, "1");
+	gone = fx_vbd(&F, dom0, other, "2");
+	gone = (struct ct_vbd *)ct_obj_dup(&gone->o);
+	gone->currently_attached = false;       /* unplugged: nothing to say */
+	ct_model_put(&F.m, &gone->o);
+	eval();
+	ck_assert(has_problem(CT_SEV_WARNING, "is attached to the control domain of host 'xcp-01'"));
+	ck_assert(has_problem(CT_SEV_WARNING, b->o.uuid));
+	ck_assert(has_problem(CT_SEV_WARNING, "xe vbd-unplug uuid="));
+	ck_assert(!has_problem(CT_SEV_WARNING, "VDI 'web02'"));
+}
+END_TEST
+
+/* sm_config vhd-blocks as SM writes it: base64 of zlib of the bitmap, blocks first..last set */
+static void set_blocks(struct ct_vdi *v, int first, int last)
+{
+	unsigned char bm[64] = { 0 }, z[256], b64[400];
+	uLongf zl = sizeof(z);
+
+	for (int b = first; b <= last; b++)
+		bm[b / 8] |= (unsigned char)(0x80 >> (b % 8));
+	ck_assert_int_eq(compress(z, &zl, bm, sizeof(bm)), Z_OK);
+	EVP_EncodeBlock(b64, z, (int)zl);
+	ct_map_set(&v->sm_config, "vhd-blocks", (const char *)b64);
+}
+
+/* A new record of v with that physical_utilisation and blocks first..last (none: -1). */
+static struct ct_vdi *sized(struct ct_vdi *v, int64_t phys, int first, int last)
+{
+	struct ct_vdi *n = (struct ct_vdi *)ct_obj_dup(&v->o);
+
+	n->physical_utilisation = phys;
+	if (first >= 0)
+		set_blocks(n, first, last);
+	ct_model_put(&F.m, &n->o);
+	return n;
+}
+
+START_TEST(work_left_from_vhd_blocks)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_sr *tight = fx_sr(&F, "nfs-02", "nfs", 4000 * FX_GIB, 4000 * FX_GIB - FX_GIB / 100);
+	struct ct_vdi *p = fx_base(&F, sr, NULL), *xb, *l, *p2, *x2;
+	struct ct_stall st = { 0 };
+	int64_t mib = 1 << 20;
+
+	xb = fx_base(&F, sr, p);
+	l = fx_vdi_o(&F, sr, "web01", (struct fx_vdi_opts){ .parent = xb });
+	p = sized(p, 10 * mib, 0, 4);     /* 5 blocks */
+	sized(xb, 20 * mib, 3, 12);       /* 10 blocks, 13 in the union */
+	l = sized(l, 8 * mib, -1, -1);
+	p2 = fx_base(&F, tight, NULL);
+	x2 = fx_base(&F, tight, p2);
+	fx_vdi_o(&F, tight, "web02", (struct fx_vdi_opts){ .parent = x2 });
+	sized(p2, 10 * mib, 0, 4);
+	sized(x2, 20 * mib, 3, 12);
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW, &st, &R), 0);
+	/* X -> P: 10 blocks to write; P grows to 13 blocks + bitmaps + an empty VHD's
+	 * overhead (40 GiB: 90112 bytes) less its 10 MiB. The leaf has no vhd-blocks: its
+	 * 8 MiB, estimated */
+	ck_assert_int_eq(SRV(sr)->work_links, 2);
+	ck_assert_int_eq(SRV(sr)->work_estimated, 1);
+	ck_assert_int_eq(SRV(sr)->work_bytes, 20 * mib + 8 * mib);
+	ck_assert(SRV(sr)->need_bytes >= 26 * mib + 13 * 4096 + 90112 - 10 * mib);
+	ck_assert(!has_problem(CT_SEV_WARNING, "SR 'nfs-01' of pool 'lab' needs"));
+	/* 10 MiB free: the merge cannot fit, said before SM says it */
+	ck_assert(has_problem(CT_SEV_WARNING, "the garbage collector of SR 'nfs-02' of pool 'lab' needs "));
+	ck_assert(has_problem(CT_SEV_WARNING, "into its parent and has 10.2 MiB"));
+	ck_assert_int_eq(SRV(sr)->eta, -1);
+	ct_chain_report_release(&R);
+	/* a merge done while the GC runs: 16 MiB less over the 11 s since the last sighting
+	 * without a GC gives the rate (1.45 MiB/s) and the ETA of the 12 MiB left */
+	fx_gc_task(&F, sr, 0.5);
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 1, &st, &R), 0);
+	ct_chain_report_release(&R);
+	xb = ct_model_vdi_parent(&F.m, l);
+	sized(xb, 4 * mib, 3, 4);         /* 8 blocks merged: 16 MiB less left */
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 11, &st, &R), 0);
+	ck_assert(SRV(sr)->rate > 1.4 * mib && SRV(sr)->rate < 1.5 * mib);
+	ck_assert_int_eq(SRV(sr)->eta, 8);
+	ct_stall_release(&st);
+}
+END_TEST
+
+START_TEST(gc_task_failure_remembered)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_stall st = { 0 };
+	struct ct_task *t;
+
+	vm_over_base(sr, "web01", NULL);
+	t = fx_gc_task(&F, sr, 0.5);
+	t = (struct ct_task *)ct_obj_dup(&t->o);
+	t->status = CT_TASK_FAILURE;
+	ct_strset_add(&t->error_info, "SR_BACKEND_FAILURE_46");
+	ct_strset_add(&t->error_info, "");
+	ct_strset_add(&t->error_info, "The VDI is not available");
+	ct_model_put(&F.m, &t->o);
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW, &st, &R), 0);
+	ck_assert(has_problem(CT_SEV_WARNING, "the garbage collector of SR 'nfs-01' of pool 'lab' failed"));
+	ck_assert(has_problem(CT_SEV_WARNING, "SR_BACKEND_FAILURE_46 The VDI is not available"));
+	ck_assert(!SRV(sr)->gc_running);
+	ct_chain_report_release(&R);
+	/* xapi drops the task ~30 s later: the failure is still said, from the stall memory */
+	ct_model_del(&F.m, CT_TASK, t->o.ref);
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 600, &st, &R), 0);
+	ck_assert(has_problem(CT_SEV_WARNING, "failed (its task ended in failure"));
+	ck_assert(has_problem(CT_SEV_WARNING, "the task is gone"));
+	ct_chain_report_release(&R);
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 25 * 3600, &st, &R), 0);
+	ck_assert(!has_problem(CT_SEV_WARNING, "failed (its task ended in failure"));
+	ct_stall_release(&st);
+}
+END_TEST
 
 int main(void)
 {
@@ -1033,6 +1456,17 @@ int main(void)
 	tcase_add_test(tc, real_vms_only);
 	tcase_add_test(tc, halted_disk_named_by_position);
 	tcase_add_test(tc, refresh_matches_eval);
+	tcase_add_test(tc, paused_is_not_gc_work);
+	tcase_add_test(tc, gc_no_space_key_trusted);
+	tcase_add_test(tc, unpause_failure_is_critical);
+	tcase_add_test(tc, coalesce_error_messages);
+	tcase_add_test(tc, cbt_log_not_a_chain_member);
+	tcase_add_test(tc, leaf_coalesce_exclusions);
+	tcase_add_test(tc, stall_kinds);
+	tcase_add_test(tc, raw_lun_sr_types);
+	tcase_add_test(tc, dom0_attached_vdi);
+	tcase_add_test(tc, work_left_from_vhd_blocks);
+	tcase_add_test(tc, gc_task_failure_remembered);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

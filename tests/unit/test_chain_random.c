@@ -304,6 +304,9 @@ static struct ct_sr *gen_sr(struct ct_model *m)
 		ct_map_set(&sr->sm_config, "last-coalesce-error", t);
 		feat[F_SM_LAST_COALESCE_ERR]++;
 	}
+	if (chance(8))
+		ct_map_set(&sr->other_config, rnd(3) == 0 ? "gc" : rnd(2) ? "coalesce" : "leaf-coalesce",
+			   rnd(4) ? "false" : "true");
 	ct_model_put(m, &sr->o);
 	feat[F_SR]++;
 	return sr;
@@ -390,6 +393,14 @@ static struct ct_vdi *gen_vdi(struct ct_model *m, const struct ct_sr *sr, const 
 		ct_strset_add(&v->current_operations, rnd(2) ? "snapshot" : "clone");
 		feat[F_CUR_OPS]++;
 	}
+	if (chance(3))
+		v->on_boot = ct_xstrdup(rnd(2) ? "reset" : "persist");
+	if (chance(3))
+		v->allow_caching = true;
+	if (chance(3))
+		ct_map_set(&v->other_config, "leaf-coalesce", rnd(2) ? "false" : "force");
+	if (chance(3))
+		ct_map_set(&v->sm_config, "vdi_type", "cbtlog");
 	if (chance(5)) {
 		v->cbt_enabled = true;
 		feat[F_CBT]++;
@@ -662,6 +673,8 @@ static void gen_task(struct ct_model *m, const struct ct_sr *sr)
 	ct_model_put(m, &t->o);
 }
 
+static const char *rand_vdi_uuid(struct ct_model *m);
+
 static struct ct_message *gen_message(struct ct_model *m, const struct ct_sr *sr)
 {
 	struct ct_message *ms = (struct ct_message *)ct_obj_new(CT_MESSAGE);
@@ -678,13 +691,13 @@ static struct ct_message *gen_message(struct ct_model *m, const struct ct_sr *sr
 		feat[F_MSG_NOSPACE]++;
 		break;
 	case 2:
-		ms->name = ct_xstrdup("VDI_COALESCE_FAILED");
-		ms->body = ct_xstrdup("Coalesce failed: no SPACE left on device");
+		ms->name = ct_xstrdup(rnd(2) ? "No space left on device" : "Input/output error");
+		ms->body = ct_xstrdup(rnd(2) ? "Run out of space while coalescing." : "I/O error while coalescing.");
 		feat[F_MSG_COALESCE]++;
 		break;
 	case 3:
-		ms->name = ct_xstrdup("VDI_COALESCE_FAILED");
-		ms->body = ct_xstrdup(rnd(2) ? "VHD error" : NULL);
+		ms->name = ct_xstrdup(rnd(2) ? "Invalid argument" : "VM_SNAPSHOTTED");
+		ms->body = ct_xstrdup(rnd(2) ? "" : NULL);
 		feat[F_MSG_COALESCE]++;
 		break;
 	case 4:
@@ -693,8 +706,10 @@ static struct ct_message *gen_message(struct ct_model *m, const struct ct_sr *sr
 		feat[F_MSG_COALESCE]++;
 		break;
 	case 5:
-		ms->name = ct_xstrdup("SR_SPACE_COALESCE_FAIL");
-		ms->body = NULL;
+		ms->name = ct_xstrdup("failed to unpause tapdisk");
+		ms->body = rnd(3) ? ct_xasprintf("Failed to unpause tapdisk for VDI %s, VMs using this "
+						 "tapdisk have lost access to the corresponding disk(s)",
+						 rand_vdi_uuid(m)) : NULL;
 		feat[F_MSG_COALESCE]++;
 		break;
 	default:
@@ -1161,6 +1176,8 @@ static void mutate_light(struct ct_model *m)
 			struct ct_sr *d = (struct ct_sr *)ct_obj_dup(&sr->o);
 
 			d->physical_utilisation = d->physical_size / 100 * rrange(0, 101);
+			if (chance(20))   /* a switch flips: pending links change */
+				ct_map_set(&d->other_config, "leaf-coalesce", rnd(2) ? "false" : "true");
 			ct_model_put(m, &d->o);
 		}
 		break;
@@ -1330,6 +1347,11 @@ static char *dump_report(struct ct_model *m, int rc, const struct ct_chain_repor
 			   s->garbage, s->broken, s->deep, (long long)s->free_bytes, s->free_percent,
 			   s->gc_progress, s->gc_paused, s->gc_no_space);
 		esc(&sb, s->gc_note);
+		ct_sb_addf(&sb, " gc_running=%d gc_idle=%d gc_silent=%d gc_blocked=%s switches=%u "
+			   "not_coalesced=%d paused=%d coalesce_error=%s@%lld coalesce_failed=%d",
+			   s->gc_running, s->gc_idle, s->gc_silent, s->gc_blocked ? s->gc_blocked : "-",
+			   s->switches, s->not_coalesced, s->paused, s->coalesce_error,
+			   (long long)s->coalesce_error_at, s->coalesce_failed);
 		ct_sb_addf(&sb, " gc_stalled=%d pending_since=%lld gate={%d,%d,%d,%d,%lld} "
 			   "health={%d,%d,%d,%d,%lld,%lld} severity=%d coalesce_failed=%d "
 			   "refused_vms=%d first_vdi=%d n_vdi_verdicts=%d\n", s->gc_stalled,
@@ -1356,7 +1378,8 @@ static char *dump_report(struct ct_model *m, int rc, const struct ct_chain_repor
 		OREF(&sb, m, v->snapshot_vm);
 		ct_sb_addf(&sb, " cycle=%d missing_parent=", v->cycle);
 		esc(&sb, v->missing_parent);
-		ct_sb_addf(&sb, " broken_above=%d gc_mark=%d\n", v->broken_above, v->gc_mark);
+		ct_sb_addf(&sb, " broken_above=%d gc_mark=%d paused=%d no_coalesce=%s\n",
+			   v->broken_above, v->gc_mark, v->paused, v->no_coalesce ? v->no_coalesce : "-");
 	}
 	for (int i = 0; i < rp->n_vms; i++) {
 		const struct ct_vm_verdict *v = &rp->vms[i];

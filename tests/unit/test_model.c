@@ -564,6 +564,10 @@ START_TEST(digests_follow_records)
 		v->managed = i % 2;
 		v->virtual_size = i;
 		ct_map_set(&v->sm_config, "vdi_type", i % 3 ? "vhd" : "aio");
+		if (i % 7 == 3)
+			v->type = CT_VDI_CBT_METADATA;
+		if (i % 11 == 5)
+			v->on_boot = ct_xstrdup("reset");
 		ct_model_put(&m, &v->o);
 	}
 	/* a replaced record gets a new digest in the same place */
@@ -588,7 +592,11 @@ START_TEST(digests_follow_records)
 		ck_assert_int_eq(d[i].virtual_size, r->virtual_size);
 		ck_assert_int_eq(!!(d[i].flags & CT_DG_MANAGED), r->managed);
 		ck_assert_int_eq(!!(d[i].flags & CT_DG_RAW), vt && !strcmp(vt, "aio"));
-		ck_assert_int_eq(!!(d[i].flags & CT_DG_GC_MARK), r->virtual_size == 700);
+		/* paused is tapdisk's flag, not a GC mark */
+		ck_assert_int_eq(!!(d[i].flags & CT_DG_PAUSED), r->virtual_size == 700);
+		ck_assert(!(d[i].flags & CT_DG_GC_MARK));
+		ck_assert_int_eq(!!(d[i].flags & CT_DG_NOT_CHAIN), r->type == CT_VDI_CBT_METADATA);
+		ck_assert_int_eq(!!(d[i].flags & CT_DG_NO_LEAF), r->on_boot != NULL);
 		pos = ct_model_pos_of_ref(&m, CT_VDI, ct_key_ref(r->o.ref), r->o.ref);
 		ck_assert_int_eq(pos, (long)i);
 	}
