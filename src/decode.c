@@ -267,6 +267,11 @@ enum role {
 	R_REFCOUNT,
 	R_TOKEN,
 	R_TOPSTRING,
+	R_TOPSET,
+	R_TOPSETITEM,
+	R_FAULTV,
+	R_FAULTCODE,
+	R_FAULTSTR,
 };
 
 enum scalar_type { T_BARE, T_STRING, T_INT, T_BOOL, T_DOUBLE, T_TIME, T_BASE64, T_NIL };
@@ -322,6 +327,10 @@ struct ct_decoder {
 	bool collect;               /* gather character data into text */
 	bool in_name;
 	bool in_param, in_fault, fault;
+	char *fault_code, *fault_string;
+	bool shape_bad;             /* STRING, SET: the Value has another shape */
+	bool set_seen;
+	struct ct_strset set;
 	bool top_seen;
 	bool failed, finished;
 	struct ct_sb text;
@@ -423,7 +432,7 @@ static bool scalar_role(enum role r)
 	switch (r) {
 	case R_STATUS: case R_ERRITEM: case R_FIELD: case R_SETITEM: case R_MAPITEM:
 	case R_MAPVALITEM: case R_EVCLASS: case R_EVOP: case R_EVREF: case R_REFCOUNT:
-	case R_TOKEN: case R_TOPSTRING:
+	case R_TOKEN: case R_TOPSTRING: case R_TOPSETITEM: case R_FAULTCODE: case R_FAULTSTR:
 		return true;
 	default:
 		return false;
@@ -453,8 +462,12 @@ static enum role child_role(struct ct_decoder *d, struct frame *parent, struct c
 			return R_TOPSTRING;
 		}
 		if (d->in_fault) {
+			if (d->fault) {
+				fail(d, "the XML-RPC fault holds more than one value");
+				return R_SKIP;
+			}
 			d->fault = true;
-			return R_SKIP;
+			return R_FAULTV;
 		}
 		if (!d->in_param || d->top_seen) {
 			fail(d, "unexpected <value> outside <param> in the reply");
@@ -486,6 +499,10 @@ static enum role child_role(struct ct_decoder *d, struct frame *parent, struct c
 				return R_RECORD;
 			case CT_DEC_EVENTS:
 				return R_EVRESULT;
+			case CT_DEC_STRING:
+				return R_TOPSTRING;
+			case CT_DEC_SET:
+				return R_TOPSET;
 			default:
 				return R_SKIP;
 			}
@@ -544,6 +561,16 @@ static enum role child_role(struct ct_decoder *d, struct frame *parent, struct c
 		return R_SKIP;
 	case R_REFCOUNTS:
 		return parent->kind == 'S' ? R_REFCOUNT : R_SKIP;
+	case R_TOPSET:
+		return parent->kind == 'A' ? R_TOPSETITEM : R_SKIP;
+	case R_FAULTV:
+		if (parent->kind != 'S')
+			return R_SKIP;
+		if (!strcmp(nm, "faultCode"))
+			return R_FAULTCODE;
+		if (!strcmp(nm, "faultString"))
+			return R_FAULTSTR;
+		return R_SKIP;
 	default:
 		return R_SKIP;
 	}
@@ -766,7 +793,21 @@ static void deliver_scalar(struct ct_decoder *d, struct frame *f, struct frame *
 		break;
 	case R_TOPSTRING:
 		free(d->str);
-		d->str = ct_xstrndup(s, n);
+		/* a boolean reads as the word, like every other XAPI client shows it */
+		d->str = f->scalar == T_BOOL ? ct_xstrdup(parse_bool(s) ? "true" : "false") :
+			 ct_xstrndup(s, n);
+		break;
+	case R_TOPSETITEM:
+		if (room_for(d, d->set.n))
+			ct_strset_add(&d->set, s);
+		break;
+	case R_FAULTCODE:
+		free(d->fault_code);
+		d->fault_code = ct_xstrndup(s, n);
+		break;
+	case R_FAULTSTR:
+		free(d->fault_string);
+		d->fault_string = ct_xstrndup(s, n);
 		break;
 	default:
 		break;
@@ -975,6 +1016,23 @@ static void start_container(struct ct_decoder *d, struct frame *f, enum elem id)
 	case R_ERRDESC: case R_EVARRAY:
 		if (f->kind != 'A')
 			f->role = R_IGNORE;
+		break;
+	case R_FAULTV:
+		if (f->kind != 'S')
+			f->role = R_IGNORE;
+		break;
+	case R_TOPSET:
+		d->set_seen = true;
+		if (f->kind != 'A') {
+			d->shape_bad = true;
+			f->role = R_IGNORE;
+		}
+		break;
+	case R_TOPSTRING: case R_TOPSETITEM:
+		/* a container where a string belongs (a task result may hold anything) */
+		if (d->kind != CT_DEC_FRAGMENT)
+			d->shape_bad = true;
+		f->role = R_IGNORE;
 		break;
 	case R_FIELD:
 		if (!((f->fd->type == F_SET && f->kind == 'A') ||
@@ -1814,6 +1872,9 @@ void ct_decoder_free(struct ct_decoder *d)
 	ct_obj_free(d->single);
 	ct_event_batch_release(&d->batch);
 	free(d->str);
+	free(d->fault_code);
+	free(d->fault_string);
+	ct_strset_release(&d->set);
 	free(d);
 }
 
@@ -1853,8 +1914,13 @@ int ct_decoder_finish(struct ct_decoder *d, struct ct_err *e)
 	}
 	d->failed = true;   /* until proven otherwise: later calls repeat the error */
 	if (d->fault) {
-		ct_err_set(&d->err, CT_E_PROTO, "the server answered with an XML-RPC fault, not "
-			   "XAPI's Status/Value envelope: is this URL a XenServer/XCP-ng pool master?");
+		char code[32], why[256];
+
+		ct_err_set(&d->err, CT_E_PROTO, "the server answered with an XML-RPC fault (%s: %s), "
+			   "not XAPI's Status/Value envelope: is this URL a XenServer/XCP-ng pool master?",
+			   ct_sanitize(d->fault_code ? d->fault_code : "no code", code, sizeof(code)),
+			   ct_sanitize(d->fault_string ? d->fault_string : "no reason", why,
+				       sizeof(why)));
 	} else if (!d->status) {
 		ct_err_set(&d->err, CT_E_PROTO, "the reply has no Status member: not an XAPI "
 			   "answer (is this URL a XenServer/XCP-ng pool master?)");
@@ -1871,6 +1937,10 @@ int ct_decoder_finish(struct ct_decoder *d, struct ct_err *e)
 		ct_err_set(&d->err, CT_E_PROTO, "the reply's Value is not a record");
 	} else if (d->kind == CT_DEC_EVENTS && !d->batch.token) {
 		ct_err_set(&d->err, CT_E_PROTO, "the event.from reply carries no token");
+	} else if (d->kind == CT_DEC_STRING && (d->shape_bad || !d->str)) {
+		ct_err_set(&d->err, CT_E_PROTO, "the reply's Value is not a string");
+	} else if (d->kind == CT_DEC_SET && (d->shape_bad || !d->set_seen)) {
+		ct_err_set(&d->err, CT_E_PROTO, "the reply's Value is not a set of strings");
 	} else {
 		d->failed = false;
 		return 0;
@@ -1891,6 +1961,12 @@ void ct_decoder_take_events(struct ct_decoder *d, struct ct_event_batch *out)
 {
 	*out = d->batch;
 	ct_event_batch_init(&d->batch);
+}
+
+void ct_decoder_take_set(struct ct_decoder *d, struct ct_strset *out)
+{
+	*out = d->set;
+	memset(&d->set, 0, sizeof(d->set));
 }
 
 char *ct_decoder_take_string(struct ct_decoder *d)

@@ -1065,6 +1065,64 @@ START_TEST(xml_conformance)
 }
 END_TEST
 
+/* The kinds of ordinary calls (issue 11 item 2): a string, a set of strings, and a reply
+ * nested 180,000 deep, which xmlrpc-c could not free without overflowing the stack. */
+START_TEST(string_and_set_values)
+{
+	static const char str[] = HEAD "OpaqueRef:s&amp;1" TAIL;
+	static const char boolean[] = HEAD "<boolean>0</boolean>" TAIL;
+	static const char set[] = HEAD "<array><data><value>a</value><value><string>b</string>"
+		"</value><value/></data></array>" TAIL;
+	static const char strct[] = HEAD "<struct></struct>" TAIL;
+	struct ct_err e;
+	struct ct_sb deep;
+
+	for (size_t k = 0; k < NCHUNKS; k++) {
+		struct ct_decoder *d = ct_decoder_new(CT_DEC_STRING, CT_POOL, NULL, NULL);
+		struct ct_strset got;
+		char *s;
+
+		ct_err_init(&e);
+		ck_assert_int_eq(feed(d, str, strlen(str), chunks[k], &e), 0);
+		s = ct_decoder_take_string(d);
+		ck_assert_str_eq(s, "OpaqueRef:s&1");
+		free(s);
+		ct_decoder_free(d);
+		d = ct_decoder_new(CT_DEC_STRING, CT_POOL, NULL, NULL);
+		ck_assert_int_eq(feed(d, boolean, strlen(boolean), chunks[k], &e), 0);
+		s = ct_decoder_take_string(d);
+		ck_assert_str_eq(s, "false");
+		free(s);
+		ct_decoder_free(d);
+		d = ct_decoder_new(CT_DEC_SET, CT_POOL, NULL, NULL);
+		ck_assert_int_eq(feed(d, set, strlen(set), chunks[k], &e), 0);
+		ct_decoder_take_set(d, &got);
+		ck_assert_uint_eq(got.n, 3);
+		ck_assert_str_eq(got.v[1], "b");
+		ck_assert_str_eq(got.v[2], "");
+		ct_strset_release(&got);
+		ct_decoder_free(d);
+		ck_assert_int_eq(decode_err(CT_DEC_SET, str, strlen(str), chunks[k], &e), -1);
+		ck_assert_msg(strstr(e.msg, "not a set of strings"), "%s", e.msg);
+		ck_assert_int_eq(decode_err(CT_DEC_STRING, strct, strlen(strct), chunks[k], &e), -1);
+		ck_assert_msg(strstr(e.msg, "not a string"), "%s", e.msg);
+		ck_assert_int_eq(decode_err(CT_DEC_STRING, set, strlen(set), chunks[k], &e), -1);
+	}
+	ct_sb_init(&deep);
+	ct_sb_adds(&deep, HEAD);
+	for (int i = 0; i < 90000; i++)
+		ct_sb_adds(&deep, "<array><data><value>");
+	for (int i = 0; i < 90000; i++)
+		ct_sb_adds(&deep, "</value></data></array>");
+	ct_sb_adds(&deep, TAIL);
+	ck_assert_int_eq(decode_err(CT_DEC_STRING, deep.buf, deep.len, 16384, &e), -1);
+	ck_assert_msg(e.code == CT_E_PROTO && strstr(e.msg, "nested deeper"), "%s", e.msg);
+	ck_assert_int_eq(decode_err(CT_DEC_SET, deep.buf, deep.len, 0, &e), -1);
+	ck_assert_msg(strstr(e.msg, "nested deeper"), "%s", e.msg);
+	ct_sb_release(&deep);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("decode");
@@ -1087,6 +1145,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, mutations_never_crash);
 	tcase_add_test(tc, nul_in_field_name);
 	tcase_add_test(tc, xml_conformance);
+	tcase_add_test(tc, string_and_set_values);
 	suite_add_tcase(s, tc);
 	return s;
 }
