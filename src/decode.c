@@ -1484,9 +1484,11 @@ static void tag(struct ct_decoder *d, const char *s, size_t n)
 		return;
 	}
 	id = elem_id(s, k);
-	/* known elements are identified by their id, others (only allowed inside values
+	/* known elements are identified by their id, length and last byte (so that aliases
+	 * such as <i4> and <i8> still have to match), others (only allowed inside values
 	 * chaintop skips) by a hash with the top bit set */
-	h = id != E_UNKNOWN ? (uint32_t)id : name_hash(s, k) | 0x80000000u;
+	h = id != E_UNKNOWN ? (uint32_t)id | (uint32_t)k << 8 | (uint32_t)(unsigned char)s[k - 1] << 16 :
+	    name_hash(s, k) | 0x80000000u;
 	if (end) {
 		if (d->ntags == 0 || d->tags[d->ntags - 1] != h) {
 			malformed(d, "an end tag that does not match the open element");
@@ -1507,15 +1509,15 @@ static void tag(struct ct_decoder *d, const char *s, size_t n)
 		malformed(d, "a second root element");
 		return;
 	}
+	if (d->skip_until && empty)
+		return;
 	if (d->ntags >= d->max_depth) {
 		fail(d, "the reply is nested deeper than %d XML elements", d->max_depth);
 		return;
 	}
 	if (d->skip_until) {
-		if (!empty) {
-			d->tags[d->ntags++] = h;
-			d->depth++;
-		}
+		d->tags[d->ntags++] = h;
+		d->depth++;
 		return;
 	}
 	d->seen_root = true;

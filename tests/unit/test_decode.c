@@ -1001,6 +1001,9 @@ START_TEST(xml_conformance)
 		REC("<string a=\"1\"b=\"2\">x</string>"),
 		REC("<string a=\"&bogus;\">x</string>"),
 		REC("<string a=\"x\">x</strinG>"),
+		REC("<i8>1</i4>"), REC("<nil></ex:nil>"),   /* aliases of one type still match */
+		HEAD "<struct><member><name>OpaqueRef:r</name><value><struct>"
+		M("xenstore_data", "<int>1</i4>") "</struct></value></member></struct>" TAIL,
 		/* in a skipped value too: names are checked and must match */
 		HEAD "<struct><member><name>OpaqueRef:r</name><value><struct>"
 		M("xenstore_data", "<struct></array>") "</struct></value></member></struct>" TAIL,
