@@ -95,7 +95,7 @@ $(BUILD)/bench/%: bench/%.c $(CORE_LIB)
 
 $(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h $(CORE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(CORE_LIB) $(LIBS) $(LDFLAGS)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(CORE_LIB) $(LIBS) -lexpat $(LDFLAGS)
 
 tests-build: $(BIN) $(UNIT_BINS) $(BENCH_BINS)
 

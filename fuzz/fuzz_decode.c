@@ -1,17 +1,24 @@
 /* fuzz_decode: the streaming decoder (src/decode.c) on every reply kind, fed in chunks whose
  * sizes come from the input, and compared with a one-shot decoding of the same bytes: valid
- * XML must decode the same whatever the chunking, invalid XML must fail both ways.
+ * XML must decode the same whatever the chunking, invalid XML must fail both ways. The
+ * verdict on well-formedness is also compared with libexpat's: a reply expat refuses must not
+ * decode (outside decode.c's documented leniencies: invalid UTF-8 becomes U+FFFD, a stray
+ * '&' in text chaintop skips), and a reply expat accepts must not be called ill-formed
+ * (outside its documented refusals: comments, CDATA, DOCTYPE, tags over 1024 bytes).
  *
  * Input: byte 0 = kind (low 3 bits), class (next 4 bits), lower limits (top bit); byte 1 =
  * chunk seed (and the largest chunk); the reply follows. decode.c is included so the
  * harness can print every kept field through decode.c's own tables. */
 #include "../src/decode.c"
 
+#include <expat.h>
+
 #define FUZZ_HAVE_FIELDS
 #include "fuzz_common.h"
 
 struct run {
 	struct ct_sb out;
+	char err[sizeof(((struct ct_err *)0)->msg)];   /* the failure's sentence, "" on success */
 };
 
 static void on_record(void *ctx, struct ct_obj *o)
@@ -42,6 +49,7 @@ static void run_once(struct run *r, enum ct_dec_kind kind, enum ct_class cls, bo
 			__builtin_trap();
 		r->out.len = 0;
 		ct_sb_addf(&r->out, "error %d %s", (int)e.code, e.code == CT_E_XAPI ? e.msg : "");
+		snprintf(r->err, sizeof(r->err), "%s", e.msg);
 		ct_decoder_free(d);
 		return;
 	}
@@ -102,6 +110,76 @@ static void run_once(struct run *r, enum ct_dec_kind kind, enum ct_class cls, bo
 	ct_decoder_free(d);
 }
 
+static bool expat_well_formed(const uint8_t *data, size_t n)
+{
+	XML_Parser p = XML_ParserCreate(NULL);
+	bool ok = XML_Parse(p, (const char *)data, (int)n, 1) == XML_STATUS_OK;
+
+	XML_ParserFree(p);
+	return ok;
+}
+
+/* Strict UTF-8 without U+FFFE/U+FFFF (what expat accepts). */
+static bool utf8_ok(const uint8_t *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		uint8_t c = s[i];
+		size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+		unsigned long cp;
+
+		if (!len || i + len > n)
+			return false;
+		cp = len == 1 ? c : len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3F);
+		}
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF) ||
+		    cp == 0xFFFE || cp == 0xFFFF)
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+/* Inputs where decode.c is lenient on purpose: invalid UTF-8, a '&' that starts no valid
+ * reference (decode.c does not look at text it skips), "]]>" in text. */
+static bool lenient_input(const uint8_t *s, size_t n)
+{
+	if (!utf8_ok(s, n) || memmem(s, n, "]]>", 3))
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *semi;
+
+		if (s[i] != '&')
+			continue;
+		semi = memchr(s + i + 1, ';', n - i - 1 < 64 ? n - i - 1 : 64);
+		if (!semi || reference((const char *)s + i + 1, (size_t)(semi - s - i - 1)) < 0)
+			return true;
+	}
+	return false;
+}
+
+static void compare_with_expat(const struct run *r, const uint8_t *data, size_t n)
+{
+	bool ours_malformed = strstr(r->out.buf, "error ") == r->out.buf &&
+			      strstr(r->err, "not well-formed XML") &&
+			      !strstr(r->err, "longer than 1024");
+	bool ours_ok = strncmp(r->out.buf, "error ", 6) != 0;
+	bool wf = expat_well_formed(data, n);
+
+	if (wf && ours_malformed) {
+		fprintf(stderr, "expat accepts what decode.c calls ill-formed: %s\n", r->err);
+		__builtin_trap();
+	}
+	if (!wf && ours_ok && !lenient_input(data, n)) {
+		fprintf(stderr, "decode.c accepts what expat refuses\n");
+		__builtin_trap();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const enum ct_dec_kind kinds[] = {
@@ -122,6 +200,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	seed = data[1] * 2654435761u + 1;
 	ct_sb_init(&whole.out);
 	ct_sb_init(&chunked.out);
+	whole.err[0] = chunked.err[0] = '\0';
 	run_once(&whole, kind, cls, small, data + 2, size - 2, 0, 0);
 	run_once(&chunked, kind, cls, small, data + 2, size - 2, seed, 1 + data[1] % 67);
 	if (whole.out.len != chunked.out.len || memcmp(whole.out.buf, chunked.out.buf, whole.out.len)) {
@@ -129,6 +208,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			"chunked\n%s\n", whole.out.buf, chunked.out.buf);
 		__builtin_trap();
 	}
+	if (!small)   /* lowered limits refuse what expat accepts */
+		compare_with_expat(&whole, data + 2, size - 2);
 	ct_sb_release(&whole.out);
 	ct_sb_release(&chunked.out);
 	return 0;

@@ -1404,9 +1404,10 @@ static void xml_decl(struct ct_decoder *d, const char *s, size_t n)
 			return;
 		}
 		next = k + 1;
-		if (k == 0 && !(a.vlen >= 3 && !memcmp(a.val, "1.", 2) &&
-				strspn(a.val + 2, "0123456789") == a.vlen - 2)) {
-			malformed(d, "an XML declaration of a version other than 1.x");
+		/* any version number (expat reads "1.1" or "2.0" as 1.0, and so do we) */
+		if (k == 0 && strspn(a.val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				     "0123456789_.:-") < a.vlen) {
+			malformed(d, "a malformed version in the XML declaration");
 			return;
 		}
 		if (k == 1 && !((a.vlen == 5 && !strncasecmp(a.val, "UTF-8", 5)) ||
