@@ -1,11 +1,11 @@
 #!/bin/sh
-# Install the Debian packages chaintop needs to build, test and run the demo (clang: the
-# libFuzzer harnesses of `make fuzz`).
+# Install the Debian packages chaintop needs to build, test and run the demo (clang and
+# libexpat1-dev: the libFuzzer harnesses of `make fuzz`).
 # As root: installs what is missing with apt-get. Otherwise: prints the exact command.
 set -eu
 PKGS="build-essential pkg-config libncurses-dev libcurl4-openssl-dev
 libxmlrpc-core-c3-dev libconfig-dev libsqlite3-dev libjansson-dev libssl-dev check
-python3 tmux openssl curl procps clang"
+python3 tmux openssl curl procps clang libexpat1-dev"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
