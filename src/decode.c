@@ -1787,13 +1787,17 @@ static void fix_utf8(struct ct_sb *sb)
 	struct ct_sb out;
 	size_t i = 0, n = sb->len;
 	bool bad = false;
+	size_t at = 0;
 
-	for (size_t k = 0; k < n; k++) {
-		if (s[k] >= 0x80) {
-			bad = true;
-			break;
-		}
+	/* almost every kept string is ASCII: look for a high bit eight bytes at a time */
+	for (; at + 8 <= n && !bad; at += 8) {
+		uint64_t x;
+
+		memcpy(&x, s + at, 8);
+		bad = x & 0x8080808080808080ULL;
 	}
+	for (; at < n && !bad; at++)
+		bad = s[at] >= 0x80;
 	if (!bad)
 		return;
 	ct_sb_init(&out);
