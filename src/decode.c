@@ -1466,25 +1466,32 @@ static void tag(struct ct_decoder *d, const char *s, size_t n)
 		empty = true;
 		n--;
 	}
-	if (n == 0 || !name_start((unsigned char)s[0])) {
-		malformed(d, "a tag without a name");
-		return;
-	}
-	while (k < n && name_char((unsigned char)s[k]))
-		k++;
-	if (end) {
-		for (size_t i = k; i < n; i++) {
-			if (!is_space((unsigned char)s[i])) {
-				malformed(d, "junk in an end tag");
-				return;
-			}
+	/* almost every tag is an XML-RPC element without attributes: known as a whole, its
+	 * name needs no byte-by-byte check (a loop whose exit the CPU mispredicts) */
+	id = elem_id(s, n);
+	if (id != E_UNKNOWN) {
+		k = n;
+	} else {
+		if (n == 0 || !name_start((unsigned char)s[0])) {
+			malformed(d, "a tag without a name");
+			return;
 		}
-	} else if (k < n && (!is_space((unsigned char)s[k]) || !attrs_ok(s + k, n - k))) {
-		malformed(d, is_space((unsigned char)s[k]) ? "a malformed attribute" :
-			  "an invalid character in a tag name");
-		return;
+		while (k < n && name_char((unsigned char)s[k]))
+			k++;
+		if (end) {
+			for (size_t i = k; i < n; i++) {
+				if (!is_space((unsigned char)s[i])) {
+					malformed(d, "junk in an end tag");
+					return;
+				}
+			}
+		} else if (k < n && (!is_space((unsigned char)s[k]) || !attrs_ok(s + k, n - k))) {
+			malformed(d, is_space((unsigned char)s[k]) ? "a malformed attribute" :
+				  "an invalid character in a tag name");
+			return;
+		}
+		id = elem_id(s, k);
 	}
-	id = elem_id(s, k);
 	/* known elements are identified by their id, length and last byte (so that aliases
 	 * such as <i4> and <i8> still have to match), others (only allowed inside values
 	 * chaintop skips) by a hash with the top bit set */
