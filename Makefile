@@ -5,6 +5,7 @@
 #   make demo            install missing packages, build, start two simulated pools, open the console
 #   make install PREFIX=/usr/local DESTDIR=
 #   make bench           benchmark scripts (print figures)
+#   make fuzz            build the libFuzzer harnesses (clang) and run each FUZZ_SECONDS (60)
 
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
@@ -17,6 +18,14 @@ TEST_PKGS := check
 ifeq ($(SANITIZE),1)
 BUILD     := build-san
 SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT       := -O1
+BIN       := $(BUILD)/chaintop
+else ifeq ($(FUZZ),1)
+# the core built for libFuzzer: clang, coverage instrumentation, ASan + UBSan
+BUILD     := build-fuzz
+CC        := clang
+SANFLAGS  := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+             -fno-sanitize-recover=undefined
 OPT       := -O1
 BIN       := $(BUILD)/chaintop
 else
@@ -58,9 +67,12 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+FUZZ_SRCS  := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BINS  := $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
 
 .PHONY: all check unit-tests sim-tests integration-tests ui-tests check-layering demo deps \
-        install uninstall clean bench tests-build
+        install uninstall clean bench tests-build fuzz fuzz-build
 all: $(BIN)
 
 -include $(CORE_OBJS:.o=.d) $(UI_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)
@@ -88,7 +100,20 @@ $(BUILD)/bench/%: bench/%.c $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(CORE_LIB) $(LIBS) $(LDFLAGS)
 
+$(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(CORE_LIB) $(LIBS) -lexpat $(LDFLAGS)
+
 tests-build: $(BIN) $(UNIT_BINS) $(BENCH_BINS)
+
+# libFuzzer harnesses (fuzz/README.md): built with clang into build-fuzz/, each run for
+# FUZZ_SECONDS from the seed corpus in fuzz/corpus/; new inputs go to a temporary directory
+# (FUZZ_OUT keeps them). Fails when a harness finds a crash, a leak or a timeout.
+fuzz:
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) BUILD=build-fuzz fuzz/run.sh
+
+fuzz-build: $(FUZZ_BINS)
 
 # Every test suite runs even when an earlier one fails; the summary says which failed.
 check: check-layering tests-build
@@ -132,4 +157,4 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/chaintop
 
 clean:
-	rm -rf build build-san chaintop
+	rm -rf build build-san build-fuzz chaintop

@@ -1,10 +1,11 @@
 #!/bin/sh
-# Install the Debian packages chaintop needs to build, test and run the demo.
+# Install the Debian packages chaintop needs to build, test and run the demo (clang and
+# libexpat1-dev: the libFuzzer harnesses of `make fuzz`; time: peak memory in the hostile-server test).
 # As root: installs what is missing with apt-get. Otherwise: prints the exact command.
 set -eu
 PKGS="build-essential pkg-config libncurses-dev libcurl4-openssl-dev
 libxmlrpc-core-c3-dev libconfig-dev libsqlite3-dev libjansson-dev libssl-dev zlib1g-dev check
-python3 tmux openssl curl procps"
+python3 tmux openssl curl procps time clang libexpat1-dev"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

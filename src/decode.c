@@ -6,14 +6,19 @@
  * A value whose role is "skip" (unknown fields, members chaintop does not keep) is passed
  * over without storing its text or pushing frames.
  *
- * The tokenizer is written for the small XML subset XML-RPC uses (elements without
- * meaningful attributes, text, the five predefined entities and character references, one
- * leading <?xml?> declaration) and refuses everything else (DOCTYPE, entity declarations,
- * CDATA, comments, mismatched or unclosed tags). It exists because libexpat alone needs
- * 0.88 s for the 83 MB a 2000-VM pool sends, more than the whole budget; this one skims the
- * text it does not keep with memchr. Text outside the values chaintop keeps is not checked
- * for entities, so a stray '&' in a map key of a field chaintop ignores (xapi does not
- * escape map keys) does not break the whole load. */
+ * The tokenizer is written for the XML XML-RPC uses (elements, attributes it checks and
+ * ignores, text, the five predefined entities and character references, an optional UTF-8
+ * byte order mark and <?xml?> declaration, processing instructions it skips) and refuses
+ * the rest (DOCTYPE, entity declarations, CDATA, comments, mismatched or unclosed tags,
+ * characters XML 1.0 does not allow, encodings other than UTF-8). Kept text gets XML's
+ * end-of-line handling (CR LF and CR become LF). Chunk boundaries never change the result:
+ * every piece of state that spans bytes (tag, reference, CR, quote, BOM) lives in the
+ * decoder. It exists because libexpat alone needs 0.88 s for the 83 MB a 2000-VM pool sends,
+ * more than the whole budget; this one skims the text it does not keep with memchr (and
+ * checks it for control characters eight bytes at a time). Text outside the values chaintop
+ * keeps is not checked for entities, so a stray '&' in a map key of a field chaintop ignores
+ * (xapi does not escape map keys) does not break the whole load. Invalid UTF-8 in kept text
+ * becomes U+FFFD rather than failing the load. */
 #include "decode.h"
 
 #include <errno.h>
@@ -49,10 +54,11 @@ enum ftype {
 struct field {
 	const char *name;
 	unsigned char type;
+	unsigned char len;          /* strlen(name): a member name may hold NULs */
 	size_t off;
 };
 
-#define FLD(st, nm, ty, member) { nm, ty, offsetof(struct st, member) }
+#define FLD(st, nm, ty, member) { nm, ty, sizeof(nm) - 1, offsetof(struct st, member) }
 
 static const struct field pool_fields[] = {
 	FLD(ct_pool, "uuid", F_STR, o.uuid),
@@ -224,7 +230,7 @@ static void field_init(void)
 	for (int c = 0; c < CT_NCLASSES; c++) {
 		for (size_t i = 0; i < class_fields[c].n; i++) {
 			const struct field *f = &class_fields[c].f[i];
-			uint32_t h = name_hash(f->name, strlen(f->name)) % FIELD_SLOTS;
+			uint32_t h = name_hash(f->name, f->len) % FIELD_SLOTS;
 
 			while (field_slot[c][h])
 				h = (h + 1) % FIELD_SLOTS;
@@ -240,7 +246,7 @@ static const struct field *field_find(enum ct_class c, const char *name, size_t 
 	while (field_slot[c][h]) {
 		const struct field *f = field_slot[c][h];
 
-		if (!strncmp(f->name, name, n) && f->name[n] == '\0')
+		if (f->len == n && !memcmp(f->name, name, n))
 			return f;
 		h = (h + 1) % FIELD_SLOTS;
 	}
@@ -272,6 +278,11 @@ enum role {
 	R_REFCOUNT,
 	R_TOKEN,
 	R_TOPSTRING,
+	R_TOPSET,
+	R_TOPSETITEM,
+	R_FAULTV,
+	R_FAULTCODE,
+	R_FAULTSTR,
 };
 
 enum scalar_type { T_BARE, T_STRING, T_INT, T_BOOL, T_DOUBLE, T_TIME, T_BASE64, T_NIL };
@@ -294,18 +305,24 @@ struct frame {
 	struct ct_obj *ev_snap;
 };
 
-#define TAG_MAX 1024        /* bytes between '<' and '>' */
-#define ENT_MAX 12          /* bytes between '&' and ';' */
+#define TAG_MAX 1024        /* bytes between '<' and '>' (or "<?" and "?>") */
+#define ENT_MAX 12          /* bytes between '&' and ';', leading zeros of a number aside */
 
-enum tstate { TS_TEXT, TS_TAG, TS_ENTITY };
+enum tstate { TS_TEXT, TS_TAG, TS_ENTITY, TS_PI };
 
 struct ct_decoder {
 	/* tokenizer */
 	enum tstate ts;
 	char tagbuf[TAG_MAX + 1];
 	size_t taglen;
+	char quote;                 /* TS_TAG: inside an attribute value quoted with this */
+	bool pi_q;                  /* TS_PI: the last byte was '?' */
+	bool after_cr;              /* the last text byte was a CR (a following LF is dropped) */
+	unsigned char bom;          /* bytes of a UTF-8 byte order mark read at the start */
+	unsigned long long tag_at;  /* offset of the '<' of the current tag */
 	char entbuf[ENT_MAX + 1];
 	size_t entlen;
+	bool ent_zero;              /* leading zeros of a character reference were dropped */
 	uint32_t *tags;             /* hash of each open element's name */
 	int ntags;
 	bool seen_root, root_closed;
@@ -321,6 +338,10 @@ struct ct_decoder {
 	bool collect;               /* gather character data into text */
 	bool in_name;
 	bool in_param, in_fault, fault;
+	char *fault_code, *fault_string;
+	bool shape_bad;             /* STRING, SET: the Value has another shape */
+	bool set_seen;
+	struct ct_strset set;
 	bool top_seen;
 	bool failed, finished;
 	struct ct_sb text;
@@ -422,7 +443,7 @@ static bool scalar_role(enum role r)
 	switch (r) {
 	case R_STATUS: case R_ERRITEM: case R_FIELD: case R_SETITEM: case R_MAPITEM:
 	case R_MAPVALITEM: case R_EVCLASS: case R_EVOP: case R_EVREF: case R_REFCOUNT:
-	case R_TOKEN: case R_TOPSTRING:
+	case R_TOKEN: case R_TOPSTRING: case R_TOPSETITEM: case R_FAULTCODE: case R_FAULTSTR:
 		return true;
 	default:
 		return false;
@@ -452,8 +473,12 @@ static enum role child_role(struct ct_decoder *d, struct frame *parent, struct c
 			return R_TOPSTRING;
 		}
 		if (d->in_fault) {
+			if (d->fault) {
+				fail(d, "the XML-RPC fault holds more than one value");
+				return R_SKIP;
+			}
 			d->fault = true;
-			return R_SKIP;
+			return R_FAULTV;
 		}
 		if (!d->in_param || d->top_seen) {
 			fail(d, "unexpected <value> outside <param> in the reply");
@@ -485,6 +510,10 @@ static enum role child_role(struct ct_decoder *d, struct frame *parent, struct c
 				return R_RECORD;
 			case CT_DEC_EVENTS:
 				return R_EVRESULT;
+			case CT_DEC_STRING:
+				return R_TOPSTRING;
+			case CT_DEC_SET:
+				return R_TOPSET;
 			default:
 				return R_SKIP;
 			}
@@ -543,6 +572,16 @@ static enum role child_role(struct ct_decoder *d, struct frame *parent, struct c
 		return R_SKIP;
 	case R_REFCOUNTS:
 		return parent->kind == 'S' ? R_REFCOUNT : R_SKIP;
+	case R_TOPSET:
+		return parent->kind == 'A' ? R_TOPSETITEM : R_SKIP;
+	case R_FAULTV:
+		if (parent->kind != 'S')
+			return R_SKIP;
+		if (!strcmp(nm, "faultCode"))
+			return R_FAULTCODE;
+		if (!strcmp(nm, "faultString"))
+			return R_FAULTSTR;
+		return R_SKIP;
 	default:
 		return R_SKIP;
 	}
@@ -765,7 +804,21 @@ static void deliver_scalar(struct ct_decoder *d, struct frame *f, struct frame *
 		break;
 	case R_TOPSTRING:
 		free(d->str);
-		d->str = ct_xstrndup(s, n);
+		/* a boolean reads as the word, like every other XAPI client shows it */
+		d->str = f->scalar == T_BOOL ? ct_xstrdup(parse_bool(s) ? "true" : "false") :
+			 ct_xstrndup(s, n);
+		break;
+	case R_TOPSETITEM:
+		if (room_for(d, d->set.n))
+			ct_strset_add(&d->set, s);
+		break;
+	case R_FAULTCODE:
+		free(d->fault_code);
+		d->fault_code = ct_xstrndup(s, n);
+		break;
+	case R_FAULTSTR:
+		free(d->fault_string);
+		d->fault_string = ct_xstrndup(s, n);
 		break;
 	default:
 		break;
@@ -955,10 +1008,10 @@ static void start_value(struct ct_decoder *d, struct frame *f)
 	d->text.buf[0] = '\0';
 }
 
-static void start_container(struct ct_decoder *d, struct frame *f, enum elem id, const char *el)
+static void start_container(struct ct_decoder *d, struct frame *f, enum elem id)
 {
 	if (!f || f->kind != 0 || f->typed || f->depth != d->depth - 1) {
-		fail(d, "a <%s> outside a <value> in the reply", el);
+		fail(d, "a <%s> outside a <value> in the reply", id == E_STRUCT ? "struct" : "array");
 		return;
 	}
 	f->typed = true;
@@ -975,6 +1028,23 @@ static void start_container(struct ct_decoder *d, struct frame *f, enum elem id,
 		if (f->kind != 'A')
 			f->role = R_IGNORE;
 		break;
+	case R_FAULTV:
+		if (f->kind != 'S')
+			f->role = R_IGNORE;
+		break;
+	case R_TOPSET:
+		d->set_seen = true;
+		if (f->kind != 'A') {
+			d->shape_bad = true;
+			f->role = R_IGNORE;
+		}
+		break;
+	case R_TOPSTRING: case R_TOPSETITEM:
+		/* a container where a string belongs (a task result may hold anything) */
+		if (d->kind != CT_DEC_FRAGMENT)
+			d->shape_bad = true;
+		f->role = R_IGNORE;
+		break;
 	case R_FIELD:
 		if (!((f->fd->type == F_SET && f->kind == 'A') ||
 		      ((f->fd->type == F_MAP || f->fd->type == F_MAPVALS) && f->kind == 'S')))
@@ -986,7 +1056,8 @@ static void start_container(struct ct_decoder *d, struct frame *f, enum elem id,
 	}
 }
 
-static void on_start(struct ct_decoder *d, enum elem id, const char *el)
+/* el[0..ellen) is the element's name (for messages). */
+static void on_start(struct ct_decoder *d, enum elem id, const char *el, int ellen)
 {
 	struct frame *f;
 
@@ -1005,7 +1076,7 @@ static void on_start(struct ct_decoder *d, enum elem id, const char *el)
 		return;
 	case E_STRUCT:
 	case E_ARRAY:
-		start_container(d, f, id, el);
+		start_container(d, f, id);
 		return;
 	case E_MEMBER:
 		if (!f || f->kind != 'S') {
@@ -1043,12 +1114,12 @@ static void on_start(struct ct_decoder *d, enum elem id, const char *el)
 		d->in_fault = true;
 		return;
 	case E_UNKNOWN:
-		fail(d, "unexpected element <%.40s> in the reply", el);
+		fail(d, "unexpected element <%.*s> in the reply", ellen < 40 ? ellen : 40, el);
 		return;
 	default:
 		/* a scalar type element inside a value */
 		if (!f || f->kind != 0 || f->typed || f->depth != d->depth - 1) {
-			fail(d, "a <%.40s> outside a <value> in the reply", el);
+			fail(d, "a <%.*s> outside a <value> in the reply", ellen < 40 ? ellen : 40, el);
 			return;
 		}
 		f->typed = true;
@@ -1127,20 +1198,38 @@ static void malformed(struct ct_decoder *d, const char *what)
 	     d->in_name ? map_key_hint : "");
 }
 
-/* Characters allowed in element names, as a table (this test runs for every byte of every
- * tag). */
+/* Byte classes, as tables (these tests run for every byte of every tag or kept text).
+ * Names: letters, digits, . - _ : and any non-ASCII byte (not a digit, '.' or '-' first).
+ * Controls: the C0 characters XML 1.0
+ * does not allow (all but tab, LF and CR). */
 #define NC_ALPHA_DIGIT(b) \
 	(((b) >= 'a' && (b) <= 'z') || ((b) >= 'A' && (b) <= 'Z') || ((b) >= '0' && (b) <= '9'))
 #define NC(b) (NC_ALPHA_DIGIT(b) || (b) == '.' || (b) == '-' || (b) == '_' || (b) == ':' || (b) >= 0x80)
-#define NC4(b) NC(b), NC((b) + 1), NC((b) + 2), NC((b) + 3)
-#define NC16(b) NC4(b), NC4((b) + 4), NC4((b) + 8), NC4((b) + 12)
-#define NC64(b) NC16(b), NC16((b) + 16), NC16((b) + 32), NC16((b) + 48)
+#define NS(b) (NC(b) && (b) != '.' && (b) != '-' && !((b) >= '0' && (b) <= '9'))
+#define CTL(b) ((b) < 0x20 && (b) != '\t' && (b) != '\n' && (b) != '\r')
+/* kept text stops at markup, CR (end-of-line handling) and controls */
+#define TXT(b) ((b) == '<' || (b) == '&' || (b) == '\r' || CTL(b))
+/* a tag stops at its end, a quote, a '<' (always an error) and controls */
+#define TAG(b) ((b) == '>' || (b) == '"' || (b) == '\'' || (b) == '<' || CTL(b))
+#define T4(F, b) F(b), F((b) + 1), F((b) + 2), F((b) + 3)
+#define T16(F, b) T4(F, b), T4(F, (b) + 4), T4(F, (b) + 8), T4(F, (b) + 12)
+#define T64(F, b) T16(F, b), T16(F, (b) + 16), T16(F, (b) + 32), T16(F, (b) + 48)
+#define T256(F) { T64(F, 0), T64(F, 64), T64(F, 128), T64(F, 192) }
 
-static const bool name_chars[256] = { NC64(0), NC64(64), NC64(128), NC64(192) };
+static const bool name_chars[256] = T256(NC);
+static const bool name_start_chars[256] = T256(NS);
+static const bool ctl_chars[256] = T256(CTL);
+static const bool text_stop[256] = T256(TXT);
+static const bool tag_stop[256] = T256(TAG);
 
 static inline bool name_char(unsigned char c)
 {
 	return name_chars[c];
+}
+
+static inline bool name_start(unsigned char c)
+{
+	return name_start_chars[c];
 }
 
 static bool is_space(unsigned char c)
@@ -1148,39 +1237,238 @@ static bool is_space(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* Does p[0..n) hold a control character XML does not allow? Eight bytes at a time: text
+ * chaintop skips is most of a reply, and almost never holds any byte below 0x20. */
+static bool has_ctl(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		if (i + 8 <= n) {
+			uint64_t x;
+
+			memcpy(&x, p + i, 8);
+			if (!((x - 0x2020202020202020ULL) & ~x & 0x8080808080808080ULL)) {
+				i += 8;
+				continue;
+			}
+			for (size_t k = i; k < i + 8; k++)
+				if (ctl_chars[(unsigned char)p[k]])
+					return true;
+			i += 8;
+			continue;
+		}
+		if (ctl_chars[(unsigned char)p[i]])
+			return true;
+		i++;
+	}
+	return false;
+}
+
+/* A character XML 1.0 allows (production Char). */
+static bool xml_char(unsigned long cp)
+{
+	return cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
+	       (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
+}
+
+/* The reference between '&' and ';' (s[0..n), leading zeros of a number may be gone):
+ * >= 0 the character, -1 malformed or unknown, -2 a character XML does not allow. */
+static long reference(const char *s, size_t n)
+{
+	static const struct {
+		const char *name;
+		char c;
+	} named[] = { { "amp", '&' }, { "lt", '<' }, { "gt", '>' }, { "quot", '"' }, { "apos", '\'' } };
+	unsigned long cp = 0;
+	bool hex;
+	size_t i;
+
+	if (n == 0)
+		return -1;
+	if (s[0] != '#') {
+		for (size_t k = 0; k < sizeof(named) / sizeof(named[0]); k++)
+			if (strlen(named[k].name) == n && !memcmp(named[k].name, s, n))
+				return named[k].c;
+		return -1;
+	}
+	hex = n > 1 && s[1] == 'x';
+	i = hex ? 2 : 1;
+	if (i == n)
+		return -1;
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int v;
+
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if (hex && c >= 'a' && c <= 'f')
+			v = c - 'a' + 10;
+		else if (hex && c >= 'A' && c <= 'F')
+			v = c - 'A' + 10;
+		else
+			return -1;
+		cp = cp * (hex ? 16 : 10) + (unsigned long)v;
+		if (cp > 0x10FFFF)
+			return -2;
+	}
+	return xml_char(cp) ? (long)cp : -2;
+}
+
+/* Is v[0..n) a valid attribute value (no '<', every '&' a valid reference)? */
+static bool attr_value_ok(const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == '<')
+			return false;
+		if (v[i] == '&') {
+			const char *semi = memchr(v + i + 1, ';', n - i - 1);
+
+			if (!semi || reference(v + i + 1, (size_t)(semi - v - i - 1)) < 0)
+				return false;
+			i = (size_t)(semi - v);
+		}
+	}
+	return true;
+}
+
+struct attr {
+	const char *name, *val;
+	size_t nlen, vlen;
+};
+
+/* The next attribute of s[*i..n): 1 one read, 0 none left, -1 malformed. Each attribute is
+ * preceded by white space: S Name S? '=' S? ('"' value '"' | "'" value "'"). */
+static int next_attr(const char *s, size_t n, size_t *i, struct attr *a)
+{
+	size_t k = *i;
+	bool space = false;
+	const char *q;
+
+	while (k < n && is_space((unsigned char)s[k])) {
+		k++;
+		space = true;
+	}
+	if (k == n) {
+		*i = k;
+		return 0;
+	}
+	if (!space || !name_start((unsigned char)s[k]))
+		return -1;
+	a->name = s + k;
+	while (k < n && name_char((unsigned char)s[k]))
+		k++;
+	a->nlen = (size_t)(s + k - a->name);
+	while (k < n && is_space((unsigned char)s[k]))
+		k++;
+	if (k == n || s[k] != '=')
+		return -1;
+	k++;
+	while (k < n && is_space((unsigned char)s[k]))
+		k++;
+	if (k == n || (s[k] != '"' && s[k] != '\''))
+		return -1;
+	q = memchr(s + k + 1, s[k], n - k - 1);
+	if (!q)
+		return -1;
+	a->val = s + k + 1;
+	a->vlen = (size_t)(q - a->val);
+	if (!attr_value_ok(a->val, a->vlen))
+		return -1;
+	*i = (size_t)(q - s) + 1;
+	return 1;
+}
+
+/* The attributes of a tag (s[0..n) after the element name): well-formed, none twice. */
+static bool attrs_ok(const char *s, size_t n)
+{
+	struct attr seen[16], a;
+	size_t i = 0, ns = 0;
+	int rc;
+
+	while ((rc = next_attr(s, n, &i, &a)) == 1) {
+		for (size_t k = 0; k < ns; k++)
+			if (seen[k].nlen == a.nlen && !memcmp(seen[k].name, a.name, a.nlen))
+				return false;
+		if (ns < sizeof(seen) / sizeof(seen[0]))
+			seen[ns++] = a;
+	}
+	return rc == 0;
+}
+
+/* The XML declaration after "<?xml": version, then optionally encoding and standalone.
+ * Replies are read as UTF-8, so another declared encoding is refused rather than misread. */
+static void xml_decl(struct ct_decoder *d, const char *s, size_t n)
+{
+	static const char *const order[] = { "version", "encoding", "standalone" };
+	size_t i = 0, next = 0;
+	struct attr a;
+	int rc;
+
+	while ((rc = next_attr(s, n, &i, &a)) == 1) {
+		size_t k = next;
+
+		while (k < 3 && !(strlen(order[k]) == a.nlen && !memcmp(order[k], a.name, a.nlen)))
+			k++;
+		if (k == 3 || (next == 0 && k != 0)) {
+			malformed(d, "a malformed XML declaration");
+			return;
+		}
+		next = k + 1;
+		/* any version number (expat reads "1.1" or "2.0" as 1.0, and so do we) */
+		if (k == 0 && strspn(a.val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				     "0123456789_.:-") < a.vlen) {
+			malformed(d, "a malformed version in the XML declaration");
+			return;
+		}
+		if (k == 1 && !((a.vlen == 5 && !strncasecmp(a.val, "UTF-8", 5)) ||
+				(a.vlen == 8 && !strncasecmp(a.val, "US-ASCII", 8)))) {
+			fail(d, "the reply declares the encoding '%.*s'; XAPI replies are UTF-8",
+			     (int)(a.vlen < 40 ? a.vlen : 40), a.val);
+			return;
+		}
+		if (k == 2 && !((a.vlen == 3 && !memcmp(a.val, "yes", 3)) ||
+				(a.vlen == 2 && !memcmp(a.val, "no", 2)))) {
+			malformed(d, "a malformed XML declaration");
+			return;
+		}
+	}
+	if (rc < 0 || next == 0)
+		malformed(d, "a malformed XML declaration");
+}
+
+/* A processing instruction, between "<?" and "?>". The XML declaration is checked; any
+ * other instruction means nothing to XML-RPC and is skipped. */
+static void pi(struct ct_decoder *d, const char *s, size_t n)
+{
+	size_t k = 0;
+
+	if (n == 0 || !name_start((unsigned char)s[0])) {
+		malformed(d, "a processing instruction without a target");
+		return;
+	}
+	while (k < n && name_char((unsigned char)s[k]))
+		k++;
+	if (k < n && !is_space((unsigned char)s[k])) {
+		malformed(d, "an invalid character in a processing instruction's target");
+		return;
+	}
+	if (k == 3 && !strncasecmp(s, "xml", 3)) {
+		if (memcmp(s, "xml", 3) || d->tag_at != d->bom)
+			malformed(d, "an XML declaration that is not at the start of the reply");
+		else
+			xml_decl(d, s + 3, n - 3);
+	}
+}
+
 /* The content of one tag, between '<' and '>'. */
 static void tag(struct ct_decoder *d, const char *s, size_t n)
 {
-	char name[TAG_MAX + 1];
 	size_t k = 0;
 	bool end = false, empty = false;
 	enum elem id;
 	uint32_t h;
 
-	if (n > 0 && s[0] == '?') {
-		if (d->seen_root || n < 4 || strncmp(s, "?xml", 4) || s[n - 1] != '?')
-			malformed(d, "a processing instruction where none belongs");
-		return;
-	}
-	/* inside a value chaintop skips, only the nesting is followed */
-	if (d->skip_until) {
-		if (n == 0 || s[0] != '/') {
-			if (n > 0 && s[n - 1] == '/')
-				return;
-			if (d->ntags >= d->max_depth) {
-				fail(d, "the reply is nested deeper than %d XML elements", d->max_depth);
-				return;
-			}
-			d->tags[d->ntags++] = 0;
-			d->depth++;
-			return;
-		}
-		if (d->ntags > d->skip_until) {
-			d->ntags--;
-			d->depth--;
-			return;
-		}
-	}
 	if (n > 0 && s[0] == '/') {
 		end = true;
 		s++;
@@ -1189,50 +1477,71 @@ static void tag(struct ct_decoder *d, const char *s, size_t n)
 		empty = true;
 		n--;
 	}
-	while (k < n && name_char((unsigned char)s[k]))
-		k++;
-	if (k == 0) {
-		malformed(d, "a tag without a name");
-		return;
-	}
-	for (size_t i = k; end && i < n; i++) {
-		if (!is_space((unsigned char)s[i])) {
-			malformed(d, "junk in an end tag");
+	/* almost every tag is an XML-RPC element without attributes: known as a whole, its
+	 * name needs no byte-by-byte check (a loop whose exit the CPU mispredicts) */
+	id = elem_id(s, n);
+	if (id != E_UNKNOWN) {
+		k = n;
+	} else {
+		if (n == 0 || !name_start((unsigned char)s[0])) {
+			malformed(d, "a tag without a name");
 			return;
 		}
+		while (k < n && name_char((unsigned char)s[k]))
+			k++;
+		if (end) {
+			for (size_t i = k; i < n; i++) {
+				if (!is_space((unsigned char)s[i])) {
+					malformed(d, "junk in an end tag");
+					return;
+				}
+			}
+		} else if (k < n && (!is_space((unsigned char)s[k]) || !attrs_ok(s + k, n - k))) {
+			malformed(d, is_space((unsigned char)s[k]) ? "a malformed attribute" :
+				  "an invalid character in a tag name");
+			return;
+		}
+		id = elem_id(s, k);
 	}
-	if (k < n && !is_space((unsigned char)s[k])) {
-		malformed(d, "an invalid character in a tag name");
-		return;
-	}
-	id = elem_id(s, k);
-	/* known elements are identified by their id, others (only allowed inside values
+	/* known elements are identified by their id, length and last byte (so that aliases
+	 * such as <i4> and <i8> still have to match), others (only allowed inside values
 	 * chaintop skips) by a hash with the top bit set */
-	h = id != E_UNKNOWN ? (uint32_t)id : name_hash(s, k) | 0x80000000u;
+	h = id != E_UNKNOWN ? (uint32_t)id | (uint32_t)k << 8 | (uint32_t)(unsigned char)s[k - 1] << 16 :
+	    name_hash(s, k) | 0x80000000u;
 	if (end) {
 		if (d->ntags == 0 || d->tags[d->ntags - 1] != h) {
 			malformed(d, "an end tag that does not match the open element");
 			return;
 		}
 		d->ntags--;
+		/* inside a value chaintop skips, only the nesting is followed */
+		if (d->skip_until && d->ntags >= d->skip_until) {
+			d->depth--;
+			return;
+		}
 		on_end(d, id);
 		if (d->ntags == 0)
 			d->root_closed = true;
 		return;
 	}
-	memcpy(name, s, k);
-	name[k] = '\0';
 	if (d->root_closed) {
 		malformed(d, "a second root element");
 		return;
 	}
+	if (d->skip_until && empty)
+		return;
 	if (d->ntags >= d->max_depth) {
 		fail(d, "the reply is nested deeper than %d XML elements", d->max_depth);
 		return;
 	}
+	if (d->skip_until) {
+		d->tags[d->ntags++] = h;
+		d->depth++;
+		return;
+	}
 	d->seen_root = true;
 	d->tags[d->ntags++] = h;
-	on_start(d, id, name);
+	on_start(d, id, s, (int)k);
 	if (empty && !d->failed) {
 		d->ntags--;
 		on_end(d, id);
@@ -1246,10 +1555,6 @@ static void put_utf8(struct ct_decoder *d, unsigned long cp)
 	char b[4];
 	size_t n;
 
-	if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-		malformed(d, "a character reference to an invalid character");
-		return;
-	}
 	if (cp < 0x80) {
 		b[0] = (char)cp;
 		n = 1;
@@ -1272,36 +1577,18 @@ static void put_utf8(struct ct_decoder *d, unsigned long cp)
 	on_text(d, b, n);
 }
 
-static void entity(struct ct_decoder *d, const char *s)
+static void entity(struct ct_decoder *d)
 {
-	if (!strcmp(s, "amp"))
-		on_text(d, "&", 1);
-	else if (!strcmp(s, "lt"))
-		on_text(d, "<", 1);
-	else if (!strcmp(s, "gt"))
-		on_text(d, ">", 1);
-	else if (!strcmp(s, "quot"))
-		on_text(d, "\"", 1);
-	else if (!strcmp(s, "apos"))
-		on_text(d, "'", 1);
-	else if (s[0] == '#') {
-		char *end;
-		unsigned long cp;
-		bool hex = s[1] == 'x';
+	long cp = reference(d->entbuf, d->entlen);
 
-		if (!s[hex ? 2 : 1]) {
-			malformed(d, "an empty character reference");
-			return;
-		}
-		errno = 0;
-		cp = strtoul(s + (hex ? 2 : 1), &end, hex ? 16 : 10);
-		if (*end || errno || !(hex ? 1 : s[1] >= '0' && s[1] <= '9'))
-			malformed(d, "a malformed character reference");
-		else
-			put_utf8(d, cp);
-	} else {
+	if (cp >= 0)
+		put_utf8(d, (unsigned long)cp);
+	else if (cp == -2 || (d->ent_zero && d->entlen <= 2))   /* &#0; */
+		malformed(d, "a character reference to a character XML does not allow");
+	else if (d->entlen > 0 && d->entbuf[0] == '#')
+		malformed(d, "a malformed character reference");
+	else
 		malformed(d, "an unknown entity or a bare '&'");
-	}
 }
 
 static bool only_space(const char *p, size_t n)
@@ -1312,42 +1599,82 @@ static bool only_space(const char *p, size_t n)
 	return true;
 }
 
+static const char bom_bytes[3] = { '\xEF', '\xBB', '\xBF' };
+
 static void scan(struct ct_decoder *d, const char *p, size_t n)
 {
 	const char *end = p + n;
 
+	/* a UTF-8 byte order mark may open the reply */
+	while (p < end && d->bom < 3 && d->bytes == d->bom) {
+		if (*p != bom_bytes[d->bom]) {
+			if (d->bom)
+				malformed(d, "a broken byte order mark");
+			break;
+		}
+		d->bom++;
+		d->bytes++;
+		p++;
+	}
 	while (p < end && !d->failed) {
 		switch (d->ts) {
 		case TS_TEXT: {
 			const char *q;
 
 			if (d->collect && !d->skip_until) {
+				if (d->after_cr && *p == '\n') {   /* CR LF -> LF */
+					p++;
+					d->bytes++;
+				}
+				d->after_cr = false;
 				q = p;
-				while (q < end && *q != '<' && *q != '&')
+				while (q < end && !text_stop[(unsigned char)*q])
 					q++;
 				on_text(d, p, (size_t)(q - p));
+				if (q < end && *q == '\r') {       /* CR -> LF */
+					on_text(d, "\n", 1);
+					d->after_cr = true;
+					d->bytes += (unsigned long long)(q - p) + 1;
+					p = q + 1;
+					break;
+				}
+				if (q < end && *q != '<' && *q != '&') {
+					d->bytes += (unsigned long long)(q - p);
+					malformed(d, "a control character XML does not allow");
+					return;
+				}
 			} else {
 				/* between tags there is usually nothing at all */
 				q = *p == '<' ? p : memchr(p, '<', (size_t)(end - p));
 				if (!q)
 					q = end;
-				if ((d->ntags == 0) && !only_space(p, (size_t)(q - p))) {
-					malformed(d, d->seen_root ? "text after the root element" :
-						  "text before the root element (not an XML reply)");
-					return;
+				if (q > p) {
+					if (d->ntags == 0 && !only_space(p, (size_t)(q - p))) {
+						malformed(d, d->seen_root ? "text after the root element" :
+							  "text before the root element (not an XML reply)");
+						return;
+					}
+					if (has_ctl(p, (size_t)(q - p))) {
+						malformed(d, "a control character XML does not allow");
+						return;
+					}
 				}
 			}
 			d->bytes += (unsigned long long)(q - p);
 			p = q;
 			if (p == end)
 				break;
+			d->after_cr = false;
+			d->tag_at = d->bytes;
 			d->bytes++;
 			if (*p++ == '&') {
 				d->ts = TS_ENTITY;
 				d->entlen = 0;
+				d->ent_zero = false;
 			} else {
 				d->ts = TS_TAG;
 				d->taglen = 0;
+				d->quote = 0;
 			}
 			break;
 		}
@@ -1355,22 +1682,43 @@ static void scan(struct ct_decoder *d, const char *p, size_t n)
 			const char *q = NULL;
 			size_t k;
 
-			/* tags are short: a plain loop beats a memchr call; a '<' before the '>'
-			 * is an error (an unescaped '<' in text opens a bogus tag) */
 			if (d->taglen == 0 && *p == '!') {
 				fail(d, "the reply carries a DOCTYPE, comment or CDATA section, which XAPI "
 				     "never sends");
 				return;
 			}
+			if (d->taglen == 0 && *p == '?') {
+				d->ts = TS_PI;
+				d->pi_q = false;
+				d->bytes++;
+				p++;
+				break;
+			}
+			/* tags are short: a plain loop beats a memchr call; a '>' inside a quoted
+			 * attribute value does not end the tag; a '<' is an error (an unescaped
+			 * '<' in text opens a bogus tag) */
 			for (const char *c = p; c < end; c++) {
-				if (*c == '>') {
+				unsigned char b = (unsigned char)*c;
+
+				if (!tag_stop[b])
+					continue;
+				if (b == '>') {
+					if (d->quote)
+						continue;
 					q = c;
 					break;
 				}
-				if (*c == '<') {
-					malformed(d, "a '<' inside a tag");
-					return;
+				if (b == '"' || b == '\'') {
+					if (!d->quote)
+						d->quote = (char)b;
+					else if (d->quote == (char)b)
+						d->quote = 0;
+					continue;
 				}
+				d->bytes += (unsigned long long)(c - p);
+				malformed(d, b == '<' ? "a '<' inside a tag" :
+					  "a control character XML does not allow");
+				return;
 			}
 			k = (size_t)((q ? q : end) - p);
 
@@ -1394,41 +1742,80 @@ static void scan(struct ct_decoder *d, const char *p, size_t n)
 			}
 			break;
 		}
-		case TS_ENTITY:
-			while (p < end && *p != ';' && d->entlen < ENT_MAX) {
-				d->entbuf[d->entlen++] = *p++;
+		case TS_PI:
+			while (p < end) {
+				unsigned char b = (unsigned char)*p++;
+
 				d->bytes++;
+				if (b == '>' && d->pi_q) {
+					pi(d, d->tagbuf, d->taglen - 1);
+					d->ts = TS_TEXT;
+					break;
+				}
+				if (ctl_chars[b]) {
+					malformed(d, "a control character XML does not allow");
+					return;
+				}
+				if (d->taglen >= TAG_MAX) {
+					malformed(d, "a processing instruction longer than 1024 bytes");
+					return;
+				}
+				d->tagbuf[d->taglen++] = (char)b;
+				d->pi_q = b == '?';
 			}
-			if (p < end && *p == ';') {
+			break;
+		case TS_ENTITY:
+			while (p < end && *p != ';') {
+				unsigned char b = (unsigned char)*p;
+
+				if (!name_char(b) && b != '#') {
+					malformed(d, "an unknown entity or a bare '&'");
+					return;
+				}
 				p++;
 				d->bytes++;
-				d->entbuf[d->entlen] = '\0';
-				entity(d, d->entbuf);
+				/* leading zeros of a number: "&#x0041;" is 'A' */
+				if (b == '0' && ((d->entlen == 1 && d->entbuf[0] == '#') ||
+						 (d->entlen == 2 && d->entbuf[0] == '#' && d->entbuf[1] == 'x'))) {
+					d->ent_zero = true;
+					continue;
+				}
+				if (d->entlen >= ENT_MAX) {
+					malformed(d, "an unknown entity or a bare '&'");
+					return;
+				}
+				d->entbuf[d->entlen++] = (char)b;
+			}
+			if (p < end) {
+				p++;
+				d->bytes++;
+				entity(d);
 				d->ts = TS_TEXT;
-			} else if (d->entlen >= ENT_MAX) {
-				malformed(d, "an unknown entity or a bare '&'");
-				return;
 			}
 			break;
 		}
 	}
 }
 
-/* Replace invalid UTF-8 in a kept string with U+FFFD so later consumers (JSON output,
- * terminal sanitising) always see valid text. */
+/* Replace invalid UTF-8 (and U+FFFE, U+FFFF, which XML does not allow) in a kept string with
+ * U+FFFD so later consumers (JSON output, terminal sanitising) always see valid text. */
 static void fix_utf8(struct ct_sb *sb)
 {
 	const unsigned char *s = (const unsigned char *)sb->buf;
 	struct ct_sb out;
 	size_t i = 0, n = sb->len;
 	bool bad = false;
+	size_t at = 0;
 
-	for (size_t k = 0; k < n; k++) {
-		if (s[k] >= 0x80) {
-			bad = true;
-			break;
-		}
+	/* almost every kept string is ASCII: look for a high bit eight bytes at a time */
+	for (; at + 8 <= n && !bad; at += 8) {
+		uint64_t x;
+
+		memcpy(&x, s + at, 8);
+		bad = x & 0x8080808080808080ULL;
 	}
+	for (; at < n && !bad; at++)
+		bad = s[at] >= 0x80;
 	if (!bad)
 		return;
 	ct_sb_init(&out);
@@ -1446,7 +1833,7 @@ static void fix_utf8(struct ct_sb *sb)
 				cp = cp << 6 | (s[i + k] & 0x3F);
 			ok = !(len == 2 && cp < 0x80) && !(len == 3 && cp < 0x800) &&
 			     !(len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) &&
-			     !(cp >= 0xD800 && cp <= 0xDFFF);
+			     !(cp >= 0xD800 && cp <= 0xDFFF) && cp != 0xFFFE && cp != 0xFFFF;
 		}
 		if (ok) {
 			ct_sb_add(&out, sb->buf + i, len);
@@ -1510,6 +1897,9 @@ void ct_decoder_free(struct ct_decoder *d)
 	ct_obj_free(d->single);
 	ct_event_batch_release(&d->batch);
 	free(d->str);
+	free(d->fault_code);
+	free(d->fault_string);
+	ct_strset_release(&d->set);
 	free(d);
 }
 
@@ -1549,8 +1939,13 @@ int ct_decoder_finish(struct ct_decoder *d, struct ct_err *e)
 	}
 	d->failed = true;   /* until proven otherwise: later calls repeat the error */
 	if (d->fault) {
-		ct_err_set(&d->err, CT_E_PROTO, "the server answered with an XML-RPC fault, not "
-			   "XAPI's Status/Value envelope: is this URL a XenServer/XCP-ng pool master?");
+		char code[32], why[256];
+
+		ct_err_set(&d->err, CT_E_PROTO, "the server answered with an XML-RPC fault (%s: %s), "
+			   "not XAPI's Status/Value envelope: is this URL a XenServer/XCP-ng pool master?",
+			   ct_sanitize(d->fault_code ? d->fault_code : "no code", code, sizeof(code)),
+			   ct_sanitize(d->fault_string ? d->fault_string : "no reason", why,
+				       sizeof(why)));
 	} else if (!d->status) {
 		ct_err_set(&d->err, CT_E_PROTO, "the reply has no Status member: not an XAPI "
 			   "answer (is this URL a XenServer/XCP-ng pool master?)");
@@ -1567,6 +1962,10 @@ int ct_decoder_finish(struct ct_decoder *d, struct ct_err *e)
 		ct_err_set(&d->err, CT_E_PROTO, "the reply's Value is not a record");
 	} else if (d->kind == CT_DEC_EVENTS && !d->batch.token) {
 		ct_err_set(&d->err, CT_E_PROTO, "the event.from reply carries no token");
+	} else if (d->kind == CT_DEC_STRING && (d->shape_bad || !d->str)) {
+		ct_err_set(&d->err, CT_E_PROTO, "the reply's Value is not a string");
+	} else if (d->kind == CT_DEC_SET && (d->shape_bad || !d->set_seen)) {
+		ct_err_set(&d->err, CT_E_PROTO, "the reply's Value is not a set of strings");
 	} else {
 		d->failed = false;
 		return 0;
@@ -1587,6 +1986,12 @@ void ct_decoder_take_events(struct ct_decoder *d, struct ct_event_batch *out)
 {
 	*out = d->batch;
 	ct_event_batch_init(&d->batch);
+}
+
+void ct_decoder_take_set(struct ct_decoder *d, struct ct_strset *out)
+{
+	*out = d->set;
+	memset(&d->set, 0, sizeof(d->set));
 }
 
 char *ct_decoder_take_string(struct ct_decoder *d)

@@ -1,13 +1,15 @@
 /* decode.h - streaming decoder for XAPI's XML-RPC replies, internal to xapi.c and
  * its tests.
  *
+ * Every XAPI reply goes through it, from the login to the biggest get_all_records.
  * Fed chunk by chunk (straight from libcurl's write callback), it decodes XAPI's value
  * encoding (xapi-reference.md 1.3: bare-text and <string> strings, ints as text or
  * <i4>/<i8>/<int>, <boolean>, <double>, dateTime.iso8601 with or without dashes and zone,
  * <struct> maps and records, <array> sets) straight into the typed records of model.h,
  * keeping only the fields chaintop uses. Unknown fields are skipped without being stored,
  * missing fields keep the defaults of ct_obj_new. The Status/Value/ErrorDescription envelope
- * is checked at the end: a Failure gives the same struct ct_err as an ordinary call.
+ * is checked at the end: a Failure gives a struct ct_err with XAPI's code and params, an
+ * XML-RPC fault its faultCode and faultString.
  *
  * Guards: element depth, the size of each kept string and the number of entries of each set
  * or map are bounded; a DOCTYPE or entity declaration is refused; a malformed or truncated
@@ -26,6 +28,8 @@ enum ct_dec_kind {
 	CT_DEC_RECORD,    /* get_record: Value = one record; take it with ct_decoder_take_record */
 	CT_DEC_EVENTS,    /* event.from: Value = { events, valid_ref_counts, token } */
 	CT_DEC_FRAGMENT,  /* a lone "<value>...</value>" (task result): one string */
+	CT_DEC_STRING,    /* an ordinary call: Value = a string (ref, uuid, void "", a scalar) */
+	CT_DEC_SET,       /* an ordinary call: Value = a set of strings */
 };
 
 #define CT_DEC_MAX_STRING ((size_t)4 << 20)   /* bytes of one kept string value */
@@ -54,7 +58,8 @@ int ct_decoder_finish(struct ct_decoder *d, struct ct_err *e);
 /* After a successful finish. Each returns owned data and leaves the decoder without it. */
 struct ct_obj *ct_decoder_take_record(struct ct_decoder *d);                 /* RECORD */
 void ct_decoder_take_events(struct ct_decoder *d, struct ct_event_batch *out);  /* EVENTS */
-char *ct_decoder_take_string(struct ct_decoder *d);                          /* FRAGMENT */
+char *ct_decoder_take_string(struct ct_decoder *d);                  /* FRAGMENT, STRING */
+void ct_decoder_take_set(struct ct_decoder *d, struct ct_strset *out);       /* SET */
 /* Records handed to cb so far (RECORDS), bytes fed so far. */
 size_t ct_decoder_records(const struct ct_decoder *d);
 unsigned long long ct_decoder_bytes(const struct ct_decoder *d);

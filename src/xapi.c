@@ -1,7 +1,8 @@
 /* xapi.c - one XAPI session: XML-RPC over libcurl (our own easy handles on one multi handle
  * per session, so connections are kept alive and TLS is under our control), xmlrpc-c to
- * encode requests and parse small replies, the streaming decoder (decode.c) for records and
- * events, fed from the write callback as the bytes arrive.
+ * encode requests, the streaming decoder (decode.c, with its limits on depth and sizes) for
+ * every reply, from the login to records and events, fed from the write callback as the
+ * bytes arrive.
  *
  * TLS: system CAs by default, ca_file, or a pin on the SHA-256 fingerprint of the server's
  * certificate (checked in an OpenSSL verify callback installed through
@@ -25,7 +26,6 @@
 #include "decode.h"
 #include "util.h"
 
-#define SMALL_REPLY_MAX ((size_t)64 << 20)   /* ordinary calls: bytes kept for xmlrpc-c */
 #define ERRBODY_MAX 4096
 #define LOGOUT_TIMEOUT_S 3
 #define MAX_CONNECTIONS 4
@@ -56,7 +56,7 @@ struct ct_xapi {
 	atomic_bool cancel;
 };
 
-enum sink { SINK_BUF, SINK_DEC, SINK_HTTP };
+enum sink { SINK_DEC, SINK_HTTP };
 
 struct xfer {
 	struct ct_xapi *x;
@@ -76,8 +76,6 @@ struct xfer {
 	uint64_t rx, win_rx;
 	int64_t start_ms, win_ms, first_byte_ms;   /* first_byte_ms: wait for a first byte */
 	bool stalled, no_first_byte, deadline_capped;
-	struct ct_sb buf;
-	bool buf_over;
 	struct ct_decoder *dec;
 	struct ct_err derr;
 	bool dec_failed;
@@ -220,13 +218,6 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 		}
 	}
 	switch (t->sink) {
-	case SINK_BUF:
-		if (t->buf.len + n > SMALL_REPLY_MAX) {
-			t->buf_over = true;
-			return 0;
-		}
-		ct_sb_add(&t->buf, p, n);
-		break;
 	case SINK_DEC:
 		if (ct_decoder_feed(t->dec, p, n, &t->derr) < 0) {
 			t->dec_failed = true;
@@ -340,7 +331,6 @@ static struct xfer *xfer_new(struct ct_xapi *x, const char *url, const char *wha
 	t->what = what;
 	t->url = ct_xstrdup(url);
 	t->sink = sink;
-	ct_sb_init(&t->buf);
 	ct_sb_init(&t->errbody);
 	ct_err_init(&t->derr);
 	t->tls.pin_set = x->pin_set;
@@ -384,8 +374,7 @@ static struct xfer *xfer_new(struct ct_xapi *x, const char *url, const char *wha
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, t);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
-	if (sink != SINK_BUF)
-		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 131072L);
+	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 131072L);
 	/* TLS */
 	if (x->pin_set || !x->verify) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -426,9 +415,6 @@ static void xfer_free(struct xfer *t)
 		free(t->req);
 	}
 	free(t->url);
-	if (t->buf.buf)
-		explicit_bzero(t->buf.buf, t->buf.len);
-	ct_sb_release(&t->buf);
 	ct_sb_release(&t->errbody);
 	ct_decoder_free(t->dec);
 	free(t->task_id);
@@ -623,9 +609,6 @@ static int xfer_error(struct xfer *t, struct ct_err *e)
 		*e = t->derr;
 		return -1;
 	}
-	if (t->buf_over)
-		return ct_err_set(e, CT_E_PROTO, "the reply of %s to %s is larger than %zu MiB",
-				  x->master, t->what, SMALL_REPLY_MAX >> 20);
 	if (t->sink == SINK_HTTP && t->wcb_rc)
 		return ct_err_set(e, CT_E_IO, "%s stopped: the data could not be written", t->what);
 	if (tls_error(t->res)) {
@@ -692,7 +675,7 @@ static int xfer_error(struct xfer *t, struct ct_err *e)
 			  t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->res));
 }
 
-/* ---- XML-RPC encoding and small replies ---------------------------------------------------- */
+/* ---- XML-RPC encoding ------------------------------------------------------------------------ */
 
 static int build_request(const char *method, const char *session, const struct ct_xarg *args,
 			 size_t nargs, char **body, size_t *len, struct ct_err *e)
@@ -774,149 +757,6 @@ out:
 	return rc;
 }
 
-/* A scalar xmlrpc value as text (owned), or NULL if it is not a scalar. */
-static char *value_text(xmlrpc_env *env, xmlrpc_value *v)
-{
-	switch (xmlrpc_value_type(v)) {
-	case XMLRPC_TYPE_STRING: {
-		const char *s = NULL;
-		char *r;
-
-		xmlrpc_read_string(env, v, &s);
-		if (env->fault_occurred)
-			return NULL;
-		r = ct_xstrdup(s);
-		free((void *)s);
-		return r;
-	}
-	case XMLRPC_TYPE_INT: {
-		int i = 0;
-
-		xmlrpc_read_int(env, v, &i);
-		return ct_xasprintf("%d", i);
-	}
-	case XMLRPC_TYPE_I8: {
-		xmlrpc_int64 i = 0;
-
-		xmlrpc_read_i8(env, v, &i);
-		return ct_xasprintf("%lld", (long long)i);
-	}
-	case XMLRPC_TYPE_BOOL: {
-		xmlrpc_bool b = 0;
-
-		xmlrpc_read_bool(env, v, &b);
-		return ct_xstrdup(b ? "true" : "false");
-	}
-	case XMLRPC_TYPE_DOUBLE: {
-		double d = 0;
-
-		xmlrpc_read_double(env, v, &d);
-		return ct_xasprintf("%.16g", d);
-	}
-	case XMLRPC_TYPE_NIL:
-		return ct_xstrdup("");
-	default:
-		return NULL;
-	}
-}
-
-/* Parse a small reply; on Success *out is the Value (a new reference). */
-static int parse_small(const char *xml, size_t len, const char *what, xmlrpc_value **out,
-		       struct ct_err *e)
-{
-	xmlrpc_env env;
-	xmlrpc_value *res = NULL, *st = NULL, *val = NULL, *desc = NULL;
-	const char *fstr = NULL;
-	char *status = NULL;
-	int fcode = 0, rc = -1;
-
-	*out = NULL;
-	xmlrpc_env_init(&env);
-	xmlrpc_parse_response2(&env, xml, len, &res, &fcode, &fstr);
-	if (env.fault_occurred) {
-		char why[256];
-
-		ct_sanitize(env.fault_string ? env.fault_string : "parse error", why, sizeof(why));
-		ct_err_set(e, CT_E_PROTO, "the reply to %s is not XML-RPC (%s)", what, why);
-		goto out;
-	}
-	if (fstr) {
-		char why[256];
-
-		ct_sanitize(fstr, why, sizeof(why));
-		ct_err_set(e, CT_E_PROTO, "the server answered %s with an XML-RPC fault (%d: %s), "
-			   "not XAPI's Status/Value envelope: is this URL a pool master?", what, fcode,
-			   why);
-		goto out;
-	}
-	if (xmlrpc_value_type(res) != XMLRPC_TYPE_STRUCT) {
-		ct_err_set(e, CT_E_PROTO, "the reply to %s is not XAPI's Status/Value envelope", what);
-		goto out;
-	}
-	xmlrpc_struct_find_value(&env, res, "Status", &st);
-	if (env.fault_occurred || !st || !(status = value_text(&env, st))) {
-		ct_err_set(e, CT_E_PROTO, "the reply to %s has no Status: not an XAPI answer", what);
-		goto out;
-	}
-	if (!strcmp(status, "Failure")) {
-		const char *items[CT_ERR_MAX_PARAMS + 1];
-		char *owned[CT_ERR_MAX_PARAMS + 1];
-		int n = 0;
-
-		xmlrpc_struct_find_value(&env, res, "ErrorDescription", &desc);
-		if (!env.fault_occurred && desc && xmlrpc_value_type(desc) == XMLRPC_TYPE_ARRAY) {
-			int size = xmlrpc_array_size(&env, desc);
-
-			for (int i = 0; i < size && n < CT_ERR_MAX_PARAMS + 1; i++) {
-				xmlrpc_value *it = NULL;
-
-				xmlrpc_array_read_item(&env, desc, i, &it);
-				if (env.fault_occurred)
-					break;
-				owned[n] = value_text(&env, it);
-				xmlrpc_DECREF(it);
-				if (!owned[n])
-					owned[n] = ct_xstrdup("");
-				items[n] = owned[n];
-				n++;
-			}
-		}
-		ct_err_set_xapi(e, items, (size_t)n);
-		for (int i = 0; i < n; i++)
-			free(owned[i]);
-		goto out;
-	}
-	if (strcmp(status, "Success")) {
-		char s[64];
-
-		ct_err_set(e, CT_E_PROTO, "the reply to %s has Status '%s'", what,
-			   ct_sanitize(status, s, sizeof(s)));
-		goto out;
-	}
-	xmlrpc_struct_find_value(&env, res, "Value", &val);
-	if (env.fault_occurred || !val) {
-		ct_err_set(e, CT_E_PROTO, "the reply to %s says Success but carries no Value", what);
-		goto out;
-	}
-	*out = val;
-	val = NULL;
-	rc = 0;
-out:
-	free(status);
-	if (fstr)
-		free((void *)fstr);
-	if (desc)
-		xmlrpc_DECREF(desc);
-	if (val)
-		xmlrpc_DECREF(val);
-	if (st)
-		xmlrpc_DECREF(st);
-	if (res)
-		xmlrpc_DECREF(res);
-	xmlrpc_env_clean(&env);
-	return rc;
-}
-
 /* ---- calls ------------------------------------------------------------------------------- */
 
 enum {
@@ -949,10 +789,13 @@ static int ensure_session(struct ct_xapi *x, struct ct_err *e)
 	return ct_xapi_login(x, e);
 }
 
-/* One ordinary call; on success *out holds the Value (new reference). */
+/* One ordinary call whose reply a decoder of kind (CT_DEC_STRING or CT_DEC_SET) reads; on
+ * success *out is that decoder, finished (owned: take the value, then ct_decoder_free). */
 static int call_value(struct ct_xapi *x, const char *method, const struct ct_xarg *args,
-		      size_t nargs, int flags, xmlrpc_value **out, struct ct_err *e)
+		      size_t nargs, int flags, enum ct_dec_kind kind, struct ct_decoder **out,
+		      struct ct_err *e)
 {
+	*out = NULL;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct xfer *t;
 		char *body = NULL;
@@ -968,14 +811,21 @@ static int call_value(struct ct_xapi *x, const char *method, const struct ct_xar
 			return -1;
 		if ((flags & C_SECRET) && splice_secret(x, &body, &len, e) < 0)
 			return -1;
-		t = xfer_new(x, x->master, method, SINK_BUF,
+		t = xfer_new(x, x->master, method, SINK_DEC,
 			     (flags & C_SHORT) ? LOGOUT_TIMEOUT_S :
 			     (flags & C_NOSESSION) ? x->login_timeout : x->call_timeout);
+		t->dec = ct_decoder_new(kind, CT_POOL, NULL, NULL);
 		xfer_set_post(t, body, len);
 		run_xfers(x, &t, 1);
 		rc = xfer_error(t, e);
 		if (rc == 0)
-			rc = parse_small(t->buf.buf, t->buf.len, method, out, e);
+			rc = ct_decoder_finish(t->dec, e);
+		if (rc == 0) {
+			*out = t->dec;
+			t->dec = NULL;
+		} else if (e->code == CT_E_PROTO) {
+			ct_err_prefix(e, "the reply of %s to %s", x->master, method);
+		}
 		xfer_free(t);
 		if (rc == 0)
 			return 0;
@@ -993,64 +843,32 @@ static int call_value(struct ct_xapi *x, const char *method, const struct ct_xar
 int ct_xapi_call(struct ct_xapi *x, const char *method, const struct ct_xarg *args, size_t nargs,
 		 char **out, struct ct_err *e)
 {
-	xmlrpc_value *v = NULL;
-	xmlrpc_env env;
-	char *s;
+	struct ct_decoder *d;
 
 	if (out)
 		*out = NULL;
-	if (call_value(x, method, args, nargs, 0, &v, e) < 0)
+	if (call_value(x, method, args, nargs, 0, CT_DEC_STRING, &d, e) < 0)
 		return -1;
-	xmlrpc_env_init(&env);
-	s = value_text(&env, v);
-	xmlrpc_env_clean(&env);
-	xmlrpc_DECREF(v);
-	if (!s)
-		return ct_err_set(e, CT_E_PROTO, "the reply to %s is not a string value", method);
 	if (out)
-		*out = s;
-	else
-		free(s);
+		*out = ct_decoder_take_string(d);
+	ct_decoder_free(d);
 	return 0;
 }
 
 int ct_xapi_call_set(struct ct_xapi *x, const char *method, const struct ct_xarg *args,
 		     size_t nargs, struct ct_strset *out, struct ct_err *e)
 {
-	xmlrpc_value *v = NULL;
-	xmlrpc_env env;
-	int rc = 0, size;
+	struct ct_decoder *d;
+	struct ct_strset got;
 
-	if (call_value(x, method, args, nargs, 0, &v, e) < 0)
+	if (call_value(x, method, args, nargs, 0, CT_DEC_SET, &d, e) < 0)
 		return -1;
-	xmlrpc_env_init(&env);
-	if (xmlrpc_value_type(v) != XMLRPC_TYPE_ARRAY) {
-		rc = ct_err_set(e, CT_E_PROTO, "the reply to %s is not a set", method);
-		goto out;
-	}
-	size = xmlrpc_array_size(&env, v);
-	for (int i = 0; i < size && !env.fault_occurred; i++) {
-		xmlrpc_value *it = NULL;
-		char *s;
-
-		xmlrpc_array_read_item(&env, v, i, &it);
-		if (env.fault_occurred)
-			break;
-		s = value_text(&env, it);
-		xmlrpc_DECREF(it);
-		if (!s) {
-			rc = ct_err_set(e, CT_E_PROTO, "the reply to %s is not a set of strings", method);
-			goto out;
-		}
-		ct_strset_add(out, s);
-		free(s);
-	}
-	if (env.fault_occurred)
-		rc = ct_err_set(e, CT_E_PROTO, "the reply to %s is not a readable set", method);
-out:
-	xmlrpc_env_clean(&env);
-	xmlrpc_DECREF(v);
-	return rc;
+	ct_decoder_take_set(d, &got);
+	for (size_t i = 0; i < got.n; i++)
+		ct_strset_add(out, got.v[i]);
+	ct_strset_release(&got);
+	ct_decoder_free(d);
+	return 0;
 }
 
 /* ---- session --------------------------------------------------------------------------- */
@@ -1218,17 +1036,15 @@ static int login_at(struct ct_xapi *x, struct ct_err *e)
 	struct ct_xarg args[4] = {
 		CT_XSTR(x->username), CT_XSTR(SECRET_MARK), CT_XSTR("1.0"), CT_XSTR(x->originator),
 	};
-	xmlrpc_value *v = NULL;
-	xmlrpc_env env;
+	struct ct_decoder *d;
 	char *s;
 
-	if (call_value(x, "session.login_with_password", args, 4, C_NOSESSION | C_SECRET, &v,
+	if (call_value(x, "session.login_with_password", args, 4, C_NOSESSION | C_SECRET,
+		       CT_DEC_STRING, &d,
 		       e) < 0)
 		return -1;
-	xmlrpc_env_init(&env);
-	s = value_text(&env, v);
-	xmlrpc_env_clean(&env);
-	xmlrpc_DECREF(v);
+	s = ct_decoder_take_string(d);
+	ct_decoder_free(d);
 	if (!s || !s[0]) {
 		free(s);
 		return ct_err_set(e, CT_E_PROTO, "%s answered the login without a session "
@@ -1324,14 +1140,14 @@ static int relogin(struct ct_xapi *x, struct ct_err *e)
 void ct_xapi_logout(struct ct_xapi *x)
 {
 	struct ct_err e;
-	xmlrpc_value *v = NULL;
+	struct ct_decoder *d = NULL;
 
 	if (!x || !x->session)
 		return;
 	ct_err_init(&e);
-	if (!atomic_load(&x->cancel) &&
-	    call_value(x, "session.logout", NULL, 0, C_NORETRY | C_SHORT, &v, &e) == 0)
-		xmlrpc_DECREF(v);
+	if (!atomic_load(&x->cancel))
+		call_value(x, "session.logout", NULL, 0, C_NORETRY | C_SHORT, CT_DEC_STRING, &d, &e);
+	ct_decoder_free(d);
 	free(x->session);
 	x->session = NULL;
 }
@@ -1758,7 +1574,6 @@ int ct_xapi_global_init(struct ct_err *e)
 	g_openssl = vi && vi->ssl_version && !strncasecmp(vi->ssl_version, "OpenSSL", 7);
 	if (g_openssl && g_ssl_idx < 0)
 		g_ssl_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, SMALL_REPLY_MAX);
 	return 0;
 }
 

@@ -1,5 +1,5 @@
-/* xapi.h - one XAPI session over XML-RPC/HTTPS (xmlrpc-c for the encoding, libcurl for the
- * transport, libexpat for streaming decode of the big replies).
+/* xapi.h - one XAPI session over XML-RPC/HTTPS (xmlrpc-c encodes the requests, libcurl is
+ * the transport, decode.c reads every reply as it streams in, with limits on depth and size).
  *
  * Knows nothing of the model: it hands out typed records (struct ct_obj from model.h is
  * only the record type) and events. A struct ct_xapi is used by one thread at a time; the
@@ -132,7 +132,7 @@ typedef int (*ct_http_write_cb)(void *ctx, const void *buf, size_t n);
 int ct_xapi_http_get(struct ct_xapi *x, const char *path_query, ct_http_write_cb write_cb,
 		     void *ctx, char **task_id, struct ct_err *e);
 
-/* Global init/cleanup of libcurl and xmlrpc-c; call once in main before threads. */
+/* Global init/cleanup of libcurl; call once in main before threads. */
 int ct_xapi_global_init(struct ct_err *e);
 void ct_xapi_global_cleanup(void);
 

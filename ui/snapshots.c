@@ -156,12 +156,18 @@ static void remember_selection(struct ct_ui_snap *s)
 		snprintf(s->sel_uuid, sizeof(s->sel_uuid), "%s", s->list.c[s->e[s->l.sel].cand].uuid);
 }
 
-static void resort(struct ct_ui_snap *s)
+/* Sort the list, rebuild the entries and put the remembered selection back. */
+static void sort_entries(struct ct_ui_snap *s)
 {
-	remember_selection(s);
 	qsort_r(s->list.c, (size_t)s->list.n, sizeof(*s->list.c), cmp_cand, &s->sort);
 	build_entries(s);
 	restore_selection(s);
+}
+
+static void resort(struct ct_ui_snap *s)
+{
+	remember_selection(s);
+	sort_entries(s);
 }
 
 void ct_snap_refresh(struct ct_ui *ui)
@@ -217,7 +223,8 @@ void ct_snap_refresh(struct ct_ui *ui)
 	}
 	ct_strset_release(&s->tagged);
 	s->tagged = keep;
-	resort(s);
+	/* the selection was remembered from the old list: the entries still index it */
+	sort_entries(s);
 	s->stale = false;
 	ui->need_frame = true;
 }

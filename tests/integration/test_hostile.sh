@@ -115,6 +115,19 @@ run "endless records, byte limit: tree" 60 tree -c "$T_TMP/c.conf"
 assert_contains "the byte limit names its key and the class" "$OUT" \
 	"(class VM) passed the limit of 8.0 MiB for one reply (limits.reply_bytes)"
 
+# ---- a login reply nested 180,000 deep, and a member name holding NULs -----------------
+hostile deep
+conf ''
+for cmd in tree check; do
+	run "deep nesting: $cmd" 30 $cmd -c "$T_TMP/c.conf"
+	check "deep nesting: $cmd ends with an error, no crash (rc $RC)" test "$RC" -ge 1 -a "$RC" -le 3
+	assert_contains "deep nesting: $cmd says why" "$OUT" "nested deeper than"
+done
+hostile nul-name
+conf ''
+run "NUL in a member name: tree" 30 tree -c "$T_TMP/c.conf"
+check "NUL in a member name: tree ends without a crash (rc $RC)" [ "$RC" -le 1 ]
+
 # ---- slow-loris: a reply at one byte a second ---------------------------------------
 hostile slow-load
 conf 'stall_time = "2s";'

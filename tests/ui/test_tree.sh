@@ -35,7 +35,12 @@ assert_contains "detail pane is shown" "$detail" "Detail (i)"
 
 # live updates never move the selected row from under the cursor
 ui_keys G k
-before=$(ui_selected)
+# the keys are handled asynchronously: poll until the selection has moved
+for _ in $(seq 1 100); do
+	before=$(ui_selected)
+	grep -qF "healthy-vm xvda" <<<"$before" && break
+	sleep 0.1
+done
 assert_contains "a row is selected" "$before" "healthy-vm xvda"
 sim_ctl lab POST "/sim/snapshot?vm=healthy-vm&name=live-update-test" >/dev/null
 ui_check "the new snapshot appears without a key press" "live-update-test"

@@ -883,6 +883,249 @@ START_TEST(mutations_never_crash)
 }
 END_TEST
 
+/* Issue 11 item 1: a record member name holding NUL bytes was looked up past the end of the
+ * field name it matched up to the NUL (an out-of-bounds read, caught by ASan). The minimized
+ * input of the fuzzer that found it, then complete replies with 1 to 40 NULs after every kept
+ * field name of every class; all are refused (NUL is no XML character). */
+START_TEST(nul_in_field_name)
+{
+	static const char found[] = "<param><value><struct><name>Value</name><value><struct>"
+		"<name></name><value><struct><name>name_description\0\0\0\0\0</name><value>";
+	static const char *const names[] = {
+		"name_description", "name_label", "uuid", "other_config", "sm_config", "VBDs", "SR",
+		"type", "snapshot_of", "current_operations", "is_a_snapshot", "status", "cls",
+	};
+	struct ct_err e;
+	int accepted = 0;
+
+	for (int c = 0; c < CT_NCLASSES; c++) {
+		struct coll col = { .n = 0 };
+		struct ct_decoder *d = ct_decoder_new(CT_DEC_RECORDS, (enum ct_class)c, collect, &col);
+
+		ct_err_init(&e);
+		ck_assert_int_eq(feed(d, found, sizeof(found) - 1, 0, &e), -1);
+		ck_assert_int_eq(e.code, CT_E_PROTO);
+		ct_decoder_free(d);
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			for (int nuls = 1; nuls <= 40; nuls++) {
+				struct ct_sb sb;
+
+				ct_sb_init(&sb);
+				ct_sb_adds(&sb, HEAD "<struct><member><name>OpaqueRef:x</name><value><struct>"
+					   "<member><name>");
+				ct_sb_adds(&sb, names[i]);
+				for (int k = 0; k < nuls; k++)
+					ct_sb_add(&sb, "", 1);
+				ct_sb_adds(&sb, "</name><value>d</value></member></struct></value></member>"
+					   "</struct>" TAIL);
+				d = ct_decoder_new(CT_DEC_RECORDS, (enum ct_class)c, collect, &col);
+				if (feed(d, sb.buf, sb.len, chunks[nuls % NCHUNKS], &e) == 0 ||
+				    e.code != CT_E_PROTO)
+					accepted++;
+				coll_release(&col);
+				ct_decoder_free(d);
+				ct_sb_release(&sb);
+			}
+		}
+	}
+	ck_assert_int_eq(accepted, 0);
+}
+END_TEST
+
+/* Decode one VDI record reply fed in chunks of `chunk` bytes; *label gets its name_label
+ * (owned) on success. */
+static int one_label(const char *xml, size_t len, size_t chunk, char **label, struct ct_err *e)
+{
+	struct coll c = { .n = 0 };
+	struct ct_decoder *d = ct_decoder_new(CT_DEC_RECORDS, CT_VDI, collect, &c);
+	int rc;
+
+	*label = NULL;
+	ct_err_init(e);
+	rc = feed(d, xml, len, chunk, e);
+	if (rc == 0 && c.n == 1)
+		*label = ct_xstrdup(((struct ct_vdi *)c.o[0])->name_label);
+	else if (rc == 0)
+		rc = ct_err_set(e, CT_E_PROTO, "%d records", c.n);
+	coll_release(&c);
+	ct_decoder_free(d);
+	return rc;
+}
+
+#define REC(label_xml) HEAD "<struct><member><name>OpaqueRef:r</name><value><struct>" \
+	M("uuid", "u") M("name_label", label_xml) "</struct></value></member></struct>" TAIL
+
+/* Issue 11 item 9: defects a differential fuzzer against Python's xmlrpc.client found. Valid
+ * XML decodes the same whatever the chunking (every split point); invalid XML is refused
+ * whatever the chunking. */
+START_TEST(xml_conformance)
+{
+	static const struct {
+		const char *xml;
+		size_t len;   /* 0: strlen */
+		const char *label;
+	} good[] = {
+		/* references of exactly 12 characters (leading zeros), and longer */
+		{ REC("&#x0000000041;&#0000000066;&#x000000000000043;"), 0, "ABC" },
+		/* a '>' inside a quoted attribute value does not end the tag */
+		{ REC("<string lang=\"a>b\" q='\"'>x&gt;y</string>"), 0, "x>y" },
+		/* XML end-of-line handling: CR LF and a lone CR become LF; &#13; stays a CR */
+		{ REC("a\r\nb\rc\r\r\nd\n&#13;e\r"), 0, "a\nb\nc\n\nd\n\re\n" },
+		/* a byte order mark, the declaration, and processing instructions anywhere */
+		{ "\xEF\xBB\xBF<?xml version=\"1.0\" encoding=\"utf-8\" standalone='yes'?>"
+		  "<?xml-stylesheet href=\"a>b\" don't < care?><methodResponse><?pi x?><params>"
+		  "<param><value><struct>" M("Status", "Success") M("Value", "<struct><member>"
+		  "<name>OpaqueRef:r</name><value><struct>" M("uuid", "u")
+		  M("name_label", "ab<?inside a value?" "?>cd") "</struct></value></member></struct>")
+		  "</struct></value></param></params></methodResponse><?after the root?>\n", 0,
+		  "abcd" },
+		/* a tab, LF and non-ASCII text are characters like any other */
+		{ REC("\tx\ny \xc3\xa9"), 0, "\tx\ny \xc3\xa9" },
+	};
+	static const char *const bad[] = {
+		REC("&#x0x41;"),                 /* strtoul's 0x prefix */
+		REC("&#+65;"), REC("&# 65;"), REC("&#x;"), REC("&#X41;"), REC("&#;"),
+		REC("&#x1B;"), REC("&#0;"), REC("&#x000;"), REC("&#xFFFE;"), REC("&#x110000;"),
+		REC("&#x000000000000000000041z;"),
+		REC("&abcdefghijklm;"), REC("&amp"), REC("& b;"),
+		REC("a\x1b" "b"),                /* ESC in kept text */
+		REC("a\x01"),
+		HEAD "<struct><member><name>OpaqueRef:r</name><value><struct>"
+		M("xenstore_data", "skipped \x1b text") "</struct></value></member></struct>" TAIL,
+		HEAD "<struct><member><name>OpaqueRef:r</name><value><struct>"
+		M("xenstore_data", "<struct>" M("k\x7f\x08", "v") "</struct>")
+		"</struct></value></member></struct>" TAIL,
+		REC("<string\x1b>x</string>"),   /* a control inside a tag */
+		REC("<string a>x</string>"),     /* attributes: no value, twice, '<' or a bad & */
+		REC("<string a=\"1\" a=\"2\">x</string>"),
+		REC("<string a=\"1\"b=\"2\">x</string>"),
+		REC("<string a=\"&bogus;\">x</string>"),
+		REC("<string a=\"x\">x</strinG>"),
+		REC("<i8>1</i4>"), REC("<nil></ex:nil>"),   /* aliases of one type still match */
+		HEAD "<struct><member><name>OpaqueRef:r</name><value><struct>"
+		M("xenstore_data", "<int>1</i4>") "</struct></value></member></struct>" TAIL,
+		/* in a skipped value too: names are checked and must match */
+		HEAD "<struct><member><name>OpaqueRef:r</name><value><struct>"
+		M("xenstore_data", "<struct></array>") "</struct></value></member></struct>" TAIL,
+		HEAD "<struct><member><name>OpaqueRef:r</name><value><struct>"
+		M("xenstore_data", "<1x></1x>") "</struct></value></member></struct>" TAIL,
+		/* the declaration: only at the very start, a version, UTF-8 */
+		" <?xml version=\"1.0\"?>" REC("x") + 21,
+		"\n<?xml version=\"1.0\"?><methodResponse/>",
+		"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><methodResponse/>",
+		"<?xml encoding=\"UTF-8\"?><methodResponse/>",
+		"<?xml version=\"1 0\"?><methodResponse/>",
+		"<?XML version=\"1.0\"?><methodResponse/>",
+		"<methodResponse><?xml version=\"1.0\"?></methodResponse>",
+		"<?" "?><methodResponse/>",
+		"\xEF\xBB<methodResponse/>",     /* a broken byte order mark */
+		"\xEF\xBB\xBF\xEF\xBB\xBF<methodResponse/>",
+	};
+	struct ct_err e;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		size_t len = good[i].len ? good[i].len : strlen(good[i].xml);
+
+		for (size_t chunk = 0; chunk <= len; chunk++) {
+			char *label = NULL;
+
+			ck_assert_msg(one_label(good[i].xml, len, chunk, &label, &e) == 0,
+				      "good %zu, chunk %zu: %s", i, chunk, e.msg);
+			ck_assert_msg(!strcmp(label, good[i].label), "good %zu, chunk %zu: '%s'", i,
+				      chunk, label);
+			free(label);
+		}
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t len = strlen(bad[i]);
+
+		for (size_t chunk = 0; chunk <= len; chunk += 1 + chunk / 8) {
+			char *label = NULL;
+
+			ck_assert_msg(one_label(bad[i], len, chunk, &label, &e) == -1,
+				      "bad %zu accepted with chunk %zu", i, chunk);
+			ck_assert_int_eq(e.code, CT_E_PROTO);
+		}
+	}
+	/* NUL is no XML character either, wherever it is */
+	{
+		static const char nul[] = REC("a\0b");
+		static const char nul_tag[] = REC("<string\0>a</string>");
+		char *label = NULL;
+
+		ck_assert_int_eq(one_label(nul, sizeof(nul) - 1, 0, &label, &e), -1);
+		ck_assert_ptr_nonnull(strstr(e.msg, "control character"));
+		ck_assert_int_eq(one_label(nul_tag, sizeof(nul_tag) - 1, 3, &label, &e), -1);
+	}
+	/* the messages say what is wrong */
+	{
+		static const char enc[] = "<?xml version=\"1.0\" encoding=\"latin1\"?><methodResponse/>";
+		char *label = NULL;
+
+		ck_assert_int_eq(one_label(enc, strlen(enc), 0, &label, &e), -1);
+		ck_assert_msg(strstr(e.msg, "encoding 'latin1'"), "%s", e.msg);
+	}
+}
+END_TEST
+
+/* The kinds of ordinary calls (issue 11 item 2): a string, a set of strings, and a reply
+ * nested 180,000 deep, which xmlrpc-c could not free without overflowing the stack. */
+START_TEST(string_and_set_values)
+{
+	static const char str[] = HEAD "OpaqueRef:s&amp;1" TAIL;
+	static const char boolean[] = HEAD "<boolean>0</boolean>" TAIL;
+	static const char set[] = HEAD "<array><data><value>a</value><value><string>b</string>"
+		"</value><value/></data></array>" TAIL;
+	static const char strct[] = HEAD "<struct></struct>" TAIL;
+	struct ct_err e;
+	struct ct_sb deep;
+
+	for (size_t k = 0; k < NCHUNKS; k++) {
+		struct ct_decoder *d = ct_decoder_new(CT_DEC_STRING, CT_POOL, NULL, NULL);
+		struct ct_strset got;
+		char *s;
+
+		ct_err_init(&e);
+		ck_assert_int_eq(feed(d, str, strlen(str), chunks[k], &e), 0);
+		s = ct_decoder_take_string(d);
+		ck_assert_str_eq(s, "OpaqueRef:s&1");
+		free(s);
+		ct_decoder_free(d);
+		d = ct_decoder_new(CT_DEC_STRING, CT_POOL, NULL, NULL);
+		ck_assert_int_eq(feed(d, boolean, strlen(boolean), chunks[k], &e), 0);
+		s = ct_decoder_take_string(d);
+		ck_assert_str_eq(s, "false");
+		free(s);
+		ct_decoder_free(d);
+		d = ct_decoder_new(CT_DEC_SET, CT_POOL, NULL, NULL);
+		ck_assert_int_eq(feed(d, set, strlen(set), chunks[k], &e), 0);
+		ct_decoder_take_set(d, &got);
+		ck_assert_uint_eq(got.n, 3);
+		ck_assert_str_eq(got.v[1], "b");
+		ck_assert_str_eq(got.v[2], "");
+		ct_strset_release(&got);
+		ct_decoder_free(d);
+		ck_assert_int_eq(decode_err(CT_DEC_SET, str, strlen(str), chunks[k], &e), -1);
+		ck_assert_msg(strstr(e.msg, "not a set of strings"), "%s", e.msg);
+		ck_assert_int_eq(decode_err(CT_DEC_STRING, strct, strlen(strct), chunks[k], &e), -1);
+		ck_assert_msg(strstr(e.msg, "not a string"), "%s", e.msg);
+		ck_assert_int_eq(decode_err(CT_DEC_STRING, set, strlen(set), chunks[k], &e), -1);
+	}
+	ct_sb_init(&deep);
+	ct_sb_adds(&deep, HEAD);
+	for (int i = 0; i < 90000; i++)
+		ct_sb_adds(&deep, "<array><data><value>");
+	for (int i = 0; i < 90000; i++)
+		ct_sb_adds(&deep, "</value></data></array>");
+	ct_sb_adds(&deep, TAIL);
+	ck_assert_int_eq(decode_err(CT_DEC_STRING, deep.buf, deep.len, 16384, &e), -1);
+	ck_assert_msg(e.code == CT_E_PROTO && strstr(e.msg, "nested deeper"), "%s", e.msg);
+	ck_assert_int_eq(decode_err(CT_DEC_SET, deep.buf, deep.len, 0, &e), -1);
+	ck_assert_msg(strstr(e.msg, "nested deeper"), "%s", e.msg);
+	ct_sb_release(&deep);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("decode");
@@ -903,6 +1146,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, many_records_streamed);
 	tcase_add_test(tc, tokenizer_rules);
 	tcase_add_test(tc, mutations_never_crash);
+	tcase_add_test(tc, nul_in_field_name);
+	tcase_add_test(tc, xml_conformance);
+	tcase_add_test(tc, string_and_set_values);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -571,6 +571,98 @@ START_TEST(bad_pin_and_no_server)
 }
 END_TEST
 
+/* Issue 11 item 2: replies to ordinary calls go through decode.c too. A login reply nested
+ * 180,000 elements deep (1.2 MB) made xmlrpc-c overflow the stack freeing its parse tree;
+ * now it is refused by the decoder's depth limit. Faults, Values of the wrong shape and
+ * scalar types keep clear messages. */
+static int h_hostile(struct fake *f, const char *line, const char *method, const char *body,
+		     struct ct_sb *r)
+{
+	(void)f;
+	(void)line;
+	(void)body;
+	if (!strcmp(method, "session.login_with_password")) {
+		struct ct_sb deep;
+
+		ct_sb_init(&deep);
+		for (int i = 0; i < 90000; i++)
+			ct_sb_adds(&deep, "<array><data><value>");
+		for (int i = 0; i < 90000; i++)
+			ct_sb_adds(&deep, "</value></data></array>");
+		xmlrpc_ok(r, deep.buf);
+		ct_sb_release(&deep);
+	} else if (!strcmp(method, "fault")) {
+		respond(r, 200, "Content-Type: text/xml\r\n", "<?xml version=\"1.0\"?><methodResponse>"
+			"<fault><value><struct><member><name>faultCode</name><value><int>-32601</int>"
+			"</value></member><member><name>faultString</name><value><string>no such "
+			"method</string></value></member></struct></value></fault></methodResponse>");
+	} else if (!strcmp(method, "bool")) {
+		xmlrpc_ok(r, "<boolean>1</boolean>");
+	} else if (!strcmp(method, "nil")) {
+		xmlrpc_ok(r, "<nil/>");
+	} else if (!strcmp(method, "struct")) {
+		xmlrpc_ok(r, "<struct><member><name>a</name><value>b</value></member></struct>");
+	} else if (!strcmp(method, "set")) {
+		xmlrpc_ok(r, "<array><data><value>a</value><value><i4>2</i4></value></data></array>");
+	} else if (!strcmp(method, "badset")) {
+		xmlrpc_ok(r, "<array><data><value>a</value><value><struct></struct></value></data></array>");
+	} else if (!strcmp(method, "notxml")) {
+		respond(r, 200, "Content-Type: text/html\r\n", "<html><body>hello</body></html>");
+	} else {
+		xmlrpc_fail(r, "MESSAGE_METHOD_UNKNOWN", method);
+	}
+	return 0;
+}
+
+START_TEST(small_replies_decoded)
+{
+	struct fake f;
+	struct ct_xapi *x;
+	struct ct_err e;
+	struct ct_strset set = { 0 };
+	char *s = NULL;
+
+	fake_start(&f, h_hostile);
+	x = client(&f, 10);
+	ct_err_init(&e);
+	ck_assert_int_eq(ct_xapi_login(x, &e), -1);
+	ck_assert_int_eq(e.code, CT_E_PROTO);
+	ck_assert_msg(strstr(e.msg, "nested deeper") && strstr(e.msg, "session.login_with_password"),
+		      "%s", e.msg);
+	/* the rest needs a session: pretend one */
+	x->session = ct_xstrdup("OpaqueRef:s");
+	ck_assert_int_eq(ct_xapi_call(x, "fault", NULL, 0, &s, &e), -1);
+	ck_assert_int_eq(e.code, CT_E_PROTO);
+	ck_assert_msg(strstr(e.msg, "XML-RPC fault (-32601: no such method") &&
+		      strstr(e.msg, "pool master"), "%s", e.msg);
+	ck_assert_int_eq(ct_xapi_call(x, "bool", NULL, 0, &s, &e), 0);
+	ck_assert_str_eq(s, "true");
+	free(s);
+	ck_assert_int_eq(ct_xapi_call(x, "nil", NULL, 0, &s, &e), 0);
+	ck_assert_str_eq(s, "");
+	free(s);
+	ck_assert_int_eq(ct_xapi_call(x, "struct", NULL, 0, &s, &e), -1);
+	ck_assert_msg(e.code == CT_E_PROTO && strstr(e.msg, "not a string") && strstr(e.msg, "to struct"),
+		      "%s", e.msg);
+	ck_assert_ptr_null(s);
+	ck_assert_int_eq(ct_xapi_call_set(x, "set", NULL, 0, &set, &e), 0);
+	ck_assert_uint_eq(set.n, 2);
+	ck_assert_str_eq(set.v[1], "2");
+	ct_strset_release(&set);
+	ck_assert_int_eq(ct_xapi_call_set(x, "badset", NULL, 0, &set, &e), -1);
+	ck_assert_msg(e.code == CT_E_PROTO && strstr(e.msg, "not a set of strings"), "%s", e.msg);
+	ck_assert_int_eq(ct_xapi_call_set(x, "struct", NULL, 0, &set, &e), -1);
+	ck_assert_msg(strstr(e.msg, "not a set of strings"), "%s", e.msg);
+	ct_strset_release(&set);
+	ck_assert_int_eq(ct_xapi_call(x, "notxml", NULL, 0, &s, &e), -1);
+	ck_assert_msg(e.code == CT_E_PROTO && strstr(e.msg, "notxml"), "%s", e.msg);
+	ck_assert_int_eq(ct_xapi_call(x, "other", NULL, 0, &s, &e), -1);
+	ck_assert(ct_err_is(&e, "MESSAGE_METHOD_UNKNOWN"));
+	ct_xapi_free(x);
+	fake_stop(&f);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("xapi");
@@ -589,6 +681,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, login_request_secret);
 	tcase_add_test(tc, fingerprints);
 	tcase_add_test(tc, bad_pin_and_no_server);
+	tcase_add_test(tc, small_replies_decoded);
 	suite_add_tcase(s, tc);
 	return s;
 }
