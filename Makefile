@@ -10,7 +10,7 @@ VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 CC        ?= cc
-PKGS      := ncursesw libcurl libconfig sqlite3 jansson libssl libcrypto
+PKGS      := ncursesw libcurl libconfig sqlite3 jansson libssl libcrypto zlib libzstd libxxhash
 TEST_PKGS := check
 
 ifeq ($(SANITIZE),1)

@@ -4,6 +4,7 @@
 set -eu
 PKGS="build-essential pkg-config libncurses-dev libcurl4-openssl-dev
 libxmlrpc-core-c3-dev libconfig-dev libsqlite3-dev libjansson-dev libssl-dev check
+zlib1g-dev libzstd-dev libxxhash-dev nodejs npm
 python3 tmux openssl curl procps"
 missing=""
 for p in $PKGS; do

@@ -22,5 +22,6 @@ int ct_cmd_check(struct ct_cli *cli);
 int ct_cmd_backup(struct ct_cli *cli);
 int ct_cmd_prune(struct ct_cli *cli);
 int ct_cmd_report(struct ct_cli *cli);
+int ct_cmd_verify(struct ct_cli *cli);
 
 #endif

@@ -21,6 +21,7 @@ static const struct {
 	{ "backup", ct_cmd_backup, "run a gated backup job (snapshot, export, retention)" },
 	{ "prune", ct_cmd_prune, "find stale snapshots and orphan disks, delete them safely" },
 	{ "report", ct_cmd_report, "show the job history and failure reports" },
+	{ "verify", ct_cmd_verify, "check that .xva exports are complete and match their checksums" },
 };
 
 static void usage(FILE *f)
