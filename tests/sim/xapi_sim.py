@@ -1072,6 +1072,8 @@ class Sim:
         self.member_ref = None
         self.master_pem = self.member_pem = None
         self.checksum = "sha1"           # XVA chunk checksums: "sha1" or "xxhash"
+        self.slow_methods = {}           # method -> [seconds, remaining count]
+        self.export_delay = 0.0          # seconds per MiB an export takes
         self.slave_of = None
         self.pool_ref = None
         self.master_ref = None
@@ -2014,6 +2016,8 @@ class _Sink:
         if self.fail_at is not None and self.raw + len(data) > self.fail_at:
             raise ExportBroken("VDI_IO_ERROR")
         self.raw += len(data)
+        if self.ex.sim.export_delay:
+            time.sleep(self.ex.sim.export_delay * len(data) / (1 << 20))
         if self.z:
             self.w.write(self.z.compress(data))
         elif self.comp == "zstd":
@@ -2191,7 +2195,8 @@ class Exporter:
         sim, st = self.sim, self.sim.store
         session = self.auth(handler, q)
         sim.record_call("HTTP GET /export", [q.get("ref") or q.get("uuid"),
-                                              q.get("use_compression", "false")], -1)
+                                              q.get("use_compression", "false"),
+                                              q.get("task_id", "")], -1)
         if session is None:
             return self.fail(handler, 401, ["Unauthorized"])
         with st.lock:
@@ -2423,12 +2428,17 @@ class Handler(BaseHTTPRequestHandler):
             # clients fall back to XML-RPC (XO's xen-api transports/auto.mjs)
             return self._send(200, failure_body(["MESSAGE_METHOD_UNKNOWN", "jsonrpc"]))
         try:
-            # any valid XML-RPC: <params/>, <params />, no <params> at all, whitespace
             params, method = xmlrpc.client.loads(body)
         except Exception as e:
             return self._html_error(500, "Malformed XML-RPC request: %s" % e)
-        if not method:
-            return self._html_error(500, "No method name")
+        # xapi (ocaml-rpc xmlrpc.ml call_of_string) needs a params element, in any
+        # spelling: <params/>, <params />, <params> </params>
+        if not method or not re.search(rb"<params\s*/?\s*>", body):
+            return self._html_error(500, "No method name or no params element")
+        sm = sim.slow_methods.get(method)
+        if sm and sm[1] > 0:
+            sm[1] -= 1
+            time.sleep(sm[0])
         if self.server.role == "member":
             # a pool member forwards nothing: clients must talk to the master
             st = sim.store
@@ -2662,14 +2672,21 @@ class Control:
             sim.expire_sessions()
         elif kind == "drop":
             sim.drop_next = int(b.get("count", 1))
+        elif kind == "slow" and b.get("method"):
+            # only calls of this method wait (before they are dispatched)
+            sim.slow_methods[str(b["method"])] = [float(b.get("seconds", 3)), int(b.get("count", 1))]
         elif kind == "slow":
             sim.slow = [float(b.get("seconds", 3)), int(b.get("count", 1))]
+        elif kind == "export_slow":
+            sim.export_delay = float(b.get("seconds_per_mib", 1.0))
         elif kind == "export_fail":
             sim.export_fail = int(b.get("count", 1))
         elif kind == "clear":
             sim.faults.clear()
             sim.drop_next = 0
             sim.slow = None
+            sim.slow_methods.clear()
+            sim.export_delay = 0.0
             sim.export_fail = 0
         else:
             return self.reply({"error": "unknown fault %r" % (b,)}, 400)
