@@ -2664,7 +2664,7 @@ class Control:
     def fault(self, b):
         sim = self.sim
         kind = b.get("kind")
-        if "method" in b:
+        if "method" in b and kind is None:
             err = b.get("error") or ["INTERNAL_ERROR", "injected fault"]
             sim.faults[b["method"]] = [[str(x) for x in err], int(b.get("count", 1))]
             return self.reply({"ok": True})
