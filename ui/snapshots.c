@@ -156,12 +156,18 @@ static void remember_selection(struct ct_ui_snap *s)
 		snprintf(s->sel_uuid, sizeof(s->sel_uuid), "%s", s->list.c[s->e[s->l.sel].cand].uuid);
 }
 
-static void resort(struct ct_ui_snap *s)
+/* Sort the list and rebuild the entries, keeping the selection remembered before. */
+static void sort_and_restore(struct ct_ui_snap *s)
 {
-	remember_selection(s);
 	qsort_r(s->list.c, (size_t)s->list.n, sizeof(*s->list.c), cmp_cand, &s->sort);
 	build_entries(s);
 	restore_selection(s);
+}
+
+static void resort(struct ct_ui_snap *s)
+{
+	remember_selection(s);
+	sort_and_restore(s);
 }
 
 void ct_snap_refresh(struct ct_ui *ui)
@@ -217,7 +223,8 @@ void ct_snap_refresh(struct ct_ui *ui)
 	}
 	ct_strset_release(&s->tagged);
 	s->tagged = keep;
-	resort(s);
+	/* the entries still index the old list: the selection was remembered before it went */
+	sort_and_restore(s);
 	s->stale = false;
 	ui->need_frame = true;
 }
