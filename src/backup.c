@@ -1831,8 +1831,13 @@ static void backup_vm(struct bk *b, struct item *it)
 						{ .type = CT_XARG_BOOL, .b = false } };
 
 			if (ct_xapi_call(b->x, "VM.set_is_a_template", a, 2, NULL, &e) < 0) {
-				ct_err_prefix(&e, "clearing is_a_template on the snapshot before the export");
-				goto fail_step;
+				if (!ct_err_is(&e, "LICENSE_RESTRICTION")) {
+					ct_err_prefix(&e, "clearing is_a_template on the snapshot before the export");
+					goto fail_step;
+				}
+				/* some editions refuse it (XSO-766); Xen Orchestra goes on too */
+				emit(b, "export", -1, CT_BACKUP_WARN, "the pool's license does not allow clearing is_a_template on the snapshot (LICENSE_RESTRICTION): the file will import as a template; after an import, run `xe vm-param-set is-a-template=false uuid=<imported VM>`");
+				ct_err_init(&e);
 			}
 		}
 		if (do_export(b, it, stamp, &e) < 0)

@@ -134,6 +134,13 @@ assert_contains "member mismatch: names the member and the check" "$out" "redire
 assert_contains "member mismatch: fingerprint differs from the master's record" "$out" "the fingerprint the pool master lists in the Certificate record"
 assert_eq "member mismatch: no file written" "$(find "$EXP" -path '*member-vm-*' -name '*.xva*' | wc -l)" 1
 
+# --- an edition that refuses VM.set_is_a_template (XSO-766): the export goes on, with a warning
+sim_ctl e POST /sim/fault '{"method": "VM.set_is_a_template", "error": ["LICENSE_RESTRICTION", "VM.set_is_a_template"]}' >/dev/null
+sleep 1.1
+out=$("$CHAINTOP" backup -c "$CONF" --job exp 2>&1); rc=$?
+assert_eq "LICENSE_RESTRICTION on is_a_template: exit 0" "$rc" 0
+assert_contains "LICENSE_RESTRICTION on is_a_template: says it imports as a template" "$out" "will import as a template"
+
 # --- HANDLE_INVALID during retention: already gone, not a failure
 "$CHAINTOP" backup -c "$CONF" --job snap >/dev/null 2>&1
 sleep 1.1
