@@ -1,5 +1,5 @@
 /* xva.h - verify an XVA (a VM export of xapi) as a stream: the tar is complete and every disk
- * chunk "Ref:N/XXXXXXXX" matches the checksum file that follows it: ".checksum" (SHA-1 in hex,
+ * chunk "Ref:N/00000000" (8 decimal digits) matches the checksum file that follows it: ".checksum" (SHA-1 in hex,
  * older xapi) or ".xxhash" (XXH64 as 16 hex digits, newer xapi; xen-api stream_vdi.ml).
  * gzip and zstd compressed exports are recognised by their magic bytes and decompressed on
  * the fly. Used by the backup while it writes an export, and by `chaintop verify`.
