@@ -12,7 +12,7 @@ PREFIX    ?= /usr/local
 DESTDIR   ?=
 CC        ?= cc
 TEST_JOBS ?= 4
-PKGS      := ncursesw libcurl libconfig sqlite3 jansson libssl libcrypto zlib
+PKGS      := ncursesw libcurl libconfig sqlite3 jansson libssl libcrypto zlib libzstd libxxhash
 TEST_PKGS := check
 
 ifeq ($(SANITIZE),1)

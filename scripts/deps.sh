@@ -1,10 +1,12 @@
 #!/bin/sh
 # Install the Debian packages chaintop needs to build, test and run the demo (clang and
-# libexpat1-dev: the libFuzzer harnesses of `make fuzz`; time: peak memory in the hostile-server test).
+# libexpat1-dev: the libFuzzer harnesses of `make fuzz`; time: peak memory in the hostile-server
+# test; nodejs and npm: Xen Orchestra's xen-api client loads the simulator in a test).
 # As root: installs what is missing with apt-get. Otherwise: prints the exact command.
 set -eu
 PKGS="build-essential pkg-config libncurses-dev libcurl4-openssl-dev
-libxmlrpc-core-c3-dev libconfig-dev libsqlite3-dev libjansson-dev libssl-dev zlib1g-dev check
+libxmlrpc-core-c3-dev libconfig-dev libsqlite3-dev libjansson-dev libssl-dev check
+zlib1g-dev libzstd-dev libxxhash-dev nodejs npm
 python3 tmux openssl curl procps time clang libexpat1-dev"
 missing=""
 for p in $PKGS; do

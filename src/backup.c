@@ -17,16 +17,20 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "chain.h"
 #include "jobstore.h"
 #include "model.h"
 #include "util.h"
 #include "xapi.h"
+#include "xva.h"
 
 #define LOAD_TIMEOUT_MS (180 * 1000)
 #define SNAPSHOT_TASK_TIMEOUT_S (2 * 3600)
-#define EXPORT_TASK_TIMEOUT_S 120
+#define EXPORT_TASK_TIMEOUT_S 120   /* after the last byte: the handler completes its task */
 #define BARRIER_TIMEOUT_MS 5000
 
 #define TAG_JOB  "chaintop:job"
@@ -81,12 +85,15 @@ struct item {
 	char snap_uuid[64];
 	char *snap_ref;
 	int64_t bytes;
+	int64_t export_ms;
+	int n_chunks;
 	struct ct_err err;
 	bool has_err;
 	char **reasons;
 	int n_reasons;
 	char *chain_json;
 	bool forced;
+	bool snap_removed;         /* export mode: removed after the verified export */
 	char export_path[1024];
 };
 
@@ -608,15 +615,20 @@ static int set_tag(struct bk *b, const char *cls, const char *ref, const char *k
 	return ct_xapi_call(b->x, m_add, add, 3, NULL, e);
 }
 
-/* Disks (VDI refs) of a VM record, from its VBDs of type Disk (plus a suspend image). */
-static int vm_disks(struct bk *b, const struct ct_vm *vm, struct ct_strset *vdis, struct ct_err *e)
+/* Disks (VDI refs) of a VM record, from its VBDs of type Disk (plus a suspend image). A VBD
+ * gone meanwhile is skipped. */
+static int vm_disks_x(struct ct_xapi *x, const struct ct_vm *vm, struct ct_strset *vdis,
+		      struct ct_err *e)
 {
 	for (size_t i = 0; i < vm->vbds.n; i++) {
 		struct ct_obj *o = NULL;
 		const struct ct_vbd *vbd;
 
-		if (ct_xapi_get_record(b->x, CT_VBD, vm->vbds.v[i], &o, e) < 0)
+		if (ct_xapi_get_record(x, CT_VBD, vm->vbds.v[i], &o, e) < 0) {
+			if (ct_err_is(e, "HANDLE_INVALID"))
+				continue;
 			return -1;
+		}
 		vbd = (const struct ct_vbd *)o;
 		if (vbd->type == CT_VBD_DISK && !ct_ref_is_null(vbd->vdi))
 			ct_strset_add(vdis, vbd->vdi);
@@ -627,48 +639,74 @@ static int vm_disks(struct bk *b, const struct ct_vm *vm, struct ct_strset *vdis
 	return 0;
 }
 
+static int vm_disks(struct bk *b, const struct ct_vm *vm, struct ct_strset *vdis, struct ct_err *e)
+{
+	return vm_disks_x(b->x, vm, vdis, e);
+}
+
 /* VM.destroy of a snapshot, then VDI.destroy of each of its disks no other VM uses. A
- * sentence of what was done goes to note. */
-static int destroy_snapshot(struct bk *b, const char *ref, char *note, size_t note_len,
-			    struct ct_err *e)
+ * sentence of what was done goes to note. HANDLE_INVALID means someone removed it first: the
+ * result wanted, not a failure. */
+static int destroy_snapshot_x(struct ct_xapi *x, const char *ref, char *note, size_t note_len,
+			      struct ct_err *e)
 {
 	struct ct_obj *o = NULL;
 	struct ct_vm *vm;
 	struct ct_strset vdis = { 0 };
 	struct ct_sb kept;
-	int rc = -1, n_destroyed = 0;
+	int rc = -1, n_destroyed = 0, n_gone = 0;
+	struct ct_xarg a1[1] = { CT_XSTR(ref) };
 
 	ct_sb_init(&kept);
-	if (ct_xapi_get_record(b->x, CT_VM, ref, &o, e) < 0)
+	if (ct_xapi_get_record(x, CT_VM, ref, &o, e) < 0) {
+		if (ct_err_is(e, "HANDLE_INVALID")) {
+			snprintf(note, note_len, "snapshot %s was already gone", ref);
+			ct_err_init(e);
+			rc = 0;
+		}
 		goto out;
+	}
 	vm = (struct ct_vm *)o;
 	if (!vm->is_a_snapshot) {
 		ct_err_set(e, CT_E_STATE, "VM %s is not a snapshot; chaintop only removes snapshots", vm->o.uuid);
 		goto out;
 	}
-	if (vm_disks(b, vm, &vdis, e) < 0)
+	if (vm_disks_x(x, vm, &vdis, e) < 0)
 		goto out;
-	if (call1(b, "VM.destroy", ref, NULL, e) < 0)
-		goto out;
+	if (ct_xapi_call(x, "VM.destroy", a1, 1, NULL, e) < 0) {
+		if (!ct_err_is(e, "HANDLE_INVALID"))
+			goto out;
+		ct_err_init(e);
+	}
 	for (size_t i = 0; i < vdis.n; i++) {
 		struct ct_strset users = { 0 };
 		struct ct_xarg a[1] = { CT_XSTR(vdis.v[i]) };
 
-		if (ct_xapi_call_set(b->x, "VDI.get_VBDs", a, 1, &users, e) < 0)
-			goto out;
+		if (ct_xapi_call_set(x, "VDI.get_VBDs", a, 1, &users, e) < 0) {
+			if (!ct_err_is(e, "HANDLE_INVALID"))
+				goto out;
+			ct_err_init(e);
+			n_gone++;
+			continue;
+		}
 		if (users.n > 0) {
 			ct_sb_addf(&kept, "%s%s", kept.len ? ", " : "", vdis.v[i]);
 			ct_strset_release(&users);
 			continue;
 		}
 		ct_strset_release(&users);
-		if (call1(b, "VDI.destroy", vdis.v[i], NULL, e) < 0)
-			goto out;
+		if (ct_xapi_call(x, "VDI.destroy", a, 1, NULL, e) < 0) {
+			if (!ct_err_is(e, "HANDLE_INVALID"))
+				goto out;
+			ct_err_init(e);
+			n_gone++;
+			continue;
+		}
 		n_destroyed++;
 	}
-	snprintf(note, note_len, "removed snapshot VM %s and %d of its disks%s%s%s", vm->o.uuid,
-		 n_destroyed, kept.len ? " (kept disks another VM uses: " : "", kept.buf,
-		 kept.len ? ")" : "");
+	snprintf(note, note_len, "removed snapshot VM %s and %d of its disks%s%s%s%s", vm->o.uuid,
+		 n_destroyed, n_gone ? " (others were already gone)" : "",
+		 kept.len ? " (kept disks another VM uses: " : "", kept.buf, kept.len ? ")" : "");
 	rc = 0;
 out:
 	if (rc < 0)
@@ -676,6 +714,169 @@ out:
 	ct_sb_release(&kept);
 	ct_strset_release(&vdis);
 	ct_obj_free(o);
+	return rc;
+}
+
+static int destroy_snapshot(struct bk *b, const char *ref, char *note, size_t note_len,
+			    struct ct_err *e)
+{
+	return destroy_snapshot_x(b->x, ref, note, note_len, e);
+}
+
+/* ---- snapshots recorded before the call (intents) --------------------------------------- */
+
+struct pending_ctx {
+	int n;
+};
+
+static void count_task(void *ctx, struct ct_obj *o)
+{
+	((struct pending_ctx *)ctx)->n++;
+	ct_obj_free(o);
+}
+
+static void resolve_note(ct_backup_progress_cb cb, void *ctx, const struct ct_intent *t,
+			 enum ct_backup_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void resolve_note(ct_backup_progress_cb cb, void *ctx, const struct ct_intent *t,
+			 enum ct_backup_level lvl, const char *fmt, ...)
+{
+	struct ct_backup_progress p;
+	char raw[1536], msg[1536], name[256];
+	va_list ap;
+
+	if (!cb)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	ct_sanitize(raw, msg, sizeof(msg));
+	ct_sanitize(t->vm_name ? t->vm_name : "", name, sizeof(name));
+	memset(&p, 0, sizeof(p));
+	p.vm_name = name;
+	p.vm_uuid = t->vm_uuid;
+	p.step = "cleanup";
+	p.percent = -1;
+	p.message = msg;
+	p.level = lvl;
+	cb(ctx, &p);
+}
+
+/* One intent: the snapshot named t->name of VM t->vm_uuid, by name and snapshot_of. */
+static int resolve_one(struct ct_xapi *x, struct ct_jobstore *js, const struct ct_intent *t,
+		       bool dry_run, ct_backup_progress_cb cb, void *ctx, struct ct_err *e)
+{
+	struct ct_strset named = { 0 };
+	struct ct_xarg an[1] = { CT_XSTR(t->name) }, au[1] = { CT_XSTR(t->vm_uuid) };
+	char *vm_ref = NULL;
+	struct ct_err ve;
+	struct ct_sb did;
+	int found = 0, rc = -1;
+	int64_t st;
+
+	ct_sb_init(&did);
+	ct_err_init(&ve);
+	if (ct_xapi_call(x, "VM.get_by_uuid", au, 1, &vm_ref, &ve) < 0 && !ct_err_is(&ve, "UUID_INVALID")) {
+		*e = ve;
+		goto out;
+	}
+	if (ct_xapi_call_set(x, "VM.get_by_name_label", an, 1, &named, e) < 0)
+		goto out;
+	for (size_t i = 0; i < named.n; i++) {
+		struct ct_obj *o = NULL;
+		const struct ct_vm *s;
+		char note[1024];
+		struct ct_err de;
+
+		if (ct_xapi_get_record(x, CT_VM, named.v[i], &o, e) < 0) {
+			if (ct_err_is(e, "HANDLE_INVALID"))
+				continue;
+			goto out;
+		}
+		s = (const struct ct_vm *)o;
+		if (!s->is_a_snapshot || (vm_ref && (!s->snapshot_of || strcmp(s->snapshot_of, vm_ref) != 0))) {
+			ct_obj_free(o);
+			continue;
+		}
+		found++;
+		if (dry_run) {
+			ct_sb_addf(&did, "%swould remove snapshot '%s' (%s) left by killed run %lld", did.len ? "; " : "",
+				   t->name, s->o.uuid, (long long)t->run);
+			ct_obj_free(o);
+			continue;
+		}
+		ct_err_init(&de);
+		if (destroy_snapshot_x(x, named.v[i], note, sizeof(note), &de) < 0) {
+			ct_sb_addf(&did, "%scould not remove snapshot '%s' (%s): %s", did.len ? "; " : "", t->name,
+				   s->o.uuid, de.msg);
+			*e = de;
+			ct_obj_free(o);
+			resolve_note(cb, ctx, t, CT_BACKUP_WARN, "%s", did.buf);
+			goto out;
+		}
+		ct_sb_addf(&did, "%sremoved snapshot '%s' (%s) that killed run %lld made but never recorded: %s",
+			   did.len ? "; " : "", t->name, s->o.uuid, (long long)t->run, note);
+		ct_obj_free(o);
+	}
+	if (!found) {
+		struct pending_ctx pc = { 0 };
+
+		/* the call may still be running in xapi: look again next time */
+		if (ct_xapi_get_all_records(x, CT_TASK,
+					    "field \"name_label\" = \"Async.VM.snapshot\" and field \"status\" = \"pending\"",
+					    count_task, &pc, e) < 0)
+			goto out;
+		if (pc.n > 0) {
+			resolve_note(cb, ctx, t, CT_BACKUP_INFO,
+				     "snapshot '%s' of killed run %lld is not there yet and a VM.snapshot task is still running; the next run or prune looks again",
+				     t->name, (long long)t->run);
+			rc = 0;
+			goto out;
+		}
+		ct_sb_addf(&did, "%s snapshot '%s' of killed run %lld: none exists, the call never completed",
+			   dry_run ? "would record: no" : "no", t->name, (long long)t->run);
+	}
+	resolve_note(cb, ctx, t, CT_BACKUP_INFO, "%s", did.buf);
+	if (!dry_run && js) {
+		st = ct_jobstore_step_begin(js, t->item, "recover", e);
+		if (st > 0)
+			ct_jobstore_step_end(js, st, CT_RUN_SUCCESS, did.buf, e);
+		if (ct_jobstore_intent_done(js, t->item, e) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	ct_sb_release(&did);
+	ct_strset_release(&named);
+	free(vm_ref);
+	return rc;
+}
+
+int ct_backup_resolve_intents(struct ct_xapi *x, struct ct_jobstore *js, const char *pool,
+			      const char *vm_uuid, bool dry_run, ct_backup_progress_cb cb, void *ctx,
+			      int *n_resolved, struct ct_err *e)
+{
+	struct ct_intent *t = NULL;
+	int n = 0, rc = 0;
+
+	if (n_resolved)
+		*n_resolved = 0;
+	if (ct_jobstore_list_intents(js, pool, vm_uuid, &t, &n, e) < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		struct ct_err ie;
+
+		ct_err_init(&ie);
+		if (resolve_one(x, js, &t[i], dry_run, cb, ctx, &ie) < 0) {
+			if (rc == 0)
+				*e = ie;
+			rc = -1;
+		} else if (n_resolved) {
+			(*n_resolved)++;
+		}
+	}
+	ct_intents_release(t, n);
 	return rc;
 }
 
@@ -758,10 +959,41 @@ static bool half_made(struct bk *b, int64_t run)
 	return hm;
 }
 
+static void on_resolve(void *ctx, const struct ct_backup_progress *p)
+{
+	struct bk *b = ctx;
+
+	emit(b, "cleanup", -1, p->level, "%s", p->message);
+}
+
 static void cleanup_half_made(struct bk *b, struct item *it)
 {
 	struct tagged *t;
-	int n = tagged_snapshots(b, true, &t);
+	int n, n_resolved = 0;
+	struct ct_err re;
+	int64_t rst = 0;
+
+	ct_err_init(&re);
+	if (b->js) {
+		struct ct_intent *iv = NULL;
+		int ni = 0;
+
+		/* a step of this item only when there is something to resolve */
+		if (ct_jobstore_list_intents(b->js, b->pc->name, b->cur->uuid, &iv, &ni, &re) == 0 && ni > 0 &&
+		    !b->o->dry_run)
+			rst = step_begin(b, it, "cleanup");
+		ct_intents_release(iv, ni);
+		ct_err_init(&re);
+		if (ct_backup_resolve_intents(b->x, b->js, b->pc->name, b->cur->uuid, b->o->dry_run,
+					      on_resolve, b, &n_resolved, &re) < 0) {
+			emit(b, "cleanup", -1, CT_BACKUP_WARN, "could not resolve a snapshot a killed run left: %s", re.msg);
+			step_end(b, rst, CT_RUN_FAILURE, "%s", re.msg);
+		} else {
+			step_end(b, rst, CT_RUN_SUCCESS, "resolved %d snapshot%s recorded by killed runs (see their \"recover\" steps)",
+				 n_resolved, n_resolved == 1 ? "" : "s");
+		}
+	}
+	n = tagged_snapshots(b, true, &t);
 
 	for (int i = 0; i < n; i++) {
 		char note[1024];
@@ -800,6 +1032,9 @@ struct exp_ctx {
 	int64_t bytes;
 	int64_t last_emit;
 	int werr;
+	struct ct_xva *xva;        /* verifies the stream as it is written */
+	bool bad;                  /* the verifier refused the stream */
+	struct ct_err verr;
 };
 
 static int exp_write(void *ctx, const void *buf, size_t n)
@@ -810,6 +1045,8 @@ static int exp_write(void *ctx, const void *buf, size_t n)
 
 	if (cancelled(x->b))
 		return 1;
+	if (!x->bad && ct_xva_feed(x->xva, buf, n, &x->verr) < 0)
+		x->bad = true;     /* keep the file for the message; it is removed at the end */
 	while (n > 0) {
 		ssize_t w = write(x->fd, p, n);
 
@@ -833,6 +1070,138 @@ static int exp_write(void *ctx, const void *buf, size_t n)
 		emit(x->b, "export", -1, CT_BACKUP_INFO, "export: %s written", sz);
 		x->b->tick = false;
 	}
+	return 0;
+}
+
+/* "host:port", "[v6]:port", "v6", "host" -> host part without brackets */
+static void host_part(const char *authority, char *out, size_t len)
+{
+	const char *end;
+
+	if (authority[0] == '[') {
+		end = strchr(authority, ']');
+		snprintf(out, len, "%.*s", end ? (int)(end - authority - 1) : (int)strlen(authority + 1),
+			 authority + 1);
+		return;
+	}
+	end = strchr(authority, ':');
+	if (end && strchr(end + 1, ':'))   /* a bare IPv6 literal */
+		end = NULL;
+	snprintf(out, len, "%.*s", end ? (int)(end - authority) : (int)strlen(authority), authority);
+}
+
+/* SHA-256 of the DER of a PEM certificate, as "sha256:AB:..". NULL when it does not parse. */
+static char *pem_fingerprint(const char *pem)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	unsigned char md[32];
+	unsigned int len = 0;
+	struct ct_sb sb;
+	char *out = NULL;
+
+	if (cert && X509_digest(cert, EVP_sha256(), md, &len) == 1 && len == 32) {
+		ct_sb_init(&sb);
+		ct_sb_adds(&sb, "sha256:");
+		for (unsigned i = 0; i < len; i++)
+			ct_sb_addf(&sb, "%s%02X", i ? ":" : "", md[i]);
+		out = ct_sb_detach(&sb);
+		ct_sb_release(&sb);
+	}
+	X509_free(cert);
+	BIO_free(bio);
+	return out;
+}
+
+/* The member's certificate fingerprint as the pinned master lists it: its Certificate record
+ * of type host (fingerprint_sha256, or fingerprint on xapi before that field), else the PEM
+ * host.get_server_certificate returns. */
+static int member_pin(struct bk *b, const char *host_ref, const char *host_name, char **pin,
+		      char **source, struct ct_err *e)
+{
+	struct ct_strset certs = { 0 };
+	struct ct_err ce;
+	char *pem = NULL;
+	int rc = -1;
+
+	ct_err_init(&ce);
+	if (ct_xapi_call_set(b->x, "Certificate.get_all", NULL, 0, &certs, &ce) == 0) {
+		for (size_t i = 0; i < certs.n && !*pin; i++) {
+			char *h = NULL, *type = NULL, *fp = NULL;
+
+			if (call1(b, "Certificate.get_host", certs.v[i], &h, &ce) == 0 && !strcmp(h, host_ref) &&
+			    (call1(b, "Certificate.get_type", certs.v[i], &type, &ce) < 0 ||
+			     !strcmp(type, "host")) &&
+			    (call1(b, "Certificate.get_fingerprint_sha256", certs.v[i], &fp, &ce) == 0 ||
+			     call1(b, "Certificate.get_fingerprint", certs.v[i], &fp, &ce) == 0) && fp[0]) {
+				*pin = ct_xasprintf("sha256:%s", fp);
+				*source = ct_xasprintf("the fingerprint the pool master lists in the Certificate record of host '%s'",
+						       host_name);
+			}
+			free(h);
+			free(type);
+			free(fp);
+		}
+	}
+	ct_strset_release(&certs);
+	if (*pin)
+		return 0;
+	if (call1(b, "host.get_server_certificate", host_ref, &pem, e) < 0) {
+		ct_err_prefix(e, "the pool master has no Certificate record for host '%s' and host.get_server_certificate failed",
+			      host_name);
+		goto out;
+	}
+	*pin = pem_fingerprint(pem);
+	if (!*pin) {
+		ct_err_set(e, CT_E_TLS, "host.get_server_certificate of host '%s' is not a PEM certificate", host_name);
+		goto out;
+	}
+	*source = ct_xasprintf("the fingerprint of the certificate the pool master returns for host '%s' (host.get_server_certificate)",
+			       host_name);
+	rc = 0;
+out:
+	free(pem);
+	return rc;
+}
+
+/* ct_http_redirect_cb: an export redirected to a member. Only the address of a host of this
+ * pool is followed; with a pinned master, only with the certificate the master lists for it. */
+static int on_redirect(void *ctx, const char *authority, char **pin, char **source, struct ct_err *e)
+{
+	struct bk *b = ctx;
+	char hp[300], *ref = NULL, name[256] = "";
+	size_t n;
+
+	*pin = NULL;
+	*source = NULL;
+	host_part(authority, hp, sizeof(hp));
+	ct_model_lock(b->m);
+	n = ct_model_count(b->m, CT_HOST);
+	for (size_t i = 0; i < n && !ref; i++) {
+		const struct ct_host *h = (const struct ct_host *)ct_model_at(b->m, CT_HOST, i);
+
+		if (h->address && (!strcmp(h->address, authority) || !strcmp(h->address, hp))) {
+			ref = ct_xstrdup(h->o.ref);
+			ct_sanitize(h->name_label ? h->name_label : h->address, name, sizeof(name));
+		}
+	}
+	ct_model_unlock(b->m);
+	emit(b, "export", -1, CT_BACKUP_INFO, "the pool master redirected the export to %s%s%s%s",
+	     authority, ref ? " (host '" : "", ref ? name : "", ref ? "')" : "");
+	if (!ref)
+		return ct_err_set(e, CT_E_TLS, "the pool master redirected the export to %s, which is not the address of any host of pool '%s': refused",
+				  authority, b->pc->name);
+	if (!b->pc->tls.fingerprint) {
+		*source = ct_xasprintf("host '%s' verified like the master (%s)", name,
+				       b->pc->tls.verify ? "the configured CAs" : "verify = false");
+		free(ref);
+		return 0;
+	}
+	if (member_pin(b, ref, name, pin, source, e) < 0) {
+		free(ref);
+		return -1;
+	}
+	free(ref);
 	return 0;
 }
 
@@ -864,12 +1233,17 @@ static int do_export(struct bk *b, struct item *it, const char *stamp, struct ct
 	};
 	struct exp_ctx ctx = { .b = b, .fd = -1 };
 	char *dir = vm_export_dir(b), *part = NULL, *final = NULL, *query = NULL, *task = NULL;
+	char *hdr_task = NULL, *label = NULL;
 	struct ct_task *t = NULL;
+	struct ct_xva_stats vs;
 	struct ct_err te;
 	bool created = false;
 	int rc = -1, hrc;
+	int64_t t0;
 	char sz[32];
 
+	ctx.xva = ct_xva_new();
+	ct_err_init(&ctx.verr);
 	if (ct_mkdir_p(dir, 0750) < 0) {
 		ct_err_set(e, CT_E_IO, "cannot create the directory %s: %s; check export_dir and its permissions",
 			   dir, strerror(errno));
@@ -877,6 +1251,18 @@ static int do_export(struct bk *b, struct item *it, const char *stamp, struct ct
 	}
 	part = ct_xasprintf("%s/%s.xva.part", dir, stamp);
 	final = ct_xasprintf("%s/%s.xva", dir, stamp);
+	/* our own task (as Xen Orchestra's getResource does): a handler called without task_id
+	 * destroys the task it made when it returns, so its outcome could not be read */
+	label = ct_xasprintf("chaintop export of VM %s (job %s, run %lld)", b->cur->uuid, b->job,
+			     (long long)b->run);
+	{
+		struct ct_xarg a[2] = { CT_XSTR(label), CT_XSTR("chaintop backup export") };
+
+		if (ct_xapi_call(b->x, "task.create", a, 2, &task, e) < 0) {
+			ct_err_prefix(e, "creating the export task");
+			goto out;
+		}
+	}
 	ctx.fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (ctx.fd < 0) {
 		ct_err_set(e, CT_E_IO, "cannot create %s: %s; check export_dir", part, strerror(errno));
@@ -887,46 +1273,54 @@ static int do_export(struct bk *b, struct item *it, const char *stamp, struct ct
 	flock(ctx.fd, LOCK_EX | LOCK_NB);
 	{
 		struct ct_sb q;
+		const char *refs[2] = { it->snap_ref, task };
 
 		ct_sb_init(&q);
-		ct_sb_adds(&q, "/export?ref=");
-		for (const char *c = it->snap_ref; *c; c++) {
-			bool plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-				     (*c >= '0' && *c <= '9') || *c == ':' || *c == '-' || *c == '.' ||
-				     *c == '_';
+		for (int k = 0; k < 2; k++) {
+			ct_sb_adds(&q, k ? "&task_id=" : "/export?ref=");
+			for (const char *c = refs[k]; *c; c++) {
+				bool plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+					     (*c >= '0' && *c <= '9') || *c == ':' || *c == '-' ||
+					     *c == '.' || *c == '_';
 
-			if (plain)
-				ct_sb_add(&q, c, 1);
-			else
-				ct_sb_addf(&q, "%%%02X", (unsigned char)*c);
+				if (plain)
+					ct_sb_add(&q, c, 1);
+				else
+					ct_sb_addf(&q, "%%%02X", (unsigned char)*c);
+			}
 		}
 		ct_sb_addf(&q, "&use_compression=%s", comp_names[b->comp]);
 		query = ct_sb_detach(&q);
 		ct_sb_release(&q);
 	}
 	ctx.last_emit = ct_now_ms();
-	hrc = ct_xapi_http_get(b->x, query, exp_write, &ctx, &task, e);
+	t0 = ct_now_ms();
+	hrc = ct_xapi_http_get_redirected(b->x, query, on_redirect, b, exp_write, &ctx, &hdr_task, e);
+	it->export_ms = ct_now_ms() - t0;
+	if (it->export_ms <= 0)
+		it->export_ms = 1;
 	if (hrc < 0 && ctx.werr) {
 		ct_err_set(e, CT_E_IO, "cannot write %s: %s; check the free space of export_dir", part,
 			   strerror(ctx.werr));
 	} else if (hrc < 0 && cancelled(b)) {
 		ct_err_set(e, CT_E_CANCEL, "stopped during the export");
 	}
-	/* the transfer alone proves nothing: the XAPI task says whether the export was whole */
-	if (task && !cancelled(b)) {
+	/* the transfer alone proves nothing: our task says whether xapi finished the export */
+	if (!cancelled(b)) {
 		ct_err_init(&te);
 		if (follow_task(b, task, "export", EXPORT_TASK_TIMEOUT_S, &t, &te) < 0) {
 			if (hrc == 0 || te.code == CT_E_XAPI)
 				*e = te;
 			hrc = -1;
 		}
-		task_destroy(b, task);
-	} else if (hrc == 0 && !task) {
-		ct_err_set(e, CT_E_PROTO, "the export reply had no task-id header; the XAPI task could not be checked, so the file is not trusted");
-		hrc = -1;
 	}
 	if (hrc < 0)
 		goto out;
+	if (ct_xva_finish(ctx.xva, &vs, &ctx.verr) < 0 || ctx.bad) {
+		ct_err_set(e, CT_E_PROTO, "the export of VM '%s' was received but does not verify: %s; the file was removed, the next run exports again",
+			   b->cur->name, ctx.verr.msg);
+		goto out;
+	}
 	if (fsync(ctx.fd) < 0 || close(ctx.fd) < 0) {
 		ctx.fd = -1;
 		ct_err_set(e, CT_E_IO, "cannot flush %s to disk: %s", part, strerror(errno));
@@ -944,16 +1338,25 @@ static int do_export(struct bk *b, struct item *it, const char *stamp, struct ct
 	}
 	fsync_dir(dir);
 	it->bytes = ctx.bytes;
+	it->n_chunks = vs.n_chunks;
 	ct_format_bytes(ctx.bytes, sz, sizeof(sz));
-	emit(b, "export", 100, CT_BACKUP_INFO, "exported %s to %s", sz, final);
+	emit(b, "export", 100, CT_BACKUP_INFO, "exported %s to %s: verified, %d chunks match their checksums",
+	     sz, final, vs.n_chunks);
 	rc = 0;
 out:
 	if (ctx.fd >= 0)
 		close(ctx.fd);
 	if (rc < 0 && created)
 		unlink(part);
+	if (task) {
+		ct_xapi_reset_cancel(b->x);   /* our task goes, even when the run was stopped */
+		task_destroy(b, task);
+	}
+	ct_xva_free(ctx.xva);
 	ct_obj_free(t ? &t->o : NULL);
+	free(hdr_task);
 	free(task);
+	free(label);
 	free(query);
 	free(final);
 	free(part);
@@ -1089,6 +1492,19 @@ static int do_retention(struct bk *b, struct ct_sb *note, struct ct_err *e)
 	struct tagged *t;
 	int n, removed = 0, failed = 0;
 
+	if (b->mode == CT_JOB_EXPORT) {   /* the files are the backups; no snapshot is kept */
+		struct ct_sb files;
+
+		ct_sb_init(&files);
+		retention_files(b, &files);
+		if (files.len)
+			ct_sb_adds(note, files.buf + 2);   /* past the leading "; " */
+		else
+			ct_sb_addf(note, "no exported file to remove (keeping the newest %d)", b->retention);
+		ct_sb_release(&files);
+		return 0;
+	}
+
 	if (job_snapshots(b, &t, &n, e) < 0)
 		return -1;
 	for (int i = b->retention; i < n; i++) {
@@ -1109,8 +1525,6 @@ static int do_retention(struct bk *b, struct ct_sb *note, struct ct_err *e)
 	ct_sb_addf(note, "%s%d of this job's snapshots, kept the newest %d, removed %d",
 		   note->len ? "; " : "", n, n < b->retention ? n : b->retention, removed);
 	tagged_release(t, n);
-	if (b->mode == CT_JOB_EXPORT)
-		retention_files(b, note);
 	return failed ? -1 : 0;
 }
 
@@ -1243,6 +1657,15 @@ static int gate_step(struct bk *b, struct item *it)
 	}
 }
 
+static void intent_done(struct bk *b, struct item *it)
+{
+	struct ct_err ie;
+
+	ct_err_init(&ie);
+	if (b->js && it->id > 0 && ct_jobstore_intent_done(b->js, it->id, &ie) < 0)
+		db_warn(b, &ie);
+}
+
 static void backup_vm(struct bk *b, struct item *it)
 {
 	char stamp[32], *name = NULL, *task = NULL, *result = NULL;
@@ -1265,14 +1688,16 @@ static void backup_vm(struct bk *b, struct item *it)
 		int n = tagged_snapshots(b, false, &tg);
 
 		ct_sb_init(&plan);
-		ct_sb_addf(&plan, "would snapshot '%s' as 'chaintop %s <UTC time>', tag it", b->cur->name, b->job);
+		ct_sb_addf(&plan, "would snapshot '%s' as 'chaintop %s run %lld <UTC time>', tag it", b->cur->name,
+			   b->job, (long long)b->run);
 		if (b->mode == CT_JOB_EXPORT) {
 			char *dir = vm_export_dir(b);
 
-			ct_sb_addf(&plan, ", export it to %s/<time>.xva", dir);
+			ct_sb_addf(&plan, ", export it to %s/<time>.xva, verify the file and remove the snapshot", dir);
+			if (b->retention > 0)
+				ct_sb_addf(&plan, ", keep the newest %d exported files", b->retention);
 			free(dir);
-		}
-		if (b->retention > 0 && n + 1 > b->retention) {
+		} else if (b->retention > 0 && n + 1 > b->retention) {
 			qsort(tg, (size_t)n, sizeof(*tg), cmp_tagged_newest);
 			ct_sb_addf(&plan, ", keep the newest %d of this job's snapshots and remove", b->retention);
 			for (int i = b->retention - 1; i < n; i++)
@@ -1320,9 +1745,21 @@ static void backup_vm(struct bk *b, struct item *it)
 
 	/* snapshot */
 	ct_format_xapi_time(time(NULL), stamp, sizeof(stamp));
-	name = ct_xasprintf("chaintop %s %s", b->job, stamp);
+	name = ct_xasprintf("chaintop %s run %lld %s", b->job, (long long)b->run, stamp);
 	st = step_begin(b, it, "snapshot");
 	step = "snapshot";
+	/* the exact name goes to the history before the call: a run killed from here on leaves
+	 * a snapshot the next run or prune finds by this name (ct_backup_resolve_intents) */
+	if (b->js && it->id > 0) {
+		struct ct_err ie;
+
+		ct_err_init(&ie);
+		if (ct_jobstore_item_intent(b->js, it->id, name, &ie) < 0) {
+			e = ie;
+			ct_err_prefix(&e, "not snapshotting: the snapshot's name could not be recorded first");
+			goto fail_step;
+		}
+	}
 	emit(b, "snapshot", 0, CT_BACKUP_INFO, "snapshot '%s'", name);
 	{
 		struct ct_xarg a[2] = { CT_XSTR(b->cur->ref), CT_XSTR(name) };
@@ -1339,6 +1776,8 @@ static void backup_vm(struct bk *b, struct item *it)
 		call1(b, "task.cancel", task, NULL, &ce);
 	}
 	if (v < 0) {
+		if (e.code == CT_E_XAPI)   /* xapi refused: no snapshot was made */
+			intent_done(b, it);
 		task_destroy(b, task);
 		goto fail_step;
 	}
@@ -1375,6 +1814,7 @@ static void backup_vm(struct bk *b, struct item *it)
 					goto fail_step;
 		step_end(b, st, CT_RUN_SUCCESS, "tagged the snapshot and %zu disk%s (chaintop:job=%s, chaintop:run=%s)",
 			 disks.n, disks.n == 1 ? "" : "s", b->job, run_s);
+		intent_done(b, it);   /* found by its tags from now on */
 		emit(b, "tag", -1, CT_BACKUP_INFO, "tagged the snapshot and %zu disk%s", disks.n,
 		     disks.n == 1 ? "" : "s");
 	}
@@ -1385,15 +1825,50 @@ static void backup_vm(struct bk *b, struct item *it)
 		st = step_begin(b, it, "export");
 		step = "export";
 		emit(b, "export", 0, CT_BACKUP_INFO, "export to %s", b->export_dir);
+		/* a snapshot is a template; exported as it is, it would import as one
+		 * (Xen Orchestra clears the flag on its backup snapshots too) */
+		{
+			struct ct_xarg a[2] = { CT_XSTR(it->snap_ref),
+						{ .type = CT_XARG_BOOL, .b = false } };
+
+			if (ct_xapi_call(b->x, "VM.set_is_a_template", a, 2, NULL, &e) < 0) {
+				if (!ct_err_is(&e, "LICENSE_RESTRICTION")) {
+					ct_err_prefix(&e, "clearing is_a_template on the snapshot before the export");
+					goto fail_step;
+				}
+				/* some editions refuse it (XSO-766); Xen Orchestra goes on too */
+				emit(b, "export", -1, CT_BACKUP_WARN, "the pool's license does not allow clearing is_a_template on the snapshot (LICENSE_RESTRICTION): the file will import as a template; after an import, run `xe vm-param-set is-a-template=false uuid=<imported VM>`");
+				ct_err_init(&e);
+			}
+		}
 		if (do_export(b, it, stamp, &e) < 0)
 			goto fail_step;
 		{
-			char sz[32], *dir = vm_export_dir(b);
+			char sz[32], rate[32], *dir = vm_export_dir(b);
 
 			ct_format_bytes(it->bytes, sz, sizeof(sz));
-			step_end(b, st, CT_RUN_SUCCESS, "%s written to %s/%s.xva", sz, dir, stamp);
+			ct_format_bytes((int64_t)((double)it->bytes * 1000.0 / (double)it->export_ms), rate,
+					sizeof(rate));
+			step_end(b, st, CT_RUN_SUCCESS, "%s written to %s/%s.xva in %.1f s (%s/s), verified: %d chunks match their checksums",
+				 sz, dir, stamp, (double)it->export_ms / 1000.0, rate, it->n_chunks);
 			snprintf(it->export_path, sizeof(it->export_path), "%s/%s.xva", dir, stamp);
 			free(dir);
+		}
+		/* the verified file is the backup: the snapshot has done its work */
+		{
+			char note[1024];
+			int64_t cs = step_begin(b, it, "cleanup");
+
+			if (destroy_snapshot(b, it->snap_ref, note, sizeof(note), &e) < 0) {
+				step_end(b, cs, CT_RUN_FAILURE, "%s", e.msg);
+				item_fail(it, &e, "cleanup", b->cur->name);
+				snprintf(it->msg, sizeof(it->msg), "exported to %.400s, but the snapshot %s could not be removed: %.500s",
+					 it->export_path, it->snap_uuid, e.msg);
+				goto out;
+			}
+			step_end(b, cs, CT_RUN_SUCCESS, "export verified: %s", note);
+			emit(b, "cleanup", -1, CT_BACKUP_INFO, "export verified, %s", note);
+			it->snap_removed = true;
 		}
 		if (cancelled(b))
 			goto cancel;
@@ -1424,9 +1899,9 @@ static void backup_vm(struct bk *b, struct item *it)
 
 		ct_format_bytes(it->bytes, sz, sizeof(sz));
 		if (b->mode == CT_JOB_EXPORT)
-			snprintf(it->msg, sizeof(it->msg), "%ssnapshot '%s' (%s) made, tagged and exported (%s) to %.400s",
-				 it->forced ? "gate bypassed with --force; " : "", name, it->snap_uuid, sz,
-				 it->export_path);
+			snprintf(it->msg, sizeof(it->msg), "%sexported (%s, verified) to %.400s from snapshot '%s' (%s), which was then removed",
+				 it->forced ? "gate bypassed with --force; " : "", sz, it->export_path, name,
+				 it->snap_uuid);
 		else
 			snprintf(it->msg, sizeof(it->msg), "%ssnapshot '%s' (%s) made and tagged",
 				 it->forced ? "gate bypassed with --force; " : "", name, it->snap_uuid);
@@ -1451,6 +1926,7 @@ fail_step:
 		} else {
 			step_end(b, cs, CT_RUN_SUCCESS, "%s", note);
 			it->snap_uuid[0] = '\0';
+			intent_done(b, it);
 		}
 	}
 out:
@@ -1634,6 +2110,7 @@ static void finish_item(struct bk *b, struct item *it)
 	r.message = it->msg[0] ? it->msg : NULL;
 	r.snapshot_uuid = it->snap_uuid[0] ? it->snap_uuid : NULL;
 	r.bytes = it->bytes;
+	r.export_ms = it->bytes > 0 ? it->export_ms : 0;
 	if (it->has_err) {
 		r.xapi_code = it->err.xapi_code;
 		for (int i = 0; i < it->err.n_params; i++)

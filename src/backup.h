@@ -92,6 +92,21 @@ struct ct_backup_summary {
  * cancelled): e says why and out->exit_code is 2 (1 when cancelled). */
 int ct_backup_run(const struct ct_backup_opts *o, struct ct_backup_summary *out, struct ct_err *e);
 
+/* Snapshots killed backup runs may have left untraced. A backup records the exact name it
+ * gives a snapshot (carrying the job and run id) in the history before it calls VM.snapshot;
+ * a run killed before the snapshot was recorded leaves that intent open. This finds each open
+ * intent of pool `pool` (NULL = any) and VM `vm_uuid` (NULL = any) by that name and
+ * snapshot_of, removes the snapshot (disks no other VM uses with it), and records what it did
+ * as a "recover" step of the killed run's item; when no such snapshot exists and no
+ * VM.snapshot task is pending, it records that none was made. dry_run only reports. Messages
+ * go to cb (step "cleanup"). Used by every backup for the VM it works on, and by prune.
+ * x: a logged-in session of that pool; js: an open job history. *n_resolved may be NULL. */
+struct ct_xapi;
+struct ct_jobstore;
+int ct_backup_resolve_intents(struct ct_xapi *x, struct ct_jobstore *js, const char *pool,
+			      const char *vm_uuid, bool dry_run, ct_backup_progress_cb cb, void *ctx,
+			      int *n_resolved, struct ct_err *e);
+
 /* The lock file of a job in the state directory ("<state_dir>/backup-<job>.lock"); owned. */
 char *ct_backup_lock_path(const char *state_dir, const char *job);
 

@@ -109,6 +109,11 @@ static json_t *run_json(const struct ct_run_rec *r, bool detail)
 		json_object_set_new(io, "message", ct_output_jstr(it->message));
 		json_object_set_new(io, "snapshot_uuid", ct_output_jstr(it->snapshot_uuid));
 		json_object_set_new(io, "bytes", json_integer(it->bytes));
+		json_object_set_new(io, "export_ms", json_integer(it->export_ms));
+		json_object_set_new(io, "throughput_bytes_per_s", it->export_ms > 0 ?
+				    json_integer((json_int_t)((double)it->bytes * 1000.0 / (double)it->export_ms)) :
+				    json_null());
+		json_object_set_new(io, "snapshot_intent", ct_output_jstr(it->intent));
 		json_object_set_new(io, "xapi_code", ct_output_jstr(it->xapi_code));
 		for (int k = 0; k < it->n_xapi_params; k++)
 			json_array_append_new(params, ct_output_jstr(it->xapi_params[k]));
@@ -215,7 +220,16 @@ static void print_run(const struct ct_run_rec *r)
 			printf("    snapshot: %s\n", san(it->snapshot_uuid, buf, sizeof(buf)));
 		if (it->bytes > 0) {
 			ct_format_bytes(it->bytes, sz, sizeof(sz));
-			printf("    exported: %s (%lld bytes)\n", sz, (long long)it->bytes);
+			if (it->export_ms > 0) {
+				char rate[32];
+
+				ct_format_bytes((int64_t)((double)it->bytes * 1000.0 / (double)it->export_ms),
+						rate, sizeof(rate));
+				printf("    exported: %s (%lld bytes) in %.1f s, %s/s\n", sz, (long long)it->bytes,
+				       (double)it->export_ms / 1000.0, rate);
+			} else {
+				printf("    exported: %s (%lld bytes)\n", sz, (long long)it->bytes);
+			}
 		}
 		if (it->xapi_code) {
 			printf("    XAPI error: %s", san(it->xapi_code, buf, sizeof(buf)));

@@ -4,6 +4,9 @@
  *   0  empty file (or a file made by something else: tables created beside it)
  *   1  runs, items, steps
  *   2  items.bytes and items.chain_json; runs.summary
+ *   3  items.export_ms (transfer time of an export); items.intent and items.intent_done (the
+ *      exact name of a snapshot about to be made, recorded before the call, so a killed run
+ *      leaves nothing the next run cannot find)
  * Lists (XAPI error params, reasons) are stored as JSON arrays of strings. Times are Unix
  * seconds (UTC). Every write is its own transaction, committed before the call returns. */
 #include "jobstore.h"
@@ -22,7 +25,7 @@
 
 #include "util.h"
 
-#define JS_VERSION 2
+#define JS_VERSION 3
 #define JS_BUSY_MS 10000
 
 struct ct_jobstore {
@@ -99,6 +102,11 @@ static const char schema_v2[] =
 	"ALTER TABLE items ADD COLUMN chain_json TEXT;"
 	"ALTER TABLE runs ADD COLUMN summary TEXT;";
 
+static const char schema_v3[] =
+	"ALTER TABLE items ADD COLUMN export_ms INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE items ADD COLUMN intent TEXT;"
+	"ALTER TABLE items ADD COLUMN intent_done INTEGER NOT NULL DEFAULT 0;";
+
 static int user_version(struct ct_jobstore *js, int *v, struct ct_err *e)
 {
 	sqlite3_stmt *st;
@@ -116,7 +124,7 @@ static int user_version(struct ct_jobstore *js, int *v, struct ct_err *e)
 
 static int upgrade(struct ct_jobstore *js, struct ct_err *e)
 {
-	static const char *steps[] = { schema_v1, schema_v2 };
+	static const char *steps[] = { schema_v1, schema_v2, schema_v3 };
 	int v;
 
 	if (exec(js, "BEGIN IMMEDIATE", e) < 0)
@@ -393,8 +401,8 @@ int ct_jobstore_item_end(struct ct_jobstore *js, int64_t item, const struct ct_i
 	int rc;
 
 	if (run_stmt(js, "UPDATE items SET status = ?, end = ?, message = ?, snapshot_uuid = ?,"
-		     " bytes = ?, xapi_code = ?, xapi_params = ?, reasons = ?, chain_json = ?"
-		     " WHERE id = ?", &st, e, "ending an item") < 0)
+		     " bytes = ?, xapi_code = ?, xapi_params = ?, reasons = ?, chain_json = ?,"
+		     " export_ms = ? WHERE id = ?", &st, e, "ending an item") < 0)
 		return -1;
 	params = json_list(r->xapi_params, r->n_xapi_params);
 	reasons = json_list(r->reasons, r->n_reasons);
@@ -407,7 +415,8 @@ int ct_jobstore_item_end(struct ct_jobstore *js, int64_t item, const struct ct_i
 	bind_text(st, 7, params);
 	bind_text(st, 8, reasons);
 	bind_text(st, 9, r->chain_json);
-	sqlite3_bind_int64(st, 10, item);
+	sqlite3_bind_int64(st, 10, r->export_ms);
+	sqlite3_bind_int64(st, 11, item);
 	rc = finish_stmt(js, st, e, "ending an item");
 	free(params);
 	free(reasons);
@@ -470,6 +479,7 @@ static void free_list(char **v, int n)
 
 static void item_release(struct ct_item_rec *it)
 {
+	free(it->intent);
 	free(it->obj_uuid);
 	free(it->obj_name);
 	free(it->message);
@@ -624,7 +634,8 @@ int ct_jobstore_get_run(struct ct_jobstore *js, int64_t id, struct ct_run_rec *o
 		return db_err(js, e, "reading a run");
 
 	if (run_stmt(js, "SELECT id, obj_uuid, obj_name, status, start, end, message, snapshot_uuid,"
-		     " xapi_code, xapi_params, reasons, chain_json, bytes FROM items WHERE run_id = ?"
+		     " xapi_code, xapi_params, reasons, chain_json, bytes, export_ms, intent, intent_done"
+		     " FROM items WHERE run_id = ?"
 		     " ORDER BY id", &st, e, "reading items") < 0)
 		goto fail;
 	sqlite3_bind_int64(st, 1, id);
@@ -650,6 +661,9 @@ int ct_jobstore_get_run(struct ct_jobstore *js, int64_t id, struct ct_run_rec *o
 		parse_list((const char *)sqlite3_column_text(st, 10), &it->reasons, &it->n_reasons);
 		it->chain_json = col_str(st, 11);
 		it->bytes = sqlite3_column_int64(st, 12);
+		it->export_ms = sqlite3_column_int64(st, 13);
+		it->intent = col_str(st, 14);
+		it->intent_done = sqlite3_column_int(st, 15) != 0;
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
@@ -663,4 +677,85 @@ int ct_jobstore_get_run(struct ct_jobstore *js, int64_t id, struct ct_run_rec *o
 fail:
 	ct_run_rec_release(out);
 	return -1;
+}
+
+int ct_jobstore_item_intent(struct ct_jobstore *js, int64_t item, const char *snapshot_name,
+			    struct ct_err *e)
+{
+	sqlite3_stmt *st;
+
+	if (run_stmt(js, "UPDATE items SET intent = ?, intent_done = 0 WHERE id = ?", &st, e,
+		     "recording a snapshot about to be made") < 0)
+		return -1;
+	bind_text(st, 1, snapshot_name);
+	sqlite3_bind_int64(st, 2, item);
+	return finish_stmt(js, st, e, "recording a snapshot about to be made");
+}
+
+int ct_jobstore_intent_done(struct ct_jobstore *js, int64_t item, struct ct_err *e)
+{
+	sqlite3_stmt *st;
+
+	if (run_stmt(js, "UPDATE items SET intent_done = 1 WHERE id = ?", &st, e,
+		     "resolving a recorded snapshot") < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, item);
+	return finish_stmt(js, st, e, "resolving a recorded snapshot");
+}
+
+void ct_intents_release(struct ct_intent *v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(v[i].vm_uuid);
+		free(v[i].vm_name);
+		free(v[i].name);
+		free(v[i].job);
+		free(v[i].pool);
+	}
+	free(v);
+}
+
+int ct_jobstore_list_intents(struct ct_jobstore *js, const char *pool, const char *vm_uuid,
+			     struct ct_intent **out, int *n, struct ct_err *e)
+{
+	sqlite3_stmt *st;
+	int cap = 0, rc;
+
+	*out = NULL;
+	*n = 0;
+	if (mark_dead_runs(js, e) < 0)
+		return -1;
+	if (run_stmt(js, "SELECT i.id, i.run_id, i.obj_uuid, i.obj_name, i.intent, r.job, r.pool, i.start"
+		     " FROM items i JOIN runs r ON r.id = i.run_id"
+		     " WHERE i.intent IS NOT NULL AND i.intent_done = 0 AND r.status <> 'running'"
+		     " AND (?1 IS NULL OR r.pool = ?1) AND (?2 IS NULL OR i.obj_uuid = ?2) ORDER BY i.id",
+		     &st, e, "reading recorded snapshots") < 0)
+		return -1;
+	bind_text(st, 1, pool);
+	bind_text(st, 2, vm_uuid);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ct_intent *t;
+
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 4;
+			*out = ct_xrealloc(*out, (size_t)cap * sizeof(**out));
+		}
+		t = &(*out)[(*n)++];
+		t->item = sqlite3_column_int64(st, 0);
+		t->run = sqlite3_column_int64(st, 1);
+		t->vm_uuid = col_str(st, 2);
+		t->vm_name = col_str(st, 3);
+		t->name = col_str(st, 4);
+		t->job = col_str(st, 5);
+		t->pool = col_str(st, 6);
+		t->when = (time_t)sqlite3_column_int64(st, 7);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		ct_intents_release(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return db_err(js, e, "reading recorded snapshots");
+	}
+	return 0;
 }

@@ -49,6 +49,7 @@ struct ct_item_result {
 	const char *message;        /* one sentence, may be NULL */
 	const char *snapshot_uuid;  /* may be NULL */
 	int64_t bytes;              /* exported bytes, 0 if none */
+	int64_t export_ms;          /* time the export transfer took, 0 if none */
 	const char *xapi_code;      /* may be NULL */
 	const char *const *xapi_params;
 	int n_xapi_params;
@@ -64,6 +65,23 @@ int64_t ct_jobstore_step_begin(struct ct_jobstore *js, int64_t item, const char 
 			       struct ct_err *e);
 int ct_jobstore_step_end(struct ct_jobstore *js, int64_t step, enum ct_run_status st,
 			 const char *detail, struct ct_err *e);
+
+/* A backup records the exact name of the snapshot it is about to make, before the call, and
+ * marks it done once the snapshot is recorded (or found and resolved by a later run or prune):
+ * a run killed in between leaves an intent that ct_jobstore_list_intents returns. */
+int ct_jobstore_item_intent(struct ct_jobstore *js, int64_t item, const char *snapshot_name,
+			    struct ct_err *e);
+int ct_jobstore_intent_done(struct ct_jobstore *js, int64_t item, struct ct_err *e);
+struct ct_intent {
+	int64_t item, run;
+	char *vm_uuid, *vm_name, *name, *job, *pool;   /* owned */
+	time_t when;
+};
+/* Unresolved intents of runs no longer running (runs of dead processes are marked
+ * interrupted first); pool / vm_uuid NULL = any. *out owned: ct_intents_release. */
+int ct_jobstore_list_intents(struct ct_jobstore *js, const char *pool, const char *vm_uuid,
+			     struct ct_intent **out, int *n, struct ct_err *e);
+void ct_intents_release(struct ct_intent *v, int n);
 
 /* Reading back, for reports and the console's Jobs view. */
 struct ct_step_rec {
@@ -85,6 +103,9 @@ struct ct_item_rec {
 	int n_reasons;
 	char *chain_json;
 	int64_t bytes;
+	int64_t export_ms;          /* 0 when no export */
+	char *intent;               /* snapshot name recorded before the call, or NULL */
+	bool intent_done;           /* that snapshot was made and recorded, or resolved later */
 	struct ct_step_rec *steps;
 	int n_steps;
 };

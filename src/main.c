@@ -24,6 +24,7 @@ static const struct {
 	{ "prune", ct_cmd_prune, "find stale snapshots and orphan disks, delete them safely" },
 	{ "report", ct_cmd_report, "show the job history and failure reports" },
 	{ "scan", ct_cmd_scan, "SR.scan one SR (--sr NAME|UUID): kicks its garbage collector" },
+	{ "verify", ct_cmd_verify, "check that .xva exports are complete and match their checksums" },
 };
 
 static void usage(FILE *f)

@@ -1561,6 +1561,170 @@ int ct_xapi_http_get(struct ct_xapi *x, const char *path_query, ct_http_write_cb
 	return rc;
 }
 
+/* ---- HTTP GET that may be redirected to a pool member ----------------------------------------- */
+
+/* "https://host:port/..." -> "host:port" (owned). */
+static char *authority_of(const char *url)
+{
+	const char *p = strstr(url, "://");
+	const char *h = p ? p + 3 : url;
+
+	return ct_xstrndup(h, strcspn(h, "/?#"));
+}
+
+/* An error of a hop to a redirect target, naming that host and the check that failed. */
+static int hop_error(struct xfer *t, const char *host, const char *pin_source, struct ct_err *e)
+{
+	char fp[128], pin[128], body[320];
+
+	if (t->res == CURLE_OK) {
+		error_body_text(&t->errbody, body, sizeof(body));
+		return ct_err_set(e, CT_E_NET, "pool member %s answered HTTP status %ld to %s%s%s%s", host,
+				  t->status, t->what, body[0] ? " (" : "", body, body[0] ? ")" : "");
+	}
+	if (t->res == CURLE_ABORTED_BY_CALLBACK || atomic_load(&t->x->cancel))
+		return ct_err_set(e, CT_E_CANCEL, "%s was cancelled", t->what);
+	if (t->wcb_rc)
+		return ct_err_set(e, CT_E_IO, "%s stopped: the data could not be written", t->what);
+	if (tls_error(t->res)) {
+		if (t->tls.seen)
+			format_fingerprint(t->tls.seen_fp, fp, sizeof(fp));
+		else
+			snprintf(fp, sizeof(fp), "(none seen)");
+		if (t->tls.mismatch) {
+			format_fingerprint(t->tls.pin, pin, sizeof(pin));
+			return ct_err_set(e, CT_E_TLS,
+					  "the pool master redirected the export to pool member %s, whose TLS "
+					  "certificate has the SHA-256 fingerprint %s, not %s (%s): the member's "
+					  "certificate changed since the master recorded it, or %s is not that "
+					  "member; check the member's certificate in XenCenter or Xen Orchestra",
+					  host, fp, pin, pin_source, host);
+		}
+		return ct_err_set(e, CT_E_TLS, "the pool master redirected the export to pool member %s, "
+				  "whose TLS certificate failed verification (%s; SHA-256 fingerprint %s)%s%s",
+				  host, t->tls.verr ? X509_verify_cert_error_string(t->tls.verr) :
+				  (t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->res)), fp,
+				  pin_source ? ": " : "", pin_source ? pin_source : "");
+	}
+	if (t->res == CURLE_OPERATION_TIMEDOUT)
+		return ct_err_set(e, CT_E_TIMEOUT, "pool member %s did not answer %s in time (%s)", host,
+				  t->what, t->errbuf[0] ? t->errbuf : "timeout");
+	return ct_err_set(e, CT_E_NET, "cannot talk to pool member %s for %s (the pool master "
+			  "redirected the export there): %s", host, t->what,
+			  t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->res));
+}
+
+int ct_xapi_http_get_redirected(struct ct_xapi *x, const char *path_query,
+				ct_http_redirect_cb redirect_cb, void *rctx,
+				ct_http_write_cb write_cb, void *ctx, char **task_id,
+				struct ct_err *e)
+{
+	char *url, *esc, *origin, *cur_scheme_https;
+	CURL *tmp;
+	int rc = -1;
+
+	if (task_id)
+		*task_id = NULL;
+	if (check_cancel(x, path_query, e) < 0 || ensure_session(x, e) < 0)
+		return -1;
+	tmp = curl_easy_init();
+	if (!tmp)
+		ct_fatal("out of memory creating a libcurl handle");
+	esc = curl_easy_escape(tmp, x->session, 0);
+	origin = origin_of(x->master);
+	url = ct_xasprintf("%s%s%s%ssession_id=%s", origin, path_query[0] == '/' ? "" : "/",
+			   path_query, strchr(path_query, '?') ? "&" : "?", esc ? esc : "");
+	free(origin);
+	curl_free(esc);
+	curl_easy_cleanup(tmp);
+	cur_scheme_https = strncasecmp(url, "https://", 8) ? NULL : url;
+	for (int hop = 0; hop <= 5; hop++) {
+		struct xfer *t = xfer_new(x, url, path_query, SINK_HTTP, 0);
+		char *host = hop ? authority_of(url) : NULL, *pin = NULL, *pin_source = NULL;
+		char *loc = NULL;
+		const char *redir = NULL;
+
+		t->wcb = write_cb;
+		t->wctx = ctx;
+		curl_easy_setopt(t->h, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(t->h, CURLOPT_FOLLOWLOCATION, 0L);
+		curl_easy_setopt(t->h, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(t->h, CURLOPT_HEADERDATA, t);
+		if (hop) {
+			/* a member: its own certificate, learnt from the master by the caller */
+			if (redirect_cb(rctx, host, &pin, &pin_source, e) < 0) {
+				xfer_free(t);
+				free(host);
+				goto out;
+			}
+			t->tls.pin_set = pin && parse_fingerprint(pin, t->tls.pin);
+			if (t->tls.pin_set || !x->verify) {
+				curl_easy_setopt(t->h, CURLOPT_SSL_VERIFYPEER, 0L);
+				curl_easy_setopt(t->h, CURLOPT_SSL_VERIFYHOST, 0L);
+			} else {
+				curl_easy_setopt(t->h, CURLOPT_SSL_VERIFYPEER, 1L);
+				curl_easy_setopt(t->h, CURLOPT_SSL_VERIFYHOST, 2L);
+				if (x->ca_file)
+					curl_easy_setopt(t->h, CURLOPT_CAINFO, x->ca_file);
+			}
+		}
+		run_xfers(x, &t, 1);
+		if (t->res == CURLE_OK && t->status >= 300 && t->status < 400 &&
+		    curl_easy_getinfo(t->h, CURLINFO_REDIRECT_URL, &redir) == CURLE_OK && redir)
+			loc = ct_xstrdup(redir);
+		if (loc) {
+			xfer_free(t);
+			free(host);
+			free(pin);
+			free(pin_source);
+			if (!redirect_cb) {
+				ct_err_set(e, CT_E_PROTO, "%s answered %s with a redirect, which is not followed here",
+					   x->master, path_query);
+				explicit_bzero(loc, strlen(loc));
+				free(loc);
+				goto out;
+			}
+			if (cur_scheme_https && strncasecmp(loc, "https://", 8) != 0) {
+				char *where = authority_of(loc);
+
+				ct_err_set(e, CT_E_TLS, "%s redirected %s to a plain http address (%s): refused, "
+					   "the session id and the data would travel in clear",
+					   hop ? "a pool member" : x->master, path_query, where);
+				free(where);
+				explicit_bzero(loc, strlen(loc));
+				free(loc);
+				goto out;
+			}
+			explicit_bzero(url, strlen(url));
+			free(url);
+			url = loc;
+			cur_scheme_https = strncasecmp(url, "https://", 8) ? NULL : url;
+			continue;
+		}
+		if (hop == 0)
+			rc = xfer_error(t, e);
+		else
+			rc = t->res == CURLE_OK && t->status == 200 ? 0 :
+			     hop_error(t, host, pin_source, e);
+		if (task_id && t->task_id) {
+			*task_id = t->task_id;
+			t->task_id = NULL;
+		}
+		if (t->url)
+			explicit_bzero(t->url, strlen(t->url));
+		xfer_free(t);
+		free(host);
+		free(pin);
+		free(pin_source);
+		goto out;
+	}
+	ct_err_set(e, CT_E_PROTO, "%s: more than 5 redirects", path_query);
+out:
+	explicit_bzero(url, strlen(url));
+	free(url);
+	return rc;
+}
+
 /* ---- global -------------------------------------------------------------------------------- */
 
 int ct_xapi_global_init(struct ct_err *e)

@@ -132,6 +132,20 @@ typedef int (*ct_http_write_cb)(void *ctx, const void *buf, size_t n);
 int ct_xapi_http_get(struct ct_xapi *x, const char *path_query, ct_http_write_cb write_cb,
 		     void *ctx, char **task_id, struct ct_err *e);
 
+/* An HTTP GET that the master may redirect to another host of the pool (xapi's export.ml
+ * answers 302 to the member holding a VM's local disks). Redirects are followed by hand: never
+ * from https to http, and each target is checked with the pin redirect_cb gives for it. The
+ * callback gets the target's "host[:port]" as in the Location and fills *pin ("sha256:AB:..",
+ * owned; NULL verifies with the configured CAs) and *source (owned, how the pin was learnt,
+ * for messages), or returns -1 with e saying why that host is refused. Error messages name
+ * the host and the check that failed. Otherwise as ct_xapi_http_get (no retry on 401). */
+typedef int (*ct_http_redirect_cb)(void *ctx, const char *host, char **pin, char **source,
+				   struct ct_err *e);
+int ct_xapi_http_get_redirected(struct ct_xapi *x, const char *path_query,
+				ct_http_redirect_cb redirect_cb, void *rctx,
+				ct_http_write_cb write_cb, void *ctx, char **task_id,
+				struct ct_err *e);
+
 /* Global init/cleanup of libcurl; call once in main before threads. */
 int ct_xapi_global_init(struct ct_err *e);
 void ct_xapi_global_cleanup(void);

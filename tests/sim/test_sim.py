@@ -702,6 +702,187 @@ class TLSTest(unittest.TestCase):
             shutil.rmtree(d)
 
 
+class XmlRpcShapesTest(Base):
+    scenario = "coalescing"
+
+    def post(self, path, body, ctype="text/xml"):
+        c = http.client.HTTPConnection(self.sim.hostport, timeout=30)
+        c.request("POST", path, body, {"Content-Type": ctype})
+        r = c.getresponse()
+        return r.status, r.getheader("content-type"), r.read()
+
+    def test_any_valid_params_shape(self):
+        # empty params as Xen Orchestra's xen-api client writes them, and the other
+        # spellings xapi's parser accepts: <params/>, <params />, whitespace inside
+        for params in ("<params/>", "<params />", "<params>\n  </params>"):
+            body = ('<?xml version="1.0"?>\n<methodCall>\n <methodName>system.listMethods'
+                    '</methodName>\n %s\n</methodCall>\n' % params)
+            st, ctype, data = self.post("/xmlrpc", body)
+            self.assertEqual(st, 200, params)
+            self.assertIn("session.login_with_password", xmlrpc.client.loads(data)[0][0])
+        st, _, data = self.post("/", "<methodCall><methodName>session.login_with_password</methodName>"
+                                "<params><param><value>root</value></param><param><value><string>"
+                                "chaintop-demo</string></value></param></params></methodCall>")
+        self.assertEqual(xmlrpc.client.loads(data)[0][0]["Status"], "Success")
+
+    def test_jsonrpc_answered_as_a_host_without_it(self):
+        st, ctype, data = self.post("/jsonrpc", json.dumps({"jsonrpc": "2.0", "id": 0,
+                                                            "method": "session.login_with_password",
+                                                            "params": [USER, PWD]}),
+                                    "application/json")
+        self.assertEqual((st, ctype), (200, "text/xml"))
+        self.assertEqual(xmlrpc.client.loads(data)[0][0]["Status"], "Failure")
+
+    def test_vm_snapshotted_message(self):
+        vm = self.vm_ref("busy-vm") if any(v["name"] == "busy-vm" for v in self.sim.state()["vms"]) \
+            else self.sim.ok("VM.get_by_uuid", self.s, [v for v in self.sim.state()["vms"]
+                                                          if not v["is_a_snapshot"] and v["disks"]][0]["uuid"])
+        uuid = self.sim.ok("VM.get_uuid", self.s, vm)
+        before = self.sim.ok("message.get_all_records", self.s)
+        self.sim.ok("VM.snapshot", self.s, vm, "msg check")
+        msgs = [m for r, m in self.sim.ok("message.get_all_records", self.s).items()
+                if r not in before and m["name"] == "VM_SNAPSHOTTED"]
+        self.assertEqual(len(msgs), 1)
+        self.assertEqual((msgs[0]["cls"], msgs[0]["obj_uuid"], msgs[0]["priority"]), ("VM", uuid, "5"))
+
+    def test_xxh64_matches_the_specification(self):
+        sys.path.insert(0, HERE)
+        import xapi_sim
+        self.assertEqual(xapi_sim.xxh64(b""), 0xEF46DB3751D8E999)
+        self.assertEqual(xapi_sim.xxh64(b"abc"), 0x44BC2CF5AD770999)
+
+
+class MemberExportTest(unittest.TestCase):
+    """--member-tls: a member host with its own listener and certificate; the master
+    redirects exports of VMs on its local SR there (export.ml)."""
+
+    @classmethod
+    def setUpClass(cls):
+        import shutil
+        import tempfile
+        if not shutil.which("openssl"):
+            raise unittest.SkipTest("no openssl binary to make certificates")
+        cls.d = tempfile.mkdtemp()
+        for n in ("m", "s"):
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                            os.path.join(cls.d, n + ".key"), "-out", os.path.join(cls.d, n + ".crt"),
+                            "-days", "2", "-subj", "/CN=%s" % n], check=True, capture_output=True)
+        cls.p = subprocess.Popen([sys.executable, SIM, "--port", "0", "--scenario", "backup",
+                                  "--gc-speed", "0", "--tls", os.path.join(cls.d, "m.crt"),
+                                  os.path.join(cls.d, "m.key"), "--member-tls",
+                                  os.path.join(cls.d, "s.crt"), os.path.join(cls.d, "s.key")],
+                                 stdout=subprocess.PIPE, text=True)
+        cls.url = cls.p.stdout.readline().strip().split()[1]
+        import ssl
+        cls.ctx = ssl._create_unverified_context()
+        cls.x = xmlrpc.client.ServerProxy(cls.url, context=cls.ctx)
+        cls.s = cls.x.session.login_with_password(USER, PWD)["Value"]
+
+    @classmethod
+    def tearDownClass(cls):
+        import shutil
+        cls.p.terminate()
+        cls.p.wait(10)
+        shutil.rmtree(cls.d)
+
+    def v(self, r):
+        self.assertEqual(r["Status"], "Success", r)
+        return r["Value"]
+
+    def get(self, url):
+        import urllib.parse
+        import ssl
+        u = urllib.parse.urlsplit(url)
+        c = http.client.HTTPSConnection(u.hostname, u.port, context=ssl._create_unverified_context())
+        c.request("GET", u.path + "?" + u.query)
+        r = c.getresponse()
+        return r, c
+
+    def test_certificates_match_what_each_host_serves(self):
+        import hashlib
+        import ssl
+        hosts = self.v(self.x.host.get_all_records(self.s))
+        certs = self.v(self.x.Certificate.get_all_records(self.s))
+        self.assertEqual(len(certs), 2)
+        for c in certs.values():
+            self.assertEqual(c["type"], "host")
+            pem = self.v(self.x.host.get_server_certificate(self.s, c["host"]))
+            fp = ":".join("%02X" % b for b in hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).digest())
+            self.assertEqual(c["fingerprint_sha256"], fp)
+            self.assertEqual(c["fingerprint"], fp)
+            self.assertIn(c["host"], hosts)
+        member = [h for h in hosts.values() if h["name_label"].endswith("-member")][0]
+        host, port = member["address"].rsplit(":", 1)
+        served = ssl.get_server_certificate((host, int(port)))
+        fp = ":".join("%02X" % b for b in hashlib.sha256(ssl.PEM_cert_to_DER_cert(served)).digest())
+        self.assertIn(fp, [c["fingerprint_sha256"] for c in certs.values()])
+
+    def test_member_local_export_is_redirected(self):
+        vm = self.v(self.x.VM.get_by_name_label(self.s, "member-vm"))[0]
+        task = self.v(self.x.task.create(self.s, "export", ""))
+        r, c = self.get("%s/export?ref=%s&session_id=%s&task_id=%s&use_compression=zstd"
+                        % (self.url, vm, self.s, task))
+        self.assertEqual(r.status, 302)
+        loc = r.getheader("Location")
+        r.read()
+        member = [h for h in self.v(self.x.host.get_all_records(self.s)).values()
+                  if h["name_label"].endswith("-member")][0]
+        self.assertTrue(loc.startswith("https://%s/export?" % member["address"]), loc)
+        for k in ("ref=" + vm, "session_id=" + self.s, "task_id=" + task, "use_compression=zstd"):
+            self.assertIn(k, loc)
+        # the redirect made no task of its own; the member serves the export under ours
+        r, c = self.get(loc)
+        self.assertEqual((r.status, r.getheader("task-id")), (200, task))
+        self.assertTrue(r.read().startswith(b"\x28\xb5\x2f\xfd"))
+        rec = wait_for(lambda: (lambda t: t if t["status"] != "pending" else None)(
+            self.v(self.x.task.get_record(self.s, task))), 5)
+        self.assertEqual(rec["status"], "success")
+        # the member answers XML-RPC with HOST_IS_SLAVE
+        y = xmlrpc.client.ServerProxy("https://" + member["address"], context=self.ctx)
+        self.assertEqual(y.session.login_with_password(USER, PWD)["ErrorDescription"][0], "HOST_IS_SLAVE")
+        # a VM on shared storage is served by the master itself
+        halted = self.v(self.x.VM.get_by_name_label(self.s, "halted-vm"))[0]
+        r, c = self.get("%s/export?ref=%s&session_id=%s" % (self.url, halted, self.s))
+        self.assertEqual(r.status, 200)
+
+    def test_set_is_a_template_reaches_ova_xml(self):
+        import io
+        import tarfile
+        vm = self.v(self.x.VM.get_by_name_label(self.s, "halted-vm"))[0]
+        snap = self.v(self.x.VM.snapshot(self.s, vm, "tmpl check"))
+        self.assertTrue(self.v(self.x.VM.get_is_a_template(self.s, snap)))
+        self.v(self.x.VM.set_is_a_template(self.s, snap, False))
+        r, c = self.get("%s/export?ref=%s&session_id=%s" % (self.url, snap, self.s))
+        ova = tarfile.open(fileobj=io.BytesIO(r.read())).extractfile("ova.xml").read()
+        rec = xmlrpc.client.loads(b"<methodResponse><params><param>" + ova.split(b"?>", 1)[1]
+                                  + b"</param></params></methodResponse>")[0][0]
+        self.assertIs(rec["objects"][0]["snapshot"]["is_a_template"], False)
+        self.assertIs(rec["objects"][0]["snapshot"]["is_a_snapshot"], True)
+
+    def test_xxhash_chunks(self):
+        import io
+        import tarfile
+        sys.path.insert(0, HERE)
+        import xapi_sim
+        vm = self.v(self.x.VM.get_by_name_label(self.s, "halted-vm"))[0]
+        st, _ = 0, None
+        c = http.client.HTTPSConnection(self.url.split("//")[1].split(":")[0],
+                                        int(self.url.rsplit(":", 1)[1]), context=self.ctx)
+        c.request("POST", "/sim/export", json.dumps({"checksum": "xxhash"}))
+        self.assertEqual(c.getresponse().status, 200)
+        try:
+            r, c = self.get("%s/export?ref=%s&session_id=%s" % (self.url, vm, self.s))
+            t = tarfile.open(fileobj=io.BytesIO(r.read()))
+            chunk = t.extractfile("Ref:2/00000000").read()
+            want = t.extractfile("Ref:2/00000000.xxhash").read()
+            self.assertEqual(want, b"%016X" % xapi_sim.xxh64(chunk))
+        finally:
+            c = http.client.HTTPSConnection(self.url.split("//")[1].split(":")[0],
+                                            int(self.url.rsplit(":", 1)[1]), context=self.ctx)
+            c.request("POST", "/sim/export", json.dumps({"checksum": "sha1"}))
+            c.getresponse().read()
+
+
 class DeepTest(Base):
     scenario = "deep"
 
@@ -761,15 +942,28 @@ class BackupTest(Base):
             if comp == "gzip":
                 self.assertEqual(tarfile.open(fileobj=io.BytesIO(gzip.decompress(body))).getnames()[0],
                                  "ova.xml")
+        # xapi_http.with_context: called without task_id, the handler's own task is
+        # destroyed when it returns (the task-id header names a task already gone)
+        self.assertEqual(wait_for(lambda: self.sim.err("task.get_record", self.s, task)[0] ==
+                                  "HANDLE_INVALID", 5), True)
+        # with task_id: that task is used, completed, and left to its creator
+        mine = self.sim.ok("task.create", self.s, "client export", "")
+        c = http.client.HTTPConnection(self.sim.hostport)
+        c.request("GET", "/export?ref=%s&session_id=%s&task_id=%s" % (snap, self.s, mine))
+        r = c.getresponse()
+        self.assertEqual(r.getheader("task-id"), mine)
+        r.read()
         rec = wait_for(lambda: (lambda t: t if t["status"] != "pending" else None)(
-            self.sim.ok("task.get_record", self.s, task)), 5)
+            self.sim.ok("task.get_record", self.s, mine)), 5)
         self.assertEqual(rec["status"], "success")
-        # basic auth + uuid + a broken export
+        self.sim.ok("task.destroy", self.s, mine)
+        # basic auth + uuid + a broken export (its own task: failed, then destroyed)
+        bad_task = self.sim.ok("task.create", self.s, "client export", "")
         self.assertEqual(self.sim.ctl("POST", "/sim/fault", {"kind": "export_fail"})[0], 200)
         import base64
         uuid = self.sim.ok("VM.get_uuid", self.s, snap)
         c = http.client.HTTPConnection(self.sim.hostport)
-        c.request("GET", "/export?uuid=%s&use_compression=zstd" % uuid, headers={
+        c.request("GET", "/export?uuid=%s&use_compression=zstd&task_id=%s" % (uuid, bad_task), headers={
             "Authorization": "Basic " + base64.b64encode(b"root:chaintop-demo").decode()})
         r = c.getresponse()
         task = r.getheader("task-id")

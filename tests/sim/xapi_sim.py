@@ -302,6 +302,11 @@ SCHEMA = {
         uuid="", name_label="", name_description="", enabled=True, type="snapshot",
         retained_snapshots=7, frequency="daily", schedule={}, last_run_time=XDate(0),
         VMs=[]),
+    # datamodel_certificate.ml: fingerprint (SHA-256, Stockholm); newer xapi adds
+    # fingerprint_sha256 / fingerprint_sha1 beside it
+    "Certificate": dict(uuid="", name="", type="host", host=NULL, not_before=XDate(0),
+                        not_after=XDate(0), fingerprint="", fingerprint_sha256="",
+                        fingerprint_sha1=""),
 }
 CLASSES = list(SCHEMA)                       # wire class names (VM, VDI, SR, ...)
 LOWER = {c.lower(): c for c in CLASSES}      # event class names are lowercase
@@ -1179,6 +1184,13 @@ class Sim:
         self.gcs = {}                    # SR ref -> GC thread
         self.export_scale = opts.export_scale
         self.flaky = False
+        self.host_certs = {}             # host ref -> PEM of the certificate it serves
+        self.member_address = None       # "127.0.0.2:PORT" of the member listener
+        self.member_ref = None
+        self.master_pem = self.member_pem = None
+        self.checksum = "sha1"           # XVA chunk checksums: "sha1" or "xxhash"
+        self.slow_methods = {}           # method -> [seconds, remaining count]
+        self.export_delay = 0.0          # seconds per MiB an export takes
         self.slave_of = None
         self.pool_ref = None
         self.master_ref = None
@@ -1345,6 +1357,8 @@ class Sim:
         R("SR.update", self.sr_scan, 2, async_ok=True)
         R("host.get_servertime", self.host_servertime, 2)
         R("host.get_server_localtime", self.host_servertime, 2)
+        R("host.get_server_certificate", self.host_server_certificate, 2)
+        R("VM.set_is_a_template", self.vm_set_is_a_template, 3)
         for cls in CLASSES:
             self._register_class(cls)
 
@@ -1616,7 +1630,18 @@ class Sim:
                 raise XapiError("HANDLE_INVALID", "VM", vm)
             disks = self._vm_disks(vm, ignore)
             self.storage.check_snapshot([d for _, d in disks])
-            return enc(self._do_snapshot(vm, str(new_name), other_config, when, ignore=ignore))
+            sref = self._do_snapshot(vm, str(new_name), other_config, when, ignore=ignore)
+            self.snapshotted_message(vm, sref)
+            return enc(sref)
+
+    def snapshotted_message(self, vm, sref):
+        """xapi posts a VM_SNAPSHOTTED message (priority 5, class VM, the
+        snapshotted VM's uuid) for every VM.snapshot."""
+        st = self.store
+        v = st.tables["VM"][vm]
+        self.add_message("VM_SNAPSHOTTED", 5, "VM", v["uuid"],
+                         "VM '%s' snapshotted as '%s'" % (v["name_label"],
+                                                          st.tables["VM"][sref]["name_label"]))
 
     # power states each operation accepts (xapi_vm_lifecycle.allowed_power_states)
     OP_POWER = {"snapshot": ("Halted", "Paused", "Suspended", "Running"),
@@ -1817,6 +1842,29 @@ class Sim:
             self.store.get("host", host)
         return enc(XDate(time.time()))
 
+    def host_server_certificate(self, host):
+        """host.get_server_certificate: the PEM of the certificate the host serves."""
+        with self.store.lock:
+            self.store.get("host", host)
+            pem = self.host_certs.get(host)
+        if pem is None:
+            raise XapiError("INTERNAL_ERROR", "no server certificate: the simulator runs without TLS")
+        return enc(pem)
+
+    def vm_set_is_a_template(self, vm, value):
+        """VM.set_is_a_template; XO clears it on its backup snapshots so that an
+        exported XVA imports as a VM (@xen-orchestra/xapi vm.mjs)."""
+        v = value if isinstance(value, bool) else str(value).lower() == "true"
+        with self.store.lock:
+            rec = self.store.get("VM", vm)
+            if rec["is_control_domain"]:
+                raise XapiError("OPERATION_NOT_ALLOWED", "Operations on domain 0 are not allowed")
+            fields = {"is_a_template": v}
+            if not v:
+                fields["is_default_template"] = False
+            self.store.set("VM", vm, **fields)
+        return enc(None)
+
     def task_destroy(self, task):
         with self.store.lock:
             self.store.get("task", task)
@@ -1987,6 +2035,57 @@ def jsonable(v):
 # HTTP exports (/export, /export_raw_vdi)
 # ---------------------------------------------------------------------------
 
+_M64 = (1 << 64) - 1
+_XP1, _XP2, _XP3 = 11400714785074694791, 14029467366897019727, 1609587929392839161
+_XP4, _XP5 = 9650029242287828579, 2870177450012600261
+
+
+def _rotl64(x, r):
+    return ((x << r) | (x >> (64 - r))) & _M64
+
+
+def _xxh_round(acc, lane):
+    return (_rotl64((acc + lane * _XP2) & _M64, 31) * _XP1) & _M64
+
+
+def xxh64(data, seed=0):
+    """XXH64 (the xxHash specification), as xapi writes it in an XVA's
+    Ref:N/XXXXXXXX.xxhash files: "%016X" of the chunk's hash."""
+    n = len(data)
+    i = 0
+    if n >= 32:
+        v = [(seed + _XP1 + _XP2) & _M64, (seed + _XP2) & _M64, seed & _M64,
+             (seed - _XP1) & _M64]
+        while i + 32 <= n:
+            for k in range(4):
+                v[k] = _xxh_round(v[k], int.from_bytes(data[i + 8 * k:i + 8 * k + 8], "little"))
+            i += 32
+        h = (_rotl64(v[0], 1) + _rotl64(v[1], 7) + _rotl64(v[2], 12) + _rotl64(v[3], 18)) & _M64
+        for k in range(4):
+            h = (((h ^ _xxh_round(0, v[k])) * _XP1) + _XP4) & _M64
+    else:
+        h = (seed + _XP5) & _M64
+    h = (h + n) & _M64
+    while i + 8 <= n:
+        h ^= _xxh_round(0, int.from_bytes(data[i:i + 8], "little"))
+        h = (_rotl64(h, 27) * _XP1 + _XP4) & _M64
+        i += 8
+    if i + 4 <= n:
+        h ^= (int.from_bytes(data[i:i + 4], "little") * _XP1) & _M64
+        h = (_rotl64(h, 23) * _XP2 + _XP3) & _M64
+        i += 4
+    while i < n:
+        h ^= (data[i] * _XP5) & _M64
+        h = (_rotl64(h, 11) * _XP1) & _M64
+        i += 1
+    h ^= h >> 33
+    h = (h * _XP2) & _M64
+    h ^= h >> 29
+    h = (h * _XP3) & _M64
+    h ^= h >> 32
+    return h
+
+
 class _Pattern:
     """Deterministic filler bytes for disk contents (incompressible, like real data)."""
     BLOCK = random.Random(7).randbytes(1 << 20)
@@ -2038,6 +2137,8 @@ class _Sink:
         if self.fail_at is not None and self.raw + len(data) > self.fail_at:
             raise ExportBroken("VDI_IO_ERROR")
         self.raw += len(data)
+        if self.ex.sim.export_delay:
+            time.sleep(self.ex.sim.export_delay * len(data) / (1 << 20))
         if self.z:
             self.w.write(self.z.compress(data))
         elif self.comp == "zstd":
@@ -2164,17 +2265,59 @@ class Exporter:
         handler.close_connection = True
 
     def _task(self, q, label):
+        """xapi_http.with_context: with task_id= the handler runs under that task
+        (exec_with_forwarded_task: completed, never destroyed); without, under a
+        task it creates and destroys when the handler returns
+        (Server_helpers.exec_with_new_task). Returns (task, destroy_at_end)."""
         st = self.sim.store
         t = q.get("task_id")
         if t in st.tables["task"]:
-            return t
-        return self.sim.create_task(label, "", cancellable=True)
+            st.set("task", t, progress=0.0)
+            return t, False
+        return self.sim.create_task(label, "", cancellable=True), True
+
+    def end_task(self, task, own):
+        """The end of a handler: a task it created goes away with it."""
+        if not own:
+            return
+        st = self.sim.store
+        with st.lock:
+            st.delete("task", task)
+
+    def redirect_target(self, handler, vm):
+        """export.ml: a VM whose disks are not all on SRs this host sees is
+        exported by a host that sees them: 302 to https://<its address>. Returns
+        that host's address or None (this host serves the export)."""
+        sim, st = self.sim, self.sim.store
+        here = handler.server.host_ref
+        srs = {st.tables["VDI"][d]["SR"] for _, d in sim._vm_disks(vm)}
+
+        def sees(h):
+            return all(any(st.tables["PBD"][p]["host"] == h and st.tables["PBD"][p]["currently_attached"]
+                           for p in st.tables["SR"][sr]["PBDs"] if p in st.tables["PBD"])
+                       for sr in srs if sr in st.tables["SR"])
+        if here is None or sees(here):
+            return None
+        for h, rec in st.tables["host"].items():
+            if h != here and sees(h):
+                return rec["address"]
+        return None
+
+    def redirect(self, handler, address):
+        url = "https://%s%s" % (address, handler.path)
+        handler.send_response(302)
+        handler.send_header("Location", url)
+        handler.send_header("Content-Length", "0")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.close_connection = True
 
     def export_vm(self, handler, q):
         sim, st = self.sim, self.sim.store
         session = self.auth(handler, q)
         sim.record_call("HTTP GET /export", [q.get("ref") or q.get("uuid"),
-                                              q.get("use_compression", "false")], -1)
+                                              q.get("use_compression", "false"),
+                                              q.get("task_id", "")], -1)
         if session is None:
             return self.fail(handler, 401, ["Unauthorized"])
         with st.lock:
@@ -2182,13 +2325,18 @@ class Exporter:
             if not vm or vm not in st.tables["VM"]:
                 return self.fail(handler, 404, ["HANDLE_INVALID", "VM", str(vm)])
             v = st.tables["VM"][vm]
-            task = self._task(q, "Export of VM: %s" % v["uuid"])
+            target = self.redirect_target(handler, vm)
+            if target is not None:
+                sim.record_call("HTTP 302 /export", [target], -1)
+                return self.redirect(handler, target)
+            task, own = self._task(q, "Export of VM: %s" % v["uuid"])
             try:
                 sim.check_vm_operation(vm, "export")
             except XapiError as e:
                 st.set("task", task, status="failure", progress=1.0, error_info=e.desc,
                        finished=XDate(time.time()), allowed_operations=[])
-                return self.fail(handler, 500, e.desc, task)
+                self.fail(handler, 500, e.desc, task)
+                return self.end_task(task, own)
             # ova.xml: the exported objects as XML-RPC values, as xapi writes it
             # (objects get short ids "Ref:N"; disk chunks live under the VDI's id)
             objects = [{"class": "VM", "id": "Ref:0", "snapshot": dict(v)}]
@@ -2215,6 +2363,7 @@ class Exporter:
                 for ref_id, n in disks:
                     self._tar_chunks(tar, ref_id, n)
         self._stream(handler, task, "application/octet-stream", "export.xva", total, comp, body)
+        self.end_task(task, own)
 
     def _tar_add(self, tar, name, data):
         info = tarfile.TarInfo(name)
@@ -2229,8 +2378,11 @@ class Exporter:
             k = min(n, self.CHUNK)
             data = _Pattern.take(k)
             self._tar_add(tar, "%s/%08d" % (prefix, i), data)
-            self._tar_add(tar, "%s/%08d.checksum" % (prefix, i),
-                          hashlib.sha1(data).hexdigest().encode())
+            if self.sim.checksum == "xxhash":
+                self._tar_add(tar, "%s/%08d.xxhash" % (prefix, i), b"%016X" % xxh64(data))
+            else:
+                self._tar_add(tar, "%s/%08d.checksum" % (prefix, i),
+                              hashlib.sha1(data).hexdigest().encode())
             n -= k
             i += 1
 
@@ -2251,7 +2403,7 @@ class Exporter:
             if not vdi:
                 return self.fail(handler, 404, ["HANDLE_INVALID", "VDI", q.get("vdi", "")])
             v = st.tables["VDI"][vdi]
-            task = self._task(q, "export_raw_vdi")
+            task, own = self._task(q, "export_raw_vdi")
             vsize = max(512, int(v["virtual_size"] * sim.export_scale) // 512 * 512)
             used = int(self.chain_bytes(vdi) * sim.export_scale)
             uid = v["uuid"]
@@ -2270,6 +2422,7 @@ class Exporter:
                 sink.write(vhd_footer(vsize, uid))
         total = used if fmt == "tar" else vsize
         self._stream(handler, task, types[fmt], "%s.%s" % (uid, fmt), total, "none", body)
+        self.end_task(task, own)
 
     def _stream(self, handler, task, ctype, fname, total, comp, body):
         sim, st = self.sim, self.sim.store
@@ -2393,12 +2546,28 @@ class Handler(BaseHTTPRequestHandler):
             elif r < 0.09:
                 sim.faults_fired["slow"] += 1
                 time.sleep(1.5 + sim.flaky_rng.random() * 2.5)
+        if urlsplit(self.path).path == "/jsonrpc":
+            # JSON-RPC is not modelled: answer as a host without it (text/xml), so
+            # clients fall back to XML-RPC (XO's xen-api transports/auto.mjs)
+            return self._send(200, failure_body(["MESSAGE_METHOD_UNKNOWN", "jsonrpc"]))
         try:
             params, method = xmlrpc.client.loads(body)
         except Exception as e:
             return self._html_error(500, "Malformed XML-RPC request: %s" % e)
-        if not method or b"<params>" not in body and b"<params/>" not in body:
-            return self._html_error(500, "No method name")
+        # xapi (ocaml-rpc xmlrpc.ml call_of_string) needs a params element, in any
+        # spelling: <params/>, <params />, <params> </params>
+        if not method or not re.search(rb"<params\s*/?\s*>", body):
+            return self._html_error(500, "No method name or no params element")
+        sm = sim.slow_methods.get(method)
+        if sm and sm[1] > 0:
+            sm[1] -= 1
+            time.sleep(sm[0])
+        if self.server.role == "member":
+            # a pool member forwards nothing: clients must talk to the master
+            st = sim.store
+            with st.lock:
+                master = st.tables["host"][sim.master_ref]["address"]
+            return self._send(200, failure_body(["HOST_IS_SLAVE", master]))
         if method == "system.listMethods":
             out = ('<?xml version="1.0"?><methodResponse><params><param>' +
                    enc(sorted(sim.methods)) + '</param></params></methodResponse>').encode()
@@ -2546,6 +2715,12 @@ class Control:
                         return self.reply({"error": "bad state %r" % state}, 400)
                     sim.set_power_state(vm, state)
                 return self.reply({"ok": True})
+            if verb == "POST" and path == "/sim/export":
+                kind = body.get("checksum", "sha1")
+                if kind not in ("sha1", "xxhash"):
+                    return self.reply({"error": "checksum is sha1 or xxhash"}, 400)
+                sim.checksum = kind
+                return self.reply({"ok": True, "checksum": kind})
             if verb == "POST" and path == "/sim/fault":
                 return self.fault(body)
             if verb == "POST" and path == "/sim/shutdown":
@@ -2625,7 +2800,7 @@ class Control:
     def fault(self, b):
         sim = self.sim
         kind = b.get("kind")
-        if "method" in b:
+        if "method" in b and kind is None:
             err = b.get("error") or ["INTERNAL_ERROR", "injected fault"]
             sim.faults[b["method"]] = [[str(x) for x in err], int(b.get("count", 1))]
             return self.reply({"ok": True})
@@ -2634,8 +2809,13 @@ class Control:
             sim.expire_sessions()
         elif kind == "drop":
             sim.drop_next = int(b.get("count", 1))
+        elif kind == "slow" and b.get("method"):
+            # only calls of this method wait (before they are dispatched)
+            sim.slow_methods[str(b["method"])] = [float(b.get("seconds", 3)), int(b.get("count", 1))]
         elif kind == "slow":
             sim.slow = [float(b.get("seconds", 3)), int(b.get("count", 1))]
+        elif kind == "export_slow":
+            sim.export_delay = float(b.get("seconds_per_mib", 1.0))
         elif kind == "export_fail":
             sim.export_fail = int(b.get("count", 1))
         elif kind in ("unpause", "gc_fail", "coalesce_error"):
@@ -2655,6 +2835,8 @@ class Control:
             sim.faults.clear()
             sim.drop_next = 0
             sim.slow = None
+            sim.slow_methods.clear()
+            sim.export_delay = 0.0
             sim.export_fail = 0
         else:
             return self.reply({"error": "unknown fault %r" % (b,)}, 400)
@@ -2668,6 +2850,8 @@ class SimServer(ThreadingHTTPServer):
     # connections when a client opens several in parallel
     request_queue_size = 128
     ssl_ctx = None
+    role = "master"          # "member": serves /export only (the 302 target)
+    host_ref = None          # the host this listener is
 
     def finish_request(self, request, client_address):
         # TLS handshake in the per-connection thread, so a slow client never
@@ -3139,6 +3323,44 @@ def build_big(sim):
     return b
 
 
+def cert_fingerprints(pem):
+    der = ssl.PEM_cert_to_DER_cert(pem)
+
+    def colon(h):
+        return ":".join("%02X" % b for b in h)
+    return colon(hashlib.sha256(der).digest()), colon(hashlib.sha1(der).digest())
+
+
+def add_certificate(sim, host, pem):
+    """A Certificate record of type host, as xapi keeps one per host
+    (datamodel_certificate.ml), and the PEM host.get_server_certificate returns."""
+    sha256, sha1 = cert_fingerprints(pem)
+    sim.host_certs[host] = pem
+    now = time.time()
+    rec = make_record("Certificate", uuid=new_uuid(sim.rng), type="host", host=host,
+                      not_before=XDate(now - 86400), not_after=XDate(now + 3650 * 86400),
+                      fingerprint=sha256, fingerprint_sha256=sha256, fingerprint_sha1=sha1)
+    ref = sim.store.add("Certificate", rec, new_ref(sim.rng))
+    sim.store.list_add("host", host, "certificates", ref)
+
+
+def build_member(sim):
+    """--member-tls: a pool member serving /export on its own listener and
+    certificate, with a local SR and a VM whose disk lives there (exports of
+    that VM are redirected to it by the master, export.ml)."""
+    b = Builder(sim)
+    b.hosts = [h for h in sim.store.tables["host"]]
+    st = sim.store
+    pool = st.tables["pool"][sim.pool_ref]["name_label"]
+    member = b.host("%s-member" % pool, sim.member_address)
+    local = b.sr("Local storage on %s-member" % pool, "ext", 200 * GiB, shared=False, host=member)
+    b.vm("member-vm", "Halted", [(local, 20, 0.3, None)], host=member)
+    sim.member_ref = member
+    if sim.master_pem:
+        add_certificate(sim, sim.master_ref, sim.master_pem)
+    add_certificate(sim, member, sim.member_pem)
+
+
 def build_slave(sim):
     build_demo(sim, small=True)
     m = sim.opts.master or "192.0.2.10"
@@ -3238,6 +3460,8 @@ class Scenarios:
         with st.lock:
             sim.storage.batch = True
             cls.BUILDERS[sim.scenario](sim)
+            if sim.member_address:
+                build_member(sim)
             sim.storage.batch = False
             for sr in st.tables["SR"]:
                 sim.storage.update_sr(sr)
@@ -3272,6 +3496,7 @@ def main(argv=None):
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--bind", default="127.0.0.1")
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+    ap.add_argument("--member-tls", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--scenario", default="demo", choices=Scenarios.names())
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--gc-speed", type=float, default=1.0)
@@ -3288,10 +3513,30 @@ def main(argv=None):
 
     sim = Sim(opts)
     sim.exporter = Exporter(sim)
+    sim.master_pem = open(opts.tls[0]).read() if opts.tls else None
+    member = None
+    if opts.member_tls:
+        # the member listens on another loopback address (its own "host")
+        try:
+            member = SimServer(("127.0.0.2", 0), Handler)
+        except OSError:
+            member = SimServer((opts.bind, 0), Handler)
+        mctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        mctx.load_cert_chain(opts.member_tls[0], opts.member_tls[1])
+        member.ssl_ctx = mctx
+        member.sim = sim
+        member.role = "member"
+        sim.member_pem = open(opts.member_tls[0]).read()
+        sim.member_address = "%s:%d" % member.server_address[:2]
     Scenarios.build(sim)
+    if member is not None:
+        member.host_ref = sim.member_ref
+        threading.Thread(target=member.serve_forever, kwargs={"poll_interval": 0.2},
+                         daemon=True).start()
 
     server = SimServer((opts.bind, opts.port), Handler)
     server.sim = sim
+    server.host_ref = sim.master_ref
     scheme = "http"
     if opts.tls:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -3305,6 +3550,8 @@ def main(argv=None):
         sim.stop.set()
         with sim.store.lock:
             sim.store.cond.notify_all()
+        if member is not None:
+            member.shutdown()
         server.shutdown()
     sim.shutdown = shutdown
 

@@ -73,7 +73,7 @@ START_TEST(test_schema_created)
 
 		memcpy(top, dir, sizeof(top));
 		snprintf(dir, sizeof(dir), "%.200s/a/b", top);
-		ck_assert_int_eq(db_int("PRAGMA user_version"), 2);
+		ck_assert_int_eq(db_int("PRAGMA user_version"), 3);
 		ck_assert_int_eq(db_int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('runs','items','steps')"), 3);
 		ck_assert_int_eq(db_int("SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
 		memcpy(dir, top, sizeof(dir));
@@ -274,7 +274,7 @@ START_TEST(test_upgrade_from_v0)
 	ck_assert_int_gt(run, 0);
 	ck_assert_int_eq(ct_jobstore_run_end(js, run, CT_RUN_SUCCESS, NULL, &e), 0);
 	ct_jobstore_close(js);
-	ck_assert_int_eq(db_int("PRAGMA user_version"), 2);
+	ck_assert_int_eq(db_int("PRAGMA user_version"), 3);
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM notes"), 1);
 	/* reopening a current file changes nothing */
 	js = ct_jobstore_open(dir, &e);
@@ -319,7 +319,7 @@ START_TEST(test_upgrade_from_v1)
 	ck_assert_int_eq(r.n_ok, 1);
 	ct_run_rec_release(&r);
 	ct_jobstore_close(js);
-	ck_assert_int_eq(db_int("PRAGMA user_version"), 2);
+	ck_assert_int_eq(db_int("PRAGMA user_version"), 3);
 }
 END_TEST
 
@@ -417,6 +417,65 @@ START_TEST(test_bad_dir)
 }
 END_TEST
 
+
+START_TEST(test_intents_and_export_time)
+{
+	struct ct_err e;
+	struct ct_jobstore *js;
+	struct ct_intent *iv = NULL;
+	struct ct_run_rec r;
+	struct ct_item_result res;
+	int64_t run, item, item2;
+	int n = -1;
+
+	ct_err_init(&e);
+	js = ct_jobstore_open(dir, &e);
+	ck_assert_ptr_nonnull(js);
+	run = ct_jobstore_run_begin(js, "backup", "nightly", "lab", false, &e);
+	item = ct_jobstore_item_begin(js, run, "vm-uuid-1", "web01", &e);
+	item2 = ct_jobstore_item_begin(js, run, "vm-uuid-2", "web02", &e);
+	ck_assert_int_eq(ct_jobstore_item_intent(js, item, "chaintop nightly run 1 20260101T00:00:00Z", &e), 0);
+	ck_assert_int_eq(ct_jobstore_item_intent(js, item2, "chaintop nightly run 1 20260101T00:00:01Z", &e), 0);
+	/* a running run's intents belong to it */
+	ck_assert_int_eq(ct_jobstore_list_intents(js, NULL, NULL, &iv, &n, &e), 0);
+	ck_assert_int_eq(n, 0);
+	ct_intents_release(iv, n);
+	ck_assert_int_eq(ct_jobstore_intent_done(js, item2, &e), 0);
+	memset(&res, 0, sizeof(res));
+	res.status = CT_RUN_SUCCESS;
+	res.bytes = 1 << 20;
+	res.export_ms = 250;
+	ck_assert_int_eq(ct_jobstore_item_end(js, item2, &res, &e), 0);
+	ck_assert_int_eq(ct_jobstore_run_end(js, run, CT_RUN_INTERRUPTED, "killed", &e), 0);
+	/* ended: the open one is listed, by pool and VM too */
+	ck_assert_int_eq(ct_jobstore_list_intents(js, "lab", NULL, &iv, &n, &e), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_str_eq(iv[0].name, "chaintop nightly run 1 20260101T00:00:00Z");
+	ck_assert_str_eq(iv[0].vm_uuid, "vm-uuid-1");
+	ck_assert_str_eq(iv[0].job, "nightly");
+	ck_assert_int_eq(iv[0].run, run);
+	ck_assert_int_eq(iv[0].item, item);
+	ct_intents_release(iv, n);
+	ck_assert_int_eq(ct_jobstore_list_intents(js, "other", NULL, &iv, &n, &e), 0);
+	ck_assert_int_eq(n, 0);
+	ct_intents_release(iv, n);
+	ck_assert_int_eq(ct_jobstore_list_intents(js, NULL, "vm-uuid-2", &iv, &n, &e), 0);
+	ck_assert_int_eq(n, 0);
+	ct_intents_release(iv, n);
+	ck_assert_int_eq(ct_jobstore_intent_done(js, item, &e), 0);
+	ck_assert_int_eq(ct_jobstore_list_intents(js, NULL, NULL, &iv, &n, &e), 0);
+	ck_assert_int_eq(n, 0);
+	ct_intents_release(iv, n);
+	ck_assert_int_eq(ct_jobstore_get_run(js, run, &r, &e), 0);
+	ck_assert_str_eq(r.items[0].intent, "chaintop nightly run 1 20260101T00:00:00Z");
+	ck_assert(r.items[0].intent_done);
+	ck_assert_int_eq(r.items[1].export_ms, 250);
+	ck_assert_int_eq(r.items[1].bytes, 1 << 20);
+	ct_run_rec_release(&r);
+	ct_jobstore_close(js);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("jobstore");
@@ -435,6 +494,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_list_newest_first_and_failed);
 	tcase_add_test(tc, test_two_handles);
 	tcase_add_test(tc, test_bad_dir);
+	tcase_add_test(tc, test_intents_and_export_time);
 	suite_add_tcase(s, tc);
 	return s;
 }
