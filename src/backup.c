@@ -31,6 +31,10 @@
 #define LOAD_TIMEOUT_MS (180 * 1000)
 #define SNAPSHOT_TASK_TIMEOUT_S (2 * 3600)
 #define EXPORT_TASK_TIMEOUT_S 120   /* after the last byte: the handler completes its task */
+/* After a failed transfer the task is asked only briefly: a request that never reached
+ * xapi's handler (a refused redirect, a TLS or connection failure) leaves it pending for ever,
+ * and one that broke mid-stream is marked failed by xapi within moments. */
+#define EXPORT_TASK_AFTER_FAILURE_S 10
 #define BARRIER_TIMEOUT_MS 5000
 
 #define TAG_JOB  "chaintop:job"
@@ -1308,7 +1312,8 @@ static int do_export(struct bk *b, struct item *it, const char *stamp, struct ct
 	/* the transfer alone proves nothing: our task says whether xapi finished the export */
 	if (!cancelled(b)) {
 		ct_err_init(&te);
-		if (follow_task(b, task, "export", EXPORT_TASK_TIMEOUT_S, &t, &te) < 0) {
+		if (follow_task(b, task, "export", hrc == 0 ? EXPORT_TASK_TIMEOUT_S :
+				EXPORT_TASK_AFTER_FAILURE_S, &t, &te) < 0) {
 			if (hrc == 0 || te.code == CT_E_XAPI)
 				*e = te;
 			hrc = -1;

@@ -1685,11 +1685,15 @@ int ct_xapi_http_get_redirected(struct ct_xapi *x, const char *path_query,
 				goto out;
 			}
 			if (cur_scheme_https && strncasecmp(loc, "https://", 8) != 0) {
-				char *where = authority_of(loc);
+				char *where = authority_of(loc), safe[256];
 
-				ct_err_set(e, CT_E_TLS, "%s redirected %s to a plain http address (%s): refused, "
-					   "the session id and the data would travel in clear",
-					   hop ? "a pool member" : x->master, path_query, where);
+				ct_sanitize(where ? where : "", safe, sizeof(safe));
+				ct_err_set(e, CT_E_TLS, "%s redirected %s to %s, which is not https: "
+					   "chaintop never leaves https for plain http (the session and "
+					   "the data would travel in clear); check the pool's hosts and "
+					   "what stands between them and this machine",
+					   hop ? "a pool member" : x->master, path_query,
+					   safe[0] ? safe : "a plain http address");
 				free(where);
 				explicit_bzero(loc, strlen(loc));
 				free(loc);
