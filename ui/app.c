@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -47,15 +48,124 @@ static void on_winch(int sig)
 	sig_write('r');
 }
 
+/* Fatal signals: the terminal is put back (its saved modes, the terminfo strings that undo
+ * what curses set) with async-signal-safe calls only, then the signal is raised again under
+ * its previous action (the default: the process dies of it, exit status 128+N; under a
+ * sanitizer, its report). */
+static const int g_fatal_sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
+#define N_FATAL ((int)(sizeof(g_fatal_sigs) / sizeof(g_fatal_sigs[0])))
+static struct sigaction g_old_fatal[N_FATAL];
+static struct termios g_saved_tios;       /* the terminal's modes before curses */
+static bool g_have_tios;
+static char g_reset_seq[512];             /* rmcup, rmkx, cnorm, sgr0 of the terminal */
+static size_t g_reset_len;
+static volatile sig_atomic_t g_tty_raw;   /* curses owns the terminal */
+static volatile sig_atomic_t g_quit_signals;
+static char g_altstack[64 * 1024];        /* for a handler after a stack overflow */
+
+static void tty_restore_async(void)
+{
+	if (!g_tty_raw)
+		return;
+	g_tty_raw = 0;
+	if (g_reset_len > 0) {
+		ssize_t r = write(STDOUT_FILENO, g_reset_seq, g_reset_len);
+
+		(void)r;
+	}
+	if (g_have_tios)
+		tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_tios);
+}
+
+static void raise_default(int sig)
+{
+	struct sigaction dfl;
+
+	memset(&dfl, 0, sizeof(dfl));
+	sigemptyset(&dfl.sa_mask);
+	dfl.sa_handler = SIG_DFL;
+	for (int i = 0; i < N_FATAL; i++)
+		if (g_fatal_sigs[i] == sig && g_old_fatal[i].sa_handler != SIG_IGN)
+			dfl = g_old_fatal[i];
+	sigaction(sig, &dfl, NULL);
+	/* blocked while this handler runs: delivered when it returns (a fault re-faults then) */
+	raise(sig);
+}
+
+static void on_fatal_signal(int sig)
+{
+	int saved = errno;
+
+	tty_restore_async();
+	raise_default(sig);
+	errno = saved;
+}
+
+/* SIGINT, SIGTERM, SIGHUP: quit as `q` does; a second one ends the process at once. */
 static void on_quit_signal(int sig)
 {
-	(void)sig;
+	if (g_quit_signals++ > 0) {
+		int saved = errno;
+
+		tty_restore_async();
+		raise_default(sig);
+		errno = saved;
+		return;
+	}
 	sig_write('q');
+}
+
+static void reset_seq_add(const char *cap)
+{
+	const char *v = tigetstr(cap);
+	size_t l;
+
+	if (!v || v == (const char *)-1)
+		return;
+	l = strlen(v);
+	if (g_reset_len + l < sizeof(g_reset_seq)) {
+		memcpy(g_reset_seq + g_reset_len, v, l);
+		g_reset_len += l;
+	}
+}
+
+static void install_fatal_handlers(void)
+{
+	struct sigaction sa;
+	stack_t ss;
+
+	g_reset_len = 0;
+	reset_seq_add("sgr0");
+	reset_seq_add("cnorm");
+	reset_seq_add("rmkx");
+	reset_seq_add("rmcup");
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_sp = g_altstack;
+	ss.ss_size = sizeof(g_altstack);
+	sigaltstack(&ss, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_fatal_signal;
+	sa.sa_flags = SA_ONSTACK;
+	for (int i = 0; i < N_FATAL; i++)
+		sigaction(g_fatal_sigs[i], &sa, &g_old_fatal[i]);
+}
+
+static void remove_fatal_handlers(void)
+{
+	stack_t ss;
+
+	for (int i = 0; i < N_FATAL; i++)
+		sigaction(g_fatal_sigs[i], &g_old_fatal[i], NULL);
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_flags = SS_DISABLE;
+	sigaltstack(&ss, NULL);
 }
 
 static void restore_terminal(void)
 {
 	if (g_curses_on) {
+		g_tty_raw = 0;
 		endwin();
 		g_curses_on = false;
 	}
@@ -269,6 +379,7 @@ void ct_ui_refresh_view(struct ct_ui *ui)
 	}
 	ct_vis_build(&ui->vis, ui->all, ui->n_all, &ui->toggled, ui->filter, ui->problems_only);
 	ct_health_rebuild(ui);   /* the filter applies to the Health view too */
+	ct_snap_filter_changed(ui);   /* and to the Snapshots view */
 	ui->dirty_view = false;
 	/* keep the selection on the same object, at the same place on the screen */
 	{
@@ -1128,6 +1239,8 @@ int ct_console_run(struct ct_cli *cli)
 		goto out;
 	}
 	ct_set_fatal_hook(restore_terminal);
+	g_have_tios = tcgetattr(STDIN_FILENO, &g_saved_tios) == 0;
+	g_quit_signals = 0;
 	set_escdelay(25);
 	g_screen = newterm(NULL, stdout, stdin);
 	if (!g_screen) {
@@ -1135,6 +1248,8 @@ int ct_console_run(struct ct_cli *cli)
 		goto out;
 	}
 	g_curses_on = true;
+	install_fatal_handlers();
+	g_tty_raw = 1;
 	cbreak();
 	noecho();
 	nonl();
@@ -1239,6 +1354,7 @@ int ct_console_run(struct ct_cli *cli)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGHUP, &old_hup, NULL);
+	remove_fatal_handlers();
 	ct_set_fatal_hook(NULL);
 	if (g_screen) {
 		delscreen(g_screen);

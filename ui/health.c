@@ -19,6 +19,45 @@ static int cmp_problem(const void *a, const void *b)
 	return strcmp(x->reason, y->reason);
 }
 
+/* A problem's identity across rebuilds: pool, object, reason. */
+static void problem_key(const struct ct_ui_problem *p, bool with_reason, char *buf, size_t len)
+{
+	snprintf(buf, len, "%d|%d|%s|%s", p->pool, (int)p->cls, p->uuid, with_reason ? p->reason : "");
+}
+
+static void remember_selection(struct ct_ui *ui)
+{
+	if (ui->hl.sel >= 0 && ui->hl.sel < ui->n_health)
+		problem_key(ui->health[ui->hl.sel], true, ui->hl_key, sizeof(ui->hl_key));
+}
+
+/* Put the selection back on the problem it was on (its reason may have changed: the same
+ * object then), else on the row now at its place. The old pointers are not read: the
+ * problems they pointed to are freed by the time the list is rebuilt. */
+static void restore_selection(struct ct_ui *ui)
+{
+	char k[640];
+	int found = -1;
+
+	for (int pass = 0; pass < 2 && found < 0 && ui->hl_key[0]; pass++) {
+		for (int i = 0; i < ui->n_health; i++) {
+			problem_key(ui->health[i], pass == 0, k, sizeof(k));
+			if (pass == 0 ? !strcmp(k, ui->hl_key) : !strncmp(k, ui->hl_key, strlen(k))) {
+				found = i;
+				break;
+			}
+		}
+	}
+	if (found >= 0)
+		ui->hl.sel = found;
+	if (ui->hl.sel >= ui->n_health)
+		ui->hl.sel = ui->n_health - 1;
+	if (ui->hl.sel < 0)
+		ui->hl.sel = 0;
+	if (ui->hl_key[0])
+		remember_selection(ui);
+}
+
 void ct_health_rebuild(struct ct_ui *ui)
 {
 	int n = 0;
@@ -41,6 +80,7 @@ void ct_health_rebuild(struct ct_ui *ui)
 		}
 	}
 	qsort(ui->health, (size_t)ui->n_health, sizeof(*ui->health), cmp_problem);
+	restore_selection(ui);
 }
 
 static const char *cls_word(enum ct_class c)
@@ -108,8 +148,10 @@ void ct_health_action(struct ct_ui *ui, enum ct_action a)
 	const struct ct_ui_problem *p;
 	char key[CT_ROW_KEY];
 
-	if (ct_list_move(&ui->hl, a, ui->n_health, ui->body_h - 2))
+	if (ct_list_move(&ui->hl, a, ui->n_health, ui->body_h - 2)) {
+		remember_selection(ui);
 		return;
+	}
 	if (a == ACT_DETAIL) {
 		ui->show_detail = !ui->show_detail;
 		return;

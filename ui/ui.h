@@ -186,6 +186,7 @@ struct ct_ui {
 	struct ct_ui_problem **health;       /* pointers into pools[].problems, sorted */
 	int n_health;
 	struct ct_ui_list hl;
+	char hl_key[640];                    /* the selected problem's identity (health.c) */
 
 	struct ct_ui_snap *snap;
 	struct ct_ui_jobs *jobs;
@@ -283,6 +284,7 @@ void ct_report_draw(struct ct_ui *ui, int top, int h);
 void ct_snap_init(struct ct_ui *ui);
 void ct_snap_release(struct ct_ui *ui);
 void ct_snap_refresh(struct ct_ui *ui);
+void ct_snap_filter_changed(struct ct_ui *ui);
 void ct_snap_draw(struct ct_ui *ui, int top, int h);
 void ct_snap_action(struct ct_ui *ui, enum ct_action a);
 void ct_snap_confirmed(struct ct_ui *ui);
