@@ -187,7 +187,8 @@ static void rebuild(struct ct_ui *ui)
 	char k[256];
 
 	snprintf(s->filter, sizeof(s->filter), "%s", ui->filter);
-	qsort_r(s->list.c, (size_t)s->list.n, sizeof(*s->list.c), cmp_cand, &s->sort);
+	if (s->list.n > 1)   /* an empty list has no array at all */
+		qsort_r(s->list.c, (size_t)s->list.n, sizeof(*s->list.c), cmp_cand, &s->sort);
 	build_entries(s);
 	for (int i = 0; i < s->n_e && s->sel_key[0]; i++) {
 		entry_key(s, i, k, sizeof(k));

@@ -30,4 +30,20 @@ ui_check "still alive" "3 Snapshots"
 ui_keys q q
 ui_check "q quits" "chaintop exited rc=0"
 assert_eq "nothing on stderr" "$(ui_stderr)" ""
+
+# a pool without any candidate: an empty list (found by the stress test: qsort of no array)
+sim_start lab --scenario coalescing --gc-speed 0 || { fail "lab simulator starts"; finish; }
+write_config "$T_TMP/l.conf" lab "$SIM_URL_lab"
+ui_start -- -c "$T_TMP/l.conf"
+ui_check "lab loaded" "lab: connected"
+ui_keys 3
+ui_check "empty Snapshots view says so" "no stale snapshots and no orphan disks"
+ui_keys s j G Space d
+ui_check "nothing to delete" "nothing to delete"
+sim_ctl lab POST "/sim/snapshot?vm=healthy-vm&name=empty-list-1" >/dev/null
+ui_keys s
+ui_check "sorted again after a change" "sorted by age"
+ui_keys q q
+ui_check "q quits" "chaintop exited rc=0"
+assert_eq "nothing on stderr" "$(ui_stderr)" ""
 finish
