@@ -243,34 +243,119 @@ static void pool_status(struct ct_ui_pool *p)
 	ct_sanitize(w->error, p->pv.error, sizeof(p->pv.error));
 }
 
+static void count_problem(struct ct_ui_pool *p, enum ct_severity sev)
+{
+	if (sev == CT_SEV_CRITICAL)
+		p->pv.n_crit++;
+	else if (sev == CT_SEV_WARNING)
+		p->pv.n_warn++;
+	else if (sev == CT_SEV_UNKNOWN)
+		p->pv.n_unknown++;
+}
+
+/* A pool the watcher cannot reach is a problem of its own (UNKNOWN, as `check` says), with
+ * its last error; the retry time is worded when drawn, so it counts down. */
+static bool pool_down(const struct ct_pool_view *pv)
+{
+	return pv->state == CT_POOL_RECONNECTING || pv->state == CT_POOL_AUTH_FAILED ||
+	       pv->state == CT_POOL_FAILED;
+}
+
+/* The Health view's POOL column names the pool: its reasons need not. */
+static void drop_pool_name(char *reason, const char *pool)
+{
+	char pat[160];
+	char *at;
+	size_t l;
+
+	snprintf(pat, sizeof(pat), " of pool '%s'", pool ? pool : "");
+	l = strlen(pat);
+	while ((at = strstr(reason, pat)))
+		memmove(at, at + l, strlen(at + l) + 1);
+}
+
 static void copy_problems(struct ct_ui_pool *p, int pi, const struct ct_chain_report *rep)
 {
+	int n = rep && rep->n_problems > 0 ? rep->n_problems : 0;
+
 	free(p->problems);
 	p->problems = NULL;
 	p->n_problems = 0;
 	p->pv.n_crit = p->pv.n_warn = p->pv.n_unknown = 0;
-	if (!rep || rep->n_problems <= 0)
-		return;
-	p->problems = ct_xcalloc((size_t)rep->n_problems, sizeof(*p->problems));
-	for (int i = 0; i < rep->n_problems; i++) {
+	p->problems = ct_xcalloc((size_t)n + 1, sizeof(*p->problems));
+	if (pool_down(&p->pv)) {
+		struct ct_ui_problem *d = &p->problems[p->n_problems++];
+		const char *what = p->pv.state == CT_POOL_AUTH_FAILED ? "refuses the login"
+				   : p->pv.state == CT_POOL_FAILED ? "could not be loaded" : "is unreachable";
+
+		d->pool = pi;
+		d->sev = CT_SEV_UNKNOWN;
+		d->cls = CT_POOL;
+		d->sr_index = -1;
+		d->group = -1;
+		d->pool_down = true;
+		d->next_retry = p->w->next_retry;
+		d->last_contact = p->pv.last_contact;
+		ct_fmt(d->reason, sizeof(d->reason), "pool '%s' %s", p->pv.name, what);
+		d->head_len = (int)strlen(d->reason);
+		ct_fmt(d->reason + d->head_len, sizeof(d->reason) - (size_t)d->head_len, ": %s",
+		       p->pv.error[0] ? p->pv.error : "no reason given yet");
+		count_problem(p, d->sev);
+	}
+	for (int i = 0; i < n; i++) {
 		const struct ct_problem *src = &rep->problems[i];
 		struct ct_ui_problem *d = &p->problems[p->n_problems++];
 
 		d->pool = pi;
 		d->sev = src->severity;
 		d->cls = src->cls;
+		d->group = -1;
 		ct_sanitize(src->uuid, d->uuid, sizeof(d->uuid));
 		ct_sanitize(src->ref, d->ref, sizeof(d->ref));
 		ct_sanitize(src->reason, d->reason, sizeof(d->reason));
-		if (src->severity == CT_SEV_CRITICAL)
-			p->pv.n_crit++;
-		else if (src->severity == CT_SEV_WARNING)
-			p->pv.n_warn++;
-		else if (src->severity == CT_SEV_UNKNOWN)
-			p->pv.n_unknown++;
+		d->sr_index = src->sr_index >= 0 && src->sr_index < rep->n_srs ? src->sr_index : -1;
+		if (d->sr_index >= 0) {
+			const struct ct_sr_verdict *sv = &rep->srs[d->sr_index];
+
+			ct_sanitize(sv->sr->name_label ? sv->sr->name_label : sv->sr->o.uuid, d->sr_name,
+				    sizeof(d->sr_name));
+			d->sr_free_percent = sv->free_percent;
+			d->sr_full = sv->gc_no_space || (sv->sr->physical_size > 0 &&
+							 sv->free_percent < sv->health.crit_free_percent);
+		}
+		drop_pool_name(d->reason, p->pv.name);
+		if (d->cls == CT_SR && d->sr_full)
+			ct_fmt(d->lead, sizeof(d->lead), "%.1f%% free", d->sr_free_percent);
+		if (d->cls == CT_VDI) {
+			for (int k = 0; k < rep->n_vdis; k++) {
+				const struct ct_vdi_verdict *vv = &rep->vdis[k];
+				const struct ct_sr_verdict *sv;
+
+				if (!vv->vdi->o.uuid || strcmp(vv->vdi->o.uuid, src->uuid ? src->uuid : ""))
+					continue;
+				sv = &rep->srs[vv->sr_index];
+				d->deep = vv->state == CT_VS_DEEP;
+				if (vv->state == CT_VS_DEEP)
+					ct_fmt(d->lead, sizeof(d->lead), "%d VHDs deep (%s at %d)", vv->depth,
+					       vv->severity == CT_SEV_CRITICAL ? "critical" : "warning",
+					       vv->severity == CT_SEV_CRITICAL ? sv->health.crit_depth : sv->health.warn_depth);
+				else if (vv->state == CT_VS_ORPHAN)
+					ct_fmt(d->lead, sizeof(d->lead), "not used by any VM");
+				else if (vv->state == CT_VS_BROKEN)
+					ct_fmt(d->lead, sizeof(d->lead), "%s", vv->cycle ? "vhd-parent cycle" : "parent VHD missing");
+				if (vv->vm && vv->vm->o.uuid)
+					ct_sanitize(vv->vm->o.uuid, d->vm_uuid, sizeof(d->vm_uuid));
+				break;
+			}
+		} else if (d->cls == CT_VM) {
+			/* the gate's sentences: a space refusal names the SR first; a depth one says
+			 * how many VHDs deep the disk is */
+			d->space = !strncmp(d->reason, "SR '", 4);
+			d->deep = strstr(d->reason, " VHDs deep (limit ") != NULL;
+		}
+		count_problem(p, d->sev);
 	}
 }
-
 
 static const struct ct_row *find_row(const struct ct_rows *rows, const char *key)
 {
@@ -1147,6 +1232,8 @@ static void ui_release(struct ct_ui *ui)
 	ct_strset_release(&ui->detail);
 	ct_strset_release(&ui->report);
 	free(ui->health);
+	free(ui->hgroups);
+	ct_strset_release(&ui->hopen);
 	ct_dialog_close(ui);
 	ct_status_release(&ui->status);
 	ct_snap_release(ui);
@@ -1168,6 +1255,10 @@ static int tick(struct ct_ui *ui)
 		ui->need_frame = true;
 	if (ui->worker.running)
 		ui->need_frame = true;
+	/* the Health view counts down to a down pool's next retry */
+	for (int i = 0; i < ui->n_pools && ui->view == UI_HEALTH && ui->overlay == OV_NONE; i++)
+		if (pool_down(&ui->pools[i].pv))
+			ui->need_frame = true;
 	for (int i = 0; i < ui->n_pools; i++)
 		if (ui->pools[i].built && now - ui->pools[i].built_at >= 60)
 			ui->dirty_data = true;   /* ages in rows */

@@ -70,7 +70,26 @@ struct ct_ui_problem {
 	enum ct_class cls;
 	char uuid[40];
 	char ref[80];
-	char reason[480];
+	char reason[480];                    /* the engine's sentence, without "of pool 'NAME'"
+					      * (the POOL column says it) */
+	char lead[96];                       /* what is wrong, first: "27 VHDs deep (limit 25)" */
+	/* the SR the problem is about or caused by (-1 none), for grouping one cause */
+	int sr_index;
+	char sr_name[96];
+	double sr_free_percent;
+	bool sr_full;                        /* below its critical free space, or GC out of space */
+	bool space;                          /* VM rows: refused for the SR's free space */
+	bool deep;                           /* VDI rows: too deep; VM rows: refused for depth */
+	char vm_uuid[40];                    /* VDI rows: the VM using the disk */
+	/* a pool that cannot be reached (cls CT_POOL, the watcher's state) */
+	bool pool_down;
+	int head_len;                        /* reason[0..head_len): what is wrong; then the error */
+	time_t next_retry, last_contact;
+	/* Health rows only (health.c): a group of one cause and its members */
+	int group;                           /* -1 none; else index into ui->hgroups */
+	int n_members;                       /* group rows: members */
+	bool member;                         /* drawn indented under its group row */
+	bool dup;                            /* the same fact as another row: not shown */
 };
 
 struct ct_ui_pool {
@@ -183,8 +202,11 @@ struct ct_ui {
 	int detail_pool;
 
 	/* health view */
-	struct ct_ui_problem **health;       /* pointers into pools[].problems, sorted */
+	struct ct_ui_problem **health;       /* pointers into pools[].problems and hgroups, sorted */
 	int n_health;
+	struct ct_ui_problem *hgroups;       /* group rows (one cause, several problems) */
+	int n_hgroups;
+	struct ct_strset hopen;              /* keys of the groups the operator opened */
 	struct ct_ui_list hl;
 	char hl_key[640];                    /* the selected problem's identity (health.c) */
 

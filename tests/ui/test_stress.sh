@@ -31,7 +31,8 @@ KEYS=(j j j k k Up Down PgUp PgDn Home End g G Enter Enter Escape Tab BTab 1 2 3
       '?' C-l Space Space F1 Left)
 WORDS=(pre snap nfs lvm 01 tmp mail vm zzz stale erp crm Legacy base stacked nightly)
 COMMANDS=("pool lab" "pool prod" "pool" "pool nosuch" "filter pre" "filter" "sort" "help"
-          "messages" "zzz" "problems" "group" "q!x")
+          "messages" "zzz" "problems" "group")
+# (no q anywhere: on a screen too small to draw, q quits at once)
 keys_sent=0
 send() { ui_keys "$@"; keys_sent=$((keys_sent + $#)); }
 # Escape alone, then a pause longer than the console's ESC delay: never read as Alt-<key>
