@@ -1255,6 +1255,20 @@ static int tick(struct ct_ui *ui)
 		ui->need_frame = true;
 	if (ui->worker.running)
 		ui->need_frame = true;
+	/* relative times count: the stale pools' rows, the detail pane ("8s ago") */
+	for (int i = 0; i < ui->n_pools; i++) {
+		struct ct_ui_pool *p = &ui->pools[i];
+
+		if (p->built && p->rows.n > 0 && p->rows.v[0].kind == CT_ROW_POOL && p->pv.stale) {
+			ct_rows_pool_info(&p->rows.v[0], &p->pv, now);
+			if (ui->view == UI_TREE)
+				ui->need_frame = true;
+		}
+	}
+	if (tree_needs_detail(ui)) {
+		ui->detail_key[0] = '\0';   /* rebuilt when drawn */
+		ui->need_frame = true;
+	}
 	/* the Health view counts down to a down pool's next retry */
 	for (int i = 0; i < ui->n_pools && ui->view == UI_HEALTH && ui->overlay == OV_NONE; i++)
 		if (pool_down(&ui->pools[i].pv))
