@@ -370,9 +370,15 @@ static void fill_vdi_row(struct ct_row *r, const struct ct_vdi_verdict *vv, time
 	r->size = v->physical_utilisation;
 	r->vstate = vv->state;
 	r->sev = vv->severity;
-	bfmt(r->state, sizeof(r->state), "%s%s", state_word(vv->state),
-		 vv->severity == CT_SEV_CRITICAL ? "!" : "");
-	r->problem = vv->state != CT_VS_OK || vv->severity != CT_SEV_OK;
+	if (r->role == CT_ROLE_SNAPSHOT && vv->state == CT_VS_DEEP) {
+		/* a snapshot is never snapshotted again: its depth is the chain's, flagged on the
+		 * live disk at the chain's end, not on every snapshot along it */
+		r->vstate = CT_VS_OK;
+		r->sev = CT_SEV_OK;
+	}
+	bfmt(r->state, sizeof(r->state), "%s%s", state_word(r->vstate),
+		 r->sev == CT_SEV_CRITICAL ? "!" : "");
+	r->problem = r->vstate != CT_VS_OK || r->sev != CT_SEV_OK;
 	if (vv->vm) {
 		san(r->vm_uuid, sizeof(r->vm_uuid), vv->vm->o.uuid);
 		san(r->vm_ref, sizeof(r->vm_ref), vv->vm->o.ref);

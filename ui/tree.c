@@ -6,6 +6,8 @@
 #include "ui.h"
 #include "util.h"
 
+#define INDENT_MAX 8   /* levels of tree lines drawn before the rest are counted */
+
 struct tree_cols {
 	int marker, name, depth, size, state, info;   /* widths */
 };
@@ -78,12 +80,24 @@ static void draw_row(struct ct_ui *ui, int y, int vi, const struct tree_cols *c,
 		ct_put(y, x, c->marker, base, m);
 		x += c->marker;
 	}
-	/* tree prefix, open/closed glyph and name */
-	for (const char *p = tree; *p && o < (int)sizeof(name) - 16; p++) {
-		const char *g = *p == '|' ? t->g_vline : *p == 't' ? t->g_tee : *p == 'l' ? t->g_last
-			: t->g_blank;
+	/* tree prefix, open/closed glyph and name; a deep chain's indent stops at INDENT_MAX
+	 * levels and says how many it hides ("┆+19"), so the name stays on screen */
+	{
+		int n = (int)strlen(tree);
 
-		o += snprintf(name + o, sizeof(name) - (size_t)o, "%s", g);
+		for (int i = 0; i < n && o < (int)sizeof(name) - 24; i++) {
+			const char *p = &tree[i];
+			const char *g = *p == '|' ? t->g_vline : *p == 't' ? t->g_tee : *p == 'l' ? t->g_last
+				: t->g_blank;
+
+			if (n > INDENT_MAX && i == INDENT_MAX - 2) {
+				o += snprintf(name + o, sizeof(name) - (size_t)o, "%s+%d ",
+					      t->utf8 ? "\xe2\x94\x86" : ":", n - INDENT_MAX + 1);
+				i = n - 2;   /* the row's own tee comes next */
+				continue;
+			}
+			o += snprintf(name + o, sizeof(name) - (size_t)o, "%s", g);
+		}
 	}
 	if (r->kind != CT_ROW_NOTE)
 		o += snprintf(name + o, sizeof(name) - (size_t)o, "%s",

@@ -25,4 +25,31 @@ d2=$(ui_line "last event" | grep -o 'last contact [0-9]*s')
 ui_keys q
 ui_check "q quits" "chaintop exited rc=0"
 assert_eq "nothing on stderr" "$(ui_stderr)" ""
+
+# a chain 29 VHDs deep: the indent stops at 8 levels and counts the rest, so the name of
+# the deepest disk is on screen, selected or not; its snapshots are not flagged one by one
+sim_start deep --scenario deep --gc-speed 0 || { fail "deep simulator starts"; finish; }
+write_config "$T_TMP/d.conf" deep "$SIM_URL_deep"
+ui_start -- -c "$T_TMP/d.conf"
+ui_check "deep pool loaded" "deep: connected"
+ui_keys /; ui_keys -l "deep-vm xvda"; ui_keys Enter
+ui_check "filtered" "filter: deep-vm xvda"
+ui_keys End
+disk_row() { ui_screen | grep -F "deep-vm xvda" | grep -vF "filter" | head -n1; }
+has_disk_row() { [ -n "$(disk_row)" ]; }
+check "the deepest disk's name is on screen" wait_for 15 has_disk_row
+line=$(disk_row)
+assert_contains "the hidden levels are counted" "$line" "┆+"
+assert_contains "the disk is flagged DEEP" "$line" "DEEP"
+sel=$(ui_selected | cut -f2)
+assert_contains "the name shows on the selected row too" "$sel" "deep-vm xvda"
+ui_keys Escape
+ui_check_gone "filter cleared" "filter: deep-vm"
+ui_keys End
+ui_check "snapshots listed" "deep-vm hourly 22"
+n=$(ui_screen | grep "deep-vm hourly" | grep -c "DEEP")
+assert_eq "no snapshot row flagged DEEP" "$n" "0"
+ui_keys q
+ui_check "q quits" "chaintop exited rc=0"
+assert_eq "nothing on stderr" "$(ui_stderr)" ""
 finish
