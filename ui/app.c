@@ -676,7 +676,52 @@ static void header_first(const struct ct_ui *ui, char *buf, size_t len)
 }
 
 /* The header text (also used to decide whether a clock tick changes the screen). */
-static void header_text(struct ct_ui *ui, char *buf, size_t len, time_t now)
+/* With many pools or a narrow terminal the header is one summary, worst state first, so
+ * the worst state is always on screen: "5 pools: 1 DOWN (lab) · 1 connecting · 3 ok". */
+static bool header_compact(const struct ct_ui *ui, const char *full)
+{
+	return ui->n_pools >= 5 || ct_ui_width(full) > COLS;
+}
+
+static void compact_text(struct ct_ui *ui, char *buf, size_t len)
+{
+	int ok = 0, conn = 0, down = 0, crit = 0, warn = 0;
+	char names[160];
+	size_t o = 0;
+	const char *dot = ui->theme.utf8 ? " \xc2\xb7 " : ", ";
+
+	names[0] = '\0';
+	for (int i = 0; i < ui->n_pools; i++) {
+		const struct ct_pool_view *pv = &ui->pools[i].pv;
+
+		crit += pv->n_crit;
+		warn += pv->n_warn;
+		if (pv->state == CT_POOL_CONNECTED && !pv->stale) {
+			ok++;
+		} else if ((pv->state == CT_POOL_CONNECTING || pv->state == CT_POOL_LOADING) && !pv->stale) {
+			conn++;
+		} else {
+			down++;
+			if (o < sizeof(names) - 1)
+				o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", down > 1 ? ", " : "",
+						      pv->name);
+		}
+	}
+	header_first(ui, buf, len);
+	o = strlen(buf);
+	o += (size_t)snprintf(buf + o, len - o, "| %d pool%s: ", ui->n_pools, ui->n_pools == 1 ? "" : "s");
+	if (down && o < len)
+		o += (size_t)snprintf(buf + o, len - o, "%d DOWN (%s)%s", down, names, conn || ok ? dot : "");
+	if (conn && o < len)
+		o += (size_t)snprintf(buf + o, len - o, "%d connecting%s", conn, ok ? dot : "");
+	if (ok && o < len)
+		o += (size_t)snprintf(buf + o, len - o, "%d ok", ok);
+	if (o < len)
+		snprintf(buf + o, len - o, " | %dC %dW ", crit, warn);
+}
+
+/* Returns true when the text is the compact summary. */
+static bool header_text(struct ct_ui *ui, char *buf, size_t len, time_t now)
 {
 	size_t o;
 
@@ -691,19 +736,27 @@ static void header_text(struct ct_ui *ui, char *buf, size_t len, time_t now)
 		pool_segment(p, now, buf + o, len - o);
 		o += strlen(buf + o);
 	}
+	if (!header_compact(ui, buf))
+		return false;
+	compact_text(ui, buf, len);
+	return true;
 }
 
 static void draw_header(struct ct_ui *ui, time_t now)
 {
 	char buf[1024], first[64];
 	int x;
+	bool compact = header_text(ui, buf, sizeof(buf), now);
 
-	header_text(ui, buf, sizeof(buf), now);
 	snprintf(ui->last_header, sizeof(ui->last_header), "%s", buf);
 	ct_fill(0, 0, COLS, ui->theme.attr[R_HEADER]);
 	header_first(ui, first, sizeof(first));
-	ct_put(0, 0, COLS, ui->theme.attr[R_HEADER] | A_BOLD, first);
 	x = ct_ui_width(first);
+	if (compact) {
+		ct_put(0, 0, COLS, ui->theme.attr[R_HEADER] | A_BOLD, buf);
+		return;
+	}
+	ct_put(0, 0, COLS, ui->theme.attr[R_HEADER] | A_BOLD, first);
 	/* segment by segment so each pool's state carries its own attribute */
 	for (int i = 0; i < ui->n_pools && x < COLS; i++) {
 		struct ct_ui_pool *p = &ui->pools[i];

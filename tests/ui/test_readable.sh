@@ -26,6 +26,28 @@ ui_keys q
 ui_check "q quits" "chaintop exited rc=0"
 assert_eq "nothing on stderr" "$(ui_stderr)" ""
 
+# five pools (one down): the header is one summary, worst state first, always on screen;
+# at 80 columns two pools are summarised too
+python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' >"$T_TMP/port"
+dead="http://127.0.0.1:$(cat "$T_TMP/port")"
+sim_start lab --scenario coalescing --gc-speed 0 --port "${SIM_URL_lab##*:}" || { fail "lab restarts"; finish; }
+write_config "$T_TMP/5.conf" a1 "$SIM_URL_lab" a2 "$SIM_URL_lab" a3 "$SIM_URL_lab" a4 "$SIM_URL_lab" zdown "$dead"
+ui_start -- -c "$T_TMP/5.conf"
+ui_check "five pools summarised" "| 5 pools: 1 DOWN (zdown)"
+ui_check "the others ok" "4 ok |"
+ui_resize 80 24
+ui_check "the worst state is on screen at 80 columns" "5 pools: 1 DOWN (zdown)"
+ui_keys q
+ui_check "q quits" "chaintop exited rc=0"
+write_config "$T_TMP/2.conf" a1 "$SIM_URL_lab" a2 "$SIM_URL_lab"
+ui_start -- -c "$T_TMP/2.conf"
+ui_check "two pools, each named at 120 columns" "a2: connected"
+ui_resize 80 24
+ui_check "two pools summarised at 80 columns" "| 2 pools: 2 ok |"
+ui_keys q
+ui_check "q quits" "chaintop exited rc=0"
+assert_eq "nothing on stderr" "$(ui_stderr)" ""
+
 # a chain 29 VHDs deep: the indent stops at 8 levels and counts the rest, so the name of
 # the deepest disk is on screen, selected or not; its snapshots are not flagged one by one
 sim_start deep --scenario deep --gc-speed 0 || { fail "deep simulator starts"; finish; }
@@ -34,9 +56,9 @@ ui_start -- -c "$T_TMP/d.conf"
 ui_check "deep pool loaded" "deep: connected"
 ui_keys /; ui_keys -l "deep-vm xvda"; ui_keys Enter
 ui_check "filtered" "filter: deep-vm xvda"
-ui_keys End
-disk_row() { ui_screen | grep -F "deep-vm xvda" | grep -vF "filter" | head -n1; }
-has_disk_row() { [ -n "$(disk_row)" ]; }
+# the disk's row: its name, then the DEPTH column (End again until the rows are all in)
+disk_row() { ui_screen | grep -E "deep-vm xvda +[0-9]+ " | head -n1; }
+has_disk_row() { ui_keys End; sleep 0.2; [ -n "$(disk_row)" ]; }
 check "the deepest disk's name is on screen" wait_for 15 has_disk_row
 line=$(disk_row)
 assert_contains "the hidden levels are counted" "$line" "┆+"
