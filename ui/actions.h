@@ -49,6 +49,8 @@
 	  "delete the tagged (or the selected) candidates, after a dialog listing every call") \
 	X(SORT,      "sort",        "s",        's',       0,            0,         VW_SNAP, AF_HINT, "sort candidates by age or by size") \
 	X(RELOAD,    "reload",      "r",        'r',       0,            0,         VW_JOBS, AF_HINT, "read the job history again") \
+	X(RECONNECT, "reconnect",   "R",        'R',       0,            0,         VW_ALL,  AF_HINT, \
+	  "reconnect now to the pools that are down (no wait for the next retry)") \
 	X(COMMAND,   "command",     ":",        ':',       0,            0,         VW_ALL,  AF_HINT, "command prompt: :pool NAME, :pool (all), :q") \
 	X(MESSAGES,  "messages",    "m",        'm',       0,            0,         VW_ALL,  AF_HINT, "message history") \
 	X(HELP,      "help",        "?",        '?',       KEY_F(1),     0,         VW_ALL,  AF_HINT, "this help") \

@@ -1119,6 +1119,15 @@ static void action_key(struct ct_ui *ui, int ch)
 	case ACT_REPAINT:
 		clearok(curscr, TRUE);
 		return;
+	case ACT_RECONNECT: {
+		int n = ct_watchset_retry_now(ui->ws);
+
+		if (n > 0)
+			ct_status_msg(ui, MSG_INFO, "reconnecting now to %d pool%s", n, n == 1 ? "" : "s");
+		else
+			ct_status_msg(ui, MSG_INFO, "every pool is connected or connecting: nothing to reconnect");
+		return;
+	}
 	case ACT_FILTER:
 		ui->input = IN_FILTER;
 		snprintf(ui->input_buf, sizeof(ui->input_buf), "%s", ui->filter);

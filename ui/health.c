@@ -211,13 +211,13 @@ static void row_text(const struct ct_ui_problem *p, time_t now, char *buf, size_
 	}
 	if (p->next_retry > now) {
 		ct_ui_age(now, p->next_retry, a, sizeof(a));
-		snprintf(when, sizeof(when), "next retry in %s", a);
+		snprintf(when, sizeof(when), "next retry in %s (R: now)", a);
 	} else {
 		snprintf(when, sizeof(when), "retrying now");
 	}
 	if (p->last_contact > 0) {
 		ct_ui_age(p->last_contact, now, b, sizeof(b));
-		snprintf(kept, sizeof(kept), "data shown is from %s ago (stale)", b);
+		snprintf(kept, sizeof(kept), "data from %s ago (stale)", b);
 	} else {
 		snprintf(kept, sizeof(kept), "no data yet");
 	}

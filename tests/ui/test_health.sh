@@ -2,12 +2,13 @@
 # UI: the Health view answers "what is wrong?" first: one cause is one row (an SR that
 # fills: "SR 'x' 0.0% free: N VMs cannot be snapshotted", Enter lists the VMs), a pool that
 # cannot be reached is an UNKNOWN row with its last error and the next retry (counting
-# down), and the selection stays on its problem when rows come and go above it.
+# down; R reconnects now), and the selection stays on its problem when rows come and go above it.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib_ui.sh"
 
 sim_start prod --scenario demo --gc-speed 0 || { fail "simulator prod starts"; finish; }
 sim_start lab --scenario coalescing --gc-speed 0 || { fail "simulator lab starts"; finish; }
+lab_port=${SIM_URL_lab##*:}
 write_config "$T_TMP/c.conf" prod "$SIM_URL_prod" lab "$SIM_URL_lab"
 
 ui_start -- -c "$T_TMP/c.conf"
@@ -58,6 +59,16 @@ for _ in $(seq 1 40); do
 	[ -n "$t2" ] && [ "$t2" != "$t1" ] && { changed=1; break; }
 done
 assert_eq "the retry time counts down ($t1)" "$changed" "1"
+
+# R reconnects now instead of waiting out the backoff (16 s after the fifth failure)
+ui_check "backing off" "lab: reconnecting (5)" 60
+sim_start lab --scenario coalescing --gc-speed 0 --port "$lab_port" || { fail "lab restarts"; finish; }
+ui_keys R
+ui_check "R says what it does" "reconnecting now to 1 pool"
+ui_check "R reconnects at once" "lab: connected" 5
+ui_check_gone "the pool's problem row goes" "pool 'lab' is unreachable"
+kill "$SIM_PID_lab"; wait "$SIM_PID_lab" 2>/dev/null
+ui_check "down again" "pool 'lab' is unreachable, "
 
 # the first screen at 80x24 names both causes
 ui_resize 80 24
