@@ -20,8 +20,8 @@
 
 #define FRAME_MS 100        /* at most ~10 frames a second */
 #define TICK_MS 1000        /* header clock, spinner, jobs refresh */
-#define MIN_COLS 80
-#define MIN_LINES 24
+#define MIN_COLS 60          /* a phone's SSH client: reduced but usable */
+#define MIN_LINES 20
 
 static int g_sig_fd = -1;                 /* write end of the self-pipe, for handlers */
 static struct sigaction g_old_winch;      /* ncurses's own handler, chained */

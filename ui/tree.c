@@ -19,6 +19,13 @@ static void tree_cols(struct tree_cols *c, int width)
 	c->size = 11;
 	c->state = 10;
 	c->info = width >= 120 ? 46 : width >= 100 ? 36 : 22;
+	if (width < 80) {
+		/* a phone's SSH client: the name, its state and some info; depth and size are in
+		 * the detail pane */
+		c->depth = 0;
+		c->size = 0;
+		c->info = width >= 70 ? 20 : 14;
+	}
 	c->name = width - c->marker - c->depth - c->size - c->state - c->info - 1;
 	if (c->name < 10) {
 		c->info -= 10 - c->name;
@@ -144,9 +151,14 @@ void ct_tree_draw(struct ct_ui *ui, int top, int h)
 	{
 		char title[256];
 
-		snprintf(title, sizeof(title), "%-*s%-*.*s %*s %*s %-*s%s", c.marker, "", c.name - 1, c.name - 1,
-			 ui->by_vm ? "POOL > VM > DISK > CHAIN" : "POOL > SR > CHAINS", c.depth - 1, "DEPTH",
-			 c.size - 1, "SIZE", c.state, "STATE", "INFO");
+		if (c.depth > 0)
+			snprintf(title, sizeof(title), "%-*s%-*.*s %*s %*s %-*s%s", c.marker, "", c.name - 1,
+				 c.name - 1, ui->by_vm ? "POOL > VM > DISK > CHAIN" : "POOL > SR > CHAINS",
+				 c.depth - 1, "DEPTH", c.size - 1, "SIZE", c.state, "STATE", "INFO");
+		else
+			snprintf(title, sizeof(title), "%-*s%-*.*s %-*s%s", c.marker, "", c.name - 1, c.name - 1,
+				 ui->by_vm ? "POOL > VM > DISK > CHAIN" : "POOL > SR > CHAINS", c.state, "STATE",
+				 "INFO");
 		ct_put(top, 0, COLS, ui->theme.attr[R_TITLE], title);
 	}
 	ct_list_clamp(&ui->tree, ui->vis.n, rows);
