@@ -42,6 +42,8 @@
 	X(PROBLEMS,  "problems",    "p",        'p',       0,            0,         VW_TREE, AF_HINT, "show only rows with problems (and their parents)") \
 	X(GROUP,     "group",       "v",        'v',       0,            0,         VW_TREE, AF_HINT, "group the tree by SR or by VM") \
 	X(DETAIL,    "detail",      "i",        'i',       0,            0,         VW_TREE | VW_HEALTH, AF_HINT, "show or hide the detail pane") \
+	X(PAGER,     "read",        "o",        'o',       0,            0,         VW_TREE | VW_HEALTH | VW_SNAP, AF_HINT, \
+	  "read the selected object's detail in full, in a scrolling pager") \
 	X(BACKUP,    "backup",      "b",        'b',       0,            0,         VW_TREE, AF_HINT | AF_CHANGES, \
 	  "gated backup of the selected VM (shows the gate verdict first)") \
 	X(TAG,       "tag",         "Space",    ' ',       0,            0,         VW_SNAP, AF_HINT | AF_CHANGES, "tag or untag a candidate for deletion") \

@@ -306,6 +306,36 @@ void ct_health_action(struct ct_ui *ui, enum ct_action a)
 		ui->show_detail = !ui->show_detail;
 		return;
 	}
+	if (a == ACT_PAGER && ui->hl.sel >= 0 && ui->hl.sel < ui->n_health) {
+		/* the whole text; a group's with every problem it holds */
+		struct ct_strset lines;
+		char text[1100], title[200];
+		time_t now = time(NULL);
+
+		p = ui->health[ui->hl.sel];
+		memset(&lines, 0, sizeof(lines));
+		row_text(p, now, text, sizeof(text));
+		ct_strset_add(&lines, text);
+		for (int g = 0; g < ui->n_hgroups && p->n_members > 0; g++) {
+			if (&ui->hgroups[g] != p)
+				continue;
+			for (int i = 0; i < ui->n_pools; i++) {
+				for (int k = 0; k < ui->pools[i].n_problems; k++) {
+					const struct ct_ui_problem *q = &ui->pools[i].problems[k];
+
+					if (q->member && q->group == g) {
+						row_text(q, now, text, sizeof(text));
+						ct_strset_add(&lines, "");
+						ct_strset_add(&lines, text);
+					}
+				}
+			}
+		}
+		ct_fmt(title, sizeof(title), "%s, pool '%s'", ct_severity_name(p->sev), ui->pools[p->pool].pv.name);
+		ct_pager_open(ui, title, &lines);
+		ct_strset_release(&lines);
+		return;
+	}
 	if (a != ACT_ENTER || ui->hl.sel < 0 || ui->hl.sel >= ui->n_health)
 		return;
 	p = ui->health[ui->hl.sel];

@@ -627,6 +627,18 @@ void ct_snap_action(struct ct_ui *ui, enum ct_action a)
 	case ACT_DELETE:
 		open_delete_dialog(ui);
 		return;
+	case ACT_PAGER: {
+		const struct ct_prune_cand *c;
+		char title[256];
+
+		if (s->l.sel < 0 || s->l.sel >= s->n_e || s->e[s->l.sel].cand < 0)
+			return;
+		c = &s->list.c[s->e[s->l.sel].cand];
+		cand_detail(ui, c);
+		ct_fmt(title, sizeof(title), "%s '%s'", ct_prune_kind_name(c->kind), c->name ? c->name : "");
+		ct_pager_open(ui, title, &s->detail);
+		return;
+	}
 	case ACT_ENTER:
 		ct_status_msg(ui, MSG_INFO, "Space tags, d deletes the tagged (or the selected) items, s sorts");
 		return;

@@ -208,7 +208,7 @@ void ct_tree_action(struct ct_ui *ui, enum ct_action a)
 		if (!r)
 			return;
 		if (!r->has_children) {
-			ct_status_msg(ui, MSG_INFO, "'%s' has nothing below it; its details are in the pane below (i)",
+			ct_status_msg(ui, MSG_INFO, "'%s' has nothing below it; its details are in the pane below (i), o reads them in full",
 				      r->name);
 			return;
 		}
@@ -240,6 +240,17 @@ void ct_tree_action(struct ct_ui *ui, enum ct_action a)
 	case ACT_BACKUP:
 		ct_backup_start_dialog(ui);
 		return;
+	case ACT_PAGER: {
+		char title[256];
+
+		if (!r)
+			return;
+		if (strcmp(ui->detail_key, ui->sel_key))
+			ct_ui_build_detail(ui);
+		ct_fmt(title, sizeof(title), "Detail of '%s'", r->name);
+		ct_pager_open(ui, title, &ui->detail);
+		return;
+	}
 	default:
 		return;
 	}

@@ -292,6 +292,8 @@ void ct_health_action(struct ct_ui *ui, enum ct_action a);
 
 /* detail.c */
 void ct_detail_draw(struct ct_ui *ui, int y, int x, int h, int w);
+/* Show lines (copied, wrapped to the screen) in the scrolling pager overlay. */
+void ct_pager_open(struct ct_ui *ui, const char *title, const struct ct_strset *lines);
 
 /* jobs.c */
 void ct_jobs_init(struct ct_ui *ui);

@@ -1,5 +1,6 @@
 #!/bin/bash
 # UI: the text can be read: relative times count ("last contact 8s ago" does not stay 8 s),
+# o reads a cut text in full in a pager, many pools give a compact header,
 # deep chains keep their names on screen (the indent is capped, the hidden levels counted).
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib_ui.sh"
@@ -26,11 +27,34 @@ ui_keys q
 ui_check "q quits" "chaintop exited rc=0"
 assert_eq "nothing on stderr" "$(ui_stderr)" ""
 
+# every cut text can be read in full: o opens the selection's detail in a pager
+sim_start lab --scenario coalescing --gc-speed 0 --port "${SIM_URL_lab##*:}" || { fail "lab restarts"; finish; }
+ui_start -- -c "$T_TMP/c.conf"
+ui_check "connected again" "lab: connected"
+ui_keys 2
+ui_check "Health lists the stacked disk" "2 stacked base copies above disk 'stacked-vm xvda'"
+ui_keys i
+ui_check_gone "without the detail pane its reason is cut" "let it coalesce them before snapshotting"
+ui_keys g o
+ui_check "o opens the whole reason in the pager" "let it coalesce them before snapshotting"
+ui_check "the pager says how to close it" "Esc/q closes, Up/Down scrolls"
+ui_keys Escape
+ui_check_gone "Esc closes the pager" "Esc/q closes, Up/Down scrolls"
+ui_keys i 1 /; ui_keys -l "stacked-vm xvda"; ui_keys Enter
+ui_check "filtered to the disk" "filter: stacked-vm xvda"
+ui_keys End o
+ui_check "o in the tree: the detail in full" "Detail of 'stacked-vm xvda'"
+ui_check "with the chain to its root" "Chain to root:"
+ui_keys q
+ui_check_gone "q closes the pager" "Detail of 'stacked-vm xvda'"
+ui_keys Escape q
+ui_check "q quits" "chaintop exited rc=0"
+assert_eq "nothing on stderr" "$(ui_stderr)" ""
+
 # five pools (one down): the header is one summary, worst state first, always on screen;
 # at 80 columns two pools are summarised too
 python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' >"$T_TMP/port"
 dead="http://127.0.0.1:$(cat "$T_TMP/port")"
-sim_start lab --scenario coalescing --gc-speed 0 --port "${SIM_URL_lab##*:}" || { fail "lab restarts"; finish; }
 write_config "$T_TMP/5.conf" a1 "$SIM_URL_lab" a2 "$SIM_URL_lab" a3 "$SIM_URL_lab" a4 "$SIM_URL_lab" zdown "$dead"
 ui_start -- -c "$T_TMP/5.conf"
 ui_check "five pools summarised" "| 5 pools: 1 DOWN (zdown)"
