@@ -114,11 +114,12 @@ static void notify(struct ct_watchset *ws)
 	pthread_mutex_unlock(&ws->stop_lock);
 }
 
-/* Sleep up to ms, returning early (true) when the set is stopping. */
-static bool sleep_or_stop(struct ct_watchset *ws, long ms)
+/* The backoff wait of one pool: ends early when the set stops or the operator asks to
+ * reconnect now. */
+static void backoff_wait(struct ct_watch *w, long ms)
 {
+	struct ct_watchset *ws = w->set;
 	struct timespec until;
-	bool s;
 
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += ms / 1000;
@@ -128,13 +129,36 @@ static bool sleep_or_stop(struct ct_watchset *ws, long ms)
 		until.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&ws->stop_lock);
-	while (!ws->stopping) {
+	while (!ws->stopping && !w->retry_now) {
 		if (pthread_cond_timedwait(&ws->stop_cond, &ws->stop_lock, &until) == ETIMEDOUT)
 			break;
 	}
-	s = ws->stopping;
+	w->retry_now = false;
 	pthread_mutex_unlock(&ws->stop_lock);
-	return s;
+}
+
+int ct_watchset_retry_now(struct ct_watchset *ws)
+{
+	int n = 0;
+
+	for (int i = 0; i < ws->n; i++) {
+		struct ct_watch *w = &ws->w[i];
+		bool waiting;
+
+		ct_model_lock(&w->model);
+		waiting = w->state == CT_POOL_RECONNECTING || w->state == CT_POOL_AUTH_FAILED;
+		ct_model_unlock(&w->model);
+		if (!waiting)
+			continue;
+		pthread_mutex_lock(&ws->stop_lock);
+		w->retry_now = true;
+		pthread_mutex_unlock(&ws->stop_lock);
+		n++;
+	}
+	pthread_mutex_lock(&ws->stop_lock);
+	pthread_cond_broadcast(&ws->stop_cond);
+	pthread_mutex_unlock(&ws->stop_lock);
+	return n;
 }
 
 static bool keep_message(const struct ct_message *m)
@@ -475,7 +499,7 @@ static void record_failure(struct ct_watch *w, const struct ct_err *e, long *bac
 	set_error(w, e->msg);
 	ct_model_unlock(&w->model);
 	notify(w->set);
-	sleep_or_stop(w->set, delay);
+	backoff_wait(w, delay);
 }
 
 static void *watch_main(void *arg)

@@ -43,6 +43,7 @@ struct ct_watch {
 	time_t last_contact;               /* last successful XAPI reply, 0 never */
 	time_t last_event;                 /* last applied event, 0 never */
 	time_t next_retry;
+	bool retry_now;                    /* under set->stop_lock: end the backoff wait */
 	char error[1024];                  /* last failure, operator sentence; "" if none */
 	char master_url[512];              /* after HOST_IS_SLAVE redirection */
 	/* private */
@@ -80,6 +81,9 @@ int ct_watchset_wait_settled(struct ct_watchset *ws, int timeout_ms);
 /* Read end to poll(); ct_watchset_drain empties it. */
 int ct_watchset_wake_fd(const struct ct_watchset *ws);
 void ct_watchset_drain(struct ct_watchset *ws);
+/* End the wait before the next attempt of every pool that is retrying (the operator's
+ * "reconnect now"). Returns how many were waiting. */
+int ct_watchset_retry_now(struct ct_watchset *ws);
 /* Stop every thread (cancels blocked calls), join, log out. */
 void ct_watchset_stop(struct ct_watchset *ws);
 void ct_watchset_release(struct ct_watchset *ws);

@@ -42,6 +42,8 @@
 	X(PROBLEMS,  "problems",    "p",        'p',       0,            0,         VW_TREE, AF_HINT, "show only rows with problems (and their parents)") \
 	X(GROUP,     "group",       "v",        'v',       0,            0,         VW_TREE, AF_HINT, "group the tree by SR or by VM") \
 	X(DETAIL,    "detail",      "i",        'i',       0,            0,         VW_TREE | VW_HEALTH, AF_HINT, "show or hide the detail pane") \
+	X(PAGER,     "read",        "o",        'o',       0,            0,         VW_TREE | VW_HEALTH | VW_SNAP, AF_HINT, \
+	  "read the selected object's detail in full, in a scrolling pager") \
 	X(BACKUP,    "backup",      "b",        'b',       0,            0,         VW_TREE, AF_HINT | AF_CHANGES, \
 	  "gated backup of the selected VM (shows the gate verdict first)") \
 	X(TAG,       "tag",         "Space",    ' ',       0,            0,         VW_SNAP, AF_HINT | AF_CHANGES, "tag or untag a candidate for deletion") \
@@ -49,6 +51,8 @@
 	  "delete the tagged (or the selected) candidates, after a dialog listing every call") \
 	X(SORT,      "sort",        "s",        's',       0,            0,         VW_SNAP, AF_HINT, "sort candidates by age or by size") \
 	X(RELOAD,    "reload",      "r",        'r',       0,            0,         VW_JOBS, AF_HINT, "read the job history again") \
+	X(RECONNECT, "reconnect",   "R",        'R',       0,            0,         VW_ALL,  AF_HINT, \
+	  "reconnect now to the pools that are down (no wait for the next retry)") \
 	X(COMMAND,   "command",     ":",        ':',       0,            0,         VW_ALL,  AF_HINT, "command prompt: :pool NAME, :pool (all), :q") \
 	X(MESSAGES,  "messages",    "m",        'm',       0,            0,         VW_ALL,  AF_HINT, "message history") \
 	X(HELP,      "help",        "?",        '?',       KEY_F(1),     0,         VW_ALL,  AF_HINT, "this help") \

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -19,8 +20,8 @@
 
 #define FRAME_MS 100        /* at most ~10 frames a second */
 #define TICK_MS 1000        /* header clock, spinner, jobs refresh */
-#define MIN_COLS 80
-#define MIN_LINES 24
+#define MIN_COLS 60          /* a phone's SSH client: reduced but usable */
+#define MIN_LINES 20
 
 static int g_sig_fd = -1;                 /* write end of the self-pipe, for handlers */
 static struct sigaction g_old_winch;      /* ncurses's own handler, chained */
@@ -47,15 +48,124 @@ static void on_winch(int sig)
 	sig_write('r');
 }
 
+/* Fatal signals: the terminal is put back (its saved modes, the terminfo strings that undo
+ * what curses set) with async-signal-safe calls only, then the signal is raised again under
+ * its previous action (the default: the process dies of it, exit status 128+N; under a
+ * sanitizer, its report). */
+static const int g_fatal_sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
+#define N_FATAL ((int)(sizeof(g_fatal_sigs) / sizeof(g_fatal_sigs[0])))
+static struct sigaction g_old_fatal[N_FATAL];
+static struct termios g_saved_tios;       /* the terminal's modes before curses */
+static bool g_have_tios;
+static char g_reset_seq[512];             /* rmcup, rmkx, cnorm, sgr0 of the terminal */
+static size_t g_reset_len;
+static volatile sig_atomic_t g_tty_raw;   /* curses owns the terminal */
+static volatile sig_atomic_t g_quit_signals;
+static char g_altstack[64 * 1024];        /* for a handler after a stack overflow */
+
+static void tty_restore_async(void)
+{
+	if (!g_tty_raw)
+		return;
+	g_tty_raw = 0;
+	if (g_reset_len > 0) {
+		ssize_t r = write(STDOUT_FILENO, g_reset_seq, g_reset_len);
+
+		(void)r;
+	}
+	if (g_have_tios)
+		tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_tios);
+}
+
+static void raise_default(int sig)
+{
+	struct sigaction dfl;
+
+	memset(&dfl, 0, sizeof(dfl));
+	sigemptyset(&dfl.sa_mask);
+	dfl.sa_handler = SIG_DFL;
+	for (int i = 0; i < N_FATAL; i++)
+		if (g_fatal_sigs[i] == sig && g_old_fatal[i].sa_handler != SIG_IGN)
+			dfl = g_old_fatal[i];
+	sigaction(sig, &dfl, NULL);
+	/* blocked while this handler runs: delivered when it returns (a fault re-faults then) */
+	raise(sig);
+}
+
+static void on_fatal_signal(int sig)
+{
+	int saved = errno;
+
+	tty_restore_async();
+	raise_default(sig);
+	errno = saved;
+}
+
+/* SIGINT, SIGTERM, SIGHUP: quit as `q` does; a second one ends the process at once. */
 static void on_quit_signal(int sig)
 {
-	(void)sig;
+	if (g_quit_signals++ > 0) {
+		int saved = errno;
+
+		tty_restore_async();
+		raise_default(sig);
+		errno = saved;
+		return;
+	}
 	sig_write('q');
+}
+
+static void reset_seq_add(const char *cap)
+{
+	const char *v = tigetstr(cap);
+	size_t l;
+
+	if (!v || v == (const char *)-1)
+		return;
+	l = strlen(v);
+	if (g_reset_len + l < sizeof(g_reset_seq)) {
+		memcpy(g_reset_seq + g_reset_len, v, l);
+		g_reset_len += l;
+	}
+}
+
+static void install_fatal_handlers(void)
+{
+	struct sigaction sa;
+	stack_t ss;
+
+	g_reset_len = 0;
+	reset_seq_add("sgr0");
+	reset_seq_add("cnorm");
+	reset_seq_add("rmkx");
+	reset_seq_add("rmcup");
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_sp = g_altstack;
+	ss.ss_size = sizeof(g_altstack);
+	sigaltstack(&ss, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_fatal_signal;
+	sa.sa_flags = SA_ONSTACK;
+	for (int i = 0; i < N_FATAL; i++)
+		sigaction(g_fatal_sigs[i], &sa, &g_old_fatal[i]);
+}
+
+static void remove_fatal_handlers(void)
+{
+	stack_t ss;
+
+	for (int i = 0; i < N_FATAL; i++)
+		sigaction(g_fatal_sigs[i], &g_old_fatal[i], NULL);
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_flags = SS_DISABLE;
+	sigaltstack(&ss, NULL);
 }
 
 static void restore_terminal(void)
 {
 	if (g_curses_on) {
+		g_tty_raw = 0;
 		endwin();
 		g_curses_on = false;
 	}
@@ -133,34 +243,119 @@ static void pool_status(struct ct_ui_pool *p)
 	ct_sanitize(w->error, p->pv.error, sizeof(p->pv.error));
 }
 
+static void count_problem(struct ct_ui_pool *p, enum ct_severity sev)
+{
+	if (sev == CT_SEV_CRITICAL)
+		p->pv.n_crit++;
+	else if (sev == CT_SEV_WARNING)
+		p->pv.n_warn++;
+	else if (sev == CT_SEV_UNKNOWN)
+		p->pv.n_unknown++;
+}
+
+/* A pool the watcher cannot reach is a problem of its own (UNKNOWN, as `check` says), with
+ * its last error; the retry time is worded when drawn, so it counts down. */
+static bool pool_down(const struct ct_pool_view *pv)
+{
+	return pv->state == CT_POOL_RECONNECTING || pv->state == CT_POOL_AUTH_FAILED ||
+	       pv->state == CT_POOL_FAILED;
+}
+
+/* The Health view's POOL column names the pool: its reasons need not. */
+static void drop_pool_name(char *reason, const char *pool)
+{
+	char pat[160];
+	char *at;
+	size_t l;
+
+	snprintf(pat, sizeof(pat), " of pool '%s'", pool ? pool : "");
+	l = strlen(pat);
+	while ((at = strstr(reason, pat)))
+		memmove(at, at + l, strlen(at + l) + 1);
+}
+
 static void copy_problems(struct ct_ui_pool *p, int pi, const struct ct_chain_report *rep)
 {
+	int n = rep && rep->n_problems > 0 ? rep->n_problems : 0;
+
 	free(p->problems);
 	p->problems = NULL;
 	p->n_problems = 0;
 	p->pv.n_crit = p->pv.n_warn = p->pv.n_unknown = 0;
-	if (!rep || rep->n_problems <= 0)
-		return;
-	p->problems = ct_xcalloc((size_t)rep->n_problems, sizeof(*p->problems));
-	for (int i = 0; i < rep->n_problems; i++) {
+	p->problems = ct_xcalloc((size_t)n + 1, sizeof(*p->problems));
+	if (pool_down(&p->pv)) {
+		struct ct_ui_problem *d = &p->problems[p->n_problems++];
+		const char *what = p->pv.state == CT_POOL_AUTH_FAILED ? "refuses the login"
+				   : p->pv.state == CT_POOL_FAILED ? "could not be loaded" : "is unreachable";
+
+		d->pool = pi;
+		d->sev = CT_SEV_UNKNOWN;
+		d->cls = CT_POOL;
+		d->sr_index = -1;
+		d->group = -1;
+		d->pool_down = true;
+		d->next_retry = p->w->next_retry;
+		d->last_contact = p->pv.last_contact;
+		ct_fmt(d->reason, sizeof(d->reason), "pool '%s' %s", p->pv.name, what);
+		d->head_len = (int)strlen(d->reason);
+		ct_fmt(d->reason + d->head_len, sizeof(d->reason) - (size_t)d->head_len, ": %s",
+		       p->pv.error[0] ? p->pv.error : "no reason given yet");
+		count_problem(p, d->sev);
+	}
+	for (int i = 0; i < n; i++) {
 		const struct ct_problem *src = &rep->problems[i];
 		struct ct_ui_problem *d = &p->problems[p->n_problems++];
 
 		d->pool = pi;
 		d->sev = src->severity;
 		d->cls = src->cls;
+		d->group = -1;
 		ct_sanitize(src->uuid, d->uuid, sizeof(d->uuid));
 		ct_sanitize(src->ref, d->ref, sizeof(d->ref));
 		ct_sanitize(src->reason, d->reason, sizeof(d->reason));
-		if (src->severity == CT_SEV_CRITICAL)
-			p->pv.n_crit++;
-		else if (src->severity == CT_SEV_WARNING)
-			p->pv.n_warn++;
-		else if (src->severity == CT_SEV_UNKNOWN)
-			p->pv.n_unknown++;
+		d->sr_index = src->sr_index >= 0 && src->sr_index < rep->n_srs ? src->sr_index : -1;
+		if (d->sr_index >= 0) {
+			const struct ct_sr_verdict *sv = &rep->srs[d->sr_index];
+
+			ct_sanitize(sv->sr->name_label ? sv->sr->name_label : sv->sr->o.uuid, d->sr_name,
+				    sizeof(d->sr_name));
+			d->sr_free_percent = sv->free_percent;
+			d->sr_full = sv->gc_no_space || (sv->sr->physical_size > 0 &&
+							 sv->free_percent < sv->health.crit_free_percent);
+		}
+		drop_pool_name(d->reason, p->pv.name);
+		if (d->cls == CT_SR && d->sr_full)
+			ct_fmt(d->lead, sizeof(d->lead), "%.1f%% free", d->sr_free_percent);
+		if (d->cls == CT_VDI) {
+			for (int k = 0; k < rep->n_vdis; k++) {
+				const struct ct_vdi_verdict *vv = &rep->vdis[k];
+				const struct ct_sr_verdict *sv;
+
+				if (!vv->vdi->o.uuid || strcmp(vv->vdi->o.uuid, src->uuid ? src->uuid : ""))
+					continue;
+				sv = &rep->srs[vv->sr_index];
+				d->deep = vv->state == CT_VS_DEEP;
+				if (vv->state == CT_VS_DEEP)
+					ct_fmt(d->lead, sizeof(d->lead), "%d VHDs deep (%s at %d)", vv->depth,
+					       vv->severity == CT_SEV_CRITICAL ? "critical" : "warning",
+					       vv->severity == CT_SEV_CRITICAL ? sv->health.crit_depth : sv->health.warn_depth);
+				else if (vv->state == CT_VS_ORPHAN)
+					ct_fmt(d->lead, sizeof(d->lead), "not used by any VM");
+				else if (vv->state == CT_VS_BROKEN)
+					ct_fmt(d->lead, sizeof(d->lead), "%s", vv->cycle ? "vhd-parent cycle" : "parent VHD missing");
+				if (vv->vm && vv->vm->o.uuid)
+					ct_sanitize(vv->vm->o.uuid, d->vm_uuid, sizeof(d->vm_uuid));
+				break;
+			}
+		} else if (d->cls == CT_VM) {
+			/* the gate's sentences: a space refusal names the SR first; a depth one says
+			 * how many VHDs deep the disk is */
+			d->space = !strncmp(d->reason, "SR '", 4);
+			d->deep = strstr(d->reason, " VHDs deep (limit ") != NULL;
+		}
+		count_problem(p, d->sev);
 	}
 }
-
 
 static const struct ct_row *find_row(const struct ct_rows *rows, const char *key)
 {
@@ -269,6 +464,7 @@ void ct_ui_refresh_view(struct ct_ui *ui)
 	}
 	ct_vis_build(&ui->vis, ui->all, ui->n_all, &ui->toggled, ui->filter, ui->problems_only);
 	ct_health_rebuild(ui);   /* the filter applies to the Health view too */
+	ct_snap_filter_changed(ui);   /* and to the Snapshots view */
 	ui->dirty_view = false;
 	/* keep the selection on the same object, at the same place on the screen */
 	{
@@ -480,7 +676,52 @@ static void header_first(const struct ct_ui *ui, char *buf, size_t len)
 }
 
 /* The header text (also used to decide whether a clock tick changes the screen). */
-static void header_text(struct ct_ui *ui, char *buf, size_t len, time_t now)
+/* With many pools or a narrow terminal the header is one summary, worst state first, so
+ * the worst state is always on screen: "5 pools: 1 DOWN (lab) · 1 connecting · 3 ok". */
+static bool header_compact(const struct ct_ui *ui, const char *full)
+{
+	return ui->n_pools >= 5 || ct_ui_width(full) > COLS;
+}
+
+static void compact_text(struct ct_ui *ui, char *buf, size_t len)
+{
+	int ok = 0, conn = 0, down = 0, crit = 0, warn = 0;
+	char names[160];
+	size_t o = 0;
+	const char *dot = ui->theme.utf8 ? " \xc2\xb7 " : ", ";
+
+	names[0] = '\0';
+	for (int i = 0; i < ui->n_pools; i++) {
+		const struct ct_pool_view *pv = &ui->pools[i].pv;
+
+		crit += pv->n_crit;
+		warn += pv->n_warn;
+		if (pv->state == CT_POOL_CONNECTED && !pv->stale) {
+			ok++;
+		} else if ((pv->state == CT_POOL_CONNECTING || pv->state == CT_POOL_LOADING) && !pv->stale) {
+			conn++;
+		} else {
+			down++;
+			if (o < sizeof(names) - 1)
+				o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", down > 1 ? ", " : "",
+						      pv->name);
+		}
+	}
+	header_first(ui, buf, len);
+	o = strlen(buf);
+	o += (size_t)snprintf(buf + o, len - o, "| %d pool%s: ", ui->n_pools, ui->n_pools == 1 ? "" : "s");
+	if (down && o < len)
+		o += (size_t)snprintf(buf + o, len - o, "%d DOWN (%s)%s", down, names, conn || ok ? dot : "");
+	if (conn && o < len)
+		o += (size_t)snprintf(buf + o, len - o, "%d connecting%s", conn, ok ? dot : "");
+	if (ok && o < len)
+		o += (size_t)snprintf(buf + o, len - o, "%d ok", ok);
+	if (o < len)
+		snprintf(buf + o, len - o, " | %dC %dW ", crit, warn);
+}
+
+/* Returns true when the text is the compact summary. */
+static bool header_text(struct ct_ui *ui, char *buf, size_t len, time_t now)
 {
 	size_t o;
 
@@ -495,19 +736,27 @@ static void header_text(struct ct_ui *ui, char *buf, size_t len, time_t now)
 		pool_segment(p, now, buf + o, len - o);
 		o += strlen(buf + o);
 	}
+	if (!header_compact(ui, buf))
+		return false;
+	compact_text(ui, buf, len);
+	return true;
 }
 
 static void draw_header(struct ct_ui *ui, time_t now)
 {
 	char buf[1024], first[64];
 	int x;
+	bool compact = header_text(ui, buf, sizeof(buf), now);
 
-	header_text(ui, buf, sizeof(buf), now);
 	snprintf(ui->last_header, sizeof(ui->last_header), "%s", buf);
 	ct_fill(0, 0, COLS, ui->theme.attr[R_HEADER]);
 	header_first(ui, first, sizeof(first));
-	ct_put(0, 0, COLS, ui->theme.attr[R_HEADER] | A_BOLD, first);
 	x = ct_ui_width(first);
+	if (compact) {
+		ct_put(0, 0, COLS, ui->theme.attr[R_HEADER] | A_BOLD, buf);
+		return;
+	}
+	ct_put(0, 0, COLS, ui->theme.attr[R_HEADER] | A_BOLD, first);
 	/* segment by segment so each pool's state carries its own attribute */
 	for (int i = 0; i < ui->n_pools && x < COLS; i++) {
 		struct ct_ui_pool *p = &ui->pools[i];
@@ -870,6 +1119,15 @@ static void action_key(struct ct_ui *ui, int ch)
 	case ACT_REPAINT:
 		clearok(curscr, TRUE);
 		return;
+	case ACT_RECONNECT: {
+		int n = ct_watchset_retry_now(ui->ws);
+
+		if (n > 0)
+			ct_status_msg(ui, MSG_INFO, "reconnecting now to %d pool%s", n, n == 1 ? "" : "s");
+		else
+			ct_status_msg(ui, MSG_INFO, "every pool is connected or connecting: nothing to reconnect");
+		return;
+	}
 	case ACT_FILTER:
 		ui->input = IN_FILTER;
 		snprintf(ui->input_buf, sizeof(ui->input_buf), "%s", ui->filter);
@@ -1036,6 +1294,8 @@ static void ui_release(struct ct_ui *ui)
 	ct_strset_release(&ui->detail);
 	ct_strset_release(&ui->report);
 	free(ui->health);
+	free(ui->hgroups);
+	ct_strset_release(&ui->hopen);
 	ct_dialog_close(ui);
 	ct_status_release(&ui->status);
 	ct_snap_release(ui);
@@ -1057,6 +1317,24 @@ static int tick(struct ct_ui *ui)
 		ui->need_frame = true;
 	if (ui->worker.running)
 		ui->need_frame = true;
+	/* relative times count: the stale pools' rows, the detail pane ("8s ago") */
+	for (int i = 0; i < ui->n_pools; i++) {
+		struct ct_ui_pool *p = &ui->pools[i];
+
+		if (p->built && p->rows.n > 0 && p->rows.v[0].kind == CT_ROW_POOL && p->pv.stale) {
+			ct_rows_pool_info(&p->rows.v[0], &p->pv, now);
+			if (ui->view == UI_TREE)
+				ui->need_frame = true;
+		}
+	}
+	if (tree_needs_detail(ui)) {
+		ui->detail_key[0] = '\0';   /* rebuilt when drawn */
+		ui->need_frame = true;
+	}
+	/* the Health view counts down to a down pool's next retry */
+	for (int i = 0; i < ui->n_pools && ui->view == UI_HEALTH && ui->overlay == OV_NONE; i++)
+		if (pool_down(&ui->pools[i].pv))
+			ui->need_frame = true;
 	for (int i = 0; i < ui->n_pools; i++)
 		if (ui->pools[i].built && now - ui->pools[i].built_at >= 60)
 			ui->dirty_data = true;   /* ages in rows */
@@ -1128,6 +1406,8 @@ int ct_console_run(struct ct_cli *cli)
 		goto out;
 	}
 	ct_set_fatal_hook(restore_terminal);
+	g_have_tios = tcgetattr(STDIN_FILENO, &g_saved_tios) == 0;
+	g_quit_signals = 0;
 	set_escdelay(25);
 	g_screen = newterm(NULL, stdout, stdin);
 	if (!g_screen) {
@@ -1135,6 +1415,8 @@ int ct_console_run(struct ct_cli *cli)
 		goto out;
 	}
 	g_curses_on = true;
+	install_fatal_handlers();
+	g_tty_raw = 1;
 	cbreak();
 	noecho();
 	nonl();
@@ -1239,6 +1521,7 @@ int ct_console_run(struct ct_cli *cli)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGHUP, &old_hup, NULL);
+	remove_fatal_handlers();
 	ct_set_fatal_hook(NULL);
 	if (g_screen) {
 		delscreen(g_screen);

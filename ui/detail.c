@@ -1,8 +1,36 @@
 /* detail.c - the detail pane under the tree: the selected object's fields, chain to the
  * root, VMs using it, gate verdict, recent tasks and messages (built in rows.c). */
+#include <stdio.h>
 #include <string.h>
 
 #include "ui.h"
+#include "util.h"
+
+void ct_pager_open(struct ct_ui *ui, const char *title, const struct ct_strset *lines)
+{
+	ct_strset_release(&ui->report);
+	for (size_t i = 0; i < lines->n; i++) {
+		char clean[1200];
+		size_t ind = strspn(lines->v[i], " ");
+		char indent[24];
+
+		if (ind > 16)
+			ind = 16;
+		memset(indent, ' ', ind + 4);
+		indent[ind + 4] = '\0';
+		ct_sanitize(lines->v[i], clean, sizeof(clean));
+		if (!clean[0])
+			ct_strset_add(&ui->report, "");
+		else
+			ct_ui_wrap(&ui->report, clean, COLS - 1 > 20 ? COLS - 1 : 20, indent);
+	}
+	if (ui->report.n == 0)
+		ct_strset_add(&ui->report, "(nothing selected)");
+	ct_fmt(ui->report_title, sizeof(ui->report_title), "%s", title);
+	ui->overlay = OV_REPORT;
+	memset(&ui->ov, 0, sizeof(ui->ov));
+	ui->need_frame = true;
+}
 
 void ct_detail_draw(struct ct_ui *ui, int y, int x, int h, int w)
 {
@@ -30,6 +58,6 @@ void ct_detail_draw(struct ct_ui *ui, int y, int x, int h, int w)
 		}
 	}
 	if (ui->detail.n > (size_t)(h - 1))
-		ct_putf(y + h - 1, x + w - 28, 28, t->attr[R_DIM], " (%zu more lines) ",
+		ct_putf(y + h - 1, x + w - 36, 36, t->attr[R_DIM], " (%zu more lines: o reads all) ",
 			ui->detail.n - (size_t)(h - 2));
 }

@@ -1,10 +1,13 @@
-/* health.c - the Health view: every problem the engine reports, most severe first, with its
- * reason; Enter jumps to the object in the tree. */
+/* health.c - the Health view: every problem the engine reports, and every pool that cannot
+ * be reached (with its last error and next retry), most severe first, with its reason. One
+ * cause is one row: the VMs an SR keeps from being snapshotted are grouped under it (Enter
+ * lists them). Enter on a problem jumps to the object in the tree. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ui.h"
+#include "util.h"
 
 static int cmp_problem(const void *a, const void *b)
 {
@@ -19,28 +22,206 @@ static int cmp_problem(const void *a, const void *b)
 	return strcmp(x->reason, y->reason);
 }
 
+/* A problem's identity across rebuilds: pool, object, reason (a group: pool and SR). */
+static void problem_key(const struct ct_ui_problem *p, bool with_reason, char *buf, size_t len)
+{
+	if (p->n_members > 0)
+		snprintf(buf, len, "%d|G|%s|", p->pool, p->sr_name);
+	else
+		snprintf(buf, len, "%d|%d|%s|%s", p->pool, (int)p->cls, p->uuid, with_reason ? p->reason : "");
+}
+
+static void remember_selection(struct ct_ui *ui)
+{
+	if (ui->hl.sel >= 0 && ui->hl.sel < ui->n_health)
+		problem_key(ui->health[ui->hl.sel], true, ui->hl_key, sizeof(ui->hl_key));
+}
+
+/* Put the selection back on the problem it was on (its reason may have changed: the same
+ * object then), else on the row now at its place. The old pointers are not read: the
+ * problems they pointed to are freed by the time the list is rebuilt. */
+static void restore_selection(struct ct_ui *ui)
+{
+	char k[640];
+	int found = -1;
+
+	for (int pass = 0; pass < 2 && found < 0 && ui->hl_key[0]; pass++) {
+		for (int i = 0; i < ui->n_health; i++) {
+			problem_key(ui->health[i], pass == 0, k, sizeof(k));
+			if (pass == 0 ? !strcmp(k, ui->hl_key) : !strncmp(k, ui->hl_key, strlen(k))) {
+				found = i;
+				break;
+			}
+		}
+	}
+	if (found >= 0)
+		ui->hl.sel = found;
+	if (ui->hl.sel >= ui->n_health)
+		ui->hl.sel = ui->n_health - 1;
+	if (ui->hl.sel < 0)
+		ui->hl.sel = 0;
+	if (ui->hl_key[0])
+		remember_selection(ui);
+}
+
+static bool group_open(const struct ct_ui *ui, const struct ct_ui_problem *g)
+{
+	char k[640];
+
+	problem_key(g, false, k, sizeof(k));
+	return ct_strset_has(&ui->hopen, k);
+}
+
+/* Members under their group: the SR's own problems first, then the VMs, by reason. */
+static int cmp_member(const void *a, const void *b)
+{
+	const struct ct_ui_problem *x = *(const struct ct_ui_problem *const *)a;
+	const struct ct_ui_problem *y = *(const struct ct_ui_problem *const *)b;
+
+	if ((x->cls == CT_SR) != (y->cls == CT_SR))
+		return x->cls == CT_SR ? -1 : 1;
+	return cmp_problem(a, b);
+}
+
+/* One cause, one row: the VMs the backup gate refuses for the free space of one SR (and that
+ * SR's own problems) become one row naming the SR and how many VMs cannot be snapshotted;
+ * Enter lists them. A single refused VM keeps its own row. A VM refused because its disk is
+ * too deep says what the disk's own row says: that row stays, the VM's goes. */
+static void make_groups(struct ct_ui *ui, struct ct_ui_problem **list, int n)
+{
+	ui->hgroups = ct_xcalloc((size_t)n + 1, sizeof(*ui->hgroups));
+	ui->n_hgroups = 0;
+	for (int i = 0; i < n; i++) {
+		struct ct_ui_problem *p = list[i], *g;
+		int vms = 0, gi;
+		bool full = false;
+
+		if (p->cls == CT_VM && p->deep) {
+			for (int k = 0; k < n; k++)
+				if (list[k]->cls == CT_VDI && list[k]->deep && list[k]->pool == p->pool &&
+				    !strcmp(list[k]->vm_uuid, p->uuid))
+					p->dup = true;
+		}
+		if (p->cls != CT_VM || !p->space || p->sr_index < 0 || p->group >= 0)
+			continue;
+		for (int k = i; k < n; k++)
+			if (list[k]->cls == CT_VM && list[k]->space && list[k]->pool == p->pool &&
+			    list[k]->sr_index == p->sr_index)
+				vms++;
+		if (vms < 2)
+			continue;
+		gi = ui->n_hgroups++;
+		g = &ui->hgroups[gi];
+		g->pool = p->pool;
+		g->cls = CT_SR;
+		g->sev = CT_SEV_OK;
+		g->group = -1;
+		g->sr_index = p->sr_index;
+		snprintf(g->sr_name, sizeof(g->sr_name), "%s", p->sr_name);
+		g->sr_free_percent = p->sr_free_percent;
+		for (int k = 0; k < n; k++) {
+			struct ct_ui_problem *q = list[k];
+
+			if (q->pool != p->pool || q->sr_index != p->sr_index ||
+			    !((q->cls == CT_VM && q->space) || q->cls == CT_SR))
+				continue;
+			q->group = gi;
+			q->member = true;
+			if (q->cls == CT_VM)
+				g->n_members++;
+			if (q->sr_full)
+				full = true;
+			if (ct_severity_rank(q->sev) > ct_severity_rank(g->sev))
+				g->sev = q->sev;
+			if (!g->uuid[0] && q->cls == CT_SR)
+				snprintf(g->uuid, sizeof(g->uuid), "%s", q->uuid);
+		}
+		if (full)
+			ct_fmt(g->reason, sizeof(g->reason), "SR '%s' %.1f%% free: %d VMs cannot be snapshotted",
+			       g->sr_name, g->sr_free_percent, g->n_members);
+		else
+			ct_fmt(g->reason, sizeof(g->reason), "SR '%s' %.1f%% free, below the backup gate's minimum: %d VMs cannot be snapshotted",
+			       g->sr_name, g->sr_free_percent, g->n_members);
+	}
+}
+
 void ct_health_rebuild(struct ct_ui *ui)
 {
-	int n = 0;
+	struct ct_ui_problem **list, **top;
+	int n = 0, nl = 0, nt = 0;
 
 	for (int i = 0; i < ui->n_pools; i++)
 		if (!ui->pools[i].hidden)
 			n += ui->pools[i].n_problems;
 	free(ui->health);
-	ui->health = ct_xcalloc((size_t)n + 1, sizeof(*ui->health));
-	ui->n_health = 0;
+	free(ui->hgroups);
+	list = ct_xcalloc((size_t)n + 1, sizeof(*list));
 	for (int i = 0; i < ui->n_pools; i++) {
 		if (ui->pools[i].hidden)
 			continue;
 		for (int k = 0; k < ui->pools[i].n_problems; k++) {
 			struct ct_ui_problem *p = &ui->pools[i].problems[k];
 
-			if (ui->filter[0] && !strcasestr(p->reason, ui->filter) && !strcasestr(p->uuid, ui->filter))
+			p->group = -1;
+			p->member = false;
+			p->dup = false;
+			if (ui->filter[0] && !strcasestr(p->reason, ui->filter) && !strcasestr(p->uuid, ui->filter) &&
+			    !strcasestr(p->lead, ui->filter))
 				continue;
-			ui->health[ui->n_health++] = p;
+			list[nl++] = p;
 		}
 	}
-	qsort(ui->health, (size_t)ui->n_health, sizeof(*ui->health), cmp_problem);
+	make_groups(ui, list, nl);
+	top = ct_xcalloc((size_t)(nl + ui->n_hgroups) + 1, sizeof(*top));
+	for (int i = 0; i < nl; i++)
+		if (!list[i]->member && !list[i]->dup)
+			top[nt++] = list[i];
+	for (int g = 0; g < ui->n_hgroups; g++)
+		top[nt++] = &ui->hgroups[g];
+	qsort(top, (size_t)nt, sizeof(*top), cmp_problem);
+	ui->health = ct_xcalloc((size_t)(nt + nl) + 1, sizeof(*ui->health));
+	ui->n_health = 0;
+	for (int i = 0; i < nt; i++) {
+		int gi = top[i] >= ui->hgroups && top[i] < ui->hgroups + ui->n_hgroups ? (int)(top[i] - ui->hgroups) : -1;
+		int first;
+
+		ui->health[ui->n_health++] = top[i];
+		if (gi < 0 || !group_open(ui, top[i]))
+			continue;
+		first = ui->n_health;
+		for (int k = 0; k < nl; k++)
+			if (list[k]->member && list[k]->group == gi)
+				ui->health[ui->n_health++] = list[k];
+		qsort(ui->health + first, (size_t)(ui->n_health - first), sizeof(*ui->health), cmp_member);
+	}
+	free(top);
+	free(list);
+	restore_selection(ui);
+}
+
+/* The text of a row. A pool that is down leads with what is wrong and when the next attempt
+ * is (worded now, so it counts down), then how old the data kept for it is, then the error. */
+static void row_text(const struct ct_ui_problem *p, time_t now, char *buf, size_t len)
+{
+	char a[16], b[16], when[64], kept[64];
+
+	if (!p->pool_down) {
+		ct_fmt(buf, len, "%s%s%s", p->lead, p->lead[0] ? ": " : "", p->reason);
+		return;
+	}
+	if (p->next_retry > now) {
+		ct_ui_age(now, p->next_retry, a, sizeof(a));
+		snprintf(when, sizeof(when), "next retry in %s (R: now)", a);
+	} else {
+		snprintf(when, sizeof(when), "retrying now");
+	}
+	if (p->last_contact > 0) {
+		ct_ui_age(p->last_contact, now, b, sizeof(b));
+		snprintf(kept, sizeof(kept), "data from %s ago (stale)", b);
+	} else {
+		snprintf(kept, sizeof(kept), "no data yet");
+	}
+	ct_fmt(buf, len, "%.*s, %s, %s%s", p->head_len, p->reason, when, kept, p->reason + p->head_len);
 }
 
 static const char *cls_word(enum ct_class c)
@@ -59,25 +240,32 @@ void ct_health_draw(struct ct_ui *ui, int top, int h)
 	const struct ct_theme *t = &ui->theme;
 	int det = ui->show_detail && h >= 16 ? 6 : 0;
 	int rows = h - 1 - det;
+	time_t now = time(NULL);
+
 	ct_putf(top, 0, COLS, t->attr[R_TITLE], "  %-9s %-14s %-5s %s", "SEVERITY", "POOL", "KIND",
-		"REASON (Enter jumps to the object in the tree)");
+		"REASON (Enter jumps to the object in the tree, or opens a group)");
 	ct_list_clamp(&ui->hl, ui->n_health, rows);
 	for (int i = 0; i < rows; i++) {
 		int k = ui->hl.top + i;
 		const struct ct_ui_problem *p;
 		attr_t a;
-		char line[700];
+		char line[1400], text[1100];
 
 		if (k >= ui->n_health)
 			break;
 		p = ui->health[k];
+		row_text(p, now, text, sizeof(text));
+		if (p->n_members > 0)
+			ct_fmt(text + strlen(text), sizeof(text) - strlen(text), " [%s Enter %s them]",
+			       group_open(ui, p) ? "-" : "+", group_open(ui, p) ? "hides" : "lists");
 		a = p->sev == CT_SEV_CRITICAL ? t->attr[R_CRIT] : p->sev == CT_SEV_WARNING ? t->attr[R_WARN]
 			: t->attr[R_DIM];
 		if (k == ui->hl.sel)
 			a = t->attr[R_SELECTED] | (a & (A_BOLD | A_UNDERLINE));
-		snprintf(line, sizeof(line), "%c %-9s %-14.14s %-5s %s",
-			 p->sev == CT_SEV_CRITICAL ? '!' : p->sev == CT_SEV_WARNING ? '*' : '?',
-			 ct_severity_name(p->sev), ui->pools[p->pool].pv.name, cls_word(p->cls), p->reason);
+		ct_fmt(line, sizeof(line), "%c %-9s %-14.14s %-5s %s%s",
+		       p->sev == CT_SEV_CRITICAL ? '!' : p->sev == CT_SEV_WARNING ? '*' : '?',
+		       ct_severity_name(p->sev), ui->pools[p->pool].pv.name, cls_word(p->cls),
+		       p->member ? "  - " : "", text);
 		ct_put(top + 1 + i, 0, COLS, a, line);
 	}
 	if (det > 0 && ui->hl.sel >= 0 && ui->hl.sel < ui->n_health) {
@@ -85,9 +273,11 @@ void ct_health_draw(struct ct_ui *ui, int top, int h)
 		const struct ct_ui_problem *p = ui->health[ui->hl.sel];
 		struct ct_strset lines;
 		int y = top + 1 + rows;
+		char text[1100];
 
 		memset(&lines, 0, sizeof(lines));
-		ct_ui_wrap(&lines, p->reason, COLS - 2, "  ");
+		row_text(p, now, text, sizeof(text));
+		ct_ui_wrap(&lines, text, COLS - 2, "  ");
 		attrset(t->attr[R_DIM]);
 		mvhline(y, 0, ACS_HLINE, COLS);
 		attrset(A_NORMAL);
@@ -108,15 +298,68 @@ void ct_health_action(struct ct_ui *ui, enum ct_action a)
 	const struct ct_ui_problem *p;
 	char key[CT_ROW_KEY];
 
-	if (ct_list_move(&ui->hl, a, ui->n_health, ui->body_h - 2))
+	if (ct_list_move(&ui->hl, a, ui->n_health, ui->body_h - 2)) {
+		remember_selection(ui);
 		return;
+	}
 	if (a == ACT_DETAIL) {
 		ui->show_detail = !ui->show_detail;
+		return;
+	}
+	if (a == ACT_PAGER && ui->hl.sel >= 0 && ui->hl.sel < ui->n_health) {
+		/* the whole text; a group's with every problem it holds */
+		struct ct_strset lines;
+		char text[1100], title[200];
+		time_t now = time(NULL);
+
+		p = ui->health[ui->hl.sel];
+		memset(&lines, 0, sizeof(lines));
+		row_text(p, now, text, sizeof(text));
+		ct_strset_add(&lines, text);
+		for (int g = 0; g < ui->n_hgroups && p->n_members > 0; g++) {
+			if (&ui->hgroups[g] != p)
+				continue;
+			for (int i = 0; i < ui->n_pools; i++) {
+				for (int k = 0; k < ui->pools[i].n_problems; k++) {
+					const struct ct_ui_problem *q = &ui->pools[i].problems[k];
+
+					if (q->member && q->group == g) {
+						row_text(q, now, text, sizeof(text));
+						ct_strset_add(&lines, "");
+						ct_strset_add(&lines, text);
+					}
+				}
+			}
+		}
+		ct_fmt(title, sizeof(title), "%s, pool '%s'", ct_severity_name(p->sev), ui->pools[p->pool].pv.name);
+		ct_pager_open(ui, title, &lines);
+		ct_strset_release(&lines);
 		return;
 	}
 	if (a != ACT_ENTER || ui->hl.sel < 0 || ui->hl.sel >= ui->n_health)
 		return;
 	p = ui->health[ui->hl.sel];
+	if (p->n_members > 0) {
+		/* a group: open or close it */
+		char k[640];
+		bool was = group_open(ui, p);
+
+		problem_key(p, false, k, sizeof(k));
+		if (was) {
+			for (size_t i = 0; i < ui->hopen.n; i++) {
+				if (!strcmp(ui->hopen.v[i], k)) {
+					free(ui->hopen.v[i]);
+					ui->hopen.v[i] = ui->hopen.v[--ui->hopen.n];
+					break;
+				}
+			}
+		} else {
+			ct_strset_add(&ui->hopen, k);
+		}
+		remember_selection(ui);
+		ct_health_rebuild(ui);
+		return;
+	}
 	key[0] = '\0';
 	switch (p->cls) {
 	case CT_SR:

@@ -370,9 +370,15 @@ static void fill_vdi_row(struct ct_row *r, const struct ct_vdi_verdict *vv, time
 	r->size = v->physical_utilisation;
 	r->vstate = vv->state;
 	r->sev = vv->severity;
-	bfmt(r->state, sizeof(r->state), "%s%s", state_word(vv->state),
-		 vv->severity == CT_SEV_CRITICAL ? "!" : "");
-	r->problem = vv->state != CT_VS_OK || vv->severity != CT_SEV_OK;
+	if (r->role == CT_ROLE_SNAPSHOT && vv->state == CT_VS_DEEP) {
+		/* a snapshot is never snapshotted again: its depth is the chain's, flagged on the
+		 * live disk at the chain's end, not on every snapshot along it */
+		r->vstate = CT_VS_OK;
+		r->sev = CT_SEV_OK;
+	}
+	bfmt(r->state, sizeof(r->state), "%s%s", state_word(r->vstate),
+		 r->sev == CT_SEV_CRITICAL ? "!" : "");
+	r->problem = r->vstate != CT_VS_OK || r->sev != CT_SEV_OK;
 	if (vv->vm) {
 		san(r->vm_uuid, sizeof(r->vm_uuid), vv->vm->o.uuid);
 		san(r->vm_ref, sizeof(r->vm_ref), vv->vm->o.ref);
@@ -778,13 +784,24 @@ static const char *pool_state_word(const struct ct_pool_view *pv, char *buf, siz
 	return buf;
 }
 
+void ct_rows_pool_info(struct ct_row *r, const struct ct_pool_view *pv, time_t now)
+{
+	char st[48], age[16];
+
+	pool_state_word(pv, st, sizeof(st));
+	ct_ui_age(pv->last_contact, now, age, sizeof(age));
+	bfmt(r->info, sizeof(r->info), "%s%s%s%s, %d critical, %d warning", st,
+		 pv->stale ? ", STALE data, last contact " : "", pv->stale ? age : "",
+		 pv->stale ? " ago" : "", pv->n_crit, pv->n_warn);
+}
+
 void ct_rows_build_pool(struct ct_rows *out, int pool_index, const struct ct_pool_view *pv,
 			struct ct_model *m, const struct ct_chain_report *rep, bool by_vm,
 			bool utf8, time_t now)
 {
 	struct ct_row *r = ct_rows_add(out);
 	const struct ct_pool *prec = m ? ct_model_pool(m) : NULL;
-	char st[48], pname[128], key[CT_ROW_KEY], age[16];
+	char st[48], pname[128], key[CT_ROW_KEY];
 
 	(void)utf8;
 	r->kind = CT_ROW_POOL;
@@ -804,11 +821,7 @@ void ct_rows_build_pool(struct ct_rows *out, int pool_index, const struct ct_poo
 		san(r->uuid, sizeof(r->uuid), prec->o.uuid);
 		san(r->ref, sizeof(r->ref), prec->o.ref);
 	}
-	pool_state_word(pv, st, sizeof(st));
-	ct_ui_age(pv->last_contact, now, age, sizeof(age));
-	bfmt(r->info, sizeof(r->info), "%s%s%s%s, %d critical, %d warning", st,
-		 pv->stale ? ", STALE data, last contact " : "", pv->stale ? age : "",
-		 pv->stale ? " ago" : "", pv->n_crit, pv->n_warn);
+	ct_rows_pool_info(r, pv, now);
 	r->sev = rep ? rep->worst : CT_SEV_UNKNOWN;
 	bfmt(r->state, sizeof(r->state), "%s", r->sev == CT_SEV_OK ? "ok" : ct_severity_name(r->sev));
 	r->problem = r->sev != CT_SEV_OK;
@@ -821,7 +834,7 @@ void ct_rows_build_pool(struct ct_rows *out, int pool_index, const struct ct_poo
 		if (pv->error[0])
 			bfmt(text, sizeof(text), "no data yet: %s", pv->error);
 		else
-			bfmt(text, sizeof(text), "%s...", st);
+			bfmt(text, sizeof(text), "%s...", pool_state_word(pv, st, sizeof(st)));
 		add_note(out, pool_index, 1, key, "n:load", text, pv->stale);
 		return;
 	}

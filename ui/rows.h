@@ -81,6 +81,10 @@ void ct_rows_build_pool(struct ct_rows *out, int pool_index, const struct ct_poo
 			struct ct_model *m, const struct ct_chain_report *rep, bool by_vm,
 			bool utf8, time_t now);
 
+/* The pool row's INFO text (its state, and the age of the data when stale): also redone
+ * every second so the age counts. */
+void ct_rows_pool_info(struct ct_row *r, const struct ct_pool_view *pv, time_t now);
+
 /* Visible rows after collapse, filter and "problems only": indexes into rows (an array of
  * row pointers, the pools' rows one after the other), with the tree
  * prefix codes of each: per level one of '|' (line continues), ' ' (blank), then 't' (tee)

@@ -21,6 +21,10 @@ struct snap_entry {
 	char text[256];            /* header text */
 };
 
+/* The list holds every candidate of the pools shown; the entries are the rows on screen
+ * (group headers, then the candidates that match the filter). The selection is kept by
+ * identity (sel_key), never by index: the list is rebuilt on every model change and the
+ * filter can shrink it under the selection. */
 struct ct_ui_snap {
 	struct ct_prune_list list;
 	struct snap_entry *e;
@@ -29,7 +33,8 @@ struct ct_ui_snap {
 	enum snap_sort sort;
 	struct ct_strset tagged;   /* "pool/uuid" */
 	bool stale;                /* models changed while the view was not shown */
-	char sel_uuid[40];
+	char sel_key[256];         /* "c:pool/uuid" or "g:pool/SR name"; empty = none yet */
+	char filter[128];          /* the filter the entries were built with */
 	struct ct_strset detail;
 };
 
@@ -67,6 +72,17 @@ static bool is_tagged(const struct ct_ui_snap *s, const struct ct_prune_cand *c)
 	return ct_strset_has(&s->tagged, k);
 }
 
+static void untag(struct ct_ui_snap *s, const char *k)
+{
+	for (size_t j = 0; j < s->tagged.n; j++) {
+		if (!strcmp(s->tagged.v[j], k)) {
+			free(s->tagged.v[j]);
+			s->tagged.v[j] = s->tagged.v[--s->tagged.n];
+			return;
+		}
+	}
+}
+
 static int strcmp0(const char *a, const char *b)
 {
 	return strcmp(a ? a : "", b ? b : "");
@@ -91,6 +107,29 @@ static int cmp_cand(const void *pa, const void *pb, void *ctx)
 	return strcmp0(a->uuid, b->uuid);
 }
 
+static bool cand_matches(const struct ct_prune_cand *c, const char *filter)
+{
+	return !filter[0] || (c->name && strcasestr(c->name, filter)) ||
+	       (c->uuid && strcasestr(c->uuid, filter)) || (c->sr_name && strcasestr(c->sr_name, filter));
+}
+
+/* Identity of entry i (see sel_key). */
+static void entry_key(const struct ct_ui_snap *s, int i, char *buf, size_t len)
+{
+	const struct snap_entry *en = &s->e[i];
+	const struct ct_prune_cand *c;
+
+	if (en->cand >= 0) {
+		c = &s->list.c[en->cand];
+		snprintf(buf, len, "c:%s/%s", c->pool ? c->pool : "", c->uuid ? c->uuid : "");
+		return;
+	}
+	/* a header: the group of the candidate after it */
+	c = i + 1 < s->n_e && s->e[i + 1].cand >= 0 ? &s->list.c[s->e[i + 1].cand] : NULL;
+	snprintf(buf, len, "g:%s/%s", c && c->pool ? c->pool : "", c && c->sr_name ? c->sr_name : "");
+}
+
+/* Entries of the candidates that match the filter, a header before each pool and SR. */
 static void build_entries(struct ct_ui_snap *s)
 {
 	const char *pool = NULL, *sr = NULL;
@@ -102,26 +141,26 @@ static void build_entries(struct ct_ui_snap *s)
 	for (int i = 0; i < s->list.n; i++) {
 		const struct ct_prune_cand *c = &s->list.c[i];
 
+		if (!cand_matches(c, s->filter))
+			continue;
 		if (first || strcmp0(pool, c->pool) || strcmp0(sr, c->sr_name)) {
 			struct snap_entry *h = &s->e[s->n_e++];
-			char pn[96], sn[96];
+			char pn[96], sn[96], b[16];
 			int n = 0;
 			int64_t bytes = 0;
 
 			for (int k = i; k < s->list.n && !strcmp0(s->list.c[k].pool, c->pool) &&
 			     !strcmp0(s->list.c[k].sr_name, c->sr_name); k++) {
+				if (!cand_matches(&s->list.c[k], s->filter))
+					continue;
 				n++;
 				bytes += s->list.c[k].bytes_after_gc;
 			}
 			ct_sanitize(c->pool ? c->pool : "", pn, sizeof(pn));
 			ct_sanitize(c->sr_name ? c->sr_name : "(no disk)", sn, sizeof(sn));
-			{
-				char b[16];
-
-				ct_format_bytes(bytes, b, sizeof(b));
-				ct_fmt(h->text, sizeof(h->text), "pool '%s' > SR '%s': %d candidate%s, about %s back after GC",
-					 pn, sn, n, n == 1 ? "" : "s", b);
-			}
+			ct_format_bytes(bytes, b, sizeof(b));
+			ct_fmt(h->text, sizeof(h->text), "pool '%s' > SR '%s': %d candidate%s, about %s back after GC",
+			       pn, sn, n, n == 1 ? "" : "s", b);
 			h->cand = -1;
 			pool = c->pool;
 			sr = c->sr_name;
@@ -133,41 +172,56 @@ static void build_entries(struct ct_ui_snap *s)
 	}
 }
 
-static void restore_selection(struct ct_ui_snap *s)
-{
-	if (!s->sel_uuid[0]) {
-		/* start on the first candidate rather than its group header */
-		if (s->l.sel == 0 && s->n_e > 1 && s->e[0].cand < 0)
-			s->l.sel = 1;
-		return;
-	}
-	for (int i = 0; i < s->n_e; i++) {
-		if (s->e[i].cand >= 0 && !strcmp0(s->list.c[s->e[i].cand].uuid, s->sel_uuid)) {
-			s->l.sel = i;
-			return;
-		}
-	}
-}
-
 static void remember_selection(struct ct_ui_snap *s)
 {
-	s->sel_uuid[0] = '\0';
-	if (s->l.sel >= 0 && s->l.sel < s->n_e && s->e[s->l.sel].cand >= 0)
-		snprintf(s->sel_uuid, sizeof(s->sel_uuid), "%s", s->list.c[s->e[s->l.sel].cand].uuid);
+	if (s->l.sel >= 0 && s->l.sel < s->n_e)
+		entry_key(s, s->l.sel, s->sel_key, sizeof(s->sel_key));
 }
 
-/* Sort the list, rebuild the entries and put the remembered selection back. */
-static void sort_entries(struct ct_ui_snap *s)
+/* Sort, rebuild the entries, and put the selection back on the object it was on; if that
+ * object is gone (deleted, coalesced away, filtered out), on the row now at its place. */
+static void rebuild(struct ct_ui *ui)
 {
-	qsort_r(s->list.c, (size_t)s->list.n, sizeof(*s->list.c), cmp_cand, &s->sort);
+	struct ct_ui_snap *s = ui->snap;
+	int found = -1;
+	char k[256];
+
+	snprintf(s->filter, sizeof(s->filter), "%s", ui->filter);
+	if (s->list.n > 1)   /* an empty list has no array at all */
+		qsort_r(s->list.c, (size_t)s->list.n, sizeof(*s->list.c), cmp_cand, &s->sort);
 	build_entries(s);
-	restore_selection(s);
+	for (int i = 0; i < s->n_e && s->sel_key[0]; i++) {
+		entry_key(s, i, k, sizeof(k));
+		if (!strcmp(k, s->sel_key)) {
+			found = i;
+			break;
+		}
+	}
+	if (found >= 0)
+		s->l.sel = found;
+	else if (!s->sel_key[0] && s->l.sel == 0)
+		s->l.sel = 1;   /* start on the first candidate rather than its group header */
+	if (s->l.sel >= s->n_e)
+		s->l.sel = s->n_e - 1;
+	if (s->l.sel < 0)
+		s->l.sel = 0;
+	if (found < 0 && s->l.sel < s->n_e && s->e[s->l.sel].cand < 0 && s->l.sel + 1 < s->n_e)
+		s->l.sel++;   /* a header took the place: the candidate below it */
+	/* what is selected on screen is what the keys act on, and what stays selected when
+	 * the filter is cleared */
+	if (s->sel_key[0] && s->n_e > 0)
+		remember_selection(s);
+	ui->need_frame = true;
 }
 
-static void resort(struct ct_ui_snap *s)
+/* The filter changed: the entries only (the candidates are the same). */
+void ct_snap_filter_changed(struct ct_ui *ui)
 {
-	remember_selection(s);
-	sort_entries(s);
+	struct ct_ui_snap *s = ui->snap;
+
+	if (!s || s->stale || !strcmp(s->filter, ui->filter))
+		return;
+	rebuild(ui);
 }
 
 void ct_snap_refresh(struct ct_ui *ui)
@@ -182,9 +236,10 @@ void ct_snap_refresh(struct ct_ui *ui)
 		s->stale = true;   /* computed when the view is shown */
 		return;
 	}
-	remember_selection(s);
 	ct_prune_list_release(&s->list);
 	ct_prune_list_init(&s->list);
+	/* the entries index the old list: none until rebuilt */
+	s->n_e = 0;
 	for (int i = 0; i < ui->n_pools; i++) {
 		struct ct_ui_pool *p = &ui->pools[i];
 		struct ct_model *m = &p->w->model;
@@ -195,22 +250,6 @@ void ct_snap_refresh(struct ct_ui *ui)
 		if (p->w->loaded)
 			ct_prune_find(m, ui->cfg, p->w->conf, -1, now, 0, &s->list);
 		ct_model_unlock(m);
-	}
-	/* the filter applies here too */
-	if (ui->filter[0]) {
-		struct ct_prune_list kept;
-
-		ct_prune_list_init(&kept);
-		for (int i = 0; i < s->list.n; i++) {
-			const struct ct_prune_cand *c = &s->list.c[i];
-
-			if ((c->name && strcasestr(c->name, ui->filter)) ||
-			    (c->uuid && strcasestr(c->uuid, ui->filter)) ||
-			    (c->sr_name && strcasestr(c->sr_name, ui->filter)))
-				ct_prune_list_add_copy(&kept, c);
-		}
-		ct_prune_list_release(&s->list);
-		s->list = kept;
 	}
 	/* drop tags of candidates that are gone */
 	memset(&keep, 0, sizeof(keep));
@@ -223,10 +262,8 @@ void ct_snap_refresh(struct ct_ui *ui)
 	}
 	ct_strset_release(&s->tagged);
 	s->tagged = keep;
-	/* the selection was remembered from the old list: the entries still index it */
-	sort_entries(s);
+	rebuild(ui);
 	s->stale = false;
-	ui->need_frame = true;
 }
 
 static void fmt_age(long long age, char *buf, size_t len)
@@ -286,8 +323,17 @@ void ct_snap_draw(struct ct_ui *ui, int top, int h)
 		char info[96];
 		int iw;
 
-		snprintf(info, sizeof(info), " %d tagged, sorted by %s (s) ", (int)s->tagged.n,
-			 s->sort == SORT_AGE ? "age" : "size");
+		int shown = 0;
+
+		for (int i = 0; i < s->n_e; i++)
+			if (s->e[i].cand >= 0 && is_tagged(s, &s->list.c[s->e[i].cand]))
+				shown++;
+		if (shown < (int)s->tagged.n)
+			snprintf(info, sizeof(info), " %d tagged (%d hidden by the filter), sorted by %s (s) ", shown,
+				 (int)s->tagged.n - shown, s->sort == SORT_AGE ? "age" : "size");
+		else
+			snprintf(info, sizeof(info), " %d tagged, sorted by %s (s) ", shown,
+				 s->sort == SORT_AGE ? "age" : "size");
 		iw = (int)strlen(info);
 		if (COLS - iw > 60)
 			ct_put(top, COLS - iw, iw, t->attr[R_TITLE], info);
@@ -414,9 +460,10 @@ static void open_delete_dialog(struct ct_ui *ui)
 
 	req = ct_xcalloc(1, sizeof(*req));
 	ct_prune_list_init(&req->list);
-	for (int i = 0; i < s->list.n; i++)
-		if (is_tagged(s, &s->list.c[i]))
-			ct_prune_list_add_copy(&req->list, &s->list.c[i]);
+	/* the tagged candidates on screen: a tag hidden by the filter does not delete */
+	for (int i = 0; i < s->n_e; i++)
+		if (s->e[i].cand >= 0 && is_tagged(s, &s->list.c[s->e[i].cand]))
+			ct_prune_list_add_copy(&req->list, &s->list.c[s->e[i].cand]);
 	if (req->list.n == 0 && s->l.sel >= 0 && s->l.sel < s->n_e && s->e[s->l.sel].cand >= 0)
 		ct_prune_list_add_copy(&req->list, &s->list.c[s->e[s->l.sel].cand]);
 	if (req->list.n == 0) {
@@ -536,7 +583,8 @@ void ct_snap_action(struct ct_ui *ui, enum ct_action a)
 	switch (a) {
 	case ACT_SORT:
 		s->sort = s->sort == SORT_AGE ? SORT_SIZE : SORT_AGE;
-		resort(s);
+		remember_selection(s);
+		rebuild(ui);
 		ct_status_msg(ui, MSG_INFO, "candidates sorted by %s (oldest or largest first)",
 			      s->sort == SORT_AGE ? "age" : "size");
 		return;
@@ -557,32 +605,18 @@ void ct_snap_action(struct ct_ui *ui, enum ct_action a)
 					all = false;
 			for (int i = first; i < last; i++) {
 				tag_key(&s->list.c[s->e[i].cand], k, sizeof(k));
-				if (all) {
-					for (size_t j = 0; j < s->tagged.n; j++) {
-						if (!strcmp(s->tagged.v[j], k)) {
-							free(s->tagged.v[j]);
-							s->tagged.v[j] = s->tagged.v[--s->tagged.n];
-							break;
-						}
-					}
-				} else if (!ct_strset_has(&s->tagged, k)) {
+				if (all)
+					untag(s, k);
+				else if (!ct_strset_has(&s->tagged, k))
 					ct_strset_add(&s->tagged, k);
-				}
 			}
 			return;
 		}
 		tag_key(&s->list.c[s->e[s->l.sel].cand], k, sizeof(k));
-		if (ct_strset_has(&s->tagged, k)) {
-			for (size_t j = 0; j < s->tagged.n; j++) {
-				if (!strcmp(s->tagged.v[j], k)) {
-					free(s->tagged.v[j]);
-					s->tagged.v[j] = s->tagged.v[--s->tagged.n];
-					break;
-				}
-			}
-		} else {
+		if (ct_strset_has(&s->tagged, k))
+			untag(s, k);
+		else
 			ct_strset_add(&s->tagged, k);
-		}
 		if (s->l.sel < s->n_e - 1)
 			s->l.sel++;
 		if (s->e[s->l.sel].cand < 0 && s->l.sel < s->n_e - 1)
@@ -593,6 +627,18 @@ void ct_snap_action(struct ct_ui *ui, enum ct_action a)
 	case ACT_DELETE:
 		open_delete_dialog(ui);
 		return;
+	case ACT_PAGER: {
+		const struct ct_prune_cand *c;
+		char title[256];
+
+		if (s->l.sel < 0 || s->l.sel >= s->n_e || s->e[s->l.sel].cand < 0)
+			return;
+		c = &s->list.c[s->e[s->l.sel].cand];
+		cand_detail(ui, c);
+		ct_fmt(title, sizeof(title), "%s '%s'", ct_prune_kind_name(c->kind), c->name ? c->name : "");
+		ct_pager_open(ui, title, &s->detail);
+		return;
+	}
 	case ACT_ENTER:
 		ct_status_msg(ui, MSG_INFO, "Space tags, d deletes the tagged (or the selected) items, s sorts");
 		return;

@@ -6,6 +6,8 @@
 #include "ui.h"
 #include "util.h"
 
+#define INDENT_MAX 8   /* levels of tree lines drawn before the rest are counted */
+
 struct tree_cols {
 	int marker, name, depth, size, state, info;   /* widths */
 };
@@ -17,6 +19,13 @@ static void tree_cols(struct tree_cols *c, int width)
 	c->size = 11;
 	c->state = 10;
 	c->info = width >= 120 ? 46 : width >= 100 ? 36 : 22;
+	if (width < 80) {
+		/* a phone's SSH client: the name, its state and some info; depth and size are in
+		 * the detail pane */
+		c->depth = 0;
+		c->size = 0;
+		c->info = width >= 70 ? 20 : 14;
+	}
 	c->name = width - c->marker - c->depth - c->size - c->state - c->info - 1;
 	if (c->name < 10) {
 		c->info -= 10 - c->name;
@@ -78,12 +87,24 @@ static void draw_row(struct ct_ui *ui, int y, int vi, const struct tree_cols *c,
 		ct_put(y, x, c->marker, base, m);
 		x += c->marker;
 	}
-	/* tree prefix, open/closed glyph and name */
-	for (const char *p = tree; *p && o < (int)sizeof(name) - 16; p++) {
-		const char *g = *p == '|' ? t->g_vline : *p == 't' ? t->g_tee : *p == 'l' ? t->g_last
-			: t->g_blank;
+	/* tree prefix, open/closed glyph and name; a deep chain's indent stops at INDENT_MAX
+	 * levels and says how many it hides ("┆+19"), so the name stays on screen */
+	{
+		int n = (int)strlen(tree);
 
-		o += snprintf(name + o, sizeof(name) - (size_t)o, "%s", g);
+		for (int i = 0; i < n && o < (int)sizeof(name) - 24; i++) {
+			const char *p = &tree[i];
+			const char *g = *p == '|' ? t->g_vline : *p == 't' ? t->g_tee : *p == 'l' ? t->g_last
+				: t->g_blank;
+
+			if (n > INDENT_MAX && i == INDENT_MAX - 2) {
+				o += snprintf(name + o, sizeof(name) - (size_t)o, "%s+%d ",
+					      t->utf8 ? "\xe2\x94\x86" : ":", n - INDENT_MAX + 1);
+				i = n - 2;   /* the row's own tee comes next */
+				continue;
+			}
+			o += snprintf(name + o, sizeof(name) - (size_t)o, "%s", g);
+		}
 	}
 	if (r->kind != CT_ROW_NOTE)
 		o += snprintf(name + o, sizeof(name) - (size_t)o, "%s",
@@ -130,9 +151,14 @@ void ct_tree_draw(struct ct_ui *ui, int top, int h)
 	{
 		char title[256];
 
-		snprintf(title, sizeof(title), "%-*s%-*.*s %*s %*s %-*s%s", c.marker, "", c.name - 1, c.name - 1,
-			 ui->by_vm ? "POOL > VM > DISK > CHAIN" : "POOL > SR > CHAINS", c.depth - 1, "DEPTH",
-			 c.size - 1, "SIZE", c.state, "STATE", "INFO");
+		if (c.depth > 0)
+			snprintf(title, sizeof(title), "%-*s%-*.*s %*s %*s %-*s%s", c.marker, "", c.name - 1,
+				 c.name - 1, ui->by_vm ? "POOL > VM > DISK > CHAIN" : "POOL > SR > CHAINS",
+				 c.depth - 1, "DEPTH", c.size - 1, "SIZE", c.state, "STATE", "INFO");
+		else
+			snprintf(title, sizeof(title), "%-*s%-*.*s %-*s%s", c.marker, "", c.name - 1, c.name - 1,
+				 ui->by_vm ? "POOL > VM > DISK > CHAIN" : "POOL > SR > CHAINS", c.state, "STATE",
+				 "INFO");
 		ct_put(top, 0, COLS, ui->theme.attr[R_TITLE], title);
 	}
 	ct_list_clamp(&ui->tree, ui->vis.n, rows);
@@ -182,7 +208,7 @@ void ct_tree_action(struct ct_ui *ui, enum ct_action a)
 		if (!r)
 			return;
 		if (!r->has_children) {
-			ct_status_msg(ui, MSG_INFO, "'%s' has nothing below it; its details are in the pane below (i)",
+			ct_status_msg(ui, MSG_INFO, "'%s' has nothing below it; its details are in the pane below (i), o reads them in full",
 				      r->name);
 			return;
 		}
@@ -214,6 +240,17 @@ void ct_tree_action(struct ct_ui *ui, enum ct_action a)
 	case ACT_BACKUP:
 		ct_backup_start_dialog(ui);
 		return;
+	case ACT_PAGER: {
+		char title[256];
+
+		if (!r)
+			return;
+		if (strcmp(ui->detail_key, ui->sel_key))
+			ct_ui_build_detail(ui);
+		ct_fmt(title, sizeof(title), "Detail of '%s'", r->name);
+		ct_pager_open(ui, title, &ui->detail);
+		return;
+	}
 	default:
 		return;
 	}

@@ -70,7 +70,26 @@ struct ct_ui_problem {
 	enum ct_class cls;
 	char uuid[40];
 	char ref[80];
-	char reason[480];
+	char reason[480];                    /* the engine's sentence, without "of pool 'NAME'"
+					      * (the POOL column says it) */
+	char lead[96];                       /* what is wrong, first: "27 VHDs deep (limit 25)" */
+	/* the SR the problem is about or caused by (-1 none), for grouping one cause */
+	int sr_index;
+	char sr_name[96];
+	double sr_free_percent;
+	bool sr_full;                        /* below its critical free space, or GC out of space */
+	bool space;                          /* VM rows: refused for the SR's free space */
+	bool deep;                           /* VDI rows: too deep; VM rows: refused for depth */
+	char vm_uuid[40];                    /* VDI rows: the VM using the disk */
+	/* a pool that cannot be reached (cls CT_POOL, the watcher's state) */
+	bool pool_down;
+	int head_len;                        /* reason[0..head_len): what is wrong; then the error */
+	time_t next_retry, last_contact;
+	/* Health rows only (health.c): a group of one cause and its members */
+	int group;                           /* -1 none; else index into ui->hgroups */
+	int n_members;                       /* group rows: members */
+	bool member;                         /* drawn indented under its group row */
+	bool dup;                            /* the same fact as another row: not shown */
 };
 
 struct ct_ui_pool {
@@ -183,9 +202,13 @@ struct ct_ui {
 	int detail_pool;
 
 	/* health view */
-	struct ct_ui_problem **health;       /* pointers into pools[].problems, sorted */
+	struct ct_ui_problem **health;       /* pointers into pools[].problems and hgroups, sorted */
 	int n_health;
+	struct ct_ui_problem *hgroups;       /* group rows (one cause, several problems) */
+	int n_hgroups;
+	struct ct_strset hopen;              /* keys of the groups the operator opened */
 	struct ct_ui_list hl;
+	char hl_key[640];                    /* the selected problem's identity (health.c) */
 
 	struct ct_ui_snap *snap;
 	struct ct_ui_jobs *jobs;
@@ -269,6 +292,8 @@ void ct_health_action(struct ct_ui *ui, enum ct_action a);
 
 /* detail.c */
 void ct_detail_draw(struct ct_ui *ui, int y, int x, int h, int w);
+/* Show lines (copied, wrapped to the screen) in the scrolling pager overlay. */
+void ct_pager_open(struct ct_ui *ui, const char *title, const struct ct_strset *lines);
 
 /* jobs.c */
 void ct_jobs_init(struct ct_ui *ui);
@@ -283,6 +308,7 @@ void ct_report_draw(struct ct_ui *ui, int top, int h);
 void ct_snap_init(struct ct_ui *ui);
 void ct_snap_release(struct ct_ui *ui);
 void ct_snap_refresh(struct ct_ui *ui);
+void ct_snap_filter_changed(struct ct_ui *ui);
 void ct_snap_draw(struct ct_ui *ui, int top, int h);
 void ct_snap_action(struct ct_ui *ui, enum ct_action a);
 void ct_snap_confirmed(struct ct_ui *ui);

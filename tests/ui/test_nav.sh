@@ -1,6 +1,6 @@
 #!/bin/bash
 # UI: filter, problems only, VM grouping, views (1-4, Tab), help from the action table,
-# message history, the : prompt, resize (100x30, 60x20 too small, back), q closes views
+# message history, the : prompt, resize (100x30, 60x20 reduced, 59x20 too small, back), q closes views
 # first and then quits with the terminal restored.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib_ui.sh"
@@ -95,7 +95,13 @@ ui_resize 100 30
 ui_check "100x30 reflows" "POOL > SR > CHAINS"
 [ "$(ui_pane_size)" = 100x30 ] && ok "pane is 100x30" || fail "pane size $(ui_pane_size)"
 ui_resize 60 20
-ui_check "60x20 shows the too-small screen" "terminal too small"
+ui_check "60x20 (a phone's SSH client) still shows the tree" "POOL > SR > CHAINS"
+ui_check "with the state column" "STATE"
+ui_keys 2
+ui_check "and the Health view" "SEVERITY"
+ui_keys 1
+ui_resize 59 20
+ui_check "59x20 shows the too-small screen" "terminal too small"
 ui_resize 120 40
 ui_check "back to 120x40" "POOL > SR > CHAINS"
 ui_check_gone "too-small screen gone" "terminal too small"
