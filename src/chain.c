@@ -1112,8 +1112,7 @@ const char *ct_vdi_protected(struct ct_owner_ctx *x, const struct ct_vdi *v, cha
 	return NULL;
 }
 
-/* ISO libraries, udev (removable media) and hot-plug SRs hold nothing chaintop may delete. */
-static bool sr_removable(const struct ct_sr *sr)
+bool ct_sr_removable(const struct ct_sr *sr)
 {
 	const char *key;
 
@@ -1145,7 +1144,7 @@ enum ct_orphan ct_vdi_orphan(struct ct_owner_ctx *x, const struct ct_vdi *v,
 	if (v->current_operations.n > 0)   /* being copied, exported, mirrored: in use now */
 		return out->kind;
 	sr = ct_model_sr(x->m, v->sr);
-	if (!sr || sr_removable(sr))
+	if (!sr || ct_sr_removable(sr))
 		return out->kind;
 	ct_model_vdi_vbds(x->m, v, &nb);
 	if (nb > 0 || v->vbds.n > 0)

@@ -238,6 +238,9 @@ const char *ct_owner_name(enum ct_owner o);
 /* Stable token for JSON: "chaintop", "chaintop-other", "xo", "vmss", "manual", "unknown",
  * "none" */
 const char *ct_owner_token(enum ct_owner o);
+/* ISO libraries, udev (removable media), hot-plug SRs and an unknown SR (NULL) hold nothing
+ * chaintop may delete. */
+bool ct_sr_removable(const struct ct_sr *sr);
 /* Owned by another tool: prune needs --include-foreign (or the pool's
  * prune_include_foreign) to propose deleting it. */
 bool ct_owner_is_foreign(enum ct_owner o);

@@ -86,24 +86,6 @@ static bool type_prunable(enum ct_vdi_type t)
 	return t == CT_VDI_USER || t == CT_VDI_SYSTEM;
 }
 
-/* ISO libraries, udev (removable media) and hot-plug SRs hold nothing chaintop may delete. */
-static bool sr_removable(const struct ct_sr *sr)
-{
-	const char *key;
-
-	if (!sr)
-		return true;
-	if (sr->type && (!strcmp(sr->type, "iso") || !strcmp(sr->type, "udev")))
-		return true;
-	if (sr->content_type && (!strcmp(sr->content_type, "iso") ||
-				 !strcmp(sr->content_type, "udev")))
-		return true;
-	key = ct_map_get(&sr->other_config, "i18n-key");
-	if (key && !strncmp(key, "local-hotplug", 13))
-		return true;
-	return false;
-}
-
 /* The builder's text, owned by the caller; the builder is released. */
 static char *sb_take(struct ct_sb *sb)
 {
@@ -624,7 +606,7 @@ static char *disk_keep_reason(struct ct_model *m, struct ct_owner_ctx *ox,
 	if (!suspend && !v->is_a_snapshot)
 		return ct_xstrdup("it is not a snapshot disk (is_a_snapshot is false), so it may "
 				  "be someone's live disk");
-	if (sr_removable(sr))
+	if (ct_sr_removable(sr))
 		return ct_xstrdup("its SR holds removable media or ISOs");
 	for (size_t i = 0; i < nb; i++) {
 		const struct ct_vm *o;
@@ -1231,7 +1213,7 @@ static void check_vdi(struct exec *ex, const struct ct_prune_cand *c,
 		goto out;
 	}
 	sr = (struct ct_sr *)so;
-	if (sr_removable(sr)) {
+	if (ct_sr_removable(sr)) {
 		f->v = V_REFUSE;
 		f->why = ct_xstrdup("its SR holds removable media or ISOs");
 		goto out;

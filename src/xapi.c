@@ -1498,6 +1498,25 @@ static char *origin_of(const char *url)
 	return ct_xstrndup(url, (size_t)(h - url) + strcspn(h, "/?#"));
 }
 
+/* The master's origin, path_query and the session: an HTTP handler's URL (owned; it holds
+ * the session id, so wipe it before freeing). */
+static char *session_url(const struct ct_xapi *x, const char *path_query)
+{
+	CURL *tmp = curl_easy_init();
+	char *esc, *origin, *url;
+
+	if (!tmp)
+		ct_fatal("out of memory creating a libcurl handle");
+	esc = curl_easy_escape(tmp, x->session, 0);
+	origin = origin_of(x->master);
+	url = ct_xasprintf("%s%s%s%ssession_id=%s", origin, path_query[0] == '/' ? "" : "/",
+			   path_query, strchr(path_query, '?') ? "&" : "?", esc ? esc : "");
+	free(origin);
+	curl_free(esc);
+	curl_easy_cleanup(tmp);
+	return url;
+}
+
 int ct_xapi_http_get(struct ct_xapi *x, const char *path_query, ct_http_write_cb write_cb,
 		     void *ctx, char **task_id, struct ct_err *e)
 {
@@ -1507,23 +1526,12 @@ int ct_xapi_http_get(struct ct_xapi *x, const char *path_query, ct_http_write_cb
 		*task_id = NULL;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct xfer *t;
-		char *url, *esc, *origin;
-		CURL *tmp;
+		char *url;
 		long status;
 
 		if (check_cancel(x, path_query, e) < 0 || ensure_session(x, e) < 0)
 			return -1;
-		tmp = curl_easy_init();
-		if (!tmp)
-			ct_fatal("out of memory creating a libcurl handle");
-		esc = curl_easy_escape(tmp, x->session, 0);
-		origin = origin_of(x->master);
-		url = ct_xasprintf("%s%s%s%ssession_id=%s", origin,
-				   path_query[0] == '/' ? "" : "/", path_query,
-				   strchr(path_query, '?') ? "&" : "?", esc ? esc : "");
-		free(origin);
-		curl_free(esc);
-		curl_easy_cleanup(tmp);
+		url = session_url(x, path_query);
 		t = xfer_new(x, url, path_query, SINK_HTTP, 0);
 		explicit_bzero(url, strlen(url));
 		free(url);
@@ -1619,24 +1627,14 @@ int ct_xapi_http_get_redirected(struct ct_xapi *x, const char *path_query,
 				ct_http_write_cb write_cb, void *ctx, char **task_id,
 				struct ct_err *e)
 {
-	char *url, *esc, *origin, *cur_scheme_https;
-	CURL *tmp;
+	char *url, *cur_scheme_https;
 	int rc = -1;
 
 	if (task_id)
 		*task_id = NULL;
 	if (check_cancel(x, path_query, e) < 0 || ensure_session(x, e) < 0)
 		return -1;
-	tmp = curl_easy_init();
-	if (!tmp)
-		ct_fatal("out of memory creating a libcurl handle");
-	esc = curl_easy_escape(tmp, x->session, 0);
-	origin = origin_of(x->master);
-	url = ct_xasprintf("%s%s%s%ssession_id=%s", origin, path_query[0] == '/' ? "" : "/",
-			   path_query, strchr(path_query, '?') ? "&" : "?", esc ? esc : "");
-	free(origin);
-	curl_free(esc);
-	curl_easy_cleanup(tmp);
+	url = session_url(x, path_query);
 	cur_scheme_https = strncasecmp(url, "https://", 8) ? NULL : url;
 	for (int hop = 0; hop <= 5; hop++) {
 		struct xfer *t = xfer_new(x, url, path_query, SINK_HTTP, 0);
