@@ -609,7 +609,7 @@ static void fill_sr_row(struct ct_row *r, const struct ct_sr_verdict *sv)
 	if (sv->vhd)
 		bfmt(r->info, sizeof(r->info), "%.0f%% free, %d VDIs, %d pending coalesce%s%s%s",
 			 sv->free_percent, sv->n_vdis, sv->pending, note[0] ? ", " : "", note,
-			 sv->gc_paused ? ", GC paused" : "");
+			 sv->gc_paused ? ", GC relinking a chain" : "");
 	else
 		bfmt(r->info, sizeof(r->info), "%.0f%% free, %d VDIs, no VHD chains",
 			 sv->free_percent, sv->n_vdis);
