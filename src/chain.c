@@ -1772,16 +1772,67 @@ struct sr_need {
 	struct ct_gate_conf gate;
 };
 
+/* Data SM still has to merge on the chains of a VM's disks on SR si (the links above
+ * each disk, a shared ancestor once), and how many such links. */
+static int64_t vm_sr_work(const struct ct_chain_report *r, const struct vm_disk *dl, int nd,
+			  int si, int *links)
+{
+	int64_t w = 0;
+
+	*links = 0;
+	for (int i = 0; i < nd; i++) {
+		int guard = 0;
+
+		if (dl[i].sr_index != si || !dl[i].is_vhd)
+			continue;
+		for (int c = dl[i].vdi; c >= 0 && guard++ <= r->n_vdis; c = r->vdis[c].parent) {
+			bool dup = false;
+
+			if (!r->vdis[c].merge_link)
+				continue;
+			for (int k = 0; k < i && !dup; k++)   /* another disk's chain had it */
+				for (int a = dl[k].vdi, g2 = 0; a >= 0 && g2++ <= r->n_vdis && !dup;
+				     a = r->vdis[a].parent)
+					dup = a == c && dl[k].sr_index == si;
+			if (dup)
+				continue;
+			(*links)++;
+			w += r->vdis[c].merge_bytes;
+		}
+	}
+	return w;
+}
+
+/* Whether the garbage collector alone brings disk vv under the gate's chain limits: no
+ * broken link, every stacked link and enough depth merged away, and a GC that can run on
+ * the SR with a measured rate. */
+static bool gc_can_clear(const struct ct_sr_verdict *sv, const struct ct_vdi_verdict *vv,
+			 const struct ct_gate_conf *g)
+{
+	if (vv->broken_above >= 0 || sv->rate <= 0 || sv->gc_no_space || sv->gc_blocked ||
+	    (sv->switches & (CT_SW_GC_OFF | CT_SW_COALESCE_OFF)))
+		return false;
+	return vv->depth - vv->pending < g->max_depth;
+}
+
+/* The gate for one VM. *eta_out / *work_out (may be NULL) get the VM's gate ETA and the
+ * data it waits for (struct ct_vm_verdict gate_eta, gate_work). */
 static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct vm_disk *dl, int nd,
 		    const struct ct_gate_conf *job, struct strv *reasons,
-		    struct ct_gate_disk **disks_out, int *n_disks_out)
+		    struct ct_gate_disk **disks_out, int *n_disks_out, long long *eta_out,
+		    int64_t *work_out)
 {
 	struct ct_chain_report *r = x->r;
 	struct sr_need few[8];
 	/* most VMs have a handful of disks: no allocation for them */
 	struct sr_need *need = nd < 8 ? few : ct_xcalloc((size_t)nd + 1, sizeof(*need));
-	int n_need = 0, max_depth = 0, n_disks = 0;
+	int n_need = 0, max_depth = 0, n_disks = 0, n_space = 0;
 	char vmn[NAME_MAX_LEN], srn[NAME_MAX_LEN], lbl[2 * NAME_MAX_LEN], su[9], gcp[400];
+	char eta_txt[320];
+	long long eta = -1;
+	int64_t work = 0;
+	bool eta_ok = true, chain_refused = false;
+	int *counted = NULL, n_counted = 0;
 
 	if (disks_out)
 		*disks_out = ct_xcalloc((size_t)nd + 1, sizeof(**disks_out));
@@ -1818,6 +1869,33 @@ static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct vm_
 		disk_label(vm, vbd, v, lbl, sizeof(lbl));
 		ct_short_uuid(v->o.uuid, su);
 		san(sr_name(sv), srn, sizeof(srn));
+		eta_txt[0] = '\0';
+		chain_refused = true;
+		if (gc_can_clear(sv, vv, &g)) {
+			int links;
+			int64_t w = vm_sr_work(r, dl, nd, dl[i].sr_index, &links);
+			long long t = (long long)((double)w / sv->rate + 0.5);
+			char wb[32], rb[32], tb[32];
+
+			ct_format_bytes(w, wb, sizeof(wb));
+			ct_format_bytes((int64_t)(sv->rate * 3600.0), rb, sizeof(rb));
+			ct_format_duration(t, tb, sizeof(tb));
+			snprintf(eta_txt, sizeof(eta_txt), "; the gate should pass again in about %s "
+				 "(%s still to merge on %d link%s of this VM's chains at the SR's "
+				 "measured %s/h)", tb, wb, links, links == 1 ? "" : "s", rb);
+			if (t > eta)
+				eta = t;
+			for (k = 0; k < n_counted && counted[k] != dl[i].sr_index; k++)
+				;
+			if (k == n_counted) {   /* one SR's figure once, whatever its disks */
+				if (!counted)
+					counted = ct_xcalloc((size_t)nd + 1, sizeof(*counted));
+				counted[n_counted++] = dl[i].sr_index;
+				work += w;
+			}
+		} else {
+			eta_ok = false;
+		}
 		if (vv->broken_above >= 0) {
 			const struct ct_vdi_verdict *bv = &r->vdis[vv->broken_above];
 			char bn[NAME_MAX_LEN], bu[9];
@@ -1835,16 +1913,18 @@ static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct vm_
 			gc_phrase(sv, gcp, sizeof(gcp));
 			strv_add(reasons, vv->sr_index, ct_xasprintf(
 				"%d stacked base cop%s above %s (VDI %s) on SR '%s' of pool '%s' "
-				"(tolerance %d); %s: let it coalesce them before snapshotting",
+				"(tolerance %d); %s: let it coalesce them before snapshotting%s",
 				vv->stacked, vv->stacked == 1 ? "y" : "ies", lbl, su, srn, x->pool,
-				g.tolerance, gcp));
+				g.tolerance, gcp, eta_txt));
+			eta_txt[0] = '\0';   /* said once per disk */
 		}
 		if (vv->depth >= g.max_depth)
 			strv_add(reasons, vv->sr_index, ct_xasprintf(
 				"%s (VDI %s) on SR '%s' of pool '%s' is %d VHDs deep (limit %d; a snapshot "
 				"adds one level and SM refuses snapshots at depth %d): delete old "
-				"snapshots of VM '%s' and let the garbage collector coalesce",
-				lbl, su, srn, x->pool, vv->depth, g.max_depth, CT_SM_MAX_CHAIN, vmn));
+				"snapshots of VM '%s' and let the garbage collector coalesce%s",
+				lbl, su, srn, x->pool, vv->depth, g.max_depth, CT_SM_MAX_CHAIN, vmn,
+				eta_txt));
 space:
 		for (k = 0; k < n_need; k++)
 			if (need[k].sr == dl[i].sr_index)
@@ -1866,6 +1946,7 @@ space:
 		if (!(sv->thick && sv->free_bytes < need[k].bytes) &&
 		    !(!sv->thick && sv->free_percent < need[k].gate.min_free_percent))
 			continue;
+		n_space++;
 		san(vm->name_label, vmn, sizeof(vmn));
 		san(sr_name(sv), srn, sizeof(srn));
 		ct_format_bytes(sv->free_bytes, fb, sizeof(fb));
@@ -1884,6 +1965,11 @@ space:
 	}
 	if (n_disks_out)
 		*n_disks_out = n_disks;
+	free(counted);
+	if (eta_out)
+		*eta_out = chain_refused && eta_ok && n_space == 0 ? eta : -1;
+	if (work_out)
+		*work_out = chain_refused && eta_ok && n_space == 0 ? work : 0;
 	if (need != few)
 		free(need);
 	return max_depth;
@@ -2403,6 +2489,8 @@ static void sr_work(struct eval_ctx *x, int si)
 			extra += vhd_overhead_empty(virt);
 		sv->work_links++;
 		sv->work_bytes += data;
+		x->r->vdis[q].merge_bytes = data;
+		x->r->vdis[q].merge_link = true;
 		if (extra > sv->need_bytes) {
 			sv->need_bytes = extra;
 			sv->need_vdi = vv->vdi;
@@ -2607,7 +2695,8 @@ static void eval_vms(struct eval_ctx *x)
 		struct strv rs = { 0 };
 
 		vv->max_depth = judge_vm(x, vv->vm, &ix->vm_disks[ix->vm_first[i]],
-					 ix->vm_first[i + 1] - ix->vm_first[i], NULL, &rs, NULL, NULL);
+					 ix->vm_first[i + 1] - ix->vm_first[i], NULL, &rs, NULL, NULL,
+					 &vv->gate_eta, &vv->gate_work);
 		vv->reasons = rs.v;
 		vv->n_reasons = rs.n;
 		vv->refused = rs.n > 0;
@@ -2951,7 +3040,7 @@ bool ct_chain_gate_vm(struct ct_model *m, const struct ct_config *c, const struc
 			qsort(own, (size_t)nd, sizeof(*own), cmp_disk);
 			dl = own;
 		}
-		judge_vm(&x, vm, dl, nd, job_gate, &rs, &out->disks, &out->n_disks);
+		judge_vm(&x, vm, dl, nd, job_gate, &rs, &out->disks, &out->n_disks, NULL, NULL);
 		free(own);
 	}
 	out->reasons = rs.v;

@@ -57,6 +57,10 @@ struct ct_vdi_verdict {
 	bool paused;               /* sm_config paused: tapdisk paused, I/O to it frozen */
 	const char *no_coalesce;   /* static: why SM will never merge this VDI into its only-child
 	                            * parent ("on_boot=reset", ...), or NULL */
+	int64_t merge_bytes;       /* data SM still has to merge from this VDI into its parent
+	                            * (it is that parent's only child), 0 none */
+	bool merge_link;           /* SM will merge this VDI into its parent (a link of the
+	                            * SR's work left) */
 };
 
 struct ct_sr_verdict {
@@ -126,6 +130,11 @@ struct ct_vm_verdict {
 	int n_snapshots;
 	int max_depth;
 	enum ct_severity severity;
+	/* Refused only for its chains, and the garbage collector alone can bring them under
+	 * the limits: the data still to merge on them, and the time that takes at the
+	 * measured merge rate of their SRs (the largest over its SRs), -1 unknown. */
+	int64_t gate_work;
+	long long gate_eta;
 };
 
 struct ct_problem {

@@ -1172,6 +1172,14 @@ static void detail_vm(struct ct_strset *out, struct ct_model *m, const struct ct
 			line(out, "Gate: a snapshot may go ahead now");
 		} else {
 			line(out, "Gate: REFUSED");
+			if (vv->gate_eta >= 0) {
+				char eb[32], wb[16];
+
+				ct_format_duration(vv->gate_eta, eb, sizeof(eb));
+				ct_format_bytes(vv->gate_work, wb, sizeof(wb));
+				line(out, "  the gate should pass again in about %s (%s still to merge on its chains)",
+				     eb, wb);
+			}
 			for (int r = 0; r < vv->n_reasons && r < 8; r++) {
 				char reason[512];
 

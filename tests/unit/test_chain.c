@@ -1394,6 +1394,52 @@ START_TEST(work_left_from_vhd_blocks)
 }
 END_TEST
 
+START_TEST(gate_eta_per_vm)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vm *a = fx_vm(&F, "stacked"), *b;
+	struct ct_vdi *p = fx_base(&F, sr, NULL), *x1, *x2, *l;
+	struct ct_stall st = { 0 };
+	int64_t mib = 1 << 20;
+
+	/* p <- x1 <- x2 <- leaf: 2 stacked base copies (tolerance 1), 3 links to merge */
+	x1 = fx_base(&F, sr, p);
+	x2 = fx_base(&F, sr, x1);
+	l = fx_vdi_o(&F, sr, "stacked", (struct fx_vdi_opts){ .parent = x2 });
+	fx_vbd(&F, a, l, "0");
+	sized(p, 4 * mib, 0, 1);
+	sized(x1, 20 * mib, 0, 9);        /* 20 MiB into p */
+	sized(x2, 10 * mib, 0, 4);        /* 10 MiB into x1 */
+	sized(l, 8 * mib, -1, -1);        /* 8 MiB, estimated */
+	vm_over_base(sr, "web02", &b);    /* 20 GiB more SR work, on a VM the gate lets pass */
+	/* no measured rate: no figure */
+	eval();
+	ck_assert(VM(a)->refused);
+	ck_assert_int_eq(VM(a)->gate_eta, -1);
+	ck_assert(!vm_reason_has(VM(a), "should pass again"));
+	ct_chain_report_release(&R);
+	/* 1 MiB/s measured: its own 38 MiB in 38 s, not the SR's 20 GiB */
+	st.e = ct_xcalloc(1, sizeof(*st.e));
+	st.n = st.cap = 1;
+	snprintf(st.e[0].sr_uuid, sizeof(st.e[0].sr_uuid), "%s", sr->o.uuid);
+	st.e[0].rate = (double)mib;
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW, &st, &R), 0);
+	ck_assert_int_eq(VM(a)->gate_work, 38 * mib);
+	ck_assert_int_eq(VM(a)->gate_eta, 38);
+	ck_assert(vm_reason_has(VM(a), "the gate should pass again in about 38s (38.0 MiB still to "
+				"merge on 3 links of this VM's chains at the SR's measured 3.5 GiB/h)"));
+	ck_assert(!VM(b)->refused);
+	ck_assert_int_eq(VM(b)->gate_eta, -1);
+	ck_assert(SRV(sr)->eta > 20000);
+	ct_chain_report_release(&R);
+	/* the GC cannot run: no promise */
+	sr_set(sr, "other", "gc", "false");
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 1, &st, &R), 0);
+	ck_assert_int_eq(VM(a)->gate_eta, -1);
+	ct_stall_release(&st);
+}
+END_TEST
+
 START_TEST(gc_task_failure_remembered)
 {
 	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
@@ -1467,6 +1513,7 @@ int main(void)
 	tcase_add_test(tc, dom0_attached_vdi);
 	tcase_add_test(tc, work_left_from_vhd_blocks);
 	tcase_add_test(tc, gc_task_failure_remembered);
+	tcase_add_test(tc, gate_eta_per_vm);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

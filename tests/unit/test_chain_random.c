@@ -1378,16 +1378,18 @@ static char *dump_report(struct ct_model *m, int rc, const struct ct_chain_repor
 		OREF(&sb, m, v->snapshot_vm);
 		ct_sb_addf(&sb, " cycle=%d missing_parent=", v->cycle);
 		esc(&sb, v->missing_parent);
-		ct_sb_addf(&sb, " broken_above=%d gc_mark=%d paused=%d no_coalesce=%s\n",
-			   v->broken_above, v->gc_mark, v->paused, v->no_coalesce ? v->no_coalesce : "-");
+		ct_sb_addf(&sb, " broken_above=%d gc_mark=%d paused=%d no_coalesce=%s merge=%d/%lld\n",
+			   v->broken_above, v->gc_mark, v->paused, v->no_coalesce ? v->no_coalesce : "-",
+			   v->merge_link, (long long)v->merge_bytes);
 	}
 	for (int i = 0; i < rp->n_vms; i++) {
 		const struct ct_vm_verdict *v = &rp->vms[i];
 
 		ct_sb_addf(&sb, "vm[%d] vm=", i);
 		OREF(&sb, m, v->vm);
-		ct_sb_addf(&sb, " refused=%d n_reasons=%d n_snapshots=%d max_depth=%d severity=%d\n",
-			   v->refused, v->n_reasons, v->n_snapshots, v->max_depth, (int)v->severity);
+		ct_sb_addf(&sb, " refused=%d n_reasons=%d n_snapshots=%d max_depth=%d severity=%d "
+			   "gate_eta=%lld gate_work=%lld\n", v->refused, v->n_reasons, v->n_snapshots,
+			   v->max_depth, (int)v->severity, v->gate_eta, (long long)v->gate_work);
 		for (int k = 0; k < v->n_reasons; k++) {
 			ct_sb_adds(&sb, "  reason ");
 			esc(&sb, v->reasons[k]);
