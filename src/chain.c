@@ -2532,6 +2532,19 @@ static void sort_problems(struct ct_chain_report *r)
 	free(t);
 }
 
+void ct_chain_add_problem(struct ct_chain_report *r, enum ct_severity sev, const struct ct_obj *o,
+			  int sr_index, char *reason)
+{
+	struct eval_ctx x = { 0 };
+
+	x.r = r;
+	x.prob_cap = r->idx ? r->idx->prob_cap : r->n_problems;
+	add_problem(&x, sev, o, sr_index, reason);
+	if (r->idx)
+		r->idx->prob_cap = x.prob_cap;
+	sort_problems(r);
+}
+
 /* Real VMs, sorted, with their snapshot counts. */
 static void list_vms(struct eval_ctx *x)
 {

@@ -205,6 +205,12 @@ void ct_chain_report_release(struct ct_chain_report *r);
 int ct_chain_refresh(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
 		     time_t now, struct ct_stall *stall, struct ct_chain_report *r);
 
+/* Add a problem found outside the engine (the keep-up check of the job history) to a
+ * report: reason is taken (owned by the report); the problems stay sorted, worst and the
+ * SR's severity follow. The next refresh drops it. */
+void ct_chain_add_problem(struct ct_chain_report *r, enum ct_severity sev, const struct ct_obj *o,
+			  int sr_index, char *reason);
+
 /* Index helpers into a report (-1 when absent). */
 int ct_chain_find_vdi(const struct ct_chain_report *r, const struct ct_vdi *v);
 int ct_chain_find_vm(const struct ct_chain_report *r, const struct ct_vm *vm);
