@@ -1025,6 +1025,14 @@ static void detail_gate(struct ct_strset *out, struct ct_model *m, const struct 
 	san(name, sizeof(name), vm->name_label);
 	if (i >= 0 && rep->vms[i].refused) {
 		line(out, "Gate for VM '%s': REFUSED", name);
+		if (rep->vms[i].gate_eta >= 0) {
+			char eb[32], wb[16];
+
+			ct_format_duration(rep->vms[i].gate_eta, eb, sizeof(eb));
+			ct_format_bytes(rep->vms[i].gate_work, wb, sizeof(wb));
+			line(out, "  the gate should pass again in about %s (%s still to merge on its chains)",
+			     eb, wb);
+		}
 		for (int k = 0; k < rep->vms[i].n_reasons && k < 6; k++) {
 			char reason[512];
 

@@ -301,6 +301,12 @@ void ct_worker_poll(struct ct_ui *ui);
 void ct_worker_release(struct ct_ui_worker *w);
 void ct_worker_status_text(struct ct_ui_worker *w, char *buf, size_t len);
 
+/* keepup.c: the SR detail's "can this SR keep up?" lines, inserted into detail */
+void ct_ui_keepup_detail(struct ct_ui *ui, struct ct_ui_pool *p, struct ct_model *m,
+			 const struct ct_chain_report *rep, const char *sr_ref,
+			 struct ct_strset *detail);
+void ct_ui_keepup_release(void);
+
 /* list helper: move a list selection by an action; returns true if it was a movement */
 bool ct_list_move(struct ct_ui_list *l, enum ct_action a, int n, int page);
 void ct_list_clamp(struct ct_ui_list *l, int n, int h);
