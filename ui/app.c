@@ -940,6 +940,8 @@ static void handle_key(struct ct_ui *ui, int ch)
 				ct_backup_confirmed(ui);
 			else if (k == DLG_PRUNE)
 				ct_snap_confirmed(ui);
+			else if (k == DLG_SCAN)
+				ct_scan_confirmed(ui);
 			ct_dialog_close(ui);
 		}
 		return;

@@ -214,6 +214,9 @@ void ct_tree_action(struct ct_ui *ui, enum ct_action a)
 	case ACT_BACKUP:
 		ct_backup_start_dialog(ui);
 		return;
+	case ACT_SCAN:
+		ct_scan_start_dialog(ui);
+		return;
 	default:
 		return;
 	}
