@@ -357,6 +357,16 @@ static const char *nz(const char *s)
 }
 
 /* Sanitised copy of an untrusted name for a sentence. */
+/* FNV-1a of a string, never 0 (0 stands for none). */
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
 static const char *san(const char *s, char *buf, size_t len)
 {
 	return ct_sanitize(nz(s), buf, len);
@@ -834,6 +844,7 @@ static void gc_activity(struct eval_ctx *x, struct ct_sr_verdict *sv)
 		if (t->status != CT_TASK_PENDING)
 			continue;
 		sv->gc_running = true;
+		sv->gc_task = str_hash(t->o.ref);
 		if (t->progress > sv->gc_progress)
 			sv->gc_progress = t->progress < 0 ? 0 : t->progress > 1 ? 1 : t->progress;
 	}
@@ -1285,6 +1296,10 @@ static void sr_setup(struct eval_ctx *x, struct ct_sr_verdict *sv)
 	sv->gc_error[0] = 0;
 	sv->rate = 0;
 	sv->eta = -1;
+	sv->patience = 0;
+	sv->gc_task = 0;
+	sv->gc_stuck = sv->gc_stuck_runs = 0;
+	sv->gc_stuck_vdi = NULL;
 	sv->pending_since = 0;
 	sv->refused_vms = 0;
 	free(sv->gc_note);
@@ -2012,6 +2027,77 @@ static void measure_rate(struct eval_ctx *x, struct ct_stall_entry *e, struct ct
 	sv->eta = e->rate > 0 ? (long long)((double)sv->work_bytes / e->rate + 0.5) : -1;
 }
 
+static struct ct_stall_cand *cand_find(struct ct_stall_entry *e, uint64_t h)
+{
+	for (int i = 0; i < e->n_cand; i++)
+		if (e->cand[i].h == h)
+			return &e->cand[i];
+	return NULL;
+}
+
+/* "The same candidate still there after N GC runs": on each new GC run (a GC task with a
+ * new ref) every base copy SM has to merge counts one more run; those gone are forgotten.
+ * cleanup.py skips a candidate whose merge failed for the rest of a run (and
+ * _failedCoalesceTargets), so a merge that keeps failing survives run after run. */
+static void gc_runs(struct eval_ctx *x, struct ct_stall_entry *e, struct ct_sr_verdict *sv)
+{
+	const struct ct_chain_report *r = x->r;
+	int end = sv->first_vdi + sv->n_vdi_verdicts, keep = 0;
+
+	if (sv->gc_running && sv->gc_task && sv->gc_task != e->gc_task) {
+		e->gc_task = sv->gc_task;
+		for (int i = 0; i < e->n_cand; i++)
+			e->cand[i].runs = -e->cand[i].runs - 1;   /* unseen mark: -(runs + 1) */
+		for (int q = sv->first_vdi; q < end; q++) {
+			const struct ct_vdi_verdict *vv = &r->vdis[q];
+			struct ct_stall_cand *c;
+			uint64_t h;
+
+			if (!vv->merge_link || !vv->is_base_copy)
+				continue;
+			h = str_hash(nz(vv->vdi->o.uuid));
+			c = cand_find(e, h);
+			if (c) {
+				if (c->runs < 0)
+					c->runs = -c->runs;   /* -(runs + 1): seen again, one run more */
+				continue;
+			}
+			if (e->n_cand == e->cap_cand) {
+				e->cap_cand = e->cap_cand ? e->cap_cand * 2 : 8;
+				e->cand = ct_xrealloc(e->cand, (size_t)e->cap_cand * sizeof(*e->cand));
+			}
+			e->cand[e->n_cand].h = h;
+			e->cand[e->n_cand++].runs = 0;
+		}
+		for (int i = 0; i < e->n_cand; i++)
+			if (e->cand[i].runs >= 0)
+				e->cand[keep++] = e->cand[i];
+		e->n_cand = keep;
+	}
+	if (sv->gc_no_space || sv->gc_silent)
+		return;   /* said otherwise */
+	for (int i = 0; i < e->n_cand; i++)
+		if (e->cand[i].runs >= CT_GC_FAIL_RUNS)
+			keep = -1;
+	if (keep != -1)
+		return;
+	for (int q = sv->first_vdi; q < end; q++) {
+		const struct ct_vdi_verdict *vv = &r->vdis[q];
+		struct ct_stall_cand *c;
+
+		if (!vv->merge_link || !vv->is_base_copy)
+			continue;
+		c = cand_find(e, str_hash(nz(vv->vdi->o.uuid)));
+		if (!c || c->runs < CT_GC_FAIL_RUNS)
+			continue;
+		sv->gc_stuck++;
+		if (c->runs > sv->gc_stuck_runs) {
+			sv->gc_stuck_runs = c->runs;
+			sv->gc_stuck_vdi = vv->vdi;
+		}
+	}
+}
+
 static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_verdict *sv)
 {
 	const char *uuid = nz(sv->sr->o.uuid);
@@ -2021,6 +2107,10 @@ static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_ve
 	if (!*uuid || strlen(uuid) >= sizeof(e->sr_uuid))
 		return;
 	e = stall_find(s, uuid);
+	/* a merge seen in the chain (less work left) is progress, whatever the task says:
+	 * SM moves its task's progress only between whole merges */
+	if (e && e->work_at > 0 && sv->work_bytes < e->work_last)
+		e->gc_progress_at = x->now;
 	if (e)
 		measure_rate(x, e, sv);
 	if (e && sv->gc_failed_at > 0)
@@ -2032,7 +2122,11 @@ static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_ve
 			/* nothing pending: keep only the measured rate */
 			e->pending = 0;
 			e->since = 0;
+			free(e->cand);
+			e->cand = NULL;
+			e->n_cand = e->cap_cand = 0;
 		} else if (e) {
+			free(e->cand);
 			*e = s->e[--s->n];
 		}
 		return;
@@ -2062,6 +2156,7 @@ static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_ve
 	}
 	if (sv->gc_running)
 		e->gc_seen_at = x->now;
+	gc_runs(x, e, sv);
 	sv->pending_since = e->since;
 	if (sv->gc_blocked)
 		return;   /* said on its own: the GC cannot run */
@@ -2073,7 +2168,13 @@ static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_ve
 		return;
 	}
 	last = e->since > e->gc_progress_at ? e->since : e->gc_progress_at;
-	if (sv->health.stall_after > 0 && x->now - last >= (time_t)sv->health.stall_after) {
+	/* SM reports nothing during a merge: a large pair legitimately takes hours, so wait
+	 * at least twice its time at the measured rate */
+	sv->patience = sv->health.stall_after;
+	if (sv->rate > 0 && sv->merge_max > 0 &&
+	    2.0 * (double)sv->merge_max / sv->rate > (double)sv->patience)
+		sv->patience = (long long)(2.0 * (double)sv->merge_max / sv->rate + 0.5);
+	if (sv->health.stall_after > 0 && x->now - last >= (time_t)sv->patience) {
 		sv->gc_stalled = true;
 		sv->pending_since = last;
 	}
@@ -2288,14 +2389,38 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 			"garbage collection has run for over 10 minutes; an SR scan restarts it "
 			"('chaintop scan --sr %s' or xe sr-scan uuid=%s)", srn, x->pool, sv->pending,
 			sv->pending == 1 ? "" : "s", nz(sr->o.uuid), nz(sr->o.uuid)));
+	if (sv->gc_stuck > 0 && sv->gc_stuck_vdi) {
+		char vu[9], more[48] = "";
+
+		ct_short_uuid(sv->gc_stuck_vdi->o.uuid, vu);
+		if (sv->gc_stuck > 1)
+			snprintf(more, sizeof(more), ", nor %d other%s", sv->gc_stuck - 1,
+				 sv->gc_stuck == 2 ? "" : "s");
+		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
+			"the garbage collector of SR '%s' of pool '%s' is failing: base copy %s is still "
+			"not merged into its parent after %d GC runs%s (SM skips a merge that failed "
+			"for the rest of each run); read SMlog on the pool master ('grep SMGC "
+			"/var/log/SMlog') for %s", srn, x->pool, vu, sv->gc_stuck_runs, more,
+			nz(sv->gc_stuck_vdi->o.uuid)));
+	}
 	if (sv->gc_stalled) {
+		char why[160] = "";
+
 		local_time(sv->pending_since, t, sizeof(t));
-		ct_format_duration(sv->health.stall_after, d, sizeof(d));
+		ct_format_duration(sv->patience, d, sizeof(d));
+		if (sv->patience > sv->health.stall_after) {
+			char mb[32], rb[32];
+
+			ct_format_bytes(sv->merge_max, mb, sizeof(mb));
+			ct_format_bytes((int64_t)(sv->rate * 3600.0), rb, sizeof(rb));
+			snprintf(why, sizeof(why), " (twice the time its largest merge, %s, takes at "
+				 "the measured %s/h)", mb, rb);
+		}
 		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
 			"GC stalled since %s on SR '%s' of pool '%s': %d VDI%s pending coalesce and no "
-			"merge finished for over %s%s; check that the garbage collector runs (SMlog, "
+			"merge finished for over %s%s%s; check that the garbage collector runs (SMlog, "
 			"'xe sr-scan') and that the SR has room", t, srn, x->pool, sv->pending,
-			sv->pending == 1 ? "" : "s", d, sv->gc_silent ?
+			sv->pending == 1 ? "" : "s", d, why, sv->gc_silent ?
 			" (this SM does not report its garbage collector as a task)" :
 			sv->gc_running ? " although a garbage collection task runs" : ""));
 	}
@@ -2305,6 +2430,9 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 		sv->gc_note = ct_xstrdup("GC out of space");
 	else if (sv->gc_blocked && wait > 0)
 		sv->gc_note = ct_xstrdup("GC cannot run");
+	else if (sv->gc_stuck > 0)
+		sv->gc_note = ct_xasprintf("GC failing: a merge still waits after %d runs",
+					   sv->gc_stuck_runs);
 	else if (sv->gc_stalled) {
 		local_time(sv->pending_since, t, sizeof(t));
 		sv->gc_note = ct_xasprintf("GC stalled since %s", t);
@@ -2438,7 +2566,7 @@ static void sr_work(struct eval_ctx *x, int si)
 {
 	struct ct_sr_verdict *sv = &x->r->srs[si];
 
-	sv->work_bytes = sv->need_bytes = 0;
+	sv->work_bytes = sv->need_bytes = sv->merge_max = 0;
 	sv->need_vdi = NULL;
 	sv->work_links = sv->work_estimated = 0;
 	if (!sv->vhd)
@@ -2491,6 +2619,8 @@ static void sr_work(struct eval_ctx *x, int si)
 		sv->work_bytes += data;
 		x->r->vdis[q].merge_bytes = data;
 		x->r->vdis[q].merge_link = true;
+		if (data > sv->merge_max)
+			sv->merge_max = data;
 		if (extra > sv->need_bytes) {
 			sv->need_bytes = extra;
 			sv->need_vdi = vv->vdi;
@@ -3083,6 +3213,8 @@ void ct_stall_release(struct ct_stall *s)
 {
 	if (!s)
 		return;
+	for (int i = 0; i < s->n; i++)
+		free(s->e[i].cand);
 	free(s->e);
 	free(s->p);
 	memset(s, 0, sizeof(*s));
@@ -3131,6 +3263,27 @@ int ct_stall_load(struct ct_stall *s, const char *path, struct ct_err *e)
 		en->work_last = (int64_t)json_integer_value(json_object_get(o, "work_bytes"));
 		en->work_at = (time_t)json_integer_value(json_object_get(o, "work_at"));
 		en->rate = json_number_value(json_object_get(o, "rate"));
+		{
+			const char *gt = json_string_value(json_object_get(o, "gc_task"));
+			json_t *ca = json_object_get(o, "candidates");
+
+			en->gc_task = gt ? strtoull(gt, NULL, 16) : 0;
+			for (size_t k = 0; json_is_array(ca) && k < json_array_size(ca); k++) {
+				json_t *c = json_array_get(ca, k);
+				const char *h = json_string_value(json_object_get(c, "h"));
+
+				if (!h)
+					continue;
+				if (en->n_cand == en->cap_cand) {
+					en->cap_cand = en->cap_cand ? en->cap_cand * 2 : 8;
+					en->cand = ct_xrealloc(en->cand, (size_t)en->cap_cand *
+							       sizeof(*en->cand));
+				}
+				en->cand[en->n_cand].h = strtoull(h, NULL, 16);
+				en->cand[en->n_cand++].runs =
+					(int)json_integer_value(json_object_get(c, "runs"));
+			}
+		}
 	}
 	arr = json_object_get(root, "paused");
 	if (json_is_array(arr)) {
@@ -3174,6 +3327,22 @@ int ct_stall_save(const struct ct_stall *s, const char *path, struct ct_err *e)
 		json_object_set_new(o, "work_bytes", json_integer((json_int_t)s->e[i].work_last));
 		json_object_set_new(o, "work_at", json_integer((json_int_t)s->e[i].work_at));
 		json_object_set_new(o, "rate", json_real(s->e[i].rate));
+		if (s->e[i].gc_task || s->e[i].n_cand) {
+			json_t *ca = json_array();
+			char h[24];
+
+			snprintf(h, sizeof(h), "%llx", (unsigned long long)s->e[i].gc_task);
+			json_object_set_new(o, "gc_task", json_string(h));
+			for (int k = 0; k < s->e[i].n_cand; k++) {
+				json_t *c = json_object();
+
+				snprintf(h, sizeof(h), "%llx", (unsigned long long)s->e[i].cand[k].h);
+				json_object_set_new(c, "h", json_string(h));
+				json_object_set_new(c, "runs", json_integer(s->e[i].cand[k].runs));
+				json_array_append_new(ca, c);
+			}
+			json_object_set_new(o, "candidates", ca);
+		}
 		json_array_append_new(arr, o);
 	}
 	json_object_set_new(root, "srs", arr);

@@ -103,6 +103,14 @@ struct ct_sr_verdict {
 	int work_links, work_estimated; /* links, and those measured without vhd-blocks */
 	double rate;               /* measured merge rate in bytes/s (stall memory), 0 unknown */
 	long long eta;             /* seconds until the work is merged at that rate, -1 unknown */
+	int64_t merge_max;         /* data of the largest single merge SM will do, 0 none */
+	long long patience;        /* how long the stall detector waits for a merge: stall_after,
+	                            * or twice the largest merge's time at the measured rate */
+	uint64_t gc_task;          /* hash of the running GC task's ref (a new one: a new run) */
+	int gc_stuck;              /* base copies SM still has not merged after CT_GC_FAIL_RUNS GC
+	                            * runs (a merge that fails is skipped for the rest of a run) */
+	int gc_stuck_runs;         /* GC runs the oldest of them has waited */
+	const struct ct_vdi *gc_stuck_vdi;  /* that base copy */
 	char *gc_note;             /* owned: "GC at 40%", "GC stalled since ...", or NULL */
 	bool gc_stalled;
 	time_t pending_since;      /* from the stall tracker, 0 unknown */
@@ -159,7 +167,17 @@ struct ct_stall_entry {
 	int64_t work_last;         /* work_bytes when last seen */
 	time_t work_at;            /* when */
 	double rate;               /* merge rate, bytes/s (moving average of observed merges) */
+	uint64_t gc_task;          /* hash of the GC task ref last seen running */
+	struct ct_stall_cand *cand;   /* owned: base copies waiting to be merged, GC runs each */
+	int n_cand, cap_cand;
 };
+/* A base copy SM has to merge, and how many GC runs started since it was first seen. */
+struct ct_stall_cand {
+	uint64_t h;                /* hash of its uuid */
+	int runs;
+};
+/* GC runs after which a base copy still waiting means the GC fails to merge it. */
+#define CT_GC_FAIL_RUNS 3
 /* Since when a VDI has been seen paused (sm_config paused) with no GC running. */
 struct ct_paused_entry {
 	char vdi_uuid[40];
