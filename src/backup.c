@@ -1671,6 +1671,47 @@ static void intent_done(struct bk *b, struct item *it)
 		db_warn(b, &ie);
 }
 
+/* The VM's disks as they are right before the snapshot (their leaves' data is what the
+ * snapshot turns into base copies): kept with the item for "can this SR keep up?". */
+static void record_disks(struct bk *b, struct item *it)
+{
+	struct ct_err e;
+	const struct ct_vm *vm;
+	struct ct_vbd *const *vbds;
+	struct ct_disk_rec *d = NULL;
+	size_t nv = 0, nd = 0;
+
+	if (!b->js || it->id <= 0)
+		return;
+	ct_err_init(&e);
+	ct_model_lock(b->m);
+	vm = ct_model_vm(b->m, b->cur->ref);
+	vbds = vm ? ct_model_vm_vbds(b->m, vm, &nv) : NULL;
+	d = ct_xcalloc(nv + 1, sizeof(*d));
+	for (size_t i = 0; i < nv; i++) {
+		const struct ct_vdi *v = ct_ref_is_null(vbds[i]->vdi) ? NULL :
+			ct_model_vdi(b->m, vbds[i]->vdi);
+		const struct ct_sr *sr = v ? ct_model_sr(b->m, v->sr) : NULL;
+
+		if (vbds[i]->type != CT_VBD_DISK || !v || !sr || !v->o.uuid || !sr->o.uuid)
+			continue;
+		snprintf(d[nd].sr_uuid, sizeof(d[nd].sr_uuid), "%s", sr->o.uuid);
+		snprintf(d[nd].vdi_uuid, sizeof(d[nd].vdi_uuid), "%s", v->o.uuid);
+		d[nd].physical_utilisation = v->physical_utilisation;
+		d[nd].virtual_size = v->virtual_size;
+		nd++;
+	}
+	ct_model_unlock(b->m);
+	/* written outside the model lock: each insert is a synchronous commit */
+	for (size_t i = 0; i < nd; i++)
+		if (ct_jobstore_item_disk(b->js, it->id, d[i].sr_uuid, d[i].vdi_uuid,
+					  d[i].physical_utilisation, d[i].virtual_size, &e) < 0) {
+			db_warn(b, &e);
+			break;
+		}
+	free(d);
+}
+
 static void backup_vm(struct bk *b, struct item *it)
 {
 	char stamp[32], *name = NULL, *task = NULL, *result = NULL;
@@ -1748,6 +1789,7 @@ static void backup_vm(struct bk *b, struct item *it)
 	if (cancelled(b))
 		goto cancel;
 
+	record_disks(b, it);
 	/* snapshot */
 	ct_format_xapi_time(time(NULL), stamp, sizeof(stamp));
 	name = ct_xasprintf("chaintop %s run %lld %s", b->job, (long long)b->run, stamp);

@@ -357,6 +357,16 @@ static const char *nz(const char *s)
 }
 
 /* Sanitised copy of an untrusted name for a sentence. */
+/* FNV-1a of a string, never 0 (0 stands for none). */
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
 static const char *san(const char *s, char *buf, size_t len)
 {
 	return ct_sanitize(nz(s), buf, len);
@@ -834,6 +844,7 @@ static void gc_activity(struct eval_ctx *x, struct ct_sr_verdict *sv)
 		if (t->status != CT_TASK_PENDING)
 			continue;
 		sv->gc_running = true;
+		sv->gc_task = str_hash(t->o.ref);
 		if (t->progress > sv->gc_progress)
 			sv->gc_progress = t->progress < 0 ? 0 : t->progress > 1 ? 1 : t->progress;
 	}
@@ -1284,6 +1295,10 @@ static void sr_setup(struct eval_ctx *x, struct ct_sr_verdict *sv)
 	sv->gc_error[0] = 0;
 	sv->rate = 0;
 	sv->eta = -1;
+	sv->patience = 0;
+	sv->gc_task = 0;
+	sv->gc_stuck = sv->gc_stuck_runs = 0;
+	sv->gc_stuck_vdi = NULL;
 	sv->pending_since = 0;
 	sv->refused_vms = 0;
 	free(sv->gc_note);
@@ -1771,16 +1786,67 @@ struct sr_need {
 	struct ct_gate_conf gate;
 };
 
+/* Data SM still has to merge on the chains of a VM's disks on SR si (the links above
+ * each disk, a shared ancestor once), and how many such links. */
+static int64_t vm_sr_work(const struct ct_chain_report *r, const struct vm_disk *dl, int nd,
+			  int si, int *links)
+{
+	int64_t w = 0;
+
+	*links = 0;
+	for (int i = 0; i < nd; i++) {
+		int guard = 0;
+
+		if (dl[i].sr_index != si || !dl[i].is_vhd)
+			continue;
+		for (int c = dl[i].vdi; c >= 0 && guard++ <= r->n_vdis; c = r->vdis[c].parent) {
+			bool dup = false;
+
+			if (!r->vdis[c].merge_link)
+				continue;
+			for (int k = 0; k < i && !dup; k++)   /* another disk's chain had it */
+				for (int a = dl[k].vdi, g2 = 0; a >= 0 && g2++ <= r->n_vdis && !dup;
+				     a = r->vdis[a].parent)
+					dup = a == c && dl[k].sr_index == si;
+			if (dup)
+				continue;
+			(*links)++;
+			w += r->vdis[c].merge_bytes;
+		}
+	}
+	return w;
+}
+
+/* Whether the garbage collector alone brings disk vv under the gate's chain limits: no
+ * broken link, every stacked link and enough depth merged away, and a GC that can run on
+ * the SR with a measured rate. */
+static bool gc_can_clear(const struct ct_sr_verdict *sv, const struct ct_vdi_verdict *vv,
+			 const struct ct_gate_conf *g)
+{
+	if (vv->broken_above >= 0 || sv->rate <= 0 || sv->gc_no_space || sv->gc_blocked ||
+	    (sv->switches & (CT_SW_GC_OFF | CT_SW_COALESCE_OFF)))
+		return false;
+	return vv->depth - vv->pending < g->max_depth;
+}
+
+/* The gate for one VM. *eta_out / *work_out (may be NULL) get the VM's gate ETA and the
+ * data it waits for (struct ct_vm_verdict gate_eta, gate_work). */
 static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct vm_disk *dl, int nd,
 		    const struct ct_gate_conf *job, struct strv *reasons,
-		    struct ct_gate_disk **disks_out, int *n_disks_out)
+		    struct ct_gate_disk **disks_out, int *n_disks_out, long long *eta_out,
+		    int64_t *work_out)
 {
 	struct ct_chain_report *r = x->r;
 	struct sr_need few[8];
 	/* most VMs have a handful of disks: no allocation for them */
 	struct sr_need *need = nd < 8 ? few : ct_xcalloc((size_t)nd + 1, sizeof(*need));
-	int n_need = 0, max_depth = 0, n_disks = 0;
+	int n_need = 0, max_depth = 0, n_disks = 0, n_space = 0;
 	char vmn[NAME_MAX_LEN], srn[NAME_MAX_LEN], lbl[2 * NAME_MAX_LEN], su[9], gcp[400];
+	char eta_txt[320];
+	long long eta = -1;
+	int64_t work = 0;
+	bool eta_ok = true, chain_refused = false;
+	int *counted = NULL, n_counted = 0;
 
 	if (disks_out)
 		*disks_out = ct_xcalloc((size_t)nd + 1, sizeof(**disks_out));
@@ -1817,6 +1883,33 @@ static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct vm_
 		disk_label(vm, vbd, v, lbl, sizeof(lbl));
 		ct_short_uuid(v->o.uuid, su);
 		san(sr_name(sv), srn, sizeof(srn));
+		eta_txt[0] = '\0';
+		chain_refused = true;
+		if (gc_can_clear(sv, vv, &g)) {
+			int links;
+			int64_t w = vm_sr_work(r, dl, nd, dl[i].sr_index, &links);
+			long long t = (long long)((double)w / sv->rate + 0.5);
+			char wb[32], rb[32], tb[32];
+
+			ct_format_bytes(w, wb, sizeof(wb));
+			ct_format_bytes((int64_t)(sv->rate * 3600.0), rb, sizeof(rb));
+			ct_format_duration(t, tb, sizeof(tb));
+			snprintf(eta_txt, sizeof(eta_txt), "; the gate should pass again in about %s "
+				 "(%s still to merge on %d link%s of this VM's chains at the SR's "
+				 "measured %s/h)", tb, wb, links, links == 1 ? "" : "s", rb);
+			if (t > eta)
+				eta = t;
+			for (k = 0; k < n_counted && counted[k] != dl[i].sr_index; k++)
+				;
+			if (k == n_counted) {   /* one SR's figure once, whatever its disks */
+				if (!counted)
+					counted = ct_xcalloc((size_t)nd + 1, sizeof(*counted));
+				counted[n_counted++] = dl[i].sr_index;
+				work += w;
+			}
+		} else {
+			eta_ok = false;
+		}
 		if (vv->broken_above >= 0) {
 			const struct ct_vdi_verdict *bv = &r->vdis[vv->broken_above];
 			char bn[NAME_MAX_LEN], bu[9];
@@ -1834,16 +1927,18 @@ static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct vm_
 			gc_phrase(sv, gcp, sizeof(gcp));
 			strv_add(reasons, vv->sr_index, ct_xasprintf(
 				"%d stacked base cop%s above %s (VDI %s) on SR '%s' of pool '%s' "
-				"(tolerance %d); %s: let it coalesce them before snapshotting",
+				"(tolerance %d); %s: let it coalesce them before snapshotting%s",
 				vv->stacked, vv->stacked == 1 ? "y" : "ies", lbl, su, srn, x->pool,
-				g.tolerance, gcp));
+				g.tolerance, gcp, eta_txt));
+			eta_txt[0] = '\0';   /* said once per disk */
 		}
 		if (vv->depth >= g.max_depth)
 			strv_add(reasons, vv->sr_index, ct_xasprintf(
 				"%s (VDI %s) on SR '%s' of pool '%s' is %d VHDs deep (limit %d; a snapshot "
 				"adds one level and SM refuses snapshots at depth %d): delete old "
-				"snapshots of VM '%s' and let the garbage collector coalesce",
-				lbl, su, srn, x->pool, vv->depth, g.max_depth, CT_SM_MAX_CHAIN, vmn));
+				"snapshots of VM '%s' and let the garbage collector coalesce%s",
+				lbl, su, srn, x->pool, vv->depth, g.max_depth, CT_SM_MAX_CHAIN, vmn,
+				eta_txt));
 space:
 		for (k = 0; k < n_need; k++)
 			if (need[k].sr == dl[i].sr_index)
@@ -1865,6 +1960,7 @@ space:
 		if (!(sv->thick && sv->free_bytes < need[k].bytes) &&
 		    !(!sv->thick && sv->free_percent < need[k].gate.min_free_percent))
 			continue;
+		n_space++;
 		san(vm->name_label, vmn, sizeof(vmn));
 		san(sr_name(sv), srn, sizeof(srn));
 		ct_format_bytes(sv->free_bytes, fb, sizeof(fb));
@@ -1883,6 +1979,11 @@ space:
 	}
 	if (n_disks_out)
 		*n_disks_out = n_disks;
+	free(counted);
+	if (eta_out)
+		*eta_out = chain_refused && eta_ok && n_space == 0 ? eta : -1;
+	if (work_out)
+		*work_out = chain_refused && eta_ok && n_space == 0 ? work : 0;
 	if (need != few)
 		free(need);
 	return max_depth;
@@ -1925,6 +2026,77 @@ static void measure_rate(struct eval_ctx *x, struct ct_stall_entry *e, struct ct
 	sv->eta = e->rate > 0 ? (long long)((double)sv->work_bytes / e->rate + 0.5) : -1;
 }
 
+static struct ct_stall_cand *cand_find(struct ct_stall_entry *e, uint64_t h)
+{
+	for (int i = 0; i < e->n_cand; i++)
+		if (e->cand[i].h == h)
+			return &e->cand[i];
+	return NULL;
+}
+
+/* "The same candidate still there after N GC runs": on each new GC run (a GC task with a
+ * new ref) every base copy SM has to merge counts one more run; those gone are forgotten.
+ * cleanup.py skips a candidate whose merge failed for the rest of a run (and
+ * _failedCoalesceTargets), so a merge that keeps failing survives run after run. */
+static void gc_runs(struct eval_ctx *x, struct ct_stall_entry *e, struct ct_sr_verdict *sv)
+{
+	const struct ct_chain_report *r = x->r;
+	int end = sv->first_vdi + sv->n_vdi_verdicts, keep = 0;
+
+	if (sv->gc_running && sv->gc_task && sv->gc_task != e->gc_task) {
+		e->gc_task = sv->gc_task;
+		for (int i = 0; i < e->n_cand; i++)
+			e->cand[i].runs = -e->cand[i].runs - 1;   /* unseen mark: -(runs + 1) */
+		for (int q = sv->first_vdi; q < end; q++) {
+			const struct ct_vdi_verdict *vv = &r->vdis[q];
+			struct ct_stall_cand *c;
+			uint64_t h;
+
+			if (!vv->merge_link || !vv->is_base_copy)
+				continue;
+			h = str_hash(nz(vv->vdi->o.uuid));
+			c = cand_find(e, h);
+			if (c) {
+				if (c->runs < 0)
+					c->runs = -c->runs;   /* -(runs + 1): seen again, one run more */
+				continue;
+			}
+			if (e->n_cand == e->cap_cand) {
+				e->cap_cand = e->cap_cand ? e->cap_cand * 2 : 8;
+				e->cand = ct_xrealloc(e->cand, (size_t)e->cap_cand * sizeof(*e->cand));
+			}
+			e->cand[e->n_cand].h = h;
+			e->cand[e->n_cand++].runs = 0;
+		}
+		for (int i = 0; i < e->n_cand; i++)
+			if (e->cand[i].runs >= 0)
+				e->cand[keep++] = e->cand[i];
+		e->n_cand = keep;
+	}
+	if (sv->gc_no_space || sv->gc_silent)
+		return;   /* said otherwise */
+	for (int i = 0; i < e->n_cand; i++)
+		if (e->cand[i].runs >= CT_GC_FAIL_RUNS)
+			keep = -1;
+	if (keep != -1)
+		return;
+	for (int q = sv->first_vdi; q < end; q++) {
+		const struct ct_vdi_verdict *vv = &r->vdis[q];
+		struct ct_stall_cand *c;
+
+		if (!vv->merge_link || !vv->is_base_copy)
+			continue;
+		c = cand_find(e, str_hash(nz(vv->vdi->o.uuid)));
+		if (!c || c->runs < CT_GC_FAIL_RUNS)
+			continue;
+		sv->gc_stuck++;
+		if (c->runs > sv->gc_stuck_runs) {
+			sv->gc_stuck_runs = c->runs;
+			sv->gc_stuck_vdi = vv->vdi;
+		}
+	}
+}
+
 static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_verdict *sv)
 {
 	const char *uuid = nz(sv->sr->o.uuid);
@@ -1934,6 +2106,10 @@ static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_ve
 	if (!*uuid || strlen(uuid) >= sizeof(e->sr_uuid))
 		return;
 	e = stall_find(s, uuid);
+	/* a merge seen in the chain (less work left) is progress, whatever the task says:
+	 * SM moves its task's progress only between whole merges */
+	if (e && e->work_at > 0 && sv->work_bytes < e->work_last)
+		e->gc_progress_at = x->now;
 	if (e)
 		measure_rate(x, e, sv);
 	if (e && sv->gc_failed_at > 0)
@@ -1945,7 +2121,11 @@ static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_ve
 			/* nothing pending: keep only the measured rate */
 			e->pending = 0;
 			e->since = 0;
+			free(e->cand);
+			e->cand = NULL;
+			e->n_cand = e->cap_cand = 0;
 		} else if (e) {
+			free(e->cand);
 			*e = s->e[--s->n];
 		}
 		return;
@@ -1975,6 +2155,7 @@ static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_ve
 	}
 	if (sv->gc_running)
 		e->gc_seen_at = x->now;
+	gc_runs(x, e, sv);
 	sv->pending_since = e->since;
 	if (sv->gc_blocked)
 		return;   /* said on its own: the GC cannot run */
@@ -1986,7 +2167,13 @@ static void stall_update(struct eval_ctx *x, struct ct_stall *s, struct ct_sr_ve
 		return;
 	}
 	last = e->since > e->gc_progress_at ? e->since : e->gc_progress_at;
-	if (sv->health.stall_after > 0 && x->now - last >= (time_t)sv->health.stall_after) {
+	/* SM reports nothing during a merge: a large pair legitimately takes hours, so wait
+	 * at least twice its time at the measured rate */
+	sv->patience = sv->health.stall_after;
+	if (sv->rate > 0 && sv->merge_max > 0 &&
+	    2.0 * (double)sv->merge_max / sv->rate > (double)sv->patience)
+		sv->patience = (long long)(2.0 * (double)sv->merge_max / sv->rate + 0.5);
+	if (sv->health.stall_after > 0 && x->now - last >= (time_t)sv->patience) {
 		sv->gc_stalled = true;
 		sv->pending_since = last;
 	}
@@ -2201,14 +2388,38 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 			"garbage collection has run for over 10 minutes; an SR scan restarts it "
 			"('chaintop scan --sr %s' or xe sr-scan uuid=%s)", srn, x->pool, sv->pending,
 			sv->pending == 1 ? "" : "s", nz(sr->o.uuid), nz(sr->o.uuid)));
+	if (sv->gc_stuck > 0 && sv->gc_stuck_vdi) {
+		char vu[9], more[48] = "";
+
+		ct_short_uuid(sv->gc_stuck_vdi->o.uuid, vu);
+		if (sv->gc_stuck > 1)
+			snprintf(more, sizeof(more), ", nor %d other%s", sv->gc_stuck - 1,
+				 sv->gc_stuck == 2 ? "" : "s");
+		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
+			"the garbage collector of SR '%s' of pool '%s' is failing: base copy %s is still "
+			"not merged into its parent after %d GC runs%s (SM skips a merge that failed "
+			"for the rest of each run); read SMlog on the pool master ('grep SMGC "
+			"/var/log/SMlog') for %s", srn, x->pool, vu, sv->gc_stuck_runs, more,
+			nz(sv->gc_stuck_vdi->o.uuid)));
+	}
 	if (sv->gc_stalled) {
+		char why[160] = "";
+
 		local_time(sv->pending_since, t, sizeof(t));
-		ct_format_duration(sv->health.stall_after, d, sizeof(d));
+		ct_format_duration(sv->patience, d, sizeof(d));
+		if (sv->patience > sv->health.stall_after) {
+			char mb[32], rb[32];
+
+			ct_format_bytes(sv->merge_max, mb, sizeof(mb));
+			ct_format_bytes((int64_t)(sv->rate * 3600.0), rb, sizeof(rb));
+			snprintf(why, sizeof(why), " (twice the time its largest merge, %s, takes at "
+				 "the measured %s/h)", mb, rb);
+		}
 		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
 			"GC stalled since %s on SR '%s' of pool '%s': %d VDI%s pending coalesce and no "
-			"merge finished for over %s%s; check that the garbage collector runs (SMlog, "
+			"merge finished for over %s%s%s; check that the garbage collector runs (SMlog, "
 			"'xe sr-scan') and that the SR has room", t, srn, x->pool, sv->pending,
-			sv->pending == 1 ? "" : "s", d, sv->gc_silent ?
+			sv->pending == 1 ? "" : "s", d, why, sv->gc_silent ?
 			" (this SM does not report its garbage collector as a task)" :
 			sv->gc_running ? " although a garbage collection task runs" : ""));
 	}
@@ -2218,6 +2429,9 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 		sv->gc_note = ct_xstrdup("GC out of space");
 	else if (sv->gc_blocked && wait > 0)
 		sv->gc_note = ct_xstrdup("GC cannot run");
+	else if (sv->gc_stuck > 0)
+		sv->gc_note = ct_xasprintf("GC failing: a merge still waits after %d runs",
+					   sv->gc_stuck_runs);
 	else if (sv->gc_stalled) {
 		local_time(sv->pending_since, t, sizeof(t));
 		sv->gc_note = ct_xasprintf("GC stalled since %s", t);
@@ -2351,7 +2565,7 @@ static void sr_work(struct eval_ctx *x, int si)
 {
 	struct ct_sr_verdict *sv = &x->r->srs[si];
 
-	sv->work_bytes = sv->need_bytes = 0;
+	sv->work_bytes = sv->need_bytes = sv->merge_max = 0;
 	sv->need_vdi = NULL;
 	sv->work_links = sv->work_estimated = 0;
 	if (!sv->vhd)
@@ -2402,6 +2616,10 @@ static void sr_work(struct eval_ctx *x, int si)
 			extra += vhd_overhead_empty(virt);
 		sv->work_links++;
 		sv->work_bytes += data;
+		x->r->vdis[q].merge_bytes = data;
+		x->r->vdis[q].merge_link = true;
+		if (data > sv->merge_max)
+			sv->merge_max = data;
 		if (extra > sv->need_bytes) {
 			sv->need_bytes = extra;
 			sv->need_vdi = vv->vdi;
@@ -2441,6 +2659,19 @@ static void sort_problems(struct ct_chain_report *r)
 	for (int i = 0; i < r->n_problems; i++)
 		r->problems[i] = t[i].p;
 	free(t);
+}
+
+void ct_chain_add_problem(struct ct_chain_report *r, enum ct_severity sev, const struct ct_obj *o,
+			  int sr_index, char *reason)
+{
+	struct eval_ctx x = { 0 };
+
+	x.r = r;
+	x.prob_cap = r->idx ? r->idx->prob_cap : r->n_problems;
+	add_problem(&x, sev, o, sr_index, reason);
+	if (r->idx)
+		r->idx->prob_cap = x.prob_cap;
+	sort_problems(r);
 }
 
 /* Real VMs, sorted, with their snapshot counts. */
@@ -2606,7 +2837,8 @@ static void eval_vms(struct eval_ctx *x)
 		struct strv rs = { 0 };
 
 		vv->max_depth = judge_vm(x, vv->vm, &ix->vm_disks[ix->vm_first[i]],
-					 ix->vm_first[i + 1] - ix->vm_first[i], NULL, &rs, NULL, NULL);
+					 ix->vm_first[i + 1] - ix->vm_first[i], NULL, &rs, NULL, NULL,
+					 &vv->gate_eta, &vv->gate_work);
 		vv->reasons = rs.v;
 		vv->n_reasons = rs.n;
 		vv->refused = rs.n > 0;
@@ -2950,7 +3182,7 @@ bool ct_chain_gate_vm(struct ct_model *m, const struct ct_config *c, const struc
 			qsort(own, (size_t)nd, sizeof(*own), cmp_disk);
 			dl = own;
 		}
-		judge_vm(&x, vm, dl, nd, job_gate, &rs, &out->disks, &out->n_disks);
+		judge_vm(&x, vm, dl, nd, job_gate, &rs, &out->disks, &out->n_disks, NULL, NULL);
 		free(own);
 	}
 	out->reasons = rs.v;
@@ -2980,6 +3212,8 @@ void ct_stall_release(struct ct_stall *s)
 {
 	if (!s)
 		return;
+	for (int i = 0; i < s->n; i++)
+		free(s->e[i].cand);
 	free(s->e);
 	free(s->p);
 	memset(s, 0, sizeof(*s));
@@ -3028,6 +3262,27 @@ int ct_stall_load(struct ct_stall *s, const char *path, struct ct_err *e)
 		en->work_last = (int64_t)json_integer_value(json_object_get(o, "work_bytes"));
 		en->work_at = (time_t)json_integer_value(json_object_get(o, "work_at"));
 		en->rate = json_number_value(json_object_get(o, "rate"));
+		{
+			const char *gt = json_string_value(json_object_get(o, "gc_task"));
+			json_t *ca = json_object_get(o, "candidates");
+
+			en->gc_task = gt ? strtoull(gt, NULL, 16) : 0;
+			for (size_t k = 0; json_is_array(ca) && k < json_array_size(ca); k++) {
+				json_t *c = json_array_get(ca, k);
+				const char *h = json_string_value(json_object_get(c, "h"));
+
+				if (!h)
+					continue;
+				if (en->n_cand == en->cap_cand) {
+					en->cap_cand = en->cap_cand ? en->cap_cand * 2 : 8;
+					en->cand = ct_xrealloc(en->cand, (size_t)en->cap_cand *
+							       sizeof(*en->cand));
+				}
+				en->cand[en->n_cand].h = strtoull(h, NULL, 16);
+				en->cand[en->n_cand++].runs =
+					(int)json_integer_value(json_object_get(c, "runs"));
+			}
+		}
 	}
 	arr = json_object_get(root, "paused");
 	if (json_is_array(arr)) {
@@ -3071,6 +3326,22 @@ int ct_stall_save(const struct ct_stall *s, const char *path, struct ct_err *e)
 		json_object_set_new(o, "work_bytes", json_integer((json_int_t)s->e[i].work_last));
 		json_object_set_new(o, "work_at", json_integer((json_int_t)s->e[i].work_at));
 		json_object_set_new(o, "rate", json_real(s->e[i].rate));
+		if (s->e[i].gc_task || s->e[i].n_cand) {
+			json_t *ca = json_array();
+			char h[24];
+
+			snprintf(h, sizeof(h), "%llx", (unsigned long long)s->e[i].gc_task);
+			json_object_set_new(o, "gc_task", json_string(h));
+			for (int k = 0; k < s->e[i].n_cand; k++) {
+				json_t *c = json_object();
+
+				snprintf(h, sizeof(h), "%llx", (unsigned long long)s->e[i].cand[k].h);
+				json_object_set_new(c, "h", json_string(h));
+				json_object_set_new(c, "runs", json_integer(s->e[i].cand[k].runs));
+				json_array_append_new(ca, c);
+			}
+			json_object_set_new(o, "candidates", ca);
+		}
 		json_array_append_new(arr, o);
 	}
 	json_object_set_new(root, "srs", arr);

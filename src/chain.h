@@ -57,6 +57,10 @@ struct ct_vdi_verdict {
 	bool paused;               /* sm_config paused: tapdisk paused, I/O to it frozen */
 	const char *no_coalesce;   /* static: why SM will never merge this VDI into its only-child
 	                            * parent ("on_boot=reset", ...), or NULL */
+	int64_t merge_bytes;       /* data SM still has to merge from this VDI into its parent
+	                            * (it is that parent's only child), 0 none */
+	bool merge_link;           /* SM will merge this VDI into its parent (a link of the
+	                            * SR's work left) */
 };
 
 struct ct_sr_verdict {
@@ -99,6 +103,14 @@ struct ct_sr_verdict {
 	int work_links, work_estimated; /* links, and those measured without vhd-blocks */
 	double rate;               /* measured merge rate in bytes/s (stall memory), 0 unknown */
 	long long eta;             /* seconds until the work is merged at that rate, -1 unknown */
+	int64_t merge_max;         /* data of the largest single merge SM will do, 0 none */
+	long long patience;        /* how long the stall detector waits for a merge: stall_after,
+	                            * or twice the largest merge's time at the measured rate */
+	uint64_t gc_task;          /* hash of the running GC task's ref (a new one: a new run) */
+	int gc_stuck;              /* base copies SM still has not merged after CT_GC_FAIL_RUNS GC
+	                            * runs (a merge that fails is skipped for the rest of a run) */
+	int gc_stuck_runs;         /* GC runs the oldest of them has waited */
+	const struct ct_vdi *gc_stuck_vdi;  /* that base copy */
 	char *gc_note;             /* owned: "GC at 40%", "GC stalled since ...", or NULL */
 	bool gc_stalled;
 	time_t pending_since;      /* from the stall tracker, 0 unknown */
@@ -126,6 +138,11 @@ struct ct_vm_verdict {
 	int n_snapshots;
 	int max_depth;
 	enum ct_severity severity;
+	/* Refused only for its chains, and the garbage collector alone can bring them under
+	 * the limits: the data still to merge on them, and the time that takes at the
+	 * measured merge rate of their SRs (the largest over its SRs), -1 unknown. */
+	int64_t gate_work;
+	long long gate_eta;
 };
 
 struct ct_problem {
@@ -150,7 +167,17 @@ struct ct_stall_entry {
 	int64_t work_last;         /* work_bytes when last seen */
 	time_t work_at;            /* when */
 	double rate;               /* merge rate, bytes/s (moving average of observed merges) */
+	uint64_t gc_task;          /* hash of the GC task ref last seen running */
+	struct ct_stall_cand *cand;   /* owned: base copies waiting to be merged, GC runs each */
+	int n_cand, cap_cand;
 };
+/* A base copy SM has to merge, and how many GC runs started since it was first seen. */
+struct ct_stall_cand {
+	uint64_t h;                /* hash of its uuid */
+	int runs;
+};
+/* GC runs after which a base copy still waiting means the GC fails to merge it. */
+#define CT_GC_FAIL_RUNS 3
 /* Since when a VDI has been seen paused (sm_config paused) with no GC running. */
 struct ct_paused_entry {
 	char vdi_uuid[40];
@@ -195,6 +222,12 @@ void ct_chain_report_release(struct ct_chain_report *r);
  * is released and evaluated anew. */
 int ct_chain_refresh(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
 		     time_t now, struct ct_stall *stall, struct ct_chain_report *r);
+
+/* Add a problem found outside the engine (the keep-up check of the job history) to a
+ * report: reason is taken (owned by the report); the problems stay sorted, worst and the
+ * SR's severity follow. The next refresh drops it. */
+void ct_chain_add_problem(struct ct_chain_report *r, enum ct_severity sev, const struct ct_obj *o,
+			  int sr_index, char *reason);
 
 /* Index helpers into a report (-1 when absent). */
 int ct_chain_find_vdi(const struct ct_chain_report *r, const struct ct_vdi *v);

@@ -11,8 +11,47 @@
 
 #include "chain.h"
 #include "cli.h"
+#include "jobstore.h"
+#include "keepup.h"
 #include "output.h"
 #include "util.h"
+
+/* "Can this SR keep up?" for each backup job of the pool: a WARNING on each SR where the
+ * chain work the job adds per run outruns the SR's measured merge rate. *js is opened on
+ * first need (and closed by the caller). Caller holds the model lock. */
+static void keepup_problems(struct ct_jobstore **js, bool *js_failed, const struct ct_config *c,
+			    const char *pool, struct ct_model *m, struct ct_chain_report *r)
+{
+	struct ct_err e;
+
+	ct_err_init(&e);
+	for (int j = 0; j < c->n_jobs; j++) {
+		const struct ct_job_conf *job = &c->jobs[j];
+		struct ct_disk_rec *d = NULL;
+		struct ct_keepup *k = NULL;
+		int n = 0, nk;
+
+		if (!job->pool || !pool || strcmp(job->pool, pool) || *js_failed)
+			continue;
+		if (!*js && !(*js = ct_jobstore_open(c->state_dir, &e))) {
+			fprintf(stderr, "chaintop check: warning: %s; the backup jobs' chain growth is "
+				"not judged\n", e.msg);
+			*js_failed = true;
+			return;
+		}
+		if (ct_jobstore_job_disks(*js, job->name, pool, CT_KEEPUP_RUNS, &d, &n, &e) < 0) {
+			fprintf(stderr, "chaintop check: warning: %s\n", e.msg);
+			continue;
+		}
+		nk = ct_keepup_eval(d, n, c, job, pool, m, r, &k);
+		for (int i = 0; i < nk; i++)
+			if (!k[i].keeps_up)
+				ct_chain_add_problem(r, CT_SEV_WARNING, &r->srs[k[i].sr_index].sr->o,
+						     k[i].sr_index, ct_xstrdup(k[i].sentence));
+		ct_keepup_release(k, nk);
+		free(d);
+	}
+}
 
 /* Below the 60 s after which Nagios kills a plugin: the answer is then ours, UNKNOWN with
  * the reason, rather than Nagios' "plugin timed out". */
@@ -51,7 +90,8 @@ int ct_cmd_check(struct ct_cli *cli)
 	struct ct_stall stall = { 0 };
 	enum ct_output_format fmt = CT_FMT_TEXT;
 	char *stall_path = NULL;
-	bool have_stall = false;
+	bool have_stall = false, js_failed = false;
+	struct ct_jobstore *js = NULL;
 	struct ct_err e;
 	int rc = 3;
 	time_t now;
@@ -135,6 +175,9 @@ int ct_cmd_check(struct ct_cli *cli)
 		ct_chain_eval(p->model, &o.conf, o.ws.w[i].conf, now, have_stall ? &stall : NULL,
 			      &reports[i]);
 		p->report = &reports[i];
+		if (have_stall)   /* the rates live in the state directory, as the history does */
+			keepup_problems(&js, &js_failed, &o.conf, o.ws.w[i].conf->name, p->model,
+					&reports[i]);
 	}
 	switch (fmt) {
 	case CT_FMT_TEXT:
@@ -165,6 +208,7 @@ out:
 	free(reports);
 	free(stall_path);
 	ct_stall_release(&stall);
+	ct_jobstore_close(js);
 	ct_output_oneshot_release(&o);
 	return rc;
 }

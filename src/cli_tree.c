@@ -44,7 +44,9 @@ int ct_cmd_tree(struct ct_cli *cli)
 	struct ct_output_oneshot o;
 	struct ct_chain_report *reports = NULL;
 	struct ct_err e;
-	bool json = false;
+	struct ct_stall stall = { 0 };
+	char *stall_path = NULL;
+	bool json = false, have_stall = false;
 	int rc = 2, failed = 0;
 	time_t now;
 
@@ -69,6 +71,14 @@ int ct_cmd_tree(struct ct_cli *cli)
 		fprintf(stderr, "chaintop tree: %s\n", e.msg);
 		goto out;
 	}
+	/* the merge rates `check` and the console measured (read only: tree saves nothing) */
+	if (o.conf.state_dir && *o.conf.state_dir) {
+		stall_path = ct_xasprintf("%s/stall.json", o.conf.state_dir);
+		if (ct_stall_load(&stall, stall_path, &e) < 0)
+			fprintf(stderr, "chaintop tree: warning: %s\n", e.msg);
+		else
+			have_stall = true;
+	}
 	now = time(NULL);
 	reports = ct_xcalloc((size_t)o.n + 1, sizeof(*reports));
 	ct_output_oneshot_lock(&o);
@@ -79,7 +89,8 @@ int ct_cmd_tree(struct ct_cli *cli)
 			failed++;
 			continue;
 		}
-		ct_chain_eval(p->model, &o.conf, o.ws.w[i].conf, now, NULL, &reports[i]);
+		ct_chain_eval(p->model, &o.conf, o.ws.w[i].conf, now, have_stall ? &stall : NULL,
+			      &reports[i]);
 		p->report = &reports[i];
 	}
 	if (json) {
@@ -103,6 +114,8 @@ out:
 		for (int i = 0; i < o.n; i++)
 			ct_chain_report_release(&reports[i]);
 	free(reports);
+	free(stall_path);
+	ct_stall_release(&stall);
 	ct_output_oneshot_release(&o);
 	return rc;
 }

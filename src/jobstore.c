@@ -7,6 +7,7 @@
  *   3  items.export_ms (transfer time of an export); items.intent and items.intent_done (the
  *      exact name of a snapshot about to be made, recorded before the call, so a killed run
  *      leaves nothing the next run cannot find)
+ *   4  disks: each VM disk's size when the backup snapshotted it (chain growth per run)
  * Lists (XAPI error params, reasons) are stored as JSON arrays of strings. Times are Unix
  * seconds (UTC). Every write is its own transaction, committed before the call returns. */
 #include "jobstore.h"
@@ -25,7 +26,7 @@
 
 #include "util.h"
 
-#define JS_VERSION 3
+#define JS_VERSION 4   /* the number of schema steps in upgrade() */
 #define JS_BUSY_MS 10000
 
 struct ct_jobstore {
@@ -107,6 +108,13 @@ static const char schema_v3[] =
 	"ALTER TABLE items ADD COLUMN intent TEXT;"
 	"ALTER TABLE items ADD COLUMN intent_done INTEGER NOT NULL DEFAULT 0;";
 
+static const char schema_v4[] =
+	"CREATE TABLE IF NOT EXISTS disks ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, item_id INTEGER NOT NULL REFERENCES items(id),"
+	" sr_uuid TEXT NOT NULL, vdi_uuid TEXT NOT NULL, physical_utilisation INTEGER NOT NULL,"
+	" virtual_size INTEGER NOT NULL, at INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS disks_item ON disks(item_id);";
+
 static int user_version(struct ct_jobstore *js, int *v, struct ct_err *e)
 {
 	sqlite3_stmt *st;
@@ -124,7 +132,7 @@ static int user_version(struct ct_jobstore *js, int *v, struct ct_err *e)
 
 static int upgrade(struct ct_jobstore *js, struct ct_err *e)
 {
-	static const char *steps[] = { schema_v1, schema_v2, schema_v3 };
+	static const char *steps[] = { schema_v1, schema_v2, schema_v3, schema_v4 };
 	int v;
 
 	if (exec(js, "BEGIN IMMEDIATE", e) < 0)
@@ -421,6 +429,75 @@ int ct_jobstore_item_end(struct ct_jobstore *js, int64_t item, const struct ct_i
 	free(params);
 	free(reasons);
 	return rc;
+}
+
+int ct_jobstore_item_disk(struct ct_jobstore *js, int64_t item, const char *sr_uuid,
+			  const char *vdi_uuid, int64_t physical_utilisation, int64_t virtual_size,
+			  struct ct_err *e)
+{
+	sqlite3_stmt *st;
+
+	if (run_stmt(js, "INSERT INTO disks (item_id, sr_uuid, vdi_uuid, physical_utilisation,"
+		     " virtual_size, at) VALUES (?, ?, ?, ?, ?, ?)", &st, e, "recording a disk") < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, item);
+	bind_text(st, 2, sr_uuid ? sr_uuid : "");
+	bind_text(st, 3, vdi_uuid ? vdi_uuid : "");
+	sqlite3_bind_int64(st, 4, physical_utilisation);
+	sqlite3_bind_int64(st, 5, virtual_size);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
+	return finish_stmt(js, st, e, "recording a disk");
+}
+
+int ct_jobstore_job_disks(struct ct_jobstore *js, const char *job, const char *pool, int max_runs,
+			  struct ct_disk_rec **out, int *n, struct ct_err *e)
+{
+	sqlite3_stmt *st;
+	struct ct_disk_rec *v = NULL;
+	int cap = 0, rc;
+
+	*out = NULL;
+	*n = 0;
+	/* the newest runs of the job on that pool that snapshotted something, oldest first */
+	if (run_stmt(js, "SELECT r.id, d.at, d.sr_uuid, d.vdi_uuid, d.physical_utilisation,"
+		     " d.virtual_size FROM disks d JOIN items i ON d.item_id = i.id"
+		     " JOIN runs r ON i.run_id = r.id WHERE r.id IN (SELECT DISTINCT r2.id FROM runs r2"
+		     " JOIN items i2 ON i2.run_id = r2.id JOIN disks d2 ON d2.item_id = i2.id"
+		     " WHERE r2.kind = 'backup' AND r2.dry_run = 0 AND r2.job = ?1 AND r2.pool = ?2"
+		     " ORDER BY r2.id DESC LIMIT ?3) ORDER BY r.id, d.id", &st, e,
+		     "reading the disks of a job's runs") < 0)
+		return -1;
+	bind_text(st, 1, job);
+	bind_text(st, 2, pool);
+	sqlite3_bind_int(st, 3, max_runs > 0 ? max_runs : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ct_disk_rec *d;
+		const unsigned char *t;
+
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = ct_xrealloc(v, (size_t)cap * sizeof(*v));
+		}
+		d = &v[(*n)++];
+		memset(d, 0, sizeof(*d));
+		d->run = sqlite3_column_int64(st, 0);
+		d->at = (time_t)sqlite3_column_int64(st, 1);
+		t = sqlite3_column_text(st, 2);
+		snprintf(d->sr_uuid, sizeof(d->sr_uuid), "%s", t ? (const char *)t : "");
+		t = sqlite3_column_text(st, 3);
+		snprintf(d->vdi_uuid, sizeof(d->vdi_uuid), "%s", t ? (const char *)t : "");
+		d->physical_utilisation = sqlite3_column_int64(st, 4);
+		d->virtual_size = sqlite3_column_int64(st, 5);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		*out = NULL;
+		*n = 0;
+		return db_err(js, e, "reading the disks of a job's runs");
+	}
+	*out = v;
+	return 0;
 }
 
 int64_t ct_jobstore_step_begin(struct ct_jobstore *js, int64_t item, const char *name,

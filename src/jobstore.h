@@ -59,6 +59,23 @@ struct ct_item_result {
 };
 int ct_jobstore_item_end(struct ct_jobstore *js, int64_t item, const struct ct_item_result *r,
 			 struct ct_err *e);
+/* A disk of the VM of a backup item, as it was right before its snapshot: SR, VDI, and the
+ * data its leaf held (physical_utilisation) — on a file-based VHD SR, what the snapshot
+ * turns into a base copy the garbage collector merges later. */
+int ct_jobstore_item_disk(struct ct_jobstore *js, int64_t item, const char *sr_uuid,
+			  const char *vdi_uuid, int64_t physical_utilisation, int64_t virtual_size,
+			  struct ct_err *e);
+struct ct_disk_rec {
+	int64_t run;
+	time_t at;                  /* when it was recorded (right before the snapshot) */
+	char sr_uuid[40], vdi_uuid[40];
+	int64_t physical_utilisation, virtual_size;
+};
+/* The disks recorded by the newest max_runs (<= 0: all) non-dry backup runs of job on pool
+ * that recorded any, oldest run first. *out owned (free it). */
+int ct_jobstore_job_disks(struct ct_jobstore *js, const char *job, const char *pool, int max_runs,
+			  struct ct_disk_rec **out, int *n, struct ct_err *e);
+
 /* A step inside an item ("gate", "snapshot", "tag", "export", "retention", "destroy VM",
  * ...). Steps are committed as they end. */
 int64_t ct_jobstore_step_begin(struct ct_jobstore *js, int64_t item, const char *name,

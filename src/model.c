@@ -498,7 +498,8 @@ static void vdi_digest(const struct ct_vdi *v, struct ct_vdi_digest *d)
 	if (blocks)
 		d->flags |= CT_DG_BLOCKS;
 	d->physical_utilisation = v->physical_utilisation;
-	/* a CBT log keeps the vhd-parent it had until the next SR scan: not a chain member */
+	/* a CBT log keeps the vhd-parent it had until the next SR scan: not a chain member
+	 * (the rule of ct_vdi_not_chain, on the vdi_type read above) */
 	if (v->type == CT_VDI_CBT_METADATA || (vt && !strcasecmp(vt, "cbtlog")))
 		d->flags |= CT_DG_NOT_CHAIN;
 	/* SM cleanup.py gatherLeafCoalesceable skips these (leaf-coalesce: other_config) */
@@ -954,7 +955,7 @@ static void build_class(struct ct_model *m, enum ct_class c)
 			if (!sr)
 				break;
 			gx_add(&ix[IX_SR_VDIS], sr, NULL, v);
-			if (p && *p)
+			if (p && *p && !ct_vdi_not_chain(v))
 				gx_add(&ix[IX_CHILDREN], sr, p, v);
 			break;
 		}
@@ -1237,9 +1238,16 @@ struct ct_vdi *const *ct_model_sr_vdis(struct ct_model *m, const struct ct_sr *s
 						 NULL, n);
 }
 
+bool ct_vdi_not_chain(const struct ct_vdi *v)
+{
+	const char *vt = ct_map_get(&v->sm_config, "vdi_type");
+
+	return v->type == CT_VDI_CBT_METADATA || (vt && !strcasecmp(vt, "cbtlog"));
+}
+
 struct ct_vdi *ct_model_vdi_parent(struct ct_model *m, const struct ct_vdi *v)
 {
-	if (!v)
+	if (!v || ct_vdi_not_chain(v))
 		return NULL;
 	const char *sr = nonnull_ref(v->sr);
 	const char *p = ct_map_get(&v->sm_config, "vhd-parent");
@@ -1253,7 +1261,7 @@ struct ct_vdi *ct_model_vdi_parent(struct ct_model *m, const struct ct_vdi *v)
 	const struct group *g = gindex_find(&x->uuid[CT_VDI], p, NULL);
 	for (size_t i = 0; g && i < g->count; i++) {
 		struct ct_vdi *cand = x->uuid[CT_VDI].flat[g->start + i];
-		if (cand != v && cand->sr && !strcmp(cand->sr, sr))
+		if (cand != v && cand->sr && !strcmp(cand->sr, sr) && !ct_vdi_not_chain(cand))
 			return cand;
 	}
 	return NULL;

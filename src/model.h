@@ -338,9 +338,14 @@ void ct_model_prefetch_ref(const struct ct_model *m, enum ct_class c, struct ct_
  * borrowed like the records. */
 /* VDIs whose SR field is this SR (base copies included). */
 struct ct_vdi *const *ct_model_sr_vdis(struct ct_model *m, const struct ct_sr *sr, size_t *n);
-/* The VDI named by sm_config["vhd-parent"] on the same SR, NULL if none or unknown. */
+/* A CBT log (type cbt_metadata, or sm_config vdi_type cbtlog): it keeps the vhd-parent it
+ * had until the next SR scan, but is no member of any chain (the chain engine leaves it
+ * out of the forest, and so do the two lookups below). */
+bool ct_vdi_not_chain(const struct ct_vdi *v);
+/* The VDI named by sm_config["vhd-parent"] on the same SR, NULL if none or unknown, or if
+ * v is a CBT log. */
 struct ct_vdi *ct_model_vdi_parent(struct ct_model *m, const struct ct_vdi *v);
-/* VDIs of the same SR whose vhd-parent is v's uuid. */
+/* VDIs of the same SR whose vhd-parent is v's uuid (CBT logs left out). */
 struct ct_vdi *const *ct_model_vdi_children(struct ct_model *m, const struct ct_vdi *v, size_t *n);
 /* VBDs whose VDI is v / whose VM is vm (from the VBD records, not the VDI/VM sets). */
 struct ct_vbd *const *ct_model_vdi_vbds(struct ct_model *m, const struct ct_vdi *v, size_t *n);

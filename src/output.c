@@ -252,6 +252,12 @@ static json_t *vm_json(const struct ct_vm_verdict *vv)
 	for (int i = 0; i < vv->n_reasons; i++)
 		json_array_append_new(rs, ct_output_jstr(vv->reasons[i]));
 	json_object_set_new(o, "reasons", rs);
+	/* refused only for chains the GC alone clears: seconds until the gate passes again at
+	 * the measured merge rate, and the data it waits for; null when unknown */
+	json_object_set_new(o, "gate_eta_seconds", vv->gate_eta >= 0 ? json_integer(vv->gate_eta)
+			    : json_null());
+	json_object_set_new(o, "gate_work_bytes", vv->gate_eta >= 0 ? json_integer(vv->gate_work)
+			    : json_null());
 	json_object_set_new(o, "max_depth", json_integer(vv->max_depth));
 	json_object_set_new(o, "severity", json_string_nocheck(ct_severity_name(vv->severity)));
 	return o;

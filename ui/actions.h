@@ -46,6 +46,8 @@
 	  "read the selected object's detail in full, in a scrolling pager") \
 	X(BACKUP,    "backup",      "b",        'b',       0,            0,         VW_TREE, AF_HINT | AF_CHANGES, \
 	  "gated backup of the selected VM (shows the gate verdict first)") \
+	X(SCAN,      "scan",        "S",        'S',       0,            0,         VW_TREE, AF_CHANGES, \
+	  "SR.scan of the selected SR, after a dialog naming it: SM rescans it and kicks its garbage collector") \
 	X(TAG,       "tag",         "Space",    ' ',       0,            0,         VW_SNAP, AF_HINT | AF_CHANGES, "tag or untag a candidate for deletion") \
 	X(DELETE,    "delete",      "d",        'd',       0,            0,         VW_SNAP, AF_HINT | AF_CHANGES | AF_DESTRUCTIVE, \
 	  "delete the tagged (or the selected) candidates, after a dialog listing every call") \

@@ -370,6 +370,8 @@ static void detail_from(struct ct_ui *ui, struct ct_ui_pool *p, struct ct_model 
 {
 	ct_strset_release(&ui->detail);
 	ct_rows_detail(&ui->detail, r, &p->pv, m, rep, now);
+	if (r->cls == CT_SR && m)
+		ct_ui_keepup_detail(ui, p, m, rep, r->ref, &ui->detail);
 	snprintf(ui->detail_key, sizeof(ui->detail_key), "%s", r->key);
 }
 
@@ -1196,6 +1198,8 @@ static void handle_key(struct ct_ui *ui, int ch)
 				ct_backup_confirmed(ui);
 			else if (k == DLG_PRUNE)
 				ct_snap_confirmed(ui);
+			else if (k == DLG_SCAN)
+				ct_scan_confirmed(ui);
 			ct_dialog_close(ui);
 		}
 		return;
@@ -1300,6 +1304,7 @@ static void ui_release(struct ct_ui *ui)
 	ct_status_release(&ui->status);
 	ct_snap_release(ui);
 	ct_jobs_release(ui);
+	ct_ui_keepup_release();
 	if (ui->js)
 		ct_jobstore_close(ui->js);
 }
@@ -1391,6 +1396,19 @@ int ct_console_run(struct ct_cli *cli)
 		ui.pools[i].w = &ws.w[i];
 		ui.pools[i].read_only = cli->read_only || ws.w[i].conf->read_only;
 		ui.pools[i].pv.name = ws.w[i].conf->name;
+		/* the merge rates `check` measured (the console keeps its own from there on
+		 * and saves nothing): the SR's ETA, the gate ETA and keep-up at once */
+		if (cfg.state_dir && *cfg.state_dir) {
+			char *sp = ct_xasprintf("%s/stall.json", cfg.state_dir);
+			struct ct_err se;
+
+			ct_err_init(&se);
+			if (ct_stall_load(&ui.pools[i].stall, sp, &se) < 0) {
+				ct_stall_release(&ui.pools[i].stall);
+				memset(&ui.pools[i].stall, 0, sizeof(ui.pools[i].stall));
+			}
+			free(sp);
+		}
 	}
 	ct_status_init(&ui.status);
 	ct_worker_init(&ui.worker, ui.self_pipe[1]);

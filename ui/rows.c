@@ -615,7 +615,7 @@ static void fill_sr_row(struct ct_row *r, const struct ct_sr_verdict *sv)
 	if (sv->vhd)
 		bfmt(r->info, sizeof(r->info), "%.0f%% free, %d VDIs, %d pending coalesce%s%s%s",
 			 sv->free_percent, sv->n_vdis, sv->pending, note[0] ? ", " : "", note,
-			 sv->gc_paused ? ", GC paused" : "");
+			 sv->gc_paused ? ", GC relinking a chain" : "");
 	else
 		bfmt(r->info, sizeof(r->info), "%.0f%% free, %d VDIs, no VHD chains",
 			 sv->free_percent, sv->n_vdis);
@@ -1038,6 +1038,14 @@ static void detail_gate(struct ct_strset *out, struct ct_model *m, const struct 
 	san(name, sizeof(name), vm->name_label);
 	if (i >= 0 && rep->vms[i].refused) {
 		line(out, "Gate for VM '%s': REFUSED", name);
+		if (rep->vms[i].gate_eta >= 0) {
+			char eb[32], wb[16];
+
+			ct_format_duration(rep->vms[i].gate_eta, eb, sizeof(eb));
+			ct_format_bytes(rep->vms[i].gate_work, wb, sizeof(wb));
+			line(out, "  the gate should pass again in about %s (%s still to merge on its chains)",
+			     eb, wb);
+		}
 		for (int k = 0; k < rep->vms[i].n_reasons && k < 6; k++) {
 			char reason[512];
 
@@ -1185,6 +1193,14 @@ static void detail_vm(struct ct_strset *out, struct ct_model *m, const struct ct
 			line(out, "Gate: a snapshot may go ahead now");
 		} else {
 			line(out, "Gate: REFUSED");
+			if (vv->gate_eta >= 0) {
+				char eb[32], wb[16];
+
+				ct_format_duration(vv->gate_eta, eb, sizeof(eb));
+				ct_format_bytes(vv->gate_work, wb, sizeof(wb));
+				line(out, "  the gate should pass again in about %s (%s still to merge on its chains)",
+				     eb, wb);
+			}
 			for (int r = 0; r < vv->n_reasons && r < 8; r++) {
 				char reason[512];
 

@@ -251,6 +251,9 @@ void ct_tree_action(struct ct_ui *ui, enum ct_action a)
 		ct_pager_open(ui, title, &ui->detail);
 		return;
 	}
+	case ACT_SCAN:
+		ct_scan_start_dialog(ui);
+		return;
 	default:
 		return;
 	}

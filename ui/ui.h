@@ -125,7 +125,7 @@ struct ct_ui_status {
 };
 
 /* A modal dialog: text lines, Cancel (focus first) and an OK button, optional typed word. */
-enum ct_dialog_kind { DLG_NONE, DLG_BACKUP, DLG_PRUNE };
+enum ct_dialog_kind { DLG_NONE, DLG_BACKUP, DLG_PRUNE, DLG_SCAN };
 struct ct_ui_dialog {
 	enum ct_dialog_kind kind;
 	char title[160];
@@ -326,6 +326,16 @@ int ct_worker_start(struct ct_ui *ui, const char *what, void (*fn)(struct ct_ui_
 void ct_worker_poll(struct ct_ui *ui);
 void ct_worker_release(struct ct_ui_worker *w);
 void ct_worker_status_text(struct ct_ui_worker *w, char *buf, size_t len);
+
+/* scan.c: S on an SR row (SR.scan after a dialog) */
+void ct_scan_start_dialog(struct ct_ui *ui);
+void ct_scan_confirmed(struct ct_ui *ui);
+
+/* keepup.c: the SR detail's "can this SR keep up?" lines, inserted into detail */
+void ct_ui_keepup_detail(struct ct_ui *ui, struct ct_ui_pool *p, struct ct_model *m,
+			 const struct ct_chain_report *rep, const char *sr_ref,
+			 struct ct_strset *detail);
+void ct_ui_keepup_release(void);
 
 /* list helper: move a list selection by an action; returns true if it was a movement */
 bool ct_list_move(struct ct_ui_list *l, enum ct_action a, int n, int page);

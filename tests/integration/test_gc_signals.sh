@@ -146,6 +146,12 @@ OUT=$("$CHAINTOP" check -c "$T_TMP/eta.conf" --format json 2>/dev/null)
 assert_eq "json: merge rate measured" \
 	"$(json_get '[s["merge_rate"] > 0 for s in d["pools"][0]["srs"] if s["name"]=="nfs-01"][0]' <<<"$OUT")" True
 assert_contains "stall memory keeps the rate" "$(cat "$T_TMP/state/chaintop/stall.json")" '"rate"'
+# tree reads the rate check measured (and saves nothing); VMs carry their gate ETA field
+OUT=$("$CHAINTOP" tree -c "$T_TMP/eta.conf" --json 2>/dev/null)
+assert_eq "tree json: the measured merge rate" \
+	"$(json_get '[s["merge_rate"] is not None and s["merge_rate"] > 0 for s in d["pools"][0]["srs"] if s["name"]=="nfs-01"][0]' <<<"$OUT")" True
+assert_eq "tree json: gate_eta_seconds per VM (null: nothing to wait for)" \
+	"$(json_get '[("gate_eta_seconds" in v, v["gate_eta_seconds"]) for v in d["pools"][0]["vms"] if v["name"]=="healthy-vm"][0]' <<<"$OUT")" "(True, None)"
 
 # chaintop scan: SR.scan on the named SR (kicks its GC); refused read-only; unknown SR
 sim_ctl ce POST /sim/calls/clear >/dev/null

@@ -1394,6 +1394,150 @@ START_TEST(work_left_from_vhd_blocks)
 }
 END_TEST
 
+START_TEST(gate_eta_per_vm)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vm *a = fx_vm(&F, "stacked"), *b;
+	struct ct_vdi *p = fx_base(&F, sr, NULL), *x1, *x2, *l;
+	struct ct_stall st = { 0 };
+	int64_t mib = 1 << 20;
+
+	/* p <- x1 <- x2 <- leaf: 2 stacked base copies (tolerance 1), 3 links to merge */
+	x1 = fx_base(&F, sr, p);
+	x2 = fx_base(&F, sr, x1);
+	l = fx_vdi_o(&F, sr, "stacked", (struct fx_vdi_opts){ .parent = x2 });
+	fx_vbd(&F, a, l, "0");
+	sized(p, 4 * mib, 0, 1);
+	sized(x1, 20 * mib, 0, 9);        /* 20 MiB into p */
+	sized(x2, 10 * mib, 0, 4);        /* 10 MiB into x1 */
+	sized(l, 8 * mib, -1, -1);        /* 8 MiB, estimated */
+	vm_over_base(sr, "web02", &b);    /* 20 GiB more SR work, on a VM the gate lets pass */
+	/* no measured rate: no figure */
+	eval();
+	ck_assert(VM(a)->refused);
+	ck_assert_int_eq(VM(a)->gate_eta, -1);
+	ck_assert(!vm_reason_has(VM(a), "should pass again"));
+	ct_chain_report_release(&R);
+	/* 1 MiB/s measured: its own 38 MiB in 38 s, not the SR's 20 GiB */
+	st.e = ct_xcalloc(1, sizeof(*st.e));
+	st.n = st.cap = 1;
+	snprintf(st.e[0].sr_uuid, sizeof(st.e[0].sr_uuid), "%s", sr->o.uuid);
+	st.e[0].rate = (double)mib;
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW, &st, &R), 0);
+	ck_assert_int_eq(VM(a)->gate_work, 38 * mib);
+	ck_assert_int_eq(VM(a)->gate_eta, 38);
+	ck_assert(vm_reason_has(VM(a), "the gate should pass again in about 38s (38.0 MiB still to "
+				"merge on 3 links of this VM's chains at the SR's measured 3.5 GiB/h)"));
+	ck_assert(!VM(b)->refused);
+	ck_assert_int_eq(VM(b)->gate_eta, -1);
+	ck_assert(SRV(sr)->eta > 20000);
+	ct_chain_report_release(&R);
+	/* the GC cannot run: no promise */
+	sr_set(sr, "other", "gc", "false");
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 1, &st, &R), 0);
+	ck_assert_int_eq(VM(a)->gate_eta, -1);
+	ct_stall_release(&st);
+}
+END_TEST
+
+START_TEST(stall_patience_scales_with_merge)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 8000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vm *vm = fx_vm(&F, "big");
+	struct ct_vdi *b = fx_base(&F, sr, NULL);
+	struct ct_vdi *l = fx_vdi_o(&F, sr, "big", (struct fx_vdi_opts){ .parent = b,
+		.size = 4096 * FX_GIB });
+	struct ct_stall st = { 0 };
+
+	fx_vbd(&F, vm, l, "0");
+	l = sized(l, 2048 * FX_GIB, -1, -1);   /* 2 TiB to leaf-coalesce */
+	fx_gc_task(&F, sr, 0.0);
+	st.e = ct_xcalloc(1, sizeof(*st.e));
+	st.n = st.cap = 1;
+	snprintf(st.e[0].sr_uuid, sizeof(st.e[0].sr_uuid), "%s", sr->o.uuid);
+	st.e[0].rate = 100.0 * (1 << 20);       /* 100 MiB/s measured: 2 TiB in ~5.8 h */
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW, &st, &R), 0);
+	ck_assert_int_eq(SRV(sr)->merge_max, 2048 * FX_GIB);
+	ck_assert_int_eq(SRV(sr)->patience, 41943);
+	ct_chain_report_release(&R);
+	/* 7 h without a finished merge: past stall_after (6 h), not past the merge's patience */
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 7 * 3600, &st, &R), 0);
+	ck_assert(!SRV(sr)->gc_stalled);
+	ct_chain_report_release(&R);
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 12 * 3600, &st, &R), 0);
+	ck_assert(SRV(sr)->gc_stalled);
+	ck_assert(has_problem(CT_SEV_WARNING, "no merge finished for over 11h39m (twice the time "
+			      "its largest merge, 2.0 TiB, takes at the measured 351.6 GiB/h)"));
+	ct_chain_report_release(&R);
+	/* less work left in the chain is progress, whatever the task's progress says */
+	sized(l, 1024 * FX_GIB, -1, -1);
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 12 * 3600 + 60, &st, &R), 0);
+	ck_assert(!SRV(sr)->gc_stalled);
+	ct_stall_release(&st);
+}
+END_TEST
+
+START_TEST(gc_failing_same_candidate)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vm *vm = fx_vm(&F, "stuck");
+	struct ct_vdi *p = fx_base(&F, sr, NULL), *x1 = fx_base(&F, sr, p);
+	struct ct_vdi *l = fx_vdi_o(&F, sr, "stuck", (struct fx_vdi_opts){ .parent = x1 });
+	struct ct_stall st = { 0 };
+	struct ct_task *t = NULL;
+	char path[] = "/tmp/chaintop-stall-XXXXXX";
+	struct ct_stall back = { 0 };
+	struct ct_err e;
+	int fd;
+
+	fx_vbd(&F, vm, l, "0");
+	/* GC runs one after the other (a new task each), base copy x1 never merged */
+	for (int run = 0; run <= CT_GC_FAIL_RUNS; run++) {
+		if (t)
+			ct_model_del(&F.m, CT_TASK, t->o.ref);
+		t = fx_gc_task(&F, sr, 0.0);
+		ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + run * 60, &st, &R), 0);
+		if (run < CT_GC_FAIL_RUNS) {
+			ck_assert_int_eq(SRV(sr)->gc_stuck, 0);
+			ck_assert(!has_problem(CT_SEV_WARNING, "is failing"));
+		}
+		ct_chain_report_release(&R);
+	}
+	/* the same task again is the same run: nothing counted twice */
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 300, &st, &R), 0);
+	ck_assert_int_eq(SRV(sr)->gc_stuck, 1);
+	ck_assert_int_eq(SRV(sr)->gc_stuck_runs, CT_GC_FAIL_RUNS);
+	ck_assert_ptr_eq(SRV(sr)->gc_stuck_vdi, ct_model_vdi(&F.m, x1->o.ref));
+	ck_assert(has_problem(CT_SEV_WARNING, "is failing: base copy "));
+	ck_assert(has_problem(CT_SEV_WARNING, x1->o.uuid));
+	ck_assert_str_eq(SRV(sr)->gc_note, "GC failing: a merge still waits after 3 runs");
+	ck_assert(has_problem(CT_SEV_WARNING, " is still not merged "
+			      "into its parent after 3 GC runs (SM skips a merge that failed"));
+	ct_chain_report_release(&R);
+	/* kept across check runs */
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ct_err_init(&e);
+	ck_assert_int_eq(ct_stall_save(&st, path, &e), 0);
+	ck_assert_int_eq(ct_stall_load(&back, path, &e), 0);
+	unlink(path);
+	ck_assert_int_eq(back.e[0].n_cand, st.e[0].n_cand);
+	ck_assert_int_eq(back.e[0].gc_task, st.e[0].gc_task);
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 360, &back, &R), 0);
+	ck_assert_int_eq(SRV(sr)->gc_stuck, 1);
+	ct_chain_report_release(&R);
+	ct_stall_release(&back);
+	/* merged at last: x1 gone (the leaf now on p), nothing failing */
+	ct_model_del(&F.m, CT_VDI, x1->o.ref);
+	vdi_set(l, "sm", "vhd-parent", p->o.uuid);
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW + 400, &st, &R), 0);
+	ck_assert_int_eq(SRV(sr)->gc_stuck, 0);
+	ck_assert(!has_problem(CT_SEV_WARNING, "is failing"));
+	ct_stall_release(&st);
+}
+END_TEST
+
 START_TEST(gc_task_failure_remembered)
 {
 	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
@@ -1467,6 +1611,9 @@ int main(void)
 	tcase_add_test(tc, dom0_attached_vdi);
 	tcase_add_test(tc, work_left_from_vhd_blocks);
 	tcase_add_test(tc, gc_task_failure_remembered);
+	tcase_add_test(tc, gate_eta_per_vm);
+	tcase_add_test(tc, stall_patience_scales_with_merge);
+	tcase_add_test(tc, gc_failing_same_candidate);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

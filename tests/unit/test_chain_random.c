@@ -1316,9 +1316,14 @@ static void dump_stall(struct ct_sb *sb, const struct ct_stall *s)
 	for (int i = 0; i < s->n; i++) {
 		ct_sb_adds(sb, " stall sr_uuid=");
 		esc(sb, s->e[i].sr_uuid);
-		ct_sb_addf(sb, " pending=%d since=%lld gc_progress=%.17g gc_progress_at=%lld\n",
-			   s->e[i].pending, (long long)s->e[i].since, s->e[i].gc_progress,
-			   (long long)s->e[i].gc_progress_at);
+		ct_sb_addf(sb, " pending=%d since=%lld gc_progress=%.17g gc_progress_at=%lld "
+			   "gc_task=%llx cand=", s->e[i].pending, (long long)s->e[i].since,
+			   s->e[i].gc_progress, (long long)s->e[i].gc_progress_at,
+			   (unsigned long long)s->e[i].gc_task);
+		for (int k = 0; k < s->e[i].n_cand; k++)
+			ct_sb_addf(sb, "%llx:%d,", (unsigned long long)s->e[i].cand[k].h,
+				   s->e[i].cand[k].runs);
+		ct_sb_adds(sb, "\n");
 	}
 }
 
@@ -1354,13 +1359,15 @@ static char *dump_report(struct ct_model *m, int rc, const struct ct_chain_repor
 			   (long long)s->coalesce_error_at, s->coalesce_failed);
 		ct_sb_addf(&sb, " gc_stalled=%d pending_since=%lld gate={%d,%d,%d,%d,%lld} "
 			   "health={%d,%d,%d,%d,%lld,%lld} severity=%d coalesce_failed=%d "
-			   "refused_vms=%d first_vdi=%d n_vdi_verdicts=%d\n", s->gc_stalled,
+			   "refused_vms=%d first_vdi=%d n_vdi_verdicts=%d merge_max=%lld patience=%lld "
+			   "gc_task=%llx gc_stuck=%d/%d\n", s->gc_stalled,
 			   (long long)s->pending_since, s->gate.tolerance, s->gate.max_depth,
 			   s->gate.min_free_percent, (int)s->gate.policy, (long long)s->gate.wait_timeout,
 			   s->health.warn_depth, s->health.crit_depth, s->health.coalesce_warn,
 			   s->health.crit_free_percent, (long long)s->health.stale_after,
 			   (long long)s->health.stall_after, (int)s->severity, s->coalesce_failed,
-			   s->refused_vms, s->first_vdi, s->n_vdi_verdicts);
+			   s->refused_vms, s->first_vdi, s->n_vdi_verdicts, (long long)s->merge_max,
+			   s->patience, (unsigned long long)s->gc_task, s->gc_stuck, s->gc_stuck_runs);
 	}
 	for (int i = 0; i < rp->n_vdis; i++) {
 		const struct ct_vdi_verdict *v = &rp->vdis[i];
@@ -1378,16 +1385,18 @@ static char *dump_report(struct ct_model *m, int rc, const struct ct_chain_repor
 		OREF(&sb, m, v->snapshot_vm);
 		ct_sb_addf(&sb, " cycle=%d missing_parent=", v->cycle);
 		esc(&sb, v->missing_parent);
-		ct_sb_addf(&sb, " broken_above=%d gc_mark=%d paused=%d no_coalesce=%s\n",
-			   v->broken_above, v->gc_mark, v->paused, v->no_coalesce ? v->no_coalesce : "-");
+		ct_sb_addf(&sb, " broken_above=%d gc_mark=%d paused=%d no_coalesce=%s merge=%d/%lld\n",
+			   v->broken_above, v->gc_mark, v->paused, v->no_coalesce ? v->no_coalesce : "-",
+			   v->merge_link, (long long)v->merge_bytes);
 	}
 	for (int i = 0; i < rp->n_vms; i++) {
 		const struct ct_vm_verdict *v = &rp->vms[i];
 
 		ct_sb_addf(&sb, "vm[%d] vm=", i);
 		OREF(&sb, m, v->vm);
-		ct_sb_addf(&sb, " refused=%d n_reasons=%d n_snapshots=%d max_depth=%d severity=%d\n",
-			   v->refused, v->n_reasons, v->n_snapshots, v->max_depth, (int)v->severity);
+		ct_sb_addf(&sb, " refused=%d n_reasons=%d n_snapshots=%d max_depth=%d severity=%d "
+			   "gate_eta=%lld gate_work=%lld\n", v->refused, v->n_reasons, v->n_snapshots,
+			   v->max_depth, (int)v->severity, v->gate_eta, (long long)v->gate_work);
 		for (int k = 0; k < v->n_reasons; k++) {
 			ct_sb_adds(&sb, "  reason ");
 			esc(&sb, v->reasons[k]);

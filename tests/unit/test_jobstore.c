@@ -73,7 +73,7 @@ START_TEST(test_schema_created)
 
 		memcpy(top, dir, sizeof(top));
 		snprintf(dir, sizeof(dir), "%.200s/a/b", top);
-		ck_assert_int_eq(db_int("PRAGMA user_version"), 3);
+		ck_assert_int_eq(db_int("PRAGMA user_version"), 4);
 		ck_assert_int_eq(db_int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('runs','items','steps')"), 3);
 		ck_assert_int_eq(db_int("SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
 		memcpy(dir, top, sizeof(dir));
@@ -274,7 +274,7 @@ START_TEST(test_upgrade_from_v0)
 	ck_assert_int_gt(run, 0);
 	ck_assert_int_eq(ct_jobstore_run_end(js, run, CT_RUN_SUCCESS, NULL, &e), 0);
 	ct_jobstore_close(js);
-	ck_assert_int_eq(db_int("PRAGMA user_version"), 3);
+	ck_assert_int_eq(db_int("PRAGMA user_version"), 4);
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM notes"), 1);
 	/* reopening a current file changes nothing */
 	js = ct_jobstore_open(dir, &e);
@@ -319,7 +319,49 @@ START_TEST(test_upgrade_from_v1)
 	ck_assert_int_eq(r.n_ok, 1);
 	ct_run_rec_release(&r);
 	ct_jobstore_close(js);
-	ck_assert_int_eq(db_int("PRAGMA user_version"), 3);
+	ck_assert_int_eq(db_int("PRAGMA user_version"), 4);
+}
+END_TEST
+
+START_TEST(test_disks_per_run)
+{
+	struct ct_err e;
+	struct ct_jobstore *js;
+	struct ct_disk_rec *d;
+	int64_t run[3], item;
+	int n;
+
+	ct_err_init(&e);
+	js = ct_jobstore_open(dir, &e);
+	ck_assert_msg(js != NULL, "%s", e.msg);
+	for (int k = 0; k < 3; k++) {
+		run[k] = ct_jobstore_run_begin(js, "backup", "nightly", "lab", k == 1, &e);
+		item = ct_jobstore_item_begin(js, run[k], "vm-u", "web01", &e);
+		ck_assert_int_eq(ct_jobstore_item_disk(js, item, "sr-u", "vdi-a", 100 + k, 1000, &e), 0);
+		ck_assert_int_eq(ct_jobstore_item_disk(js, item, "sr-u", "vdi-b", 200 + k, 2000, &e), 0);
+		ct_jobstore_run_end(js, run[k], CT_RUN_SUCCESS, NULL, &e);
+	}
+	/* another job's run is not this job's */
+	run[1] = ct_jobstore_run_begin(js, "backup", "weekly", "lab", false, &e);
+	item = ct_jobstore_item_begin(js, run[1], "vm-u", "web01", &e);
+	ct_jobstore_item_disk(js, item, "sr-u", "vdi-a", 999, 1000, &e);
+	ck_assert_int_eq(ct_jobstore_job_disks(js, "nightly", "lab", 8, &d, &n, &e), 0);
+	/* the dry run recorded nothing that counts: runs 0 and 2, oldest first */
+	ck_assert_int_eq(n, 4);
+	ck_assert_int_eq(d[0].run, run[0]);
+	ck_assert_str_eq(d[0].vdi_uuid, "vdi-a");
+	ck_assert_int_eq(d[0].physical_utilisation, 100);
+	ck_assert_str_eq(d[3].sr_uuid, "sr-u");
+	ck_assert_int_eq(d[3].physical_utilisation, 202);
+	ck_assert_int_eq(d[3].virtual_size, 2000);
+	ck_assert_int_gt(d[3].at, 0);
+	free(d);
+	/* only the newest run */
+	ck_assert_int_eq(ct_jobstore_job_disks(js, "nightly", "lab", 1, &d, &n, &e), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(d[0].physical_utilisation, 102);
+	free(d);
+	ct_jobstore_close(js);
 }
 END_TEST
 
@@ -491,6 +533,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_upgrade_from_v0);
 	tcase_add_test(tc, test_upgrade_from_v1);
 	tcase_add_test(tc, test_newer_schema_refused);
+	tcase_add_test(tc, test_disks_per_run);
 	tcase_add_test(tc, test_list_newest_first_and_failed);
 	tcase_add_test(tc, test_two_handles);
 	tcase_add_test(tc, test_bad_dir);

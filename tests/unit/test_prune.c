@@ -419,6 +419,38 @@ START_TEST(effect_none_and_stacked)
 }
 END_TEST
 
+START_TEST(effect_ignores_cbt_logs)
+{
+	/* base B with children: leaf L (in use), orphan O, and two CBT logs that kept B as
+	 * their vhd-parent (XO's "purge snapshot data" before the next SR scan). The CBT logs
+	 * are no chain members: deleting O leaves B with one child (L), a coalesce. */
+	struct ct_vm *vm = fx_vm(&F, "cbtvm");
+	struct ct_vdi *b = fx_base(&F, SR, NULL);
+	struct ct_vdi *l = fx_vdi(&F, SR, "cbtvm disk", b);
+	struct ct_vdi *o = fx_vdi(&F, SR, "lost", b);
+	struct ct_vdi *log1 = fx_vdi_o(&F, SR, "cbt log", (struct fx_vdi_opts){ .parent = b,
+		.snapshot = true, .type = CT_VDI_CBT_METADATA });
+	struct ct_vdi *log2 = fx_vdi_o(&F, SR, "cbt log 2", (struct fx_vdi_opts){ .parent = b,
+		.snapshot = true, .type = CT_VDI_USER });
+	const struct ct_prune_cand *c;
+	size_t nc = 9;
+
+	ct_map_set(&log2->sm_config, "vdi_type", "cbtlog");
+	fx_vbd(&F, vm, l, "0");
+	ck_assert_ptr_null(ct_model_vdi_parent(&F.m, log1));
+	ck_assert_ptr_null(ct_model_vdi_parent(&F.m, log2));
+	ct_model_vdi_children(&F.m, b, &nc);
+	ck_assert_int_eq((int)nc, 2);
+	find(-1);
+	c = cand(o->o.uuid);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->coalesces, 1);
+	ck_assert_int_eq(c->bytes_after_gc, o->physical_utilisation + l->physical_utilisation);
+	ck_assert_msg(strstr(c->chain, ", 2 children)") != NULL, "chain: %s", c->chain);
+	ck_assert(!has_text(c->effects, c->n_effects, "no coalesce work"));
+}
+END_TEST
+
 START_TEST(effect_combined)
 {
 	/* root base P has children X (an orphan leaf) and base A, whose only child S is a
@@ -747,6 +779,7 @@ static Suite *prune_suite(void)
 	tcase_add_test(t, snapshot_disk_never_rules);
 	tcase_add_test(t, effect_garbage_then_coalesce);
 	tcase_add_test(t, effect_none_and_stacked);
+	tcase_add_test(t, effect_ignores_cbt_logs);
 	tcase_add_test(t, effect_combined);
 	tcase_add_test(t, plan_order_and_copy);
 	tcase_add_test(t, untrusted_names_sanitised);

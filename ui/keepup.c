@@ -1,0 +1,101 @@
+/* keepup.c - the console's "can this SR keep up?" lines in the SR detail: each backup job
+ * of the pool whose history and the SR's measured merge rate give the figures
+ * (src/keepup.h). The job history is read at most every 30 s per SR (the detail is
+ * rebuilt on every change of the model). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jobstore.h"
+#include "keepup.h"
+#include "ui.h"
+#include "util.h"
+
+#define KEEPUP_CACHE_S 30
+
+static struct {
+	char pool[128], sr_ref[128];
+	time_t at;
+	struct ct_strset lines;
+} cache;
+
+static void compute(struct ct_ui *ui, struct ct_ui_pool *p, struct ct_model *m,
+		    const struct ct_chain_report *rep, const char *sr_ref)
+{
+	const char *pool = p->w->conf->name;
+	struct ct_jobstore *js = NULL;
+	struct ct_err e;
+
+	ct_err_init(&e);
+	for (int j = 0; j < ui->cfg->n_jobs; j++) {
+		const struct ct_job_conf *job = &ui->cfg->jobs[j];
+		struct ct_disk_rec *d = NULL;
+		struct ct_keepup *k = NULL;
+		int n = 0, nk;
+
+		if (!job->pool || !pool || strcmp(job->pool, pool))
+			continue;
+		if (!js && !(js = ct_ui_jobstore(ui)))
+			return;
+		if (ct_jobstore_job_disks(js, job->name, pool, CT_KEEPUP_RUNS, &d, &n, &e) < 0)
+			continue;
+		nk = ct_keepup_eval(d, n, ui->cfg, job, pool, m, rep, &k);
+		for (int i = 0; i < nk; i++) {
+			char buf[768];
+
+			if (strcmp(rep->srs[k[i].sr_index].sr->o.ref, sr_ref))
+				continue;
+			snprintf(buf, sizeof(buf), "  %s %s", k[i].keeps_up ? "keeps up:" : "FALLS BEHIND:",
+				 k[i].sentence);
+			ct_strset_add(&cache.lines, buf);
+		}
+		ct_keepup_release(k, nk);
+		free(d);
+	}
+}
+
+void ct_ui_keepup_detail(struct ct_ui *ui, struct ct_ui_pool *p, struct ct_model *m,
+			 const struct ct_chain_report *rep, const char *sr_ref,
+			 struct ct_strset *detail)
+{
+	time_t now = time(NULL);
+	struct ct_strset out = { 0 };
+	size_t at = detail->n;
+
+	if (!rep || !sr_ref || ui->cfg->n_jobs == 0)
+		return;
+	if (strcmp(cache.pool, p->w->conf->name) || strcmp(cache.sr_ref, sr_ref) ||
+	    now - cache.at >= KEEPUP_CACHE_S || now < cache.at) {
+		ct_strset_release(&cache.lines);
+		snprintf(cache.pool, sizeof(cache.pool), "%s", p->w->conf->name);
+		snprintf(cache.sr_ref, sizeof(cache.sr_ref), "%s", sr_ref);
+		cache.at = now;
+		compute(ui, p, m, rep, sr_ref);
+	}
+	if (cache.lines.n == 0)
+		return;
+	/* after the SR's GC figures: before its limits line */
+	for (size_t i = 0; i < detail->n; i++)
+		if (!strncmp(detail->v[i], "  limits:", 9)) {
+			at = i;
+			break;
+		}
+	for (size_t i = 0; i < detail->n; i++) {
+		if (i == at)
+			for (size_t k = 0; k < cache.lines.n; k++)
+				ct_strset_add(&out, cache.lines.v[k]);
+		ct_strset_add(&out, detail->v[i]);
+	}
+	if (at == detail->n)
+		for (size_t k = 0; k < cache.lines.n; k++)
+			ct_strset_add(&out, cache.lines.v[k]);
+	ct_strset_release(detail);
+	*detail = out;
+}
+
+void ct_ui_keepup_release(void)
+{
+	ct_strset_release(&cache.lines);
+	memset(&cache, 0, sizeof(cache));
+}
