@@ -1891,6 +1891,13 @@ void ct_decoder_free(struct ct_decoder *d)
 		ct_sb_release(&d->fr[i].name);
 	}
 	free(d->fr);
+	/* an ordinary call's reply may be a session ref (the login's): wipe what held it */
+	if (d->kind == CT_DEC_STRING) {
+		if (d->text.buf)
+			explicit_bzero(d->text.buf, d->text.cap);
+		if (d->str)
+			explicit_bzero(d->str, strlen(d->str));
+	}
 	ct_sb_release(&d->text);
 	free(d->status);
 	ct_strset_release(&d->errdesc);
