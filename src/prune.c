@@ -876,6 +876,16 @@ int ct_prune_find(struct ct_model *m, const struct ct_config *c, const struct ct
 				 ct_model_sr(m, v->sr), ov.owner, ov.job, ct_xstrdup(ov.why), true);
 			break;
 		case CT_ORPHAN_YES:
+			/* a plain disk no tool marked may be someone's data kept on purpose:
+			 * only what chaintop made is proposed by default */
+			if (ov.owner == CT_OWN_NONE && !foreign) {
+				add_skip(out, CT_PRUNE_ORPHAN, pc->name, &v->o, v->name_label,
+					 ct_model_sr(m, v->sr), ov.owner, ov.job,
+					 ct_xstrdup("owner unknown: not used by any VM; "
+						    "--include-foreign to propose it (or set the "
+						    "pool's prune_include_foreign)"), false);
+				break;
+			}
 			add_orphan(m, pc, pool_uuid, v, &ov, now, out);
 			break;
 		}

@@ -24,9 +24,11 @@
  *    a VM whose blocked_operations holds "destroy" never is. Its disks (VBD type Disk) and a
  *    checkpoint's suspend VDI (VM.destroy leaves it behind) are destroyed after VM.destroy
  *    unless another VM uses them or ct_vdi_protected forbids it.
- *  - orphan disk: ct_vdi_orphan's CT_ORPHAN_YES; its CT_ORPHAN_FOREIGN ones (XO's disks,
- *    snapshot disks no snapshot VM holds, suspend images no VM refers to: owner unknown)
- *    only with CT_PRUNE_INCLUDE_FOREIGN; CT_ORPHAN_PROTECTED never.
+ *  - orphan disk: ct_vdi_orphan's CT_ORPHAN_YES made by chaintop (chaintop:job); a plain one
+ *    no tool marked (CT_OWN_NONE: someone's data, "owner unknown") and the CT_ORPHAN_FOREIGN
+ *    ones (XO's disks, snapshot disks no snapshot VM holds, suspend images no VM refers to)
+ *    only with CT_PRUNE_INCLUDE_FOREIGN; CT_ORPHAN_PROTECTED never. The Health view still
+ *    reports every CT_ORPHAN_YES disk as an orphan.
  *  - never: a VDI that is neither a snapshot disk being removed with its VM nor an orphan as
  *    above; a VDI attached to any VM other than the snapshot being removed; a base copy
  *    (managed = false); CBT metadata, HA statefile, metadata, rrd, redo_log, pvs_cache,

@@ -181,8 +181,18 @@ START_TEST(orphan_user_disk)
 {
 	struct ct_vdi *o = fx_vdi(&F, SR, "orphan-data", NULL);
 	const struct ct_prune_cand *c;
+	const struct ct_prune_skip *k;
 
-	ck_assert_int_eq(find(-1), 1);
+	/* no tool marked it: someone's data, kept unless foreign objects are included */
+	ck_assert_int_eq(find(-1), 0);
+	k = skip(o->o.uuid);
+	ck_assert_ptr_nonnull(k);
+	ck_assert_int_eq(k->owner, CT_OWN_NONE);
+	ck_assert(!k->never);
+	ck_assert_msg(strstr(k->reason, "owner unknown: not used by any VM; --include-foreign to propose it"),
+		      "reason: %s", k->reason);
+	ck_assert_int_eq(find_f(-1, CT_PRUNE_INCLUDE_FOREIGN), 1);
+	ck_assert_int_eq(L.n_skips, 0);
 	c = cand(o->o.uuid);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(c->kind, CT_PRUNE_ORPHAN);
@@ -193,7 +203,12 @@ START_TEST(orphan_user_disk)
 	ck_assert_int_eq(c->age, -1);
 	/* system type too */
 	o->type = CT_VDI_SYSTEM;
+	ck_assert_int_eq(find(-1), 0);
+	ck_assert_int_eq(find_f(-1, CT_PRUNE_INCLUDE_FOREIGN), 1);
+	/* the pool's prune_include_foreign does the same */
+	F.pc.prune_include_foreign = true;
 	ck_assert_int_eq(find(-1), 1);
+	F.pc.prune_include_foreign = false;
 }
 END_TEST
 
@@ -398,7 +413,7 @@ START_TEST(effect_none_and_stacked)
 
 	fx_vbd(&F, vm, l1, "0");
 	fx_vbd(&F, vm2, l2, "0");
-	find(-1);
+	find_f(-1, CT_PRUNE_INCLUDE_FOREIGN);
 	c = cand(o->o.uuid);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(c->coalesces, 0);
@@ -411,7 +426,7 @@ START_TEST(effect_none_and_stacked)
 	lx = fx_vdi(&F, SR, "x", b2);
 	ox = fx_vdi(&F, SR, "x orphan", b2);
 	fx_vbd(&F, vm, lx, "1");
-	find(-1);
+	find_f(-1, CT_PRUNE_INCLUDE_FOREIGN);
 	c = cand(ox->o.uuid);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(c->coalesces, 1);
@@ -469,7 +484,7 @@ START_TEST(plan_order_and_copy)
 	size_t len = 0;
 	FILE *f;
 
-	ck_assert_int_eq(find(-1), 4);
+	ck_assert_int_eq(find_f(-1, CT_PRUNE_INCLUDE_FOREIGN), 4);
 	/* grouped by SR name ("another" first), snapshots before orphans, oldest first */
 	ck_assert_str_eq(L.c[0].uuid, o2->o.uuid);
 	ck_assert_str_eq(L.c[1].uuid, b.snap->o.uuid);
@@ -719,7 +734,11 @@ START_TEST(health_and_prune_agree)
 		int vi = ct_chain_find_vdi(&r, v[i]);
 		bool health = vi >= 0 && r.vdis[vi].state == CT_VS_ORPHAN;
 		const struct ct_prune_cand *c = cand(v[i]->o.uuid);
-		bool prune = c && c->kind == CT_PRUNE_ORPHAN;
+		const struct ct_prune_skip *k = skip(v[i]->o.uuid);
+		/* a candidate, or a plain disk kept only for want of --include-foreign */
+		bool prune = (c && c->kind == CT_PRUNE_ORPHAN) ||
+			     (k && k->owner == CT_OWN_NONE && !k->never &&
+			      strstr(k->reason, "owner unknown: not used by any VM"));
 
 		ck_assert_msg(health == prune, "VDI '%s': Health %s, prune %s", v[i]->name_label,
 			      health ? "orphan" : "not orphan", prune ? "orphan" : "not orphan");
