@@ -1190,6 +1190,7 @@ class Sim:
         self.master_pem = self.member_pem = None
         self.checksum = "sha1"           # XVA chunk checksums: "sha1" or "xxhash"
         self.slow_methods = {}           # method -> [seconds, remaining count]
+        self.slow_tasks = {}             # Async method -> [extra seconds, remaining count]
         self.export_delay = 0.0          # seconds per MiB an export takes
         self.slave_of = None
         self.pool_ref = None
@@ -1284,16 +1285,22 @@ class Sim:
             with self.store.lock:
                 task = self.create_task("Async." + name, "", cancellable=name == "VM.snapshot")
             f = self.faults.get("Async." + name)
+            slow = self.slow_tasks.get("Async." + name)
+            extra = 0.0
+            if slow and slow[1] > 0:
+                slow[1] -= 1
+                extra = slow[0]
             fault = None
             if f and f[1] > 0:
                 f[1] -= 1
                 fault = f[0]
-            t = threading.Thread(target=self._run_task, args=(task, fn, args, fault), daemon=True)
+            t = threading.Thread(target=self._run_task, args=(task, fn, args, fault, extra),
+                                 daemon=True)
             t.start()
             return enc(task)
         return run_async
 
-    def _run_task(self, task, fn, args, fault):
+    def _run_task(self, task, fn, args, fault, extra=0.0):
         st = self.store
         snapshot = fn == self.vm_snapshot
         begun = False
@@ -1302,6 +1309,9 @@ class Sim:
                 # like xapi, the VM carries {task: "snapshot"} while the task runs
                 self._snapshot_begin(args[0], task)
                 begun = True
+            end = time.time() + extra
+            while time.time() < end:
+                time.sleep(0.1)
             steps = 4 + self.rng.randint(0, 6)          # 0.5 .. 2 s of progress
             for i in range(1, steps):
                 time.sleep(0.15 + self.rng.random() * 0.05)
@@ -2814,6 +2824,10 @@ class Control:
             sim.slow_methods[str(b["method"])] = [float(b.get("seconds", 3)), int(b.get("count", 1))]
         elif kind == "slow":
             sim.slow = [float(b.get("seconds", 3)), int(b.get("count", 1))]
+        elif kind == "slow_task" and b.get("method"):
+            # the next N tasks of this Async method run S seconds more (the task exists
+            # and stays pending meanwhile: a client killed then finds it pending)
+            sim.slow_tasks[str(b["method"])] = [float(b.get("seconds", 3)), int(b.get("count", 1))]
         elif kind == "export_slow":
             sim.export_delay = float(b.get("seconds_per_mib", 1.0))
         elif kind == "export_fail":
@@ -2836,6 +2850,7 @@ class Control:
             sim.drop_next = 0
             sim.slow = None
             sim.slow_methods.clear()
+            sim.slow_tasks.clear()
             sim.export_delay = 0.0
             sim.export_fail = 0
         else:
