@@ -845,6 +845,32 @@ class MemberExportTest(unittest.TestCase):
         r, c = self.get("%s/export?ref=%s&session_id=%s" % (self.url, halted, self.s))
         self.assertEqual(r.status, 200)
 
+    def fault(self, body):
+        import json
+        import urllib.request
+        req = urllib.request.Request(self.url + "/sim/fault", data=json.dumps(body).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(req, context=self.ctx).read()
+
+    def test_no_certificate_class_and_http_redirect_faults(self):
+        # an xapi before Stockholm: no Certificate class, host.get_server_certificate answers
+        self.fault({"kind": "no_certificates"})
+        try:
+            r = self.x.Certificate.get_all(self.s)
+            self.assertEqual(r["ErrorDescription"][0], "MESSAGE_METHOD_UNKNOWN")
+            host = self.v(self.x.host.get_all(self.s))[0]
+            self.assertIn("BEGIN CERTIFICATE", self.v(self.x.host.get_server_certificate(self.s, host)))
+            # hostile: the member redirect names http://
+            self.fault({"kind": "redirect_http"})
+            vm = self.v(self.x.VM.get_by_name_label(self.s, "member-vm"))[0]
+            r, c = self.get("%s/export?ref=%s&session_id=%s" % (self.url, vm, self.s))
+            self.assertEqual(r.status, 302)
+            self.assertTrue(r.getheader("Location").startswith("http://"), r.getheader("Location"))
+            r.read()
+        finally:
+            self.fault({"kind": "clear"})
+        self.assertEqual(len(self.v(self.x.Certificate.get_all(self.s))), 2)
+
     def test_set_is_a_template_reaches_ova_xml(self):
         import io
         import tarfile

@@ -1191,6 +1191,8 @@ class Sim:
         self.checksum = "sha1"           # XVA chunk checksums: "sha1" or "xxhash"
         self.slow_methods = {}           # method -> [seconds, remaining count]
         self.slow_tasks = {}             # Async method -> [extra seconds, remaining count]
+        self.no_certificate_class = False   # fault "no_certificates": a pre-Stockholm xapi
+        self.redirect_scheme = "https"      # fault "redirect_http": a hostile master
         self.export_delay = 0.0          # seconds per MiB an export takes
         self.slave_of = None
         self.pool_ref = None
@@ -1263,6 +1265,9 @@ class Sim:
     def dispatch(self, method, params):
         """Returns the encoded <value> (str) or raises XapiError."""
         entry = self.methods.get(method)
+        if self.no_certificate_class and method.split(".")[0] in ("Certificate", "Async"):
+            if method.startswith("Certificate.") or method.startswith("Async.Certificate."):
+                entry = None     # xapi before Stockholm has no such class
         self.record_call(method, params, 0 if (entry and entry[3]) else -1)
         if entry is None:
             raise XapiError("MESSAGE_METHOD_UNKNOWN", method)
@@ -2314,7 +2319,7 @@ class Exporter:
         return None
 
     def redirect(self, handler, address):
-        url = "https://%s%s" % (address, handler.path)
+        url = "%s://%s%s" % (self.sim.redirect_scheme, address, handler.path)
         handler.send_response(302)
         handler.send_header("Location", url)
         handler.send_header("Content-Length", "0")
@@ -2828,6 +2833,12 @@ class Control:
             # the next N tasks of this Async method run S seconds more (the task exists
             # and stays pending meanwhile: a client killed then finds it pending)
             sim.slow_tasks[str(b["method"])] = [float(b.get("seconds", 3)), int(b.get("count", 1))]
+        elif kind == "no_certificates":
+            # a pool on xapi before the Certificate class (Stockholm): its calls are unknown
+            sim.no_certificate_class = True
+        elif kind == "redirect_http":
+            # hostile, not xapi: the 302 to a member names http:// (xapi's is always https)
+            sim.redirect_scheme = "http"
         elif kind == "export_slow":
             sim.export_delay = float(b.get("seconds_per_mib", 1.0))
         elif kind == "export_fail":
@@ -2851,6 +2862,8 @@ class Control:
             sim.slow = None
             sim.slow_methods.clear()
             sim.slow_tasks.clear()
+            sim.no_certificate_class = False
+            sim.redirect_scheme = "https"
             sim.export_delay = 0.0
             sim.export_fail = 0
         else:
