@@ -963,7 +963,7 @@ static int resolve_task(struct ct_xapi *x, struct ct_jobstore *js, const struct 
 			snprintf(did, sizeof(did), "%s export task '%s' (%s) that killed run %lld left%s",
 				 k->status == CT_TASK_PENDING ? "marked for destruction the" : "destroyed the",
 				 k->name_label, o->uuid, (long long)t->run,
-				 k->status == CT_TASK_PENDING ? " (still pending: xapi removes it when it ends)" : "");
+				 k->status == CT_TASK_PENDING ? " (still pending: xapi removes it once it ends, or after 24 hours pending)" : "");
 		}
 	}
 	resolve_note(cb, ctx, t, CT_BACKUP_INFO, "%s", did);

@@ -1043,7 +1043,8 @@ int ct_prune_find_leftovers(struct ct_model *m, const struct ct_pool_conf *pc,
 						 "run %lld", ct_short_uuid(k->o.uuid, ub),
 						 ct_task_status_name(k->status),
 						 k->status == CT_TASK_PENDING ?
-						 "xapi removes a pending task when it ends" : "removed at once",
+						 "xapi removes a pending task once it ends, or after 24 hours" :
+						 "removed at once",
 						 (long long)t->run);
 		} else {
 			l->state = CT_LEFT_NONE;

@@ -931,6 +931,24 @@ class BackupTest(Base):
         self.assertEqual(self.sim.err("VM.snapshot", self.s, vm, "nope"),
                          ["SR_BACKEND_FAILURE_44", "", "There is insufficient space", ""])
 
+    def test_task_destroy_of_a_pending_task_only_marks_it(self):
+        # xapi_task.ml destroy; db_gc_util.ml timeout_tasks removes it once completed
+        t = self.sim.ok("task.create", self.s, "mine", "a task")
+        self.sim.ok("task.destroy", self.s, t)
+        rec = self.sim.ok("task.get_record", self.s, t)
+        self.assertEqual(rec["status"], "pending")
+        self.assertIn("destroy", rec["current_operations"].values())
+        self.sim.ctl("POST", "/sim/set", {"class": "task", "ref": t, "field": "status",
+                                          "value": "failure"})
+        gone = wait_for(lambda: self.sim.call("task.get_record", self.s, t)["Status"] == "Failure", 10)
+        self.assertTrue(gone)
+        # a completed task goes at once
+        t = self.sim.ok("task.create", self.s, "mine", "a task")
+        self.sim.ctl("POST", "/sim/set", {"class": "task", "ref": t, "field": "status",
+                                          "value": "success"})
+        self.sim.ok("task.destroy", self.s, t)
+        self.assertEqual(self.sim.err("task.get_record", self.s, t)[0], "HANDLE_INVALID")
+
     def test_stacked_vm_shape(self):
         d = self.sim.vm("stacked-vm")["disks"][0]
         self.assertEqual(d["depth"], 4)

@@ -926,6 +926,11 @@ class GC(threading.Thread):
                     if now - t > self.sim.task_gc:
                         self.finished_tasks.remove((t, ref))
                         self.st.delete("task", ref)
+                # tasks destroyed while pending go once they have completed
+                for ref, t in list(self.st.tables["task"].items()):
+                    if t["status"] not in ("pending", "cancelling") and \
+                            "destroy" in t["current_operations"].values():
+                        self.st.delete("task", ref)
             if self.is_paused():
                 continue
             try:
@@ -1881,9 +1886,17 @@ class Sim:
         return enc(None)
 
     def task_destroy(self, task):
+        """xapi_task.ml destroy: a completed task goes at once; a pending one is only
+        marked (`destroy` in current_operations) and xapi's task GC removes it once it
+        has completed (db_gc_util.ml timeout_tasks)."""
         with self.store.lock:
-            self.store.get("task", task)
-            self.store.delete("task", task)
+            t = self.store.get("task", task)
+            if t["status"] in ("pending", "cancelling"):
+                ops = dict(t["current_operations"])
+                ops[new_ref()] = "destroy"
+                self.store.set("task", task, current_operations=ops)
+            else:
+                self.store.delete("task", task)
         return enc(None)
 
     def task_cancel(self, task):
