@@ -838,6 +838,16 @@ static int resolve_one(struct ct_xapi *x, struct ct_jobstore *js, const struct c
 			rc = 0;
 			goto out;
 		}
+		/* a call the dead process sent may not have reached its task yet (a busy xapi
+		 * queues requests): "none" only once it is old enough */
+		if (time(NULL) - t->when < CT_BACKUP_INTENT_GRACE_S) {
+			resolve_note(cb, ctx, t, CT_BACKUP_INFO,
+				     "snapshot '%s' of killed run %lld is not there yet and the call was sent %llds ago, so xapi may still make it; the next run or prune looks again (after %d minutes it is recorded as never made)",
+				     t->name, (long long)t->run, (long long)(time(NULL) - t->when),
+				     CT_BACKUP_INTENT_GRACE_S / 60);
+			rc = 0;
+			goto out;
+		}
 		ct_sb_addf(&did, "%s snapshot '%s' of killed run %lld: none exists, the call never completed",
 			   dry_run ? "would record: no" : "no", t->name, (long long)t->run);
 	}
@@ -873,6 +883,119 @@ int ct_backup_resolve_intents(struct ct_xapi *x, struct ct_jobstore *js, const c
 
 		ct_err_init(&ie);
 		if (resolve_one(x, js, &t[i], dry_run, cb, ctx, &ie) < 0) {
+			if (rc == 0)
+				*e = ie;
+			rc = -1;
+		} else if (n_resolved) {
+			(*n_resolved)++;
+		}
+	}
+	ct_intents_release(t, n);
+	return rc;
+}
+
+/* ---- export tasks of killed runs ------------------------------------------------------- */
+
+char *ct_backup_export_task_label(const char *vm_uuid, const char *job, int64_t run)
+{
+	return ct_xasprintf("chaintop export of VM %s (job %s, run %lld)", vm_uuid ? vm_uuid : "",
+			    job ? job : "", (long long)run);
+}
+
+char *ct_backup_export_task_desc(const char *job, int64_t run, int64_t item)
+{
+	return ct_xasprintf("chaintop backup export: job '%s', run %lld, item %lld; chaintop destroys this task when the export ends, or the next run or 'chaintop prune' does after a killed run",
+			    job ? job : "", (long long)run, (long long)item);
+}
+
+bool ct_backup_export_task_is(const struct ct_intent *t, const char *label, const char *desc)
+{
+	char *l = ct_backup_export_task_label(t->vm_uuid, t->job, t->run);
+	char *d = ct_backup_export_task_desc(t->job, t->run, t->item);
+	bool same = label && desc && !strcmp(l, label) && !strcmp(d, desc);
+
+	free(l);
+	free(d);
+	return same;
+}
+
+/* One recorded task (t->name is its ref): destroy it when it is still the one we made. */
+static int resolve_task(struct ct_xapi *x, struct ct_jobstore *js, const struct ct_intent *t,
+			bool dry_run, ct_backup_progress_cb cb, void *ctx, struct ct_err *e)
+{
+	struct ct_obj *o = NULL;
+	struct ct_err ge;
+	char did[1024];
+	int rc = -1;
+	int64_t st;
+
+	ct_err_init(&ge);
+	if (ct_xapi_get_record(x, CT_TASK, t->name, &o, &ge) < 0) {
+		if (!ct_err_is(&ge, "HANDLE_INVALID")) {
+			*e = ge;
+			goto out;
+		}
+		snprintf(did, sizeof(did), "%sexport task %s of killed run %lld: already gone",
+			 dry_run ? "would record: " : "", t->name, (long long)t->run);
+	} else {
+		const struct ct_task *k = (const struct ct_task *)o;
+
+		if (!ct_backup_export_task_is(t, k->name_label, k->name_description)) {
+			/* refs are never reused, but a task that does not say it is ours is left alone */
+			snprintf(did, sizeof(did), "%stask %s recorded by killed run %lld no longer carries chaintop's label and description: left alone",
+				 dry_run ? "would record: " : "", t->name, (long long)t->run);
+		} else if (dry_run) {
+			snprintf(did, sizeof(did), "would destroy export task '%s' (%s) left by killed run %lld",
+				 k->name_label, o->uuid, (long long)t->run);
+		} else {
+			struct ct_xarg a[1] = { CT_XSTR(t->name) };
+
+			if (ct_xapi_call(x, "task.destroy", a, 1, NULL, &ge) < 0 &&
+			    !ct_err_is(&ge, "HANDLE_INVALID")) {
+				resolve_note(cb, ctx, t, CT_BACKUP_WARN,
+					     "could not destroy export task '%s' (%s) of killed run %lld: %s",
+					     k->name_label, o->uuid, (long long)t->run, ge.msg);
+				*e = ge;
+				goto out;
+			}
+			/* xapi's task.destroy of a pending task only marks it: it goes when it
+			 * completes (xapi_task.ml destroy, db_gc_util.ml timeout_tasks) */
+			snprintf(did, sizeof(did), "%s export task '%s' (%s) that killed run %lld left%s",
+				 k->status == CT_TASK_PENDING ? "marked for destruction the" : "destroyed the",
+				 k->name_label, o->uuid, (long long)t->run,
+				 k->status == CT_TASK_PENDING ? " (still pending: xapi removes it once it ends, or after 24 hours pending)" : "");
+		}
+	}
+	resolve_note(cb, ctx, t, CT_BACKUP_INFO, "%s", did);
+	if (!dry_run && js) {
+		st = ct_jobstore_step_begin(js, t->item, "recover", e);
+		if (st > 0)
+			ct_jobstore_step_end(js, st, CT_RUN_SUCCESS, did, e);
+		if (ct_jobstore_item_export_task(js, t->item, NULL, e) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	ct_obj_free(o);
+	return rc;
+}
+
+int ct_backup_resolve_tasks(struct ct_xapi *x, struct ct_jobstore *js, const char *pool,
+			    const char *vm_uuid, bool dry_run, ct_backup_progress_cb cb, void *ctx,
+			    int *n_resolved, struct ct_err *e)
+{
+	struct ct_intent *t = NULL;
+	int n = 0, rc = 0;
+
+	if (n_resolved)
+		*n_resolved = 0;
+	if (ct_jobstore_list_export_tasks(js, pool, vm_uuid, &t, &n, e) < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		struct ct_err ie;
+
+		ct_err_init(&ie);
+		if (resolve_task(x, js, &t[i], dry_run, cb, ctx, &ie) < 0) {
 			if (rc == 0)
 				*e = ie;
 			rc = -1;
@@ -987,6 +1110,10 @@ static void cleanup_half_made(struct bk *b, struct item *it)
 		    !b->o->dry_run)
 			rst = step_begin(b, it, "cleanup");
 		ct_intents_release(iv, ni);
+		ct_err_init(&re);
+		if (ct_backup_resolve_tasks(b->x, b->js, b->pc->name, b->cur->uuid, b->o->dry_run,
+					    on_resolve, b, NULL, &re) < 0)
+			emit(b, "cleanup", -1, CT_BACKUP_WARN, "could not destroy an export task a killed run left: %s", re.msg);
 		ct_err_init(&re);
 		if (ct_backup_resolve_intents(b->x, b->js, b->pc->name, b->cur->uuid, b->o->dry_run,
 					      on_resolve, b, &n_resolved, &re) < 0) {
@@ -1237,7 +1364,7 @@ static int do_export(struct bk *b, struct item *it, const char *stamp, struct ct
 	};
 	struct exp_ctx ctx = { .b = b, .fd = -1 };
 	char *dir = vm_export_dir(b), *part = NULL, *final = NULL, *query = NULL, *task = NULL;
-	char *hdr_task = NULL, *label = NULL;
+	char *hdr_task = NULL, *label = NULL, *desc = NULL;
 	struct ct_task *t = NULL;
 	struct ct_xva_stats vs;
 	struct ct_err te;
@@ -1257,15 +1384,21 @@ static int do_export(struct bk *b, struct item *it, const char *stamp, struct ct
 	final = ct_xasprintf("%s/%s.xva", dir, stamp);
 	/* our own task (as Xen Orchestra's getResource does): a handler called without task_id
 	 * destroys the task it made when it returns, so its outcome could not be read */
-	label = ct_xasprintf("chaintop export of VM %s (job %s, run %lld)", b->cur->uuid, b->job,
-			     (long long)b->run);
+	label = ct_backup_export_task_label(b->cur->uuid, b->job, b->run);
+	desc = ct_backup_export_task_desc(b->job, b->run, it->id);
 	{
-		struct ct_xarg a[2] = { CT_XSTR(label), CT_XSTR("chaintop backup export") };
+		struct ct_xarg a[2] = { CT_XSTR(label), CT_XSTR(desc) };
 
 		if (ct_xapi_call(b->x, "task.create", a, 2, &task, e) < 0) {
 			ct_err_prefix(e, "creating the export task");
 			goto out;
 		}
+	}
+	/* recorded until destroyed: a run killed from here on leaves a task the next run or
+	 * prune finds by this ref (and by its label and description), and no other task */
+	if (b->js && it->id > 0 && ct_jobstore_item_export_task(b->js, it->id, task, e) < 0) {
+		ct_err_prefix(e, "not exporting: the export task could not be recorded first");
+		goto out;
 	}
 	ctx.fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (ctx.fd < 0) {
@@ -1354,14 +1487,22 @@ out:
 	if (rc < 0 && created)
 		unlink(part);
 	if (task) {
+		struct ct_err de;
+
 		ct_xapi_reset_cancel(b->x);   /* our task goes, even when the run was stopped */
-		task_destroy(b, task);
+		ct_err_init(&de);
+		if ((call1(b, "task.destroy", task, NULL, &de) == 0 || ct_err_is(&de, "HANDLE_INVALID")) &&
+		    b->js && it->id > 0) {
+			ct_err_init(&de);
+			ct_jobstore_item_export_task(b->js, it->id, NULL, &de);
+		}
 	}
 	ct_xva_free(ctx.xva);
 	ct_obj_free(t ? &t->o : NULL);
 	free(hdr_task);
 	free(task);
 	free(label);
+	free(desc);
 	free(query);
 	free(final);
 	free(part);

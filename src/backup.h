@@ -103,9 +103,30 @@ int ct_backup_run(const struct ct_backup_opts *o, struct ct_backup_summary *out,
  * x: a logged-in session of that pool; js: an open job history. *n_resolved may be NULL. */
 struct ct_xapi;
 struct ct_jobstore;
+/* An intent younger than this with no snapshot and no VM.snapshot task is left open: the
+ * call may still be on its way into xapi. */
+#define CT_BACKUP_INTENT_GRACE_S 300
 int ct_backup_resolve_intents(struct ct_xapi *x, struct ct_jobstore *js, const char *pool,
 			      const char *vm_uuid, bool dry_run, ct_backup_progress_cb cb, void *ctx,
 			      int *n_resolved, struct ct_err *e);
+
+/* Export tasks killed runs left. Every export runs under a task chaintop creates
+ * (task.create) with the label and description below and records in the history until it is
+ * destroyed. This finds each recorded task of runs no longer running (pool / vm_uuid NULL =
+ * any), destroys it when xapi still has it with exactly that label and description (any other
+ * task is never touched), records a "recover" step on the killed run's item and clears the
+ * record; a task already gone is recorded as such. Same arguments as above. */
+int ct_backup_resolve_tasks(struct ct_xapi *x, struct ct_jobstore *js, const char *pool,
+			    const char *vm_uuid, bool dry_run, ct_backup_progress_cb cb, void *ctx,
+			    int *n_resolved, struct ct_err *e);
+/* The name_label and name_description of the export task of run `run` of job `job`, item
+ * `item` (the history's item id); owned. */
+char *ct_backup_export_task_label(const char *vm_uuid, const char *job, int64_t run);
+char *ct_backup_export_task_desc(const char *job, int64_t run, int64_t item);
+/* True when label and description are those chaintop gives the export task recorded as t
+ * (ct_jobstore_list_export_tasks). */
+struct ct_intent;
+bool ct_backup_export_task_is(const struct ct_intent *t, const char *label, const char *desc);
 
 /* The lock file of a job in the state directory ("<state_dir>/backup-<job>.lock"); owned. */
 char *ct_backup_lock_path(const char *state_dir, const char *job);

@@ -321,8 +321,9 @@ const char *ct_vdi_protected_rec(const struct ct_model *m, const struct ct_vdi *
 
 enum ct_orphan {
 	CT_ORPHAN_NO,            /* used, special, busy, or not a disk to judge */
-	CT_ORPHAN_YES,           /* no one uses it, no other tool owns it: prune proposes it and
-	                          * Health shows it as ORPHAN */
+	CT_ORPHAN_YES,           /* no one uses it, no other tool owns it: Health shows it as
+	                          * ORPHAN; prune proposes it when chaintop made it, a plain
+	                          * one (CT_OWN_NONE) only with --include-foreign */
 	CT_ORPHAN_FOREIGN,       /* unused, but another tool owns it or the owner is unknown:
 	                          * listed and kept unless foreign objects are included */
 	CT_ORPHAN_PROTECTED      /* unused, but ct_vdi_protected forbids destroying it */

@@ -38,14 +38,14 @@ static void prune_usage(FILE *f)
 		"                  metadata, HA statefiles and other special VDIs are never listed, nor\n"
 		"                  are base copies\n"
 		"\n"
-		"Only what chaintop made, manual snapshots and disks no tool marked are candidates.\n"
-		"Xen Orchestra's backup snapshots and disks (other_config xo:backup:*), VMSS\n"
-		"snapshots (is_vmss_snapshot) and snapshot disks or suspend images no VM holds\n"
-		"(owner unknown) are listed as kept unless --include-foreign is given. Never\n"
-		"proposed: a VM whose blocked_operations holds destroy, a VDI SM has attached\n"
-		"(sm_config host_*), one a storage migration copies (mirror, base_mirror), a pool\n"
-		"update's VDI, VDIs on raw LUN SRs (iscsi, hba, shm). A checkpoint's suspend image\n"
-		"goes with it (VM.destroy leaves it behind).\n"
+		"Only what chaintop made and manual snapshots past the age are candidates. Xen\n"
+		"Orchestra's backup snapshots and disks (other_config xo:backup:*), VMSS snapshots\n"
+		"(is_vmss_snapshot), snapshot disks or suspend images no VM holds and unused disks\n"
+		"no tool marked (owner unknown) are listed as kept unless --include-foreign is\n"
+		"given. Never proposed: a VM whose blocked_operations holds destroy, a VDI SM has\n"
+		"attached (sm_config host_*), one a storage migration copies (mirror, base_mirror),\n"
+		"a pool update's VDI, VDIs on raw LUN SRs (iscsi, hba, shm). A checkpoint's suspend\n"
+		"image goes with it (VM.destroy leaves it behind).\n"
 		"\n"
 		"Right before every call the object is read again and the rules are checked on that\n"
 		"fresh record; a disk another VM has attached is kept. A refused or failed call stops\n"
@@ -57,8 +57,9 @@ static void prune_usage(FILE *f)
 		"  --dry-run       list and plan only; make no destroying call\n"
 		"  --json          with --dry-run: one JSON document (candidates, owners, reasons,\n"
 		"                  effects, what is kept and why, the exact call plan)\n"
-		"  --include-foreign  also propose what another tool owns (Xen Orchestra, VMSS,\n"
-		"                  unknown owner); never blocked or protected objects\n"
+		"  --include-foreign  also propose what another tool owns (Xen Orchestra, VMSS)\n"
+		"                  and what has no known owner (unused disks no tool marked);\n"
+		"                  never blocked or protected objects\n"
 		"  --yes           delete without asking (needed when there is no terminal to ask on)\n"
 		"\n"
 		"Without --yes, on a terminal, it asks once: type 'yes' to go ahead.\n"
@@ -68,6 +69,11 @@ static void prune_usage(FILE *f)
 static void print_progress(void *ctx, const struct ct_prune_progress *p)
 {
 	(void)ctx;
+	if (!strcmp(p->step, "recover")) {   /* what a killed backup run left */
+		printf("  %s%s\n", p->error ? "error: " : "", p->message);
+		fflush(stdout);
+		return;
+	}
 	if (!p->item || (!strcmp(p->step, "check") && !p->error))
 		return;
 	if (!strcmp(p->step, "done"))
@@ -147,6 +153,29 @@ static json_t *cand_json(const struct ct_prune_cand *c, int index)
 	return o;
 }
 
+static json_t *left_json(const struct ct_prune_leftover *k)
+{
+	json_t *o = json_object();
+	static const char *const states[] = { "found", "pending", "none" };
+
+	json_object_set_new(o, "kind", json_string(k->kind == CT_LEFT_SNAPSHOT ? "snapshot" :
+						   "export_task"));
+	json_object_set_new(o, "state", json_string(states[k->state]));
+	json_object_set_new(o, "run", json_integer(k->run));
+	json_object_set_new(o, "job", ct_output_jstr(k->job));
+	json_object_set_new(o, "step", json_string(k->kind == CT_LEFT_SNAPSHOT ? "snapshot" :
+						   "export"));
+	json_object_set_new(o, "owner", json_string("chaintop"));
+	json_object_set_new(o, "vm_uuid", ct_output_jstr(k->vm_uuid));
+	json_object_set_new(o, "vm_name", ct_output_jstr(k->vm_name));
+	json_object_set_new(o, "name", ct_output_jstr(k->name));
+	json_object_set_new(o, "ref", ct_output_jstr(k->ref));
+	json_object_set_new(o, "uuid", ct_output_jstr(k->uuid));
+	json_object_set_new(o, "reason", ct_output_jstr(k->text));
+	json_object_set_new(o, "action", ct_output_jstr(k->action));
+	return o;
+}
+
 static json_t *skip_json(const struct ct_prune_skip *k)
 {
 	json_t *o = json_object();
@@ -183,7 +212,7 @@ static int write_json(const struct ct_output_oneshot *o, const struct ct_prune_l
 		const struct ct_pool_conf *pc = o->ws.w[i].conf;
 		const struct ct_prune_list *l = &lists[i];
 		json_t *pj = json_object(), *cands = json_array(), *skips = json_array();
-		json_t *calls = json_array();
+		json_t *calls = json_array(), *left = json_array();
 
 		json_object_set_new(pj, "pool", ct_output_jstr(pc->name));
 		json_object_set_new(pj, "connected", json_boolean(o->pools[i].connected));
@@ -199,6 +228,8 @@ static int write_json(const struct ct_output_oneshot *o, const struct ct_prune_l
 			json_array_append_new(cands, cand_json(&l->c[k], k));
 		for (int k = 0; k < l->n_skips; k++)
 			json_array_append_new(skips, skip_json(&l->skips[k]));
+		for (int k = 0; k < l->n_left; k++)
+			json_array_append_new(left, left_json(&l->left[k]));
 		for (int k = 0; k < plans[i].n_calls; k++) {
 			const struct ct_prune_call *c = &plans[i].calls[k];
 			json_t *cj = json_object();
@@ -214,6 +245,7 @@ static int write_json(const struct ct_output_oneshot *o, const struct ct_prune_l
 		}
 		json_object_set_new(pj, "candidates", cands);
 		json_object_set_new(pj, "kept", skips);
+		json_object_set_new(pj, "interrupted", left);
 		json_object_set_new(pj, "plan", calls);
 		json_object_set_new(pj, "notes", jstrs(plans[i].notes, plans[i].n_notes));
 		json_object_set_new(pj, "effect", l->n > 1 ? jstrs(effects[i].effects,
@@ -232,6 +264,9 @@ static int write_json(const struct ct_output_oneshot *o, const struct ct_prune_l
 int ct_cmd_prune(struct ct_cli *cli)
 {
 	struct ct_output_oneshot o;
+	struct ct_jobstore *js = NULL;
+	struct ct_intent **intents = NULL, **tasks = NULL;
+	int *n_intents = NULL, *n_tasks = NULL, n_left = 0;
 	struct ct_prune_list *lists = NULL;
 	struct ct_prune_plan *plans = NULL;
 	struct ct_prune_effect *effects = NULL;
@@ -239,7 +274,7 @@ int ct_cmd_prune(struct ct_cli *cli)
 	long long older_than = -1;
 	bool dry_run = false, yes = false, load_failed = false, json = false;
 	unsigned flags = 0;
-	int rc = 2, total = 0, n_calls = 0, n_pools_todo = 0;
+	int rc = 2, total = 0, n_calls = 0, n_pools_todo = 0, n_resolve = 0;
 	struct ct_err e;
 	time_t now;
 
@@ -311,6 +346,33 @@ int ct_cmd_prune(struct ct_cli *cli)
 	plans = ct_xcalloc((size_t)o.n + 1, sizeof(*plans));
 	effects = ct_xcalloc((size_t)o.n + 1, sizeof(*effects));
 	pool_uuids = ct_xcalloc((size_t)o.n + 1, sizeof(*pool_uuids));
+	intents = ct_xcalloc((size_t)o.n + 1, sizeof(*intents));
+	tasks = ct_xcalloc((size_t)o.n + 1, sizeof(*tasks));
+	n_intents = ct_xcalloc((size_t)o.n + 1, sizeof(*n_intents));
+	n_tasks = ct_xcalloc((size_t)o.n + 1, sizeof(*n_tasks));
+	/* what killed backup runs left is known only to the job history */
+	ct_err_init(&e);
+	js = o.conf.state_dir ? ct_jobstore_open(o.conf.state_dir, &e) : NULL;
+	if (!js && o.conf.state_dir) {
+		char mb[1100];
+
+		fprintf(stderr, "chaintop prune: warning: %s; what interrupted backup runs left is not "
+			"listed\n", ct_sanitize(e.msg, mb, sizeof(mb)));
+	}
+	for (int i = 0; js && i < o.n; i++) {
+		const struct ct_pool_conf *pc = o.ws.w[i].conf;
+
+		ct_err_init(&e);
+		if (!o.pools[i].connected)
+			continue;
+		if (ct_jobstore_list_intents(js, pc->name, NULL, &intents[i], &n_intents[i], &e) < 0 ||
+		    ct_jobstore_list_export_tasks(js, pc->name, NULL, &tasks[i], &n_tasks[i], &e) < 0) {
+			char mb[1100];
+
+			fprintf(stderr, "chaintop prune: warning: pool '%s': %s; what interrupted backup "
+				"runs left is not listed\n", pc->name, ct_sanitize(e.msg, mb, sizeof(mb)));
+		}
+	}
 	ct_output_oneshot_lock(&o);
 	for (int i = 0; i < o.n; i++) {
 		struct ct_output_pool *p = &o.pools[i];
@@ -335,7 +397,10 @@ int ct_cmd_prune(struct ct_cli *cli)
 
 			pool_uuids[i] = ct_xstrdup(pr ? pr->o.uuid : NULL);
 		}
-		if (ct_prune_find(p->model, &o.conf, pc, older_than, now, flags, &lists[i]) > 1)
+		ct_prune_find(p->model, &o.conf, pc, older_than, now, flags, &lists[i]);
+		n_left += ct_prune_find_leftovers(p->model, pc, intents[i], n_intents[i], tasks[i],
+						  n_tasks[i], &lists[i]);
+		if (lists[i].n > 1)
 			ct_prune_effect_of(p->model, &lists[i], &effects[i]);
 	}
 	ct_output_oneshot_unlock(&o);
@@ -355,19 +420,28 @@ int ct_cmd_prune(struct ct_cli *cli)
 			ct_prune_skips_print(stdout, &lists[i]);
 			printf("\n");
 		}
-	if (total == 0) {
+	for (int i = 0; i < o.n; i++)
+		if (lists[i].n_left) {
+			ct_prune_leftovers_print(stdout, &lists[i]);
+			printf("\n");
+		}
+	if (total == 0 && n_left == 0) {
 		printf("Nothing to prune: no stale snapshot and no orphan disk%s.\n",
 		       load_failed ? " in the pools that could be read" : "");
 		rc = load_failed ? 2 : 0;
 		goto out;
 	}
-	printf("%d candidate%s:\n\n", total, total == 1 ? "" : "s");
+	if (total)
+		printf("%d candidate%s:\n\n", total, total == 1 ? "" : "s");
 	for (int i = 0; i < o.n; i++)
 		if (lists[i].n)
 			ct_prune_list_print(stdout, &lists[i]);
 	for (int i = 0; i < o.n; i++) {
 		const struct ct_pool_conf *pc = o.ws.w[i].conf;
 
+		/* pending ones too: resolving re-checks them on fresh data */
+		if (!pc->read_only)
+			n_resolve += lists[i].n_left;
 		if (!lists[i].n)
 			continue;
 		ct_prune_plan(&lists[i], &plans[i]);
@@ -390,7 +464,7 @@ int ct_cmd_prune(struct ct_cli *cli)
 		rc = load_failed ? 2 : 0;
 		goto out;
 	}
-	if (n_calls == 0) {
+	if (n_calls == 0 && n_resolve == 0) {
 		printf("\nNothing to delete.\n");
 		rc = load_failed ? 2 : 0;
 		goto out;
@@ -404,7 +478,7 @@ int ct_cmd_prune(struct ct_cli *cli)
 			rc = 2;
 			goto out;
 		}
-		if (!confirm(n_calls, n_pools_todo)) {
+		if (!confirm(n_calls + n_resolve, n_pools_todo ? n_pools_todo : 1)) {
 			printf("Stopped: nothing was deleted.\n");
 			rc = load_failed ? 2 : 0;
 			goto out;
@@ -416,12 +490,31 @@ int ct_cmd_prune(struct ct_cli *cli)
 		struct ct_prune_opts po = { 0 };
 		struct ct_prune_summary sum;
 
-		if (!lists[i].n || pc->read_only)
+		if (pc->read_only)
 			continue;
 		po.cfg = &o.conf;
 		po.pc = pc;
 		po.cands = &lists[i];
 		po.progress = print_progress;
+		po.js = js;
+		if (lists[i].n_left) {
+			int nres = 0;
+
+			printf("\nResolving what interrupted backup runs left on pool '%s':\n", pc->name);
+			fflush(stdout);
+			ct_err_init(&e);
+			if (ct_prune_resolve_leftovers(&po, &nres, &e) < 0) {
+				char msg[1100];
+
+				fprintf(stderr, "chaintop prune: %s\n", ct_sanitize(e.msg, msg, sizeof(msg)));
+				if (rc < 1)
+					rc = 1;
+			}
+			printf("%d resolved; each is recorded as a \"recover\" step of its run "
+			       "('chaintop report RUN' shows it).\n", nres);
+		}
+		if (!lists[i].n)
+			continue;
 		printf("\nPruning pool '%s' (%d item%s):\n", pc->name, lists[i].n,
 		       lists[i].n == 1 ? "" : "s");
 		fflush(stdout);
@@ -471,6 +564,15 @@ out:
 	for (int i = 0; pool_uuids && i < o.n; i++)
 		free(pool_uuids[i]);
 	free(pool_uuids);
+	for (int i = 0; intents && i < o.n; i++) {
+		ct_intents_release(intents[i], n_intents[i]);
+		ct_intents_release(tasks[i], n_tasks[i]);
+	}
+	free(intents);
+	free(tasks);
+	free(n_intents);
+	free(n_tasks);
+	ct_jobstore_close(js);
 	free(lists);
 	free(plans);
 	free(effects);

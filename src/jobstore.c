@@ -8,6 +8,9 @@
  *      exact name of a snapshot about to be made, recorded before the call, so a killed run
  *      leaves nothing the next run cannot find)
  *   4  disks: each VM disk's size when the backup snapshotted it (chain growth per run)
+ *   5  items.export_task (the ref of the task chaintop created for an export, kept until it
+ *      is destroyed, so the task of a killed run is found and destroyed by the next run or
+ *      prune, and no other task ever is)
  * Lists (XAPI error params, reasons) are stored as JSON arrays of strings. Times are Unix
  * seconds (UTC). Every write is its own transaction, committed before the call returns. */
 #include "jobstore.h"
@@ -26,7 +29,7 @@
 
 #include "util.h"
 
-#define JS_VERSION 4   /* the number of schema steps in upgrade() */
+#define JS_VERSION 5   /* the number of schema steps in upgrade() */
 #define JS_BUSY_MS 10000
 
 struct ct_jobstore {
@@ -115,6 +118,9 @@ static const char schema_v4[] =
 	" virtual_size INTEGER NOT NULL, at INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS disks_item ON disks(item_id);";
 
+static const char schema_v5[] =
+	"ALTER TABLE items ADD COLUMN export_task TEXT;";
+
 static int user_version(struct ct_jobstore *js, int *v, struct ct_err *e)
 {
 	sqlite3_stmt *st;
@@ -132,7 +138,7 @@ static int user_version(struct ct_jobstore *js, int *v, struct ct_err *e)
 
 static int upgrade(struct ct_jobstore *js, struct ct_err *e)
 {
-	static const char *steps[] = { schema_v1, schema_v2, schema_v3, schema_v4 };
+	static const char *steps[] = { schema_v1, schema_v2, schema_v3, schema_v4, schema_v5 };
 	int v;
 
 	if (exec(js, "BEGIN IMMEDIATE", e) < 0)
@@ -792,9 +798,33 @@ void ct_intents_release(struct ct_intent *v, int n)
 	free(v);
 }
 
-int ct_jobstore_list_intents(struct ct_jobstore *js, const char *pool, const char *vm_uuid,
-			     struct ct_intent **out, int *n, struct ct_err *e)
+int ct_jobstore_item_export_task(struct ct_jobstore *js, int64_t item, const char *task_ref,
+				 struct ct_err *e)
 {
+	sqlite3_stmt *st;
+
+	if (run_stmt(js, "UPDATE items SET export_task = ? WHERE id = ?", &st, e,
+		     "recording an export task") < 0)
+		return -1;
+	bind_text(st, 1, task_ref);
+	sqlite3_bind_int64(st, 2, item);
+	return finish_stmt(js, st, e, "recording an export task");
+}
+
+/* Open intents (what = 0) or recorded export tasks (what = 1) of runs no longer running. */
+static int list_open(struct ct_jobstore *js, int what, const char *pool, const char *vm_uuid,
+		     struct ct_intent **out, int *n, struct ct_err *e)
+{
+	static const char *const sql[2] = {
+		"SELECT i.id, i.run_id, i.obj_uuid, i.obj_name, i.intent, r.job, r.pool, i.start"
+		" FROM items i JOIN runs r ON r.id = i.run_id"
+		" WHERE i.intent IS NOT NULL AND i.intent_done = 0 AND r.status <> 'running'"
+		" AND (?1 IS NULL OR r.pool = ?1) AND (?2 IS NULL OR i.obj_uuid = ?2) ORDER BY i.id",
+		"SELECT i.id, i.run_id, i.obj_uuid, i.obj_name, i.export_task, r.job, r.pool, i.start"
+		" FROM items i JOIN runs r ON r.id = i.run_id"
+		" WHERE i.export_task IS NOT NULL AND r.status <> 'running'"
+		" AND (?1 IS NULL OR r.pool = ?1) AND (?2 IS NULL OR i.obj_uuid = ?2) ORDER BY i.id",
+	};
 	sqlite3_stmt *st;
 	int cap = 0, rc;
 
@@ -802,11 +832,7 @@ int ct_jobstore_list_intents(struct ct_jobstore *js, const char *pool, const cha
 	*n = 0;
 	if (mark_dead_runs(js, e) < 0)
 		return -1;
-	if (run_stmt(js, "SELECT i.id, i.run_id, i.obj_uuid, i.obj_name, i.intent, r.job, r.pool, i.start"
-		     " FROM items i JOIN runs r ON r.id = i.run_id"
-		     " WHERE i.intent IS NOT NULL AND i.intent_done = 0 AND r.status <> 'running'"
-		     " AND (?1 IS NULL OR r.pool = ?1) AND (?2 IS NULL OR i.obj_uuid = ?2) ORDER BY i.id",
-		     &st, e, "reading recorded snapshots") < 0)
+	if (run_stmt(js, sql[what], &st, e, "reading recorded snapshots and tasks") < 0)
 		return -1;
 	bind_text(st, 1, pool);
 	bind_text(st, 2, vm_uuid);
@@ -832,7 +858,19 @@ int ct_jobstore_list_intents(struct ct_jobstore *js, const char *pool, const cha
 		ct_intents_release(*out, *n);
 		*out = NULL;
 		*n = 0;
-		return db_err(js, e, "reading recorded snapshots");
+		return db_err(js, e, "reading recorded snapshots and tasks");
 	}
 	return 0;
+}
+
+int ct_jobstore_list_intents(struct ct_jobstore *js, const char *pool, const char *vm_uuid,
+			     struct ct_intent **out, int *n, struct ct_err *e)
+{
+	return list_open(js, 0, pool, vm_uuid, out, n, e);
+}
+
+int ct_jobstore_list_export_tasks(struct ct_jobstore *js, const char *pool, const char *vm_uuid,
+				  struct ct_intent **out, int *n, struct ct_err *e)
+{
+	return list_open(js, 1, pool, vm_uuid, out, n, e);
 }

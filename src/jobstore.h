@@ -100,6 +100,17 @@ int ct_jobstore_list_intents(struct ct_jobstore *js, const char *pool, const cha
 			     struct ct_intent **out, int *n, struct ct_err *e);
 void ct_intents_release(struct ct_intent *v, int n);
 
+/* The task a backup created for an export (task.create), recorded right after it was made and
+ * cleared (task_ref NULL) once it is destroyed: a killed run leaves it recorded, and only
+ * tasks recorded here are ever destroyed as leftovers. */
+int ct_jobstore_item_export_task(struct ct_jobstore *js, int64_t item, const char *task_ref,
+				 struct ct_err *e);
+/* Recorded export tasks of runs no longer running (runs of dead processes are marked
+ * interrupted first), as struct ct_intent with `name` = the task's ref; pool / vm_uuid NULL =
+ * any. *out owned: ct_intents_release. */
+int ct_jobstore_list_export_tasks(struct ct_jobstore *js, const char *pool, const char *vm_uuid,
+				  struct ct_intent **out, int *n, struct ct_err *e);
+
 /* Reading back, for reports and the console's Jobs view. */
 struct ct_step_rec {
 	int64_t id;

@@ -148,10 +148,26 @@ static void skip_release(struct ct_prune_skip *k)
 	free(k->reason);
 }
 
+static void left_release(struct ct_prune_leftover *t)
+{
+	free(t->pool);
+	free(t->job);
+	free(t->vm_uuid);
+	free(t->vm_name);
+	free(t->name);
+	free(t->ref);
+	free(t->uuid);
+	free(t->text);
+	free(t->action);
+}
+
 void ct_prune_list_release(struct ct_prune_list *l)
 {
 	if (!l)
 		return;
+	for (int i = 0; i < l->n_left; i++)
+		left_release(&l->left[i]);
+	free(l->left);
 	for (int i = 0; i < l->n; i++)
 		cand_release(&l->c[i]);
 	for (int i = 0; i < l->n_skips; i++)
@@ -858,6 +874,16 @@ int ct_prune_find(struct ct_model *m, const struct ct_config *c, const struct ct
 				 ct_model_sr(m, v->sr), ov.owner, ov.job, ct_xstrdup(ov.why), true);
 			break;
 		case CT_ORPHAN_YES:
+			/* a plain disk no tool marked may be someone's data kept on purpose:
+			 * only what chaintop made is proposed by default */
+			if (ov.owner == CT_OWN_NONE && !foreign) {
+				add_skip(out, CT_PRUNE_ORPHAN, pc->name, &v->o, v->name_label,
+					 ct_model_sr(m, v->sr), ov.owner, ov.job,
+					 ct_xstrdup("owner unknown: not used by any VM; "
+						    "--include-foreign to propose it (or set the "
+						    "pool's prune_include_foreign)"), false);
+				break;
+			}
 			add_orphan(m, pc, pool_uuid, v, &ov, now, out);
 			break;
 		}
@@ -866,6 +892,172 @@ int ct_prune_find(struct ct_model *m, const struct ct_config *c, const struct ct
 		qsort(out->c + start, (size_t)(out->n - start), sizeof(*out->c), cand_cmp);
 	ct_owner_ctx_release(&ox);
 	return out->n - start;
+}
+
+/* --- what killed backup runs left --- */
+
+static struct ct_prune_leftover *left_push(struct ct_prune_list *l, const struct ct_pool_conf *pc,
+					   const struct ct_intent *t, enum ct_leftover_kind kind)
+{
+	struct ct_prune_leftover *k;
+	char jb[128];
+
+	l->left = ct_xrealloc(l->left, ((size_t)l->n_left + 1) * sizeof(*l->left));
+	k = &l->left[l->n_left++];
+	memset(k, 0, sizeof(*k));
+	k->kind = kind;
+	k->run = t->run;
+	k->item = t->item;
+	k->pool = ct_xstrdup(pc->name);
+	k->job = ct_xstrdup(t->job);
+	k->vm_uuid = ct_xstrdup(t->vm_uuid);
+	k->vm_name = ct_xstrdup(t->vm_name);
+	k->text = ct_xasprintf("left by interrupted run %lld of job '%s' (killed during the %s step)",
+			       (long long)t->run, san(t->job, jb, sizeof(jb)),
+			       kind == CT_LEFT_SNAPSHOT ? "snapshot" : "export");
+	return k;
+}
+
+/* Drop the candidate or skip whose ref is ref: a leftover is resolved, not pruned. */
+static void drop_ref(struct ct_prune_list *l, const char *ref)
+{
+	for (int i = 0; i < l->n; i++)
+		if (l->c[i].ref && !strcmp(l->c[i].ref, ref)) {
+			cand_release(&l->c[i]);
+			memmove(&l->c[i], &l->c[i + 1], (size_t)(l->n - i - 1) * sizeof(*l->c));
+			l->n--;
+			i--;
+		}
+	for (int i = 0; i < l->n_skips; i++)
+		if (l->skips[i].ref && !strcmp(l->skips[i].ref, ref)) {
+			skip_release(&l->skips[i]);
+			memmove(&l->skips[i], &l->skips[i + 1],
+				(size_t)(l->n_skips - i - 1) * sizeof(*l->skips));
+			l->n_skips--;
+			i--;
+		}
+}
+
+int ct_prune_find_leftovers(struct ct_model *m, const struct ct_pool_conf *pc,
+			    const struct ct_intent *intents, int n_intents,
+			    const struct ct_intent *tasks, int n_tasks, struct ct_prune_list *out)
+{
+	size_t n_vms = ct_model_count(m, CT_VM), n_tasks_m = ct_model_count(m, CT_TASK);
+	int start = out->n_left;
+	bool snapshotting = false;
+
+	for (size_t j = 0; j < n_tasks_m; j++) {
+		const struct ct_task *k = (const struct ct_task *)ct_model_at(m, CT_TASK, j);
+
+		if (k->status == CT_TASK_PENDING && k->name_label &&
+		    !strcmp(k->name_label, "Async.VM.snapshot"))
+			snapshotting = true;
+	}
+	for (int i = 0; i < n_intents; i++) {
+		const struct ct_intent *t = &intents[i];
+		const struct ct_vm *src = t->vm_uuid ?
+			(const struct ct_vm *)ct_model_find_uuid(m, CT_VM, t->vm_uuid) : NULL;
+		struct ct_prune_leftover *k = left_push(out, pc, t, CT_LEFT_SNAPSHOT);
+		char nb[256], ub[9];
+		int found = 0;
+
+		k->name = ct_xstrdup(t->name);
+		/* by name and snapshot_of, as ct_backup_resolve_intents finds it */
+		for (size_t j = 0; j < n_vms; j++) {
+			const struct ct_vm *s = (const struct ct_vm *)ct_model_at(m, CT_VM, j);
+
+			if (!s->is_a_snapshot || !s->name_label || !t->name || strcmp(s->name_label, t->name))
+				continue;
+			if (src && (!s->snapshot_of || strcmp(s->snapshot_of, src->o.ref)))
+				continue;
+			if (!found++) {
+				k->ref = ct_xstrdup(s->o.ref);
+				k->uuid = ct_xstrdup(s->o.uuid);
+			}
+		}
+		if (found) {
+			k->state = CT_LEFT_FOUND;
+			k->action = ct_xasprintf("VM.destroy of snapshot '%s' (%s)%s, then VDI.destroy of "
+						 "its disks no other VM uses; recorded in run %lld",
+						 san(t->name, nb, sizeof(nb)), ct_short_uuid(k->uuid, ub),
+						 found > 1 ? " and the other snapshots of that name" : "",
+						 (long long)t->run);
+			drop_ref(out, k->ref);
+			for (size_t j = 0; j < n_vms && found > 1; j++) {
+				const struct ct_vm *s = (const struct ct_vm *)ct_model_at(m, CT_VM, j);
+
+				if (s->is_a_snapshot && s->name_label && !strcmp(s->name_label, t->name) &&
+				    (!src || (s->snapshot_of && !strcmp(s->snapshot_of, src->o.ref))))
+					drop_ref(out, s->o.ref);
+			}
+		} else if (snapshotting) {
+			k->state = CT_LEFT_PENDING;
+			k->action = ct_xstrdup("none yet and a VM.snapshot task is still running: the "
+					       "next run or prune looks again");
+		} else if (time(NULL) - t->when < CT_BACKUP_INTENT_GRACE_S) {
+			k->state = CT_LEFT_PENDING;
+			k->action = ct_xasprintf("none yet, and the call was sent %llds ago so xapi may "
+						 "still make it: the next run or prune looks again",
+						 (long long)(time(NULL) - t->when));
+		} else {
+			k->state = CT_LEFT_NONE;
+			k->action = ct_xasprintf("none exists (the call never completed): run %lld "
+						 "records that", (long long)t->run);
+		}
+	}
+	for (int i = 0; i < n_tasks; i++) {
+		const struct ct_intent *t = &tasks[i];
+		const struct ct_task *k = t->name ? ct_model_task(m, t->name) : NULL;
+		struct ct_prune_leftover *l;
+		char *label;
+		char ub[9];
+
+		if (k && !ct_backup_export_task_is(t, k->name_label, k->name_description))
+			continue;   /* not the task chaintop made: never ours to touch */
+		l = left_push(out, pc, t, CT_LEFT_TASK);
+		label = ct_backup_export_task_label(t->vm_uuid, t->job, t->run);
+		l->name = label;
+		if (k) {
+			l->state = CT_LEFT_FOUND;
+			l->ref = ct_xstrdup(k->o.ref);
+			l->uuid = ct_xstrdup(k->o.uuid);
+			l->action = ct_xasprintf("task.destroy of export task %s (%s, %s); recorded in "
+						 "run %lld", ct_short_uuid(k->o.uuid, ub),
+						 ct_task_status_name(k->status),
+						 k->status == CT_TASK_PENDING ?
+						 "xapi removes a pending task once it ends, or after 24 hours" :
+						 "removed at once",
+						 (long long)t->run);
+		} else {
+			l->state = CT_LEFT_NONE;
+			l->action = ct_xasprintf("already gone from xapi: run %lld records that",
+						 (long long)t->run);
+		}
+	}
+	return out->n_left - start;
+}
+
+void ct_prune_leftovers_print(FILE *f, const struct ct_prune_list *l)
+{
+	if (!l || l->n_left == 0)
+		return;
+	fprintf(f, "Left by interrupted backup runs (%d): found through the job history\n",
+		l->n_left);
+	for (int i = 0; i < l->n_left; i++) {
+		const struct ct_prune_leftover *k = &l->left[i];
+		char nb[256], vb[256], pb[128], jb[128], tb[512], ab[512], ub[9];
+
+		fprintf(f, "  %s '%s'%s%s%s of VM '%s', pool '%s'\n",
+			k->kind == CT_LEFT_SNAPSHOT ? "snapshot" : "export task",
+			san(k->name, nb, sizeof(nb)), k->uuid ? " (" : "",
+			k->uuid ? ct_short_uuid(k->uuid, ub) : "", k->uuid ? ")" : "",
+			san(k->vm_name ? k->vm_name : k->vm_uuid, vb, sizeof(vb)),
+			san(k->pool, pb, sizeof(pb)));
+		fprintf(f, "      owner: chaintop job '%s'\n", san(k->job, jb, sizeof(jb)));
+		fprintf(f, "      %s\n", san(k->text, tb, sizeof(tb)));
+		fprintf(f, "      %s: %s\n", k->state == CT_LEFT_FOUND ? "resolve" : "found",
+			san(k->action, ab, sizeof(ab)));
+	}
 }
 
 /* --- the plan --- */
@@ -1700,5 +1892,74 @@ out:
 	ct_jobstore_close(own_js);
 	ct_xapi_free(ex.x);
 	free(ex.pool_uuid);
+	return rc;
+}
+
+/* --- resolving what killed backup runs left --- */
+
+struct resolve_ctx {
+	const struct ct_prune_opts *o;
+	int errors;
+};
+
+static void on_recover(void *ctx, const struct ct_backup_progress *p)
+{
+	struct resolve_ctx *rc = ctx;
+	struct ct_prune_progress pp;
+
+	if (p->level != CT_BACKUP_INFO)
+		rc->errors++;
+	if (!rc->o->progress)
+		return;
+	memset(&pp, 0, sizeof(pp));
+	pp.step = "recover";
+	pp.message = p->message;          /* sanitised by the resolver */
+	pp.error = p->level != CT_BACKUP_INFO;
+	rc->o->progress(rc->o->ctx, &pp);
+}
+
+int ct_prune_resolve_leftovers(const struct ct_prune_opts *o, int *n_resolved, struct ct_err *e)
+{
+	struct resolve_ctx rctx = { o, 0 };
+	struct ct_jobstore *js = o->js, *own_js = NULL;
+	struct ct_xapi *x = NULL;
+	struct ct_err e2;
+	char pb[128];
+	int n1 = 0, n2 = 0, rc = -1;
+
+	*n_resolved = 0;
+	san(o->pc ? o->pc->name : NULL, pb, sizeof(pb));
+	if (!o->pc || !o->pc->password)
+		return ct_err_set(e, CT_E_CONFIG, "pool '%s': no password is known; set "
+				  "password_file or password_env in the configuration", pb);
+	if (!js) {
+		if (!o->cfg || !o->cfg->state_dir)
+			return ct_err_set(e, CT_E_CONFIG, "pool '%s': no state_dir for the job history; "
+					  "set state_dir in the configuration", pb);
+		js = own_js = ct_jobstore_open(o->cfg->state_dir, e);
+		if (!js)
+			return -1;
+	}
+	x = ct_watch_new_session(o->pc);
+	if (!x) {
+		ct_err_set(e, CT_E_CONFIG, "pool '%s': cannot make an XAPI session from its "
+			   "configuration (url '%s')", pb, o->pc->url ? o->pc->url : "");
+		goto out;
+	}
+	if (ct_xapi_login(x, e) < 0) {
+		ct_err_prefix(e, "pool '%s': nothing resolved", pb);
+		goto out;
+	}
+	rc = ct_backup_resolve_intents(x, js, o->pc->name, NULL, false, on_recover, &rctx, &n1, e);
+	ct_err_init(&e2);
+	if (ct_backup_resolve_tasks(x, js, o->pc->name, NULL, false, on_recover, &rctx, &n2, &e2) < 0) {
+		if (rc == 0)
+			*e = e2;
+		rc = -1;
+	}
+	*n_resolved = n1 + n2;
+out:
+	ct_xapi_free(x);
+	ct_jobstore_close(own_js);
 	return rc;
 }

@@ -24,9 +24,11 @@
  *    a VM whose blocked_operations holds "destroy" never is. Its disks (VBD type Disk) and a
  *    checkpoint's suspend VDI (VM.destroy leaves it behind) are destroyed after VM.destroy
  *    unless another VM uses them or ct_vdi_protected forbids it.
- *  - orphan disk: ct_vdi_orphan's CT_ORPHAN_YES; its CT_ORPHAN_FOREIGN ones (XO's disks,
- *    snapshot disks no snapshot VM holds, suspend images no VM refers to: owner unknown)
- *    only with CT_PRUNE_INCLUDE_FOREIGN; CT_ORPHAN_PROTECTED never.
+ *  - orphan disk: ct_vdi_orphan's CT_ORPHAN_YES made by chaintop (chaintop:job); a plain one
+ *    no tool marked (CT_OWN_NONE: someone's data, "owner unknown") and the CT_ORPHAN_FOREIGN
+ *    ones (XO's disks, snapshot disks no snapshot VM holds, suspend images no VM refers to)
+ *    only with CT_PRUNE_INCLUDE_FOREIGN; CT_ORPHAN_PROTECTED never. The Health view still
+ *    reports every CT_ORPHAN_YES disk as an orphan.
  *  - never: a VDI that is neither a snapshot disk being removed with its VM nor an orphan as
  *    above; a VDI attached to any VM other than the snapshot being removed; a base copy
  *    (managed = false); CBT metadata, HA statefile, metadata, rrd, redo_log, pvs_cache,
@@ -112,11 +114,40 @@ struct ct_prune_skip {
 	bool never;                    /* no option makes it a candidate (blocked, protected) */
 };
 
+/* What a killed backup run left, found through the job history rather than by a rule: the
+ * snapshot it asked VM.snapshot for before it could tag it (its "intent": the exact name,
+ * carrying the job and run id, recorded before the call) or the export task it created. */
+enum ct_leftover_kind {
+	CT_LEFT_SNAPSHOT,              /* killed during the snapshot step */
+	CT_LEFT_TASK                   /* killed during the export step: its task.create task */
+};
+enum ct_leftover_state {
+	CT_LEFT_FOUND,                 /* it is there: resolving removes it */
+	CT_LEFT_PENDING,               /* not there yet and a VM.snapshot task is still running:
+					* resolving leaves it for the next run or prune */
+	CT_LEFT_NONE                   /* not there (never made, or already gone): resolving
+					* records that */
+};
+struct ct_prune_leftover {
+	enum ct_leftover_kind kind;
+	enum ct_leftover_state state;
+	int64_t run, item;             /* the killed run and its item in the history */
+	char *pool, *job;              /* owned copies */
+	char *vm_uuid, *vm_name;       /* the VM the run worked on */
+	char *name;                    /* the snapshot's recorded name, or the task's label */
+	char *ref, *uuid;              /* the snapshot VM or the task found; NULL when none */
+	char *text;                    /* owned, sanitised: "left by interrupted run 12 of job
+					* 'nightly' (killed during the snapshot step)" */
+	char *action;                  /* owned, sanitised: what resolving does */
+};
+
 struct ct_prune_list {
 	struct ct_prune_cand *c;       /* owned */
 	int n, cap;
 	struct ct_prune_skip *skips;   /* owned */
 	int n_skips;
+	struct ct_prune_leftover *left;   /* owned: what killed runs left (ct_prune_find_leftovers) */
+	int n_left;
 };
 void ct_prune_list_init(struct ct_prune_list *l);
 void ct_prune_list_release(struct ct_prune_list *l);
@@ -134,6 +165,20 @@ void ct_prune_list_sort(struct ct_prune_list *l);
 #define CT_PRUNE_INCLUDE_FOREIGN 1u
 int ct_prune_find(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
 		  long long older_than, time_t now, unsigned flags, struct ct_prune_list *out);
+
+/* What killed backup runs of pool pc left: each open snapshot intent (intents, from
+ * ct_jobstore_list_intents) looked up in m by its name and snapshot_of (the VM's ref by the
+ * recorded uuid), and each recorded export task (tasks, ct_jobstore_list_export_tasks: name =
+ * the task's ref) by its ref, label and description; a task that does not carry chaintop's
+ * label and description is not listed. A snapshot found here is taken out of the candidates
+ * and skips of out (resolving it is the one way it goes). m locked by the caller. Returns the
+ * number appended to out->left. */
+int ct_prune_find_leftovers(struct ct_model *m, const struct ct_pool_conf *pc,
+			    const struct ct_intent *intents, int n_intents,
+			    const struct ct_intent *tasks, int n_tasks, struct ct_prune_list *out);
+/* The leftovers as text: kind, name, VM, owner chaintop, the run and the action (sanitised);
+ * nothing when there are none. */
+void ct_prune_leftovers_print(FILE *f, const struct ct_prune_list *l);
 
 /* The effect of deleting several candidates together. Candidates that share a chain
  * interact (deleting every snapshot above a disk collapses its base copies), so the sum of
@@ -234,5 +279,11 @@ void ct_prune_summary_release(struct ct_prune_summary *s);
  * "check disk ...", "VDI.destroy ..." (skipped steps in a dry run). */
 int ct_prune_execute(const struct ct_prune_opts *o, struct ct_prune_summary *out,
 		     struct ct_err *e);
+
+/* Resolve what killed runs of o->pc left (ct_backup_resolve_intents, then
+ * ct_backup_resolve_tasks, on a session of its own): each outcome is recorded as a "recover"
+ * step of the killed run's item and reported through o->progress (step "recover"). Needs
+ * o->pc and o->cfg (o->cands and o->dry_run are not used). *n_resolved gets how many were resolved. */
+int ct_prune_resolve_leftovers(const struct ct_prune_opts *o, int *n_resolved, struct ct_err *e);
 
 #endif

@@ -134,6 +134,34 @@ assert_contains "member mismatch: names the member and the check" "$out" "redire
 assert_contains "member mismatch: fingerprint differs from the master's record" "$out" "the fingerprint the pool master lists in the Certificate record"
 assert_eq "member mismatch: no file written" "$(find "$EXP" -path '*member-vm-*' -name '*.xva*' | wc -l)" 1
 
+# --- xapi before Stockholm has no Certificate class: the member's certificate comes from
+# host.get_server_certificate (the mismatching record above is then not seen at all)
+sim_ctl e POST /sim/fault '{"kind": "no_certificates"}' >/dev/null
+sim_ctl e POST /sim/calls/clear >/dev/null
+n_before=$(find "$EXP" -path '*member-vm-*' -name '*.xva' | wc -l)
+out=$(timeout 60 "$CHAINTOP" backup -c "$CONF" --job member 2>&1); rc=$?
+assert_eq "no Certificate class: exit 0" "$rc" 0
+assert_contains "no Certificate class: the sim refused the class" "$(sim_ctl e GET /sim/calls | jq -r '.[] | select(.method == "Certificate.get_all") | .method')" "Certificate.get_all"
+assert_contains "no Certificate class: fell back to host.get_server_certificate" "$(calls)" "host.get_server_certificate"
+assert_not_contains "no Certificate class: no record getter called" "$(calls)" "Certificate.get_fingerprint"
+assert_eq "no Certificate class: one more verified export" "$(find "$EXP" -path '*member-vm-*' -name '*.xva' | wc -l)" $((n_before + 1))
+sim_ctl e POST /sim/fault '{"kind": "clear"}' >/dev/null
+
+# --- a master that redirects the member's export to http:// (hostile; xapi never does):
+# refused before anything is sent there
+sim_ctl e POST /sim/fault '{"kind": "redirect_http"}' >/dev/null
+sim_ctl e POST /sim/calls/clear >/dev/null
+n_before=$(find "$EXP" -path '*member-vm-*' -name '*.xva*' | wc -l)
+# --force: the GC is frozen, so the earlier exports' base copies stay stacked
+out=$(timeout 60 "$CHAINTOP" backup -c "$CONF" --job member --force 2>&1); rc=$?
+assert_eq "member redirect to http: exit 2" "$rc" 2
+assert_contains "member redirect to http: refused, and why" "$out" "which is not https: chaintop never leaves https for plain http"
+assert_contains "member redirect to http: names the member's address" "$out" "to 127.0.0."
+assert_eq "member redirect to http: nothing asked of the member" \
+	"$(sim_ctl e GET /sim/calls | jq '[.[] | select(.method == "HTTP GET /export")] | length')" 1
+assert_eq "member redirect to http: no file left" "$(find "$EXP" -path '*member-vm-*' -name '*.xva*' | wc -l)" "$n_before"
+sim_ctl e POST /sim/fault '{"kind": "clear"}' >/dev/null
+
 # --- an edition that refuses VM.set_is_a_template (XSO-766): the export goes on, with a warning
 sim_ctl e POST /sim/fault '{"method": "VM.set_is_a_template", "error": ["LICENSE_RESTRICTION", "VM.set_is_a_template"]}' >/dev/null
 sleep 1.1

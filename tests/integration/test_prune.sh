@@ -43,7 +43,13 @@ wait_for 30 gc_idle || fail "the simulator GC did not settle"
 sim_ctl p POST /sim/calls/clear >/dev/null
 out=$("$CHAINTOP" prune -c "$CONF" --dry-run 2>&1); rc=$?
 assert_eq "dry run exits 0" "$rc" 0
-assert_contains "six candidates" "$out" "6 candidates:"
+# a plain unused disk no tool marked is not chaintop's: kept unless --include-foreign
+assert_contains "five candidates by default" "$out" "5 candidates:"
+assert_contains "plain orphan kept by default" "$out" "owner unknown: not used by any VM; --include-foreign to propose it"
+assert_eq "plain orphan not planned by default" "$(grep -c 'VDI.destroy .*orphan disk' <<<"$out")" 0
+out=$("$CHAINTOP" prune -c "$CONF" --dry-run --include-foreign 2>&1); rc=$?
+assert_eq "dry run --include-foreign exits 0" "$rc" 0
+assert_contains "six candidates with --include-foreign" "$out" "6 candidates:"
 for n in "snapshot 'app01 weekly'" "snapshot 'app01 before-migration'" "snapshot 'app01 nightly" \
 	 "snapshot 'pre-upgrade'" "snapshot 'legacy-snap'" "orphan disk 'orphan-data'"; do
 	assert_contains "listed: $n" "$out" "$n"
@@ -64,7 +70,7 @@ assert_contains "plan has VM.destroy" "$out" "1. VM.destroy OpaqueRef:"
 assert_contains "dry run says so" "$out" "Dry run: nothing was deleted"
 assert_eq "dry run made no destroying call" "$(destroy_calls)" 0
 
-out=$("$CHAINTOP" prune -c "$CONF" --dry-run --older-than 30d 2>&1)
+out=$("$CHAINTOP" prune -c "$CONF" --dry-run --include-foreign --older-than 30d 2>&1)
 assert_contains "--older-than 30d: five candidates" "$out" "5 candidates:"
 assert_not_contains "--older-than 30d: 20-day snapshot not listed" "$out" "app01 before-migration"
 
@@ -86,7 +92,7 @@ assert_eq "refusal made no destroying call" "$(destroy_calls)" 0
 # it) and the next VDI.destroy fails with VDI_IN_USE; everything else goes ahead.
 sim_ctl p POST /sim/gc/pause >/dev/null
 before_vm=$(xapi_objs VM); before_vdi=$(xapi_objs VDI)
-plan=$("$CHAINTOP" prune -c "$CONF" --dry-run 2>/dev/null)
+plan=$("$CHAINTOP" prune -c "$CONF" --dry-run --include-foreign 2>/dev/null)
 planned_refs=$(grep -oE '^ +[0-9]+\. (VM|VDI)\.destroy OpaqueRef:[^ ]+' <<<"$plan" | awk '{print $3}' | sort)
 orphan_ref=$(grep -E 'orphan disk' <<<"$plan" | grep -oE 'VDI\.destroy OpaqueRef:[^ ]+' | awk '{print $2}')
 legacy_disk=$(grep -E "^ +2\. VDI\.destroy" <<<"$plan" | awk '{print $3}')
@@ -108,7 +114,7 @@ def ctl(path, body=None):
     urllib.request.urlopen(req).read()
 pid, fd = pty.fork()
 if pid == 0:
-    os.execv(exe, [exe, "prune", "-c", conf])
+    os.execv(exe, [exe, "prune", "-c", conf, "--include-foreign"])
 buf = b""
 deadline = time.time() + 60
 asked = False

@@ -61,12 +61,14 @@ for c in json.load(sys.stdin):
 sim_ctl o POST /sim/calls/clear >/dev/null
 out=$("$CHAINTOP" prune -c "$CONF" --dry-run 2>&1); rc=$?
 assert_eq "dry run exits 0" "$rc" 0
-assert_contains "three candidates" "$out" "3 candidates:"
+assert_contains "two candidates" "$out" "2 candidates:"
 assert_contains "chaintop's stale snapshot is a candidate" "$out" "owner: chaintop job 'nightly'"
 assert_contains "the manual checkpoint is a candidate" "$out" "snapshot 'app02 before upgrade'"
-assert_contains "the plain orphan is a candidate" "$out" "orphan disk 'orphan-data'"
+assert_contains "the plain orphan is listed" "$out" "orphan disk 'orphan-data'"
+assert_contains "the plain orphan is kept by default: owner unknown" "$out" \
+	"kept: owner unknown: not used by any VM; --include-foreign to propose it"
 assert_contains "the checkpoint's suspend image goes with it" "$out" "suspend image 'Suspend image'"
-assert_contains "kept list" "$out" "Kept, not planned (10)"
+assert_contains "kept list" "$out" "Kept, not planned (11)"
 assert_contains "XO snapshot: owner and job" "$out" \
 	"owner: Xen Orchestra backup job 5f0a2c1e-8d5b-4c47-9d8e-0f4b6e1a2b3c"
 assert_contains "XO snapshot: why" "$out" "these snapshots are the backups"
@@ -79,7 +81,8 @@ assert_contains "mirror destination" "$out" "a storage migration is copying it (
 assert_contains "pool update VDI" "$out" "it holds the ISO of pool update 'XS82ECU1040'"
 assert_contains "raw LUN" "$out" "VDI.destroy there only forgets the LUN"
 assert_contains "lost suspend image reported" "$out" "a suspend image that no VM refers to"
-assert_contains "plan" "$out" "Plan: 6 XAPI calls, in this order:"
+assert_contains "plan" "$out" "Plan: 5 XAPI calls, in this order:"
+assert_not_contains "no call planned for the plain orphan" "$(grep -E '^ +[0-9]+\. VDI\.destroy ' <<<"$out")" "orphan-data"
 plan=$(grep -E '^ +[0-9]+\. (VM|VDI)\.destroy ' <<<"$out")
 bad=$(python3 -c '
 import json, sys
@@ -99,6 +102,8 @@ d = json.loads('''$json''')
 p = d["pools"][0]
 planned = {c["ref"] for c in p["plan"]}
 owners = {k["name"]: (k["owner"], k["never"]) for k in p["kept"]}
+plain = [k for k in p["kept"] if k["name"] == "orphan-data"][0]
+print("plain=%s/%s/%s" % (plain["owner"], plain["never"], plain["reason"].split(";")[0]))
 print("planned-protected=%d" % len(planned & set(prot)))
 print("calls=%d" % len(p["plan"]))
 print("cands=%s" % ",".join(sorted("%s:%s" % (c["name"], c["owner"]) for c in p["candidates"])))
@@ -114,11 +119,11 @@ print("reasons=%d effects=%d" % (min(len(c["reasons"]) for c in p["candidates"])
 EOF
 )
 assert_contains "JSON: no planned call on a protected object" "$res" "planned-protected=0"
-assert_contains "JSON: six calls" "$res" "calls=6"
+assert_contains "JSON: five calls" "$res" "calls=5"
 assert_contains "JSON: candidates and owners" "$res" \
 	"cands=app01 nightly"
 assert_contains "JSON: manual and none owners" "$res" "app02 before upgrade:manual"
-assert_contains "JSON: orphan owner none" "$res" "orphan-data:none"
+assert_contains "JSON: plain orphan kept, owner none, not never" "$res" "plain=none/False/owner unknown: not used by any VM"
 assert_contains "JSON: XO kept, not never" "$res" "xo=xo/False"
 assert_contains "JSON: VMSS kept" "$res" "vmss=vmss/False"
 assert_contains "JSON: blocked never" "$res" "blocked=manual/True"
@@ -158,7 +163,7 @@ plan_refs=$("$CHAINTOP" prune -c "$CONF" --dry-run 2>/dev/null | grep -E '^ +[0-
 sim_ctl o POST /sim/calls/clear >/dev/null
 out=$("$CHAINTOP" prune -c "$CONF" --yes 2>&1); rc=$?
 assert_eq "prune --yes exits 0" "$rc" 0
-assert_contains "prune --yes: all done" "$out" "3 done, 0 refused, 0 failed"
+assert_contains "prune --yes: all done" "$out" "2 done, 0 refused, 0 failed"
 assert_eq "destroying calls are exactly the plan" "$(destroys | sort)" "$plan_refs"
 left=$(python3 - "$SIM_URL_o" "$protected_json" <<'EOF'
 import json, sys, xmlrpc.client
@@ -171,6 +176,15 @@ s.session.logout(sess)
 EOF
 )
 assert_eq "every protected or foreign object is still there" "$left" "$n_protected"
+plain_left=$(python3 - "$SIM_URL_o" <<'PY'
+import sys, xmlrpc.client
+s = xmlrpc.client.ServerProxy(sys.argv[1] + "/")
+sess = s.session.login_with_password("root", "chaintop-demo", "1.0", "owners-test")["Value"]
+print(len(s.VDI.get_by_name_label(sess, "orphan-data")["Value"]))
+s.session.logout(sess)
+PY
+)
+assert_eq "the plain orphan (owner unknown) is still there" "$plain_left" 1
 
 # the simulator refuses VM.destroy on the blocked snapshot as xapi does
 blocked=$(python3 - "$SIM_URL_o" <<'EOF'

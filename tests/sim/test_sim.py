@@ -845,6 +845,32 @@ class MemberExportTest(unittest.TestCase):
         r, c = self.get("%s/export?ref=%s&session_id=%s" % (self.url, halted, self.s))
         self.assertEqual(r.status, 200)
 
+    def fault(self, body):
+        import json
+        import urllib.request
+        req = urllib.request.Request(self.url + "/sim/fault", data=json.dumps(body).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(req, context=self.ctx).read()
+
+    def test_no_certificate_class_and_http_redirect_faults(self):
+        # an xapi before Stockholm: no Certificate class, host.get_server_certificate answers
+        self.fault({"kind": "no_certificates"})
+        try:
+            r = self.x.Certificate.get_all(self.s)
+            self.assertEqual(r["ErrorDescription"][0], "MESSAGE_METHOD_UNKNOWN")
+            host = self.v(self.x.host.get_all(self.s))[0]
+            self.assertIn("BEGIN CERTIFICATE", self.v(self.x.host.get_server_certificate(self.s, host)))
+            # hostile: the member redirect names http://
+            self.fault({"kind": "redirect_http"})
+            vm = self.v(self.x.VM.get_by_name_label(self.s, "member-vm"))[0]
+            r, c = self.get("%s/export?ref=%s&session_id=%s" % (self.url, vm, self.s))
+            self.assertEqual(r.status, 302)
+            self.assertTrue(r.getheader("Location").startswith("http://"), r.getheader("Location"))
+            r.read()
+        finally:
+            self.fault({"kind": "clear"})
+        self.assertEqual(len(self.v(self.x.Certificate.get_all(self.s))), 2)
+
     def test_set_is_a_template_reaches_ova_xml(self):
         import io
         import tarfile
@@ -904,6 +930,24 @@ class BackupTest(Base):
         vm = self.vm_ref("bigdisk-vm")
         self.assertEqual(self.sim.err("VM.snapshot", self.s, vm, "nope"),
                          ["SR_BACKEND_FAILURE_44", "", "There is insufficient space", ""])
+
+    def test_task_destroy_of_a_pending_task_only_marks_it(self):
+        # xapi_task.ml destroy; db_gc_util.ml timeout_tasks removes it once completed
+        t = self.sim.ok("task.create", self.s, "mine", "a task")
+        self.sim.ok("task.destroy", self.s, t)
+        rec = self.sim.ok("task.get_record", self.s, t)
+        self.assertEqual(rec["status"], "pending")
+        self.assertIn("destroy", rec["current_operations"].values())
+        self.sim.ctl("POST", "/sim/set", {"class": "task", "ref": t, "field": "status",
+                                          "value": "failure"})
+        gone = wait_for(lambda: self.sim.call("task.get_record", self.s, t)["Status"] == "Failure", 10)
+        self.assertTrue(gone)
+        # a completed task goes at once
+        t = self.sim.ok("task.create", self.s, "mine", "a task")
+        self.sim.ctl("POST", "/sim/set", {"class": "task", "ref": t, "field": "status",
+                                          "value": "success"})
+        self.sim.ok("task.destroy", self.s, t)
+        self.assertEqual(self.sim.err("task.get_record", self.s, t)[0], "HANDLE_INVALID")
 
     def test_stacked_vm_shape(self):
         d = self.sim.vm("stacked-vm")["disks"][0]

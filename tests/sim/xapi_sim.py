@@ -926,6 +926,11 @@ class GC(threading.Thread):
                     if now - t > self.sim.task_gc:
                         self.finished_tasks.remove((t, ref))
                         self.st.delete("task", ref)
+                # tasks destroyed while pending go once they have completed
+                for ref, t in list(self.st.tables["task"].items()):
+                    if t["status"] not in ("pending", "cancelling") and \
+                            "destroy" in t["current_operations"].values():
+                        self.st.delete("task", ref)
             if self.is_paused():
                 continue
             try:
@@ -1190,6 +1195,9 @@ class Sim:
         self.master_pem = self.member_pem = None
         self.checksum = "sha1"           # XVA chunk checksums: "sha1" or "xxhash"
         self.slow_methods = {}           # method -> [seconds, remaining count]
+        self.slow_tasks = {}             # Async method -> [extra seconds, remaining count]
+        self.no_certificate_class = False   # fault "no_certificates": a pre-Stockholm xapi
+        self.redirect_scheme = "https"      # fault "redirect_http": a hostile master
         self.export_delay = 0.0          # seconds per MiB an export takes
         self.slave_of = None
         self.pool_ref = None
@@ -1262,6 +1270,9 @@ class Sim:
     def dispatch(self, method, params):
         """Returns the encoded <value> (str) or raises XapiError."""
         entry = self.methods.get(method)
+        if self.no_certificate_class and method.split(".")[0] in ("Certificate", "Async"):
+            if method.startswith("Certificate.") or method.startswith("Async.Certificate."):
+                entry = None     # xapi before Stockholm has no such class
         self.record_call(method, params, 0 if (entry and entry[3]) else -1)
         if entry is None:
             raise XapiError("MESSAGE_METHOD_UNKNOWN", method)
@@ -1284,16 +1295,22 @@ class Sim:
             with self.store.lock:
                 task = self.create_task("Async." + name, "", cancellable=name == "VM.snapshot")
             f = self.faults.get("Async." + name)
+            slow = self.slow_tasks.get("Async." + name)
+            extra = 0.0
+            if slow and slow[1] > 0:
+                slow[1] -= 1
+                extra = slow[0]
             fault = None
             if f and f[1] > 0:
                 f[1] -= 1
                 fault = f[0]
-            t = threading.Thread(target=self._run_task, args=(task, fn, args, fault), daemon=True)
+            t = threading.Thread(target=self._run_task, args=(task, fn, args, fault, extra),
+                                 daemon=True)
             t.start()
             return enc(task)
         return run_async
 
-    def _run_task(self, task, fn, args, fault):
+    def _run_task(self, task, fn, args, fault, extra=0.0):
         st = self.store
         snapshot = fn == self.vm_snapshot
         begun = False
@@ -1302,6 +1319,9 @@ class Sim:
                 # like xapi, the VM carries {task: "snapshot"} while the task runs
                 self._snapshot_begin(args[0], task)
                 begun = True
+            end = time.time() + extra
+            while time.time() < end:
+                time.sleep(0.1)
             steps = 4 + self.rng.randint(0, 6)          # 0.5 .. 2 s of progress
             for i in range(1, steps):
                 time.sleep(0.15 + self.rng.random() * 0.05)
@@ -1866,9 +1886,17 @@ class Sim:
         return enc(None)
 
     def task_destroy(self, task):
+        """xapi_task.ml destroy: a completed task goes at once; a pending one is only
+        marked (`destroy` in current_operations) and xapi's task GC removes it once it
+        has completed (db_gc_util.ml timeout_tasks)."""
         with self.store.lock:
-            self.store.get("task", task)
-            self.store.delete("task", task)
+            t = self.store.get("task", task)
+            if t["status"] in ("pending", "cancelling"):
+                ops = dict(t["current_operations"])
+                ops[new_ref()] = "destroy"
+                self.store.set("task", task, current_operations=ops)
+            else:
+                self.store.delete("task", task)
         return enc(None)
 
     def task_cancel(self, task):
@@ -2304,7 +2332,7 @@ class Exporter:
         return None
 
     def redirect(self, handler, address):
-        url = "https://%s%s" % (address, handler.path)
+        url = "%s://%s%s" % (self.sim.redirect_scheme, address, handler.path)
         handler.send_response(302)
         handler.send_header("Location", url)
         handler.send_header("Content-Length", "0")
@@ -2814,6 +2842,16 @@ class Control:
             sim.slow_methods[str(b["method"])] = [float(b.get("seconds", 3)), int(b.get("count", 1))]
         elif kind == "slow":
             sim.slow = [float(b.get("seconds", 3)), int(b.get("count", 1))]
+        elif kind == "slow_task" and b.get("method"):
+            # the next N tasks of this Async method run S seconds more (the task exists
+            # and stays pending meanwhile: a client killed then finds it pending)
+            sim.slow_tasks[str(b["method"])] = [float(b.get("seconds", 3)), int(b.get("count", 1))]
+        elif kind == "no_certificates":
+            # a pool on xapi before the Certificate class (Stockholm): its calls are unknown
+            sim.no_certificate_class = True
+        elif kind == "redirect_http":
+            # hostile, not xapi: the 302 to a member names http:// (xapi's is always https)
+            sim.redirect_scheme = "http"
         elif kind == "export_slow":
             sim.export_delay = float(b.get("seconds_per_mib", 1.0))
         elif kind == "export_fail":
@@ -2836,6 +2874,9 @@ class Control:
             sim.drop_next = 0
             sim.slow = None
             sim.slow_methods.clear()
+            sim.slow_tasks.clear()
+            sim.no_certificate_class = False
+            sim.redirect_scheme = "https"
             sim.export_delay = 0.0
             sim.export_fail = 0
         else:

@@ -20,8 +20,9 @@ ui_keys 3
 ui_check "grouped by pool and SR" "pool 'lab' > SR 'nfs-prune'"
 ui_check "snapshot whose VM is gone" "legacy-snap"
 ui_check "old snapshot" "pre-upgrade"
-ui_check "orphan disk" "orphan-data"
 scr=$(ui_screen)
+# a plain unused disk no tool marked is someone's data: kept unless --include-foreign
+assert_not_contains "a disk no tool marked is not a candidate by default" "$scr" "orphan-data"
 assert_not_contains "a suspend VDI is not a candidate" "$scr" "Suspend image"
 assert_not_contains "the job's own recent snapshot is not a candidate" "$scr" "app01 nightly"
 ui_check "reasons shown" "older than 14d"

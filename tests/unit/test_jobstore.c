@@ -73,7 +73,7 @@ START_TEST(test_schema_created)
 
 		memcpy(top, dir, sizeof(top));
 		snprintf(dir, sizeof(dir), "%.200s/a/b", top);
-		ck_assert_int_eq(db_int("PRAGMA user_version"), 4);
+		ck_assert_int_eq(db_int("PRAGMA user_version"), 5);
 		ck_assert_int_eq(db_int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('runs','items','steps')"), 3);
 		ck_assert_int_eq(db_int("SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
 		memcpy(dir, top, sizeof(dir));
@@ -274,7 +274,7 @@ START_TEST(test_upgrade_from_v0)
 	ck_assert_int_gt(run, 0);
 	ck_assert_int_eq(ct_jobstore_run_end(js, run, CT_RUN_SUCCESS, NULL, &e), 0);
 	ct_jobstore_close(js);
-	ck_assert_int_eq(db_int("PRAGMA user_version"), 4);
+	ck_assert_int_eq(db_int("PRAGMA user_version"), 5);
 	ck_assert_int_eq(db_int("SELECT COUNT(*) FROM notes"), 1);
 	/* reopening a current file changes nothing */
 	js = ct_jobstore_open(dir, &e);
@@ -319,7 +319,7 @@ START_TEST(test_upgrade_from_v1)
 	ck_assert_int_eq(r.n_ok, 1);
 	ct_run_rec_release(&r);
 	ct_jobstore_close(js);
-	ck_assert_int_eq(db_int("PRAGMA user_version"), 4);
+	ck_assert_int_eq(db_int("PRAGMA user_version"), 5);
 }
 END_TEST
 
@@ -518,6 +518,44 @@ START_TEST(test_intents_and_export_time)
 }
 END_TEST
 
+/* The export task a run created is recorded until destroyed; a killed run's is listed. */
+START_TEST(test_export_tasks)
+{
+	struct ct_err e;
+	struct ct_jobstore *js;
+	struct ct_intent *iv = NULL;
+	int64_t run, item, item2;
+	int n = -1;
+
+	ct_err_init(&e);
+	js = ct_jobstore_open(dir, &e);
+	ck_assert_ptr_nonnull(js);
+	run = ct_jobstore_run_begin(js, "backup", "nightly", "lab", false, &e);
+	item = ct_jobstore_item_begin(js, run, "vm-uuid-1", "web01", &e);
+	item2 = ct_jobstore_item_begin(js, run, "vm-uuid-2", "web02", &e);
+	ck_assert_int_eq(ct_jobstore_item_export_task(js, item, "OpaqueRef:task-1", &e), 0);
+	ck_assert_int_eq(ct_jobstore_item_export_task(js, item2, "OpaqueRef:task-2", &e), 0);
+	/* a running run's tasks belong to it */
+	ck_assert_int_eq(ct_jobstore_list_export_tasks(js, NULL, NULL, &iv, &n, &e), 0);
+	ck_assert_int_eq(n, 0);
+	ct_intents_release(iv, n);
+	/* destroyed by the run: no longer recorded */
+	ck_assert_int_eq(ct_jobstore_item_export_task(js, item2, NULL, &e), 0);
+	ck_assert_int_eq(ct_jobstore_run_end(js, run, CT_RUN_INTERRUPTED, "killed", &e), 0);
+	ck_assert_int_eq(ct_jobstore_list_export_tasks(js, "lab", "vm-uuid-1", &iv, &n, &e), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_str_eq(iv[0].name, "OpaqueRef:task-1");
+	ck_assert_str_eq(iv[0].job, "nightly");
+	ck_assert_int_eq(iv[0].run, run);
+	ck_assert_int_eq(iv[0].item, item);
+	ct_intents_release(iv, n);
+	ck_assert_int_eq(ct_jobstore_list_export_tasks(js, "lab", "vm-uuid-2", &iv, &n, &e), 0);
+	ck_assert_int_eq(n, 0);
+	ct_intents_release(iv, n);
+	ct_jobstore_close(js);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("jobstore");
@@ -538,6 +576,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_two_handles);
 	tcase_add_test(tc, test_bad_dir);
 	tcase_add_test(tc, test_intents_and_export_time);
+	tcase_add_test(tc, test_export_tasks);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "chain.h"
+#include "backup.h"
 #include "prune.h"
 #include "test_chain_fixture.h"
 
@@ -181,8 +182,18 @@ START_TEST(orphan_user_disk)
 {
 	struct ct_vdi *o = fx_vdi(&F, SR, "orphan-data", NULL);
 	const struct ct_prune_cand *c;
+	const struct ct_prune_skip *k;
 
-	ck_assert_int_eq(find(-1), 1);
+	/* no tool marked it: someone's data, kept unless foreign objects are included */
+	ck_assert_int_eq(find(-1), 0);
+	k = skip(o->o.uuid);
+	ck_assert_ptr_nonnull(k);
+	ck_assert_int_eq(k->owner, CT_OWN_NONE);
+	ck_assert(!k->never);
+	ck_assert_msg(strstr(k->reason, "owner unknown: not used by any VM; --include-foreign to propose it"),
+		      "reason: %s", k->reason);
+	ck_assert_int_eq(find_f(-1, CT_PRUNE_INCLUDE_FOREIGN), 1);
+	ck_assert_int_eq(L.n_skips, 0);
 	c = cand(o->o.uuid);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(c->kind, CT_PRUNE_ORPHAN);
@@ -193,7 +204,12 @@ START_TEST(orphan_user_disk)
 	ck_assert_int_eq(c->age, -1);
 	/* system type too */
 	o->type = CT_VDI_SYSTEM;
+	ck_assert_int_eq(find(-1), 0);
+	ck_assert_int_eq(find_f(-1, CT_PRUNE_INCLUDE_FOREIGN), 1);
+	/* the pool's prune_include_foreign does the same */
+	F.pc.prune_include_foreign = true;
 	ck_assert_int_eq(find(-1), 1);
+	F.pc.prune_include_foreign = false;
 }
 END_TEST
 
@@ -398,7 +414,7 @@ START_TEST(effect_none_and_stacked)
 
 	fx_vbd(&F, vm, l1, "0");
 	fx_vbd(&F, vm2, l2, "0");
-	find(-1);
+	find_f(-1, CT_PRUNE_INCLUDE_FOREIGN);
 	c = cand(o->o.uuid);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(c->coalesces, 0);
@@ -411,7 +427,7 @@ START_TEST(effect_none_and_stacked)
 	lx = fx_vdi(&F, SR, "x", b2);
 	ox = fx_vdi(&F, SR, "x orphan", b2);
 	fx_vbd(&F, vm, lx, "1");
-	find(-1);
+	find_f(-1, CT_PRUNE_INCLUDE_FOREIGN);
 	c = cand(ox->o.uuid);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(c->coalesces, 1);
@@ -441,7 +457,7 @@ START_TEST(effect_ignores_cbt_logs)
 	ck_assert_ptr_null(ct_model_vdi_parent(&F.m, log2));
 	ct_model_vdi_children(&F.m, b, &nc);
 	ck_assert_int_eq((int)nc, 2);
-	find(-1);
+	find_f(-1, CT_PRUNE_INCLUDE_FOREIGN);   /* an unmarked orphan: proposed only then */
 	c = cand(o->o.uuid);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(c->coalesces, 1);
@@ -501,7 +517,7 @@ START_TEST(plan_order_and_copy)
 	size_t len = 0;
 	FILE *f;
 
-	ck_assert_int_eq(find(-1), 4);
+	ck_assert_int_eq(find_f(-1, CT_PRUNE_INCLUDE_FOREIGN), 4);
 	/* grouped by SR name ("another" first), snapshots before orphans, oldest first */
 	ck_assert_str_eq(L.c[0].uuid, o2->o.uuid);
 	ck_assert_str_eq(L.c[1].uuid, b.snap->o.uuid);
@@ -722,6 +738,81 @@ START_TEST(chaintop_orphan_disk_is_ours)
 }
 END_TEST
 
+/* What killed backup runs left, from the history's records: the snapshot by its recorded
+ * name and snapshot_of (and no longer a candidate), pending while a VM.snapshot task runs or
+ * the call is recent, none otherwise; the export task only with chaintop's label and
+ * description. */
+START_TEST(leftovers_from_history)
+{
+	struct snapset a = make_snap("app01", 40 * DAY);   /* stale: a candidate until matched */
+	struct snapset b = make_snap("app02", 40 * DAY);
+	struct ct_intent in[3], tk[2];
+	struct ct_task *task, *other, *snapping;
+	char *label, *desc;
+
+	memset(in, 0, sizeof(in));
+	memset(tk, 0, sizeof(tk));
+	free(a.snap->name_label);
+	a.snap->name_label = ct_xstrdup("chaintop k run 4 20260101T00:00:00Z");
+	/* the same name on another VM's snapshot is not it */
+	free(b.snap->name_label);
+	b.snap->name_label = ct_xstrdup("chaintop k run 4 20260101T00:00:00Z");
+	in[0] = (struct ct_intent){ .item = 10, .run = 4, .vm_uuid = a.vm->o.uuid, .vm_name = "app01",
+		.name = "chaintop k run 4 20260101T00:00:00Z", .job = "k", .pool = "lab",
+		.when = time(NULL) - 3600 };
+	in[1] = (struct ct_intent){ .item = 11, .run = 5, .vm_uuid = a.vm->o.uuid, .vm_name = "app01",
+		.name = "chaintop k run 5 20260101T01:00:00Z", .job = "k", .pool = "lab",
+		.when = time(NULL) - 3600 };
+	in[2] = (struct ct_intent){ .item = 12, .run = 6, .vm_uuid = a.vm->o.uuid, .vm_name = "app01",
+		.name = "chaintop k run 6 20260101T02:00:00Z", .job = "k", .pool = "lab",
+		.when = time(NULL) - 5 };
+	/* the export task of run 7 as chaintop made it, and a task with another description */
+	task = fx_gc_task(&F, SR, 0.5);
+	tk[0] = (struct ct_intent){ .item = 20, .run = 7, .vm_uuid = b.vm->o.uuid, .vm_name = "app02",
+		.name = task->o.ref, .job = "kx", .pool = "lab" };
+	label = ct_backup_export_task_label(b.vm->o.uuid, "kx", 7);
+	desc = ct_backup_export_task_desc("kx", 7, 20);
+	free(task->name_label);
+	task->name_label = label;
+	task->name_description = desc;
+	other = fx_gc_task(&F, SR, 0.5);
+	free(other->name_label);
+	other->name_label = ct_xstrdup(label);
+	other->name_description = ct_xstrdup("someone else's");
+	tk[1] = (struct ct_intent){ .item = 21, .run = 8, .vm_uuid = b.vm->o.uuid, .vm_name = "app02",
+		.name = other->o.ref, .job = "kx", .pool = "lab" };
+
+	ck_assert_int_eq(find(-1), 2);
+	ck_assert_int_eq(ct_prune_find_leftovers(&F.m, &F.pc, in, 3, tk, 2, &L), 4);
+	ck_assert_int_eq(L.n_left, 4);
+	/* found by name and snapshot_of, and no longer a candidate; app02's is */
+	ck_assert_int_eq(L.left[0].kind, CT_LEFT_SNAPSHOT);
+	ck_assert_int_eq(L.left[0].state, CT_LEFT_FOUND);
+	ck_assert_str_eq(L.left[0].uuid, a.snap->o.uuid);
+	ck_assert_str_eq(L.left[0].text, "left by interrupted run 4 of job 'k' (killed during the snapshot step)");
+	ck_assert_int_eq(L.n, 1);
+	ck_assert_ptr_null(cand(a.snap->o.uuid));
+	ck_assert_ptr_nonnull(cand(b.snap->o.uuid));
+	/* none made, an hour ago: none; five seconds ago: pending */
+	ck_assert_int_eq(L.left[1].state, CT_LEFT_NONE);
+	ck_assert_ptr_null(L.left[1].uuid);
+	ck_assert_int_eq(L.left[2].state, CT_LEFT_PENDING);
+	/* the export task, with its run; the look-alike is not listed */
+	ck_assert_int_eq(L.left[3].kind, CT_LEFT_TASK);
+	ck_assert_int_eq(L.left[3].state, CT_LEFT_FOUND);
+	ck_assert_str_eq(L.left[3].ref, task->o.ref);
+	ck_assert_str_eq(L.left[3].text, "left by interrupted run 7 of job 'kx' (killed during the export step)");
+	/* a pending VM.snapshot task makes an old intent with no snapshot pending too */
+	snapping = fx_gc_task(&F, SR, 0.2);
+	free(snapping->name_label);
+	snapping->name_label = ct_xstrdup("Async.VM.snapshot");
+	find(-1);
+	ct_prune_find_leftovers(&F.m, &F.pc, in, 3, tk, 2, &L);
+	ck_assert_int_eq(L.left[1].state, CT_LEFT_PENDING);
+	ck_assert(strstr(L.left[1].action, "VM.snapshot task is still running"));
+}
+END_TEST
+
 /* The Health view's ORPHAN state and prune's default orphan candidates are one rule. */
 START_TEST(health_and_prune_agree)
 {
@@ -751,7 +842,11 @@ START_TEST(health_and_prune_agree)
 		int vi = ct_chain_find_vdi(&r, v[i]);
 		bool health = vi >= 0 && r.vdis[vi].state == CT_VS_ORPHAN;
 		const struct ct_prune_cand *c = cand(v[i]->o.uuid);
-		bool prune = c && c->kind == CT_PRUNE_ORPHAN;
+		const struct ct_prune_skip *k = skip(v[i]->o.uuid);
+		/* a candidate, or a plain disk kept only for want of --include-foreign */
+		bool prune = (c && c->kind == CT_PRUNE_ORPHAN) ||
+			     (k && k->owner == CT_OWN_NONE && !k->never &&
+			      strstr(k->reason, "owner unknown: not used by any VM"));
 
 		ck_assert_msg(health == prune, "VDI '%s': Health %s, prune %s", v[i]->name_label,
 			      health ? "orphan" : "not orphan", prune ? "orphan" : "not orphan");
@@ -790,6 +885,7 @@ static Suite *prune_suite(void)
 	tcase_add_test(t, checkpoint_takes_its_suspend_image);
 	tcase_add_test(t, chaintop_orphan_disk_is_ours);
 	tcase_add_test(t, health_and_prune_agree);
+	tcase_add_test(t, leftovers_from_history);
 	suite_add_tcase(s, t);
 	return s;
 }
