@@ -294,6 +294,7 @@ static void copy_problems(struct ct_ui_pool *p, int pi, const struct ct_chain_re
 		d->sr_index = -1;
 		d->group = -1;
 		d->pool_down = true;
+		d->kind = CT_PK_POOL_DOWN;
 		d->next_retry = p->w->next_retry;
 		d->last_contact = p->pv.last_contact;
 		ct_fmt(d->reason, sizeof(d->reason), "pool '%s' %s", p->pv.name, what);
@@ -313,6 +314,7 @@ static void copy_problems(struct ct_ui_pool *p, int pi, const struct ct_chain_re
 		ct_sanitize(src->uuid, d->uuid, sizeof(d->uuid));
 		ct_sanitize(src->ref, d->ref, sizeof(d->ref));
 		ct_sanitize(src->reason, d->reason, sizeof(d->reason));
+		d->kind = src->kind;
 		d->sr_index = src->sr_index >= 0 && src->sr_index < rep->n_srs ? src->sr_index : -1;
 		if (d->sr_index >= 0) {
 			const struct ct_sr_verdict *sv = &rep->srs[d->sr_index];
@@ -348,10 +350,9 @@ static void copy_problems(struct ct_ui_pool *p, int pi, const struct ct_chain_re
 				break;
 			}
 		} else if (d->cls == CT_VM) {
-			/* the gate's sentences: a space refusal names the SR first; a depth one says
-			 * how many VHDs deep the disk is */
-			d->space = !strncmp(d->reason, "SR '", 4);
-			d->deep = strstr(d->reason, " VHDs deep (limit ") != NULL;
+			/* the gate's refusal carries the kind of its cause */
+			d->space = src->kind == CT_PK_SR_FREE;
+			d->deep = src->kind == CT_PK_DEEP;
 		}
 		count_problem(p, d->sev);
 	}

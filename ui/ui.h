@@ -68,6 +68,7 @@ struct ct_ui_problem {
 	int pool;
 	enum ct_severity sev;
 	enum ct_class cls;
+	enum ct_problem_kind kind;           /* the engine's kind (pool_down for a down pool) */
 	char uuid[40];
 	char ref[80];
 	char reason[480];                    /* the engine's sentence, without "of pool 'NAME'"
