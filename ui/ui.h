@@ -84,6 +84,8 @@ struct ct_ui_problem {
 	char vm_uuid[40];                    /* VDI rows: the VM using the disk */
 	/* a pool that cannot be reached (cls CT_POOL, the watcher's state) */
 	bool pool_down;
+	bool held, unresponsive;             /* waits for the operator / not answering */
+	time_t waiting_since;
 	int head_len;                        /* reason[0..head_len): what is wrong; then the error */
 	time_t next_retry, last_contact;
 	/* Health rows only (health.c): a group of one cause and its members */
@@ -111,12 +113,15 @@ struct ct_ui_pool {
 	int n_problems;
 	bool read_only;                      /* per-pool read_only or --read-only */
 	bool hidden;                         /* :pool NAME shows one pool */
+	char posted_err[1100];               /* the last connection error put in the messages */
+	bool posted_unresp;
+	bool trust_asked;                    /* the certificate dialog was shown for this error */
 };
 
 struct ct_ui_msg {
 	time_t t;
 	enum ct_msg_level level;
-	char text[480];
+	char text[1280];                     /* connection errors are kept whole */
 };
 
 struct ct_ui_status {
@@ -266,6 +271,8 @@ void ct_status_msg(struct ct_ui *ui, enum ct_msg_level lvl, const char *fmt, ...
 void ct_status_draw(struct ct_ui *ui, int y);
 void ct_messages_draw(struct ct_ui *ui, int top, int h);
 int ct_messages_count(const struct ct_ui *ui);
+/* The pager with message k (0 = newest) in full. */
+void ct_messages_read(struct ct_ui *ui, int k);
 void ct_hints_draw(struct ct_ui *ui, int y);
 void ct_help_draw(struct ct_ui *ui, int top, int h);
 int ct_help_lines(const struct ct_ui *ui);
