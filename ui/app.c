@@ -242,6 +242,9 @@ static void pool_status(struct ct_ui_pool *p)
 	p->pv.read_only = p->read_only;
 	ct_sanitize(w->error, p->pv.error, sizeof(p->pv.error));
 	p->pv.held = w->held;
+	p->have_cert = w->have_cert;
+	if (w->have_cert)
+		p->cert = w->cert;
 	p->pv.waiting_since = w->waiting_since;
 	p->pv.give_up = w->give_up;
 	p->pv.due_s = (int)(w->reply_due - w->waiting_since);
@@ -474,6 +477,7 @@ void ct_ui_refresh(struct ct_ui *ui)
 		ui->dirty_data = false;
 		if (any)
 			ct_snap_refresh(ui);
+		ct_trust_check(ui);
 	}
 	if (any)
 		ui->dirty_view = true;
@@ -1246,6 +1250,8 @@ static void handle_key(struct ct_ui *ui, int ch)
 				ct_backup_confirmed(ui);
 			else if (k == DLG_PRUNE)
 				ct_snap_confirmed(ui);
+			else if (k == DLG_TRUST)
+				ct_trust_confirmed(ui);
 			ct_dialog_close(ui);
 		}
 		return;

@@ -116,6 +116,9 @@ struct ct_ui_pool {
 	char posted_err[1100];               /* the last connection error put in the messages */
 	bool posted_unresp;
 	bool trust_asked;                    /* the certificate dialog was shown for this error */
+	int trust_retries;                   /* at that failure count */
+	bool have_cert;                      /* cert: the last TLS failure's certificate */
+	struct ct_xapi_cert cert;
 };
 
 struct ct_ui_msg {
@@ -131,7 +134,7 @@ struct ct_ui_status {
 };
 
 /* A modal dialog: text lines, Cancel (focus first) and an OK button, optional typed word. */
-enum ct_dialog_kind { DLG_NONE, DLG_BACKUP, DLG_PRUNE };
+enum ct_dialog_kind { DLG_NONE, DLG_BACKUP, DLG_PRUNE, DLG_TRUST };
 struct ct_ui_dialog {
 	enum ct_dialog_kind kind;
 	char title[160];
@@ -141,6 +144,7 @@ struct ct_ui_dialog {
 	int focus;                           /* 0 Cancel, 1 OK */
 	char confirm_word[48];               /* typed confirmation when not empty */
 	char typed[64];
+	bool yes_key;                        /* y confirms (a [y/N] question) */
 	int scroll;
 	void *payload;                       /* what OK runs; freed by payload_free */
 	void (*payload_free)(void *);
@@ -277,6 +281,10 @@ void ct_hints_draw(struct ct_ui *ui, int y);
 void ct_help_draw(struct ct_ui *ui, int top, int h);
 int ct_help_lines(const struct ct_ui *ui);
 const char *ct_msg_level_name(enum ct_msg_level l);
+
+/* trust.c: the first-contact certificate dialog (opened from ct_ui_refresh) */
+void ct_trust_check(struct ct_ui *ui);
+void ct_trust_confirmed(struct ct_ui *ui);
 
 /* dialog.c */
 void ct_dialog_open(struct ct_ui *ui, enum ct_dialog_kind kind, const char *title,
