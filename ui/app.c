@@ -334,7 +334,8 @@ static void copy_problems(struct ct_ui_pool *p, int pi, const struct ct_chain_re
 		if (p->pv.unresponsive)
 			ct_fmt(d->reason + d->head_len, sizeof(d->reason) - (size_t)d->head_len,
 			       ": %s got no reply (due within %d s); the master may be hung or "
-			       "overloaded", p->pv.waiting_for, p->pv.due_s);
+			       "overloaded%s%s", p->pv.waiting_for, p->pv.due_s,
+			       p->pv.error[0] ? "; the last error: " : "", p->pv.error);
 		else
 			ct_fmt(d->reason + d->head_len, sizeof(d->reason) - (size_t)d->head_len, ": %s",
 			       p->pv.error[0] ? p->pv.error : "no reason given yet");
