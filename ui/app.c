@@ -685,7 +685,8 @@ void ct_ui_build_detail(struct ct_ui *ui)
 static const char *pool_state_short(const struct ct_pool_view *pv, char *buf, size_t len)
 {
 	if (pv->held) {
-		snprintf(buf, len, "WAITING FOR YOU");
+		snprintf(buf, len, "%s, WAITING FOR YOU", pv->state == CT_POOL_AUTH_FAILED ?
+			 "auth failed" : "certificate refused");
 		return buf;
 	}
 	if (pv->unresponsive) {
@@ -849,8 +850,11 @@ static void draw_tabs(struct ct_ui *ui, int y)
 	extra[0] = '\0';
 	if (ui->filter[0])
 		o += snprintf(extra + o, sizeof(extra) - (size_t)o, " filter: %s ", ui->filter);
+	/* what problems-only leaves out (every row is a candidate: matches show even inside
+	 * collapsed rows) */
 	if (ui->problems_only && o < (int)sizeof(extra))
-		o += snprintf(extra + o, sizeof(extra) - (size_t)o, " [problems only]");
+		o += snprintf(extra + o, sizeof(extra) - (size_t)o, " [problems only: %d of %d rows hidden]",
+			      ui->n_all - ui->vis.n, ui->n_all);
 	if (ui->by_vm && o < (int)sizeof(extra))
 		o += snprintf(extra + o, sizeof(extra) - (size_t)o, " [by VM]");
 	if (extra[0] && x < COLS)

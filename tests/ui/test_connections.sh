@@ -65,7 +65,7 @@ ui_start CHAINTOP_TEST_PASSWORD=wrong -- -c "$T_TMP/c2.conf"
 ui_keys 2
 ui_check "a refused login waits for the operator" "pool 'lab' waiting for you"
 ui_check "and says what retries it" "no retry until you press R"
-ui_check "the header says so" "lab: WAITING FOR YOU"
+ui_check "the header says so" "lab: auth failed, WAITING FOR YOU"
 logins() { sim_ctl lab GET /sim/calls | grep -o '"session.login_with_password"' | wc -l; }
 n1=$(logins)
 sleep 3
