@@ -60,6 +60,32 @@ const char *ct_vdi_state_name(enum ct_vdi_state s)
 	return "unknown";
 }
 
+const char *ct_problem_kind_name(enum ct_problem_kind k)
+{
+	switch (k) {
+	case CT_PK_OTHER: return "other";
+	case CT_PK_BROKEN: return "broken";
+	case CT_PK_DEEP: return "deep";
+	case CT_PK_STACKED: return "stacked";
+	case CT_PK_ORPHAN: return "orphan";
+	case CT_PK_SR_FREE: return "sr_free";
+	case CT_PK_GC_NO_SPACE: return "gc_no_space";
+	case CT_PK_GC_NEEDS_SPACE: return "gc_needs_space";
+	case CT_PK_COALESCE_ERROR: return "coalesce_error";
+	case CT_PK_GC_FAILED: return "gc_failed";
+	case CT_PK_GC_BLOCKED: return "gc_blocked";
+	case CT_PK_PENDING: return "pending";
+	case CT_PK_GC_IDLE: return "gc_idle";
+	case CT_PK_GC_STALLED: return "gc_stalled";
+	case CT_PK_PAUSED_FROZEN: return "paused_frozen";
+	case CT_PK_UNPAUSE_FAILED: return "unpause_failed";
+	case CT_PK_DOM0_ATTACHED: return "dom0_attached";
+	case CT_PK_FALLS_BEHIND: return "falls_behind";
+	case CT_PK_POOL_DOWN: return "pool_down";
+	}
+	return "other";
+}
+
 const char *ct_severity_name(enum ct_severity s)
 {
 	switch (s) {
@@ -337,17 +363,20 @@ int ct_chain_find_vm(const struct ct_chain_report *r, const struct ct_vm *vm)
 struct strv {
 	char **v;
 	int *sr;                 /* SR index each sentence is about, -1 */
+	enum ct_problem_kind *kind;
 	int n, cap;
 };
 
-static void strv_add(struct strv *s, int sr, char *owned)
+static void strv_add(struct strv *s, int sr, enum ct_problem_kind kind, char *owned)
 {
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 4;
 		s->v = ct_xrealloc(s->v, (size_t)s->cap * sizeof(*s->v));
 		s->sr = ct_xrealloc(s->sr, (size_t)s->cap * sizeof(*s->sr));
+		s->kind = ct_xrealloc(s->kind, (size_t)s->cap * sizeof(*s->kind));
 	}
 	s->sr[s->n] = sr;
+	s->kind[s->n] = kind;
 	s->v[s->n++] = owned;
 }
 
@@ -555,8 +584,8 @@ static void limits_for(const struct eval_ctx *x, const struct ct_sr *sr, struct 
 		ct_config_limits_for(x->c, x->pc, nz(sr->name_label), nz(sr->o.uuid), g, h);
 }
 
-static void add_problem(struct eval_ctx *x, enum ct_severity sev, const struct ct_obj *o,
-			int sr_index, char *reason)
+static void add_problem(struct eval_ctx *x, enum ct_problem_kind kind, enum ct_severity sev,
+			const struct ct_obj *o, int sr_index, char *reason)
 {
 	struct ct_chain_report *r = x->r;
 	struct ct_problem *p;
@@ -572,6 +601,7 @@ static void add_problem(struct eval_ctx *x, enum ct_severity sev, const struct c
 	p->uuid = ct_xstrdup(o ? nz(o->uuid) : "");
 	p->reason = reason;
 	p->sr_index = sr_index;
+	p->kind = kind;
 	if (sr_index >= 0)
 		r->srs[sr_index].severity = sev_max(r->srs[sr_index].severity, sev);
 	r->worst = sev_max(r->worst, sev);
@@ -1231,8 +1261,9 @@ static void vdi_state(struct eval_ctx *x, struct ct_vdi_verdict *vv,
 	vv->state = CT_VS_OK;
 	vv->severity = CT_SEV_OK;
 	if (vv->missing_parent || vv->cycle) {
+		/* tapdisk opens the whole chain: a missing or looping parent fails the attach */
 		vv->state = CT_VS_BROKEN;
-		vv->severity = CT_SEV_WARNING;
+		vv->severity = CT_SEV_CRITICAL;
 		return;
 	}
 	if (managed && vv->is_vhd && vv->depth >= h->warn_depth) {
@@ -1673,14 +1704,14 @@ static void vdi_problems(struct eval_ctx *x, int vi)
 			snprintf(dep, sizeof(dep), "; %d VDI%s below it depend on it", deps,
 				 deps == 1 ? "" : "s");
 		if (vv->cycle)
-			add_problem(x, CT_SEV_WARNING, &v->o, vv->sr_index, ct_xasprintf(
+			add_problem(x, CT_PK_BROKEN, vv->severity, &v->o, vv->sr_index, ct_xasprintf(
 				"VDI '%s' (%s) on SR '%s' of pool '%s' is part of a vhd-parent cycle "
-				"(its chain loops back on itself)%s: rescan the SR and check the VHD "
+				"(its chain loops back on itself)%s: this disk may not attach; rescan the SR and check the VHD "
 				"headers with vhd-util before snapshotting it", vn, su, srn, x->pool, dep));
 		else
-			add_problem(x, CT_SEV_WARNING, &v->o, vv->sr_index, ct_xasprintf(
+			add_problem(x, CT_PK_BROKEN, vv->severity, &v->o, vv->sr_index, ct_xasprintf(
 				"VDI '%s' (%s) on SR '%s' of pool '%s' names VHD parent %s, which the SR "
-				"does not have%s: rescan the SR; if the parent is really gone, restore "
+				"does not have%s: this disk may not attach; rescan the SR; if the parent is really gone, restore "
 				"the disk from a backup", vn, su, srn, x->pool,
 				san(vv->missing_parent, pu, sizeof(pu)), dep));
 		break;
@@ -1689,7 +1720,7 @@ static void vdi_problems(struct eval_ctx *x, int vi)
 		if (v->is_a_snapshot)
 			break;
 		disk_label(vv->vm, vv->vbd, vv->vdi, lbl, sizeof(lbl));
-		add_problem(x, vv->severity, &v->o, vv->sr_index, ct_xasprintf(
+		add_problem(x, CT_PK_DEEP, vv->severity, &v->o, vv->sr_index, ct_xasprintf(
 			"%s (VDI %s) on SR '%s' of pool '%s' is %d VHDs deep (warning at %d, critical "
 			"at %d; SM refuses snapshots at %d): delete old snapshots%s%s%s and let the "
 			"garbage collector coalesce", lbl, su, srn, x->pool, vv->depth,
@@ -1699,7 +1730,7 @@ static void vdi_problems(struct eval_ctx *x, int vi)
 		break;
 	case CT_VS_ORPHAN:
 		ct_format_bytes(v->virtual_size, sz, sizeof(sz));
-		add_problem(x, CT_SEV_WARNING, &v->o, vv->sr_index, ct_xasprintf(
+		add_problem(x, CT_PK_ORPHAN, CT_SEV_WARNING, &v->o, vv->sr_index, ct_xasprintf(
 			"%s '%s' (%s, %s) on SR '%s' of pool '%s' is not used by any VM%s: delete it "
 			"if nobody needs it ('chaintop prune' lists orphans)",
 			v->is_a_snapshot ? "snapshot VDI" : "VDI", vn, su, sz, srn, x->pool,
@@ -1915,7 +1946,7 @@ static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct vm_
 			char bn[NAME_MAX_LEN], bu[9];
 
 			ct_short_uuid(bv->vdi->o.uuid, bu);
-			strv_add(reasons, vv->sr_index, ct_xasprintf(
+			strv_add(reasons, vv->sr_index, CT_PK_BROKEN, ct_xasprintf(
 				"%s (VDI %s) on SR '%s' of pool '%s' sits on a broken chain: %s '%s' "
 				"(%s) %s; a snapshot would fail or build on damaged data: rescan the SR "
 				"and check the VHD headers", lbl, su, srn, x->pool,
@@ -1925,7 +1956,7 @@ static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct vm_
 		}
 		if (vv->stacked > g.tolerance) {
 			gc_phrase(sv, gcp, sizeof(gcp));
-			strv_add(reasons, vv->sr_index, ct_xasprintf(
+			strv_add(reasons, vv->sr_index, CT_PK_STACKED, ct_xasprintf(
 				"%d stacked base cop%s above %s (VDI %s) on SR '%s' of pool '%s' "
 				"(tolerance %d); %s: let it coalesce them before snapshotting%s",
 				vv->stacked, vv->stacked == 1 ? "y" : "ies", lbl, su, srn, x->pool,
@@ -1933,7 +1964,7 @@ static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct vm_
 			eta_txt[0] = '\0';   /* said once per disk */
 		}
 		if (vv->depth >= g.max_depth)
-			strv_add(reasons, vv->sr_index, ct_xasprintf(
+			strv_add(reasons, vv->sr_index, CT_PK_DEEP, ct_xasprintf(
 				"%s (VDI %s) on SR '%s' of pool '%s' is %d VHDs deep (limit %d; a snapshot "
 				"adds one level and SM refuses snapshots at depth %d): delete old "
 				"snapshots of VM '%s' and let the garbage collector coalesce%s",
@@ -1966,12 +1997,12 @@ space:
 		ct_format_bytes(sv->free_bytes, fb, sizeof(fb));
 		if (sv->thick && sv->free_bytes < need[k].bytes) {
 			ct_format_bytes(need[k].bytes, nb, sizeof(nb));
-			strv_add(reasons, need[k].sr, ct_xasprintf(
+			strv_add(reasons, need[k].sr, CT_PK_SR_FREE, ct_xasprintf(
 				"SR '%s' of pool '%s' (thick, %s) has %s free, less than the %s a snapshot "
 				"of VM '%s' needs (the virtual size of its disks there): free space on the "
 				"SR first", srn, x->pool, nz(sv->sr->type), fb, nb, vmn));
 		} else if (!sv->thick && sv->free_percent < need[k].gate.min_free_percent) {
-			strv_add(reasons, need[k].sr, ct_xasprintf(
+			strv_add(reasons, need[k].sr, CT_PK_SR_FREE, ct_xasprintf(
 				"SR '%s' of pool '%s' has %.1f%% free (%s; minimum %d%% for a snapshot of "
 				"VM '%s'): free space on the SR first", srn, x->pool, sv->free_percent, fb,
 				need[k].gate.min_free_percent, vmn));
@@ -2228,7 +2259,8 @@ static void paused_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 		disk_label(vv->vm, vv->vbd, vv->vdi, lbl, sizeof(lbl));
 		ct_short_uuid(vv->vdi->o.uuid, su);
 		local_time(since, t, sizeof(t));
-		add_problem(x, crit ? CT_SEV_CRITICAL : CT_SEV_WARNING, &vv->vdi->o, si, ct_xasprintf(
+		add_problem(x, CT_PK_PAUSED_FROZEN, crit ? CT_SEV_CRITICAL : CT_SEV_WARNING, &vv->vdi->o,
+			    si, ct_xasprintf(
 			"%s (VDI %s) on SR '%s' of pool '%s' is paused (sm_config paused, seen since "
 			"%s) and no garbage collection runs there: disk I/O frozen%s; on the host "
 			"running it check 'tap-ctl list' and 'tap-ctl unpause' the tapdisk, or if it "
@@ -2292,7 +2324,8 @@ static void unpause_problems(struct eval_ctx *x, int si)
 			snprintf(who, sizeof(who), "VM '%s' has", san(vm->name_label, vmn, sizeof(vmn)));
 		else
 			snprintf(who, sizeof(who), "the VMs using it have");
-		add_problem(x, CT_SEV_CRITICAL, v ? &v->o : &sv->sr->o, si, ct_xasprintf(
+		add_problem(x, CT_PK_UNPAUSE_FAILED, CT_SEV_CRITICAL, v ? &v->o : &sv->sr->o, si,
+			    ct_xasprintf(
 			"tapdisk of %s (VDI %s) on SR '%s' of pool '%s' could not be unpaused at %s "
 			"(SM message '%s'): %s lost access to the disk; restart %s to reattach it, "
 			"then dismiss the message: xe message-destroy uuid=%s",
@@ -2316,7 +2349,7 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 	if (sr->physical_size > 0 && sv->free_percent < sv->health.crit_free_percent) {
 		ct_format_bytes(sv->free_bytes, fb, sizeof(fb));
 		ct_format_bytes(sr->physical_size, tb, sizeof(tb));
-		add_problem(x, CT_SEV_CRITICAL, &sr->o, si, ct_xasprintf(
+		add_problem(x, CT_PK_SR_FREE, CT_SEV_CRITICAL, &sr->o, si, ct_xasprintf(
 			"SR '%s' of pool '%s' has %.1f%% free (%s of %s; critical below %d%%): free "
 			"space now, snapshots and coalescing fail when it fills", srn, x->pool,
 			sv->free_percent, fb, tb, sv->health.crit_free_percent));
@@ -2329,7 +2362,7 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 		snprintf(ce, sizeof(ce), " ('%s' at %s)", san(sv->coalesce_error, en, sizeof(en)), t);
 	}
 	if (sv->gc_no_space)
-		add_problem(x, CT_SEV_CRITICAL, &sr->o, si, ct_xasprintf(
+		add_problem(x, CT_PK_GC_NO_SPACE, CT_SEV_CRITICAL, &sr->o, si, ct_xasprintf(
 			"the garbage collector of SR '%s' of pool '%s' reported it is out of space "
 			"(SM_GC_NO_SPACE, sm_config gc_no_space)%s: coalescing is blocked and chains "
 			"will grow; free space on the SR", srn, x->pool, ce));
@@ -2338,13 +2371,13 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 			local_time(sv->coalesce_error_at, t, sizeof(t));
 			snprintf(ce, sizeof(ce), " at %s (sm_config last-coalesce-error)", t);
 		}
-		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
+		add_problem(x, CT_PK_COALESCE_ERROR, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
 			"the garbage collector of SR '%s' of pool '%s' reported a coalesce error%s: "
 			"read SMlog on the pool master ('grep SMGC /var/log/SMlog')", srn, x->pool, ce));
 	}
 	if (sv->gc_failed_at > 0) {
 		local_time(sv->gc_failed_at, t, sizeof(t));
-		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
+		add_problem(x, CT_PK_GC_FAILED, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
 			"the garbage collector of SR '%s' of pool '%s' failed (its task ended in "
 			"failure, seen %s%s%s%s): it stops until the next SR scan; read SMlog on the "
 			"pool master ('grep SMGC /var/log/SMlog')", srn, x->pool, t,
@@ -2352,7 +2385,7 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 			sv->gc_error[0] ? "" : "; the task is gone"));
 	}
 	if (sv->gc_blocked && wait > 0)
-		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
+		add_problem(x, CT_PK_GC_BLOCKED, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
 			"the garbage collector of SR '%s' of pool '%s' cannot run: %s; %d link%s wait "
 			"to be coalesced: %s%s%s", srn, x->pool, sv->gc_blocked, wait, wait == 1 ? "" : "s",
 			(sv->switches & CT_SW_GC_OFF) ?
@@ -2367,7 +2400,7 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 		ct_format_bytes(sv->need_bytes, nb, sizeof(nb));
 		ct_format_bytes(sv->free_bytes, fb, sizeof(fb));
 		ct_short_uuid(sv->need_vdi->o.uuid, vu);
-		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
+		add_problem(x, CT_PK_GC_NEEDS_SPACE, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
 			"the garbage collector of SR '%s' of pool '%s' needs %s free to merge %s '%s' "
 			"(%s) into its parent and has %s (%s): SM will skip that merge and report "
 			"SM_GC_NO_SPACE, and the chain will grow; free space on the SR", srn, x->pool,
@@ -2378,12 +2411,12 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 	}
 	if (sv->pending >= sv->health.coalesce_warn) {
 		gc_phrase(sv, gcp, sizeof(gcp));
-		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
+		add_problem(x, CT_PK_PENDING, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
 			"SR '%s' of pool '%s' has %d VDIs pending coalesce (warning at %d); %s",
 			srn, x->pool, sv->pending, sv->health.coalesce_warn, gcp));
 	}
 	if (sv->gc_idle)
-		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
+		add_problem(x, CT_PK_GC_IDLE, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
 			"the garbage collector of SR '%s' of pool '%s' is idle: %d link%s wait and no "
 			"garbage collection has run for over 10 minutes; an SR scan restarts it "
 			"('chaintop scan --sr %s' or xe sr-scan uuid=%s)", srn, x->pool, sv->pending,
@@ -2395,7 +2428,7 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 		if (sv->gc_stuck > 1)
 			snprintf(more, sizeof(more), ", nor %d other%s", sv->gc_stuck - 1,
 				 sv->gc_stuck == 2 ? "" : "s");
-		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
+		add_problem(x, CT_PK_GC_FAILED, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
 			"the garbage collector of SR '%s' of pool '%s' is failing: base copy %s is still "
 			"not merged into its parent after %d GC runs%s (SM skips a merge that failed "
 			"for the rest of each run); read SMlog on the pool master ('grep SMGC "
@@ -2415,7 +2448,7 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 			snprintf(why, sizeof(why), " (twice the time its largest merge, %s, takes at "
 				 "the measured %s/h)", mb, rb);
 		}
-		add_problem(x, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
+		add_problem(x, CT_PK_GC_STALLED, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
 			"GC stalled since %s on SR '%s' of pool '%s': %d VDI%s pending coalesce and no "
 			"merge finished for over %s%s%s; check that the garbage collector runs (SMlog, "
 			"'xe sr-scan') and that the SR has room", t, srn, x->pool, sv->pending,
@@ -2480,7 +2513,8 @@ static void dom0_problems(struct eval_ctx *x)
 			if (!sv->vhd)
 				continue;
 			ct_short_uuid(v->o.uuid, su);
-			add_problem(x, CT_SEV_WARNING, &v->o, x->r->vdis[vi].sr_index, ct_xasprintf(
+			add_problem(x, CT_PK_DOM0_ATTACHED, CT_SEV_WARNING, &v->o,
+				    x->r->vdis[vi].sr_index, ct_xasprintf(
 				"VDI '%s' (%s) on SR '%s' of pool '%s' is attached to the control domain "
 				"of host '%s': a disk plugged into dom0 keeps the garbage collector from "
 				"coalescing its chain; if no backup or tool is using it, unplug it: "
@@ -2661,14 +2695,14 @@ static void sort_problems(struct ct_chain_report *r)
 	free(t);
 }
 
-void ct_chain_add_problem(struct ct_chain_report *r, enum ct_severity sev, const struct ct_obj *o,
-			  int sr_index, char *reason)
+void ct_chain_add_problem(struct ct_chain_report *r, enum ct_problem_kind kind,
+			  enum ct_severity sev, const struct ct_obj *o, int sr_index, char *reason)
 {
 	struct eval_ctx x = { 0 };
 
 	x.r = r;
 	x.prob_cap = r->idx ? r->idx->prob_cap : r->n_problems;
-	add_problem(&x, sev, o, sr_index, reason);
+	add_problem(&x, kind, sev, o, sr_index, reason);
 	if (r->idx)
 		r->idx->prob_cap = x.prob_cap;
 	sort_problems(r);
@@ -2840,13 +2874,15 @@ static void eval_vms(struct eval_ctx *x)
 					 ix->vm_first[i + 1] - ix->vm_first[i], NULL, &rs, NULL, NULL,
 					 &vv->gate_eta, &vv->gate_work);
 		vv->reasons = rs.v;
+		vv->kinds = rs.kind;
 		vv->n_reasons = rs.n;
 		vv->refused = rs.n > 0;
 		vv->severity = vv->refused ? CT_SEV_WARNING : CT_SEV_OK;
 		for (int k = 0; k < rs.n; k++) {
 			bool seen = false;
 
-			add_problem(x, CT_SEV_WARNING, &vv->vm->o, rs.sr[k], ct_xstrdup(rs.v[k]));
+			add_problem(x, rs.kind[k], CT_SEV_WARNING, &vv->vm->o, rs.sr[k],
+				    ct_xstrdup(rs.v[k]));
 			for (int q = 0; q < k; q++)
 				if (rs.sr[q] == rs.sr[k])
 					seen = true;
@@ -3029,6 +3065,7 @@ void ct_chain_report_release(struct ct_chain_report *r)
 		for (int k = 0; k < r->vms[i].n_reasons; k++)
 			free(r->vms[i].reasons[k]);
 		free(r->vms[i].reasons);
+		free(r->vms[i].kinds);
 	}
 	for (int i = 0; i < r->n_problems; i++) {
 		free(r->problems[i].ref);
@@ -3125,7 +3162,9 @@ int ct_chain_refresh(struct ct_model *m, const struct ct_config *c, const struct
 		for (int k = 0; k < vv->n_reasons; k++)
 			free(vv->reasons[k]);
 		free(vv->reasons);
+		free(vv->kinds);
 		vv->reasons = NULL;
+		vv->kinds = NULL;
 		vv->n_reasons = 0;
 		vv->refused = false;
 		vv->max_depth = 0;
@@ -3186,6 +3225,7 @@ bool ct_chain_gate_vm(struct ct_model *m, const struct ct_config *c, const struc
 		free(own);
 	}
 	out->reasons = rs.v;
+	out->kinds = rs.kind;
 	out->n_reasons = rs.n;
 	out->ok = rs.n == 0;
 	free(rs.sr);
@@ -3200,6 +3240,7 @@ void ct_gate_result_release(struct ct_gate_result *g)
 	for (int i = 0; i < g->n_reasons; i++)
 		free(g->reasons[i]);
 	free(g->reasons);
+	free(g->kinds);
 	for (int i = 0; i < g->n_disks; i++)
 		free(g->disks[i].chain);
 	free(g->disks);

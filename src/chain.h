@@ -130,10 +130,41 @@ struct ct_gate_disk {
 	char *chain;               /* owned: "leaf <- base(1 child) <- base ...", uuids short */
 };
 
+/* What a problem or a gate refusal is about, for grouping and routing without reading the
+ * sentence. A VM's gate refusal carries the kind of its cause (deep, stacked, broken,
+ * sr_free); the class of the problem tells it from the VDI's or SR's own problem. */
+enum ct_problem_kind {
+	CT_PK_OTHER,
+	CT_PK_BROKEN,              /* vhd-parent missing or a cycle (a VM: its disk sits on one) */
+	CT_PK_DEEP,                /* chain depth (VDI: health limits; VM: the gate's limit) */
+	CT_PK_STACKED,             /* stacked base copies above a VM's disk (gate) */
+	CT_PK_ORPHAN,              /* a disk no VM uses */
+	CT_PK_SR_FREE,             /* SR free space (SR: critical; VM: below the gate's need) */
+	CT_PK_GC_NO_SPACE,         /* SM_GC_NO_SPACE */
+	CT_PK_GC_NEEDS_SPACE,      /* the largest merge needs more room than the SR has */
+	CT_PK_COALESCE_ERROR,      /* SM reported a coalesce error */
+	CT_PK_GC_FAILED,           /* a GC task ended in failure */
+	CT_PK_GC_BLOCKED,          /* the GC cannot run (switch off, SR unplugged) */
+	CT_PK_PENDING,             /* many links pending coalesce */
+	CT_PK_GC_IDLE,             /* work waits, no GC ran for 10 minutes */
+	CT_PK_GC_STALLED,          /* no merge finished for stall_after */
+	CT_PK_PAUSED_FROZEN,       /* sm_config paused and no GC: I/O frozen */
+	CT_PK_UNPAUSE_FAILED,      /* SM could not unpause a tapdisk */
+	CT_PK_DOM0_ATTACHED,       /* a disk plugged into a control domain */
+	CT_PK_FALLS_BEHIND,        /* a backup job adds chain work faster than the SR merges */
+	CT_PK_POOL_DOWN            /* the pool could not be reached or loaded (outside the engine) */
+};
+/* Stable token for JSON and the console: "other", "broken", "deep", "stacked", "orphan",
+ * "sr_free", "gc_no_space", "gc_needs_space", "coalesce_error", "gc_failed", "gc_blocked",
+ * "pending", "gc_idle", "gc_stalled", "paused_frozen", "unpause_failed", "dom0_attached",
+ * "pool_down" */
+const char *ct_problem_kind_name(enum ct_problem_kind k);
+
 struct ct_vm_verdict {
 	const struct ct_vm *vm;
 	bool refused;              /* the gate would refuse a snapshot now */
 	char **reasons;            /* owned sentences; empty when ok */
+	enum ct_problem_kind *kinds;   /* owned: the kind of each reason */
 	int n_reasons;
 	int n_snapshots;
 	int max_depth;
@@ -152,6 +183,7 @@ struct ct_problem {
 	char *uuid;                /* owned */
 	char *reason;              /* owned sentence naming pool, SR, VM, VDI, figure and limit */
 	int sr_index;              /* into report.srs, -1 when not about one SR */
+	enum ct_problem_kind kind;
 };
 
 /* Per-SR memory of how long coalescing has been behind (for "GC stalled since ...").
@@ -226,8 +258,8 @@ int ct_chain_refresh(struct ct_model *m, const struct ct_config *c, const struct
 /* Add a problem found outside the engine (the keep-up check of the job history) to a
  * report: reason is taken (owned by the report); the problems stay sorted, worst and the
  * SR's severity follow. The next refresh drops it. */
-void ct_chain_add_problem(struct ct_chain_report *r, enum ct_severity sev, const struct ct_obj *o,
-			  int sr_index, char *reason);
+void ct_chain_add_problem(struct ct_chain_report *r, enum ct_problem_kind kind,
+			  enum ct_severity sev, const struct ct_obj *o, int sr_index, char *reason);
 
 /* Index helpers into a report (-1 when absent). */
 int ct_chain_find_vdi(const struct ct_chain_report *r, const struct ct_vdi *v);
@@ -239,6 +271,7 @@ int ct_chain_find_vm(const struct ct_chain_report *r, const struct ct_vm *vm);
 struct ct_gate_result {
 	bool ok;
 	char **reasons;
+	enum ct_problem_kind *kinds;   /* the kind of each reason */
 	int n_reasons;
 	struct ct_gate_disk *disks;
 	int n_disks;

@@ -46,7 +46,8 @@ static void keepup_problems(struct ct_jobstore **js, bool *js_failed, const stru
 		nk = ct_keepup_eval(d, n, c, job, pool, m, r, &k);
 		for (int i = 0; i < nk; i++)
 			if (!k[i].keeps_up)
-				ct_chain_add_problem(r, CT_SEV_WARNING, &r->srs[k[i].sr_index].sr->o,
+				ct_chain_add_problem(r, CT_PK_FALLS_BEHIND, CT_SEV_WARNING,
+						     &r->srs[k[i].sr_index].sr->o,
 						     k[i].sr_index, ct_xstrdup(k[i].sentence));
 		ct_keepup_release(k, nk);
 		free(d);

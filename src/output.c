@@ -301,6 +301,7 @@ static json_t *pool_problem_json(const struct ct_output_pool *p)
 	json_object_set_new(q, "pool", ct_output_jstr(nz(p->name)));
 	json_object_set_new(q, "class", json_string_nocheck("pool"));
 	json_object_set_new(q, "uuid", json_null());
+	json_object_set_new(q, "kind", json_string_nocheck(ct_problem_kind_name(CT_PK_POOL_DOWN)));
 	json_object_set_new(q, "reason", ct_output_jstr(p->error && *p->error ? p->error :
 					      "the pool could not be loaded"));
 	return q;
@@ -314,6 +315,7 @@ static json_t *problem_json(const struct ct_output_pool *p, const struct ct_prob
 	json_object_set_new(q, "pool", ct_output_jstr(nz(p->name)));
 	json_object_set_new(q, "class", json_string_nocheck(class_word(pb->cls)));
 	json_object_set_new(q, "uuid", pb->uuid && *pb->uuid ? ct_output_jstr(pb->uuid) : json_null());
+	json_object_set_new(q, "kind", json_string_nocheck(ct_problem_kind_name(pb->kind)));
 	json_object_set_new(q, "reason", ct_output_jstr(pb->reason));
 	return q;
 }

@@ -130,7 +130,9 @@ static void backoff_wait(struct ct_watch *w, long ms)
 	}
 	pthread_mutex_lock(&ws->stop_lock);
 	while (!ws->stopping && !w->retry_now) {
-		if (pthread_cond_timedwait(&ws->stop_cond, &ws->stop_lock, &until) == ETIMEDOUT)
+		if (ms < 0)   /* held: only the operator ends it */
+			pthread_cond_wait(&ws->stop_cond, &ws->stop_lock);
+		else if (pthread_cond_timedwait(&ws->stop_cond, &ws->stop_lock, &until) == ETIMEDOUT)
 			break;
 	}
 	w->retry_now = false;
@@ -159,6 +161,33 @@ int ct_watchset_retry_now(struct ct_watchset *ws)
 	pthread_cond_broadcast(&ws->stop_cond);
 	pthread_mutex_unlock(&ws->stop_lock);
 	return n;
+}
+
+void ct_watchset_trust(struct ct_watchset *ws, int i, const char *fingerprint)
+{
+	struct ct_watch *w;
+
+	if (i < 0 || i >= ws->n)
+		return;
+	w = &ws->w[i];
+	pthread_mutex_lock(&ws->stop_lock);
+	free(w->trust_pin);
+	w->trust_pin = ct_xstrdup(fingerprint);
+	w->retry_now = true;
+	pthread_cond_broadcast(&ws->stop_cond);
+	pthread_mutex_unlock(&ws->stop_lock);
+}
+
+/* A call whose reply is due within due_s from now and that is dropped after limit_s
+ * (due_s 0: none out). */
+static void expect_reply(struct ct_watch *w, const char *method, long due_s, long limit_s)
+{
+	ct_model_lock(&w->model);
+	w->waiting_since = due_s > 0 ? time(NULL) : 0;
+	w->reply_due = due_s > 0 ? w->waiting_since + due_s : 0;
+	w->give_up = due_s > 0 ? w->waiting_since + limit_s : 0;
+	snprintf(w->waiting_for, sizeof(w->waiting_for), "%s", due_s > 0 ? method : "");
+	ct_model_unlock(&w->model);
 }
 
 static bool keep_message(const struct ct_message *m)
@@ -327,8 +356,16 @@ static int session_and_load(struct ct_watch *w, char **token, bool fresh_login,
 
 	free(*token);
 	*token = NULL;
-	if ((fresh_login || !ct_xapi_session(w->x)) && ct_xapi_login(w->x, e) < 0)
-		return -1;
+	if (fresh_login || !ct_xapi_session(w->x)) {
+		int lr;
+
+		expect_reply(w, "session.login_with_password", CT_WATCH_REPLY_GRACE_S,
+			     w->conf->limits.login_timeout > 0 ? (long)w->conf->limits.login_timeout : 10);
+		lr = ct_xapi_login(w->x, e);
+		expect_reply(w, NULL, 0, 0);
+		if (lr < 0)
+			return -1;
+	}
 	ct_model_lock(&w->model);
 	snprintf(w->master_url, sizeof(w->master_url), "%s", ct_xapi_url(w->x));
 	w->last_contact = time(NULL);
@@ -440,8 +477,12 @@ static int follow_events(struct ct_watch *w, char **token, struct ct_err *e)
 		if (is_stopping(ws))
 			return 0;
 		before = ct_xstrdup(ct_xapi_session(w->x));
+		/* the long-poll answers by its timeout: later, the master is not answering */
+		expect_reply(w, "event.from", (long)ws->event_timeout_s + CT_WATCH_REPLY_GRACE_S,
+			     (long)ws->event_timeout_s + 30);
 		if (ct_xapi_event_from(w->x, event_classes, N_EVENT, *token, ws->event_timeout_s, &b,
 				       e) < 0) {
+			expect_reply(w, NULL, 0, 0);
 			free(before);
 			return -1;
 		}
@@ -458,6 +499,8 @@ static int follow_events(struct ct_watch *w, char **token, struct ct_err *e)
 		ct_model_lock(&w->model);
 		mismatch = apply_batch(w, &b);
 		w->last_contact = time(NULL);
+		w->reply_due = w->waiting_since = w->give_up = 0;
+		w->waiting_for[0] = '\0';
 		if (b.n > 0)
 			w->last_event = w->last_contact;
 		ct_model_unlock(&w->model);
@@ -482,9 +525,17 @@ static void record_failure(struct ct_watch *w, const struct ct_err *e, long *bac
 			   unsigned int *seed)
 {
 	long delay;
-	bool auth = e->code == CT_E_AUTH;
+	bool auth = e->code == CT_E_AUTH, fatal = auth;
+	struct ct_xapi_cert cert;
+	bool have_cert = e->code == CT_E_TLS && ct_xapi_last_cert(w->x, &cert);
 
-	if (auth) {
+	/* a certificate that failed verification or is not the pinned one, or refused
+	 * credentials: retrying changes nothing until someone changes something */
+	if (have_cert && cert.seen && (cert.untrusted || cert.mismatch || cert.verify_error[0]))
+		fatal = true;
+	if (fatal && w->set->hold_fatal) {
+		delay = -1;
+	} else if (auth) {
 		delay = AUTH_RETRY_MS;
 	} else {
 		/* jitter: 80% .. 120% of the current step */
@@ -495,7 +546,12 @@ static void record_failure(struct ct_watch *w, const struct ct_err *e, long *bac
 	w->state = auth ? CT_POOL_AUTH_FAILED : CT_POOL_RECONNECTING;
 	w->retries++;
 	w->stale = w->loaded;
-	w->next_retry = time(NULL) + (delay + 999) / 1000;
+	w->next_retry = delay < 0 ? 0 : time(NULL) + (delay + 999) / 1000;
+	w->held = delay < 0;
+	w->have_cert = have_cert;
+	if (have_cert)
+		w->cert = cert;
+	w->reply_due = w->waiting_since = w->give_up = 0;
 	set_error(w, e->msg);
 	ct_model_unlock(&w->model);
 	notify(w->set);
@@ -513,9 +569,22 @@ static void *watch_main(void *arg)
 
 	while (!is_stopping(ws)) {
 		struct ct_err e;
+		char *pin;
 		int rc;
 
 		ct_err_init(&e);
+		pthread_mutex_lock(&ws->stop_lock);
+		pin = w->trust_pin;
+		w->trust_pin = NULL;
+		pthread_mutex_unlock(&ws->stop_lock);
+		if (pin) {   /* the operator trusted the certificate: a fresh login with the pin */
+			ct_xapi_set_pin(w->x, pin);
+			free(pin);
+			fresh_login = true;
+		}
+		ct_model_lock(&w->model);
+		w->held = false;
+		ct_model_unlock(&w->model);
 		if (session_and_load(w, &token, fresh_login, &e) == 0) {
 			fresh_login = false;
 			backoff_ms = BACKOFF_MIN_MS;
@@ -758,6 +827,8 @@ void ct_watchset_release(struct ct_watchset *ws)
 			ct_xapi_free(ws->w[i].x);
 			ws->w[i].x = NULL;
 			ct_model_release(&ws->w[i].model);
+			free(ws->w[i].trust_pin);
+			ws->w[i].trust_pin = NULL;
 		}
 		free(ws->w);
 		ws->w = NULL;

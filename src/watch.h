@@ -15,6 +15,11 @@
 #include "model.h"
 #include "xapi.h"
 
+/* The event long-poll's timeout in the console: with CT_WATCH_REPLY_GRACE_S it bounds how
+ * long a master that stopped answering looks healthy. */
+#define CT_WATCH_HEARTBEAT_S 5
+#define CT_WATCH_REPLY_GRACE_S 5
+
 enum ct_pool_state {
 	CT_POOL_CONNECTING,     /* first login in progress */
 	CT_POOL_LOADING,        /* logged in, reading records */
@@ -46,6 +51,16 @@ struct ct_watch {
 	bool retry_now;                    /* under set->stop_lock: end the backoff wait */
 	char error[1024];                  /* last failure, operator sentence; "" if none */
 	char master_url[512];              /* after HOST_IS_SLAVE redirection */
+	/* heartbeat: a call is out (login, or the event long-poll) whose reply is due by
+	 * reply_due; past it the master is not answering (0: none out) */
+	time_t reply_due, waiting_since, give_up;   /* give_up: when the call is dropped */
+	char waiting_for[40];              /* that call's method */
+	/* with hold_fatal: the last failure is one a retry cannot fix (TLS verification, pin
+	 * mismatch, refused login); no retry until ct_watchset_retry_now */
+	bool held;
+	bool have_cert;                    /* cert: the last TLS failure's certificate */
+	struct ct_xapi_cert cert;
+	char *trust_pin;                   /* under set->stop_lock: pin to use from the next try */
 	/* private */
 	struct ct_watchset *set;
 	struct ct_xapi *x;
@@ -58,6 +73,8 @@ struct ct_watchset {
 	int n;
 	bool once;                  /* load once and stop (tree/check), no event loop */
 	double event_timeout_s;     /* event.from timeout, default 30 */
+	bool hold_fatal;            /* wait for the operator after a failure a retry cannot fix
+	                             * (set before ct_watchset_start) */
 	ct_watch_event_cb on_event;
 	void *on_event_ctx;
 	int wake_rd, wake_wr;       /* pipe: one byte per change batch */
@@ -84,6 +101,9 @@ void ct_watchset_drain(struct ct_watchset *ws);
 /* End the wait before the next attempt of every pool that is retrying (the operator's
  * "reconnect now"). Returns how many were waiting. */
 int ct_watchset_retry_now(struct ct_watchset *ws);
+/* Pin pool i's server certificate (fingerprint "sha256:...") from its next attempt, which
+ * starts now. */
+void ct_watchset_trust(struct ct_watchset *ws, int i, const char *fingerprint);
 /* Stop every thread (cancels blocked calls), join, log out. */
 void ct_watchset_stop(struct ct_watchset *ws);
 void ct_watchset_release(struct ct_watchset *ws);

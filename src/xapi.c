@@ -37,6 +37,7 @@ struct tls_info {
 	unsigned char seen_fp[32];
 	bool mismatch;             /* pinned and the certificate did not match */
 	int verr;                  /* X509 verification error, 0 if none */
+	char subject[256], issuer[256], not_before[32], not_after[32];
 };
 
 struct ct_xapi {
@@ -54,6 +55,8 @@ struct ct_xapi {
 	char *session;
 	CURLM *multi;
 	atomic_bool cancel;
+	bool have_cert;            /* last_cert holds the last TLS failure */
+	struct ct_xapi_cert last_cert;
 };
 
 enum sink { SINK_DEC, SINK_HTTP };
@@ -155,6 +158,28 @@ static void format_fingerprint(const unsigned char fp[32], char *buf, size_t len
 
 /* ---- TLS --------------------------------------------------------------------------------- */
 
+static void asn1_time_text(const ASN1_TIME *t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	buf[0] = '\0';
+	if (t && ASN1_TIME_to_tm(t, &tm) == 1)
+		strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+/* What the operator reads before trusting the leaf certificate: subject, issuer, validity. */
+static void cert_text(X509 *leaf, struct tls_info *ti)
+{
+	char raw[256];
+
+	X509_NAME_oneline(X509_get_subject_name(leaf), raw, sizeof(raw));
+	ct_sanitize(raw, ti->subject, sizeof(ti->subject));
+	X509_NAME_oneline(X509_get_issuer_name(leaf), raw, sizeof(raw));
+	ct_sanitize(raw, ti->issuer, sizeof(ti->issuer));
+	asn1_time_text(X509_get0_notBefore(leaf), ti->not_before, sizeof(ti->not_before));
+	asn1_time_text(X509_get0_notAfter(leaf), ti->not_after, sizeof(ti->not_after));
+}
+
 static int verify_cb(int ok, X509_STORE_CTX *sctx)
 {
 	SSL *ssl = X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
@@ -167,6 +192,8 @@ static int verify_cb(int ok, X509_STORE_CTX *sctx)
 		return ok;
 	if (X509_digest(leaf, EVP_sha256(), ti->seen_fp, &len) == 1 && len == 32)
 		ti->seen = true;
+	if (X509_STORE_CTX_get_error_depth(sctx) == 0)
+		cert_text(leaf, ti);
 	if (!ti->pin_set) {
 		if (!ok && !ti->verr)
 			ti->verr = X509_STORE_CTX_get_error(sctx);
@@ -586,6 +613,50 @@ static int limit_error(struct xfer *t, struct ct_err *e)
 	return 1;
 }
 
+/* Keep what the failed handshake saw, for ct_xapi_last_cert. */
+static void remember_cert(struct ct_xapi *x, const struct xfer *t)
+{
+	struct ct_xapi_cert *c = &x->last_cert;
+
+	memset(c, 0, sizeof(*c));
+	x->have_cert = true;
+	c->seen = t->tls.seen;
+	c->mismatch = t->tls.mismatch;
+	c->untrusted = t->tls.seen && !t->tls.pin_set && t->tls.verr != 0;
+	if (t->tls.seen)
+		format_fingerprint(t->tls.seen_fp, c->fingerprint, sizeof(c->fingerprint));
+	snprintf(c->subject, sizeof(c->subject), "%s", t->tls.subject);
+	snprintf(c->issuer, sizeof(c->issuer), "%s", t->tls.issuer);
+	snprintf(c->not_before, sizeof(c->not_before), "%s", t->tls.not_before);
+	snprintf(c->not_after, sizeof(c->not_after), "%s", t->tls.not_after);
+	if (t->tls.verr)
+		snprintf(c->verify_error, sizeof(c->verify_error), "%s",
+			 X509_verify_cert_error_string(t->tls.verr));
+}
+
+bool ct_xapi_last_cert(const struct ct_xapi *x, struct ct_xapi_cert *out)
+{
+	if (!x->have_cert)
+		return false;
+	*out = x->last_cert;
+	return true;
+}
+
+bool ct_xapi_set_pin(struct ct_xapi *x, const char *fp)
+{
+	unsigned char pin[32];
+
+	if (!fp || !parse_fingerprint(fp, pin))
+		return false;
+	memcpy(x->pin, pin, sizeof(pin));
+	x->pin_set = true;
+	x->pin_bad = false;
+	free(x->fingerprint_text);
+	x->fingerprint_text = ct_xstrdup(fp);
+	x->have_cert = false;
+	return true;
+}
+
 /* Transport-level outcome of one transfer as a ct_err (decoder and HTTP-status errors
  * included). 0 when the HTTP exchange itself succeeded with status 200. */
 static int xfer_error(struct xfer *t, struct ct_err *e)
@@ -614,6 +685,7 @@ static int xfer_error(struct xfer *t, struct ct_err *e)
 	if (tls_error(t->res)) {
 		if (t->tls.seen)
 			format_fingerprint(t->tls.seen_fp, fp, sizeof(fp));
+		remember_cert(x, t);
 		if (t->tls.mismatch && strcmp(x->master, x->url)) {
 			format_fingerprint(t->tls.pin, pin, sizeof(pin));
 			return ct_err_set(e, CT_E_TLS,

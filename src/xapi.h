@@ -47,6 +47,18 @@ struct ct_xapi_opts {
 
 struct ct_xapi;
 
+/* The server certificate seen by the last TLS failure of a session (what the operator needs
+ * to decide whether to trust it). Strings are sanitised for a terminal. */
+struct ct_xapi_cert {
+	bool seen;                /* a certificate was presented */
+	bool untrusted;           /* verification failed and no pin is configured */
+	bool mismatch;            /* a pin is configured and this certificate is another */
+	char fingerprint[100];    /* SHA-256, "AB:CD:..." */
+	char subject[256], issuer[256];
+	char not_before[32], not_after[32];   /* "2026-01-31 12:00:00 UTC" */
+	char verify_error[128];   /* OpenSSL's reason, "" none */
+};
+
 /* Returns owned; free with ct_xapi_free (logs out first if logged in). */
 struct ct_xapi *ct_xapi_new(const struct ct_xapi_opts *o);
 void ct_xapi_free(struct ct_xapi *x);
@@ -59,6 +71,12 @@ const char *ct_xapi_url(const struct ct_xapi *x);
 const char *ct_xapi_session(const struct ct_xapi *x);
 /* Every transfer started from now on ends by deadline_ms (ct_now_ms clock; 0 = none);
  * `why` names the limit in messages, e.g. "check --timeout 50s" (copied). */
+/* The certificate of the last TLS failure of x's calls; false when no call of x has failed
+ * on TLS yet. */
+bool ct_xapi_last_cert(const struct ct_xapi *x, struct ct_xapi_cert *out);
+/* Pin the server certificate from now on ("sha256:AB:..."), as the fingerprint option does.
+ * Returns false when fp is not a SHA-256 fingerprint. Same thread as the calls. */
+bool ct_xapi_set_pin(struct ct_xapi *x, const char *fp);
 void ct_xapi_set_deadline(struct ct_xapi *x, int64_t deadline_ms, const char *why);
 /* Abort the call in progress (and make later calls fail with CT_E_CANCEL until reset). */
 void ct_xapi_cancel(struct ct_xapi *x);

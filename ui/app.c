@@ -241,6 +241,15 @@ static void pool_status(struct ct_ui_pool *p)
 	p->pv.last_contact = w->last_contact;
 	p->pv.read_only = p->read_only;
 	ct_sanitize(w->error, p->pv.error, sizeof(p->pv.error));
+	p->pv.held = w->held;
+	p->have_cert = w->have_cert;
+	if (w->have_cert)
+		p->cert = w->cert;
+	p->pv.waiting_since = w->waiting_since;
+	p->pv.give_up = w->give_up;
+	p->pv.due_s = (int)(w->reply_due - w->waiting_since);
+	p->pv.unresponsive = w->reply_due > 0 && time(NULL) >= w->reply_due;
+	ct_sanitize(w->waiting_for, p->pv.waiting_for, sizeof(p->pv.waiting_for));
 }
 
 static void count_problem(struct ct_ui_pool *p, enum ct_severity sev)
@@ -258,7 +267,7 @@ static void count_problem(struct ct_ui_pool *p, enum ct_severity sev)
 static bool pool_down(const struct ct_pool_view *pv)
 {
 	return pv->state == CT_POOL_RECONNECTING || pv->state == CT_POOL_AUTH_FAILED ||
-	       pv->state == CT_POOL_FAILED;
+	       pv->state == CT_POOL_FAILED || pv->unresponsive;
 }
 
 /* The Health view's POOL column names the pool: its reasons need not. */
@@ -274,6 +283,24 @@ static void drop_pool_name(char *reason, const char *pool)
 		memmove(at, at + l, strlen(at + l) + 1);
 }
 
+/* Messages keep every connection error whole (the Health row and the header cut them). */
+static void post_connection_error(struct ct_ui *ui, struct ct_ui_pool *p)
+{
+	if (p->pv.error[0] && strcmp(p->pv.error, p->posted_err)) {
+		ct_status_msg(ui, MSG_ERROR, "pool '%s'%s: %s", p->pv.name,
+			      p->pv.held ? " waits for you (R retries)" : "", p->pv.error);
+		snprintf(p->posted_err, sizeof(p->posted_err), "%s", p->pv.error);
+	} else if (!p->pv.error[0]) {
+		p->posted_err[0] = '\0';
+	}
+	if (p->pv.unresponsive && !p->posted_unresp)
+		ct_status_msg(ui, MSG_WARN, "pool '%s' is not answering: %s sent %llds ago got no "
+			      "reply; chaintop gives up on it %s and reconnects", p->pv.name,
+			      p->pv.waiting_for, (long long)(time(NULL) - p->pv.waiting_since),
+			      p->pv.give_up > time(NULL) ? "soon" : "now");
+	p->posted_unresp = p->pv.unresponsive;
+}
+
 static void copy_problems(struct ct_ui_pool *p, int pi, const struct ct_chain_report *rep)
 {
 	int n = rep && rep->n_problems > 0 ? rep->n_problems : 0;
@@ -285,7 +312,9 @@ static void copy_problems(struct ct_ui_pool *p, int pi, const struct ct_chain_re
 	p->problems = ct_xcalloc((size_t)n + 1, sizeof(*p->problems));
 	if (pool_down(&p->pv)) {
 		struct ct_ui_problem *d = &p->problems[p->n_problems++];
-		const char *what = p->pv.state == CT_POOL_AUTH_FAILED ? "refuses the login"
+		const char *what = p->pv.held ? "waiting for you" :
+				   p->pv.unresponsive ? "is not answering" :
+				   p->pv.state == CT_POOL_AUTH_FAILED ? "refuses the login"
 				   : p->pv.state == CT_POOL_FAILED ? "could not be loaded" : "is unreachable";
 
 		d->pool = pi;
@@ -294,12 +323,22 @@ static void copy_problems(struct ct_ui_pool *p, int pi, const struct ct_chain_re
 		d->sr_index = -1;
 		d->group = -1;
 		d->pool_down = true;
-		d->next_retry = p->w->next_retry;
+		d->kind = CT_PK_POOL_DOWN;
+		d->next_retry = p->pv.unresponsive ? p->pv.give_up : p->w->next_retry;
 		d->last_contact = p->pv.last_contact;
+		d->held = p->pv.held;
+		d->unresponsive = p->pv.unresponsive;
+		d->waiting_since = p->pv.waiting_since;
 		ct_fmt(d->reason, sizeof(d->reason), "pool '%s' %s", p->pv.name, what);
 		d->head_len = (int)strlen(d->reason);
-		ct_fmt(d->reason + d->head_len, sizeof(d->reason) - (size_t)d->head_len, ": %s",
-		       p->pv.error[0] ? p->pv.error : "no reason given yet");
+		if (p->pv.unresponsive)
+			ct_fmt(d->reason + d->head_len, sizeof(d->reason) - (size_t)d->head_len,
+			       ": %s got no reply (due within %d s); the master may be hung or "
+			       "overloaded%s%s", p->pv.waiting_for, p->pv.due_s,
+			       p->pv.error[0] ? "; the last error: " : "", p->pv.error);
+		else
+			ct_fmt(d->reason + d->head_len, sizeof(d->reason) - (size_t)d->head_len, ": %s",
+			       p->pv.error[0] ? p->pv.error : "no reason given yet");
 		count_problem(p, d->sev);
 	}
 	for (int i = 0; i < n; i++) {
@@ -313,6 +352,7 @@ static void copy_problems(struct ct_ui_pool *p, int pi, const struct ct_chain_re
 		ct_sanitize(src->uuid, d->uuid, sizeof(d->uuid));
 		ct_sanitize(src->ref, d->ref, sizeof(d->ref));
 		ct_sanitize(src->reason, d->reason, sizeof(d->reason));
+		d->kind = src->kind;
 		d->sr_index = src->sr_index >= 0 && src->sr_index < rep->n_srs ? src->sr_index : -1;
 		if (d->sr_index >= 0) {
 			const struct ct_sr_verdict *sv = &rep->srs[d->sr_index];
@@ -348,10 +388,9 @@ static void copy_problems(struct ct_ui_pool *p, int pi, const struct ct_chain_re
 				break;
 			}
 		} else if (d->cls == CT_VM) {
-			/* the gate's sentences: a space refusal names the SR first; a depth one says
-			 * how many VHDs deep the disk is */
-			d->space = !strncmp(d->reason, "SR '", 4);
-			d->deep = strstr(d->reason, " VHDs deep (limit ") != NULL;
+			/* the gate's refusal carries the kind of its cause */
+			d->space = src->kind == CT_PK_SR_FREE;
+			d->deep = src->kind == CT_PK_DEEP;
 		}
 		count_problem(p, d->sev);
 	}
@@ -398,7 +437,9 @@ void ct_ui_refresh(struct ct_ui *ui)
 			ct_model_lock(m);
 			pool_status(p);
 			/* pool state shows in its rows (stale marks, the pool row's text) */
-			sig = ((long)p->pv.state * 1000003L + p->pv.retries) * 4 + p->pv.stale * 2 + p->pv.loaded;
+			sig = (((long)p->pv.state * 1000003L + p->pv.retries) * 4 + p->pv.stale * 2 +
+			       p->pv.loaded) * 4 + p->pv.held * 2 + p->pv.unresponsive;
+			post_connection_error(ui, p);
 			if (p->built && p->built_gen == m->generation && p->built_by_vm == ui->by_vm &&
 			    p->built_sig == sig && now - p->built_at < 60) {
 				ct_model_unlock(m);
@@ -439,6 +480,7 @@ void ct_ui_refresh(struct ct_ui *ui)
 		ui->dirty_data = false;
 		if (any)
 			ct_snap_refresh(ui);
+		ct_trust_check(ui);
 	}
 	if (any)
 		ui->dirty_view = true;
@@ -644,6 +686,15 @@ void ct_ui_build_detail(struct ct_ui *ui)
 
 static const char *pool_state_short(const struct ct_pool_view *pv, char *buf, size_t len)
 {
+	if (pv->held) {
+		snprintf(buf, len, "%s, WAITING FOR YOU", pv->state == CT_POOL_AUTH_FAILED ?
+			 "auth failed" : "certificate refused");
+		return buf;
+	}
+	if (pv->unresponsive) {
+		snprintf(buf, len, "NOT ANSWERING");
+		return buf;
+	}
 	switch (pv->state) {
 	case CT_POOL_CONNECTING: snprintf(buf, len, "connecting"); break;
 	case CT_POOL_LOADING: snprintf(buf, len, "loading"); break;
@@ -698,9 +749,10 @@ static void compact_text(struct ct_ui *ui, char *buf, size_t len)
 
 		crit += pv->n_crit;
 		warn += pv->n_warn;
-		if (pv->state == CT_POOL_CONNECTED && !pv->stale) {
+		if (pv->state == CT_POOL_CONNECTED && !pv->stale && !pv->unresponsive) {
 			ok++;
-		} else if ((pv->state == CT_POOL_CONNECTING || pv->state == CT_POOL_LOADING) && !pv->stale) {
+		} else if ((pv->state == CT_POOL_CONNECTING || pv->state == CT_POOL_LOADING) &&
+			   !pv->stale && !pv->unresponsive) {
 			conn++;
 		} else {
 			down++;
@@ -800,8 +852,11 @@ static void draw_tabs(struct ct_ui *ui, int y)
 	extra[0] = '\0';
 	if (ui->filter[0])
 		o += snprintf(extra + o, sizeof(extra) - (size_t)o, " filter: %s ", ui->filter);
+	/* what problems-only leaves out (every row is a candidate: matches show even inside
+	 * collapsed rows) */
 	if (ui->problems_only && o < (int)sizeof(extra))
-		o += snprintf(extra + o, sizeof(extra) - (size_t)o, " [problems only]");
+		o += snprintf(extra + o, sizeof(extra) - (size_t)o, " [problems only: %d of %d rows hidden]",
+			      ui->n_all - ui->vis.n, ui->n_all);
 	if (ui->by_vm && o < (int)sizeof(extra))
 		o += snprintf(extra + o, sizeof(extra) - (size_t)o, " [by VM]");
 	if (extra[0] && x < COLS)
@@ -1044,6 +1099,10 @@ static void overlay_key(struct ct_ui *ui, int ch)
 		clearok(curscr, TRUE);
 		return;
 	}
+	if (ui->overlay == OV_MESSAGES && (a == ACT_PAGER || a == ACT_ENTER)) {
+		ct_messages_read(ui, ui->ov.sel);
+		return;
+	}
 	if (ui->overlay == OV_HELP || ui->overlay == OV_REPORT) {
 		/* scrolling text: move the top */
 		int page = ui->body_h - 2;
@@ -1200,6 +1259,8 @@ static void handle_key(struct ct_ui *ui, int ch)
 				ct_snap_confirmed(ui);
 			else if (k == DLG_SCAN)
 				ct_scan_confirmed(ui);
+			else if (k == DLG_TRUST)
+				ct_trust_confirmed(ui);
 			ct_dialog_close(ui);
 		}
 		return;
@@ -1336,6 +1397,10 @@ static int tick(struct ct_ui *ui)
 		ui->detail_key[0] = '\0';   /* rebuilt when drawn */
 		ui->need_frame = true;
 	}
+	/* a reply fell overdue (or came): the pool's problem row comes or goes */
+	for (int i = 0; i < ui->n_pools; i++)
+		if (ui->pools[i].built && ui->pools[i].pv.unresponsive != (ui->pools[i].built_sig & 1))
+			ui->dirty_data = true;
 	/* the Health view counts down to a down pool's next retry */
 	for (int i = 0; i < ui->n_pools && ui->view == UI_HEALTH && ui->overlay == OV_NONE; i++)
 		if (pool_down(&ui->pools[i].pv))
@@ -1377,6 +1442,11 @@ int ct_console_run(struct ct_cli *cli)
 		goto out;
 	}
 	ws_inited = true;
+	/* the event long-poll is the heartbeat: a master that stops answering shows within
+	 * CT_WATCH_HEARTBEAT_S + CT_WATCH_REPLY_GRACE_S; a certificate or login a retry cannot
+	 * fix waits for the operator */
+	ws.event_timeout_s = CT_WATCH_HEARTBEAT_S;
+	ws.hold_fatal = true;
 	if (pipe(ui.self_pipe) < 0) {
 		fprintf(stderr, "chaintop: cannot create a pipe: %s\n", strerror(errno));
 		goto out;

@@ -122,7 +122,9 @@ bool ct_dialog_key(struct ct_ui *ui, int ch)
 		}
 		return false;
 	}
-	if (!typing && (ch == 'q' || ch == 'n')) {
+	if (!typing && d->yes_key && (ch == 'y' || ch == 'Y'))
+		return true;
+	if (!typing && (ch == 'q' || ch == 'n' || (d->yes_key && ch == 'N'))) {
 		ct_status_msg(ui, MSG_INFO, "%s: cancelled, nothing was changed", d->title);
 		ct_dialog_close(ui);
 	}

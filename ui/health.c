@@ -209,7 +209,13 @@ static void row_text(const struct ct_ui_problem *p, time_t now, char *buf, size_
 		ct_fmt(buf, len, "%s%s%s", p->lead, p->lead[0] ? ": " : "", p->reason);
 		return;
 	}
-	if (p->next_retry > now) {
+	if (p->held) {
+		snprintf(when, sizeof(when), "no retry until you press R");
+	} else if (p->unresponsive && p->next_retry > now) {
+		ct_ui_age(p->waiting_since, now, b, sizeof(b));
+		ct_ui_age(now, p->next_retry, a, sizeof(a));
+		snprintf(when, sizeof(when), "waiting %s, reconnects in %s", b, a);
+	} else if (p->next_retry > now) {
 		ct_ui_age(now, p->next_retry, a, sizeof(a));
 		snprintf(when, sizeof(when), "next retry in %s (R: now)", a);
 	} else {

@@ -71,7 +71,14 @@ struct ct_pool_view {
 	int retries;
 	bool loaded, stale, read_only;
 	time_t last_event, last_contact;
-	char error[256];           /* sanitised */
+	char error[1100];          /* sanitised */
+	/* a call whose reply is overdue (the heartbeat), and since when; the watcher gives up
+	 * on it at give_up */
+	bool unresponsive;
+	time_t waiting_since, give_up;
+	int due_s;                 /* the reply was due this long after the call */
+	char waiting_for[40];
+	bool held;                 /* waits for the operator: a retry cannot fix the failure */
 	int n_crit, n_warn, n_unknown;
 };
 

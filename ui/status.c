@@ -43,7 +43,7 @@ void ct_status_msg(struct ct_ui *ui, enum ct_msg_level lvl, const char *fmt, ...
 {
 	struct ct_ui_status *s = &ui->status;
 	struct ct_ui_msg *m;
-	char raw[480];
+	char raw[1280];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -67,6 +67,25 @@ void ct_status_msg(struct ct_ui *ui, enum ct_msg_level lvl, const char *fmt, ...
 int ct_messages_count(const struct ct_ui *ui)
 {
 	return ui->status.n;
+}
+
+void ct_messages_read(struct ct_ui *ui, int k)
+{
+	const struct ct_ui_status *s = &ui->status;
+	struct ct_strset lines = { 0 };
+	const struct ct_ui_msg *m;
+	char tbuf[32], title[96];
+	struct tm tm;
+
+	if (k < 0 || k >= s->n)
+		return;
+	m = msg_at(s, s->n - 1 - k);
+	localtime_r(&m->t, &tm);
+	strftime(tbuf, sizeof(tbuf), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(title, sizeof(title), "%s %s", tbuf, ct_msg_level_name(m->level));
+	ct_strset_add(&lines, m->text);
+	ct_pager_open(ui, title, &lines);
+	ct_strset_release(&lines);
 }
 
 static attr_t level_attr(const struct ct_ui *ui, enum ct_msg_level l)
@@ -110,7 +129,8 @@ void ct_messages_draw(struct ct_ui *ui, int top, int h)
 	const struct ct_ui_status *s = &ui->status;
 	int n = s->n;
 
-	ct_putf(top, 0, COLS, ui->theme.attr[R_TITLE], "Messages (%d, newest first)   Esc/q closes", n);
+	ct_putf(top, 0, COLS, ui->theme.attr[R_TITLE],
+		"Messages (%d, newest first)   o/Enter reads one in full   Esc/q closes", n);
 	ct_list_clamp(&ui->ov, n, h - 1);
 	for (int i = 0; i < h - 1; i++) {
 		int k = ui->ov.top + i;

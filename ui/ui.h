@@ -68,6 +68,7 @@ struct ct_ui_problem {
 	int pool;
 	enum ct_severity sev;
 	enum ct_class cls;
+	enum ct_problem_kind kind;           /* the engine's kind (pool_down for a down pool) */
 	char uuid[40];
 	char ref[80];
 	char reason[480];                    /* the engine's sentence, without "of pool 'NAME'"
@@ -83,6 +84,8 @@ struct ct_ui_problem {
 	char vm_uuid[40];                    /* VDI rows: the VM using the disk */
 	/* a pool that cannot be reached (cls CT_POOL, the watcher's state) */
 	bool pool_down;
+	bool held, unresponsive;             /* waits for the operator / not answering */
+	time_t waiting_since;
 	int head_len;                        /* reason[0..head_len): what is wrong; then the error */
 	time_t next_retry, last_contact;
 	/* Health rows only (health.c): a group of one cause and its members */
@@ -110,12 +113,18 @@ struct ct_ui_pool {
 	int n_problems;
 	bool read_only;                      /* per-pool read_only or --read-only */
 	bool hidden;                         /* :pool NAME shows one pool */
+	char posted_err[1100];               /* the last connection error put in the messages */
+	bool posted_unresp;
+	bool trust_asked;                    /* the certificate dialog was shown for this error */
+	int trust_retries;                   /* at that failure count */
+	bool have_cert;                      /* cert: the last TLS failure's certificate */
+	struct ct_xapi_cert cert;
 };
 
 struct ct_ui_msg {
 	time_t t;
 	enum ct_msg_level level;
-	char text[480];
+	char text[1280];                     /* connection errors are kept whole */
 };
 
 struct ct_ui_status {
@@ -125,7 +134,7 @@ struct ct_ui_status {
 };
 
 /* A modal dialog: text lines, Cancel (focus first) and an OK button, optional typed word. */
-enum ct_dialog_kind { DLG_NONE, DLG_BACKUP, DLG_PRUNE, DLG_SCAN };
+enum ct_dialog_kind { DLG_NONE, DLG_BACKUP, DLG_PRUNE, DLG_SCAN, DLG_TRUST };
 struct ct_ui_dialog {
 	enum ct_dialog_kind kind;
 	char title[160];
@@ -135,6 +144,7 @@ struct ct_ui_dialog {
 	int focus;                           /* 0 Cancel, 1 OK */
 	char confirm_word[48];               /* typed confirmation when not empty */
 	char typed[64];
+	bool yes_key;                        /* y confirms (a [y/N] question) */
 	int scroll;
 	void *payload;                       /* what OK runs; freed by payload_free */
 	void (*payload_free)(void *);
@@ -265,10 +275,16 @@ void ct_status_msg(struct ct_ui *ui, enum ct_msg_level lvl, const char *fmt, ...
 void ct_status_draw(struct ct_ui *ui, int y);
 void ct_messages_draw(struct ct_ui *ui, int top, int h);
 int ct_messages_count(const struct ct_ui *ui);
+/* The pager with message k (0 = newest) in full. */
+void ct_messages_read(struct ct_ui *ui, int k);
 void ct_hints_draw(struct ct_ui *ui, int y);
 void ct_help_draw(struct ct_ui *ui, int top, int h);
 int ct_help_lines(const struct ct_ui *ui);
 const char *ct_msg_level_name(enum ct_msg_level l);
+
+/* trust.c: the first-contact certificate dialog (opened from ct_ui_refresh) */
+void ct_trust_check(struct ct_ui *ui);
+void ct_trust_confirmed(struct ct_ui *ui);
 
 /* dialog.c */
 void ct_dialog_open(struct ct_ui *ui, enum ct_dialog_kind kind, const char *title,

@@ -28,10 +28,14 @@ Modes (CLASS is --class, default VM):
   deep          the login reply is nested 180,000 elements deep
   nul-name      CLASS.get_all_records: a field name holding NUL bytes
   bidi-name     every name_label of CLASS.get_all_records starts with U+202E and holds U+200B
+  hang          a hung master: accepts TCP connections, reads the requests, never answers
+  hang-later    forwards everything until it gets SIGUSR1, then answers nothing more (replies
+                still on their way are held too): a master that hangs while watched
 """
 import argparse
 import http.client
 import http.server
+import signal
 import socket
 import socketserver
 import ssl
@@ -45,6 +49,7 @@ OPTS = None
 TRAP_URL = ""
 MASTER2 = ""
 TRAP_LOCK = threading.Lock()
+HUNG = threading.Event()
 
 
 def fault_reply(code, *params):
@@ -132,9 +137,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
     # -- POST: XML-RPC ---------------------------------------------------------------------
+    def hold(self):
+        """Never answer: wait until the client gives up and closes."""
+        try:
+            while self.rfile.read(1):
+                pass
+        except OSError:
+            pass
+
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(n)
+        if HUNG.is_set():
+            return self.hold()
         try:
             _, method = xmlrpc.client.loads(body)
         except Exception:
@@ -191,6 +206,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         c, r = self.upstream("POST", body)
         data = r.read()
         c.close()
+        if HUNG.is_set():
+            return self.hold()
         if (login and mode == "slow-login") or (records and mode == "slow-load"):
             return self.trickle(data)
         if records and mode == "nul-name":
@@ -239,6 +256,9 @@ def main():
     ap.add_argument("--tls2", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--trap-log", default="/dev/null")
     OPTS = ap.parse_args()
+    if OPTS.mode == "hang":
+        HUNG.set()
+    signal.signal(signal.SIGUSR1, lambda *_: HUNG.set())
     trap = Trap(("127.0.0.1", 0), TrapHandler)
     TRAP_URL = "http://127.0.0.1:%d" % trap.server_address[1]
     threading.Thread(target=trap.serve_forever, daemon=True).start()

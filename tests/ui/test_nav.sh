@@ -40,7 +40,7 @@ ui_check "Esc clears the filter" "db-primary"
 
 # problems only
 ui_keys p
-ui_check "problems only flag" "[problems only]"
+ui_check "problems only flag" "[problems only: "
 ui_check_gone "healthy rows hidden" "redis-01 xvda"
 ui_keys p
 ui_check "problems only off" "redis-01 xvda"

@@ -69,6 +69,24 @@ static bool has_problem(enum ct_severity sev, const char *text)
 	return false;
 }
 
+/* The kind of the first problem whose reason has text, -1 none. */
+static int problem_kind(enum ct_class cls, const char *text)
+{
+	for (int i = 0; i < R.n_problems; i++)
+		if (R.problems[i].cls == cls && strstr(R.problems[i].reason, text))
+			return (int)R.problems[i].kind;
+	return -1;
+}
+
+/* The kind of the VM's reason with text, -1 none. */
+static int vm_reason_kind(const struct ct_vm_verdict *v, const char *text)
+{
+	for (int i = 0; i < v->n_reasons; i++)
+		if (strstr(v->reasons[i], text))
+			return (int)v->kinds[i];
+	return -1;
+}
+
 static bool vm_reason_has(const struct ct_vm_verdict *v, const char *text)
 {
 	for (int i = 0; i < v->n_reasons; i++)
@@ -123,6 +141,8 @@ START_TEST(depth_boundaries)
 	ck_assert(vm_reason_has(VM(vm[4]), "SR 'nfs-01' of pool 'lab'"));
 	ck_assert(vm_reason_has(VM(vm[4]), "disk 'vm-depth-25 xvda'"));
 	ck_assert(has_problem(CT_SEV_CRITICAL, "is 29 VHDs deep (warning at 20, critical at 28"));
+	ck_assert_int_eq(vm_reason_kind(VM(vm[4]), "is 25 VHDs deep (limit 25"), CT_PK_DEEP);
+	ck_assert_int_eq(problem_kind(CT_VDI, "is 29 VHDs deep"), CT_PK_DEEP);
 	ck_assert(has_problem(CT_SEV_WARNING, "disk 'vm-depth-24 xvda'"));
 	ck_assert_int_eq(R.worst, CT_SEV_CRITICAL);
 	ck_assert_int_eq(R.problems[0].severity, CT_SEV_CRITICAL);
@@ -252,9 +272,15 @@ START_TEST(broken_parent)
 	ck_assert_int_eq(V(leaf)->broken_above, ct_chain_find_vdi(&R, b));
 	ck_assert(VM(vm)->refused);
 	ck_assert(vm_reason_has(VM(vm), "sits on a broken chain"));
-	ck_assert(has_problem(CT_SEV_WARNING, "deadbeef-0000-4000-8000-000000000000, which the SR does not have; 2 VDIs below it"));
+	/* a missing parent: the disk may not attach (CRITICAL, as check and the console say) */
+	ck_assert_int_eq(V(b)->severity, CT_SEV_CRITICAL);
+	ck_assert(has_problem(CT_SEV_CRITICAL, "deadbeef-0000-4000-8000-000000000000, which the SR does not have; 2 VDIs below it depend on it: this disk may not attach"));
+	ck_assert_int_eq(problem_kind(CT_VDI, "which the SR does not have"), CT_PK_BROKEN);
+	ck_assert_int_eq(vm_reason_kind(VM(vm), "sits on a broken chain"), CT_PK_BROKEN);
+	ck_assert_int_eq(problem_kind(CT_VM, "sits on a broken chain"), CT_PK_BROKEN);
+	ck_assert_str_eq(ct_problem_kind_name(CT_PK_BROKEN), "broken");
 	ck_assert_int_eq(SRV(sr)->broken, 1);
-	ck_assert_int_eq(R.worst, CT_SEV_WARNING);
+	ck_assert_int_eq(R.worst, CT_SEV_CRITICAL);
 }
 END_TEST
 
@@ -286,7 +312,7 @@ START_TEST(cycle_and_self_parent)
 	ck_assert_int_le(V(d)->depth, 4);
 	ck_assert_int_eq(SRV(sr)->broken, 4);
 	ck_assert(VM(vm)->refused);
-	ck_assert(has_problem(CT_SEV_WARNING, "vhd-parent cycle"));
+	ck_assert(has_problem(CT_SEV_CRITICAL, "vhd-parent cycle"));
 	/* the gate's chain text ends, too */
 	ck_assert(!ct_chain_gate_vm(&F.m, &F.c, &F.pc, NULL, vm, NOW, &g));
 	ck_assert_int_eq(g.n_disks, 2);
@@ -477,6 +503,9 @@ START_TEST(space_thick_vs_thin)
 	/* 4% free < crit_free_percent 5 */
 	ck_assert_int_eq(SRV(full)->severity, CT_SEV_CRITICAL);
 	ck_assert(has_problem(CT_SEV_CRITICAL, "SR 'nfs-full' of pool 'lab' has 4.0% free"));
+	ck_assert_int_eq(problem_kind(CT_SR, "SR 'nfs-full' of pool 'lab' has 4.0% free"), CT_PK_SR_FREE);
+	ck_assert_int_eq(vm_reason_kind(VM(a), "(thick, lvm) has 60.0 GiB free"), CT_PK_SR_FREE);
+	ck_assert_int_eq(vm_reason_kind(VM(c), "minimum 10%"), CT_PK_SR_FREE);
 	ck_assert_int_eq(SRV(tight)->severity, CT_SEV_WARNING);
 }
 END_TEST

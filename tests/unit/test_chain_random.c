@@ -1406,8 +1406,8 @@ static char *dump_report(struct ct_model *m, int rc, const struct ct_chain_repor
 	for (int i = 0; i < rp->n_problems; i++) {
 		const struct ct_problem *p = &rp->problems[i];
 
-		ct_sb_addf(&sb, "problem[%d] severity=%d cls=%d sr_index=%d ref=", i, (int)p->severity,
-			   (int)p->cls, p->sr_index);
+		ct_sb_addf(&sb, "problem[%d] severity=%d cls=%d sr_index=%d kind=%d ref=", i,
+			   (int)p->severity, (int)p->cls, p->sr_index, (int)p->kind);
 		esc(&sb, p->ref);
 		ct_sb_adds(&sb, " uuid=");
 		esc(&sb, p->uuid);

@@ -162,11 +162,13 @@ START_TEST(check_problem_added)
 	eval();
 	before = R.n_problems;
 	ck_assert_int_eq(R.worst, CT_SEV_OK);
-	ct_chain_add_problem(&R, CT_SEV_WARNING, &R.srs[0].sr->o, 0, ct_xstrdup("keep-up"));
+	ct_chain_add_problem(&R, CT_PK_FALLS_BEHIND, CT_SEV_WARNING, &R.srs[0].sr->o, 0,
+			     ct_xstrdup("keep-up"));
 	ck_assert_int_eq(R.n_problems, before + 1);
 	ck_assert_int_eq(R.worst, CT_SEV_WARNING);
 	ck_assert_int_eq(R.srs[0].severity, CT_SEV_WARNING);
 	ck_assert_str_eq(R.problems[0].reason, "keep-up");
+	ck_assert_int_eq(R.problems[0].kind, CT_PK_FALLS_BEHIND);
 }
 END_TEST
 
