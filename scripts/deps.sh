@@ -6,7 +6,7 @@
 set -eu
 PKGS="build-essential pkg-config libncurses-dev libcurl4-openssl-dev
 libxmlrpc-core-c3-dev libconfig-dev libsqlite3-dev libjansson-dev libssl-dev check
-zlib1g-dev libzstd-dev libxxhash-dev nodejs npm
+zlib1g-dev libzstd-dev libxxhash-dev
 python3 tmux openssl curl procps time clang libexpat1-dev"
 missing=""
 for p in $PKGS; do
@@ -14,6 +14,10 @@ for p in $PKGS; do
 		missing="$missing $p"
 	fi
 done
+# node and npm by command, not by package: a Node.js from another source (NodeSource's
+# nodejs bundles npm) conflicts with Debian's npm package and serves the test as well.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
 	echo "deps: installing:$missing"
