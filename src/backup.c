@@ -867,22 +867,31 @@ out:
 	return rc;
 }
 
-int ct_backup_resolve_intents(struct ct_xapi *x, struct ct_jobstore *js, const char *pool,
-			      const char *vm_uuid, bool dry_run, ct_backup_progress_cb cb, void *ctx,
-			      int *n_resolved, struct ct_err *e)
+/* What killed runs left, as the history lists it, each resolved in turn: the first error is
+ * returned after every one was tried. */
+typedef int (*leftover_list_fn)(struct ct_jobstore *js, const char *pool, const char *vm_uuid,
+				struct ct_intent **out, int *n, struct ct_err *e);
+typedef int (*leftover_resolve_fn)(struct ct_xapi *x, struct ct_jobstore *js,
+				   const struct ct_intent *t, bool dry_run, ct_backup_progress_cb cb,
+				   void *ctx, struct ct_err *e);
+
+static int resolve_leftovers(leftover_list_fn list, leftover_resolve_fn resolve,
+			     struct ct_xapi *x, struct ct_jobstore *js, const char *pool,
+			     const char *vm_uuid, bool dry_run, ct_backup_progress_cb cb, void *ctx,
+			     int *n_resolved, struct ct_err *e)
 {
 	struct ct_intent *t = NULL;
 	int n = 0, rc = 0;
 
 	if (n_resolved)
 		*n_resolved = 0;
-	if (ct_jobstore_list_intents(js, pool, vm_uuid, &t, &n, e) < 0)
+	if (list(js, pool, vm_uuid, &t, &n, e) < 0)
 		return -1;
 	for (int i = 0; i < n; i++) {
 		struct ct_err ie;
 
 		ct_err_init(&ie);
-		if (resolve_one(x, js, &t[i], dry_run, cb, ctx, &ie) < 0) {
+		if (resolve(x, js, &t[i], dry_run, cb, ctx, &ie) < 0) {
 			if (rc == 0)
 				*e = ie;
 			rc = -1;
@@ -892,6 +901,14 @@ int ct_backup_resolve_intents(struct ct_xapi *x, struct ct_jobstore *js, const c
 	}
 	ct_intents_release(t, n);
 	return rc;
+}
+
+int ct_backup_resolve_intents(struct ct_xapi *x, struct ct_jobstore *js, const char *pool,
+			      const char *vm_uuid, bool dry_run, ct_backup_progress_cb cb, void *ctx,
+			      int *n_resolved, struct ct_err *e)
+{
+	return resolve_leftovers(ct_jobstore_list_intents, resolve_one, x, js, pool, vm_uuid,
+				 dry_run, cb, ctx, n_resolved, e);
 }
 
 /* ---- export tasks of killed runs ------------------------------------------------------- */
@@ -984,27 +1001,8 @@ int ct_backup_resolve_tasks(struct ct_xapi *x, struct ct_jobstore *js, const cha
 			    const char *vm_uuid, bool dry_run, ct_backup_progress_cb cb, void *ctx,
 			    int *n_resolved, struct ct_err *e)
 {
-	struct ct_intent *t = NULL;
-	int n = 0, rc = 0;
-
-	if (n_resolved)
-		*n_resolved = 0;
-	if (ct_jobstore_list_export_tasks(js, pool, vm_uuid, &t, &n, e) < 0)
-		return -1;
-	for (int i = 0; i < n; i++) {
-		struct ct_err ie;
-
-		ct_err_init(&ie);
-		if (resolve_task(x, js, &t[i], dry_run, cb, ctx, &ie) < 0) {
-			if (rc == 0)
-				*e = ie;
-			rc = -1;
-		} else if (n_resolved) {
-			(*n_resolved)++;
-		}
-	}
-	ct_intents_release(t, n);
-	return rc;
+	return resolve_leftovers(ct_jobstore_list_export_tasks, resolve_task, x, js, pool,
+				 vm_uuid, dry_run, cb, ctx, n_resolved, e);
 }
 
 /* ---- cleanup of half-made snapshots of interrupted runs ----------------------------------- */
