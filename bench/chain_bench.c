@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "chain.h"
-#include "../tests/unit/test_chain_fixture.h"
+#include "engine/chain.h"
+#include "test_chain_fixture.h"
 
 /* Wall time in ms with microsecond resolution (ct_now_ms counts whole milliseconds). */
 static double wall_ms(void)

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "decode.h"
-#include "util.h"
+#include "xapi/decode.h"
+#include "lib/util.h"
 
 #define HEAD "<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>" \
 	"<member><name>Status</name><value>Success</value></member>" \

@@ -9,8 +9,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "model.h"
-#include "util.h"
+#include "model/model.h"
+#include "lib/util.h"
 
 enum { NSR = 20, CHAIN = 10 };
 

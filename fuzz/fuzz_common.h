@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 /* xorshift32: the chunk sizes of one run, from a seed taken from the input. */
 static uint32_t fz_next(uint32_t *s)

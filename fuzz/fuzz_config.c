@@ -1,12 +1,12 @@
-/* fuzz_config: the configuration loader (src/config.c, libconfig underneath) on arbitrary
+/* fuzz_config: the configuration loader (src/config/config.c, libconfig underneath) on arbitrary
  * text, then the lookups the commands make on what it loaded. Any outcome but a crash, a
  * leak or an error without a message. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "util.h"
+#include "config/config.h"
+#include "lib/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

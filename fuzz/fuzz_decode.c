@@ -1,4 +1,4 @@
-/* fuzz_decode: the streaming decoder (src/decode.c) on every reply kind, fed in chunks whose
+/* fuzz_decode: the streaming decoder (src/xapi/decode.c) on every reply kind, fed in chunks whose
  * sizes come from the input, and compared with a one-shot decoding of the same bytes: valid
  * XML must decode the same whatever the chunking, invalid XML must fail both ways. The
  * verdict on well-formedness is also compared with libexpat's: a reply expat refuses must not
@@ -9,7 +9,7 @@
  * Input: byte 0 = kind (low 3 bits), class (next 4 bits), lower limits (top bit); byte 1 =
  * chunk seed (and the largest chunk); the reply follows. decode.c is included so the
  * harness can print every kept field through decode.c's own tables. */
-#include "../src/decode.c"
+#include "xapi/decode.c"
 
 #include <expat.h>
 

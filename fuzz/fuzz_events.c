@@ -3,12 +3,12 @@
  * small pool (watch.c's apply_batch, included here as it is static), twice, then the pool is
  * judged (chain.c) and written as JSON and text as `tree` and `check` would. Any outcome
  * but a crash, a leak or an inconsistent model. */
-#include "../src/watch.c"
+#include "watch/watch.c"
 
-#include "chain.h"
-#include "decode.h"
+#include "engine/chain.h"
+#include "xapi/decode.h"
 #include "fuzz_common.h"
-#include "output.h"
+#include "output/output.h"
 
 #define EV(op, cls, ref, snap) "<value><struct><member><name>class</name><value>" cls \
 	"</value></member><member><name>operation</name><value>" op "</value></member>" \

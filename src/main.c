@@ -6,11 +6,11 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
-#include "app.h"
-#include "cli.h"
-#include "err.h"
-#include "util.h"
-#include "xapi.h"
+#include "ui/app.h"
+#include "cli/cli.h"
+#include "lib/err.h"
+#include "lib/util.h"
+#include "xapi/xapi.h"
 
 static const struct {
 	const char *name;

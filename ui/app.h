@@ -3,7 +3,7 @@
 #ifndef CT_UI_APP_H
 #define CT_UI_APP_H
 
-#include "cli.h"
+#include "cli/cli.h"
 
 int ct_console_run(struct ct_cli *cli);
 

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backup.h"
+#include "jobs/backup.h"
 #include "ui.h"
-#include "util.h"
+#include "lib/util.h"
 
 struct backup_req {
 	int pool;

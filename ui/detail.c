@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "ui.h"
-#include "util.h"
+#include "lib/util.h"
 
 void ct_pager_open(struct ct_ui *ui, const char *title, const struct ct_strset *lines)
 {

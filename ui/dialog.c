@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "ui.h"
-#include "util.h"
+#include "lib/util.h"
 
 void ct_dialog_open(struct ct_ui *ui, enum ct_dialog_kind kind, const char *title,
 		    const char *ok_label)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ui.h"
-#include "util.h"
+#include "lib/util.h"
 
 static int cmp_problem(const void *a, const void *b)
 {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ui.h"
-#include "util.h"
+#include "lib/util.h"
 
 struct ct_ui_jobs {
 	struct ct_run_rec *runs;

@@ -1,16 +1,16 @@
 /* keepup.c - the console's "can this SR keep up?" lines in the SR detail: each backup job
  * of the pool whose history and the SR's measured merge rate give the figures
- * (src/keepup.h). The job history is read at most every 30 s per SR (the detail is
+ * (src/jobs/keepup.h). The job history is read at most every 30 s per SR (the detail is
  * rebuilt on every change of the model). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "jobstore.h"
-#include "keepup.h"
+#include "jobs/jobstore.h"
+#include "jobs/keepup.h"
 #include "ui.h"
-#include "util.h"
+#include "lib/util.h"
 
 #define KEEPUP_CACHE_S 30
 

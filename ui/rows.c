@@ -6,8 +6,8 @@
 #include <wchar.h>
 
 #include "rows.h"
-#include "util.h"
-#include "watch.h"
+#include "lib/util.h"
+#include "watch/watch.h"
 
 /* --- small helpers --- */
 

@@ -11,9 +11,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "chain.h"
-#include "config.h"
-#include "model.h"
+#include "engine/chain.h"
+#include "config/config.h"
+#include "model/model.h"
 
 enum ct_row_kind {
 	CT_ROW_POOL,

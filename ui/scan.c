@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "ui.h"
-#include "util.h"
-#include "watch.h"
-#include "xapi.h"
+#include "lib/util.h"
+#include "watch/watch.h"
+#include "xapi/xapi.h"
 
 struct scan_req {
 	char pool_name[128];

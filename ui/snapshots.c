@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "prune.h"
+#include "jobs/prune.h"
 #include "ui.h"
-#include "util.h"
+#include "lib/util.h"
 
 #define TYPED_ABOVE 10
 

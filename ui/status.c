@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "ui.h"
-#include "util.h"
+#include "lib/util.h"
 
 #define STATUS_CAP 200
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "ui.h"
-#include "util.h"
+#include "lib/util.h"
 
 #define INDENT_MAX 8   /* levels of tree lines drawn before the rest are counted */
 

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "confedit.h"
+#include "config/confedit.h"
 #include "ui.h"
-#include "util.h"
+#include "lib/util.h"
 
 struct trust_req {
 	int pool;

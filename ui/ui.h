@@ -13,12 +13,12 @@
 #include <time.h>
 
 #include "actions.h"
-#include "chain.h"
-#include "cli.h"
-#include "config.h"
-#include "jobstore.h"
+#include "engine/chain.h"
+#include "cli/cli.h"
+#include "config/config.h"
+#include "jobs/jobstore.h"
 #include "rows.h"
-#include "watch.h"
+#include "watch/watch.h"
 
 enum ct_ui_view { UI_TREE, UI_HEALTH, UI_SNAP, UI_JOBS, UI_NVIEWS };
 

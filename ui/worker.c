@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "ui.h"
-#include "util.h"
+#include "lib/util.h"
 
 static void wake(struct ct_ui_worker *w)
 {

@@ -3422,7 +3422,7 @@ def build_owners(sim):
     raw = b.sr("iscsi-raw-luns", "iscsi", 2048 * GiB, desc="LUN per VDI")
     app01 = b.vm("app01", "Running", [(nfs, 40, 0.4, None)])
     app01_uuid = st.tables["VM"][app01]["uuid"]
-    # chaintop's own stale backup snapshot (tagged as src/backup.c tags them)
+    # chaintop's own stale backup snapshot (tagged as src/jobs/backup.c tags them)
     t = b.now - 20 * DAY
     b.snap(app01, "app01 nightly %s" % iso_day(t), 20, write=GiB,
            other_config={"chaintop:job": "nightly", "chaintop:vm": app01_uuid,

@@ -10,12 +10,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "backup.h"
-#include "config.h"
-#include "jobstore.h"
-#include "util.h"
-#include "watch.h"
-#include "xapi.h"
+#include "jobs/backup.h"
+#include "config/config.h"
+#include "jobs/jobstore.h"
+#include "lib/util.h"
+#include "watch/watch.h"
+#include "xapi/xapi.h"
 
 static pid_t sim_pid;
 static char sim_url[256];

@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
-#include "chain.h"
+#include "engine/chain.h"
 #include "test_chain_fixture.h"
 
 #define NOW ((time_t)1764100000)

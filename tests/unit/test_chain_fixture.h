@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "model.h"
-#include "util.h"
+#include "config/config.h"
+#include "model/model.h"
+#include "lib/util.h"
 
 #define FX_GIB (1024LL * 1024 * 1024)
 

@@ -6,7 +6,7 @@
  * uuids, odd refs/uuids/names, VMs, snapshot VMs, templates, VBDs, GC tasks, messages, SR
  * overrides), then changed step by step: structural put/del (VDIs, VBDs, VMs, SRs, the pool),
  * in-place clear + reload, "light" changes (task progress, messages, SR usage, time only)
- * and a wholesale table swap as src/watch.c does on a full reload. At every step both
+ * and a wholesale table swap as src/watch/watch.c does on a full reload. At every step both
  * reports are written out as text (every field of every verdict, problems in order, the
  * lookups for every record, pointers as refs) and compared, with the two stall trackers
  * each path fed; invariants of the fresh report are checked on their own. A failure names
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chain.h"
+#include "engine/chain.h"
 #include "test_chain_fixture.h"
 
 #define NOW_BASE ((time_t)1760000000)

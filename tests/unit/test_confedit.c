@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "confedit.h"
-#include "config.h"
-#include "util.h"
+#include "config/confedit.h"
+#include "config/config.h"
+#include "lib/util.h"
 
 #define FP "sha256:3F:A1:07:5C:9B:E2:44:81:0D:6E:C3:72:19:B8:5A:F0:2C:94:E7:61:08:DB:35:4F:A2:C6:7E:13:90:5B:D8:24"
 

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
-#include "err.h"
-#include "model.h"
-#include "util.h"
-#include "xapi.h"
+#include "xapi/decode.h"
+#include "lib/err.h"
+#include "model/model.h"
+#include "lib/util.h"
+#include "xapi/xapi.h"
 
 #define HEAD "<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>" \
 	"<member><name>Status</name><value>Success</value></member>" \

@@ -9,8 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "jobstore.h"
-#include "util.h"
+#include "jobs/jobstore.h"
+#include "lib/util.h"
 
 static char dir[256];
 

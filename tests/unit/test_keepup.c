@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chain.h"
-#include "keepup.h"
+#include "engine/chain.h"
+#include "jobs/keepup.h"
 #include "test_chain_fixture.h"
 
 #define NOW ((time_t)1764100000)

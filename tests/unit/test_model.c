@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
-#include "util.h"
+#include "model/model.h"
+#include "lib/util.h"
 
 static void ids(struct ct_obj *o, const char *ref, const char *uuid)
 {

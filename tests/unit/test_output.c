@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chain.h"
-#include "output.h"
+#include "engine/chain.h"
+#include "output/output.h"
 #include "test_chain_fixture.h"
 
 #define NOW ((time_t)1764100000)

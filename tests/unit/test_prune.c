@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chain.h"
-#include "backup.h"
-#include "prune.h"
+#include "engine/chain.h"
+#include "jobs/backup.h"
+#include "jobs/prune.h"
 #include "test_chain_fixture.h"
 
 #define NOW ((time_t)1764100000)

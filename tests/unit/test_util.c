@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "util.h"
+#include "lib/err.h"
+#include "lib/util.h"
 
 START_TEST(durations)
 {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "xapi.c"
+#include "xapi/xapi.c"
 #include "test_xapi_fake.h"
 
 static struct ct_xapi *client(struct fake *f, long call_timeout)

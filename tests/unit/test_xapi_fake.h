@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 struct fake;
 /* Fill resp with a complete HTTP response; return 1 to hang (no answer) instead. */

@@ -10,11 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "model.h"
-#include "util.h"
-#include "watch.h"
-#include "xapi.h"
+#include "config/config.h"
+#include "model/model.h"
+#include "lib/util.h"
+#include "watch/watch.h"
+#include "xapi/xapi.h"
 #include "test_xapi_fake.h"
 
 enum mode { M_NORMAL, M_AUTH, M_BROKEN };

@@ -10,8 +10,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "util.h"
-#include "xva.h"
+#include "lib/util.h"
+#include "jobs/xva.h"
 
 struct buf {
 	unsigned char *p;

@@ -1,0 +1,1302 @@
+/* model.c - the live store of one pool: per-class open-addressed tables keyed by ref, a
+ * lazily rebuilt uuid index and the derived indexes (VDIs by SR, vhd-parent links, VBDs by
+ * VDI and VM, tasks by applies_to, messages by object).
+ *
+ * Tables: a dense array of records plus a power-of-two slot array (linear probing, load at
+ * most 1/2) mapping a ref's hash to its index + 1. Delete swaps the last record into the
+ * hole and re-points its slot, and closes the probe gap by backward shifting, so no
+ * tombstones accumulate. Derived indexes are "group indexes": a small hash of keys (one or
+ * two borrowed strings) to a range of a flat pointer array, built by a counting sort in
+ * O(records). The indexes of a class are rebuilt together, in one pass, on the first query
+ * after a change to that class only (a GC task's progress does not rebuild VDI indexes).
+ *
+ * Refs hash through their 128-bit key (ct_key_ref), so a record can be found from a digest's
+ * key without a string. Every VDI, VBD and VM also has a digest, filled at put in an array
+ * parallel to the records and moved with them on delete; every table has a stamp that
+ * changes with each put or delete. */
+#include "model/model.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- names ---------------------------------------------------------------------------- */
+
+static const char *const class_names[CT_NCLASSES] = {
+	[CT_POOL] = "pool", [CT_HOST] = "host", [CT_SR] = "SR", [CT_VDI] = "VDI", [CT_VM] = "VM",
+	[CT_VBD] = "VBD", [CT_PBD] = "PBD", [CT_TASK] = "task", [CT_MESSAGE] = "message",
+	[CT_POOL_UPDATE] = "pool_update",
+};
+
+const char *ct_class_name(enum ct_class c)
+{
+	if ((int)c < 0 || c >= CT_NCLASSES)
+		return "unknown";
+	return class_names[c];
+}
+
+int ct_class_from_name(const char *name)
+{
+	if (!name)
+		return -1;
+	for (int i = 0; i < CT_NCLASSES; i++)
+		if (!strcasecmp(name, class_names[i]))
+			return i;
+	return -1;
+}
+
+const char *ct_power_state_name(enum ct_power_state p)
+{
+	switch (p) {
+	case CT_POWER_HALTED: return "Halted";
+	case CT_POWER_PAUSED: return "Paused";
+	case CT_POWER_RUNNING: return "Running";
+	case CT_POWER_SUSPENDED: return "Suspended";
+	case CT_POWER_UNKNOWN: break;
+	}
+	return "Unknown";
+}
+
+const char *ct_task_status_name(enum ct_task_status s)
+{
+	switch (s) {
+	case CT_TASK_PENDING: return "pending";
+	case CT_TASK_SUCCESS: return "success";
+	case CT_TASK_FAILURE: return "failure";
+	case CT_TASK_CANCELLING: return "cancelling";
+	case CT_TASK_CANCELLED: return "cancelled";
+	}
+	return "unknown";
+}
+
+bool ct_ref_is_null(const char *ref)
+{
+	return !ref || !*ref || !strcmp(ref, "OpaqueRef:NULL");
+}
+
+/* ---- records -------------------------------------------------------------------------- */
+
+static size_t class_size(enum ct_class c)
+{
+	switch (c) {
+	case CT_POOL: return sizeof(struct ct_pool);
+	case CT_HOST: return sizeof(struct ct_host);
+	case CT_SR: return sizeof(struct ct_sr);
+	case CT_VDI: return sizeof(struct ct_vdi);
+	case CT_VM: return sizeof(struct ct_vm);
+	case CT_VBD: return sizeof(struct ct_vbd);
+	case CT_PBD: return sizeof(struct ct_pbd);
+	case CT_TASK: return sizeof(struct ct_task);
+	case CT_MESSAGE: return sizeof(struct ct_message);
+	case CT_POOL_UPDATE: return sizeof(struct ct_pool_update);
+	case CT_NCLASSES: break;
+	}
+	return 0;
+}
+
+struct ct_obj *ct_obj_new(enum ct_class c)
+{
+	size_t sz = class_size(c);
+	if (!sz)
+		ct_fatal("ct_obj_new: invalid record class %d", (int)c);
+	struct ct_obj *o = ct_xcalloc(1, sz);
+	o->cls = c;
+	switch (c) {
+	case CT_VM:
+		((struct ct_vm *)o)->power_state = CT_POWER_UNKNOWN;
+		break;
+	case CT_VDI:
+		((struct ct_vdi *)o)->type = CT_VDI_USER;
+		break;
+	default:
+		break;
+	}
+	return o;
+}
+
+void ct_obj_free(struct ct_obj *o)
+{
+	if (!o)
+		return;
+	switch (o->cls) {
+	case CT_POOL: {
+		struct ct_pool *p = (struct ct_pool *)o;
+		free(p->name_label);
+		free(p->master);
+		free(p->default_sr);
+		ct_map_release(&p->other_config);
+		break;
+	}
+	case CT_HOST: {
+		struct ct_host *h = (struct ct_host *)o;
+		free(h->name_label);
+		free(h->hostname);
+		free(h->address);
+		ct_map_release(&h->software_version);
+		break;
+	}
+	case CT_SR: {
+		struct ct_sr *s = (struct ct_sr *)o;
+		free(s->name_label);
+		free(s->name_description);
+		free(s->type);
+		free(s->content_type);
+		ct_map_release(&s->sm_config);
+		ct_map_release(&s->other_config);
+		ct_strset_release(&s->vdis);
+		ct_strset_release(&s->pbds);
+		break;
+	}
+	case CT_VDI: {
+		struct ct_vdi *v = (struct ct_vdi *)o;
+		free(v->name_label);
+		free(v->name_description);
+		free(v->sr);
+		ct_strset_release(&v->vbds);
+		free(v->snapshot_of);
+		free(v->on_boot);
+		ct_strset_release(&v->snapshots);
+		ct_map_release(&v->sm_config);
+		ct_map_release(&v->other_config);
+		ct_strset_release(&v->current_operations);
+		break;
+	}
+	case CT_VM: {
+		struct ct_vm *v = (struct ct_vm *)o;
+		free(v->name_label);
+		free(v->name_description);
+		free(v->snapshot_of);
+		ct_strset_release(&v->snapshots);
+		ct_strset_release(&v->vbds);
+		ct_map_release(&v->other_config);
+		ct_strset_release(&v->tags);
+		free(v->resident_on);
+		free(v->suspend_vdi);
+		ct_strset_release(&v->current_operations);
+		ct_map_release(&v->blocked_operations);
+		break;
+	}
+	case CT_VBD: {
+		struct ct_vbd *b = (struct ct_vbd *)o;
+		free(b->vm);
+		free(b->vdi);
+		free(b->userdevice);
+		free(b->device);
+		break;
+	}
+	case CT_PBD: {
+		struct ct_pbd *b = (struct ct_pbd *)o;
+		free(b->host);
+		free(b->sr);
+		break;
+	}
+	case CT_TASK: {
+		struct ct_task *t = (struct ct_task *)o;
+		free(t->name_label);
+		free(t->name_description);
+		free(t->result);
+		ct_strset_release(&t->error_info);
+		ct_map_release(&t->other_config);
+		free(t->resident_on);
+		break;
+	}
+	case CT_MESSAGE: {
+		struct ct_message *msg = (struct ct_message *)o;
+		free(msg->name);
+		free(msg->cls);
+		free(msg->obj_uuid);
+		free(msg->body);
+		break;
+	}
+	case CT_POOL_UPDATE: {
+		struct ct_pool_update *u = (struct ct_pool_update *)o;
+		free(u->name_label);
+		free(u->vdi);
+		break;
+	}
+	case CT_NCLASSES:
+		break;
+	}
+	free(o->ref);
+	free(o->uuid);
+	free(o);
+}
+
+#define DUPS(f) (d->f = ct_xstrdup(s->f))
+#define DUPMAP(f) (memset(&d->f, 0, sizeof(d->f)), ct_map_copy(&d->f, &s->f))
+#define DUPSET(f) (memset(&d->f, 0, sizeof(d->f)), ct_strset_copy(&d->f, &s->f))
+
+struct ct_obj *ct_obj_dup(const struct ct_obj *o)
+{
+	if (!o)
+		return NULL;
+	size_t sz = class_size(o->cls);
+	if (!sz)
+		ct_fatal("ct_obj_dup: invalid record class %d", (int)o->cls);
+	struct ct_obj *n = ct_xmalloc(sz);
+	/* Scalars by value first, then every owned pointer replaced by its own copy. */
+	memcpy(n, o, sz);
+	n->ref = ct_xstrdup(o->ref);
+	n->uuid = ct_xstrdup(o->uuid);
+	switch (o->cls) {
+	case CT_POOL: {
+		const struct ct_pool *s = (const struct ct_pool *)o;
+		struct ct_pool *d = (struct ct_pool *)n;
+		DUPS(name_label); DUPS(master); DUPS(default_sr);
+		DUPMAP(other_config);
+		break;
+	}
+	case CT_HOST: {
+		const struct ct_host *s = (const struct ct_host *)o;
+		struct ct_host *d = (struct ct_host *)n;
+		DUPS(name_label); DUPS(hostname); DUPS(address);
+		DUPMAP(software_version);
+		break;
+	}
+	case CT_SR: {
+		const struct ct_sr *s = (const struct ct_sr *)o;
+		struct ct_sr *d = (struct ct_sr *)n;
+		DUPS(name_label); DUPS(name_description); DUPS(type); DUPS(content_type);
+		DUPMAP(sm_config); DUPMAP(other_config);
+		DUPSET(vdis); DUPSET(pbds);
+		break;
+	}
+	case CT_VDI: {
+		const struct ct_vdi *s = (const struct ct_vdi *)o;
+		struct ct_vdi *d = (struct ct_vdi *)n;
+		DUPS(name_label); DUPS(name_description); DUPS(sr); DUPS(snapshot_of); DUPS(on_boot);
+		DUPSET(vbds); DUPSET(snapshots); DUPSET(current_operations);
+		DUPMAP(sm_config); DUPMAP(other_config);
+		break;
+	}
+	case CT_VM: {
+		const struct ct_vm *s = (const struct ct_vm *)o;
+		struct ct_vm *d = (struct ct_vm *)n;
+		DUPS(name_label); DUPS(name_description); DUPS(snapshot_of);
+		DUPS(resident_on); DUPS(suspend_vdi);
+		DUPSET(snapshots); DUPSET(vbds); DUPSET(tags); DUPSET(current_operations);
+		DUPMAP(other_config); DUPMAP(blocked_operations);
+		break;
+	}
+	case CT_VBD: {
+		const struct ct_vbd *s = (const struct ct_vbd *)o;
+		struct ct_vbd *d = (struct ct_vbd *)n;
+		DUPS(vm); DUPS(vdi); DUPS(userdevice); DUPS(device);
+		break;
+	}
+	case CT_PBD: {
+		const struct ct_pbd *s = (const struct ct_pbd *)o;
+		struct ct_pbd *d = (struct ct_pbd *)n;
+		DUPS(host); DUPS(sr);
+		break;
+	}
+	case CT_TASK: {
+		const struct ct_task *s = (const struct ct_task *)o;
+		struct ct_task *d = (struct ct_task *)n;
+		DUPS(name_label); DUPS(name_description); DUPS(result); DUPS(resident_on);
+		DUPSET(error_info);
+		DUPMAP(other_config);
+		break;
+	}
+	case CT_MESSAGE: {
+		const struct ct_message *s = (const struct ct_message *)o;
+		struct ct_message *d = (struct ct_message *)n;
+		DUPS(name); DUPS(cls); DUPS(obj_uuid); DUPS(body);
+		break;
+	}
+	case CT_POOL_UPDATE: {
+		const struct ct_pool_update *s = (const struct ct_pool_update *)o;
+		struct ct_pool_update *d = (struct ct_pool_update *)n;
+		DUPS(name_label); DUPS(vdi);
+		break;
+	}
+	case CT_NCLASSES:
+		break;
+	}
+	return n;
+}
+
+#undef DUPS
+#undef DUPMAP
+#undef DUPSET
+
+/* ---- hashing -------------------------------------------------------------------------- */
+
+/* Eight bytes at a time (refs and uuids are 36 to 46 characters), then a final avalanche
+ * so the low bits, which pick the slot, depend on every byte. */
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+	size_t n = strlen(s);
+	const unsigned char *p = (const unsigned char *)s;
+	uint64_t w;
+
+	while (n >= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 31;
+		p += 8;
+		n -= 8;
+	}
+	w = (uint64_t)n << 56;
+	for (size_t i = 0; i < n; i++)
+		w |= (uint64_t)p[i] << (8 * i);
+	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 31);
+}
+
+static uint64_t hash_fin(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static uint64_t hash_key(const char *k1, const char *k2)
+{
+	uint64_t h = hash_str(0x243f6a8885a308d3ULL, k1);
+	if (k2)
+		h = hash_str(h ^ 0x13198a2e03707344ULL, k2);
+	return hash_fin(h);
+}
+
+/* ---- keys and digests ----------------------------------------------------------------- */
+
+static int hex_digit(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* The 36 characters at s as a canonical uuid, or false. */
+static bool parse_uuid(const char *s, struct ct_key *k)
+{
+	uint64_t w[2] = { 0, 0 };
+	int nd = 0;
+
+	for (int i = 0; i < 36; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int d;
+
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (c != '-')
+				return false;
+			continue;
+		}
+		d = hex_digit(c);
+		if (d < 0)
+			return false;
+		w[nd / 16] = w[nd / 16] << 4 | (uint64_t)d;
+		nd++;
+	}
+	if (s[36] || (w[1] >> 62) != 2)
+		return false;   /* longer, or not the RFC 4122 variant */
+	k->hi = w[0];
+	k->lo = w[1];
+	return true;
+}
+
+/* Two independent 64-bit hashes of s in one pass. */
+static struct ct_key hashed_key(const char *s)
+{
+	size_t n = strlen(s);
+	const unsigned char *p = (const unsigned char *)s;
+	uint64_t a = 0x452821e638d01377ULL ^ n, b = 0xbe5466cf34e90c6cULL ^ n, w;
+	struct ct_key k;
+
+	for (; n >= 8; n -= 8, p += 8) {
+		memcpy(&w, p, 8);
+		a = (a ^ w) * 0x9e3779b97f4a7c15ULL;
+		a ^= a >> 31;
+		b = (b ^ w) * 0xc2b2ae3d27d4eb4fULL;
+		b ^= b >> 29;
+	}
+	w = 0;
+	memcpy(&w, p, n);
+	k.hi = hash_fin(a ^ w);
+	k.lo = hash_fin((b ^ w) * 0x9e3779b97f4a7c15ULL) | 3ULL << 62;
+	return k;
+}
+
+struct ct_key ct_key_uuid(const char *uuid)
+{
+	struct ct_key k = { 0, 0 };
+
+	if (!uuid || !*uuid)
+		return k;
+	if (strlen(uuid) == 36 && parse_uuid(uuid, &k))
+		return k;
+	return hashed_key(uuid);
+}
+
+struct ct_key ct_key_ref(const char *ref)
+{
+	static const char prefix[] = "OpaqueRef:";
+	struct ct_key k = { 0, 0 };
+
+	if (ct_ref_is_null(ref))
+		return k;
+	if (!strncmp(ref, prefix, sizeof(prefix) - 1) && strlen(ref) == sizeof(prefix) - 1 + 36 &&
+	    parse_uuid(ref + sizeof(prefix) - 1, &k))
+		return k;
+	return hashed_key(ref);
+}
+
+/* The first 16 bytes of a name as two big-endian words (see struct ct_vdi_digest). */
+static bool name_words(const char *q, uint64_t w[2])
+{
+	q = q ? q : "";
+	for (int h = 0; h < 2; h++) {
+		w[h] = 0;
+		for (int i = 0; i < 8; i++) {
+			w[h] = w[h] << 8 | (unsigned char)*q;
+			if (*q)
+				q++;
+		}
+	}
+	return *q != 0;   /* longer than 16 bytes */
+}
+
+static void vdi_digest(const struct ct_vdi *v, struct ct_vdi_digest *d)
+{
+	const char *pu = NULL, *vt = NULL, *lc;
+	bool gc_mark = false, paused = false, blocks = false;
+
+	/* the last vhd-parent and vdi_type, as a map with a repeated key would be read */
+	for (size_t q = 0; q < v->sm_config.n; q++) {
+		const char *key = v->sm_config.k[q];
+
+		if (!strcmp(key, "vhd-parent"))
+			pu = v->sm_config.v[q];
+		else if (!strcmp(key, "vdi_type"))
+			vt = v->sm_config.v[q];
+		else if (!strcmp(key, "relinking"))
+			gc_mark = true;
+		else if (!strcmp(key, "paused"))
+			paused = true;
+		else if (!strcmp(key, "vhd-blocks") && v->sm_config.v[q] && *v->sm_config.v[q])
+			blocks = true;
+	}
+	memset(d, 0, sizeof(*d));
+	d->uuid = ct_key_uuid(v->o.uuid);
+	d->sr = ct_key_ref(v->sr);
+	d->virtual_size = v->virtual_size;
+	d->snapshot_time = v->snapshot_time;
+	d->type = v->type;
+	d->flags = (v->managed ? CT_DG_MANAGED : 0) | (v->is_a_snapshot ? CT_DG_SNAPSHOT : 0) |
+		(v->missing ? CT_DG_MISSING : 0) | (gc_mark ? CT_DG_GC_MARK : 0) |
+		(v->current_operations.n ? CT_DG_BUSY : 0) | (v->vbds.n ? CT_DG_HAS_VBDS : 0);
+	if (vt && (!strcasecmp(vt, "aio") || !strcasecmp(vt, "raw")))
+		d->flags |= CT_DG_RAW;
+	if (paused)
+		d->flags |= CT_DG_PAUSED;
+	if (blocks)
+		d->flags |= CT_DG_BLOCKS;
+	d->physical_utilisation = v->physical_utilisation;
+	/* a CBT log keeps the vhd-parent it had until the next SR scan: not a chain member
+	 * (the rule of ct_vdi_not_chain, on the vdi_type read above) */
+	if (v->type == CT_VDI_CBT_METADATA || (vt && !strcasecmp(vt, "cbtlog")))
+		d->flags |= CT_DG_NOT_CHAIN;
+	/* SM cleanup.py gatherLeafCoalesceable skips these (leaf-coalesce: other_config) */
+	lc = ct_map_get(&v->other_config, "leaf-coalesce");
+	if ((v->on_boot && !strcasecmp(v->on_boot, "reset")) || v->allow_caching ||
+	    (lc && !strcasecmp(lc, "false")))
+		d->flags |= CT_DG_NO_LEAF;
+	if (name_words(v->name_label, d->name))
+		d->flags |= CT_DG_LONG_NAME;
+	if (pu && *pu) {
+		if (v->o.uuid && !strcmp(pu, v->o.uuid))
+			d->flags |= CT_DG_SELF_PARENT;
+		else
+			d->parent = ct_key_uuid(pu);
+	}
+}
+
+static void vbd_digest(const struct ct_vbd *b, struct ct_vbd_digest *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->vdi = ct_key_ref(b->vdi);
+	d->vm = ct_key_ref(b->vm);
+	d->userdevice = b->userdevice ? strtol(b->userdevice, NULL, 10) : 0;
+	d->type = b->type;
+}
+
+static void vm_digest(const struct ct_vm *vm, struct ct_vm_digest *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->uuid = ct_key_uuid(vm->o.uuid);
+	d->snapshot_of = ct_key_ref(vm->snapshot_of);
+	d->n_snapshots = (uint32_t)vm->snapshots.n;
+	d->flags = vm->is_a_snapshot ? CT_DG_SNAPSHOT : 0;
+	if (!vm->is_a_snapshot && !vm->is_a_template && !vm->is_control_domain)
+		d->flags |= CT_DG_REAL_VM;
+	if (name_words(vm->name_label, d->name))
+		d->flags |= CT_DG_LONG_NAME;
+}
+
+static size_t digest_size(enum ct_class c)
+{
+	switch (c) {
+	case CT_VDI: return sizeof(struct ct_vdi_digest);
+	case CT_VBD: return sizeof(struct ct_vbd_digest);
+	case CT_VM: return sizeof(struct ct_vm_digest);
+	default: return 0;
+	}
+}
+
+static void digest_fill(const struct ct_obj *o, void *d)
+{
+	switch (o->cls) {
+	case CT_VDI: vdi_digest((const struct ct_vdi *)o, d); break;
+	case CT_VBD: vbd_digest((const struct ct_vbd *)o, d); break;
+	case CT_VM: vm_digest((const struct ct_vm *)o, d); break;
+	default: break;
+	}
+}
+
+static void *digest_at(const struct ct_table *t, enum ct_class c, size_t i)
+{
+	return (char *)t->digests + i * digest_size(c);
+}
+
+/* ---- tables by ref -------------------------------------------------------------------- */
+
+static void table_release(struct ct_table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		ct_obj_free(t->items[i]);
+	free(t->items);
+	free(t->slots);
+	free(t->skeys);
+	free(t->digests);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The slot a key starts probing at. Refs are hashed through their key, so a lookup by a
+ * digest's key (ct_model_pos_of_ref) needs no string. */
+static uint64_t key_hash(struct ct_key k)
+{
+	uint64_t h = k.hi ^ (k.lo * 0x9e3779b97f4a7c15ULL);
+
+	return hash_fin(h);
+}
+
+/* The slot holding the ref whose key is k (string ref, compared only when k is not exact),
+ * or the empty slot where it would go. nslots must be > 0. */
+static size_t table_probe_key(const struct ct_table *t, struct ct_key k, const char *ref,
+			      bool *found)
+{
+	size_t mask = t->nslots - 1;
+	size_t s = (size_t)key_hash(k) & mask;
+	for (;;) {
+		size_t v = t->slots[s];
+		if (!v) {
+			*found = false;
+			return s;
+		}
+		if (ct_key_eq(t->skeys[s], k) &&
+		    (ct_key_exact(k) || !strcmp(t->items[v - 1]->ref, ref))) {
+			*found = true;
+			return s;
+		}
+		s = (s + 1) & mask;
+	}
+}
+
+static size_t table_probe(const struct ct_table *t, const char *ref, bool *found)
+{
+	return table_probe_key(t, ct_key_ref(ref), ref, found);
+}
+
+/* Place every record again in a slot array of nslots, keys taken from the old slots. */
+static void table_rehash(struct ct_table *t, size_t nslots)
+{
+	size_t *old = t->slots, nold = t->nslots, mask = nslots - 1;
+	struct ct_key *oldk = t->skeys;
+
+	t->slots = ct_xcalloc(nslots, sizeof(*t->slots));
+	t->skeys = ct_xcalloc(nslots, sizeof(*t->skeys));
+	t->nslots = nslots;
+	for (size_t o = 0; o < nold; o++) {
+		if (!old[o])
+			continue;
+		size_t s = (size_t)key_hash(oldk[o]) & mask;
+		while (t->slots[s])
+			s = (s + 1) & mask;
+		t->slots[s] = old[o];
+		t->skeys[s] = oldk[o];
+	}
+	free(old);
+	free(oldk);
+}
+
+static struct ct_obj *table_find(const struct ct_table *t, const char *ref)
+{
+	if (!t->n || !ref)
+		return NULL;
+	bool found;
+	size_t s = table_probe(t, ref, &found);
+	return found ? t->items[t->slots[s] - 1] : NULL;
+}
+
+/* Returns the replaced record (caller frees) or NULL when o was added. */
+static struct ct_obj *table_put(struct ct_table *t, struct ct_obj *o)
+{
+	if ((t->n + 1) * 2 > t->nslots)
+		table_rehash(t, t->nslots ? t->nslots * 2 : 16);
+	bool found;
+	struct ct_key k = ct_key_ref(o->ref);
+	size_t s = table_probe_key(t, k, o->ref, &found);
+	size_t dsz = digest_size(o->cls);
+	if (found) {
+		size_t i = t->slots[s] - 1;
+		struct ct_obj *old = t->items[i];
+		t->items[i] = o;
+		if (dsz)
+			digest_fill(o, digest_at(t, o->cls, i));
+		return old;
+	}
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 16;
+		t->items = ct_xrealloc(t->items, t->cap * sizeof(*t->items));
+		if (dsz)
+			t->digests = ct_xrealloc(t->digests, t->cap * dsz);
+	}
+	t->items[t->n] = o;
+	if (dsz)
+		digest_fill(o, digest_at(t, o->cls, t->n));
+	t->slots[s] = ++t->n;
+	t->skeys[s] = k;
+	return NULL;
+}
+
+/* Unlinks and returns the record with ref, or NULL. */
+static struct ct_obj *table_del(struct ct_table *t, const char *ref)
+{
+	if (!t->n || !ref)
+		return NULL;
+	bool found;
+	size_t s = table_probe(t, ref, &found);
+	if (!found)
+		return NULL;
+	size_t i = t->slots[s] - 1;
+	struct ct_obj *old = t->items[i];
+	size_t mask = t->nslots - 1;
+
+	/* Backward-shift deletion: pull later members of the probe run into the hole when
+	 * their home slot does not lie cyclically in (hole, j]. */
+	size_t hole = s;
+	size_t j = s;
+	for (;;) {
+		j = (j + 1) & mask;
+		size_t v = t->slots[j];
+		if (!v)
+			break;
+		size_t home = (size_t)key_hash(t->skeys[j]) & mask;
+		bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+		if (!stays) {
+			t->slots[hole] = v;
+			t->skeys[hole] = t->skeys[j];
+			hole = j;
+		}
+	}
+	t->slots[hole] = 0;
+	t->skeys[hole] = (struct ct_key){ 0, 0 };
+
+	/* Swap-remove in the dense array; re-point the moved record's slot. */
+	size_t last = t->n - 1;
+	if (i != last) {
+		struct ct_obj *moved = t->items[last];
+		size_t dsz = digest_size(moved->cls);
+		bool f2;
+		size_t ms = table_probe(t, moved->ref, &f2);
+		t->items[i] = moved;
+		t->slots[ms] = i + 1;
+		if (dsz)
+			memcpy(digest_at(t, moved->cls, i), digest_at(t, moved->cls, last), dsz);
+	}
+	t->items[last] = NULL;
+	t->n--;
+	return old;
+}
+
+/* ---- group indexes -------------------------------------------------------------------- */
+
+struct group {
+	const char *k1, *k2;     /* borrowed from records */
+	uint64_t h;
+	size_t start, count;
+};
+
+/* Keys (one or two strings) -> a range of flat. Arrays are kept between rebuilds so a
+ * rebuild after a change touches no fresh pages. */
+struct gindex {
+	struct group *g;
+	size_t ng, gcap;
+	uint32_t *slots;         /* -> group + 1, 0 = empty */
+	size_t nslots;
+	void **flat;
+	size_t nflat, flatcap;
+	size_t *gid;             /* build scratch: per added item, its group */
+	void **items;            /* build scratch: the added items in order */
+	size_t icap;
+};
+
+static void gindex_free(struct gindex *x)
+{
+	free(x->g);
+	free(x->slots);
+	free(x->flat);
+	free(x->gid);
+	free(x->items);
+	memset(x, 0, sizeof(*x));
+}
+
+static bool group_is(const struct group *g, uint64_t h, const char *k1, const char *k2)
+{
+	return g->h == h && !strcmp(g->k1, k1) && (k2 ? g->k2 && !strcmp(g->k2, k2) : !g->k2);
+}
+
+static const struct group *gindex_find(const struct gindex *x, const char *k1, const char *k2)
+{
+	if (!x->ng || !k1)
+		return NULL;
+	uint64_t h = hash_key(k1, k2);
+	size_t mask = x->nslots - 1;
+	for (size_t s = (size_t)h & mask;; s = (s + 1) & mask) {
+		size_t v = x->slots[s];
+		if (!v)
+			return NULL;
+		if (group_is(&x->g[v - 1], h, k1, k2))
+			return &x->g[v - 1];
+	}
+}
+
+static void gx_begin(struct gindex *x, size_t expect)
+{
+	x->ng = 0;
+	x->nflat = 0;
+	if (!x->nslots) {
+		x->nslots = 16;
+		x->slots = ct_xcalloc(x->nslots, sizeof(*x->slots));
+	} else {
+		memset(x->slots, 0, x->nslots * sizeof(*x->slots));
+	}
+	if (x->icap < expect) {
+		x->icap = expect;
+		x->gid = ct_xrealloc(x->gid, x->icap * sizeof(*x->gid));
+		x->items = ct_xrealloc(x->items, x->icap * sizeof(*x->items));
+	}
+}
+
+static void gx_grow_slots(struct gindex *x)
+{
+	size_t ns = x->nslots * 2, mask = ns - 1;
+
+	free(x->slots);
+	x->slots = ct_xcalloc(ns, sizeof(*x->slots));
+	x->nslots = ns;
+	for (size_t i = 0; i < x->ng; i++) {
+		size_t s = (size_t)x->g[i].h & mask;
+		while (x->slots[s])
+			s = (s + 1) & mask;
+		x->slots[s] = (uint32_t)(i + 1);
+	}
+}
+
+static void gx_add(struct gindex *x, const char *k1, const char *k2, void *item)
+{
+	if (!k1)
+		return;
+	if (x->nflat == x->icap) {
+		x->icap = x->icap ? x->icap * 2 : 16;
+		x->gid = ct_xrealloc(x->gid, x->icap * sizeof(*x->gid));
+		x->items = ct_xrealloc(x->items, x->icap * sizeof(*x->items));
+	}
+	if ((x->ng + 1) * 2 > x->nslots)
+		gx_grow_slots(x);
+	uint64_t h = hash_key(k1, k2);
+	size_t mask = x->nslots - 1;
+	size_t s = (size_t)h & mask;
+	size_t gi;
+	for (;; s = (s + 1) & mask) {
+		size_t v = x->slots[s];
+		if (!v) {
+			if (x->ng == x->gcap) {
+				x->gcap = x->gcap ? x->gcap * 2 : 16;
+				x->g = ct_xrealloc(x->g, x->gcap * sizeof(*x->g));
+			}
+			gi = x->ng++;
+			x->g[gi] = (struct group){ .k1 = k1, .k2 = k2, .h = h, .count = 0 };
+			x->slots[s] = (uint32_t)(gi + 1);
+			break;
+		}
+		if (group_is(&x->g[v - 1], h, k1, k2)) {
+			gi = v - 1;
+			break;
+		}
+	}
+	x->g[gi].count++;
+	x->gid[x->nflat] = gi;
+	x->items[x->nflat] = item;
+	x->nflat++;
+}
+
+/* Counting sort of the added items by group; order within a group is insertion order. */
+static void gx_end(struct gindex *x)
+{
+	size_t pos = 0;
+
+	for (size_t i = 0; i < x->ng; i++) {
+		x->g[i].start = pos;
+		pos += x->g[i].count;
+		x->g[i].count = 0;
+	}
+	if (x->flatcap < x->nflat) {
+		x->flatcap = x->nflat;
+		x->flat = ct_xrealloc(x->flat, x->flatcap * sizeof(*x->flat));
+	}
+	for (size_t i = 0; i < x->nflat; i++) {
+		struct group *g = &x->g[x->gid[i]];
+		x->flat[g->start + g->count++] = x->items[i];
+	}
+}
+
+/* ---- derived indexes ------------------------------------------------------------------ */
+
+enum {
+	IX_SR_VDIS,        /* VDI.sr -> VDIs */
+	IX_CHILDREN,       /* (VDI.sr, vhd-parent) -> VDIs */
+	IX_VDI_VBDS,       /* VBD.vdi -> VBDs */
+	IX_VM_VBDS,        /* VBD.vm -> VBDs */
+	IX_TASKS,          /* task applies_to -> tasks */
+	IX_MESSAGES,       /* message obj_uuid -> messages, newest first */
+	IX_N
+};
+
+static const enum ct_class ix_class[IX_N] = {
+	[IX_SR_VDIS] = CT_VDI, [IX_CHILDREN] = CT_VDI,
+	[IX_VDI_VBDS] = CT_VBD, [IX_VM_VBDS] = CT_VBD, [IX_TASKS] = CT_TASK,
+	[IX_MESSAGES] = CT_MESSAGE,
+};
+
+/* Every index of a class (its uuid index and the derived ones) is built in one pass over
+ * the class's records, on the first query after a change to that class. */
+struct ct_model_index {
+	unsigned dirty;               /* bit per class changed since its indexes were built */
+	bool built[CT_NCLASSES];
+	struct gindex uuid[CT_NCLASSES];
+	struct gindex ix[IX_N];
+};
+
+/* A change to class c: only c's indexes go stale. (m->idx_dirty, set by whoever swaps
+ * tables wholesale, marks every class stale.) */
+static void mark_dirty(struct ct_model *m, enum ct_class c)
+{
+	/* from one counter for every model, so a table swapped in from another model never
+	 * carries a stamp this one had */
+	static _Atomic uint64_t next_stamp;
+
+	m->t[c].stamp = ++next_stamp;
+	m->generation++;
+	if (m->idx)
+		m->idx->dirty |= 1u << c;
+}
+
+static void index_free(struct ct_model_index *x)
+{
+	if (!x)
+		return;
+	for (int c = 0; c < CT_NCLASSES; c++)
+		gindex_free(&x->uuid[c]);
+	for (int i = 0; i < IX_N; i++)
+		gindex_free(&x->ix[i]);
+	free(x);
+}
+
+static const char *nonnull_ref(const char *ref)
+{
+	return ct_ref_is_null(ref) ? NULL : ref;
+}
+
+static int msg_newest_first(const void *a, const void *b)
+{
+	const struct ct_message *x = *(const struct ct_message *const *)a;
+	const struct ct_message *y = *(const struct ct_message *const *)b;
+	if (x->timestamp != y->timestamp)
+		return x->timestamp > y->timestamp ? -1 : 1;
+	return strcmp(x->o.ref, y->o.ref);
+}
+
+static void build_class(struct ct_model *m, enum ct_class c)
+{
+	struct ct_model_index *x = m->idx;
+	const struct ct_table *t = &m->t[c];
+	struct gindex *ix = x->ix;
+
+	gx_begin(&x->uuid[c], t->n);
+	for (int i = 0; i < IX_N; i++)
+		if (ix_class[i] == c)
+			gx_begin(&ix[i], t->n);
+	for (size_t i = 0; i < t->n; i++) {
+		struct ct_obj *o = t->items[i];
+		if (o->uuid && *o->uuid)
+			gx_add(&x->uuid[c], o->uuid, NULL, o);
+		switch (c) {
+		case CT_VDI: {
+			struct ct_vdi *v = (struct ct_vdi *)o;
+			const char *sr = nonnull_ref(v->sr);
+			const char *p = ct_map_get(&v->sm_config, "vhd-parent");
+			if (!sr)
+				break;
+			gx_add(&ix[IX_SR_VDIS], sr, NULL, v);
+			if (p && *p && !ct_vdi_not_chain(v))
+				gx_add(&ix[IX_CHILDREN], sr, p, v);
+			break;
+		}
+		case CT_VBD: {
+			struct ct_vbd *b = (struct ct_vbd *)o;
+			gx_add(&ix[IX_VDI_VBDS], nonnull_ref(b->vdi), NULL, b);
+			gx_add(&ix[IX_VM_VBDS], nonnull_ref(b->vm), NULL, b);
+			break;
+		}
+		case CT_TASK: {
+			struct ct_task *tk = (struct ct_task *)o;
+			gx_add(&ix[IX_TASKS], nonnull_ref(ct_map_get(&tk->other_config, "applies_to")),
+			       NULL, tk);
+			break;
+		}
+		case CT_MESSAGE: {
+			struct ct_message *ms = (struct ct_message *)o;
+			if (ms->obj_uuid && *ms->obj_uuid)
+				gx_add(&ix[IX_MESSAGES], ms->obj_uuid, NULL, ms);
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	gx_end(&x->uuid[c]);
+	for (int i = 0; i < IX_N; i++)
+		if (ix_class[i] == c)
+			gx_end(&ix[i]);
+	if (c == CT_MESSAGE) {
+		struct gindex *g = &ix[IX_MESSAGES];
+		for (size_t i = 0; i < g->ng; i++)
+			if (g->g[i].count > 1)
+				qsort(&g->flat[g->g[i].start], g->g[i].count, sizeof(void *),
+				      msg_newest_first);
+	}
+	x->built[c] = true;
+}
+
+/* The index, with the classes changed since the last query marked for rebuilding. */
+static struct ct_model_index *index_sync(struct ct_model *m)
+{
+	if (!m->idx) {
+		m->idx = ct_xcalloc(1, sizeof(*m->idx));
+		m->idx_dirty = false;
+		return m->idx;
+	}
+	if (m->idx_dirty || m->idx->dirty) {
+		struct ct_model_index *x = m->idx;
+		for (int c = 0; c < CT_NCLASSES; c++)
+			if (m->idx_dirty || (x->dirty & (1u << c)))
+				x->built[c] = false;
+		x->dirty = 0;
+		m->idx_dirty = false;
+	}
+	return m->idx;
+}
+
+static const struct group *ix_lookup(struct ct_model *m, int which, const char *k1, const char *k2)
+{
+	struct ct_model_index *x = index_sync(m);
+	if (!x->built[ix_class[which]])
+		build_class(m, ix_class[which]);
+	return gindex_find(&x->ix[which], k1, k2);
+}
+
+static void *const *ix_range(struct ct_model *m, int which, const char *k1, const char *k2,
+			     size_t *n)
+{
+	const struct group *g = k1 ? ix_lookup(m, which, k1, k2) : NULL;
+	if (!g) {
+		if (n)
+			*n = 0;
+		return NULL;
+	}
+	if (n)
+		*n = g->count;
+	return &m->idx->ix[which].flat[g->start];
+}
+
+/* ---- the store ------------------------------------------------------------------------ */
+
+void ct_model_init(struct ct_model *m)
+{
+	memset(m, 0, sizeof(*m));
+	pthread_mutex_init(&m->lock, NULL);
+}
+
+void ct_model_release(struct ct_model *m)
+{
+	if (!m)
+		return;
+	for (int c = 0; c < CT_NCLASSES; c++)
+		table_release(&m->t[c]);
+	index_free(m->idx);
+	m->idx = NULL;
+	pthread_mutex_destroy(&m->lock);
+}
+
+void ct_model_lock(struct ct_model *m)
+{
+	pthread_mutex_lock(&m->lock);
+}
+
+void ct_model_unlock(struct ct_model *m)
+{
+	pthread_mutex_unlock(&m->lock);
+}
+
+void ct_model_clear(struct ct_model *m)
+{
+	for (int c = 0; c < CT_NCLASSES; c++)
+		table_release(&m->t[c]);
+	index_free(m->idx);
+	m->idx = NULL;
+	m->idx_dirty = true;
+	m->generation++;
+}
+
+void ct_model_swap(struct ct_model *live, struct ct_model *fresh)
+{
+	struct ct_model_index *idx = live->idx;
+	uint64_t gen = live->generation > fresh->generation ? live->generation : fresh->generation;
+
+	for (int c = 0; c < CT_NCLASSES; c++) {
+		struct ct_table t = live->t[c];
+
+		live->t[c] = fresh->t[c];
+		fresh->t[c] = t;
+	}
+	live->idx = fresh->idx;
+	fresh->idx = idx;
+	live->idx_dirty = true;
+	fresh->idx_dirty = true;
+	live->generation = gen + 1;
+}
+
+void ct_model_put(struct ct_model *m, struct ct_obj *o)
+{
+	if (!o)
+		return;
+	if ((int)o->cls < 0 || o->cls >= CT_NCLASSES || !o->ref || !*o->ref) {
+		ct_obj_free(o);
+		return;
+	}
+	struct ct_obj *old = table_put(&m->t[o->cls], o);
+	if (old != o)
+		ct_obj_free(old);
+	mark_dirty(m, o->cls);
+}
+
+void ct_model_del(struct ct_model *m, enum ct_class c, const char *ref)
+{
+	if ((int)c < 0 || c >= CT_NCLASSES)
+		return;
+	struct ct_obj *old = table_del(&m->t[c], ref);
+	if (!old)
+		return;
+	ct_obj_free(old);
+	mark_dirty(m, c);
+}
+
+uint64_t ct_model_stamp(const struct ct_model *m, enum ct_class c)
+{
+	if ((int)c < 0 || c >= CT_NCLASSES)
+		return 0;
+	return m->t[c].stamp;
+}
+
+size_t ct_model_count(const struct ct_model *m, enum ct_class c)
+{
+	if ((int)c < 0 || c >= CT_NCLASSES)
+		return 0;
+	return m->t[c].n;
+}
+
+struct ct_obj *ct_model_at(const struct ct_model *m, enum ct_class c, size_t i)
+{
+	if ((int)c < 0 || c >= CT_NCLASSES || i >= m->t[c].n)
+		return NULL;
+	return m->t[c].items[i];
+}
+
+struct ct_obj *ct_model_find(const struct ct_model *m, enum ct_class c, const char *ref)
+{
+	if ((int)c < 0 || c >= CT_NCLASSES || ct_ref_is_null(ref))
+		return NULL;
+	return table_find(&m->t[c], ref);
+}
+
+struct ct_obj *ct_model_find_uuid(struct ct_model *m, enum ct_class c, const char *uuid)
+{
+	if ((int)c < 0 || c >= CT_NCLASSES || !uuid || !*uuid || !m->t[c].n)
+		return NULL;
+	struct ct_model_index *x = index_sync(m);
+	if (!x->built[c])
+		build_class(m, c);
+	const struct group *g = gindex_find(&x->uuid[c], uuid, NULL);
+	return g ? x->uuid[c].flat[g->start] : NULL;
+}
+
+long ct_model_pos_of_ref(const struct ct_model *m, enum ct_class c, struct ct_key k, const char *ref)
+{
+	const struct ct_table *t;
+	bool found;
+	size_t s;
+
+	if ((int)c < 0 || c >= CT_NCLASSES || ct_key_none(k) || !m->t[c].n)
+		return -1;
+	t = &m->t[c];
+	s = table_probe_key(t, k, ref, &found);
+	return found ? (long)(t->slots[s] - 1) : -1;
+}
+
+void ct_model_prefetch_ref(const struct ct_model *m, enum ct_class c, struct ct_key k)
+{
+	const struct ct_table *t = &m->t[c];
+	size_t s;
+
+	if (!t->nslots)
+		return;
+	s = (size_t)key_hash(k) & (t->nslots - 1);
+	__builtin_prefetch(&t->slots[s]);
+	__builtin_prefetch(&t->skeys[s]);
+}
+
+const struct ct_vdi_digest *ct_model_vdi_digests(const struct ct_model *m)
+{
+	return m->t[CT_VDI].digests;
+}
+
+const struct ct_vbd_digest *ct_model_vbd_digests(const struct ct_model *m)
+{
+	return m->t[CT_VBD].digests;
+}
+
+const struct ct_vm_digest *ct_model_vm_digests(const struct ct_model *m)
+{
+	return m->t[CT_VM].digests;
+}
+
+struct ct_pool *ct_model_pool(const struct ct_model *m)
+{
+	return (struct ct_pool *)ct_model_at(m, CT_POOL, 0);
+}
+
+struct ct_sr *ct_model_sr(const struct ct_model *m, const char *ref)
+{
+	return (struct ct_sr *)ct_model_find(m, CT_SR, ref);
+}
+
+struct ct_vdi *ct_model_vdi(const struct ct_model *m, const char *ref)
+{
+	return (struct ct_vdi *)ct_model_find(m, CT_VDI, ref);
+}
+
+struct ct_vm *ct_model_vm(const struct ct_model *m, const char *ref)
+{
+	return (struct ct_vm *)ct_model_find(m, CT_VM, ref);
+}
+
+struct ct_vbd *ct_model_vbd(const struct ct_model *m, const char *ref)
+{
+	return (struct ct_vbd *)ct_model_find(m, CT_VBD, ref);
+}
+
+struct ct_host *ct_model_host(const struct ct_model *m, const char *ref)
+{
+	return (struct ct_host *)ct_model_find(m, CT_HOST, ref);
+}
+
+struct ct_task *ct_model_task(const struct ct_model *m, const char *ref)
+{
+	return (struct ct_task *)ct_model_find(m, CT_TASK, ref);
+}
+
+struct ct_vdi *const *ct_model_sr_vdis(struct ct_model *m, const struct ct_sr *sr, size_t *n)
+{
+	return (struct ct_vdi *const *)ix_range(m, IX_SR_VDIS, sr ? nonnull_ref(sr->o.ref) : NULL,
+						 NULL, n);
+}
+
+bool ct_vdi_not_chain(const struct ct_vdi *v)
+{
+	const char *vt = ct_map_get(&v->sm_config, "vdi_type");
+
+	return v->type == CT_VDI_CBT_METADATA || (vt && !strcasecmp(vt, "cbtlog"));
+}
+
+struct ct_vdi *ct_model_vdi_parent(struct ct_model *m, const struct ct_vdi *v)
+{
+	if (!v || ct_vdi_not_chain(v))
+		return NULL;
+	const char *sr = nonnull_ref(v->sr);
+	const char *p = ct_map_get(&v->sm_config, "vhd-parent");
+	if (!sr || !p || !*p)
+		return NULL;
+	/* uuids are unique in a pool's database; a copied disk's uuid may still appear on
+	 * two SRs in a torn state, so pick the holder on v's own SR */
+	struct ct_model_index *x = index_sync(m);
+	if (!x->built[CT_VDI])
+		build_class(m, CT_VDI);
+	const struct group *g = gindex_find(&x->uuid[CT_VDI], p, NULL);
+	for (size_t i = 0; g && i < g->count; i++) {
+		struct ct_vdi *cand = x->uuid[CT_VDI].flat[g->start + i];
+		if (cand != v && cand->sr && !strcmp(cand->sr, sr) && !ct_vdi_not_chain(cand))
+			return cand;
+	}
+	return NULL;
+}
+
+struct ct_vdi *const *ct_model_vdi_children(struct ct_model *m, const struct ct_vdi *v, size_t *n)
+{
+	const char *sr = v ? nonnull_ref(v->sr) : NULL;
+	if (!sr || !v->o.uuid || !*v->o.uuid) {
+		if (n)
+			*n = 0;
+		return NULL;
+	}
+	return (struct ct_vdi *const *)ix_range(m, IX_CHILDREN, sr, v->o.uuid, n);
+}
+
+struct ct_vbd *const *ct_model_vdi_vbds(struct ct_model *m, const struct ct_vdi *v, size_t *n)
+{
+	return (struct ct_vbd *const *)ix_range(m, IX_VDI_VBDS, v ? nonnull_ref(v->o.ref) : NULL,
+						 NULL, n);
+}
+
+struct ct_vbd *const *ct_model_vm_vbds(struct ct_model *m, const struct ct_vm *vm, size_t *n)
+{
+	return (struct ct_vbd *const *)ix_range(m, IX_VM_VBDS, vm ? nonnull_ref(vm->o.ref) : NULL,
+						 NULL, n);
+}
+
+struct ct_task *const *ct_model_tasks_for(struct ct_model *m, const char *ref, size_t *n)
+{
+	return (struct ct_task *const *)ix_range(m, IX_TASKS, nonnull_ref(ref), NULL, n);
+}
+
+struct ct_message *const *ct_model_messages_for(struct ct_model *m, const char *uuid, size_t *n)
+{
+	return (struct ct_message *const *)ix_range(m, IX_MESSAGES, uuid && *uuid ? uuid : NULL,
+						    NULL, n);
+}

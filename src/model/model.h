@@ -1,0 +1,361 @@
+/* model.h - the live store of one pool: typed XAPI records by ref, a uuid index and the
+ * derived indexes the views and the chain engine need.
+ *
+ * Knows nothing of the network. One struct ct_model per pool. The watcher thread applies
+ * changes (put/del) under `lock`; readers (console, commands, chain engine) take the same
+ * lock for the time they read, and copy what they need to keep beyond it. Pointers returned
+ * by the find/index functions are borrowed: valid while the lock is held and until the next
+ * put/del/clear. Derived indexes are rebuilt lazily by the accessors after any change. */
+#ifndef CT_MODEL_H
+#define CT_MODEL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "lib/util.h"
+
+enum ct_class {
+	CT_POOL,
+	CT_HOST,
+	CT_SR,
+	CT_VDI,
+	CT_VM,
+	CT_VBD,
+	CT_PBD,
+	CT_TASK,
+	CT_MESSAGE,
+	CT_POOL_UPDATE,
+	CT_NCLASSES
+};
+
+/* XAPI's spelling for calls ("pool", "host", "SR", "VDI", "VM", "VBD", "PBD", "task",
+ * "message", "pool_update"); event.from sends them lowercase. */
+const char *ct_class_name(enum ct_class c);
+/* Case-insensitive; -1 if unknown (classes chaintop does not keep). */
+int ct_class_from_name(const char *name);
+
+/* Every record starts with this header. ref and uuid owned. */
+struct ct_obj {
+	enum ct_class cls;
+	char *ref;
+	char *uuid;
+};
+
+struct ct_pool {
+	struct ct_obj o;
+	char *name_label;
+	char *master;            /* host ref */
+	char *default_sr;        /* SR ref */
+	struct ct_map other_config;
+};
+
+struct ct_host {
+	struct ct_obj o;
+	char *name_label;
+	char *hostname;
+	char *address;
+	bool enabled;
+	int64_t api_version_major, api_version_minor;
+	struct ct_map software_version;
+};
+
+struct ct_sr {
+	struct ct_obj o;
+	char *name_label;
+	char *name_description;
+	char *type;              /* "nfs", "ext", "lvmoiscsi", "iso", ... */
+	char *content_type;
+	bool shared;
+	int64_t physical_size, physical_utilisation, virtual_allocation;
+	struct ct_map sm_config, other_config;
+	struct ct_strset vdis;   /* VDI refs as XAPI lists them */
+	struct ct_strset pbds;
+};
+
+enum ct_vdi_type {
+	CT_VDI_SYSTEM,
+	CT_VDI_USER,
+	CT_VDI_EPHEMERAL,
+	CT_VDI_SUSPEND,
+	CT_VDI_CRASHDUMP,
+	CT_VDI_HA_STATEFILE,
+	CT_VDI_METADATA,
+	CT_VDI_REDO_LOG,
+	CT_VDI_RRD,
+	CT_VDI_PVS_CACHE,
+	CT_VDI_CBT_METADATA,
+	CT_VDI_OTHER             /* a type newer than this build */
+};
+
+struct ct_vdi {
+	struct ct_obj o;
+	char *name_label;
+	char *name_description;
+	char *sr;                /* SR ref */
+	struct ct_strset vbds;   /* VBD refs */
+	int64_t virtual_size, physical_utilisation;
+	enum ct_vdi_type type;
+	bool managed, missing, is_a_snapshot, read_only, sharable, cbt_enabled;
+	bool allow_caching;      /* IntelliCache: SM never leaf-coalesces such a VDI */
+	char *on_boot;           /* "persist" or "reset" (SM never leaf-coalesces a reset one) */
+	char *snapshot_of;       /* VDI ref or "OpaqueRef:NULL" */
+	struct ct_strset snapshots;
+	time_t snapshot_time;    /* 0 = unset */
+	struct ct_map sm_config, other_config;
+	struct ct_strset current_operations;  /* operation names (values of XAPI's map) */
+};
+
+enum ct_power_state {
+	CT_POWER_HALTED,
+	CT_POWER_PAUSED,
+	CT_POWER_RUNNING,
+	CT_POWER_SUSPENDED,
+	CT_POWER_UNKNOWN
+};
+const char *ct_power_state_name(enum ct_power_state p);
+
+struct ct_vm {
+	struct ct_obj o;
+	char *name_label;
+	char *name_description;
+	enum ct_power_state power_state;
+	bool is_a_template, is_default_template, is_a_snapshot, is_control_domain;
+	char *snapshot_of;       /* VM ref or "OpaqueRef:NULL" */
+	struct ct_strset snapshots;
+	time_t snapshot_time;
+	struct ct_strset vbds;
+	struct ct_map other_config;
+	struct ct_strset tags;
+	char *resident_on;       /* host ref */
+	char *suspend_vdi;       /* VDI ref or "OpaqueRef:NULL" */
+	struct ct_strset current_operations;
+	bool is_vmss_snapshot;   /* made by a VM snapshot schedule (VMSS) */
+	struct ct_map blocked_operations;   /* operation -> reason; "destroy" blocks VM.destroy */
+};
+
+enum ct_vbd_type { CT_VBD_DISK, CT_VBD_CD, CT_VBD_FLOPPY, CT_VBD_OTHER };
+
+struct ct_vbd {
+	struct ct_obj o;
+	char *vm;                /* VM ref */
+	char *vdi;               /* VDI ref, "OpaqueRef:NULL" for an empty CD drive */
+	enum ct_vbd_type type;
+	bool read_only;          /* mode RO */
+	bool currently_attached, empty;
+	char *userdevice;        /* "0", "1", ... */
+	char *device;            /* "xvda", ... */
+};
+
+struct ct_pbd {
+	struct ct_obj o;
+	char *host, *sr;
+	bool currently_attached;
+};
+
+enum ct_task_status {
+	CT_TASK_PENDING,
+	CT_TASK_SUCCESS,
+	CT_TASK_FAILURE,
+	CT_TASK_CANCELLING,
+	CT_TASK_CANCELLED
+};
+const char *ct_task_status_name(enum ct_task_status s);
+
+struct ct_task {
+	struct ct_obj o;
+	char *name_label;
+	char *name_description;
+	enum ct_task_status status;
+	double progress;         /* 0..1 */
+	time_t created, finished;
+	char *result;            /* an XML-RPC value fragment, as XAPI sends it */
+	struct ct_strset error_info;   /* code, params... */
+	struct ct_map other_config;    /* "applies_to" = SR ref for the SM garbage collector */
+	char *resident_on;
+};
+
+struct ct_message {
+	struct ct_obj o;
+	char *name;              /* "SM_GC_NO_SPACE", ... */
+	int64_t priority;        /* 1 critical .. 5 info */
+	char *cls;               /* "SR", "VM", "Host", ... */
+	char *obj_uuid;
+	time_t timestamp;
+	char *body;
+};
+
+/* An update uploaded to the pool (XS 7.1+): its ISO lives in a VDI that xapi owns. */
+struct ct_pool_update {
+	struct ct_obj o;
+	char *name_label;
+	char *vdi;               /* VDI ref or "OpaqueRef:NULL" */
+};
+
+/* Allocate an empty record of class c with every string NULL and sets/maps empty. */
+struct ct_obj *ct_obj_new(enum ct_class c);
+void ct_obj_free(struct ct_obj *o);
+/* Deep copy. */
+struct ct_obj *ct_obj_dup(const struct ct_obj *o);
+
+/* ---- digests -------------------------------------------------------------------------
+ * What the chain engine reads of every VDI, VBD and VM, taken once when the record is put
+ * (it has just been decoded and is still in cache) and kept in a dense array beside the
+ * records. A full evaluation streams these arrays instead of following each record's
+ * scattered strings. A record is never changed once put: a change is a new record. */
+
+/* A ref or uuid in 128 bits. A canonical uuid (lowercase 8-4-4-4-12 hex of the RFC 4122
+ * variant, the form XAPI makes) maps exactly: equal keys mean equal strings, and the order
+ * of keys is the order of the strings. Refs map "OpaqueRef:" + canonical uuid the same way.
+ * Any other string is hashed into values a canonical uuid never takes (variant bits 11),
+ * so an equality of such keys must be confirmed on the strings. {0, 0}: no value (NULL,
+ * empty, or for refs "OpaqueRef:NULL"). */
+struct ct_key {
+	uint64_t hi, lo;
+};
+struct ct_key ct_key_uuid(const char *uuid);
+struct ct_key ct_key_ref(const char *ref);
+static inline bool ct_key_none(struct ct_key k) { return !k.hi && !k.lo; }
+static inline bool ct_key_eq(struct ct_key a, struct ct_key b) { return a.hi == b.hi && a.lo == b.lo; }
+/* Equal keys are equal strings (no confirmation needed). */
+static inline bool ct_key_exact(struct ct_key k) { return (k.lo >> 62) == 2; }
+
+enum {
+	CT_DG_MANAGED = 1u << 0,     /* VDI */
+	CT_DG_SNAPSHOT = 1u << 1,    /* VDI, VM: is_a_snapshot */
+	CT_DG_MISSING = 1u << 2,     /* VDI */
+	CT_DG_RAW = 1u << 3,         /* VDI: sm_config vdi_type aio or raw (no VHD header) */
+	CT_DG_GC_MARK = 1u << 4,     /* VDI: sm_config relinking (the GC re-points it) */
+	CT_DG_SELF_PARENT = 1u << 5, /* VDI: vhd-parent is its own uuid */
+	CT_DG_BUSY = 1u << 6,        /* VDI: current_operations not empty */
+	CT_DG_HAS_VBDS = 1u << 7,    /* VDI: its VBDs set is not empty */
+	CT_DG_LONG_NAME = 1u << 8,   /* name_label longer than the 16 bytes of name[] */
+	CT_DG_REAL_VM = 1u << 9,     /* VM: not a snapshot, template or control domain */
+	CT_DG_PAUSED = 1u << 10,     /* VDI: sm_config paused (tapdisk paused: I/O frozen) */
+	CT_DG_NOT_CHAIN = 1u << 11,  /* VDI: type cbt_metadata or vdi_type cbtlog: not a chain
+	                              * member (its vhd-parent can be stale) */
+	CT_DG_NO_LEAF = 1u << 12,    /* VDI: SM will not leaf-coalesce it (on_boot reset,
+	                              * allow_caching, other_config leaf-coalesce=false) */
+	CT_DG_BLOCKS = 1u << 13,     /* VDI: sm_config vhd-blocks is set */
+};
+
+/* (A record's own ref is keyed in its table's hash slots, not here.) */
+struct ct_vdi_digest {
+	struct ct_key uuid, sr;
+	struct ct_key parent;        /* sm_config vhd-parent (a uuid), none if absent or empty */
+	uint64_t name[2];            /* first 16 bytes of name_label, big-endian, NUL-padded:
+	                              * compared as numbers they sort like strcmp */
+	int64_t virtual_size, physical_utilisation;
+	time_t snapshot_time;
+	uint32_t flags;
+	enum ct_vdi_type type;
+};
+
+struct ct_vbd_digest {
+	struct ct_key vdi, vm;
+	long userdevice;             /* strtol of userdevice, 0 when unset */
+	enum ct_vbd_type type;
+};
+
+struct ct_vm_digest {
+	struct ct_key uuid, snapshot_of;
+	uint64_t name[2];
+	uint32_t flags;
+	uint32_t n_snapshots;        /* size of its snapshots set */
+};
+
+/* Open-addressed table of records of one class, keyed by ref. */
+struct ct_table {
+	struct ct_obj **items;   /* dense, order unspecified */
+	size_t n, cap;
+	size_t *slots;           /* hash slot -> index+1, 0 = empty */
+	struct ct_key *skeys;    /* hash slot -> that record's ref key (probes compare these,
+	                          * not the records' strings) */
+	size_t nslots;
+	void *digests;           /* VDI, VBD and VM: a digest per item, same order; else NULL */
+	uint64_t stamp;          /* changes with every put/del, unique in the process: equal
+	                          * stamps mean the same records (it moves with the table) */
+};
+
+struct ct_model_index;       /* derived indexes, private to model.c */
+
+struct ct_model {
+	pthread_mutex_t lock;
+	uint64_t generation;     /* bumped on every applied change */
+	struct ct_table t[CT_NCLASSES];
+	struct ct_model_index *idx;   /* NULL or stale until the next accessor call */
+	bool idx_dirty;
+};
+
+void ct_model_init(struct ct_model *m);
+void ct_model_release(struct ct_model *m);
+void ct_model_lock(struct ct_model *m);
+void ct_model_unlock(struct ct_model *m);
+
+/* All functions below expect the caller to hold the lock. */
+
+/* Remove every record (before a full re-load). Bumps the generation. */
+void ct_model_clear(struct ct_model *m);
+/* A full re-load: fresh's records (tables, digests, indexes) go live in live, and live's
+ * old ones move to fresh, to be released with it. Both locked by the caller. live's
+ * generation moves past both models' and every derived index is rebuilt on next use. */
+void ct_model_swap(struct ct_model *live, struct ct_model *fresh);
+/* Insert or replace the record with o->ref; takes ownership of o. Bumps the generation. */
+void ct_model_put(struct ct_model *m, struct ct_obj *o);
+/* Remove and free the record; no-op if absent. Bumps the generation. */
+void ct_model_del(struct ct_model *m, enum ct_class c, const char *ref);
+
+size_t ct_model_count(const struct ct_model *m, enum ct_class c);
+/* The stamp of class c's table (see struct ct_table). */
+uint64_t ct_model_stamp(const struct ct_model *m, enum ct_class c);
+struct ct_obj *ct_model_at(const struct ct_model *m, enum ct_class c, size_t i);
+struct ct_obj *ct_model_find(const struct ct_model *m, enum ct_class c, const char *ref);
+struct ct_obj *ct_model_find_uuid(struct ct_model *m, enum ct_class c, const char *uuid);
+
+/* Typed shorthands (NULL for NULL refs, "OpaqueRef:NULL" or unknown refs). */
+struct ct_pool *ct_model_pool(const struct ct_model *m);     /* the one pool record */
+struct ct_sr *ct_model_sr(const struct ct_model *m, const char *ref);
+struct ct_vdi *ct_model_vdi(const struct ct_model *m, const char *ref);
+struct ct_vm *ct_model_vm(const struct ct_model *m, const char *ref);
+struct ct_vbd *ct_model_vbd(const struct ct_model *m, const char *ref);
+struct ct_host *ct_model_host(const struct ct_model *m, const char *ref);
+struct ct_task *ct_model_task(const struct ct_model *m, const char *ref);
+
+/* The digests of every VDI, VBD and VM, in the order of ct_model_at (NULL when there are
+ * no records of the class). Borrowed like the records. */
+const struct ct_vdi_digest *ct_model_vdi_digests(const struct ct_model *m);
+const struct ct_vbd_digest *ct_model_vbd_digests(const struct ct_model *m);
+const struct ct_vm_digest *ct_model_vm_digests(const struct ct_model *m);
+
+/* Position (for ct_model_at) of the record of class c whose ref has key k, or -1. ref is
+ * that ref's string, read only when k is not exact. ct_model_prefetch_ref starts loading
+ * what a later lookup of k reads, so a loop of lookups overlaps their cache misses. */
+long ct_model_pos_of_ref(const struct ct_model *m, enum ct_class c, struct ct_key k, const char *ref);
+void ct_model_prefetch_ref(const struct ct_model *m, enum ct_class c, struct ct_key k);
+
+/* Derived indexes, rebuilt on first use after a change (O(records)). The arrays are
+ * borrowed like the records. */
+/* VDIs whose SR field is this SR (base copies included). */
+struct ct_vdi *const *ct_model_sr_vdis(struct ct_model *m, const struct ct_sr *sr, size_t *n);
+/* A CBT log (type cbt_metadata, or sm_config vdi_type cbtlog): it keeps the vhd-parent it
+ * had until the next SR scan, but is no member of any chain (the chain engine leaves it
+ * out of the forest, and so do the two lookups below). */
+bool ct_vdi_not_chain(const struct ct_vdi *v);
+/* The VDI named by sm_config["vhd-parent"] on the same SR, NULL if none or unknown, or if
+ * v is a CBT log. */
+struct ct_vdi *ct_model_vdi_parent(struct ct_model *m, const struct ct_vdi *v);
+/* VDIs of the same SR whose vhd-parent is v's uuid (CBT logs left out). */
+struct ct_vdi *const *ct_model_vdi_children(struct ct_model *m, const struct ct_vdi *v, size_t *n);
+/* VBDs whose VDI is v / whose VM is vm (from the VBD records, not the VDI/VM sets). */
+struct ct_vbd *const *ct_model_vdi_vbds(struct ct_model *m, const struct ct_vdi *v, size_t *n);
+struct ct_vbd *const *ct_model_vm_vbds(struct ct_model *m, const struct ct_vm *vm, size_t *n);
+/* Tasks whose other_config["applies_to"] is this ref (SR garbage collection). */
+struct ct_task *const *ct_model_tasks_for(struct ct_model *m, const char *ref, size_t *n);
+/* Messages whose obj_uuid is this uuid, newest first. */
+struct ct_message *const *ct_model_messages_for(struct ct_model *m, const char *uuid, size_t *n);
+
+/* Is this ref the null ref or empty? */
+bool ct_ref_is_null(const char *ref);
+
+#endif

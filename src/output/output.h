@@ -1,0 +1,93 @@
+/* output.h - how `tree` and `check` print the engine's verdicts: the text tree, the check
+ * summary, the JSON document of design.md section 4, Nagios plugin output and the
+ * Prometheus text exposition format (for node_exporter's textfile collector).
+ *
+ * The renderers read the models and reports they are given; the caller holds every
+ * model's lock while rendering. XAPI strings are sanitised (ct_sanitize) in text, Nagios
+ * and Prometheus output; JSON carries them through jansson (never escaped by hand). */
+#ifndef CT_OUTPUT_H
+#define CT_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "engine/chain.h"
+#include "config/config.h"
+#include "lib/err.h"
+#include "model/model.h"
+#include "watch/watch.h"
+
+/* One pool as the commands saw it. All pointers borrowed. */
+struct ct_output_pool {
+	const char *name;                    /* configured name */
+	bool connected;                      /* loaded (report and model valid) */
+	bool stale;                          /* data kept from before a connection loss */
+	const char *state;                   /* watcher state name, or NULL */
+	const char *error;                   /* operator sentence when not loaded, or NULL */
+	struct ct_model *model;              /* NULL when nothing was loaded */
+	const struct ct_chain_report *report;  /* NULL when nothing was loaded */
+};
+
+enum ct_output_format { CT_FMT_TEXT, CT_FMT_JSON, CT_FMT_NAGIOS, CT_FMT_PROMETHEUS };
+/* "text", "json", "nagios", "prometheus"; -1 for anything else. */
+int ct_output_parse_format(const char *s, enum ct_output_format *f);
+
+/* Worst severity over the pools: a pool that is not loaded counts as UNKNOWN. */
+enum ct_severity ct_output_worst(const struct ct_output_pool *p, int n);
+/* Monitoring-plugin exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. */
+int ct_output_exit_code(enum ct_severity s);
+
+/* The JSON document of design.md section 4. With `check`, adds "status", "exit_code" and
+ * "problems" (top level) and "severity" per pool. Returns a new reference (json_decref). */
+json_t *ct_output_json(const struct ct_output_pool *p, int n, bool check, time_t now);
+/* Writes the same document (same keys, values and order), streamed: one SR's own members,
+ * one VDI, one VM or one problem is built and dumped at a time, so the whole document never
+ * exists in memory. Not indented: one record a line ({"pools": [ / pool and "srs": [ /
+ * each SR's members and "vdis": [ / each VDI / ... / "vms": [ / each VM ...), members
+ * separated by ", " and ": ", UTF-8, newline-terminated. Returns 0 or -1 on a write error. */
+int ct_output_write_json(FILE *f, const struct ct_output_pool *p, int n, bool check, time_t now);
+
+/* `check --format text`: one summary line, then the problems, most severe first. */
+void ct_output_check_text(FILE *f, const struct ct_output_pool *p, int n);
+/* `check --format nagios`: "CHAINTOP WARNING - ... | perfdata", then one line a problem.
+ * Thresholds in the perfdata come from the configuration's health limits. */
+void ct_output_nagios(FILE *f, const struct ct_config *c, const struct ct_output_pool *p, int n);
+/* `check --format prometheus`: HELP/TYPE lines and gauges per pool and per SR. */
+void ct_output_prometheus(FILE *f, const struct ct_output_pool *p, int n, time_t now);
+
+/* `tree`: pool > SR > VDI chain forest, indented by depth. utf8 picks the glyphs ("├─"
+ * or "|-"); now gives snapshot ages. */
+void ct_output_tree_text(FILE *f, const struct ct_output_pool *p, int n, bool utf8, time_t now);
+
+/* One-shot load for `tree` and `check`: configuration, one watcher a pool in once mode,
+ * wait until every pool has loaded or failed (at most timeout_ms: every XAPI call of the
+ * load ends by then, and its failure names limit_name, e.g. "check --timeout 50s"), then a
+ * struct ct_output_pool per selected pool, in the watchset's order.
+ * Pool names not in the configuration are an error (CT_E_USAGE) naming the known ones.
+ * Config warnings are printed to warn_to (may be NULL). Release with
+ * ct_output_oneshot_release. */
+struct ct_output_oneshot {
+	struct ct_config conf;
+	struct ct_watchset ws;
+	bool ws_ready;
+	struct ct_output_pool *pools;
+	int n;
+};
+int ct_output_oneshot_load(struct ct_output_oneshot *o, const char *config_path,
+			   const char *const *only, int n_only, int timeout_ms,
+			   const char *limit_name, FILE *warn_to, struct ct_err *e);
+/* Lock / unlock every loaded pool's model (rendering and evaluation happen in between). */
+void ct_output_oneshot_lock(struct ct_output_oneshot *o);
+void ct_output_oneshot_unlock(struct ct_output_oneshot *o);
+void ct_output_oneshot_release(struct ct_output_oneshot *o);
+
+/* JSON values for untrusted text and times, shared by every JSON writer: a string as
+ * jansson takes it (its escaping), sanitised only when it is not valid UTF-8; NULL -> null.
+ * A time as XAPI's UTC form, unset (<= 0) -> null. Return new references. */
+json_t *ct_output_jstr(const char *s);
+json_t *ct_output_jtime(time_t t);
+
+#endif
