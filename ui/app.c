@@ -17,6 +17,7 @@
 #include "app.h"
 #include "ui.h"
 #include "lib/util.h"
+#include "watch/stall_store.h"
 
 #define FRAME_MS 100        /* at most ~10 frames a second */
 #define TICK_MS 1000        /* header clock, spinner, jobs refresh */

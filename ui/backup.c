@@ -23,6 +23,7 @@ static void gate_lines(struct ct_ui *ui, struct ct_ui_pool *p, const char *vm_re
 {
 	struct ct_model *m = &p->w->model;
 	struct ct_gate_result g;
+	struct ct_chain_report rep;
 	const struct ct_vm *vm;
 	time_t now = time(NULL);
 	char buf[512], su[9];
@@ -41,7 +42,10 @@ static void gate_lines(struct ct_ui *ui, struct ct_ui_pool *p, const char *vm_re
 		       ct_short_uuid(vm_uuid, su), ct_power_state_name(vm->power_state));
 	ct_dialog_line(ui, "%s", "");
 	memset(&g, 0, sizeof(g));
-	ct_chain_gate_vm(m, ui->cfg, p->w->conf, NULL, vm, now, &g);
+	/* judged afresh: the dialog must show the verdict of this moment, not of the last redraw */
+	ct_chain_eval(m, ui->cfg, p->w->conf, now, NULL, &rep);
+	ct_chain_gate_vm(&rep, m, ui->cfg, p->w->conf, NULL, vm, now, &g);
+	ct_chain_report_release(&rep);
 	*refused = !g.ok;
 	if (g.ok) {
 		ct_dialog_line(ui, "Gate verdict: OK - every disk is within its limits now.");

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "engine/chain.h"
+#include "watch/stall_store.h"
 #include "cli/cli.h"
 #include "jobs/jobstore.h"
 #include "jobs/keepup.h"

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "engine/chain.h"
+#include "watch/stall_store.h"
 #include "cli/cli.h"
 #include "output/output.h"
 #include "lib/util.h"

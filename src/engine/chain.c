@@ -417,15 +417,18 @@ static bool str_has_ci(const char *hay, const char *needle)
 	return false;
 }
 
-static void local_time(time_t t, char *buf, size_t len)
+/* Times in verdict text are UTC: the same pool judged by `check` from cron, by the console
+ * and by a backup on another host must give the same words (they are stored in the job
+ * history and compared between runs), whatever TZ each process has. */
+static void verdict_time(time_t t, char *buf, size_t len)
 {
 	struct tm tm;
 
-	if (t <= 0 || !localtime_r(&t, &tm)) {
+	if (t <= 0 || !gmtime_r(&t, &tm)) {
 		snprintf(buf, len, "an unknown time");
 		return;
 	}
-	strftime(buf, len, "%Y-%m-%d %H:%M %Z", &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M UTC", &tm);
 }
 
 static bool sr_is_vhd(const struct ct_sr *sr)
@@ -638,7 +641,7 @@ static void gc_phrase(const struct ct_sr_verdict *sv, char *buf, size_t len)
 	else if (sv->gc_blocked)
 		snprintf(buf, len, "the SR garbage collector cannot run: %s", sv->gc_blocked);
 	else if (sv->gc_stalled) {
-		local_time(sv->pending_since, t, sizeof(t));
+		verdict_time(sv->pending_since, t, sizeof(t));
 		snprintf(buf, len, "the SR garbage collector has made no progress since %s", t);
 	} else if (sv->gc_progress >= 0)
 		snprintf(buf, len, "the SR garbage collector is at %.0f%%", sv->gc_progress * 100.0);
@@ -2257,7 +2260,7 @@ static void paused_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 		crit = x->now - since >= CT_PAUSED_CRIT_AFTER;
 		disk_label(vv->vm, vv->vbd, vv->vdi, lbl, sizeof(lbl));
 		ct_short_uuid(vv->vdi->o.uuid, su);
-		local_time(since, t, sizeof(t));
+		verdict_time(since, t, sizeof(t));
 		add_problem(x, CT_PK_PAUSED_FROZEN, crit ? CT_SEV_CRITICAL : CT_SEV_WARNING, &vv->vdi->o,
 			    si, ct_xasprintf(
 			"%s (VDI %s) on SR '%s' of pool '%s' is paused (sm_config paused, seen since "
@@ -2317,7 +2320,7 @@ static void unpause_problems(struct eval_ctx *x, int si)
 			snprintf(lbl, sizeof(lbl), "a disk");
 		}
 		san(sr_name(sv), srn, sizeof(srn));
-		local_time(msg->timestamp, t, sizeof(t));
+		verdict_time(msg->timestamp, t, sizeof(t));
 		ct_short_uuid(*u ? u : NULL, su);
 		if (vm)
 			snprintf(who, sizeof(who), "VM '%s' has", san(vm->name_label, vmn, sizeof(vmn)));
@@ -2357,7 +2360,7 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 	if (sv->coalesce_error[0]) {
 		char en[72];
 
-		local_time(sv->coalesce_error_at, t, sizeof(t));
+		verdict_time(sv->coalesce_error_at, t, sizeof(t));
 		snprintf(ce, sizeof(ce), " ('%s' at %s)", san(sv->coalesce_error, en, sizeof(en)), t);
 	}
 	if (sv->gc_no_space)
@@ -2367,7 +2370,7 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 			"will grow; free space on the SR", srn, x->pool, ce));
 	if (sv->coalesce_failed) {
 		if (!ce[0]) {
-			local_time(sv->coalesce_error_at, t, sizeof(t));
+			verdict_time(sv->coalesce_error_at, t, sizeof(t));
 			snprintf(ce, sizeof(ce), " at %s (sm_config last-coalesce-error)", t);
 		}
 		add_problem(x, CT_PK_COALESCE_ERROR, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
@@ -2375,7 +2378,7 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 			"read SMlog on the pool master ('grep SMGC /var/log/SMlog')", srn, x->pool, ce));
 	}
 	if (sv->gc_failed_at > 0) {
-		local_time(sv->gc_failed_at, t, sizeof(t));
+		verdict_time(sv->gc_failed_at, t, sizeof(t));
 		add_problem(x, CT_PK_GC_FAILED, CT_SEV_WARNING, &sr->o, si, ct_xasprintf(
 			"the garbage collector of SR '%s' of pool '%s' failed (its task ended in "
 			"failure, seen %s%s%s%s): it stops until the next SR scan; read SMlog on the "
@@ -2437,7 +2440,7 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 	if (sv->gc_stalled) {
 		char why[160] = "";
 
-		local_time(sv->pending_since, t, sizeof(t));
+		verdict_time(sv->pending_since, t, sizeof(t));
 		ct_format_duration(sv->patience, d, sizeof(d));
 		if (sv->patience > sv->health.stall_after) {
 			char mb[32], rb[32];
@@ -2465,7 +2468,7 @@ static void sr_problems(struct eval_ctx *x, int si, struct ct_stall *stall)
 		sv->gc_note = ct_xasprintf("GC failing: a merge still waits after %d runs",
 					   sv->gc_stuck_runs);
 	else if (sv->gc_stalled) {
-		local_time(sv->pending_since, t, sizeof(t));
+		verdict_time(sv->pending_since, t, sizeof(t));
 		sv->gc_note = ct_xasprintf("GC stalled since %s", t);
 	} else if (sv->gc_progress >= 0)
 		sv->gc_note = ct_xasprintf("GC at %.0f%%", sv->gc_progress * 100.0);
@@ -3174,32 +3177,34 @@ int ct_chain_refresh(struct ct_model *m, const struct ct_config *c, const struct
 	return 0;
 }
 
-bool ct_chain_gate_vm(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
+bool ct_chain_gate_vm(const struct ct_chain_report *rep, struct ct_model *m,
+		      const struct ct_config *c, const struct ct_pool_conf *pc,
 		      const struct ct_gate_conf *job_gate, const struct ct_vm *vm, time_t now,
 		      struct ct_gate_result *out)
 {
-	struct ct_chain_report r;
+	/* judge_vm and disk_fill only read the report; the context's pointer is not const
+	 * because the evaluation that builds a report writes through it */
+	struct ct_chain_report *r = (struct ct_chain_report *)rep;
 	struct eval_ctx x = { 0 };
 	struct strv rs = { 0 };
 	const struct ct_pool *pool = ct_model_pool(m);
 
 	memset(out, 0, sizeof(*out));
-	eval_pool(m, c, pc, now, NULL, &r);
 	ctx_bind(&x, m);
 	x.c = c;
 	x.pc = pc;
 	x.now = now;
-	x.r = &r;
+	x.r = r;
 	san(pc && pc->name ? pc->name : pool ? pool->name_label : "", x.pool, sizeof(x.pool));
 	{
-		int vi = ct_chain_find_vm(&r, vm);
+		int vi = ct_chain_find_vm(r, vm);
 		struct vm_disk *own = NULL;
 		const struct vm_disk *dl;
 		int nd = 0;
 
 		if (vi >= 0) {
-			dl = &r.idx->vm_disks[r.idx->vm_first[vi]];
-			nd = r.idx->vm_first[vi + 1] - r.idx->vm_first[vi];
+			dl = &r->idx->vm_disks[r->idx->vm_first[vi]];
+			nd = r->idx->vm_first[vi + 1] - r->idx->vm_first[vi];
 		} else {
 			/* not a real VM (a snapshot or template): its disks from its VBDs */
 			size_t nv;
@@ -3209,7 +3214,7 @@ bool ct_chain_gate_vm(struct ct_model *m, const struct ct_config *c, const struc
 			for (size_t i = 0; i < nv; i++) {
 				const struct ct_vdi *v = ct_ref_is_null(vbds[i]->vdi) ? NULL :
 					ct_model_vdi(m, vbds[i]->vdi);
-				int k = v ? ct_chain_find_vdi(&r, v) : -1;
+				int k = v ? ct_chain_find_vdi(r, v) : -1;
 
 				if (vbds[i]->type == CT_VBD_DISK && k >= 0) {
 					disk_fill(&x, &own[nd], vbds[i], k);
@@ -3228,7 +3233,6 @@ bool ct_chain_gate_vm(struct ct_model *m, const struct ct_config *c, const struc
 	out->n_reasons = rs.n;
 	out->ok = rs.n == 0;
 	free(rs.sr);
-	ct_chain_report_release(&r);
 	return out->ok;
 }
 
@@ -3246,7 +3250,6 @@ void ct_gate_result_release(struct ct_gate_result *g)
 	memset(g, 0, sizeof(*g));
 }
 
-/* --- stall memory on disk (JSON in the state directory) --- */
 
 void ct_stall_release(struct ct_stall *s)
 {
@@ -3257,172 +3260,4 @@ void ct_stall_release(struct ct_stall *s)
 	free(s->e);
 	free(s->p);
 	memset(s, 0, sizeof(*s));
-}
-
-int ct_stall_load(struct ct_stall *s, const char *path, struct ct_err *e)
-{
-	json_error_t je;
-	json_t *root, *arr;
-	size_t i;
-	FILE *f = fopen(path, "r");
-
-	memset(s, 0, sizeof(*s));
-	if (!f)
-		return 0;   /* missing: nothing remembered yet */
-	root = json_loadf(f, 0, &je);
-	fclose(f);
-	if (!root)
-		return ct_err_set(e, CT_E_IO, "cannot read the coalesce stall memory '%s' (line %d: "
-				  "%s): delete the file, it is rebuilt on the next run", path,
-				  je.line, je.text);
-	arr = json_object_get(root, "srs");
-	if (!json_is_array(arr)) {
-		json_decref(root);
-		return ct_err_set(e, CT_E_IO, "the coalesce stall memory '%s' has no \"srs\" list: "
-				  "delete the file, it is rebuilt on the next run", path);
-	}
-	s->cap = (int)json_array_size(arr) + 1;
-	s->e = ct_xcalloc((size_t)s->cap, sizeof(*s->e));
-	for (i = 0; i < json_array_size(arr); i++) {
-		json_t *o = json_array_get(arr, i);
-		const char *u = json_string_value(json_object_get(o, "sr_uuid"));
-		struct ct_stall_entry *en;
-
-		if (!u || strlen(u) >= sizeof(en->sr_uuid))
-			continue;
-		en = &s->e[s->n++];
-		snprintf(en->sr_uuid, sizeof(en->sr_uuid), "%s", u);
-		en->pending = (int)json_integer_value(json_object_get(o, "pending"));
-		en->since = (time_t)json_integer_value(json_object_get(o, "since"));
-		en->gc_progress = json_is_number(json_object_get(o, "gc_progress")) ?
-			json_number_value(json_object_get(o, "gc_progress")) : -1;
-		en->gc_progress_at = (time_t)json_integer_value(json_object_get(o, "gc_progress_at"));
-		en->gc_seen_at = (time_t)json_integer_value(json_object_get(o, "gc_seen_at"));
-		en->gc_failed_at = (time_t)json_integer_value(json_object_get(o, "gc_failed_at"));
-		en->work_last = (int64_t)json_integer_value(json_object_get(o, "work_bytes"));
-		en->work_at = (time_t)json_integer_value(json_object_get(o, "work_at"));
-		en->rate = json_number_value(json_object_get(o, "rate"));
-		{
-			const char *gt = json_string_value(json_object_get(o, "gc_task"));
-			json_t *ca = json_object_get(o, "candidates");
-
-			en->gc_task = gt ? strtoull(gt, NULL, 16) : 0;
-			for (size_t k = 0; json_is_array(ca) && k < json_array_size(ca); k++) {
-				json_t *c = json_array_get(ca, k);
-				const char *h = json_string_value(json_object_get(c, "h"));
-
-				if (!h)
-					continue;
-				if (en->n_cand == en->cap_cand) {
-					en->cap_cand = en->cap_cand ? en->cap_cand * 2 : 8;
-					en->cand = ct_xrealloc(en->cand, (size_t)en->cap_cand *
-							       sizeof(*en->cand));
-				}
-				en->cand[en->n_cand].h = strtoull(h, NULL, 16);
-				en->cand[en->n_cand++].runs =
-					(int)json_integer_value(json_object_get(c, "runs"));
-			}
-		}
-	}
-	arr = json_object_get(root, "paused");
-	if (json_is_array(arr)) {
-		s->pcap = (int)json_array_size(arr) + 1;
-		s->p = ct_xcalloc((size_t)s->pcap, sizeof(*s->p));
-		for (i = 0; i < json_array_size(arr); i++) {
-			json_t *o = json_array_get(arr, i);
-			const char *u = json_string_value(json_object_get(o, "vdi_uuid"));
-			struct ct_paused_entry *pe;
-
-			if (!u || strlen(u) >= sizeof(pe->vdi_uuid))
-				continue;
-			pe = &s->p[s->np++];
-			snprintf(pe->vdi_uuid, sizeof(pe->vdi_uuid), "%s", u);
-			pe->since = (time_t)json_integer_value(json_object_get(o, "since"));
-		}
-	}
-	json_decref(root);
-	return 0;
-}
-
-int ct_stall_save(const struct ct_stall *s, const char *path, struct ct_err *e)
-{
-	json_t *root = json_object(), *arr = json_array();
-	char *tmp = ct_xasprintf("%s.%ld.tmp", path, (long)getpid());
-	int rc = -1, fd;
-	FILE *f;
-
-	json_object_set_new(root, "version", json_integer(1));
-	for (int i = 0; i < s->n; i++) {
-		json_t *o = json_object();
-
-		json_object_set_new(o, "sr_uuid", json_string(s->e[i].sr_uuid));
-		json_object_set_new(o, "pending", json_integer(s->e[i].pending));
-		json_object_set_new(o, "since", json_integer((json_int_t)s->e[i].since));
-		json_object_set_new(o, "gc_progress", s->e[i].gc_progress >= 0 ?
-				    json_real(s->e[i].gc_progress) : json_null());
-		json_object_set_new(o, "gc_progress_at", json_integer((json_int_t)s->e[i].gc_progress_at));
-		json_object_set_new(o, "gc_seen_at", json_integer((json_int_t)s->e[i].gc_seen_at));
-		json_object_set_new(o, "gc_failed_at", json_integer((json_int_t)s->e[i].gc_failed_at));
-		json_object_set_new(o, "work_bytes", json_integer((json_int_t)s->e[i].work_last));
-		json_object_set_new(o, "work_at", json_integer((json_int_t)s->e[i].work_at));
-		json_object_set_new(o, "rate", json_real(s->e[i].rate));
-		if (s->e[i].gc_task || s->e[i].n_cand) {
-			json_t *ca = json_array();
-			char h[24];
-
-			snprintf(h, sizeof(h), "%llx", (unsigned long long)s->e[i].gc_task);
-			json_object_set_new(o, "gc_task", json_string(h));
-			for (int k = 0; k < s->e[i].n_cand; k++) {
-				json_t *c = json_object();
-
-				snprintf(h, sizeof(h), "%llx", (unsigned long long)s->e[i].cand[k].h);
-				json_object_set_new(c, "h", json_string(h));
-				json_object_set_new(c, "runs", json_integer(s->e[i].cand[k].runs));
-				json_array_append_new(ca, c);
-			}
-			json_object_set_new(o, "candidates", ca);
-		}
-		json_array_append_new(arr, o);
-	}
-	json_object_set_new(root, "srs", arr);
-	arr = json_array();
-	for (int i = 0; i < s->np; i++) {
-		json_t *o = json_object();
-
-		json_object_set_new(o, "vdi_uuid", json_string(s->p[i].vdi_uuid));
-		json_object_set_new(o, "since", json_integer((json_int_t)s->p[i].since));
-		json_array_append_new(arr, o);
-	}
-	json_object_set_new(root, "paused", arr);
-	fd = ct_open_private(tmp, O_CREAT | O_EXCL);
-	f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f || json_dumpf(root, f, JSON_INDENT(1)) < 0 || fflush(f) == EOF) {
-		ct_err_set(e, CT_E_IO, "cannot write the coalesce stall memory '%s': %s; check that "
-			   "the state directory exists and is writable", tmp,
-			   strerror(errno ? errno : EIO));
-		if (f)
-			fclose(f);
-		else if (fd >= 0)
-			close(fd);
-		if (fd >= 0)
-			remove(tmp);
-		goto out;
-	}
-	if (fclose(f) == EOF) {
-		ct_err_set(e, CT_E_IO, "cannot write the coalesce stall memory '%s': %s", tmp,
-			   strerror(errno));
-		remove(tmp);
-		goto out;
-	}
-	if (rename(tmp, path) < 0) {
-		ct_err_set(e, CT_E_IO, "cannot replace '%s' with '%s': check the state directory's "
-			   "permissions", path, tmp);
-		remove(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
-	json_decref(root);
-	free(tmp);
-	return rc;
 }

@@ -192,7 +192,8 @@ struct ct_problem {
 };
 
 /* Per-SR memory of how long coalescing has been behind (for "GC stalled since ...").
- * The console keeps one in memory; `check` loads and saves it in the state directory. */
+ * The console keeps one in memory; `check` loads and saves it in the state directory
+ * (watch/stall_store.h: the engine itself does no I/O). */
 struct ct_stall_entry {
 	char sr_uuid[40];
 	int pending;               /* pending count when last seen */
@@ -228,8 +229,6 @@ struct ct_stall {
 	int np, pcap;
 };
 void ct_stall_release(struct ct_stall *s);
-int ct_stall_load(struct ct_stall *s, const char *path, struct ct_err *e);  /* missing = empty */
-int ct_stall_save(const struct ct_stall *s, const char *path, struct ct_err *e);
 
 struct ct_chain_report {
 	const char *pool_name;     /* borrowed from the config */
@@ -270,9 +269,11 @@ void ct_chain_add_problem(struct ct_chain_report *r, enum ct_problem_kind kind,
 int ct_chain_find_vdi(const struct ct_chain_report *r, const struct ct_vdi *v);
 int ct_chain_find_vm(const struct ct_chain_report *r, const struct ct_vm *vm);
 
-/* The gate for one VM with explicit limits (a job's gate over the SR's): fills reasons and
- * the judged disks (owned by the caller: free with ct_gate_result_release). Returns true
- * when the snapshot may go ahead. */
+/* The gate for one VM with explicit limits (a job's gate over the SR's), read from a report
+ * of the pool that is current with the model (ct_chain_eval or ct_chain_refresh since the
+ * model last changed; same lock held): a job of many VMs judges the pool once, not once a
+ * VM. Fills reasons and the judged disks (owned by the caller: free with
+ * ct_gate_result_release). Returns true when the snapshot may go ahead. */
 struct ct_gate_result {
 	bool ok;
 	char **reasons;
@@ -281,7 +282,8 @@ struct ct_gate_result {
 	struct ct_gate_disk *disks;
 	int n_disks;
 };
-bool ct_chain_gate_vm(struct ct_model *m, const struct ct_config *c, const struct ct_pool_conf *pc,
+bool ct_chain_gate_vm(const struct ct_chain_report *r, struct ct_model *m,
+		      const struct ct_config *c, const struct ct_pool_conf *pc,
 		      const struct ct_gate_conf *job_gate, const struct ct_vm *vm, time_t now,
 		      struct ct_gate_result *out);
 void ct_gate_result_release(struct ct_gate_result *g);

@@ -63,6 +63,7 @@ struct bk {
 	bool ws_init;
 	struct ct_watch *w;
 	struct ct_model *m;
+	struct ct_chain_report rep;   /* the pool judged, brought up to date before each gate */
 	struct ct_xapi *x;
 	struct ct_jobstore *js;
 	int64_t run;
@@ -387,6 +388,7 @@ static int judge(struct bk *b, char ***reasons, int *n_reasons, char **chain_jso
 {
 	struct ct_gate_result g;
 	const struct ct_vm *vm;
+	time_t now;
 	bool ok;
 
 	*reasons = NULL;
@@ -400,7 +402,11 @@ static int judge(struct bk *b, char ***reasons, int *n_reasons, char **chain_jso
 		return -1;
 	}
 	memset(&g, 0, sizeof(g));
-	ok = ct_chain_gate_vm(b->m, b->cfg, b->pc, b->job_gate, vm, time(NULL), &g);
+	now = time(NULL);
+	/* one judging of the pool serves every VM until the model changes (a snapshot, a
+	 * merge): refresh re-judges only what moved */
+	ct_chain_refresh(b->m, b->cfg, b->pc, now, NULL, &b->rep);
+	ok = ct_chain_gate_vm(&b->rep, b->m, b->cfg, b->pc, b->job_gate, vm, now, &g);
 	if (g.n_reasons > 0) {
 		*reasons = ct_xcalloc((size_t)g.n_reasons, sizeof(char *));
 		for (int i = 0; i < g.n_reasons; i++)
@@ -2445,6 +2451,11 @@ out:
 	cancel_watch_stop(&b);
 	if (b.x)
 		ct_xapi_reset_cancel(b.x);   /* so the session is logged out */
+	if (b.m) {   /* the report points into the model: released first, under its lock */
+		ct_model_lock(b.m);
+		ct_chain_report_release(&b.rep);
+		ct_model_unlock(b.m);
+	}
 	if (b.ws_init) {
 		ct_watchset_stop(&b.ws);
 		ct_watchset_release(&b.ws);
