@@ -20,39 +20,57 @@ static struct {
 	struct ct_strset lines;
 } cache;
 
+static void add_line(const struct ct_keepup *k, const struct ct_chain_report *rep,
+		     const char *sr_ref)
+{
+	char buf[1024];
+
+	if (strcmp(rep->srs[k->sr_index].sr->o.ref, sr_ref))
+		return;
+	snprintf(buf, sizeof(buf), "  %s %s", k->keeps_up ? "keeps up:" : "FALLS BEHIND:",
+		 k->sentence);
+	ct_strset_add(&cache.lines, buf);
+}
+
 static void compute(struct ct_ui *ui, struct ct_ui_pool *p, struct ct_model *m,
 		    const struct ct_chain_report *rep, const char *sr_ref)
 {
 	const char *pool = p->w->conf->name;
 	struct ct_jobstore *js = NULL;
+	struct ct_keepup **k = ct_xcalloc((size_t)ui->cfg->n_jobs + 1, sizeof(*k)), *all = NULL;
+	int *nk = ct_xcalloc((size_t)ui->cfg->n_jobs + 1, sizeof(*nk)), nj = 0, na;
+	const char **names = ct_xcalloc((size_t)ui->cfg->n_jobs + 1, sizeof(*names));
 	struct ct_err e;
 
 	ct_err_init(&e);
 	for (int j = 0; j < ui->cfg->n_jobs; j++) {
 		const struct ct_job_conf *job = &ui->cfg->jobs[j];
 		struct ct_disk_rec *d = NULL;
-		struct ct_keepup *k = NULL;
-		int n = 0, nk;
+		int n = 0;
 
 		if (!job->pool || !pool || strcmp(job->pool, pool))
 			continue;
 		if (!js && !(js = ct_ui_jobstore(ui)))
-			return;
+			break;
 		if (ct_jobstore_job_disks(js, job->name, pool, CT_KEEPUP_RUNS, &d, &n, &e) < 0)
 			continue;
-		nk = ct_keepup_eval(d, n, ui->cfg, job, pool, m, rep, &k);
-		for (int i = 0; i < nk; i++) {
-			char buf[768];
-
-			if (strcmp(rep->srs[k[i].sr_index].sr->o.ref, sr_ref))
-				continue;
-			snprintf(buf, sizeof(buf), "  %s %s", k[i].keeps_up ? "keeps up:" : "FALLS BEHIND:",
-				 k[i].sentence);
-			ct_strset_add(&cache.lines, buf);
-		}
-		ct_keepup_release(k, nk);
+		names[nj] = job->name;
+		nk[nj] = ct_keepup_eval(d, n, ui->cfg, job, pool, m, rep, &k[nj]);
+		for (int i = 0; i < nk[nj]; i++)
+			add_line(&k[nj][i], rep, sr_ref);
+		nj++;
 		free(d);
 	}
+	/* the jobs together, where none alone outruns the SR's garbage collector */
+	na = ct_keepup_combine(k, nk, names, nj, rep, pool, &all);
+	for (int i = 0; i < na; i++)
+		add_line(&all[i], rep, sr_ref);
+	ct_keepup_release(all, na);
+	for (int j = 0; j < nj; j++)
+		ct_keepup_release(k[j], nk[j]);
+	free(k);
+	free(nk);
+	free(names);
 }
 
 void ct_ui_keepup_detail(struct ct_ui *ui, struct ct_ui_pool *p, struct ct_model *m,

@@ -18,19 +18,22 @@
 #include "lib/util.h"
 
 /* "Can this SR keep up?" for each backup job of the pool: a WARNING on each SR where the
- * chain work the job adds per run outruns the SR's measured merge rate. *js is opened on
- * first need (and closed by the caller). Caller holds the model lock. */
+ * chain work the job adds per run outruns the SR's measured merge rate, and one where the
+ * jobs together outrun it though none does alone. *js is opened on first need (and closed
+ * by the caller). Caller holds the model lock. */
 static void keepup_problems(struct ct_jobstore **js, bool *js_failed, const struct ct_config *c,
 			    const char *pool, struct ct_model *m, struct ct_chain_report *r)
 {
+	struct ct_keepup **k = ct_xcalloc((size_t)c->n_jobs + 1, sizeof(*k)), *all = NULL;
+	int *nk = ct_xcalloc((size_t)c->n_jobs + 1, sizeof(*nk)), nj = 0, na;
+	const char **names = ct_xcalloc((size_t)c->n_jobs + 1, sizeof(*names));
 	struct ct_err e;
 
 	ct_err_init(&e);
 	for (int j = 0; j < c->n_jobs; j++) {
 		const struct ct_job_conf *job = &c->jobs[j];
 		struct ct_disk_rec *d = NULL;
-		struct ct_keepup *k = NULL;
-		int n = 0, nk;
+		int n = 0;
 
 		if (!job->pool || !pool || strcmp(job->pool, pool) || *js_failed)
 			continue;
@@ -38,21 +41,33 @@ static void keepup_problems(struct ct_jobstore **js, bool *js_failed, const stru
 			fprintf(stderr, "chaintop check: warning: %s; the backup jobs' chain growth is "
 				"not judged\n", e.msg);
 			*js_failed = true;
-			return;
+			break;
 		}
 		if (ct_jobstore_job_disks(*js, job->name, pool, CT_KEEPUP_RUNS, &d, &n, &e) < 0) {
 			fprintf(stderr, "chaintop check: warning: %s\n", e.msg);
 			continue;
 		}
-		nk = ct_keepup_eval(d, n, c, job, pool, m, r, &k);
-		for (int i = 0; i < nk; i++)
-			if (!k[i].keeps_up)
+		names[nj] = job->name;
+		nk[nj] = ct_keepup_eval(d, n, c, job, pool, m, r, &k[nj]);
+		for (int i = 0; i < nk[nj]; i++)
+			if (!k[nj][i].keeps_up)
 				ct_chain_add_problem(r, CT_PK_FALLS_BEHIND, CT_SEV_WARNING,
-						     &r->srs[k[i].sr_index].sr->o,
-						     k[i].sr_index, ct_xstrdup(k[i].sentence));
-		ct_keepup_release(k, nk);
+						     &r->srs[k[nj][i].sr_index].sr->o,
+						     k[nj][i].sr_index, ct_xstrdup(k[nj][i].sentence));
+		nj++;
 		free(d);
 	}
+	na = ct_keepup_combine(k, nk, names, nj, r, pool, &all);
+	for (int i = 0; i < na; i++)
+		ct_chain_add_problem(r, CT_PK_FALLS_BEHIND, CT_SEV_WARNING,
+				     &r->srs[all[i].sr_index].sr->o, all[i].sr_index,
+				     ct_xstrdup(all[i].sentence));
+	ct_keepup_release(all, na);
+	for (int j = 0; j < nj; j++)
+		ct_keepup_release(k[j], nk[j]);
+	free(k);
+	free(nk);
+	free(names);
 }
 
 /* Below the 60 s after which Nagios kills a plugin: the answer is then ours, UNKNOWN with

@@ -147,6 +147,83 @@ int ct_keepup_eval(const struct ct_disk_rec *d, int n, const struct ct_config *c
 	return nk;
 }
 
+int ct_keepup_combine(struct ct_keepup *const *jobs, const int *n_per_job, const char *const *names,
+		      int n_jobs, const struct ct_chain_report *r, const char *pool_name,
+		      struct ct_keepup **out)
+{
+	struct ct_keepup *k;
+	int nk = 0;
+
+	*out = NULL;
+	if (!r || r->n_srs <= 0 || n_jobs < 2)
+		return 0;
+	k = ct_xcalloc((size_t)r->n_srs + 1, sizeof(*k));
+	for (int si = 0; si < r->n_srs; si++) {
+		const struct ct_sr_verdict *sv = &r->srs[si];
+		double sum = 0, rate = 0;
+		int njobs = 0, depth = 0, limit = 0;
+		bool one_behind = false;
+		struct ct_sb sb;
+		char srn[256], pn[256], mr[32], ar[32];
+
+		for (int j = 0; j < n_jobs; j++)
+			for (int i = 0; i < n_per_job[j]; i++) {
+				const struct ct_keepup *e = &jobs[j][i];
+
+				if (e->sr_index != si)
+					continue;
+				sum += e->added_rate;
+				rate = e->merge_rate;
+				njobs++;
+				one_behind |= !e->keeps_up;
+				if (e->depth_now > depth)
+					depth = e->depth_now;
+				if (!limit || e->limit < limit)
+					limit = e->limit;
+			}
+		if (njobs < 2 || one_behind || rate <= 0 || sum <= rate)
+			continue;
+		ct_sanitize(sv->sr->name_label ? sv->sr->name_label : "", srn, sizeof(srn));
+		ct_sanitize(pool_name ? pool_name : "", pn, sizeof(pn));
+		ct_format_bytes((long long)(rate * 3600.0), mr, sizeof(mr));
+		ct_format_bytes((long long)(sum * 3600.0), ar, sizeof(ar));
+		ct_sb_init(&sb);
+		ct_sb_addf(&sb, "SR '%s' of pool '%s' merges %s/h; its backup jobs together add ~%s/h "
+			   "of chain work (", srn, pn, mr, ar);
+		for (int j = 0, w = 0; j < n_jobs; j++)
+			for (int i = 0; i < n_per_job[j]; i++) {
+				char jn[256], jr[32];
+
+				if (jobs[j][i].sr_index != si)
+					continue;
+				ct_sanitize(names[j] ? names[j] : "", jn, sizeof(jn));
+				ct_format_bytes((long long)(jobs[j][i].added_rate * 3600.0), jr, sizeof(jr));
+				ct_sb_addf(&sb, "%s'%s' ~%s/h", w++ ? ", " : "", jn, jr);
+			}
+		ct_sb_addf(&sb, "): each alone keeps up, together they outrun the garbage collector "
+			   "and chains will grow by ~%.1f link%s a run (deepest now %d, the gate's "
+			   "limit %d): spread the jobs over the day, run one less often or move busy "
+			   "disks to another SR", 1.0 - rate / sum,
+			   1.0 - rate / sum >= 0.95 ? "" : "s", depth, limit);
+		k[nk].sr_index = si;
+		k[nk].added_rate = sum;
+		k[nk].merge_rate = rate;
+		k[nk].growth = 1.0 - rate / sum;
+		k[nk].depth_now = depth;
+		k[nk].limit = limit;
+		k[nk].runs_to_limit = -1;
+		k[nk].sentence = ct_sb_detach(&sb);
+		ct_sb_release(&sb);
+		nk++;
+	}
+	if (nk == 0) {
+		free(k);
+		return 0;
+	}
+	*out = k;
+	return nk;
+}
+
 void ct_keepup_release(struct ct_keepup *k, int n)
 {
 	if (!k)

@@ -46,6 +46,17 @@ int ct_keepup_eval(const struct ct_disk_rec *d, int n, const struct ct_config *c
 		   struct ct_keepup **out);
 void ct_keepup_release(struct ct_keepup *k, int n);
 
+/* The jobs of one pool together: each job's snapshots add chain work to the SRs its disks
+ * are on, and an SR's garbage collector merges for all of them. On an SR where no job alone
+ * outruns the merge rate but their sum does, one entry (sr_index, added_rate = the sum,
+ * merge_rate, growth, keeps_up false, sentence naming every job with its share; per_run,
+ * cycle and runs_to_limit 0/-1: the jobs' cycles differ). An SR where one job already
+ * falls behind has that job's own entry and gets none here. jobs[i] is the result of
+ * ct_keepup_eval for job names[i]. *out owned: ct_keepup_release. Returns the count. */
+int ct_keepup_combine(struct ct_keepup *const *jobs, const int *n_per_job, const char *const *names,
+		      int n_jobs, const struct ct_chain_report *r, const char *pool_name,
+		      struct ct_keepup **out);
+
 /* How many runs of a job's history ct_keepup_eval looks at. */
 #define CT_KEEPUP_RUNS 8
 

@@ -153,6 +153,59 @@ START_TEST(keeps_up_and_unknowns)
 }
 END_TEST
 
+START_TEST(jobs_together_outrun_the_gc)
+{
+	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
+	struct ct_vdi *a = vm_disk(sr, "web01"), *b = vm_disk(sr, "db01");
+	struct ct_disk_rec da[3], db[3];
+	struct ct_job_conf other = JOB;
+	struct ct_keepup *k[2], *all;
+	int nk[2], n;
+	const char *names[2] = { "nightly", "hourly-db" };
+
+	/* each job adds 0.625 GiB/h (15 GiB a day) to an SR that merges 1 GiB/h */
+	other.name = "hourly-db";
+	rec(&da[0], 1, NOW - 2 * DAY, sr, a, 500 * FX_GIB);
+	rec(&da[1], 2, NOW - DAY, sr, a, 15 * FX_GIB);
+	rec(&da[2], 3, NOW, sr, a, 15 * FX_GIB);
+	rec(&db[0], 4, NOW - 2 * DAY, sr, b, 500 * FX_GIB);
+	rec(&db[1], 5, NOW - DAY, sr, b, 15 * FX_GIB);
+	rec(&db[2], 6, NOW, sr, b, 15 * FX_GIB);
+	rate(sr, 1.0 * FX_GIB);
+	eval();
+	nk[0] = ct_keepup_eval(da, 3, &F.c, &JOB, "lab", &F.m, &R, &k[0]);
+	nk[1] = ct_keepup_eval(db, 3, &F.c, &other, "lab", &F.m, &R, &k[1]);
+	ck_assert_int_eq(nk[0], 1);
+	ck_assert_int_eq(nk[1], 1);
+	ck_assert(k[0][0].keeps_up && k[1][0].keeps_up);
+	/* together 1.25 GiB/h: a fifth of each run's links stays */
+	n = ct_keepup_combine(k, nk, names, 2, &R, "lab", &all);
+	ck_assert_int_eq(n, 1);
+	ck_assert(!all[0].keeps_up);
+	ck_assert(all[0].growth > 0.19 && all[0].growth < 0.21);
+	ck_assert_msg(!strcmp(all[0].sentence, "SR 'nfs-01' of pool 'lab' merges 1.0 GiB/h; its "
+			      "backup jobs together add ~1.2 GiB/h of chain work ('nightly' ~640.0 "
+			      "MiB/h, 'hourly-db' ~640.0 MiB/h): each alone keeps up, together they "
+			      "outrun the garbage collector and chains will grow by ~0.2 links a run "
+			      "(deepest now 2, the gate's limit 25): spread the jobs over the day, run "
+			      "one less often or move busy disks to another SR"), "%s", all[0].sentence);
+	ct_keepup_release(all, n);
+	/* one job alone: nothing to add to its own verdict */
+	ck_assert_int_eq(ct_keepup_combine(k, nk, names, 1, &R, "lab", &all), 0);
+	/* an SR fast enough for both: nothing */
+	rate(sr, 2.0 * FX_GIB);
+	eval();
+	ct_keepup_release(k[0], nk[0]);
+	ct_keepup_release(k[1], nk[1]);
+	nk[0] = ct_keepup_eval(da, 3, &F.c, &JOB, "lab", &F.m, &R, &k[0]);
+	nk[1] = ct_keepup_eval(db, 3, &F.c, &other, "lab", &F.m, &R, &k[1]);
+	ck_assert_int_eq(ct_keepup_combine(k, nk, names, 2, &R, "lab", &all), 0);
+	ck_assert_ptr_null(all);
+	ct_keepup_release(k[0], nk[0]);
+	ct_keepup_release(k[1], nk[1]);
+}
+END_TEST
+
 START_TEST(check_problem_added)
 {
 	struct ct_sr *sr = fx_sr(&F, "nfs-01", "nfs", 4000 * FX_GIB, 100 * FX_GIB);
@@ -180,6 +233,7 @@ static Suite *keepup_suite(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, cannot_keep_up);
 	tcase_add_test(t, keeps_up_and_unknowns);
+	tcase_add_test(t, jobs_together_outrun_the_gc);
 	tcase_add_test(t, check_problem_added);
 	suite_add_tcase(s, t);
 	return s;
