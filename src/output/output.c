@@ -1427,7 +1427,7 @@ void ct_output_oneshot_release(struct ct_output_oneshot *o)
 		return;
 	if (o->ws_ready) {
 		ct_watchset_stop(&o->ws);
-		ct_watchset_release(&o->ws);
+		ct_watchset_release_for_exit(&o->ws);
 	}
 	free(o->pools);
 	ct_config_release(&o->conf);

@@ -82,6 +82,7 @@ int ct_output_oneshot_load(struct ct_output_oneshot *o, const char *config_path,
 /* Lock / unlock every loaded pool's model (rendering and evaluation happen in between). */
 void ct_output_oneshot_lock(struct ct_output_oneshot *o);
 void ct_output_oneshot_unlock(struct ct_output_oneshot *o);
+/* For a command about to exit: the models are left to the exit (ct_watchset_release_for_exit). */
 void ct_output_oneshot_release(struct ct_output_oneshot *o);
 
 /* JSON values for untrusted text and times, shared by every JSON writer: a string as
