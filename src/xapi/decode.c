@@ -1680,7 +1680,93 @@ static const char *skip_fast(struct ct_decoder *d, const char *p, const char *en
 	return p;
 }
 
-#define LIT(p, end, s) ((size_t)((end) - (p)) >= sizeof(s) - 1 && !memcmp((p), (s), sizeof(s) - 1))
+/* Outside skipped values: plain tags of XML-RPC elements and text without references or CRs,
+ * handed to the handlers tag() and scan() would call, in the same order. Stops after a
+ * </member> (members_fast may take the next one), when a value is skipped, and at anything
+ * else. */
+static const char *plain_fast(struct ct_decoder *d, const char *p, const char *end)
+{
+	while (p < end && !d->failed && !d->skip_until) {
+		const char *q, *nm, *t;
+		bool close;
+		enum elem id;
+		uint32_t h;
+		size_t k;
+
+		if (*p != '<') {
+			q = memchr(p, '<', (size_t)(end - p));
+			if (!q || d->ntags == 0 || d->after_cr)
+				return p;
+			if (d->collect) {
+				for (const char *c = p; c < q; c++)
+					if (text_stop[(unsigned char)*c])
+						return p;
+				on_text(d, p, (size_t)(q - p));
+			} else if (has_ctl(p, (size_t)(q - p))) {
+				return p;
+			}
+			d->bytes += (unsigned long long)(q - p);
+			p = q;
+			if (d->failed)
+				return p;
+		}
+		if (p + 2 >= end)
+			return p;
+		close = p[1] == '/';
+		nm = p + 1 + close;
+		for (t = nm; t < end && name_chars[(unsigned char)*t]; t++)
+			;
+		k = (size_t)(t - nm);
+		if (t == end || *t != '>' || k == 0)
+			return p;
+		id = elem_id(nm, k);
+		if (id == E_UNKNOWN)
+			return p;
+		h = elem_hash(id, nm, k);
+		if (close) {
+			if (d->ntags == 0 || d->tags[d->ntags - 1] != h)
+				return p;
+		} else if (d->root_closed || d->ntags >= d->max_depth) {
+			return p;
+		}
+		d->after_cr = false;
+		d->tag_at = d->bytes;
+		d->bytes += (unsigned long long)(t - p) + 1;
+		p = t + 1;
+		if (close) {
+			d->ntags--;
+			on_end(d, id);
+			if (d->ntags == 0)
+				d->root_closed = true;
+			if (id == E_MEMBER)
+				return p;
+		} else {
+			d->seen_root = true;
+			d->tags[d->ntags++] = h;
+			on_start(d, id, nm, (int)k);
+		}
+	}
+	return p;
+}
+
+/* s (a literal) at p? Literals here are 7 to 16 bytes: two overlapping 8-byte compares
+ * rather than a call to memcmp. */
+static inline bool lit_eq(const char *p, const char *end, const char *s, size_t n)
+{
+	uint64_t a, b, x, y;
+
+	if ((size_t)(end - p) < n)
+		return false;
+	if (n < 8)
+		return !memcmp(p, s, n);
+	memcpy(&a, p, 8);
+	memcpy(&b, s, 8);
+	memcpy(&x, p + n - 8, 8);
+	memcpy(&y, s + n - 8, 8);
+	return a == b && x == y;
+}
+
+#define LIT(p, end, s) lit_eq((p), (end), (s), sizeof(s) - 1)
 
 /* Directly inside a record's <struct>, at a '<': the members in XAPI's form
  * "<member><name>NAME</name><value>...</value></member>" with an ASCII name that needs no
@@ -1769,6 +1855,23 @@ static void scan(struct ct_decoder *d, const char *p, size_t n)
 		case TS_TEXT: {
 			const char *q;
 
+			/* the fast paths, as long as one of them gets on */
+			for (;;) {
+				const char *from = p;
+				struct frame *f = top(d);
+
+				if (d->skip_until)
+					p = skip_fast(d, p, end);
+				else if (*p == '<' && f && f->role == R_RECORD && f->kind == 'S' &&
+					 f->obj && d->depth == f->depth + 1)
+					p = members_fast(d, f, p, end);
+				else
+					p = plain_fast(d, p, end);
+				if (p == from || p == end || d->failed)
+					break;
+			}
+			if (p == end || d->failed)
+				break;
 			if (d->collect && !d->skip_until) {
 				if (d->after_cr && *p == '\n') {   /* CR LF -> LF */
 					p++;
@@ -1792,18 +1895,6 @@ static void scan(struct ct_decoder *d, const char *p, size_t n)
 					return;
 				}
 			} else {
-				struct frame *f = top(d);
-
-				if (d->skip_until) {
-					p = skip_fast(d, p, end);
-				} else if (*p == '<' && f && f->role == R_RECORD && f->kind == 'S' &&
-					   f->obj && d->depth == f->depth + 1) {
-					p = members_fast(d, f, p, end);
-				}
-				if (p == end || d->failed)
-					break;
-				if (d->collect && !d->skip_until)
-					break;
 				/* between tags there is usually nothing at all */
 				q = *p == '<' ? p : memchr(p, '<', (size_t)(end - p));
 				if (!q)
