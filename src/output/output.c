@@ -258,12 +258,18 @@ static void jw_str(struct jw *w, const char *s)
 	jw_esc(w, s);
 }
 
+/* as jansson's "%lld", without a printf per number */
 static void jw_int(struct jw *w, long long v)
 {
-	char b[24];
-	int n = snprintf(b, sizeof(b), "%lld", v);
+	char b[24], *p = b + sizeof(b);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
 
-	jw_put(b, (size_t)n, w);
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--p = '-';
+	jw_put(p, (size_t)(b + sizeof(b) - p), w);
 }
 
 /* One record's members, to a jansson object (o) or to the stream (w). */
