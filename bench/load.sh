@@ -10,8 +10,9 @@
 # into $CHAINTOP_BENCH_CACHE (default ~/.cache/chaintop-bench; REC=1 records again). Each
 # run then downloads the nine classes with nine parallel curls (-Z) and one after the other
 # on one connection, and runs chaintop tree --json under /usr/bin/time (wall, user+system
-# CPU, peak RSS). Prints every run, then the median and the min-max spread of each figure
-# and of the ratio chaintop / parallel curl taken run by run (aim: <= 2x). Benchmarks assert
+# CPU, peak RSS) and `chaintop events` until the pool is loaded (login and load alone).
+# Prints every run, then the median and the min-max spread of each figure and of the ratio
+# chaintop / parallel curl taken run by run (aim: <= 2x). Benchmarks assert
 # nothing: the machine may be shared, so compare ratios and medians, not single times.
 set -u
 cd "$(dirname "$0")/.."
@@ -114,6 +115,30 @@ chaintop_run() {
 		'BEGIN { printf "%d %d %d\n", w * 1000 + 0.5, (u + s) * 1000 + 0.5, r }'
 }
 
+# events_run: prints the ms `chaintop events` needs to log in and load the whole pool (the
+# "pool connected" line): the client's share of tree's time, without the chain evaluation
+# and the JSON writing; "-" when it did not get there within a minute
+events_run() {
+	local t0 t1 pid t_end
+	t0=$(now_ms)
+	t_end=$((t0 + 60000))
+	"$CHAINTOP" events -c "$tmp/chaintop.conf" >"$tmp/events.out" 2>"$tmp/events.err" &
+	pid=$!
+	while ! grep -q ' pool connected ' "$tmp/events.out" 2>/dev/null; do
+		if ! kill -0 "$pid" 2>/dev/null || [ "$(now_ms)" -gt "$t_end" ]; then
+			kill -INT "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+			echo -
+			return
+		fi
+		sleep 0.005
+	done
+	t1=$(now_ms)
+	kill -INT "$pid"
+	wait "$pid"
+	echo "$((t1 - t0))"
+}
+
 # record VMS FILE: the replies of the simulator's big pool, through the recording proxy
 record() {
 	local vms=$1 file=$2 sim_url
@@ -124,6 +149,7 @@ record() {
 	write_conf "$url"
 	raw_fetch seq >/dev/null
 	chaintop_run "$CHAINTOP" >/dev/null
+	events_run >/dev/null
 	curl -s -X POST "$url/replay/save" >/dev/null && mv "$file.tmp" "$file" ||
 		{ echo "bench/load.sh: could not save the recording" >&2; exit 1; }
 	stop_bg
@@ -140,7 +166,7 @@ stats() {
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for VMS in $SIZES; do
-	file=$CACHE/replay-big-$VMS.pickle
+	file=$CACHE/replay-big-$VMS.v2.pickle
 	if [ "${REC:-0}" = 1 ] || [ ! -s "$file" ]; then
 		record "$VMS" "$file"
 	fi
@@ -150,8 +176,9 @@ for VMS in $SIZES; do
 	raw_fetch par >/dev/null
 	chaintop_run "$CHAINTOP" >/dev/null
 	: >"$tmp/runs"
+	: >"$tmp/events"
 	echo
-	printf '%-4s %9s %9s %9s %9s %8s %7s' run "curl par" "curl seq" "tree ms" "CPU ms" "RSS MiB" ratio
+	printf '%-4s %9s %9s %9s %9s %8s %7s %9s' run "curl par" "curl seq" "tree ms" "CPU ms" "RSS MiB" ratio "events"
 	[ -n "$BASELINE" ] && printf ' %9s %9s %8s %7s %9s' "base ms" "base CPU" "base MiB" ratio "new/base"
 	echo
 	for i in $(seq 1 "$RUNS"); do
@@ -164,9 +191,15 @@ for VMS in $SIZES; do
 			line="$line $bct $bcpu $((brss / 1024)) $(awk -v a="$bct" -v b="$par" 'BEGIN { printf "%.2f", a / b }')"
 			line="$line $(awk -v a="$ct" -v b="$bct" 'BEGIN { printf "%.2f", a / b }')"
 		fi
+		ev=$(events_run)
 		echo "$line" >>"$tmp/runs"
+		[ "$ev" = - ] || echo "$ev" >>"$tmp/events"
 		# shellcheck disable=SC2086
-		printf '%-4s %9s %9s %9s %9s %8s %7s %9s %9s %8s %7s %9s\n' $line
+		set -- $line
+		printf '%-4s %9s %9s %9s %9s %8s %7s %9s' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$ev"
+		shift 7
+		[ $# -gt 0 ] && printf ' %9s %9s %8s %7s %9s' "$@"
+		echo
 	done
 	stop_bg
 	col() { awk -v c="$1" '{ print $c }' "$tmp/runs" | stats; }
@@ -174,6 +207,7 @@ for VMS in $SIZES; do
 	echo "  curl, 9 in parallel: $(col 2) ms; one after the other: $(col 3) ms"
 	echo "  chaintop tree --json: wall $(col 4) ms, CPU $(col 5) ms, peak RSS $(col 6) MiB"
 	echo "  ratio tree --json / parallel curl: $(col 7)x (aim <= 2x)"
+	echo "  of which login and load (chaintop events until 'pool connected'): $(stats <"$tmp/events") ms"
 	if [ -n "$BASELINE" ]; then
 		echo "  baseline tree --json: wall $(col 8) ms, CPU $(col 9) ms, peak RSS $(col 10) MiB, ratio $(col 11)x"
 		echo "  new / baseline wall, paired: $(col 12)x"
