@@ -136,262 +136,19 @@ json_t *ct_output_jtime(time_t t)
 	return json_string(buf);
 }
 
-static json_t *vdi_json(struct ct_model *m, const struct ct_chain_report *r, int i)
-{
-	const struct ct_vdi_verdict *vv = &r->vdis[i];
-	const struct ct_vdi *v = vv->vdi;
-	json_t *o = json_object(), *vms = json_array();
-	const char *pu = vv->is_vhd ? ct_map_get(&v->sm_config, "vhd-parent") : NULL;
-	size_t n;
-	struct ct_vbd *const *vbds = ct_model_vdi_vbds(m, v, &n);
-
-	json_object_set_new(o, "uuid", ct_output_jstr(v->o.uuid));
-	json_object_set_new(o, "name", ct_output_jstr(nz(v->name_label)));
-	json_object_set_new(o, "managed", json_boolean(v->managed));
-	json_object_set_new(o, "is_a_snapshot", json_boolean(v->is_a_snapshot));
-	json_object_set_new(o, "parent", pu && *pu ? ct_output_jstr(pu) : json_null());
-	json_object_set_new(o, "depth", json_integer(vv->depth));
-	json_object_set_new(o, "children", json_integer(vv->children));
-	json_object_set_new(o, "stacked", json_integer(vv->stacked));
-	json_object_set_new(o, "pending", json_integer(vv->pending));
-	json_object_set_new(o, "state", json_string_nocheck(ct_vdi_state_name(vv->state)));
-	json_object_set_new(o, "no_coalesce", vv->no_coalesce ?
-			    json_string_nocheck(vv->no_coalesce) : json_null());
-	json_object_set_new(o, "paused", json_boolean(vv->paused));
-	for (size_t k = 0; k < n; k++) {
-		const struct ct_vm *vm = ct_model_vm(m, vbds[k]->vm);
-
-		if (vm && !vm->is_control_domain)
-			json_array_append_new(vms, ct_output_jstr(nz(vm->name_label)));
-	}
-	json_object_set_new(o, "vms", vms);
-	json_object_set_new(o, "severity", json_string_nocheck(ct_severity_name(vv->severity)));
-	json_object_set_new(o, "virtual_size", json_integer(v->virtual_size));
-	json_object_set_new(o, "physical_utilisation", json_integer(v->physical_utilisation));
-	json_object_set_new(o, "vhd", json_boolean(vv->is_vhd));
-	json_object_set_new(o, "in_use", json_boolean(vv->in_use));
-	json_object_set_new(o, "parent_missing", json_boolean(vv->missing_parent != NULL));
-	json_object_set_new(o, "cycle", json_boolean(vv->cycle));
-	json_object_set_new(o, "snapshot_time", ct_output_jtime(v->snapshot_time));
-	if (vv->vm) {
-		json_object_set_new(o, "vm", ct_output_jstr(nz(vv->vm->name_label)));
-		json_object_set_new(o, "device", vv->vbd ? ct_output_jstr(vv->vbd->device) : json_null());
-	}
-	if (vv->snapshot_vm)
-		json_object_set_new(o, "snapshot", ct_output_jstr(nz(vv->snapshot_vm->name_label)));
-	return o;
-}
-
-/* The SR's members before "vdis". */
-static json_t *sr_head_json(const struct ct_chain_report *r, int si)
-{
-	const struct ct_sr_verdict *sv = &r->srs[si];
-	const struct ct_sr *sr = sv->sr;
-	json_t *o = json_object();
-
-	json_object_set_new(o, "uuid", ct_output_jstr(sr->o.uuid));
-	json_object_set_new(o, "name", ct_output_jstr(nz(sr->name_label)));
-	json_object_set_new(o, "type", ct_output_jstr(nz(sr->type)));
-	json_object_set_new(o, "physical_size", json_integer(sr->physical_size));
-	json_object_set_new(o, "physical_utilisation", json_integer(sr->physical_utilisation));
-	json_object_set_new(o, "gc", sv->gc_progress >= 0 ? json_real(sv->gc_progress) : json_null());
-	json_object_set_new(o, "vhd", json_boolean(sv->vhd));
-	json_object_set_new(o, "thick", json_boolean(sv->thick));
-	json_object_set_new(o, "free_bytes", json_integer(sv->free_bytes));
-	json_object_set_new(o, "free_percent", json_real(round(sv->free_percent * 100.0) / 100.0));
-	json_object_set_new(o, "pending", json_integer(sv->pending));
-	json_object_set_new(o, "max_depth", json_integer(sv->max_depth));
-	json_object_set_new(o, "stacked", json_integer(sv->stacked));
-	json_object_set_new(o, "orphans", json_integer(sv->orphans));
-	json_object_set_new(o, "garbage", json_integer(sv->garbage));
-	json_object_set_new(o, "broken", json_integer(sv->broken));
-	json_object_set_new(o, "gc_paused", json_boolean(sv->gc_paused));
-	json_object_set_new(o, "gc_no_space", json_boolean(sv->gc_no_space));
-	json_object_set_new(o, "gc_stalled", json_boolean(sv->gc_stalled));
-	json_object_set_new(o, "gc_running", json_boolean(sv->gc_running));
-	json_object_set_new(o, "gc_idle", json_boolean(sv->gc_idle));
-	json_object_set_new(o, "gc_reports_task", json_boolean(!sv->gc_silent));
-	json_object_set_new(o, "gc_blocked", sv->gc_blocked ?
-			    json_string_nocheck(sv->gc_blocked) : json_null());
-	json_object_set_new(o, "not_coalesced", json_integer(sv->not_coalesced));
-	json_object_set_new(o, "paused_vdis", json_integer(sv->paused));
-	json_object_set_new(o, "coalesce_error", sv->coalesce_error[0] ?
-			    ct_output_jstr(sv->coalesce_error) : json_null());
-	json_object_set_new(o, "coalesce_failed", json_boolean(sv->coalesce_failed));
-	json_object_set_new(o, "work_bytes", json_integer(sv->work_bytes));
-	json_object_set_new(o, "work_links", json_integer(sv->work_links));
-	json_object_set_new(o, "work_estimated", json_integer(sv->work_estimated));
-	json_object_set_new(o, "need_bytes", json_integer(sv->need_bytes));
-	json_object_set_new(o, "merge_rate", sv->rate > 0 ? json_real(sv->rate) : json_null());
-	json_object_set_new(o, "eta_seconds", sv->eta >= 0 ? json_integer(sv->eta) : json_null());
-	json_object_set_new(o, "gc_note", sv->gc_note ? ct_output_jstr(sv->gc_note) : json_null());
-	json_object_set_new(o, "severity", json_string_nocheck(ct_severity_name(sv->severity)));
-	return o;
-}
-
-static json_t *sr_json(struct ct_model *m, const struct ct_chain_report *r, int si)
-{
-	const struct ct_sr_verdict *sv = &r->srs[si];
-	json_t *o = sr_head_json(r, si), *vdis = json_array();
-
-	for (int i = sv->first_vdi; i < sv->first_vdi + sv->n_vdi_verdicts; i++)
-		json_array_append_new(vdis, vdi_json(m, r, i));
-	json_object_set_new(o, "vdis", vdis);
-	return o;
-}
-
-static json_t *vm_json(const struct ct_vm_verdict *vv)
-{
-	json_t *o = json_object(), *rs = json_array();
-
-	json_object_set_new(o, "uuid", ct_output_jstr(vv->vm->o.uuid));
-	json_object_set_new(o, "name", ct_output_jstr(nz(vv->vm->name_label)));
-	json_object_set_new(o, "power_state", json_string_nocheck(ct_power_state_name(vv->vm->power_state)));
-	json_object_set_new(o, "snapshots", json_integer(vv->n_snapshots));
-	json_object_set_new(o, "gate", json_string_nocheck(vv->refused ? "refused" : "ok"));
-	for (int i = 0; i < vv->n_reasons; i++)
-		json_array_append_new(rs, ct_output_jstr(vv->reasons[i]));
-	json_object_set_new(o, "reasons", rs);
-	/* refused only for chains the GC alone clears: seconds until the gate passes again at
-	 * the measured merge rate, and the data it waits for; null when unknown */
-	json_object_set_new(o, "gate_eta_seconds", vv->gate_eta >= 0 ? json_integer(vv->gate_eta)
-			    : json_null());
-	json_object_set_new(o, "gate_work_bytes", vv->gate_eta >= 0 ? json_integer(vv->gate_work)
-			    : json_null());
-	json_object_set_new(o, "max_depth", json_integer(vv->max_depth));
-	json_object_set_new(o, "severity", json_string_nocheck(ct_severity_name(vv->severity)));
-	return o;
-}
-
-static const char *class_word(enum ct_class c)
-{
-	switch (c) {
-	case CT_SR: return "SR";
-	case CT_VDI: return "VDI";
-	case CT_VM: return "VM";
-	case CT_POOL: return "pool";
-	default: return ct_class_name(c);
-	}
-}
-
-/* The pool's members before "srs". */
-static json_t *pool_head_json(const struct ct_output_pool *p)
-{
-	json_t *o = json_object();
-	const struct ct_pool *pr = p->model && p->connected ? ct_model_pool(p->model) : NULL;
-
-	json_object_set_new(o, "name", ct_output_jstr(nz(p->name)));
-	json_object_set_new(o, "uuid", pr ? ct_output_jstr(pr->o.uuid) : json_null());
-	json_object_set_new(o, "connected", json_boolean(p->connected));
-	json_object_set_new(o, "error", p->error && *p->error ? ct_output_jstr(p->error) : json_null());
-	if (p->state)
-		json_object_set_new(o, "state", json_string(p->state));
-	json_object_set_new(o, "stale", json_boolean(p->stale));
-	if (pr)
-		json_object_set_new(o, "name_label", ct_output_jstr(nz(pr->name_label)));
-	return o;
-}
-
-/* The entry of "problems" for a pool that is not loaded. */
-static json_t *pool_problem_json(const struct ct_output_pool *p)
-{
-	json_t *q = json_object();
-
-	json_object_set_new(q, "severity", json_string_nocheck("UNKNOWN"));
-	json_object_set_new(q, "pool", ct_output_jstr(nz(p->name)));
-	json_object_set_new(q, "class", json_string_nocheck("pool"));
-	json_object_set_new(q, "uuid", json_null());
-	json_object_set_new(q, "kind", json_string_nocheck(ct_problem_kind_name(CT_PK_POOL_DOWN)));
-	json_object_set_new(q, "reason", ct_output_jstr(p->error && *p->error ? p->error :
-					      "the pool could not be loaded"));
-	return q;
-}
-
-static json_t *problem_json(const struct ct_output_pool *p, const struct ct_problem *pb)
-{
-	json_t *q = json_object();
-
-	json_object_set_new(q, "severity", json_string_nocheck(ct_severity_name(pb->severity)));
-	json_object_set_new(q, "pool", ct_output_jstr(nz(p->name)));
-	json_object_set_new(q, "class", json_string_nocheck(class_word(pb->cls)));
-	json_object_set_new(q, "uuid", pb->uuid && *pb->uuid ? ct_output_jstr(pb->uuid) : json_null());
-	json_object_set_new(q, "kind", json_string_nocheck(ct_problem_kind_name(pb->kind)));
-	json_object_set_new(q, "reason", ct_output_jstr(pb->reason));
-	return q;
-}
-
-/* The top-level members after "pools" and before "problems". */
-static json_t *root_tail_json(const struct ct_output_pool *p, int n, bool check, time_t now)
-{
-	json_t *o = json_object();
-
-	json_object_set_new(o, "generated_at", ct_output_jtime(now));
-	if (check) {
-		enum ct_severity w = ct_output_worst(p, n);
-
-		json_object_set_new(o, "status", json_string_nocheck(ct_severity_name(w)));
-		json_object_set_new(o, "exit_code", json_integer(ct_output_exit_code(w)));
-	}
-	return o;
-}
-
-static bool pool_loaded(const struct ct_output_pool *p)
-{
-	return p->connected && p->report;
-}
-
-json_t *ct_output_json(const struct ct_output_pool *p, int n, bool check, time_t now)
-{
-	json_t *root = json_object(), *pools = json_array(), *problems = json_array(), *tail;
-	const char *key;
-	json_t *v;
-
-	for (int i = 0; i < n; i++) {
-		json_t *o = pool_head_json(&p[i]), *srs = json_array(), *vms = json_array();
-		const struct ct_chain_report *r = p[i].report;
-
-		if (pool_loaded(&p[i])) {
-			for (int k = 0; k < r->n_srs; k++)
-				json_array_append_new(srs, sr_json(p[i].model, r, k));
-			for (int k = 0; k < r->n_vms; k++)
-				json_array_append_new(vms, vm_json(&r->vms[k]));
-		}
-		json_object_set_new(o, "srs", srs);
-		json_object_set_new(o, "vms", vms);
-		if (check)
-			json_object_set_new(o, "severity", json_string_nocheck(ct_severity_name(pool_severity(&p[i]))));
-		json_array_append_new(pools, o);
-		if (!check)
-			continue;
-		if (!pool_loaded(&p[i])) {
-			json_array_append_new(problems, pool_problem_json(&p[i]));
-			continue;
-		}
-		for (int k = 0; k < r->n_problems; k++)
-			json_array_append_new(problems, problem_json(&p[i], &r->problems[k]));
-	}
-	json_object_set_new(root, "pools", pools);
-	tail = root_tail_json(p, n, check, now);
-	json_object_foreach(tail, key, v)
-		json_object_set(root, key, v);
-	json_decref(tail);
-	if (check)
-		json_object_set_new(root, "problems", problems);
-	else
-		json_decref(problems);
-	return root;
-}
-
-/* Streaming writer: the document's skeleton ({"pools": [ ... ]}, the constant keys of the
- * big arrays and the separators between records) is written here; every value, and every
- * member of the small per-record objects, is encoded by jansson, one record at a time, so
- * the whole document never exists in memory. One record (a pool's or an SR's own members,
- * a VDI, a VM, a problem) a line. jansson hands its output over in many small pieces (a
- * quote, a key, ": ", a number): they are gathered in a buffer written out with one fwrite
- * per JW_BUF bytes rather than one locked stdio call a piece. */
+/* The document is written two ways from the same code: ct_output_json builds jansson
+ * objects (for callers that keep or embed the document), ct_output_write_json writes each
+ * record straight to the stream (tree --json and check --format json on a big pool, where
+ * building and freeing a jansson object per VDI cost a quarter of the run). A record's
+ * members go through an emitter (struct em) whose backend is one or the other; the stream
+ * backend writes exactly what jansson's dump would (JSON_PRESERVE_ORDER, ", " and ": "
+ * separators, UTF-8 kept, '"', '\\' and controls escaped as jansson does, reals through
+ * jansson itself). */
 #define JW_FLAGS (JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))
 #define JW_BUF 65536
 
+/* The output buffer: written out with one fwrite per JW_BUF bytes rather than one locked
+ * stdio call a piece. */
 struct jw {
 	FILE *f;
 	int rc;                  /* -1 after any write error */
@@ -436,15 +193,523 @@ static void jw_dump(struct jw *w, json_t *v, size_t flags)
 	json_decref(v);
 }
 
-/* An object's members (stolen v), then ", " when more members follow. */
-static void jw_members(struct jw *w, json_t *v)
-{
-	bool any = json_object_size(v) > 0;
+/* Bytes a JSON string cannot hold as they are: controls, '"' and '\\'. */
+#define JE(b) ((b) < 0x20 || (b) == '"' || (b) == '\\')
+#define JE4(b) JE(b), JE((b) + 1), JE((b) + 2), JE((b) + 3)
+#define JE16(b) JE4(b), JE4((b) + 4), JE4((b) + 8), JE4((b) + 12)
+#define JE64(b) JE16(b), JE16((b) + 16), JE16((b) + 32), JE16((b) + 48)
+static const bool json_esc[256] = { JE64(0), JE64(64), JE64(128), JE64(192) };
 
-	jw_dump(w, v, JSON_EMBED);
-	if (any)
-		jw_raw(w, ", ");
+/* s (valid UTF-8) as a JSON string, escaped as jansson escapes it. */
+static void jw_esc(struct jw *w, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *run = p;
+
+	jw_put("\"", 1, w);
+	for (;; p++) {
+		char seq[8];
+		const char *e;
+
+		if (!json_esc[*p] && *p)
+			continue;
+		if (p > run)
+			jw_put((const char *)run, (size_t)(p - run), w);
+		if (!*p)
+			break;
+		switch (*p) {
+		case '\\': e = "\\\\"; break;
+		case '"': e = "\\\""; break;
+		case '\b': e = "\\b"; break;
+		case '\f': e = "\\f"; break;
+		case '\n': e = "\\n"; break;
+		case '\r': e = "\\r"; break;
+		case '\t': e = "\\t"; break;
+		default:
+			snprintf(seq, sizeof(seq), "\\u%04X", (unsigned)*p);
+			e = seq;
+			break;
+		}
+		jw_raw(w, e);
+		run = p + 1;
+	}
+	jw_put("\"", 1, w);
 }
+
+/* Untrusted text as ct_output_jstr gives it: null for NULL, the sanitised form when it is
+ * not valid UTF-8 (jansson judges: strings with a non-ASCII byte are rare). */
+static void jw_str(struct jw *w, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char buf[4096];
+
+	if (!s) {
+		jw_put("null", 4, w);
+		return;
+	}
+	while (*p && *p < 0x80)
+		p++;
+	if (*p) {
+		json_t *j = json_string(s);
+
+		if (!j)
+			s = ct_sanitize(s, buf, sizeof(buf));
+		json_decref(j);
+	}
+	jw_esc(w, s);
+}
+
+/* as jansson's "%lld", without a printf per number */
+static void jw_int(struct jw *w, long long v)
+{
+	char b[24], *p = b + sizeof(b);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--p = '-';
+	jw_put(p, (size_t)(b + sizeof(b) - p), w);
+}
+
+/* One record's members, to a jansson object (o) or to the stream (w). */
+struct em {
+	json_t *o;
+	json_t *arr;          /* o: the array between em_arr_begin and em_arr_end */
+	struct jw *w;
+	bool first, afirst;   /* w: no member, no array item written yet */
+};
+
+static struct em em_obj(void)
+{
+	return (struct em){ .o = json_object() };
+}
+
+static struct em em_stream(struct jw *w)
+{
+	return (struct em){ .w = w, .first = true };
+}
+
+static void em_key(struct em *e, const char *k)
+{
+	struct jw *w = e->w;
+
+	if (!e->first)
+		jw_put(", ", 2, w);
+	e->first = false;
+	jw_put("\"", 1, w);
+	jw_raw(w, k);
+	jw_put("\": ", 3, w);
+}
+
+/* untrusted text (ct_output_jstr) */
+static void em_str(struct em *e, const char *k, const char *s)
+{
+	if (e->o) {
+		json_object_set_new(e->o, k, ct_output_jstr(s));
+		return;
+	}
+	em_key(e, k);
+	jw_str(e->w, s);
+}
+
+/* chaintop's own words (enum names, reasons it wrote): no UTF-8 check */
+static void em_word(struct em *e, const char *k, const char *s)
+{
+	if (e->o) {
+		json_object_set_new(e->o, k, json_string_nocheck(s));
+		return;
+	}
+	if (!s)       /* jansson sets no member for a NULL string */
+		return;
+	em_key(e, k);
+	jw_esc(e->w, s);
+}
+
+static void em_null(struct em *e, const char *k)
+{
+	if (e->o) {
+		json_object_set_new(e->o, k, json_null());
+		return;
+	}
+	em_key(e, k);
+	jw_put("null", 4, e->w);
+}
+
+static void em_int(struct em *e, const char *k, long long v)
+{
+	if (e->o) {
+		json_object_set_new(e->o, k, json_integer(v));
+		return;
+	}
+	em_key(e, k);
+	jw_int(e->w, v);
+}
+
+static void em_bool(struct em *e, const char *k, bool v)
+{
+	if (e->o) {
+		json_object_set_new(e->o, k, json_boolean(v));
+		return;
+	}
+	em_key(e, k);
+	jw_raw(e->w, v ? "true" : "false");
+}
+
+/* reals are few (per SR): jansson formats them for both backends */
+static void em_real(struct em *e, const char *k, double v)
+{
+	json_t *j = json_real(v);
+
+	if (e->o) {
+		json_object_set_new(e->o, k, j);
+		return;
+	}
+	if (!j)       /* NaN or infinity: jansson sets no member */
+		return;
+	em_key(e, k);
+	jw_dump(e->w, j, JSON_ENCODE_ANY);
+}
+
+static void em_time(struct em *e, const char *k, time_t t)
+{
+	char buf[32];
+
+	if (t <= 0) {
+		em_null(e, k);
+		return;
+	}
+	ct_format_xapi_time(t, buf, sizeof(buf));
+	em_str(e, k, buf);
+}
+
+/* An array of untrusted strings: em_arr_begin, em_arr_str each, em_arr_end. */
+static void em_arr_begin(struct em *e, const char *k)
+{
+	if (e->o) {
+		e->arr = json_array();
+		json_object_set_new(e->o, k, e->arr);
+		return;
+	}
+	em_key(e, k);
+	jw_put("[", 1, e->w);
+	e->afirst = true;
+}
+
+static void em_arr_str(struct em *e, const char *s)
+{
+	if (e->o) {
+		json_array_append_new(e->arr, ct_output_jstr(s));
+		return;
+	}
+	if (!e->afirst)
+		jw_put(", ", 2, e->w);
+	e->afirst = false;
+	jw_str(e->w, s);
+}
+
+static void em_arr_end(struct em *e)
+{
+	if (e->o)
+		e->arr = NULL;
+	else
+		jw_put("]", 1, e->w);
+}
+
+static void vdi_em(struct em *e, struct ct_model *m, const struct ct_chain_report *r, int i)
+{
+	const struct ct_vdi_verdict *vv = &r->vdis[i];
+	const struct ct_vdi *v = vv->vdi;
+	const char *pu = vv->is_vhd ? ct_map_get(&v->sm_config, "vhd-parent") : NULL;
+	size_t n;
+	struct ct_vbd *const *vbds = ct_model_vdi_vbds(m, v, &n);
+
+	em_str(e, "uuid", v->o.uuid);
+	em_str(e, "name", nz(v->name_label));
+	em_bool(e, "managed", v->managed);
+	em_bool(e, "is_a_snapshot", v->is_a_snapshot);
+	if (pu && *pu)
+		em_str(e, "parent", pu);
+	else
+		em_null(e, "parent");
+	em_int(e, "depth", vv->depth);
+	em_int(e, "children", vv->children);
+	em_int(e, "stacked", vv->stacked);
+	em_int(e, "pending", vv->pending);
+	em_word(e, "state", ct_vdi_state_name(vv->state));
+	if (vv->no_coalesce)
+		em_word(e, "no_coalesce", vv->no_coalesce);
+	else
+		em_null(e, "no_coalesce");
+	em_bool(e, "paused", vv->paused);
+	em_arr_begin(e, "vms");
+	for (size_t k = 0; k < n; k++) {
+		const struct ct_vm *vm = ct_model_vm(m, vbds[k]->vm);
+
+		if (vm && !vm->is_control_domain)
+			em_arr_str(e, nz(vm->name_label));
+	}
+	em_arr_end(e);
+	em_word(e, "severity", ct_severity_name(vv->severity));
+	em_int(e, "virtual_size", v->virtual_size);
+	em_int(e, "physical_utilisation", v->physical_utilisation);
+	em_bool(e, "vhd", vv->is_vhd);
+	em_bool(e, "in_use", vv->in_use);
+	em_bool(e, "parent_missing", vv->missing_parent != NULL);
+	em_bool(e, "cycle", vv->cycle);
+	em_time(e, "snapshot_time", v->snapshot_time);
+	if (vv->vm) {
+		em_str(e, "vm", nz(vv->vm->name_label));
+		if (vv->vbd)
+			em_str(e, "device", vv->vbd->device);
+		else
+			em_null(e, "device");
+	}
+	if (vv->snapshot_vm)
+		em_str(e, "snapshot", nz(vv->snapshot_vm->name_label));
+}
+
+/* The SR's members before "vdis". */
+static void sr_head_em(struct em *e, const struct ct_chain_report *r, int si)
+{
+	const struct ct_sr_verdict *sv = &r->srs[si];
+	const struct ct_sr *sr = sv->sr;
+
+	em_str(e, "uuid", sr->o.uuid);
+	em_str(e, "name", nz(sr->name_label));
+	em_str(e, "type", nz(sr->type));
+	em_int(e, "physical_size", sr->physical_size);
+	em_int(e, "physical_utilisation", sr->physical_utilisation);
+	if (sv->gc_progress >= 0)
+		em_real(e, "gc", sv->gc_progress);
+	else
+		em_null(e, "gc");
+	em_bool(e, "vhd", sv->vhd);
+	em_bool(e, "thick", sv->thick);
+	em_int(e, "free_bytes", sv->free_bytes);
+	em_real(e, "free_percent", round(sv->free_percent * 100.0) / 100.0);
+	em_int(e, "pending", sv->pending);
+	em_int(e, "max_depth", sv->max_depth);
+	em_int(e, "stacked", sv->stacked);
+	em_int(e, "orphans", sv->orphans);
+	em_int(e, "garbage", sv->garbage);
+	em_int(e, "broken", sv->broken);
+	em_bool(e, "gc_paused", sv->gc_paused);
+	em_bool(e, "gc_no_space", sv->gc_no_space);
+	em_bool(e, "gc_stalled", sv->gc_stalled);
+	em_bool(e, "gc_running", sv->gc_running);
+	em_bool(e, "gc_idle", sv->gc_idle);
+	em_bool(e, "gc_reports_task", !sv->gc_silent);
+	if (sv->gc_blocked)
+		em_word(e, "gc_blocked", sv->gc_blocked);
+	else
+		em_null(e, "gc_blocked");
+	em_int(e, "not_coalesced", sv->not_coalesced);
+	em_int(e, "paused_vdis", sv->paused);
+	if (sv->coalesce_error[0])
+		em_str(e, "coalesce_error", sv->coalesce_error);
+	else
+		em_null(e, "coalesce_error");
+	em_bool(e, "coalesce_failed", sv->coalesce_failed);
+	em_int(e, "work_bytes", sv->work_bytes);
+	em_int(e, "work_links", sv->work_links);
+	em_int(e, "work_estimated", sv->work_estimated);
+	em_int(e, "need_bytes", sv->need_bytes);
+	if (sv->rate > 0)
+		em_real(e, "merge_rate", sv->rate);
+	else
+		em_null(e, "merge_rate");
+	if (sv->eta >= 0)
+		em_int(e, "eta_seconds", sv->eta);
+	else
+		em_null(e, "eta_seconds");
+	if (sv->gc_note)
+		em_str(e, "gc_note", sv->gc_note);
+	else
+		em_null(e, "gc_note");
+	em_word(e, "severity", ct_severity_name(sv->severity));
+}
+
+static void vm_em(struct em *e, const struct ct_vm_verdict *vv)
+{
+	em_str(e, "uuid", vv->vm->o.uuid);
+	em_str(e, "name", nz(vv->vm->name_label));
+	em_word(e, "power_state", ct_power_state_name(vv->vm->power_state));
+	em_int(e, "snapshots", vv->n_snapshots);
+	em_word(e, "gate", vv->refused ? "refused" : "ok");
+	em_arr_begin(e, "reasons");
+	for (int i = 0; i < vv->n_reasons; i++)
+		em_arr_str(e, vv->reasons[i]);
+	em_arr_end(e);
+	/* refused only for chains the GC alone clears: seconds until the gate passes again at
+	 * the measured merge rate, and the data it waits for; null when unknown */
+	if (vv->gate_eta >= 0) {
+		em_int(e, "gate_eta_seconds", vv->gate_eta);
+		em_int(e, "gate_work_bytes", vv->gate_work);
+	} else {
+		em_null(e, "gate_eta_seconds");
+		em_null(e, "gate_work_bytes");
+	}
+	em_int(e, "max_depth", vv->max_depth);
+	em_word(e, "severity", ct_severity_name(vv->severity));
+}
+
+static const char *class_word(enum ct_class c)
+{
+	switch (c) {
+	case CT_SR: return "SR";
+	case CT_VDI: return "VDI";
+	case CT_VM: return "VM";
+	case CT_POOL: return "pool";
+	default: return ct_class_name(c);
+	}
+}
+
+/* The pool's members before "srs". */
+static void pool_head_em(struct em *e, const struct ct_output_pool *p)
+{
+	const struct ct_pool *pr = p->model && p->connected ? ct_model_pool(p->model) : NULL;
+
+	em_str(e, "name", nz(p->name));
+	if (pr)
+		em_str(e, "uuid", pr->o.uuid);
+	else
+		em_null(e, "uuid");
+	em_bool(e, "connected", p->connected);
+	if (p->error && *p->error)
+		em_str(e, "error", p->error);
+	else
+		em_null(e, "error");
+	if (p->state)
+		em_str(e, "state", p->state);
+	em_bool(e, "stale", p->stale);
+	if (pr)
+		em_str(e, "name_label", nz(pr->name_label));
+}
+
+/* The entry of "problems" for a pool that is not loaded. */
+static void pool_problem_em(struct em *e, const struct ct_output_pool *p)
+{
+	em_word(e, "severity", "UNKNOWN");
+	em_str(e, "pool", nz(p->name));
+	em_word(e, "class", "pool");
+	em_null(e, "uuid");
+	em_word(e, "kind", ct_problem_kind_name(CT_PK_POOL_DOWN));
+	em_str(e, "reason", p->error && *p->error ? p->error : "the pool could not be loaded");
+}
+
+static void problem_em(struct em *e, const struct ct_output_pool *p, const struct ct_problem *pb)
+{
+	em_word(e, "severity", ct_severity_name(pb->severity));
+	em_str(e, "pool", nz(p->name));
+	em_word(e, "class", class_word(pb->cls));
+	if (pb->uuid && *pb->uuid)
+		em_str(e, "uuid", pb->uuid);
+	else
+		em_null(e, "uuid");
+	em_word(e, "kind", ct_problem_kind_name(pb->kind));
+	em_str(e, "reason", pb->reason);
+}
+
+/* A record built as a jansson object (ct_output_json). */
+static json_t *vdi_json(struct ct_model *m, const struct ct_chain_report *r, int i)
+{
+	struct em e = em_obj();
+
+	vdi_em(&e, m, r, i);
+	return e.o;
+}
+
+static json_t *sr_json(struct ct_model *m, const struct ct_chain_report *r, int si)
+{
+	const struct ct_sr_verdict *sv = &r->srs[si];
+	struct em e = em_obj();
+	json_t *vdis = json_array();
+
+	sr_head_em(&e, r, si);
+	for (int i = sv->first_vdi; i < sv->first_vdi + sv->n_vdi_verdicts; i++)
+		json_array_append_new(vdis, vdi_json(m, r, i));
+	json_object_set_new(e.o, "vdis", vdis);
+	return e.o;
+}
+
+/* The top-level members after "pools" and before "problems". */
+static json_t *root_tail_json(const struct ct_output_pool *p, int n, bool check, time_t now)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "generated_at", ct_output_jtime(now));
+	if (check) {
+		enum ct_severity w = ct_output_worst(p, n);
+
+		json_object_set_new(o, "status", json_string_nocheck(ct_severity_name(w)));
+		json_object_set_new(o, "exit_code", json_integer(ct_output_exit_code(w)));
+	}
+	return o;
+}
+
+static bool pool_loaded(const struct ct_output_pool *p)
+{
+	return p->connected && p->report;
+}
+
+json_t *ct_output_json(const struct ct_output_pool *p, int n, bool check, time_t now)
+{
+	json_t *root = json_object(), *pools = json_array(), *problems = json_array(), *tail;
+	const char *key;
+	json_t *v;
+
+	for (int i = 0; i < n; i++) {
+		struct em o = em_obj();
+		json_t *srs = json_array(), *vms = json_array();
+		const struct ct_chain_report *r = p[i].report;
+
+		pool_head_em(&o, &p[i]);
+		if (pool_loaded(&p[i])) {
+			for (int k = 0; k < r->n_srs; k++)
+				json_array_append_new(srs, sr_json(p[i].model, r, k));
+			for (int k = 0; k < r->n_vms; k++) {
+				struct em e = em_obj();
+
+				vm_em(&e, &r->vms[k]);
+				json_array_append_new(vms, e.o);
+			}
+		}
+		json_object_set_new(o.o, "srs", srs);
+		json_object_set_new(o.o, "vms", vms);
+		if (check)
+			json_object_set_new(o.o, "severity", json_string_nocheck(ct_severity_name(pool_severity(&p[i]))));
+		json_array_append_new(pools, o.o);
+		if (!check)
+			continue;
+		if (!pool_loaded(&p[i])) {
+			struct em e = em_obj();
+
+			pool_problem_em(&e, &p[i]);
+			json_array_append_new(problems, e.o);
+			continue;
+		}
+		for (int k = 0; k < r->n_problems; k++) {
+			struct em e = em_obj();
+
+			problem_em(&e, &p[i], &r->problems[k]);
+			json_array_append_new(problems, e.o);
+		}
+	}
+	json_object_set_new(root, "pools", pools);
+	tail = root_tail_json(p, n, check, now);
+	json_object_foreach(tail, key, v)
+		json_object_set(root, key, v);
+	json_decref(tail);
+	if (check)
+		json_object_set_new(root, "problems", problems);
+	else
+		json_decref(problems);
+	return root;
+}
+
+/* Streaming: the same document, not indented, one record (a pool's or an SR's own members,
+ * a VDI, a VM, a problem) a line; the whole document never exists in memory. */
 
 /* The next element of an array opened with "[": a separator and a line break. */
 static void jw_next(struct jw *w, bool *first)
@@ -453,13 +718,29 @@ static void jw_next(struct jw *w, bool *first)
 	*first = false;
 }
 
+/* The members of an object opened with "{" and a ", " when more follow. */
+#define JW_MEMBERS(w, fn, ...) do { \
+	struct em e_ = em_stream(w); \
+	fn(&e_, __VA_ARGS__); \
+	if (!e_.first) \
+		jw_raw((w), ", "); \
+} while (0)
+
+/* A whole record: "{" members "}". */
+#define JW_RECORD(w, fn, ...) do { \
+	struct em e_ = em_stream(w); \
+	jw_raw((w), "{"); \
+	fn(&e_, __VA_ARGS__); \
+	jw_raw((w), "}"); \
+} while (0)
+
 static void jw_pool(struct jw *w, const struct ct_output_pool *p, bool check)
 {
 	const struct ct_chain_report *r = p->report;
 	bool first;
 
 	jw_raw(w, "{");
-	jw_members(w, pool_head_json(p));
+	JW_MEMBERS(w, pool_head_em, p);
 	jw_raw(w, "\"srs\": [");
 	first = true;
 	for (int k = 0; pool_loaded(p) && k < r->n_srs; k++) {
@@ -468,11 +749,11 @@ static void jw_pool(struct jw *w, const struct ct_output_pool *p, bool check)
 
 		jw_next(w, &first);
 		jw_raw(w, "{");
-		jw_members(w, sr_head_json(r, k));
+		JW_MEMBERS(w, sr_head_em, r, k);
 		jw_raw(w, "\"vdis\": [");
 		for (int i = sv->first_vdi; i < sv->first_vdi + sv->n_vdi_verdicts; i++) {
 			jw_next(w, &vfirst);
-			jw_dump(w, vdi_json(p->model, r, i), 0);
+			JW_RECORD(w, vdi_em, p->model, r, i);
 		}
 		jw_raw(w, "]}");
 	}
@@ -480,12 +761,12 @@ static void jw_pool(struct jw *w, const struct ct_output_pool *p, bool check)
 	first = true;
 	for (int k = 0; pool_loaded(p) && k < r->n_vms; k++) {
 		jw_next(w, &first);
-		jw_dump(w, vm_json(&r->vms[k]), 0);
+		JW_RECORD(w, vm_em, &r->vms[k]);
 	}
 	jw_raw(w, "]");
 	if (check) {
 		jw_raw(w, ", \"severity\": ");
-		jw_dump(w, json_string_nocheck(ct_severity_name(pool_severity(p))), JSON_ENCODE_ANY);
+		jw_esc(w, ct_severity_name(pool_severity(p)));
 	}
 	jw_raw(w, "}");
 }
@@ -514,12 +795,12 @@ int ct_output_write_json(FILE *f, const struct ct_output_pool *p, int n, bool ch
 
 			if (!pool_loaded(&p[i])) {
 				jw_next(&w, &first);
-				jw_dump(&w, pool_problem_json(&p[i]), 0);
+				JW_RECORD(&w, pool_problem_em, &p[i]);
 				continue;
 			}
 			for (int k = 0; k < r->n_problems; k++) {
 				jw_next(&w, &first);
-				jw_dump(&w, problem_json(&p[i], &r->problems[k]), 0);
+				JW_RECORD(&w, problem_em, &p[i], &r->problems[k]);
 			}
 		}
 		jw_raw(&w, "]");
@@ -1152,7 +1433,7 @@ void ct_output_oneshot_release(struct ct_output_oneshot *o)
 		return;
 	if (o->ws_ready) {
 		ct_watchset_stop(&o->ws);
-		ct_watchset_release(&o->ws);
+		ct_watchset_release_for_exit(&o->ws);
 	}
 	free(o->pools);
 	ct_config_release(&o->conf);

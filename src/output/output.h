@@ -4,7 +4,9 @@
  *
  * The renderers read the models and reports they are given; the caller holds every
  * model's lock while rendering. XAPI strings are sanitised (ct_sanitize) in text, Nagios
- * and Prometheus output; JSON carries them through jansson (never escaped by hand). */
+ * and Prometheus output; in JSON, invalid UTF-8 gets ct_sanitize's form and the rest is
+ * escaped as jansson escapes it (the streaming writer's own escaper is tested against
+ * jansson byte for byte). */
 #ifndef CT_OUTPUT_H
 #define CT_OUTPUT_H
 
@@ -43,9 +45,9 @@ int ct_output_exit_code(enum ct_severity s);
 /* The JSON document of design.md section 4. With `check`, adds "status", "exit_code" and
  * "problems" (top level) and "severity" per pool. Returns a new reference (json_decref). */
 json_t *ct_output_json(const struct ct_output_pool *p, int n, bool check, time_t now);
-/* Writes the same document (same keys, values and order), streamed: one SR's own members,
- * one VDI, one VM or one problem is built and dumped at a time, so the whole document never
- * exists in memory. Not indented: one record a line ({"pools": [ / pool and "srs": [ /
+/* Writes the same document (same keys, values and order), streamed: each record is written
+ * straight to the stream by the code that builds it for ct_output_json, so the document
+ * never exists in memory and no jansson object is made per record. Not indented: one record a line ({"pools": [ / pool and "srs": [ /
  * each SR's members and "vdis": [ / each VDI / ... / "vms": [ / each VM ...), members
  * separated by ", " and ": ", UTF-8, newline-terminated. Returns 0 or -1 on a write error. */
 int ct_output_write_json(FILE *f, const struct ct_output_pool *p, int n, bool check, time_t now);
@@ -82,6 +84,7 @@ int ct_output_oneshot_load(struct ct_output_oneshot *o, const char *config_path,
 /* Lock / unlock every loaded pool's model (rendering and evaluation happen in between). */
 void ct_output_oneshot_lock(struct ct_output_oneshot *o);
 void ct_output_oneshot_unlock(struct ct_output_oneshot *o);
+/* For a command about to exit: the models are left to the exit (ct_watchset_release_for_exit). */
 void ct_output_oneshot_release(struct ct_output_oneshot *o);
 
 /* JSON values for untrusted text and times, shared by every JSON writer: a string as

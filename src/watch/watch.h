@@ -107,6 +107,9 @@ void ct_watchset_trust(struct ct_watchset *ws, int i, const char *fingerprint);
 /* Stop every thread (cancels blocked calls), join, log out. */
 void ct_watchset_stop(struct ct_watchset *ws);
 void ct_watchset_release(struct ct_watchset *ws);
+/* The same for a process about to exit: the models are left to the exit (freed only in
+ * builds with a leak checker). */
+void ct_watchset_release_for_exit(struct ct_watchset *ws);
 
 /* Make an XAPI session for a pool from its configuration (actions use their own). */
 struct ct_xapi *ct_watch_new_session(const struct ct_pool_conf *pc);

@@ -4,7 +4,12 @@
  * <value> element gives each value a role, chosen by the role of the enclosing value and the
  * current struct member name (envelope -> Value -> ref -> record -> field -> set item ...).
  * A value whose role is "skip" (unknown fields, members chaintop does not keep) is passed
- * over without storing its text or pushing frames.
+ * over without storing its text or pushing frames. Three fast paths (skip_fast,
+ * members_fast, plain_fast) read the common forms (plain tags, plain text, whole members
+ * chaintop skips) straight from the buffer and hand the rest back to the tokenizer at the
+ * byte where they stop, with the state it would have there: they check what it checks, so
+ * no input is accepted or refused differently, whatever the chunking (fuzz/fuzz_decode.c
+ * compares both with libexpat without exceptions for skipped members).
  *
  * The tokenizer is written for the XML XML-RPC uses (elements, attributes it checks and
  * ignores, text, the five predefined entities and character references, an optional UTF-8
@@ -225,12 +230,23 @@ static uint32_t name_hash(const char *s, size_t n)
 	return h;
 }
 
+/* The slot a member name starts from: its length and three of its bytes tell chaintop's
+ * fields apart well enough, and cost nothing next to a hash of every byte (every member of
+ * every record is looked up). */
+static inline uint32_t field_key(const char *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	return ((uint32_t)n * 7u + (unsigned char)s[0] * 3u + (unsigned char)s[n - 1] * 5u +
+		(unsigned char)s[n / 2]) % FIELD_SLOTS;
+}
+
 static void field_init(void)
 {
 	for (int c = 0; c < CT_NCLASSES; c++) {
 		for (size_t i = 0; i < class_fields[c].n; i++) {
 			const struct field *f = &class_fields[c].f[i];
-			uint32_t h = name_hash(f->name, f->len) % FIELD_SLOTS;
+			uint32_t h = field_key(f->name, f->len);
 
 			while (field_slot[c][h])
 				h = (h + 1) % FIELD_SLOTS;
@@ -241,7 +257,7 @@ static void field_init(void)
 
 static const struct field *field_find(enum ct_class c, const char *name, size_t n)
 {
-	uint32_t h = name_hash(name, n) % FIELD_SLOTS;
+	uint32_t h = field_key(name, n);
 
 	while (field_slot[c][h]) {
 		const struct field *f = field_slot[c][h];
@@ -1461,6 +1477,16 @@ static void pi(struct ct_decoder *d, const char *s, size_t n)
 	}
 }
 
+/* What the stack of open elements holds for an element named s[0..k) whose id is id: known
+ * elements by their id, length and last byte (so that aliases such as <i4> and <i8> still
+ * have to match), others (only allowed inside values chaintop skips) by a hash with the top
+ * bit set. */
+static inline uint32_t elem_hash(enum elem id, const char *s, size_t k)
+{
+	return id != E_UNKNOWN ? (uint32_t)id | (uint32_t)k << 8 | (uint32_t)(unsigned char)s[k - 1] << 16 :
+	       name_hash(s, k) | 0x80000000u;
+}
+
 /* The content of one tag, between '<' and '>'. */
 static void tag(struct ct_decoder *d, const char *s, size_t n)
 {
@@ -1503,11 +1529,7 @@ static void tag(struct ct_decoder *d, const char *s, size_t n)
 		}
 		id = elem_id(s, k);
 	}
-	/* known elements are identified by their id, length and last byte (so that aliases
-	 * such as <i4> and <i8> still have to match), others (only allowed inside values
-	 * chaintop skips) by a hash with the top bit set */
-	h = id != E_UNKNOWN ? (uint32_t)id | (uint32_t)k << 8 | (uint32_t)(unsigned char)s[k - 1] << 16 :
-	    name_hash(s, k) | 0x80000000u;
+	h = elem_hash(id, s, k);
 	if (end) {
 		if (d->ntags == 0 || d->tags[d->ntags - 1] != h) {
 			malformed(d, "an end tag that does not match the open element");
@@ -1601,6 +1623,223 @@ static bool only_space(const char *p, size_t n)
 
 static const char bom_bytes[3] = { '\xEF', '\xBB', '\xBF' };
 
+/* ---- fast paths ------------------------------------------------------------------------
+ * Most of a reply is members chaintop does not keep. The two functions below read them in
+ * whole pieces straight from the buffer, and stop, leaving the position and every piece of
+ * decoder state exactly as scan() would have at that byte, at anything that is not in
+ * XAPI's usual form or does not end inside the buffer: scan() then goes on from there, so
+ * the verdict on any input, and the result however the input is chunked, are scan()'s own.
+ * They check what scan() checks in the same place: control characters in skipped text, tag
+ * names and their nesting, the depth limit. */
+
+/* Inside a skipped value (d->skip_until), at a text position: follow plain tags ("<name>",
+ * "</name>", no attributes or white space) and skim the text between them, until the
+ * skipped value ends or something else comes. Returns the new position. */
+static const char *skip_fast(struct ct_decoder *d, const char *p, const char *end)
+{
+	while (d->skip_until && p < end) {
+		const char *q = *p == '<' ? p : memchr(p, '<', (size_t)(end - p));
+		const char *nm, *t;
+		bool close;
+		enum elem id;
+		uint32_t h;
+		size_t k;
+
+		if (!q || q + 2 >= end)
+			return p;
+		close = q[1] == '/';
+		nm = q + 1 + close;
+		for (t = nm; t < end && name_chars[(unsigned char)*t]; t++)
+			;
+		k = (size_t)(t - nm);
+		if (t == end || *t != '>' || k == 0)
+			return p;
+		id = elem_id(nm, k);
+		if (id == E_UNKNOWN && !name_start((unsigned char)nm[0]))
+			return p;
+		if (q > p && has_ctl(p, (size_t)(q - p)))
+			return p;
+		h = elem_hash(id, nm, k);
+		if (close) {
+			if (d->ntags == 0 || d->tags[d->ntags - 1] != h)
+				return p;
+		} else if (d->root_closed || d->ntags >= d->max_depth) {
+			return p;
+		}
+		d->after_cr = false;
+		d->bytes += (unsigned long long)(q - p);
+		d->tag_at = d->bytes;
+		d->bytes += (unsigned long long)(t - q) + 1;
+		p = t + 1;
+		if (!close) {
+			d->tags[d->ntags++] = h;
+			d->depth++;
+		} else if (--d->ntags >= d->skip_until) {
+			d->depth--;
+		} else {
+			on_end(d, id);
+			if (d->ntags == 0)
+				d->root_closed = true;
+		}
+	}
+	return p;
+}
+
+/* Outside skipped values: plain tags of XML-RPC elements and text without references or CRs,
+ * handed to the handlers tag() and scan() would call, in the same order. Stops after a
+ * </member> (members_fast may take the next one), when a value is skipped, and at anything
+ * else. */
+static const char *plain_fast(struct ct_decoder *d, const char *p, const char *end)
+{
+	while (p < end && !d->failed && !d->skip_until) {
+		const char *q, *nm, *t;
+		bool close;
+		enum elem id;
+		uint32_t h;
+		size_t k;
+
+		if (*p != '<') {
+			q = memchr(p, '<', (size_t)(end - p));
+			if (!q || d->ntags == 0 || d->after_cr)
+				return p;
+			if (d->collect) {
+				for (const char *c = p; c < q; c++)
+					if (text_stop[(unsigned char)*c])
+						return p;
+				on_text(d, p, (size_t)(q - p));
+			} else if (has_ctl(p, (size_t)(q - p))) {
+				return p;
+			}
+			d->bytes += (unsigned long long)(q - p);
+			p = q;
+			if (d->failed)
+				return p;
+		}
+		if (p + 2 >= end)
+			return p;
+		close = p[1] == '/';
+		nm = p + 1 + close;
+		for (t = nm; t < end && name_chars[(unsigned char)*t]; t++)
+			;
+		k = (size_t)(t - nm);
+		if (t == end || *t != '>' || k == 0)
+			return p;
+		id = elem_id(nm, k);
+		if (id == E_UNKNOWN)
+			return p;
+		h = elem_hash(id, nm, k);
+		if (close) {
+			if (d->ntags == 0 || d->tags[d->ntags - 1] != h)
+				return p;
+		} else if (d->root_closed || d->ntags >= d->max_depth) {
+			return p;
+		}
+		d->after_cr = false;
+		d->tag_at = d->bytes;
+		d->bytes += (unsigned long long)(t - p) + 1;
+		p = t + 1;
+		if (close) {
+			d->ntags--;
+			on_end(d, id);
+			if (d->ntags == 0)
+				d->root_closed = true;
+			if (id == E_MEMBER)
+				return p;
+		} else {
+			d->seen_root = true;
+			d->tags[d->ntags++] = h;
+			on_start(d, id, nm, (int)k);
+		}
+	}
+	return p;
+}
+
+/* s (a literal) at p? Literals here are 7 to 16 bytes: two overlapping 8-byte compares
+ * rather than a call to memcmp. */
+static inline bool lit_eq(const char *p, const char *end, const char *s, size_t n)
+{
+	uint64_t a, b, x, y;
+
+	if ((size_t)(end - p) < n)
+		return false;
+	if (n < 8)
+		return !memcmp(p, s, n);
+	memcpy(&a, p, 8);
+	memcpy(&b, s, 8);
+	memcpy(&x, p + n - 8, 8);
+	memcpy(&y, s + n - 8, 8);
+	return a == b && x == y;
+}
+
+#define LIT(p, end, s) lit_eq((p), (end), (s), sizeof(s) - 1)
+
+/* Directly inside a record's <struct>, at a '<': the members in XAPI's form
+ * "<member><name>NAME</name><value>...</value></member>" with an ASCII name that needs no
+ * entity. A member chaintop does not keep is read to its end here (its value through
+ * skip_fast); for one it keeps, the name is stored and scan() takes over at its <value>. */
+static const char *members_fast(struct ct_decoder *d, struct frame *f, const char *p, const char *end)
+{
+	while (p < end && !d->failed) {
+		const char *nm = p + sizeof("<member><name>") - 1, *q, *v;
+		size_t nl;
+
+		if (!LIT(p, end, "<member><name>") || nm >= end)
+			return p;
+		q = memchr(nm, '<', (size_t)(end - nm));
+		if (!q || !LIT(q, end, "</name><value"))
+			return p;
+		for (const char *c = nm; c < q; c++)
+			if (text_stop[(unsigned char)*c] || (unsigned char)*c >= 0x80)
+				return p;
+		nl = (size_t)(q - nm);
+		/* <member> and <name>, then <name> closed and <value> opened: as tag() and on_start()
+		 * would refuse them */
+		if (nl > d->max_string || d->ntags + 2 > d->max_depth || d->depth + 2 > d->max_depth)
+			return p;
+		v = q + sizeof("</name>") - 1;
+		/* <member> opened, <name> read */
+		d->tags[d->ntags++] = elem_hash(E_MEMBER, "member", 6);
+		d->depth++;
+		f->name.len = 0;
+		ct_sb_add(&f->name, nm, nl);
+		f->has_name = true;
+		d->after_cr = false;
+		d->tag_at = d->bytes + (unsigned long long)(q - p);
+		d->bytes += (unsigned long long)(v - p);
+		p = v;
+		if (field_find(f->obj->cls, nm, nl))
+			return p;
+		/* a member chaintop skips: its <value> (or <value/>) */
+		if (LIT(p, end, "<value/>")) {
+			d->tag_at = d->bytes;
+			d->bytes += sizeof("<value/>") - 1;
+			p += sizeof("<value/>") - 1;
+		} else if (LIT(p, end, "<value>")) {
+			d->tag_at = d->bytes;
+			d->bytes += sizeof("<value>") - 1;
+			p += sizeof("<value>") - 1;
+			d->tags[d->ntags++] = elem_hash(E_VALUE, "value", 5);
+			d->depth++;
+			d->skip_until = d->depth;
+			d->collect = false;
+			p = skip_fast(d, p, end);
+			if (d->skip_until || d->failed)
+				return p;
+		} else {
+			return p;
+		}
+		if (!LIT(p, end, "</member>"))
+			return p;
+		d->tag_at = d->bytes;
+		d->bytes += sizeof("</member>") - 1;
+		p += sizeof("</member>") - 1;
+		d->ntags--;
+		d->depth--;
+	}
+	return p;
+}
+
+
 static void scan(struct ct_decoder *d, const char *p, size_t n)
 {
 	const char *end = p + n;
@@ -1621,6 +1860,23 @@ static void scan(struct ct_decoder *d, const char *p, size_t n)
 		case TS_TEXT: {
 			const char *q;
 
+			/* the fast paths, as long as one of them gets on */
+			for (;;) {
+				const char *from = p;
+				struct frame *f = top(d);
+
+				if (d->skip_until)
+					p = skip_fast(d, p, end);
+				else if (*p == '<' && f && f->role == R_RECORD && f->kind == 'S' &&
+					 f->obj && d->depth == f->depth + 1)
+					p = members_fast(d, f, p, end);
+				else
+					p = plain_fast(d, p, end);
+				if (p == from || p == end || d->failed)
+					break;
+			}
+			if (p == end || d->failed)
+				break;
 			if (d->collect && !d->skip_until) {
 				if (d->after_cr && *p == '\n') {   /* CR LF -> LF */
 					p++;

@@ -1068,6 +1068,126 @@ START_TEST(xml_conformance)
 }
 END_TEST
 
+/* The fast paths (whole members skipped from the buffer, plain tags and text straight to the
+ * handlers) against the tokenizer alone: fed one byte at a time, no fast path ever has a
+ * whole tag in hand, so every chunking must give what the whole reply gives, on members
+ * in every form (typed, empty, nested, with attributes, references, CRs, non-ASCII, in kept
+ * and in skipped members), and refuse the same ill-formed replies. */
+#define FP_REC(fields) HEAD "<struct><member><name>OpaqueRef:v1</name><value><struct>" fields \
+	"</struct></value></member><member><name>OpaqueRef:v2</name><value><struct>" \
+	M("uuid", "u2") "</struct></value></member></struct>" TAIL
+
+static char *vdi_text(const struct ct_vdi *v)
+{
+	struct ct_sb sb;
+
+	ct_sb_init(&sb);
+	ct_sb_addf(&sb, "%s|%s|%s|%s|%lld|%lld|%d|%d|%d|%lld|", v->o.uuid ? v->o.uuid : "-",
+		   v->name_label ? v->name_label : "-", v->name_description ? v->name_description : "-",
+		   v->sr ? v->sr : "-", (long long)v->virtual_size, (long long)v->physical_utilisation,
+		   v->managed, v->is_a_snapshot, (int)v->type, (long long)v->snapshot_time);
+	for (size_t i = 0; i < v->vbds.n; i++)
+		ct_sb_addf(&sb, "vbd=%s|", v->vbds.v[i]);
+	for (size_t i = 0; i < v->sm_config.n; i++)
+		ct_sb_addf(&sb, "sm:%s=%s|", v->sm_config.k[i], v->sm_config.v[i]);
+	for (size_t i = 0; i < v->current_operations.n; i++)
+		ct_sb_addf(&sb, "op=%s|", v->current_operations.v[i]);
+	return ct_sb_detach(&sb);
+}
+
+static int fp_decode(const char *xml, size_t chunk, char **out, struct ct_err *e)
+{
+	struct coll c = { .n = 0 };
+	struct ct_decoder *d = ct_decoder_new(CT_DEC_RECORDS, CT_VDI, collect, &c);
+	int rc;
+
+	*out = NULL;
+	ct_err_init(e);
+	rc = feed(d, xml, strlen(xml), chunk, e);
+	if (rc == 0) {
+		struct ct_obj *v1 = coll_find(&c, "OpaqueRef:v1");
+
+		ck_assert_int_eq(c.n, 2);
+		ck_assert_ptr_nonnull(v1);
+		*out = vdi_text((const struct ct_vdi *)v1);
+	}
+	coll_release(&c);
+	ct_decoder_free(d);
+	return rc;
+}
+
+START_TEST(fast_paths_match_tokenizer)
+{
+	static const struct {
+		const char *xml, *want;
+	} good[] = {
+		{ FP_REC(M("uuid", "u1") M("allowed_operations", "<array><data><value>clone</value>"
+		  "<value/></data></array>") M("name_label", "<string>disk &amp; one</string>")
+		  M("location", "") M("xenstore_data", "<struct>" M("a&lt;b", "x\r\ny") "</struct>")
+		  M("virtual_size", "<int>42</int>") M("physical_utilisation", "7")
+		  M("managed", "<boolean>1</boolean>") M("type", "user") M("SR", "OpaqueRef:s")
+		  M("VBDs", "<array><data><value>OpaqueRef:b1</value><value><string>OpaqueRef:b2"
+		  "</string></value></data></array>")
+		  M("sm_config", "<struct>" M("vhd-parent", "p") M("k\xc3\xa9", "v\r") "</struct>")
+		  M("current_operations", "<struct>" M("t1", "destroy") "</struct>")
+		  M("snapshot_time", "<dateTime.iso8601>20240102T03:04:05Z</dateTime.iso8601>")
+		  "<member><name>other</name><value/></member>"
+		  "<member><name>tags</name><value><array lang=\"x\"><data></data></array></value></member>"
+		  M("name_description", "caf\xc3\xa9\r") M("na\xc3\xafve", "<struct><member><name>x"
+		  "</name><value><array><data><value><struct></struct></value></data></array></value>"
+		  "</member></struct>")),
+		  "u1|disk & one|caf\xc3\xa9\n|OpaqueRef:s|42|7|1|0|1|1704164645|vbd=OpaqueRef:b1|"
+		  "vbd=OpaqueRef:b2|sm:vhd-parent=p|sm:k\xc3\xa9=v\n|op=destroy|" },
+		/* white space between the tags, as a pretty-printing proxy might send */
+		{ FP_REC("\n <member>\n  <name>uuid</name>\n  <value>u1</value>\n </member>\n"
+		  " <member> <name>xenstore_data</name> <value> <struct> </struct> </value> </member>"
+		  " <member><name>name_label</name><value>l</value></member>\n"),
+		  "u1|l|-|-|0|0|0|0|1|0|" },
+	};
+	static const char *const bad[] = {
+		FP_REC(M("xenstore_data", "<struct></array>")),        /* skipped, mismatched */
+		FP_REC(M("xenstore_data", "<struct><member></struct>")),
+		FP_REC(M("xenstore_data", "a\x01 b")),                  /* a control, skipped */
+		FP_REC(M("name_\x01label", "x")),                       /* in a member name */
+		FP_REC(M("location", "x</valu")),                       /* an unclosed skipped value */
+		FP_REC(M("name_label", "a<b")),
+		FP_REC("<member><name>x</name><value>1</value></membre>"),
+		FP_REC("<member><name>uuid</name><value>u</value></member></member>"),
+		FP_REC(M("VBDs", "<array><data><value>a</value></data></array></array>")),
+		FP_REC(M("xenstore_data", "<1x></1x>")),
+	};
+	struct ct_err e;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		size_t len = strlen(good[i].xml);
+		char *whole = NULL;
+
+		ck_assert_msg(fp_decode(good[i].xml, 0, &whole, &e) == 0, "good %zu: %s", i, e.msg);
+		ck_assert_msg(!strcmp(whole, good[i].want), "good %zu: %s", i, whole);
+		for (size_t chunk = 1; chunk <= len; chunk += 1 + chunk / 16) {
+			char *part = NULL;
+
+			ck_assert_msg(fp_decode(good[i].xml, chunk, &part, &e) == 0, "good %zu, chunk %zu: %s",
+				      i, chunk, e.msg);
+			ck_assert_msg(!strcmp(part, whole), "good %zu, chunk %zu: %s", i, chunk, part);
+			free(part);
+		}
+		free(whole);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t len = strlen(bad[i]);
+
+		for (size_t chunk = 0; chunk <= len; chunk += 1 + chunk / 16) {
+			char *out = NULL;
+
+			ck_assert_msg(fp_decode(bad[i], chunk, &out, &e) == -1, "bad %zu accepted with chunk %zu",
+				      i, chunk);
+			ck_assert_int_eq(e.code, CT_E_PROTO);
+		}
+	}
+}
+END_TEST
+
 /* The kinds of ordinary calls (issue 11 item 2): a string, a set of strings, and a reply
  * nested 180,000 deep, which xmlrpc-c could not free without overflowing the stack. */
 START_TEST(string_and_set_values)
@@ -1148,6 +1268,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, mutations_never_crash);
 	tcase_add_test(tc, nul_in_field_name);
 	tcase_add_test(tc, xml_conformance);
+	tcase_add_test(tc, fast_paths_match_tokenizer);
 	tcase_add_test(tc, string_and_set_values);
 	suite_add_tcase(s, tc);
 	return s;

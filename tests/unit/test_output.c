@@ -262,6 +262,88 @@ START_TEST(json_stream)
 }
 END_TEST
 
+/* The streaming writer escapes strings itself: names full of what JSON must escape (every
+ * control character, quotes, backslashes) or must not (slash, DEL, UTF-8 of every length,
+ * U+2028), and invalid UTF-8 as XAPI may send it (a lone continuation byte, an overlong
+ * form, a surrogate, a byte no UTF-8 holds, a sequence cut short). Each VDI's line must be
+ * exactly jansson's encoding of the same record, and parse back to the expected name. */
+static const char *const edge_names[] = {
+	"\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15"
+	"\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f end",
+	"quote \" backslash \\ both \\\" slash / del \x7f",
+	"\"", "\\", "",
+	"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xbe line\xe2\x80\xa8sep",
+	"lone \x80 continuation",
+	"overlong \xc0\x80",
+	"surrogate \xed\xa0\x80",
+	"bad \xf5\x80\x80\x80 lead",
+	"cut \xe2\x82",
+};
+
+START_TEST(json_escaping)
+{
+	struct fx fx;
+	struct ct_chain_report rep;
+	struct ct_output_pool pool = { .name = "esc \"pool\"\n", .connected = true, .state = "connected" };
+	const size_t n_names = sizeof(edge_names) / sizeof(edge_names[0]);
+	struct ct_sr *sr;
+	json_t *whole, *vdis, *parsed;
+	json_error_t je;
+	size_t checked = 0;
+	FILE *f;
+
+	fx_init(&fx);
+	sr = fx_sr(&fx, "sr \x01 \"x\"", "nfs", 1024 * FX_GIB, 100 * FX_GIB);
+	for (size_t i = 0; i < n_names; i++) {
+		struct ct_vm *vm = fx_vm(&fx, edge_names[i]);
+
+		fx_vbd(&fx, vm, fx_vdi(&fx, sr, edge_names[i], NULL), "0");
+	}
+	ck_assert_int_eq(ct_chain_eval(&fx.m, &fx.c, &fx.pc, NOW, NULL, &rep), 0);
+	pool.model = &fx.m;
+	pool.report = &rep;
+
+	f = mem();
+	ck_assert_int_eq(ct_output_write_json(f, &pool, 1, true, NOW), 0);
+	fclose(f);
+	parsed = json_loads(buf, 0, &je);
+	ck_assert_msg(parsed != NULL, "invalid JSON at line %d: %s", je.line, je.text);
+	whole = ct_output_json(&pool, 1, true, NOW);
+	ck_assert(json_equal(parsed, whole));
+	vdis = json_object_get(json_array_get(json_object_get(json_array_get(
+		json_object_get(whole, "pools"), 0), "srs"), 0), "vdis");
+	ck_assert_uint_eq(json_array_size(vdis), n_names);
+
+	/* byte for byte: each VDI, on its own line, is jansson's dump of that VDI */
+	for (size_t i = 0; i < json_array_size(vdis); i++) {
+		char *want = json_dumps(json_array_get(vdis, i),
+					JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+		char *at = strstr(buf, want);
+
+		if (at && at > buf && at[-1] == '\n' && strchr(",]\n", at[strlen(want)]))
+			checked++;
+		free(want);
+	}
+	ck_assert_uint_eq(checked, n_names);
+
+	/* valid names come back as they were; invalid ones in ct_sanitize's form */
+	for (size_t i = 0; i < n_names; i++) {
+		char san_buf[4096];
+		json_t *j = json_string(edge_names[i]);
+		const char *want = j ? edge_names[i] : ct_sanitize(edge_names[i], san_buf, sizeof(san_buf));
+
+		ck_assert_msg(find_by_name(vdis, want) != NULL, "name %zu not found", i);
+		json_decref(j);
+	}
+	ck_assert(json_string_value(json_object_get(json_array_get(json_object_get(parsed, "pools"),
+								   0), "name")) != NULL);
+	json_decref(parsed);
+	json_decref(whole);
+	ct_chain_report_release(&rep);
+	fx_release(&fx);
+}
+END_TEST
+
 START_TEST(json_write_error)
 {
 	FILE *f = fopen("/dev/full", "w");
@@ -431,6 +513,7 @@ int main(void)
 	tcase_add_test(tc, json_shape);
 	tcase_add_test(tc, json_check);
 	tcase_add_test(tc, json_stream);
+	tcase_add_test(tc, json_escaping);
 	tcase_add_test(tc, json_write_error);
 	tcase_add_test(tc, nagios);
 	tcase_add_test(tc, prometheus);
