@@ -60,16 +60,6 @@ static char *obj_label(const char *name, const char *uuid)
 	return ct_xasprintf("'%s' (%s)", san(name, nb, sizeof(nb)), ct_short_uuid(uuid, ub));
 }
 
-static const char *vdi_type_name(enum ct_vdi_type t)
-{
-	static const char *names[] = { "system", "user", "ephemeral", "suspend", "crashdump",
-				       "ha_statefile", "metadata", "redo_log", "rrd", "pvs_cache",
-				       "cbt_metadata", "unknown" };
-	if ((int)t < 0 || (size_t)t >= sizeof(names) / sizeof(names[0]))
-		return "unknown";
-	return names[t];
-}
-
 /* "40d", "14d", "3d 4h", then ct_format_duration below a day. */
 static void fmt_age(long long secs, char *buf, size_t len)
 {
@@ -618,7 +608,7 @@ static char *disk_keep_reason(struct ct_model *m, struct ct_owner_ctx *ox,
 		return ct_xstrdup("it is a base copy (managed = false): the GC owns it");
 	if (suspend ? v->type != CT_VDI_SUSPEND : !type_prunable(v->type))
 		return ct_xasprintf("it is a %s VDI: chaintop never deletes those",
-				    vdi_type_name(v->type));
+				    ct_vdi_type_name(v->type));
 	if (!suspend && !v->is_a_snapshot)
 		return ct_xstrdup("it is not a snapshot disk (is_a_snapshot is false), so it may "
 				  "be someone's live disk");
@@ -1366,7 +1356,7 @@ static void check_vdi(struct exec *ex, const struct ct_prune_cand *c,
 	}
 	if (d->suspend ? v->type != CT_VDI_SUSPEND : !type_prunable(v->type)) {
 		f->v = V_REFUSE;
-		f->why = ct_xasprintf("it is a %s VDI", vdi_type_name(v->type));
+		f->why = ct_xasprintf("it is a %s VDI", ct_vdi_type_name(v->type));
 		goto out;
 	}
 	owner = ct_vdi_owner(v, ex->o->cfg, &job);

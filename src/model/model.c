@@ -16,6 +16,7 @@
  * changes with each put or delete. */
 #include "model/model.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,9 +24,9 @@
 /* ---- names ---------------------------------------------------------------------------- */
 
 static const char *const class_names[CT_NCLASSES] = {
-	[CT_POOL] = "pool", [CT_HOST] = "host", [CT_SR] = "SR", [CT_VDI] = "VDI", [CT_VM] = "VM",
-	[CT_VBD] = "VBD", [CT_PBD] = "PBD", [CT_TASK] = "task", [CT_MESSAGE] = "message",
-	[CT_POOL_UPDATE] = "pool_update",
+#define CT_X_CLASS(id, st, name) [CT_##id] = name,
+	CT_CLASSES(CT_X_CLASS)
+#undef CT_X_CLASS
 };
 
 const char *ct_class_name(enum ct_class c)
@@ -35,38 +36,74 @@ const char *ct_class_name(enum ct_class c)
 	return class_names[c];
 }
 
-int ct_class_from_name(const char *name)
+/* Position of s in names[0..n), case-insensitive, or -1. */
+static int name_index(const char *const *names, int n, const char *s)
 {
-	if (!name)
+	if (!s)
 		return -1;
-	for (int i = 0; i < CT_NCLASSES; i++)
-		if (!strcasecmp(name, class_names[i]))
+	for (int i = 0; i < n; i++)
+		if (!strcasecmp(s, names[i]))
 			return i;
 	return -1;
 }
 
+int ct_class_from_name(const char *name)
+{
+	return name_index(class_names, CT_NCLASSES, name);
+}
+
+#define CT_X_NAME(id, name) name,
+#define NAMES(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static const char *const vdi_type_names[] = { CT_VDI_TYPES(CT_X_NAME) };
+static const char *const power_state_names[] = { CT_POWER_STATES(CT_X_NAME) };
+static const char *const vbd_type_names[] = { CT_VBD_TYPES(CT_X_NAME) };
+static const char *const task_status_names[] = { CT_TASK_STATUSES(CT_X_NAME) };
+
+/* The enum's name, or `other` for its unknown value and anything out of range. */
+static const char *enum_name(const char *const *names, int n, int v, const char *other)
+{
+	return v >= 0 && v < n ? names[v] : other;
+}
+
+const char *ct_vdi_type_name(enum ct_vdi_type t)
+{
+	return enum_name(vdi_type_names, NAMES(vdi_type_names), (int)t, "unknown");
+}
+
+int ct_vdi_type_from_name(const char *s)
+{
+	return name_index(vdi_type_names, NAMES(vdi_type_names), s);
+}
+
 const char *ct_power_state_name(enum ct_power_state p)
 {
-	switch (p) {
-	case CT_POWER_HALTED: return "Halted";
-	case CT_POWER_PAUSED: return "Paused";
-	case CT_POWER_RUNNING: return "Running";
-	case CT_POWER_SUSPENDED: return "Suspended";
-	case CT_POWER_UNKNOWN: break;
-	}
-	return "Unknown";
+	return enum_name(power_state_names, NAMES(power_state_names), (int)p, "Unknown");
+}
+
+int ct_power_state_from_name(const char *s)
+{
+	return name_index(power_state_names, NAMES(power_state_names), s);
+}
+
+const char *ct_vbd_type_name(enum ct_vbd_type t)
+{
+	return enum_name(vbd_type_names, NAMES(vbd_type_names), (int)t, "unknown");
+}
+
+int ct_vbd_type_from_name(const char *s)
+{
+	return name_index(vbd_type_names, NAMES(vbd_type_names), s);
 }
 
 const char *ct_task_status_name(enum ct_task_status s)
 {
-	switch (s) {
-	case CT_TASK_PENDING: return "pending";
-	case CT_TASK_SUCCESS: return "success";
-	case CT_TASK_FAILURE: return "failure";
-	case CT_TASK_CANCELLING: return "cancelling";
-	case CT_TASK_CANCELLED: return "cancelled";
-	}
-	return "unknown";
+	return enum_name(task_status_names, NAMES(task_status_names), (int)s, "unknown");
+}
+
+int ct_task_status_from_name(const char *s)
+{
+	return name_index(task_status_names, NAMES(task_status_names), s);
 }
 
 bool ct_ref_is_null(const char *ref)
@@ -76,22 +113,67 @@ bool ct_ref_is_null(const char *ref)
 
 /* ---- records -------------------------------------------------------------------------- */
 
+/* The field tables, from the class lists of model.h: uuid (in the header) first. FIELD
+ * reads the struct of the table being defined from REC. */
+#define FIELD(kind, member, name) \
+	{ name, CT_F_##kind, sizeof(name) - 1, offsetof(REC, member) },
+#define UUID_FIELD { "uuid", CT_F_STR, 4, offsetof(struct ct_obj, uuid) },
+
+#define REC struct ct_pool
+static const struct ct_field pool_fields[] = { UUID_FIELD CT_POOL_FIELDS(FIELD) };
+#undef REC
+#define REC struct ct_host
+static const struct ct_field host_fields[] = { UUID_FIELD CT_HOST_FIELDS(FIELD) };
+#undef REC
+#define REC struct ct_sr
+static const struct ct_field sr_fields[] = { UUID_FIELD CT_SR_FIELDS(FIELD) };
+#undef REC
+#define REC struct ct_vdi
+static const struct ct_field vdi_fields[] = { UUID_FIELD CT_VDI_FIELDS(FIELD) };
+#undef REC
+#define REC struct ct_vm
+static const struct ct_field vm_fields[] = { UUID_FIELD CT_VM_FIELDS(FIELD) };
+#undef REC
+#define REC struct ct_vbd
+static const struct ct_field vbd_fields[] = { UUID_FIELD CT_VBD_FIELDS(FIELD) };
+#undef REC
+#define REC struct ct_pbd
+static const struct ct_field pbd_fields[] = { UUID_FIELD CT_PBD_FIELDS(FIELD) };
+#undef REC
+#define REC struct ct_task
+static const struct ct_field task_fields[] = { UUID_FIELD CT_TASK_FIELDS(FIELD) };
+#undef REC
+#define REC struct ct_message
+static const struct ct_field message_fields[] = { UUID_FIELD CT_MESSAGE_FIELDS(FIELD) };
+#undef REC
+#define REC struct ct_pool_update
+static const struct ct_field pool_update_fields[] = { UUID_FIELD CT_POOL_UPDATE_FIELDS(FIELD) };
+#undef REC
+
+static const struct {
+	const struct ct_field *f;
+	size_t n;
+	size_t size;
+} classes[CT_NCLASSES] = {
+#define CT_X_CLASS(id, st, name) \
+	[CT_##id] = { st##_fields, sizeof(st##_fields) / sizeof(st##_fields[0]), sizeof(struct ct_##st) },
+	CT_CLASSES(CT_X_CLASS)
+#undef CT_X_CLASS
+};
+
+const struct ct_field *ct_class_fields(enum ct_class c, size_t *n)
+{
+	if ((int)c < 0 || c >= CT_NCLASSES) {
+		*n = 0;
+		return NULL;
+	}
+	*n = classes[c].n;
+	return classes[c].f;
+}
+
 static size_t class_size(enum ct_class c)
 {
-	switch (c) {
-	case CT_POOL: return sizeof(struct ct_pool);
-	case CT_HOST: return sizeof(struct ct_host);
-	case CT_SR: return sizeof(struct ct_sr);
-	case CT_VDI: return sizeof(struct ct_vdi);
-	case CT_VM: return sizeof(struct ct_vm);
-	case CT_VBD: return sizeof(struct ct_vbd);
-	case CT_PBD: return sizeof(struct ct_pbd);
-	case CT_TASK: return sizeof(struct ct_task);
-	case CT_MESSAGE: return sizeof(struct ct_message);
-	case CT_POOL_UPDATE: return sizeof(struct ct_pool_update);
-	case CT_NCLASSES: break;
-	}
-	return 0;
+	return (int)c < 0 || c >= CT_NCLASSES ? 0 : classes[c].size;
 }
 
 struct ct_obj *ct_obj_new(enum ct_class c)
@@ -101,15 +183,14 @@ struct ct_obj *ct_obj_new(enum ct_class c)
 		ct_fatal("ct_obj_new: invalid record class %d", (int)c);
 	struct ct_obj *o = ct_xcalloc(1, sz);
 	o->cls = c;
-	switch (c) {
-	case CT_VM:
-		((struct ct_vm *)o)->power_state = CT_POWER_UNKNOWN;
-		break;
-	case CT_VDI:
-		((struct ct_vdi *)o)->type = CT_VDI_USER;
-		break;
-	default:
-		break;
+	/* what a field XAPI did not send reads as: zero, but for these two enums */
+	for (size_t i = 0; i < classes[c].n; i++) {
+		void *p = (char *)o + classes[c].f[i].off;
+
+		if (classes[c].f[i].kind == CT_F_POWER)
+			*(enum ct_power_state *)p = CT_POWER_UNKNOWN;
+		else if (classes[c].f[i].kind == CT_F_VDITYPE)
+			*(enum ct_vdi_type *)p = CT_VDI_USER;
 	}
 	return o;
 }
@@ -118,113 +199,22 @@ void ct_obj_free(struct ct_obj *o)
 {
 	if (!o)
 		return;
-	switch (o->cls) {
-	case CT_POOL: {
-		struct ct_pool *p = (struct ct_pool *)o;
-		free(p->name_label);
-		free(p->master);
-		free(p->default_sr);
-		ct_map_release(&p->other_config);
-		break;
-	}
-	case CT_HOST: {
-		struct ct_host *h = (struct ct_host *)o;
-		free(h->name_label);
-		free(h->hostname);
-		free(h->address);
-		ct_map_release(&h->software_version);
-		break;
-	}
-	case CT_SR: {
-		struct ct_sr *s = (struct ct_sr *)o;
-		free(s->name_label);
-		free(s->name_description);
-		free(s->type);
-		free(s->content_type);
-		ct_map_release(&s->sm_config);
-		ct_map_release(&s->other_config);
-		ct_strset_release(&s->vdis);
-		ct_strset_release(&s->pbds);
-		break;
-	}
-	case CT_VDI: {
-		struct ct_vdi *v = (struct ct_vdi *)o;
-		free(v->name_label);
-		free(v->name_description);
-		free(v->sr);
-		ct_strset_release(&v->vbds);
-		free(v->snapshot_of);
-		free(v->on_boot);
-		ct_strset_release(&v->snapshots);
-		ct_map_release(&v->sm_config);
-		ct_map_release(&v->other_config);
-		ct_strset_release(&v->current_operations);
-		break;
-	}
-	case CT_VM: {
-		struct ct_vm *v = (struct ct_vm *)o;
-		free(v->name_label);
-		free(v->name_description);
-		free(v->snapshot_of);
-		ct_strset_release(&v->snapshots);
-		ct_strset_release(&v->vbds);
-		ct_map_release(&v->other_config);
-		ct_strset_release(&v->tags);
-		free(v->resident_on);
-		free(v->suspend_vdi);
-		ct_strset_release(&v->current_operations);
-		ct_map_release(&v->blocked_operations);
-		break;
-	}
-	case CT_VBD: {
-		struct ct_vbd *b = (struct ct_vbd *)o;
-		free(b->vm);
-		free(b->vdi);
-		free(b->userdevice);
-		free(b->device);
-		break;
-	}
-	case CT_PBD: {
-		struct ct_pbd *b = (struct ct_pbd *)o;
-		free(b->host);
-		free(b->sr);
-		break;
-	}
-	case CT_TASK: {
-		struct ct_task *t = (struct ct_task *)o;
-		free(t->name_label);
-		free(t->name_description);
-		free(t->result);
-		ct_strset_release(&t->error_info);
-		ct_map_release(&t->other_config);
-		free(t->resident_on);
-		break;
-	}
-	case CT_MESSAGE: {
-		struct ct_message *msg = (struct ct_message *)o;
-		free(msg->name);
-		free(msg->cls);
-		free(msg->obj_uuid);
-		free(msg->body);
-		break;
-	}
-	case CT_POOL_UPDATE: {
-		struct ct_pool_update *u = (struct ct_pool_update *)o;
-		free(u->name_label);
-		free(u->vdi);
-		break;
-	}
-	case CT_NCLASSES:
-		break;
+	if ((int)o->cls >= 0 && o->cls < CT_NCLASSES) {
+		for (size_t i = 0; i < classes[o->cls].n; i++) {
+			const struct ct_field *f = &classes[o->cls].f[i];
+			void *p = (char *)o + f->off;
+
+			switch ((enum ct_field_kind)f->kind) {
+			case CT_F_STR: free(*(char **)p); break;
+			case CT_F_SET: case CT_F_MAPVALS: ct_strset_release(p); break;
+			case CT_F_MAP: ct_map_release(p); break;
+			default: break;
+			}
+		}
 	}
 	free(o->ref);
-	free(o->uuid);
 	free(o);
 }
-
-#define DUPS(f) (d->f = ct_xstrdup(s->f))
-#define DUPMAP(f) (memset(&d->f, 0, sizeof(d->f)), ct_map_copy(&d->f, &s->f))
-#define DUPSET(f) (memset(&d->f, 0, sizeof(d->f)), ct_strset_copy(&d->f, &s->f))
 
 struct ct_obj *ct_obj_dup(const struct ct_obj *o)
 {
@@ -237,88 +227,29 @@ struct ct_obj *ct_obj_dup(const struct ct_obj *o)
 	/* Scalars by value first, then every owned pointer replaced by its own copy. */
 	memcpy(n, o, sz);
 	n->ref = ct_xstrdup(o->ref);
-	n->uuid = ct_xstrdup(o->uuid);
-	switch (o->cls) {
-	case CT_POOL: {
-		const struct ct_pool *s = (const struct ct_pool *)o;
-		struct ct_pool *d = (struct ct_pool *)n;
-		DUPS(name_label); DUPS(master); DUPS(default_sr);
-		DUPMAP(other_config);
-		break;
-	}
-	case CT_HOST: {
-		const struct ct_host *s = (const struct ct_host *)o;
-		struct ct_host *d = (struct ct_host *)n;
-		DUPS(name_label); DUPS(hostname); DUPS(address);
-		DUPMAP(software_version);
-		break;
-	}
-	case CT_SR: {
-		const struct ct_sr *s = (const struct ct_sr *)o;
-		struct ct_sr *d = (struct ct_sr *)n;
-		DUPS(name_label); DUPS(name_description); DUPS(type); DUPS(content_type);
-		DUPMAP(sm_config); DUPMAP(other_config);
-		DUPSET(vdis); DUPSET(pbds);
-		break;
-	}
-	case CT_VDI: {
-		const struct ct_vdi *s = (const struct ct_vdi *)o;
-		struct ct_vdi *d = (struct ct_vdi *)n;
-		DUPS(name_label); DUPS(name_description); DUPS(sr); DUPS(snapshot_of); DUPS(on_boot);
-		DUPSET(vbds); DUPSET(snapshots); DUPSET(current_operations);
-		DUPMAP(sm_config); DUPMAP(other_config);
-		break;
-	}
-	case CT_VM: {
-		const struct ct_vm *s = (const struct ct_vm *)o;
-		struct ct_vm *d = (struct ct_vm *)n;
-		DUPS(name_label); DUPS(name_description); DUPS(snapshot_of);
-		DUPS(resident_on); DUPS(suspend_vdi);
-		DUPSET(snapshots); DUPSET(vbds); DUPSET(tags); DUPSET(current_operations);
-		DUPMAP(other_config); DUPMAP(blocked_operations);
-		break;
-	}
-	case CT_VBD: {
-		const struct ct_vbd *s = (const struct ct_vbd *)o;
-		struct ct_vbd *d = (struct ct_vbd *)n;
-		DUPS(vm); DUPS(vdi); DUPS(userdevice); DUPS(device);
-		break;
-	}
-	case CT_PBD: {
-		const struct ct_pbd *s = (const struct ct_pbd *)o;
-		struct ct_pbd *d = (struct ct_pbd *)n;
-		DUPS(host); DUPS(sr);
-		break;
-	}
-	case CT_TASK: {
-		const struct ct_task *s = (const struct ct_task *)o;
-		struct ct_task *d = (struct ct_task *)n;
-		DUPS(name_label); DUPS(name_description); DUPS(result); DUPS(resident_on);
-		DUPSET(error_info);
-		DUPMAP(other_config);
-		break;
-	}
-	case CT_MESSAGE: {
-		const struct ct_message *s = (const struct ct_message *)o;
-		struct ct_message *d = (struct ct_message *)n;
-		DUPS(name); DUPS(cls); DUPS(obj_uuid); DUPS(body);
-		break;
-	}
-	case CT_POOL_UPDATE: {
-		const struct ct_pool_update *s = (const struct ct_pool_update *)o;
-		struct ct_pool_update *d = (struct ct_pool_update *)n;
-		DUPS(name_label); DUPS(vdi);
-		break;
-	}
-	case CT_NCLASSES:
-		break;
+	for (size_t i = 0; i < classes[o->cls].n; i++) {
+		const struct ct_field *f = &classes[o->cls].f[i];
+		const void *sp = (const char *)o + f->off;
+		void *dp = (char *)n + f->off;
+
+		switch ((enum ct_field_kind)f->kind) {
+		case CT_F_STR:
+			*(char **)dp = ct_xstrdup(*(char *const *)sp);
+			break;
+		case CT_F_SET: case CT_F_MAPVALS:
+			memset(dp, 0, sizeof(struct ct_strset));
+			ct_strset_copy(dp, sp);
+			break;
+		case CT_F_MAP:
+			memset(dp, 0, sizeof(struct ct_map));
+			ct_map_copy(dp, sp);
+			break;
+		default:
+			break;
+		}
 	}
 	return n;
 }
-
-#undef DUPS
-#undef DUPMAP
-#undef DUPSET
 
 /* ---- hashing -------------------------------------------------------------------------- */
 
