@@ -8,6 +8,7 @@
 
 #include "jobs/backup.h"
 #include "jobs/prune.h"
+#include "lib/htab.h"
 #include "lib/util.h"
 #include "watch/watch.h"
 #include "xapi/xapi.h"
@@ -294,61 +295,36 @@ static char *chain_text(struct ct_model *m, const struct ct_vdi *v)
 struct refset {
 	const struct ct_vdi **v;       /* insertion order */
 	int n, cap;
-	const struct ct_vdi **slot;    /* open addressing on the pointer, nslot a power of 2 */
-	size_t nslot;
+	struct ct_htab at;             /* pointer hash -> index in v */
 };
-
-static size_t refset_hash(const struct ct_vdi *v, size_t nslot)
-{
-	uintptr_t x = (uintptr_t)v;
-
-	x ^= x >> 17;
-	x *= (uintptr_t)0x9e3779b97f4a7c15ULL;
-	return (size_t)(x >> 7) & (nslot - 1);
-}
 
 static bool refset_has(const struct refset *s, const struct ct_vdi *v)
 {
-	if (!s->nslot)
-		return false;
-	for (size_t h = refset_hash(v, s->nslot); s->slot[h]; h = (h + 1) & (s->nslot - 1))
-		if (s->slot[h] == v)
+	struct ct_hprobe p;
+	long i;
+
+	for (ct_htab_probe(&s->at, ct_hash_ptr(v), &p); (i = ct_htab_next(&s->at, &p)) >= 0;)
+		if (s->v[i] == v)
 			return true;
 	return false;
 }
 
 static void refset_add(struct refset *s, const struct ct_vdi *v)
 {
-	size_t h;
-
 	if (refset_has(s, v))
 		return;
-	if ((size_t)(s->n + 1) * 2 > s->nslot) {
-		size_t ns = s->nslot ? s->nslot * 2 : 16;
-
-		free(s->slot);
-		s->slot = ct_xcalloc(ns, sizeof(*s->slot));
-		s->nslot = ns;
-		for (int i = 0; i < s->n; i++) {
-			for (h = refset_hash(s->v[i], ns); s->slot[h]; h = (h + 1) & (ns - 1))
-				;
-			s->slot[h] = s->v[i];
-		}
-	}
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 8;
 		s->v = ct_xrealloc(s->v, (size_t)s->cap * sizeof(*s->v));
 	}
+	ct_htab_add(&s->at, ct_hash_ptr(v), (uint32_t)s->n);
 	s->v[s->n++] = v;
-	for (h = refset_hash(v, s->nslot); s->slot[h]; h = (h + 1) & (s->nslot - 1))
-		;
-	s->slot[h] = v;
 }
 
 static void refset_release(struct refset *s)
 {
 	free(s->v);
-	free(s->slot);
+	ct_htab_release(&s->at);
 	memset(s, 0, sizeof(*s));
 }
 

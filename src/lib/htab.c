@@ -5,32 +5,32 @@
 
 #include "lib/util.h"
 
+void ct_htab_init(struct ct_htab *t, size_t ksize)
+{
+	memset(t, 0, sizeof(*t));
+	t->ksize = ksize;
+}
+
 void ct_htab_release(struct ct_htab *t)
 {
 	free(t->s);
-	memset(t, 0, sizeof(*t));
+	free(t->keys);
+	ct_htab_init(t, t->ksize);
 }
 
-/* Slots for n entries at load at most 1/2: a power of two above 2n, at least 16. */
-static void size_for(size_t n, size_t *slots, unsigned *bits)
+/* Empty slots, at least `slots` (a power of two) of them; memory from an earlier, larger
+ * use is kept. */
+static void set_slots(struct ct_htab *t, size_t slots)
 {
-	*slots = 16;
-	*bits = 4;
-	while (*slots < n * 2 + 1) {
-		*slots <<= 1;
-		(*bits)++;
-	}
-}
+	unsigned bits = 0;
 
-void ct_htab_reset(struct ct_htab *t, size_t n)
-{
-	size_t slots;
-	unsigned bits;
-
-	size_for(n, &slots, &bits);
+	while (((size_t)1 << bits) < slots)
+		bits++;
 	if (slots > t->nalloc) {
 		free(t->s);
+		free(t->keys);
 		t->s = ct_xcalloc(slots, sizeof(*t->s));
+		t->keys = t->ksize ? ct_xcalloc(slots, t->ksize) : NULL;
 		t->nalloc = slots;
 	} else {
 		memset(t->s, 0, slots * sizeof(*t->s));
@@ -40,7 +40,17 @@ void ct_htab_reset(struct ct_htab *t, size_t n)
 	t->n = 0;
 }
 
-static void place(struct ct_htab *t, uint32_t tag, uint32_t val)
+void ct_htab_reset(struct ct_htab *t, size_t n)
+{
+	size_t slots = 16;
+
+	/* load at most 1/2 */
+	while (slots < n * 2 + 1)
+		slots <<= 1;
+	set_slots(t, slots);
+}
+
+static void place(struct ct_htab *t, uint32_t tag, uint32_t val, const void *key)
 {
 	size_t i = ct_htab_home(t, tag);
 
@@ -48,29 +58,44 @@ static void place(struct ct_htab *t, uint32_t tag, uint32_t val)
 		i = (i + 1) & t->mask;
 	t->s[i].tag = tag;
 	t->s[i].val = val;
+	if (t->ksize) {
+		if (key)
+			memcpy(t->keys + i * t->ksize, key, t->ksize);
+		else
+			memset(t->keys + i * t->ksize, 0, t->ksize);
+	}
 }
 
+/* Twice the slots (16 at first), every entry placed again by its tag. */
 static void grow(struct ct_htab *t)
 {
 	struct ct_hslot *old = t->s;
+	unsigned char *oldk = t->keys;
 	size_t nold = t->s ? t->mask + 1 : 0, n = t->n;
 
 	t->s = NULL;
+	t->keys = NULL;
 	t->nalloc = 0;
-	ct_htab_reset(t, n + 1 > n * 2 ? n + 1 : n * 2);
+	set_slots(t, nold ? nold * 2 : 16);
 	for (size_t i = 0; i < nold; i++)
 		if (old[i].tag)
-			place(t, old[i].tag, old[i].val);
+			place(t, old[i].tag, old[i].val, oldk ? oldk + i * t->ksize : NULL);
 	t->n = n;
 	free(old);
+	free(oldk);
+}
+
+void ct_htab_add_key(struct ct_htab *t, uint64_t h, uint32_t val, const void *key)
+{
+	if (!t->s || (t->n + 1) * 2 > t->mask + 1)
+		grow(t);
+	place(t, ct_htab_tag(h), val, key);
+	t->n++;
 }
 
 void ct_htab_add(struct ct_htab *t, uint64_t h, uint32_t val)
 {
-	if (!t->s || (t->n + 1) * 2 > t->mask + 1)
-		grow(t);
-	place(t, ct_htab_tag(h), val);
-	t->n++;
+	ct_htab_add_key(t, h, val, NULL);
 }
 
 /* The slot of entry (h, val), or -1. */
@@ -107,6 +132,8 @@ bool ct_htab_del(struct ct_htab *t, uint64_t h, uint32_t val)
 		stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
 		if (!stays) {
 			t->s[hole] = t->s[j];
+			if (t->ksize)
+				memcpy(t->keys + hole * t->ksize, t->keys + j * t->ksize, t->ksize);
 			hole = j;
 		}
 	}
@@ -124,19 +151,4 @@ bool ct_htab_set(struct ct_htab *t, uint64_t h, uint32_t from, uint32_t to)
 		return false;
 	t->s[at].val = to;
 	return true;
-}
-
-uint64_t ct_hash_mem(const void *p, size_t n, uint64_t seed)
-{
-	const unsigned char *b = p;
-	uint64_t h = seed ^ 0x243f6a8885a308d3ULL ^ n, w;
-
-	for (; n >= 8; n -= 8, b += 8) {
-		memcpy(&w, b, 8);
-		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 31;
-	}
-	w = 0;
-	memcpy(&w, b, n);
-	return ct_hash_mix(h ^ w);
 }

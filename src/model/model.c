@@ -1,20 +1,19 @@
-/* model.c - the live store of one pool: per-class open-addressed tables keyed by ref, a
- * lazily rebuilt uuid index and the derived indexes (VDIs by SR, vhd-parent links, VBDs by
- * VDI and VM, tasks by applies_to, messages by object).
+/* model.c - the live store of one pool: per-class tables keyed by ref, a lazily rebuilt
+ * uuid index and the derived indexes (VDIs by SR, vhd-parent links, VBDs by VDI and VM,
+ * tasks by applies_to, messages by object). The layout is in model_int.h.
  *
- * Tables: a dense array of records plus a power-of-two slot array (linear probing, load at
- * most 1/2) mapping a ref's hash to its index + 1. Delete swaps the last record into the
- * hole and re-points its slot, and closes the probe gap by backward shifting, so no
- * tombstones accumulate. Derived indexes are "group indexes": a small hash of keys (one or
- * two borrowed strings) to a range of a flat pointer array, built by a counting sort in
- * O(records). The indexes of a class are rebuilt together, in one pass, on the first query
+ * Tables: a dense array of records and a hash table (lib/htab.h) from a ref key's hash to
+ * the record's index, with the key kept beside each slot. Delete swaps the last record into
+ * the hole and re-points its entry. Derived indexes are "group indexes": a hash table of
+ * keys (one or two borrowed strings) to a range of a flat pointer array, built by a
+ * counting sort in O(records). The indexes of a class are rebuilt together, in one pass, on the first query
  * after a change to that class only (a GC task's progress does not rebuild VDI indexes).
  *
  * Refs hash through their 128-bit key (ct_key_ref), so a record can be found from a digest's
  * key without a string. Every VDI, VBD and VM also has a digest, filled at put in an array
  * parallel to the records and moved with them on delete; every table has a stamp that
  * changes with each put or delete. */
-#include "model/model.h"
+#include "model/model_int.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -253,44 +252,12 @@ struct ct_obj *ct_obj_dup(const struct ct_obj *o)
 
 /* ---- hashing -------------------------------------------------------------------------- */
 
-/* Eight bytes at a time (refs and uuids are 36 to 46 characters), then a final avalanche
- * so the low bits, which pick the slot, depend on every byte. */
-static uint64_t hash_str(uint64_t h, const char *s)
-{
-	size_t n = strlen(s);
-	const unsigned char *p = (const unsigned char *)s;
-	uint64_t w;
-
-	while (n >= 8) {
-		memcpy(&w, p, 8);
-		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 31;
-		p += 8;
-		n -= 8;
-	}
-	w = (uint64_t)n << 56;
-	for (size_t i = 0; i < n; i++)
-		w |= (uint64_t)p[i] << (8 * i);
-	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-	return h ^ (h >> 31);
-}
-
-static uint64_t hash_fin(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
+/* The hash of a group key: one string, or a pair. */
 static uint64_t hash_key(const char *k1, const char *k2)
 {
-	uint64_t h = hash_str(0x243f6a8885a308d3ULL, k1);
-	if (k2)
-		h = hash_str(h ^ 0x13198a2e03707344ULL, k2);
-	return hash_fin(h);
+	uint64_t h = ct_hash_str(k1, 0);
+
+	return k2 ? ct_hash_str(k2, h ^ 0x13198a2e03707344ULL) : h;
 }
 
 /* ---- keys and digests ----------------------------------------------------------------- */
@@ -349,8 +316,8 @@ static struct ct_key hashed_key(const char *s)
 	}
 	w = 0;
 	memcpy(&w, p, n);
-	k.hi = hash_fin(a ^ w);
-	k.lo = hash_fin((b ^ w) * 0x9e3779b97f4a7c15ULL) | 3ULL << 62;
+	k.hi = ct_hash_mix(a ^ w);
+	k.lo = ct_hash_mix((b ^ w) * 0x9e3779b97f4a7c15ULL) | 3ULL << 62;
 	return k;
 }
 
@@ -502,94 +469,53 @@ static void table_release(struct ct_table *t)
 	for (size_t i = 0; i < t->n; i++)
 		ct_obj_free(t->items[i]);
 	free(t->items);
-	free(t->slots);
-	free(t->skeys);
 	free(t->digests);
+	ct_htab_release(&t->refs);
 	memset(t, 0, sizeof(*t));
+	ct_htab_init(&t->refs, sizeof(struct ct_key));
 }
 
-/* The slot a key starts probing at. Refs are hashed through their key, so a lookup by a
- * digest's key (ct_model_pos_of_ref) needs no string. */
-static uint64_t key_hash(struct ct_key k)
+/* Position of the record whose ref has key k (string ref, compared only when k is not
+ * exact), or -1. Refs are hashed through their key, so a lookup by a digest's key
+ * (ct_model_pos_of_ref) needs no string. */
+static long table_pos(const struct ct_table *t, struct ct_key k, const char *ref)
 {
-	uint64_t h = k.hi ^ (k.lo * 0x9e3779b97f4a7c15ULL);
+	struct ct_hprobe p;
+	long v;
 
-	return hash_fin(h);
-}
+	for (ct_htab_probe(&t->refs, ct_key_hash(k), &p); (v = ct_htab_next(&t->refs, &p)) >= 0;) {
+		struct ct_key kv;
 
-/* The slot holding the ref whose key is k (string ref, compared only when k is not exact),
- * or the empty slot where it would go. nslots must be > 0. */
-static size_t table_probe_key(const struct ct_table *t, struct ct_key k, const char *ref,
-			      bool *found)
-{
-	size_t mask = t->nslots - 1;
-	size_t s = (size_t)key_hash(k) & mask;
-	for (;;) {
-		size_t v = t->slots[s];
-		if (!v) {
-			*found = false;
-			return s;
-		}
-		if (ct_key_eq(t->skeys[s], k) &&
-		    (ct_key_exact(k) || !strcmp(t->items[v - 1]->ref, ref))) {
-			*found = true;
-			return s;
-		}
-		s = (s + 1) & mask;
+		memcpy(&kv, ct_htab_key(&t->refs, &p), sizeof(kv));
+		if (ct_key_eq(kv, k) && (ct_key_exact(k) || !strcmp(t->items[v]->ref, ref)))
+			return v;
 	}
-}
-
-static size_t table_probe(const struct ct_table *t, const char *ref, bool *found)
-{
-	return table_probe_key(t, ct_key_ref(ref), ref, found);
-}
-
-/* Place every record again in a slot array of nslots, keys taken from the old slots. */
-static void table_rehash(struct ct_table *t, size_t nslots)
-{
-	size_t *old = t->slots, nold = t->nslots, mask = nslots - 1;
-	struct ct_key *oldk = t->skeys;
-
-	t->slots = ct_xcalloc(nslots, sizeof(*t->slots));
-	t->skeys = ct_xcalloc(nslots, sizeof(*t->skeys));
-	t->nslots = nslots;
-	for (size_t o = 0; o < nold; o++) {
-		if (!old[o])
-			continue;
-		size_t s = (size_t)key_hash(oldk[o]) & mask;
-		while (t->slots[s])
-			s = (s + 1) & mask;
-		t->slots[s] = old[o];
-		t->skeys[s] = oldk[o];
-	}
-	free(old);
-	free(oldk);
+	return -1;
 }
 
 static struct ct_obj *table_find(const struct ct_table *t, const char *ref)
 {
+	long i;
+
 	if (!t->n || !ref)
 		return NULL;
-	bool found;
-	size_t s = table_probe(t, ref, &found);
-	return found ? t->items[t->slots[s] - 1] : NULL;
+	i = table_pos(t, ct_key_ref(ref), ref);
+	return i >= 0 ? t->items[i] : NULL;
 }
 
 /* Returns the replaced record (caller frees) or NULL when o was added. */
 static struct ct_obj *table_put(struct ct_table *t, struct ct_obj *o)
 {
-	if ((t->n + 1) * 2 > t->nslots)
-		table_rehash(t, t->nslots ? t->nslots * 2 : 16);
-	bool found;
 	struct ct_key k = ct_key_ref(o->ref);
-	size_t s = table_probe_key(t, k, o->ref, &found);
+	long i = table_pos(t, k, o->ref);
 	size_t dsz = digest_size(o->cls);
-	if (found) {
-		size_t i = t->slots[s] - 1;
+
+	if (i >= 0) {
 		struct ct_obj *old = t->items[i];
+
 		t->items[i] = o;
 		if (dsz)
-			digest_fill(o, digest_at(t, o->cls, i));
+			digest_fill(o, digest_at(t, o->cls, (size_t)i));
 		return old;
 	}
 	if (t->n == t->cap) {
@@ -601,55 +527,37 @@ static struct ct_obj *table_put(struct ct_table *t, struct ct_obj *o)
 	t->items[t->n] = o;
 	if (dsz)
 		digest_fill(o, digest_at(t, o->cls, t->n));
-	t->slots[s] = ++t->n;
-	t->skeys[s] = k;
+	ct_htab_add_key(&t->refs, ct_key_hash(k), (uint32_t)t->n, &k);
+	t->n++;
 	return NULL;
 }
 
 /* Unlinks and returns the record with ref, or NULL. */
 static struct ct_obj *table_del(struct ct_table *t, const char *ref)
 {
+	struct ct_key k;
+	struct ct_obj *old;
+	size_t last;
+	long i;
+
 	if (!t->n || !ref)
 		return NULL;
-	bool found;
-	size_t s = table_probe(t, ref, &found);
-	if (!found)
+	k = ct_key_ref(ref);
+	i = table_pos(t, k, ref);
+	if (i < 0)
 		return NULL;
-	size_t i = t->slots[s] - 1;
-	struct ct_obj *old = t->items[i];
-	size_t mask = t->nslots - 1;
-
-	/* Backward-shift deletion: pull later members of the probe run into the hole when
-	 * their home slot does not lie cyclically in (hole, j]. */
-	size_t hole = s;
-	size_t j = s;
-	for (;;) {
-		j = (j + 1) & mask;
-		size_t v = t->slots[j];
-		if (!v)
-			break;
-		size_t home = (size_t)key_hash(t->skeys[j]) & mask;
-		bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
-		if (!stays) {
-			t->slots[hole] = v;
-			t->skeys[hole] = t->skeys[j];
-			hole = j;
-		}
-	}
-	t->slots[hole] = 0;
-	t->skeys[hole] = (struct ct_key){ 0, 0 };
-
-	/* Swap-remove in the dense array; re-point the moved record's slot. */
-	size_t last = t->n - 1;
-	if (i != last) {
+	old = t->items[i];
+	ct_htab_del(&t->refs, ct_key_hash(k), (uint32_t)i);
+	/* Swap-remove in the dense arrays; re-point the moved record's slot. */
+	last = t->n - 1;
+	if ((size_t)i != last) {
 		struct ct_obj *moved = t->items[last];
 		size_t dsz = digest_size(moved->cls);
-		bool f2;
-		size_t ms = table_probe(t, moved->ref, &f2);
+
 		t->items[i] = moved;
-		t->slots[ms] = i + 1;
+		ct_htab_set(&t->refs, ct_key_hash(ct_key_ref(moved->ref)), (uint32_t)last, (uint32_t)i);
 		if (dsz)
-			memcpy(digest_at(t, moved->cls, i), digest_at(t, moved->cls, last), dsz);
+			memcpy(digest_at(t, moved->cls, (size_t)i), digest_at(t, moved->cls, last), dsz);
 	}
 	t->items[last] = NULL;
 	t->n--;
@@ -669,8 +577,7 @@ struct group {
 struct gindex {
 	struct group *g;
 	size_t ng, gcap;
-	uint32_t *slots;         /* -> group + 1, 0 = empty */
-	size_t nslots;
+	struct ct_htab groups;   /* hash_key -> group */
 	void **flat;
 	size_t nflat, flatcap;
 	size_t *gid;             /* build scratch: per added item, its group */
@@ -681,7 +588,7 @@ struct gindex {
 static void gindex_free(struct gindex *x)
 {
 	free(x->g);
-	free(x->slots);
+	ct_htab_release(&x->groups);
 	free(x->flat);
 	free(x->gid);
 	free(x->items);
@@ -693,31 +600,33 @@ static bool group_is(const struct group *g, uint64_t h, const char *k1, const ch
 	return g->h == h && !strcmp(g->k1, k1) && (k2 ? g->k2 && !strcmp(g->k2, k2) : !g->k2);
 }
 
+static long gindex_pos(const struct gindex *x, uint64_t h, const char *k1, const char *k2)
+{
+	struct ct_hprobe p;
+	long v;
+
+	for (ct_htab_probe(&x->groups, h, &p); (v = ct_htab_next(&x->groups, &p)) >= 0;)
+		if (group_is(&x->g[v], h, k1, k2))
+			return v;
+	return -1;
+}
+
 static const struct group *gindex_find(const struct gindex *x, const char *k1, const char *k2)
 {
+	long v;
+
 	if (!x->ng || !k1)
 		return NULL;
-	uint64_t h = hash_key(k1, k2);
-	size_t mask = x->nslots - 1;
-	for (size_t s = (size_t)h & mask;; s = (s + 1) & mask) {
-		size_t v = x->slots[s];
-		if (!v)
-			return NULL;
-		if (group_is(&x->g[v - 1], h, k1, k2))
-			return &x->g[v - 1];
-	}
+	v = gindex_pos(x, hash_key(k1, k2), k1, k2);
+	return v >= 0 ? &x->g[v] : NULL;
 }
 
 static void gx_begin(struct gindex *x, size_t expect)
 {
+	/* as many groups as last time, most likely */
+	ct_htab_reset(&x->groups, x->ng);
 	x->ng = 0;
 	x->nflat = 0;
-	if (!x->nslots) {
-		x->nslots = 16;
-		x->slots = ct_xcalloc(x->nslots, sizeof(*x->slots));
-	} else {
-		memset(x->slots, 0, x->nslots * sizeof(*x->slots));
-	}
 	if (x->icap < expect) {
 		x->icap = expect;
 		x->gid = ct_xrealloc(x->gid, x->icap * sizeof(*x->gid));
@@ -725,23 +634,11 @@ static void gx_begin(struct gindex *x, size_t expect)
 	}
 }
 
-static void gx_grow_slots(struct gindex *x)
-{
-	size_t ns = x->nslots * 2, mask = ns - 1;
-
-	free(x->slots);
-	x->slots = ct_xcalloc(ns, sizeof(*x->slots));
-	x->nslots = ns;
-	for (size_t i = 0; i < x->ng; i++) {
-		size_t s = (size_t)x->g[i].h & mask;
-		while (x->slots[s])
-			s = (s + 1) & mask;
-		x->slots[s] = (uint32_t)(i + 1);
-	}
-}
-
 static void gx_add(struct gindex *x, const char *k1, const char *k2, void *item)
 {
+	uint64_t h;
+	long gi;
+
 	if (!k1)
 		return;
 	if (x->nflat == x->icap) {
@@ -749,31 +646,19 @@ static void gx_add(struct gindex *x, const char *k1, const char *k2, void *item)
 		x->gid = ct_xrealloc(x->gid, x->icap * sizeof(*x->gid));
 		x->items = ct_xrealloc(x->items, x->icap * sizeof(*x->items));
 	}
-	if ((x->ng + 1) * 2 > x->nslots)
-		gx_grow_slots(x);
-	uint64_t h = hash_key(k1, k2);
-	size_t mask = x->nslots - 1;
-	size_t s = (size_t)h & mask;
-	size_t gi;
-	for (;; s = (s + 1) & mask) {
-		size_t v = x->slots[s];
-		if (!v) {
-			if (x->ng == x->gcap) {
-				x->gcap = x->gcap ? x->gcap * 2 : 16;
-				x->g = ct_xrealloc(x->g, x->gcap * sizeof(*x->g));
-			}
-			gi = x->ng++;
-			x->g[gi] = (struct group){ .k1 = k1, .k2 = k2, .h = h, .count = 0 };
-			x->slots[s] = (uint32_t)(gi + 1);
-			break;
+	h = hash_key(k1, k2);
+	gi = gindex_pos(x, h, k1, k2);
+	if (gi < 0) {
+		if (x->ng == x->gcap) {
+			x->gcap = x->gcap ? x->gcap * 2 : 16;
+			x->g = ct_xrealloc(x->g, x->gcap * sizeof(*x->g));
 		}
-		if (group_is(&x->g[v - 1], h, k1, k2)) {
-			gi = v - 1;
-			break;
-		}
+		gi = (long)x->ng++;
+		x->g[gi] = (struct group){ .k1 = k1, .k2 = k2, .h = h, .count = 0 };
+		ct_htab_add(&x->groups, h, (uint32_t)gi);
 	}
 	x->g[gi].count++;
-	x->gid[x->nflat] = gi;
+	x->gid[x->nflat] = (size_t)gi;
 	x->items[x->nflat] = item;
 	x->nflat++;
 }
@@ -972,15 +857,20 @@ static void *const *ix_range(struct ct_model *m, int which, const char *k1, cons
 void ct_model_init(struct ct_model *m)
 {
 	memset(m, 0, sizeof(*m));
+	m->t = ct_xcalloc(CT_NCLASSES, sizeof(*m->t));
+	for (int c = 0; c < CT_NCLASSES; c++)
+		ct_htab_init(&m->t[c].refs, sizeof(struct ct_key));
 	pthread_mutex_init(&m->lock, NULL);
 }
 
 void ct_model_release(struct ct_model *m)
 {
-	if (!m)
+	if (!m || !m->t)
 		return;
 	for (int c = 0; c < CT_NCLASSES; c++)
 		table_release(&m->t[c]);
+	free(m->t);
+	m->t = NULL;
 	index_free(m->idx);
 	m->idx = NULL;
 	pthread_mutex_destroy(&m->lock);
@@ -1011,12 +901,10 @@ void ct_model_swap(struct ct_model *live, struct ct_model *fresh)
 	struct ct_model_index *idx = live->idx;
 	uint64_t gen = live->generation > fresh->generation ? live->generation : fresh->generation;
 
-	for (int c = 0; c < CT_NCLASSES; c++) {
-		struct ct_table t = live->t[c];
+	struct ct_table *t = live->t;
 
-		live->t[c] = fresh->t[c];
-		fresh->t[c] = t;
-	}
+	live->t = fresh->t;
+	fresh->t = t;
 	live->idx = fresh->idx;
 	fresh->idx = idx;
 	live->idx_dirty = true;
@@ -1090,27 +978,14 @@ struct ct_obj *ct_model_find_uuid(struct ct_model *m, enum ct_class c, const cha
 
 long ct_model_pos_of_ref(const struct ct_model *m, enum ct_class c, struct ct_key k, const char *ref)
 {
-	const struct ct_table *t;
-	bool found;
-	size_t s;
-
 	if ((int)c < 0 || c >= CT_NCLASSES || ct_key_none(k) || !m->t[c].n)
 		return -1;
-	t = &m->t[c];
-	s = table_probe_key(t, k, ref, &found);
-	return found ? (long)(t->slots[s] - 1) : -1;
+	return table_pos(&m->t[c], k, ref);
 }
 
 void ct_model_prefetch_ref(const struct ct_model *m, enum ct_class c, struct ct_key k)
 {
-	const struct ct_table *t = &m->t[c];
-	size_t s;
-
-	if (!t->nslots)
-		return;
-	s = (size_t)key_hash(k) & (t->nslots - 1);
-	__builtin_prefetch(&t->slots[s]);
-	__builtin_prefetch(&t->skeys[s]);
+	ct_htab_prefetch(&m->t[c].refs, ct_key_hash(k));
 }
 
 const struct ct_vdi_digest *ct_model_vdi_digests(const struct ct_model *m)

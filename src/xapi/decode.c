@@ -32,18 +32,19 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/htab.h"
 #include "lib/util.h"
 
 /* ---- field tables ---------------------------------------------------------------------- */
 
 /* Fields come from the record lists of model.h (ct_class_fields). Lookup by member name: a
- * small open-addressed table per class, built once. Records have up to ~100 members, of
- * which chaintop keeps ~20: most lookups are misses. */
-#define FIELD_SLOTS 64
-
-static const struct ct_field *field_slot[CT_NCLASSES][FIELD_SLOTS];
+ * hash table per class (lib/htab.h), built once. Records have up to ~100 members, of which
+ * chaintop keeps ~20: most lookups are misses, which end at the first empty slot. */
+static const struct ct_field *class_field[CT_NCLASSES];
+static struct ct_htab field_tab[CT_NCLASSES];
 static pthread_once_t field_once = PTHREAD_ONCE_INIT;
 
+/* FNV-1a: the tokenizer's hash of element names. */
 static uint32_t name_hash(const char *s, size_t n)
 {
 	uint32_t h = 2166136261u;
@@ -57,30 +58,24 @@ static void field_init(void)
 {
 	for (int c = 0; c < CT_NCLASSES; c++) {
 		size_t n;
-		const struct ct_field *fs = ct_class_fields((enum ct_class)c, &n);
 
-		for (size_t i = 0; i < n; i++) {
-			const struct ct_field *f = &fs[i];
-			uint32_t h = name_hash(f->name, f->len) % FIELD_SLOTS;
-
-			while (field_slot[c][h])
-				h = (h + 1) % FIELD_SLOTS;
-			field_slot[c][h] = f;
-		}
+		class_field[c] = ct_class_fields((enum ct_class)c, &n);
+		ct_htab_reset(&field_tab[c], n);
+		for (size_t i = 0; i < n; i++)
+			ct_htab_add(&field_tab[c], ct_hash_mem(class_field[c][i].name,
+							       class_field[c][i].len, 0), (uint32_t)i);
 	}
 }
 
 static const struct ct_field *field_find(enum ct_class c, const char *name, size_t n)
 {
-	uint32_t h = name_hash(name, n) % FIELD_SLOTS;
+	struct ct_hprobe p;
+	long v;
 
-	while (field_slot[c][h]) {
-		const struct ct_field *f = field_slot[c][h];
-
-		if (f->len == n && !memcmp(f->name, name, n))
-			return f;
-		h = (h + 1) % FIELD_SLOTS;
-	}
+	for (ct_htab_probe(&field_tab[c], ct_hash_mem(name, n, 0), &p);
+	     (v = ct_htab_next(&field_tab[c], &p)) >= 0;)
+		if (class_field[c][v].len == n && !memcmp(class_field[c][v].name, name, n))
+			return &class_field[c][v];
 	return NULL;
 }
 

@@ -1,6 +1,6 @@
 /* test_htab - the one hash table (lib/htab.h) against a plain array as the reference:
  * adds, finds, deletes with backward shift, re-pointing values, growth, reset with kept
- * memory, colliding tags, and the hash functions. */
+ * memory, colliding tags, keys kept beside the slots, and the hash functions. */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -181,6 +181,44 @@ START_TEST(random_against_reference)
 }
 END_TEST
 
+/* A table that keeps 16 bytes of key beside each slot: the keys follow their entries
+ * through growth, backward-shift deletes and a release that keeps the key size. */
+START_TEST(keyed)
+{
+	enum { N = 2000 };
+	struct ct_htab t;
+	struct k16 { uint64_t a, b; } k;
+	struct ct_hprobe p;
+	long v;
+
+	ct_htab_init(&t, sizeof(k));
+	for (uint32_t round = 0; round < 2; round++) {
+		for (uint32_t i = 0; i < N; i++) {
+			k = (struct k16){ i, ~(uint64_t)i };
+			ct_htab_add_key(&t, ct_hash_mem(&k, sizeof(k), 0), i, &k);
+		}
+		for (uint32_t i = 0; i < N; i += 2) {
+			k = (struct k16){ i, ~(uint64_t)i };
+			ck_assert(ct_htab_del(&t, ct_hash_mem(&k, sizeof(k), 0), i));
+		}
+		for (uint32_t i = 0; i < N; i++) {
+			long found = -1;
+
+			k = (struct k16){ i, ~(uint64_t)i };
+			ct_htab_prefetch(&t, ct_hash_mem(&k, sizeof(k), 0));
+			for (ct_htab_probe(&t, ct_hash_mem(&k, sizeof(k), 0), &p);
+			     (v = ct_htab_next(&t, &p)) >= 0;)
+				if (!memcmp(ct_htab_key(&t, &p), &k, sizeof(k)))
+					found = v;
+			ck_assert_int_eq(found, i % 2 ? (long)i : -1);
+		}
+		ct_htab_release(&t);
+		ck_assert_uint_eq(t.ksize, sizeof(k));
+		ck_assert_ptr_null(t.keys);
+	}
+}
+END_TEST
+
 START_TEST(hashes)
 {
 	const char a[] = "OpaqueRef:0b0c1d2e-aaaa-4bbb-8ccc-000000000001";
@@ -222,6 +260,7 @@ int main(void)
 	tcase_add_test(tc, add_find_delete);
 	tcase_add_test(tc, same_tag);
 	tcase_add_test(tc, random_against_reference);
+	tcase_add_test(tc, keyed);
 	tcase_add_test(tc, hashes);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

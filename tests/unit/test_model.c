@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/model.h"
+#include "model/model_int.h"
 #include "lib/util.h"
 
 static void ids(struct ct_obj *o, const char *ref, const char *uuid)
