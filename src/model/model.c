@@ -175,22 +175,59 @@ static size_t class_size(enum ct_class c)
 	return (int)c < 0 || c >= CT_NCLASSES ? 0 : classes[c].size;
 }
 
+/* Derived once from the field tables: each class's blank record (what ct_obj_new copies)
+ * and its owned fields (what ct_obj_free and ct_obj_dup walk, skipping the scalars). */
+struct owned {
+	unsigned short off;
+	unsigned char kind;
+};
+
+static struct {
+	void *blank;
+	struct owned *own;
+	size_t nown;
+} derived[CT_NCLASSES];
+static pthread_once_t derived_once = PTHREAD_ONCE_INIT;
+
+static void derive(void)
+{
+	for (int c = 0; c < CT_NCLASSES; c++) {
+		char *blank = ct_xcalloc(1, classes[c].size);
+
+		derived[c].own = ct_xcalloc(classes[c].n, sizeof(*derived[c].own));
+		for (size_t i = 0; i < classes[c].n; i++) {
+			const struct ct_field *f = &classes[c].f[i];
+
+			switch ((enum ct_field_kind)f->kind) {
+			case CT_F_STR: case CT_F_SET: case CT_F_MAPVALS: case CT_F_MAP:
+				derived[c].own[derived[c].nown++] = (struct owned){ f->off, f->kind };
+				break;
+			/* what a field XAPI did not send reads as: zero, but for these two */
+			case CT_F_POWER:
+				*(enum ct_power_state *)(blank + f->off) = CT_POWER_UNKNOWN;
+				break;
+			case CT_F_VDITYPE:
+				*(enum ct_vdi_type *)(blank + f->off) = CT_VDI_USER;
+				break;
+			default:
+				break;
+			}
+		}
+		((struct ct_obj *)blank)->cls = (enum ct_class)c;
+		derived[c].blank = blank;
+	}
+}
+
 struct ct_obj *ct_obj_new(enum ct_class c)
 {
 	size_t sz = class_size(c);
+	struct ct_obj *o;
+
 	if (!sz)
 		ct_fatal("ct_obj_new: invalid record class %d", (int)c);
-	struct ct_obj *o = ct_xcalloc(1, sz);
-	o->cls = c;
-	/* what a field XAPI did not send reads as: zero, but for these two enums */
-	for (size_t i = 0; i < classes[c].n; i++) {
-		void *p = (char *)o + classes[c].f[i].off;
-
-		if (classes[c].f[i].kind == CT_F_POWER)
-			*(enum ct_power_state *)p = CT_POWER_UNKNOWN;
-		else if (classes[c].f[i].kind == CT_F_VDITYPE)
-			*(enum ct_vdi_type *)p = CT_VDI_USER;
-	}
+	pthread_once(&derived_once, derive);
+	o = ct_xmalloc(sz);
+	memcpy(o, derived[c].blank, sz);
 	return o;
 }
 
@@ -199,15 +236,15 @@ void ct_obj_free(struct ct_obj *o)
 	if (!o)
 		return;
 	if ((int)o->cls >= 0 && o->cls < CT_NCLASSES) {
-		for (size_t i = 0; i < classes[o->cls].n; i++) {
-			const struct ct_field *f = &classes[o->cls].f[i];
+		pthread_once(&derived_once, derive);
+		for (size_t i = 0; i < derived[o->cls].nown; i++) {
+			const struct owned *f = &derived[o->cls].own[i];
 			void *p = (char *)o + f->off;
 
 			switch ((enum ct_field_kind)f->kind) {
 			case CT_F_STR: free(*(char **)p); break;
-			case CT_F_SET: case CT_F_MAPVALS: ct_strset_release(p); break;
 			case CT_F_MAP: ct_map_release(p); break;
-			default: break;
+			default: ct_strset_release(p); break;   /* SET, MAPVALS */
 			}
 		}
 	}
@@ -222,12 +259,13 @@ struct ct_obj *ct_obj_dup(const struct ct_obj *o)
 	size_t sz = class_size(o->cls);
 	if (!sz)
 		ct_fatal("ct_obj_dup: invalid record class %d", (int)o->cls);
+	pthread_once(&derived_once, derive);
 	struct ct_obj *n = ct_xmalloc(sz);
 	/* Scalars by value first, then every owned pointer replaced by its own copy. */
 	memcpy(n, o, sz);
 	n->ref = ct_xstrdup(o->ref);
-	for (size_t i = 0; i < classes[o->cls].n; i++) {
-		const struct ct_field *f = &classes[o->cls].f[i];
+	for (size_t i = 0; i < derived[o->cls].nown; i++) {
+		const struct owned *f = &derived[o->cls].own[i];
 		const void *sp = (const char *)o + f->off;
 		void *dp = (char *)n + f->off;
 
@@ -235,15 +273,13 @@ struct ct_obj *ct_obj_dup(const struct ct_obj *o)
 		case CT_F_STR:
 			*(char **)dp = ct_xstrdup(*(char *const *)sp);
 			break;
-		case CT_F_SET: case CT_F_MAPVALS:
-			memset(dp, 0, sizeof(struct ct_strset));
-			ct_strset_copy(dp, sp);
-			break;
 		case CT_F_MAP:
 			memset(dp, 0, sizeof(struct ct_map));
 			ct_map_copy(dp, sp);
 			break;
-		default:
+		default:   /* SET, MAPVALS */
+			memset(dp, 0, sizeof(struct ct_strset));
+			ct_strset_copy(dp, sp);
 			break;
 		}
 	}
