@@ -1,7 +1,7 @@
 /* fuzz_common.h - helpers shared by the libFuzzer harnesses: chunk sizes drawn from the
- * input, and a canonical text of a decoded record (every field decode.c keeps, through its
- * own field tables) so two decodings can be compared byte for byte. Harnesses that use
- * record_text include decode.c first. */
+ * input, and a canonical text of a decoded record (every field decode.c keeps, through the
+ * field tables of model.h) so two decodings can be compared byte for byte. Harnesses that
+ * use record_text include decode.c first. */
 #ifndef FUZZ_COMMON_H
 #define FUZZ_COMMON_H
 
@@ -55,45 +55,48 @@ static void fz_str(struct ct_sb *sb, const char *s)
 /* Every kept field of o, in table order. */
 static void record_text(struct ct_sb *sb, const struct ct_obj *o)
 {
+	size_t n;
+	const struct ct_field *fs = ct_class_fields(o->cls, &n);
+
 	ct_sb_addf(sb, "[%d ", (int)o->cls);
 	fz_str(sb, o->ref);
-	for (size_t i = 0; i < class_fields[o->cls].n; i++) {
-		const struct field *f = &class_fields[o->cls].f[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct ct_field *f = &fs[i];
 		const char *p = (const char *)o + f->off;
 
 		ct_sb_addf(sb, " %s=", f->name);
-		switch ((enum ftype)f->type) {
-		case F_STR:
+		switch ((enum ct_field_kind)f->kind) {
+		case CT_F_STR:
 			fz_str(sb, *(char *const *)p);
 			break;
-		case F_BOOL:
-		case F_VBDMODE:
+		case CT_F_BOOL:
+		case CT_F_VBDMODE:
 			ct_sb_addf(sb, "%d", *(const bool *)p);
 			break;
-		case F_INT:
+		case CT_F_INT:
 			ct_sb_addf(sb, "%lld", (long long)*(const int64_t *)p);
 			break;
-		case F_DOUBLE:
+		case CT_F_DOUBLE:
 			ct_sb_addf(sb, "%a", *(const double *)p);
 			break;
-		case F_TIME:
+		case CT_F_TIME:
 			ct_sb_addf(sb, "%lld", (long long)*(const time_t *)p);
 			break;
-		case F_POWER:
-		case F_VDITYPE:
-		case F_VBDTYPE:
-		case F_TASKSTATUS:
+		case CT_F_POWER:
+		case CT_F_VDITYPE:
+		case CT_F_VBDTYPE:
+		case CT_F_TASKSTATUS:
 			ct_sb_addf(sb, "%d", *(const int *)p);
 			break;
-		case F_SET:
-		case F_MAPVALS: {
+		case CT_F_SET:
+		case CT_F_MAPVALS: {
 			const struct ct_strset *s = (const struct ct_strset *)p;
 
 			for (size_t k = 0; k < s->n; k++)
 				fz_str(sb, s->v[k]);
 			break;
 		}
-		case F_MAP: {
+		case CT_F_MAP: {
 			const struct ct_map *m = (const struct ct_map *)p;
 
 			for (size_t k = 0; k < m->n; k++) {

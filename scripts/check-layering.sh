@@ -3,7 +3,8 @@
 # Folders of src/, lowest first; a file may include headers of its own folder and of the
 # folders below it, never above. ui/ sits beside cli/ (it may use the cli's common options),
 # src/ never includes ui/ or curses (src/main.c alone wires the console in), and ui/rows.c,
-# the console's row model, is curses-free so unit tests can drive it.
+# the console's row model, is curses-free so unit tests can drive it. model/model_int.h, the
+# model's private layout (keys, digests, tables), is for src/model and src/engine alone.
 # Exit 1 with one line per violation: file, line, include, and the rule it breaks.
 cd "$(dirname "$0")/.." || exit 2
 layers="lib model config xapi engine watch jobs output cli"
@@ -42,7 +43,9 @@ for f in $(find src ui -name '*.[ch]' | sort); do
 			to=${inc%%/*}
 			t=$(rank "$to")
 			[ -z "$t" ] && { echo "$f:$n: includes \"$inc\": $to/ is no layer folder"; continue; }
-			if [ "$to" = ui ] && [ "$from" != ui ] && [ "$from" != main ]; then
+			if [ "$inc" = model/model_int.h ] && [ "$from" != model ] && [ "$from" != engine ]; then
+				echo "$f:$n: includes \"$inc\": the model's private layout is for src/model and the chain engine only"
+			elif [ "$to" = ui ] && [ "$from" != ui ] && [ "$from" != main ]; then
 				echo "$f:$n: includes \"$inc\": nothing under src/ but main.c uses the console"
 			elif [ "$t" -gt "$r" ] || { [ "$from" = cli ] && [ "$to" = ui ]; }; then
 				echo "$f:$n: includes \"$inc\": $from/ may not use $to/, which sits above it"

@@ -6,6 +6,7 @@
 #include <wchar.h>
 
 #include "rows.h"
+#include "lib/htab.h"
 #include "lib/util.h"
 #include "watch/watch.h"
 
@@ -229,62 +230,38 @@ static void short_uuid(const char *uuid, char buf[9])
 	ct_short_uuid(uuid ? uuid : "", buf);
 }
 
-/* --- pointer -> verdict index (open addressing) --- */
+/* --- pointer -> verdict index --- */
 
 struct vmap {
-	const void **k;
-	int *v;
-	size_t n;
+	const struct ct_chain_report *rep;
+	struct ct_htab at;       /* VDI pointer hash -> index in rep->vdis */
 };
-
-static size_t ptr_hash(const void *p, size_t n)
-{
-	uint64_t x = (uint64_t)(uintptr_t)p;
-
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return (size_t)(x & (n - 1));
-}
 
 static void vmap_init(struct vmap *m, const struct ct_chain_report *rep)
 {
-	size_t n = 16;
-
-	while (n < (size_t)rep->n_vdis * 2 + 2)
-		n *= 2;
-	m->n = n;
-	m->k = ct_xcalloc(n, sizeof(*m->k));
-	m->v = ct_xcalloc(n, sizeof(*m->v));
-	for (int i = 0; i < rep->n_vdis; i++) {
-		size_t h = ptr_hash(rep->vdis[i].vdi, n);
-
-		while (m->k[h] && m->k[h] != rep->vdis[i].vdi)
-			h = (h + 1) & (n - 1);
-		m->k[h] = rep->vdis[i].vdi;
-		m->v[h] = i;
-	}
+	m->rep = rep;
+	memset(&m->at, 0, sizeof(m->at));
+	ct_htab_reset(&m->at, (size_t)rep->n_vdis);
+	for (int i = 0; i < rep->n_vdis; i++)
+		ct_htab_add(&m->at, ct_hash_ptr(rep->vdis[i].vdi), (uint32_t)i);
 }
 
 static int vmap_get(const struct vmap *m, const void *p)
 {
-	size_t h;
+	struct ct_hprobe pr;
+	long v;
 
-	if (!p || !m->n)
+	if (!p)
 		return -1;
-	h = ptr_hash(p, m->n);
-	while (m->k[h]) {
-		if (m->k[h] == p)
-			return m->v[h];
-		h = (h + 1) & (m->n - 1);
-	}
+	for (ct_htab_probe(&m->at, ct_hash_ptr(p), &pr); (v = ct_htab_next(&m->at, &pr)) >= 0;)
+		if ((const void *)m->rep->vdis[v].vdi == p)
+			return (int)v;
 	return -1;
 }
 
 static void vmap_release(struct vmap *m)
 {
-	free(m->k);
-	free(m->v);
+	ct_htab_release(&m->at);
 	memset(m, 0, sizeof(*m));
 }
 

@@ -30,7 +30,9 @@
 #include <zlib.h>
 
 #include "engine/chain.h"
+#include "lib/htab.h"
 #include "lib/util.h"
+#include "model/model_int.h"
 
 #define NAME_MAX_LEN 160
 /* SM's message when tapdisk cannot be unpaused (cleanup.py, blktap2.py): the VDI's VMs
@@ -112,189 +114,6 @@ static enum ct_severity sev_max(enum ct_severity a, enum ct_severity b)
 	return ct_severity_rank(a) >= ct_severity_rank(b) ? a : b;
 }
 
-/* --- pointer -> index hash (open addressing; key and value side by side) --- */
-
-struct ptrslot {
-	const void *k;           /* NULL = empty */
-	int v;
-};
-
-struct ptrmap {
-	struct ptrslot *s;
-	size_t cap;              /* power of two */
-};
-
-static size_t table_cap(size_t n)
-{
-	size_t cap = 16;
-
-	while (cap < n * 2 + 1)
-		cap <<= 1;
-	return cap;
-}
-
-static void ptrmap_init(struct ptrmap *p, size_t n)
-{
-	p->cap = table_cap(n);
-	p->s = ct_xcalloc(p->cap, sizeof(*p->s));
-}
-
-static void ptrmap_release(struct ptrmap *p)
-{
-	free(p->s);
-	p->s = NULL;
-	p->cap = 0;
-}
-
-static size_t ptr_hash(const void *ptr, size_t cap)
-{
-	uint64_t h = (uint64_t)(uintptr_t)ptr;
-
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return (size_t)h & (cap - 1);
-}
-
-static void ptrmap_put(struct ptrmap *p, const void *key, int val)
-{
-	size_t i = ptr_hash(key, p->cap);
-
-	while (p->s[i].k && p->s[i].k != key)
-		i = (i + 1) & (p->cap - 1);
-	p->s[i].k = key;
-	p->s[i].v = val;
-}
-
-static int ptrmap_get(const struct ptrmap *p, const void *key)
-{
-	size_t i;
-
-	if (!p->cap || !key)
-		return -1;
-	i = ptr_hash(key, p->cap);
-	while (p->s[i].k) {
-		if (p->s[i].k == key)
-			return p->s[i].v;
-		i = (i + 1) & (p->cap - 1);
-	}
-	return -1;
-}
-
-/* --- key -> index hash over the model's digests. A probe compares the 128-bit keys held
- * in the slot; a string is read only to confirm a key that is not an exact uuid (never,
- * with the refs and uuids XAPI makes). --- */
-
-struct keyslot {
-	struct ct_key k;         /* {0, 0} = empty */
-	const char *s;           /* the key's string when the key is not exact, else NULL */
-	int v;
-};
-
-struct keytab {
-	struct keyslot *s;
-	size_t cap;              /* power of two */
-};
-
-/* Room for n entries in the slot array s of elem-byte slots, every slot zero (empty);
- * slots kept from an earlier, larger use are reused. Returns the array. */
-static void *slots_reset(void *s, size_t *cap, size_t n, size_t elem)
-{
-	size_t want = table_cap(n);
-
-	if (want > *cap) {
-		free(s);
-		s = ct_xcalloc(want, elem);
-	} else {
-		memset(s, 0, want * elem);
-	}
-	*cap = want;
-	return s;
-}
-
-static void keytab_reset(struct keytab *t, size_t n)
-{
-	t->s = slots_reset(t->s, &t->cap, n, sizeof(*t->s));
-}
-
-static void keytab_release(struct keytab *t)
-{
-	free(t->s);
-	t->s = NULL;
-	t->cap = 0;
-}
-
-/* uuids from other tools need not be random: mix every bit of a key into its hash */
-static uint64_t ukey_hash(struct ct_key k)
-{
-	uint64_t h = k.hi ^ (k.lo * 0x9e3779b97f4a7c15ULL);
-
-	h ^= h >> 32;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 29;
-	return h;
-}
-
-static size_t key_slot(const struct keytab *t, struct ct_key k)
-{
-	return (size_t)ukey_hash(k) & (t->cap - 1);
-}
-
-static bool key_matches(const struct keyslot *sl, struct ct_key k, const char *s)
-{
-	return ct_key_eq(sl->k, k) && (ct_key_exact(k) || !strcmp(sl->s, s));
-}
-
-/* k -> val unless k is there already (the first holder wins). s: the key's string, needed
- * only when k is not exact (the caller reads it from the record only then). */
-static void keytab_add(struct keytab *t, struct ct_key k, const char *s, int val)
-{
-	size_t i = key_slot(t, k);
-
-	for (; !ct_key_none(t->s[i].k); i = (i + 1) & (t->cap - 1))
-		if (key_matches(&t->s[i], k, s))
-			return;
-	t->s[i].k = k;
-	t->s[i].s = ct_key_exact(k) ? NULL : s;
-	t->s[i].v = val;
-}
-
-static int keytab_get(const struct keytab *t, struct ct_key k, const char *s)
-{
-	if (!t->cap || ct_key_none(k))
-		return -1;
-	for (size_t i = key_slot(t, k); !ct_key_none(t->s[i].k); i = (i + 1) & (t->cap - 1))
-		if (key_matches(&t->s[i], k, s))
-			return t->s[i].v;
-	return -1;
-}
-
-/* --- one SR's uuid -> local index table: 8-byte slots (part of the key's hash and the
- * index), so the table of a large SR stays in the L2 cache; a tag match is confirmed on
- * the digest's full key. --- */
-
-struct uslot {
-	uint32_t tag;            /* never 0 in a used slot */
-	int v;                   /* local index */
-};
-
-struct utab {
-	struct uslot *s;
-	size_t cap;
-};
-
-static void utab_reset(struct utab *t, size_t n)
-{
-	t->s = slots_reset(t->s, &t->cap, n, sizeof(*t->s));
-}
-
-static uint32_t utag(uint64_t h)
-{
-	uint32_t tag = (uint32_t)(h >> 32);
-
-	return tag ? tag : 1;
-}
-
 /* How far ahead the batched loops prefetch: a digest, or the slot a key will probe. */
 #define CT_AHEAD 16
 
@@ -323,7 +142,7 @@ struct ct_chain_index {
 	struct vm_disk *vm_disks;
 	/* record -> index, built by the first ct_chain_find_* call that needs it: most
 	 * evaluations (check, the gate, tree) never look a record up */
-	struct ptrmap vdi, vm;
+	struct ct_htab vdi, vm;
 	/* what the structure was built from, for ct_chain_refresh */
 	const struct ct_model *model;
 	const struct ct_config *c;
@@ -333,28 +152,39 @@ struct ct_chain_index {
 	int prob_cap;              /* room in report.problems */
 };
 
+/* Index of the entry whose record is rec in n entries of size bytes from base (the record
+ * pointer first in each), through t, built on first use; -1 if none. */
+static int find_rec(struct ct_htab *t, const void *base, size_t size, int n, const void *rec)
+{
+	struct ct_hprobe p;
+	long v;
+
+	if (!t->s) {
+		ct_htab_reset(t, (size_t)n);
+		for (int i = 0; i < n; i++)
+			ct_htab_add(t, ct_hash_ptr(*(const void *const *)((const char *)base +
+					(size_t)i * size)), (uint32_t)i);
+	}
+	if (!rec)
+		return -1;
+	for (ct_htab_probe(t, ct_hash_ptr(rec), &p); (v = ct_htab_next(t, &p)) >= 0;)
+		if (*(const void *const *)((const char *)base + (size_t)v * size) == rec)
+			return (int)v;
+	return -1;
+}
+
 int ct_chain_find_vdi(const struct ct_chain_report *r, const struct ct_vdi *v)
 {
 	if (!r || !r->idx)
 		return -1;
-	if (!r->idx->vdi.cap) {
-		ptrmap_init(&r->idx->vdi, (size_t)r->n_vdis);
-		for (int i = 0; i < r->n_vdis; i++)
-			ptrmap_put(&r->idx->vdi, r->vdis[i].vdi, i);
-	}
-	return ptrmap_get(&r->idx->vdi, v);
+	return find_rec(&r->idx->vdi, r->vdis, sizeof(*r->vdis), r->n_vdis, v);
 }
 
 int ct_chain_find_vm(const struct ct_chain_report *r, const struct ct_vm *vm)
 {
 	if (!r || !r->idx)
 		return -1;
-	if (!r->idx->vm.cap) {
-		ptrmap_init(&r->idx->vm, (size_t)r->n_vms);
-		for (int i = 0; i < r->n_vms; i++)
-			ptrmap_put(&r->idx->vm, r->vms[i].vm, i);
-	}
-	return ptrmap_get(&r->idx->vm, vm);
+	return find_rec(&r->idx->vm, r->vms, sizeof(*r->vms), r->n_vms, vm);
 }
 
 /* --- small helpers --- */
@@ -385,7 +215,8 @@ static const char *nz(const char *s)
 }
 
 /* Sanitised copy of an untrusted name for a sentence. */
-/* FNV-1a of a string, never 0 (0 stands for none). */
+/* FNV-1a of a string, never 0 (0 stands for none). Not a hash table's hash but an
+ * identity the stall memory writes to disk (gc_task, candidates): it must not change. */
 static uint64_t str_hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;
@@ -692,10 +523,10 @@ struct sr_scratch {
 	bool *mark;
 	bool *linked;            /* has a vhd-parent to resolve */
 	const char **why;        /* why SM will not merge it into its parent, NULL */
-	uint64_t *hp;            /* ukey_hash of the vhd-parent key */
+	uint64_t *hp;            /* ct_key_hash of the vhd-parent key */
 	struct ct_key *ku, *kp;  /* uuid and vhd-parent keys, gathered from the digests */
 	struct vdi_info *inf;
-	struct utab uuids;       /* uuid -> local index */
+	struct ct_htab uuids;    /* uuid -> local index */
 };
 
 static void scratch_free(struct sr_scratch *s)
@@ -721,7 +552,7 @@ static void scratch_free(struct sr_scratch *s)
 	free(s->ku);
 	free(s->kp);
 	free(s->inf);
-	free(s->uuids.s);
+	ct_htab_release(&s->uuids);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -1440,43 +1271,44 @@ static void eval_sr(struct eval_ctx *x, int si, int *pos)
 
 	/* pass 2: uuid -> local index; with a uuid twice on the SR (a torn copy) the first
 	 * holder in the model's order is the parent, as ct_model_vdi_parent picks it */
-	utab_reset(&s->uuids, (size_t)n);
+	ct_htab_reset(&s->uuids, (size_t)n);
 	for (int i = 0; i < n; i++) {
 		struct ct_key u = s->ku[i];
+		const char *str;
+		struct ct_hprobe p;
 		uint64_t h;
-		size_t q;
+		long v;
 
 		if (ct_key_none(u))
 			continue;
-		h = ukey_hash(u);
-		for (q = h & (s->uuids.cap - 1); s->uuids.s[q].tag; q = (q + 1) & (s->uuids.cap - 1))
-			if (s->uuids.s[q].tag == utag(h) &&
-			    same_uuid(s, s->uuids.s[q].v, u, ct_key_exact(u) ? NULL : s->rec[i]->o.uuid))
+		h = ct_key_hash(u);
+		str = ct_key_exact(u) ? NULL : s->rec[i]->o.uuid;
+		for (ct_htab_probe(&s->uuids, h, &p); (v = ct_htab_next(&s->uuids, &p)) >= 0;)
+			if (same_uuid(s, (int)v, u, str))
 				break;
-		if (!s->uuids.s[q].tag) {
-			s->uuids.s[q].tag = utag(h);
-			s->uuids.s[q].v = i;
-		}
+		if (v < 0)
+			ct_htab_add(&s->uuids, h, (uint32_t)i);
 	}
 	/* pass 3: links (hashes first, so the probes can be prefetched) */
 	for (int i = 0; i < n; i++)
 		if (s->linked[i])
-			s->hp[i] = ukey_hash(s->kp[i]);
+			s->hp[i] = ct_key_hash(s->kp[i]);
 	for (int i = 0; i < n; i++) {
-		struct ct_key p;
+		struct ct_key pk;
+		const char *str;
+		struct ct_hprobe p;
+		long v;
 		int j = -1;
 
 		if (i + CT_AHEAD < n && s->linked[i + CT_AHEAD])
-			__builtin_prefetch(&s->uuids.s[s->hp[i + CT_AHEAD] & (s->uuids.cap - 1)]);
+			ct_htab_prefetch(&s->uuids, s->hp[i + CT_AHEAD]);
 		if (!s->linked[i])
 			continue;
-		p = s->kp[i];
-		for (size_t q = s->hp[i] & (s->uuids.cap - 1); s->uuids.s[q].tag;
-		     q = (q + 1) & (s->uuids.cap - 1))
-			if (s->uuids.s[q].tag == utag(s->hp[i]) &&
-			    same_uuid(s, s->uuids.s[q].v, p, ct_key_exact(p) ? NULL :
-				      vhd_parent_of(s->rec[i]))) {
-				j = s->uuids.s[q].v;
+		pk = s->kp[i];
+		str = ct_key_exact(pk) ? NULL : vhd_parent_of(s->rec[i]);
+		for (ct_htab_probe(&s->uuids, s->hp[i], &p); (v = ct_htab_next(&s->uuids, &p)) >= 0;)
+			if (same_uuid(s, (int)v, pk, str)) {
+				j = (int)v;
 				break;
 			}
 		if (j >= 0) {
@@ -2895,6 +2727,20 @@ static void eval_vms(struct eval_ctx *x)
 	}
 }
 
+/* Report index of the SR whose ref key is k (ref: its string, read only when k is not
+ * exact) through srs over the keys srk, or -1. */
+static int sr_pos(const struct ct_htab *srs, const struct ct_key *srk,
+		  const struct ct_chain_report *r, struct ct_key k, const char *ref)
+{
+	struct ct_hprobe p;
+	long v;
+
+	for (ct_htab_probe(srs, ct_key_hash(k), &p); (v = ct_htab_next(srs, &p)) >= 0;)
+		if (ct_key_eq(srk[v], k) && (ct_key_exact(k) || !strcmp(r->srs[v].sr->o.ref, ref)))
+			return (int)v;
+	return -1;
+}
+
 /* The report's SRs in display order, and the model's VDIs grouped by SR (counting sort on
  * the SR keys of the digests: model order is kept inside an SR). VDIs whose SR the model
  * does not have are not judged. Returns the size of the largest SR. */
@@ -2902,7 +2748,8 @@ static int group_by_sr(struct eval_ctx *x)
 {
 	struct ct_chain_report *r = x->r;
 	size_t nsr = ct_model_count(x->m, CT_SR), nvdi = ct_model_count(x->m, CT_VDI);
-	struct keytab srs = { 0 };
+	struct ct_htab srs = { 0 };
+	struct ct_key *srk = ct_xmalloc((nsr + 1) * sizeof(*srk));
 	int *of = ct_xmalloc((nvdi + 1) * sizeof(*of)), *fill, largest = 0;
 	struct ct_sr **sorted = ct_xmalloc((nsr + 1) * sizeof(*sorted));
 
@@ -2914,19 +2761,19 @@ static int group_by_sr(struct eval_ctx *x)
 	for (size_t i = 0; i < nsr; i++)
 		r->srs[i].sr = sorted[i];
 	free(sorted);
-	keytab_reset(&srs, nsr);
+	/* SR ref key -> report index (the first holder of a key wins) */
+	ct_htab_reset(&srs, nsr);
 	for (size_t i = 0; i < nsr; i++) {
-		struct ct_key k = ct_key_ref(r->srs[i].sr->o.ref);
-
-		if (!ct_key_none(k))
-			keytab_add(&srs, k, r->srs[i].sr->o.ref, (int)i);
+		srk[i] = ct_key_ref(r->srs[i].sr->o.ref);
+		if (!ct_key_none(srk[i]) && sr_pos(&srs, srk, r, srk[i], r->srs[i].sr->o.ref) < 0)
+			ct_htab_add(&srs, ct_key_hash(srk[i]), (uint32_t)i);
 	}
 	x->sr_first = ct_xcalloc(nsr + 2, sizeof(*x->sr_first));
 	for (size_t i = 0; i < nvdi; i++) {
 		struct ct_key k = x->vd[i].sr;
 
-		of[i] = keytab_get(&srs, k, ct_key_exact(k) ? NULL :
-				   ((const struct ct_vdi *)x->vdi_rec[i])->sr);
+		of[i] = ct_key_none(k) ? -1 : sr_pos(&srs, srk, r, k, ct_key_exact(k) ? NULL :
+						   ((const struct ct_vdi *)x->vdi_rec[i])->sr);
 		if (of[i] >= 0)
 			x->sr_first[of[i] + 1]++;
 	}
@@ -2942,7 +2789,8 @@ static int group_by_sr(struct eval_ctx *x)
 			x->by_sr[x->sr_first[of[i]] + fill[of[i]]++] = (int)i;
 	free(fill);
 	free(of);
-	keytab_release(&srs);
+	free(srk);
+	ct_htab_release(&srs);
 	return largest;
 }
 
@@ -3081,8 +2929,8 @@ void ct_chain_report_release(struct ct_chain_report *r)
 		free(r->idx->sr_refs);
 		free(r->idx->vm_first);
 		free(r->idx->vm_disks);
-		ptrmap_release(&r->idx->vdi);
-		ptrmap_release(&r->idx->vm);
+		ct_htab_release(&r->idx->vdi);
+		ct_htab_release(&r->idx->vm);
 		free(r->idx);
 	}
 	free(r->problems);

@@ -8,6 +8,7 @@
 
 #include "jobs/backup.h"
 #include "jobs/prune.h"
+#include "lib/htab.h"
 #include "lib/util.h"
 #include "watch/watch.h"
 #include "xapi/xapi.h"
@@ -58,16 +59,6 @@ static char *obj_label(const char *name, const char *uuid)
 	char nb[256], ub[9];
 
 	return ct_xasprintf("'%s' (%s)", san(name, nb, sizeof(nb)), ct_short_uuid(uuid, ub));
-}
-
-static const char *vdi_type_name(enum ct_vdi_type t)
-{
-	static const char *names[] = { "system", "user", "ephemeral", "suspend", "crashdump",
-				       "ha_statefile", "metadata", "redo_log", "rrd", "pvs_cache",
-				       "cbt_metadata", "unknown" };
-	if ((int)t < 0 || (size_t)t >= sizeof(names) / sizeof(names[0]))
-		return "unknown";
-	return names[t];
 }
 
 /* "40d", "14d", "3d 4h", then ct_format_duration below a day. */
@@ -304,61 +295,36 @@ static char *chain_text(struct ct_model *m, const struct ct_vdi *v)
 struct refset {
 	const struct ct_vdi **v;       /* insertion order */
 	int n, cap;
-	const struct ct_vdi **slot;    /* open addressing on the pointer, nslot a power of 2 */
-	size_t nslot;
+	struct ct_htab at;             /* pointer hash -> index in v */
 };
-
-static size_t refset_hash(const struct ct_vdi *v, size_t nslot)
-{
-	uintptr_t x = (uintptr_t)v;
-
-	x ^= x >> 17;
-	x *= (uintptr_t)0x9e3779b97f4a7c15ULL;
-	return (size_t)(x >> 7) & (nslot - 1);
-}
 
 static bool refset_has(const struct refset *s, const struct ct_vdi *v)
 {
-	if (!s->nslot)
-		return false;
-	for (size_t h = refset_hash(v, s->nslot); s->slot[h]; h = (h + 1) & (s->nslot - 1))
-		if (s->slot[h] == v)
+	struct ct_hprobe p;
+	long i;
+
+	for (ct_htab_probe(&s->at, ct_hash_ptr(v), &p); (i = ct_htab_next(&s->at, &p)) >= 0;)
+		if (s->v[i] == v)
 			return true;
 	return false;
 }
 
 static void refset_add(struct refset *s, const struct ct_vdi *v)
 {
-	size_t h;
-
 	if (refset_has(s, v))
 		return;
-	if ((size_t)(s->n + 1) * 2 > s->nslot) {
-		size_t ns = s->nslot ? s->nslot * 2 : 16;
-
-		free(s->slot);
-		s->slot = ct_xcalloc(ns, sizeof(*s->slot));
-		s->nslot = ns;
-		for (int i = 0; i < s->n; i++) {
-			for (h = refset_hash(s->v[i], ns); s->slot[h]; h = (h + 1) & (ns - 1))
-				;
-			s->slot[h] = s->v[i];
-		}
-	}
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 8;
 		s->v = ct_xrealloc(s->v, (size_t)s->cap * sizeof(*s->v));
 	}
+	ct_htab_add(&s->at, ct_hash_ptr(v), (uint32_t)s->n);
 	s->v[s->n++] = v;
-	for (h = refset_hash(v, s->nslot); s->slot[h]; h = (h + 1) & (s->nslot - 1))
-		;
-	s->slot[h] = v;
 }
 
 static void refset_release(struct refset *s)
 {
 	free(s->v);
-	free(s->slot);
+	ct_htab_release(&s->at);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -618,7 +584,7 @@ static char *disk_keep_reason(struct ct_model *m, struct ct_owner_ctx *ox,
 		return ct_xstrdup("it is a base copy (managed = false): the GC owns it");
 	if (suspend ? v->type != CT_VDI_SUSPEND : !type_prunable(v->type))
 		return ct_xasprintf("it is a %s VDI: chaintop never deletes those",
-				    vdi_type_name(v->type));
+				    ct_vdi_type_name(v->type));
 	if (!suspend && !v->is_a_snapshot)
 		return ct_xstrdup("it is not a snapshot disk (is_a_snapshot is false), so it may "
 				  "be someone's live disk");
@@ -1366,7 +1332,7 @@ static void check_vdi(struct exec *ex, const struct ct_prune_cand *c,
 	}
 	if (d->suspend ? v->type != CT_VDI_SUSPEND : !type_prunable(v->type)) {
 		f->v = V_REFUSE;
-		f->why = ct_xasprintf("it is a %s VDI", vdi_type_name(v->type));
+		f->why = ct_xasprintf("it is a %s VDI", ct_vdi_type_name(v->type));
 		goto out;
 	}
 	owner = ct_vdi_owner(v, ex->o->cfg, &job);

@@ -1,21 +1,21 @@
-/* model.c - the live store of one pool: per-class open-addressed tables keyed by ref, a
- * lazily rebuilt uuid index and the derived indexes (VDIs by SR, vhd-parent links, VBDs by
- * VDI and VM, tasks by applies_to, messages by object).
+/* model.c - the live store of one pool: per-class tables keyed by ref, a lazily rebuilt
+ * uuid index and the derived indexes (VDIs by SR, vhd-parent links, VBDs by VDI and VM,
+ * tasks by applies_to, messages by object). The layout is in model_int.h.
  *
- * Tables: a dense array of records plus a power-of-two slot array (linear probing, load at
- * most 1/2) mapping a ref's hash to its index + 1. Delete swaps the last record into the
- * hole and re-points its slot, and closes the probe gap by backward shifting, so no
- * tombstones accumulate. Derived indexes are "group indexes": a small hash of keys (one or
- * two borrowed strings) to a range of a flat pointer array, built by a counting sort in
- * O(records). The indexes of a class are rebuilt together, in one pass, on the first query
+ * Tables: a dense array of records and a hash table (lib/htab.h) from a ref key's hash to
+ * the record's index, with the key kept beside each slot. Delete swaps the last record into
+ * the hole and re-points its entry. Derived indexes are "group indexes": a hash table of
+ * keys (one or two borrowed strings) to a range of a flat pointer array, built by a
+ * counting sort in O(records). The indexes of a class are rebuilt together, in one pass, on the first query
  * after a change to that class only (a GC task's progress does not rebuild VDI indexes).
  *
  * Refs hash through their 128-bit key (ct_key_ref), so a record can be found from a digest's
  * key without a string. Every VDI, VBD and VM also has a digest, filled at put in an array
  * parallel to the records and moved with them on delete; every table has a stamp that
  * changes with each put or delete. */
-#include "model/model.h"
+#include "model/model_int.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,9 +23,9 @@
 /* ---- names ---------------------------------------------------------------------------- */
 
 static const char *const class_names[CT_NCLASSES] = {
-	[CT_POOL] = "pool", [CT_HOST] = "host", [CT_SR] = "SR", [CT_VDI] = "VDI", [CT_VM] = "VM",
-	[CT_VBD] = "VBD", [CT_PBD] = "PBD", [CT_TASK] = "task", [CT_MESSAGE] = "message",
-	[CT_POOL_UPDATE] = "pool_update",
+#define CT_X_CLASS(id, st, name) [CT_##id] = name,
+	CT_CLASSES(CT_X_CLASS)
+#undef CT_X_CLASS
 };
 
 const char *ct_class_name(enum ct_class c)
@@ -35,38 +35,74 @@ const char *ct_class_name(enum ct_class c)
 	return class_names[c];
 }
 
-int ct_class_from_name(const char *name)
+/* Position of s in names[0..n), case-insensitive, or -1. */
+static int name_index(const char *const *names, int n, const char *s)
 {
-	if (!name)
+	if (!s)
 		return -1;
-	for (int i = 0; i < CT_NCLASSES; i++)
-		if (!strcasecmp(name, class_names[i]))
+	for (int i = 0; i < n; i++)
+		if (!strcasecmp(s, names[i]))
 			return i;
 	return -1;
 }
 
+int ct_class_from_name(const char *name)
+{
+	return name_index(class_names, CT_NCLASSES, name);
+}
+
+#define CT_X_NAME(id, name) name,
+#define NAMES(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static const char *const vdi_type_names[] = { CT_VDI_TYPES(CT_X_NAME) };
+static const char *const power_state_names[] = { CT_POWER_STATES(CT_X_NAME) };
+static const char *const vbd_type_names[] = { CT_VBD_TYPES(CT_X_NAME) };
+static const char *const task_status_names[] = { CT_TASK_STATUSES(CT_X_NAME) };
+
+/* The enum's name, or `other` for its unknown value and anything out of range. */
+static const char *enum_name(const char *const *names, int n, int v, const char *other)
+{
+	return v >= 0 && v < n ? names[v] : other;
+}
+
+const char *ct_vdi_type_name(enum ct_vdi_type t)
+{
+	return enum_name(vdi_type_names, NAMES(vdi_type_names), (int)t, "unknown");
+}
+
+int ct_vdi_type_from_name(const char *s)
+{
+	return name_index(vdi_type_names, NAMES(vdi_type_names), s);
+}
+
 const char *ct_power_state_name(enum ct_power_state p)
 {
-	switch (p) {
-	case CT_POWER_HALTED: return "Halted";
-	case CT_POWER_PAUSED: return "Paused";
-	case CT_POWER_RUNNING: return "Running";
-	case CT_POWER_SUSPENDED: return "Suspended";
-	case CT_POWER_UNKNOWN: break;
-	}
-	return "Unknown";
+	return enum_name(power_state_names, NAMES(power_state_names), (int)p, "Unknown");
+}
+
+int ct_power_state_from_name(const char *s)
+{
+	return name_index(power_state_names, NAMES(power_state_names), s);
+}
+
+const char *ct_vbd_type_name(enum ct_vbd_type t)
+{
+	return enum_name(vbd_type_names, NAMES(vbd_type_names), (int)t, "unknown");
+}
+
+int ct_vbd_type_from_name(const char *s)
+{
+	return name_index(vbd_type_names, NAMES(vbd_type_names), s);
 }
 
 const char *ct_task_status_name(enum ct_task_status s)
 {
-	switch (s) {
-	case CT_TASK_PENDING: return "pending";
-	case CT_TASK_SUCCESS: return "success";
-	case CT_TASK_FAILURE: return "failure";
-	case CT_TASK_CANCELLING: return "cancelling";
-	case CT_TASK_CANCELLED: return "cancelled";
-	}
-	return "unknown";
+	return enum_name(task_status_names, NAMES(task_status_names), (int)s, "unknown");
+}
+
+int ct_task_status_from_name(const char *s)
+{
+	return name_index(task_status_names, NAMES(task_status_names), s);
 }
 
 bool ct_ref_is_null(const char *ref)
@@ -76,41 +112,122 @@ bool ct_ref_is_null(const char *ref)
 
 /* ---- records -------------------------------------------------------------------------- */
 
+/* The field tables, from the class lists of model.h: uuid (in the header) first. FIELD
+ * reads the struct of the table being defined from REC. */
+#define FIELD(kind, member, name) \
+	{ name, CT_F_##kind, sizeof(name) - 1, offsetof(REC, member) },
+#define UUID_FIELD { "uuid", CT_F_STR, 4, offsetof(struct ct_obj, uuid) },
+
+#define REC struct ct_pool
+static const struct ct_field pool_fields[] = { UUID_FIELD CT_POOL_FIELDS(FIELD) };
+#undef REC
+#define REC struct ct_host
+static const struct ct_field host_fields[] = { UUID_FIELD CT_HOST_FIELDS(FIELD) };
+#undef REC
+#define REC struct ct_sr
+static const struct ct_field sr_fields[] = { UUID_FIELD CT_SR_FIELDS(FIELD) };
+#undef REC
+#define REC struct ct_vdi
+static const struct ct_field vdi_fields[] = { UUID_FIELD CT_VDI_FIELDS(FIELD) };
+#undef REC
+#define REC struct ct_vm
+static const struct ct_field vm_fields[] = { UUID_FIELD CT_VM_FIELDS(FIELD) };
+#undef REC
+#define REC struct ct_vbd
+static const struct ct_field vbd_fields[] = { UUID_FIELD CT_VBD_FIELDS(FIELD) };
+#undef REC
+#define REC struct ct_pbd
+static const struct ct_field pbd_fields[] = { UUID_FIELD CT_PBD_FIELDS(FIELD) };
+#undef REC
+#define REC struct ct_task
+static const struct ct_field task_fields[] = { UUID_FIELD CT_TASK_FIELDS(FIELD) };
+#undef REC
+#define REC struct ct_message
+static const struct ct_field message_fields[] = { UUID_FIELD CT_MESSAGE_FIELDS(FIELD) };
+#undef REC
+#define REC struct ct_pool_update
+static const struct ct_field pool_update_fields[] = { UUID_FIELD CT_POOL_UPDATE_FIELDS(FIELD) };
+#undef REC
+
+static const struct {
+	const struct ct_field *f;
+	size_t n;
+	size_t size;
+} classes[CT_NCLASSES] = {
+#define CT_X_CLASS(id, st, name) \
+	[CT_##id] = { st##_fields, sizeof(st##_fields) / sizeof(st##_fields[0]), sizeof(struct ct_##st) },
+	CT_CLASSES(CT_X_CLASS)
+#undef CT_X_CLASS
+};
+
+const struct ct_field *ct_class_fields(enum ct_class c, size_t *n)
+{
+	if ((int)c < 0 || c >= CT_NCLASSES) {
+		*n = 0;
+		return NULL;
+	}
+	*n = classes[c].n;
+	return classes[c].f;
+}
+
 static size_t class_size(enum ct_class c)
 {
-	switch (c) {
-	case CT_POOL: return sizeof(struct ct_pool);
-	case CT_HOST: return sizeof(struct ct_host);
-	case CT_SR: return sizeof(struct ct_sr);
-	case CT_VDI: return sizeof(struct ct_vdi);
-	case CT_VM: return sizeof(struct ct_vm);
-	case CT_VBD: return sizeof(struct ct_vbd);
-	case CT_PBD: return sizeof(struct ct_pbd);
-	case CT_TASK: return sizeof(struct ct_task);
-	case CT_MESSAGE: return sizeof(struct ct_message);
-	case CT_POOL_UPDATE: return sizeof(struct ct_pool_update);
-	case CT_NCLASSES: break;
+	return (int)c < 0 || c >= CT_NCLASSES ? 0 : classes[c].size;
+}
+
+/* Derived once from the field tables: each class's blank record (what ct_obj_new copies)
+ * and its owned fields (what ct_obj_free and ct_obj_dup walk, skipping the scalars). */
+struct owned {
+	unsigned short off;
+	unsigned char kind;
+};
+
+static struct {
+	void *blank;
+	struct owned *own;
+	size_t nown;
+} derived[CT_NCLASSES];
+static pthread_once_t derived_once = PTHREAD_ONCE_INIT;
+
+static void derive(void)
+{
+	for (int c = 0; c < CT_NCLASSES; c++) {
+		char *blank = ct_xcalloc(1, classes[c].size);
+
+		derived[c].own = ct_xcalloc(classes[c].n, sizeof(*derived[c].own));
+		for (size_t i = 0; i < classes[c].n; i++) {
+			const struct ct_field *f = &classes[c].f[i];
+
+			switch ((enum ct_field_kind)f->kind) {
+			case CT_F_STR: case CT_F_SET: case CT_F_MAPVALS: case CT_F_MAP:
+				derived[c].own[derived[c].nown++] = (struct owned){ f->off, f->kind };
+				break;
+			/* what a field XAPI did not send reads as: zero, but for these two */
+			case CT_F_POWER:
+				*(enum ct_power_state *)(blank + f->off) = CT_POWER_UNKNOWN;
+				break;
+			case CT_F_VDITYPE:
+				*(enum ct_vdi_type *)(blank + f->off) = CT_VDI_USER;
+				break;
+			default:
+				break;
+			}
+		}
+		((struct ct_obj *)blank)->cls = (enum ct_class)c;
+		derived[c].blank = blank;
 	}
-	return 0;
 }
 
 struct ct_obj *ct_obj_new(enum ct_class c)
 {
 	size_t sz = class_size(c);
+	struct ct_obj *o;
+
 	if (!sz)
 		ct_fatal("ct_obj_new: invalid record class %d", (int)c);
-	struct ct_obj *o = ct_xcalloc(1, sz);
-	o->cls = c;
-	switch (c) {
-	case CT_VM:
-		((struct ct_vm *)o)->power_state = CT_POWER_UNKNOWN;
-		break;
-	case CT_VDI:
-		((struct ct_vdi *)o)->type = CT_VDI_USER;
-		break;
-	default:
-		break;
-	}
+	pthread_once(&derived_once, derive);
+	o = ct_xmalloc(sz);
+	memcpy(o, derived[c].blank, sz);
 	return o;
 }
 
@@ -118,113 +235,22 @@ void ct_obj_free(struct ct_obj *o)
 {
 	if (!o)
 		return;
-	switch (o->cls) {
-	case CT_POOL: {
-		struct ct_pool *p = (struct ct_pool *)o;
-		free(p->name_label);
-		free(p->master);
-		free(p->default_sr);
-		ct_map_release(&p->other_config);
-		break;
-	}
-	case CT_HOST: {
-		struct ct_host *h = (struct ct_host *)o;
-		free(h->name_label);
-		free(h->hostname);
-		free(h->address);
-		ct_map_release(&h->software_version);
-		break;
-	}
-	case CT_SR: {
-		struct ct_sr *s = (struct ct_sr *)o;
-		free(s->name_label);
-		free(s->name_description);
-		free(s->type);
-		free(s->content_type);
-		ct_map_release(&s->sm_config);
-		ct_map_release(&s->other_config);
-		ct_strset_release(&s->vdis);
-		ct_strset_release(&s->pbds);
-		break;
-	}
-	case CT_VDI: {
-		struct ct_vdi *v = (struct ct_vdi *)o;
-		free(v->name_label);
-		free(v->name_description);
-		free(v->sr);
-		ct_strset_release(&v->vbds);
-		free(v->snapshot_of);
-		free(v->on_boot);
-		ct_strset_release(&v->snapshots);
-		ct_map_release(&v->sm_config);
-		ct_map_release(&v->other_config);
-		ct_strset_release(&v->current_operations);
-		break;
-	}
-	case CT_VM: {
-		struct ct_vm *v = (struct ct_vm *)o;
-		free(v->name_label);
-		free(v->name_description);
-		free(v->snapshot_of);
-		ct_strset_release(&v->snapshots);
-		ct_strset_release(&v->vbds);
-		ct_map_release(&v->other_config);
-		ct_strset_release(&v->tags);
-		free(v->resident_on);
-		free(v->suspend_vdi);
-		ct_strset_release(&v->current_operations);
-		ct_map_release(&v->blocked_operations);
-		break;
-	}
-	case CT_VBD: {
-		struct ct_vbd *b = (struct ct_vbd *)o;
-		free(b->vm);
-		free(b->vdi);
-		free(b->userdevice);
-		free(b->device);
-		break;
-	}
-	case CT_PBD: {
-		struct ct_pbd *b = (struct ct_pbd *)o;
-		free(b->host);
-		free(b->sr);
-		break;
-	}
-	case CT_TASK: {
-		struct ct_task *t = (struct ct_task *)o;
-		free(t->name_label);
-		free(t->name_description);
-		free(t->result);
-		ct_strset_release(&t->error_info);
-		ct_map_release(&t->other_config);
-		free(t->resident_on);
-		break;
-	}
-	case CT_MESSAGE: {
-		struct ct_message *msg = (struct ct_message *)o;
-		free(msg->name);
-		free(msg->cls);
-		free(msg->obj_uuid);
-		free(msg->body);
-		break;
-	}
-	case CT_POOL_UPDATE: {
-		struct ct_pool_update *u = (struct ct_pool_update *)o;
-		free(u->name_label);
-		free(u->vdi);
-		break;
-	}
-	case CT_NCLASSES:
-		break;
+	if ((int)o->cls >= 0 && o->cls < CT_NCLASSES) {
+		pthread_once(&derived_once, derive);
+		for (size_t i = 0; i < derived[o->cls].nown; i++) {
+			const struct owned *f = &derived[o->cls].own[i];
+			void *p = (char *)o + f->off;
+
+			switch ((enum ct_field_kind)f->kind) {
+			case CT_F_STR: free(*(char **)p); break;
+			case CT_F_MAP: ct_map_release(p); break;
+			default: ct_strset_release(p); break;   /* SET, MAPVALS */
+			}
+		}
 	}
 	free(o->ref);
-	free(o->uuid);
 	free(o);
 }
-
-#define DUPS(f) (d->f = ct_xstrdup(s->f))
-#define DUPMAP(f) (memset(&d->f, 0, sizeof(d->f)), ct_map_copy(&d->f, &s->f))
-#define DUPSET(f) (memset(&d->f, 0, sizeof(d->f)), ct_strset_copy(&d->f, &s->f))
 
 struct ct_obj *ct_obj_dup(const struct ct_obj *o)
 {
@@ -233,133 +259,41 @@ struct ct_obj *ct_obj_dup(const struct ct_obj *o)
 	size_t sz = class_size(o->cls);
 	if (!sz)
 		ct_fatal("ct_obj_dup: invalid record class %d", (int)o->cls);
+	pthread_once(&derived_once, derive);
 	struct ct_obj *n = ct_xmalloc(sz);
 	/* Scalars by value first, then every owned pointer replaced by its own copy. */
 	memcpy(n, o, sz);
 	n->ref = ct_xstrdup(o->ref);
-	n->uuid = ct_xstrdup(o->uuid);
-	switch (o->cls) {
-	case CT_POOL: {
-		const struct ct_pool *s = (const struct ct_pool *)o;
-		struct ct_pool *d = (struct ct_pool *)n;
-		DUPS(name_label); DUPS(master); DUPS(default_sr);
-		DUPMAP(other_config);
-		break;
-	}
-	case CT_HOST: {
-		const struct ct_host *s = (const struct ct_host *)o;
-		struct ct_host *d = (struct ct_host *)n;
-		DUPS(name_label); DUPS(hostname); DUPS(address);
-		DUPMAP(software_version);
-		break;
-	}
-	case CT_SR: {
-		const struct ct_sr *s = (const struct ct_sr *)o;
-		struct ct_sr *d = (struct ct_sr *)n;
-		DUPS(name_label); DUPS(name_description); DUPS(type); DUPS(content_type);
-		DUPMAP(sm_config); DUPMAP(other_config);
-		DUPSET(vdis); DUPSET(pbds);
-		break;
-	}
-	case CT_VDI: {
-		const struct ct_vdi *s = (const struct ct_vdi *)o;
-		struct ct_vdi *d = (struct ct_vdi *)n;
-		DUPS(name_label); DUPS(name_description); DUPS(sr); DUPS(snapshot_of); DUPS(on_boot);
-		DUPSET(vbds); DUPSET(snapshots); DUPSET(current_operations);
-		DUPMAP(sm_config); DUPMAP(other_config);
-		break;
-	}
-	case CT_VM: {
-		const struct ct_vm *s = (const struct ct_vm *)o;
-		struct ct_vm *d = (struct ct_vm *)n;
-		DUPS(name_label); DUPS(name_description); DUPS(snapshot_of);
-		DUPS(resident_on); DUPS(suspend_vdi);
-		DUPSET(snapshots); DUPSET(vbds); DUPSET(tags); DUPSET(current_operations);
-		DUPMAP(other_config); DUPMAP(blocked_operations);
-		break;
-	}
-	case CT_VBD: {
-		const struct ct_vbd *s = (const struct ct_vbd *)o;
-		struct ct_vbd *d = (struct ct_vbd *)n;
-		DUPS(vm); DUPS(vdi); DUPS(userdevice); DUPS(device);
-		break;
-	}
-	case CT_PBD: {
-		const struct ct_pbd *s = (const struct ct_pbd *)o;
-		struct ct_pbd *d = (struct ct_pbd *)n;
-		DUPS(host); DUPS(sr);
-		break;
-	}
-	case CT_TASK: {
-		const struct ct_task *s = (const struct ct_task *)o;
-		struct ct_task *d = (struct ct_task *)n;
-		DUPS(name_label); DUPS(name_description); DUPS(result); DUPS(resident_on);
-		DUPSET(error_info);
-		DUPMAP(other_config);
-		break;
-	}
-	case CT_MESSAGE: {
-		const struct ct_message *s = (const struct ct_message *)o;
-		struct ct_message *d = (struct ct_message *)n;
-		DUPS(name); DUPS(cls); DUPS(obj_uuid); DUPS(body);
-		break;
-	}
-	case CT_POOL_UPDATE: {
-		const struct ct_pool_update *s = (const struct ct_pool_update *)o;
-		struct ct_pool_update *d = (struct ct_pool_update *)n;
-		DUPS(name_label); DUPS(vdi);
-		break;
-	}
-	case CT_NCLASSES:
-		break;
+	for (size_t i = 0; i < derived[o->cls].nown; i++) {
+		const struct owned *f = &derived[o->cls].own[i];
+		const void *sp = (const char *)o + f->off;
+		void *dp = (char *)n + f->off;
+
+		switch ((enum ct_field_kind)f->kind) {
+		case CT_F_STR:
+			*(char **)dp = ct_xstrdup(*(char *const *)sp);
+			break;
+		case CT_F_MAP:
+			memset(dp, 0, sizeof(struct ct_map));
+			ct_map_copy(dp, sp);
+			break;
+		default:   /* SET, MAPVALS */
+			memset(dp, 0, sizeof(struct ct_strset));
+			ct_strset_copy(dp, sp);
+			break;
+		}
 	}
 	return n;
 }
 
-#undef DUPS
-#undef DUPMAP
-#undef DUPSET
-
 /* ---- hashing -------------------------------------------------------------------------- */
 
-/* Eight bytes at a time (refs and uuids are 36 to 46 characters), then a final avalanche
- * so the low bits, which pick the slot, depend on every byte. */
-static uint64_t hash_str(uint64_t h, const char *s)
-{
-	size_t n = strlen(s);
-	const unsigned char *p = (const unsigned char *)s;
-	uint64_t w;
-
-	while (n >= 8) {
-		memcpy(&w, p, 8);
-		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 31;
-		p += 8;
-		n -= 8;
-	}
-	w = (uint64_t)n << 56;
-	for (size_t i = 0; i < n; i++)
-		w |= (uint64_t)p[i] << (8 * i);
-	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-	return h ^ (h >> 31);
-}
-
-static uint64_t hash_fin(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
+/* The hash of a group key: one string, or a pair. */
 static uint64_t hash_key(const char *k1, const char *k2)
 {
-	uint64_t h = hash_str(0x243f6a8885a308d3ULL, k1);
-	if (k2)
-		h = hash_str(h ^ 0x13198a2e03707344ULL, k2);
-	return hash_fin(h);
+	uint64_t h = ct_hash_str(k1, 0);
+
+	return k2 ? ct_hash_str(k2, h ^ 0x13198a2e03707344ULL) : h;
 }
 
 /* ---- keys and digests ----------------------------------------------------------------- */
@@ -418,8 +352,8 @@ static struct ct_key hashed_key(const char *s)
 	}
 	w = 0;
 	memcpy(&w, p, n);
-	k.hi = hash_fin(a ^ w);
-	k.lo = hash_fin((b ^ w) * 0x9e3779b97f4a7c15ULL) | 3ULL << 62;
+	k.hi = ct_hash_mix(a ^ w);
+	k.lo = ct_hash_mix((b ^ w) * 0x9e3779b97f4a7c15ULL) | 3ULL << 62;
 	return k;
 }
 
@@ -571,94 +505,53 @@ static void table_release(struct ct_table *t)
 	for (size_t i = 0; i < t->n; i++)
 		ct_obj_free(t->items[i]);
 	free(t->items);
-	free(t->slots);
-	free(t->skeys);
 	free(t->digests);
+	ct_htab_release(&t->refs);
 	memset(t, 0, sizeof(*t));
+	ct_htab_init(&t->refs, sizeof(struct ct_key));
 }
 
-/* The slot a key starts probing at. Refs are hashed through their key, so a lookup by a
- * digest's key (ct_model_pos_of_ref) needs no string. */
-static uint64_t key_hash(struct ct_key k)
+/* Position of the record whose ref has key k (string ref, compared only when k is not
+ * exact), or -1. Refs are hashed through their key, so a lookup by a digest's key
+ * (ct_model_pos_of_ref) needs no string. */
+static long table_pos(const struct ct_table *t, struct ct_key k, const char *ref)
 {
-	uint64_t h = k.hi ^ (k.lo * 0x9e3779b97f4a7c15ULL);
+	struct ct_hprobe p;
+	long v;
 
-	return hash_fin(h);
-}
+	for (ct_htab_probe(&t->refs, ct_key_hash(k), &p); (v = ct_htab_next(&t->refs, &p)) >= 0;) {
+		struct ct_key kv;
 
-/* The slot holding the ref whose key is k (string ref, compared only when k is not exact),
- * or the empty slot where it would go. nslots must be > 0. */
-static size_t table_probe_key(const struct ct_table *t, struct ct_key k, const char *ref,
-			      bool *found)
-{
-	size_t mask = t->nslots - 1;
-	size_t s = (size_t)key_hash(k) & mask;
-	for (;;) {
-		size_t v = t->slots[s];
-		if (!v) {
-			*found = false;
-			return s;
-		}
-		if (ct_key_eq(t->skeys[s], k) &&
-		    (ct_key_exact(k) || !strcmp(t->items[v - 1]->ref, ref))) {
-			*found = true;
-			return s;
-		}
-		s = (s + 1) & mask;
+		memcpy(&kv, ct_htab_key(&t->refs, &p), sizeof(kv));
+		if (ct_key_eq(kv, k) && (ct_key_exact(k) || !strcmp(t->items[v]->ref, ref)))
+			return v;
 	}
-}
-
-static size_t table_probe(const struct ct_table *t, const char *ref, bool *found)
-{
-	return table_probe_key(t, ct_key_ref(ref), ref, found);
-}
-
-/* Place every record again in a slot array of nslots, keys taken from the old slots. */
-static void table_rehash(struct ct_table *t, size_t nslots)
-{
-	size_t *old = t->slots, nold = t->nslots, mask = nslots - 1;
-	struct ct_key *oldk = t->skeys;
-
-	t->slots = ct_xcalloc(nslots, sizeof(*t->slots));
-	t->skeys = ct_xcalloc(nslots, sizeof(*t->skeys));
-	t->nslots = nslots;
-	for (size_t o = 0; o < nold; o++) {
-		if (!old[o])
-			continue;
-		size_t s = (size_t)key_hash(oldk[o]) & mask;
-		while (t->slots[s])
-			s = (s + 1) & mask;
-		t->slots[s] = old[o];
-		t->skeys[s] = oldk[o];
-	}
-	free(old);
-	free(oldk);
+	return -1;
 }
 
 static struct ct_obj *table_find(const struct ct_table *t, const char *ref)
 {
+	long i;
+
 	if (!t->n || !ref)
 		return NULL;
-	bool found;
-	size_t s = table_probe(t, ref, &found);
-	return found ? t->items[t->slots[s] - 1] : NULL;
+	i = table_pos(t, ct_key_ref(ref), ref);
+	return i >= 0 ? t->items[i] : NULL;
 }
 
 /* Returns the replaced record (caller frees) or NULL when o was added. */
 static struct ct_obj *table_put(struct ct_table *t, struct ct_obj *o)
 {
-	if ((t->n + 1) * 2 > t->nslots)
-		table_rehash(t, t->nslots ? t->nslots * 2 : 16);
-	bool found;
 	struct ct_key k = ct_key_ref(o->ref);
-	size_t s = table_probe_key(t, k, o->ref, &found);
+	long i = table_pos(t, k, o->ref);
 	size_t dsz = digest_size(o->cls);
-	if (found) {
-		size_t i = t->slots[s] - 1;
+
+	if (i >= 0) {
 		struct ct_obj *old = t->items[i];
+
 		t->items[i] = o;
 		if (dsz)
-			digest_fill(o, digest_at(t, o->cls, i));
+			digest_fill(o, digest_at(t, o->cls, (size_t)i));
 		return old;
 	}
 	if (t->n == t->cap) {
@@ -670,55 +563,37 @@ static struct ct_obj *table_put(struct ct_table *t, struct ct_obj *o)
 	t->items[t->n] = o;
 	if (dsz)
 		digest_fill(o, digest_at(t, o->cls, t->n));
-	t->slots[s] = ++t->n;
-	t->skeys[s] = k;
+	ct_htab_add_key(&t->refs, ct_key_hash(k), (uint32_t)t->n, &k);
+	t->n++;
 	return NULL;
 }
 
 /* Unlinks and returns the record with ref, or NULL. */
 static struct ct_obj *table_del(struct ct_table *t, const char *ref)
 {
+	struct ct_key k;
+	struct ct_obj *old;
+	size_t last;
+	long i;
+
 	if (!t->n || !ref)
 		return NULL;
-	bool found;
-	size_t s = table_probe(t, ref, &found);
-	if (!found)
+	k = ct_key_ref(ref);
+	i = table_pos(t, k, ref);
+	if (i < 0)
 		return NULL;
-	size_t i = t->slots[s] - 1;
-	struct ct_obj *old = t->items[i];
-	size_t mask = t->nslots - 1;
-
-	/* Backward-shift deletion: pull later members of the probe run into the hole when
-	 * their home slot does not lie cyclically in (hole, j]. */
-	size_t hole = s;
-	size_t j = s;
-	for (;;) {
-		j = (j + 1) & mask;
-		size_t v = t->slots[j];
-		if (!v)
-			break;
-		size_t home = (size_t)key_hash(t->skeys[j]) & mask;
-		bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
-		if (!stays) {
-			t->slots[hole] = v;
-			t->skeys[hole] = t->skeys[j];
-			hole = j;
-		}
-	}
-	t->slots[hole] = 0;
-	t->skeys[hole] = (struct ct_key){ 0, 0 };
-
-	/* Swap-remove in the dense array; re-point the moved record's slot. */
-	size_t last = t->n - 1;
-	if (i != last) {
+	old = t->items[i];
+	ct_htab_del(&t->refs, ct_key_hash(k), (uint32_t)i);
+	/* Swap-remove in the dense arrays; re-point the moved record's slot. */
+	last = t->n - 1;
+	if ((size_t)i != last) {
 		struct ct_obj *moved = t->items[last];
 		size_t dsz = digest_size(moved->cls);
-		bool f2;
-		size_t ms = table_probe(t, moved->ref, &f2);
+
 		t->items[i] = moved;
-		t->slots[ms] = i + 1;
+		ct_htab_set(&t->refs, ct_key_hash(ct_key_ref(moved->ref)), (uint32_t)last, (uint32_t)i);
 		if (dsz)
-			memcpy(digest_at(t, moved->cls, i), digest_at(t, moved->cls, last), dsz);
+			memcpy(digest_at(t, moved->cls, (size_t)i), digest_at(t, moved->cls, last), dsz);
 	}
 	t->items[last] = NULL;
 	t->n--;
@@ -738,8 +613,7 @@ struct group {
 struct gindex {
 	struct group *g;
 	size_t ng, gcap;
-	uint32_t *slots;         /* -> group + 1, 0 = empty */
-	size_t nslots;
+	struct ct_htab groups;   /* hash_key -> group */
 	void **flat;
 	size_t nflat, flatcap;
 	size_t *gid;             /* build scratch: per added item, its group */
@@ -750,7 +624,7 @@ struct gindex {
 static void gindex_free(struct gindex *x)
 {
 	free(x->g);
-	free(x->slots);
+	ct_htab_release(&x->groups);
 	free(x->flat);
 	free(x->gid);
 	free(x->items);
@@ -762,31 +636,33 @@ static bool group_is(const struct group *g, uint64_t h, const char *k1, const ch
 	return g->h == h && !strcmp(g->k1, k1) && (k2 ? g->k2 && !strcmp(g->k2, k2) : !g->k2);
 }
 
+static long gindex_pos(const struct gindex *x, uint64_t h, const char *k1, const char *k2)
+{
+	struct ct_hprobe p;
+	long v;
+
+	for (ct_htab_probe(&x->groups, h, &p); (v = ct_htab_next(&x->groups, &p)) >= 0;)
+		if (group_is(&x->g[v], h, k1, k2))
+			return v;
+	return -1;
+}
+
 static const struct group *gindex_find(const struct gindex *x, const char *k1, const char *k2)
 {
+	long v;
+
 	if (!x->ng || !k1)
 		return NULL;
-	uint64_t h = hash_key(k1, k2);
-	size_t mask = x->nslots - 1;
-	for (size_t s = (size_t)h & mask;; s = (s + 1) & mask) {
-		size_t v = x->slots[s];
-		if (!v)
-			return NULL;
-		if (group_is(&x->g[v - 1], h, k1, k2))
-			return &x->g[v - 1];
-	}
+	v = gindex_pos(x, hash_key(k1, k2), k1, k2);
+	return v >= 0 ? &x->g[v] : NULL;
 }
 
 static void gx_begin(struct gindex *x, size_t expect)
 {
+	/* as many groups as last time, most likely */
+	ct_htab_reset(&x->groups, x->ng);
 	x->ng = 0;
 	x->nflat = 0;
-	if (!x->nslots) {
-		x->nslots = 16;
-		x->slots = ct_xcalloc(x->nslots, sizeof(*x->slots));
-	} else {
-		memset(x->slots, 0, x->nslots * sizeof(*x->slots));
-	}
 	if (x->icap < expect) {
 		x->icap = expect;
 		x->gid = ct_xrealloc(x->gid, x->icap * sizeof(*x->gid));
@@ -794,23 +670,11 @@ static void gx_begin(struct gindex *x, size_t expect)
 	}
 }
 
-static void gx_grow_slots(struct gindex *x)
-{
-	size_t ns = x->nslots * 2, mask = ns - 1;
-
-	free(x->slots);
-	x->slots = ct_xcalloc(ns, sizeof(*x->slots));
-	x->nslots = ns;
-	for (size_t i = 0; i < x->ng; i++) {
-		size_t s = (size_t)x->g[i].h & mask;
-		while (x->slots[s])
-			s = (s + 1) & mask;
-		x->slots[s] = (uint32_t)(i + 1);
-	}
-}
-
 static void gx_add(struct gindex *x, const char *k1, const char *k2, void *item)
 {
+	uint64_t h;
+	long gi;
+
 	if (!k1)
 		return;
 	if (x->nflat == x->icap) {
@@ -818,31 +682,19 @@ static void gx_add(struct gindex *x, const char *k1, const char *k2, void *item)
 		x->gid = ct_xrealloc(x->gid, x->icap * sizeof(*x->gid));
 		x->items = ct_xrealloc(x->items, x->icap * sizeof(*x->items));
 	}
-	if ((x->ng + 1) * 2 > x->nslots)
-		gx_grow_slots(x);
-	uint64_t h = hash_key(k1, k2);
-	size_t mask = x->nslots - 1;
-	size_t s = (size_t)h & mask;
-	size_t gi;
-	for (;; s = (s + 1) & mask) {
-		size_t v = x->slots[s];
-		if (!v) {
-			if (x->ng == x->gcap) {
-				x->gcap = x->gcap ? x->gcap * 2 : 16;
-				x->g = ct_xrealloc(x->g, x->gcap * sizeof(*x->g));
-			}
-			gi = x->ng++;
-			x->g[gi] = (struct group){ .k1 = k1, .k2 = k2, .h = h, .count = 0 };
-			x->slots[s] = (uint32_t)(gi + 1);
-			break;
+	h = hash_key(k1, k2);
+	gi = gindex_pos(x, h, k1, k2);
+	if (gi < 0) {
+		if (x->ng == x->gcap) {
+			x->gcap = x->gcap ? x->gcap * 2 : 16;
+			x->g = ct_xrealloc(x->g, x->gcap * sizeof(*x->g));
 		}
-		if (group_is(&x->g[v - 1], h, k1, k2)) {
-			gi = v - 1;
-			break;
-		}
+		gi = (long)x->ng++;
+		x->g[gi] = (struct group){ .k1 = k1, .k2 = k2, .h = h, .count = 0 };
+		ct_htab_add(&x->groups, h, (uint32_t)gi);
 	}
 	x->g[gi].count++;
-	x->gid[x->nflat] = gi;
+	x->gid[x->nflat] = (size_t)gi;
 	x->items[x->nflat] = item;
 	x->nflat++;
 }
@@ -1041,15 +893,20 @@ static void *const *ix_range(struct ct_model *m, int which, const char *k1, cons
 void ct_model_init(struct ct_model *m)
 {
 	memset(m, 0, sizeof(*m));
+	m->t = ct_xcalloc(CT_NCLASSES, sizeof(*m->t));
+	for (int c = 0; c < CT_NCLASSES; c++)
+		ct_htab_init(&m->t[c].refs, sizeof(struct ct_key));
 	pthread_mutex_init(&m->lock, NULL);
 }
 
 void ct_model_release(struct ct_model *m)
 {
-	if (!m)
+	if (!m || !m->t)
 		return;
 	for (int c = 0; c < CT_NCLASSES; c++)
 		table_release(&m->t[c]);
+	free(m->t);
+	m->t = NULL;
 	index_free(m->idx);
 	m->idx = NULL;
 	pthread_mutex_destroy(&m->lock);
@@ -1080,12 +937,10 @@ void ct_model_swap(struct ct_model *live, struct ct_model *fresh)
 	struct ct_model_index *idx = live->idx;
 	uint64_t gen = live->generation > fresh->generation ? live->generation : fresh->generation;
 
-	for (int c = 0; c < CT_NCLASSES; c++) {
-		struct ct_table t = live->t[c];
+	struct ct_table *t = live->t;
 
-		live->t[c] = fresh->t[c];
-		fresh->t[c] = t;
-	}
+	live->t = fresh->t;
+	fresh->t = t;
 	live->idx = fresh->idx;
 	fresh->idx = idx;
 	live->idx_dirty = true;
@@ -1159,27 +1014,14 @@ struct ct_obj *ct_model_find_uuid(struct ct_model *m, enum ct_class c, const cha
 
 long ct_model_pos_of_ref(const struct ct_model *m, enum ct_class c, struct ct_key k, const char *ref)
 {
-	const struct ct_table *t;
-	bool found;
-	size_t s;
-
 	if ((int)c < 0 || c >= CT_NCLASSES || ct_key_none(k) || !m->t[c].n)
 		return -1;
-	t = &m->t[c];
-	s = table_probe_key(t, k, ref, &found);
-	return found ? (long)(t->slots[s] - 1) : -1;
+	return table_pos(&m->t[c], k, ref);
 }
 
 void ct_model_prefetch_ref(const struct ct_model *m, enum ct_class c, struct ct_key k)
 {
-	const struct ct_table *t = &m->t[c];
-	size_t s;
-
-	if (!t->nslots)
-		return;
-	s = (size_t)key_hash(k) & (t->nslots - 1);
-	__builtin_prefetch(&t->slots[s]);
-	__builtin_prefetch(&t->skeys[s]);
+	ct_htab_prefetch(&m->t[c].refs, ct_key_hash(k));
 }
 
 const struct ct_vdi_digest *ct_model_vdi_digests(const struct ct_model *m)

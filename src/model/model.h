@@ -16,17 +16,30 @@
 
 #include "lib/util.h"
 
+/* ---- records ---------------------------------------------------------------------------
+ * Every XAPI class chaintop keeps is defined once, by the lists below; they generate the
+ * enum ct_class, the record structs, the field table the decoder reads replies with
+ * (ct_class_fields), the table-driven ct_obj_new/free/dup and the enum name tables. A new
+ * field is one line in its class's list.
+ *
+ * X(ID, struct name, XAPI class name): XAPI's spelling for calls; event.from sends it
+ * lowercase. */
+#define CT_CLASSES(X) \
+	X(POOL, pool, "pool") \
+	X(HOST, host, "host") \
+	X(SR, sr, "SR") \
+	X(VDI, vdi, "VDI") \
+	X(VM, vm, "VM") \
+	X(VBD, vbd, "VBD") \
+	X(PBD, pbd, "PBD") \
+	X(TASK, task, "task") \
+	X(MESSAGE, message, "message") \
+	X(POOL_UPDATE, pool_update, "pool_update")
+
 enum ct_class {
-	CT_POOL,
-	CT_HOST,
-	CT_SR,
-	CT_VDI,
-	CT_VM,
-	CT_VBD,
-	CT_PBD,
-	CT_TASK,
-	CT_MESSAGE,
-	CT_POOL_UPDATE,
+#define CT_X_CLASS(id, st, name) CT_##id,
+	CT_CLASSES(CT_X_CLASS)
+#undef CT_X_CLASS
 	CT_NCLASSES
 };
 
@@ -36,6 +49,75 @@ const char *ct_class_name(enum ct_class c);
 /* Case-insensitive; -1 if unknown (classes chaintop does not keep). */
 int ct_class_from_name(const char *name);
 
+/* Enumerated fields: X(ID, XAPI's name). Each enum also has a value for a name this build
+ * does not know. ct_*_name gives XAPI's name; ct_*_from_name reads one, case-insensitive,
+ * -1 when unknown. */
+#define CT_VDI_TYPES(X) \
+	X(SYSTEM, "system") \
+	X(USER, "user") \
+	X(EPHEMERAL, "ephemeral") \
+	X(SUSPEND, "suspend") \
+	X(CRASHDUMP, "crashdump") \
+	X(HA_STATEFILE, "ha_statefile") \
+	X(METADATA, "metadata") \
+	X(REDO_LOG, "redo_log") \
+	X(RRD, "rrd") \
+	X(PVS_CACHE, "pvs_cache") \
+	X(CBT_METADATA, "cbt_metadata")
+
+enum ct_vdi_type {
+#define CT_X_ENUM(id, name) CT_VDI_##id,
+	CT_VDI_TYPES(CT_X_ENUM)
+#undef CT_X_ENUM
+	CT_VDI_OTHER             /* a type newer than this build ("unknown") */
+};
+const char *ct_vdi_type_name(enum ct_vdi_type t);
+int ct_vdi_type_from_name(const char *s);
+
+#define CT_POWER_STATES(X) \
+	X(HALTED, "Halted") \
+	X(PAUSED, "Paused") \
+	X(RUNNING, "Running") \
+	X(SUSPENDED, "Suspended")
+
+enum ct_power_state {
+#define CT_X_ENUM(id, name) CT_POWER_##id,
+	CT_POWER_STATES(CT_X_ENUM)
+#undef CT_X_ENUM
+	CT_POWER_UNKNOWN         /* "Unknown" */
+};
+const char *ct_power_state_name(enum ct_power_state p);
+int ct_power_state_from_name(const char *s);
+
+#define CT_VBD_TYPES(X) \
+	X(DISK, "Disk") \
+	X(CD, "CD") \
+	X(FLOPPY, "Floppy")
+
+enum ct_vbd_type {
+#define CT_X_ENUM(id, name) CT_VBD_##id,
+	CT_VBD_TYPES(CT_X_ENUM)
+#undef CT_X_ENUM
+	CT_VBD_OTHER             /* "unknown" */
+};
+const char *ct_vbd_type_name(enum ct_vbd_type t);
+int ct_vbd_type_from_name(const char *s);
+
+#define CT_TASK_STATUSES(X) \
+	X(PENDING, "pending") \
+	X(SUCCESS, "success") \
+	X(FAILURE, "failure") \
+	X(CANCELLING, "cancelling") \
+	X(CANCELLED, "cancelled")
+
+enum ct_task_status {
+#define CT_X_ENUM(id, name) CT_TASK_##id,
+	CT_TASK_STATUSES(CT_X_ENUM)
+#undef CT_X_ENUM
+};
+const char *ct_task_status_name(enum ct_task_status s);   /* "unknown" out of range */
+int ct_task_status_from_name(const char *s);
+
 /* Every record starts with this header. ref and uuid owned. */
 struct ct_obj {
 	enum ct_class cls;
@@ -43,155 +125,168 @@ struct ct_obj {
 	char *uuid;
 };
 
-struct ct_pool {
-	struct ct_obj o;
-	char *name_label;
-	char *master;            /* host ref */
-	char *default_sr;        /* SR ref */
-	struct ct_map other_config;
+/* Field kinds: the member's C type, and how the decoder reads XAPI's value into it. */
+#define CT_FT_STR char *                     /* a string (refs: "OpaqueRef:NULL" for none) */
+#define CT_FT_BOOL bool
+#define CT_FT_INT int64_t
+#define CT_FT_DOUBLE double
+#define CT_FT_TIME time_t                    /* dateTime.iso8601; 0 = unset */
+#define CT_FT_SET struct ct_strset           /* an <array> of strings */
+#define CT_FT_MAP struct ct_map              /* a <struct> of strings */
+#define CT_FT_MAPVALS struct ct_strset       /* a <struct>'s values (current_operations) */
+#define CT_FT_POWER enum ct_power_state
+#define CT_FT_VDITYPE enum ct_vdi_type
+#define CT_FT_VBDTYPE enum ct_vbd_type
+#define CT_FT_VBDMODE bool                   /* VBD mode: "RO" reads true */
+#define CT_FT_TASKSTATUS enum ct_task_status /* an unknown status leaves the field as it was */
+
+enum ct_field_kind {
+	CT_F_STR, CT_F_BOOL, CT_F_INT, CT_F_DOUBLE, CT_F_TIME, CT_F_SET, CT_F_MAP, CT_F_MAPVALS,
+	CT_F_POWER, CT_F_VDITYPE, CT_F_VBDTYPE, CT_F_VBDMODE, CT_F_TASKSTATUS,
 };
 
-struct ct_host {
-	struct ct_obj o;
-	char *name_label;
-	char *hostname;
-	char *address;
-	bool enabled;
-	int64_t api_version_major, api_version_minor;
-	struct ct_map software_version;
-};
+/* The fields of each class: X(kind, member, XAPI's field name). The uuid, in every class's
+ * header, is listed by ct_class_fields as a string field "uuid". */
+#define CT_POOL_FIELDS(X) \
+	X(STR, name_label, "name_label") \
+	X(STR, master, "master")                     /* host ref */ \
+	X(STR, default_sr, "default_SR")             /* SR ref */ \
+	X(MAP, other_config, "other_config")
 
-struct ct_sr {
-	struct ct_obj o;
-	char *name_label;
-	char *name_description;
-	char *type;              /* "nfs", "ext", "lvmoiscsi", "iso", ... */
-	char *content_type;
-	bool shared;
-	int64_t physical_size, physical_utilisation, virtual_allocation;
-	struct ct_map sm_config, other_config;
-	struct ct_strset vdis;   /* VDI refs as XAPI lists them */
-	struct ct_strset pbds;
-};
+#define CT_HOST_FIELDS(X) \
+	X(STR, name_label, "name_label") \
+	X(STR, hostname, "hostname") \
+	X(STR, address, "address") \
+	X(BOOL, enabled, "enabled") \
+	X(INT, api_version_major, "API_version_major") \
+	X(INT, api_version_minor, "API_version_minor") \
+	X(MAP, software_version, "software_version")
 
-enum ct_vdi_type {
-	CT_VDI_SYSTEM,
-	CT_VDI_USER,
-	CT_VDI_EPHEMERAL,
-	CT_VDI_SUSPEND,
-	CT_VDI_CRASHDUMP,
-	CT_VDI_HA_STATEFILE,
-	CT_VDI_METADATA,
-	CT_VDI_REDO_LOG,
-	CT_VDI_RRD,
-	CT_VDI_PVS_CACHE,
-	CT_VDI_CBT_METADATA,
-	CT_VDI_OTHER             /* a type newer than this build */
-};
+#define CT_SR_FIELDS(X) \
+	X(STR, name_label, "name_label") \
+	X(STR, name_description, "name_description") \
+	X(STR, type, "type")                         /* "nfs", "ext", "lvmoiscsi", "iso", ... */ \
+	X(STR, content_type, "content_type") \
+	X(BOOL, shared, "shared") \
+	X(INT, physical_size, "physical_size") \
+	X(INT, physical_utilisation, "physical_utilisation") \
+	X(INT, virtual_allocation, "virtual_allocation") \
+	X(MAP, sm_config, "sm_config") \
+	X(MAP, other_config, "other_config") \
+	X(SET, vdis, "VDIs")                         /* VDI refs as XAPI lists them */ \
+	X(SET, pbds, "PBDs")
 
-struct ct_vdi {
-	struct ct_obj o;
-	char *name_label;
-	char *name_description;
-	char *sr;                /* SR ref */
-	struct ct_strset vbds;   /* VBD refs */
-	int64_t virtual_size, physical_utilisation;
-	enum ct_vdi_type type;
-	bool managed, missing, is_a_snapshot, read_only, sharable, cbt_enabled;
-	bool allow_caching;      /* IntelliCache: SM never leaf-coalesces such a VDI */
-	char *on_boot;           /* "persist" or "reset" (SM never leaf-coalesces a reset one) */
-	char *snapshot_of;       /* VDI ref or "OpaqueRef:NULL" */
-	struct ct_strset snapshots;
-	time_t snapshot_time;    /* 0 = unset */
-	struct ct_map sm_config, other_config;
-	struct ct_strset current_operations;  /* operation names (values of XAPI's map) */
-};
+#define CT_VDI_FIELDS(X) \
+	X(STR, name_label, "name_label") \
+	X(STR, name_description, "name_description") \
+	X(STR, sr, "SR")                             /* SR ref */ \
+	X(SET, vbds, "VBDs")                         /* VBD refs */ \
+	X(INT, virtual_size, "virtual_size") \
+	X(INT, physical_utilisation, "physical_utilisation") \
+	X(VDITYPE, type, "type") \
+	X(BOOL, managed, "managed") \
+	X(BOOL, missing, "missing") \
+	X(BOOL, is_a_snapshot, "is_a_snapshot") \
+	X(BOOL, read_only, "read_only") \
+	X(BOOL, sharable, "sharable") \
+	X(BOOL, cbt_enabled, "cbt_enabled") \
+	X(BOOL, allow_caching, "allow_caching")      /* IntelliCache: SM never leaf-coalesces it */ \
+	X(STR, on_boot, "on_boot")                   /* "persist" or "reset" (SM never
+	                                              * leaf-coalesces a reset one) */ \
+	X(STR, snapshot_of, "snapshot_of")           /* VDI ref or "OpaqueRef:NULL" */ \
+	X(SET, snapshots, "snapshots") \
+	X(TIME, snapshot_time, "snapshot_time") \
+	X(MAP, sm_config, "sm_config") \
+	X(MAP, other_config, "other_config") \
+	X(MAPVALS, current_operations, "current_operations")   /* operation names */
 
-enum ct_power_state {
-	CT_POWER_HALTED,
-	CT_POWER_PAUSED,
-	CT_POWER_RUNNING,
-	CT_POWER_SUSPENDED,
-	CT_POWER_UNKNOWN
-};
-const char *ct_power_state_name(enum ct_power_state p);
+#define CT_VM_FIELDS(X) \
+	X(STR, name_label, "name_label") \
+	X(STR, name_description, "name_description") \
+	X(POWER, power_state, "power_state") \
+	X(BOOL, is_a_template, "is_a_template") \
+	X(BOOL, is_default_template, "is_default_template") \
+	X(BOOL, is_a_snapshot, "is_a_snapshot") \
+	X(BOOL, is_control_domain, "is_control_domain") \
+	X(STR, snapshot_of, "snapshot_of")           /* VM ref or "OpaqueRef:NULL" */ \
+	X(SET, snapshots, "snapshots") \
+	X(TIME, snapshot_time, "snapshot_time") \
+	X(SET, vbds, "VBDs") \
+	X(MAP, other_config, "other_config") \
+	X(SET, tags, "tags") \
+	X(STR, resident_on, "resident_on")           /* host ref */ \
+	X(STR, suspend_vdi, "suspend_VDI")           /* VDI ref or "OpaqueRef:NULL" */ \
+	X(MAPVALS, current_operations, "current_operations") \
+	X(BOOL, is_vmss_snapshot, "is_vmss_snapshot")   /* made by a VM snapshot schedule */ \
+	X(MAP, blocked_operations, "blocked_operations")   /* operation -> reason; "destroy"
+	                                                     * blocks VM.destroy */
 
-struct ct_vm {
-	struct ct_obj o;
-	char *name_label;
-	char *name_description;
-	enum ct_power_state power_state;
-	bool is_a_template, is_default_template, is_a_snapshot, is_control_domain;
-	char *snapshot_of;       /* VM ref or "OpaqueRef:NULL" */
-	struct ct_strset snapshots;
-	time_t snapshot_time;
-	struct ct_strset vbds;
-	struct ct_map other_config;
-	struct ct_strset tags;
-	char *resident_on;       /* host ref */
-	char *suspend_vdi;       /* VDI ref or "OpaqueRef:NULL" */
-	struct ct_strset current_operations;
-	bool is_vmss_snapshot;   /* made by a VM snapshot schedule (VMSS) */
-	struct ct_map blocked_operations;   /* operation -> reason; "destroy" blocks VM.destroy */
-};
+#define CT_VBD_FIELDS(X) \
+	X(STR, vm, "VM")                             /* VM ref */ \
+	X(STR, vdi, "VDI")                           /* VDI ref, "OpaqueRef:NULL" for an empty
+	                                              * CD drive */ \
+	X(VBDTYPE, type, "type") \
+	X(VBDMODE, read_only, "mode")                /* mode RO */ \
+	X(BOOL, currently_attached, "currently_attached") \
+	X(BOOL, empty, "empty") \
+	X(STR, userdevice, "userdevice")             /* "0", "1", ... */ \
+	X(STR, device, "device")                     /* "xvda", ... */
 
-enum ct_vbd_type { CT_VBD_DISK, CT_VBD_CD, CT_VBD_FLOPPY, CT_VBD_OTHER };
+#define CT_PBD_FIELDS(X) \
+	X(STR, host, "host") \
+	X(STR, sr, "SR") \
+	X(BOOL, currently_attached, "currently_attached")
 
-struct ct_vbd {
-	struct ct_obj o;
-	char *vm;                /* VM ref */
-	char *vdi;               /* VDI ref, "OpaqueRef:NULL" for an empty CD drive */
-	enum ct_vbd_type type;
-	bool read_only;          /* mode RO */
-	bool currently_attached, empty;
-	char *userdevice;        /* "0", "1", ... */
-	char *device;            /* "xvda", ... */
-};
+#define CT_TASK_FIELDS(X) \
+	X(STR, name_label, "name_label") \
+	X(STR, name_description, "name_description") \
+	X(TASKSTATUS, status, "status") \
+	X(DOUBLE, progress, "progress")              /* 0..1 */ \
+	X(TIME, created, "created") \
+	X(TIME, finished, "finished") \
+	X(STR, result, "result")                     /* an XML-RPC value fragment, as XAPI
+	                                              * sends it */ \
+	X(SET, error_info, "error_info")             /* code, params... */ \
+	X(MAP, other_config, "other_config")         /* "applies_to" = SR ref for the SM
+	                                              * garbage collector */ \
+	X(STR, resident_on, "resident_on")
 
-struct ct_pbd {
-	struct ct_obj o;
-	char *host, *sr;
-	bool currently_attached;
-};
-
-enum ct_task_status {
-	CT_TASK_PENDING,
-	CT_TASK_SUCCESS,
-	CT_TASK_FAILURE,
-	CT_TASK_CANCELLING,
-	CT_TASK_CANCELLED
-};
-const char *ct_task_status_name(enum ct_task_status s);
-
-struct ct_task {
-	struct ct_obj o;
-	char *name_label;
-	char *name_description;
-	enum ct_task_status status;
-	double progress;         /* 0..1 */
-	time_t created, finished;
-	char *result;            /* an XML-RPC value fragment, as XAPI sends it */
-	struct ct_strset error_info;   /* code, params... */
-	struct ct_map other_config;    /* "applies_to" = SR ref for the SM garbage collector */
-	char *resident_on;
-};
-
-struct ct_message {
-	struct ct_obj o;
-	char *name;              /* "SM_GC_NO_SPACE", ... */
-	int64_t priority;        /* 1 critical .. 5 info */
-	char *cls;               /* "SR", "VM", "Host", ... */
-	char *obj_uuid;
-	time_t timestamp;
-	char *body;
-};
+#define CT_MESSAGE_FIELDS(X) \
+	X(STR, name, "name")                         /* "SM_GC_NO_SPACE", ... */ \
+	X(INT, priority, "priority")                 /* 1 critical .. 5 info */ \
+	X(STR, cls, "cls")                           /* "SR", "VM", "Host", ... */ \
+	X(STR, obj_uuid, "obj_uuid") \
+	X(TIME, timestamp, "timestamp") \
+	X(STR, body, "body")
 
 /* An update uploaded to the pool (XS 7.1+): its ISO lives in a VDI that xapi owns. */
-struct ct_pool_update {
-	struct ct_obj o;
-	char *name_label;
-	char *vdi;               /* VDI ref or "OpaqueRef:NULL" */
+#define CT_POOL_UPDATE_FIELDS(X) \
+	X(STR, name_label, "name_label") \
+	X(STR, vdi, "vdi")                           /* VDI ref or "OpaqueRef:NULL" */
+
+#define CT_X_MEMBER(kind, member, name) CT_FT_##kind member;
+
+struct ct_pool { struct ct_obj o; CT_POOL_FIELDS(CT_X_MEMBER) };
+struct ct_host { struct ct_obj o; CT_HOST_FIELDS(CT_X_MEMBER) };
+struct ct_sr { struct ct_obj o; CT_SR_FIELDS(CT_X_MEMBER) };
+struct ct_vdi { struct ct_obj o; CT_VDI_FIELDS(CT_X_MEMBER) };
+struct ct_vm { struct ct_obj o; CT_VM_FIELDS(CT_X_MEMBER) };
+struct ct_vbd { struct ct_obj o; CT_VBD_FIELDS(CT_X_MEMBER) };
+struct ct_pbd { struct ct_obj o; CT_PBD_FIELDS(CT_X_MEMBER) };
+struct ct_task { struct ct_obj o; CT_TASK_FIELDS(CT_X_MEMBER) };
+struct ct_message { struct ct_obj o; CT_MESSAGE_FIELDS(CT_X_MEMBER) };
+struct ct_pool_update { struct ct_obj o; CT_POOL_UPDATE_FIELDS(CT_X_MEMBER) };
+
+/* One field of a class: XAPI's name (len bytes: the decoder compares member names that may
+ * hold NULs), its kind and where it lives in the record. */
+struct ct_field {
+	const char *name;
+	unsigned char kind;      /* enum ct_field_kind */
+	unsigned char len;
+	unsigned short off;      /* offsetof in the class's struct */
 };
+/* The fields of class c, uuid first; n set to their number. NULL for an invalid class. */
+const struct ct_field *ct_class_fields(enum ct_class c, size_t *n);
 
 /* Allocate an empty record of class c with every string NULL and sets/maps empty. */
 struct ct_obj *ct_obj_new(enum ct_class c);
@@ -199,91 +294,13 @@ void ct_obj_free(struct ct_obj *o);
 /* Deep copy. */
 struct ct_obj *ct_obj_dup(const struct ct_obj *o);
 
-/* ---- digests -------------------------------------------------------------------------
- * What the chain engine reads of every VDI, VBD and VM, taken once when the record is put
- * (it has just been decoded and is still in cache) and kept in a dense array beside the
- * records. A full evaluation streams these arrays instead of following each record's
- * scattered strings. A record is never changed once put: a change is a new record. */
-
-/* A ref or uuid in 128 bits. A canonical uuid (lowercase 8-4-4-4-12 hex of the RFC 4122
- * variant, the form XAPI makes) maps exactly: equal keys mean equal strings, and the order
- * of keys is the order of the strings. Refs map "OpaqueRef:" + canonical uuid the same way.
- * Any other string is hashed into values a canonical uuid never takes (variant bits 11),
- * so an equality of such keys must be confirmed on the strings. {0, 0}: no value (NULL,
- * empty, or for refs "OpaqueRef:NULL"). */
-struct ct_key {
-	uint64_t hi, lo;
-};
-struct ct_key ct_key_uuid(const char *uuid);
-struct ct_key ct_key_ref(const char *ref);
-static inline bool ct_key_none(struct ct_key k) { return !k.hi && !k.lo; }
-static inline bool ct_key_eq(struct ct_key a, struct ct_key b) { return a.hi == b.hi && a.lo == b.lo; }
-/* Equal keys are equal strings (no confirmation needed). */
-static inline bool ct_key_exact(struct ct_key k) { return (k.lo >> 62) == 2; }
-
-enum {
-	CT_DG_MANAGED = 1u << 0,     /* VDI */
-	CT_DG_SNAPSHOT = 1u << 1,    /* VDI, VM: is_a_snapshot */
-	CT_DG_MISSING = 1u << 2,     /* VDI */
-	CT_DG_RAW = 1u << 3,         /* VDI: sm_config vdi_type aio or raw (no VHD header) */
-	CT_DG_GC_MARK = 1u << 4,     /* VDI: sm_config relinking (the GC re-points it) */
-	CT_DG_SELF_PARENT = 1u << 5, /* VDI: vhd-parent is its own uuid */
-	CT_DG_BUSY = 1u << 6,        /* VDI: current_operations not empty */
-	CT_DG_HAS_VBDS = 1u << 7,    /* VDI: its VBDs set is not empty */
-	CT_DG_LONG_NAME = 1u << 8,   /* name_label longer than the 16 bytes of name[] */
-	CT_DG_REAL_VM = 1u << 9,     /* VM: not a snapshot, template or control domain */
-	CT_DG_PAUSED = 1u << 10,     /* VDI: sm_config paused (tapdisk paused: I/O frozen) */
-	CT_DG_NOT_CHAIN = 1u << 11,  /* VDI: type cbt_metadata or vdi_type cbtlog: not a chain
-	                              * member (its vhd-parent can be stale) */
-	CT_DG_NO_LEAF = 1u << 12,    /* VDI: SM will not leaf-coalesce it (on_boot reset,
-	                              * allow_caching, other_config leaf-coalesce=false) */
-	CT_DG_BLOCKS = 1u << 13,     /* VDI: sm_config vhd-blocks is set */
-};
-
-/* (A record's own ref is keyed in its table's hash slots, not here.) */
-struct ct_vdi_digest {
-	struct ct_key uuid, sr;
-	struct ct_key parent;        /* sm_config vhd-parent (a uuid), none if absent or empty */
-	uint64_t name[2];            /* first 16 bytes of name_label, big-endian, NUL-padded:
-	                              * compared as numbers they sort like strcmp */
-	int64_t virtual_size, physical_utilisation;
-	time_t snapshot_time;
-	uint32_t flags;
-	enum ct_vdi_type type;
-};
-
-struct ct_vbd_digest {
-	struct ct_key vdi, vm;
-	long userdevice;             /* strtol of userdevice, 0 when unset */
-	enum ct_vbd_type type;
-};
-
-struct ct_vm_digest {
-	struct ct_key uuid, snapshot_of;
-	uint64_t name[2];
-	uint32_t flags;
-	uint32_t n_snapshots;        /* size of its snapshots set */
-};
-
-/* Open-addressed table of records of one class, keyed by ref. */
-struct ct_table {
-	struct ct_obj **items;   /* dense, order unspecified */
-	size_t n, cap;
-	size_t *slots;           /* hash slot -> index+1, 0 = empty */
-	struct ct_key *skeys;    /* hash slot -> that record's ref key (probes compare these,
-	                          * not the records' strings) */
-	size_t nslots;
-	void *digests;           /* VDI, VBD and VM: a digest per item, same order; else NULL */
-	uint64_t stamp;          /* changes with every put/del, unique in the process: equal
-	                          * stamps mean the same records (it moves with the table) */
-};
-
+struct ct_table;             /* one class's records (model_int.h) */
 struct ct_model_index;       /* derived indexes, private to model.c */
 
 struct ct_model {
 	pthread_mutex_t lock;
 	uint64_t generation;     /* bumped on every applied change */
-	struct ct_table t[CT_NCLASSES];
+	struct ct_table *t;      /* CT_NCLASSES tables */
 	struct ct_model_index *idx;   /* NULL or stale until the next accessor call */
 	bool idx_dirty;
 };
@@ -307,8 +324,6 @@ void ct_model_put(struct ct_model *m, struct ct_obj *o);
 void ct_model_del(struct ct_model *m, enum ct_class c, const char *ref);
 
 size_t ct_model_count(const struct ct_model *m, enum ct_class c);
-/* The stamp of class c's table (see struct ct_table). */
-uint64_t ct_model_stamp(const struct ct_model *m, enum ct_class c);
 struct ct_obj *ct_model_at(const struct ct_model *m, enum ct_class c, size_t i);
 struct ct_obj *ct_model_find(const struct ct_model *m, enum ct_class c, const char *ref);
 struct ct_obj *ct_model_find_uuid(struct ct_model *m, enum ct_class c, const char *uuid);
@@ -321,18 +336,6 @@ struct ct_vm *ct_model_vm(const struct ct_model *m, const char *ref);
 struct ct_vbd *ct_model_vbd(const struct ct_model *m, const char *ref);
 struct ct_host *ct_model_host(const struct ct_model *m, const char *ref);
 struct ct_task *ct_model_task(const struct ct_model *m, const char *ref);
-
-/* The digests of every VDI, VBD and VM, in the order of ct_model_at (NULL when there are
- * no records of the class). Borrowed like the records. */
-const struct ct_vdi_digest *ct_model_vdi_digests(const struct ct_model *m);
-const struct ct_vbd_digest *ct_model_vbd_digests(const struct ct_model *m);
-const struct ct_vm_digest *ct_model_vm_digests(const struct ct_model *m);
-
-/* Position (for ct_model_at) of the record of class c whose ref has key k, or -1. ref is
- * that ref's string, read only when k is not exact. ct_model_prefetch_ref starts loading
- * what a later lookup of k reads, so a loop of lookups overlaps their cache misses. */
-long ct_model_pos_of_ref(const struct ct_model *m, enum ct_class c, struct ct_key k, const char *ref);
-void ct_model_prefetch_ref(const struct ct_model *m, enum ct_class c, struct ct_key k);
 
 /* Derived indexes, rebuilt on first use after a change (O(records)). The arrays are
  * borrowed like the records. */

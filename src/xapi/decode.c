@@ -18,12 +18,13 @@
  * characters XML 1.0 does not allow, encodings other than UTF-8). Kept text gets XML's
  * end-of-line handling (CR LF and CR become LF). Chunk boundaries never change the result:
  * every piece of state that spans bytes (tag, reference, CR, quote, BOM) lives in the
- * decoder. It exists because libexpat alone needs 0.88 s for the 83 MB a 2000-VM pool sends,
- * more than the whole budget; this one skims the text it does not keep with memchr (and
- * checks it for control characters eight bytes at a time). Text outside the values chaintop
- * keeps is not checked for entities, so a stray '&' in a map key of a field chaintop ignores
- * (xapi does not escape map keys) does not break the whole load. Invalid UTF-8 in kept text
- * becomes U+FFFD rather than failing the load. */
+ * decoder. It is chaintop's own XML tokenizer, not libexpat (which only the fuzz harness
+ * links, as a reference for well-formedness): libexpat alone needed 0.88 s for the 83 MB a
+ * 2000-VM pool sends, more than the whole budget; this one skims the text it does not keep
+ * with memchr (and checks it for control characters eight bytes at a time). Text outside
+ * the values chaintop keeps is not checked for entities, so a stray '&' in a map key of a
+ * field chaintop ignores (xapi does not escape map keys) does not break the whole load.
+ * Invalid UTF-8 in kept text becomes U+FFFD rather than failing the load. */
 #include "xapi/decode.h"
 
 #include <errno.h>
@@ -36,191 +37,19 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/htab.h"
 #include "lib/util.h"
 
 /* ---- field tables ---------------------------------------------------------------------- */
 
-enum ftype {
-	F_STR,
-	F_BOOL,
-	F_INT,
-	F_DOUBLE,
-	F_TIME,
-	F_SET,       /* <array> of strings -> struct ct_strset */
-	F_MAP,       /* <struct> of strings -> struct ct_map */
-	F_MAPVALS,   /* <struct> whose values go to a struct ct_strset (current_operations) */
-	F_POWER,
-	F_VDITYPE,
-	F_VBDTYPE,
-	F_VBDMODE,   /* "RO" -> read_only = true */
-	F_TASKSTATUS,
-};
-
-struct field {
-	const char *name;
-	unsigned char type;
-	unsigned char len;          /* strlen(name): a member name may hold NULs */
-	size_t off;
-};
-
-#define FLD(st, nm, ty, member) { nm, ty, sizeof(nm) - 1, offsetof(struct st, member) }
-
-static const struct field pool_fields[] = {
-	FLD(ct_pool, "uuid", F_STR, o.uuid),
-	FLD(ct_pool, "name_label", F_STR, name_label),
-	FLD(ct_pool, "master", F_STR, master),
-	FLD(ct_pool, "default_SR", F_STR, default_sr),
-	FLD(ct_pool, "other_config", F_MAP, other_config),
-};
-
-static const struct field host_fields[] = {
-	FLD(ct_host, "uuid", F_STR, o.uuid),
-	FLD(ct_host, "name_label", F_STR, name_label),
-	FLD(ct_host, "hostname", F_STR, hostname),
-	FLD(ct_host, "address", F_STR, address),
-	FLD(ct_host, "enabled", F_BOOL, enabled),
-	FLD(ct_host, "API_version_major", F_INT, api_version_major),
-	FLD(ct_host, "API_version_minor", F_INT, api_version_minor),
-	FLD(ct_host, "software_version", F_MAP, software_version),
-};
-
-static const struct field sr_fields[] = {
-	FLD(ct_sr, "uuid", F_STR, o.uuid),
-	FLD(ct_sr, "name_label", F_STR, name_label),
-	FLD(ct_sr, "name_description", F_STR, name_description),
-	FLD(ct_sr, "type", F_STR, type),
-	FLD(ct_sr, "content_type", F_STR, content_type),
-	FLD(ct_sr, "shared", F_BOOL, shared),
-	FLD(ct_sr, "physical_size", F_INT, physical_size),
-	FLD(ct_sr, "physical_utilisation", F_INT, physical_utilisation),
-	FLD(ct_sr, "virtual_allocation", F_INT, virtual_allocation),
-	FLD(ct_sr, "sm_config", F_MAP, sm_config),
-	FLD(ct_sr, "other_config", F_MAP, other_config),
-	FLD(ct_sr, "VDIs", F_SET, vdis),
-	FLD(ct_sr, "PBDs", F_SET, pbds),
-};
-
-static const struct field vdi_fields[] = {
-	FLD(ct_vdi, "uuid", F_STR, o.uuid),
-	FLD(ct_vdi, "name_label", F_STR, name_label),
-	FLD(ct_vdi, "name_description", F_STR, name_description),
-	FLD(ct_vdi, "SR", F_STR, sr),
-	FLD(ct_vdi, "VBDs", F_SET, vbds),
-	FLD(ct_vdi, "virtual_size", F_INT, virtual_size),
-	FLD(ct_vdi, "physical_utilisation", F_INT, physical_utilisation),
-	FLD(ct_vdi, "type", F_VDITYPE, type),
-	FLD(ct_vdi, "managed", F_BOOL, managed),
-	FLD(ct_vdi, "missing", F_BOOL, missing),
-	FLD(ct_vdi, "is_a_snapshot", F_BOOL, is_a_snapshot),
-	FLD(ct_vdi, "read_only", F_BOOL, read_only),
-	FLD(ct_vdi, "sharable", F_BOOL, sharable),
-	FLD(ct_vdi, "cbt_enabled", F_BOOL, cbt_enabled),
-	FLD(ct_vdi, "allow_caching", F_BOOL, allow_caching),
-	FLD(ct_vdi, "on_boot", F_STR, on_boot),
-	FLD(ct_vdi, "snapshot_of", F_STR, snapshot_of),
-	FLD(ct_vdi, "snapshots", F_SET, snapshots),
-	FLD(ct_vdi, "snapshot_time", F_TIME, snapshot_time),
-	FLD(ct_vdi, "sm_config", F_MAP, sm_config),
-	FLD(ct_vdi, "other_config", F_MAP, other_config),
-	FLD(ct_vdi, "current_operations", F_MAPVALS, current_operations),
-};
-
-static const struct field vm_fields[] = {
-	FLD(ct_vm, "uuid", F_STR, o.uuid),
-	FLD(ct_vm, "name_label", F_STR, name_label),
-	FLD(ct_vm, "name_description", F_STR, name_description),
-	FLD(ct_vm, "power_state", F_POWER, power_state),
-	FLD(ct_vm, "is_a_template", F_BOOL, is_a_template),
-	FLD(ct_vm, "is_default_template", F_BOOL, is_default_template),
-	FLD(ct_vm, "is_a_snapshot", F_BOOL, is_a_snapshot),
-	FLD(ct_vm, "is_control_domain", F_BOOL, is_control_domain),
-	FLD(ct_vm, "snapshot_of", F_STR, snapshot_of),
-	FLD(ct_vm, "snapshots", F_SET, snapshots),
-	FLD(ct_vm, "snapshot_time", F_TIME, snapshot_time),
-	FLD(ct_vm, "VBDs", F_SET, vbds),
-	FLD(ct_vm, "other_config", F_MAP, other_config),
-	FLD(ct_vm, "tags", F_SET, tags),
-	FLD(ct_vm, "resident_on", F_STR, resident_on),
-	FLD(ct_vm, "suspend_VDI", F_STR, suspend_vdi),
-	FLD(ct_vm, "current_operations", F_MAPVALS, current_operations),
-	FLD(ct_vm, "is_vmss_snapshot", F_BOOL, is_vmss_snapshot),
-	FLD(ct_vm, "blocked_operations", F_MAP, blocked_operations),
-};
-
-static const struct field vbd_fields[] = {
-	FLD(ct_vbd, "uuid", F_STR, o.uuid),
-	FLD(ct_vbd, "VM", F_STR, vm),
-	FLD(ct_vbd, "VDI", F_STR, vdi),
-	FLD(ct_vbd, "type", F_VBDTYPE, type),
-	FLD(ct_vbd, "mode", F_VBDMODE, read_only),
-	FLD(ct_vbd, "currently_attached", F_BOOL, currently_attached),
-	FLD(ct_vbd, "empty", F_BOOL, empty),
-	FLD(ct_vbd, "userdevice", F_STR, userdevice),
-	FLD(ct_vbd, "device", F_STR, device),
-};
-
-static const struct field pbd_fields[] = {
-	FLD(ct_pbd, "uuid", F_STR, o.uuid),
-	FLD(ct_pbd, "host", F_STR, host),
-	FLD(ct_pbd, "SR", F_STR, sr),
-	FLD(ct_pbd, "currently_attached", F_BOOL, currently_attached),
-};
-
-static const struct field task_fields[] = {
-	FLD(ct_task, "uuid", F_STR, o.uuid),
-	FLD(ct_task, "name_label", F_STR, name_label),
-	FLD(ct_task, "name_description", F_STR, name_description),
-	FLD(ct_task, "status", F_TASKSTATUS, status),
-	FLD(ct_task, "progress", F_DOUBLE, progress),
-	FLD(ct_task, "created", F_TIME, created),
-	FLD(ct_task, "finished", F_TIME, finished),
-	FLD(ct_task, "result", F_STR, result),
-	FLD(ct_task, "error_info", F_SET, error_info),
-	FLD(ct_task, "other_config", F_MAP, other_config),
-	FLD(ct_task, "resident_on", F_STR, resident_on),
-};
-
-static const struct field message_fields[] = {
-	FLD(ct_message, "uuid", F_STR, o.uuid),
-	FLD(ct_message, "name", F_STR, name),
-	FLD(ct_message, "priority", F_INT, priority),
-	FLD(ct_message, "cls", F_STR, cls),
-	FLD(ct_message, "obj_uuid", F_STR, obj_uuid),
-	FLD(ct_message, "timestamp", F_TIME, timestamp),
-	FLD(ct_message, "body", F_STR, body),
-};
-
-static const struct field pool_update_fields[] = {
-	FLD(ct_pool_update, "uuid", F_STR, o.uuid),
-	FLD(ct_pool_update, "name_label", F_STR, name_label),
-	FLD(ct_pool_update, "vdi", F_STR, vdi),
-};
-
-#define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
-
-static const struct {
-	const struct field *f;
-	size_t n;
-} class_fields[CT_NCLASSES] = {
-	[CT_POOL] = { pool_fields, NFIELDS(pool_fields) },
-	[CT_HOST] = { host_fields, NFIELDS(host_fields) },
-	[CT_SR] = { sr_fields, NFIELDS(sr_fields) },
-	[CT_VDI] = { vdi_fields, NFIELDS(vdi_fields) },
-	[CT_VM] = { vm_fields, NFIELDS(vm_fields) },
-	[CT_VBD] = { vbd_fields, NFIELDS(vbd_fields) },
-	[CT_PBD] = { pbd_fields, NFIELDS(pbd_fields) },
-	[CT_TASK] = { task_fields, NFIELDS(task_fields) },
-	[CT_MESSAGE] = { message_fields, NFIELDS(message_fields) },
-	[CT_POOL_UPDATE] = { pool_update_fields, NFIELDS(pool_update_fields) },
-};
-
-/* Field lookup by name: a small open-addressed hash table per class, built once. Records
- * have up to ~100 members, of which chaintop keeps ~20: most lookups are misses. */
-#define FIELD_SLOTS 64
-
-static const struct field *field_slot[CT_NCLASSES][FIELD_SLOTS];
+/* Fields come from the record lists of model.h (ct_class_fields). Lookup by member name: a
+ * hash table per class (lib/htab.h), built once. Records have up to ~100 members, of which
+ * chaintop keeps ~20: most lookups are misses, which end at the first empty slot. */
+static const struct ct_field *class_field[CT_NCLASSES];
+static struct ct_htab field_tab[CT_NCLASSES];
 static pthread_once_t field_once = PTHREAD_ONCE_INIT;
 
+/* FNV-1a: the tokenizer's hash of element names. */
 static uint32_t name_hash(const char *s, size_t n)
 {
 	uint32_t h = 2166136261u;
@@ -230,42 +59,40 @@ static uint32_t name_hash(const char *s, size_t n)
 	return h;
 }
 
-/* The slot a member name starts from: its length and three of its bytes tell chaintop's
- * fields apart well enough, and cost nothing next to a hash of every byte (every member of
- * every record is looked up). */
-static inline uint32_t field_key(const char *s, size_t n)
+/* The hash a member name is looked up by: its length and three of its bytes tell chaintop's
+ * fields apart well enough (a candidate is confirmed on the whole name), and cost nothing
+ * next to a hash of every byte (every member of every record is looked up). */
+static inline uint64_t field_key(const char *s, size_t n)
 {
-	if (n == 0)
-		return 0;
-	return ((uint32_t)n * 7u + (unsigned char)s[0] * 3u + (unsigned char)s[n - 1] * 5u +
-		(unsigned char)s[n / 2]) % FIELD_SLOTS;
+	uint64_t k = n ? ((uint64_t)n << 24 | (uint64_t)(unsigned char)s[0] << 16 |
+			  (uint64_t)(unsigned char)s[n - 1] << 8 | (unsigned char)s[n / 2]) : 0;
+
+	/* one multiply carries those 32 bits into the high half, where the table's tag is */
+	return (k + 1) * 0x9e3779b97f4a7c15ULL;
 }
 
 static void field_init(void)
 {
 	for (int c = 0; c < CT_NCLASSES; c++) {
-		for (size_t i = 0; i < class_fields[c].n; i++) {
-			const struct field *f = &class_fields[c].f[i];
-			uint32_t h = field_key(f->name, f->len);
+		size_t n;
 
-			while (field_slot[c][h])
-				h = (h + 1) % FIELD_SLOTS;
-			field_slot[c][h] = f;
-		}
+		class_field[c] = ct_class_fields((enum ct_class)c, &n);
+		ct_htab_reset(&field_tab[c], n);
+		for (size_t i = 0; i < n; i++)
+			ct_htab_add(&field_tab[c], field_key(class_field[c][i].name,
+							     class_field[c][i].len), (uint32_t)i);
 	}
 }
 
-static const struct field *field_find(enum ct_class c, const char *name, size_t n)
+static const struct ct_field *field_find(enum ct_class c, const char *name, size_t n)
 {
-	uint32_t h = field_key(name, n);
+	struct ct_hprobe p;
+	long v;
 
-	while (field_slot[c][h]) {
-		const struct field *f = field_slot[c][h];
-
-		if (f->len == n && !memcmp(f->name, name, n))
-			return f;
-		h = (h + 1) % FIELD_SLOTS;
-	}
+	for (ct_htab_probe(&field_tab[c], field_key(name, n), &p);
+	     (v = ct_htab_next(&field_tab[c], &p)) >= 0;)
+		if (class_field[c][v].len == n && !memcmp(class_field[c][v].name, name, n))
+			return &class_field[c][v];
 	return NULL;
 }
 
@@ -309,7 +136,7 @@ struct frame {
 	unsigned char scalar;       /* enum scalar_type once a type element is seen */
 	bool typed;
 	int depth;                  /* element depth of this <value> */
-	const struct field *fd;     /* R_FIELD */
+	const struct ct_field *fd;  /* R_FIELD */
 	void *target;               /* R_FIELD: the field inside the record */
 	struct ct_obj *obj;         /* R_RECORD: the record being filled (owned) */
 	struct ct_sb name;          /* struct: current member name */
@@ -374,13 +201,6 @@ struct ct_decoder {
 	unsigned long long bytes;
 	struct ct_err err;
 };
-
-void ct_event_batch_init(struct ct_event_batch *b)
-{
-	memset(b, 0, sizeof(*b));
-	for (int i = 0; i < CT_NCLASSES; i++)
-		b->valid_ref_counts[i] = -1;
-}
 
 static void fail(struct ct_decoder *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fix_utf8(struct ct_sb *sb);
@@ -549,11 +369,11 @@ static enum role child_role(struct ct_decoder *d, struct frame *parent, struct c
 	case R_FIELD:
 		if (!parent->fd)
 			return R_SKIP;
-		if (parent->fd->type == F_SET && parent->kind == 'A')
+		if (parent->fd->kind == CT_F_SET && parent->kind == 'A')
 			return R_SETITEM;
-		if (parent->fd->type == F_MAP && parent->kind == 'S')
+		if (parent->fd->kind == CT_F_MAP && parent->kind == 'S')
 			return R_MAPITEM;
-		if (parent->fd->type == F_MAPVALS && parent->kind == 'S')
+		if (parent->fd->kind == CT_F_MAPVALS && parent->kind == 'S')
 			return R_MAPVALITEM;
 		return R_SKIP;
 	case R_EVRESULT:
@@ -641,74 +461,29 @@ static bool parse_int(const char *s, int64_t *out)
 	return false;
 }
 
-static int enum_power(const char *s)
-{
-	static const char *const names[] = { "Halted", "Paused", "Running", "Suspended" };
-
-	for (int i = 0; i < 4; i++)
-		if (!strcasecmp(s, names[i]))
-			return i;
-	return CT_POWER_UNKNOWN;
-}
-
-static int enum_vdi_type(const char *s)
-{
-	static const char *const names[] = {
-		"system", "user", "ephemeral", "suspend", "crashdump", "ha_statefile",
-		"metadata", "redo_log", "rrd", "pvs_cache", "cbt_metadata",
-	};
-
-	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
-		if (!strcasecmp(s, names[i]))
-			return i;
-	return CT_VDI_OTHER;
-}
-
-static int enum_vbd_type(const char *s)
-{
-	if (!strcasecmp(s, "Disk"))
-		return CT_VBD_DISK;
-	if (!strcasecmp(s, "CD"))
-		return CT_VBD_CD;
-	if (!strcasecmp(s, "Floppy"))
-		return CT_VBD_FLOPPY;
-	return CT_VBD_OTHER;
-}
-
-static int enum_task_status(const char *s)
-{
-	static const char *const names[] = {
-		"pending", "success", "failure", "cancelling", "cancelled",
-	};
-
-	for (int i = 0; i < 5; i++)
-		if (!strcasecmp(s, names[i]))
-			return i;
-	return -1;
-}
-
 static void apply_field(struct ct_decoder *d, struct frame *f, const char *s, size_t n)
 {
 	void *p = f->target;
 	int64_t iv;
+	int ev;
 
 	(void)d;
-	switch ((enum ftype)f->fd->type) {
-	case F_STR: {
+	switch ((enum ct_field_kind)f->fd->kind) {
+	case CT_F_STR: {
 		char **sp = p;
 
 		free(*sp);
 		*sp = ct_xstrndup(s, n);
 		break;
 	}
-	case F_BOOL:
+	case CT_F_BOOL:
 		*(bool *)p = parse_bool(s);
 		break;
-	case F_INT:
+	case CT_F_INT:
 		if (parse_int(s, &iv))
 			*(int64_t *)p = iv;
 		break;
-	case F_DOUBLE: {
+	case CT_F_DOUBLE: {
 		char *end;
 		double v = strtod(s, &end);
 
@@ -716,35 +491,36 @@ static void apply_field(struct ct_decoder *d, struct frame *f, const char *s, si
 			*(double *)p = v;
 		break;
 	}
-	case F_TIME: {
+	case CT_F_TIME: {
 		time_t t;
 
 		/* an unparsable datetime reads as unset rather than failing the whole load */
 		*(time_t *)p = ct_parse_xapi_time(s, &t) == 0 ? t : 0;
 		break;
 	}
-	case F_POWER:
-		*(enum ct_power_state *)p = (enum ct_power_state)enum_power(s);
+	case CT_F_POWER:
+		ev = ct_power_state_from_name(s);
+		*(enum ct_power_state *)p = ev < 0 ? CT_POWER_UNKNOWN : (enum ct_power_state)ev;
 		break;
-	case F_VDITYPE:
-		*(enum ct_vdi_type *)p = (enum ct_vdi_type)enum_vdi_type(s);
+	case CT_F_VDITYPE:
+		ev = ct_vdi_type_from_name(s);
+		*(enum ct_vdi_type *)p = ev < 0 ? CT_VDI_OTHER : (enum ct_vdi_type)ev;
 		break;
-	case F_VBDTYPE:
-		*(enum ct_vbd_type *)p = (enum ct_vbd_type)enum_vbd_type(s);
+	case CT_F_VBDTYPE:
+		ev = ct_vbd_type_from_name(s);
+		*(enum ct_vbd_type *)p = ev < 0 ? CT_VBD_OTHER : (enum ct_vbd_type)ev;
 		break;
-	case F_VBDMODE:
+	case CT_F_VBDMODE:
 		*(bool *)p = !strcasecmp(s, "RO");
 		break;
-	case F_TASKSTATUS: {
-		int st = enum_task_status(s);
-
-		if (st >= 0)
-			*(enum ct_task_status *)p = (enum ct_task_status)st;
+	case CT_F_TASKSTATUS:
+		ev = ct_task_status_from_name(s);
+		if (ev >= 0)
+			*(enum ct_task_status *)p = (enum ct_task_status)ev;
 		break;
-	}
-	case F_SET:
-	case F_MAP:
-	case F_MAPVALS:
+	case CT_F_SET:
+	case CT_F_MAP:
+	case CT_F_MAPVALS:
 		/* a scalar where a set or map was expected (an empty value): leave it empty */
 		break;
 	}
@@ -1062,8 +838,8 @@ static void start_container(struct ct_decoder *d, struct frame *f, enum elem id)
 		f->role = R_IGNORE;
 		break;
 	case R_FIELD:
-		if (!((f->fd->type == F_SET && f->kind == 'A') ||
-		      ((f->fd->type == F_MAP || f->fd->type == F_MAPVALS) && f->kind == 'S')))
+		if (!((f->fd->kind == CT_F_SET && f->kind == 'A') ||
+		      ((f->fd->kind == CT_F_MAP || f->fd->kind == CT_F_MAPVALS) && f->kind == 'S')))
 			f->role = R_IGNORE;
 		break;
 	default:

@@ -21,7 +21,7 @@
 
 #include "lib/err.h"
 #include "model/model.h"
-#include "xapi/xapi.h"
+#include "xapi/event.h"
 
 enum ct_dec_kind {
 	CT_DEC_RECORDS,   /* get_all_records[_where]: Value = struct ref -> record; cb per record */
@@ -63,8 +63,5 @@ void ct_decoder_take_set(struct ct_decoder *d, struct ct_strset *out);       /* 
 /* Records handed to cb so far (RECORDS), bytes fed so far. */
 size_t ct_decoder_records(const struct ct_decoder *d);
 unsigned long long ct_decoder_bytes(const struct ct_decoder *d);
-
-/* Initialise an empty batch (valid_ref_counts all -1). */
-void ct_event_batch_init(struct ct_event_batch *b);
 
 #endif

@@ -1489,19 +1489,6 @@ int ct_xapi_get_record(struct ct_xapi *x, enum ct_class c, const char *ref,
 	return rc;
 }
 
-void ct_event_batch_release(struct ct_event_batch *b)
-{
-	if (!b)
-		return;
-	for (size_t i = 0; i < b->n; i++) {
-		free(b->ev[i].ref);
-		ct_obj_free(b->ev[i].snapshot);
-	}
-	free(b->ev);
-	free(b->token);
-	ct_event_batch_init(b);
-}
-
 int ct_xapi_event_from(struct ct_xapi *x, const char *const *classes, size_t nclasses,
 		       const char *token, double timeout_s, struct ct_event_batch *out,
 		       struct ct_err *e)

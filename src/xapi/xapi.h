@@ -18,6 +18,7 @@
 
 #include "lib/err.h"
 #include "model/model.h"
+#include "xapi/event.h"
 
 struct ct_xapi_opts {
 	const char *url;          /* "https://host[:port]" */
@@ -101,9 +102,6 @@ int ct_xapi_call(struct ct_xapi *x, const char *method, const struct ct_xarg *ar
 int ct_xapi_call_set(struct ct_xapi *x, const char *method, const struct ct_xarg *args,
 		     size_t nargs, struct ct_strset *out, struct ct_err *e);
 
-/* Records are handed to cb one by one as they are decoded; cb owns them. */
-typedef void (*ct_record_cb)(void *ctx, struct ct_obj *o);
-
 /* <class>.get_all_records, or get_all_records_where when where != NULL. */
 int ct_xapi_get_all_records(struct ct_xapi *x, enum ct_class c, const char *where,
 			    ct_record_cb cb, void *ctx, struct ct_err *e);
@@ -113,23 +111,6 @@ int ct_xapi_load_classes(struct ct_xapi *x, const enum ct_class *cls, size_t n,
 /* <class>.get_record; *out owned. */
 int ct_xapi_get_record(struct ct_xapi *x, enum ct_class c, const char *ref,
 		       struct ct_obj **out, struct ct_err *e);
-
-enum ct_event_op { CT_EV_ADD, CT_EV_MOD, CT_EV_DEL };
-
-struct ct_event {
-	enum ct_event_op op;
-	enum ct_class cls;
-	char *ref;                 /* owned */
-	struct ct_obj *snapshot;   /* owned; NULL on del */
-};
-
-struct ct_event_batch {
-	struct ct_event *ev;
-	size_t n, cap;
-	char *token;               /* owned: pass to the next event.from */
-	int valid_ref_counts[CT_NCLASSES];  /* -1 when XAPI did not send the class */
-};
-void ct_event_batch_release(struct ct_event_batch *b);
 
 /* event.from(classes, token, timeout); events of classes chaintop does not keep are
  * skipped. */

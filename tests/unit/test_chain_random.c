@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "engine/chain.h"
+#include "model/model_int.h"
 #include "test_chain_fixture.h"
 
 #define NOW_BASE ((time_t)1760000000)
