@@ -31,10 +31,16 @@ static void problem_key(const struct ct_ui_problem *p, bool with_reason, char *b
 		snprintf(buf, len, "%d|%d|%s|%s", p->pool, (int)p->cls, p->uuid, with_reason ? p->reason : "");
 }
 
+static void entry_key(void *ctx, int i, char *buf, size_t len)
+{
+	const struct ct_ui *ui = ctx;
+
+	problem_key(ui->health[i], true, buf, len);
+}
+
 static void remember_selection(struct ct_ui *ui)
 {
-	if (ui->hl.sel >= 0 && ui->hl.sel < ui->n_health)
-		problem_key(ui->health[ui->hl.sel], true, ui->hl_key, sizeof(ui->hl_key));
+	ct_list_remember(&ui->hl, ui->n_health, entry_key, ui);
 }
 
 /* Put the selection back on the problem it was on (its reason may have changed: the same
@@ -43,24 +49,17 @@ static void remember_selection(struct ct_ui *ui)
 static void restore_selection(struct ct_ui *ui)
 {
 	char k[640];
-	int found = -1;
 
-	for (int pass = 0; pass < 2 && found < 0 && ui->hl_key[0]; pass++) {
+	if (!ct_list_restore(&ui->hl, ui->n_health, entry_key, ui) && ui->hl.key[0]) {
 		for (int i = 0; i < ui->n_health; i++) {
-			problem_key(ui->health[i], pass == 0, k, sizeof(k));
-			if (pass == 0 ? !strcmp(k, ui->hl_key) : !strncmp(k, ui->hl_key, strlen(k))) {
-				found = i;
+			problem_key(ui->health[i], false, k, sizeof(k));
+			if (!strncmp(k, ui->hl.key, strlen(k))) {
+				ui->hl.sel = i;
 				break;
 			}
 		}
 	}
-	if (found >= 0)
-		ui->hl.sel = found;
-	if (ui->hl.sel >= ui->n_health)
-		ui->hl.sel = ui->n_health - 1;
-	if (ui->hl.sel < 0)
-		ui->hl.sel = 0;
-	if (ui->hl_key[0])
+	if (ui->hl.key[0])
 		remember_selection(ui);
 }
 
@@ -241,7 +240,7 @@ static const char *cls_word(enum ct_class c)
 	}
 }
 
-void ct_health_draw(struct ct_ui *ui, int top, int h)
+static void health_draw(struct ct_ui *ui, int top, int h)
 {
 	const struct ct_theme *t = &ui->theme;
 	int det = ui->show_detail && h >= 16 ? 6 : 0;
@@ -299,7 +298,7 @@ void ct_health_draw(struct ct_ui *ui, int top, int h)
 				     : "no problems: every chain is within its limits");
 }
 
-void ct_health_action(struct ct_ui *ui, enum ct_action a)
+static void health_key(struct ct_ui *ui, enum ct_action a)
 {
 	const struct ct_ui_problem *p;
 	char key[CT_ROW_KEY];
@@ -394,12 +393,30 @@ void ct_health_action(struct ct_ui *ui, enum ct_action a)
 				break;
 			}
 		}
-	} else if (p->cls != CT_VM && p->cls != CT_POOL && ui->by_vm) {
-		ui->by_vm = false;
-		ui->dirty_data = true;
-		ct_ui_refresh(ui);
 	}
 	if (!key[0])
 		return;
-	ct_ui_select_key(ui, key);
+	/* the loop selects it in the tree, out of the VM grouping when the row is an SR's */
+	snprintf(ui->jump_key, sizeof(ui->jump_key), "%s", key);
+	ui->jump_by_sr = p->cls != CT_VM && p->cls != CT_POOL && ui->by_vm;
 }
+
+static void health_refresh(struct ct_ui *ui, bool data)
+{
+	(void)data;
+	ct_health_rebuild(ui);
+}
+
+static struct ct_ui_list *health_list(struct ct_ui *ui)
+{
+	return &ui->hl;
+}
+
+const struct ct_view_ops ct_health_view = {
+	.title = "Health",
+	.bit = VW_HEALTH,
+	.draw = health_draw,
+	.key = health_key,
+	.update = health_refresh,
+	.list = health_list,
+};

@@ -113,7 +113,7 @@ static char status_marker(enum ct_run_status s)
 	return ' ';
 }
 
-void ct_jobs_draw(struct ct_ui *ui, int top, int h)
+static void jobs_draw(struct ct_ui *ui, int top, int h)
 {
 	struct ct_ui_jobs *j = ui->jobs;
 	const struct ct_theme *t = &ui->theme;
@@ -239,30 +239,7 @@ static void open_report(struct ct_ui *ui, int64_t id)
 	memset(&ui->ov, 0, sizeof(ui->ov));
 }
 
-void ct_report_draw(struct ct_ui *ui, int top, int h)
-{
-	int n = (int)ui->report.n;
-
-	ct_putf(top, 0, COLS, ui->theme.attr[R_TITLE], "%s   Esc/q closes, Up/Down scrolls", ui->report_title);
-	for (int i = 0; i < h - 1; i++) {
-		int k = ui->ov.top + i;
-		attr_t a = A_NORMAL;
-		const char *s;
-
-		if (k >= n)
-			break;
-		s = ui->report.v[k];
-		if (strstr(s, ": failure") || strstr(s, "XAPI error") || strstr(s, ": interrupted"))
-			a = ui->theme.attr[R_CRIT];
-		else if (strstr(s, ": skipped") || strstr(s, "reason:"))
-			a = ui->theme.attr[R_WARN];
-		else if (s[0] && s[0] != ' ')
-			a = A_BOLD;
-		ct_put(top + 1 + i, 0, COLS, a, s);
-	}
-}
-
-void ct_jobs_action(struct ct_ui *ui, enum ct_action a)
+static void jobs_key(struct ct_ui *ui, enum ct_action a)
 {
 	struct ct_ui_jobs *j = ui->jobs;
 
@@ -283,3 +260,17 @@ void ct_jobs_action(struct ct_ui *ui, enum ct_action a)
 		return;
 	}
 }
+
+static struct ct_ui_list *jobs_list(struct ct_ui *ui)
+{
+	return ui->jobs ? &ui->jobs->l : NULL;
+}
+
+const struct ct_view_ops ct_jobs_view = {
+	.title = "Jobs",
+	.bit = VW_JOBS,
+	.draw = jobs_draw,
+	.key = jobs_key,
+	.shown = ct_jobs_reload,
+	.list = jobs_list,
+};

@@ -23,8 +23,8 @@ struct snap_entry {
 
 /* The list holds every candidate of the pools shown; the entries are the rows on screen
  * (group headers, then the candidates that match the filter). The selection is kept by
- * identity (sel_key), never by index: the list is rebuilt on every model change and the
- * filter can shrink it under the selection. */
+ * identity (l.key: "c:pool/uuid" or "g:pool/SR name"), never by index: the list is rebuilt
+ * on every model change and the filter can shrink it under the selection. */
 struct ct_ui_snap {
 	struct ct_prune_list list;
 	struct snap_entry *e;
@@ -33,7 +33,6 @@ struct ct_ui_snap {
 	enum snap_sort sort;
 	struct ct_strset tagged;   /* "pool/uuid" */
 	bool stale;                /* models changed while the view was not shown */
-	char sel_key[256];         /* "c:pool/uuid" or "g:pool/SR name"; empty = none yet */
 	char filter[128];          /* the filter the entries were built with */
 	struct ct_strset detail;
 };
@@ -113,9 +112,10 @@ static bool cand_matches(const struct ct_prune_cand *c, const char *filter)
 	       (c->uuid && strcasestr(c->uuid, filter)) || (c->sr_name && strcasestr(c->sr_name, filter));
 }
 
-/* Identity of entry i (see sel_key). */
-static void entry_key(const struct ct_ui_snap *s, int i, char *buf, size_t len)
+/* Identity of entry i (see l.key). */
+static void entry_key(void *ctx, int i, char *buf, size_t len)
 {
+	const struct ct_ui_snap *s = ctx;
 	const struct snap_entry *en = &s->e[i];
 	const struct ct_prune_cand *c;
 
@@ -174,8 +174,7 @@ static void build_entries(struct ct_ui_snap *s)
 
 static void remember_selection(struct ct_ui_snap *s)
 {
-	if (s->l.sel >= 0 && s->l.sel < s->n_e)
-		entry_key(s, s->l.sel, s->sel_key, sizeof(s->sel_key));
+	ct_list_remember(&s->l, s->n_e, entry_key, s);
 }
 
 /* Sort, rebuild the entries, and put the selection back on the object it was on; if that
@@ -183,23 +182,16 @@ static void remember_selection(struct ct_ui_snap *s)
 static void rebuild(struct ct_ui *ui)
 {
 	struct ct_ui_snap *s = ui->snap;
-	int found = -1;
-	char k[256];
+	int found;
 
 	snprintf(s->filter, sizeof(s->filter), "%s", ui->filter);
 	if (s->list.n > 1)   /* an empty list has no array at all */
 		qsort_r(s->list.c, (size_t)s->list.n, sizeof(*s->list.c), cmp_cand, &s->sort);
 	build_entries(s);
-	for (int i = 0; i < s->n_e && s->sel_key[0]; i++) {
-		entry_key(s, i, k, sizeof(k));
-		if (!strcmp(k, s->sel_key)) {
-			found = i;
-			break;
-		}
-	}
+	found = ct_list_find(s->n_e, s->l.key, entry_key, s);
 	if (found >= 0)
 		s->l.sel = found;
-	else if (!s->sel_key[0] && s->l.sel == 0)
+	else if (!s->l.key[0] && s->l.sel == 0)
 		s->l.sel = 1;   /* start on the first candidate rather than its group header */
 	if (s->l.sel >= s->n_e)
 		s->l.sel = s->n_e - 1;
@@ -209,7 +201,7 @@ static void rebuild(struct ct_ui *ui)
 		s->l.sel++;   /* a header took the place: the candidate below it */
 	/* what is selected on screen is what the keys act on, and what stays selected when
 	 * the filter is cleared */
-	if (s->sel_key[0] && s->n_e > 0)
+	if (s->l.key[0] && s->n_e > 0)
 		remember_selection(s);
 	ui->need_frame = true;
 }
@@ -305,7 +297,7 @@ static void cand_detail(struct ct_ui *ui, const struct ct_prune_cand *c)
 	}
 }
 
-void ct_snap_draw(struct ct_ui *ui, int top, int h)
+static void snap_draw(struct ct_ui *ui, int top, int h)
 {
 	struct ct_ui_snap *s = ui->snap;
 	const struct ct_theme *t = &ui->theme;
@@ -447,6 +439,8 @@ static void prune_work(struct ct_ui_worker *w, void *arg)
 	ct_prune_summary_release(&sum);
 }
 
+static void delete_confirmed(struct ct_ui *ui, void *payload);
+
 static void open_delete_dialog(struct ct_ui *ui)
 {
 	struct ct_ui_snap *s = ui->snap;
@@ -503,7 +497,7 @@ static void open_delete_dialog(struct ct_ui *ui)
 	req->pc = ui->pools[pool_index].w->conf;
 	snprintf(title, sizeof(title), "Delete %d item%s from pool '%s'", req->list.n,
 		 req->list.n == 1 ? "" : "s", pool);
-	ct_dialog_open(ui, DLG_PRUNE, title, "Delete");
+	ct_dialog_open(ui, title, "Delete");
 	ct_dialog_line(ui, "Objects (pool '%s'):", pool);
 	for (int i = 0; i < req->list.n; i++) {
 		const struct ct_prune_cand *c = &req->list.c[i];
@@ -545,25 +539,24 @@ static void open_delete_dialog(struct ct_ui *ui)
 	ct_dialog_line(ui, "call stops that item and the others go on. Results: status line, then the Jobs view (4).");
 	if (req->list.n > TYPED_ABOVE)
 		snprintf(ui->dlg.confirm_word, sizeof(ui->dlg.confirm_word), "delete %d", req->list.n);
-	ui->dlg.payload = req;
-	ui->dlg.payload_free = prune_req_free;
+	ct_dialog_action(ui, delete_confirmed, req, prune_req_free);
 }
 
-void ct_snap_confirmed(struct ct_ui *ui)
+static void delete_confirmed(struct ct_ui *ui, void *payload)
 {
-	struct prune_req *req = ui->dlg.payload;
+	struct prune_req *req = payload;
 	char what[320];
 
 	if (!req)
 		return;
-	ui->dlg.payload = NULL;   /* the worker owns it now */
 	snprintf(what, sizeof(what), "deletion of %d item%s on pool '%s'", req->list.n,
 		 req->list.n == 1 ? "" : "s", req->pool);
+	/* the worker owns req now */
 	if (ct_worker_start(ui, what, prune_work, req, prune_req_free) == 0)
 		ct_strset_release(&ui->snap->tagged);
 }
 
-void ct_snap_action(struct ct_ui *ui, enum ct_action a)
+static void snap_key(struct ct_ui *ui, enum ct_action a)
 {
 	struct ct_ui_snap *s = ui->snap;
 
@@ -646,3 +639,26 @@ void ct_snap_action(struct ct_ui *ui, enum ct_action a)
 		return;
 	}
 }
+
+static void snap_refresh(struct ct_ui *ui, bool data)
+{
+	if (data)
+		ct_snap_refresh(ui);
+	else
+		ct_snap_filter_changed(ui);
+}
+
+static struct ct_ui_list *snap_list(struct ct_ui *ui)
+{
+	return ui->snap ? &ui->snap->l : NULL;
+}
+
+const struct ct_view_ops ct_snap_view = {
+	.title = "Snapshots",
+	.bit = VW_SNAP,
+	.draw = snap_draw,
+	.key = snap_key,
+	.update = snap_refresh,
+	.shown = ct_snap_refresh,
+	.list = snap_list,
+};

@@ -1,0 +1,73 @@
+/* messages.c - the message history (m), newest first; o/Enter reads one in full. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ui.h"
+#include "lib/util.h"
+
+int ct_messages_count(const struct ct_ui *ui)
+{
+	return ui->status.n;
+}
+
+void ct_messages_read(struct ct_ui *ui, int k)
+{
+	struct ct_strset lines = { 0 };
+	const struct ct_ui_msg *m = ct_status_at(&ui->status, k);
+	char tbuf[32], title[96];
+	struct tm tm;
+
+	if (!m)
+		return;
+	localtime_r(&m->t, &tm);
+	strftime(tbuf, sizeof(tbuf), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(title, sizeof(title), "%s %s", tbuf, ct_msg_level_name(m->level));
+	ct_strset_add(&lines, m->text);
+	ct_pager_open(ui, title, &lines);
+	ct_strset_release(&lines);
+}
+
+static void messages_draw(struct ct_ui *ui, int top, int h)
+{
+	const struct ct_ui_status *s = &ui->status;
+	int n = s->n;
+
+	ct_putf(top, 0, COLS, ui->theme.attr[R_TITLE],
+		"Messages (%d, newest first)   o/Enter reads one in full   Esc/q closes", n);
+	ct_list_clamp(&ui->ov, n, h - 1);
+	for (int i = 0; i < h - 1; i++) {
+		int k = ui->ov.top + i;
+		char tbuf[16];
+
+		ct_fill(top + 1 + i, 0, COLS, A_NORMAL);
+		if (k >= n)
+			continue;
+		{
+			const struct ct_ui_msg *m = ct_status_at(s, k);
+			struct tm tm;
+			attr_t a = ct_msg_level_attr(ui, m->level);
+
+			localtime_r(&m->t, &tm);
+			strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
+			if (k == ui->ov.sel)
+				a = ui->theme.attr[R_SELECTED];
+			ct_putf(top + 1 + i, 0, COLS, a, "%s %-7s %s", tbuf, ct_msg_level_name(m->level),
+				m->text);
+		}
+	}
+}
+
+static void messages_key(struct ct_ui *ui, enum ct_action a)
+{
+	if (a == ACT_PAGER || a == ACT_ENTER) {
+		ct_messages_read(ui, ui->ov.sel);
+		return;
+	}
+	ct_list_move(&ui->ov, a, ct_messages_count(ui), ui->body_h - 2);
+}
+
+const struct ct_view_ops ct_messages_view = {
+	.draw = messages_draw,
+	.key = messages_key,
+};
