@@ -96,10 +96,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Itests/unit -o $@ $< $(CORE_LIB) $(LIBS) $(CHECK_LIBS) $(LDFLAGS)
 
-# rows.c is the console's curses-free row model: its test links it beside the core
-$(BUILD)/tests/test_rows: tests/unit/test_rows.c $(BUILD)/ui/rows.o $(CORE_LIB)
+# rows.c and list.c are the console's curses-free row model and list state: their test
+# links them beside the core
+$(BUILD)/tests/test_rows: tests/unit/test_rows.c $(BUILD)/ui/rows.o $(BUILD)/ui/list.o $(CORE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/ui/rows.o $(CORE_LIB) $(LIBS) $(CHECK_LIBS) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/ui/rows.o $(BUILD)/ui/list.o $(CORE_LIB) $(LIBS) $(CHECK_LIBS) $(LDFLAGS)
 
 $(BUILD)/bench/%: bench/%.c $(CORE_LIB)
 	@mkdir -p $(dir $@)

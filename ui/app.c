@@ -411,11 +411,23 @@ static void input_key(struct ct_ui *ui, int ch)
 	ui->need_frame = true;
 }
 
+/* Left scrolls a list's text column back while it is scrolled, and goes back after. */
+static enum ct_action side_or_back(struct ct_ui *ui, const struct ct_view_ops *v, int ch,
+				   enum ct_action a)
+{
+	struct ct_ui_list *l = v->list ? v->list(ui) : NULL;
+
+	if (ch == KEY_LEFT && a == ACT_BACK && l && l->xoff > 0)
+		return ACT_LEFT;
+	return a;
+}
+
 static void overlay_key(struct ct_ui *ui, int ch)
 {
 	enum ct_action a = ct_action_for_key(ch, VW_ALL);
 
 	ui->need_frame = true;
+	a = side_or_back(ui, current(ui), ch, a);
 	if (a == ACT_BACK || a == ACT_QUIT || (a == ACT_HELP && ui->overlay == OV_HELP) ||
 	    (a == ACT_MESSAGES && ui->overlay == OV_MESSAGES)) {
 		ui->overlay = OV_NONE;
@@ -423,6 +435,14 @@ static void overlay_key(struct ct_ui *ui, int ch)
 	}
 	if (a == ACT_REPAINT) {
 		clearok(curscr, TRUE);
+		return;
+	}
+	if (a == ACT_RIGHT || a == ACT_LEFT) {
+		const struct ct_view_ops *v = current(ui);
+		struct ct_ui_list *l = v->list ? v->list(ui) : NULL;
+
+		if (l)
+			ct_list_side(l, a);
 		return;
 	}
 	if (a != ACT_NONE)
@@ -527,6 +547,14 @@ static void run_action(struct ct_ui *ui, enum ct_action a)
 			return;
 		}
 		return;
+	case ACT_RIGHT:
+	case ACT_LEFT: {
+		struct ct_ui_list *l = v->list ? v->list(ui) : NULL;
+
+		if (l)
+			ct_list_side(l, a);
+		return;
+	}
 	/* the tree's selection is what b and S act on */
 	case ACT_BACKUP:
 		ct_backup_start_dialog(ui, sel.row);
@@ -547,6 +575,7 @@ static void action_key(struct ct_ui *ui, int ch)
 	enum ct_action a = ct_action_for_key(ch, g_views[ui->view]->bit);
 
 	ui->need_frame = true;
+	a = side_or_back(ui, g_views[ui->view], ch, a);
 	if (a == ACT_NONE) {
 		enum ct_action other = ct_action_for_key(ch, VW_ALL);
 

@@ -240,45 +240,73 @@ static const char *cls_word(enum ct_class c)
 	}
 }
 
+/* The text of row k: its reason (a group's with how to open it). */
+static void list_text(struct ct_ui *ui, int k, time_t now, char *text, size_t len)
+{
+	const struct ct_ui_problem *p = ui->health[k];
+
+	row_text(p, now, text, len);
+	if (p->n_members > 0)
+		ct_fmt(text + strlen(text), len - strlen(text), " [%s Enter %s them]",
+		       group_open(ui, p) ? "-" : "+", group_open(ui, p) ? "hides" : "lists");
+}
+
 static void health_draw(struct ct_ui *ui, int top, int h)
 {
 	const struct ct_theme *t = &ui->theme;
 	int det = ui->show_detail && h >= 16 ? 6 : 0;
 	int rows = h - 1 - det;
 	time_t now = time(NULL);
+	int pw = 4, text_x, longest = 0;
+	char text[1100];
 
-	ct_putf(top, 0, COLS, t->attr[R_TITLE], "  %-9s %-14s %-5s %s", "SEVERITY", "POOL", "KIND",
-		"REASON (Enter jumps to the object in the tree, or opens a group)");
+	/* POOL as wide as the longest pool name shown (capped): REASON gets the rest */
+	for (int i = 0; i < ui->n_pools; i++)
+		if (!ui->pools[i].hidden && ct_ui_width(ui->pools[i].pv.name) > pw)
+			pw = ct_ui_width(ui->pools[i].pv.name);
+	if (pw > (COLS >= 120 ? 24 : 14))
+		pw = COLS >= 120 ? 24 : 14;
+	text_x = 2 + 10 + pw + 1 + 6;
 	ct_list_clamp(&ui->hl, ui->n_health, rows);
+	for (int i = 0; i < rows && ui->hl.top + i < ui->n_health; i++) {
+		int w;
+
+		list_text(ui, ui->hl.top + i, now, text, sizeof(text));
+		w = ct_ui_width(text) + (ui->health[ui->hl.top + i]->member ? 4 : 0);
+		if (w > longest)
+			longest = w;
+	}
+	ct_list_side_clamp(&ui->hl, longest, COLS - text_x);
+	ct_putf(top, 0, COLS, t->attr[R_TITLE], "  %-9s %-*s %-5s REASON%s %s", "SEVERITY", pw, "POOL",
+		"KIND", ct_list_side_hint(&ui->hl, longest, COLS - text_x),
+		"(Enter jumps to the object in the tree, or opens a group)");
 	for (int i = 0; i < rows; i++) {
 		int k = ui->hl.top + i;
 		const struct ct_ui_problem *p;
 		attr_t a;
-		char line[1400], text[1100];
+		char line[256], pool[96], full[1200];
 
 		if (k >= ui->n_health)
 			break;
 		p = ui->health[k];
-		row_text(p, now, text, sizeof(text));
-		if (p->n_members > 0)
-			ct_fmt(text + strlen(text), sizeof(text) - strlen(text), " [%s Enter %s them]",
-			       group_open(ui, p) ? "-" : "+", group_open(ui, p) ? "hides" : "lists");
+		list_text(ui, k, now, text, sizeof(text));
 		a = p->sev == CT_SEV_CRITICAL ? t->attr[R_CRIT] : p->sev == CT_SEV_WARNING ? t->attr[R_WARN]
 			: t->attr[R_DIM];
 		if (k == ui->hl.sel)
 			a = t->attr[R_SELECTED] | (a & (A_BOLD | A_UNDERLINE));
-		ct_fmt(line, sizeof(line), "%c %-9s %-14.14s %-5s %s%s",
+		ct_ui_fit(ui->pools[p->pool].pv.name, pw, t->utf8, pool, sizeof(pool));
+		ct_fmt(line, sizeof(line), "%c %-9s %s%*s %-5s ",
 		       p->sev == CT_SEV_CRITICAL ? '!' : p->sev == CT_SEV_WARNING ? '*' : '?',
-		       ct_severity_name(p->sev), ui->pools[p->pool].pv.name, cls_word(p->cls),
-		       p->member ? "  - " : "", text);
-		ct_put(top + 1 + i, 0, COLS, a, line);
+		       ct_severity_name(p->sev), pool, pw - ct_ui_width(pool), "", cls_word(p->cls));
+		ct_put(top + 1 + i, 0, text_x, a, line);
+		ct_fmt(full, sizeof(full), "%s%s", p->member ? "  - " : "", text);
+		ct_put_from(top + 1 + i, text_x, COLS - text_x, a, full, ui->hl.xoff);
 	}
 	if (det > 0 && ui->hl.sel >= 0 && ui->hl.sel < ui->n_health) {
 		/* the selected problem's whole reason */
 		const struct ct_ui_problem *p = ui->health[ui->hl.sel];
 		struct ct_strset lines;
 		int y = top + 1 + rows;
-		char text[1100];
 
 		memset(&lines, 0, sizeof(lines));
 		row_text(p, now, text, sizeof(text));

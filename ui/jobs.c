@@ -117,16 +117,29 @@ static void jobs_draw(struct ct_ui *ui, int top, int h)
 {
 	struct ct_ui_jobs *j = ui->jobs;
 	const struct ct_theme *t = &ui->theme;
-	int rows = h - 1;
+	int rows = h - 1, longest = 0;
+	char title[256];
 
-	ct_putf(top, 0, COLS, t->attr[R_TITLE], "  %-5s %-19s %-6s %-16s %-12s %-11s %4s %4s %4s  %s", "RUN",
-		"STARTED", "KIND", "JOB", "POOL", "STATUS", "OK", "FAIL", "SKIP", "SUMMARY (Enter: report)");
+	/* the whole line scrolls sideways: at 80 columns SUMMARY starts past the edge */
+	snprintf(title, sizeof(title), "  %-5s %-19s %-6s %-16s %-12s %-11s %4s %4s %4s  %s", "RUN",
+		 "STARTED", "KIND", "JOB", "POOL", "STATUS", "OK", "FAIL", "SKIP", "SUMMARY (Enter: report)");
+	if (j) {
+		ct_list_clamp(&j->l, j->n, rows);
+		for (int i = 0; i < rows && j->l.top + i < j->n; i++) {
+			const struct ct_run_rec *r = &j->runs[j->l.top + i];
+			int w = 94 + (r->dry_run ? 10 : 0) + (r->summary ? ct_ui_width(r->summary) : 0);
+
+			if (w > longest)
+				longest = w;
+		}
+		ct_list_side_clamp(&j->l, longest, COLS);
+	}
+	ct_put_from(top, 0, COLS, t->attr[R_TITLE], title, j ? j->l.xoff : 0);
 	if (!j || !ui->js) {
 		ct_put(top + 1, 2, COLS - 2, t->attr[R_CRIT],
 		       ui->js_error[0] ? ui->js_error : "job history not opened yet");
 		return;
 	}
-	ct_list_clamp(&j->l, j->n, rows);
 	for (int i = 0; i < rows; i++) {
 		int k = j->l.top + i;
 		const struct ct_run_rec *r;
@@ -147,7 +160,7 @@ static void jobs_draw(struct ct_ui *ui, int top, int h)
 		a = status_attr(ui, r->status);
 		if (k == j->l.sel)
 			a = t->attr[R_SELECTED] | (a & (A_BOLD | A_UNDERLINE));
-		ct_put(top + 1 + i, 0, COLS, a, line);
+		ct_put_from(top + 1 + i, 0, COLS, a, line, j->l.xoff);
 	}
 	if (j->n == 0)
 		ct_put(top + 1, 2, COLS - 2, t->attr[R_DIM],

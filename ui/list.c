@@ -63,6 +63,39 @@ bool ct_list_scroll(struct ct_ui_list *l, enum ct_action a, int n, int h)
 	return true;
 }
 
+bool ct_list_side(struct ct_ui_list *l, enum ct_action a)
+{
+	if (a == ACT_RIGHT)
+		l->xoff += CT_LIST_SIDE_STEP;
+	else if (a == ACT_LEFT)
+		l->xoff -= CT_LIST_SIDE_STEP;
+	else
+		return false;
+	if (l->xoff < 0)
+		l->xoff = 0;
+	return true;
+}
+
+void ct_list_side_clamp(struct ct_ui_list *l, int longest, int avail)
+{
+	/* scrolled, the column's first cell marks the hidden start */
+	int max = longest - (avail - 1);
+
+	if (avail < 2 || longest <= avail || max < 0)
+		max = 0;
+	if (l->xoff > max)
+		l->xoff = max;
+	if (l->xoff < 0)
+		l->xoff = 0;
+}
+
+const char *ct_list_side_hint(const struct ct_ui_list *l, int longest, int avail)
+{
+	if (l->xoff > 0)
+		return longest - l->xoff > avail - 1 ? " (scrolled: < back, > on)" : " (scrolled: < back)";
+	return longest > avail ? " (> scrolls)" : "";
+}
+
 void ct_list_remember(struct ct_ui_list *l, int n, ct_list_key_fn key, void *ctx)
 {
 	if (l->sel >= 0 && l->sel < n)

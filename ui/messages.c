@@ -6,6 +6,8 @@
 #include "ui.h"
 #include "lib/util.h"
 
+#define TEXT_X 17   /* "HH:MM:SS warning " */
+
 int ct_messages_count(const struct ct_ui *ui)
 {
 	return ui->status.n;
@@ -31,11 +33,19 @@ void ct_messages_read(struct ct_ui *ui, int k)
 static void messages_draw(struct ct_ui *ui, int top, int h)
 {
 	const struct ct_ui_status *s = &ui->status;
-	int n = s->n;
+	int n = s->n, longest = 0;
 
-	ct_putf(top, 0, COLS, ui->theme.attr[R_TITLE],
-		"Messages (%d, newest first)   o/Enter reads one in full   Esc/q closes", n);
 	ct_list_clamp(&ui->ov, n, h - 1);
+	for (int i = 0; i < h - 1 && ui->ov.top + i < n; i++) {
+		int w = ct_ui_width(ct_status_at(s, ui->ov.top + i)->text);
+
+		if (w > longest)
+			longest = w;
+	}
+	ct_list_side_clamp(&ui->ov, longest, COLS - TEXT_X);
+	ct_putf(top, 0, COLS, ui->theme.attr[R_TITLE],
+		"Messages (%d, newest first)   o/Enter reads one in full   Esc/q closes%s", n,
+		ct_list_side_hint(&ui->ov, longest, COLS - TEXT_X));
 	for (int i = 0; i < h - 1; i++) {
 		int k = ui->ov.top + i;
 		char tbuf[16];
@@ -52,8 +62,8 @@ static void messages_draw(struct ct_ui *ui, int top, int h)
 			strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
 			if (k == ui->ov.sel)
 				a = ui->theme.attr[R_SELECTED];
-			ct_putf(top + 1 + i, 0, COLS, a, "%s %-7s %s", tbuf, ct_msg_level_name(m->level),
-				m->text);
+			ct_putf(top + 1 + i, 0, TEXT_X, a, "%s %-7s ", tbuf, ct_msg_level_name(m->level));
+			ct_put_from(top + 1 + i, TEXT_X, COLS - TEXT_X, a, m->text, ui->ov.xoff);
 		}
 	}
 }
@@ -67,7 +77,13 @@ static void messages_key(struct ct_ui *ui, enum ct_action a)
 	ct_list_move(&ui->ov, a, ct_messages_count(ui), ui->body_h - 2);
 }
 
+static struct ct_ui_list *messages_list(struct ct_ui *ui)
+{
+	return &ui->ov;
+}
+
 const struct ct_view_ops ct_messages_view = {
 	.draw = messages_draw,
 	.key = messages_key,
+	.list = messages_list,
 };

@@ -67,8 +67,14 @@ int ct_ui_width(const char *s)
 {
 	mbstate_t st;
 	int w = 0;
-	size_t left = strlen(s);
+	size_t left = 0;
 
+	/* printable ASCII, the common case: a column a byte */
+	while (s[left] >= 0x20 && s[left] < 0x7f)
+		left++;
+	if (!s[left])
+		return (int)left;
+	left = strlen(s);
 	memset(&st, 0, sizeof(st));
 	while (left > 0) {
 		wchar_t wc;
@@ -166,6 +172,13 @@ static size_t fit_bytes(const char *s, int width)
 		left -= n;
 	}
 	return o;
+}
+
+const char *ct_ui_skip(const char *s, int cols)
+{
+	if (cols <= 0)
+		return s;
+	return s + fit_bytes(s, cols);
 }
 
 void ct_ui_wrap(struct ct_strset *out, const char *s, int width, const char *indent)

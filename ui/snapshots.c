@@ -301,7 +301,7 @@ static void snap_draw(struct ct_ui *ui, int top, int h)
 {
 	struct ct_ui_snap *s = ui->snap;
 	const struct ct_theme *t = &ui->theme;
-	int list_h, det_h = h >= 20 ? h / 3 : 0;
+	int list_h, det_h = h >= 20 ? h / 3 : 0, nw = 4, why_x, longest = 0;
 	char title[256];
 
 	if (!s)
@@ -309,7 +309,35 @@ static void snap_draw(struct ct_ui *ui, int top, int h)
 	if (s->stale)
 		ct_snap_refresh(ui);
 	list_h = h - det_h - 1;
-	snprintf(title, sizeof(title), "  %-3s %-8s %-34s %8s %10s  %s", "TAG", "KIND", "NAME", "AGE", "SIZE", "WHY");
+	ct_list_clamp(&s->l, s->n_e, list_h);
+	/* NAME as wide as the longest name listed (capped), WHY gets the rest; the reasons on
+	 * screen bound the sideways scroll */
+	for (int i = 0; i < s->n_e; i++) {
+		const struct ct_prune_cand *c = s->e[i].cand >= 0 ? &s->list.c[s->e[i].cand] : NULL;
+		char name[160];
+
+		if (!c)
+			continue;
+		ct_sanitize(c->name ? c->name : "", name, sizeof(name));
+		if (ct_ui_width(name) > nw)
+			nw = ct_ui_width(name);
+	}
+	if (nw > (COLS >= 160 ? 60 : 34))
+		nw = COLS >= 160 ? 60 : 34;
+	why_x = 2 + 4 + 9 + nw + 1 + 9 + 10 + 2;
+	for (int i = 0; i < list_h && s->l.top + i < s->n_e; i++) {
+		const struct snap_entry *en = &s->e[s->l.top + i];
+		char why[400];
+
+		if (en->cand < 0 || s->list.c[en->cand].n_reasons == 0)
+			continue;
+		ct_sanitize(s->list.c[en->cand].reasons[0], why, sizeof(why));
+		if (ct_ui_width(why) > longest)
+			longest = ct_ui_width(why);
+	}
+	ct_list_side_clamp(&s->l, longest, COLS - why_x);
+	snprintf(title, sizeof(title), "  %-3s %-8s %-*s %8s %10s  %s%s", "TAG", "KIND", nw, "NAME", "AGE",
+		 "SIZE", "WHY", ct_list_side_hint(&s->l, longest, COLS - why_x));
 	ct_put(top, 0, COLS, t->attr[R_TITLE], title);
 	{
 		char info[96];
@@ -330,7 +358,6 @@ static void snap_draw(struct ct_ui *ui, int top, int h)
 		if (COLS - iw > 60)
 			ct_put(top, COLS - iw, iw, t->attr[R_TITLE], info);
 	}
-	ct_list_clamp(&s->l, s->n_e, list_h);
 	for (int i = 0; i < list_h; i++) {
 		int k = s->l.top + i;
 		char line[900], name[160], why[400], age[16], sz[16];
@@ -353,12 +380,19 @@ static void snap_draw(struct ct_ui *ui, int top, int h)
 		ct_sanitize(c->n_reasons > 0 ? c->reasons[0] : "", why, sizeof(why));
 		fmt_age(c->age, age, sizeof(age));
 		ct_format_bytes(c->size, sz, sizeof(sz));
-		snprintf(line, sizeof(line), "%c [%c] %-8s %-34.34s %8s %10s  %s", tg ? '+' : ' ',
-			 tg ? 'x' : ' ', c->kind == CT_PRUNE_ORPHAN ? "orphan" : "snapshot", name, age, sz, why);
+		{
+			char cut[200];
+
+			ct_ui_fit(name, nw, t->utf8, cut, sizeof(cut));
+			snprintf(line, sizeof(line), "%c [%c] %-8s %s%*s %8s %10s  ", tg ? '+' : ' ',
+				 tg ? 'x' : ' ', c->kind == CT_PRUNE_ORPHAN ? "orphan" : "snapshot", cut,
+				 nw - ct_ui_width(cut), "", age, sz);
+		}
 		a = tg ? t->attr[R_TAGGED] : c->kind == CT_PRUNE_ORPHAN ? t->attr[R_ORPHAN] : A_NORMAL;
 		if (k == s->l.sel)
 			a = t->attr[R_SELECTED] | (a & (A_BOLD | A_UNDERLINE));
-		ct_put(top + 1 + i, 0, COLS, a, line);
+		ct_put(top + 1 + i, 0, why_x, a, line);
+		ct_put_from(top + 1 + i, why_x, COLS - why_x, a, why, s->l.xoff);
 	}
 	if (s->n_e == 0)
 		ct_put(top + 1, 2, COLS - 2, t->attr[R_GOOD],

@@ -98,6 +98,17 @@ void ct_status_draw(struct ct_ui *ui, int y, const char *prog)
 		const struct ct_ui_msg *m = msg_at(&ui->status, ui->status.n - 1);
 		const char *lv = m->level == MSG_ERROR ? "ERROR" : m->level == MSG_WARN ? "WARN" : "INFO";
 
-		ct_putf(y, 0, COLS, ct_msg_level_attr(ui, m->level), "[%s] %s", lv, m->text);
+		static const char more[] = " [m: whole text]";
+		int mw = (int)sizeof(more) - 1;
+		char full[1400];
+
+		snprintf(full, sizeof(full), "[%s] %s", lv, m->text);
+		if (ct_ui_width(full) <= COLS || COLS < 3 * mw) {
+			ct_put(y, 0, COLS, ct_msg_level_attr(ui, m->level), full);
+			return;
+		}
+		/* cut: say where the whole text is (the newest message, first in m) */
+		ct_put(y, 0, COLS - mw, ct_msg_level_attr(ui, m->level), full);
+		ct_put(y, COLS - mw, mw, ui->theme.attr[R_DIM] | A_BOLD, more);
 	}
 }

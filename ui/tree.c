@@ -7,6 +7,7 @@
 #include "lib/util.h"
 
 #define INDENT_MAX 8   /* levels of tree lines drawn before the rest are counted */
+#define NAME_MIN 26    /* "POOL > VM > DISK > CHAIN" and a space */
 
 const struct ct_row *ct_tree_find_row(const struct ct_rows *rows, const char *key)
 {
@@ -32,6 +33,7 @@ bool ct_tree_needs_detail(const struct ct_ui *ui)
 }
 
 static void tree_clamp(struct ct_ui *ui);
+static int name_cols(const struct ct_ui *ui, int vi);
 
 /* The rows of the pools shown, then the visible list (filter, grouping, expansion). */
 static void tree_refresh(struct ct_ui *ui, bool data)
@@ -52,6 +54,13 @@ static void tree_refresh(struct ct_ui *ui, bool data)
 			ui->all[ui->n_all++] = &p->rows.v[k];
 	}
 	ct_vis_build(&ui->vis, ui->all, ui->n_all, &ui->toggled, ui->filter, ui->problems_only);
+	ui->tree_name_w = 0;
+	for (int i = 0; i < ui->vis.n; i++) {
+		int w = name_cols(ui, i);
+
+		if (w > ui->tree_name_w)
+			ui->tree_name_w = w;
+	}
 	/* keep the selection on the same object, at the same place on the screen */
 	{
 		int found = -1;
@@ -229,8 +238,14 @@ struct tree_cols {
 	int marker, name, depth, size, state, info;   /* widths */
 };
 
-static void tree_cols(struct tree_cols *c, int width)
+/* Columns for a screen `width` wide whose longest visible NAME (tree lines included) takes
+ * name_w columns: NAME gets what that needs (at least its title, at most what it had
+ * before INFO was given the rest), INFO everything else, so a wide terminal shows whole
+ * INFO texts instead of blank NAME padding. */
+static void tree_cols(struct tree_cols *c, int width, int name_w)
 {
+	int cap;
+
 	c->marker = 2;
 	c->depth = 6;
 	c->size = 11;
@@ -243,11 +258,36 @@ static void tree_cols(struct tree_cols *c, int width)
 		c->size = 0;
 		c->info = width >= 70 ? 20 : 14;
 	}
-	c->name = width - c->marker - c->depth - c->size - c->state - c->info - 1;
-	if (c->name < 10) {
-		c->info -= 10 - c->name;
+	cap = width - c->marker - c->depth - c->size - c->state - c->info - 1;
+	if (cap > 40 && cap > width * 2 / 5)
+		cap = width * 2 / 5 > 40 ? width * 2 / 5 : 40;
+	c->name = name_w + 1;
+	if (c->name < NAME_MIN)
+		c->name = NAME_MIN;
+	if (c->name > cap)
+		c->name = cap;
+	if (c->name < 10)
 		c->name = 10;
+	c->info = width - c->marker - c->depth - c->size - c->state - c->name - 1;
+}
+
+/* Columns the NAME cell of visible row vi takes as draw_row writes it. */
+static int name_cols(const struct ct_ui *ui, int vi)
+{
+	const struct ct_row *r = ui->all[ui->vis.idx[vi]];
+	int n = (int)strlen(ui->vis.tree[vi]), w;
+
+	if (n > INDENT_MAX) {
+		char more[16];
+
+		snprintf(more, sizeof(more), "+%d ", n - INDENT_MAX + 1);
+		w = (INDENT_MAX - 2) * 2 + 1 + (int)strlen(more) + 2;
+	} else {
+		w = n * 2;
 	}
+	if (r->kind != CT_ROW_NOTE)
+		w += 1;
+	return w + 1 + ct_ui_width(r->name);
 }
 
 static void draw_bar(const struct ct_ui *ui, int y, int x, int w, double used, attr_t base)
@@ -353,32 +393,44 @@ static void draw_row(struct ct_ui *ui, int y, int vi, const struct tree_cols *c,
 		ct_put(y, x, 7, base, num);
 		draw_bar(ui, y, x + 7, 10, r->used, base);
 		ct_put(y, x + 17, COLS - x - 17, base, "");
-		ct_put(y, x + 18, COLS - x - 18, base, r->info);
+		ct_put_from(y, x + 18, COLS - x - 18, base, r->info, ui->tree.xoff);
 	} else {
-		ct_put(y, x, COLS - x, base, r->info);
+		ct_put_from(y, x, COLS - x, base, r->info, ui->tree.xoff);
 	}
 }
 
 static void draw_list(struct ct_ui *ui, int top, int h)
 {
 	struct tree_cols c;
-	int rows = h - 1;
+	int rows = h - 1, info_x, longest = 0;
+	const char *hint;
 
-	tree_cols(&c, COLS);
+	tree_cols(&c, COLS, ui->tree_name_w);
+	info_x = c.marker + c.name + c.depth + c.size + c.state;
+	ct_list_clamp(&ui->tree, ui->vis.n, rows);
+	/* the INFO texts on screen bound the sideways scroll (an SR's bar comes before its text) */
+	for (int i = 0; i < rows && ui->tree.top + i < ui->vis.n; i++) {
+		const struct ct_row *r = row_at(ui, ui->tree.top + i);
+		int w = ct_ui_width(r->info) + (r->kind == CT_ROW_SR && c.info >= 24 ? 18 : 0);
+
+		if (w > longest)
+			longest = w;
+	}
+	ct_list_side_clamp(&ui->tree, longest, COLS - info_x);
+	hint = ct_list_side_hint(&ui->tree, longest, COLS - info_x);
 	{
-		char title[256];
+		char title[320];
 
 		if (c.depth > 0)
-			snprintf(title, sizeof(title), "%-*s%-*.*s %*s %*s %-*s%s", c.marker, "", c.name - 1,
+			snprintf(title, sizeof(title), "%-*s%-*.*s %*s %*s %-*s%s%s", c.marker, "", c.name - 1,
 				 c.name - 1, ui->by_vm ? "POOL > VM > DISK > CHAIN" : "POOL > SR > CHAINS",
-				 c.depth - 1, "DEPTH", c.size - 1, "SIZE", c.state, "STATE", "INFO");
+				 c.depth - 1, "DEPTH", c.size - 1, "SIZE", c.state, "STATE", "INFO", hint);
 		else
-			snprintf(title, sizeof(title), "%-*s%-*.*s %-*s%s", c.marker, "", c.name - 1, c.name - 1,
+			snprintf(title, sizeof(title), "%-*s%-*.*s %-*s%s%s", c.marker, "", c.name - 1, c.name - 1,
 				 ui->by_vm ? "POOL > VM > DISK > CHAIN" : "POOL > SR > CHAINS", c.state, "STATE",
-				 "INFO");
+				 "INFO", hint);
 		ct_put(top, 0, COLS, ui->theme.attr[R_TITLE], title);
 	}
-	ct_list_clamp(&ui->tree, ui->vis.n, rows);
 	ui->sel_screen = ui->tree.sel - ui->tree.top;
 	for (int i = 0; i < rows; i++) {
 		int vi = ui->tree.top + i;

@@ -211,6 +211,7 @@ struct ct_ui {
 	struct ct_row **all;                 /* rows of the pools shown, pool after pool */
 	int n_all, cap_all;
 	struct ct_vis vis;
+	int tree_name_w;                     /* columns of the longest visible NAME cell */
 	struct ct_ui_list tree;
 	char sel_parent_key[CT_ROW_KEY];     /* the selected row's parent (tree.key: the row) */
 	int sel_screen;                      /* selected row's line within the body, kept on updates */
@@ -262,6 +263,9 @@ void ct_theme_init(struct ct_theme *t, bool want_color, bool utf8);
 attr_t ct_theme_state_attr(const struct ct_theme *t, int vstate, enum ct_severity sev);
 char ct_theme_state_marker(int vstate, enum ct_severity sev);
 void ct_put(int y, int x, int width, attr_t a, const char *s);  /* cut, padded */
+/* ct_put of s scrolled `skip` columns sideways (a mark shows the hidden start); returns the
+ * columns s takes in all, so the caller can bound the scroll. */
+int ct_put_from(int y, int x, int width, attr_t a, const char *s, int skip);
 void ct_putf(int y, int x, int width, attr_t a, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 void ct_fill(int y, int x, int width, attr_t a);

@@ -1,14 +1,17 @@
 /* Unit tests for ui/rows.c (curses-free): the console's rows follow the engine's order (the
  * SRs and each SR's VDI preorder of the chain report, as `chaintop tree` prints them, ties
  * broken by uuid), the tree shape (levels, parent keys, children), and what the filter,
- * problems-only and collapsing keep visible. */
+ * problems-only and collapsing keep visible; ui/list.c's selection kept by identity when a
+ * list shrinks under it, and the sideways scroll's bounds. */
 #include <check.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/chain.h"
 #include "watch/watch.h"
+#include "list.h"
 #include "rows.h"
 #include "test_chain_fixture.h"
 
@@ -298,6 +301,91 @@ START_TEST(not_loaded_is_a_note)
 }
 END_TEST
 
+START_TEST(skip_and_width)
+{
+	ck_assert_int_eq(ct_ui_width("abc"), 3);
+	ck_assert_int_eq(ct_ui_width("d\xc3\xa9j\xc3\xa0"), 4);          /* déjà */
+	ck_assert_int_eq(ct_ui_width("\xe2\x94\x9c\xe2\x94\x80 x"), 4);   /* ├─ x */
+	ck_assert_str_eq(ct_ui_skip("abcdef", 0), "abcdef");
+	ck_assert_str_eq(ct_ui_skip("abcdef", 2), "cdef");
+	ck_assert_str_eq(ct_ui_skip("abcdef", 10), "");
+	/* never inside a character */
+	ck_assert_str_eq(ct_ui_skip("d\xc3\xa9j\xc3\xa0", 2), "j\xc3\xa0");
+}
+END_TEST
+
+struct keys {
+	const char *const *v;
+	int n;
+};
+
+static void key_of(void *ctx, int i, char *buf, size_t len)
+{
+	const struct keys *k = ctx;
+
+	snprintf(buf, len, "%s", k->v[i]);
+}
+
+START_TEST(list_keeps_the_object)
+{
+	static const char *const before[] = { "a", "b", "c", "d", "e" };
+	static const char *const after[] = { "a", "d" };     /* b, c, e gone under a filter */
+	static const char *const none[] = { "x" };
+	struct keys k = { before, 5 };
+	struct ct_ui_list l;
+
+	memset(&l, 0, sizeof(l));
+	ck_assert(ct_list_move(&l, ACT_END, k.n, 2));
+	ck_assert_int_eq(l.sel, 4);
+	ck_assert(ct_list_move(&l, ACT_UP, k.n, 2));
+	ct_list_remember(&l, k.n, key_of, &k);
+	ck_assert_str_eq(l.key, "d");
+	/* the list shrinks: d is now at 1 */
+	k.v = after;
+	k.n = 2;
+	ck_assert(ct_list_restore(&l, k.n, key_of, &k));
+	ck_assert_int_eq(l.sel, 1);
+	/* d is gone too: the position is kept inside the new list, never past its end */
+	k.v = none;
+	k.n = 1;
+	ck_assert(!ct_list_restore(&l, k.n, key_of, &k));
+	ck_assert_int_eq(l.sel, 0);
+	k.n = 0;
+	ck_assert(!ct_list_restore(&l, k.n, key_of, &k));
+	ck_assert_int_eq(l.sel, 0);
+	ck_assert_int_eq(ct_list_find(0, "d", key_of, &k), -1);
+	ck_assert(!ct_list_move(&l, ACT_ENTER, 3, 2));
+}
+END_TEST
+
+START_TEST(list_sideways)
+{
+	struct ct_ui_list l;
+
+	memset(&l, 0, sizeof(l));
+	ck_assert(ct_list_side(&l, ACT_RIGHT));
+	ck_assert_int_eq(l.xoff, CT_LIST_SIDE_STEP);
+	/* the text fits: back to the start, no hint */
+	ct_list_side_clamp(&l, 30, 40);
+	ck_assert_int_eq(l.xoff, 0);
+	ck_assert_str_eq(ct_list_side_hint(&l, 30, 40), "");
+	ck_assert_str_eq(ct_list_side_hint(&l, 100, 40), " (> scrolls)");
+	/* far right: stops where the end shows (one cell marks the hidden start) */
+	for (int i = 0; i < 10; i++)
+		ct_list_side(&l, ACT_RIGHT);
+	ct_list_side_clamp(&l, 100, 40);
+	ck_assert_int_eq(l.xoff, 100 - 39);
+	ck_assert_str_eq(ct_list_side_hint(&l, 100, 40), " (scrolled: < back)");
+	ct_list_side(&l, ACT_LEFT);
+	ck_assert_int_eq(l.xoff, 100 - 39 - CT_LIST_SIDE_STEP);
+	ck_assert_str_eq(ct_list_side_hint(&l, 100, 40), " (scrolled: < back, > on)");
+	for (int i = 0; i < 10; i++)
+		ct_list_side(&l, ACT_LEFT);
+	ck_assert_int_eq(l.xoff, 0);
+	ck_assert(!ct_list_side(&l, ACT_UP));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("rows");
@@ -305,6 +393,8 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
+	/* as the console runs: widths of UTF-8 text */
+	setlocale(LC_ALL, "C.UTF-8");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, order_is_the_engines);
 	tcase_add_test(tc, order_is_stable_across_rebuilds);
@@ -314,6 +404,9 @@ int main(void)
 	tcase_add_test(tc, collapse_hides_children);
 	tcase_add_test(tc, by_vm_follows_the_report);
 	tcase_add_test(tc, not_loaded_is_a_note);
+	tcase_add_test(tc, skip_and_width);
+	tcase_add_test(tc, list_keeps_the_object);
+	tcase_add_test(tc, list_sideways);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
