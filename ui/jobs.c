@@ -56,6 +56,14 @@ struct ct_jobstore *ct_ui_jobstore(struct ct_ui *ui)
 	return ui->js;
 }
 
+/* A run's identity: its id in the job history. */
+static void run_key(void *ctx, int i, char *buf, size_t len)
+{
+	const struct ct_ui_jobs *j = ctx;
+
+	snprintf(buf, len, "%lld", (long long)j->runs[i].id);
+}
+
 void ct_jobs_reload(struct ct_ui *ui)
 {
 	struct ct_ui_jobs *j = ui->jobs;
@@ -63,15 +71,13 @@ void ct_jobs_reload(struct ct_ui *ui)
 	struct ct_run_rec *runs = NULL;
 	int n = 0;
 	struct ct_err e;
-	int64_t sel_id = 0;
 
 	if (!j)
 		return;
 	js = ct_ui_jobstore(ui);
 	if (!js)
 		return;
-	if (j->l.sel >= 0 && j->l.sel < j->n)
-		sel_id = j->runs[j->l.sel].id;
+	ct_list_remember(&j->l, j->n, run_key, j);
 	ct_err_init(&e);
 	if (ct_jobstore_list_runs(js, 500, false, &runs, &n, &e) < 0) {
 		ct_status_msg(ui, MSG_ERROR, "could not read the job history: %s", e.msg);
@@ -81,9 +87,7 @@ void ct_jobs_reload(struct ct_ui *ui)
 	j->runs = runs;
 	j->n = n;
 	/* keep the selection on the same run */
-	for (int i = 0; i < n; i++)
-		if (runs[i].id == sel_id)
-			j->l.sel = i;
+	ct_list_restore(&j->l, j->n, run_key, j);
 	ui->need_frame = true;
 }
 

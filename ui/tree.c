@@ -36,6 +36,14 @@ static void tree_clamp(struct ct_ui *ui);
 static int name_cols(const struct ct_ui *ui, int vi);
 
 /* The rows of the pools shown, then the visible list (filter, grouping, expansion). */
+/* The identity of visible row i: its row key. */
+static void vis_key(void *ctx, int i, char *buf, size_t len)
+{
+	const struct ct_ui *ui = ctx;
+
+	snprintf(buf, len, "%s", ui->all[ui->vis.idx[i]]->key);
+}
+
 static void tree_refresh(struct ct_ui *ui, bool data)
 {
 	(void)data;
@@ -61,22 +69,13 @@ static void tree_refresh(struct ct_ui *ui, bool data)
 		if (w > ui->tree_name_w)
 			ui->tree_name_w = w;
 	}
-	/* keep the selection on the same object, at the same place on the screen */
+	/* keep the selection on the same object (else on its parent, when the object went),
+	 * at the same place on the screen */
 	{
-		int found = -1;
+		int found = ct_list_find(ui->vis.n, ui->tree.key, vis_key, ui);
 
-		for (int pass = 0; pass < 2 && found < 0; pass++) {
-			const char *want = pass == 0 ? ui->tree.key : ui->sel_parent_key;
-
-			if (!want[0])
-				continue;
-			for (int i = 0; i < ui->vis.n; i++) {
-				if (!strcmp(ui->all[ui->vis.idx[i]]->key, want)) {
-					found = i;
-					break;
-				}
-			}
-		}
+		if (found < 0)
+			found = ct_list_find(ui->vis.n, ui->sel_parent_key, vis_key, ui);
 		if (found >= 0)
 			ui->tree.sel = found;
 		tree_clamp(ui);
