@@ -144,7 +144,7 @@ static void make_groups(struct ct_ui *ui, struct ct_ui_problem **list, int n)
 	}
 }
 
-void ct_health_rebuild(struct ct_ui *ui)
+static void health_rebuild(struct ct_ui *ui)
 {
 	struct ct_ui_problem **list, **top;
 	int n = 0, nl = 0, nt = 0;
@@ -390,7 +390,7 @@ static void health_key(struct ct_ui *ui, enum ct_action a)
 			ct_strset_add(&ui->hopen, k);
 		}
 		remember_selection(ui);
-		ct_health_rebuild(ui);
+		health_rebuild(ui);
 		return;
 	}
 	key[0] = '\0';
@@ -432,7 +432,7 @@ static void health_key(struct ct_ui *ui, enum ct_action a)
 static void health_refresh(struct ct_ui *ui, bool data)
 {
 	(void)data;
-	ct_health_rebuild(ui);
+	health_rebuild(ui);
 }
 
 static struct ct_ui_list *health_list(struct ct_ui *ui)

@@ -59,7 +59,7 @@ static void help_line(struct ct_ui *ui, int i, char *buf, size_t len, attr_t *a)
 	*a = (d->flags & AF_CHANGES) && ui->read_only ? ui->theme.attr[R_DIM] : A_NORMAL;
 }
 
-int ct_help_lines(const struct ct_ui *ui)
+static int help_lines(const struct ct_ui *ui)
 {
 	(void)ui;
 	return ACT_COUNT + 8;
@@ -67,7 +67,7 @@ int ct_help_lines(const struct ct_ui *ui)
 
 static void help_draw(struct ct_ui *ui, int top, int h)
 {
-	int n = ct_help_lines(ui);
+	int n = help_lines(ui);
 	static const char *legend[] = {
 		"",
 		"Row markers (they read without colour too):",
@@ -106,7 +106,7 @@ static void help_draw(struct ct_ui *ui, int top, int h)
 
 static void help_key(struct ct_ui *ui, enum ct_action a)
 {
-	ct_list_scroll(&ui->ov, a, ct_help_lines(ui), ui->body_h - 1);
+	ct_list_scroll(&ui->ov, a, help_lines(ui), ui->body_h - 1);
 }
 
 const struct ct_view_ops ct_help_view = {

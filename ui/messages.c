@@ -8,12 +8,13 @@
 
 #define TEXT_X 17   /* "HH:MM:SS warning " */
 
-int ct_messages_count(const struct ct_ui *ui)
+static int messages_count(const struct ct_ui *ui)
 {
 	return ui->status.n;
 }
 
-void ct_messages_read(struct ct_ui *ui, int k)
+/* The pager with message k (0 = newest) in full. */
+static void messages_read(struct ct_ui *ui, int k)
 {
 	struct ct_strset lines = { 0 };
 	const struct ct_ui_msg *m = ct_status_at(&ui->status, k);
@@ -71,10 +72,10 @@ static void messages_draw(struct ct_ui *ui, int top, int h)
 static void messages_key(struct ct_ui *ui, enum ct_action a)
 {
 	if (a == ACT_PAGER || a == ACT_ENTER) {
-		ct_messages_read(ui, ui->ov.sel);
+		messages_read(ui, ui->ov.sel);
 		return;
 	}
-	ct_list_move(&ui->ov, a, ct_messages_count(ui), ui->body_h - 2);
+	ct_list_move(&ui->ov, a, messages_count(ui), ui->body_h - 2);
 }
 
 static struct ct_ui_list *messages_list(struct ct_ui *ui)

@@ -207,7 +207,7 @@ static void rebuild(struct ct_ui *ui)
 }
 
 /* The filter changed: the entries only (the candidates are the same). */
-void ct_snap_filter_changed(struct ct_ui *ui)
+static void snap_filter_changed(struct ct_ui *ui)
 {
 	struct ct_ui_snap *s = ui->snap;
 
@@ -216,7 +216,7 @@ void ct_snap_filter_changed(struct ct_ui *ui)
 	rebuild(ui);
 }
 
-void ct_snap_refresh(struct ct_ui *ui)
+static void snap_reload(struct ct_ui *ui)
 {
 	struct ct_ui_snap *s = ui->snap;
 	struct ct_strset keep;
@@ -307,7 +307,7 @@ static void snap_draw(struct ct_ui *ui, int top, int h)
 	if (!s)
 		return;
 	if (s->stale)
-		ct_snap_refresh(ui);
+		snap_reload(ui);
 	list_h = h - det_h - 1;
 	ct_list_clamp(&s->l, s->n_e, list_h);
 	/* NAME as wide as the longest name listed (capped), WHY gets the rest; the reasons on
@@ -674,12 +674,12 @@ static void snap_key(struct ct_ui *ui, enum ct_action a)
 	}
 }
 
-static void snap_refresh(struct ct_ui *ui, bool data)
+static void snap_update(struct ct_ui *ui, bool data)
 {
 	if (data)
-		ct_snap_refresh(ui);
+		snap_reload(ui);
 	else
-		ct_snap_filter_changed(ui);
+		snap_filter_changed(ui);
 }
 
 static struct ct_ui_list *snap_list(struct ct_ui *ui)
@@ -692,7 +692,7 @@ const struct ct_view_ops ct_snap_view = {
 	.bit = VW_SNAP,
 	.draw = snap_draw,
 	.key = snap_key,
-	.update = snap_refresh,
-	.shown = ct_snap_refresh,
+	.update = snap_update,
+	.shown = snap_reload,
 	.list = snap_list,
 };

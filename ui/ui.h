@@ -285,15 +285,9 @@ void ct_status_draw(struct ct_ui *ui, int y, const char *prog);
 const struct ct_ui_msg *ct_status_at(const struct ct_ui_status *s, int k);
 attr_t ct_msg_level_attr(const struct ct_ui *ui, enum ct_msg_level l);
 
-/* messages.c (the view is ct_messages_view) */
-int ct_messages_count(const struct ct_ui *ui);
-/* The pager with message k (0 = newest) in full. */
-void ct_messages_read(struct ct_ui *ui, int k);
-
 /* help.c (the view is ct_help_view): the key-hint line, the current view's keys unless a
  * fixed text is given (dialogs, overlays) */
 void ct_hints_draw(struct ct_ui *ui, int y, const char *fixed);
-int ct_help_lines(const struct ct_ui *ui);
 
 /* trust.c: the first-contact certificate dialog (the loop checks after each rebuild) */
 void ct_trust_check(struct ct_ui *ui);
@@ -331,9 +325,6 @@ bool ct_tree_needs_detail(const struct ct_ui *ui);
 void ct_tree_detail_from(struct ct_ui *ui, struct ct_ui_pool *p, struct ct_model *m,
 			 const struct ct_chain_report *rep, const struct ct_row *r, time_t now);
 
-/* health.c */
-void ct_health_rebuild(struct ct_ui *ui);
-
 /* detail.c */
 void ct_detail_draw(struct ct_ui *ui, int y, int x, int h, int w);
 /* Show lines (copied, wrapped to the screen) in the scrolling pager overlay. */
@@ -348,8 +339,6 @@ struct ct_jobstore *ct_ui_jobstore(struct ct_ui *ui);
 /* snapshots.c */
 void ct_snap_init(struct ct_ui *ui);
 void ct_snap_release(struct ct_ui *ui);
-void ct_snap_refresh(struct ct_ui *ui);
-void ct_snap_filter_changed(struct ct_ui *ui);
 
 /* backup.c: b on a tree row (a VM or one of its disks) */
 void ct_backup_start_dialog(struct ct_ui *ui, const struct ct_row *r);
