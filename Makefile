@@ -71,7 +71,7 @@ FUZZ_SRCS  := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS  := $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all check unit-tests sim-tests integration-tests ui-tests check-layering demo deps \
+.PHONY: all check unit-tests sim-tests integration-tests ui-tests check-layering check-ui-calls demo deps \
         install uninstall clean bench tests-build fuzz fuzz-build
 all: $(BIN)
 
@@ -96,6 +96,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Itests/unit -o $@ $< $(CORE_LIB) $(LIBS) $(CHECK_LIBS) $(LDFLAGS)
 
+# rows.c and list.c are the console's curses-free row model and list state: their test
+# links them beside the core
+$(BUILD)/tests/test_rows: tests/unit/test_rows.c $(BUILD)/ui/rows.o $(BUILD)/ui/list.o $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/ui/rows.o $(BUILD)/ui/list.o $(CORE_LIB) $(LIBS) $(CHECK_LIBS) $(LDFLAGS)
+
 $(BUILD)/bench/%: bench/%.c $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(CORE_LIB) $(LIBS) $(LDFLAGS)
@@ -116,7 +122,7 @@ fuzz:
 fuzz-build: $(FUZZ_BINS)
 
 # Every test suite runs even when an earlier one fails; the summary says which failed.
-check: check-layering tests-build
+check: check-layering check-ui-calls tests-build
 	@CHAINTOP=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) TEST_JOBS=$(TEST_JOBS) tests/run-all.sh
 
 unit-tests: tests-build
@@ -132,6 +138,10 @@ ui-tests: tests-build
 # <- cli, ui/ beside cli, src/main.c on top; no curses outside ui/ (docs/architecture.md).
 check-layering:
 	@scripts/check-layering.sh
+
+# No circle of calls between the console's files: views call down, app.c wires them.
+check-ui-calls: $(UI_OBJS)
+	@scripts/check-ui-calls.py $(BUILD)/ui
 
 deps:
 	@scripts/deps.sh

@@ -27,6 +27,10 @@
 	X(PGDN,      "page-down",   "PgDn",     KEY_NPAGE, CT_CTRL('f'), 0,         VW_ALL,  0, "one page down") \
 	X(HOME,      "first",       "Home/g",   KEY_HOME,  'g',          0,         VW_ALL,  0, "first row") \
 	X(END,       "last",        "End/G",    KEY_END,   'G',          0,         VW_ALL,  0, "last row") \
+	X(RIGHT,     "right",       ">/Right",  '>',       KEY_RIGHT,    0,         VW_ALL,  0, \
+	  "scroll the last column (INFO, REASON, WHY, SUMMARY, a message) right to read a cut text") \
+	X(LEFT,      "left",        "</Left",   '<',       0,            0,         VW_ALL,  0, \
+	  "scroll it back (Left goes back once the column is at its start)") \
 	X(ENTER,     "open",        "Enter",    '\n',      '\r',         KEY_ENTER, VW_ALL,  AF_HINT, \
 	  "expand/collapse a row; Health: jump to the object; Jobs: open the run's report") \
 	X(BACK,      "back",        "Esc",      27,        KEY_LEFT,     0,         VW_ALL,  0, \

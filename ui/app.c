@@ -1,7 +1,10 @@
 /* app.c - the console's main loop: poll() on the terminal, the watchers' wake pipe and a
  * self-pipe (SIGWINCH, SIGINT/SIGTERM/SIGHUP, worker progress); rows rebuilt from model
  * snapshots only when something changed; at most ~10 frames a second, one doupdate() per
- * frame, nothing drawn when nothing changed. */
+ * frame, nothing drawn when nothing changed. The views (view.h) draw the body and take
+ * the keys of their own; the loop takes the global ones, runs `:` commands as the same
+ * actions, and wires the views together (b and S on the tree's selection, Health's jump
+ * into the tree). */
 #include <errno.h>
 #include <fcntl.h>
 #include <langinfo.h>
@@ -172,697 +175,51 @@ static void restore_terminal(void)
 	}
 }
 
-/* --- list helpers shared by the views --- */
+/* --- the views --- */
 
-void ct_list_clamp(struct ct_ui_list *l, int n, int h)
+/* The tabs, in the order of their number keys (enum ct_ui_view). */
+static const struct ct_view_ops *const g_views[UI_NVIEWS] = {
+	[UI_TREE] = &ct_tree_view,
+	[UI_HEALTH] = &ct_health_view,
+	[UI_SNAP] = &ct_snap_view,
+	[UI_JOBS] = &ct_jobs_view,
+};
+
+/* The view the body shows: an overlay over the current tab, else the tab. */
+static const struct ct_view_ops *current(const struct ct_ui *ui)
 {
-	if (h < 1)
-		h = 1;
-	if (l->sel >= n)
-		l->sel = n - 1;
-	if (l->sel < 0)
-		l->sel = 0;
-	if (l->top > l->sel)
-		l->top = l->sel;
-	if (l->sel >= l->top + h)
-		l->top = l->sel - h + 1;
-	if (l->top > n - h)
-		l->top = n - h;
-	if (l->top < 0)
-		l->top = 0;
-}
-
-bool ct_list_move(struct ct_ui_list *l, enum ct_action a, int n, int page)
-{
-	if (page < 1)
-		page = 1;
-	switch (a) {
-	case ACT_UP: l->sel--; break;
-	case ACT_DOWN: l->sel++; break;
-	case ACT_PGUP: l->sel -= page; l->top -= page; break;
-	case ACT_PGDN: l->sel += page; l->top += page; break;
-	case ACT_HOME: l->sel = 0; break;
-	case ACT_END: l->sel = n - 1; break;
-	default: return false;
-	}
-	if (l->sel >= n)
-		l->sel = n - 1;
-	if (l->sel < 0)
-		l->sel = 0;
-	return true;
-}
-
-/* --- pools and rows --- */
-
-bool ct_ui_pool_read_only(const struct ct_ui *ui, int pool, const char **why)
-{
-	if (ui->read_only) {
-		if (why)
-			*why = "chaintop was started with --read-only";
-		return true;
-	}
-	if (pool >= 0 && pool < ui->n_pools && ui->pools[pool].read_only) {
-		if (why)
-			*why = "the pool is configured with read_only = true";
-		return true;
-	}
-	return false;
-}
-
-static void pool_status(struct ct_ui_pool *p)
-{
-	struct ct_watch *w = p->w;
-
-	p->pv.name = w->conf->name;
-	p->pv.state = w->state;
-	p->pv.retries = w->retries;
-	p->pv.loaded = w->loaded;
-	p->pv.stale = w->stale;
-	p->pv.last_event = w->last_event;
-	p->pv.last_contact = w->last_contact;
-	p->pv.read_only = p->read_only;
-	ct_sanitize(w->error, p->pv.error, sizeof(p->pv.error));
-	p->pv.held = w->held;
-	p->have_cert = w->have_cert;
-	if (w->have_cert)
-		p->cert = w->cert;
-	p->pv.waiting_since = w->waiting_since;
-	p->pv.give_up = w->give_up;
-	p->pv.due_s = (int)(w->reply_due - w->waiting_since);
-	p->pv.unresponsive = w->reply_due > 0 && time(NULL) >= w->reply_due;
-	ct_sanitize(w->waiting_for, p->pv.waiting_for, sizeof(p->pv.waiting_for));
-}
-
-static void count_problem(struct ct_ui_pool *p, enum ct_severity sev)
-{
-	if (sev == CT_SEV_CRITICAL)
-		p->pv.n_crit++;
-	else if (sev == CT_SEV_WARNING)
-		p->pv.n_warn++;
-	else if (sev == CT_SEV_UNKNOWN)
-		p->pv.n_unknown++;
-}
-
-/* A pool the watcher cannot reach is a problem of its own (UNKNOWN, as `check` says), with
- * its last error; the retry time is worded when drawn, so it counts down. */
-static bool pool_down(const struct ct_pool_view *pv)
-{
-	return pv->state == CT_POOL_RECONNECTING || pv->state == CT_POOL_AUTH_FAILED ||
-	       pv->state == CT_POOL_FAILED || pv->unresponsive;
-}
-
-/* The Health view's POOL column names the pool: its reasons need not. */
-static void drop_pool_name(char *reason, const char *pool)
-{
-	char pat[160];
-	char *at;
-	size_t l;
-
-	snprintf(pat, sizeof(pat), " of pool '%s'", pool ? pool : "");
-	l = strlen(pat);
-	while ((at = strstr(reason, pat)))
-		memmove(at, at + l, strlen(at + l) + 1);
-}
-
-/* Messages keep every connection error whole (the Health row and the header cut them). */
-static void post_connection_error(struct ct_ui *ui, struct ct_ui_pool *p)
-{
-	if (p->pv.error[0] && strcmp(p->pv.error, p->posted_err)) {
-		ct_status_msg(ui, MSG_ERROR, "pool '%s'%s: %s", p->pv.name,
-			      p->pv.held ? " waits for you (R retries)" : "", p->pv.error);
-		snprintf(p->posted_err, sizeof(p->posted_err), "%s", p->pv.error);
-	} else if (!p->pv.error[0]) {
-		p->posted_err[0] = '\0';
-	}
-	if (p->pv.unresponsive && !p->posted_unresp)
-		ct_status_msg(ui, MSG_WARN, "pool '%s' is not answering: %s sent %llds ago got no "
-			      "reply; chaintop gives up on it %s and reconnects", p->pv.name,
-			      p->pv.waiting_for, (long long)(time(NULL) - p->pv.waiting_since),
-			      p->pv.give_up > time(NULL) ? "soon" : "now");
-	p->posted_unresp = p->pv.unresponsive;
-}
-
-static void copy_problems(struct ct_ui_pool *p, int pi, const struct ct_chain_report *rep)
-{
-	int n = rep && rep->n_problems > 0 ? rep->n_problems : 0;
-
-	free(p->problems);
-	p->problems = NULL;
-	p->n_problems = 0;
-	p->pv.n_crit = p->pv.n_warn = p->pv.n_unknown = 0;
-	p->problems = ct_xcalloc((size_t)n + 1, sizeof(*p->problems));
-	if (pool_down(&p->pv)) {
-		struct ct_ui_problem *d = &p->problems[p->n_problems++];
-		const char *what = p->pv.held ? "waiting for you" :
-				   p->pv.unresponsive ? "is not answering" :
-				   p->pv.state == CT_POOL_AUTH_FAILED ? "refuses the login"
-				   : p->pv.state == CT_POOL_FAILED ? "could not be loaded" : "is unreachable";
-
-		d->pool = pi;
-		d->sev = CT_SEV_UNKNOWN;
-		d->cls = CT_POOL;
-		d->sr_index = -1;
-		d->group = -1;
-		d->pool_down = true;
-		d->kind = CT_PK_POOL_DOWN;
-		d->next_retry = p->pv.unresponsive ? p->pv.give_up : p->w->next_retry;
-		d->last_contact = p->pv.last_contact;
-		d->held = p->pv.held;
-		d->unresponsive = p->pv.unresponsive;
-		d->waiting_since = p->pv.waiting_since;
-		ct_fmt(d->reason, sizeof(d->reason), "pool '%s' %s", p->pv.name, what);
-		d->head_len = (int)strlen(d->reason);
-		if (p->pv.unresponsive)
-			ct_fmt(d->reason + d->head_len, sizeof(d->reason) - (size_t)d->head_len,
-			       ": %s got no reply (due within %d s); the master may be hung or "
-			       "overloaded%s%s", p->pv.waiting_for, p->pv.due_s,
-			       p->pv.error[0] ? "; the last error: " : "", p->pv.error);
-		else
-			ct_fmt(d->reason + d->head_len, sizeof(d->reason) - (size_t)d->head_len, ": %s",
-			       p->pv.error[0] ? p->pv.error : "no reason given yet");
-		count_problem(p, d->sev);
-	}
-	for (int i = 0; i < n; i++) {
-		const struct ct_problem *src = &rep->problems[i];
-		struct ct_ui_problem *d = &p->problems[p->n_problems++];
-
-		d->pool = pi;
-		d->sev = src->severity;
-		d->cls = src->cls;
-		d->group = -1;
-		ct_sanitize(src->uuid, d->uuid, sizeof(d->uuid));
-		ct_sanitize(src->ref, d->ref, sizeof(d->ref));
-		ct_sanitize(src->reason, d->reason, sizeof(d->reason));
-		d->kind = src->kind;
-		d->sr_index = src->sr_index >= 0 && src->sr_index < rep->n_srs ? src->sr_index : -1;
-		if (d->sr_index >= 0) {
-			const struct ct_sr_verdict *sv = &rep->srs[d->sr_index];
-
-			ct_sanitize(sv->sr->name_label ? sv->sr->name_label : sv->sr->o.uuid, d->sr_name,
-				    sizeof(d->sr_name));
-			d->sr_free_percent = sv->free_percent;
-			d->sr_full = sv->gc_no_space || (sv->sr->physical_size > 0 &&
-							 sv->free_percent < sv->health.crit_free_percent);
-		}
-		drop_pool_name(d->reason, p->pv.name);
-		if (d->cls == CT_SR && d->sr_full)
-			ct_fmt(d->lead, sizeof(d->lead), "%.1f%% free", d->sr_free_percent);
-		if (d->cls == CT_VDI) {
-			for (int k = 0; k < rep->n_vdis; k++) {
-				const struct ct_vdi_verdict *vv = &rep->vdis[k];
-				const struct ct_sr_verdict *sv;
-
-				if (!vv->vdi->o.uuid || strcmp(vv->vdi->o.uuid, src->uuid ? src->uuid : ""))
-					continue;
-				sv = &rep->srs[vv->sr_index];
-				d->deep = vv->state == CT_VS_DEEP;
-				if (vv->state == CT_VS_DEEP)
-					ct_fmt(d->lead, sizeof(d->lead), "%d VHDs deep (%s at %d)", vv->depth,
-					       vv->severity == CT_SEV_CRITICAL ? "critical" : "warning",
-					       vv->severity == CT_SEV_CRITICAL ? sv->health.crit_depth : sv->health.warn_depth);
-				else if (vv->state == CT_VS_ORPHAN)
-					ct_fmt(d->lead, sizeof(d->lead), "not used by any VM");
-				else if (vv->state == CT_VS_BROKEN)
-					ct_fmt(d->lead, sizeof(d->lead), "%s", vv->cycle ? "vhd-parent cycle" : "parent VHD missing");
-				if (vv->vm && vv->vm->o.uuid)
-					ct_sanitize(vv->vm->o.uuid, d->vm_uuid, sizeof(d->vm_uuid));
-				break;
-			}
-		} else if (d->cls == CT_VM) {
-			/* the gate's refusal carries the kind of its cause */
-			d->space = src->kind == CT_PK_SR_FREE;
-			d->deep = src->kind == CT_PK_DEEP;
-		}
-		count_problem(p, d->sev);
+	switch (ui->overlay) {
+	case OV_HELP: return &ct_help_view;
+	case OV_MESSAGES: return &ct_messages_view;
+	case OV_REPORT: return &ct_pager_view;
+	default: return g_views[ui->view];
 	}
 }
 
-static const struct ct_row *find_row(const struct ct_rows *rows, const char *key)
+/* Every view learns of a change: the filter, grouping and pools shown apply to them all. */
+static void refresh_views(struct ct_ui *ui, bool data)
 {
-	for (int i = 0; i < rows->n; i++)
-		if (!strcmp(rows->v[i].key, key))
-			return &rows->v[i];
-	return NULL;
+	for (int v = 0; v < UI_NVIEWS; v++)
+		if (g_views[v]->update)
+			g_views[v]->update(ui, data);
+	ui->dirty_view = false;
 }
 
-static void detail_from(struct ct_ui *ui, struct ct_ui_pool *p, struct ct_model *m,
-			const struct ct_chain_report *rep, const struct ct_row *r, time_t now)
+/* Rebuild the rows of the pools whose models changed, then what the views show. */
+static void refresh_all(struct ct_ui *ui)
 {
-	ct_strset_release(&ui->detail);
-	ct_rows_detail(&ui->detail, r, &p->pv, m, rep, now);
-	if (r->cls == CT_SR && m)
-		ct_ui_keepup_detail(ui, p, m, rep, r->ref, &ui->detail);
-	snprintf(ui->detail_key, sizeof(ui->detail_key), "%s", r->key);
-}
+	bool data = false;
 
-static bool tree_needs_detail(const struct ct_ui *ui)
-{
-	return ui->show_detail && ui->view == UI_TREE && ui->overlay == OV_NONE;
-}
-
-/* Rebuild the rows of every pool whose model changed, then the visible list. */
-void ct_ui_refresh(struct ct_ui *ui)
-{
-	time_t now = time(NULL);
-	bool any = false;
-	int sel_pool = -1;
-
-	if (ui->tree.sel >= 0 && ui->tree.sel < ui->vis.n)
-		sel_pool = ui->all[ui->vis.idx[ui->tree.sel]]->pool;
 	if (ui->dirty_data) {
-		for (int i = 0; i < ui->n_pools; i++) {
-			struct ct_ui_pool *p = &ui->pools[i];
-			struct ct_model *m = &p->w->model;
-			long sig;
-
-			ct_model_lock(m);
-			pool_status(p);
-			/* pool state shows in its rows (stale marks, the pool row's text) */
-			sig = (((long)p->pv.state * 1000003L + p->pv.retries) * 4 + p->pv.stale * 2 +
-			       p->pv.loaded) * 4 + p->pv.held * 2 + p->pv.unresponsive;
-			post_connection_error(ui, p);
-			if (p->built && p->built_gen == m->generation && p->built_by_vm == ui->by_vm &&
-			    p->built_sig == sig && now - p->built_at < 60) {
-				ct_model_unlock(m);
-				continue;
-			}
-			if (p->pv.loaded || ct_model_count(m, CT_SR) > 0) {
-				/* judges again on the kept structure when only tasks, messages,
-				 * SR usage or the time changed */
-				p->have_rep = ct_chain_refresh(m, ui->cfg, p->w->conf, now, &p->stall,
-							       &p->rep) == 0;
-				if (!p->have_rep)
-					ct_chain_report_release(&p->rep);
-				if (p->have_rep && !p->pv.loaded)
-					p->pv.loaded = true;
-			} else if (p->have_rep) {
-				ct_chain_report_release(&p->rep);
-				p->have_rep = false;
-			}
-			p->rep_gen = m->generation;
-			copy_problems(p, i, p->have_rep ? &p->rep : NULL);
-			p->rows.n = 0;
-			ct_rows_build_pool(&p->rows, i, &p->pv, m, p->have_rep ? &p->rep : NULL,
-					   ui->by_vm, ui->theme.utf8, now);
-			if (tree_needs_detail(ui) && i == sel_pool) {
-				const struct ct_row *r = find_row(&p->rows, ui->sel_key);
-
-				if (r)
-					detail_from(ui, p, m, p->have_rep ? &p->rep : NULL, r, now);
-			}
-			p->built = true;
-			p->built_gen = m->generation;
-			p->built_by_vm = ui->by_vm;
-			p->built_at = now;
-			p->built_sig = sig;
-			ct_model_unlock(m);
-			any = true;
-		}
+		data = ct_pools_rebuild(ui);
 		ui->dirty_data = false;
-		if (any)
-			ct_snap_refresh(ui);
 		ct_trust_check(ui);
 	}
-	if (any)
-		ui->dirty_view = true;
-	ct_ui_refresh_view(ui);
-}
-
-/* Rebuild the visible list if the filter, grouping, expansion or the rows changed. */
-void ct_ui_refresh_view(struct ct_ui *ui)
-{
-	if (!ui->dirty_view)
-		return;
-	/* concatenate the pools shown, then the visible list */
-	ui->n_all = 0;
-	for (int i = 0; i < ui->n_pools; i++) {
-		struct ct_ui_pool *p = &ui->pools[i];
-
-		if (p->hidden)
-			continue;
-		if (ui->n_all + p->rows.n > ui->cap_all) {
-			ui->cap_all = (ui->n_all + p->rows.n) * 2;
-			ui->all = ct_xrealloc(ui->all, (size_t)ui->cap_all * sizeof(*ui->all));
-		}
-		for (int k = 0; k < p->rows.n; k++)
-			ui->all[ui->n_all++] = &p->rows.v[k];
-	}
-	ct_vis_build(&ui->vis, ui->all, ui->n_all, &ui->toggled, ui->filter, ui->problems_only);
-	ct_health_rebuild(ui);   /* the filter applies to the Health view too */
-	ct_snap_filter_changed(ui);   /* and to the Snapshots view */
-	ui->dirty_view = false;
-	/* keep the selection on the same object, at the same place on the screen */
-	{
-		int found = -1;
-
-		for (int pass = 0; pass < 2 && found < 0; pass++) {
-			const char *want = pass == 0 ? ui->sel_key : ui->sel_parent_key;
-
-			if (!want[0])
-				continue;
-			for (int i = 0; i < ui->vis.n; i++) {
-				if (!strcmp(ui->all[ui->vis.idx[i]]->key, want)) {
-					found = i;
-					break;
-				}
-			}
-		}
-		if (found >= 0)
-			ui->tree.sel = found;
-		ct_tree_clamp(ui);
-	}
-}
-
-struct ct_row *ct_ui_row_at(struct ct_ui *ui, int vi)
-{
-	if (vi < 0 || vi >= ui->vis.n)
-		return NULL;
-	return ui->all[ui->vis.idx[vi]];
-}
-
-struct ct_row *ct_ui_selected_row(struct ct_ui *ui)
-{
-	return ct_ui_row_at(ui, ui->tree.sel);
-}
-
-/* Tree layout: rows for the tree and the detail pane below it. */
-static void tree_layout(const struct ct_ui *ui, int body_h, int *tree_h, int *detail_h)
-{
-	int d = 0;
-
-	if (ui->show_detail) {
-		d = body_h / 3;
-		if (d < 6)
-			d = 6;
-		if (d > 14)
-			d = 14;
-		if (body_h - d < 6)
-			d = 0;
-	}
-	*detail_h = d;
-	*tree_h = body_h - d;
-}
-
-int ct_ui_tree_rows(const struct ct_ui *ui)
-{
-	int th, dh;
-
-	tree_layout(ui, ui->body_h > 0 ? ui->body_h : LINES - 4, &th, &dh);
-	return th - 1 > 1 ? th - 1 : 1;
-}
-
-void ct_tree_clamp(struct ct_ui *ui)
-{
-	int th, dh, h;
-
-	tree_layout(ui, ui->body_h > 0 ? ui->body_h : LINES - 4, &th, &dh);
-	h = th - 1;   /* column titles */
-	if (h < 1)
-		h = 1;
-	if (ui->tree.sel >= ui->vis.n)
-		ui->tree.sel = ui->vis.n - 1;
-	if (ui->tree.sel < 0)
-		ui->tree.sel = 0;
-	/* keep the selected row on the same screen line when possible */
-	ui->tree.top = ui->tree.sel - ui->sel_screen;
-	ct_list_clamp(&ui->tree, ui->vis.n, h);
-	ui->sel_screen = ui->tree.sel - ui->tree.top;
-	{
-		const struct ct_row *r = ct_ui_selected_row(ui);
-
-		if (r) {
-			snprintf(ui->sel_key, sizeof(ui->sel_key), "%s", r->key);
-			snprintf(ui->sel_parent_key, sizeof(ui->sel_parent_key), "%s", r->parent_key);
-		}
-	}
-}
-
-/* Make the row with this key visible (open its ancestors, clear filters hiding it) and
- * select it. */
-void ct_ui_select_key(struct ct_ui *ui, const char *key)
-{
-	const struct ct_row *r = NULL;
-	char cur[CT_ROW_KEY];
-
-	for (int i = 0; i < ui->n_pools && !r; i++) {
-		if (ui->pools[i].hidden)
-			continue;
-		r = find_row(&ui->pools[i].rows, key);
-		if (r) {
-			/* open every ancestor */
-			snprintf(cur, sizeof(cur), "%s", r->parent_key);
-			for (int guard = 0; cur[0] && guard < 64; guard++) {
-				const struct ct_row *a = find_row(&ui->pools[i].rows, cur);
-
-				if (!a)
-					break;
-				if (!ct_row_is_open(a, &ui->toggled)) {
-					if (ct_strset_has(&ui->toggled, a->key)) {
-						/* remove the toggle */
-						for (size_t k = 0; k < ui->toggled.n; k++) {
-							if (!strcmp(ui->toggled.v[k], a->key)) {
-								free(ui->toggled.v[k]);
-								ui->toggled.v[k] = ui->toggled.v[--ui->toggled.n];
-								break;
-							}
-						}
-					} else {
-						ct_strset_add(&ui->toggled, a->key);
-					}
-				}
-				snprintf(cur, sizeof(cur), "%s", a->parent_key);
-			}
-		}
-	}
-	if (!r) {
-		ct_status_msg(ui, MSG_WARN, "that object is not in the tree any more (it may have been coalesced or deleted)");
-		return;
-	}
-	if (ui->filter[0] || ui->problems_only) {
-		ui->filter[0] = '\0';
-		ui->problems_only = false;
-	}
-	snprintf(ui->sel_key, sizeof(ui->sel_key), "%s", key);
-	ui->sel_parent_key[0] = '\0';
-	ui->sel_screen = (ui->body_h > 4 ? ui->body_h : 20) / 3;
-	ui->dirty_view = true;
-	ui->view = UI_TREE;
-	ct_ui_refresh(ui);
-}
-
-void ct_ui_build_detail(struct ct_ui *ui)
-{
-	struct ct_row *r = ct_ui_selected_row(ui);
-	struct ct_ui_pool *p;
-	struct ct_model *m;
-	struct ct_chain_report rep;
-	bool have = false;
-	time_t now = time(NULL);
-
-	if (!r) {
-		ct_strset_release(&ui->detail);
-		ui->detail_key[0] = '\0';
-		return;
-	}
-	p = &ui->pools[r->pool];
-	m = &p->w->model;
-	memset(&rep, 0, sizeof(rep));
-	ct_model_lock(m);
-	if (p->have_rep && p->rep_gen == m->generation) {
-		/* the model has not changed since the rows were built: moving the cursor
-		 * costs no evaluation */
-		detail_from(ui, p, m, &p->rep, r, now);
-		ct_model_unlock(m);
-		return;
-	}
-	if (p->pv.loaded && ct_chain_eval(m, ui->cfg, p->w->conf, now, &p->stall, &rep) == 0)
-		have = true;
-	detail_from(ui, p, m, have ? &rep : NULL, r, now);
-	if (have)
-		ct_chain_report_release(&rep);
-	ct_model_unlock(m);
+	if (data || ui->dirty_view)
+		refresh_views(ui, data);
 }
 
 /* --- drawing --- */
-
-static const char *pool_state_short(const struct ct_pool_view *pv, char *buf, size_t len)
-{
-	if (pv->held) {
-		snprintf(buf, len, "%s, WAITING FOR YOU", pv->state == CT_POOL_AUTH_FAILED ?
-			 "auth failed" : "certificate refused");
-		return buf;
-	}
-	if (pv->unresponsive) {
-		snprintf(buf, len, "NOT ANSWERING");
-		return buf;
-	}
-	switch (pv->state) {
-	case CT_POOL_CONNECTING: snprintf(buf, len, "connecting"); break;
-	case CT_POOL_LOADING: snprintf(buf, len, "loading"); break;
-	case CT_POOL_CONNECTED: snprintf(buf, len, "connected"); break;
-	case CT_POOL_RECONNECTING: snprintf(buf, len, "reconnecting (%d)", pv->retries); break;
-	case CT_POOL_AUTH_FAILED: snprintf(buf, len, "auth failed"); break;
-	case CT_POOL_FAILED: snprintf(buf, len, "failed"); break;
-	default: snprintf(buf, len, "stopped"); break;
-	}
-	return buf;
-}
-
-/* One header segment for a pool: state, time since the last event, problem counts. */
-static void pool_segment(const struct ct_ui_pool *p, time_t now, char *buf, size_t len)
-{
-	char st[48], age[16], when[32];
-
-	pool_state_short(&p->pv, st, sizeof(st));
-	if (p->pv.last_event > 0) {
-		ct_ui_age(p->pv.last_event, now, age, sizeof(age));
-		snprintf(when, sizeof(when), "event %s ago", age);
-	} else {
-		snprintf(when, sizeof(when), "no event yet");
-	}
-	snprintf(buf, len, "| %s: %s%s, %s, %dC %dW%s%s ", p->pv.name, st, p->pv.stale ? " STALE" : "",
-		 when, p->pv.n_crit, p->pv.n_warn, p->read_only ? " RO" : "", p->hidden ? " (hidden)" : "");
-}
-
-static void header_first(const struct ct_ui *ui, char *buf, size_t len)
-{
-	snprintf(buf, len, " chaintop%s ", ui->read_only ? " [READ-ONLY]" : "");
-}
-
-/* The header text (also used to decide whether a clock tick changes the screen). */
-/* With many pools or a narrow terminal the header is one summary, worst state first, so
- * the worst state is always on screen: "5 pools: 1 DOWN (lab) · 1 connecting · 3 ok". */
-static bool header_compact(const struct ct_ui *ui, const char *full)
-{
-	return ui->n_pools >= 5 || ct_ui_width(full) > COLS;
-}
-
-static void compact_text(struct ct_ui *ui, char *buf, size_t len)
-{
-	int ok = 0, conn = 0, down = 0, crit = 0, warn = 0;
-	char names[160];
-	size_t o = 0;
-	const char *dot = ui->theme.utf8 ? " \xc2\xb7 " : ", ";
-
-	names[0] = '\0';
-	for (int i = 0; i < ui->n_pools; i++) {
-		const struct ct_pool_view *pv = &ui->pools[i].pv;
-
-		crit += pv->n_crit;
-		warn += pv->n_warn;
-		if (pv->state == CT_POOL_CONNECTED && !pv->stale && !pv->unresponsive) {
-			ok++;
-		} else if ((pv->state == CT_POOL_CONNECTING || pv->state == CT_POOL_LOADING) &&
-			   !pv->stale && !pv->unresponsive) {
-			conn++;
-		} else {
-			down++;
-			if (o < sizeof(names) - 1)
-				o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", down > 1 ? ", " : "",
-						      pv->name);
-		}
-	}
-	header_first(ui, buf, len);
-	o = strlen(buf);
-	o += (size_t)snprintf(buf + o, len - o, "| %d pool%s: ", ui->n_pools, ui->n_pools == 1 ? "" : "s");
-	if (down && o < len)
-		o += (size_t)snprintf(buf + o, len - o, "%d DOWN (%s)%s", down, names, conn || ok ? dot : "");
-	if (conn && o < len)
-		o += (size_t)snprintf(buf + o, len - o, "%d connecting%s", conn, ok ? dot : "");
-	if (ok && o < len)
-		o += (size_t)snprintf(buf + o, len - o, "%d ok", ok);
-	if (o < len)
-		snprintf(buf + o, len - o, " | %dC %dW ", crit, warn);
-}
-
-/* Returns true when the text is the compact summary. */
-static bool header_text(struct ct_ui *ui, char *buf, size_t len, time_t now)
-{
-	size_t o;
-
-	header_first(ui, buf, len);
-	o = strlen(buf);
-	for (int i = 0; i < ui->n_pools && o < len - 1; i++) {
-		struct ct_ui_pool *p = &ui->pools[i];
-
-		ct_model_lock(&p->w->model);
-		pool_status(p);
-		ct_model_unlock(&p->w->model);
-		pool_segment(p, now, buf + o, len - o);
-		o += strlen(buf + o);
-	}
-	if (!header_compact(ui, buf))
-		return false;
-	compact_text(ui, buf, len);
-	return true;
-}
-
-static void draw_header(struct ct_ui *ui, time_t now)
-{
-	char buf[1024], first[64];
-	int x;
-	bool compact = header_text(ui, buf, sizeof(buf), now);
-
-	snprintf(ui->last_header, sizeof(ui->last_header), "%s", buf);
-	ct_fill(0, 0, COLS, ui->theme.attr[R_HEADER]);
-	header_first(ui, first, sizeof(first));
-	x = ct_ui_width(first);
-	if (compact) {
-		ct_put(0, 0, COLS, ui->theme.attr[R_HEADER] | A_BOLD, buf);
-		return;
-	}
-	ct_put(0, 0, COLS, ui->theme.attr[R_HEADER] | A_BOLD, first);
-	/* segment by segment so each pool's state carries its own attribute */
-	for (int i = 0; i < ui->n_pools && x < COLS; i++) {
-		struct ct_ui_pool *p = &ui->pools[i];
-		char seg[256];
-		attr_t a = ui->theme.attr[R_HEADER];
-
-		pool_segment(p, now, seg, sizeof(seg));
-		if (p->pv.state != CT_POOL_CONNECTED || p->pv.stale)
-			a |= A_BOLD | A_UNDERLINE;
-		if (p->hidden)
-			a |= A_DIM;
-		ct_put(0, x, COLS - x, a, seg);
-		x += ct_ui_width(seg);
-	}
-}
-
-static void draw_tabs(struct ct_ui *ui, int y)
-{
-	static const char *names[UI_NVIEWS] = { "Tree", "Health", "Snapshots", "Jobs" };
-	int x = 0;
-	char extra[256];
-	int o = 0;
-
-	ct_fill(y, 0, COLS, A_NORMAL);
-	for (int v = 0; v < UI_NVIEWS; v++) {
-		char lab[48];
-		attr_t a = v == (int)ui->view ? ui->theme.attr[R_SELECTED] | A_BOLD : A_NORMAL;
-		int n_badge = 0;
-
-		if (v == UI_HEALTH)
-			n_badge = ui->n_health;
-		if (n_badge)
-			snprintf(lab, sizeof(lab), " %d %s (%d) ", v + 1, names[v], n_badge);
-		else
-			snprintf(lab, sizeof(lab), " %d %s ", v + 1, names[v]);
-		ct_put(y, x, (int)strlen(lab), a, lab);
-		x += (int)strlen(lab) + 1;
-	}
-	extra[0] = '\0';
-	if (ui->filter[0])
-		o += snprintf(extra + o, sizeof(extra) - (size_t)o, " filter: %s ", ui->filter);
-	/* what problems-only leaves out (every row is a candidate: matches show even inside
-	 * collapsed rows) */
-	if (ui->problems_only && o < (int)sizeof(extra))
-		o += snprintf(extra + o, sizeof(extra) - (size_t)o, " [problems only: %d of %d rows hidden]",
-			      ui->n_all - ui->vis.n, ui->n_all);
-	if (ui->by_vm && o < (int)sizeof(extra))
-		o += snprintf(extra + o, sizeof(extra) - (size_t)o, " [by VM]");
-	if (extra[0] && x < COLS)
-		ct_put(y, x, COLS - x, A_BOLD, extra);
-}
 
 static void draw_too_small(void)
 {
@@ -880,8 +237,9 @@ static void draw_too_small(void)
 static void render(struct ct_ui *ui)
 {
 	time_t now = time(NULL);
+	char prog[300];
 
-	ct_ui_refresh(ui);
+	refresh_all(ui);
 	ui->too_small = COLS < MIN_COLS || LINES < MIN_LINES;
 	if (ui->too_small) {
 		curs_set(0);
@@ -890,51 +248,21 @@ static void render(struct ct_ui *ui)
 	}
 	ui->body_top = 2;
 	ui->body_h = LINES - 4;
-	draw_header(ui, now);
-	draw_tabs(ui, 1);
+	ct_header_draw(ui, now);
+	ct_tabs_draw(ui, 1, g_views, UI_NVIEWS);
 	for (int y = ui->body_top; y < ui->body_top + ui->body_h; y++)
 		ct_fill(y, 0, COLS, A_NORMAL);
-	switch (ui->overlay) {
-	case OV_HELP:
-		ct_help_draw(ui, ui->body_top, ui->body_h);
-		break;
-	case OV_MESSAGES:
-		ct_messages_draw(ui, ui->body_top, ui->body_h);
-		break;
-	case OV_REPORT:
-		ct_report_draw(ui, ui->body_top, ui->body_h);
-		break;
-	default:
-		switch (ui->view) {
-		case UI_TREE: {
-			int th, dh;
-
-			tree_layout(ui, ui->body_h, &th, &dh);
-			ct_tree_draw(ui, ui->body_top, th);
-			if (dh > 0) {
-				if (strcmp(ui->detail_key, ui->sel_key))
-					ct_ui_build_detail(ui);
-				ct_detail_draw(ui, ui->body_top + th, 0, dh, COLS);
-			}
-			break;
-		}
-		case UI_HEALTH:
-			ct_health_draw(ui, ui->body_top, ui->body_h);
-			break;
-		case UI_SNAP:
-			ct_snap_draw(ui, ui->body_top, ui->body_h);
-			break;
-		case UI_JOBS:
-			ct_jobs_draw(ui, ui->body_top, ui->body_h);
-			break;
-		default:
-			break;
-		}
-	}
-	ct_hints_draw(ui, LINES - 1);
+	current(ui)->draw(ui, ui->body_top, ui->body_h);
+	if (ct_dialog_active(ui))
+		ct_hints_draw(ui, LINES - 1, " Tab/Left/Right move focus  Enter press the focused button  Esc cancel");
+	else if (ui->overlay != OV_NONE)
+		ct_hints_draw(ui, LINES - 1, " Up/Down scroll  Esc/q close");
+	else
+		ct_hints_draw(ui, LINES - 1, NULL);
 	if (ct_dialog_active(ui))
 		ct_dialog_draw(ui);
-	ct_status_draw(ui, LINES - 2);   /* last: it may place the cursor for the prompt */
+	ct_worker_status_text(&ui->worker, prog, sizeof(prog));
+	ct_status_draw(ui, LINES - 2, prog);   /* last: it may place the cursor for the prompt */
 out:
 	wnoutrefresh(stdscr);
 	doupdate();
@@ -949,12 +277,12 @@ static void switch_view(struct ct_ui *ui, enum ct_ui_view v)
 {
 	ui->view = v;
 	ui->overlay = OV_NONE;
-	if (v == UI_JOBS)
-		ct_jobs_reload(ui);
-	if (v == UI_SNAP)
-		ct_snap_refresh(ui);
+	if (g_views[v]->shown)
+		g_views[v]->shown(ui);
 	ui->need_frame = true;
 }
+
+static void run_action(struct ct_ui *ui, enum ct_action a);
 
 static void run_command(struct ct_ui *ui, const char *cmdline)
 {
@@ -1004,10 +332,8 @@ static void run_command(struct ct_ui *ui, const char *cmdline)
 				ui->pools[i].hidden = i != found;
 			ct_status_msg(ui, MSG_INFO, "showing pool '%s' only; ':pool' shows them all", arg);
 		}
-		ui->dirty_view = true;
 		ui->view = UI_TREE;
-		ct_snap_refresh(ui);
-		ct_health_rebuild(ui);
+		refresh_views(ui, true);   /* other pools: other rows, problems, candidates */
 		return;
 	}
 	if (!strcmp(cmd, "filter")) {
@@ -1020,11 +346,13 @@ static void run_command(struct ct_ui *ui, const char *cmdline)
 		ct_status_msg(ui, MSG_ERROR, "unknown command ':%s'; try :pool NAME, :pool, :q, or an action name from ? (help)", cmd);
 		return;
 	}
-	{
-		int key = ct_actions[a].keys[0];
-
-		ungetch(key);
+	if (!(ct_actions[a].views & g_views[ui->view]->bit)) {
+		ct_status_msg(ui, MSG_INFO, "'%s' (%s) does not apply to this view; ? lists the keys",
+			      ct_actions[a].label, ct_actions[a].name);
+		return;
 	}
+	refresh_all(ui);   /* it acts on what the operator sees */
+	run_action(ui, a);
 }
 
 static void input_key(struct ct_ui *ui, int ch)
@@ -1084,13 +412,23 @@ static void input_key(struct ct_ui *ui, int ch)
 	ui->need_frame = true;
 }
 
+/* Left scrolls a list's text column back while it is scrolled, and goes back after. */
+static enum ct_action side_or_back(struct ct_ui *ui, const struct ct_view_ops *v, int ch,
+				   enum ct_action a)
+{
+	struct ct_ui_list *l = v->list ? v->list(ui) : NULL;
+
+	if (ch == KEY_LEFT && a == ACT_BACK && l && l->xoff > 0)
+		return ACT_LEFT;
+	return a;
+}
+
 static void overlay_key(struct ct_ui *ui, int ch)
 {
 	enum ct_action a = ct_action_for_key(ch, VW_ALL);
-	int n = ui->overlay == OV_HELP ? ct_help_lines(ui)
-		: ui->overlay == OV_MESSAGES ? ct_messages_count(ui) : (int)ui->report.n;
 
 	ui->need_frame = true;
+	a = side_or_back(ui, current(ui), ch, a);
 	if (a == ACT_BACK || a == ACT_QUIT || (a == ACT_HELP && ui->overlay == OV_HELP) ||
 	    (a == ACT_MESSAGES && ui->overlay == OV_MESSAGES)) {
 		ui->overlay = OV_NONE;
@@ -1100,31 +438,16 @@ static void overlay_key(struct ct_ui *ui, int ch)
 		clearok(curscr, TRUE);
 		return;
 	}
-	if (ui->overlay == OV_MESSAGES && (a == ACT_PAGER || a == ACT_ENTER)) {
-		ct_messages_read(ui, ui->ov.sel);
-		return;
-	}
-	if (ui->overlay == OV_HELP || ui->overlay == OV_REPORT) {
-		/* scrolling text: move the top */
-		int page = ui->body_h - 2;
+	if (a == ACT_RIGHT || a == ACT_LEFT) {
+		const struct ct_view_ops *v = current(ui);
+		struct ct_ui_list *l = v->list ? v->list(ui) : NULL;
 
-		switch (a) {
-		case ACT_UP: ui->ov.top--; break;
-		case ACT_DOWN: ui->ov.top++; break;
-		case ACT_PGUP: ui->ov.top -= page; break;
-		case ACT_PGDN: ui->ov.top += page; break;
-		case ACT_HOME: ui->ov.top = 0; break;
-		case ACT_END: ui->ov.top = n; break;
-		default: return;
-		}
-		if (ui->ov.top > n - (ui->body_h - 1))
-			ui->ov.top = n - (ui->body_h - 1);
-		if (ui->ov.top < 0)
-			ui->ov.top = 0;
-		ui->ov.sel = ui->ov.top;
+		if (l)
+			ct_list_side(l, a);
 		return;
 	}
-	ct_list_move(&ui->ov, a, n, ui->body_h - 2);
+	if (a != ACT_NONE)
+		current(ui)->key(ui, a);
 }
 
 static void open_overlay(struct ct_ui *ui, enum ct_ui_overlay o)
@@ -1134,32 +457,35 @@ static void open_overlay(struct ct_ui *ui, enum ct_ui_overlay o)
 	ui->need_frame = true;
 }
 
-static void action_key(struct ct_ui *ui, int ch)
+/* Enter on a Health problem asked for its row in the tree. */
+static void jump(struct ct_ui *ui)
 {
-	int vb = 1 << ui->view;
-	enum ct_action a = ct_action_for_key(ch, vb);
+	char key[CT_ROW_KEY];
+
+	snprintf(key, sizeof(key), "%s", ui->jump_key);
+	ui->jump_key[0] = '\0';
+	if (ui->jump_by_sr) {
+		ui->jump_by_sr = false;
+		ui->by_vm = false;
+		ui->dirty_data = true;
+		refresh_all(ui);
+	}
+	if (ct_tree_select_key(ui, key))
+		refresh_all(ui);
+}
+
+/* One action of the table, from a key or a `:` command, on the current view. */
+static void run_action(struct ct_ui *ui, enum ct_action a)
+{
+	const struct ct_view_ops *v = g_views[ui->view];
+	struct ct_ui_sel sel = { .pool = -1, .row = NULL };
 	const char *why = NULL;
 
 	ui->need_frame = true;
-	if (a == ACT_NONE) {
-		enum ct_action other = ct_action_for_key(ch, VW_ALL);
-
-		if (other != ACT_NONE)
-			ct_status_msg(ui, MSG_INFO, "'%s' (%s) does not apply to this view; ? lists the keys",
-				      ct_actions[other].label, ct_actions[other].name);
-		else if (ch >= 32 && ch < 127)
-			ct_status_msg(ui, MSG_INFO, "key '%c' does nothing here; ? lists the keys", ch);
-		return;
-	}
+	if (v->selection)
+		v->selection(ui, &sel);
 	if (ct_actions[a].flags & AF_CHANGES) {
-		int pool = -1;
-
-		if (ui->view == UI_TREE) {
-			const struct ct_row *r = ct_ui_selected_row(ui);
-
-			pool = r ? r->pool : -1;
-		}
-		if (ct_ui_pool_read_only(ui, pool, &why)) {
+		if (ct_ui_pool_read_only(ui, sel.pool, &why)) {
 			ct_status_msg(ui, MSG_WARN, "%s is disabled: %s (read-only mode, shown in the header); restart without it to act on the pool",
 				      ct_actions[a].name, why);
 			return;
@@ -1222,16 +548,46 @@ static void action_key(struct ct_ui *ui, int ch)
 			return;
 		}
 		return;
+	case ACT_RIGHT:
+	case ACT_LEFT: {
+		struct ct_ui_list *l = v->list ? v->list(ui) : NULL;
+
+		if (l)
+			ct_list_side(l, a);
+		return;
+	}
+	/* the tree's selection is what b and S act on */
+	case ACT_BACKUP:
+		ct_backup_start_dialog(ui, sel.row);
+		return;
+	case ACT_SCAN:
+		ct_scan_start_dialog(ui, sel.row);
+		return;
 	default:
 		break;
 	}
-	switch (ui->view) {
-	case UI_TREE: ct_tree_action(ui, a); break;
-	case UI_HEALTH: ct_health_action(ui, a); break;
-	case UI_SNAP: ct_snap_action(ui, a); break;
-	case UI_JOBS: ct_jobs_action(ui, a); break;
-	default: break;
+	v->key(ui, a);
+	if (ui->jump_key[0])
+		jump(ui);
+}
+
+static void action_key(struct ct_ui *ui, int ch)
+{
+	enum ct_action a = ct_action_for_key(ch, g_views[ui->view]->bit);
+
+	ui->need_frame = true;
+	a = side_or_back(ui, g_views[ui->view], ch, a);
+	if (a == ACT_NONE) {
+		enum ct_action other = ct_action_for_key(ch, VW_ALL);
+
+		if (other != ACT_NONE)
+			ct_status_msg(ui, MSG_INFO, "'%s' (%s) does not apply to this view; ? lists the keys",
+				      ct_actions[other].label, ct_actions[other].name);
+		else if (ch >= 32 && ch < 127)
+			ct_status_msg(ui, MSG_INFO, "key '%c' does nothing here; ? lists the keys", ch);
+		return;
 	}
+	run_action(ui, a);
 }
 
 static void handle_key(struct ct_ui *ui, int ch)
@@ -1251,26 +607,15 @@ static void handle_key(struct ct_ui *ui, int ch)
 		return;
 	}
 	if (ct_dialog_active(ui)) {
-		if (ct_dialog_key(ui, ch)) {
-			enum ct_dialog_kind k = ui->dlg.kind;
-
-			if (k == DLG_BACKUP)
-				ct_backup_confirmed(ui);
-			else if (k == DLG_PRUNE)
-				ct_snap_confirmed(ui);
-			else if (k == DLG_SCAN)
-				ct_scan_confirmed(ui);
-			else if (k == DLG_TRUST)
-				ct_trust_confirmed(ui);
-			ct_dialog_close(ui);
-		}
+		ct_dialog_key(ui, ch);
 		return;
 	}
 	if (ui->overlay != OV_NONE) {
 		overlay_key(ui, ch);
 		return;
 	}
-	ct_ui_refresh_view(ui);   /* keys act on what the operator sees after the last key */
+	if (ui->dirty_view)
+		refresh_views(ui, false);   /* keys act on what the operator sees after the last key */
 	action_key(ui, ch);
 }
 
@@ -1379,7 +724,7 @@ static int tick(struct ct_ui *ui)
 	ui->last_tick_ms = ct_now_ms();
 	if (ui->too_small)
 		return 0;
-	header_text(ui, buf, sizeof(buf), now);
+	ct_header_text(ui, buf, sizeof(buf), now);
 	if (strcmp(buf, ui->last_header))
 		ui->need_frame = true;
 	if (ui->worker.running)
@@ -1394,7 +739,7 @@ static int tick(struct ct_ui *ui)
 				ui->need_frame = true;
 		}
 	}
-	if (tree_needs_detail(ui)) {
+	if (ct_tree_needs_detail(ui)) {
 		ui->detail_key[0] = '\0';   /* rebuilt when drawn */
 		ui->need_frame = true;
 	}
@@ -1404,7 +749,7 @@ static int tick(struct ct_ui *ui)
 			ui->dirty_data = true;
 	/* the Health view counts down to a down pool's next retry */
 	for (int i = 0; i < ui->n_pools && ui->view == UI_HEALTH && ui->overlay == OV_NONE; i++)
-		if (pool_down(&ui->pools[i].pv))
+		if (ct_pool_down(&ui->pools[i].pv))
 			ui->need_frame = true;
 	for (int i = 0; i < ui->n_pools; i++)
 		if (ui->pools[i].built && now - ui->pools[i].built_at >= 60)
@@ -1583,7 +928,11 @@ int ct_console_run(struct ct_cli *cli)
 				ui.need_frame = true;
 				ui.dirty_view = true;
 			}
-			ct_worker_poll(&ui);
+			if (ct_worker_poll(&ui)) {
+				/* the run is in the job history; what it changed comes as events */
+				ct_jobs_reload(&ui);
+				ui.dirty_data = true;
+			}
 			read_keys(&ui);   /* ncurses reports the resize as KEY_RESIZE */
 		}
 		if (fds[1].revents & POLLIN) {

@@ -104,9 +104,10 @@ static bool row_vm(struct ct_ui *ui, const struct ct_row *r, char *ref, size_t l
 	return true;
 }
 
-void ct_backup_start_dialog(struct ct_ui *ui)
+static void backup_confirmed(struct ct_ui *ui, void *payload);
+
+void ct_backup_start_dialog(struct ct_ui *ui, const struct ct_row *r)
 {
-	struct ct_row *r = ct_ui_selected_row(ui);
 	struct backup_req *req;
 	struct ct_ui_pool *p;
 	char vm_ref[80], title[192];
@@ -130,7 +131,7 @@ void ct_backup_start_dialog(struct ct_ui *ui)
 	req->pool = r->pool;
 	snprintf(req->pool_name, sizeof(req->pool_name), "%s", p->pv.name);
 	snprintf(title, sizeof(title), "Gated backup of '%s'", r->vm_name);
-	ct_dialog_open(ui, DLG_BACKUP, title, "Run backup");
+	ct_dialog_open(ui, title, "Run backup");
 	gate_lines(ui, p, vm_ref, &refused, &found, req->vm_name, sizeof(req->vm_name), req->vm_uuid,
 		   sizeof(req->vm_uuid));
 	if (!found) {
@@ -142,8 +143,7 @@ void ct_backup_start_dialog(struct ct_ui *ui)
 	plan_lines(ui, req->pool_name, req->vm_name, refused);
 	req->cfg = ui->cfg;
 	req->shared = p->w;
-	ui->dlg.payload = req;
-	ui->dlg.payload_free = free;
+	ct_dialog_action(ui, backup_confirmed, req, free);
 }
 
 static void on_progress(void *ctx, const struct ct_backup_progress *p)
@@ -190,14 +190,13 @@ static void backup_work(struct ct_ui_worker *w, void *arg)
 			    sum.message, (long long)sum.run_id);
 }
 
-void ct_backup_confirmed(struct ct_ui *ui)
+static void backup_confirmed(struct ct_ui *ui, void *payload)
 {
-	struct backup_req *req = ui->dlg.payload;
+	struct backup_req *req = payload;
 	char what[320];
 
 	if (!req)
 		return;
-	ui->dlg.payload = NULL;   /* the worker owns it now */
 	snprintf(what, sizeof(what), "backup of VM '%s' on pool '%s'", req->vm_name, req->pool_name);
-	ct_worker_start(ui, what, backup_work, req, free);
+	ct_worker_start(ui, what, backup_work, req, free);   /* the worker owns req now */
 }

@@ -61,3 +61,38 @@ void ct_detail_draw(struct ct_ui *ui, int y, int x, int h, int w)
 		ct_putf(y + h - 1, x + w - 36, 36, t->attr[R_DIM], " (%zu more lines: o reads all) ",
 			ui->detail.n - (size_t)(h - 2));
 }
+
+/* The pager overlay: a run's report or a text in full, scrolled by its top line. */
+static void pager_draw(struct ct_ui *ui, int top, int h)
+{
+	int n = (int)ui->report.n;
+
+	ct_putf(top, 0, COLS, ui->theme.attr[R_TITLE], "%s   Esc/q closes, Up/Down scrolls", ui->report_title);
+	for (int i = 0; i < h - 1; i++) {
+		int k = ui->ov.top + i;
+		attr_t a = A_NORMAL;
+		const char *s;
+
+		if (k >= n)
+			break;
+		s = ui->report.v[k];
+		if (strstr(s, ": failure") || strstr(s, "XAPI error") || strstr(s, ": interrupted"))
+			a = ui->theme.attr[R_CRIT];
+		else if (strstr(s, ": skipped") || strstr(s, "reason:"))
+			a = ui->theme.attr[R_WARN];
+		else if (s[0] && s[0] != ' ')
+			a = A_BOLD;
+		ct_put(top + 1 + i, 0, COLS, a, s);
+	}
+}
+
+static void pager_key(struct ct_ui *ui, enum ct_action a)
+{
+	ct_list_scroll(&ui->ov, a, (int)ui->report.n, ui->body_h - 1);
+}
+
+const struct ct_view_ops ct_pager_view = {
+	.draw = pager_draw,
+	.key = pager_key,
+	.list = NULL,
+};

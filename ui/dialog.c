@@ -8,11 +8,10 @@
 #include "ui.h"
 #include "lib/util.h"
 
-void ct_dialog_open(struct ct_ui *ui, enum ct_dialog_kind kind, const char *title,
-		    const char *ok_label)
+void ct_dialog_open(struct ct_ui *ui, const char *title, const char *ok_label)
 {
 	ct_dialog_close(ui);
-	ui->dlg.kind = kind;
+	ui->dlg.open = true;
 	snprintf(ui->dlg.title, sizeof(ui->dlg.title), "%s", title);
 	snprintf(ui->dlg.ok_label, sizeof(ui->dlg.ok_label), "%s", ok_label);
 	ui->dlg.ok_enabled = true;
@@ -41,6 +40,14 @@ void ct_dialog_line(struct ct_ui *ui, const char *fmt, ...)
 	}
 }
 
+void ct_dialog_action(struct ct_ui *ui, void (*on_confirm)(struct ct_ui *ui, void *payload),
+		      void *payload, void (*payload_free)(void *))
+{
+	ui->dlg.on_confirm = on_confirm;
+	ui->dlg.payload = payload;
+	ui->dlg.payload_free = payload_free;
+}
+
 void ct_dialog_close(struct ct_ui *ui)
 {
 	struct ct_ui_dialog *d = &ui->dlg;
@@ -54,10 +61,22 @@ void ct_dialog_close(struct ct_ui *ui)
 
 bool ct_dialog_active(const struct ct_ui *ui)
 {
-	return ui->dlg.kind != DLG_NONE;
+	return ui->dlg.open;
 }
 
-bool ct_dialog_key(struct ct_ui *ui, int ch)
+/* OK: the dialog closes, then its action runs with the payload (which it now owns). */
+static void confirm(struct ct_ui *ui)
+{
+	void (*fn)(struct ct_ui *, void *) = ui->dlg.on_confirm;
+	void *payload = ui->dlg.payload;
+
+	ui->dlg.payload = NULL;
+	ct_dialog_close(ui);
+	if (fn)
+		fn(ui, payload);
+}
+
+static bool dialog_key(struct ct_ui *ui, int ch)
 {
 	struct ct_ui_dialog *d = &ui->dlg;
 	bool typing = d->confirm_word[0] != '\0';
@@ -129,6 +148,12 @@ bool ct_dialog_key(struct ct_ui *ui, int ch)
 		ct_dialog_close(ui);
 	}
 	return false;
+}
+
+void ct_dialog_key(struct ct_ui *ui, int ch)
+{
+	if (dialog_key(ui, ch))
+		confirm(ui);
 }
 
 void ct_dialog_draw(struct ct_ui *ui)

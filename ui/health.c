@@ -31,10 +31,16 @@ static void problem_key(const struct ct_ui_problem *p, bool with_reason, char *b
 		snprintf(buf, len, "%d|%d|%s|%s", p->pool, (int)p->cls, p->uuid, with_reason ? p->reason : "");
 }
 
+static void entry_key(void *ctx, int i, char *buf, size_t len)
+{
+	const struct ct_ui *ui = ctx;
+
+	problem_key(ui->health[i], true, buf, len);
+}
+
 static void remember_selection(struct ct_ui *ui)
 {
-	if (ui->hl.sel >= 0 && ui->hl.sel < ui->n_health)
-		problem_key(ui->health[ui->hl.sel], true, ui->hl_key, sizeof(ui->hl_key));
+	ct_list_remember(&ui->hl, ui->n_health, entry_key, ui);
 }
 
 /* Put the selection back on the problem it was on (its reason may have changed: the same
@@ -43,24 +49,17 @@ static void remember_selection(struct ct_ui *ui)
 static void restore_selection(struct ct_ui *ui)
 {
 	char k[640];
-	int found = -1;
 
-	for (int pass = 0; pass < 2 && found < 0 && ui->hl_key[0]; pass++) {
+	if (!ct_list_restore(&ui->hl, ui->n_health, entry_key, ui) && ui->hl.key[0]) {
 		for (int i = 0; i < ui->n_health; i++) {
-			problem_key(ui->health[i], pass == 0, k, sizeof(k));
-			if (pass == 0 ? !strcmp(k, ui->hl_key) : !strncmp(k, ui->hl_key, strlen(k))) {
-				found = i;
+			problem_key(ui->health[i], false, k, sizeof(k));
+			if (!strncmp(k, ui->hl.key, strlen(k))) {
+				ui->hl.sel = i;
 				break;
 			}
 		}
 	}
-	if (found >= 0)
-		ui->hl.sel = found;
-	if (ui->hl.sel >= ui->n_health)
-		ui->hl.sel = ui->n_health - 1;
-	if (ui->hl.sel < 0)
-		ui->hl.sel = 0;
-	if (ui->hl_key[0])
+	if (ui->hl.key[0])
 		remember_selection(ui);
 }
 
@@ -145,7 +144,7 @@ static void make_groups(struct ct_ui *ui, struct ct_ui_problem **list, int n)
 	}
 }
 
-void ct_health_rebuild(struct ct_ui *ui)
+static void health_rebuild(struct ct_ui *ui)
 {
 	struct ct_ui_problem **list, **top;
 	int n = 0, nl = 0, nt = 0;
@@ -241,45 +240,73 @@ static const char *cls_word(enum ct_class c)
 	}
 }
 
-void ct_health_draw(struct ct_ui *ui, int top, int h)
+/* The text of row k: its reason (a group's with how to open it). */
+static void list_text(struct ct_ui *ui, int k, time_t now, char *text, size_t len)
+{
+	const struct ct_ui_problem *p = ui->health[k];
+
+	row_text(p, now, text, len);
+	if (p->n_members > 0)
+		ct_fmt(text + strlen(text), len - strlen(text), " [%s Enter %s them]",
+		       group_open(ui, p) ? "-" : "+", group_open(ui, p) ? "hides" : "lists");
+}
+
+static void health_draw(struct ct_ui *ui, int top, int h)
 {
 	const struct ct_theme *t = &ui->theme;
 	int det = ui->show_detail && h >= 16 ? 6 : 0;
 	int rows = h - 1 - det;
 	time_t now = time(NULL);
+	int pw = 4, text_x, longest = 0;
+	char text[1100];
 
-	ct_putf(top, 0, COLS, t->attr[R_TITLE], "  %-9s %-14s %-5s %s", "SEVERITY", "POOL", "KIND",
-		"REASON (Enter jumps to the object in the tree, or opens a group)");
+	/* POOL as wide as the longest pool name shown (capped): REASON gets the rest */
+	for (int i = 0; i < ui->n_pools; i++)
+		if (!ui->pools[i].hidden && ct_ui_width(ui->pools[i].pv.name) > pw)
+			pw = ct_ui_width(ui->pools[i].pv.name);
+	if (pw > (COLS >= 120 ? 24 : 14))
+		pw = COLS >= 120 ? 24 : 14;
+	text_x = 2 + 10 + pw + 1 + 6;
 	ct_list_clamp(&ui->hl, ui->n_health, rows);
+	for (int i = 0; i < rows && ui->hl.top + i < ui->n_health; i++) {
+		int w;
+
+		list_text(ui, ui->hl.top + i, now, text, sizeof(text));
+		w = ct_ui_width(text) + (ui->health[ui->hl.top + i]->member ? 4 : 0);
+		if (w > longest)
+			longest = w;
+	}
+	ct_list_side_clamp(&ui->hl, longest, COLS - text_x);
+	ct_putf(top, 0, COLS, t->attr[R_TITLE], "  %-9s %-*s %-5s REASON%s %s", "SEVERITY", pw, "POOL",
+		"KIND", ct_list_side_hint(&ui->hl, longest, COLS - text_x),
+		"(Enter jumps to the object in the tree, or opens a group)");
 	for (int i = 0; i < rows; i++) {
 		int k = ui->hl.top + i;
 		const struct ct_ui_problem *p;
 		attr_t a;
-		char line[1400], text[1100];
+		char line[256], pool[96], full[1200];
 
 		if (k >= ui->n_health)
 			break;
 		p = ui->health[k];
-		row_text(p, now, text, sizeof(text));
-		if (p->n_members > 0)
-			ct_fmt(text + strlen(text), sizeof(text) - strlen(text), " [%s Enter %s them]",
-			       group_open(ui, p) ? "-" : "+", group_open(ui, p) ? "hides" : "lists");
+		list_text(ui, k, now, text, sizeof(text));
 		a = p->sev == CT_SEV_CRITICAL ? t->attr[R_CRIT] : p->sev == CT_SEV_WARNING ? t->attr[R_WARN]
 			: t->attr[R_DIM];
 		if (k == ui->hl.sel)
 			a = t->attr[R_SELECTED] | (a & (A_BOLD | A_UNDERLINE));
-		ct_fmt(line, sizeof(line), "%c %-9s %-14.14s %-5s %s%s",
+		ct_ui_fit(ui->pools[p->pool].pv.name, pw, t->utf8, pool, sizeof(pool));
+		ct_fmt(line, sizeof(line), "%c %-9s %s%*s %-5s ",
 		       p->sev == CT_SEV_CRITICAL ? '!' : p->sev == CT_SEV_WARNING ? '*' : '?',
-		       ct_severity_name(p->sev), ui->pools[p->pool].pv.name, cls_word(p->cls),
-		       p->member ? "  - " : "", text);
-		ct_put(top + 1 + i, 0, COLS, a, line);
+		       ct_severity_name(p->sev), pool, pw - ct_ui_width(pool), "", cls_word(p->cls));
+		ct_put(top + 1 + i, 0, text_x, a, line);
+		ct_fmt(full, sizeof(full), "%s%s", p->member ? "  - " : "", text);
+		ct_put_from(top + 1 + i, text_x, COLS - text_x, a, full, ui->hl.xoff);
 	}
 	if (det > 0 && ui->hl.sel >= 0 && ui->hl.sel < ui->n_health) {
 		/* the selected problem's whole reason */
 		const struct ct_ui_problem *p = ui->health[ui->hl.sel];
 		struct ct_strset lines;
 		int y = top + 1 + rows;
-		char text[1100];
 
 		memset(&lines, 0, sizeof(lines));
 		row_text(p, now, text, sizeof(text));
@@ -299,7 +326,7 @@ void ct_health_draw(struct ct_ui *ui, int top, int h)
 				     : "no problems: every chain is within its limits");
 }
 
-void ct_health_action(struct ct_ui *ui, enum ct_action a)
+static void health_key(struct ct_ui *ui, enum ct_action a)
 {
 	const struct ct_ui_problem *p;
 	char key[CT_ROW_KEY];
@@ -363,7 +390,7 @@ void ct_health_action(struct ct_ui *ui, enum ct_action a)
 			ct_strset_add(&ui->hopen, k);
 		}
 		remember_selection(ui);
-		ct_health_rebuild(ui);
+		health_rebuild(ui);
 		return;
 	}
 	key[0] = '\0';
@@ -394,12 +421,30 @@ void ct_health_action(struct ct_ui *ui, enum ct_action a)
 				break;
 			}
 		}
-	} else if (p->cls != CT_VM && p->cls != CT_POOL && ui->by_vm) {
-		ui->by_vm = false;
-		ui->dirty_data = true;
-		ct_ui_refresh(ui);
 	}
 	if (!key[0])
 		return;
-	ct_ui_select_key(ui, key);
+	/* the loop selects it in the tree, out of the VM grouping when the row is an SR's */
+	snprintf(ui->jump_key, sizeof(ui->jump_key), "%s", key);
+	ui->jump_by_sr = p->cls != CT_VM && p->cls != CT_POOL && ui->by_vm;
 }
+
+static void health_refresh(struct ct_ui *ui, bool data)
+{
+	(void)data;
+	health_rebuild(ui);
+}
+
+static struct ct_ui_list *health_list(struct ct_ui *ui)
+{
+	return &ui->hl;
+}
+
+const struct ct_view_ops ct_health_view = {
+	.title = "Health",
+	.bit = VW_HEALTH,
+	.draw = health_draw,
+	.key = health_key,
+	.update = health_refresh,
+	.list = health_list,
+};

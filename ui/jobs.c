@@ -56,6 +56,14 @@ struct ct_jobstore *ct_ui_jobstore(struct ct_ui *ui)
 	return ui->js;
 }
 
+/* A run's identity: its id in the job history. */
+static void run_key(void *ctx, int i, char *buf, size_t len)
+{
+	const struct ct_ui_jobs *j = ctx;
+
+	snprintf(buf, len, "%lld", (long long)j->runs[i].id);
+}
+
 void ct_jobs_reload(struct ct_ui *ui)
 {
 	struct ct_ui_jobs *j = ui->jobs;
@@ -63,15 +71,13 @@ void ct_jobs_reload(struct ct_ui *ui)
 	struct ct_run_rec *runs = NULL;
 	int n = 0;
 	struct ct_err e;
-	int64_t sel_id = 0;
 
 	if (!j)
 		return;
 	js = ct_ui_jobstore(ui);
 	if (!js)
 		return;
-	if (j->l.sel >= 0 && j->l.sel < j->n)
-		sel_id = j->runs[j->l.sel].id;
+	ct_list_remember(&j->l, j->n, run_key, j);
 	ct_err_init(&e);
 	if (ct_jobstore_list_runs(js, 500, false, &runs, &n, &e) < 0) {
 		ct_status_msg(ui, MSG_ERROR, "could not read the job history: %s", e.msg);
@@ -81,9 +87,7 @@ void ct_jobs_reload(struct ct_ui *ui)
 	j->runs = runs;
 	j->n = n;
 	/* keep the selection on the same run */
-	for (int i = 0; i < n; i++)
-		if (runs[i].id == sel_id)
-			j->l.sel = i;
+	ct_list_restore(&j->l, j->n, run_key, j);
 	ui->need_frame = true;
 }
 
@@ -113,20 +117,33 @@ static char status_marker(enum ct_run_status s)
 	return ' ';
 }
 
-void ct_jobs_draw(struct ct_ui *ui, int top, int h)
+static void jobs_draw(struct ct_ui *ui, int top, int h)
 {
 	struct ct_ui_jobs *j = ui->jobs;
 	const struct ct_theme *t = &ui->theme;
-	int rows = h - 1;
+	int rows = h - 1, longest = 0;
+	char title[256];
 
-	ct_putf(top, 0, COLS, t->attr[R_TITLE], "  %-5s %-19s %-6s %-16s %-12s %-11s %4s %4s %4s  %s", "RUN",
-		"STARTED", "KIND", "JOB", "POOL", "STATUS", "OK", "FAIL", "SKIP", "SUMMARY (Enter: report)");
+	/* the whole line scrolls sideways: at 80 columns SUMMARY starts past the edge */
+	snprintf(title, sizeof(title), "  %-5s %-19s %-6s %-16s %-12s %-11s %4s %4s %4s  %s", "RUN",
+		 "STARTED", "KIND", "JOB", "POOL", "STATUS", "OK", "FAIL", "SKIP", "SUMMARY (Enter: report)");
+	if (j) {
+		ct_list_clamp(&j->l, j->n, rows);
+		for (int i = 0; i < rows && j->l.top + i < j->n; i++) {
+			const struct ct_run_rec *r = &j->runs[j->l.top + i];
+			int w = 94 + (r->dry_run ? 10 : 0) + (r->summary ? ct_ui_width(r->summary) : 0);
+
+			if (w > longest)
+				longest = w;
+		}
+		ct_list_side_clamp(&j->l, longest, COLS);
+	}
+	ct_put_from(top, 0, COLS, t->attr[R_TITLE], title, j ? j->l.xoff : 0);
 	if (!j || !ui->js) {
 		ct_put(top + 1, 2, COLS - 2, t->attr[R_CRIT],
 		       ui->js_error[0] ? ui->js_error : "job history not opened yet");
 		return;
 	}
-	ct_list_clamp(&j->l, j->n, rows);
 	for (int i = 0; i < rows; i++) {
 		int k = j->l.top + i;
 		const struct ct_run_rec *r;
@@ -147,7 +164,7 @@ void ct_jobs_draw(struct ct_ui *ui, int top, int h)
 		a = status_attr(ui, r->status);
 		if (k == j->l.sel)
 			a = t->attr[R_SELECTED] | (a & (A_BOLD | A_UNDERLINE));
-		ct_put(top + 1 + i, 0, COLS, a, line);
+		ct_put_from(top + 1 + i, 0, COLS, a, line, j->l.xoff);
 	}
 	if (j->n == 0)
 		ct_put(top + 1, 2, COLS - 2, t->attr[R_DIM],
@@ -239,30 +256,7 @@ static void open_report(struct ct_ui *ui, int64_t id)
 	memset(&ui->ov, 0, sizeof(ui->ov));
 }
 
-void ct_report_draw(struct ct_ui *ui, int top, int h)
-{
-	int n = (int)ui->report.n;
-
-	ct_putf(top, 0, COLS, ui->theme.attr[R_TITLE], "%s   Esc/q closes, Up/Down scrolls", ui->report_title);
-	for (int i = 0; i < h - 1; i++) {
-		int k = ui->ov.top + i;
-		attr_t a = A_NORMAL;
-		const char *s;
-
-		if (k >= n)
-			break;
-		s = ui->report.v[k];
-		if (strstr(s, ": failure") || strstr(s, "XAPI error") || strstr(s, ": interrupted"))
-			a = ui->theme.attr[R_CRIT];
-		else if (strstr(s, ": skipped") || strstr(s, "reason:"))
-			a = ui->theme.attr[R_WARN];
-		else if (s[0] && s[0] != ' ')
-			a = A_BOLD;
-		ct_put(top + 1 + i, 0, COLS, a, s);
-	}
-}
-
-void ct_jobs_action(struct ct_ui *ui, enum ct_action a)
+static void jobs_key(struct ct_ui *ui, enum ct_action a)
 {
 	struct ct_ui_jobs *j = ui->jobs;
 
@@ -283,3 +277,17 @@ void ct_jobs_action(struct ct_ui *ui, enum ct_action a)
 		return;
 	}
 }
+
+static struct ct_ui_list *jobs_list(struct ct_ui *ui)
+{
+	return ui->jobs ? &ui->jobs->l : NULL;
+}
+
+const struct ct_view_ops ct_jobs_view = {
+	.title = "Jobs",
+	.bit = VW_JOBS,
+	.draw = jobs_draw,
+	.key = jobs_key,
+	.shown = ct_jobs_reload,
+	.list = jobs_list,
+};

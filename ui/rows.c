@@ -68,8 +68,14 @@ int ct_ui_width(const char *s)
 {
 	mbstate_t st;
 	int w = 0;
-	size_t left = strlen(s);
+	size_t left = 0;
 
+	/* printable ASCII, the common case: a column a byte */
+	while (s[left] >= 0x20 && s[left] < 0x7f)
+		left++;
+	if (!s[left])
+		return (int)left;
+	left = strlen(s);
 	memset(&st, 0, sizeof(st));
 	while (left > 0) {
 		wchar_t wc;
@@ -167,6 +173,13 @@ static size_t fit_bytes(const char *s, int width)
 		left -= n;
 	}
 	return o;
+}
+
+const char *ct_ui_skip(const char *s, int cols)
+{
+	if (cols <= 0)
+		return s;
+	return s + fit_bytes(s, cols);
 }
 
 void ct_ui_wrap(struct ct_strset *out, const char *s, int width, const char *indent)
@@ -363,60 +376,9 @@ static void fill_vdi_row(struct ct_row *r, const struct ct_vdi_verdict *vv, time
 	}
 }
 
-static int role_rank(enum ct_vdi_role r)
-{
-	switch (r) {
-	case CT_ROLE_BASE: return 0;
-	case CT_ROLE_DISK: return 1;
-	case CT_ROLE_OTHER: return 2;
-	case CT_ROLE_SNAPSHOT: return 3;
-	default: return 4;
-	}
-}
-
-struct sort_ctx_item {
-	int idx;
-	int rank;
-	time_t t;
-	const char *name;
-};
-
-static int cmp_vdi_item(const void *a, const void *b)
-{
-	const struct sort_ctx_item *x = a, *y = b;
-
-	if (x->rank != y->rank)
-		return x->rank - y->rank;
-	if (x->rank == 3 && x->t != y->t)
-		return x->t < y->t ? -1 : 1;
-	return strcasecmp(x->name, y->name);
-}
-
 static const char *nz(const char *s)
 {
 	return s ? s : "";
-}
-
-static void sort_vdis(const struct ct_chain_report *rep, int *idx, int n)
-{
-	struct sort_ctx_item *it;
-
-	if (n < 2)
-		return;
-	it = ct_xcalloc((size_t)n + 1, sizeof(*it));
-	for (int i = 0; i < n; i++) {
-		const struct ct_vdi_verdict *vv = &rep->vdis[idx[i]];
-
-		it[i].idx = idx[i];
-		it[i].rank = role_rank(vdi_role(vv));
-		it[i].t = vdi_snap_time(vv);
-		it[i].name = vv->vm ? nz(vv->vm->name_label)
-			: vv->snapshot_vm ? nz(vv->snapshot_vm->name_label) : nz(vv->vdi->name_label);
-	}
-	qsort(it, (size_t)n, sizeof(*it), cmp_vdi_item);
-	for (int i = 0; i < n; i++)
-		idx[i] = it[i].idx;
-	free(it);
 }
 
 static void add_note(struct ct_rows *out, int pool, int level, const char *parent_key,
@@ -434,137 +396,45 @@ static void add_note(struct ct_rows *out, int pool, int level, const char *paren
 	r->stale = stale;
 }
 
-/* SR grouping: the VDI forest of one SR, depth-first, children sorted. */
+/* SR grouping: the VDI forest of one SR, in the engine's preorder (report.vdis holds an SR's
+ * VDIs contiguous, each parent before its children, siblings in the engine's order with a
+ * uuid tie-break), so the console and `chaintop tree` list chains alike. A parent index
+ * outside the SR's slice or not before the row (the engine cuts cycles and broken links)
+ * makes the VDI a root of its own. */
 static void add_sr_forest(struct ct_rows *out, int pool, const struct ct_chain_report *rep,
 			  const struct ct_sr_verdict *sv, const char *sr_key, bool stale, time_t now)
 {
 	int first = sv->first_vdi, n = sv->n_vdi_verdicts;
-	int *kids_start, *kids, *nkids, *stack, *lvl, *order, *roots;
-	char (*keys)[CT_ROW_KEY];
-	bool *seen;
-	int nroots = 0, sp = 0;
+	int *row_of, *lvl;
 
 	if (n <= 0)
 		return;
-	kids_start = ct_xcalloc((size_t)n + 1, sizeof(int));
-	kids = ct_xcalloc((size_t)n + 1, sizeof(int));
-	nkids = ct_xcalloc((size_t)n + 1, sizeof(int));
-	stack = ct_xcalloc((size_t)n + 1, sizeof(int));
+	row_of = ct_xcalloc((size_t)n + 1, sizeof(int));
 	lvl = ct_xcalloc((size_t)n + 1, sizeof(int));
-	order = ct_xcalloc((size_t)n + 1, sizeof(int));
-	roots = ct_xcalloc((size_t)n + 1, sizeof(int));
-	seen = ct_xcalloc((size_t)n + 1, sizeof(bool));
-	keys = ct_xcalloc((size_t)n + 1, sizeof(*keys));
+	for (int li = 0; li < n; li++) {
+		int vi = first + li, p = rep->vdis[vi].parent, pl = p - first;
+		struct ct_row *r = ct_rows_add(out);
 
-	/* count children per local parent, then bucket them */
-	for (int i = 0; i < n; i++) {
-		int p = rep->vdis[first + i].parent;
+		fill_vdi_row(r, &rep->vdis[vi], now);
+		r->pool = pool;
+		r->stale = stale;
+		r->default_open = true;
+		bfmt(r->key, sizeof(r->key), "d:%s", r->uuid);
+		row_of[li] = out->n - 1;
+		if (p >= first && pl < li) {
+			struct ct_row *pr = &out->v[row_of[pl]];
 
-		if (p >= first && p < first + n && p != first + i)
-			nkids[p - first]++;
-	}
-	for (int i = 0, acc = 0; i < n; i++) {
-		kids_start[i] = acc;
-		acc += nkids[i];
-		nkids[i] = 0;
-	}
-	for (int i = 0; i < n; i++) {
-		int p = rep->vdis[first + i].parent;
-
-		if (p >= first && p < first + n && p != first + i) {
-			kids[kids_start[p - first] + nkids[p - first]++] = first + i;
+			lvl[li] = lvl[pl] + 1;
+			pr->has_children = true;
+			bfmt(r->parent_key, sizeof(r->parent_key), "%s", pr->key);
 		} else {
-			roots[nroots++] = first + i;
+			lvl[li] = 2;
+			bfmt(r->parent_key, sizeof(r->parent_key), "%s", sr_key);
 		}
+		r->level = lvl[li];
 	}
-	for (int i = 0; i < n; i++)
-		sort_vdis(rep, kids + kids_start[i], nkids[i]);
-	sort_vdis(rep, roots, nroots);
-
-	/* iterative DFS; VDIs caught in a parent cycle are never reached from a root and are
-	 * added afterwards as roots of their own */
-	for (int pass = 0; pass < 2; pass++) {
-		int nr = 0;
-
-		if (pass == 1) {
-			for (int i = 0; i < n; i++)
-				if (!seen[i])
-					order[nr++] = first + i;
-		} else {
-			memcpy(order, roots, (size_t)nroots * sizeof(int));
-			nr = nroots;
-		}
-		for (int ri = nr - 1; ri >= 0; ri--) {
-			stack[sp] = order[ri];
-			lvl[sp] = 2;
-			sp++;
-			keys[order[ri] - first][0] = '\0';
-		}
-		while (sp > 0) {
-			int vi, level, li;
-			struct ct_row *r;
-
-			sp--;
-			vi = stack[sp];
-			level = lvl[sp];
-			li = vi - first;
-			if (seen[li])
-				continue;
-			seen[li] = true;
-			r = ct_rows_add(out);
-			fill_vdi_row(r, &rep->vdis[vi], now);
-			r->pool = pool;
-			r->level = level;
-			r->stale = stale;
-			bfmt(r->key, sizeof(r->key), "d:%s", r->uuid);
-			bfmt(keys[li], sizeof(keys[li]), "%s", r->key);
-			{
-				int p = rep->vdis[vi].parent;
-
-				if (p >= first && p < first + n && seen[p - first] && keys[p - first][0])
-					bfmt(r->parent_key, sizeof(r->parent_key), "%s", keys[p - first]);
-				else
-					bfmt(r->parent_key, sizeof(r->parent_key), "%s", sr_key);
-			}
-			r->default_open = true;
-			r->has_children = false;
-			for (int k = nkids[li] - 1; k >= 0; k--) {
-				int c = kids[kids_start[li] + k];
-
-				if (seen[c - first])
-					continue;
-				out->v[out->n - 1].has_children = true;
-				stack[sp] = c;
-				lvl[sp] = level + 1;
-				sp++;
-			}
-		}
-	}
-	free(kids_start);
-	free(kids);
-	free(nkids);
-	free(stack);
+	free(row_of);
 	free(lvl);
-	free(order);
-	free(roots);
-	free(seen);
-	free(keys);
-}
-
-static int cmp_sr(const void *a, const void *b)
-{
-	const struct ct_sr_verdict *x = *(const struct ct_sr_verdict *const *)a;
-	const struct ct_sr_verdict *y = *(const struct ct_sr_verdict *const *)b;
-
-	return strcasecmp(nz(x->sr->name_label), nz(y->sr->name_label));
-}
-
-static int cmp_vm(const void *a, const void *b)
-{
-	const struct ct_vm_verdict *x = *(const struct ct_vm_verdict *const *)a;
-	const struct ct_vm_verdict *y = *(const struct ct_vm_verdict *const *)b;
-
-	return strcasecmp(nz(x->vm->name_label), nz(y->vm->name_label));
 }
 
 static void fill_sr_row(struct ct_row *r, const struct ct_sr_verdict *sv)
@@ -603,29 +473,25 @@ static void fill_sr_row(struct ct_row *r, const struct ct_sr_verdict *sv)
 	r->default_open = sv->vhd;
 }
 
+/* SRs in the report's order (the engine sorts them by name, then uuid, as `tree` lists them). */
 static void build_by_sr(struct ct_rows *out, int pool, const char *pool_key,
 			const struct ct_chain_report *rep, bool stale, time_t now)
 {
-	const struct ct_sr_verdict **srs = ct_xcalloc((size_t)rep->n_srs + 1, sizeof(*srs));
-
-	for (int i = 0; i < rep->n_srs; i++)
-		srs[i] = &rep->srs[i];
-	qsort(srs, (size_t)rep->n_srs, sizeof(*srs), cmp_sr);
 	for (int i = 0; i < rep->n_srs; i++) {
+		const struct ct_sr_verdict *sv = &rep->srs[i];
 		struct ct_row *r = ct_rows_add(out);
 		char key[CT_ROW_KEY];
 
-		fill_sr_row(r, srs[i]);
+		fill_sr_row(r, sv);
 		r->pool = pool;
 		r->level = 1;
 		r->stale = stale;
-		r->has_children = srs[i]->n_vdi_verdicts > 0;
+		r->has_children = sv->n_vdi_verdicts > 0;
 		bfmt(r->key, sizeof(r->key), "s:%s", r->uuid);
 		bfmt(r->parent_key, sizeof(r->parent_key), "%s", pool_key);
 		bfmt(key, sizeof(key), "%s", r->key);
-		add_sr_forest(out, pool, rep, srs[i], key, stale, now);
+		add_sr_forest(out, pool, rep, sv, key, stale, now);
 	}
-	free(srs);
 }
 
 static void vm_disk_rows(struct ct_rows *out, int pool, struct ct_model *m,
@@ -700,15 +566,12 @@ static void vm_disk_rows(struct ct_rows *out, int pool, struct ct_model *m,
 static void build_by_vm(struct ct_rows *out, int pool, const char *pool_key, struct ct_model *m,
 			const struct ct_chain_report *rep, bool stale, time_t now)
 {
-	const struct ct_vm_verdict **vms = ct_xcalloc((size_t)rep->n_vms + 1, sizeof(*vms));
 	struct vmap map;
 
+	/* VMs in the report's order: by name, then uuid */
 	vmap_init(&map, rep);
-	for (int i = 0; i < rep->n_vms; i++)
-		vms[i] = &rep->vms[i];
-	qsort(vms, (size_t)rep->n_vms, sizeof(*vms), cmp_vm);
 	for (int i = 0; i < rep->n_vms; i++) {
-		const struct ct_vm_verdict *vmv = vms[i];
+		const struct ct_vm_verdict *vmv = &rep->vms[i];
 		struct ct_row *r = ct_rows_add(out);
 		char key[CT_ROW_KEY];
 		int before;
@@ -744,7 +607,6 @@ static void build_by_vm(struct ct_rows *out, int pool, const char *pool_key, str
 		out->v[before - 1].has_children = out->n > before;
 	}
 	vmap_release(&map);
-	free(vms);
 }
 
 static const char *pool_state_word(const struct ct_pool_view *pv, char *buf, size_t len)

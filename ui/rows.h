@@ -119,6 +119,8 @@ int ct_ui_fit(const char *src, int width, bool utf8, char *out, size_t outlen);
 /* Append s to out cut into lines of at most `width` columns at spaces (a word longer
  * than the width is cut hard); continuation lines start with `indent`. */
 void ct_ui_wrap(struct ct_strset *out, const char *s, int width, const char *indent);
+/* The rest of s after its first `cols` terminal columns (a text scrolled sideways). */
+const char *ct_ui_skip(const char *s, int cols);
 /* Terminal columns a UTF-8 string takes. */
 int ct_ui_width(const char *s);
 

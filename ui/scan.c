@@ -16,9 +16,10 @@ struct scan_req {
 	const struct ct_pool_conf *pc;   /* borrowed: the configuration outlives the worker */
 };
 
-void ct_scan_start_dialog(struct ct_ui *ui)
+static void scan_confirmed(struct ct_ui *ui, void *payload);
+
+void ct_scan_start_dialog(struct ct_ui *ui, const struct ct_row *r)
 {
-	struct ct_row *r = ct_ui_selected_row(ui);
 	struct ct_ui_pool *p;
 	struct scan_req *req;
 	const struct ct_sr *sr;
@@ -58,7 +59,7 @@ void ct_scan_start_dialog(struct ct_ui *ui)
 	snprintf(req->pool_name, sizeof(req->pool_name), "%s", p->pv.name);
 	req->pc = p->w->conf;
 	snprintf(title, sizeof(title), "Scan SR '%s'", req->sr_name);
-	ct_dialog_open(ui, DLG_SCAN, title, "Scan SR");
+	ct_dialog_open(ui, title, "Scan SR");
 	ct_dialog_line(ui, "Pool '%s', SR '%s' (uuid %s, type %s)", req->pool_name, req->sr_name,
 		       req->sr_uuid, type);
 	ct_dialog_line(ui, "%s", "");
@@ -68,8 +69,7 @@ void ct_scan_start_dialog(struct ct_ui *ui)
 	ct_dialog_line(ui, "SM rereads the SR's volumes (new ones are introduced, records of volumes");
 	ct_dialog_line(ui, "that are gone are forgotten) and starts its garbage collector when there is work.");
 	ct_dialog_line(ui, "The result shows on the status line; the GC's task then shows on the SR.");
-	ui->dlg.payload = req;
-	ui->dlg.payload_free = free;
+	ct_dialog_action(ui, scan_confirmed, req, free);
 }
 
 static void scan_work(struct ct_ui_worker *w, void *arg)
@@ -90,15 +90,14 @@ static void scan_work(struct ct_ui_worker *w, void *arg)
 	ct_xapi_free(x);
 }
 
-void ct_scan_confirmed(struct ct_ui *ui)
+static void scan_confirmed(struct ct_ui *ui, void *payload)
 {
-	struct scan_req *req = ui->dlg.payload;
+	struct scan_req *req = payload;
 	char what[320];
 
 	if (!req)
 		return;
-	ui->dlg.payload = NULL;   /* the worker owns it now */
 	snprintf(what, sizeof(what), "SR.scan of SR '%.150s' on pool '%.120s'", req->sr_name,
 		 req->pool_name);
-	ct_worker_start(ui, what, scan_work, req, free);
+	ct_worker_start(ui, what, scan_work, req, free);   /* the worker owns req now */
 }

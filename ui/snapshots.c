@@ -23,8 +23,8 @@ struct snap_entry {
 
 /* The list holds every candidate of the pools shown; the entries are the rows on screen
  * (group headers, then the candidates that match the filter). The selection is kept by
- * identity (sel_key), never by index: the list is rebuilt on every model change and the
- * filter can shrink it under the selection. */
+ * identity (l.key: "c:pool/uuid" or "g:pool/SR name"), never by index: the list is rebuilt
+ * on every model change and the filter can shrink it under the selection. */
 struct ct_ui_snap {
 	struct ct_prune_list list;
 	struct snap_entry *e;
@@ -33,7 +33,6 @@ struct ct_ui_snap {
 	enum snap_sort sort;
 	struct ct_strset tagged;   /* "pool/uuid" */
 	bool stale;                /* models changed while the view was not shown */
-	char sel_key[256];         /* "c:pool/uuid" or "g:pool/SR name"; empty = none yet */
 	char filter[128];          /* the filter the entries were built with */
 	struct ct_strset detail;
 };
@@ -113,9 +112,10 @@ static bool cand_matches(const struct ct_prune_cand *c, const char *filter)
 	       (c->uuid && strcasestr(c->uuid, filter)) || (c->sr_name && strcasestr(c->sr_name, filter));
 }
 
-/* Identity of entry i (see sel_key). */
-static void entry_key(const struct ct_ui_snap *s, int i, char *buf, size_t len)
+/* Identity of entry i (see l.key). */
+static void entry_key(void *ctx, int i, char *buf, size_t len)
 {
+	const struct ct_ui_snap *s = ctx;
 	const struct snap_entry *en = &s->e[i];
 	const struct ct_prune_cand *c;
 
@@ -174,8 +174,7 @@ static void build_entries(struct ct_ui_snap *s)
 
 static void remember_selection(struct ct_ui_snap *s)
 {
-	if (s->l.sel >= 0 && s->l.sel < s->n_e)
-		entry_key(s, s->l.sel, s->sel_key, sizeof(s->sel_key));
+	ct_list_remember(&s->l, s->n_e, entry_key, s);
 }
 
 /* Sort, rebuild the entries, and put the selection back on the object it was on; if that
@@ -183,23 +182,16 @@ static void remember_selection(struct ct_ui_snap *s)
 static void rebuild(struct ct_ui *ui)
 {
 	struct ct_ui_snap *s = ui->snap;
-	int found = -1;
-	char k[256];
+	int found;
 
 	snprintf(s->filter, sizeof(s->filter), "%s", ui->filter);
 	if (s->list.n > 1)   /* an empty list has no array at all */
 		qsort_r(s->list.c, (size_t)s->list.n, sizeof(*s->list.c), cmp_cand, &s->sort);
 	build_entries(s);
-	for (int i = 0; i < s->n_e && s->sel_key[0]; i++) {
-		entry_key(s, i, k, sizeof(k));
-		if (!strcmp(k, s->sel_key)) {
-			found = i;
-			break;
-		}
-	}
+	found = ct_list_find(s->n_e, s->l.key, entry_key, s);
 	if (found >= 0)
 		s->l.sel = found;
-	else if (!s->sel_key[0] && s->l.sel == 0)
+	else if (!s->l.key[0] && s->l.sel == 0)
 		s->l.sel = 1;   /* start on the first candidate rather than its group header */
 	if (s->l.sel >= s->n_e)
 		s->l.sel = s->n_e - 1;
@@ -209,13 +201,13 @@ static void rebuild(struct ct_ui *ui)
 		s->l.sel++;   /* a header took the place: the candidate below it */
 	/* what is selected on screen is what the keys act on, and what stays selected when
 	 * the filter is cleared */
-	if (s->sel_key[0] && s->n_e > 0)
+	if (s->l.key[0] && s->n_e > 0)
 		remember_selection(s);
 	ui->need_frame = true;
 }
 
 /* The filter changed: the entries only (the candidates are the same). */
-void ct_snap_filter_changed(struct ct_ui *ui)
+static void snap_filter_changed(struct ct_ui *ui)
 {
 	struct ct_ui_snap *s = ui->snap;
 
@@ -224,7 +216,7 @@ void ct_snap_filter_changed(struct ct_ui *ui)
 	rebuild(ui);
 }
 
-void ct_snap_refresh(struct ct_ui *ui)
+static void snap_reload(struct ct_ui *ui)
 {
 	struct ct_ui_snap *s = ui->snap;
 	struct ct_strset keep;
@@ -305,19 +297,47 @@ static void cand_detail(struct ct_ui *ui, const struct ct_prune_cand *c)
 	}
 }
 
-void ct_snap_draw(struct ct_ui *ui, int top, int h)
+static void snap_draw(struct ct_ui *ui, int top, int h)
 {
 	struct ct_ui_snap *s = ui->snap;
 	const struct ct_theme *t = &ui->theme;
-	int list_h, det_h = h >= 20 ? h / 3 : 0;
+	int list_h, det_h = h >= 20 ? h / 3 : 0, nw = 4, why_x, longest = 0;
 	char title[256];
 
 	if (!s)
 		return;
 	if (s->stale)
-		ct_snap_refresh(ui);
+		snap_reload(ui);
 	list_h = h - det_h - 1;
-	snprintf(title, sizeof(title), "  %-3s %-8s %-34s %8s %10s  %s", "TAG", "KIND", "NAME", "AGE", "SIZE", "WHY");
+	ct_list_clamp(&s->l, s->n_e, list_h);
+	/* NAME as wide as the longest name listed (capped), WHY gets the rest; the reasons on
+	 * screen bound the sideways scroll */
+	for (int i = 0; i < s->n_e; i++) {
+		const struct ct_prune_cand *c = s->e[i].cand >= 0 ? &s->list.c[s->e[i].cand] : NULL;
+		char name[160];
+
+		if (!c)
+			continue;
+		ct_sanitize(c->name ? c->name : "", name, sizeof(name));
+		if (ct_ui_width(name) > nw)
+			nw = ct_ui_width(name);
+	}
+	if (nw > (COLS >= 160 ? 60 : 34))
+		nw = COLS >= 160 ? 60 : 34;
+	why_x = 2 + 4 + 9 + nw + 1 + 9 + 10 + 2;
+	for (int i = 0; i < list_h && s->l.top + i < s->n_e; i++) {
+		const struct snap_entry *en = &s->e[s->l.top + i];
+		char why[400];
+
+		if (en->cand < 0 || s->list.c[en->cand].n_reasons == 0)
+			continue;
+		ct_sanitize(s->list.c[en->cand].reasons[0], why, sizeof(why));
+		if (ct_ui_width(why) > longest)
+			longest = ct_ui_width(why);
+	}
+	ct_list_side_clamp(&s->l, longest, COLS - why_x);
+	snprintf(title, sizeof(title), "  %-3s %-8s %-*s %8s %10s  %s%s", "TAG", "KIND", nw, "NAME", "AGE",
+		 "SIZE", "WHY", ct_list_side_hint(&s->l, longest, COLS - why_x));
 	ct_put(top, 0, COLS, t->attr[R_TITLE], title);
 	{
 		char info[96];
@@ -338,7 +358,6 @@ void ct_snap_draw(struct ct_ui *ui, int top, int h)
 		if (COLS - iw > 60)
 			ct_put(top, COLS - iw, iw, t->attr[R_TITLE], info);
 	}
-	ct_list_clamp(&s->l, s->n_e, list_h);
 	for (int i = 0; i < list_h; i++) {
 		int k = s->l.top + i;
 		char line[900], name[160], why[400], age[16], sz[16];
@@ -361,12 +380,19 @@ void ct_snap_draw(struct ct_ui *ui, int top, int h)
 		ct_sanitize(c->n_reasons > 0 ? c->reasons[0] : "", why, sizeof(why));
 		fmt_age(c->age, age, sizeof(age));
 		ct_format_bytes(c->size, sz, sizeof(sz));
-		snprintf(line, sizeof(line), "%c [%c] %-8s %-34.34s %8s %10s  %s", tg ? '+' : ' ',
-			 tg ? 'x' : ' ', c->kind == CT_PRUNE_ORPHAN ? "orphan" : "snapshot", name, age, sz, why);
+		{
+			char cut[200];
+
+			ct_ui_fit(name, nw, t->utf8, cut, sizeof(cut));
+			snprintf(line, sizeof(line), "%c [%c] %-8s %s%*s %8s %10s  ", tg ? '+' : ' ',
+				 tg ? 'x' : ' ', c->kind == CT_PRUNE_ORPHAN ? "orphan" : "snapshot", cut,
+				 nw - ct_ui_width(cut), "", age, sz);
+		}
 		a = tg ? t->attr[R_TAGGED] : c->kind == CT_PRUNE_ORPHAN ? t->attr[R_ORPHAN] : A_NORMAL;
 		if (k == s->l.sel)
 			a = t->attr[R_SELECTED] | (a & (A_BOLD | A_UNDERLINE));
-		ct_put(top + 1 + i, 0, COLS, a, line);
+		ct_put(top + 1 + i, 0, why_x, a, line);
+		ct_put_from(top + 1 + i, why_x, COLS - why_x, a, why, s->l.xoff);
 	}
 	if (s->n_e == 0)
 		ct_put(top + 1, 2, COLS - 2, t->attr[R_GOOD],
@@ -447,6 +473,8 @@ static void prune_work(struct ct_ui_worker *w, void *arg)
 	ct_prune_summary_release(&sum);
 }
 
+static void delete_confirmed(struct ct_ui *ui, void *payload);
+
 static void open_delete_dialog(struct ct_ui *ui)
 {
 	struct ct_ui_snap *s = ui->snap;
@@ -503,7 +531,7 @@ static void open_delete_dialog(struct ct_ui *ui)
 	req->pc = ui->pools[pool_index].w->conf;
 	snprintf(title, sizeof(title), "Delete %d item%s from pool '%s'", req->list.n,
 		 req->list.n == 1 ? "" : "s", pool);
-	ct_dialog_open(ui, DLG_PRUNE, title, "Delete");
+	ct_dialog_open(ui, title, "Delete");
 	ct_dialog_line(ui, "Objects (pool '%s'):", pool);
 	for (int i = 0; i < req->list.n; i++) {
 		const struct ct_prune_cand *c = &req->list.c[i];
@@ -545,25 +573,24 @@ static void open_delete_dialog(struct ct_ui *ui)
 	ct_dialog_line(ui, "call stops that item and the others go on. Results: status line, then the Jobs view (4).");
 	if (req->list.n > TYPED_ABOVE)
 		snprintf(ui->dlg.confirm_word, sizeof(ui->dlg.confirm_word), "delete %d", req->list.n);
-	ui->dlg.payload = req;
-	ui->dlg.payload_free = prune_req_free;
+	ct_dialog_action(ui, delete_confirmed, req, prune_req_free);
 }
 
-void ct_snap_confirmed(struct ct_ui *ui)
+static void delete_confirmed(struct ct_ui *ui, void *payload)
 {
-	struct prune_req *req = ui->dlg.payload;
+	struct prune_req *req = payload;
 	char what[320];
 
 	if (!req)
 		return;
-	ui->dlg.payload = NULL;   /* the worker owns it now */
 	snprintf(what, sizeof(what), "deletion of %d item%s on pool '%s'", req->list.n,
 		 req->list.n == 1 ? "" : "s", req->pool);
+	/* the worker owns req now */
 	if (ct_worker_start(ui, what, prune_work, req, prune_req_free) == 0)
 		ct_strset_release(&ui->snap->tagged);
 }
 
-void ct_snap_action(struct ct_ui *ui, enum ct_action a)
+static void snap_key(struct ct_ui *ui, enum ct_action a)
 {
 	struct ct_ui_snap *s = ui->snap;
 
@@ -646,3 +673,26 @@ void ct_snap_action(struct ct_ui *ui, enum ct_action a)
 		return;
 	}
 }
+
+static void snap_update(struct ct_ui *ui, bool data)
+{
+	if (data)
+		snap_reload(ui);
+	else
+		snap_filter_changed(ui);
+}
+
+static struct ct_ui_list *snap_list(struct ct_ui *ui)
+{
+	return ui->snap ? &ui->snap->l : NULL;
+}
+
+const struct ct_view_ops ct_snap_view = {
+	.title = "Snapshots",
+	.bit = VW_SNAP,
+	.draw = snap_draw,
+	.key = snap_key,
+	.update = snap_update,
+	.shown = snap_reload,
+	.list = snap_list,
+};

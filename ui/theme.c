@@ -142,6 +142,24 @@ void ct_fill(int y, int x, int width, attr_t a)
 	attrset(A_NORMAL);
 }
 
+int ct_put_from(int y, int x, int width, attr_t a, const char *s, int skip)
+{
+	const char *rest;
+
+	s = s ? s : "";
+	if (skip <= 0 || width <= 1) {
+		ct_put(y, x, width, a, s);
+		return ct_ui_width(s);
+	}
+	/* a mark where the text goes on to the left, as the cut's ellipsis marks the right */
+	rest = ct_ui_skip(s, skip);
+	attrset(a);
+	mvaddstr(y, x, g_utf8 ? "\xe2\x80\xa6" : "<");
+	attrset(A_NORMAL);
+	ct_put(y, x + 1, width - 1, a, rest);
+	return ct_ui_width(s);
+}
+
 void ct_put(int y, int x, int width, attr_t a, const char *s)
 {
 	char buf[1024];

@@ -32,6 +32,8 @@ static bool wants_trust(struct ct_ui *ui, const struct ct_ui_pool *p)
 	       pc && !pc->tls.fingerprint;
 }
 
+static void trust_confirmed(struct ct_ui *ui, void *payload);
+
 void ct_trust_check(struct ct_ui *ui)
 {
 	for (int i = 0; i < ui->n_pools; i++) {
@@ -52,7 +54,7 @@ void ct_trust_check(struct ct_ui *ui)
 		snprintf(req->fp, sizeof(req->fp), "sha256:%s", c->fingerprint);
 		ct_sanitize(p->w->conf->url ? p->w->conf->url : "", url, sizeof(url));
 		snprintf(title, sizeof(title), "Certificate of pool '%s' is not trusted", p->pv.name);
-		ct_dialog_open(ui, DLG_TRUST, title, "Trust (y)");
+		ct_dialog_open(ui, title, "Trust (y)");
 		ui->dlg.yes_key = true;
 		ct_dialog_line(ui, "Pool '%s' (%s) presented a certificate that TLS verification refused%s%s.",
 			       p->pv.name, url, c->verify_error[0] ? ": " : "", c->verify_error);
@@ -71,20 +73,16 @@ void ct_trust_check(struct ct_ui *ui)
 			       p->pv.name, ui->cfg->path ? ui->cfg->path : "(no configuration file)");
 		ct_dialog_line(ui, "%s", "");
 		ct_dialog_line(ui, "Trust and save to the configuration? [y/N]");
-		ui->dlg.payload = req;
-		ui->dlg.payload_free = free;
+		ct_dialog_action(ui, trust_confirmed, req, free);
 		return;
 	}
 }
 
-void ct_trust_confirmed(struct ct_ui *ui)
+static void pin(struct ct_ui *ui, const struct trust_req *req)
 {
-	struct trust_req *req = ui->dlg.payload;
 	struct ct_pool_conf *pc;
 	struct ct_err e;
 
-	if (!req)
-		return;
 	pc = pool_conf(ui, req->name);
 	ct_err_init(&e);
 	if (!ui->cfg->path) {
@@ -105,4 +103,14 @@ void ct_trust_confirmed(struct ct_ui *ui)
 	ct_watchset_trust(ui->ws, req->pool, req->fp);
 	ct_status_msg(ui, MSG_INFO, "pool '%s': certificate %s pinned in %s; connecting with the pin",
 		      req->name, req->fp, ui->cfg->path);
+}
+
+static void trust_confirmed(struct ct_ui *ui, void *payload)
+{
+	struct trust_req *req = payload;
+
+	if (!req)
+		return;
+	pin(ui, req);
+	free(req);
 }

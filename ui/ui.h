@@ -2,7 +2,14 @@
  *
  * One thread (the UI thread) owns everything here except struct ct_ui_worker's shared
  * part, which a worker thread fills under its mutex. The UI reads a pool's model only
- * under that model's lock, copies what it shows into rows, and draws after unlocking. */
+ * under that model's lock, copies what it shows into rows, and draws after unlocking.
+ *
+ * Who calls whom (no circle): app.c (the loop) wires the views of view.h together and
+ * calls into everything; the views (tree, health, snapshots, jobs, help, messages, pager)
+ * and their actions (backup, scan, trust, keepup) call only down, into pools.c, dialog.c,
+ * worker.c, detail.c's pager, status.c, list.c, theme.c and rows.c, never up into app.c:
+ * a view asks the loop for something through its selection or a request field
+ * (jump_key). */
 #ifndef CT_UI_UI_H
 #define CT_UI_UI_H
 
@@ -17,7 +24,9 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "jobs/jobstore.h"
+#include "list.h"
 #include "rows.h"
+#include "view.h"
 #include "watch/watch.h"
 
 enum ct_ui_view { UI_TREE, UI_HEALTH, UI_SNAP, UI_JOBS, UI_NVIEWS };
@@ -133,10 +142,12 @@ struct ct_ui_status {
 	bool shown;                          /* the newest message is on the status line */
 };
 
-/* A modal dialog: text lines, Cancel (focus first) and an OK button, optional typed word. */
-enum ct_dialog_kind { DLG_NONE, DLG_BACKUP, DLG_PRUNE, DLG_SCAN, DLG_TRUST };
+struct ct_ui;
+
+/* A modal dialog: text lines, Cancel (focus first) and an OK button, optional typed word.
+ * OK calls on_confirm with the payload, which it then owns (the dialog is closed first). */
 struct ct_ui_dialog {
-	enum ct_dialog_kind kind;
+	bool open;
 	char title[160];
 	struct ct_strset lines;
 	char ok_label[48];
@@ -146,7 +157,8 @@ struct ct_ui_dialog {
 	char typed[64];
 	bool yes_key;                        /* y confirms (a [y/N] question) */
 	int scroll;
-	void *payload;                       /* what OK runs; freed by payload_free */
+	void (*on_confirm)(struct ct_ui *ui, void *payload);
+	void *payload;                       /* what OK runs; freed by payload_free if not run */
 	void (*payload_free)(void *);
 };
 
@@ -172,10 +184,6 @@ void ct_ui_worker_progress(struct ct_ui_worker *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void ct_ui_worker_finish(struct ct_ui_worker *w, enum ct_msg_level lvl, int64_t run_id,
 			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-struct ct_ui_list {
-	int sel, top;
-};
 
 struct ct_ui_snap;    /* snapshots.c */
 struct ct_ui_jobs;    /* jobs.c */
@@ -203,9 +211,9 @@ struct ct_ui {
 	struct ct_row **all;                 /* rows of the pools shown, pool after pool */
 	int n_all, cap_all;
 	struct ct_vis vis;
+	int tree_name_w;                     /* columns of the longest visible NAME cell */
 	struct ct_ui_list tree;
-	char sel_key[CT_ROW_KEY];
-	char sel_parent_key[CT_ROW_KEY];
+	char sel_parent_key[CT_ROW_KEY];     /* the selected row's parent (tree.key: the row) */
 	int sel_screen;                      /* selected row's line within the body, kept on updates */
 	struct ct_strset detail;
 	char detail_key[CT_ROW_KEY];
@@ -218,7 +226,10 @@ struct ct_ui {
 	int n_hgroups;
 	struct ct_strset hopen;              /* keys of the groups the operator opened */
 	struct ct_ui_list hl;
-	char hl_key[640];                    /* the selected problem's identity (health.c) */
+	/* Enter on a problem: the tree row to select (app.c does it), and whether the tree
+	 * must leave the VM grouping for it first */
+	char jump_key[CT_ROW_KEY];
+	bool jump_by_sr;
 
 	struct ct_ui_snap *snap;
 	struct ct_ui_jobs *jobs;
@@ -246,21 +257,15 @@ struct ct_ui {
 	int body_top, body_h;                /* rows of the current view's body */
 };
 
-/* app.c */
-void ct_ui_refresh(struct ct_ui *ui);                 /* rebuild rows if models or view changed */
-void ct_ui_refresh_view(struct ct_ui *ui);            /* the visible list only */
-struct ct_row *ct_ui_selected_row(struct ct_ui *ui);
-struct ct_row *ct_ui_row_at(struct ct_ui *ui, int vi);   /* visible row vi of the tree */
-int ct_ui_tree_rows(const struct ct_ui *ui);               /* tree rows on screen */
-void ct_ui_select_key(struct ct_ui *ui, const char *key);
-bool ct_ui_pool_read_only(const struct ct_ui *ui, int pool, const char **why);
-void ct_ui_build_detail(struct ct_ui *ui);
 
 /* theme.c */
 void ct_theme_init(struct ct_theme *t, bool want_color, bool utf8);
 attr_t ct_theme_state_attr(const struct ct_theme *t, int vstate, enum ct_severity sev);
 char ct_theme_state_marker(int vstate, enum ct_severity sev);
 void ct_put(int y, int x, int width, attr_t a, const char *s);  /* cut, padded */
+/* ct_put of s scrolled `skip` columns sideways (a mark shows the hidden start); returns the
+ * columns s takes in all, so the caller can bound the scroll. */
+int ct_put_from(int y, int x, int width, attr_t a, const char *s, int skip);
 void ct_putf(int y, int x, int width, attr_t a, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 void ct_fill(int y, int x, int width, attr_t a);
@@ -268,43 +273,57 @@ void ct_fill(int y, int x, int width, attr_t a);
 void ct_fmt(char *dst, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* status.c */
+const char *ct_msg_level_name(enum ct_msg_level l);
 void ct_status_init(struct ct_ui_status *s);
 void ct_status_release(struct ct_ui_status *s);
 void ct_status_msg(struct ct_ui *ui, enum ct_msg_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-void ct_status_draw(struct ct_ui *ui, int y);
-void ct_messages_draw(struct ct_ui *ui, int top, int h);
-int ct_messages_count(const struct ct_ui *ui);
-/* The pager with message k (0 = newest) in full. */
-void ct_messages_read(struct ct_ui *ui, int k);
-void ct_hints_draw(struct ct_ui *ui, int y);
-void ct_help_draw(struct ct_ui *ui, int top, int h);
-int ct_help_lines(const struct ct_ui *ui);
-const char *ct_msg_level_name(enum ct_msg_level l);
+/* the status line: the prompt, else the running action's progress (prog), else the newest
+ * message */
+void ct_status_draw(struct ct_ui *ui, int y, const char *prog);
+/* message k of the history, 0 = newest; NULL past the end */
+const struct ct_ui_msg *ct_status_at(const struct ct_ui_status *s, int k);
+attr_t ct_msg_level_attr(const struct ct_ui *ui, enum ct_msg_level l);
 
-/* trust.c: the first-contact certificate dialog (opened from ct_ui_refresh) */
+/* help.c (the view is ct_help_view): the key-hint line, the current view's keys unless a
+ * fixed text is given (dialogs, overlays) */
+void ct_hints_draw(struct ct_ui *ui, int y, const char *fixed);
+
+/* trust.c: the first-contact certificate dialog (the loop checks after each rebuild) */
 void ct_trust_check(struct ct_ui *ui);
-void ct_trust_confirmed(struct ct_ui *ui);
 
-/* dialog.c */
-void ct_dialog_open(struct ct_ui *ui, enum ct_dialog_kind kind, const char *title,
-		    const char *ok_label);
+/* dialog.c: open, add lines, then ct_dialog_action says what OK runs */
+void ct_dialog_open(struct ct_ui *ui, const char *title, const char *ok_label);
 void ct_dialog_line(struct ct_ui *ui, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ct_dialog_action(struct ct_ui *ui, void (*on_confirm)(struct ct_ui *ui, void *payload),
+		      void *payload, void (*payload_free)(void *));
 void ct_dialog_close(struct ct_ui *ui);
 bool ct_dialog_active(const struct ct_ui *ui);
-/* Returns true when the operator confirmed (the caller runs the payload, then closes). */
-bool ct_dialog_key(struct ct_ui *ui, int ch);
+/* A key for the open dialog: moves focus, cancels, or confirms (closes it, then runs
+ * on_confirm). */
+void ct_dialog_key(struct ct_ui *ui, int ch);
 void ct_dialog_draw(struct ct_ui *ui);
 
-/* tree.c */
-void ct_tree_draw(struct ct_ui *ui, int top, int h);
-void ct_tree_action(struct ct_ui *ui, enum ct_action a);
-void ct_tree_clamp(struct ct_ui *ui);
+/* pools.c */
+void ct_pool_status(struct ct_ui_pool *p);          /* the watcher's state into p->pv */
+bool ct_pool_down(const struct ct_pool_view *pv);   /* cannot be reached: a problem row */
+bool ct_pools_rebuild(struct ct_ui *ui);            /* true when some pool's rows changed */
 
-/* health.c */
-void ct_health_rebuild(struct ct_ui *ui);
-void ct_health_draw(struct ct_ui *ui, int top, int h);
-void ct_health_action(struct ct_ui *ui, enum ct_action a);
+/* header.c */
+/* the header's text; true when it is the compact summary */
+bool ct_header_text(struct ct_ui *ui, char *buf, size_t len, time_t now);
+void ct_header_draw(struct ct_ui *ui, time_t now);
+void ct_tabs_draw(struct ct_ui *ui, int y, const struct ct_view_ops *const *views, int n);
+
+/* tree.c (the view is ct_tree_view) */
+struct ct_row *ct_tree_selected(struct ct_ui *ui);
+const struct ct_row *ct_tree_find_row(const struct ct_rows *rows, const char *key);
+bool ct_tree_select_key(struct ct_ui *ui, const char *key);
+/* the detail pane is shown and needs the selected row's detail */
+bool ct_tree_needs_detail(const struct ct_ui *ui);
+/* the detail pane's lines for row r of pool p (the model lock held) */
+void ct_tree_detail_from(struct ct_ui *ui, struct ct_ui_pool *p, struct ct_model *m,
+			 const struct ct_chain_report *rep, const struct ct_row *r, time_t now);
 
 /* detail.c */
 void ct_detail_draw(struct ct_ui *ui, int y, int x, int h, int w);
@@ -315,37 +334,28 @@ void ct_pager_open(struct ct_ui *ui, const char *title, const struct ct_strset *
 void ct_jobs_init(struct ct_ui *ui);
 void ct_jobs_release(struct ct_ui *ui);
 void ct_jobs_reload(struct ct_ui *ui);
-void ct_jobs_draw(struct ct_ui *ui, int top, int h);
-void ct_jobs_action(struct ct_ui *ui, enum ct_action a);
 struct ct_jobstore *ct_ui_jobstore(struct ct_ui *ui);
-void ct_report_draw(struct ct_ui *ui, int top, int h);
 
 /* snapshots.c */
 void ct_snap_init(struct ct_ui *ui);
 void ct_snap_release(struct ct_ui *ui);
-void ct_snap_refresh(struct ct_ui *ui);
-void ct_snap_filter_changed(struct ct_ui *ui);
-void ct_snap_draw(struct ct_ui *ui, int top, int h);
-void ct_snap_action(struct ct_ui *ui, enum ct_action a);
-void ct_snap_confirmed(struct ct_ui *ui);
 
-/* backup.c */
-void ct_backup_start_dialog(struct ct_ui *ui);
-void ct_backup_confirmed(struct ct_ui *ui);
+/* backup.c: b on a tree row (a VM or one of its disks) */
+void ct_backup_start_dialog(struct ct_ui *ui, const struct ct_row *r);
 
 /* worker.c */
 void ct_worker_init(struct ct_ui_worker *w, int wake_fd);
 bool ct_worker_busy(struct ct_ui_worker *w);
 int ct_worker_start(struct ct_ui *ui, const char *what, void (*fn)(struct ct_ui_worker *, void *),
 		    void *arg, void (*arg_free)(void *));
-/* Called by the UI loop on a wake: collects a finished worker (join, status message). */
-void ct_worker_poll(struct ct_ui *ui);
+/* Called by the UI loop on a wake: collects a finished worker (join, status message);
+ * returns true when an action ended (its run is then in the job history). */
+bool ct_worker_poll(struct ct_ui *ui);
 void ct_worker_release(struct ct_ui_worker *w);
 void ct_worker_status_text(struct ct_ui_worker *w, char *buf, size_t len);
 
 /* scan.c: S on an SR row (SR.scan after a dialog) */
-void ct_scan_start_dialog(struct ct_ui *ui);
-void ct_scan_confirmed(struct ct_ui *ui);
+void ct_scan_start_dialog(struct ct_ui *ui, const struct ct_row *r);
 
 /* keepup.c: the SR detail's "can this SR keep up?" lines, inserted into detail */
 void ct_ui_keepup_detail(struct ct_ui *ui, struct ct_ui_pool *p, struct ct_model *m,
@@ -353,8 +363,20 @@ void ct_ui_keepup_detail(struct ct_ui *ui, struct ct_ui_pool *p, struct ct_model
 			 struct ct_strset *detail);
 void ct_ui_keepup_release(void);
 
-/* list helper: move a list selection by an action; returns true if it was a movement */
-bool ct_list_move(struct ct_ui_list *l, enum ct_action a, int n, int page);
-void ct_list_clamp(struct ct_ui_list *l, int n, int h);
+/* Whether actions that change pool `pool` (-1: no pool in particular) are off, and why. */
+static inline bool ct_ui_pool_read_only(const struct ct_ui *ui, int pool, const char **why)
+{
+	if (ui->read_only) {
+		if (why)
+			*why = "chaintop was started with --read-only";
+		return true;
+	}
+	if (pool >= 0 && pool < ui->n_pools && ui->pools[pool].read_only) {
+		if (why)
+			*why = "the pool is configured with read_only = true";
+		return true;
+	}
+	return false;
+}
 
 #endif

@@ -113,7 +113,7 @@ int ct_worker_start(struct ct_ui *ui, const char *what, void (*fn)(struct ct_ui_
 	return 0;
 }
 
-void ct_worker_poll(struct ct_ui *ui)
+bool ct_worker_poll(struct ct_ui *ui)
 {
 	struct ct_ui_worker *w = &ui->worker;
 	bool fin;
@@ -121,7 +121,7 @@ void ct_worker_poll(struct ct_ui *ui)
 	enum ct_msg_level lvl;
 
 	if (!w->running)
-		return;
+		return false;
 	pthread_mutex_lock(&w->lock);
 	fin = w->finished;
 	snprintf(result, sizeof(result), "%s", w->result);
@@ -129,15 +129,14 @@ void ct_worker_poll(struct ct_ui *ui)
 	pthread_mutex_unlock(&w->lock);
 	ui->need_frame = true;
 	if (!fin)
-		return;
+		return false;
 	pthread_join(w->thread, NULL);
 	w->running = false;
 	if (w->arg_free)
 		w->arg_free(w->arg);
 	w->arg = NULL;
 	ct_status_msg(ui, lvl, "%s", result);
-	ct_jobs_reload(ui);
-	ui->dirty_data = true;
+	return true;
 }
 
 void ct_worker_status_text(struct ct_ui_worker *w, char *buf, size_t len)

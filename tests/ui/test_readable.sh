@@ -1,7 +1,9 @@
 #!/bin/bash
 # UI: the text can be read: relative times count ("last contact 8s ago" does not stay 8 s),
 # o reads a cut text in full in a pager, many pools give a compact header,
-# deep chains keep their names on screen (the indent is capped, the hidden levels counted).
+# deep chains keep their names on screen (the indent is capped, the hidden levels counted),
+# > and < scroll a list's last column sideways and a cut status message says where its
+# whole text is (80x24), and a wide terminal gives INFO the width, not NAME (200x50).
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib_ui.sh"
 
@@ -96,6 +98,70 @@ ui_check "snapshots listed" "deep-vm hourly 22"
 n=$(ui_screen | grep "deep-vm hourly" | grep -c "DEEP")
 assert_eq "no snapshot row flagged DEEP" "$n" "0"
 ui_keys q
+ui_check "q quits" "chaintop exited rc=0"
+assert_eq "nothing on stderr" "$(ui_stderr)" ""
+
+# 80x24: a cut reason, INFO or message can be read on its row: > scrolls the last column
+# right, < and Left bring it back, Left once more goes back as before
+UI_COLS=80 UI_ROWS=24 ui_start -- -c "$T_TMP/c.conf"
+ui_check "80x24: the tree is loaded" "stacked-vm xvda"
+ui_keys 2 i
+ui_check "Health at 80 columns" "SEVERITY"
+ui_check_gone "the stacked disk's reason is cut" "let it coalesce them before snapshotting"
+ui_check "the REASON title says > scrolls it" "REASON (> scrolls) (Enter jumps"
+scrolled_to() { ui_keys '>'; sleep 0.2; ui_has "$1"; }
+check "> brings the end of the reason onto its row" wait_for 15 scrolled_to "let it coalesce them before snapshotting"
+line=$(ui_line "let it coalesce them before snapshotting")
+assert_contains "on the problem's own row (severity, pool, kind still there)" "$line" "lab"
+ui_check "the title says it is scrolled" "REASON (scrolled: < back"
+ui_keys '<' '<' '<' '<' '<' '<' '<' '<' '<' '<' '<' '<' '<' '<' '<' '<'
+ui_check_gone "< scrolls back" "let it coalesce them before snapshotting"
+ui_check "back at the start" "REASON (> scrolls)"
+ui_keys '>'
+ui_check "scrolled again" "REASON (scrolled: < back"
+ui_keys Left
+ui_check "Left scrolls back while scrolled" "REASON (> scrolls)"
+ui_keys Left
+ui_check "Left at the start goes back to the tree, as before" "POOL > SR > CHAINS"
+ui_check "the SR row's INFO is cut at 80 columns" "INFO (> scrolls)"
+ui_check_gone "its end is not on screen" "pending coalesce"
+check "> shows the rest of the SR's INFO" wait_for 15 scrolled_to "pending coalesce"
+ui_keys Home
+ui_keys ':'; ui_keys -l "pool a-pool-name-long-enough-that-the-error-naming-it-cannot-fit-on-one-line"; ui_keys Enter
+ui_check "the error is on the status line" "[ERROR] no pool named 'a-pool-name-long-enough"
+ui_check "cut, it says where the whole text is" "[m: whole text]"
+ui_check_gone "its end is cut" "configured pools: lab"
+ui_keys ':'; ui_keys -l "messages"; ui_keys Enter
+ui_check ":messages runs the action: the message history" "Messages ("
+ui_keys Enter
+ui_check "Enter reads the newest message whole" "configured pools: lab"
+ui_keys Escape
+ui_check_gone "Esc closes the pager" "configured pools: lab"
+ui_keys q
+ui_check "q quits" "chaintop exited rc=0"
+assert_eq "nothing on stderr" "$(ui_stderr)" ""
+
+# 200x50: NAME is as wide as its longest value, INFO gets the rest; the same message fits
+UI_COLS=200 UI_ROWS=50 ui_start -- -c "$T_TMP/c.conf"
+ui_check "200x50: the tree is loaded" "stacked-vm xvda"
+title=$(ui_line "POOL > SR > CHAINS")
+depth_at=$(awk -v t="$title" 'BEGIN { print index(t, "DEPTH") }')
+[ "$depth_at" -gt 0 ] && [ "$depth_at" -lt 80 ] && ok "NAME sized to its values: DEPTH at column $depth_at of 200" ||
+	fail "NAME padded: DEPTH at column $depth_at of 200: $title"
+case $title in *"(> scrolls)"*) fail "INFO cut at 200 columns: $title" ;; *) ok "INFO whole at 200 columns: no scroll hint" ;; esac
+sr=$(ui_line "pending coalesce")
+[ -n "$sr" ] && ok "an SR's INFO is whole at 200 columns" || fail "no whole SR INFO at 200 columns"
+ui_keys 2
+ui_check "Health at 200 columns" "SEVERITY"
+ui_check "Health lists the stacked disk" "2 stacked base copies above disk 'stacked-vm xvda'"
+line=$(ui_screen | grep -E "^\* WARNING +lab" | grep "2 stacked base copies" | head -n1)
+echo "$line" | grep -qE "lab +(VM|VDI) " && ! echo "$line" | grep -qE "lab {4,}(VM|VDI) " &&
+	ok "POOL as wide as the pool's name" || fail "POOL column padded: $line"
+assert_contains "REASON gets the width: the reason's middle is on its row" "$line" "no garbage collection is running on the SR"
+ui_keys ':'; ui_keys -l "pool a-pool-name-long-enough-that-the-error-naming-it-cannot-fit-on-one-line"; ui_keys Enter
+ui_check "the same error whole at 200 columns" "configured pools: lab"
+ui_check_gone "no marker when nothing is cut" "[m: whole text]"
+ui_keys 1 q
 ui_check "q quits" "chaintop exited rc=0"
 assert_eq "nothing on stderr" "$(ui_stderr)" ""
 finish
