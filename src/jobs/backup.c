@@ -2258,7 +2258,7 @@ int ct_backup_run(const struct ct_backup_opts *o, struct ct_backup_summary *out,
 	     CT_BACKUP_WARN : CT_BACKUP_ERROR, "%s", out->message);
 	ct_run_notify(&b.rec, ct_config_notify(b.cfg, o->job), note, sizeof(note));
 	if (note[0])
-		emit(&b, "notify", -1, CT_BACKUP_WARN, "warning: %s", note);
+		emit(&b, "notify", -1, CT_BACKUP_WARN, "%s", note);
 	rc = 0;
 out:
 	if (rc < 0 && ct_run_cancelled(&b.rec))

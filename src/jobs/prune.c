@@ -1827,7 +1827,7 @@ int ct_prune_execute(const struct ct_prune_opts *o, struct ct_prune_summary *out
 	progress(&ex, "done", out->exit_code != 0, "%s", out->message);
 	ct_run_notify(&ex.rec, o->cfg ? ct_config_notify(o->cfg, NULL) : NULL, note, sizeof(note));
 	if (note[0])
-		progress(&ex, "notify", true, "warning: %s", note);
+		progress(&ex, "notify", true, "%s", note);
 	rc = 0;
 out:
 	ct_run_close(&ex.rec);

@@ -1857,7 +1857,8 @@ int ct_xapi_http_post(struct ct_xapi *x, const char *content_type, const char *b
 		format_fingerprint(t->tls.pin, pin, sizeof(pin));
 		ct_err_set(e, CT_E_TLS, "the TLS certificate of %s has the SHA-256 fingerprint %s, "
 			   "not the pinned %s: the certificate was replaced or this is not the server "
-			   "meant; if it was renewed on purpose, pin fingerprint = \"sha256:%s\"",
+			   "meant; if it was renewed on purpose, pin fingerprint = \"sha256:%s\" in the "
+			   "notify block's tls block",
 			   x->url, fp, pin, fp);
 	} else if (t->res == CURLE_SSL_CACERT_BADFILE) {
 		ct_err_set(e, CT_E_TLS, "cannot use the ca_file '%s' for %s (%s): check the path and "
@@ -1866,7 +1867,7 @@ int ct_xapi_http_post(struct ct_xapi *x, const char *content_type, const char *b
 	} else if (tls_error(t->res)) {
 		ct_err_set(e, CT_E_TLS, "the TLS certificate of %s failed verification (%s); its "
 			   "SHA-256 fingerprint is %s: set ca_file to the CA that signed it, or pin "
-			   "it with fingerprint = \"sha256:%s\"", x->url,
+			   "it with fingerprint = \"sha256:%s\" in the notify block's tls block", x->url,
 			   t->tls.verr ? X509_verify_cert_error_string(t->tls.verr) :
 			   (t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->res)), fp, fp);
 	} else if (t->res == CURLE_OPERATION_TIMEDOUT || t->no_first_byte) {

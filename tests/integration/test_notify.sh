@@ -20,10 +20,10 @@ EOF
 chmod +x "$HOOK"
 
 # A webhook receiver: the POSTed body and its content type go to files; /broken answers 500.
-HOOKDIR="$T_TMP/web"
-mkdir -p "$HOOKDIR"
-python3 - "$HOOKDIR" >"$HOOKDIR/port" 2>"$HOOKDIR/server.log" <<'EOF' &
-import http.server, sys, os
+# receiver DIR [CERT KEY]: serves https with that certificate when given; prints its port.
+receiver() {
+	python3 - "$@" >"$1/port" 2>"$1/server.log" <<'EOF' &
+import http.server, ssl, sys, os
 d = sys.argv[1]
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
@@ -40,12 +40,30 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 s = http.server.HTTPServer(("127.0.0.1", 0), H)
+if len(sys.argv) > 3:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+    s.socket = ctx.wrap_socket(s.socket, server_side=True)
 print(s.server_address[1], flush=True)
 s.serve_forever()
 EOF
-T_PIDS+=("$!")
-wait_for 10 test -s "$HOOKDIR/port" || fail "webhook receiver did not start"
+	T_PIDS+=("$!")
+	wait_for 10 test -s "$1/port" || fail "webhook receiver $1 did not start"
+}
+HOOKDIR="$T_TMP/web"
+mkdir -p "$HOOKDIR"
+receiver "$HOOKDIR"
 PORT=$(cat "$HOOKDIR/port")
+# the same over https with a self-signed certificate (as tests/integration/test_client_tls.sh)
+TLSDIR="$T_TMP/webtls"
+mkdir -p "$TLSDIR"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+	-addext "subjectAltName=IP:127.0.0.1" \
+	-keyout "$T_TMP/key.pem" -out "$T_TMP/cert.pem" 2>/dev/null || fail "openssl could not make a certificate"
+fp=$(openssl x509 -in "$T_TMP/cert.pem" -noout -fingerprint -sha256 | sed 's/^.*=//')
+receiver "$TLSDIR" "$T_TMP/cert.pem" "$T_TMP/key.pem"
+TPORT=$(cat "$TLSDIR/port")
+WRONG=$(sed 's/^../00/' <<<"$fp")
 
 CONF_EXTRA="notify = { command = \"$HOOK $T_TMP/global\"; on = \"always\"; };
 jobs = (
@@ -59,6 +77,17 @@ jobs = (
     notify = { webhook = \"http://127.0.0.1:$PORT/hooked\"; on = \"always\"; }; },
   { name = \"broken\"; pool = \"backup-lab\"; vms = [ \"web01\" ]; retention = 0;
     notify = { webhook = \"http://127.0.0.1:$PORT/broken\"; on = \"always\"; }; },
+  { name = \"pinned\"; pool = \"backup-lab\"; vms = [ \"web01\" ]; retention = 0;
+    notify = { webhook = \"https://127.0.0.1:$TPORT/pinned\"; on = \"always\";
+               tls = { fingerprint = \"sha256:$fp\"; }; }; },
+  { name = \"cafile\"; pool = \"backup-lab\"; vms = [ \"web01\" ]; retention = 0;
+    notify = { webhook = \"https://127.0.0.1:$TPORT/cafile\"; on = \"always\";
+               tls = { ca_file = \"$T_TMP/cert.pem\"; }; }; },
+  { name = \"unpinned\"; pool = \"backup-lab\"; vms = [ \"web01\" ]; retention = 0;
+    notify = { webhook = \"https://127.0.0.1:$TPORT/unpinned\"; on = \"always\"; }; },
+  { name = \"wrongpin\"; pool = \"backup-lab\"; vms = [ \"web01\" ]; retention = 0;
+    notify = { webhook = \"https://127.0.0.1:$TPORT/wrongpin\"; on = \"always\";
+               tls = { fingerprint = \"sha256:$WRONG\"; }; }; },
   { name = \"quiet\"; pool = \"backup-lab\"; vms = [ \"web01\" ]; retention = 0;
     notify = { on = \"never\"; }; }
 );"
@@ -125,6 +154,20 @@ assert_eq "webhook: content type" "$(cat "$HOOKDIR/hooked.type" 2>/dev/null)" "a
 out=$("$CHAINTOP" backup -c "$CONF" --job broken 2>&1); rc=$?
 assert_eq "webhook answering 500: exit 0" "$rc" 0
 assert_contains "webhook answering 500: logged" "$out" "answered HTTP status 500"
+
+# --- webhook over https: the pools' TLS rules
+out=$("$CHAINTOP" backup -c "$CONF" --job pinned 2>&1); rc=$?
+assert_eq "https webhook, pinned: exit 0" "$rc" 0
+assert_eq "https webhook, pinned: delivered" "$(jq -r '.run.job' "$TLSDIR/pinned.json" 2>/dev/null)" pinned
+out=$("$CHAINTOP" backup -c "$CONF" --job cafile 2>&1); rc=$?
+assert_eq "https webhook, ca_file: delivered" "$(jq -r '.run.job' "$TLSDIR/cafile.json" 2>/dev/null)" cafile
+out=$("$CHAINTOP" backup -c "$CONF" --job unpinned 2>&1); rc=$?
+assert_eq "https webhook, self-signed and not pinned: exit 0" "$rc" 0
+assert_contains "https webhook, not pinned: refused, with the fingerprint to pin" "$out" "fingerprint = \"sha256:$fp\""
+check "https webhook, not pinned: nothing delivered" test ! -e "$TLSDIR/unpinned.json"
+out=$("$CHAINTOP" backup -c "$CONF" --job wrongpin 2>&1); rc=$?
+assert_contains "https webhook, wrong pin: refused" "$out" "not the pinned"
+check "https webhook, wrong pin: nothing delivered" test ! -e "$TLSDIR/wrongpin.json"
 
 # --- on = "never" silences the global default for one job
 rm -f "$T_TMP"/global.*
