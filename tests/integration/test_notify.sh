@@ -175,6 +175,16 @@ out=$("$CHAINTOP" backup -c "$CONF" --job quiet 2>&1); rc=$?
 assert_eq "never: exit 0" "$rc" 0
 assert_eq "never: nobody notified" "$(ls "$T_TMP"/global.* 2>/dev/null)" ""
 
+# --- prune runs notify through the global block: with the jobs gone from the configuration,
+# their snapshots are stale
+rm -f "$T_TMP"/global.*
+CONF_EXTRA="notify = { command = \"$HOOK $T_TMP/global\"; on = \"always\"; };" write_config "$T_TMP/prune.conf" backup-lab "$URL"
+out=$("$CHAINTOP" prune -c "$T_TMP/prune.conf" --yes 2>&1); rc=$?
+assert_eq "prune: exit 0" "$rc" 0
+assert_eq "prune: notified with its report" "$(jq -r '.run.kind + " " + .run.status' "$T_TMP/global.json" 2>/dev/null)" "prune success"
+check "prune: its items are in the report" sh -c "jq -e '.run.items | length > 0' '$T_TMP/global.json' >/dev/null"
+assert_contains "prune: CHAINTOP_KIND" "$(cat "$T_TMP/global.env" 2>/dev/null)" "CHAINTOP_KIND=prune"
+
 # --- bad notify blocks are configuration errors that say what to write
 printf 'jobs = ( { name = "x"; pool = "backup-lab"; vms = [ "a" ]; notify = { on = "always"; }; } );\n' >"$T_TMP/bad.extra"
 CONF_EXTRA=$(cat "$T_TMP/bad.extra") write_config "$T_TMP/bad.conf" backup-lab "$URL"
