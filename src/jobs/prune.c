@@ -1621,7 +1621,8 @@ static void run_item(struct exec *ex, int i)
 		progress(ex, "check", false, "checking snapshot %s on fresh data", lab);
 		check_snapshot(ex, c, &f);
 		if (f.v != V_OK) {
-			ct_run_step_end(&ex->rec, st, f.v == V_ERROR ? CT_RUN_FAILURE : CT_RUN_SKIPPED, f.why);
+			ct_run_step_end(&ex->rec, st, f.v == V_ERROR ? CT_RUN_FAILURE : CT_RUN_SKIPPED,
+					f.why);
 			result_set(r, f.v == V_ERROR ? CT_RUN_FAILURE : CT_RUN_SKIPPED,
 				   f.v == V_ERROR ? &f.e : NULL,
 				   ct_xasprintf("%s VM.destroy of snapshot %s: %s",
