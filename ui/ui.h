@@ -15,6 +15,7 @@
 
 #include <curses.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -173,7 +174,7 @@ struct ct_ui_worker {
 	char result[480];                    /* shared */
 	int64_t run_id;                      /* shared */
 	int wake_fd;                         /* write end of the UI's self-pipe */
-	volatile int cancel;                 /* set by the UI to stop the action (quit) */
+	atomic_int cancel;                   /* set by the UI to stop the action (quit) */
 	void (*fn)(struct ct_ui_worker *w, void *arg);
 	void *arg;
 	void (*arg_free)(void *);

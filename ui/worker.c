@@ -98,7 +98,7 @@ int ct_worker_start(struct ct_ui *ui, const char *what, void (*fn)(struct ct_ui_
 	w->progress[0] = '\0';
 	w->result[0] = '\0';
 	w->finished = false;
-	w->cancel = 0;
+	atomic_store(&w->cancel, 0);
 	w->run_id = 0;
 	w->started_ms = ct_now_ms();
 	if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
@@ -159,7 +159,7 @@ void ct_worker_status_text(struct ct_ui_worker *w, char *buf, size_t len)
 void ct_worker_release(struct ct_ui_worker *w)
 {
 	if (w->running) {
-		w->cancel = 1;
+		atomic_store(&w->cancel, 1);
 		pthread_join(w->thread, NULL);
 		w->running = false;
 		if (w->arg_free)

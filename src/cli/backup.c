@@ -2,6 +2,7 @@
  * ct_backup_run (the same code the console uses), prints progress lines and a summary.
  * Exit 0 every VM succeeded, 1 some were skipped, 2 any failed (or the run could not start). */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 #include "config/config.h"
 #include "lib/util.h"
 
-static volatile int stop_requested;
+static atomic_int stop_requested;   /* lock free: set from the signal handler */
 
 static void on_signal(int sig)
 {

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "jobs/jobstore.h"
+#include "jobs/run.h"
 #include "output/output.h"
 #include "lib/util.h"
 
@@ -71,75 +72,6 @@ static const char *marker(enum ct_run_status s)
 static const char *san(const char *s, char *buf, size_t len)
 {
 	return ct_sanitize(s ? s : "", buf, len);
-}
-
-static json_t *run_json(const struct ct_run_rec *r, bool detail)
-{
-	json_t *o = json_object();
-
-	json_object_set_new(o, "id", json_integer(r->id));
-	json_object_set_new(o, "kind", ct_output_jstr(r->kind));
-	json_object_set_new(o, "job", ct_output_jstr(r->job));
-	json_object_set_new(o, "pool", ct_output_jstr(r->pool));
-	json_object_set_new(o, "status", json_string(ct_run_status_name(r->status)));
-	json_object_set_new(o, "dry_run", json_boolean(r->dry_run));
-	json_object_set_new(o, "start", ct_output_jtime(r->start));
-	json_object_set_new(o, "end", ct_output_jtime(r->end));
-	json_object_set_new(o, "duration", r->end > 0 ? json_integer((json_int_t)(r->end - r->start)) : json_null());
-	json_object_set_new(o, "host", ct_output_jstr(r->host));
-	json_object_set_new(o, "pid", json_integer(r->pid));
-	json_object_set_new(o, "ok", json_integer(r->n_ok));
-	json_object_set_new(o, "skipped", json_integer(r->n_skipped));
-	json_object_set_new(o, "failed", json_integer(r->n_failed));
-	json_object_set_new(o, "summary", ct_output_jstr(r->summary));
-	if (!detail)
-		return o;
-	json_t *items = json_array();
-
-	for (int i = 0; i < r->n_items; i++) {
-		const struct ct_item_rec *it = &r->items[i];
-		json_t *io = json_object(), *steps = json_array(), *params = json_array(),
-		       *reasons = json_array(), *chain = NULL;
-
-		json_object_set_new(io, "uuid", ct_output_jstr(it->obj_uuid));
-		json_object_set_new(io, "name", ct_output_jstr(it->obj_name));
-		json_object_set_new(io, "status", json_string(ct_run_status_name(it->status)));
-		json_object_set_new(io, "start", ct_output_jtime(it->start));
-		json_object_set_new(io, "end", ct_output_jtime(it->end));
-		json_object_set_new(io, "message", ct_output_jstr(it->message));
-		json_object_set_new(io, "snapshot_uuid", ct_output_jstr(it->snapshot_uuid));
-		json_object_set_new(io, "bytes", json_integer(it->bytes));
-		json_object_set_new(io, "export_ms", json_integer(it->export_ms));
-		json_object_set_new(io, "throughput_bytes_per_s", it->export_ms > 0 ?
-				    json_integer((json_int_t)((double)it->bytes * 1000.0 / (double)it->export_ms)) :
-				    json_null());
-		json_object_set_new(io, "snapshot_intent", ct_output_jstr(it->intent));
-		json_object_set_new(io, "xapi_code", ct_output_jstr(it->xapi_code));
-		for (int k = 0; k < it->n_xapi_params; k++)
-			json_array_append_new(params, ct_output_jstr(it->xapi_params[k]));
-		json_object_set_new(io, "xapi_params", params);
-		for (int k = 0; k < it->n_reasons; k++)
-			json_array_append_new(reasons, ct_output_jstr(it->reasons[k]));
-		json_object_set_new(io, "reasons", reasons);
-		if (it->chain_json)
-			chain = json_loads(it->chain_json, 0, NULL);
-		json_object_set_new(io, "chain", chain ? chain : json_null());
-		for (int k = 0; k < it->n_steps; k++) {
-			const struct ct_step_rec *s = &it->steps[k];
-			json_t *so = json_object();
-
-			json_object_set_new(so, "name", ct_output_jstr(s->name));
-			json_object_set_new(so, "status", json_string(ct_run_status_name(s->status)));
-			json_object_set_new(so, "start", ct_output_jtime(s->start));
-			json_object_set_new(so, "end", ct_output_jtime(s->end));
-			json_object_set_new(so, "detail", ct_output_jstr(s->detail));
-			json_array_append_new(steps, so);
-		}
-		json_object_set_new(io, "steps", steps);
-		json_array_append_new(items, io);
-	}
-	json_object_set_new(o, "items", items);
-	return o;
 }
 
 static void print_list(const struct ct_run_rec *runs, int n, bool failed)
@@ -318,7 +250,7 @@ int ct_cmd_report(struct ct_cli *cli)
 		if (json) {
 			json_t *doc = json_object();
 
-			json_object_set_new(doc, "run", run_json(&run, true));
+			json_object_set_new(doc, "run", ct_run_rec_json(&run, true));
 			json_dumpf(doc, stdout, JSON_INDENT(2));
 			printf("\n");
 			json_decref(doc);
@@ -337,7 +269,7 @@ int ct_cmd_report(struct ct_cli *cli)
 		json_t *doc = json_object(), *a = json_array();
 
 		for (int i = 0; i < n; i++)
-			json_array_append_new(a, run_json(&runs[i], false));
+			json_array_append_new(a, ct_run_rec_json(&runs[i], false));
 		json_object_set_new(doc, "runs", a);
 		json_dumpf(doc, stdout, JSON_INDENT(2));
 		printf("\n");

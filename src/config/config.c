@@ -91,8 +91,17 @@ static void pool_release(struct ct_pool_conf *p)
 	free(p->srs);
 }
 
+static void notify_release(struct ct_notify_conf *n)
+{
+	free(n->command);
+	free(n->webhook);
+	free(n->tls.ca_file);
+	free(n->tls.fingerprint);
+}
+
 static void job_release(struct ct_job_conf *j)
 {
+	notify_release(&j->notify);
 	free(j->name);
 	free(j->pool);
 	for (int i = 0; i < j->n_vms; i++)
@@ -112,6 +121,7 @@ void ct_config_release(struct ct_config *c)
 	for (int i = 0; i < c->n_jobs; i++)
 		job_release(&c->jobs[i]);
 	free(c->jobs);
+	notify_release(&c->notify);
 	free(c->state_dir);
 	for (int i = 0; i < c->n_warnings; i++)
 		free(c->warnings[i]);
@@ -199,7 +209,7 @@ static const char *type_name(int t)
 /* ---- unknown keys --------------------------------------------------------------------- */
 
 static const char *const top_keys[] = {
-	"pools", "gate", "health", "jobs", "state_dir", "limits", NULL
+	"pools", "gate", "health", "jobs", "state_dir", "limits", "notify", NULL
 };
 static const char *const pool_keys[] = {
 	"name", "url", "username", "password_file", "password_env", "password", "tls",
@@ -222,8 +232,10 @@ static const char *const health_keys[] = {
 	"stall_after", NULL
 };
 static const char *const job_keys[] = {
-	"name", "pool", "vms", "mode", "retention", "export_dir", "compression", "gate", NULL
+	"name", "pool", "vms", "mode", "retention", "export_dir", "compression", "gate", "notify",
+	NULL
 };
+static const char *const notify_keys[] = { "command", "webhook", "on", "timeout", "tls", NULL };
 
 /* Where a key that is misplaced belongs, for the hint. */
 static const struct {
@@ -236,6 +248,7 @@ static const struct {
 	{ tls_keys, "a pool's tls block (tls = { ... };)" },
 	{ limits_keys, "a limits block (limits = { ... };) at the top level or in a pool" },
 	{ job_keys, "a job entry (jobs = ( { ... } );)" },
+	{ notify_keys, "a notify block (notify = { ... };) at the top level or in a job" },
 	{ top_keys, "the top level of the file" },
 };
 
@@ -371,6 +384,29 @@ static int get_str(struct ld *L, const config_setting_t *grp, const char *prefix
 		return fail(L, s, path, "is empty; expected %s", what);
 	*out = v;
 	return 1;
+}
+
+/* One of names (NULL-terminated); *out its index. what: "mode"; expected: the choices as
+ * written in messages ("\"snapshot\" or \"export\""). */
+static int get_choice(struct ld *L, const config_setting_t *grp, const char *prefix,
+		      const char *key, const char *const *names, const char *what,
+		      const char *expected, int *out)
+{
+	const char *v;
+	char path[256];
+	int r = get_str(L, grp, prefix, key, expected, &v);
+
+	if (r <= 0)
+		return r;
+	for (int i = 0; names[i]; i++) {
+		if (!strcmp(v, names[i])) {
+			*out = i;
+			return 1;
+		}
+	}
+	keypath(path, sizeof(path), prefix, key);
+	return fail(L, config_setting_get_member(grp, key), path, "'%s' is not a %s; expected %s",
+		    v, what, expected);
 }
 
 /* need_unit: a bare number is refused (for ages that decide what prune deletes, where "3"
@@ -907,8 +943,9 @@ static char *normalise_fingerprint(const char *s)
 	return out;
 }
 
+/* what: "pool 'lab'", "the webhook of job 'nightly'" */
 static int parse_tls(struct ld *L, const config_setting_t *grp, const char *prefix,
-		     struct ct_pool_conf *p)
+		     struct ct_tls_conf *tls, const char *what)
 {
 	const char *v;
 	char path[256];
@@ -916,34 +953,36 @@ static int parse_tls(struct ld *L, const config_setting_t *grp, const char *pref
 
 	if (check_keys(L, grp, prefix, tls_keys) < 0)
 		return -1;
-	r = get_bool(L, grp, prefix, "verify", &p->tls.verify);
+	r = get_bool(L, grp, prefix, "verify", &tls->verify);
 	if (r < 0)
 		return -1;
-	if (r > 0 && !p->tls.verify) {
+	if (r > 0 && !tls->verify) {
 		keypath(path, sizeof(path), prefix, "verify");
 		warn(L, config_setting_get_member(grp, "verify"), path, "TLS certificate checks "
-		     "are off for pool '%s': anyone between you and the pool can read the password; "
-		     "pin the certificate with fingerprint = \"sha256:...\" instead", p->name);
+		     "are off for %s: anyone between you and %s can read %s; pin the certificate "
+		     "with fingerprint = \"sha256:...\" instead", what,
+		     strncmp(what, "pool ", 5) ? "it" : "the pool",
+		     strncmp(what, "pool ", 5) ? "the reports" : "the password");
 	}
 	r = get_str(L, grp, prefix, "ca_file", "a file path", &v);
 	if (r < 0)
 		return -1;
 	if (r > 0) {
 		keypath(path, sizeof(path), prefix, "ca_file");
-		p->tls.ca_file = resolve_path(L, v);
-		if (access(p->tls.ca_file, R_OK) < 0)
+		tls->ca_file = resolve_path(L, v);
+		if (access(tls->ca_file, R_OK) < 0)
 			return fail(L, config_setting_get_member(grp, "ca_file"), path,
 				    "cannot read '%s' (%s); expected a PEM file with the CA "
-				    "certificate that signed the pool's certificate",
-				    p->tls.ca_file, strerror(errno));
+				    "certificate that signed the certificate of %s",
+				    tls->ca_file, strerror(errno), what);
 	}
 	r = get_str(L, grp, prefix, "fingerprint", "a SHA-256 fingerprint", &v);
 	if (r < 0)
 		return -1;
 	if (r > 0) {
 		keypath(path, sizeof(path), prefix, "fingerprint");
-		p->tls.fingerprint = normalise_fingerprint(v);
-		if (!p->tls.fingerprint)
+		tls->fingerprint = normalise_fingerprint(v);
+		if (!tls->fingerprint)
 			return fail(L, config_setting_get_member(grp, "fingerprint"), path,
 				    "'%s' is not a SHA-256 fingerprint; expected 32 bytes in hex as "
 				    "openssl x509 -noout -fingerprint -sha256 prints them, e.g. "
@@ -952,13 +991,34 @@ static int parse_tls(struct ld *L, const config_setting_t *grp, const char *pref
 	return 0;
 }
 
+/* An http:// or https:// URL with a host; *plain when it is http://. expected, shape: what
+ * the messages ask for instead. */
+static int check_url(struct ld *L, const config_setting_t *s, const char *path, const char *v,
+		     const char *expected, const char *shape, bool *plain)
+{
+	const char *host;
+
+	if (!strncasecmp(v, "https://", 8))
+		host = v + 8;
+	else if (!strncasecmp(v, "http://", 7))
+		host = v + 7;
+	else
+		return fail(L, s, path, "'%s' is not an http:// or https:// URL; expected %s", v,
+			    expected);
+	if (!*host || *host == '/' || *host == ':' || strpbrk(v, " \t\r\n"))
+		return fail(L, s, path, "'%s' has no host name; expected %s", v, shape);
+	*plain = host == v + 7;
+	return 0;
+}
+
 static int parse_url(struct ld *L, const config_setting_t *grp, const char *prefix,
 		     struct ct_pool_conf *p)
 {
-	const char *v, *host;
+	const char *v;
 	char path[256];
 	config_setting_t *s = config_setting_get_member(grp, "url");
 	int r = get_str(L, grp, prefix, "url", "https://HOST[:PORT]", &v);
+	bool plain;
 
 	keypath(path, sizeof(path), prefix, "url");
 	if (r < 0)
@@ -966,17 +1026,10 @@ static int parse_url(struct ld *L, const config_setting_t *grp, const char *pref
 	if (r == 0)
 		return fail(L, grp, path, "missing for pool '%s'; expected url = "
 			    "\"https://POOL-MASTER\";", p->name);
-	if (!strncasecmp(v, "https://", 8))
-		host = v + 8;
-	else if (!strncasecmp(v, "http://", 7))
-		host = v + 7;
-	else
-		return fail(L, s, path, "'%s' is not an http:// or https:// URL; expected "
-			    "\"https://POOL-MASTER\" (the pool master's address)", v);
-	if (!*host || *host == '/' || *host == ':' || strpbrk(v, " \t\r\n"))
-		return fail(L, s, path, "'%s' has no host name; expected \"https://HOST[:PORT]\"",
-			    v);
-	if (host == v + 7)
+	if (check_url(L, s, path, v, "\"https://POOL-MASTER\" (the pool master's address)",
+		      "\"https://HOST[:PORT]\"", &plain) < 0)
+		return -1;
+	if (plain)
 		warn(L, s, path, "pool '%s' uses http://, which sends the password and all "
 		     "data unencrypted; use https://", p->name);
 	p->url = ct_xstrdup(v);
@@ -1086,9 +1139,11 @@ static int parse_pool(struct ld *L, const config_setting_t *g, int idx, struct c
 		      "tls = { verify = true; fingerprint = \"sha256:...\"; };", &b) < 0)
 		return -1;
 	if (b) {
-		char tp[128];
+		char tp[128], what[160];
+
 		keypath(tp, sizeof(tp), pre, "tls");
-		if (parse_tls(L, b, tp, p) < 0)
+		snprintf(what, sizeof(what), "pool '%s'", p->name);
+		if (parse_tls(L, b, tp, &p->tls, what) < 0)
 			return -1;
 	}
 	if (get_block(L, g, pre, "srs", CONFIG_TYPE_LIST,
@@ -1159,6 +1214,83 @@ static int parse_vms(struct ld *L, const config_setting_t *g, const char *prefix
 	return 0;
 }
 
+/* ---- notify ---------------------------------------------------------------------------- */
+
+/* what: "job 'nightly'" or "every job" (for messages). */
+static int parse_notify(struct ld *L, const config_setting_t *grp, const char *prefix,
+			struct ct_notify_conf *n, const char *what)
+{
+	const char *v;
+	char path[256];
+	config_setting_t *b;
+	bool plain;
+	int r;
+
+	n->set = true;
+	n->on = CT_NOTIFY_FAILURE;
+	n->timeout = 60;
+	n->tls.verify = true;
+	if (check_keys(L, grp, prefix, notify_keys) < 0)
+		return -1;
+	static const char *const on_names[] = { "failure", "always", "never", NULL };
+	int on = CT_NOTIFY_FAILURE;
+
+	if (get_choice(L, grp, prefix, "on", on_names, "choice", "\"failure\" (a run that did "
+		       "not succeed), \"always\" or \"never\"", &on) < 0)
+		return -1;
+	n->on = (enum ct_notify_on)on;
+	if (get_duration(L, grp, prefix, "timeout", 1, 3600, false, &n->timeout) < 0)
+		return -1;
+	r = get_str(L, grp, prefix, "command", "a shell command", &v);
+	if (r < 0)
+		return -1;
+	if (r > 0)
+		n->command = ct_xstrdup(v);
+	r = get_str(L, grp, prefix, "webhook", "an https:// URL", &v);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		config_setting_t *s = config_setting_get_member(grp, "webhook");
+
+		keypath(path, sizeof(path), prefix, "webhook");
+		if (n->command)
+			return fail(L, s, path, "both command and webhook are set for %s; expected "
+				    "one of them (a command can post to several places itself)", what);
+		if (check_url(L, s, path, v, "\"https://HOST/PATH\"", "\"https://HOST/PATH\"",
+			      &plain) < 0)
+			return -1;
+		if (plain)
+			warn(L, s, path, "the webhook of %s uses http://, which sends the run reports "
+			     "unencrypted; use https://", what);
+		n->webhook = ct_xstrdup(v);
+	}
+	if (!n->command && !n->webhook && n->on != CT_NOTIFY_NEVER)
+		return fail(L, grp, prefix, "has neither command nor webhook; expected command = "
+			    "\"/usr/local/bin/mail-report\"; or webhook = \"https://...\"; (or on = "
+			    "\"never\" to silence %s)", what);
+	if (get_block(L, grp, prefix, "tls", CONFIG_TYPE_GROUP,
+		      "tls = { ca_file = \"/etc/ssl/hook-ca.pem\"; };", &b) < 0)
+		return -1;
+	if (b) {
+		char tp[128], tw[200];
+
+		keypath(tp, sizeof(tp), prefix, "tls");
+		if (!n->webhook)
+			return fail(L, b, tp, "is only used with webhook; remove it or set webhook");
+		snprintf(tw, sizeof(tw), "the webhook of %s", what);
+		if (parse_tls(L, b, tp, &n->tls, tw) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+const struct ct_notify_conf *ct_config_notify(const struct ct_config *c, const struct ct_job_conf *j)
+{
+	const struct ct_notify_conf *n = j && j->notify.set ? &j->notify : &c->notify;
+
+	return n->set && n->on != CT_NOTIFY_NEVER ? n : NULL;
+}
+
 static int parse_job(struct ld *L, const config_setting_t *g, int idx, struct ct_job_conf *j)
 {
 	char pre[128], path[192];
@@ -1208,20 +1340,14 @@ static int parse_job(struct ld *L, const config_setting_t *g, int idx, struct ct
 	if (parse_vms(L, g, pre, j) < 0)
 		return -1;
 
-	r = get_str(L, g, pre, "mode", "\"snapshot\" or \"export\"", &v);
-	if (r < 0)
+	static const char *const mode_names[] = { "snapshot", "export", NULL };
+	static const char *const comp_names[] = { "zstd", "gzip", "none", NULL };
+	int choice = CT_JOB_SNAPSHOT;
+
+	if (get_choice(L, g, pre, "mode", mode_names, "mode", "\"snapshot\" or \"export\"",
+		       &choice) < 0)
 		return -1;
-	if (r > 0) {
-		if (!strcmp(v, "snapshot"))
-			j->mode = CT_JOB_SNAPSHOT;
-		else if (!strcmp(v, "export"))
-			j->mode = CT_JOB_EXPORT;
-		else {
-			keypath(path, sizeof(path), pre, "mode");
-			return fail(L, config_setting_get_member(g, "mode"), path, "'%s' is not a "
-				    "mode; expected \"snapshot\" or \"export\"", v);
-		}
-	}
+	j->mode = (enum ct_job_mode)choice;
 	if (get_int(L, g, pre, "retention", 0, 10000, &j->retention) < 0)
 		return -1;
 	r = get_str(L, g, pre, "export_dir", "a directory path", &v);
@@ -1237,28 +1363,28 @@ static int parse_job(struct ld *L, const config_setting_t *g, int idx, struct ct
 		warn(L, config_setting_get_member(g, "export_dir"), path, "job '%s' has mode "
 		     "\"snapshot\", so export_dir is not used; set mode = \"export\" to write XVA "
 		     "files", j->name);
-	r = get_str(L, g, pre, "compression", "\"zstd\", \"gzip\" or \"none\"", &v);
-	if (r < 0)
+	choice = CT_COMPRESS_ZSTD;
+	if (get_choice(L, g, pre, "compression", comp_names, "compression",
+		       "\"zstd\", \"gzip\" or \"none\"", &choice) < 0)
 		return -1;
-	if (r > 0) {
-		if (!strcmp(v, "zstd"))
-			j->compression = CT_COMPRESS_ZSTD;
-		else if (!strcmp(v, "gzip"))
-			j->compression = CT_COMPRESS_GZIP;
-		else if (!strcmp(v, "none"))
-			j->compression = CT_COMPRESS_NONE;
-		else {
-			keypath(path, sizeof(path), pre, "compression");
-			return fail(L, config_setting_get_member(g, "compression"), path, "'%s' is "
-				    "not a compression; expected \"zstd\", \"gzip\" or \"none\"", v);
-		}
-	}
+	j->compression = (enum ct_compression)choice;
 	if (get_block(L, g, pre, "gate", CONFIG_TYPE_GROUP,
 		      "gate = { policy = \"wait\"; wait_timeout = \"2h\"; };", &b) < 0)
 		return -1;
 	if (b) {
 		keypath(path, sizeof(path), pre, "gate");
 		if (parse_gate(L, b, path, &j->gate, &j->gate_overridden) < 0)
+			return -1;
+	}
+	if (get_block(L, g, pre, "notify", CONFIG_TYPE_GROUP,
+		      "notify = { command = \"...\"; on = \"failure\"; };", &b) < 0)
+		return -1;
+	if (b) {
+		char what[160];
+
+		keypath(path, sizeof(path), pre, "notify");
+		snprintf(what, sizeof(what), "job '%s'", j->name);
+		if (parse_notify(L, b, path, &j->notify, what) < 0)
 			return -1;
 	}
 	return 0;
@@ -1305,6 +1431,11 @@ static int parse_root(struct ld *L, const config_setting_t *root)
 		      "pools = ( { name = \"lab\"; url = \"https://10.0.0.1\"; ... } );", &b) < 0)
 		return -1;
 	if (b && parse_pools(L, b) < 0)
+		return -1;
+	if (get_block(L, root, "", "notify", CONFIG_TYPE_GROUP,
+		      "notify = { command = \"...\"; on = \"failure\"; };", &b) < 0)
+		return -1;
+	if (b && parse_notify(L, b, "notify", &L->c->notify, "every job") < 0)
 		return -1;
 	if (get_block(L, root, "", "jobs", CONFIG_TYPE_LIST,
 		      "jobs = ( { name = \"nightly\"; pool = \"lab\"; vms = [ \"web-*\" ]; } );",

@@ -75,6 +75,17 @@ struct ct_pool_conf {
 	int warn_depth, crit_depth, coalesce_warn, crit_free_percent;
 };
 
+/* Who hears of a run once it has ended (jobs/notify.h): a command or a webhook. */
+enum ct_notify_on { CT_NOTIFY_FAILURE, CT_NOTIFY_ALWAYS, CT_NOTIFY_NEVER };
+struct ct_notify_conf {
+	bool set;                  /* a notify block was given */
+	char *command;             /* run with /bin/sh -c, or NULL */
+	char *webhook;             /* http(s) URL the report is POSTed to, or NULL */
+	enum ct_notify_on on;      /* default failure: any run that did not end in success */
+	long long timeout;         /* seconds the command or the POST may take; default 60 */
+	struct ct_tls_conf tls;    /* the webhook's, as a pool's tls block */
+};
+
 enum ct_job_mode { CT_JOB_SNAPSHOT, CT_JOB_EXPORT };
 enum ct_compression { CT_COMPRESS_ZSTD, CT_COMPRESS_GZIP, CT_COMPRESS_NONE };
 
@@ -89,6 +100,7 @@ struct ct_job_conf {
 	enum ct_compression compression;
 	struct ct_gate_conf gate;  /* global gate with this job's overrides applied */
 	bool gate_overridden;
+	struct ct_notify_conf notify;   /* set: this job's, replacing the global one */
 };
 
 struct ct_config {
@@ -100,6 +112,7 @@ struct ct_config {
 	struct ct_limits_conf limits;
 	struct ct_job_conf *jobs;
 	int n_jobs;
+	struct ct_notify_conf notify;   /* the default of every job, and prune's */
 	char *state_dir;           /* default $XDG_STATE_HOME/chaintop or ~/.local/state/chaintop */
 	char **warnings;           /* non-fatal notes (plain password key, http://, verify=false) */
 	int n_warnings;
@@ -119,6 +132,9 @@ int ct_config_load_string(struct ct_config *c, const char *text, const char *nam
 
 const struct ct_pool_conf *ct_config_pool(const struct ct_config *c, const char *name);
 const struct ct_job_conf *ct_config_job(const struct ct_config *c, const char *name);
+/* The notify block that applies to job j (NULL: an ad hoc run or prune, the global one);
+ * NULL when none does or it says on = "never". */
+const struct ct_notify_conf *ct_config_notify(const struct ct_config *c, const struct ct_job_conf *j);
 
 /* Console only: ask for p's password on /dev/tty with echo off ("Password for
  * USER@URL (pool 'NAME'): ") and store it in p->password (owned by p, wiped on release).

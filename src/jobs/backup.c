@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 
 #include "engine/chain.h"
 #include "jobs/jobstore.h"
+#include "jobs/run.h"
 #include "model/model.h"
 #include "lib/util.h"
 #include "xapi/xapi.h"
@@ -65,9 +65,7 @@ struct bk {
 	struct ct_model *m;
 	struct ct_chain_report rep;   /* the pool judged, brought up to date before each gate */
 	struct ct_xapi *x;
-	struct ct_jobstore *js;
-	int64_t run;
-	int lock_fd;
+	struct ct_run rec;         /* history, lock, cancel */
 	struct sel_vm *vms;
 	int n_vms;
 	int idx;                   /* 1-based VM in progress, 0 none */
@@ -75,11 +73,6 @@ struct bk {
 	int n_ok, n_skipped, n_failed;
 	bool interrupted;
 	bool tick;                 /* the next emit is a transient progress update */
-	/* cancel watcher: turns *o->cancel into ct_xapi_cancel so a blocked call stops */
-	pthread_t cw;
-	pthread_mutex_t cw_lock;
-	pthread_cond_t cw_cond;
-	bool cw_started, cw_stop;
 };
 
 /* What one VM's item ends with. */
@@ -104,11 +97,6 @@ struct item {
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
-static bool cancelled(const struct bk *b)
-{
-	return b->o->cancel && *b->o->cancel;
-}
-
 static void emit(struct bk *b, const char *step, double pct, enum ct_backup_level lvl,
 		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
@@ -116,17 +104,16 @@ static void emit(struct bk *b, const char *step, double pct, enum ct_backup_leve
 		 const char *fmt, ...)
 {
 	struct ct_backup_progress p;
-	char raw[1536], msg[1536];
+	char msg[1536];
 	va_list ap;
 
 	if (!b->o->progress)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
+	ct_run_vtext(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	ct_sanitize(raw, msg, sizeof(msg));
 	memset(&p, 0, sizeof(p));
-	p.run_id = b->run > 0 ? b->run : 0;
+	p.run_id = b->rec.id;
 	p.vm_index = b->cur ? b->idx : 0;
 	p.n_vms = b->n_vms;
 	p.vm_name = b->cur ? b->cur->name : NULL;
@@ -144,39 +131,10 @@ static void db_warn(struct bk *b, const struct ct_err *e)
 	emit(b, "record", -1, CT_BACKUP_WARN, "warning: the job history could not be updated: %s", e->msg);
 }
 
-static int64_t step_begin(struct bk *b, struct item *it, const char *name)
+/* The recorder's report of a history write that failed: the run goes on. */
+static void on_record_error(void *ctx, const struct ct_err *e)
 {
-	struct ct_err e;
-	int64_t id;
-
-	if (!b->js || it->id <= 0)
-		return 0;
-	ct_err_init(&e);
-	id = ct_jobstore_step_begin(b->js, it->id, name, &e);
-	if (id < 0) {
-		db_warn(b, &e);
-		return 0;
-	}
-	return id;
-}
-
-static void step_end(struct bk *b, int64_t step, enum ct_run_status st, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void step_end(struct bk *b, int64_t step, enum ct_run_status st, const char *fmt, ...)
-{
-	struct ct_err e;
-	char detail[2048];
-	va_list ap;
-
-	if (!b->js || step <= 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
-	ct_err_init(&e);
-	if (ct_jobstore_step_end(b->js, step, st, detail, &e) < 0)
-		db_warn(b, &e);
+	db_warn(ctx, e);
 }
 
 static void free_strv(char **v, int n)
@@ -199,23 +157,6 @@ static void item_fail(struct item *it, const struct ct_err *e, const char *step,
 			 e->msg);
 }
 
-/* A name safe for a file name: no '/', no control characters, no leading dot. */
-static void file_safe(const char *in, char *out, size_t len)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; in && in[i] && j + 1 < len; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		bool bad = c < 0x20 || c == 0x7f || c == '/' || (j == 0 && c == '.');
-
-		out[j++] = bad ? '_' : (char)c;
-	}
-	out[j] = '\0';
-	if (j == 0)
-		snprintf(out, len, "_");
-}
-
 static int fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -232,59 +173,7 @@ static int fsync_dir(const char *dir)
 
 char *ct_backup_lock_path(const char *state_dir, const char *job)
 {
-	char safe[160];
-
-	file_safe(job, safe, sizeof(safe));
-	return ct_xasprintf("%s/backup-%s.lock", state_dir, safe);
-}
-
-static int take_lock(struct bk *b, struct ct_err *e)
-{
-	char *path = ct_backup_lock_path(b->cfg->state_dir, b->job);
-	char host[256] = "", line[512], when[64];
-	time_t now = time(NULL);
-	struct tm tm;
-	int fd, rc = -1;
-
-	fd = ct_open_private(path, O_RDWR | O_CREAT);
-	if (fd < 0) {
-		ct_err_set(e, CT_E_IO, "cannot open the lock file %s: %s; check state_dir (a "
-			   "symbolic link is not followed)", path, strerror(errno));
-		goto out;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int err = errno;
-		char held[512] = "";
-		ssize_t n = pread(fd, held, sizeof(held) - 1, 0);
-		long pid = 0;
-		char hh[256] = "?", started[64] = "?";
-
-		held[n > 0 ? n : 0] = '\0';
-		if (sscanf(held, "pid=%ld host=%255s start=%63s", &pid, hh, started) < 1)
-			pid = 0;
-		if (err == EWOULDBLOCK || err == EAGAIN)
-			ct_err_set(e, CT_E_STATE, "job '%s' is already running (pid %ld on host %s, started %s; lock %s): "
-				   "two runs of one job never overlap; wait for it to finish or stop that process",
-				   b->job, pid, hh, started, path);
-		else
-			ct_err_set(e, CT_E_IO, "cannot lock %s: %s", path, strerror(err));
-		close(fd);
-		goto out;
-	}
-	gethostname(host, sizeof(host) - 1);
-	localtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", &tm);
-	snprintf(line, sizeof(line), "pid=%ld host=%s start=%s\n", (long)getpid(), host[0] ? host : "localhost", when);
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, strlen(line), 0) < 0) {
-		ct_err_set(e, CT_E_IO, "cannot write the lock file %s: %s", path, strerror(errno));
-		close(fd);
-		goto out;
-	}
-	b->lock_fd = fd;
-	rc = 0;
-out:
-	free(path);
-	return rc;
+	return ct_run_lock_path(state_dir, "backup", job);
 }
 
 /* ---- model access ------------------------------------------------------------------------ */
@@ -503,7 +392,7 @@ static void barrier(struct bk *b)
 	if (ct_xapi_event_inject(b->x, CT_POOL, pool_ref, &tok, &e) < 0)
 		goto out;
 	end = ct_now_ms() + BARRIER_TIMEOUT_MS;
-	while (ct_now_ms() < end && model_generation(b) == g0 && !cancelled(b)) {
+	while (ct_now_ms() < end && model_generation(b) == g0 && !ct_run_cancelled(&b->rec)) {
 		if (b->o->shared)
 			poll(NULL, 0, 20);
 		else
@@ -539,7 +428,7 @@ static int follow_task(struct bk *b, const char *task, const char *step, long lo
 		struct ct_event_batch batch;
 		struct ct_task *t = NULL;
 
-		if (cancelled(b)) {
+		if (ct_run_cancelled(&b->rec)) {
 			ct_err_set(e, CT_E_CANCEL, "stopped while the %s task was running", step);
 			break;
 		}
@@ -1075,10 +964,10 @@ static bool half_made(struct bk *b, int64_t run)
 	struct ct_err e;
 	bool hm = false;
 
-	if (!b->js || run <= 0 || run == b->run)
+	if (!b->rec.js || run <= 0 || run == b->rec.id)
 		return false;
 	ct_err_init(&e);
-	if (ct_jobstore_get_run(b->js, run, &r, &e) < 0)
+	if (ct_jobstore_get_run(b->rec.js, run, &r, &e) < 0)
 		return false;
 	if (r.kind && !strcmp(r.kind, "backup") && r.job && !strcmp(r.job, b->job) &&
 	    r.status == CT_RUN_INTERRUPTED)
@@ -1105,26 +994,26 @@ static void cleanup_half_made(struct bk *b, struct item *it)
 	int64_t rst = 0;
 
 	ct_err_init(&re);
-	if (b->js) {
+	if (b->rec.js) {
 		struct ct_intent *iv = NULL;
 		int ni = 0;
 
 		/* a step of this item only when there is something to resolve */
-		if (ct_jobstore_list_intents(b->js, b->pc->name, b->cur->uuid, &iv, &ni, &re) == 0 && ni > 0 &&
+		if (ct_jobstore_list_intents(b->rec.js, b->pc->name, b->cur->uuid, &iv, &ni, &re) == 0 && ni > 0 &&
 		    !b->o->dry_run)
-			rst = step_begin(b, it, "cleanup");
+			rst = ct_run_step_begin(&b->rec, it->id, "cleanup");
 		ct_intents_release(iv, ni);
 		ct_err_init(&re);
-		if (ct_backup_resolve_tasks(b->x, b->js, b->pc->name, b->cur->uuid, b->o->dry_run,
+		if (ct_backup_resolve_tasks(b->x, b->rec.js, b->pc->name, b->cur->uuid, b->o->dry_run,
 					    on_resolve, b, NULL, &re) < 0)
 			emit(b, "cleanup", -1, CT_BACKUP_WARN, "could not destroy an export task a killed run left: %s", re.msg);
 		ct_err_init(&re);
-		if (ct_backup_resolve_intents(b->x, b->js, b->pc->name, b->cur->uuid, b->o->dry_run,
+		if (ct_backup_resolve_intents(b->x, b->rec.js, b->pc->name, b->cur->uuid, b->o->dry_run,
 					      on_resolve, b, &n_resolved, &re) < 0) {
 			emit(b, "cleanup", -1, CT_BACKUP_WARN, "could not resolve a snapshot a killed run left: %s", re.msg);
-			step_end(b, rst, CT_RUN_FAILURE, "%s", re.msg);
+			ct_run_step_endf(&b->rec, rst, CT_RUN_FAILURE, "%s", re.msg);
 		} else {
-			step_end(b, rst, CT_RUN_SUCCESS, "resolved %d snapshot%s recorded by killed runs (see their \"recover\" steps)",
+			ct_run_step_endf(&b->rec, rst, CT_RUN_SUCCESS, "resolved %d snapshot%s recorded by killed runs (see their \"recover\" steps)",
 				 n_resolved, n_resolved == 1 ? "" : "s");
 		}
 	}
@@ -1142,18 +1031,18 @@ static void cleanup_half_made(struct bk *b, struct item *it)
 			     t[i].name, t[i].uuid, (long long)t[i].run);
 			continue;
 		}
-		st = step_begin(b, it, "cleanup");
+		st = ct_run_step_begin(&b->rec, it->id, "cleanup");
 		ct_err_init(&e);
 		if (destroy_snapshot(b, t[i].ref, note, sizeof(note), &e) < 0) {
 			emit(b, "cleanup", -1, CT_BACKUP_WARN, "could not remove half-made snapshot '%s' of interrupted run %lld: %s",
 			     t[i].name, (long long)t[i].run, e.msg);
-			step_end(b, st, CT_RUN_FAILURE, "half-made snapshot '%s' (%s) of interrupted run %lld: %s",
+			ct_run_step_endf(&b->rec, st, CT_RUN_FAILURE, "half-made snapshot '%s' (%s) of interrupted run %lld: %s",
 				 t[i].name, t[i].uuid, (long long)t[i].run, e.msg);
 			continue;
 		}
 		emit(b, "cleanup", -1, CT_BACKUP_INFO, "removed half-made snapshot '%s' (%s) of interrupted run %lld",
 		     t[i].name, t[i].uuid, (long long)t[i].run);
-		step_end(b, st, CT_RUN_SUCCESS, "half-made snapshot '%s' of interrupted run %lld: %s",
+		ct_run_step_endf(&b->rec, st, CT_RUN_SUCCESS, "half-made snapshot '%s' of interrupted run %lld: %s",
 			 t[i].name, (long long)t[i].run, note);
 	}
 	tagged_release(t, n);
@@ -1178,7 +1067,7 @@ static int exp_write(void *ctx, const void *buf, size_t n)
 	const char *p = buf;
 	int64_t now;
 
-	if (cancelled(x->b))
+	if (ct_run_cancelled(&x->b->rec))
 		return 1;
 	if (!x->bad && ct_xva_feed(x->xva, buf, n, &x->verr) < 0)
 		x->bad = true;     /* keep the file for the message; it is removed at the end */
@@ -1357,7 +1246,7 @@ static char *vm_export_dir(struct bk *b)
 {
 	char name[200];
 
-	file_safe(b->cur->name, name, sizeof(name));
+	ct_run_file_name(b->cur->name, name, sizeof(name));
 	return ct_xasprintf("%s/%s-%s", b->export_dir, name, b->cur->uuid);
 }
 
@@ -1388,8 +1277,8 @@ static int do_export(struct bk *b, struct item *it, const char *stamp, struct ct
 	final = ct_xasprintf("%s/%s.xva", dir, stamp);
 	/* our own task (as Xen Orchestra's getResource does): a handler called without task_id
 	 * destroys the task it made when it returns, so its outcome could not be read */
-	label = ct_backup_export_task_label(b->cur->uuid, b->job, b->run);
-	desc = ct_backup_export_task_desc(b->job, b->run, it->id);
+	label = ct_backup_export_task_label(b->cur->uuid, b->job, b->rec.id);
+	desc = ct_backup_export_task_desc(b->job, b->rec.id, it->id);
 	{
 		struct ct_xarg a[2] = { CT_XSTR(label), CT_XSTR(desc) };
 
@@ -1400,7 +1289,7 @@ static int do_export(struct bk *b, struct item *it, const char *stamp, struct ct
 	}
 	/* recorded until destroyed: a run killed from here on leaves a task the next run or
 	 * prune finds by this ref (and by its label and description), and no other task */
-	if (b->js && it->id > 0 && ct_jobstore_item_export_task(b->js, it->id, task, e) < 0) {
+	if (b->rec.js && it->id > 0 && ct_jobstore_item_export_task(b->rec.js, it->id, task, e) < 0) {
 		ct_err_prefix(e, "not exporting: the export task could not be recorded first");
 		goto out;
 	}
@@ -1443,11 +1332,11 @@ static int do_export(struct bk *b, struct item *it, const char *stamp, struct ct
 	if (hrc < 0 && ctx.werr) {
 		ct_err_set(e, CT_E_IO, "cannot write %s: %s; check the free space of export_dir", part,
 			   strerror(ctx.werr));
-	} else if (hrc < 0 && cancelled(b)) {
+	} else if (hrc < 0 && ct_run_cancelled(&b->rec)) {
 		ct_err_set(e, CT_E_CANCEL, "stopped during the export");
 	}
 	/* the transfer alone proves nothing: our task says whether xapi finished the export */
-	if (!cancelled(b)) {
+	if (!ct_run_cancelled(&b->rec)) {
 		ct_err_init(&te);
 		if (follow_task(b, task, "export", hrc == 0 ? EXPORT_TASK_TIMEOUT_S :
 				EXPORT_TASK_AFTER_FAILURE_S, &t, &te) < 0) {
@@ -1493,12 +1382,12 @@ out:
 	if (task) {
 		struct ct_err de;
 
-		ct_xapi_reset_cancel(b->x);   /* our task goes, even when the run was stopped */
+		ct_run_last_calls(&b->rec);     /* our task goes, even when the run was stopped */
 		ct_err_init(&de);
 		if ((call1(b, "task.destroy", task, NULL, &de) == 0 || ct_err_is(&de, "HANDLE_INVALID")) &&
-		    b->js && it->id > 0) {
+		    b->rec.js && it->id > 0) {
 			ct_err_init(&de);
-			ct_jobstore_item_export_task(b->js, it->id, NULL, &de);
+			ct_jobstore_item_export_task(b->rec.js, it->id, NULL, &de);
 		}
 	}
 	ct_xva_free(ctx.xva);
@@ -1689,7 +1578,7 @@ static void reasons_text(char **r, int n, struct ct_sb *sb)
 /* The gate (and wait). Returns 1 go, 0 skipped (item filled), -1 failed/interrupted. */
 static int gate_step(struct bk *b, struct item *it)
 {
-	int64_t st = step_begin(b, it, "gate");
+	int64_t st = ct_run_step_begin(&b->rec, it->id, "gate");
 	struct ct_sb sb;
 	int v;
 
@@ -1698,11 +1587,11 @@ static int gate_step(struct bk *b, struct item *it)
 		snprintf(it->msg, sizeof(it->msg), "VM '%s' (%s) is no longer in pool '%s'", b->cur->name,
 			 b->cur->uuid, b->pc->name);
 		it->status = CT_RUN_FAILURE;
-		step_end(b, st, CT_RUN_FAILURE, "%s", it->msg);
+		ct_run_step_endf(&b->rec, st, CT_RUN_FAILURE, "%s", it->msg);
 		return -1;
 	}
 	if (v == 1) {
-		step_end(b, st, CT_RUN_SUCCESS, "every disk within its limits");
+		ct_run_step_endf(&b->rec, st, CT_RUN_SUCCESS, "every disk within its limits");
 		emit(b, "gate", -1, CT_BACKUP_INFO, "gate: every disk within its limits");
 		free(it->chain_json);
 		it->chain_json = NULL;
@@ -1712,7 +1601,7 @@ static int gate_step(struct bk *b, struct item *it)
 	reasons_text(it->reasons, it->n_reasons, &sb);
 	if (b->o->force) {
 		it->forced = true;
-		step_end(b, st, CT_RUN_FORCED, "bypassed with --force: %s", sb.buf);
+		ct_run_step_endf(&b->rec, st, CT_RUN_FORCED, "bypassed with --force: %s", sb.buf);
 		emit(b, "gate", -1, CT_BACKUP_WARN, "gate refused, bypassed with --force: %s", sb.buf);
 		ct_sb_release(&sb);
 		return 1;
@@ -1728,15 +1617,15 @@ static int gate_step(struct bk *b, struct item *it)
 		else
 			snprintf(it->msg, sizeof(it->msg), "skipped: the gate refuses a snapshot now (policy skip; --wait DURATION waits, --force bypasses): %.700s",
 				 sb.buf);
-		step_end(b, st, CT_RUN_SKIPPED, "%s", sb.buf);
+		ct_run_step_endf(&b->rec, st, CT_RUN_SKIPPED, "%s", sb.buf);
 		emit(b, "gate", -1, CT_BACKUP_WARN, "gate refused: %s", sb.buf);
 		ct_sb_release(&sb);
 		return 0;
 	}
 	/* policy wait: re-judge on every model change until healthy or the deadline */
-	step_end(b, st, CT_RUN_SKIPPED, "refused, waiting: %s", sb.buf);
+	ct_run_step_endf(&b->rec, st, CT_RUN_SKIPPED, "refused, waiting: %s", sb.buf);
 	{
-		int64_t ws = step_begin(b, it, "wait");
+		int64_t ws = ct_run_step_begin(&b->rec, it->id, "wait");
 		int64_t deadline = ct_now_ms() + b->wait_timeout * 1000;
 		char *token = now_token(b), dur[32], *last = ct_sb_detach(&sb);
 		uint64_t gen = model_generation(b);
@@ -1748,10 +1637,10 @@ static int gate_step(struct bk *b, struct item *it)
 			int64_t left = deadline - ct_now_ms();
 			uint64_t g;
 
-			if (cancelled(b)) {
+			if (ct_run_cancelled(&b->rec)) {
 				it->status = CT_RUN_INTERRUPTED;
 				snprintf(it->msg, sizeof(it->msg), "stopped while waiting for the gate");
-				step_end(b, ws, CT_RUN_INTERRUPTED, "stopped while waiting: %s", last);
+				ct_run_step_endf(&b->rec, ws, CT_RUN_INTERRUPTED, "stopped while waiting: %s", last);
 				free(last);
 				free(token);
 				return -1;
@@ -1782,7 +1671,7 @@ static int gate_step(struct bk *b, struct item *it)
 			char waited[32];
 
 			ct_format_duration((ct_now_ms() - t0) / 1000, waited, sizeof(waited));
-			step_end(b, ws, CT_RUN_SUCCESS, "healthy after %s", waited);
+			ct_run_step_endf(&b->rec, ws, CT_RUN_SUCCESS, "healthy after %s", waited);
 			emit(b, "wait", -1, CT_BACKUP_INFO, "gate passes after %s of waiting", waited);
 			free(it->chain_json);
 			it->chain_json = NULL;
@@ -1793,14 +1682,14 @@ static int gate_step(struct bk *b, struct item *it)
 			it->status = CT_RUN_FAILURE;
 			snprintf(it->msg, sizeof(it->msg), "VM '%s' (%s) disappeared while waiting for the gate",
 				 b->cur->name, b->cur->uuid);
-			step_end(b, ws, CT_RUN_FAILURE, "%s", it->msg);
+			ct_run_step_endf(&b->rec, ws, CT_RUN_FAILURE, "%s", it->msg);
 			free(last);
 			return -1;
 		}
 		it->status = CT_RUN_SKIPPED;
 		snprintf(it->msg, sizeof(it->msg), "skipped: still refused after waiting %s (gate wait_timeout): %.800s",
 			 dur, last);
-		step_end(b, ws, CT_RUN_SKIPPED, "gave up after %s: %s", dur, last);
+		ct_run_step_endf(&b->rec, ws, CT_RUN_SKIPPED, "gave up after %s: %s", dur, last);
 		emit(b, "wait", -1, CT_BACKUP_WARN, "gave up after %s: %s", dur, last);
 		free(last);
 		return 0;
@@ -1812,7 +1701,7 @@ static void intent_done(struct bk *b, struct item *it)
 	struct ct_err ie;
 
 	ct_err_init(&ie);
-	if (b->js && it->id > 0 && ct_jobstore_intent_done(b->js, it->id, &ie) < 0)
+	if (b->rec.js && it->id > 0 && ct_jobstore_intent_done(b->rec.js, it->id, &ie) < 0)
 		db_warn(b, &ie);
 }
 
@@ -1826,7 +1715,7 @@ static void record_disks(struct bk *b, struct item *it)
 	struct ct_disk_rec *d = NULL;
 	size_t nv = 0, nd = 0;
 
-	if (!b->js || it->id <= 0)
+	if (!b->rec.js || it->id <= 0)
 		return;
 	ct_err_init(&e);
 	ct_model_lock(b->m);
@@ -1849,7 +1738,7 @@ static void record_disks(struct bk *b, struct item *it)
 	ct_model_unlock(b->m);
 	/* written outside the model lock: each insert is a synchronous commit */
 	for (size_t i = 0; i < nd; i++)
-		if (ct_jobstore_item_disk(b->js, it->id, d[i].sr_uuid, d[i].vdi_uuid,
+		if (ct_jobstore_item_disk(b->rec.js, it->id, d[i].sr_uuid, d[i].vdi_uuid,
 					  d[i].physical_utilisation, d[i].virtual_size, &e) < 0) {
 			db_warn(b, &e);
 			break;
@@ -1880,7 +1769,7 @@ static void backup_vm(struct bk *b, struct item *it)
 
 		ct_sb_init(&plan);
 		ct_sb_addf(&plan, "would snapshot '%s' as 'chaintop %s run %lld <UTC time>', tag it", b->cur->name,
-			   b->job, (long long)b->run);
+			   b->job, (long long)b->rec.id);
 		if (b->mode == CT_JOB_EXPORT) {
 			char *dir = vm_export_dir(b);
 
@@ -1911,7 +1800,7 @@ static void backup_vm(struct bk *b, struct item *it)
 		free_strv(it->reasons, it->n_reasons);
 		it->reasons = NULL;
 		it->n_reasons = 0;
-		st = step_begin(b, it, "recheck");
+		st = ct_run_step_begin(&b->rec, it->id, "recheck");
 		v = judge(b, &it->reasons, &it->n_reasons, &it->chain_json);
 		if (v != 1) {
 			struct ct_sb sb;
@@ -1922,31 +1811,31 @@ static void backup_vm(struct bk *b, struct item *it)
 			snprintf(it->msg, sizeof(it->msg), "%s%.900s", v < 0 ?
 				 "the VM disappeared before the snapshot" :
 				 "skipped: the gate refused on the last check before the snapshot: ", sb.buf);
-			step_end(b, st, it->status, "%s", it->msg);
+			ct_run_step_endf(&b->rec, st, it->status, "%s", it->msg);
 			emit(b, "gate", -1, CT_BACKUP_WARN, "%s", it->msg);
 			ct_sb_release(&sb);
 			return;
 		}
 		free(it->chain_json);
 		it->chain_json = NULL;
-		step_end(b, st, CT_RUN_SUCCESS, "still within limits");
+		ct_run_step_endf(&b->rec, st, CT_RUN_SUCCESS, "still within limits");
 	}
-	if (cancelled(b))
+	if (ct_run_cancelled(&b->rec))
 		goto cancel;
 
 	record_disks(b, it);
 	/* snapshot */
 	ct_format_xapi_time(time(NULL), stamp, sizeof(stamp));
-	name = ct_xasprintf("chaintop %s run %lld %s", b->job, (long long)b->run, stamp);
-	st = step_begin(b, it, "snapshot");
+	name = ct_xasprintf("chaintop %s run %lld %s", b->job, (long long)b->rec.id, stamp);
+	st = ct_run_step_begin(&b->rec, it->id, "snapshot");
 	step = "snapshot";
 	/* the exact name goes to the history before the call: a run killed from here on leaves
 	 * a snapshot the next run or prune finds by this name (ct_backup_resolve_intents) */
-	if (b->js && it->id > 0) {
+	if (b->rec.js && it->id > 0) {
 		struct ct_err ie;
 
 		ct_err_init(&ie);
-		if (ct_jobstore_item_intent(b->js, it->id, name, &ie) < 0) {
+		if (ct_jobstore_item_intent(b->rec.js, it->id, name, &ie) < 0) {
 			e = ie;
 			ct_err_prefix(&e, "not snapshotting: the snapshot's name could not be recorded first");
 			goto fail_step;
@@ -1960,11 +1849,11 @@ static void backup_vm(struct bk *b, struct item *it)
 			goto fail_step;
 	}
 	v = follow_task(b, task, "snapshot", SNAPSHOT_TASK_TIMEOUT_S, &t, &e);
-	if (v < 0 && e.code == CT_E_CANCEL && cancelled(b)) {
+	if (v < 0 && e.code == CT_E_CANCEL && ct_run_cancelled(&b->rec)) {
 		struct ct_err ce;
 
 		ct_err_init(&ce);
-		ct_xapi_reset_cancel(b->x);   /* the watcher has stopped; these last calls may go */
+		ct_run_last_calls(&b->rec);   /* these last calls may go, briefly */
 		call1(b, "task.cancel", task, NULL, &ce);
 	}
 	if (v < 0) {
@@ -1983,18 +1872,18 @@ static void backup_vm(struct bk *b, struct item *it)
 	if (ct_xapi_get_record(b->x, CT_VM, it->snap_ref, &snap, &e) < 0)
 		goto fail_step;
 	snprintf(it->snap_uuid, sizeof(it->snap_uuid), "%s", snap->uuid ? snap->uuid : "");
-	step_end(b, st, CT_RUN_SUCCESS, "snapshot '%s' uuid %s", name, it->snap_uuid);
+	ct_run_step_endf(&b->rec, st, CT_RUN_SUCCESS, "snapshot '%s' uuid %s", name, it->snap_uuid);
 	emit(b, "snapshot", 100, CT_BACKUP_INFO, "snapshot done: uuid %s", it->snap_uuid);
 
 	/* tag: run first, so a half-tagged snapshot is still found by its run */
-	st = step_begin(b, it, "tag");
+	st = ct_run_step_begin(&b->rec, it->id, "tag");
 	step = "tag";
 	{
 		char run_s[32];
 		const char *keys[4] = { TAG_RUN, TAG_JOB, TAG_VM, TAG_TIME };
 		const char *vals[4] = { run_s, b->job, b->cur->uuid, stamp };
 
-		snprintf(run_s, sizeof(run_s), "%lld", (long long)b->run);
+		snprintf(run_s, sizeof(run_s), "%lld", (long long)b->rec.id);
 		for (int k = 0; k < 4; k++)
 			if (set_tag(b, "VM", it->snap_ref, keys[k], vals[k], &e) < 0)
 				goto fail_step;
@@ -2004,17 +1893,17 @@ static void backup_vm(struct bk *b, struct item *it)
 			for (int k = 0; k < 4; k++)
 				if (set_tag(b, "VDI", disks.v[i], keys[k], vals[k], &e) < 0)
 					goto fail_step;
-		step_end(b, st, CT_RUN_SUCCESS, "tagged the snapshot and %zu disk%s (chaintop:job=%s, chaintop:run=%s)",
+		ct_run_step_endf(&b->rec, st, CT_RUN_SUCCESS, "tagged the snapshot and %zu disk%s (chaintop:job=%s, chaintop:run=%s)",
 			 disks.n, disks.n == 1 ? "" : "s", b->job, run_s);
 		intent_done(b, it);   /* found by its tags from now on */
 		emit(b, "tag", -1, CT_BACKUP_INFO, "tagged the snapshot and %zu disk%s", disks.n,
 		     disks.n == 1 ? "" : "s");
 	}
-	if (cancelled(b))
+	if (ct_run_cancelled(&b->rec))
 		goto cancel;
 
 	if (b->mode == CT_JOB_EXPORT) {
-		st = step_begin(b, it, "export");
+		st = ct_run_step_begin(&b->rec, it->id, "export");
 		step = "export";
 		emit(b, "export", 0, CT_BACKUP_INFO, "export to %s", b->export_dir);
 		/* a snapshot is a template; exported as it is, it would import as one
@@ -2041,7 +1930,7 @@ static void backup_vm(struct bk *b, struct item *it)
 			ct_format_bytes(it->bytes, sz, sizeof(sz));
 			ct_format_bytes((int64_t)((double)it->bytes * 1000.0 / (double)it->export_ms), rate,
 					sizeof(rate));
-			step_end(b, st, CT_RUN_SUCCESS, "%s written to %s/%s.xva in %.1f s (%s/s), verified: %d chunks match their checksums",
+			ct_run_step_endf(&b->rec, st, CT_RUN_SUCCESS, "%s written to %s/%s.xva in %.1f s (%s/s), verified: %d chunks match their checksums",
 				 sz, dir, stamp, (double)it->export_ms / 1000.0, rate, it->n_chunks);
 			snprintf(it->export_path, sizeof(it->export_path), "%s/%s.xva", dir, stamp);
 			free(dir);
@@ -2049,30 +1938,30 @@ static void backup_vm(struct bk *b, struct item *it)
 		/* the verified file is the backup: the snapshot has done its work */
 		{
 			char note[1024];
-			int64_t cs = step_begin(b, it, "cleanup");
+			int64_t cs = ct_run_step_begin(&b->rec, it->id, "cleanup");
 
 			if (destroy_snapshot(b, it->snap_ref, note, sizeof(note), &e) < 0) {
-				step_end(b, cs, CT_RUN_FAILURE, "%s", e.msg);
+				ct_run_step_endf(&b->rec, cs, CT_RUN_FAILURE, "%s", e.msg);
 				item_fail(it, &e, "cleanup", b->cur->name);
 				snprintf(it->msg, sizeof(it->msg), "exported to %.400s, but the snapshot %s could not be removed: %.500s",
 					 it->export_path, it->snap_uuid, e.msg);
 				goto out;
 			}
-			step_end(b, cs, CT_RUN_SUCCESS, "export verified: %s", note);
+			ct_run_step_endf(&b->rec, cs, CT_RUN_SUCCESS, "export verified: %s", note);
 			emit(b, "cleanup", -1, CT_BACKUP_INFO, "export verified, %s", note);
 			it->snap_removed = true;
 		}
-		if (cancelled(b))
+		if (ct_run_cancelled(&b->rec))
 			goto cancel;
 	}
 
 	if (b->retention > 0) {
 		struct ct_sb note;
 
-		st = step_begin(b, it, "retention");
+		st = ct_run_step_begin(&b->rec, it->id, "retention");
 		ct_sb_init(&note);
 		if (do_retention(b, &note, &e) < 0) {
-			step_end(b, st, CT_RUN_FAILURE, "%s", note.buf);
+			ct_run_step_endf(&b->rec, st, CT_RUN_FAILURE, "%s", note.buf);
 			emit(b, "retention", -1, CT_BACKUP_WARN, "retention: %s", note.buf);
 			it->status = CT_RUN_FAILURE;
 			it->err = e;
@@ -2081,7 +1970,7 @@ static void backup_vm(struct bk *b, struct item *it)
 			ct_sb_release(&note);
 			goto out;
 		}
-		step_end(b, st, CT_RUN_SUCCESS, "%s", note.buf);
+		ct_run_step_endf(&b->rec, st, CT_RUN_SUCCESS, "%s", note.buf);
 		emit(b, "retention", -1, CT_BACKUP_INFO, "retention: %s", note.buf);
 		ct_sb_release(&note);
 	}
@@ -2105,18 +1994,18 @@ cancel:
 	st = 0;
 fail_step:
 	item_fail(it, &e, step, b->cur->name);
-	step_end(b, st, it->status, "%s", e.msg);
+	ct_run_step_endf(&b->rec, st, it->status, "%s", e.msg);
 	/* a snapshot left by a failed (not interrupted) item is removed: nothing half-made stays */
 	if (it->snap_ref && it->status == CT_RUN_FAILURE) {
 		char note[1024];
 		struct ct_err de;
-		int64_t cs = step_begin(b, it, "cleanup");
+		int64_t cs = ct_run_step_begin(&b->rec, it->id, "cleanup");
 
 		ct_err_init(&de);
 		if (destroy_snapshot(b, it->snap_ref, note, sizeof(note), &de) < 0) {
-			step_end(b, cs, CT_RUN_FAILURE, "%s", de.msg);
+			ct_run_step_endf(&b->rec, cs, CT_RUN_FAILURE, "%s", de.msg);
 		} else {
-			step_end(b, cs, CT_RUN_SUCCESS, "%s", note);
+			ct_run_step_endf(&b->rec, cs, CT_RUN_SUCCESS, "%s", note);
 			it->snap_uuid[0] = '\0';
 			intent_done(b, it);
 		}
@@ -2191,63 +2080,12 @@ static int setup(struct bk *b, struct ct_err *e)
 	return 0;
 }
 
-static void *cancel_main(void *arg)
-{
-	struct bk *b = arg;
-
-	pthread_mutex_lock(&b->cw_lock);
-	while (!b->cw_stop) {
-		struct timespec ts;
-
-		if (cancelled(b)) {
-			ct_xapi_cancel(b->x);
-			break;
-		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&b->cw_cond, &b->cw_lock, &ts);
-	}
-	pthread_mutex_unlock(&b->cw_lock);
-	return NULL;
-}
-
-static void cancel_watch_start(struct bk *b)
-{
-	if (!b->o->cancel || !b->x)
-		return;
-	pthread_mutex_init(&b->cw_lock, NULL);
-	pthread_cond_init(&b->cw_cond, NULL);
-	b->cw_started = pthread_create(&b->cw, NULL, cancel_main, b) == 0;
-	if (!b->cw_started) {
-		pthread_cond_destroy(&b->cw_cond);
-		pthread_mutex_destroy(&b->cw_lock);
-	}
-}
-
-static void cancel_watch_stop(struct bk *b)
-{
-	if (!b->cw_started)
-		return;
-	pthread_mutex_lock(&b->cw_lock);
-	b->cw_stop = true;
-	pthread_cond_signal(&b->cw_cond);
-	pthread_mutex_unlock(&b->cw_lock);
-	pthread_join(b->cw, NULL);
-	pthread_cond_destroy(&b->cw_cond);
-	pthread_mutex_destroy(&b->cw_lock);
-	b->cw_started = false;
-}
-
 static int connect_pool(struct bk *b, struct ct_err *e)
 {
 	const char *only[1] = { b->pc->name };
 
 	b->x = ct_watch_new_session(b->pc);
-	cancel_watch_start(b);
+	ct_run_bind(&b->rec, b->x);   /* a cancel stops the session's blocked calls */
 	if (b->o->shared) {
 		b->w = b->o->shared;
 	} else {
@@ -2257,13 +2095,13 @@ static int connect_pool(struct bk *b, struct ct_err *e)
 		if (ct_watchset_start(&b->ws, e) < 0)
 			return -1;
 		emit(b, "select", -1, CT_BACKUP_INFO, "loading pool '%s'", b->pc->name);
-		for (int64_t end = ct_now_ms() + LOAD_TIMEOUT_MS; ct_now_ms() < end && !cancelled(b);)
+		for (int64_t end = ct_now_ms() + LOAD_TIMEOUT_MS; ct_now_ms() < end && !ct_run_cancelled(&b->rec);)
 			if (ct_watchset_wait_settled(&b->ws, 500) == 0)
 				break;
 		b->w = &b->ws.w[0];
 	}
 	b->m = &b->w->model;
-	if (cancelled(b))
+	if (ct_run_cancelled(&b->rec))
 		return ct_err_set(e, CT_E_CANCEL, "stopped before the backup started");
 	ct_model_lock(b->m);
 	if (!b->w->loaded) {
@@ -2283,7 +2121,7 @@ static bool pool_answers(struct bk *b)
 	struct ct_err e;
 	int rc;
 
-	if (cancelled(b))
+	if (ct_run_cancelled(&b->rec))
 		return true;
 	ct_err_init(&e);
 	rc = ct_xapi_call_set(b->x, "pool.get_all", NULL, 0, &pools, &e);
@@ -2295,7 +2133,6 @@ static void finish_item(struct bk *b, struct item *it)
 {
 	struct ct_item_result r;
 	const char *params[CT_ERR_MAX_PARAMS];
-	struct ct_err e;
 
 	memset(&r, 0, sizeof(r));
 	r.status = it->status;
@@ -2313,9 +2150,7 @@ static void finish_item(struct bk *b, struct item *it)
 	r.reasons = (const char *const *)it->reasons;
 	r.n_reasons = it->n_reasons;
 	r.chain_json = it->status == CT_RUN_SKIPPED || it->forced ? it->chain_json : NULL;
-	ct_err_init(&e);
-	if (b->js && it->id > 0 && ct_jobstore_item_end(b->js, it->id, &r, &e) < 0)
-		db_warn(b, &e);
+	ct_run_item_end(&b->rec, it->id, &r);
 	switch (it->status) {
 	case CT_RUN_SUCCESS:
 	case CT_RUN_FORCED:
@@ -2343,6 +2178,7 @@ int ct_backup_run(const struct ct_backup_opts *o, struct ct_backup_summary *out,
 	struct bk b;
 	enum ct_run_status rs;
 	bool lost = false;
+	char note[1200];
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -2350,17 +2186,16 @@ int ct_backup_run(const struct ct_backup_opts *o, struct ct_backup_summary *out,
 	memset(&b, 0, sizeof(b));
 	b.o = o;
 	b.cfg = o->cfg;
-	b.lock_fd = -1;
+	ct_run_init(&b.rec, o->cancel, on_record_error, &b);
 	if (setup(&b, e) < 0)
 		goto out;
-	if (cancelled(&b)) {
+	if (ct_run_cancelled(&b.rec)) {
 		ct_err_set(e, CT_E_CANCEL, "stopped before the backup started");
 		goto out;
 	}
-	b.js = ct_jobstore_open(b.cfg->state_dir, e);   /* creates state_dir */
-	if (!b.js)
+	if (ct_run_open(&b.rec, b.cfg->state_dir, NULL, e) < 0)
 		goto out;
-	if (!o->dry_run && take_lock(&b, e) < 0)
+	if (!o->dry_run && ct_run_lock(&b.rec, b.cfg->state_dir, "backup", b.job, e) < 0)
 		goto out;
 	if (connect_pool(&b, e) < 0)
 		goto out;
@@ -2370,31 +2205,24 @@ int ct_backup_run(const struct ct_backup_opts *o, struct ct_backup_summary *out,
 	} else if (select_vms(&b, o->vms, o->n_vms, e) < 0) {
 		goto out;
 	}
-	b.run = ct_jobstore_run_begin(b.js, "backup", b.job, b.pc->name, o->dry_run, e);
-	if (b.run < 0)
+	if (ct_run_begin(&b.rec, "backup", b.job, b.pc->name, o->dry_run, e) < 0)
 		goto out;
-	out->run_id = b.run;
+	out->run_id = b.rec.id;
 	emit(&b, "select", -1, CT_BACKUP_INFO, "%s job '%s' on pool '%s': %d VM%s (run %lld)",
 	     o->dry_run ? "dry run of" : "running", b.job, b.pc->name, b.n_vms,
-	     b.n_vms == 1 ? "" : "s", (long long)b.run);
+	     b.n_vms == 1 ? "" : "s", (long long)b.rec.id);
 	for (int i = 0; i < b.n_vms; i++) {
 		struct item it;
-		struct ct_err ie;
 
 		b.idx = i + 1;
 		b.cur = &b.vms[i];
 		memset(&it, 0, sizeof(it));
-		ct_err_init(&ie);
 		it.status = CT_RUN_FAILURE;
-		if (cancelled(&b)) {
+		if (ct_run_cancelled(&b.rec)) {
 			b.interrupted = true;
 			break;
 		}
-		it.id = ct_jobstore_item_begin(b.js, b.run, b.cur->uuid, b.cur->name, &ie);
-		if (it.id < 0) {
-			db_warn(&b, &ie);
-			it.id = 0;
-		}
+		it.id = ct_run_item_begin(&b.rec, b.cur->uuid, b.cur->name);
 		backup_vm(&b, &it);
 		if (it.status == CT_RUN_FAILURE && (it.err.code == CT_E_NET || it.err.code == CT_E_TIMEOUT) &&
 		    !pool_answers(&b)) {
@@ -2415,7 +2243,7 @@ int ct_backup_run(const struct ct_backup_opts *o, struct ct_backup_summary *out,
 			break;
 	}
 	b.cur = NULL;
-	if (cancelled(&b))
+	if (ct_run_cancelled(&b.rec))
 		b.interrupted = true;
 	out->n_vms = b.n_vms;
 	out->n_ok = b.n_ok;
@@ -2430,27 +2258,22 @@ int ct_backup_run(const struct ct_backup_opts *o, struct ct_backup_summary *out,
 		 o->dry_run ? "dry run: " : "", b.job, b.pc->name,
 		 b.interrupted ? "was interrupted" : "finished", b.n_ok, b.n_vms, b.n_vms == 1 ? "" : "s",
 		 b.n_skipped, b.n_failed, b.interrupted ? ", the rest not attempted" : "",
-		 (long long)b.run, (long long)b.run);
-	{
-		struct ct_err re;
-
-		ct_err_init(&re);
-		if (ct_jobstore_run_end(b.js, b.run, rs, out->message, &re) < 0)
-			db_warn(&b, &re);
-	}
+		 (long long)b.rec.id, (long long)b.rec.id);
+	ct_run_end(&b.rec, rs, out->message);
 	emit(&b, "done", -1, out->exit_code == 0 ? CT_BACKUP_INFO : out->exit_code == 1 ?
 	     CT_BACKUP_WARN : CT_BACKUP_ERROR, "%s", out->message);
+	ct_run_notify(&b.rec, ct_config_notify(b.cfg, o->job), note, sizeof(note));
+	if (note[0])
+		emit(&b, "notify", -1, CT_BACKUP_WARN, "%s", note);
 	rc = 0;
 out:
-	if (rc < 0 && cancelled(&b))
+	if (rc < 0 && ct_run_cancelled(&b.rec))
 		out->exit_code = 1;
 	if (rc < 0) {
-		out->interrupted = cancelled(&b);
+		out->interrupted = ct_run_cancelled(&b.rec);
 		snprintf(out->message, sizeof(out->message), "%s", e->msg);
 	}
-	cancel_watch_stop(&b);
-	if (b.x)
-		ct_xapi_reset_cancel(b.x);   /* so the session is logged out */
+	ct_run_close(&b.rec);   /* unbinds the session, so it is logged out */
 	if (b.m) {   /* the report points into the model: released first, under its lock */
 		ct_model_lock(b.m);
 		ct_chain_report_release(&b.rep);
@@ -2461,14 +2284,11 @@ out:
 		ct_watchset_release(&b.ws);
 	}
 	ct_xapi_free(b.x);
-	ct_jobstore_close(b.js);
 	for (int i = 0; i < b.n_vms; i++) {
 		free(b.vms[i].ref);
 		free(b.vms[i].uuid);
 		free(b.vms[i].name);
 	}
 	free(b.vms);
-	if (b.lock_fd >= 0)
-		close(b.lock_fd);
 	return rc;
 }

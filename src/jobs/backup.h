@@ -21,7 +21,7 @@
  *    live model and the pool is not loaded twice. The backup then takes shared->model.lock
  *    only for the time it judges or reads, and watches changes for `wait` with its own
  *    event.from on its own session (it never reads the console's wake pipe);
- *  - pass `cancel` pointing to an int it sets to non-zero to stop the run: the VM in
+ *  - pass `cancel` pointing to an atomic_int it sets to non-zero to stop the run: the VM in
  *    progress is recorded `interrupted` (an export in flight is aborted and its .part file
  *    removed; a task in flight is left to XAPI and found by the next run), the run ends
  *    `interrupted`, and ct_backup_run returns within about a second;
@@ -31,6 +31,7 @@
 #ifndef CT_BACKUP_H
 #define CT_BACKUP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -69,7 +70,7 @@ struct ct_backup_opts {
 	bool dry_run;                    /* judge and print what would be done; no change */
 	bool force;                      /* bypass the gate (recorded as forced) */
 	long long wait_override;         /* seconds: policy wait with this timeout; -1 = as configured */
-	volatile int *cancel;            /* optional: set non-zero to stop the run */
+	atomic_int *cancel;              /* optional: set non-zero (any thread) to stop the run */
 	struct ct_watch *shared;         /* optional: a live watcher of the pool (console) */
 	ct_backup_progress_cb progress;  /* optional */
 	void *ctx;

@@ -352,6 +352,18 @@ int ct_jobstore_run_end(struct ct_jobstore *js, int64_t run, enum ct_run_status 
 	return finish_stmt(js, st, e, "ending a run");
 }
 
+int ct_jobstore_run_note(struct ct_jobstore *js, int64_t run, const char *note, struct ct_err *e)
+{
+	sqlite3_stmt *st;
+
+	if (run_stmt(js, "UPDATE runs SET summary = COALESCE(summary || '; ', '') || ? WHERE id = ?",
+		     &st, e, "adding a note to a run") < 0)
+		return -1;
+	bind_text(st, 1, note);
+	sqlite3_bind_int64(st, 2, run);
+	return finish_stmt(js, st, e, "adding a note to a run");
+}
+
 int64_t ct_jobstore_item_begin(struct ct_jobstore *js, int64_t run, const char *obj_uuid,
 			       const char *obj_name, struct ct_err *e)
 {

@@ -38,6 +38,9 @@ int64_t ct_jobstore_run_begin(struct ct_jobstore *js, const char *kind, const ch
 			      const char *pool, bool dry_run, struct ct_err *e);
 int ct_jobstore_run_end(struct ct_jobstore *js, int64_t run, enum ct_run_status st,
 			const char *summary, struct ct_err *e);
+/* Adds a sentence to an ended run's summary (what happened after it ended: a notification
+ * that failed). */
+int ct_jobstore_run_note(struct ct_jobstore *js, int64_t run, const char *note, struct ct_err *e);
 
 /* One item of a run (a VM for backups, a snapshot/VDI for prunes). Returns id or -1. */
 int64_t ct_jobstore_item_begin(struct ct_jobstore *js, int64_t run, const char *obj_uuid,

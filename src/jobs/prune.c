@@ -8,6 +8,7 @@
 
 #include "jobs/backup.h"
 #include "jobs/prune.h"
+#include "jobs/run.h"
 #include "lib/htab.h"
 #include "lib/util.h"
 #include "watch/watch.h"
@@ -1207,33 +1208,25 @@ struct exec {
 	const struct ct_prune_opts *o;
 	struct ct_prune_summary *out;
 	struct ct_xapi *x;
-	struct ct_jobstore *js;
+	struct ct_run rec;             /* history (broken: stop before the next item), cancel */
 	char *pool_uuid;               /* the session's pool, read fresh */
-	bool js_broken;                /* a history write failed: stop before the next item */
-	char js_error[1024];
 	int item_no;
 	char object[300];
 };
-
-static bool cancelled(const struct exec *ex)
-{
-	return ex->o->cancel && *ex->o->cancel;
-}
 
 static void progress(struct exec *ex, const char *step, bool error, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static void progress(struct exec *ex, const char *step, bool error, const char *fmt, ...)
 {
 	struct ct_prune_progress p;
-	char raw[1024], msg[1024];
+	char msg[1024];
 	va_list ap;
 
 	if (!ex->o->progress)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
+	ct_run_vtext(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	ct_sanitize(raw, msg, sizeof(msg));
 	memset(&p, 0, sizeof(p));
 	p.run_id = ex->out->run_id;
 	p.item = ex->item_no;
@@ -1243,40 +1236,6 @@ static void progress(struct exec *ex, const char *step, bool error, const char *
 	p.message = msg;
 	p.error = error;
 	ex->o->progress(ex->o->ctx, &p);
-}
-
-static void js_fail(struct exec *ex, const struct ct_err *e)
-{
-	if (!ex->js_broken)
-		snprintf(ex->js_error, sizeof(ex->js_error), "%s", e->msg);
-	ex->js_broken = true;
-}
-
-static int64_t step_begin(struct exec *ex, int64_t item, const char *name)
-{
-	struct ct_err e;
-	int64_t id;
-
-	if (!ex->js || item <= 0)
-		return 0;
-	ct_err_init(&e);
-	id = ct_jobstore_step_begin(ex->js, item, name, &e);
-	if (id < 0) {
-		js_fail(ex, &e);
-		return 0;
-	}
-	return id;
-}
-
-static void step_end(struct exec *ex, int64_t step, enum ct_run_status st, const char *detail)
-{
-	struct ct_err e;
-
-	if (!ex->js || step <= 0)
-		return;
-	ct_err_init(&e);
-	if (ct_jobstore_step_end(ex->js, step, st, detail, &e) < 0)
-		js_fail(ex, &e);
 }
 
 /* Outcome of one fresh check. */
@@ -1448,20 +1407,20 @@ static int destroy_call(struct exec *ex, int64_t item, const char *method, const
 	int rc = 0;
 
 	snprintf(stepname, sizeof(stepname), "%s %s", method, label);
-	st = step_begin(ex, item, stepname);
+	st = ct_run_step_begin(&ex->rec, item, stepname);
 	ct_err_init(e);
 	if (ex->o->dry_run) {
 		progress(ex, method, false, "dry run: would call %s on %s", method, label);
-		step_end(ex, st, CT_RUN_SKIPPED, "dry run: not called");
+		ct_run_step_end(&ex->rec, st, CT_RUN_SKIPPED, "dry run: not called");
 		return 0;
 	}
 	progress(ex, method, false, "%s %s", method, label);
 	rc = ct_xapi_call(ex->x, method, &arg, 1, NULL, e);
 	if (rc < 0) {
-		step_end(ex, st, CT_RUN_FAILURE, e->msg);
+		ct_run_step_end(&ex->rec, st, CT_RUN_FAILURE, e->msg);
 		progress(ex, method, true, "%s %s failed: %s", method, label, e->msg);
 	} else {
-		step_end(ex, st, CT_RUN_SUCCESS, "done");
+		ct_run_step_end(&ex->rec, st, CT_RUN_SUCCESS, "done");
 	}
 	return rc;
 }
@@ -1482,7 +1441,7 @@ static void run_disks(struct exec *ex, int64_t item, const struct ct_prune_cand 
 			continue;
 		}
 		lab = obj_label(d->name, d->uuid);
-		if (cancelled(ex)) {
+		if (ct_run_cancelled(&ex->rec)) {
 			ct_sb_addf(notes, " Cancelled before VDI.destroy of disk %s.", lab);
 			r->status = CT_RUN_SKIPPED;
 			free(lab);
@@ -1492,12 +1451,12 @@ static void run_disks(struct exec *ex, int64_t item, const struct ct_prune_cand 
 			char sn[400];
 
 			snprintf(sn, sizeof(sn), "check disk %s", lab);
-			st = step_begin(ex, item, sn);
+			st = ct_run_step_begin(&ex->rec, item, sn);
 		}
 		check_vdi(ex, c, d, snap_ref, &f);
 		switch (f.v) {
 		case V_OK:
-			step_end(ex, st, CT_RUN_SUCCESS, "disk checked on fresh data");
+			ct_run_step_end(&ex->rec, st, CT_RUN_SUCCESS, "disk checked on fresh data");
 			if (destroy_call(ex, item, "VDI.destroy", d->ref, lab, fail) < 0) {
 				ct_sb_addf(notes, " VDI.destroy of disk %s failed: %s", lab, fail->msg);
 				r->status = CT_RUN_FAILURE;
@@ -1514,17 +1473,17 @@ static void run_disks(struct exec *ex, int64_t item, const struct ct_prune_cand 
 			}
 			break;
 		case V_GONE:
-			step_end(ex, st, CT_RUN_SKIPPED, f.why);
+			ct_run_step_end(&ex->rec, st, CT_RUN_SKIPPED, f.why);
 			ct_sb_addf(notes, " Disk %s was gone already.", lab);
 			break;
 		case V_KEEP:
-			step_end(ex, st, CT_RUN_SKIPPED, f.why);
+			ct_run_step_end(&ex->rec, st, CT_RUN_SKIPPED, f.why);
 			progress(ex, "check", false, "kept disk %s: %s", lab, f.why);
 			ct_sb_addf(notes, " Kept disk %s: %s.", lab, f.why);
 			r->vdis_kept++;
 			break;
 		case V_REFUSE:
-			step_end(ex, st, CT_RUN_SKIPPED, f.why);
+			ct_run_step_end(&ex->rec, st, CT_RUN_SKIPPED, f.why);
 			progress(ex, "check", true, "refused VDI.destroy of disk %s: %s", lab, f.why);
 			ct_sb_addf(notes, " Refused VDI.destroy of disk %s: %s.", lab, f.why);
 			r->status = CT_RUN_SKIPPED;
@@ -1532,7 +1491,7 @@ static void run_disks(struct exec *ex, int64_t item, const struct ct_prune_cand 
 			free(f.why);
 			return;
 		case V_ERROR:
-			step_end(ex, st, CT_RUN_FAILURE, f.why);
+			ct_run_step_end(&ex->rec, st, CT_RUN_FAILURE, f.why);
 			ct_sb_addf(notes, " Disk %s: %s.", lab, f.why);
 			*fail = f.e;
 			r->status = CT_RUN_FAILURE;
@@ -1590,10 +1549,10 @@ static void run_item(struct exec *ex, int i)
 	struct ct_prune_result *r = &ex->out->items[i];
 	struct ct_item_result ir;
 	struct ct_sb notes;
-	struct ct_err fail, e;
+	struct ct_err fail;
 	char *lab = obj_label(c->name, c->uuid);
 	const char *params[CT_ERR_MAX_PARAMS];
-	int64_t item = 0;
+	int64_t item;
 
 	ct_sb_init(&notes);
 	ct_err_init(&fail);
@@ -1603,15 +1562,8 @@ static void run_item(struct exec *ex, int i)
 	r->name = ct_xstrdup(c->name);
 	r->kind = c->kind;
 	r->status = CT_RUN_SUCCESS;
-	if (ex->js) {
-		ct_err_init(&e);
-		item = ct_jobstore_item_begin(ex->js, ex->out->run_id, c->uuid, c->name, &e);
-		if (item < 0) {
-			js_fail(ex, &e);
-			item = 0;
-		}
-	}
-	if (cancelled(ex)) {
+	item = ct_run_item_begin(&ex->rec, c->uuid, c->name);
+	if (ct_run_cancelled(&ex->rec)) {
 		result_set(r, CT_RUN_SKIPPED, NULL, ct_xstrdup("cancelled before it started"));
 		goto record;
 	}
@@ -1630,12 +1582,13 @@ static void run_item(struct exec *ex, int i)
 		int64_t st;
 
 		snprintf(sn, sizeof(sn), "check snapshot %s", lab);
-		st = step_begin(ex, item, sn);
+		st = ct_run_step_begin(&ex->rec, item, sn);
 
 		progress(ex, "check", false, "checking snapshot %s on fresh data", lab);
 		check_snapshot(ex, c, &f);
 		if (f.v != V_OK) {
-			step_end(ex, st, f.v == V_ERROR ? CT_RUN_FAILURE : CT_RUN_SKIPPED, f.why);
+			ct_run_step_end(&ex->rec, st, f.v == V_ERROR ? CT_RUN_FAILURE : CT_RUN_SKIPPED,
+					f.why);
 			result_set(r, f.v == V_ERROR ? CT_RUN_FAILURE : CT_RUN_SKIPPED,
 				   f.v == V_ERROR ? &f.e : NULL,
 				   ct_xasprintf("%s VM.destroy of snapshot %s: %s",
@@ -1647,7 +1600,7 @@ static void run_item(struct exec *ex, int i)
 			free(f.why);
 			goto record;
 		}
-		step_end(ex, st, CT_RUN_SUCCESS, "snapshot checked on fresh data");
+		ct_run_step_end(&ex->rec, st, CT_RUN_SUCCESS, "snapshot checked on fresh data");
 		if (destroy_call(ex, item, "VM.destroy", c->ref, lab, &fail) < 0) {
 			result_set(r, CT_RUN_FAILURE, &fail,
 				   ct_xasprintf("VM.destroy of snapshot %s failed: %s", lab, fail.msg));
@@ -1692,12 +1645,12 @@ record:
 		ex->out->n_ok++;
 	else if (r->status == CT_RUN_FAILURE)
 		ex->out->n_failed++;
-	else if (cancelled(ex))
+	else if (ct_run_cancelled(&ex->rec))
 		ex->out->n_cancelled++;
 	else
 		ex->out->n_refused++;
 	progress(ex, "done", r->status != CT_RUN_SUCCESS, "%s", r->message);
-	if (ex->js && item > 0) {
+	if (item > 0) {
 		memset(&ir, 0, sizeof(ir));
 		ir.status = r->status;
 		ir.message = r->message;
@@ -1712,9 +1665,7 @@ record:
 		ir.reasons = (const char *const *)c->reasons;
 		ir.n_reasons = c->n_reasons;
 		ir.chain_json = NULL;
-		ct_err_init(&e);
-		if (ct_jobstore_item_end(ex->js, item, &ir, &e) < 0)
-			js_fail(ex, &e);
+		ct_run_item_end(&ex->rec, item, &ir);
 	}
 	ct_sb_release(&notes);
 	free(lab);
@@ -1749,8 +1700,7 @@ int ct_prune_execute(const struct ct_prune_opts *o, struct ct_prune_summary *out
 		     struct ct_err *e)
 {
 	struct exec ex;
-	struct ct_jobstore *own_js = NULL;
-	char pb[128], b1[32];
+	char pb[128], b1[32], note[1200];
 	enum ct_run_status run_st;
 	int rc = -1;
 
@@ -1759,6 +1709,7 @@ int ct_prune_execute(const struct ct_prune_opts *o, struct ct_prune_summary *out
 	out->exit_code = 2;
 	ex.o = o;
 	ex.out = out;
+	ct_run_init(&ex.rec, o->cancel, NULL, NULL);
 	san(o->pc ? o->pc->name : NULL, pb, sizeof(pb));
 	if (!o->pc || !o->cands)
 		return ct_err_set(e, CT_E_USAGE, "prune: no pool or no candidates given");
@@ -1788,22 +1739,17 @@ int ct_prune_execute(const struct ct_prune_opts *o, struct ct_prune_summary *out
 		ct_err_prefix(e, "pool '%s': cannot read the pool record, nothing deleted", pb);
 		goto out;
 	}
-	ex.js = o->js;
-	if (!ex.js) {
-		if (!o->cfg || !o->cfg->state_dir) {
-			ct_err_set(e, CT_E_CONFIG, "pool '%s': no state_dir for the job history; set "
-				   "state_dir in the configuration", pb);
-			goto out;
-		}
-		own_js = ct_jobstore_open(o->cfg->state_dir, e);
-		if (!own_js) {
-			ct_err_prefix(e, "pool '%s': the job history cannot be opened, so nothing "
-				      "was deleted", pb);
-			goto out;
-		}
-		ex.js = own_js;
+	if (!o->js && (!o->cfg || !o->cfg->state_dir)) {
+		ct_err_set(e, CT_E_CONFIG, "pool '%s': no state_dir for the job history; set "
+			   "state_dir in the configuration", pb);
+		goto out;
 	}
-	out->run_id = ct_jobstore_run_begin(ex.js, "prune", "prune", o->pc->name, o->dry_run, e);
+	if (ct_run_open(&ex.rec, o->cfg ? o->cfg->state_dir : NULL, o->js, e) < 0) {
+		ct_err_prefix(e, "pool '%s': the job history cannot be opened, so nothing "
+			      "was deleted", pb);
+		goto out;
+	}
+	out->run_id = ct_run_begin(&ex.rec, "prune", "prune", o->pc->name, o->dry_run, e);
 	if (out->run_id < 0) {
 		out->run_id = 0;
 		ct_err_prefix(e, "pool '%s': the prune run cannot be recorded, so nothing was "
@@ -1814,7 +1760,7 @@ int ct_prune_execute(const struct ct_prune_opts *o, struct ct_prune_summary *out
 		 (long long)out->run_id, pb, o->cands->n, o->cands->n == 1 ? "" : "s",
 		 o->dry_run ? " (dry run)" : "");
 	for (int i = 0; i < o->cands->n; i++) {
-		if (ex.js_broken) {
+		if (ex.rec.broken) {
 			struct ct_prune_result *r = &out->items[i];
 
 			r->uuid = ct_xstrdup(o->cands->c[i].uuid);
@@ -1822,15 +1768,15 @@ int ct_prune_execute(const struct ct_prune_opts *o, struct ct_prune_summary *out
 			r->kind = o->cands->c[i].kind;
 			r->status = CT_RUN_SKIPPED;
 			r->message = ct_xasprintf("not attempted: the job history could not be "
-						  "written (%s)", ex.js_error);
+						  "written (%s)", ex.rec.error);
 			out->n_refused++;
 			continue;
 		}
 		run_item(&ex, i);
 	}
-	if (cancelled(&ex))
+	if (ct_run_cancelled(&ex.rec))
 		run_st = CT_RUN_INTERRUPTED;
-	else if (out->n_failed || out->n_refused || ex.js_broken)
+	else if (out->n_failed || out->n_refused || ex.rec.broken)
 		run_st = CT_RUN_FAILURE;
 	else
 		run_st = CT_RUN_SUCCESS;
@@ -1841,21 +1787,17 @@ int ct_prune_execute(const struct ct_prune_opts *o, struct ct_prune_summary *out
 		 (long long)out->run_id, pb, o->dry_run ? " (dry run)" : "", out->n_ok,
 		 out->n_refused, out->n_failed, out->n_cancelled ? ", cancelled: " : "",
 		 out->n_cancelled ? "the rest was not attempted" : "", b1,
-		 ex.js_broken ? "; the job history could not be written: " : "",
-		 ex.js_broken ? ex.js_error : "");
-	{
-		struct ct_err e2;
-
-		ct_err_init(&e2);
-		if (ct_jobstore_run_end(ex.js, out->run_id, run_st, out->message, &e2) < 0 &&
-		    !ex.js_broken)
-			js_fail(&ex, &e2);
-	}
-	out->exit_code = run_st == CT_RUN_SUCCESS && !ex.js_broken ? 0 : 1;
+		 ex.rec.broken ? "; the job history could not be written: " : "",
+		 ex.rec.broken ? ex.rec.error : "");
+	ct_run_end(&ex.rec, run_st, out->message);
+	out->exit_code = run_st == CT_RUN_SUCCESS && !ex.rec.broken ? 0 : 1;
 	progress(&ex, "done", out->exit_code != 0, "%s", out->message);
+	ct_run_notify(&ex.rec, o->cfg ? ct_config_notify(o->cfg, NULL) : NULL, note, sizeof(note));
+	if (note[0])
+		progress(&ex, "notify", true, "%s", note);
 	rc = 0;
 out:
-	ct_jobstore_close(own_js);
+	ct_run_close(&ex.rec);
 	ct_xapi_free(ex.x);
 	free(ex.pool_uuid);
 	return rc;
@@ -1887,7 +1829,7 @@ static void on_recover(void *ctx, const struct ct_backup_progress *p)
 int ct_prune_resolve_leftovers(const struct ct_prune_opts *o, int *n_resolved, struct ct_err *e)
 {
 	struct resolve_ctx rctx = { o, 0 };
-	struct ct_jobstore *js = o->js, *own_js = NULL;
+	struct ct_run rec;
 	struct ct_xapi *x = NULL;
 	struct ct_err e2;
 	char pb[128];
@@ -1898,14 +1840,12 @@ int ct_prune_resolve_leftovers(const struct ct_prune_opts *o, int *n_resolved, s
 	if (!o->pc || !o->pc->password)
 		return ct_err_set(e, CT_E_CONFIG, "pool '%s': no password is known; set "
 				  "password_file or password_env in the configuration", pb);
-	if (!js) {
-		if (!o->cfg || !o->cfg->state_dir)
-			return ct_err_set(e, CT_E_CONFIG, "pool '%s': no state_dir for the job history; "
-					  "set state_dir in the configuration", pb);
-		js = own_js = ct_jobstore_open(o->cfg->state_dir, e);
-		if (!js)
-			return -1;
-	}
+	if (!o->js && (!o->cfg || !o->cfg->state_dir))
+		return ct_err_set(e, CT_E_CONFIG, "pool '%s': no state_dir for the job history; "
+				  "set state_dir in the configuration", pb);
+	ct_run_init(&rec, NULL, NULL, NULL);
+	if (ct_run_open(&rec, o->cfg ? o->cfg->state_dir : NULL, o->js, e) < 0)
+		return -1;
 	x = ct_watch_new_session(o->pc);
 	if (!x) {
 		ct_err_set(e, CT_E_CONFIG, "pool '%s': cannot make an XAPI session from its "
@@ -1916,9 +1856,9 @@ int ct_prune_resolve_leftovers(const struct ct_prune_opts *o, int *n_resolved, s
 		ct_err_prefix(e, "pool '%s': nothing resolved", pb);
 		goto out;
 	}
-	rc = ct_backup_resolve_intents(x, js, o->pc->name, NULL, false, on_recover, &rctx, &n1, e);
+	rc = ct_backup_resolve_intents(x, rec.js, o->pc->name, NULL, false, on_recover, &rctx, &n1, e);
 	ct_err_init(&e2);
-	if (ct_backup_resolve_tasks(x, js, o->pc->name, NULL, false, on_recover, &rctx, &n2, &e2) < 0) {
+	if (ct_backup_resolve_tasks(x, rec.js, o->pc->name, NULL, false, on_recover, &rctx, &n2, &e2) < 0) {
 		if (rc == 0)
 			*e = e2;
 		rc = -1;
@@ -1926,6 +1866,6 @@ int ct_prune_resolve_leftovers(const struct ct_prune_opts *o, int *n_resolved, s
 	*n_resolved = n1 + n2;
 out:
 	ct_xapi_free(x);
-	ct_jobstore_close(own_js);
+	ct_run_close(&rec);
 	return rc;
 }

@@ -44,6 +44,7 @@
 #ifndef CT_PRUNE_H
 #define CT_PRUNE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -240,7 +241,7 @@ struct ct_prune_opts {
 	const struct ct_prune_list *cands;  /* borrowed: every candidate here is executed; all
 					     * must belong to pc (others are refused) */
 	bool dry_run;                  /* re-check on fresh data and record, but destroy nothing */
-	volatile int *cancel;          /* optional: non-zero stops before the next call; the
+	atomic_int *cancel;            /* optional: non-zero stops before the next call; the
 					* rest is recorded as skipped ("cancelled") */
 	ct_prune_progress_cb progress; /* optional */
 	void *ctx;

@@ -55,6 +55,7 @@ struct ct_xapi {
 	char *session;
 	CURLM *multi;
 	atomic_bool cancel;
+	atomic_int *cancel_flag;   /* the caller's flag (ct_xapi_cancel_with); this thread only */
 	bool have_cert;            /* last_cert holds the last TLS failure */
 	struct ct_xapi_cert last_cert;
 };
@@ -301,6 +302,18 @@ static void on_record(void *ctx, struct ct_obj *o)
 	t->user_cb(t->user_ctx, o);
 }
 
+/* Cancelled by ct_xapi_cancel, or by the flag of ct_xapi_cancel_with. The flag is honoured
+ * once: it latches into x->cancel and is forgotten, so that after ct_xapi_reset_cancel the
+ * caller's last calls (destroying its own task) go through although the flag stays set. */
+static bool is_cancelled(struct ct_xapi *x)
+{
+	if (x->cancel_flag && atomic_load(x->cancel_flag)) {
+		x->cancel_flag = NULL;
+		atomic_store(&x->cancel, true);
+	}
+	return atomic_load(&x->cancel);
+}
+
 /* Called about once a second at least. A reply that has started must keep moving at
  * CT_XAPI_STALL_BYTES_PER_S over every stall window: a byte a second keeps curl's own
  * low-speed check happy but would hold a call for hours. Before the first byte the server
@@ -314,7 +327,7 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
 	(void)dn;
 	(void)ut;
 	(void)un;
-	if (atomic_load(&t->x->cancel))
+	if (is_cancelled(t->x))
 		return 1;
 	now = ct_now_ms();
 	if (t->rx == 0) {
@@ -419,11 +432,11 @@ static struct xfer *xfer_new(struct ct_xapi *x, const char *url, const char *wha
 	return t;
 }
 
-static void xfer_set_post(struct xfer *t, char *body, size_t len)
+static void xfer_set_post(struct xfer *t, char *body, size_t len, const char *content_type)
 {
 	t->req = body;
 	t->req_len = len;
-	t->hdrs = curl_slist_append(t->hdrs, "Content-Type: text/xml");
+	t->hdrs = curl_slist_append(t->hdrs, content_type);
 	t->hdrs = curl_slist_append(t->hdrs, "Expect:");
 	curl_easy_setopt(t->h, CURLOPT_HTTPHEADER, t->hdrs);
 	curl_easy_setopt(t->h, CURLOPT_POSTFIELDS, t->req);
@@ -461,7 +474,7 @@ static void run_xfers(struct ct_xapi *x, struct xfer **ts, size_t n)
 			ts[i]->done = true;
 		}
 	}
-	while (pending > 0 && !atomic_load(&x->cancel)) {
+	while (pending > 0 && !is_cancelled(x)) {
 		int running = 0, q;
 		CURLMsg *m;
 		CURLMcode mc = curl_multi_perform(x->multi, &running);
@@ -488,7 +501,7 @@ static void run_xfers(struct ct_xapi *x, struct xfer **ts, size_t n)
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!ts[i]->done) {
-			ts[i]->res = atomic_load(&x->cancel) ? CURLE_ABORTED_BY_CALLBACK :
+			ts[i]->res = is_cancelled(x) ? CURLE_ABORTED_BY_CALLBACK :
 				     CURLE_FAILED_INIT;
 			ts[i]->done = true;
 			curl_multi_remove_handle(x->multi, ts[i]->h);
@@ -674,7 +687,7 @@ static int xfer_error(struct xfer *t, struct ct_err *e)
 	}
 	if ((lr = limit_error(t, e)) <= 0)
 		return lr;
-	if (t->res == CURLE_ABORTED_BY_CALLBACK || atomic_load(&x->cancel))
+	if (t->res == CURLE_ABORTED_BY_CALLBACK || is_cancelled(x))
 		return ct_err_set(e, CT_E_CANCEL, "%s was cancelled", t->what);
 	if (t->dec_failed) {
 		*e = t->derr;
@@ -849,7 +862,7 @@ static int relogin(struct ct_xapi *x, struct ct_err *e);
 
 static int check_cancel(struct ct_xapi *x, const char *what, struct ct_err *e)
 {
-	if (atomic_load(&x->cancel))
+	if (is_cancelled(x))
 		return ct_err_set(e, CT_E_CANCEL, "%s was cancelled", what);
 	return 0;
 }
@@ -887,7 +900,7 @@ static int call_value(struct ct_xapi *x, const char *method, const struct ct_xar
 			     (flags & C_SHORT) ? LOGOUT_TIMEOUT_S :
 			     (flags & C_NOSESSION) ? x->login_timeout : x->call_timeout);
 		t->dec = ct_decoder_new(kind, CT_POOL, NULL, NULL);
-		xfer_set_post(t, body, len);
+		xfer_set_post(t, body, len, "Content-Type: text/xml");
 		run_xfers(x, &t, 1);
 		rc = xfer_error(t, e);
 		if (rc == 0)
@@ -1217,7 +1230,7 @@ void ct_xapi_logout(struct ct_xapi *x)
 	if (!x || !x->session)
 		return;
 	ct_err_init(&e);
-	if (!atomic_load(&x->cancel))
+	if (!is_cancelled(x))
 		call_value(x, "session.logout", NULL, 0, C_NORETRY | C_SHORT, CT_DEC_STRING, &d, &e);
 	ct_decoder_free(d);
 	free(x->session);
@@ -1253,6 +1266,12 @@ void ct_xapi_reset_cancel(struct ct_xapi *x)
 {
 	if (x)
 		atomic_store(&x->cancel, false);
+}
+
+void ct_xapi_cancel_with(struct ct_xapi *x, atomic_int *flag)
+{
+	if (x)
+		x->cancel_flag = flag;
 }
 
 struct ct_xapi *ct_xapi_new(const struct ct_xapi_opts *o)
@@ -1364,7 +1383,7 @@ static int run_streams(struct ct_xapi *x, struct stream_call *sc, size_t n, stru
 			t->user_ctx = sc[i].ctx;
 			t->dec = ct_decoder_new(sc[i].kind, sc[i].cls, sc[i].cb ? on_record : NULL,
 						sc[i].cb ? t : NULL);
-			xfer_set_post(t, body, len);
+			xfer_set_post(t, body, len, "Content-Type: text/xml");
 			which[nt] = i;
 			ts[nt++] = t;
 		}
@@ -1649,7 +1668,7 @@ static int hop_error(struct xfer *t, const char *host, const char *pin_source, s
 		return ct_err_set(e, CT_E_NET, "pool member %s answered HTTP status %ld to %s%s%s%s", host,
 				  t->status, t->what, body[0] ? " (" : "", body, body[0] ? ")" : "");
 	}
-	if (t->res == CURLE_ABORTED_BY_CALLBACK || atomic_load(&t->x->cancel))
+	if (t->res == CURLE_ABORTED_BY_CALLBACK || is_cancelled(t->x))
 		return ct_err_set(e, CT_E_CANCEL, "%s was cancelled", t->what);
 	if (t->wcb_rc)
 		return ct_err_set(e, CT_E_IO, "%s stopped: the data could not be written", t->what);
@@ -1783,6 +1802,68 @@ int ct_xapi_http_get_redirected(struct ct_xapi *x, const char *path_query,
 out:
 	explicit_bzero(url, strlen(url));
 	free(url);
+	return rc;
+}
+
+/* ---- HTTP POST of a document (notification webhooks) ----------------------------------------- */
+
+static int discard(void *ctx, const void *buf, size_t n)
+{
+	(void)ctx;
+	(void)buf;
+	(void)n;
+	return 0;
+}
+
+int ct_xapi_http_post(struct ct_xapi *x, const char *content_type, const char *body, size_t len,
+		      long timeout_s, struct ct_err *e)
+{
+	struct xfer *t;
+	char fp[128] = "(none seen)", pin[128], text[320], hdr[160];
+	int rc = -1;
+
+	if (check_cancel(x, "the POST", e) < 0)
+		return -1;
+	t = xfer_new(x, x->url, "the POST", SINK_HTTP, timeout_s);
+	t->wcb = discard;
+	snprintf(hdr, sizeof(hdr), "Content-Type: %s", content_type);
+	xfer_set_post(t, ct_xstrndup(body, len), len, hdr);
+	curl_easy_setopt(t->h, CURLOPT_FOLLOWLOCATION, 0L);
+	run_xfers(x, &t, 1);
+	if (t->tls.seen)
+		format_fingerprint(t->tls.seen_fp, fp, sizeof(fp));
+	if (t->res == CURLE_OK && t->status >= 200 && t->status < 300) {
+		rc = 0;
+	} else if (t->res == CURLE_OK) {
+		error_body_text(&t->errbody, text, sizeof(text));
+		ct_err_set(e, CT_E_NET, "%s answered HTTP status %ld to the POST%s%s%s", x->url,
+			   t->status, text[0] ? " (" : "", text, text[0] ? ")" : "");
+	} else if (t->res == CURLE_ABORTED_BY_CALLBACK && is_cancelled(x)) {
+		ct_err_set(e, CT_E_CANCEL, "the POST to %s was cancelled", x->url);
+	} else if (tls_error(t->res) && t->tls.mismatch) {
+		format_fingerprint(t->tls.pin, pin, sizeof(pin));
+		ct_err_set(e, CT_E_TLS, "the TLS certificate of %s has the SHA-256 fingerprint %s, "
+			   "not the pinned %s: the certificate was replaced or this is not the server "
+			   "meant; if it was renewed on purpose, pin fingerprint = \"sha256:%s\" in the "
+			   "notify block's tls block",
+			   x->url, fp, pin, fp);
+	} else if (t->res == CURLE_SSL_CACERT_BADFILE) {
+		ct_err_set(e, CT_E_TLS, "cannot use the ca_file '%s' for %s (%s): check the path and "
+			   "that it holds PEM certificates", x->ca_file ? x->ca_file : "(system CAs)",
+			   x->url, t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->res));
+	} else if (tls_error(t->res)) {
+		ct_err_set(e, CT_E_TLS, "the TLS certificate of %s failed verification (%s); its "
+			   "SHA-256 fingerprint is %s: set ca_file to the CA that signed it, or pin "
+			   "it with fingerprint = \"sha256:%s\" in the notify block's tls block", x->url,
+			   t->tls.verr ? X509_verify_cert_error_string(t->tls.verr) :
+			   (t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->res)), fp, fp);
+	} else if (t->res == CURLE_OPERATION_TIMEDOUT || t->no_first_byte) {
+		ct_err_set(e, CT_E_TIMEOUT, "%s did not answer the POST in time", x->url);
+	} else {
+		ct_err_set(e, CT_E_NET, "cannot POST to %s: %s", x->url,
+			   t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->res));
+	}
+	xfer_free(t);
 	return rc;
 }
 

@@ -12,6 +12,7 @@
 #ifndef CT_XAPI_H
 #define CT_XAPI_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +83,11 @@ void ct_xapi_set_deadline(struct ct_xapi *x, int64_t deadline_ms, const char *wh
 /* Abort the call in progress (and make later calls fail with CT_E_CANCEL until reset). */
 void ct_xapi_cancel(struct ct_xapi *x);
 void ct_xapi_reset_cancel(struct ct_xapi *x);
+/* From now on, flag set non-zero (by any thread) cancels x as ct_xapi_cancel does, within
+ * about a second; NULL forgets it. Checked by x's own thread, no helper thread needed. The
+ * flag is honoured once: after ct_xapi_reset_cancel, calls go through again (a run's last
+ * clean-up calls) until ct_xapi_cancel_with names a flag again. Same thread as the calls. */
+void ct_xapi_cancel_with(struct ct_xapi *x, atomic_int *flag);
 
 /* Argument of an ordinary call; the session ref is prepended by the call itself. */
 enum ct_xarg_type { CT_XARG_STR, CT_XARG_STRSET, CT_XARG_DOUBLE, CT_XARG_BOOL };
@@ -144,6 +150,14 @@ int ct_xapi_http_get_redirected(struct ct_xapi *x, const char *path_query,
 				ct_http_redirect_cb redirect_cb, void *rctx,
 				ct_http_write_cb write_cb, void *ctx, char **task_id,
 				struct ct_err *e);
+
+/* POST body (content_type, e.g. "application/json") to x's url as configured: no session,
+ * no XML-RPC (a notification webhook; x needs no login). The TLS rules of a pool's calls:
+ * CA verification (ca_file), or the fingerprint pin; a redirect is not followed; the whole
+ * exchange ends within timeout_s (> 0). 0 on a 2xx answer, else -1 with e (HTTP status and
+ * body, TLS failure with the fingerprint seen, timeout). */
+int ct_xapi_http_post(struct ct_xapi *x, const char *content_type, const char *body, size_t len,
+		      long timeout_s, struct ct_err *e);
 
 /* Global init/cleanup of libcurl; call once in main before threads. */
 int ct_xapi_global_init(struct ct_err *e);

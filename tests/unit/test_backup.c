@@ -120,7 +120,7 @@ START_TEST(shared_watcher_snapshot)
 	struct ct_jobstore *js;
 	struct ct_run_rec r;
 	const char *sel[1] = { "web01" };
-	volatile int cancel = 0;
+	atomic_int cancel = 0;
 	struct ct_err e;
 
 	start_watch(&ws);
@@ -260,7 +260,7 @@ START_TEST(cancelled_before_start)
 	struct ct_backup_opts o;
 	struct ct_backup_summary sum;
 	const char *sel[1] = { "web01" };
-	volatile int cancel = 1;
+	atomic_int cancel = 1;
 	struct ct_err e;
 
 	memset(&o, 0, sizeof(o));

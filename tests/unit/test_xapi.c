@@ -5,6 +5,7 @@
  * can be tested; the archive's copy is then not linked. */
 #include <check.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,46 @@ START_TEST(cancel_is_prompt)
 	ck_assert_int_eq(ct_xapi_call(x, "VM.get_name_label", NULL, 0, &s, &e), -1);
 	ck_assert_int_eq(e.code, CT_E_CANCEL);
 	ct_xapi_reset_cancel(x);
+	ck_assert_msg(ct_xapi_call(x, "VM.get_name_label", NULL, 0, &s, &e) == 0, "%s", e.msg);
+	free(s);
+	ct_xapi_free(x);
+	fake_stop(&f);
+}
+END_TEST
+
+static void *flag_later(void *arg)
+{
+	usleep(200000);
+	atomic_store((atomic_int *)arg, 1);
+	return NULL;
+}
+
+/* The caller's flag (a run's cancel) stops a blocked call without anyone calling
+ * ct_xapi_cancel; it is honoured once, so the run's last calls go after a reset. */
+START_TEST(cancel_with_flag)
+{
+	struct fake f;
+	struct ct_xapi *x;
+	struct ct_err e;
+	char *s = NULL;
+	atomic_int flag = 0;
+	pthread_t t;
+
+	fake_start(&f, h_session);
+	x = client(&f, 60);   /* "slow" would hold the call for a minute */
+	ct_err_init(&e);
+	ck_assert_int_eq(ct_xapi_login(x, &e), 0);
+	ct_xapi_cancel_with(x, &flag);
+	ck_assert_msg(ct_xapi_call(x, "VM.get_name_label", NULL, 0, &s, &e) == 0, "%s", e.msg);
+	free(s);
+	s = NULL;
+	pthread_create(&t, NULL, flag_later, &flag);
+	ck_assert_int_eq(ct_xapi_call(x, "slow", NULL, 0, &s, &e), -1);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(e.code, CT_E_CANCEL);
+	ck_assert_int_eq(ct_xapi_call(x, "VM.get_name_label", NULL, 0, &s, &e), -1);
+	ck_assert_int_eq(e.code, CT_E_CANCEL);
+	ct_xapi_reset_cancel(x);   /* the flag is still set: honoured once */
 	ck_assert_msg(ct_xapi_call(x, "VM.get_name_label", NULL, 0, &s, &e) == 0, "%s", e.msg);
 	free(s);
 	ct_xapi_free(x);
@@ -672,6 +713,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, relogin_on_session_invalid);
 	tcase_add_test(tc, http_error_and_timeout);
 	tcase_add_test(tc, cancel_is_prompt);
+	tcase_add_test(tc, cancel_with_flag);
 	tcase_add_test(tc, parallel_loads);
 	tcase_add_test(tc, http_get_redirect);
 	tcase_add_test(tc, master_urls);
