@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "jobs/jobstore.h"
 #include "jobs/keepup.h"
+#include "cli/oneshot.h"
 #include "output/output.h"
 #include "lib/util.h"
 
@@ -86,7 +87,7 @@ static void check_usage(FILE *f)
 
 int ct_cmd_check(struct ct_cli *cli)
 {
-	struct ct_output_oneshot o;
+	struct ct_oneshot o;
 	struct ct_chain_report *reports = NULL;
 	struct ct_stall stall = { 0 };
 	enum ct_output_format fmt = CT_FMT_TEXT;
@@ -146,9 +147,9 @@ int ct_cmd_check(struct ct_cli *cli)
 	ct_format_duration(timeout_s, dur, sizeof(dur));
 	snprintf(limit, sizeof(limit), "check --timeout %s", dur);
 	/* a little of the time is kept for judging and writing the answer */
-	if (ct_output_oneshot_load(&o, cli->config_path, cli->pools, cli->n_pools,
-				   (int)(timeout_s > 5 ? timeout_s * 1000 - 2500 : timeout_s * 500),
-				   limit, stderr, &e) < 0) {
+	if (ct_oneshot_load(&o, cli->config_path, cli->pools, cli->n_pools,
+			    (int)(timeout_s > 5 ? timeout_s * 1000 - 2500 : timeout_s * 500),
+			    limit, stderr, &e) < 0) {
 		if (fmt == CT_FMT_NAGIOS)
 			printf("CHAINTOP UNKNOWN - %s\n", e.msg);
 		else
@@ -167,7 +168,7 @@ int ct_cmd_check(struct ct_cli *cli)
 	}
 	now = time(NULL);
 	reports = ct_xcalloc((size_t)o.n + 1, sizeof(*reports));
-	ct_output_oneshot_lock(&o);
+	ct_oneshot_lock(&o);
 	for (int i = 0; i < o.n; i++) {
 		struct ct_output_pool *p = &o.pools[i];
 
@@ -195,7 +196,7 @@ int ct_cmd_check(struct ct_cli *cli)
 		break;
 	}
 	rc = ct_output_exit_code(ct_output_worst(o.pools, o.n));
-	ct_output_oneshot_unlock(&o);
+	ct_oneshot_unlock(&o);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		fprintf(stderr, "chaintop check: cannot write the output: %s\n", strerror(errno));
 		rc = 3;
@@ -210,6 +211,6 @@ out:
 	free(stall_path);
 	ct_stall_release(&stall);
 	ct_jobstore_close(js);
-	ct_output_oneshot_release(&o);
+	ct_oneshot_release(&o);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/oneshot.h"
 #include "output/output.h"
 #include "jobs/prune.h"
 #include "lib/util.h"
@@ -195,7 +196,7 @@ static json_t *skip_json(const struct ct_prune_skip *k)
 }
 
 /* The dry run as one JSON document (docs/chaintop.1 describes it). */
-static int write_json(const struct ct_output_oneshot *o, const struct ct_prune_list *lists,
+static int write_json(const struct ct_oneshot *o, const struct ct_prune_list *lists,
 		      const struct ct_prune_plan *plans, const struct ct_prune_effect *effects,
 		      char *const *pool_uuids, unsigned flags, long long older_than, time_t now)
 {
@@ -263,7 +264,7 @@ static int write_json(const struct ct_output_oneshot *o, const struct ct_prune_l
 
 int ct_cmd_prune(struct ct_cli *cli)
 {
-	struct ct_output_oneshot o;
+	struct ct_oneshot o;
 	struct ct_jobstore *js = NULL;
 	struct ct_intent **intents = NULL, **tasks = NULL;
 	int *n_intents = NULL, *n_tasks = NULL, n_left = 0;
@@ -335,9 +336,9 @@ int ct_cmd_prune(struct ct_cli *cli)
 		return 2;
 	}
 	ct_err_init(&e);
-	if (ct_output_oneshot_load(&o, cli->config_path, cli->pools, cli->n_pools,
-				   PRUNE_LOAD_TIMEOUT_MS, "chaintop prune's load limit of 3 minutes",
-				   stderr, &e) < 0) {
+	if (ct_oneshot_load(&o, cli->config_path, cli->pools, cli->n_pools,
+			    PRUNE_LOAD_TIMEOUT_MS, "chaintop prune's load limit of 3 minutes",
+			    stderr, &e) < 0) {
 		fprintf(stderr, "chaintop prune: %s\n", e.msg);
 		goto out;
 	}
@@ -373,7 +374,7 @@ int ct_cmd_prune(struct ct_cli *cli)
 				"runs left is not listed\n", pc->name, ct_sanitize(e.msg, mb, sizeof(mb)));
 		}
 	}
-	ct_output_oneshot_lock(&o);
+	ct_oneshot_lock(&o);
 	for (int i = 0; i < o.n; i++) {
 		struct ct_output_pool *p = &o.pools[i];
 		const struct ct_pool_conf *pc = o.ws.w[i].conf;
@@ -403,7 +404,7 @@ int ct_cmd_prune(struct ct_cli *cli)
 		if (lists[i].n > 1)
 			ct_prune_effect_of(p->model, &lists[i], &effects[i]);
 	}
-	ct_output_oneshot_unlock(&o);
+	ct_oneshot_unlock(&o);
 
 	if (json) {
 		for (int i = 0; i < o.n; i++)
@@ -576,6 +577,6 @@ out:
 	free(lists);
 	free(plans);
 	free(effects);
-	ct_output_oneshot_release(&o);
+	ct_oneshot_release(&o);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "cli/cli.h"
+#include "cli/oneshot.h"
 #include "output/output.h"
 #include "lib/util.h"
 #include "watch/watch.h"
@@ -40,7 +41,7 @@ struct scan_target {
 
 int ct_cmd_scan(struct ct_cli *cli)
 {
-	struct ct_output_oneshot o;
+	struct ct_oneshot o;
 	struct scan_target t = { .pool = -1 };
 	const char *want = NULL;
 	struct ct_xapi *x = NULL;
@@ -76,13 +77,13 @@ int ct_cmd_scan(struct ct_cli *cli)
 		return 2;
 	}
 	ct_err_init(&e);
-	if (ct_output_oneshot_load(&o, cli->config_path, cli->pools, cli->n_pools,
-				   SCAN_LOAD_TIMEOUT_MS, "chaintop scan's load limit of 3 minutes",
-				   stderr, &e) < 0) {
+	if (ct_oneshot_load(&o, cli->config_path, cli->pools, cli->n_pools,
+			    SCAN_LOAD_TIMEOUT_MS, "chaintop scan's load limit of 3 minutes",
+			    stderr, &e) < 0) {
 		fprintf(stderr, "chaintop scan: %s\n", e.msg);
-		return 2;
+		goto out;
 	}
-	ct_output_oneshot_lock(&o);
+	ct_oneshot_lock(&o);
 	for (int i = 0; i < o.n; i++) {
 		struct ct_model *m = o.pools[i].model;
 
@@ -105,7 +106,7 @@ int ct_cmd_scan(struct ct_cli *cli)
 			}
 		}
 	}
-	ct_output_oneshot_unlock(&o);
+	ct_oneshot_unlock(&o);
 	if (matches == 0) {
 		fprintf(stderr, "chaintop scan: no SR named or with uuid '%s' in the pools that "
 			"could be read ('chaintop tree' lists them)\n", ct_sanitize(want, nb, sizeof(nb)));
@@ -139,6 +140,6 @@ out:
 	free(t.ref);
 	free(t.uuid);
 	free(t.name);
-	ct_output_oneshot_release(&o);
+	ct_oneshot_release(&o);
 	return rc;
 }

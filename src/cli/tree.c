@@ -9,6 +9,7 @@
 
 #include "engine/chain.h"
 #include "cli/cli.h"
+#include "cli/oneshot.h"
 #include "output/output.h"
 #include "lib/util.h"
 
@@ -41,7 +42,7 @@ static bool locale_is_utf8(void)
 
 int ct_cmd_tree(struct ct_cli *cli)
 {
-	struct ct_output_oneshot o;
+	struct ct_oneshot o;
 	struct ct_chain_report *reports = NULL;
 	struct ct_err e;
 	struct ct_stall stall = { 0 };
@@ -65,9 +66,9 @@ int ct_cmd_tree(struct ct_cli *cli)
 		}
 	}
 	ct_err_init(&e);
-	if (ct_output_oneshot_load(&o, cli->config_path, cli->pools, cli->n_pools,
-				   TREE_LOAD_TIMEOUT_MS, "chaintop tree's load limit of 3 minutes", stderr,
-				   &e) < 0) {
+	if (ct_oneshot_load(&o, cli->config_path, cli->pools, cli->n_pools,
+			    TREE_LOAD_TIMEOUT_MS, "chaintop tree's load limit of 3 minutes", stderr,
+			    &e) < 0) {
 		fprintf(stderr, "chaintop tree: %s\n", e.msg);
 		goto out;
 	}
@@ -81,7 +82,7 @@ int ct_cmd_tree(struct ct_cli *cli)
 	}
 	now = time(NULL);
 	reports = ct_xcalloc((size_t)o.n + 1, sizeof(*reports));
-	ct_output_oneshot_lock(&o);
+	ct_oneshot_lock(&o);
 	for (int i = 0; i < o.n; i++) {
 		struct ct_output_pool *p = &o.pools[i];
 
@@ -99,7 +100,7 @@ int ct_cmd_tree(struct ct_cli *cli)
 	} else {
 		ct_output_tree_text(stdout, o.pools, o.n, locale_is_utf8(), now);
 	}
-	ct_output_oneshot_unlock(&o);
+	ct_oneshot_unlock(&o);
 	fflush(stdout);
 	for (int i = 0; i < o.n; i++) {
 		char buf[1100];
@@ -116,6 +117,6 @@ out:
 	free(reports);
 	free(stall_path);
 	ct_stall_release(&stall);
-	ct_output_oneshot_release(&o);
+	ct_oneshot_release(&o);
 	return rc;
 }
