@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "cli/oneshot.h"
+#include "jobs/jobstore.h"
+#include "jobs/keepup.h"
 #include "lib/util.h"
 
 int ct_oneshot_load(struct ct_oneshot *o, const char *config_path,
@@ -81,6 +83,11 @@ void ct_oneshot_release(struct ct_oneshot *o)
 {
 	if (!o)
 		return;
+	for (int i = 0; o->reports && i < o->n; i++)
+		ct_chain_report_release(&o->reports[i]);
+	free(o->reports);
+	free(o->stall_path);
+	ct_stall_release(&o->stall);
 	if (o->ws_ready) {
 		ct_watchset_stop(&o->ws);
 		ct_watchset_release(&o->ws);
@@ -88,4 +95,89 @@ void ct_oneshot_release(struct ct_oneshot *o)
 	free(o->pools);
 	ct_config_release(&o->conf);
 	memset(o, 0, sizeof(*o));
+}
+
+/* "Can this SR keep up?" for each backup job of the pool: a WARNING on each SR where the
+ * chain work the job adds per run outruns the SR's measured merge rate. *js is opened on
+ * first need (and closed by the caller). Caller holds the model lock. */
+static void keepup_problems(const char *who, struct ct_jobstore **js, bool *js_failed,
+			    const struct ct_config *c, const char *pool, struct ct_model *m,
+			    struct ct_chain_report *r)
+{
+	struct ct_err e;
+
+	ct_err_init(&e);
+	for (int j = 0; j < c->n_jobs; j++) {
+		const struct ct_job_conf *job = &c->jobs[j];
+		struct ct_disk_rec *d = NULL;
+		struct ct_keepup *k = NULL;
+		int n = 0, nk;
+
+		if (!job->pool || !pool || strcmp(job->pool, pool) || *js_failed)
+			continue;
+		if (!*js && !(*js = ct_jobstore_open(c->state_dir, &e))) {
+			fprintf(stderr, "%s: warning: %s; the backup jobs' chain growth is "
+				"not judged\n", who, e.msg);
+			*js_failed = true;
+			return;
+		}
+		if (ct_jobstore_job_disks(*js, job->name, pool, CT_KEEPUP_RUNS, &d, &n, &e) < 0) {
+			fprintf(stderr, "%s: warning: %s\n", who, e.msg);
+			continue;
+		}
+		nk = ct_keepup_eval(d, n, c, job, pool, m, r, &k);
+		for (int i = 0; i < nk; i++)
+			if (!k[i].keeps_up)
+				ct_chain_add_problem(r, CT_PK_FALLS_BEHIND, CT_SEV_WARNING,
+						     &r->srs[k[i].sr_index].sr->o,
+						     k[i].sr_index, ct_xstrdup(k[i].sentence));
+		ct_keepup_release(k, nk);
+		free(d);
+	}
+}
+
+void ct_oneshot_judge(struct ct_oneshot *o, const char *who, bool keepup, bool saving,
+		      time_t now)
+{
+	struct ct_jobstore *js = NULL;
+	bool js_failed = false;
+	struct ct_err e;
+
+	ct_err_init(&e);
+	if (o->conf.state_dir && *o->conf.state_dir && !o->stall_path) {
+		o->stall_path = ct_xasprintf("%s/stall.json", o->conf.state_dir);
+		if (saving && ct_state_dir_ready(o->conf.state_dir, &e) < 0)
+			fprintf(stderr, "%s: warning: %s; GC stall detection forgets between runs\n",
+				who, e.msg);
+		else if (ct_stall_load(&o->stall, o->stall_path, &e) < 0)
+			fprintf(stderr, "%s: warning: %s\n", who, e.msg);
+		else
+			o->have_stall = true;
+	}
+	if (!o->reports)
+		o->reports = ct_xcalloc((size_t)o->n + 1, sizeof(*o->reports));
+	for (int i = 0; i < o->n; i++) {
+		struct ct_output_pool *p = &o->pools[i];
+
+		if (!p->connected)
+			continue;
+		ct_chain_report_release(&o->reports[i]);
+		ct_chain_eval(p->model, &o->conf, o->ws.w[i].conf, now,
+			      o->have_stall ? &o->stall : NULL, &o->reports[i]);
+		p->report = &o->reports[i];
+		/* the rates live in the state directory, as the history does */
+		if (keepup && o->have_stall)
+			keepup_problems(who, &js, &js_failed, &o->conf, o->ws.w[i].conf->name,
+					p->model, &o->reports[i]);
+	}
+	ct_jobstore_close(js);
+}
+
+void ct_oneshot_save_stall(struct ct_oneshot *o, const char *who)
+{
+	struct ct_err e;
+
+	ct_err_init(&e);
+	if (o->have_stall && ct_stall_save(&o->stall, o->stall_path, &e) < 0)
+		fprintf(stderr, "%s: warning: %s\n", who, e.msg);
 }

@@ -6,8 +6,10 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "config/config.h"
+#include "engine/chain.h"
 #include "lib/err.h"
 #include "output/output.h"
 #include "watch/watch.h"
@@ -25,6 +27,11 @@ struct ct_oneshot {
 	bool ws_ready;
 	struct ct_output_pool *pools;
 	int n;
+	/* filled by ct_oneshot_judge */
+	struct ct_chain_report *reports;   /* one a pool (pools[i].report points here) */
+	struct ct_stall stall;             /* the GC stall memory of state_dir */
+	char *stall_path;
+	bool have_stall;
 };
 int ct_oneshot_load(struct ct_oneshot *o, const char *config_path,
 		    const char *const *only, int n_only, int timeout_ms,
@@ -33,5 +40,16 @@ int ct_oneshot_load(struct ct_oneshot *o, const char *config_path,
 void ct_oneshot_lock(struct ct_oneshot *o);
 void ct_oneshot_unlock(struct ct_oneshot *o);
 void ct_oneshot_release(struct ct_oneshot *o);
+
+/* Judge every loaded pool as `check` does (models locked by the caller): the measured
+ * merge rates and stall memory of state_dir/stall.json, the engine's verdicts and, with
+ * keepup, whether each SR keeps up with the backup jobs (from the job history). A state
+ * directory or file that cannot be read is a warning on stderr naming who ("chaintop
+ * check"); the pools are judged without it. With saving, the state directory is made
+ * ready for ct_oneshot_save_stall, which writes the memory back (check does; tree and
+ * report --incident only read it). */
+void ct_oneshot_judge(struct ct_oneshot *o, const char *who, bool keepup, bool saving,
+		      time_t now);
+void ct_oneshot_save_stall(struct ct_oneshot *o, const char *who);
 
 #endif

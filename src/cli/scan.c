@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/oneshot.h"
+#include "cli/options.h"
 #include "output/output.h"
 #include "lib/util.h"
 #include "watch/watch.h"
@@ -21,18 +22,18 @@ static const char *nz(const char *s)
 	return s ? s : "";
 }
 
-static void scan_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: chaintop scan [-c FILE] [--pool NAME]... --sr NAME|UUID\n"
-		"\n"
+static const struct ct_command scan_cmd = {
+	.name = "scan",
+	.synopsis = "[-c FILE] [--pool NAME]... --sr NAME|UUID",
+	.description =
 		"Calls SR.scan on one SR: SM rescans it and kicks its garbage collector, which then\n"
 		"coalesces the work waiting there (the way to restart a GC that went idle). The SR\n"
 		"is named by its name label or uuid; a name several SRs share must be given as a\n"
-		"uuid (or narrowed with --pool). Refused with --read-only or on a read_only pool.\n"
-		"\n"
-		"Exit status: 0 scanned, 1 the scan failed, 2 usage, configuration, or no such SR.\n");
-}
+		"uuid (or narrowed with --pool). Refused with --read-only or on a read_only pool.\n",
+	.footer = "Exit status: 0 scanned, 1 the scan failed, 2 usage, configuration, or no such SR.\n",
+	.max_args = 0,
+	.usage_exit = 2,
+};
 
 struct scan_target {
 	int pool;                 /* index in the oneshot's pools */
@@ -51,22 +52,14 @@ int ct_cmd_scan(struct ct_cli *cli)
 	char nb[128], pb[128];
 	struct ct_err e;
 
-	for (int i = 1; i < cli->argc; i++) {
-		const char *a = cli->argv[i];
+	const struct ct_option opts[] = {
+		CT_OPT_STRING("sr", 0, "NAME|UUID", &want, "the SR to scan: its name label or uuid"),
+		CT_OPT_END
+	};
 
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			scan_usage(stdout);
-			return 0;
-		} else if (!strncmp(a, "--sr=", 5)) {
-			want = a + 5;
-		} else if (!strcmp(a, "--sr") && i + 1 < cli->argc) {
-			want = cli->argv[++i];
-		} else {
-			fprintf(stderr, "chaintop scan: unknown argument '%s'\n", a);
-			scan_usage(stderr);
-			return 2;
-		}
-	}
+	if (ct_options_parse(&scan_cmd, opts, cli, &rc) < 0)
+		return rc;
+	rc = 2;
 	if (!want || !*want) {
 		fprintf(stderr, "chaintop scan: say which SR with --sr NAME or --sr UUID\n");
 		return 2;
