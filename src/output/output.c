@@ -302,9 +302,48 @@ static json_t *pool_problem_json(const struct ct_output_pool *p)
 	json_object_set_new(q, "class", json_string_nocheck("pool"));
 	json_object_set_new(q, "uuid", json_null());
 	json_object_set_new(q, "kind", json_string_nocheck(ct_problem_kind_name(CT_PK_POOL_DOWN)));
+	json_object_set_new(q, "sr", json_null());
+	json_object_set_new(q, "sr_name", json_null());
+	json_object_set_new(q, "vm", json_null());
+	json_object_set_new(q, "vm_name", json_null());
+	json_object_set_new(q, "vdi", json_null());
+	json_object_set_new(q, "vdi_name", json_null());
 	json_object_set_new(q, "reason", ct_output_jstr(p->error && *p->error ? p->error :
 					      "the pool could not be loaded"));
 	return q;
+}
+
+/* What a problem is about, for routing alerts without reading the sentence: the SR, VM and
+ * VDI uuids and names (null when the problem is not about one). */
+static void problem_subjects(json_t *q, const struct ct_output_pool *p, const struct ct_problem *pb)
+{
+	const struct ct_chain_report *r = p->report;
+	const struct ct_sr *sr = pb->sr_index >= 0 && pb->sr_index < r->n_srs ?
+		r->srs[pb->sr_index].sr : NULL;
+	const struct ct_vm *vm = NULL;
+	const struct ct_vdi *vdi = NULL;
+
+	if (pb->cls == CT_VM && pb->ref) {
+		vm = (const struct ct_vm *)ct_model_find(p->model, CT_VM, pb->ref);
+	} else if (pb->cls == CT_VDI && pb->ref) {
+		int vi;
+
+		vdi = (const struct ct_vdi *)ct_model_find(p->model, CT_VDI, pb->ref);
+		vi = vdi ? ct_chain_find_vdi(r, vdi) : -1;
+		if (vi >= 0) {
+			vm = r->vdis[vi].vm;
+			if (!sr && r->vdis[vi].sr_index >= 0)
+				sr = r->srs[r->vdis[vi].sr_index].sr;
+		}
+	} else if (pb->cls == CT_SR && pb->ref && !sr) {
+		sr = (const struct ct_sr *)ct_model_find(p->model, CT_SR, pb->ref);
+	}
+	json_object_set_new(q, "sr", sr ? ct_output_jstr(sr->o.uuid) : json_null());
+	json_object_set_new(q, "sr_name", sr ? ct_output_jstr(sr->name_label) : json_null());
+	json_object_set_new(q, "vm", vm ? ct_output_jstr(vm->o.uuid) : json_null());
+	json_object_set_new(q, "vm_name", vm ? ct_output_jstr(vm->name_label) : json_null());
+	json_object_set_new(q, "vdi", vdi ? ct_output_jstr(vdi->o.uuid) : json_null());
+	json_object_set_new(q, "vdi_name", vdi ? ct_output_jstr(vdi->name_label) : json_null());
 }
 
 static json_t *problem_json(const struct ct_output_pool *p, const struct ct_problem *pb)
@@ -316,6 +355,7 @@ static json_t *problem_json(const struct ct_output_pool *p, const struct ct_prob
 	json_object_set_new(q, "class", json_string_nocheck(class_word(pb->cls)));
 	json_object_set_new(q, "uuid", pb->uuid && *pb->uuid ? ct_output_jstr(pb->uuid) : json_null());
 	json_object_set_new(q, "kind", json_string_nocheck(ct_problem_kind_name(pb->kind)));
+	problem_subjects(q, p, pb);
 	json_object_set_new(q, "reason", ct_output_jstr(pb->reason));
 	return q;
 }
@@ -534,7 +574,7 @@ int ct_output_write_json(FILE *f, const struct ct_output_pool *p, int n, bool ch
 
 /* --- check: text --- */
 
-static void summary(const struct ct_output_pool *p, int n, char *buf, size_t len)
+void ct_output_summary(const struct ct_output_pool *p, int n, char *buf, size_t len)
 {
 	struct totals t;
 	struct ct_sb sb;
@@ -603,7 +643,7 @@ void ct_output_check_text(FILE *f, const struct ct_output_pool *p, int n)
 {
 	char sum[512];
 
-	summary(p, n, sum, sizeof(sum));
+	ct_output_summary(p, n, sum, sizeof(sum));
 	fprintf(f, "chaintop %s: %s\n", ct_severity_name(ct_output_worst(p, n)), sum);
 	each_problem(p, n, text_problem, f);
 }
@@ -653,7 +693,7 @@ void ct_output_nagios(FILE *f, const struct ct_config *c, const struct ct_output
 	char sum[512];
 
 	totals(p, n, &t);
-	summary(p, n, sum, sizeof(sum));
+	ct_output_summary(p, n, sum, sizeof(sum));
 	each_problem(p, n, nagios_first, &nc);
 	fprintf(f, "CHAINTOP %s - %s", ct_severity_name(w), sum);
 	if (nc.count)

@@ -49,6 +49,8 @@ json_t *ct_output_json(const struct ct_output_pool *p, int n, bool check, time_t
  * separated by ", " and ": ", UTF-8, newline-terminated. Returns 0 or -1 on a write error. */
 int ct_output_write_json(FILE *f, const struct ct_output_pool *p, int n, bool check, time_t now);
 
+/* The summary of `check`: "2 pools, 5 SRs, 12 VMs: 1 critical, 2 warnings; deepest ..." */
+void ct_output_summary(const struct ct_output_pool *p, int n, char *buf, size_t len);
 /* `check --format text`: one summary line, then the problems, most severe first. */
 void ct_output_check_text(FILE *f, const struct ct_output_pool *p, int n);
 /* `check --format nagios`: "CHAINTOP WARNING - ... | perfdata", then one line a problem.
