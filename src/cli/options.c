@@ -100,6 +100,8 @@ void ct_options_usage(FILE *f, const struct ct_command *cmd, const struct ct_opt
 		nl = strchr(s, '\n');
 		if (first)
 			fputc(' ', f);
+		else if (cmd->name && !strncmp(s, "or: ", 4))   /* another form, as git says it */
+			fprintf(f, "%*sor: %s ", (int)strlen("usage: ") - 4, "", prog), s += 4;
 		else if (cmd->name)
 			fprintf(f, "%*s", indent, "");
 		else   /* the console's other forms: "       chaintop COMMAND ..." */

@@ -48,8 +48,9 @@ struct ct_option {
 
 struct ct_command {
 	const char *name;           /* "tree"; NULL for the console (chaintop alone) */
-	const char *synopsis;       /* after "usage: chaintop NAME [-c FILE] [--pool NAME]... ";
-				     * lines after the first are indented under it */
+	const char *synopsis;       /* after "usage: chaintop NAME "; lines after the first are
+				     * indented under it, or, when they start with "or: ",
+				     * another form ("   or: chaintop NAME ...") */
 	const char *description;    /* paragraphs before the options, or NULL */
 	const char *footer;         /* after the options (exit status), or NULL */
 	int max_args;               /* positional arguments allowed (-1: any number) */

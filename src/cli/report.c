@@ -26,7 +26,7 @@ static const struct ct_command report_cmd = {
 	.name = "report",
 	.synopsis = "[-c FILE] [--last N] [--since DURATION] [--job NAME] [--failed] [--json]\n"
 		    "[RUN_ID]\n"
-		    "--incident [-c FILE] [--pool NAME]...",
+		    "or: --incident [-c FILE] [--pool NAME]...",
 	.description =
 		"Without RUN_ID: the runs of backup and prune jobs, newest first (id, kind, job,\n"
 		"pool, start in local time, duration, status, VMs ok/skipped/failed).\n"
