@@ -193,8 +193,8 @@ int ct_options_parse(const struct ct_command *cmd, const struct ct_option *opts,
 	all = all_options(opts, cli, &n);
 	lo = ct_xcalloc((size_t)n + 1, sizeof(*lo));
 	ct_sb_init(&optstring);
-	/* the console stops at the command's name; '-' first would keep the order, but
-	 * getopt's permutation already keeps the arguments in the order given */
+	/* the console stops at the command's name ('+'); a command's own arguments may
+	 * stand between its options (getopt moves them to the end, in the order given) */
 	ct_sb_addf(&optstring, "%s:", cmd->name ? "" : "+");
 	for (int i = 0; i < n; i++) {
 		bool arg = all[i].kind == CT_OPT_KIND_STRING || all[i].kind == CT_OPT_KIND_LIST;
