@@ -58,6 +58,10 @@ static void on_progress(void *ctx, const struct ct_backup_progress *p)
 		snprintf(prefix, sizeof(prefix), "[%d/%d %s] ", p->vm_index, p->n_vms, p->vm_name);
 	if (cp->quiet && (p->tick || p->level == CT_BACKUP_INFO))
 		return;
+	/* a refusal that skips the VM: its "skipped" line follows with the same reasons */
+	if (cp->quiet && p->step && !strcmp(p->step, "gate") &&
+	    !strncmp(p->message, "gate refused: ", 14))
+		return;
 	if (p->tick) {
 		if (!cp->tty)
 			return;   /* logs keep events only */

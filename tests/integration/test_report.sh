@@ -128,6 +128,7 @@ assert_eq "quiet, all well: prints nothing" "$out" ""
 out=$("$CHAINTOP" backup -c "$CONF" --job nightly --quiet 2>/dev/null); rc=$?
 assert_eq "quiet, a VM skipped: exit 1" "$rc" 1
 assert_contains "quiet, a VM skipped: the skip with its reason" "$out" "stacked-vm] WARNING: skipped: "
+assert_eq "quiet, a VM skipped: its reason said once" "$(grep -c 'stacked base copies above disk' <<<"$out")" 1
 assert_contains "quiet, a VM skipped: the run's summary" "$out" "WARNING: job 'nightly' on pool 'backup-lab' finished"
 assert_not_contains "quiet: no progress of what went well" "$out" "web01"
 assert_not_contains "quiet: no loading line" "$out" "loading pool"
