@@ -8,6 +8,7 @@
 
 #include "ui.h"
 #include "lib/util.h"
+#include "output/runreport.h"
 
 struct ct_ui_jobs {
 	struct ct_run_rec *runs;
@@ -171,29 +172,18 @@ static void jobs_draw(struct ct_ui *ui, int top, int h)
 		       "no runs yet: b on a VM in the tree starts a backup, d in Snapshots deletes; cron runs show here too");
 }
 
-static void rline(struct ct_ui *ui, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void rline(struct ct_ui *ui, const char *fmt, ...)
+/* One line of the report (sanitised by the formatter), wrapped to the screen. */
+static void report_line(void *ctx, const char *line)
 {
-	char raw[1024], clean[1024];
-	va_list ap;
+	struct ct_ui *ui = ctx;
 
-	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
-	va_end(ap);
-	ct_sanitize(raw, clean, sizeof(clean));
-	ct_ui_wrap(&ui->report, clean, COLS - 1, "        ");
-}
-
-static const char *nz(const char *s)
-{
-	return s ? s : "";
+	ct_ui_wrap(&ui->report, line, COLS - 1, "        ");
 }
 
 static void open_report(struct ct_ui *ui, int64_t id)
 {
 	struct ct_run_rec r;
 	struct ct_err e;
-	char a[32], b[32];
 
 	memset(&r, 0, sizeof(r));
 	ct_err_init(&e);
@@ -204,52 +194,8 @@ static void open_report(struct ct_ui *ui, int64_t id)
 		return;
 	}
 	ct_strset_release(&ui->report);
-	ct_format_local_time(r.start, a, sizeof(a));
-	ct_format_local_time(r.end, b, sizeof(b));
-	rline(ui, "Run %lld: %s '%s' on pool '%s' - %s%s", (long long)r.id, nz(r.kind), nz(r.job),
-	      nz(r.pool), ct_run_status_name(r.status), r.dry_run ? " (dry run)" : "");
-	rline(ui, "  started %s, ended %s, by %s pid %ld", a, b, nz(r.host), r.pid);
-	rline(ui, "  %d ok, %d failed, %d skipped%s%s", r.n_ok, r.n_failed, r.n_skipped,
-	      r.summary ? " - " : "", nz(r.summary));
-	for (int i = 0; i < r.n_items; i++) {
-		const struct ct_item_rec *it = &r.items[i];
-		char sz[16];
-
-		rline(ui, "%s", "");
-		rline(ui, "%s '%s' (%s): %s", !strcmp(nz(r.kind), "prune") ? "Object" : "VM", nz(it->obj_name),
-		      nz(it->obj_uuid), ct_run_status_name(it->status));
-		if (it->message)
-			rline(ui, "  %s", it->message);
-		if (it->snapshot_uuid)
-			rline(ui, "  snapshot %s", it->snapshot_uuid);
-		if (it->bytes > 0) {
-			ct_format_bytes(it->bytes, sz, sizeof(sz));
-			rline(ui, "  exported %s", sz);
-		}
-		if (it->xapi_code && *it->xapi_code) {
-			struct ct_sb sb;
-
-			ct_sb_init(&sb);
-			for (int p = 0; p < it->n_xapi_params; p++)
-				ct_sb_addf(&sb, "%s\"%s\"", p ? ", " : "", it->xapi_params[p]);
-			rline(ui, "  XAPI error %s [%s]", it->xapi_code, sb.buf);
-			ct_sb_release(&sb);
-		}
-		for (int k = 0; k < it->n_reasons; k++)
-			rline(ui, "  reason: %s", it->reasons[k]);
-		for (int s = 0; s < it->n_steps; s++) {
-			const struct ct_step_rec *st = &it->steps[s];
-			char when[32];
-
-			ct_format_local_time(st->start, when, sizeof(when));
-			rline(ui, "    %s  %-12s %-11s %s", when, nz(st->name), ct_run_status_name(st->status),
-			      nz(st->detail));
-		}
-		if (it->chain_json && *it->chain_json)
-			rline(ui, "  chain as judged: %s", it->chain_json);
-	}
-	if (r.n_items == 0)
-		rline(ui, "  (no items recorded)");
+	/* the same text as `chaintop report RUN` */
+	ct_run_report_lines(&r, report_line, ui);
 	snprintf(ui->report_title, sizeof(ui->report_title), "Run %lld report", (long long)r.id);
 	ct_run_rec_release(&r);
 	ui->overlay = OV_REPORT;

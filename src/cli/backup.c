@@ -11,6 +11,7 @@
 
 #include "jobs/backup.h"
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "config/config.h"
 #include "lib/util.h"
 
@@ -22,36 +23,30 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-static void backup_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: chaintop backup [-c FILE] (--job NAME | --vm NAME|UUID [--pool NAME])\n"
-		"                       [--dry-run] [--wait DURATION] [--force]\n"
-		"\n"
+static const struct ct_command backup_cmd = {
+	.name = "backup",
+	.synopsis = "[-c FILE] (--job NAME | --vm NAME|UUID [--pool NAME])\n"
+		    "[--dry-run] [--wait DURATION] [--force] [--quiet]",
+	.description =
 		"For each VM of the job (or each --vm, on one pool): gate -> snapshot -> tag ->\n"
 		"export (jobs with mode = \"export\") -> retention, each step kept in the job history\n"
 		"(`chaintop report`). The gate refuses a snapshot that would outrun the SR's\n"
 		"coalescing (stacked base copies, chain depth, free space): with policy skip the\n"
 		"VM is skipped with the reasons; with policy wait it is judged again on every change\n"
-		"until it passes or wait_timeout ends.\n"
-		"\n"
-		"  --job NAME        a job of the configuration (jobs = ( { name = ...; } ))\n"
-		"  --vm NAME|UUID    an ad hoc backup (snapshot only, no retention) of this VM; a name\n"
-		"                    may be a glob, tag:NAME selects by tag; repeatable\n"
-		"  --pool NAME       the pool of --vm (needed when several pools are configured)\n"
-		"  --dry-run         judge and print what would be done; nothing is changed\n"
-		"  --wait DURATION   policy wait with this timeout (\"90s\", \"15m\", \"2h\")\n"
-		"  --force           bypass the gate (recorded as forced)\n"
-		"\n"
+		"until it passes or wait_timeout ends.\n",
+	.footer =
 		"Two runs of one job never overlap (a lock in state_dir). Ctrl-C stops the run and\n"
 		"records it as interrupted; the next run removes a snapshot the interrupted one left\n"
 		"half made.\n"
 		"Exit status: 0 every VM succeeded, 1 some were skipped, 2 any failed or the run\n"
-		"could not start.\n");
-}
+		"could not start.\n",
+	.max_args = 0,
+	.usage_exit = 2,
+};
 
 struct cli_progress {
 	bool tty;
+	bool quiet;       /* --quiet: warnings and errors only */
 	bool open_tick;   /* a tick line is on screen without its newline */
 };
 
@@ -62,6 +57,12 @@ static void on_progress(void *ctx, const struct ct_backup_progress *p)
 
 	if (p->vm_name)
 		snprintf(prefix, sizeof(prefix), "[%d/%d %s] ", p->vm_index, p->n_vms, p->vm_name);
+	if (cp->quiet && (p->tick || p->level == CT_BACKUP_INFO))
+		return;
+	/* a refusal that skips the VM: its "skipped" line follows with the same reasons */
+	if (cp->quiet && p->step && !strcmp(p->step, "gate") &&
+	    !strncmp(p->message, "gate refused: ", 14))
+		return;
 	if (p->tick) {
 		if (!cp->tty)
 			return;   /* logs keep events only */
@@ -89,40 +90,36 @@ int ct_cmd_backup(struct ct_cli *cli)
 	const char *job = NULL;
 	const char **vms = NULL;
 	int n_vms = 0, rc = 2;
+	bool quiet = false;
 	struct ct_err e;
+	const char *wait = NULL;
+	const struct ct_option opts[] = {
+		CT_OPT_STRING("job", 0, "NAME", &job,
+			      "a job of the configuration (jobs = ( { name = ...; } ))"),
+		CT_OPT_LIST("vm", 0, "NAME|UUID", &vms, &n_vms,
+			    "an ad hoc backup (snapshot only, no retention) of this VM; a name\n"
+			    "may be a glob, tag:NAME selects by tag; repeatable"),
+		CT_OPT_BOOL("dry-run", 'n', &o.dry_run,
+			    "judge and print what would be done; nothing is changed"),
+		CT_OPT_STRING("wait", 0, "DURATION", &wait,
+			      "policy wait with this timeout (\"90s\", \"15m\", \"2h\")"),
+		CT_OPT_BOOL("force", 0, &o.force, "bypass the gate (recorded as forced)"),
+		CT_OPT_BOOL("quiet", 'q', &quiet,
+			    "print only problems (skipped or failed VMs, warnings, errors) and\n"
+			    "nothing when all went well: cron mails stay short"),
+		CT_OPT_END
+	};
 
 	memset(&o, 0, sizeof(o));
 	o.wait_override = -1;
-	vms = ct_xcalloc((size_t)cli->argc + 1, sizeof(*vms));
-	for (int i = 1; i < cli->argc; i++) {
-		const char *a = cli->argv[i];
-
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			backup_usage(stdout);
-			free(vms);
-			return 0;
-		} else if (!strcmp(a, "--dry-run") || !strcmp(a, "-n")) {
-			o.dry_run = true;
-		} else if (!strcmp(a, "--force")) {
-			o.force = true;
-		} else if (!strcmp(a, "--job") || !strcmp(a, "--vm") || !strcmp(a, "--wait")) {
-			if (i + 1 >= cli->argc) {
-				fprintf(stderr, "chaintop backup: %s needs a value\n", a);
-				goto usage;
-			}
-			if (!strcmp(a, "--job")) {
-				job = cli->argv[++i];
-			} else if (!strcmp(a, "--vm")) {
-				vms[n_vms++] = cli->argv[++i];
-			} else if (ct_parse_duration(cli->argv[++i], &o.wait_override) < 0) {
-				fprintf(stderr, "chaintop backup: --wait '%s' is not a duration: use e.g. 90s, 15m, 2h\n",
-					cli->argv[i]);
-				goto usage;
-			}
-		} else {
-			fprintf(stderr, "chaintop backup: unknown argument '%s'\n", a);
-			goto usage;
-		}
+	ct_config_init(&cfg);
+	if (ct_options_parse(&backup_cmd, opts, cli, &rc) < 0)
+		goto out_args;
+	rc = 2;
+	if (wait && ct_parse_duration(wait, &o.wait_override) < 0) {
+		fprintf(stderr, "chaintop backup: --wait '%s' is not a duration: use e.g. 90s, 15m, 2h\n",
+			wait);
+		goto usage;
 	}
 	if ((job != NULL) == (n_vms > 0)) {
 		fprintf(stderr, "chaintop backup: name either a job (--job NAME) or VMs (--vm NAME|UUID)\n");
@@ -133,7 +130,6 @@ int ct_cmd_backup(struct ct_cli *cli)
 		goto usage;
 	}
 	ct_err_init(&e);
-	ct_config_init(&cfg);
 	if (ct_config_load(&cfg, cli->config_path, false, &e) < 0) {
 		fprintf(stderr, "chaintop backup: %s\n", e.msg);
 		goto out;
@@ -166,6 +162,7 @@ int ct_cmd_backup(struct ct_cli *cli)
 		o.pool = cli->n_pools == 1 ? cli->pools[0] : NULL;
 	}
 	cp.tty = isatty(STDOUT_FILENO);
+	cp.quiet = quiet;
 	o.progress = on_progress;
 	o.ctx = &cp;
 	o.cancel = &stop_requested;
@@ -194,7 +191,10 @@ out:
 	free(vms);
 	return rc;
 usage:
-	backup_usage(stderr);
+	ct_options_usage(stderr, &backup_cmd, opts);
+	rc = 2;
+out_args:
+	ct_config_release(&cfg);
 	free(vms);
-	return 2;
+	return rc;
 }

@@ -1,6 +1,6 @@
 /* cli.h - the subcommands (no curses). Each takes the arguments after the command name
- * and returns the process exit code. Common options (-c FILE, --pool NAME, --no-color)
- * are parsed by main.c into struct ct_cli. */
+ * and returns the process exit code. Each parses its options with cli/options.h, which
+ * also fills the common options (-c FILE, --pool NAME, --read-only, --no-color) in. */
 #ifndef CT_CLI_H
 #define CT_CLI_H
 
@@ -12,8 +12,9 @@ struct ct_cli {
 	int n_pools;
 	bool read_only;            /* --read-only */
 	bool no_color;             /* --no-color or NO_COLOR set */
-	int argc;                  /* what is left after the common options */
+	int argc;                  /* the command's arguments (cli/options.h parses them) */
 	char **argv;               /* argv[0] is the command name */
+	int first_arg;             /* after parsing: the first positional argument */
 };
 
 int ct_cmd_tree(struct ct_cli *cli);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "config/config.h"
 #include "lib/err.h"
 #include "model/model.h"
@@ -233,16 +234,17 @@ static int flush_queue(struct evout *st)
 	return rc;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: chaintop events [-c FILE] [--pool NAME]...\n"
-		"\n"
+static const struct ct_command events_cmd = {
+	.name = "events",
+	.synopsis = "[-c FILE] [--pool NAME]...",
+	.description =
 		"Follow the pools and print one line per change as it arrives:\n"
 		"  local time, pool, class, operation (add/mod/del), name\n"
 		"and a line whenever a pool connects, loses its connection or is refused.\n"
-		"Runs until interrupted (Ctrl-C, SIGTERM).\n");
-}
+		"Runs until interrupted (Ctrl-C, SIGTERM).\n",
+	.max_args = 0,
+	.usage_exit = 2,
+};
 
 int ct_cmd_events(struct ct_cli *cli)
 {
@@ -255,15 +257,11 @@ int ct_cmd_events(struct ct_cli *cli)
 	bool ws_inited = false, handlers = false;
 	int rc = 2;
 
-	for (int i = 1; i < cli->argc; i++) {
-		if (!strcmp(cli->argv[i], "--help") || !strcmp(cli->argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		}
-		fprintf(stderr, "chaintop events: unknown argument '%s'\n", cli->argv[i]);
-		usage(stderr);
-		return 2;
-	}
+	static const struct ct_option opts[] = { CT_OPT_END };
+
+	if (ct_options_parse(&events_cmd, opts, cli, &rc) < 0)
+		return rc;
+	rc = 2;
 	memset(&ws, 0, sizeof(ws));
 	memset(&st, 0, sizeof(st));
 	pthread_mutex_init(&st.lock, NULL);

@@ -13,18 +13,19 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/oneshot.h"
+#include "cli/options.h"
 #include "output/output.h"
 #include "jobs/prune.h"
 #include "lib/util.h"
 
 #define PRUNE_LOAD_TIMEOUT_MS (180 * 1000)
 
-static void prune_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: chaintop prune [-c FILE] [--pool NAME]... [--older-than DURATION] [--dry-run]\n"
-		"                      [--json] [--include-foreign] [--yes]\n"
-		"\n"
+static const struct ct_command prune_cmd = {
+	.name = "prune",
+	.synopsis = "[-c FILE] [--pool NAME]... [--older-than DURATION] [--dry-run]\n"
+		    "[--json] [--include-foreign] [--yes]",
+	.description =
 		"Finds stale snapshots and orphan disks, says why each one is listed and what deleting\n"
 		"it does to the VHD chains (base copies the garbage collector will coalesce, space\n"
 		"expected back), then prints the exact XAPI calls it would make, in order.\n"
@@ -50,21 +51,13 @@ static void prune_usage(FILE *f)
 		"Right before every call the object is read again and the rules are checked on that\n"
 		"fresh record; a disk another VM has attached is kept. A refused or failed call stops\n"
 		"that item and the next one goes ahead. Each run is recorded in the job history\n"
-		"('chaintop report').\n"
-		"\n"
-		"  --older-than D  age that makes a snapshot stale, with its unit (30s, 15m, 2h, 14d,\n"
-		"                  1w), instead of health.stale_after; a bare number is refused\n"
-		"  --dry-run       list and plan only; make no destroying call\n"
-		"  --json          with --dry-run: one JSON document (candidates, owners, reasons,\n"
-		"                  effects, what is kept and why, the exact call plan)\n"
-		"  --include-foreign  also propose what another tool owns (Xen Orchestra, VMSS)\n"
-		"                  and what has no known owner (unused disks no tool marked);\n"
-		"                  never blocked or protected objects\n"
-		"  --yes           delete without asking (needed when there is no terminal to ask on)\n"
-		"\n"
+		"('chaintop report').\n",
+	.footer =
 		"Without --yes, on a terminal, it asks once: type 'yes' to go ahead.\n"
-		"Exit status: 0 done or nothing to do, 1 some items refused or failed, 2 error.\n");
-}
+		"Exit status: 0 done or nothing to do, 1 some items refused or failed, 2 error.\n",
+	.max_args = 0,
+	.usage_exit = 2,
+};
 
 static void print_progress(void *ctx, const struct ct_prune_progress *p)
 {
@@ -195,7 +188,7 @@ static json_t *skip_json(const struct ct_prune_skip *k)
 }
 
 /* The dry run as one JSON document (docs/chaintop.1 describes it). */
-static int write_json(const struct ct_output_oneshot *o, const struct ct_prune_list *lists,
+static int write_json(const struct ct_oneshot *o, const struct ct_prune_list *lists,
 		      const struct ct_prune_plan *plans, const struct ct_prune_effect *effects,
 		      char *const *pool_uuids, unsigned flags, long long older_than, time_t now)
 {
@@ -263,7 +256,7 @@ static int write_json(const struct ct_output_oneshot *o, const struct ct_prune_l
 
 int ct_cmd_prune(struct ct_cli *cli)
 {
-	struct ct_output_oneshot o;
+	struct ct_oneshot o;
 	struct ct_jobstore *js = NULL;
 	struct ct_intent **intents = NULL, **tasks = NULL;
 	int *n_intents = NULL, *n_tasks = NULL, n_left = 0;
@@ -278,50 +271,45 @@ int ct_cmd_prune(struct ct_cli *cli)
 	struct ct_err e;
 	time_t now;
 
-	for (int i = 1; i < cli->argc; i++) {
-		const char *a = cli->argv[i], *val = NULL;
+	const char *val = NULL;
+	bool foreign = false;
+	const struct ct_option opts[] = {
+		CT_OPT_STRING("older-than", 0, "D", &val,
+			      "age that makes a snapshot stale, with its unit (30s, 15m, 2h, 14d,\n"
+			      "1w), instead of health.stale_after; a bare number is refused"),
+		CT_OPT_BOOL("dry-run", 'n', &dry_run, "list and plan only; make no destroying call"),
+		CT_OPT_BOOL("json", 0, &json,
+			    "with --dry-run: one JSON document (candidates, owners, reasons,\n"
+			    "effects, what is kept and why, the exact call plan)"),
+		CT_OPT_BOOL("include-foreign", 0, &foreign,
+			    "also propose what another tool owns (Xen Orchestra, VMSS)\n"
+			    "and what has no known owner (unused disks no tool marked);\n"
+			    "never blocked or protected objects"),
+		CT_OPT_BOOL("yes", 'y', &yes,
+			    "delete without asking (needed when there is no terminal to ask on)"),
+		CT_OPT_END
+	};
 
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			prune_usage(stdout);
-			return 0;
-		} else if (!strcmp(a, "--dry-run") || !strcmp(a, "-n")) {
-			dry_run = true;
-		} else if (!strcmp(a, "--yes") || !strcmp(a, "-y")) {
-			yes = true;
-		} else if (!strcmp(a, "--json")) {
-			json = true;
-		} else if (!strcmp(a, "--include-foreign")) {
-			flags |= CT_PRUNE_INCLUDE_FOREIGN;
-		} else if (!strncmp(a, "--older-than=", 13)) {
-			val = a + 13;
-		} else if (!strcmp(a, "--older-than")) {
-			if (i + 1 >= cli->argc) {
-				fprintf(stderr, "chaintop prune: --older-than needs a duration, such "
-					"as 14d or 2w\n");
-				return 2;
-			}
-			val = cli->argv[++i];
-		} else {
-			fprintf(stderr, "chaintop prune: unknown argument '%s'\n", a);
-			prune_usage(stderr);
+	if (ct_options_parse(&prune_cmd, opts, cli, &rc) < 0)
+		return rc;
+	rc = 2;
+	if (foreign)
+		flags |= CT_PRUNE_INCLUDE_FOREIGN;
+	if (val) {
+		char vb[64];
+		int pr = ct_parse_duration_unit(val, &older_than);
+
+		ct_sanitize(val, vb, sizeof(vb));
+		if (pr == -2) {
+			fprintf(stderr, "chaintop prune: --older-than '%s' has no unit: write "
+				"'%ss' if you mean seconds, or '%sd' for days (units: s, m, h, "
+				"d, w); nothing was listed or deleted\n", vb, vb, vb);
 			return 2;
 		}
-		if (val) {
-			char vb[64];
-			int pr = ct_parse_duration_unit(val, &older_than);
-
-			ct_sanitize(val, vb, sizeof(vb));
-			if (pr == -2) {
-				fprintf(stderr, "chaintop prune: --older-than '%s' has no unit: write "
-					"'%ss' if you mean seconds, or '%sd' for days (units: s, m, h, "
-					"d, w); nothing was listed or deleted\n", vb, vb, vb);
-				return 2;
-			}
-			if (pr < 0 || older_than <= 0) {
-				fprintf(stderr, "chaintop prune: --older-than '%s' is not a duration: "
-					"use a number with s, m, h, d or w, such as 14d\n", vb);
-				return 2;
-			}
+		if (pr < 0 || older_than <= 0) {
+			fprintf(stderr, "chaintop prune: --older-than '%s' is not a duration: "
+				"use a number with s, m, h, d or w, such as 14d\n", vb);
+			return 2;
 		}
 	}
 	if (json && !dry_run) {
@@ -335,9 +323,9 @@ int ct_cmd_prune(struct ct_cli *cli)
 		return 2;
 	}
 	ct_err_init(&e);
-	if (ct_output_oneshot_load(&o, cli->config_path, cli->pools, cli->n_pools,
-				   PRUNE_LOAD_TIMEOUT_MS, "chaintop prune's load limit of 3 minutes",
-				   stderr, &e) < 0) {
+	if (ct_oneshot_load(&o, cli->config_path, cli->pools, cli->n_pools,
+			    PRUNE_LOAD_TIMEOUT_MS, "chaintop prune's load limit of 3 minutes",
+			    stderr, &e) < 0) {
 		fprintf(stderr, "chaintop prune: %s\n", e.msg);
 		goto out;
 	}
@@ -373,7 +361,7 @@ int ct_cmd_prune(struct ct_cli *cli)
 				"runs left is not listed\n", pc->name, ct_sanitize(e.msg, mb, sizeof(mb)));
 		}
 	}
-	ct_output_oneshot_lock(&o);
+	ct_oneshot_lock(&o);
 	for (int i = 0; i < o.n; i++) {
 		struct ct_output_pool *p = &o.pools[i];
 		const struct ct_pool_conf *pc = o.ws.w[i].conf;
@@ -403,7 +391,7 @@ int ct_cmd_prune(struct ct_cli *cli)
 		if (lists[i].n > 1)
 			ct_prune_effect_of(p->model, &lists[i], &effects[i]);
 	}
-	ct_output_oneshot_unlock(&o);
+	ct_oneshot_unlock(&o);
 
 	if (json) {
 		for (int i = 0; i < o.n; i++)
@@ -576,6 +564,6 @@ out:
 	free(lists);
 	free(plans);
 	free(effects);
-	ct_output_oneshot_release(&o);
+	ct_oneshot_release(&o);
 	return rc;
 }

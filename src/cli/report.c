@@ -1,5 +1,6 @@
 /* cli_report.c - `chaintop report`: the job history (backup and prune runs), newest first, or
  * one run in detail with every item, its steps, errors and reasons; --json for scripts. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,65 +9,42 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/oneshot.h"
+#include "cli/options.h"
 #include "config/config.h"
 #include "jobs/jobstore.h"
 #include "jobs/run.h"
+#include "output/incident.h"
 #include "output/output.h"
+#include "output/runreport.h"
 #include "lib/util.h"
 
 #define REPORT_DEFAULT_LAST 20
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
-static void report_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: chaintop report [-c FILE] [--last N] [--failed] [--json] [RUN_ID]\n"
-		"\n"
+static const struct ct_command report_cmd = {
+	.name = "report",
+	.synopsis = "[-c FILE] [--last N] [--since DURATION] [--job NAME] [--failed] [--json]\n"
+		    "[RUN_ID]\n"
+		    "or: --incident [-c FILE] [--pool NAME]...",
+	.description =
 		"Without RUN_ID: the runs of backup and prune jobs, newest first (id, kind, job,\n"
 		"pool, start in local time, duration, status, VMs ok/skipped/failed).\n"
 		"With RUN_ID: that run in detail: every VM (or prune candidate), its steps with\n"
 		"times, XAPI errors (code, parameters and what they mean), the gate's reasons and\n"
 		"the chain as it was judged.\n"
-		"\n"
-		"  --last N   the N newest runs (default %d; 0 = all)\n"
-		"  --failed   only runs that failed, were interrupted or skipped VMs\n"
-		"  --json     one JSON document instead of text\n",
-		REPORT_DEFAULT_LAST);
-}
-
-static void fmt_dur(time_t start, time_t end, char *buf, size_t len)
-{
-	if (start <= 0) {
-		snprintf(buf, len, "-");
-		return;
-	}
-	if (end <= 0) {
-		char d[32];
-		size_t l;
-
-		ct_format_duration((long long)(time(NULL) - start), d, sizeof(d));
-		l = strlen(d);
-		if (l + 2 <= len) {
-			memcpy(buf, d, l);
-			buf[l] = '+';
-			buf[l + 1] = '\0';
-		} else {
-			snprintf(buf, len, "-");
-		}
-		return;
-	}
-	ct_format_duration((long long)(end - start), buf, len);
-}
-
-static const char *marker(enum ct_run_status s)
-{
-	switch (s) {
-	case CT_RUN_SUCCESS: return "  ";
-	case CT_RUN_FORCED: return "! ";
-	case CT_RUN_SKIPPED: return "- ";
-	case CT_RUN_RUNNING: return "> ";
-	default: return "x ";
-	}
-}
+		"With --incident: loads the pools as `check` does and writes a Markdown summary to\n"
+		"paste in a ticket: the pools and their state, every problem with its full reason,\n"
+		"the chains involved, the garbage collector per SR, and the job failures of the\n"
+		"last 24 hours.\n",
+	.footer =
+		"Exit status: 0, or 1 with --failed when it lists a run (dry runs are never\n"
+		"failures); 2 on a usage, configuration or history error. With --incident: 0, or 1\n"
+		"when a pool could not be loaded, 2 on error.\n",
+	.max_args = 1,
+	.usage_exit = 2,
+};
 
 /* Untrusted text (XAPI names and messages kept in the history) made safe for a terminal. */
 static const char *san(const char *s, char *buf, size_t len)
@@ -74,11 +52,43 @@ static const char *san(const char *s, char *buf, size_t len)
 	return ct_sanitize(s ? s : "", buf, len);
 }
 
-static void print_list(const struct ct_run_rec *runs, int n, bool failed)
+/* Keep the runs that pass the filters (released the others), at most last (> 0) of them;
+ * returns how many are left at the front of runs. */
+static int filter_runs(struct ct_run_rec *runs, int n, bool failed, time_t since,
+		       const char *job, int last)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		bool keep = !(failed && runs[i].dry_run) && runs[i].start >= since &&
+			    (!job || (runs[i].job && !strcmp(runs[i].job, job))) &&
+			    (last <= 0 || k < last);
+
+		if (!keep) {
+			ct_run_rec_release(&runs[i]);
+			continue;
+		}
+		if (k != i)
+			runs[k] = runs[i];
+		k++;
+	}
+	return k;
+}
+
+static void print_list(const struct ct_run_rec *runs, int n, bool failed, const char *since,
+		       const char *only_job)
 {
 	if (n == 0) {
-		printf("%s\n", failed ? "no failed, interrupted or skipped runs in the job history" :
-		       "no runs in the job history yet: `chaintop backup --job NAME` makes one");
+		char jb[128];
+
+		if (!failed && !since && !only_job) {
+			printf("no runs in the job history yet: `chaintop backup --job NAME` makes one\n");
+			return;
+		}
+		printf("no %sruns%s%s%s%s%s in the job history\n",
+		       failed ? "failed, interrupted or skipped " : "", only_job ? " of job '" : "",
+		       only_job ? san(only_job, jb, sizeof(jb)) : "", only_job ? "'" : "",
+		       since ? " in the last " : "", since ? since : "");
 		return;
 	}
 	printf("  %-6s %-7s %-16s %-16s %-19s %-9s %-12s %s\n", "ID", "KIND", "JOB", "POOL",
@@ -88,106 +98,76 @@ static void print_list(const struct ct_run_rec *runs, int n, bool failed)
 		char start[32], dur[32], job[64], pool[64], st[32];
 
 		ct_format_local_time(r->start, start, sizeof(start));
-		fmt_dur(r->start, r->end, dur, sizeof(dur));
+		ct_run_duration(r->start, r->end, dur, sizeof(dur));
 		snprintf(st, sizeof(st), "%s%s", ct_run_status_name(r->status), r->dry_run ? " (dry)" : "");
-		printf("%s%-6lld %-7s %-16s %-16s %-19s %-9s %-12s %d/%d/%d\n", marker(r->status),
+		printf("%s%-6lld %-7s %-16s %-16s %-19s %-9s %-12s %d/%d/%d\n", ct_run_marker(r->status),
 		       (long long)r->id, r->kind ? r->kind : "?", san(r->job ? r->job : "-", job, sizeof(job)),
 		       san(r->pool, pool, sizeof(pool)), start, dur, st, r->n_ok, r->n_skipped,
 		       r->n_failed);
 	}
 }
 
-static void print_chain(const char *chain_json)
+static void print_line(void *ctx, const char *text)
 {
-	json_t *a = json_loads(chain_json, 0, NULL);
-	size_t i;
-	json_t *d;
-	char b1[256], b2[256], b3[1024];
-
-	if (!json_is_array(a)) {
-		json_decref(a);
-		return;
-	}
-	printf("      chain as judged:\n");
-	json_array_foreach(a, i, d) {
-		printf("        %s '%s' (%s): depth %lld, %lld stacked, %lld pending\n",
-		       san(json_string_value(json_object_get(d, "device")), b1, sizeof(b1)),
-		       san(json_string_value(json_object_get(d, "vdi")), b2, sizeof(b2)),
-		       san(json_string_value(json_object_get(d, "vdi_uuid")), b3, sizeof(b3)),
-		       (long long)json_integer_value(json_object_get(d, "depth")),
-		       (long long)json_integer_value(json_object_get(d, "stacked")),
-		       (long long)json_integer_value(json_object_get(d, "pending")));
-		printf("          %s\n", san(json_string_value(json_object_get(d, "chain")), b3, sizeof(b3)));
-	}
-	json_decref(a);
+	(void)ctx;
+	printf("%s\n", text);
 }
 
-static void print_run(const struct ct_run_rec *r)
+/* How long a one-shot load may take, as for tree; the failures the summary lists. */
+#define INCIDENT_LOAD_TIMEOUT_MS (180 * 1000)
+#define INCIDENT_FAILURES_S (24 * 3600)
+
+/* `report --incident`: load and judge the pools as `check` does, read the runs that failed
+ * in the last 24 hours, write the Markdown summary. 0, 1 when a pool could not be loaded,
+ * 2 on error. */
+static int report_incident(struct ct_cli *cli)
 {
-	char start[32], end[32], dur[32], buf[2048], b2[256];
+	struct ct_oneshot o;
+	struct ct_incident in = { 0 };
+	struct ct_jobstore *js = NULL;
+	struct ct_run_rec *runs = NULL;
+	int n = 0, rc = 2, failed = 0;
+	struct ct_err e;
 
-	ct_format_local_time(r->start, start, sizeof(start));
-	ct_format_local_time(r->end, end, sizeof(end));
-	fmt_dur(r->start, r->end, dur, sizeof(dur));
-	printf("Run %lld: %s%s of job '%s' on pool '%s': %s\n", (long long)r->id,
-	       r->kind ? r->kind : "?", r->dry_run ? " (dry run)" : "",
-	       san(r->job ? r->job : "-", buf, sizeof(buf)), san(r->pool, b2, sizeof(b2)),
-	       ct_run_status_name(r->status));
-	printf("  started %s, ended %s (%s), on host %s, pid %ld\n", start, end, dur,
-	       san(r->host, b2, sizeof(b2)), r->pid);
-	printf("  %d ok, %d skipped, %d failed\n", r->n_ok, r->n_skipped, r->n_failed);
-	if (r->summary)
-		printf("  %s\n", san(r->summary, buf, sizeof(buf)));
-	for (int i = 0; i < r->n_items; i++) {
-		const struct ct_item_rec *it = &r->items[i];
-		char su[9], sz[32];
-
-		fmt_dur(it->start, it->end, dur, sizeof(dur));
-		printf("\n%s%s (%s): %s, %s\n", marker(it->status), san(it->obj_name, buf, sizeof(buf)),
-		       ct_short_uuid(it->obj_uuid ? it->obj_uuid : "", su),
-		       ct_run_status_name(it->status), dur);
-		if (it->message)
-			printf("    %s\n", san(it->message, buf, sizeof(buf)));
-		if (it->snapshot_uuid)
-			printf("    snapshot: %s\n", san(it->snapshot_uuid, buf, sizeof(buf)));
-		if (it->bytes > 0) {
-			ct_format_bytes(it->bytes, sz, sizeof(sz));
-			if (it->export_ms > 0) {
-				char rate[32];
-
-				ct_format_bytes((int64_t)((double)it->bytes * 1000.0 / (double)it->export_ms),
-						rate, sizeof(rate));
-				printf("    exported: %s (%lld bytes) in %.1f s, %s/s\n", sz, (long long)it->bytes,
-				       (double)it->export_ms / 1000.0, rate);
-			} else {
-				printf("    exported: %s (%lld bytes)\n", sz, (long long)it->bytes);
-			}
-		}
-		if (it->xapi_code) {
-			printf("    XAPI error: %s", san(it->xapi_code, buf, sizeof(buf)));
-			for (int k = 0; k < it->n_xapi_params; k++)
-				printf("%s\"%s\"", k ? ", " : " [", san(it->xapi_params[k], buf, sizeof(buf)));
-			printf("%s\n", it->n_xapi_params ? "]" : "");
-		}
-		if (it->n_reasons)
-			printf("    reasons:\n");
-		for (int k = 0; k < it->n_reasons; k++)
-			printf("      - %s\n", san(it->reasons[k], buf, sizeof(buf)));
-		if (it->chain_json)
-			print_chain(it->chain_json);
-		if (it->n_steps)
-			printf("    steps:\n");
-		for (int k = 0; k < it->n_steps; k++) {
-			const struct ct_step_rec *s = &it->steps[k];
-
-			ct_format_local_time(s->start, start, sizeof(start));
-			fmt_dur(s->start, s->end, dur, sizeof(dur));
-			printf("      %s %-10s %-11s %-6s %s\n", start + 11, san(s->name, b2, sizeof(b2)),
-			       ct_run_status_name(s->status), dur, san(s->detail, buf, sizeof(buf)));
-		}
+	ct_err_init(&e);
+	if (ct_oneshot_load(&o, cli->config_path, cli->pools, cli->n_pools,
+			    INCIDENT_LOAD_TIMEOUT_MS, "chaintop report's load limit of 3 minutes",
+			    stderr, &e) < 0) {
+		fprintf(stderr, "chaintop report: %s\n", e.msg);
+		goto out;
 	}
-	if (r->n_items == 0)
-		printf("\n  no items recorded\n");
+	in.now = time(NULL);
+	in.failures_window = INCIDENT_FAILURES_S;
+	js = ct_jobstore_open(o.conf.state_dir, &e);
+	if (!js || ct_jobstore_list_runs(js, 0, true, &runs, &n, &e) < 0)
+		in.history_error = e.msg;
+	n = filter_runs(runs, n, true, in.now - INCIDENT_FAILURES_S, NULL, 0);
+	in.failures = runs;
+	in.n_failures = n;
+	ct_oneshot_lock(&o);
+	ct_oneshot_judge(&o, "chaintop report", true, false, in.now);
+	in.pools = o.pools;
+	in.n_pools = o.n;
+	for (int i = 0; i < o.n; i++)
+		failed += !o.pools[i].connected;
+	rc = ct_incident_write(stdout, &in) < 0 ? 2 : failed ? 1 : 0;
+	ct_oneshot_unlock(&o);
+	if (rc == 2)
+		fprintf(stderr, "chaintop report: cannot write the summary: %s\n", strerror(errno));
+	for (int i = 0; i < o.n; i++) {
+		char buf[1100];
+
+		if (!o.pools[i].connected)
+			fprintf(stderr, "chaintop report: pool '%s' could not be loaded: %s\n",
+				o.pools[i].name, ct_sanitize(o.pools[i].error, buf, sizeof(buf)));
+	}
+out:
+	for (int i = 0; i < n; i++)
+		ct_run_rec_release(&runs[i]);
+	free(runs);
+	ct_jobstore_close(js);
+	ct_oneshot_release(&o);
+	return rc;
 }
 
 int ct_cmd_report(struct ct_cli *cli)
@@ -200,37 +180,75 @@ int ct_cmd_report(struct ct_cli *cli)
 	long long id = 0;
 	struct ct_err e;
 
-	for (int i = 1; i < cli->argc; i++) {
-		const char *a = cli->argv[i];
+	const char *last_s = NULL, *since_s = NULL, *job = NULL;
+	bool incident = false;
+	long long since = 0;
+	const struct ct_option opts[] = {
+		CT_OPT_STRING("last", 0, "N", &last_s,
+			      "the N newest runs (default " STR(REPORT_DEFAULT_LAST) "; 0 = all)"),
+		CT_OPT_STRING("since", 0, "DURATION", &since_s,
+			      "only runs started in this time, with its unit (30m, 24h, 7d)"),
+		CT_OPT_STRING("job", 0, "NAME", &job, "only runs of this job (ad hoc runs: adhoc)"),
+		CT_OPT_BOOL("failed", 0, &failed,
+			    "only runs that failed, were interrupted or skipped VMs (not dry\n"
+			    "runs); exit 1 when there is one"),
+		CT_OPT_BOOL("json", 0, &json, "one JSON document instead of text"),
+		CT_OPT_BOOL("incident", 0, &incident,
+			    "a Markdown incident summary of the pools (see above)"),
+		CT_OPT_END
+	};
+
+	if (ct_options_parse(&report_cmd, opts, cli, &rc) < 0)
+		return rc;
+	rc = 2;
+	if (last_s) {
 		char *end;
 
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			report_usage(stdout);
-			return 0;
-		} else if (!strcmp(a, "--failed")) {
-			failed = true;
-		} else if (!strcmp(a, "--json")) {
-			json = true;
-		} else if (!strcmp(a, "--last")) {
-			if (i + 1 >= cli->argc || (last = (int)strtol(cli->argv[i + 1], &end, 10), *end) ||
-			    last < 0) {
-				fprintf(stderr, "chaintop report: --last needs a number of runs (0 = all)\n");
-				return 2;
-			}
-			i++;
-		} else if (a[0] != '-' && !have_run) {
-			id = strtoll(a, &end, 10);
-			if (*end || id <= 0) {
-				fprintf(stderr, "chaintop report: '%s' is not a run id; `chaintop report` lists them\n", a);
-				return 2;
-			}
-			have_run = true;
-		} else {
-			fprintf(stderr, "chaintop report: unknown argument '%s'\n", a);
-			report_usage(stderr);
+		last = (int)strtol(last_s, &end, 10);
+		if (!*last_s || *end || last < 0) {
+			fprintf(stderr, "chaintop report: --last needs a number of runs (0 = all)\n");
 			return 2;
 		}
 	}
+	if (since_s) {
+		char vb[64];
+		int pr = ct_parse_duration_unit(since_s, &since);
+
+		ct_sanitize(since_s, vb, sizeof(vb));
+		if (pr == -2) {
+			fprintf(stderr, "chaintop report: --since '%s' has no unit: write '%sh' for "
+				"hours or '%sd' for days (units: s, m, h, d, w)\n", vb, vb, vb);
+			return 2;
+		}
+		if (pr < 0 || since <= 0) {
+			fprintf(stderr, "chaintop report: --since '%s' is not a duration: use a "
+				"number with s, m, h, d or w, such as 24h\n", vb);
+			return 2;
+		}
+	}
+	if (cli->first_arg < cli->argc) {
+		const char *a = cli->argv[cli->first_arg];
+		char *end;
+
+		id = strtoll(a, &end, 10);
+		if (*end || id <= 0) {
+			fprintf(stderr, "chaintop report: '%s' is not a run id; `chaintop report` lists them\n", a);
+			return 2;
+		}
+		have_run = true;
+	}
+	if (incident && (have_run || json || failed || last_s || since_s || job)) {
+		fprintf(stderr, "chaintop report: --incident takes only the common options "
+			"(-c FILE, --pool NAME): it summarises the pools as they are now\n");
+		return 2;
+	}
+	if (have_run && (failed || last_s || since_s || job)) {
+		fprintf(stderr, "chaintop report: RUN_ID shows one run; --last, --since, --job and "
+			"--failed choose runs for the list: give one or the other\n");
+		return 2;
+	}
+	if (incident)
+		return report_incident(cli);
 	ct_err_init(&e);
 	ct_config_init(&cfg);
 	if (ct_config_load(&cfg, cli->config_path, true, &e) < 0) {
@@ -255,16 +273,19 @@ int ct_cmd_report(struct ct_cli *cli)
 			printf("\n");
 			json_decref(doc);
 		} else {
-			print_run(&run);
+			ct_run_report_lines(&run, print_line, NULL);
 		}
 		ct_run_rec_release(&run);
 		rc = 0;
 		goto out;
 	}
-	if (ct_jobstore_list_runs(js, last, failed, &runs, &n, &e) < 0) {
+	/* the filters are applied here, the limit after them */
+	if (ct_jobstore_list_runs(js, failed || since || job ? 0 : last, failed, &runs, &n,
+				  &e) < 0) {
 		fprintf(stderr, "chaintop report: %s\n", e.msg);
 		goto out;
 	}
+	n = filter_runs(runs, n, failed, since ? time(NULL) - (time_t)since : 0, job, last);
 	if (json) {
 		json_t *doc = json_object(), *a = json_array();
 
@@ -275,9 +296,9 @@ int ct_cmd_report(struct ct_cli *cli)
 		printf("\n");
 		json_decref(doc);
 	} else {
-		print_list(runs, n, failed);
+		print_list(runs, n, failed, since_s, job);
 	}
-	rc = 0;
+	rc = failed && n > 0 ? 1 : 0;
 out:
 	for (int i = 0; i < n; i++)
 		ct_run_rec_release(&runs[i]);

@@ -8,6 +8,8 @@
 #include <strings.h>
 
 #include "cli/cli.h"
+#include "cli/oneshot.h"
+#include "cli/options.h"
 #include "output/output.h"
 #include "lib/util.h"
 #include "watch/watch.h"
@@ -20,18 +22,18 @@ static const char *nz(const char *s)
 	return s ? s : "";
 }
 
-static void scan_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: chaintop scan [-c FILE] [--pool NAME]... --sr NAME|UUID\n"
-		"\n"
+static const struct ct_command scan_cmd = {
+	.name = "scan",
+	.synopsis = "[-c FILE] [--pool NAME]... --sr NAME|UUID",
+	.description =
 		"Calls SR.scan on one SR: SM rescans it and kicks its garbage collector, which then\n"
 		"coalesces the work waiting there (the way to restart a GC that went idle). The SR\n"
 		"is named by its name label or uuid; a name several SRs share must be given as a\n"
-		"uuid (or narrowed with --pool). Refused with --read-only or on a read_only pool.\n"
-		"\n"
-		"Exit status: 0 scanned, 1 the scan failed, 2 usage, configuration, or no such SR.\n");
-}
+		"uuid (or narrowed with --pool). Refused with --read-only or on a read_only pool.\n",
+	.footer = "Exit status: 0 scanned, 1 the scan failed, 2 usage, configuration, or no such SR.\n",
+	.max_args = 0,
+	.usage_exit = 2,
+};
 
 struct scan_target {
 	int pool;                 /* index in the oneshot's pools */
@@ -40,7 +42,7 @@ struct scan_target {
 
 int ct_cmd_scan(struct ct_cli *cli)
 {
-	struct ct_output_oneshot o;
+	struct ct_oneshot o;
 	struct scan_target t = { .pool = -1 };
 	const char *want = NULL;
 	struct ct_xapi *x = NULL;
@@ -50,22 +52,14 @@ int ct_cmd_scan(struct ct_cli *cli)
 	char nb[128], pb[128];
 	struct ct_err e;
 
-	for (int i = 1; i < cli->argc; i++) {
-		const char *a = cli->argv[i];
+	const struct ct_option opts[] = {
+		CT_OPT_STRING("sr", 0, "NAME|UUID", &want, "the SR to scan: its name label or uuid"),
+		CT_OPT_END
+	};
 
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			scan_usage(stdout);
-			return 0;
-		} else if (!strncmp(a, "--sr=", 5)) {
-			want = a + 5;
-		} else if (!strcmp(a, "--sr") && i + 1 < cli->argc) {
-			want = cli->argv[++i];
-		} else {
-			fprintf(stderr, "chaintop scan: unknown argument '%s'\n", a);
-			scan_usage(stderr);
-			return 2;
-		}
-	}
+	if (ct_options_parse(&scan_cmd, opts, cli, &rc) < 0)
+		return rc;
+	rc = 2;
 	if (!want || !*want) {
 		fprintf(stderr, "chaintop scan: say which SR with --sr NAME or --sr UUID\n");
 		return 2;
@@ -76,13 +70,13 @@ int ct_cmd_scan(struct ct_cli *cli)
 		return 2;
 	}
 	ct_err_init(&e);
-	if (ct_output_oneshot_load(&o, cli->config_path, cli->pools, cli->n_pools,
-				   SCAN_LOAD_TIMEOUT_MS, "chaintop scan's load limit of 3 minutes",
-				   stderr, &e) < 0) {
+	if (ct_oneshot_load(&o, cli->config_path, cli->pools, cli->n_pools,
+			    SCAN_LOAD_TIMEOUT_MS, "chaintop scan's load limit of 3 minutes",
+			    stderr, &e) < 0) {
 		fprintf(stderr, "chaintop scan: %s\n", e.msg);
-		return 2;
+		goto out;
 	}
-	ct_output_oneshot_lock(&o);
+	ct_oneshot_lock(&o);
 	for (int i = 0; i < o.n; i++) {
 		struct ct_model *m = o.pools[i].model;
 
@@ -105,7 +99,7 @@ int ct_cmd_scan(struct ct_cli *cli)
 			}
 		}
 	}
-	ct_output_oneshot_unlock(&o);
+	ct_oneshot_unlock(&o);
 	if (matches == 0) {
 		fprintf(stderr, "chaintop scan: no SR named or with uuid '%s' in the pools that "
 			"could be read ('chaintop tree' lists them)\n", ct_sanitize(want, nb, sizeof(nb)));
@@ -139,6 +133,6 @@ out:
 	free(t.ref);
 	free(t.uuid);
 	free(t.name);
-	ct_output_oneshot_release(&o);
+	ct_oneshot_release(&o);
 	return rc;
 }

@@ -10,28 +10,29 @@
 #include "engine/chain.h"
 #include "watch/stall_store.h"
 #include "cli/cli.h"
+#include "cli/oneshot.h"
+#include "cli/options.h"
 #include "output/output.h"
 #include "lib/util.h"
 
 /* How long a one-shot command waits for the slowest pool. */
 #define TREE_LOAD_TIMEOUT_MS (180 * 1000)
 
-static void tree_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: chaintop tree [-c FILE] [--pool NAME]... [--json]\n"
-		"\n"
+static const struct ct_command tree_cmd = {
+	.name = "tree",
+	.synopsis = "[-c FILE] [--pool NAME]... [--json]",
+	.description =
 		"Connects to each configured pool (or the --pool ones), loads it once, prints\n"
 		"pool > SR > VDI chain forest and exits. Each VDI line shows the VM and device using\n"
 		"it (or the snapshot name and age), its depth, size and state: ok, pending (coalesce\n"
 		"links above it), stacked (more stacked base copies than the gate tolerates), deep,\n"
-		"garbage (childless base copy), broken (missing parent or a cycle), orphan.\n"
-		"\n"
-		"  --json   print one JSON document instead (pools, srs, vdis, vms; see chaintop(1))\n"
-		"\n"
+		"garbage (childless base copy), broken (missing parent or a cycle), orphan.\n",
+	.footer =
 		"Exit status: 0 when every pool loaded, 1 when one could not be loaded (the others\n"
-		"are still printed), 2 on a usage or configuration error.\n");
-}
+		"are still printed), 2 on a usage or configuration error.\n",
+	.max_args = 0,
+	.usage_exit = 2,
+};
 
 static bool locale_is_utf8(void)
 {
@@ -42,65 +43,42 @@ static bool locale_is_utf8(void)
 
 int ct_cmd_tree(struct ct_cli *cli)
 {
-	struct ct_output_oneshot o;
-	struct ct_chain_report *reports = NULL;
+	struct ct_oneshot o;
 	struct ct_err e;
-	struct ct_stall stall = { 0 };
-	char *stall_path = NULL;
-	bool json = false, have_stall = false;
+	bool json = false;
 	int rc = 2, failed = 0;
 	time_t now;
 
-	for (int i = 1; i < cli->argc; i++) {
-		const char *a = cli->argv[i];
+	const struct ct_option opts[] = {
+		CT_OPT_BOOL("json", 0, &json,
+			    "print one JSON document instead (pools, srs, vdis, vms; see chaintop(1))"),
+		CT_OPT_END
+	};
 
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			tree_usage(stdout);
-			return 0;
-		} else if (!strcmp(a, "--json")) {
-			json = true;
-		} else {
-			fprintf(stderr, "chaintop tree: unknown argument '%s'\n", a);
-			tree_usage(stderr);
-			return 2;
-		}
-	}
+	if (ct_options_parse(&tree_cmd, opts, cli, &rc) < 0)
+		return rc;
+	rc = 2;
 	ct_err_init(&e);
-	if (ct_output_oneshot_load(&o, cli->config_path, cli->pools, cli->n_pools,
-				   TREE_LOAD_TIMEOUT_MS, "chaintop tree's load limit of 3 minutes", stderr,
-				   &e) < 0) {
+	if (ct_oneshot_load(&o, cli->config_path, cli->pools, cli->n_pools,
+			    TREE_LOAD_TIMEOUT_MS, "chaintop tree's load limit of 3 minutes", stderr,
+			    &e) < 0) {
 		fprintf(stderr, "chaintop tree: %s\n", e.msg);
 		goto out;
 	}
 	/* the merge rates `check` and the console measured (read only: tree saves nothing) */
-	if (o.conf.state_dir && *o.conf.state_dir) {
-		stall_path = ct_xasprintf("%s/stall.json", o.conf.state_dir);
-		if (ct_stall_load(&stall, stall_path, &e) < 0)
-			fprintf(stderr, "chaintop tree: warning: %s\n", e.msg);
-		else
-			have_stall = true;
-	}
 	now = time(NULL);
-	reports = ct_xcalloc((size_t)o.n + 1, sizeof(*reports));
-	ct_output_oneshot_lock(&o);
-	for (int i = 0; i < o.n; i++) {
-		struct ct_output_pool *p = &o.pools[i];
-
-		if (!p->connected) {
+	ct_oneshot_lock(&o);
+	ct_oneshot_judge(&o, "chaintop tree", false, false, now);
+	for (int i = 0; i < o.n; i++)
+		if (!o.pools[i].connected)
 			failed++;
-			continue;
-		}
-		ct_chain_eval(p->model, &o.conf, o.ws.w[i].conf, now, have_stall ? &stall : NULL,
-			      &reports[i]);
-		p->report = &reports[i];
-	}
 	if (json) {
 		if (ct_output_write_json(stdout, o.pools, o.n, false, now) < 0)
 			fprintf(stderr, "chaintop tree: cannot write the output: %s\n", strerror(errno));
 	} else {
 		ct_output_tree_text(stdout, o.pools, o.n, locale_is_utf8(), now);
 	}
-	ct_output_oneshot_unlock(&o);
+	ct_oneshot_unlock(&o);
 	fflush(stdout);
 	for (int i = 0; i < o.n; i++) {
 		char buf[1100];
@@ -111,12 +89,6 @@ int ct_cmd_tree(struct ct_cli *cli)
 	}
 	rc = failed ? 1 : 0;
 out:
-	if (reports)
-		for (int i = 0; i < o.n; i++)
-			ct_chain_report_release(&reports[i]);
-	free(reports);
-	free(stall_path);
-	ct_stall_release(&stall);
-	ct_output_oneshot_release(&o);
+	ct_oneshot_release(&o);
 	return rc;
 }

@@ -4,36 +4,34 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "lib/util.h"
 #include "jobs/xva.h"
 
-static void verify_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: chaintop verify FILE.xva...\n"
-		"\n"
+static const struct ct_command verify_cmd = {
+	.name = "verify",
+	.synopsis = "FILE.xva...",
+	.description =
 		"Checks that each XVA (a VM export of xapi, plain, gzip or zstd) is a complete tar\n"
 		"stream and that every disk chunk matches its checksum file (.checksum SHA-1 or\n"
-		".xxhash XXH64). Exit status: 0 every file verified, 1 a file is damaged or\n"
-		"incomplete, 2 a file cannot be read or bad usage.\n");
-}
+		".xxhash XXH64).\n",
+	.footer = "Exit status: 0 every file verified, 1 a file is damaged or incomplete, 2 a file\n"
+		  "cannot be read or bad usage.\n",
+	.max_args = -1,
+	.usage_exit = 2,
+	.no_common = true,
+};
 
 int ct_cmd_verify(struct ct_cli *cli)
 {
 	int n_files = 0, worst = 0;
 
-	for (int i = 1; i < cli->argc; i++) {
-		if (!strcmp(cli->argv[i], "--help") || !strcmp(cli->argv[i], "-h")) {
-			verify_usage(stdout);
-			return 0;
-		}
-		if (cli->argv[i][0] == '-' && cli->argv[i][1]) {
-			fprintf(stderr, "chaintop verify: unknown argument '%s'\n", cli->argv[i]);
-			verify_usage(stderr);
-			return 2;
-		}
-	}
-	for (int i = 1; i < cli->argc; i++) {
+	static const struct ct_option opts[] = { CT_OPT_END };
+	int rc;
+
+	if (ct_options_parse(&verify_cmd, opts, cli, &rc) < 0)
+		return rc;
+	for (int i = cli->first_arg; i < cli->argc; i++) {
 		const char *path = cli->argv[i];
 		struct ct_xva_stats st;
 		struct ct_err e;
@@ -63,7 +61,7 @@ int ct_cmd_verify(struct ct_cli *cli)
 	}
 	if (n_files == 0) {
 		fprintf(stderr, "chaintop verify: name at least one .xva file\n");
-		verify_usage(stderr);
+		ct_options_usage(stderr, &verify_cmd, opts);
 		return 2;
 	}
 	return worst;

@@ -219,7 +219,8 @@ static const char *const pool_keys[] = {
 static const char *const limits_keys[] = {
 	"reply_bytes", "reply_records", "stall_time", "login_timeout", NULL
 };
-static const char *const tls_keys[] = { "verify", "ca_file", "fingerprint", NULL };
+static const char *const tls_keys[] = { "verify", "ca_file", "fingerprint", "allow_plain_http",
+					NULL };
 static const char *const sr_keys[] = {
 	"match", "tolerance", "max_depth", "min_free_percent", "warn_depth", "crit_depth",
 	"coalesce_warn", "crit_free_percent", "stall_after", NULL
@@ -964,6 +965,9 @@ static int parse_tls(struct ld *L, const config_setting_t *grp, const char *pref
 		     strncmp(what, "pool ", 5) ? "it" : "the pool",
 		     strncmp(what, "pool ", 5) ? "the reports" : "the password");
 	}
+	r = get_bool(L, grp, prefix, "allow_plain_http", &tls->allow_plain_http);
+	if (r < 0)
+		return -1;
 	r = get_str(L, grp, prefix, "ca_file", "a file path", &v);
 	if (r < 0)
 		return -1;
@@ -1018,7 +1022,7 @@ static int parse_url(struct ld *L, const config_setting_t *grp, const char *pref
 	char path[256];
 	config_setting_t *s = config_setting_get_member(grp, "url");
 	int r = get_str(L, grp, prefix, "url", "https://HOST[:PORT]", &v);
-	bool plain;
+	bool plain;   /* warned after the tls block, which may allow it */
 
 	keypath(path, sizeof(path), prefix, "url");
 	if (r < 0)
@@ -1029,11 +1033,24 @@ static int parse_url(struct ld *L, const config_setting_t *grp, const char *pref
 	if (check_url(L, s, path, v, "\"https://POOL-MASTER\" (the pool master's address)",
 		      "\"https://HOST[:PORT]\"", &plain) < 0)
 		return -1;
-	if (plain)
-		warn(L, s, path, "pool '%s' uses http://, which sends the password and all "
-		     "data unencrypted; use https://", p->name);
 	p->url = ct_xstrdup(v);
 	return 0;
+}
+
+/* After the tls block: http:// is warned unless the pool's entry says it is meant (a lab
+ * pool or a simulator on a trusted network: tls = { allow_plain_http = true; }). */
+static void warn_plain_http(struct ld *L, const config_setting_t *grp, const char *prefix,
+			    const struct ct_pool_conf *p)
+{
+	char path[256];
+
+	if (strncasecmp(p->url, "http://", 7) || p->tls.allow_plain_http)
+		return;
+	keypath(path, sizeof(path), prefix, "url");
+	warn(L, config_setting_get_member(grp, "url"), path, "pool '%s' uses http://, which "
+	     "sends the password and all data unencrypted; use https:// (for a lab pool on a "
+	     "trusted network, tls = { allow_plain_http = true; } in its entry silences this)",
+	     p->name);
 }
 
 static int parse_srs(struct ld *L, const config_setting_t *list, const char *prefix,
@@ -1146,6 +1163,7 @@ static int parse_pool(struct ld *L, const config_setting_t *g, int idx, struct c
 		if (parse_tls(L, b, tp, &p->tls, what) < 0)
 			return -1;
 	}
+	warn_plain_http(L, g, pre, p);
 	if (get_block(L, g, pre, "srs", CONFIG_TYPE_LIST,
 		      "srs = ( { match = \"nfs-*\"; tolerance = 2; } );", &b) < 0)
 		return -1;
@@ -1223,7 +1241,7 @@ static int parse_notify(struct ld *L, const config_setting_t *grp, const char *p
 	const char *v;
 	char path[256];
 	config_setting_t *b;
-	bool plain;
+	bool plain;   /* warned after the tls block, which may allow it */
 	int r;
 
 	n->set = true;

@@ -54,6 +54,7 @@ struct ct_tls_conf {
 	bool verify;               /* default true */
 	char *ca_file;             /* NULL = system CAs */
 	char *fingerprint;         /* "sha256:AB:CD:..." normalised to upper-case hex with colons, or NULL */
+	bool allow_plain_http;     /* an http:// url is meant (lab pool): not warned */
 };
 
 struct ct_pool_conf {

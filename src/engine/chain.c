@@ -1597,8 +1597,7 @@ static struct ct_gate_conf gate_for(const struct eval_ctx *x, const struct ct_sr
 	return g;
 }
 
-/* "'web01 0' 1a2b3c4d <- base copy 5e6f7a8b (1 child) <- ..." */
-static char *chain_text(const struct ct_chain_report *r, int vi)
+char *ct_chain_text(const struct ct_chain_report *r, int vi)
 {
 	struct ct_sb sb;
 	char n[NAME_MAX_LEN], u[9], *out;
@@ -1733,7 +1732,7 @@ static int judge_vm(struct eval_ctx *x, const struct ct_vm *vm, const struct vm_
 			d->depth = r->vdis[vi].depth;
 			d->stacked = r->vdis[vi].stacked;
 			d->pending = r->vdis[vi].pending;
-			d->chain = chain_text(r, vi);
+			d->chain = ct_chain_text(r, vi);
 		}
 		n_disks++;
 		if (dl[i].depth > max_depth)

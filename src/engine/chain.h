@@ -265,6 +265,10 @@ int ct_chain_refresh(struct ct_model *m, const struct ct_config *c, const struct
 void ct_chain_add_problem(struct ct_chain_report *r, enum ct_problem_kind kind,
 			  enum ct_severity sev, const struct ct_obj *o, int sr_index, char *reason);
 
+/* The chain of report VDI vi as one line, leaf first (owned by the caller):
+ * "'web01 0' 1a2b3c4d <- base copy 5e6f7a8b (1 child) <- ... [depth 3, 1 stacked, 1 pending]" */
+char *ct_chain_text(const struct ct_chain_report *r, int vi);
+
 /* Index helpers into a report (-1 when absent). */
 int ct_chain_find_vdi(const struct ct_chain_report *r, const struct ct_vdi *v);
 int ct_chain_find_vm(const struct ct_chain_report *r, const struct ct_vm *vm);

@@ -595,7 +595,56 @@ static void pool_problem_em(struct em *e, const struct ct_output_pool *p)
 	em_word(e, "class", "pool");
 	em_null(e, "uuid");
 	em_word(e, "kind", ct_problem_kind_name(CT_PK_POOL_DOWN));
+	em_null(e, "sr");
+	em_null(e, "sr_name");
+	em_null(e, "vm");
+	em_null(e, "vm_name");
+	em_null(e, "vdi");
+	em_null(e, "vdi_name");
 	em_str(e, "reason", p->error && *p->error ? p->error : "the pool could not be loaded");
+}
+
+/* A uuid or name member, null when the problem is not about such an object. */
+static void em_str_or_null(struct em *e, const char *k, const char *s, bool have)
+{
+	if (have)
+		em_str(e, k, nz(s));
+	else
+		em_null(e, k);
+}
+
+/* What a problem is about, for routing alerts without reading the sentence: the SR, VM and
+ * VDI uuids and names (null when the problem is not about one). */
+static void problem_subjects_em(struct em *e, const struct ct_output_pool *p,
+				const struct ct_problem *pb)
+{
+	const struct ct_chain_report *r = p->report;
+	const struct ct_sr *sr = pb->sr_index >= 0 && pb->sr_index < r->n_srs ?
+		r->srs[pb->sr_index].sr : NULL;
+	const struct ct_vm *vm = NULL;
+	const struct ct_vdi *vdi = NULL;
+
+	if (pb->cls == CT_VM && pb->ref) {
+		vm = (const struct ct_vm *)ct_model_find(p->model, CT_VM, pb->ref);
+	} else if (pb->cls == CT_VDI && pb->ref) {
+		int vi;
+
+		vdi = (const struct ct_vdi *)ct_model_find(p->model, CT_VDI, pb->ref);
+		vi = vdi ? ct_chain_find_vdi(r, vdi) : -1;
+		if (vi >= 0) {
+			vm = r->vdis[vi].vm;
+			if (!sr && r->vdis[vi].sr_index >= 0)
+				sr = r->srs[r->vdis[vi].sr_index].sr;
+		}
+	} else if (pb->cls == CT_SR && pb->ref && !sr) {
+		sr = (const struct ct_sr *)ct_model_find(p->model, CT_SR, pb->ref);
+	}
+	em_str_or_null(e, "sr", sr ? sr->o.uuid : NULL, sr);
+	em_str_or_null(e, "sr_name", sr ? sr->name_label : NULL, sr);
+	em_str_or_null(e, "vm", vm ? vm->o.uuid : NULL, vm);
+	em_str_or_null(e, "vm_name", vm ? vm->name_label : NULL, vm);
+	em_str_or_null(e, "vdi", vdi ? vdi->o.uuid : NULL, vdi);
+	em_str_or_null(e, "vdi_name", vdi ? vdi->name_label : NULL, vdi);
 }
 
 static void problem_em(struct em *e, const struct ct_output_pool *p, const struct ct_problem *pb)
@@ -608,6 +657,7 @@ static void problem_em(struct em *e, const struct ct_output_pool *p, const struc
 	else
 		em_null(e, "uuid");
 	em_word(e, "kind", ct_problem_kind_name(pb->kind));
+	problem_subjects_em(e, p, pb);
 	em_str(e, "reason", pb->reason);
 }
 
@@ -815,7 +865,7 @@ int ct_output_write_json(FILE *f, const struct ct_output_pool *p, int n, bool ch
 
 /* --- check: text --- */
 
-static void summary(const struct ct_output_pool *p, int n, char *buf, size_t len)
+void ct_output_summary(const struct ct_output_pool *p, int n, char *buf, size_t len)
 {
 	struct totals t;
 	struct ct_sb sb;
@@ -884,7 +934,7 @@ void ct_output_check_text(FILE *f, const struct ct_output_pool *p, int n)
 {
 	char sum[512];
 
-	summary(p, n, sum, sizeof(sum));
+	ct_output_summary(p, n, sum, sizeof(sum));
 	fprintf(f, "chaintop %s: %s\n", ct_severity_name(ct_output_worst(p, n)), sum);
 	each_problem(p, n, text_problem, f);
 }
@@ -934,7 +984,7 @@ void ct_output_nagios(FILE *f, const struct ct_config *c, const struct ct_output
 	char sum[512];
 
 	totals(p, n, &t);
-	summary(p, n, sum, sizeof(sum));
+	ct_output_summary(p, n, sum, sizeof(sum));
 	each_problem(p, n, nagios_first, &nc);
 	fprintf(f, "CHAINTOP %s - %s", ct_severity_name(w), sum);
 	if (nc.count)
@@ -1351,91 +1401,4 @@ void ct_output_tree_text(FILE *f, const struct ct_output_pool *p, int n, bool ut
 		}
 		tree_pool(f, &p[i], g, now);
 	}
-}
-
-/* --- one-shot load for tree and check --- */
-
-int ct_output_oneshot_load(struct ct_output_oneshot *o, const char *config_path,
-			   const char *const *only, int n_only, int timeout_ms,
-			   const char *limit_name, FILE *warn_to, struct ct_err *e)
-{
-	int64_t start = ct_now_ms();
-
-	memset(o, 0, sizeof(*o));
-	ct_config_init(&o->conf);
-	if (ct_config_load(&o->conf, config_path, false, e) < 0)
-		return -1;
-	for (int i = 0; warn_to && i < o->conf.n_warnings; i++)
-		fprintf(warn_to, "chaintop: warning: %s\n", o->conf.warnings[i]);
-	if (o->conf.n_pools == 0)
-		return ct_err_set(e, CT_E_CONFIG, "the configuration%s%s%s lists no pools: add a "
-				  "pools = ( { name = ...; url = ...; } ) entry",
-				  o->conf.path ? " '" : "", o->conf.path ? o->conf.path : "",
-				  o->conf.path ? "'" : "");
-	for (int i = 0; i < n_only; i++) {
-		if (!ct_config_pool(&o->conf, only[i])) {
-			struct ct_sb sb;
-
-			ct_sb_init(&sb);
-			for (int k = 0; k < o->conf.n_pools; k++)
-				ct_sb_addf(&sb, "%s'%s'", k ? ", " : "", o->conf.pools[k].name);
-			ct_err_set(e, CT_E_USAGE, "no pool named '%s' in the configuration; the "
-				   "configured pools are %s", only[i], sb.buf);
-			ct_sb_release(&sb);
-			return -1;
-		}
-	}
-	if (ct_watchset_init(&o->ws, &o->conf, only, n_only, true, e) < 0)
-		return -1;
-	o->ws_ready = true;
-	/* the calls themselves end by the deadline, each failure saying what it waited for;
-	 * the wait below has a little more so they can report it */
-	o->ws.deadline_ms = start + timeout_ms;
-	o->ws.deadline_why = ct_xstrdup(limit_name ? limit_name : "the load's time limit");
-	if (ct_watchset_start(&o->ws, e) < 0)
-		return -1;
-	ct_watchset_wait_settled(&o->ws, timeout_ms + 1000);
-	o->n = o->ws.n;
-	o->pools = ct_xcalloc((size_t)o->n + 1, sizeof(*o->pools));
-	for (int i = 0; i < o->n; i++) {
-		struct ct_watch *w = &o->ws.w[i];
-		struct ct_output_pool *p = &o->pools[i];
-
-		ct_model_lock(&w->model);
-		p->name = w->conf->name;
-		p->connected = w->loaded;
-		p->stale = w->stale;
-		p->state = ct_pool_state_name(w->state);
-		if (!w->loaded)
-			p->error = w->error[0] ? w->error :
-				"the pool did not finish loading in time (is the pool master answering?)";
-		p->model = &w->model;
-		ct_model_unlock(&w->model);
-	}
-	return 0;
-}
-
-void ct_output_oneshot_lock(struct ct_output_oneshot *o)
-{
-	for (int i = 0; i < o->n; i++)
-		ct_model_lock(o->pools[i].model);
-}
-
-void ct_output_oneshot_unlock(struct ct_output_oneshot *o)
-{
-	for (int i = o->n - 1; i >= 0; i--)
-		ct_model_unlock(o->pools[i].model);
-}
-
-void ct_output_oneshot_release(struct ct_output_oneshot *o)
-{
-	if (!o)
-		return;
-	if (o->ws_ready) {
-		ct_watchset_stop(&o->ws);
-		ct_watchset_release_for_exit(&o->ws);
-	}
-	free(o->pools);
-	ct_config_release(&o->conf);
-	memset(o, 0, sizeof(*o));
 }

@@ -20,7 +20,6 @@
 #include "config/config.h"
 #include "lib/err.h"
 #include "model/model.h"
-#include "watch/watch.h"
 
 /* One pool as the commands saw it. All pointers borrowed. */
 struct ct_output_pool {
@@ -52,6 +51,8 @@ json_t *ct_output_json(const struct ct_output_pool *p, int n, bool check, time_t
  * separated by ", " and ": ", UTF-8, newline-terminated. Returns 0 or -1 on a write error. */
 int ct_output_write_json(FILE *f, const struct ct_output_pool *p, int n, bool check, time_t now);
 
+/* The summary of `check`: "2 pools, 5 SRs, 12 VMs: 1 critical, 2 warnings; deepest ..." */
+void ct_output_summary(const struct ct_output_pool *p, int n, char *buf, size_t len);
 /* `check --format text`: one summary line, then the problems, most severe first. */
 void ct_output_check_text(FILE *f, const struct ct_output_pool *p, int n);
 /* `check --format nagios`: "CHAINTOP WARNING - ... | perfdata", then one line a problem.
@@ -63,29 +64,6 @@ void ct_output_prometheus(FILE *f, const struct ct_output_pool *p, int n, time_t
 /* `tree`: pool > SR > VDI chain forest, indented by depth. utf8 picks the glyphs ("├─"
  * or "|-"); now gives snapshot ages. */
 void ct_output_tree_text(FILE *f, const struct ct_output_pool *p, int n, bool utf8, time_t now);
-
-/* One-shot load for `tree` and `check`: configuration, one watcher a pool in once mode,
- * wait until every pool has loaded or failed (at most timeout_ms: every XAPI call of the
- * load ends by then, and its failure names limit_name, e.g. "check --timeout 50s"), then a
- * struct ct_output_pool per selected pool, in the watchset's order.
- * Pool names not in the configuration are an error (CT_E_USAGE) naming the known ones.
- * Config warnings are printed to warn_to (may be NULL). Release with
- * ct_output_oneshot_release. */
-struct ct_output_oneshot {
-	struct ct_config conf;
-	struct ct_watchset ws;
-	bool ws_ready;
-	struct ct_output_pool *pools;
-	int n;
-};
-int ct_output_oneshot_load(struct ct_output_oneshot *o, const char *config_path,
-			   const char *const *only, int n_only, int timeout_ms,
-			   const char *limit_name, FILE *warn_to, struct ct_err *e);
-/* Lock / unlock every loaded pool's model (rendering and evaluation happen in between). */
-void ct_output_oneshot_lock(struct ct_output_oneshot *o);
-void ct_output_oneshot_unlock(struct ct_output_oneshot *o);
-/* For a command about to exit: the models are left to the exit (ct_watchset_release_for_exit). */
-void ct_output_oneshot_release(struct ct_output_oneshot *o);
 
 /* JSON values for untrusted text and times, shared by every JSON writer: a string as
  * jansson takes it (its escaping), sanitised only when it is not valid UTF-8; NULL -> null.

@@ -98,6 +98,10 @@ assert_eq "full SR: exit 2 (CRITICAL)" "$RC" 2
 assert_contains "full SR: free space critical" "$OUT" "CRITICAL SR 'nfs-01' of pool 'coalesce-lab' has 0.0% free"
 assert_contains "full SR: SM_GC_NO_SPACE critical" "$OUT" "CRITICAL the garbage collector of SR 'nfs-01' of pool 'coalesce-lab' reported it is out of space"
 assert_contains "full SR: the gate refuses snapshots there" "$OUT" "minimum 10% for a snapshot of VM 'healthy-vm'"
+run_check "$T_TMP/full.conf" --format json
+assert_eq "json: an SR problem names the SR only" \
+	"$(json_get '[(p["sr_name"],p["vm"],p["vdi"]) for p in d["problems"] if p["class"]=="SR" and p["kind"]=="sr_free"][0]' <<<"$OUT")" \
+	"('nfs-01', None, None)"
 
 # --- deep: CRITICAL -----------------------------------------------------------------------
 sim_start deep --scenario deep --gc-speed 2 || { fail "simulator (deep) starts"; finish; }
@@ -110,6 +114,19 @@ assert_contains "deep: gate refusal" "$OUT" "is 29 VHDs deep (limit 25"
 run_check "$T_TMP/deep.conf" --format nagios
 assert_contains "deep: nagios CRITICAL with depth perfdata" "$(head -n1 <<<"$OUT")" "max_depth=29;20;28"
 assert_eq "deep: nagios exit 2" "$RC" 2
+# problems carry what they are about (issue 16: route alerts without parsing the sentence)
+run_check "$T_TMP/deep.conf" --format json
+leaf=$(json_get '[v["uuid"] for s in d["pools"][0]["srs"] for v in s["vdis"] if "deep-vm" in v["vms"]][0]' <<<"$OUT")
+vmu=$(json_get '[v["uuid"] for v in d["pools"][0]["vms"] if v["name"]=="deep-vm"][0]' <<<"$OUT")
+sru=$(json_get '[s["uuid"] for s in d["pools"][0]["srs"] for v in s["vdis"] if "deep-vm" in v["vms"]][0]' <<<"$OUT")
+assert_eq "json: the disk's deep problem names its VDI, VM and SR" \
+	"$(json_get '[(p["vdi"],p["vm"],p["sr"],p["vm_name"]) for p in d["problems"] if p["class"]=="VDI" and p["kind"]=="deep"][0]' <<<"$OUT")" \
+	"('$leaf', '$vmu', '$sru', 'deep-vm')"
+assert_eq "json: the VM's gate refusal names the VM and SR, no VDI" \
+	"$(json_get '[(p["vm"],p["sr"],p["vdi"]) for p in d["problems"] if p["class"]=="VM" and p["kind"]=="deep"][0]' <<<"$OUT")" \
+	"('$vmu', '$sru', None)"
+assert_eq "json: every problem has kind, sr, vm, vdi" \
+	"$(json_get 'all(all(k in p for k in ("kind","sr","vm","vdi","sr_name","vm_name","vdi_name")) for p in d["problems"])' <<<"$OUT")" True
 
 # --- backup: thick SR without room, stacked VM ---------------------------------------------
 sim_start bk --scenario backup --gc-speed 2 || { fail "simulator (backup) starts"; finish; }
@@ -128,6 +145,10 @@ run_check "$T_TMP/two.conf"
 assert_eq "unreachable: exit 3 (UNKNOWN)" "$RC" 3
 assert_contains "unreachable: UNKNOWN line with its error" "$OUT" "UNKNOWN  pool 'gone' could not be loaded: "
 assert_contains "unreachable: the other pool still judged" "$OUT" "above disk 'stacked-vm xvda'"
+run_check "$T_TMP/two.conf" --format json
+assert_eq "json: the unreachable pool is pool_down, about no SR, VM or VDI" \
+	"$(json_get '[(p["kind"],p["sr"],p["vm"],p["vdi"]) for p in d["problems"] if p["pool"]=="gone"][0]' <<<"$OUT")" \
+	"('pool_down', None, None, None)"
 run_check "$T_TMP/two.conf" --format nagios
 assert_contains "unreachable: nagios UNKNOWN" "$(head -n1 <<<"$OUT")" "CHAINTOP UNKNOWN - 2 pools (1 unreachable)"
 run_check "$T_TMP/two.conf" --format prometheus

@@ -38,9 +38,10 @@ ui_keys 4
 ui_check "Jobs view lists the run" "adhoc"
 ui_check "with its status" "success"
 ui_keys Enter
-ui_check "Enter opens the run's report" "Run 1: backup 'adhoc' on pool 'lab' - success"
-ui_check "report lists the VM and steps" "VM 'web01'"
-ui_check "report lists the snapshot step" "snapshot     success"
+ui_check "Enter opens the run's report (the text of chaintop report RUN)" "Run 1: backup of job 'adhoc' on pool 'lab': success"
+ui_check "report says where the run ran" ", on host "
+ui_check "report lists the VM" "web01 ("
+ui_check "report lists the snapshot step" "snapshot   success"
 ui_keys q
 ui_check_gone "q closes the report" "Run 1: backup"
 ui_keys q
@@ -57,6 +58,15 @@ ui_check "the refused backup is reported" "backup of VM 'stacked-vm'" 60
 assert_eq "still one VM.snapshot call (none for stacked-vm)" "$(snapshots)" "1"
 ui_keys 4
 ui_check "Jobs view marks the refused run" "skipped"
+ui_keys Up Enter
+ui_check "the refused run's report (newest first)" "Run 2: backup of job 'adhoc' on pool 'lab': skipped"
+ui_check "the chain as judged, as text" "chain as judged:"
+ui_check "leaf first, then its base copies" "xvda: 'stacked-vm 0'"
+if ui_lacks '"vdi_uuid"'; then ok "no raw JSON in the report"; else fail "no raw JSON in the report"; fi
+n=$(ui_screen | grep -cF "stacked base copies above disk")
+assert_eq "the reason is said once (outcome and gate step point to it)" "$n" 1
+ui_check "the gate step points to the reasons" "see the reasons"
+ui_keys q
 ui_keys 1 q
 ui_check "q quits" "chaintop exited rc=0"
 assert_eq "nothing on stderr" "$(ui_stderr)" ""

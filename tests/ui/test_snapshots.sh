@@ -61,7 +61,7 @@ ui_keys 4
 ui_check "Jobs view lists the prune run" "prune"
 ui_check "with its status" "success"
 ui_keys Enter
-ui_check "report lists the destroyed objects" "Object 'legacy-snap'"
+ui_check "report lists the destroyed objects (the text of chaintop report RUN)" "  legacy-snap ("
 ui_keys q q q
 ui_check "q quits" "chaintop exited rc=0"
 assert_eq "nothing on stderr" "$(ui_stderr)" ""

@@ -532,6 +532,31 @@ START_TEST(plain_password_warns)
 }
 END_TEST
 
+START_TEST(plain_http_allowed)
+{
+	struct ct_config c;
+
+	/* a lab pool on http:// says so in its entry: no warning for it, one for the other */
+	setenv("CT_TEST_PW", "s3cret", 1);
+	load_ok(&c, "pools = ( { name = \"lab\"; url = \"http://10.0.0.1\"; username = \"root\";\n"
+		"  password_env = \"CT_TEST_PW\"; tls = { allow_plain_http = true; }; },\n"
+		"  { name = \"prod\"; url = \"http://10.0.0.2\"; username = \"root\";\n"
+		"  password_env = \"CT_TEST_PW\"; } );\n", false);
+	ck_assert(c.pools[0].tls.allow_plain_http);
+	ck_assert(!c.pools[1].tls.allow_plain_http);
+	ck_assert_int_eq(c.n_warnings, 1);
+	ck_assert(strstr(c.warnings[0], "pool 'prod' uses http://") != NULL);
+	ck_assert(strstr(c.warnings[0], "test.conf:3:") != NULL);
+	ck_assert(strstr(c.warnings[0], "allow_plain_http") != NULL);
+	ct_config_release(&c);
+	unsetenv("CT_TEST_PW");
+	/* a value that is not a boolean is refused, naming the key */
+	EXPECT_ERROR("pools = ( { name = \"lab\"; url = \"http://10.0.0.1\"; username = \"root\";\n"
+		     "  password_env = \"X\"; tls = { allow_plain_http = \"yes\"; }; } );\n",
+		     "test.conf:2:", "allow_plain_http");
+}
+END_TEST
+
 START_TEST(fingerprint_forms)
 {
 	static const char *const forms[] = {
@@ -813,6 +838,7 @@ int main(void)
 	tcase_add_test(tc, full_config);
 	tcase_add_test(tc, job_gate_override);
 	tcase_add_test(tc, durations);
+	tcase_add_test(tc, plain_http_allowed);
 	tcase_add_test(tc, errors_name_file_line_key);
 	tcase_add_test(tc, unknown_keys);
 	tcase_add_test(tc, password_file_permissions);
