@@ -3,6 +3,8 @@
 #   write_config FILE POOLNAME URL [extra pool keys]   a config using password_env
 #   ok "what" / fail "what"               record a result; finish prints "N passed, M failed"
 #   assert_contains "what" HAYSTACK NEEDLE, assert_not_contains, assert_eq
+#   wait_for SECONDS command...          poll until the command succeeds
+#   next_second                          wait for the clock's next second (new time stamps)
 set -u
 T_PASSED=0; T_FAILED=0
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/chaintop-t.XXXXXX")
@@ -91,13 +93,23 @@ write_config() {
 	} >"$file"
 }
 
-# wait_for SECONDS command...: retry until the command succeeds
+# wait_for SECONDS command...: retry until the command succeeds. The pause between tries
+# grows from 50 ms to half a second: a condition met at once is seen at once, and a long
+# wait does not run its (maybe costly: python, a simulator call) command five times a second.
 wait_for() {
 	local secs=$1; shift
-	local end=$((SECONDS + secs))
+	local end=$((SECONDS + secs)) ms=50
 	while [ $SECONDS -lt $end ]; do
 		"$@" && return 0
-		sleep 0.2
+		sleep "0.$(printf '%03d' "$ms")"
+		ms=$((ms * 3 / 2)); [ $ms -gt 500 ] && ms=500
 	done
 	return 1
+}
+
+# next_second: wait until the clock reaches the next second (chaintop stamps snapshot and file
+# names to the second: two runs need two stamps), instead of a fixed sleep of a second or more
+next_second() {
+	local s=$EPOCHSECONDS
+	while [ "$EPOCHSECONDS" -eq "$s" ]; do sleep 0.05; done
 }

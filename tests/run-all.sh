@@ -30,8 +30,9 @@ suites=("$@"); [ ${#suites[@]} -eq 0 ] && suites=(unit sim integration ui)
 programs=()
 for s in "${suites[@]}"; do
 	case $s in
-	unit)
-		for t in "$BUILD"/tests/test_*; do
+	unit)   # (by source: a binary left in $BUILD by a test that moved is not run)
+		for c in tests/unit/test_*.c; do
+			t=$BUILD/tests/$(basename "$c" .c)
 			[ -x "$t" ] && programs+=("unit/$(basename "$t")|unit|$t")
 		done ;;
 	sim)
@@ -40,12 +41,11 @@ for s in "${suites[@]}"; do
 			programs+=("sim/test_sim.py[$k/$n]|python|tests/sim/test_sim.py|$k/$n")
 		done ;;
 	integration|ui)
-		# C programs that need a simulator are built into $BUILD/tests/integration/
-		if [ "$s" = integration ]; then
-			for t in "$BUILD"/tests/integration/test_*; do
-				[ -x "$t" ] && programs+=("integration/$(basename "$t")|unit|$t")
-			done
-		fi
+		# C programs that start a simulator, built into $BUILD/tests/integration/
+		for c in tests/"$s"/test_*.c; do
+			t=$BUILD/tests/$s/$(basename "$c" .c)
+			[ -x "$t" ] && programs+=("$s/$(basename "$t")|unit|$t")
+		done
 		for t in tests/"$s"/test_*.sh; do
 			[ -f "$t" ] && programs+=("$s/$(basename "$t")|bash|$t")
 		done ;;
