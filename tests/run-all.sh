@@ -4,7 +4,7 @@
 # Env: CHAINTOP (binary), BUILD (build dir with tests/ unit binaries),
 #      TEST_JOBS (test programs run at once; default 4: most of their time is spent waiting on
 #      simulators and terminals, not on the CPU), TEST_TIMEOUT (seconds per test program),
-#      SIM_SHARDS (tests/sim/test_sim.py runs as this many programs, default 3).
+#      SIM_SHARDS (tests/sim/test_sim.py runs as this many programs, default 4).
 # Longest first: the durations of the last run are kept in $BUILD/tests/durations and the
 # programs start in that order (programs it does not list yet start first), so the long
 # poles do not start last. Each program's line gives its wall time and the CPU time of the
@@ -36,7 +36,7 @@ for s in "${suites[@]}"; do
 			[ -x "$t" ] && programs+=("unit/$(basename "$t")|unit|$t")
 		done ;;
 	sim)
-		n=${SIM_SHARDS:-3}
+		n=${SIM_SHARDS:-4}
 		for k in $(seq 1 "$n"); do
 			programs+=("sim/test_sim.py[$k/$n]|python|tests/sim/test_sim.py|$k/$n")
 		done ;;

@@ -7,8 +7,8 @@
 #   STRESS_SEED=N     replay a run (the seed is printed first; it fixes the keys and the
 #                     pool events, not their timing against the pools)
 #   STRESS_SECONDS=S  length (default 30, as in `make check`; at least STRESS_KEYS keys are
-#                     sent, default 2000, unless that takes three times as long). Issue 12's
-#                     10 minutes under ASan: README.md, "Stress".
+#                     sent, default 2000, unless that takes twice as long). Issue 12's
+#                     10 minutes under ASan: README.md.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib_ui.sh"
 
@@ -111,7 +111,7 @@ pool_event() {
 alive() { ui_lacks "chaintop exited"; }
 died=0
 end=$((SECONDS + secs))
-cap=$((SECONDS + 3 * secs))   # a loaded machine sends keys slower: the key count still holds
+cap=$((SECONDS + 2 * secs))   # a loaded machine sends keys slower: the key count still holds
 n=0
 while [ $SECONDS -lt $end ] || { [ $keys_sent -lt "$min_keys" ] && [ $SECONDS -lt $cap ]; }; do
 	episode
