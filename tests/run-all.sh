@@ -1,6 +1,6 @@
 #!/bin/bash
 # Runs the test suites and prints one closing line "N passed, M failed".
-# Usage: tests/run-all.sh [unit|sim|integration|ui]...   (default: all)
+# Usage: tests/run-all.sh [unit|sim|integration|ui|tests/SUITE/test_NAME.sh]...   (default: all)
 # Env: CHAINTOP (binary), BUILD (build dir with tests/ unit binaries),
 #      TEST_JOBS (test programs run at once; default 4: most of their time is spent waiting on
 #      simulators and terminals, not on the CPU), TEST_TIMEOUT (seconds per test program),
@@ -49,6 +49,9 @@ for s in "${suites[@]}"; do
 		for t in tests/"$s"/test_*.sh; do
 			[ -f "$t" ] && programs+=("$s/$(basename "$t")|bash|$t")
 		done ;;
+	*.sh)   # one test script, by its path
+		[ -f "$s" ] || { echo "no test script $s" >&2; exit 2; }
+		programs+=("${s#tests/}|bash|$s") ;;
 	*) echo "unknown suite $s" >&2; exit 2 ;;
 	esac
 done
