@@ -11,7 +11,7 @@ VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 CC        ?= cc
-TEST_JOBS ?= 4
+TEST_JOBS ?= 6
 PKGS      := ncursesw libcurl libconfig sqlite3 jansson libssl libcrypto zlib libzstd libxxhash
 TEST_PKGS := check
 

@@ -2,8 +2,9 @@
 # Runs the test suites and prints one closing line "N passed, M failed".
 # Usage: tests/run-all.sh [unit|sim|integration|ui|tests/SUITE/test_NAME.sh]...   (default: all)
 # Env: CHAINTOP (binary), BUILD (build dir with tests/ unit binaries),
-#      TEST_JOBS (test programs run at once; default 4: most of their time is spent waiting on
-#      simulators and terminals, not on the CPU), TEST_TIMEOUT (seconds per test program),
+#      TEST_JOBS (test programs run at once; default 6: most of their time is spent waiting on
+#      simulators, terminals and the product's own timeouts, not on the CPU: make check takes
+#      about 100 s of CPU for over 1,000 s of program time), TEST_TIMEOUT (seconds per program),
 #      SIM_SHARDS (tests/sim/test_sim.py runs as this many programs, default 4).
 # Longest first: the durations of the last run are kept in $BUILD/tests/durations and the
 # programs start in that order (programs it does not list yet start first), so the long
@@ -11,7 +12,7 @@
 # processes it waited for (not of a console running inside tmux, which tmux owns).
 set -u
 cd "$(dirname "$0")/.."
-: "${BUILD:=$PWD/build}" "${CHAINTOP:=$PWD/chaintop}" "${TEST_JOBS:=4}"
+: "${BUILD:=$PWD/build}" "${CHAINTOP:=$PWD/chaintop}" "${TEST_JOBS:=6}"
 export BUILD CHAINTOP
 # Sanitizer builds: report every finding and fail; tests/lsan.supp lists leaks that belong to
 # libraries (kept by design until exit), each with the reason.
