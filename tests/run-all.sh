@@ -34,7 +34,7 @@ for s in "${suites[@]}"; do
 	unit)   # (by source: a binary left in $BUILD by a test that moved is not run)
 		for c in tests/unit/test_*.c; do
 			t=$BUILD/tests/$(basename "$c" .c)
-			[ -x "$t" ] && programs+=("unit/$(basename "$t")|unit|$t")
+			[ -x "$t" ] && programs+=("unit/$(basename "$t")|c|$t")
 		done ;;
 	sim)
 		n=${SIM_SHARDS:-4}
@@ -45,7 +45,7 @@ for s in "${suites[@]}"; do
 		# C programs that start a simulator, built into $BUILD/tests/integration/
 		for c in tests/"$s"/test_*.c; do
 			t=$BUILD/tests/$s/$(basename "$c" .c)
-			[ -x "$t" ] && programs+=("$s/$(basename "$t")|unit|$t")
+			[ -x "$t" ] && programs+=("$s/$(basename "$t")|c|$t")
 		done
 		for t in tests/"$s"/test_*.sh; do
 			[ -f "$t" ] && programs+=("$s/$(basename "$t")|bash|$t")
@@ -63,7 +63,7 @@ since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; 
 run_one() { # index kind file shard: runs one program, leaves its log, exit code and times
 	local dir="$logdir/$1" kind=$2 file=$3 shard=$4 rc start cmd cpu
 	case $kind in
-	unit)   cmd=(env CK_DEFAULT_TIMEOUT=60 "$file") ;;
+	c)      cmd=(env CK_DEFAULT_TIMEOUT=60 "$file") ;;   # a check program
 	python) cmd=(env TEST_SHARD="$shard" python3 "$file") ;;
 	bash)   cmd=(bash "$file") ;;
 	esac
