@@ -109,15 +109,15 @@ write_config() {
 }
 
 # wait_for SECONDS command...: retry until the command succeeds. The pause between tries
-# grows from 50 ms to half a second: a condition met at once is seen at once, and a long
-# wait does not run its (maybe costly: python, a simulator call) command five times a second.
+# grows from 50 ms to 200 ms: a condition met at once is seen at once; never longer, or a
+# short-lived state (an export's .part file) could fall between two tries.
 wait_for() {
 	local secs=$1; shift
 	local end=$((SECONDS + secs)) ms=50
 	while [ $SECONDS -lt $end ]; do
 		"$@" && return 0
 		sleep "0.$(printf '%03d' "$ms")"
-		ms=$((ms * 3 / 2)); [ $ms -gt 500 ] && ms=500
+		ms=$((ms * 3 / 2)); [ $ms -gt 200 ] && ms=200
 	done
 	"$@"   # once more at the deadline: the last pause counts too
 }
