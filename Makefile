@@ -11,7 +11,7 @@ VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 CC        ?= cc
-TEST_JOBS ?= 4
+TEST_JOBS ?= 6
 PKGS      := ncursesw libcurl libconfig sqlite3 jansson libssl libcrypto zlib libzstd libxxhash
 TEST_PKGS := check
 
@@ -65,6 +65,9 @@ UI_LIB    := $(BUILD)/libchaintop-ui.a
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# C tests that start the simulator: run with the integration suite (unit tests need no server)
+INTEG_SRCS := $(wildcard tests/integration/test_*.c)
+INTEG_BINS := $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRCS  := $(wildcard fuzz/fuzz_*.c)
@@ -102,6 +105,10 @@ $(BUILD)/tests/test_rows: tests/unit/test_rows.c $(BUILD)/ui/rows.o $(BUILD)/ui/
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/ui/rows.o $(BUILD)/ui/list.o $(CORE_LIB) $(LIBS) $(CHECK_LIBS) $(LDFLAGS)
 
+$(BUILD)/tests/integration/%: tests/integration/%.c $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Itests/unit -o $@ $< $(CORE_LIB) $(LIBS) $(CHECK_LIBS) $(LDFLAGS)
+
 $(BUILD)/bench/%: bench/%.c $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(CORE_LIB) $(LIBS) $(LDFLAGS)
@@ -110,7 +117,7 @@ $(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(CORE_LIB) $(LIBS) -lexpat $(LDFLAGS)
 
-tests-build: $(BIN) $(UNIT_BINS) $(BENCH_BINS)
+tests-build: $(BIN) $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS)
 
 # libFuzzer harnesses (fuzz/README.md): built with clang into build-fuzz/, each run for
 # FUZZ_SECONDS from the seed corpus in fuzz/corpus/; new inputs go to a temporary directory

@@ -1,8 +1,11 @@
 # tests/lib.sh - helpers for the shell integration and UI tests. Source it.
 #   sim_start NAME [simulator args...]   starts a simulator; sets SIM_URL_<NAME>, SIM_PID_<NAME>
 #   write_config FILE POOLNAME URL [extra pool keys]   a config using password_env
+#   sim_ctl NAME METHOD PATH [JSON]      the simulator's control channel; sim_ctl_many: many calls
 #   ok "what" / fail "what"               record a result; finish prints "N passed, M failed"
 #   assert_contains "what" HAYSTACK NEEDLE, assert_not_contains, assert_eq
+#   wait_for SECONDS command...          poll until the command succeeds
+#   next_second                          wait for the clock's next second (new time stamps)
 set -u
 T_PASSED=0; T_FAILED=0
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/chaintop-t.XXXXXX")
@@ -73,6 +76,20 @@ sim_ctl() {
 	fi
 }
 
+# sim_ctl_many NAME METHOD PATH: one control call per JSON body read from stdin (one a line),
+# all through one curl and one connection: hundreds of calls cost a fraction of a second
+sim_ctl_many() {
+	local var="SIM_URL_$1" body first=1
+	local url=${!var}
+	while IFS= read -r body; do
+		[ $first -eq 1 ] || echo next
+		first=0
+		body=${body//\\/\\\\}
+		printf 'url = "%s"\nrequest = "%s"\nheader = "Content-Type: application/json"\ndata = "%s"\noutput = "/dev/null"\n' \
+			"$url$3" "$2" "${body//\"/\\\"}"
+	done | curl -skf --fail-early -K -
+}
+
 # write_config FILE then pool entries as "name url" pairs; $CONF_EXTRA (if set) is appended
 write_config() {
 	local file=$1; shift
@@ -91,13 +108,23 @@ write_config() {
 	} >"$file"
 }
 
-# wait_for SECONDS command...: retry until the command succeeds
+# wait_for SECONDS command...: retry until the command succeeds. The pause between tries
+# grows from 50 ms to 200 ms: a condition met at once is seen at once; never longer, or a
+# short-lived state (an export's .part file) could fall between two tries.
 wait_for() {
 	local secs=$1; shift
-	local end=$((SECONDS + secs))
+	local end=$((SECONDS + secs)) ms=50
 	while [ $SECONDS -lt $end ]; do
 		"$@" && return 0
-		sleep 0.2
+		sleep "0.$(printf '%03d' "$ms")"
+		ms=$((ms * 3 / 2)); [ $ms -gt 200 ] && ms=200
 	done
-	return 1
+	"$@"   # once more at the deadline: the last pause counts too
+}
+
+# next_second: wait until the clock reaches the next second (chaintop stamps snapshot and file
+# names to the second: two runs need two stamps), instead of a fixed sleep of a second or more
+next_second() {
+	local s=$EPOCHSECONDS
+	while [ "$EPOCHSECONDS" -eq "$s" ]; do sleep 0.05; done
 }

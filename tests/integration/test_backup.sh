@@ -131,7 +131,7 @@ sim_ctl b POST '/sim/snapshot?vm=web01' >/dev/null
 foreign=$(sim_ctl b GET /sim/state | jq -r --arg r "$(sim_ctl b GET /sim/state | jq -r '.vms[] | select(.name == "web01") | .ref')" \
 	'[.vms[] | select(.is_a_snapshot and .snapshot_of == $r and (.name | startswith("chaintop") | not))][0].uuid')
 [ -n "$foreign" ] && [ "$foreign" != null ] && ok "retention: a foreign snapshot exists" || fail "retention: no foreign snapshot"
-for i in 1 2 3; do "$CHAINTOP" backup -c "$CONF" --job snap >/dev/null 2>&1; sleep 1; done
+for i in 1 2 3; do "$CHAINTOP" backup -c "$CONF" --job snap >/dev/null 2>&1; next_second; done
 job_snaps=0
 for u in $(snaps_of web01); do
 	[ "$(other_config VM "$u" | jq -r '."chaintop:job"')" = snap ] && job_snaps=$((job_snaps + 1))

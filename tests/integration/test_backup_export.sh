@@ -101,7 +101,7 @@ assert_contains "report: throughput" "$rep" "/s"
 
 # --- retention counts files, not snapshots; newer xapi's .xxhash checksums verify too
 sim_ctl e POST /sim/export '{"checksum": "xxhash"}' >/dev/null
-for i in 1 2; do sleep 1.1; out=$("$CHAINTOP" backup -c "$CONF" --job exp 2>&1) || fail "export run $i: $out"; done
+for i in 1 2; do next_second; out=$("$CHAINTOP" backup -c "$CONF" --job exp 2>&1) || fail "export run $i: $out"; done
 assert_eq "retention: the newest 2 files kept" "$(find "$EXP" -name '*.xva' -path '*halted-vm-*' | wc -l)" 2
 assert_eq "retention: no snapshot kept in export mode" "$(snaps_of halted-vm | grep -c '^chaintop exp')" 0
 newest=$(find "$EXP" -name '*.xva' -path '*halted-vm-*' | sort | tail -n1)
@@ -164,7 +164,7 @@ sim_ctl e POST /sim/fault '{"kind": "clear"}' >/dev/null
 
 # --- an edition that refuses VM.set_is_a_template (XSO-766): the export goes on, with a warning
 sim_ctl e POST /sim/fault '{"method": "VM.set_is_a_template", "error": ["LICENSE_RESTRICTION", "VM.set_is_a_template"]}' >/dev/null
-sleep 1.1
+next_second
 # --force: the GC is frozen, so the base copies of the earlier exports' snapshots stay stacked
 out=$("$CHAINTOP" backup -c "$CONF" --job exp --force 2>&1); rc=$?
 assert_eq "LICENSE_RESTRICTION on is_a_template: exit 0" "$rc" 0
@@ -172,7 +172,7 @@ assert_contains "LICENSE_RESTRICTION on is_a_template: says it imports as a temp
 
 # --- HANDLE_INVALID during retention: already gone, not a failure
 "$CHAINTOP" backup -c "$CONF" --job snap >/dev/null 2>&1
-sleep 1.1
+next_second
 sim_ctl e POST /sim/fault '{"method": "VM.destroy", "error": ["HANDLE_INVALID", "VM", "OpaqueRef:gone"]}' >/dev/null
 out=$("$CHAINTOP" backup -c "$CONF" --job snap 2>&1); rc=$?
 assert_eq "HANDLE_INVALID in retention: exit 0" "$rc" 0

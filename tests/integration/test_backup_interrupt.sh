@@ -57,7 +57,7 @@ assert_eq "next run: one complete .xva" "$(find "$EXP" -name '*.xva' | wc -l)" 1
 assert_eq "next run: dead .part removed" "$(find "$EXP" -name '*.part' | wc -l)" 0
 
 # --- SIGINT during the export
-sleep 1   # a new time stamp for the file name
+next_second   # a new time stamp for the file name
 start_and_freeze "SIGINT"
 kill -INT "$BPID"
 # the export is aborted even though the simulator sends nothing

@@ -46,6 +46,9 @@ if wait_for 20 sh -c "[ -n \"\$(python3 -c 'import sqlite3,sys; print(sqlite3.co
 else
 	fail "snapshot step: no intent recorded: $(cat "$T_TMP/run1.out")"
 fi
+# the intent is recorded before the call is sent: kill only once the call has reached xapi
+slow_call_arrived() { [ "$(sim_ctl k GET /sim/state | jq '.faults_fired.slow')" -ge 1 ]; }
+wait_for 10 slow_call_arrived || fail "the VM.snapshot call did not reach the simulator: $(cat "$T_TMP/run1.out")"
 kill -9 "$BPID"; wait "$BPID" 2>/dev/null
 name=$(intent_of_run 1)
 [[ $name == "chaintop k run 1 "* ]] && ok "intent: the name carries the job and run id" || fail "intent: [$name]"

@@ -82,8 +82,8 @@ run_check "$T_TMP/st.conf"
 assert_not_contains "stall: not on the first run" "$OUT" "GC stalled since"
 state_file=$(ls "$T_TMP"/state/chaintop/stall.json 2>/dev/null)
 assert_eq "stall: memory kept in the state directory" "$state_file" "$T_TMP/state/chaintop/stall.json"
-sleep 3
-run_check "$T_TMP/st.conf"
+stalled() { run_check "$T_TMP/st.conf"; grep -qF "GC stalled since" <<<"$OUT"; }
+wait_for 15 stalled   # stall_after (2 s) passes: a later run, not a fixed sleep
 assert_contains "stall: reported on a later run" "$OUT" "GC stalled since"
 assert_contains "stall: names SR and pool" "$OUT" "on SR 'nfs-01' of pool 'coalesce-lab'"
 

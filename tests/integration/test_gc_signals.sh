@@ -36,8 +36,8 @@ sim_ctl gc POST "/sim/sr/free?sr=nfs-01&bytes=$((2 << 40))" >/dev/null
 
 # then a night of backups: xapi posts VM_SNAPSHOTTED on every snapshot
 for i in $(seq 1 260); do
-	sim_ctl gc POST /sim/message "{\"name\":\"VM_SNAPSHOTTED\",\"priority\":4,\"cls\":\"VM\",\"obj\":\"healthy-vm\",\"body\":\"snapshot $i\"}" >/dev/null
-done
+	echo "{\"name\":\"VM_SNAPSHOTTED\",\"priority\":4,\"cls\":\"VM\",\"obj\":\"healthy-vm\",\"body\":\"snapshot $i\"}"
+done | sim_ctl_many gc POST /sim/message
 
 # a tapdisk SM could not unpause (cleanup.py _report_tapdisk_unpause_error): on stacked-vm
 lost=$(vdi_of stacked-vm)

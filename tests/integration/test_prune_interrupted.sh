@@ -48,6 +48,9 @@ sim_ctl k POST /sim/fault '{"kind": "slow", "method": "Async.VM.snapshot", "seco
 "$CHAINTOP" backup -c "$CONF" --job k >"$T_TMP/run1.out" 2>&1 &
 BPID=$!
 wait_for 20 intent_recorded && ok "snapshot step reached" || fail "no intent recorded: $(cat "$T_TMP/run1.out")"
+# the intent is recorded before the call is sent: kill only once the call has reached xapi
+slow_call_arrived() { [ "$(sim_ctl k GET /sim/state | jq '.faults_fired.slow')" -ge 1 ]; }
+wait_for 10 slow_call_arrived || fail "the VM.snapshot call did not reach the simulator: $(cat "$T_TMP/run1.out")"
 kill -9 "$BPID"; wait "$BPID" 2>/dev/null
 name=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT intent FROM items WHERE run_id = 1").fetchone()[0])' "$DB")
 out=$("$CHAINTOP" prune -c "$CONF" --dry-run 2>&1); rc=$?

@@ -71,6 +71,75 @@ print("ok" if not errs else "; ".join(errs[:5]))
 PY
 )
 assert_eq "tree --json matches the simulator" "$res" "ok"
+# every figure and name of the document against the pool's own XAPI records (the model the
+# simulator serves, read with python's client): not against another of our writers
+res=$(python3 - "$T_TMP/tree.json" "$SIM_URL_co" <<'PY'
+import json, sys, xmlrpc.client
+t = json.load(open(sys.argv[1]))
+s = xmlrpc.client.ServerProxy(sys.argv[2])
+h = s.session.login_with_password("root", "chaintop-demo")["Value"]
+rec = {c: getattr(s, c).get_all_records(h)["Value"] for c in ("pool", "SR", "VDI", "VBD", "VM")}
+errs = []
+def eq(what, got, want):
+    if got != want: errs.append("%s: %r != %r" % (what, got, want))
+p = t["pools"][0]
+pool = next(iter(rec["pool"].values()))
+eq("pool uuid", p["uuid"], pool["uuid"])
+eq("pool name_label", p["name_label"], pool["name_label"])
+vdi_by_uuid = {v["uuid"]: (r, v) for r, v in rec["VDI"].items()}
+# VMs on a disk, through its VBDs, as xapi links them
+vms_of = {}
+for b in rec["VBD"].values():
+    if b["VDI"] in rec["VDI"] and b["VM"] in rec["VM"]:
+        vms_of.setdefault(b["VDI"], []).append((rec["VM"][b["VM"]], b))
+jsrs = {x["uuid"]: x for x in p["srs"]}
+for r, sr in rec["SR"].items():
+    j = jsrs.get(sr["uuid"])
+    if j is None: errs.append("SR %s missing" % sr["name_label"]); continue
+    n = sr["name_label"]
+    eq("SR %s name" % n, j["name"], n)
+    eq("SR %s type" % n, j["type"], sr["type"])
+    eq("SR %s physical_size" % n, j["physical_size"], int(sr["physical_size"]))
+    eq("SR %s physical_utilisation" % n, j["physical_utilisation"], int(sr["physical_utilisation"]))
+    eq("SR %s free_bytes" % n, j["free_bytes"], int(sr["physical_size"]) - int(sr["physical_utilisation"]))
+    eq("SR %s disks" % n, sorted(v["uuid"] for v in j["vdis"]), sorted(rec["VDI"][x]["uuid"] for x in sr["VDIs"]))
+    for v in j["vdis"]:
+        vr, x = vdi_by_uuid[v["uuid"]]
+        w = "VDI %s" % x["name_label"]
+        eq(w + " name", v["name"], x["name_label"])
+        eq(w + " is_a_snapshot", v["is_a_snapshot"], x["is_a_snapshot"])
+        eq(w + " managed", v["managed"], x["managed"])
+        eq(w + " virtual_size", v["virtual_size"], int(x["virtual_size"]))
+        eq(w + " physical_utilisation", v["physical_utilisation"], int(x["physical_utilisation"]))
+        eq(w + " parent", v["parent"], x["sm_config"].get("vhd-parent"))
+        eq(w + " children", v["children"], sum(1 for y in rec["VDI"].values() if y["sm_config"].get("vhd-parent") == x["uuid"]))
+        depth, u = 0, x["uuid"]
+        while u in vdi_by_uuid and depth < 100:
+            depth += 1
+            u = vdi_by_uuid[u][1]["sm_config"].get("vhd-parent")
+        eq(w + " depth", v["depth"], depth)
+        on = [(vm, b) for vm, b in vms_of.get(vr, []) if not vm["is_control_domain"]]
+        eq(w + " vms", sorted(v["vms"]), sorted(vm["name_label"] for vm, b in on))
+        live = [(vm, b) for vm, b in on if not (vm["is_a_snapshot"] or vm["is_a_template"])]
+        if live:   # the VM that runs on it, and its device
+            eq(w + " vm and device", (v.get("vm"), v.get("device")), (live[0][0]["name_label"], live[0][1]["device"]))
+        snap = [vm["name_label"] for vm, b in on if vm["is_a_snapshot"]]
+        if snap:
+            eq(w + " snapshot", v.get("snapshot"), snap[0])
+jvms = {v["uuid"]: v for v in p["vms"]}
+for r, vm in rec["VM"].items():
+    if vm["is_a_snapshot"] or vm["is_a_template"] or vm["is_control_domain"]: continue
+    j = jvms.get(vm["uuid"])
+    if j is None: errs.append("VM %s missing" % vm["name_label"]); continue
+    w = "VM %s" % vm["name_label"]
+    eq(w + " name", j["name"], vm["name_label"])
+    eq(w + " power_state", j["power_state"], vm["power_state"])
+    eq(w + " snapshots", j["snapshots"], len(vm["snapshots"]))
+eq("VM count", len(p["vms"]), sum(1 for v in rec["VM"].values() if not (v["is_a_snapshot"] or v["is_a_template"] or v["is_control_domain"])))
+print("ok" if not errs else "; ".join(errs[:8]))
+PY
+)
+assert_eq "tree --json: field values match the pool's XAPI records" "$res" "ok"
 
 # per-SR override: an NFS SR that never leaf-coalesces gets tolerance 2
 cat >"$T_TMP/ov.conf" <<CONF

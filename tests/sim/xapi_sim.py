@@ -2589,6 +2589,7 @@ class Handler(BaseHTTPRequestHandler):
         sm = sim.slow_methods.get(method)
         if sm and sm[1] > 0:
             sm[1] -= 1
+            sim.faults_fired["slow"] += 1   # the call has arrived: a test may act on that
             time.sleep(sm[0])
         if self.server.role == "member":
             # a pool member forwards nothing: clients must talk to the master

@@ -6,12 +6,15 @@
 # alive all along and `q` must exit 0 (under ASan/UBSan with `make check SANITIZE=1`).
 #   STRESS_SEED=N     replay a run (the seed is printed first; it fixes the keys and the
 #                     pool events, not their timing against the pools)
-#   STRESS_SECONDS=S  length (default 75)
+#   STRESS_SECONDS=S  length (default 30, as in `make check`; at least STRESS_KEYS keys are
+#                     sent, default 2000, unless that takes twice as long). Issue 12's
+#                     10 minutes under ASan: README.md.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib_ui.sh"
 
 seed=${STRESS_SEED:-$(( (RANDOM << 15 | RANDOM) ))}
-secs=${STRESS_SECONDS:-75}
+secs=${STRESS_SECONDS:-30}
+min_keys=${STRESS_KEYS:-2000}
 echo "stress seed $seed ($secs s): replay with STRESS_SEED=$seed"
 RANDOM=$seed
 
@@ -108,8 +111,9 @@ pool_event() {
 alive() { ui_lacks "chaintop exited"; }
 died=0
 end=$((SECONDS + secs))
+cap=$((SECONDS + 2 * secs))   # a loaded machine sends keys slower: the key count still holds
 n=0
-while [ $SECONDS -lt $end ]; do
+while [ $SECONDS -lt $end ] || { [ $keys_sent -lt "$min_keys" ] && [ $SECONDS -lt $cap ]; }; do
 	episode
 	n=$((n + 1))
 	[ $((n % 6)) -eq 0 ] && pool_event
@@ -118,7 +122,7 @@ while [ $SECONDS -lt $end ]; do
 done
 
 if [ $died -eq 0 ] && alive; then
-	ok "console alive after $keys_sent keys, $pool_events pool events in $secs s (seed $seed)"
+	ok "console alive after $keys_sent keys, $pool_events pool events in $((SECONDS - end + secs)) s (seed $seed)"
 else
 	fail "console died (seed $seed, after $keys_sent keys, $pool_events pool events):"
 	ui_screen | sed 's/^/    | /'

@@ -1,6 +1,7 @@
 /* test_backup.c - ct_backup_run as the console calls it: with the console's own live watcher
  * (shared), a progress callback and a cancel flag, against the simulator's `backup` scenario
- * (GC frozen). Also the usage errors and the lock path. */
+ * (GC frozen). Also the usage errors and the lock path. An integration test (it starts
+ * tests/sim/xapi_sim.py; run from the top directory), built by the Makefile. */
 #include <check.h>
 #include <pthread.h>
 #include <signal.h>
