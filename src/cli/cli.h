@@ -24,5 +24,6 @@ int ct_cmd_prune(struct ct_cli *cli);
 int ct_cmd_report(struct ct_cli *cli);
 int ct_cmd_scan(struct ct_cli *cli);
 int ct_cmd_verify(struct ct_cli *cli);
+int ct_cmd_serve(struct ct_cli *cli);
 
 #endif
