@@ -227,7 +227,7 @@ static void refresh_locked(struct serve *sv, struct spool *sp, time_t now, bool 
 	struct ct_watch *w = sp->w;
 	struct ct_model *m = &w->model;
 	int64_t ms = ct_now_ms();
-	bool was_live = sp->live;
+	bool was_live = sp->live, was_loaded = sp->loaded;
 
 	snprintf(sp->state, sizeof(sp->state), "%s", ct_pool_state_name(w->state));
 	sp->loaded = w->loaded || ct_model_count(m, CT_SR) > 0;
@@ -242,8 +242,11 @@ static void refresh_locked(struct serve *sv, struct spool *sp, time_t now, bool 
 	log_state(sp);
 	if (!force && !sp->dirty && m->generation == sp->rep_gen && ms - sp->rep_ms < REJUDGE_S * 1000)
 		return;
-	if (!force && ms - sp->rep_ms < MIN_REFRESH_MS)
-		return;   /* changes keep coming: at most once a second */
+	/* changes keep coming: at most once a second, but a pool that just loaded or
+	 * reconnected never shows as up without its figures */
+	if (!force && ms - sp->rep_ms < MIN_REFRESH_MS && was_live == sp->live &&
+	    was_loaded == sp->loaded)
+		return;
 	if (sp->loaded) {
 		sp->have_rep = ct_chain_refresh(m, sv->cfg, w->conf, now, &sp->stall, &sp->rep) == 0;
 		if (!sp->have_rep)
