@@ -84,6 +84,7 @@ struct serve {
 	struct job_disks *jd;        /* keep-up: each job's recorded disks */
 	int n_jd;
 	time_t started;
+	struct pollfd *fds;          /* ct_httpd_nfds of them, for serve_pending */
 };
 
 static int g_sig_wr = -1;
@@ -274,17 +275,31 @@ static void refresh_locked(struct serve *sv, struct spool *sp, time_t now, bool 
 	}
 }
 
+/* Answer whatever HTTP work is ready now, without waiting. */
+static void serve_pending(struct serve *sv)
+{
+	int n = ct_httpd_pollfds(sv->h, sv->fds, ct_httpd_nfds(sv->h));
+
+	if (poll(sv->fds, (nfds_t)n, 0) > 0)
+		ct_httpd_serve(sv->h, sv->fds, n);
+}
+
 static void refresh_all(struct serve *sv, bool force)
 {
 	time_t now = time(NULL);
 
 	refresh_jobs(sv, now, false);
 	for (int i = 0; i < sv->n; i++) {
-		struct ct_model *m = &sv->p[i].w->model;
+		struct spool *sp = &sv->p[i];
+		struct ct_model *m = &sp->w->model;
+		int64_t before = sp->rep_ms;
 
 		ct_model_lock(m);
-		refresh_locked(sv, &sv->p[i], now, force);
+		refresh_locked(sv, sp, now, force);
 		ct_model_unlock(m);
+		/* a big pool judged again: scrapes that came meanwhile wait for one pool, not all */
+		if (sp->rep_ms != before)
+			serve_pending(sv);
 	}
 }
 
@@ -544,6 +559,7 @@ int ct_cmd_serve(struct ct_cli *cli)
 		fprintf(stderr, "chaintop serve: %s\n", e.msg);
 		goto out;
 	}
+	sv.fds = ct_xcalloc((size_t)ct_httpd_nfds(sv.h), sizeof(*sv.fds));
 	refresh_jobs(&sv, time(NULL), true);
 	logf_("listening on %s://%s for %d pool%s%s", ct_httpd_tls(sv.h) ? "https" : "http",
 	      ct_httpd_address(sv.h), ws.n, ws.n == 1 ? "" : "s",
@@ -580,6 +596,7 @@ int ct_cmd_serve(struct ct_cli *cli)
 	rc = 0;
 out:
 	free(fds);
+	free(sv.fds);
 	if (ws_inited) {
 		ct_watchset_stop(&ws);
 	}
