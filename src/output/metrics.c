@@ -367,21 +367,21 @@ int ct_metrics_jobs(struct ct_metrics *m, struct ct_jobstore *js, int max_runs, 
 			int64_t bytes = 0;
 
 			sj->have_last = true;
-			add(m, F_JOB_START, (double)r->start, "job", sj->job, "kind", sj->kind, "pool",
+			add(m, F_JOB_START, (double)r->start, "job_name", sj->job, "kind", sj->kind, "pool",
 			    sj->pool, NULL);
 			if (r->end > 0) {
-				add(m, F_JOB_END, (double)r->end, "job", sj->job, "kind", sj->kind,
+				add(m, F_JOB_END, (double)r->end, "job_name", sj->job, "kind", sj->kind,
 				    "pool", sj->pool, NULL);
 				add(m, F_JOB_DURATION, r->end >= r->start ? (double)(r->end - r->start) : 0,
-				    "job", sj->job, "kind", sj->kind, "pool", sj->pool, NULL);
+				    "job_name", sj->job, "kind", sj->kind, "pool", sj->pool, NULL);
 			}
-			add(m, F_JOB_STATUS, 1, "job", sj->job, "kind", sj->kind, "pool", sj->pool,
+			add(m, F_JOB_STATUS, 1, "job_name", sj->job, "kind", sj->kind, "pool", sj->pool,
 			    "status", st, NULL);
-			add(m, F_JOB_ITEMS, r->n_ok, "job", sj->job, "kind", sj->kind, "pool", sj->pool,
+			add(m, F_JOB_ITEMS, r->n_ok, "job_name", sj->job, "kind", sj->kind, "pool", sj->pool,
 			    "result", "ok", NULL);
-			add(m, F_JOB_ITEMS, r->n_skipped, "job", sj->job, "kind", sj->kind, "pool",
+			add(m, F_JOB_ITEMS, r->n_skipped, "job_name", sj->job, "kind", sj->kind, "pool",
 			    sj->pool, "result", "skipped", NULL);
-			add(m, F_JOB_ITEMS, r->n_failed, "job", sj->job, "kind", sj->kind, "pool",
+			add(m, F_JOB_ITEMS, r->n_failed, "job_name", sj->job, "kind", sj->kind, "pool",
 			    sj->pool, "result", "failed", NULL);
 			if (!strcmp(sj->kind, "backup")) {
 				memset(&full, 0, sizeof(full));
@@ -390,12 +390,12 @@ int ct_metrics_jobs(struct ct_metrics *m, struct ct_jobstore *js, int max_runs, 
 				for (int k = 0; k < full.n_items; k++)
 					bytes += full.items[k].bytes;
 				ct_run_rec_release(&full);
-				add(m, F_JOB_BYTES, (double)bytes, "job", sj->job, "pool", sj->pool, NULL);
+				add(m, F_JOB_BYTES, (double)bytes, "job_name", sj->job, "pool", sj->pool, NULL);
 			}
 		}
 		if (!sj->have_success && r->status == CT_RUN_SUCCESS && r->end > 0) {
 			sj->have_success = true;
-			add(m, F_JOB_LAST_SUCCESS, (double)r->end, "job", sj->job, "kind", sj->kind,
+			add(m, F_JOB_LAST_SUCCESS, (double)r->end, "job_name", sj->job, "kind", sj->kind,
 			    "pool", sj->pool, NULL);
 		}
 		/* each VM's newest successful backup: the items of backup runs, newest first */
@@ -415,7 +415,7 @@ int ct_metrics_jobs(struct ct_metrics *m, struct ct_jobstore *js, int max_runs, 
 				key = ct_xasprintf("%s\n%s\n%s", sj->job, sj->pool, it->obj_uuid);
 				if (!ct_strset_has(&vms_seen, key)) {
 					ct_strset_add(&vms_seen, key);
-					add(m, F_VM_LAST_SUCCESS, (double)it->end, "job", sj->job, "pool",
+					add(m, F_VM_LAST_SUCCESS, (double)it->end, "job_name", sj->job, "pool",
 					    sj->pool, "vm", it->obj_name, "vm_uuid", it->obj_uuid, NULL);
 				}
 				free(key);

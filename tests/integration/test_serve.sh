@@ -102,15 +102,15 @@ check "SR free space follows the pool's events" wait_for 20 shrunk
 # --- job metrics from the history, read while serving ---------------------------------------
 "$CHAINTOP" backup -c "$T_TMP/c.conf" --job exp >"$T_TMP/b1.out" 2>&1 || true
 "$CHAINTOP" backup -c "$T_TMP/c.conf" --job stacked >"$T_TMP/b2.out" 2>&1 || true
-jobs_in() { fresh && [ -n "$(sel chaintop_job_last_run_status job=stacked)" ] && [ -n "$(sel chaintop_job_last_run_status job=exp)" ]; }
+jobs_in() { fresh && [ -n "$(sel chaintop_job_last_run_status job_name=stacked)" ] && [ -n "$(sel chaintop_job_last_run_status job_name=exp)" ]; }
 check "job metrics appear after the runs" wait_for 40 jobs_in
-assert_eq "exp: last run succeeded" "$(sel chaintop_job_last_run_status job=exp kind=backup pool=backup-lab status=success)" 1
-assert_eq "exp: one item ok" "$(sel chaintop_job_last_run_items job=exp result=ok)" 1
-assert_eq "exp: bytes exported > 0" "$( [ "$(sel chaintop_job_last_run_exported_bytes job=exp)" -gt 0 ] && echo yes)" yes
-assert_eq "exp: last success timestamp set" "$( [ "$(sel chaintop_job_last_success_timestamp_seconds job=exp)" -gt 1000000000 ] && echo yes)" yes
-assert_eq "web02: last backup success per VM" "$( [ "$(sel chaintop_vm_last_backup_success_timestamp_seconds job=exp vm=web02)" -gt 1000000000 ] && echo yes)" yes
-assert_eq "stacked: the refused VM counted as skipped" "$(sel chaintop_job_last_run_items job=stacked result=skipped)" 1
-assert_eq "stacked: no success recorded" "$(sel chaintop_job_last_success_timestamp_seconds job=stacked)" ""
+assert_eq "exp: last run succeeded" "$(sel chaintop_job_last_run_status job_name=exp kind=backup pool=backup-lab status=success)" 1
+assert_eq "exp: one item ok" "$(sel chaintop_job_last_run_items job_name=exp result=ok)" 1
+assert_eq "exp: bytes exported > 0" "$( [ "$(sel chaintop_job_last_run_exported_bytes job_name=exp)" -gt 0 ] && echo yes)" yes
+assert_eq "exp: last success timestamp set" "$( [ "$(sel chaintop_job_last_success_timestamp_seconds job_name=exp)" -gt 1000000000 ] && echo yes)" yes
+assert_eq "web02: last backup success per VM" "$( [ "$(sel chaintop_vm_last_backup_success_timestamp_seconds job_name=exp vm=web02)" -gt 1000000000 ] && echo yes)" yes
+assert_eq "stacked: the refused VM counted as skipped" "$(sel chaintop_job_last_run_items job_name=stacked result=skipped)" 1
+assert_eq "stacked: no success recorded" "$(sel chaintop_job_last_success_timestamp_seconds job_name=stacked)" ""
 
 # --- /api/v1/state, /healthz and the HTTP errors ----------------------------------------------
 curl -sf "${AUTH[@]}" "http://$ADDR_s/api/v1/state" >"$T_TMP/state.json"
