@@ -461,7 +461,7 @@ static void value(struct ct_sb *out, double v)
 	else if (v == floor(v) && fabs(v) < 9e15)
 		ct_sb_addf(out, " %.0f\n", v);
 	else
-		ct_sb_addf(out, " %.6g\n", v);
+		ct_sb_addf(out, " %.4f\n", v);
 }
 
 void ct_metrics_write(struct ct_sb *out, const struct ct_metrics *const *sets, int n,

@@ -54,7 +54,8 @@ void ct_metrics_pool_status(struct ct_metrics *m, const struct ct_metrics_status
 #define CT_METRICS_VDI_PROBLEMS 200
 void ct_metrics_pool(struct ct_metrics *m, const struct ct_output_pool *p);
 
-/* Job metrics from the history: per backup or prune job and pool, the last run (start,
+/* Job metrics from the history (the job in label job_name: Prometheus keeps `job` for the
+ * scrape): per backup or prune job and pool, the last run (start,
  * end, duration, status, items ok/skipped/failed, bytes exported), the last success; per
  * VM, the last successful backup. Reads the newest max_runs runs (their items for backup
  * runs). Returns 0 or -1 with e set. */
