@@ -143,7 +143,8 @@ void ct_metrics_pool_status(struct ct_metrics *m, const struct ct_metrics_status
 	if (st->loaded)
 		add(m, F_POOL_DATA_AGE, st->up || st->data_at <= 0 || now < st->data_at ? 0 :
 		    (double)(now - st->data_at), "pool", st->name, NULL);
-	add(m, F_POOL_RETRIES, st->retries, "pool", st->name, NULL);
+	if (st->state)   /* a long-running watcher's: a one-shot load has no retries */
+		add(m, F_POOL_RETRIES, st->retries, "pool", st->name, NULL);
 }
 
 static void sr_labels_add(struct ct_metrics *m, enum fam f, double v, const char *pool,

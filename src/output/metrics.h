@@ -37,13 +37,15 @@ struct ct_metrics_status {
 	const char *name;
 	bool up;                   /* connected, following events, data current */
 	bool loaded;               /* figures exist (current, or kept from before a loss) */
-	const char *state;         /* watcher state name ("connected", "reconnecting", ...) */
+	const char *state;         /* watcher state name ("connected", "reconnecting", ...);
+	                            * NULL for a one-shot load (check): no state, no retries */
 	time_t last_event;         /* last event applied */
 	time_t data_at;            /* when the figures were last known current (last contact
 	                            * while the pool was live) */
 	int retries;
 };
-/* chaintop_pool_up, _state, _last_event_age_seconds, _data_age_seconds, _reconnects. */
+/* chaintop_pool_up, _state, _last_event_age_seconds, _data_age_seconds,
+ * _reconnect_attempts. */
 void ct_metrics_pool_status(struct ct_metrics *m, const struct ct_metrics_status *st,
 			    time_t now);
 
