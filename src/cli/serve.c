@@ -43,6 +43,7 @@
 #define REJUDGE_S 10          /* judge again this often with no change (time-based verdicts) */
 #define MIN_REFRESH_MS 1000   /* at most this often a pool on changes */
 #define JOBS_EVERY_S 30       /* job history re-read at least this often */
+#define JOBS_MIN_S 5          /* ... and at most this often while a run writes to it */
 #define JOBS_RUNS 500         /* newest runs read from the history */
 
 struct job_disks {
@@ -132,13 +133,16 @@ static void db_mtime(const struct serve *sv, struct timespec *ts)
 	free(path);
 }
 
-/* Re-read the job history when it changed, or every JOBS_EVERY_S. */
+/* Re-read the job history when it changed (at most every JOBS_MIN_S: a running backup
+ * writes to it at every step), else every JOBS_EVERY_S. */
 static void refresh_jobs(struct serve *sv, time_t now, bool force)
 {
 	struct timespec mt;
 	struct ct_err e;
 
 	if (sv->js_failed || !sv->cfg->state_dir || !*sv->cfg->state_dir)
+		return;
+	if (!force && now - sv->jobs_at < JOBS_MIN_S)
 		return;
 	db_mtime(sv, &mt);
 	if (!force && now - sv->jobs_at < JOBS_EVERY_S && mt.tv_sec == sv->db_mtime.tv_sec &&
