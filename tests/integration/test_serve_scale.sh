@@ -4,21 +4,35 @@
 # others stay up; three of them restarted on the same port come back to up 1 and data age 0;
 # every scrape parses strictly (tests/prom_parse.py: typed families, escaped labels, no
 # series twice) and carries every pool.
-#   SCALE_BIG_VMS=N        VMs of the big pool (default 500)
+#   SCALE_BIG_VMS=N        VMs of the big pool (default 300)
 #   SERVE_SOAK_SECONDS=S   then keep scraping for S seconds while the pools snapshot and
 #                          coalesce, and print serve's RSS at start and end (default 0)
 source "$(dirname "$0")/../lib.sh"
 PARSE="$T_ROOT/tests/prom_parse.py"
 NSMALL=20
-BIGVMS=${SCALE_BIG_VMS:-500}
+BIGVMS=${SCALE_BIG_VMS:-300}
 
-args=()
+# all simulators at once, then wait for each (as sim_start does, in parallel)
+sim_bg() { # NAME args...
+	local name=$1; shift
+	python3 "$T_ROOT/tests/sim/xapi_sim.py" --port 0 "$@" >"$T_TMP/sim-$name.out" 2>"$T_TMP/sim-$name.err" &
+	T_PIDS+=($!)
+	printf -v "SIM_PID_$name" '%s' "$!"
+}
+sim_ready() { # NAME: sets SIM_URL_NAME once the simulator printed "ready URL"
+	local url
+	url=$(sed -n 's/^ready //p' "$T_TMP/sim-$1.out" 2>/dev/null | head -n1)
+	[ -n "$url" ] && printf -v "SIM_URL_$1" '%s' "$url"
+}
 for i in $(seq 1 $NSMALL); do
-	sim_start "p$i" --scenario big --vms 20 --seed "$i" --gc-speed 20 || { fail "simulator p$i starts"; finish; }
-	v="SIM_URL_p$i"; args+=("small-$i" "${!v}")
+	sim_bg "p$i" --scenario big --vms 20 --seed "$i" --gc-speed 20
 done
-sim_start big --scenario big --vms "$BIGVMS" --seed 99 --gc-speed 20 || { fail "big simulator starts"; finish; }
-args+=(big "$SIM_URL_big")
+sim_bg big --scenario big --vms "$BIGVMS" --seed 99 --gc-speed 20
+args=()
+for n in $(seq -f 'p%g' 1 $NSMALL) big; do
+	wait_for 60 sim_ready "$n" || { fail "simulator $n starts"; cat "$T_TMP/sim-$n.err"; finish; }
+	v="SIM_URL_$n"; args+=("$([ "$n" = big ] && echo big || echo "small-${n#p}")" "${!v}")
+done
 write_config "$T_TMP/c.conf" "${args[@]}"
 ok "21 simulators started"
 
