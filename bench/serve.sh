@@ -13,10 +13,17 @@ cd "$(dirname "$0")/.."
 POOLS=${1:-20}; VMS=${2:-200}; N=${3:-200}
 source tests/lib.sh
 
+# every simulator at once (a big one takes a while to build), then wait for each
+for i in $(seq 1 "$POOLS"); do
+	python3 tests/sim/xapi_sim.py --port 0 --scenario big --vms "$VMS" --seed "$i" --gc-speed 5 \
+		>"$T_TMP/sim-$i.out" 2>"$T_TMP/sim-$i.err" &
+	T_PIDS+=($!)
+done
 args=()
 for i in $(seq 1 "$POOLS"); do
-	sim_start "p$i" --scenario big --vms "$VMS" --seed "$i" --gc-speed 5 || { echo "simulator $i did not start"; exit 1; }
-	v="SIM_URL_p$i"; args+=("pool-$i" "${!v}")
+	ready() { url=$(sed -n 's/^ready //p' "$T_TMP/sim-$i.out" | head -n1); [ -n "$url" ]; }
+	wait_for 900 ready || { echo "simulator $i did not start"; cat "$T_TMP/sim-$i.err"; exit 1; }
+	args+=("pool-$i" "$url")
 done
 write_config "$T_TMP/c.conf" "${args[@]}"
 "$CHAINTOP" serve -c "$T_TMP/c.conf" --listen 127.0.0.1:0 2>"$T_TMP/serve.log" &

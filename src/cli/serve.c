@@ -4,13 +4,17 @@
  *   GET /healthz        "ok" and one line a pool (the process answers: 200 even with pools down)
  *   GET /api/v1/state   the `tree --json` document, current
  *
- * One thread (this one) runs the poll() loop: the HTTP server (src/lib/httpd.c), the
- * watchers' wake pipe and the signal pipe. When a pool changes (at most once a second a
- * pool), and every REJUDGE_S for what time alone changes (ages, stalls, ETAs), the pool is
- * judged again (ct_chain_refresh, as the console does) and its metric samples are rebuilt
- * and kept. A scrape only formats the kept samples: no XAPI call and no model lock, so a
- * pool that is down or slow never delays it; such a pool keeps its last known figures, with
- * chaintop_pool_up 0 and chaintop_pool_data_age_seconds saying how old they are.
+ * Two threads beside the watchers. The judging thread follows the watchers' wake pipe:
+ * when a pool changes (at most once a second a pool), and every REJUDGE_S for what time
+ * alone changes (ages, stalls, ETAs), it judges the pool again (ct_chain_refresh, as the
+ * console does), builds its metric samples aside and swaps them in under pub_lock. This
+ * thread runs the poll() loop of the HTTP server (src/lib/httpd.c) and the signal pipe; a
+ * scrape only formats the published samples under pub_lock: no XAPI call, no model lock,
+ * no wait for a judgement, so a pool that is big, down or slow never delays it. A pool that
+ * is down keeps its last known figures, with chaintop_pool_up 0 and
+ * chaintop_pool_data_age_seconds saying how old they are. /api/v1/state reads the models
+ * through the reports, so it takes judge_lock (between two pools' judgements) and the
+ * models' locks.
  *
  * Read-only by construction: this file makes no XAPI session of its own and includes
  * nothing that can change a pool (no jobs/backup.h, jobs/prune.h or xapi/xapi.h); the only
@@ -19,6 +23,7 @@
  * both against the simulator's call log. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,23 +57,30 @@ struct job_disks {
 	int n;
 };
 
+/* A pool's connection status, copied under its model lock. */
+struct pstatus {
+	char state[24];
+	bool loaded, stale, live;
+	time_t last_event, data_at;
+	int retries;
+};
+
 struct spool {
 	struct ct_watch *w;
+	/* under judge_lock (the judging thread's, and /api/v1/state's) */
 	struct ct_stall stall;
 	struct ct_chain_report rep;
 	bool have_rep;
 	uint64_t rep_gen;
 	int64_t rep_ms;
 	bool dirty;
-	struct ct_metrics fig;       /* the engine's figures, rebuilt on each judgement */
-	/* status copied under the model lock; served without it */
-	char state[24];
-	bool loaded, stale, live;
-	time_t last_event, data_at;
-	int retries;
-	/* for the log lines */
-	bool shown;
+	struct pstatus cur;
+	struct ct_metrics fig_next;  /* built here, then swapped with fig */
+	bool shown;                  /* for the log lines */
 	enum ct_pool_state shown_state;
+	/* under pub_lock: what scrapes read */
+	struct pstatus pub;
+	struct ct_metrics fig;       /* the engine's figures of the last judgement */
 };
 
 struct serve {
@@ -77,15 +89,20 @@ struct serve {
 	struct spool *p;
 	int n;
 	struct ct_httpd *h;
+	time_t started;
+	pthread_mutex_t pub_lock, judge_lock;
+	pthread_t judge;
+	int stop_rd, stop_wr;        /* a byte ends the judging thread */
+	/* under judge_lock */
 	struct ct_jobstore *js;
 	bool js_failed;
-	struct ct_metrics jobs;
+	struct ct_metrics jobs_next;
 	time_t jobs_at;
 	struct timespec db_mtime;
 	struct job_disks *jd;        /* keep-up: each job's recorded disks */
 	int n_jd;
-	time_t started;
-	struct pollfd *fds;          /* ct_httpd_nfds of them, for serve_pending */
+	/* under pub_lock */
+	struct ct_metrics jobs;
 };
 
 static int g_sig_wr = -1;
@@ -156,11 +173,19 @@ static void refresh_jobs(struct serve *sv, time_t now, bool force)
 	}
 	sv->jobs_at = now;
 	sv->db_mtime = mt;
-	ct_metrics_reset(&sv->jobs);
-	if (ct_metrics_jobs(&sv->jobs, sv->js, JOBS_RUNS, &e) < 0) {
+	ct_metrics_reset(&sv->jobs_next);
+	if (ct_metrics_jobs(&sv->jobs_next, sv->js, JOBS_RUNS, &e) < 0) {
 		logf_("warning: cannot read the job history: %s", e.msg);
-		ct_metrics_reset(&sv->jobs);
+		ct_metrics_reset(&sv->jobs_next);
 	}
+	pthread_mutex_lock(&sv->pub_lock);
+	{
+		struct ct_metrics t = sv->jobs;
+
+		sv->jobs = sv->jobs_next;
+		sv->jobs_next = t;
+	}
+	pthread_mutex_unlock(&sv->pub_lock);
 	for (int i = 0; i < sv->n_jd; i++) {
 		struct job_disks *jd = &sv->jd[i];
 
@@ -226,33 +251,51 @@ static void keepup(struct serve *sv, struct spool *sp)
 	}
 }
 
-/* Model lock held: copy the status, judge again when due, rebuild the figures. */
+/* Publish the status, and the figures just built when fig_next is set. */
+static void publish(struct serve *sv, struct spool *sp, bool figures)
+{
+	pthread_mutex_lock(&sv->pub_lock);
+	sp->pub = sp->cur;
+	if (figures) {
+		struct ct_metrics t = sp->fig;
+
+		sp->fig = sp->fig_next;
+		sp->fig_next = t;
+	}
+	pthread_mutex_unlock(&sv->pub_lock);
+}
+
+/* judge_lock and the model lock held: copy the status, judge again when due, rebuild the
+ * figures, publish. */
 static void refresh_locked(struct serve *sv, struct spool *sp, time_t now, bool force)
 {
 	struct ct_watch *w = sp->w;
 	struct ct_model *m = &w->model;
+	struct pstatus *c = &sp->cur;
 	int64_t ms = ct_now_ms();
-	bool was_live = sp->live, was_loaded = sp->loaded;
+	bool was_live = c->live, was_loaded = c->loaded;
 
-	snprintf(sp->state, sizeof(sp->state), "%s", ct_pool_state_name(w->state));
-	sp->loaded = w->loaded || ct_model_count(m, CT_SR) > 0;
-	sp->stale = w->stale;
-	sp->live = w->state == CT_POOL_CONNECTED && !w->stale && sp->loaded;
-	sp->last_event = w->last_event;
-	sp->retries = w->retries;
-	if (sp->live)
-		sp->data_at = w->last_contact > 0 ? w->last_contact : now;
+	snprintf(c->state, sizeof(c->state), "%s", ct_pool_state_name(w->state));
+	c->loaded = w->loaded || ct_model_count(m, CT_SR) > 0;
+	c->stale = w->stale;
+	c->live = w->state == CT_POOL_CONNECTED && !w->stale && c->loaded;
+	c->last_event = w->last_event;
+	c->retries = w->retries;
+	if (c->live)
+		c->data_at = w->last_contact > 0 ? w->last_contact : now;
 	else if (was_live && w->last_contact > 0)
-		sp->data_at = w->last_contact;
+		c->data_at = w->last_contact;
 	log_state(sp);
-	if (!force && !sp->dirty && m->generation == sp->rep_gen && ms - sp->rep_ms < REJUDGE_S * 1000)
-		return;
 	/* changes keep coming: at most once a second, but a pool that just loaded or
 	 * reconnected never shows as up without its figures */
-	if (!force && ms - sp->rep_ms < MIN_REFRESH_MS && was_live == sp->live &&
-	    was_loaded == sp->loaded)
+	if (!force && ((!sp->dirty && m->generation == sp->rep_gen &&
+			ms - sp->rep_ms < REJUDGE_S * 1000) ||
+		       (ms - sp->rep_ms < MIN_REFRESH_MS && was_live == c->live &&
+			was_loaded == c->loaded))) {
+		publish(sv, sp, false);
 		return;
-	if (sp->loaded) {
+	}
+	if (c->loaded) {
 		sp->have_rep = ct_chain_refresh(m, sv->cfg, w->conf, now, &sp->stall, &sp->rep) == 0;
 		if (!sp->have_rep)
 			ct_chain_report_release(&sp->rep);
@@ -265,46 +308,67 @@ static void refresh_locked(struct serve *sv, struct spool *sp, time_t now, bool 
 	sp->rep_gen = m->generation;
 	sp->rep_ms = ms;
 	sp->dirty = false;
-	ct_metrics_reset(&sp->fig);
+	ct_metrics_reset(&sp->fig_next);
 	{
 		struct ct_output_pool op = {
 			.name = w->conf->name,
-			.connected = sp->loaded && sp->have_rep,
-			.stale = sp->stale,
+			.connected = c->loaded && sp->have_rep,
+			.stale = c->stale,
 			.model = m,
 			.report = sp->have_rep ? &sp->rep : NULL,
 		};
 
-		ct_metrics_pool(&sp->fig, &op);
+		ct_metrics_pool(&sp->fig_next, &op);
 	}
-}
-
-/* Answer whatever HTTP work is ready now, without waiting. */
-static void serve_pending(struct serve *sv)
-{
-	int n = ct_httpd_pollfds(sv->h, sv->fds, ct_httpd_nfds(sv->h));
-
-	if (poll(sv->fds, (nfds_t)n, 0) > 0)
-		ct_httpd_serve(sv->h, sv->fds, n);
+	publish(sv, sp, true);
 }
 
 static void refresh_all(struct serve *sv, bool force)
 {
 	time_t now = time(NULL);
 
+	pthread_mutex_lock(&sv->judge_lock);
 	refresh_jobs(sv, now, false);
+	pthread_mutex_unlock(&sv->judge_lock);
 	for (int i = 0; i < sv->n; i++) {
 		struct spool *sp = &sv->p[i];
 		struct ct_model *m = &sp->w->model;
-		int64_t before = sp->rep_ms;
 
+		/* one pool at a time: /api/v1/state gets its turn between two */
+		pthread_mutex_lock(&sv->judge_lock);
 		ct_model_lock(m);
 		refresh_locked(sv, sp, now, force);
 		ct_model_unlock(m);
-		/* a big pool judged again: scrapes that came meanwhile wait for one pool, not all */
-		if (sp->rep_ms != before)
-			serve_pending(sv);
+		pthread_mutex_unlock(&sv->judge_lock);
 	}
+}
+
+/* The judging thread: the watchers' wake pipe, and a tick for what time changes. */
+static void *judge_main(void *arg)
+{
+	struct serve *sv = arg;
+
+	refresh_all(sv, true);
+	for (;;) {
+		struct pollfd fds[2] = {
+			{ .fd = ct_watchset_wake_fd(sv->ws), .events = POLLIN },
+			{ .fd = sv->stop_rd, .events = POLLIN },
+		};
+
+		if (poll(fds, 2, 1000) < 0 && errno != EINTR)
+			break;
+		if (fds[1].revents & POLLIN)
+			break;
+		if (fds[0].revents & POLLIN) {
+			ct_watchset_drain(sv->ws);
+			pthread_mutex_lock(&sv->judge_lock);
+			for (int i = 0; i < sv->n; i++)
+				sv->p[i].dirty = true;
+			pthread_mutex_unlock(&sv->judge_lock);
+		}
+		refresh_all(sv, false);
+	}
+	return NULL;
 }
 
 /* ---- HTTP ----------------------------------------------------------------------------- */
@@ -318,16 +382,17 @@ static void serve_metrics(struct serve *sv, const struct ct_http_req *rq, struct
 	int k = 0;
 
 	ct_metrics_init(&status);
+	pthread_mutex_lock(&sv->pub_lock);
 	for (int i = 0; i < sv->n; i++) {
 		struct spool *sp = &sv->p[i];
 		struct ct_metrics_status st = {
 			.name = sp->w->conf->name,
-			.up = sp->live,
-			.loaded = sp->loaded,
-			.state = sp->state,
-			.last_event = sp->last_event,
-			.data_at = sp->data_at,
-			.retries = sp->retries,
+			.up = sp->pub.live,
+			.loaded = sp->pub.loaded,
+			.state = sp->pub.state,
+			.last_event = sp->pub.last_event,
+			.data_at = sp->pub.data_at,
+			.retries = sp->pub.retries,
 		};
 
 		ct_metrics_pool_status(&status, &st, now);
@@ -337,6 +402,7 @@ static void serve_metrics(struct serve *sv, const struct ct_http_req *rq, struct
 		sets[k++] = &sv->p[i].fig;
 	sets[k++] = &sv->jobs;
 	ct_metrics_write(&rs->body, sets, k, om);
+	pthread_mutex_unlock(&sv->pub_lock);
 	rs->content_type = om ? CT_METRICS_CTYPE_OPENMETRICS : CT_METRICS_CTYPE_TEXT;
 	free(sets);
 	ct_metrics_release(&status);
@@ -351,6 +417,7 @@ static void serve_state(struct serve *sv, struct ct_http_resp *rs)
 	FILE *f;
 
 	/* the document reads the models through the reports: both current, under every lock */
+	pthread_mutex_lock(&sv->judge_lock);
 	for (int i = 0; i < sv->n; i++) {
 		struct spool *sp = &sv->p[i];
 
@@ -358,10 +425,10 @@ static void serve_state(struct serve *sv, struct ct_http_resp *rs)
 		if (sp->w->model.generation != sp->rep_gen)
 			refresh_locked(sv, sp, now, true);
 		op[i].name = sp->w->conf->name;
-		op[i].connected = sp->loaded && sp->have_rep;
-		op[i].stale = !sp->live && sp->loaded;
-		op[i].state = sp->state;
-		op[i].error = sp->loaded ? NULL : sp->w->error[0] ? sp->w->error :
+		op[i].connected = sp->cur.loaded && sp->have_rep;
+		op[i].stale = !sp->cur.live && sp->cur.loaded;
+		op[i].state = sp->cur.state;
+		op[i].error = sp->cur.loaded ? NULL : sp->w->error[0] ? sp->w->error :
 			      "the pool has not been loaded yet";
 		op[i].model = &sp->w->model;
 		op[i].report = sp->have_rep ? &sp->rep : NULL;
@@ -379,6 +446,7 @@ static void serve_state(struct serve *sv, struct ct_http_resp *rs)
 	free(buf);
 	for (int i = sv->n - 1; i >= 0; i--)
 		ct_model_unlock(&sv->p[i].w->model);
+	pthread_mutex_unlock(&sv->judge_lock);
 	free(op);
 }
 
@@ -386,17 +454,19 @@ static void serve_health(struct serve *sv, struct ct_http_resp *rs)
 {
 	int up = 0;
 
+	pthread_mutex_lock(&sv->pub_lock);
 	for (int i = 0; i < sv->n; i++)
-		up += sv->p[i].live;
+		up += sv->p[i].pub.live;
 	ct_sb_addf(&rs->body, "ok: %d of %d pools connected, up %lld s\n", up, sv->n,
 		   (long long)(time(NULL) - sv->started));
 	for (int i = 0; i < sv->n; i++) {
 		char name[256];
 
 		ct_sanitize(sv->p[i].w->conf->name, name, sizeof(name));
-		ct_sb_addf(&rs->body, "pool %s: %s%s\n", name, sv->p[i].state,
-			   !sv->p[i].live && sv->p[i].loaded ? " (figures stale)" : "");
+		ct_sb_addf(&rs->body, "pool %s: %s%s\n", name, sv->p[i].pub.state,
+			   !sv->p[i].pub.live && sv->p[i].pub.loaded ? " (figures stale)" : "");
 	}
+	pthread_mutex_unlock(&sv->pub_lock);
 }
 
 static void handle(void *ctx, const struct ct_http_req *rq, struct ct_http_resp *rs)
@@ -448,8 +518,8 @@ int ct_cmd_serve(struct ct_cli *cli)
 	struct sigaction sa, old_int, old_term, old_pipe;
 	struct pollfd *fds = NULL;
 	const char *listen_opt = NULL;
-	int sig_pipe[2] = { -1, -1 };
-	bool ws_inited = false, handlers = false;
+	int sig_pipe[2] = { -1, -1 }, stop_pipe[2] = { -1, -1 };
+	bool ws_inited = false, handlers = false, judging = false;
 	int rc = 2;
 
 	for (int i = 1; i < cli->argc; i++) {
@@ -474,9 +544,13 @@ int ct_cmd_serve(struct ct_cli *cli)
 	}
 	memset(&ws, 0, sizeof(ws));
 	memset(&sv, 0, sizeof(sv));
+	sv.stop_rd = sv.stop_wr = -1;
+	pthread_mutex_init(&sv.pub_lock, NULL);
+	pthread_mutex_init(&sv.judge_lock, NULL);
 	ct_err_init(&e);
 	ct_config_init(&cfg);
 	ct_metrics_init(&sv.jobs);
+	ct_metrics_init(&sv.jobs_next);
 	if (ct_config_load(&cfg, cli->config_path, false, &e) < 0) {
 		fprintf(stderr, "chaintop serve: %s\n", e.msg);
 		goto out;
@@ -512,8 +586,10 @@ int ct_cmd_serve(struct ct_cli *cli)
 		sv.p[i].w = &ws.w[i];
 		sv.p[i].dirty = true;
 		ct_metrics_init(&sv.p[i].fig);
-		snprintf(sv.p[i].state, sizeof(sv.p[i].state), "%s",
+		ct_metrics_init(&sv.p[i].fig_next);
+		snprintf(sv.p[i].pub.state, sizeof(sv.p[i].pub.state), "%s",
 			 ct_pool_state_name(ws.w[i].state));
+		sv.p[i].cur = sv.p[i].pub;
 		/* the merge rates `check` measured, as the console starts from them */
 		if (cfg.state_dir && *cfg.state_dir) {
 			char *sp = ct_xasprintf("%s/stall.json", cfg.state_dir);
@@ -545,11 +621,13 @@ int ct_cmd_serve(struct ct_cli *cli)
 		fprintf(stderr, "chaintop serve: %s\n", e.msg);
 		goto out;
 	}
-	if (pipe(sig_pipe) < 0) {
+	if (pipe(sig_pipe) < 0 || pipe(stop_pipe) < 0) {
 		fprintf(stderr, "chaintop serve: cannot create a pipe: %s\n", strerror(errno));
 		goto out;
 	}
 	g_sig_wr = sig_pipe[1];
+	sv.stop_rd = stop_pipe[0];
+	sv.stop_wr = stop_pipe[1];
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_signal;
@@ -563,44 +641,45 @@ int ct_cmd_serve(struct ct_cli *cli)
 		fprintf(stderr, "chaintop serve: %s\n", e.msg);
 		goto out;
 	}
-	sv.fds = ct_xcalloc((size_t)ct_httpd_nfds(sv.h), sizeof(*sv.fds));
 	refresh_jobs(&sv, time(NULL), true);
+	if ((errno = pthread_create(&sv.judge, NULL, judge_main, &sv)) != 0) {
+		fprintf(stderr, "chaintop serve: cannot start a thread: %s\n", strerror(errno));
+		goto out;
+	}
+	judging = true;
 	logf_("listening on %s://%s for %d pool%s%s", ct_httpd_tls(sv.h) ? "https" : "http",
 	      ct_httpd_address(sv.h), ws.n, ws.n == 1 ? "" : "s",
 	      cfg.serve.auth == CT_SERVE_AUTH_BEARER ? " (bearer token required)" :
 	      cfg.serve.auth == CT_SERVE_AUTH_BASIC ? " (basic authentication required)" : "");
-	fds = ct_xcalloc((size_t)ct_httpd_nfds(sv.h) + 2, sizeof(*fds));
+	fds = ct_xcalloc((size_t)ct_httpd_nfds(sv.h) + 1, sizeof(*fds));
 	for (;;) {
 		int nh, t, timeout = 1000;
 
-		fds[0].fd = ct_watchset_wake_fd(&ws);
+		fds[0].fd = sig_pipe[0];
 		fds[0].events = POLLIN;
-		fds[1].fd = sig_pipe[0];
-		fds[1].events = POLLIN;
-		fds[0].revents = fds[1].revents = 0;
-		nh = ct_httpd_pollfds(sv.h, fds + 2, ct_httpd_nfds(sv.h));
+		fds[0].revents = 0;
+		nh = ct_httpd_pollfds(sv.h, fds + 1, ct_httpd_nfds(sv.h));
 		t = ct_httpd_timeout(sv.h);
 		if (t >= 0 && t < timeout)
 			timeout = t;
-		if (poll(fds, (nfds_t)nh + 2, timeout) < 0 && errno != EINTR)
+		if (poll(fds, (nfds_t)nh + 1, timeout) < 0 && errno != EINTR)
 			break;
-		if (fds[1].revents & POLLIN) {
+		if (fds[0].revents & POLLIN) {
 			logf_("stopping");
 			break;
 		}
-		if (fds[0].revents & POLLIN) {
-			ct_watchset_drain(&ws);
-			for (int i = 0; i < sv.n; i++)
-				sv.p[i].dirty = true;
-		}
-		/* answers first: judging a big pool again must not delay a waiting scrape */
-		ct_httpd_serve(sv.h, fds + 2, nh);
-		refresh_all(&sv, false);
+		ct_httpd_serve(sv.h, fds + 1, nh);
 	}
 	rc = 0;
 out:
 	free(fds);
-	free(sv.fds);
+	if (judging) {
+		char c = 'q';
+
+		if (write(sv.stop_wr, &c, 1) < 0)
+			logf_("warning: cannot stop the judging thread: %s", strerror(errno));
+		pthread_join(sv.judge, NULL);
+	}
 	if (ws_inited) {
 		ct_watchset_stop(&ws);
 	}
@@ -609,12 +688,14 @@ out:
 			ct_chain_report_release(&sv.p[i].rep);
 		ct_stall_release(&sv.p[i].stall);
 		ct_metrics_release(&sv.p[i].fig);
+		ct_metrics_release(&sv.p[i].fig_next);
 	}
 	free(sv.p);
 	for (int j = 0; j < sv.n_jd; j++)
 		free(sv.jd[j].d);
 	free(sv.jd);
 	ct_metrics_release(&sv.jobs);
+	ct_metrics_release(&sv.jobs_next);
 	ct_jobstore_close(sv.js);
 	ct_httpd_free(sv.h);
 	if (ws_inited)
@@ -629,6 +710,12 @@ out:
 		close(sig_pipe[0]);
 	if (sig_pipe[1] >= 0)
 		close(sig_pipe[1]);
+	if (stop_pipe[0] >= 0)
+		close(stop_pipe[0]);
+	if (stop_pipe[1] >= 0)
+		close(stop_pipe[1]);
+	pthread_mutex_destroy(&sv.pub_lock);
+	pthread_mutex_destroy(&sv.judge_lock);
 	ct_config_release(&cfg);
 	return rc;
 }
