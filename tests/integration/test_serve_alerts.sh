@@ -1,6 +1,6 @@
 #!/bin/bash
 # The example alert rules (docs/chaintop-alerts.yml): every metric they name is a family
-# chaintop writes; promtool accepts them; and, when Prometheus is installed, a real
+# chaintop writes; promtool accepts them and the scrape configuration example; and, when Prometheus is installed, a real
 # Prometheus scraping `chaintop serve` every second with the rules (their `for:` set to 0)
 # fires each alert on the matching simulated fault: a pool killed, a chain too deep, a GC
 # out of space, a GC stalled, a backup job that never succeeded.
@@ -29,6 +29,9 @@ EOF
 assert_contains "every rule names existing metric families and has a summary" "$missing" "ok "
 if command -v promtool >/dev/null; then
 	assert_contains "promtool check rules" "$(promtool check rules "$RULES" 2>&1)" "SUCCESS"
+	# the scrape configuration example, with the rules where this checkout has them
+	sed "s|/etc/prometheus/chaintop-alerts.yml|$RULES|" "$T_ROOT/docs/prometheus-chaintop.yml" >"$T_TMP/example.yml"
+	assert_contains "promtool check config on the example" "$(promtool check config "$T_TMP/example.yml" 2>&1)" "SUCCESS: $T_TMP/example.yml is valid"
 else
 	echo "promtool not installed: the rules were checked by the parser only"
 fi
