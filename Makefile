@@ -166,9 +166,16 @@ install: $(BIN)
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/chaintop
 	install -m 0644 docs/chaintop.1 $(DESTDIR)$(PREFIX)/share/man/man1/chaintop.1
 	install -m 0644 conf/chaintop.conf.example $(DESTDIR)$(PREFIX)/share/doc/chaintop/chaintop.conf.example
+	install -m 0644 docs/chaintop-alerts.yml docs/prometheus-chaintop.yml \
+	           $(DESTDIR)$(PREFIX)/share/doc/chaintop/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|@BINDIR@|$(PREFIX)/bin|' docs/chaintop-serve.service \
+	    >$(DESTDIR)$(PREFIX)/lib/systemd/system/chaintop-serve.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/chaintop-serve.service
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/chaintop $(DESTDIR)$(PREFIX)/share/man/man1/chaintop.1
+	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/chaintop-serve.service
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/chaintop
 
 clean:

@@ -1,13 +1,14 @@
 #!/bin/sh
 # Install the Debian packages chaintop needs to build, test and run the demo (clang and
 # libexpat1-dev: the libFuzzer harnesses of `make fuzz`; time: peak memory in the hostile-server
-# test; nodejs and npm: Xen Orchestra's xen-api client loads the simulator in a test).
+# test; nodejs and npm: Xen Orchestra's xen-api client loads the simulator in a test; jq,
+# sqlite3 and python3-yaml: the tests read JSON output, the job history and the alert rules).
 # As root: installs what is missing with apt-get. Otherwise: prints the exact command.
 set -eu
 PKGS="build-essential pkg-config libncurses-dev libcurl4-openssl-dev
 libxmlrpc-core-c3-dev libconfig-dev libsqlite3-dev libjansson-dev libssl-dev check
 zlib1g-dev libzstd-dev libxxhash-dev
-python3 tmux openssl curl procps time clang libexpat1-dev"
+python3 python3-yaml tmux openssl curl procps time jq sqlite3 clang libexpat1-dev"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -26,6 +26,7 @@ static const struct {
 	{ "report", ct_cmd_report, "show the job history and failure reports" },
 	{ "scan", ct_cmd_scan, "SR.scan one SR (--sr NAME|UUID): kicks its garbage collector" },
 	{ "verify", ct_cmd_verify, "check that .xva exports are complete and match their checksums" },
+	{ "serve", ct_cmd_serve, "export metrics and state over HTTP for Prometheus (read-only)" },
 };
 
 static void list_commands(FILE *f)

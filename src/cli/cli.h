@@ -25,5 +25,6 @@ int ct_cmd_prune(struct ct_cli *cli);
 int ct_cmd_report(struct ct_cli *cli);
 int ct_cmd_scan(struct ct_cli *cli);
 int ct_cmd_verify(struct ct_cli *cli);
+int ct_cmd_serve(struct ct_cli *cli);
 
 #endif

@@ -66,6 +66,7 @@ void ct_config_init(struct ct_config *c)
 	c->limits.stall_time = 20;
 	c->limits.login_timeout = 10;
 	c->state_dir = default_state_dir();
+	c->serve.listen = ct_xstrdup(CT_SERVE_LISTEN);
 }
 
 static void wipe_free(char *s)
@@ -123,6 +124,11 @@ void ct_config_release(struct ct_config *c)
 	free(c->jobs);
 	notify_release(&c->notify);
 	free(c->state_dir);
+	free(c->serve.listen);
+	free(c->serve.tls_cert);
+	free(c->serve.tls_key);
+	free(c->serve.username);
+	wipe_free(c->serve.secret);
 	for (int i = 0; i < c->n_warnings; i++)
 		free(c->warnings[i]);
 	free(c->warnings);
@@ -209,7 +215,11 @@ static const char *type_name(int t)
 /* ---- unknown keys --------------------------------------------------------------------- */
 
 static const char *const top_keys[] = {
-	"pools", "gate", "health", "jobs", "state_dir", "limits", "notify", NULL
+	"pools", "gate", "health", "jobs", "state_dir", "limits", "notify", "serve", NULL
+};
+static const char *const serve_keys[] = { "listen", "tls_cert", "tls_key", "auth", NULL };
+static const char *const auth_keys[] = {
+	"type", "username", "token_file", "token_env", "password_file", "password_env", NULL
 };
 static const char *const pool_keys[] = {
 	"name", "url", "username", "password_file", "password_env", "password", "tls",
@@ -250,6 +260,8 @@ static const struct {
 	{ limits_keys, "a limits block (limits = { ... };) at the top level or in a pool" },
 	{ job_keys, "a job entry (jobs = ( { ... } );)" },
 	{ notify_keys, "a notify block (notify = { ... };) at the top level or in a job" },
+	{ serve_keys, "the serve block (serve = { listen = ...; };)" },
+	{ auth_keys, "the serve block's auth block (auth = { type = ...; };)" },
 	{ top_keys, "the top level of the file" },
 };
 
@@ -1424,6 +1436,109 @@ static int parse_jobs(struct ld *L, const config_setting_t *list)
 
 /* ---- top level ------------------------------------------------------------------------ */
 
+/* serve = { listen = "127.0.0.1:9739"; tls_cert = ...; tls_key = ...;
+ *           auth = { type = "bearer"; token_file = ...; }; }; */
+static int parse_serve_secret(struct ld *L, const config_setting_t *a, const char *file_key,
+			      const char *env_key, const char *what)
+{
+	config_setting_t *fs = config_setting_get_member(a, file_key);
+	config_setting_t *es = config_setting_get_member(a, env_key);
+	const char *v;
+	char path[256];
+
+	if ((fs != NULL) == (es != NULL)) {
+		keypath(path, sizeof(path), "serve.auth", fs ? env_key : file_key);
+		return fail(L, fs ? es : a, path, "expected exactly one of %s (a file only you can "
+			    "read) or %s (an environment variable) for the %s", file_key, env_key,
+			    what);
+	}
+	if (fs) {
+		char *file;
+		int r;
+
+		keypath(path, sizeof(path), "serve.auth", file_key);
+		if (get_str(L, a, "serve.auth", file_key, "a file path", &v) < 0)
+			return -1;
+		file = resolve_path(L, v);
+		r = read_password_file(L, fs, path, file, &L->c->serve.secret);
+		free(file);
+		return r;
+	}
+	keypath(path, sizeof(path), "serve.auth", env_key);
+	if (get_str(L, a, "serve.auth", env_key, "an environment variable name", &v) < 0)
+		return -1;
+	if (!getenv(v) || !*getenv(v))
+		return fail(L, es, path, "the environment variable %s is not set or empty; export "
+			    "it before running chaintop serve, or use %s", v, file_key);
+	L->c->serve.secret = ct_xstrdup(getenv(v));
+	return 0;
+}
+
+static int parse_serve(struct ld *L, const config_setting_t *g)
+{
+	struct ct_serve_conf *sc = &L->c->serve;
+	config_setting_t *a;
+	const char *v;
+	int r;
+
+	if (check_keys(L, g, "serve", serve_keys) < 0)
+		return -1;
+	r = get_str(L, g, "serve", "listen", "an address HOST:PORT such as 127.0.0.1:9739", &v);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		free(sc->listen);
+		sc->listen = ct_xstrdup(v);
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *key = i ? "tls_key" : "tls_cert";
+
+		r = get_str(L, g, "serve", key, "a PEM file path", &v);
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			*(i ? &sc->tls_key : &sc->tls_cert) = resolve_path(L, v);
+	}
+	if (!sc->tls_cert != !sc->tls_key)
+		return fail(L, g, sc->tls_cert ? "serve.tls_key" : "serve.tls_cert", "TLS needs "
+			    "both tls_cert (the certificate chain, PEM) and tls_key (its private key)");
+	if (get_block(L, g, "serve", "auth", CONFIG_TYPE_GROUP,
+		      "auth = { type = \"bearer\"; token_file = \"/etc/chaintop/serve.token\"; };",
+		      &a) < 0)
+		return -1;
+	if (!a)
+		return 0;
+	if (check_keys(L, a, "serve.auth", auth_keys) < 0)
+		return -1;
+	r = get_str(L, a, "serve.auth", "type", "\"bearer\" or \"basic\"", &v);
+	if (r < 0)
+		return -1;
+	if (r == 0 || (strcmp(v, "bearer") && strcmp(v, "basic")))
+		return fail(L, a, "serve.auth.type", "expected type = \"bearer\" (Authorization: "
+			    "Bearer TOKEN) or type = \"basic\" (user name and password)");
+	if (!strcmp(v, "bearer")) {
+		if (config_setting_get_member(a, "username") ||
+		    config_setting_get_member(a, "password_file") ||
+		    config_setting_get_member(a, "password_env"))
+			return fail(L, a, "serve.auth", "type \"bearer\" takes token_file or "
+				    "token_env, not a user name or password");
+		sc->auth = CT_SERVE_AUTH_BEARER;
+		return parse_serve_secret(L, a, "token_file", "token_env", "bearer token");
+	}
+	if (config_setting_get_member(a, "token_file") || config_setting_get_member(a, "token_env"))
+		return fail(L, a, "serve.auth", "type \"basic\" takes username and password_file "
+			    "or password_env, not a token");
+	r = get_str(L, a, "serve.auth", "username", "a user name", &v);
+	if (r < 0)
+		return -1;
+	if (r == 0 || !*v || strchr(v, ':'))
+		return fail(L, a, "serve.auth.username", "type \"basic\" needs username = "
+			    "\"NAME\" (without a colon)");
+	sc->auth = CT_SERVE_AUTH_BASIC;
+	sc->username = ct_xstrdup(v);
+	return parse_serve_secret(L, a, "password_file", "password_env", "password");
+}
+
 static int parse_root(struct ld *L, const config_setting_t *root)
 {
 	config_setting_t *b;
@@ -1460,6 +1575,11 @@ static int parse_root(struct ld *L, const config_setting_t *root)
 		      &b) < 0)
 		return -1;
 	if (b && parse_jobs(L, b) < 0)
+		return -1;
+	if (get_block(L, root, "", "serve", CONFIG_TYPE_GROUP,
+		      "serve = { listen = \"127.0.0.1:9739\"; };", &b) < 0)
+		return -1;
+	if (b && parse_serve(L, b) < 0)
 		return -1;
 	r = get_str(L, root, "", "state_dir", "a directory path", &v);
 	if (r < 0)

@@ -104,6 +104,17 @@ struct ct_job_conf {
 	struct ct_notify_conf notify;   /* set: this job's, replacing the global one */
 };
 
+/* `chaintop serve` (serve = { ... };). The secrets are read at load time, like passwords. */
+enum ct_serve_auth { CT_SERVE_AUTH_NONE, CT_SERVE_AUTH_BEARER, CT_SERVE_AUTH_BASIC };
+struct ct_serve_conf {
+	char *listen;              /* "HOST:PORT", default CT_SERVE_LISTEN */
+	char *tls_cert, *tls_key;  /* PEM files, both or neither */
+	enum ct_serve_auth auth;
+	char *username;            /* basic */
+	char *secret;              /* the bearer token or the basic password (wiped on release) */
+};
+#define CT_SERVE_LISTEN "127.0.0.1:9739"
+
 struct ct_config {
 	char *path;                /* file it was loaded from, NULL if none (defaults) */
 	struct ct_pool_conf *pools;
@@ -114,6 +125,7 @@ struct ct_config {
 	struct ct_job_conf *jobs;
 	int n_jobs;
 	struct ct_notify_conf notify;   /* the default of every job, and prune's */
+	struct ct_serve_conf serve;
 	char *state_dir;           /* default $XDG_STATE_HOME/chaintop or ~/.local/state/chaintop */
 	char **warnings;           /* non-fatal notes (plain password key, http://, verify=false) */
 	int n_warnings;

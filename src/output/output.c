@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "output/metrics.h"
 #include "output/output.h"
 #include "lib/util.h"
 
@@ -1000,108 +1001,11 @@ void ct_output_nagios(FILE *f, const struct ct_config *c, const struct ct_output
 
 /* --- check: prometheus --- */
 
-/* Label value escaping of the text exposition format: backslash, quote, newline. */
-static void prom_label(FILE *f, const char *s)
-{
-	char buf[SAN_LEN];
-
-	san(s, buf, sizeof(buf));
-	for (const char *q = buf; *q; q++) {
-		if (*q == '\\' || *q == '"')
-			fputc('\\', f);
-		fputc(*q, f);
-	}
-}
-
-static void prom_head(FILE *f, const char *name, const char *help)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
-}
-
-static void prom_pool_labels(FILE *f, const struct ct_output_pool *p)
-{
-	fputs("{pool=\"", f);
-	prom_label(f, p->name);
-	fputs("\"}", f);
-}
-
-static void prom_sr_labels(FILE *f, const struct ct_output_pool *p, const struct ct_sr *sr)
-{
-	fputs("{pool=\"", f);
-	prom_label(f, p->name);
-	fputs("\",sr=\"", f);
-	prom_label(f, sr->name_label);
-	fputs("\",sr_uuid=\"", f);
-	prom_label(f, sr->o.uuid);
-	fputs("\",type=\"", f);
-	prom_label(f, sr->type);
-	fputs("\"}", f);
-}
-
-enum sr_metric {
-	SRM_DEPTH, SRM_PENDING, SRM_STACKED, SRM_ORPHANS, SRM_GARBAGE, SRM_BROKEN, SRM_DEEP,
-	SRM_FREE, SRM_SIZE, SRM_USED, SRM_GC_RUNNING, SRM_GC_PROGRESS, SRM_GC_STALLED,
-	SRM_GC_NO_SPACE, SRM_REFUSED, SRM_SEVERITY, SRM_N
-};
-
-static const struct { const char *name, *help; } sr_metrics[SRM_N] = {
-	{ "chaintop_sr_chain_depth_max", "Deepest VHD chain on the SR (VHDs from a disk to its root)." },
-	{ "chaintop_sr_vdis_pending_coalesce", "Coalesce links the SR's garbage collector still has to do (shared ancestors once)." },
-	{ "chaintop_sr_vdis_stacked", "Disks with more stacked base copies above them than the gate tolerates." },
-	{ "chaintop_sr_vdis_orphan", "Snapshot or user VDIs that no VM uses." },
-	{ "chaintop_sr_vdis_garbage", "Base copies without children, waiting for the garbage collector." },
-	{ "chaintop_sr_vdis_broken", "VDIs whose vhd-parent is missing or part of a cycle." },
-	{ "chaintop_sr_vdis_deep", "Disks at or beyond the warning depth." },
-	{ "chaintop_sr_free_bytes", "Free space on the SR in bytes (physical size minus utilisation)." },
-	{ "chaintop_sr_size_bytes", "Physical size of the SR in bytes." },
-	{ "chaintop_sr_used_bytes", "Physical utilisation of the SR in bytes." },
-	{ "chaintop_sr_gc_running", "1 while a Garbage Collection task runs on the SR." },
-	{ "chaintop_sr_gc_progress", "Progress (0..1) of the SR's running Garbage Collection task." },
-	{ "chaintop_sr_gc_stalled", "1 when pending coalesce has not gone down for health.stall_after without GC progress." },
-	{ "chaintop_sr_gc_no_space", "1 when the SR's garbage collector recently reported it is out of space." },
-	{ "chaintop_sr_vms_refused", "VMs with a disk on the SR that the backup gate would refuse." },
-	{ "chaintop_sr_severity", "Worst health severity on the SR: 0 OK, 1 WARNING, 2 CRITICAL." },
-};
-
-static bool sr_metric_value(const struct ct_sr_verdict *sv, enum sr_metric m, double *v)
-{
-	switch (m) {
-	case SRM_DEPTH: *v = sv->max_depth; break;
-	case SRM_PENDING: *v = sv->pending; break;
-	case SRM_STACKED: *v = sv->stacked; break;
-	case SRM_ORPHANS: *v = sv->orphans; break;
-	case SRM_GARBAGE: *v = sv->garbage; break;
-	case SRM_BROKEN: *v = sv->broken; break;
-	case SRM_DEEP: *v = sv->deep; break;
-	case SRM_FREE: *v = (double)sv->free_bytes; break;
-	case SRM_SIZE: *v = (double)sv->sr->physical_size; break;
-	case SRM_USED: *v = (double)sv->sr->physical_utilisation; break;
-	case SRM_GC_RUNNING: *v = sv->gc_progress >= 0; break;
-	case SRM_GC_PROGRESS:
-		if (sv->gc_progress < 0)
-			return false;
-		*v = sv->gc_progress;
-		break;
-	case SRM_GC_STALLED: *v = sv->gc_stalled; break;
-	case SRM_GC_NO_SPACE: *v = sv->gc_no_space; break;
-	case SRM_REFUSED: *v = sv->refused_vms; break;
-	case SRM_SEVERITY: *v = sv->severity; break;
-	default: return false;
-	}
-	return true;
-}
-
-static void prom_value(FILE *f, double v)
-{
-	if (v == floor(v) && fabs(v) < 9e15)
-		fprintf(f, " %.0f\n", v);
-	else
-		fprintf(f, " %.4f\n", v);
-}
-
 void ct_output_prometheus(FILE *f, const struct ct_output_pool *p, int n, time_t now)
 {
-	struct totals t;
+	struct ct_metrics m;
+	const struct ct_metrics *set = &m;
+	struct ct_sb out;
 	char name[SAN_LEN], err[1024];
 
 	/* the reason a pool is not loaded, for whoever reads the file (scrapers skip comments) */
@@ -1111,86 +1015,24 @@ void ct_output_prometheus(FILE *f, const struct ct_output_pool *p, int n, time_t
 				san(p[i].name, name, sizeof(name)),
 				san(p[i].error && *p[i].error ? p[i].error : "not loaded", err,
 				    sizeof(err)));
-	prom_head(f, "chaintop_pool_up", "1 when chaintop could load the pool, 0 when it could not.");
+	ct_metrics_init(&m);
 	for (int i = 0; i < n; i++) {
-		fputs("chaintop_pool_up", f);
-		prom_pool_labels(f, &p[i]);
-		prom_value(f, p[i].connected && p[i].report);
-	}
-	prom_head(f, "chaintop_pool_severity",
-		  "Worst health severity of the pool: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.");
-	for (int i = 0; i < n; i++) {
-		fputs("chaintop_pool_severity", f);
-		prom_pool_labels(f, &p[i]);
-		prom_value(f, pool_severity(&p[i]));
-	}
-	{
-		static const struct { const char *name, *help; } pm[] = {
-			{ "chaintop_pool_chain_depth_max", "Deepest VHD chain in the pool." },
-			{ "chaintop_pool_vdis_pending_coalesce", "Coalesce links pending in the pool." },
-			{ "chaintop_pool_vdis_stacked", "Disks over the stacked base copy tolerance in the pool." },
-			{ "chaintop_pool_vdis_orphan", "Orphan VDIs in the pool." },
-			{ "chaintop_pool_vdis_garbage", "Childless base copies in the pool." },
-			{ "chaintop_pool_vdis_broken", "Broken chain links in the pool." },
-			{ "chaintop_pool_vms_refused", "VMs the backup gate would refuse now." },
-			{ "chaintop_pool_problems_critical", "CRITICAL problems in the pool." },
-			{ "chaintop_pool_problems_warning", "WARNING problems in the pool." },
-			{ "chaintop_pool_free_bytes", "Free bytes over the pool's VHD SRs." },
-			{ "chaintop_pool_size_bytes", "Physical size in bytes of the pool's VHD SRs." },
+		struct ct_metrics_status st = {
+			.name = p[i].name,
+			.up = p[i].connected && p[i].report,
+			.loaded = p[i].connected && p[i].report,
 		};
 
-		for (size_t k = 0; k < sizeof(pm) / sizeof(pm[0]); k++) {
-			prom_head(f, pm[k].name, pm[k].help);
-			for (int i = 0; i < n; i++) {
-				double v[11] = { 0 };
-				const struct ct_chain_report *r = p[i].report;
-
-				if (!p[i].connected || !r)
-					continue;
-				totals(&p[i], 1, &t);
-				for (int s = 0; s < r->n_srs; s++) {
-					if (!r->srs[s].vhd || r->srs[s].sr->physical_size <= 0)
-						continue;
-					v[9] += (double)r->srs[s].free_bytes;
-					v[10] += (double)r->srs[s].sr->physical_size;
-				}
-				v[0] = t.max_depth;
-				v[1] = t.pending;
-				v[2] = t.stacked;
-				v[3] = t.orphans;
-				v[4] = t.garbage;
-				v[5] = t.broken;
-				v[6] = t.refused;
-				v[7] = t.crit;
-				v[8] = t.warn;
-				fputs(pm[k].name, f);
-				prom_pool_labels(f, &p[i]);
-				prom_value(f, v[k]);
-			}
-		}
+		ct_metrics_pool_status(&m, &st, now);
+		ct_metrics_pool(&m, &p[i]);
 	}
-	for (int m = 0; m < SRM_N; m++) {
-		prom_head(f, sr_metrics[m].name, sr_metrics[m].help);
-		for (int i = 0; i < n; i++) {
-			const struct ct_chain_report *r = p[i].report;
-
-			if (!p[i].connected || !r)
-				continue;
-			for (int k = 0; k < r->n_srs; k++) {
-				double v;
-
-				if (!r->srs[k].vhd && m != SRM_SIZE && m != SRM_USED && m != SRM_FREE)
-					continue;
-				if (!sr_metric_value(&r->srs[k], (enum sr_metric)m, &v))
-					continue;
-				fputs(sr_metrics[m].name, f);
-				prom_sr_labels(f, &p[i], r->srs[k].sr);
-				prom_value(f, v);
-			}
-		}
-	}
-	prom_head(f, "chaintop_check_timestamp_seconds", "When chaintop check produced these figures.");
-	fprintf(f, "chaintop_check_timestamp_seconds %lld\n", (long long)now);
+	ct_metrics_check_timestamp(&m, now);
+	ct_sb_init(&out);
+	ct_metrics_write(&out, &set, 1, false);
+	if (out.len)
+		fwrite(out.buf, 1, out.len, f);
+	ct_sb_release(&out);
+	ct_metrics_release(&m);
 }
 
 /* --- tree --- */

@@ -58,7 +58,8 @@ void ct_output_check_text(FILE *f, const struct ct_output_pool *p, int n);
 /* `check --format nagios`: "CHAINTOP WARNING - ... | perfdata", then one line a problem.
  * Thresholds in the perfdata come from the configuration's health limits. */
 void ct_output_nagios(FILE *f, const struct ct_config *c, const struct ct_output_pool *p, int n);
-/* `check --format prometheus`: HELP/TYPE lines and gauges per pool and per SR. */
+/* `check --format prometheus`: HELP/TYPE lines and gauges per pool, SR and problem, written
+ * by output/metrics.c (the families `chaintop serve` serves, less the connection ones). */
 void ct_output_prometheus(FILE *f, const struct ct_output_pool *p, int n, time_t now);
 
 /* `tree`: pool > SR > VDI chain forest, indented by depth. utf8 picks the glyphs ("├─"
