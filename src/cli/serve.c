@@ -16,12 +16,17 @@
  * through the reports, so it takes judge_lock (between two pools' judgements) and the
  * models' locks.
  *
+ * Transitions (a pool down, a new CRITICAL problem, an SR's GC stalled) go to the global
+ * notify block (config.h) once they have lasted serve.notify_after, one message a pool and
+ * judgement, sent by a third thread so a slow command or webhook never holds a judgement.
+ *
  * Read-only by construction: this file makes no XAPI session of its own and includes
  * nothing that can change a pool (no jobs/backup.h, jobs/prune.h or xapi/xapi.h); the only
  * calls to the pools are the watchers' (login, pool.get_all, get_all_records, event.from,
  * logout). The HTTP side accepts GET and HEAD only. tests/integration/test_serve.sh checks
  * both against the simulator's call log. */
 #include <errno.h>
+#include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -39,6 +44,7 @@
 #include "engine/chain.h"
 #include "jobs/jobstore.h"
 #include "jobs/keepup.h"
+#include "jobs/notify.h"
 #include "lib/err.h"
 #include "lib/httpd.h"
 #include "lib/util.h"
@@ -67,8 +73,19 @@ struct pstatus {
 	int retries;
 };
 
+/* A condition worth waking someone for, from its first sighting until it clears. */
+struct alert {
+	char *key;                   /* "pool_down", "critical:broken:UUID", "gc_stalled:UUID" */
+	char *type;                  /* pool_down, critical, gc_stalled */
+	char *text;                  /* the reason, as check words it */
+	time_t first;
+	bool seen, sent;
+};
+
 struct spool {
 	struct ct_watch *w;
+	struct alert *al;            /* under judge_lock */
+	int n_al, cap_al;
 	/* under judge_lock (the judging thread's, and /api/v1/state's) */
 	struct ct_stall stall;
 	struct ct_chain_report rep;
@@ -105,6 +122,14 @@ struct serve {
 	int n_jd;
 	/* under pub_lock */
 	struct ct_metrics jobs;
+	/* transitions waiting to be sent (under nq_lock), and the thread that sends them */
+	const struct ct_notify_conf *notify;   /* NULL: no notify block wants them */
+	pthread_mutex_t nq_lock;
+	pthread_cond_t nq_cond;
+	struct nmsg { char *json, *summary, *pool; } *nq;
+	int n_nq, cap_nq;
+	bool nq_stop;
+	pthread_t notifier;
 };
 
 static int g_sig_wr = -1;
@@ -232,25 +257,40 @@ static void log_state(struct spool *sp)
 		logf_("pool '%s' %s", name, ct_pool_state_name(w->state));
 }
 
-/* Keep-up problems of the backup jobs on this pool (as `check` adds them). */
+/* Keep-up problems of the backup jobs on this pool (as `check` adds them): each job that
+ * outruns an SR's garbage collector, and the jobs together where none does alone. */
 static void keepup(struct serve *sv, struct spool *sp)
 {
+	struct ct_keepup **k = ct_xcalloc((size_t)sv->n_jd + 1, sizeof(*k)), *all = NULL;
+	int *nk = ct_xcalloc((size_t)sv->n_jd + 1, sizeof(*nk)), nj = 0, na;
+	const char **names = ct_xcalloc((size_t)sv->n_jd + 1, sizeof(*names));
+
 	for (int j = 0; j < sv->n_jd; j++) {
 		struct job_disks *jd = &sv->jd[j];
-		struct ct_keepup *k = NULL;
-		int nk;
 
 		if (!jd->n || strcmp(jd->job->pool, sp->w->conf->name))
 			continue;
-		nk = ct_keepup_eval(jd->d, jd->n, sv->cfg, jd->job, sp->w->conf->name, &sp->w->model,
-				    &sp->rep, &k);
-		for (int i = 0; i < nk; i++)
-			if (!k[i].keeps_up)
+		names[nj] = jd->job->name;
+		nk[nj] = ct_keepup_eval(jd->d, jd->n, sv->cfg, jd->job, sp->w->conf->name,
+					&sp->w->model, &sp->rep, &k[nj]);
+		for (int i = 0; i < nk[nj]; i++)
+			if (!k[nj][i].keeps_up)
 				ct_chain_add_problem(&sp->rep, CT_PK_FALLS_BEHIND, CT_SEV_WARNING,
-						     &sp->rep.srs[k[i].sr_index].sr->o,
-						     k[i].sr_index, ct_xstrdup(k[i].sentence));
-		ct_keepup_release(k, nk);
+						     &sp->rep.srs[k[nj][i].sr_index].sr->o,
+						     k[nj][i].sr_index, ct_xstrdup(k[nj][i].sentence));
+		nj++;
 	}
+	na = ct_keepup_combine(k, nk, names, nj, &sp->rep, sp->w->conf->name, &all);
+	for (int i = 0; i < na; i++)
+		ct_chain_add_problem(&sp->rep, CT_PK_FALLS_BEHIND, CT_SEV_WARNING,
+				     &sp->rep.srs[all[i].sr_index].sr->o, all[i].sr_index,
+				     ct_xstrdup(all[i].sentence));
+	ct_keepup_release(all, na);
+	for (int j = 0; j < nj; j++)
+		ct_keepup_release(k[j], nk[j]);
+	free(k);
+	free(nk);
+	free(names);
 }
 
 /* Publish the status, and the figures just built when fig_next is set. */
@@ -265,6 +305,178 @@ static void publish(struct serve *sv, struct spool *sp, bool figures)
 		sp->fig_next = t;
 	}
 	pthread_mutex_unlock(&sv->pub_lock);
+}
+
+/* ---- transitions ------------------------------------------------------------------------ */
+
+static void alert_seen(struct spool *sp, const char *key, const char *type, const char *text,
+		       time_t now)
+{
+	for (int i = 0; i < sp->n_al; i++)
+		if (!strcmp(sp->al[i].key, key)) {
+			sp->al[i].seen = true;
+			return;
+		}
+	if (sp->n_al == sp->cap_al) {
+		sp->cap_al = sp->cap_al ? sp->cap_al * 2 : 8;
+		sp->al = ct_xrealloc(sp->al, (size_t)sp->cap_al * sizeof(*sp->al));
+	}
+	sp->al[sp->n_al++] = (struct alert){ .key = ct_xstrdup(key), .type = ct_xstrdup(type),
+					     .text = ct_xstrdup(text), .first = now, .seen = true };
+}
+
+static void alert_free(struct alert *a)
+{
+	free(a->key);
+	free(a->type);
+	free(a->text);
+}
+
+/* Queue one message for the notifier thread (takes the strings). */
+static void notify_queue(struct serve *sv, char *json, char *summary, char *pool)
+{
+	pthread_mutex_lock(&sv->nq_lock);
+	if (sv->n_nq == sv->cap_nq) {
+		sv->cap_nq = sv->cap_nq ? sv->cap_nq * 2 : 8;
+		sv->nq = ct_xrealloc(sv->nq, (size_t)sv->cap_nq * sizeof(*sv->nq));
+	}
+	sv->nq[sv->n_nq++] = (struct nmsg){ json, summary, pool };
+	pthread_cond_signal(&sv->nq_cond);
+	pthread_mutex_unlock(&sv->nq_lock);
+}
+
+/* The pool's conditions now; those that have lasted notify_after and were not sent yet go
+ * out as one message; cleared ones are forgotten (they page again if they come back). */
+static void alerts_update(struct serve *sv, struct spool *sp, time_t now)
+{
+	struct ct_watch *w = sp->w;
+	json_t *doc, *ev;
+	int n_new = 0;
+	const char *first = NULL;
+	char name[256];
+
+	if (!sv->notify)
+		return;
+	for (int i = 0; i < sp->n_al; i++)
+		sp->al[i].seen = false;
+	if (w->state == CT_POOL_RECONNECTING || w->state == CT_POOL_AUTH_FAILED ||
+	    w->state == CT_POOL_FAILED) {
+		char *t = ct_xasprintf("pool '%s' is %s: %s", w->conf->name,
+				       ct_pool_state_name(w->state),
+				       w->error[0] ? w->error : "no answer from its master");
+
+		alert_seen(sp, "pool_down", "pool_down", t, now);
+		free(t);
+	}
+	for (int i = 0; sp->have_rep && i < sp->rep.n_problems; i++) {
+		const struct ct_problem *pb = &sp->rep.problems[i];
+		char key[256];
+
+		if (pb->severity == CT_SEV_CRITICAL) {
+			snprintf(key, sizeof(key), "critical:%s:%s", ct_problem_kind_name(pb->kind),
+				 pb->uuid ? pb->uuid : "");
+			alert_seen(sp, key, "critical", pb->reason, now);
+		} else if (pb->kind == CT_PK_GC_STALLED) {
+			snprintf(key, sizeof(key), "gc_stalled:%s", pb->uuid ? pb->uuid : "");
+			alert_seen(sp, key, "gc_stalled", pb->reason, now);
+		}
+	}
+	for (int i = 0; i < sp->n_al;) {
+		if (!sp->al[i].seen) {
+			alert_free(&sp->al[i]);
+			sp->al[i] = sp->al[--sp->n_al];
+			continue;
+		}
+		if (!sp->al[i].sent && now - sp->al[i].first >= sv->cfg->serve.notify_after)
+			n_new++;
+		i++;
+	}
+	if (!n_new)
+		return;
+	ct_sanitize(w->conf->name, name, sizeof(name));
+	doc = json_object();
+	ev = json_array();
+	json_object_set_new(doc, "kind", json_string("transition"));
+	json_object_set_new(doc, "pool", json_string(name));
+	json_object_set_new(doc, "time", json_integer((json_int_t)now));
+	for (int i = 0; i < sp->n_al; i++) {
+		struct alert *a = &sp->al[i];
+		json_t *o;
+		char text[1200];
+
+		if (a->sent || now - a->first < sv->cfg->serve.notify_after)
+			continue;
+		a->sent = true;
+		ct_sanitize(a->text, text, sizeof(text));
+		o = json_object();
+		json_object_set_new(o, "type", json_string(a->type));
+		json_object_set_new(o, "key", json_string(a->key));
+		json_object_set_new(o, "since", json_integer((json_int_t)a->first));
+		json_object_set_new(o, "text", json_string(text));
+		json_array_append_new(ev, o);
+		if (!first)
+			first = a->text;
+	}
+	json_object_set_new(doc, "events", ev);
+	{
+		char text[600];
+
+		ct_sanitize(first, text, sizeof(text));
+		notify_queue(sv, json_dumps(doc, JSON_INDENT(2)),
+			     n_new == 1 ? ct_xasprintf("chaintop serve: pool '%s': %s", name, text) :
+			     ct_xasprintf("chaintop serve: pool '%s': %d new problems, first: %s",
+					  name, n_new, text), ct_xstrdup(name));
+	}
+	json_decref(doc);
+}
+
+/* The notifier thread: sends what alerts_update queued, one at a time; a failure is logged
+ * (the next transition is tried anyway). Messages still queued at the stop are dropped,
+ * said in the log. */
+static void *notifier_main(void *arg)
+{
+	struct serve *sv = arg;
+
+	pthread_mutex_lock(&sv->nq_lock);
+	for (;;) {
+		struct nmsg m;
+
+		while (!sv->n_nq && !sv->nq_stop)
+			pthread_cond_wait(&sv->nq_cond, &sv->nq_lock);
+		if (sv->nq_stop)
+			break;
+		m = sv->nq[0];
+		memmove(sv->nq, sv->nq + 1, (size_t)--sv->n_nq * sizeof(*sv->nq));
+		pthread_mutex_unlock(&sv->nq_lock);
+		{
+			char *env[2] = { ct_xasprintf("CHAINTOP_KIND=transition"),
+					 ct_xasprintf("CHAINTOP_POOL=%s", m.pool) };
+			struct ct_notify_msg msg = { .json = m.json, .summary = m.summary,
+						     .env = (const char *const *)env, .n_env = 2 };
+			struct ct_err e;
+
+			ct_err_init(&e);
+			if (ct_notify_send(sv->notify, &msg, &e) < 0)
+				logf_("warning: notifying of '%s' failed: %s", m.summary, e.msg);
+			else
+				logf_("notified: %s", m.summary);
+			free(env[0]);
+			free(env[1]);
+		}
+		free(m.json);
+		free(m.summary);
+		free(m.pool);
+		pthread_mutex_lock(&sv->nq_lock);
+	}
+	for (int i = 0; i < sv->n_nq; i++) {
+		logf_("not notified (stopping): %s", sv->nq[i].summary);
+		free(sv->nq[i].json);
+		free(sv->nq[i].summary);
+		free(sv->nq[i].pool);
+	}
+	sv->n_nq = 0;
+	pthread_mutex_unlock(&sv->nq_lock);
+	return NULL;
 }
 
 /* judge_lock and the model lock held: copy the status, judge again when due, rebuild the
@@ -295,6 +507,7 @@ static void refresh_locked(struct serve *sv, struct spool *sp, time_t now, bool 
 		       (ms - sp->rep_ms < MIN_REFRESH_MS && was_live == c->live &&
 			was_loaded == c->loaded))) {
 		publish(sv, sp, false);
+		alerts_update(sv, sp, now);
 		return;
 	}
 	if (c->loaded) {
@@ -323,6 +536,7 @@ static void refresh_locked(struct serve *sv, struct spool *sp, time_t now, bool 
 		ct_metrics_pool(&sp->fig_next, &op);
 	}
 	publish(sv, sp, true);
+	alerts_update(sv, sp, now);
 }
 
 static void refresh_all(struct serve *sv, bool force)
@@ -538,6 +752,8 @@ int ct_cmd_serve(struct ct_cli *cli)
 	sv.stop_rd = sv.stop_wr = -1;
 	pthread_mutex_init(&sv.pub_lock, NULL);
 	pthread_mutex_init(&sv.judge_lock, NULL);
+	pthread_mutex_init(&sv.nq_lock, NULL);
+	pthread_cond_init(&sv.nq_cond, NULL);
 	ct_err_init(&e);
 	ct_config_init(&cfg);
 	ct_metrics_init(&sv.jobs);
@@ -633,6 +849,21 @@ int ct_cmd_serve(struct ct_cli *cli)
 		goto out;
 	}
 	refresh_jobs(&sv, time(NULL), true);
+	{
+		const struct ct_notify_conf *n = ct_config_notify(&cfg, NULL);
+
+		if (n && ct_notify_due(n, true)) {
+			if ((errno = pthread_create(&sv.notifier, NULL, notifier_main, &sv)) != 0) {
+				fprintf(stderr, "chaintop serve: cannot start a thread: %s\n",
+					strerror(errno));
+				goto out;
+			}
+			sv.notify = n;
+			logf_("transitions (pool down, new CRITICAL, GC stalled) lasting %llds go to "
+			      "the notify block's %s", cfg.serve.notify_after,
+			      n->command ? "command" : "webhook");
+		}
+	}
 	if ((errno = pthread_create(&sv.judge, NULL, judge_main, &sv)) != 0) {
 		fprintf(stderr, "chaintop serve: cannot start a thread: %s\n", strerror(errno));
 		goto out;
@@ -671,6 +902,16 @@ out:
 			logf_("warning: cannot stop the judging thread: %s", strerror(errno));
 		pthread_join(sv.judge, NULL);
 	}
+	if (sv.notify) {
+		pthread_mutex_lock(&sv.nq_lock);
+		sv.nq_stop = true;
+		pthread_cond_signal(&sv.nq_cond);
+		pthread_mutex_unlock(&sv.nq_lock);
+		pthread_join(sv.notifier, NULL);
+	}
+	free(sv.nq);
+	pthread_mutex_destroy(&sv.nq_lock);
+	pthread_cond_destroy(&sv.nq_cond);
 	if (ws_inited) {
 		ct_watchset_stop(&ws);
 	}
@@ -680,6 +921,9 @@ out:
 		ct_stall_release(&sv.p[i].stall);
 		ct_metrics_release(&sv.p[i].fig);
 		ct_metrics_release(&sv.p[i].fig_next);
+		for (int k = 0; k < sv.p[i].n_al; k++)
+			alert_free(&sv.p[i].al[k]);
+		free(sv.p[i].al);
 	}
 	free(sv.p);
 	for (int j = 0; j < sv.n_jd; j++)

@@ -67,6 +67,7 @@ void ct_config_init(struct ct_config *c)
 	c->limits.login_timeout = 10;
 	c->state_dir = default_state_dir();
 	c->serve.listen = ct_xstrdup(CT_SERVE_LISTEN);
+	c->serve.notify_after = CT_SERVE_NOTIFY_AFTER;
 }
 
 static void wipe_free(char *s)
@@ -217,7 +218,8 @@ static const char *type_name(int t)
 static const char *const top_keys[] = {
 	"pools", "gate", "health", "jobs", "state_dir", "limits", "notify", "serve", NULL
 };
-static const char *const serve_keys[] = { "listen", "tls_cert", "tls_key", "auth", NULL };
+static const char *const serve_keys[] = { "listen", "tls_cert", "tls_key", "auth", "notify_after",
+	NULL };
 static const char *const auth_keys[] = {
 	"type", "username", "token_file", "token_env", "password_file", "password_env", NULL
 };
@@ -1499,6 +1501,8 @@ static int parse_serve(struct ld *L, const config_setting_t *g)
 		if (r > 0)
 			*(i ? &sc->tls_key : &sc->tls_cert) = resolve_path(L, v);
 	}
+	if (get_duration(L, g, "serve", "notify_after", 0, 7LL * 86400, false, &sc->notify_after) < 0)
+		return -1;
 	if (!sc->tls_cert != !sc->tls_key)
 		return fail(L, g, sc->tls_cert ? "serve.tls_key" : "serve.tls_cert", "TLS needs "
 			    "both tls_cert (the certificate chain, PEM) and tls_key (its private key)");

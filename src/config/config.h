@@ -112,8 +112,11 @@ struct ct_serve_conf {
 	enum ct_serve_auth auth;
 	char *username;            /* basic */
 	char *secret;              /* the bearer token or the basic password (wiped on release) */
+	long long notify_after;    /* seconds a transition must last before the notify block
+				    * hears of it (a pool that blinks is not paged) */
 };
 #define CT_SERVE_LISTEN "127.0.0.1:9739"
+#define CT_SERVE_NOTIFY_AFTER 60
 
 struct ct_config {
 	char *path;                /* file it was loaded from, NULL if none (defaults) */
