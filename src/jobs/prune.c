@@ -14,7 +14,6 @@
 #include "watch/watch.h"
 #include "xapi/xapi.h"
 
-#define MAX_CHAIN_WALK 64
 
 const char *ct_prune_kind_name(enum ct_prune_kind k)
 {
@@ -254,44 +253,6 @@ void ct_prune_list_sort(struct ct_prune_list *l)
 
 /* --- finding --- */
 
-/* "'name' (1a2b3c4d) <- base copy (ef012345, 2 children) <- ..." up to the root. */
-static char *chain_text(struct ct_model *m, const struct ct_vdi *v)
-{
-	struct ct_sb sb;
-	const struct ct_vdi *p;
-	char *lab;
-	char ub[9];
-	int hops = 0;
-
-	ct_sb_init(&sb);
-	lab = obj_label(v->name_label, v->o.uuid);
-	ct_sb_adds(&sb, lab);
-	free(lab);
-	for (p = ct_model_vdi_parent(m, v); p && hops < MAX_CHAIN_WALK;
-	     p = ct_model_vdi_parent(m, p), hops++) {
-		size_t nc = 0;
-
-		ct_model_vdi_children(m, p, &nc);
-		if (!p->managed) {
-			ct_sb_addf(&sb, " <- base copy (%s, %zu %s)", ct_short_uuid(p->o.uuid, ub),
-				   nc, nc == 1 ? "child" : "children");
-		} else {
-			lab = obj_label(p->name_label, p->o.uuid);
-			ct_sb_addf(&sb, " <- %s (%zu %s)", lab, nc, nc == 1 ? "child" : "children");
-			free(lab);
-		}
-		if (p == v)
-			break;
-	}
-	if (hops >= MAX_CHAIN_WALK)
-		ct_sb_adds(&sb, " <- ... (cycle or deeper than 64)");
-	else if (!p && ct_map_get(&v->sm_config, "vhd-parent") && hops == 0 &&
-		 !ct_model_vdi_parent(m, v))
-		ct_sb_addf(&sb, " <- missing parent %s", ct_short_uuid(ct_map_get(&v->sm_config,
-									       "vhd-parent"), ub));
-	return sb_take(&sb);
-}
-
 /* Refs being removed in one candidate's effect simulation. */
 struct refset {
 	const struct ct_vdi **v;       /* insertion order */
@@ -491,8 +452,13 @@ void ct_prune_effect_of(struct ct_model *m, const struct ct_prune_list *l,
 	refset_release(&direct);
 }
 
-static void fill_disk(struct ct_model *m, struct ct_prune_disk *d, const struct ct_vdi *v)
+/* r: the pool as the engine judged it, for the disk's chain in the engine's words (the same
+ * text the gate, the job report and the incident summary give). */
+static void fill_disk(const struct ct_chain_report *r, struct ct_model *m,
+		      struct ct_prune_disk *d, const struct ct_vdi *v)
 {
+	int vi = ct_chain_find_vdi(r, v);
+
 	const struct ct_sr *sr = ct_model_sr(m, v->sr);
 
 	d->ref = ct_xstrdup(v->o.ref);
@@ -503,7 +469,7 @@ static void fill_disk(struct ct_model *m, struct ct_prune_disk *d, const struct 
 	d->sr_name = ct_xstrdup(sr ? sr->name_label : NULL);
 	d->virtual_size = v->virtual_size;
 	d->physical_utilisation = v->physical_utilisation;
-	d->chain = chain_text(m, v);
+	d->chain = vi >= 0 ? ct_chain_text(r, vi) : ct_xstrdup("");
 }
 
 static void cand_set_sr(struct ct_prune_cand *c, const struct ct_prune_disk *d)
@@ -618,7 +584,8 @@ static char *disk_keep_reason(struct ct_model *m, struct ct_owner_ctx *ox,
 	return NULL;
 }
 
-static void add_disk(struct ct_model *m, struct ct_owner_ctx *ox, struct ct_prune_cand *c,
+static void add_disk(const struct ct_chain_report *r, struct ct_model *m,
+		     struct ct_owner_ctx *ox, struct ct_prune_cand *c,
 		     const struct ct_vm *vm, const struct ct_vdi *v, bool suspend,
 		     struct refset *gone)
 {
@@ -628,7 +595,7 @@ static void add_disk(struct ct_model *m, struct ct_owner_ctx *ox, struct ct_prun
 		if (!strcmp(c->disks[k].ref, v->o.ref))
 			return;
 	d = &c->disks[c->n_disks++];
-	fill_disk(m, d, v);
+	fill_disk(r, m, d, v);
 	d->suspend = suspend;
 	d->keep_reason = disk_keep_reason(m, ox, vm, v, ct_model_sr(m, v->sr), suspend);
 	d->destroy = d->keep_reason == NULL;
@@ -639,7 +606,8 @@ static void add_disk(struct ct_model *m, struct ct_owner_ctx *ox, struct ct_prun
 	}
 }
 
-static void add_snapshot(struct ct_model *m, struct ct_owner_ctx *ox,
+static void add_snapshot(const struct ct_chain_report *r, struct ct_model *m,
+			 struct ct_owner_ctx *ox,
 			 const struct ct_pool_conf *pc, const char *pool_uuid,
 			 const struct ct_vm *vm, enum ct_owner owner, const char *job,
 			 char **reasons, int n_reasons, time_t now, struct ct_prune_list *out)
@@ -672,7 +640,7 @@ static void add_snapshot(struct ct_model *m, struct ct_owner_ctx *ox,
 			continue;
 		v = ct_model_vdi(m, vbds[i]->vdi);
 		if (v)
-			add_disk(m, ox, c, vm, v, false, &gone);
+			add_disk(r, m, ox, c, vm, v, false, &gone);
 	}
 	/* A checkpoint's suspend image: VM.destroy leaves it behind (xapi destroys the VM's
 	 * VBDs, never a VDI), so it goes with its checkpoint. */
@@ -680,7 +648,7 @@ static void add_snapshot(struct ct_model *m, struct ct_owner_ctx *ox,
 		const struct ct_vdi *v = ct_model_vdi(m, vm->suspend_vdi);
 
 		if (v)
-			add_disk(m, ox, c, vm, v, true, &gone);
+			add_disk(r, m, ox, c, vm, v, true, &gone);
 	}
 	for (int i = 0; i < c->n_disks; i++) {
 		if (c->disks[i].destroy || i == c->n_disks - 1) {
@@ -693,7 +661,8 @@ static void add_snapshot(struct ct_model *m, struct ct_owner_ctx *ox,
 	refset_release(&gone);
 }
 
-static void add_orphan(struct ct_model *m, const struct ct_pool_conf *pc, const char *pool_uuid,
+static void add_orphan(const struct ct_chain_report *r, struct ct_model *m,
+		       const struct ct_pool_conf *pc, const char *pool_uuid,
 		       const struct ct_vdi *v, const struct ct_orphan_verdict *ov, time_t now,
 		       struct ct_prune_list *out)
 {
@@ -716,7 +685,7 @@ static void add_orphan(struct ct_model *m, const struct ct_pool_conf *pc, const 
 	push_str(&c->reasons, &c->n_reasons, ct_xstrdup(ov->why));
 	c->disks = ct_xcalloc(1, sizeof(*c->disks));
 	c->n_disks = 1;
-	fill_disk(m, &c->disks[0], v);
+	fill_disk(r, m, &c->disks[0], v);
 	c->disks[0].destroy = true;
 	c->disks[0].suspend = v->type == CT_VDI_SUSPEND;
 	cand_set_sr(c, &c->disks[0]);
@@ -743,7 +712,8 @@ static const struct ct_sr *snapshot_sr(struct ct_model *m, const struct ct_vm *v
 	return NULL;
 }
 
-static void find_snapshots(struct ct_model *m, struct ct_owner_ctx *ox,
+static void find_snapshots(const struct ct_chain_report *r, struct ct_model *m,
+			   struct ct_owner_ctx *ox,
 			   const struct ct_config *c, const struct ct_pool_conf *pc,
 			   const char *pool_uuid, long long older_than, time_t now, bool foreign,
 			   struct ct_prune_list *out)
@@ -796,7 +766,7 @@ static void find_snapshots(struct ct_model *m, struct ct_owner_ctx *ox,
 			free_strs(reasons, nr);
 			continue;
 		}
-		add_snapshot(m, ox, pc, pool_uuid, vm, owner, job, reasons, nr, now, out);
+		add_snapshot(r, m, ox, pc, pool_uuid, vm, owner, job, reasons, nr, now, out);
 	}
 }
 
@@ -807,13 +777,16 @@ int ct_prune_find(struct ct_model *m, const struct ct_config *c, const struct ct
 	const char *pool_uuid = pool ? pool->o.uuid : NULL;
 	bool foreign = (flags & CT_PRUNE_INCLUDE_FOREIGN) || pc->prune_include_foreign;
 	struct ct_owner_ctx ox;
+	struct ct_chain_report rep;
 	int start = out->n;
 	size_t n;
 
 	if (older_than < 0)
 		older_than = c ? c->health.stale_after : 0;
 	ct_owner_ctx_init(&ox, m, c);
-	find_snapshots(m, &ox, c, pc, pool_uuid, older_than, now, foreign, out);
+	/* the chains as the engine sees them: each candidate's disks are shown in its words */
+	ct_chain_eval(m, c, pc, now, NULL, &rep);
+	find_snapshots(&rep, m, &ox, c, pc, pool_uuid, older_than, now, foreign, out);
 	n = ct_model_count(m, CT_VDI);
 	for (size_t i = 0; i < n; i++) {
 		const struct ct_vdi *v = (const struct ct_vdi *)ct_model_at(m, CT_VDI, i);
@@ -834,7 +807,7 @@ int ct_prune_find(struct ct_model *m, const struct ct_config *c, const struct ct
 				free(who);
 				break;
 			}
-			add_orphan(m, pc, pool_uuid, v, &ov, now, out);
+			add_orphan(&rep, m, pc, pool_uuid, v, &ov, now, out);
 			break;
 		case CT_ORPHAN_PROTECTED:
 			add_skip(out, CT_PRUNE_ORPHAN, pc->name, &v->o, v->name_label,
@@ -851,13 +824,14 @@ int ct_prune_find(struct ct_model *m, const struct ct_config *c, const struct ct
 						    "pool's prune_include_foreign)"), false);
 				break;
 			}
-			add_orphan(m, pc, pool_uuid, v, &ov, now, out);
+			add_orphan(&rep, m, pc, pool_uuid, v, &ov, now, out);
 			break;
 		}
 	}
 	if (out->n - start > 1)
 		qsort(out->c + start, (size_t)(out->n - start), sizeof(*out->c), cand_cmp);
 	ct_owner_ctx_release(&ox);
+	ct_chain_report_release(&rep);
 	return out->n - start;
 }
 

@@ -70,7 +70,8 @@ struct ct_prune_disk {
 	bool destroy;                  /* VDI.destroy is planned for it */
 	char *keep_reason;             /* owned sentence when destroy is false, else NULL */
 	bool suspend;                  /* the checkpoint's suspend image (type suspend) */
-	char *chain;                   /* owned: "this (abcd1234) <- base copy (ef01..., 2 children) <- ..." */
+	char *chain;                   /* owned: the disk's chain in the engine's words (ct_chain_text):
+					 * "'name' abcd1234 <- base copy ef012345 (2 children) <- ... [depth ...]" */
 };
 
 struct ct_prune_cand {

@@ -96,6 +96,7 @@ struct fx_vdi_opts {
 	long long size;                /* default 40 GiB */
 	bool raw;                      /* sm_config vdi_type = aio */
 	const char *sm_key;            /* an extra sm_config key set to "true" */
+	const char *vdi_type;          /* sm_config vdi_type (default vhd, or aio with raw) */
 };
 
 static inline struct ct_vdi *fx_vdi_o(struct fx *f, const struct ct_sr *sr, const char *name,
@@ -117,7 +118,7 @@ static inline struct ct_vdi *fx_vdi_o(struct fx *f, const struct ct_sr *sr, cons
 	v->is_a_snapshot = o.snapshot;
 	v->read_only = o.base;
 	v->snapshot_of = ct_xstrdup("OpaqueRef:NULL");
-	ct_map_set(&v->sm_config, "vdi_type", o.raw ? "aio" : "vhd");
+	ct_map_set(&v->sm_config, "vdi_type", o.vdi_type ? o.vdi_type : o.raw ? "aio" : "vhd");
 	if (o.parent)
 		ct_map_set(&v->sm_config, "vhd-parent", o.parent->o.uuid);
 	else if (o.parent_uuid)

@@ -447,11 +447,10 @@ START_TEST(effect_ignores_cbt_logs)
 	struct ct_vdi *log1 = fx_vdi_o(&F, SR, "cbt log", (struct fx_vdi_opts){ .parent = b,
 		.snapshot = true, .type = CT_VDI_CBT_METADATA });
 	struct ct_vdi *log2 = fx_vdi_o(&F, SR, "cbt log 2", (struct fx_vdi_opts){ .parent = b,
-		.snapshot = true, .type = CT_VDI_USER });
+		.snapshot = true, .type = CT_VDI_USER, .vdi_type = "cbtlog" });
 	const struct ct_prune_cand *c;
 	size_t nc = 9;
 
-	ct_map_set(&log2->sm_config, "vdi_type", "cbtlog");
 	fx_vbd(&F, vm, l, "0");
 	ck_assert_ptr_null(ct_model_vdi_parent(&F.m, log1));
 	ck_assert_ptr_null(ct_model_vdi_parent(&F.m, log2));
@@ -462,7 +461,8 @@ START_TEST(effect_ignores_cbt_logs)
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(c->coalesces, 1);
 	ck_assert_int_eq(c->bytes_after_gc, o->physical_utilisation + l->physical_utilisation);
-	ck_assert_msg(strstr(c->chain, ", 2 children)") != NULL, "chain: %s", c->chain);
+	/* the chain in the engine's words, which leave the CBT logs out too */
+	ck_assert_msg(strstr(c->chain, " (2 children)") != NULL, "chain: %s", c->chain);
 	ck_assert(!has_text(c->effects, c->n_effects, "no coalesce work"));
 }
 END_TEST
