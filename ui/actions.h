@@ -65,7 +65,7 @@
 	X(MESSAGES,  "messages",    "m",        'm',       0,            0,         VW_ALL,  AF_HINT, "message history") \
 	X(HELP,      "help",        "?",        '?',       KEY_F(1),     0,         VW_ALL,  AF_HINT, "this help") \
 	X(REPAINT,   "repaint",     "^L",       CT_CTRL('l'), 0,         0,         VW_ALL,  0, "repaint the whole screen") \
-	X(QUIT,      "quit",        "q",        'q',       0,            0,         VW_ALL,  AF_HINT, "close the view; quit from the tree")
+	X(QUIT,      "quit",        "q",        'q',       0,            0,         VW_ALL,  AF_HINT, "close the view; quit from the tree (while a backup or deletion runs: cancel it, quit when it ends, or stay)")
 
 enum ct_action {
 #define CT_ACTION_ENUM(id, ...) ACT_##id,
