@@ -361,7 +361,7 @@ static void fit_widths(int *w, int n, int room)
 			if (w[i] > w[big])
 				big = i;
 		}
-		if (sum <= room || w[big] <= 6)
+		if (sum <= room || w[big] <= 4)
 			return;
 		w[big]--;
 	}
@@ -477,7 +477,7 @@ static void snap_draw(struct ct_ui *ui, int top, int h)
 		a = tg ? t->attr[R_TAGGED] : c->kind == CT_PRUNE_ORPHAN ? t->attr[R_ORPHAN] : A_NORMAL;
 		if (k == s->l.sel)
 			a = t->attr[R_SELECTED] | (a & (A_BOLD | A_UNDERLINE));
-		ct_put(top + 1 + i, 0, why_x, a, line);
+		ct_put(top + 1 + i, 0, why_x < COLS ? why_x : COLS, a, line);
 		ct_put_from(top + 1 + i, why_x, COLS - why_x, a, why, s->l.xoff);
 	}
 	if (s->n_e == 0)
