@@ -42,7 +42,7 @@ ui_keys s j G Space d
 ui_check "nothing to delete" "nothing to delete"
 sim_ctl lab POST "/sim/snapshot?vm=healthy-vm&name=empty-list-1" >/dev/null
 ui_keys s
-ui_check "sorted again after a change" "sorted by age"
+ui_check "sorted again after a change (s: age, size, space back)" "sorted by space back"
 ui_keys q q
 ui_check "q quits" "chaintop exited rc=0"
 assert_eq "nothing on stderr" "$(ui_stderr)" ""
