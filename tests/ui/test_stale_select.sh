@@ -19,7 +19,7 @@ ui_check "filter kept" "filter 'pre-patch' kept"
 sim_ctl demo POST "/sim/snapshot?vm=web01&name=stale-select-1" >/dev/null
 ui_check "the filter shows the one match" "SR 'nfs-vmstore': 1 candidate,"
 ui_check_gone "candidates that do not match are gone" "restore-tmp"
-ui_check "the match is selected" "pre-patch  "
+ui_check "the match is listed" "snapshot pre-patch "
 sel=$(ui_selected | cut -f2)
 assert_contains "selection on the remaining candidate" "$sel" "pre-patch"
 ui_keys Escape
