@@ -25,10 +25,10 @@ for v in json.load(sys.stdin)["vms"]:
 UI_COLS=160 ui_start -- -c "$T_TMP/c.conf"
 ui_check "tree loaded" "nfs-owners"
 ui_keys 3
-ui_check "columns" "VM"
-scr=$(ui_screen)
-assert_contains "OWNER column" "$scr" "OWNER"
-assert_contains "SPACE BACK column" "$scr" "SPACE BACK"
+ui_check "SPACE BACK column" "SPACE BACK  WHY"
+ui_check "candidates listed" "app01 nightly"
+assert_contains "VM and OWNER columns" "$(ui_screen | grep -F 'SPACE BACK')" " VM "
+assert_contains "OWNER column" "$(ui_screen | grep -F 'SPACE BACK')" " OWNER "
 row() { ui_screen | grep -F -- "$1" | head -n1; }
 assert_contains "chaintop's own snapshot: its job" "$(row 'app01 nightly')" "chaintop 'nightly'"
 assert_contains "and its VM" "$(row 'app01 nightly')" " app01 "
