@@ -81,7 +81,7 @@ assert_eq "nothing destroyed" "$destroys" ""
 
 # help says what Space on a group header does
 ui_keys '?'
-ui_check "help on Space on a group header" "on a group header (pool > SR): the whole group"
+ui_check "help on Space on a group header" "on a group header (pool > SR): all of the group"
 ui_keys q 1 q
 ui_check "q quits" "chaintop exited rc=0"
 assert_eq "nothing on stderr" "$(ui_stderr)" ""
