@@ -52,10 +52,12 @@
 	  "gated backup of the selected VM (shows the gate verdict first)") \
 	X(SCAN,      "scan",        "S",        'S',       0,            0,         VW_TREE, AF_CHANGES, \
 	  "SR.scan of the selected SR, after a dialog naming it: SM rescans it and kicks its garbage collector") \
-	X(TAG,       "tag",         "Space",    ' ',       0,            0,         VW_SNAP, AF_HINT | AF_CHANGES, "tag or untag a candidate for deletion") \
+	X(TAG,       "tag",         "Space",    ' ',       0,            0,         VW_SNAP, AF_HINT | AF_CHANGES, \
+	  "tag/untag a candidate; on a group header (pool > SR): all of the group") \
 	X(DELETE,    "delete",      "d",        'd',       0,            0,         VW_SNAP, AF_HINT | AF_CHANGES | AF_DESTRUCTIVE, \
 	  "delete the tagged (or the selected) candidates, after a dialog listing every call") \
-	X(SORT,      "sort",        "s",        's',       0,            0,         VW_SNAP, AF_HINT, "sort candidates by age or by size") \
+	X(SORT,      "sort",        "s",        's',       0,            0,         VW_SNAP, AF_HINT, \
+	  "sort by age, SIZE (on disk) or SPACE BACK (given back after GC)") \
 	X(RELOAD,    "reload",      "r",        'r',       0,            0,         VW_JOBS, AF_HINT, "read the job history again") \
 	X(RECONNECT, "reconnect",   "R",        'R',       0,            0,         VW_ALL,  AF_HINT, \
 	  "reconnect now to the pools that are down (no wait for the next retry)") \
@@ -63,7 +65,7 @@
 	X(MESSAGES,  "messages",    "m",        'm',       0,            0,         VW_ALL,  AF_HINT, "message history") \
 	X(HELP,      "help",        "?",        '?',       KEY_F(1),     0,         VW_ALL,  AF_HINT, "this help") \
 	X(REPAINT,   "repaint",     "^L",       CT_CTRL('l'), 0,         0,         VW_ALL,  0, "repaint the whole screen") \
-	X(QUIT,      "quit",        "q",        'q',       0,            0,         VW_ALL,  AF_HINT, "close the view; quit from the tree")
+	X(QUIT,      "quit",        "q",        'q',       0,            0,         VW_ALL,  AF_HINT, "close the view; quit from the tree (asks first while an action runs)")
 
 enum ct_action {
 #define CT_ACTION_ENUM(id, ...) ACT_##id,

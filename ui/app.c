@@ -262,6 +262,12 @@ static void render(struct ct_ui *ui)
 	if (ct_dialog_active(ui))
 		ct_dialog_draw(ui);
 	ct_worker_status_text(&ui->worker, prog, sizeof(prog));
+	if (ui->quit_after_worker && prog[0]) {   /* said while it lasts, first: the rest may be cut */
+		char tmp[300];
+
+		snprintf(tmp, sizeof(tmp), "%s", prog);
+		ct_fmt(prog, sizeof(prog), "quitting when it ends (q asks again) %s", tmp);
+	}
 	ct_status_draw(ui, LINES - 2, prog);   /* last: it may place the cursor for the prompt */
 out:
 	wnoutrefresh(stdscr);
@@ -303,7 +309,10 @@ static void run_command(struct ct_ui *ui, const char *cmdline)
 	if (!cmd[0])
 		return;
 	if (!strcmp(cmd, "q") || !strcmp(cmd, "quit") || !strcmp(cmd, "q!")) {
-		ui->quit = true;
+		if (ui->worker.running && strcmp(cmd, "q!"))
+			ct_dialog_quit(ui);   /* :q! cancels it and quits without asking */
+		else
+			ui->quit = true;
 		return;
 	}
 	if (!strcmp(cmd, "pool")) {
@@ -527,6 +536,10 @@ static void run_action(struct ct_ui *ui, enum ct_action a)
 	case ACT_QUIT:
 		if (ui->view != UI_TREE) {
 			switch_view(ui, UI_TREE);
+			return;
+		}
+		if (ui->worker.running) {
+			ct_dialog_quit(ui);
 			return;
 		}
 		ui->quit = true;
@@ -932,6 +945,8 @@ int ct_console_run(struct ct_cli *cli)
 				/* the run is in the job history; what it changed comes as events */
 				ct_jobs_reload(&ui);
 				ui.dirty_data = true;
+				if (ui.quit_after_worker)
+					ui.quit = true;
 			}
 			read_keys(&ui);   /* ncurses reports the resize as KEY_RESIZE */
 		}

@@ -59,6 +59,22 @@ void ct_dialog_close(struct ct_ui *ui)
 	ui->need_frame = true;
 }
 
+void ct_dialog_alt(struct ct_ui *ui, const char *label, void (*fn)(struct ct_ui *ui))
+{
+	snprintf(ui->dlg.alt_label, sizeof(ui->dlg.alt_label), "%s", label);
+	ui->dlg.on_alt = fn;
+}
+
+void ct_dialog_cancel_label(struct ct_ui *ui, const char *label)
+{
+	snprintf(ui->dlg.cancel_label, sizeof(ui->dlg.cancel_label), "%s", label);
+}
+
+static int n_buttons(const struct ct_ui_dialog *d)
+{
+	return !d->ok_enabled ? 1 : d->alt_label[0] ? 3 : 2;
+}
+
 bool ct_dialog_active(const struct ct_ui *ui)
 {
 	return ui->dlg.open;
@@ -88,11 +104,12 @@ static bool dialog_key(struct ct_ui *ui, int ch)
 		ct_dialog_close(ui);
 		return false;
 	case '\t':
+	case KEY_RIGHT:
+		d->focus = (d->focus + 1) % n_buttons(d);
+		return false;
 	case KEY_BTAB:
 	case KEY_LEFT:
-	case KEY_RIGHT:
-		if (d->ok_enabled)
-			d->focus = !d->focus;
+		d->focus = (d->focus + n_buttons(d) - 1) % n_buttons(d);
 		return false;
 	case KEY_UP:
 		if (d->scroll > 0)
@@ -121,6 +138,14 @@ static bool dialog_key(struct ct_ui *ui, int ch)
 		if (d->focus == 0) {
 			ct_status_msg(ui, MSG_INFO, "%s: cancelled, nothing was changed", d->title);
 			ct_dialog_close(ui);
+			return false;
+		}
+		if (d->focus == 2) {
+			void (*fn)(struct ct_ui *) = d->on_alt;
+
+			ct_dialog_close(ui);
+			if (fn)
+				fn(ui);
 			return false;
 		}
 		if (typing && strcmp(d->typed, d->confirm_word)) {
@@ -219,17 +244,65 @@ void ct_dialog_draw(struct ct_ui *ui)
 			d->confirm_word, d->ok_label, d->typed);
 	}
 	{
-		int by = y0 + h - 2;
-		int bx = x0 + w / 2 - 14;
-		attr_t cancel = d->focus == 0 ? t->attr[R_BUTTON_FOCUS] : t->attr[R_BUTTON];
-		attr_t ok = d->focus == 1 ? t->attr[R_BUTTON_FOCUS] : t->attr[R_BUTTON];
+		/* the buttons centred, in order: Cancel, OK, the second action */
+		const char *labels[3] = { d->cancel_label[0] ? d->cancel_label : "Cancel", d->ok_label,
+					  d->alt_label };
+		char lab[3][64];
+		int nb = n_buttons(d), total = 0, by = y0 + h - 2, bx;
 
-		ct_put(by, bx, 12, cancel, d->focus == 0 ? "[> Cancel <]" : "[  Cancel  ]");
-		if (d->ok_enabled) {
-			char lab[64];
+		for (int i = 0; i < nb; i++) {
+			snprintf(lab[i], sizeof(lab[i]), d->focus == i ? "[> %s <]" : "[  %s  ]", labels[i]);
+			total += (int)strlen(lab[i]) + (i ? 4 : 0);
+		}
+		bx = x0 + (w - total) / 2;
+		if (bx < x0 + 1)
+			bx = x0 + 1;
+		for (int i = 0; i < nb; i++) {
+			int lw = (int)strlen(lab[i]);
 
-			snprintf(lab, sizeof(lab), d->focus == 1 ? "[> %s <]" : "[  %s  ]", d->ok_label);
-			ct_put(by, bx + 16, (int)strlen(lab), ok, lab);
+			ct_put(by, bx, lw, d->focus == i ? t->attr[R_BUTTON_FOCUS] : t->attr[R_BUTTON], lab[i]);
+			bx += lw + 4;
 		}
 	}
+}
+
+/* --- q while an action runs --- */
+
+static void quit_cancel(struct ct_ui *ui, void *payload)
+{
+	(void)payload;
+	if (ui->worker.running)
+		atomic_store(&ui->worker.cancel, 1);
+	ui->quit = true;   /* the loop's exit waits for the worker, which stops at once */
+}
+
+static void quit_after(struct ct_ui *ui)
+{
+	if (!ui->worker.running) {
+		ui->quit = true;
+		return;
+	}
+	ui->quit_after_worker = true;
+	ct_status_msg(ui, MSG_INFO, "chaintop quits when %s has ended (q asks again)", ui->worker.what);
+}
+
+void ct_dialog_quit(struct ct_ui *ui)
+{
+	char prog[300];
+
+	ct_worker_status_text(&ui->worker, prog, sizeof(prog));
+	ct_dialog_open(ui, "Quit while an action runs?", "Cancel it and quit");
+	ct_dialog_line(ui, "%s is still running:", ui->worker.what);
+	ct_dialog_line(ui, "  %s", prog);
+	ct_dialog_line(ui, "%s", "");
+	ct_dialog_line(ui, "Cancel it and quit: it stops at once: a gate wait ends, a running snapshot or export task");
+	ct_dialog_line(ui, "  is cancelled (task.cancel), a deletion stops before its next call and the rest is not");
+	ct_dialog_line(ui, "  attempted. What it finished stays done; the run and what it did are in the job history");
+	ct_dialog_line(ui, "  (chaintop report, the Jobs view next time).");
+	ct_dialog_line(ui, "Quit when it ends: it runs to its end with the console open, then chaintop quits by");
+	ct_dialog_line(ui, "  itself; q asks again meanwhile.");
+	ct_dialog_line(ui, "Stay (Esc): nothing changes, it goes on.");
+	ct_dialog_cancel_label(ui, "Stay");
+	ct_dialog_action(ui, quit_cancel, NULL, NULL);
+	ct_dialog_alt(ui, "Quit when it ends", quit_after);
 }

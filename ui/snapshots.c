@@ -1,5 +1,8 @@
 /* snapshots.c - the Snapshots view: stale snapshots and orphan disks (src/prune) grouped by
- * pool and SR, sorted by age or size, each with its reasons and the effect of deleting it.
+ * pool and SR, each with its source VM, its owner (in prune --dry-run's words), SIZE (the
+ * physical utilisation of the disks it would destroy, as everywhere in the console), SPACE
+ * BACK (what deleting it gives back once the GC has run: the prune engine's effect), its
+ * reasons; sorted by age, size or space back.
  * Space tags; `d` deletes the tagged (or the selected) candidates after a dialog listing
  * every object and XAPI call, focus on Cancel, a typed word for more than 10 items. The
  * deletion runs on the worker thread through ct_prune_execute (fresh re-checks before each
@@ -14,7 +17,12 @@
 
 #define TYPED_ABOVE 10
 
-enum snap_sort { SORT_AGE, SORT_SIZE };
+enum snap_sort { SORT_AGE, SORT_SIZE, SORT_BACK, SORT_N };
+
+static const char *sort_name(enum snap_sort m)
+{
+	return m == SORT_SIZE ? "size" : m == SORT_BACK ? "space back" : "age";
+}
 
 struct snap_entry {
 	int cand;                  /* index into list, -1 for a group header */
@@ -97,10 +105,10 @@ static int cmp_cand(const void *pa, const void *pb, void *ctx)
 		return r;
 	if ((r = strcmp0(a->sr_name, b->sr_name)))
 		return r;
-	if (mode == SORT_SIZE) {
-		if (a->size != b->size)
-			return a->size > b->size ? -1 : 1;
-	}
+	if (mode == SORT_SIZE && a->physical != b->physical)
+		return a->physical > b->physical ? -1 : 1;
+	if (mode == SORT_BACK && a->bytes_after_gc != b->bytes_after_gc)
+		return a->bytes_after_gc > b->bytes_after_gc ? -1 : 1;
 	if (a->age != b->age)
 		return a->age > b->age ? -1 : 1;
 	return strcmp0(a->uuid, b->uuid);
@@ -108,8 +116,10 @@ static int cmp_cand(const void *pa, const void *pb, void *ctx)
 
 static bool cand_matches(const struct ct_prune_cand *c, const char *filter)
 {
+	/* the source VM's name too: a snapshot's own name need not contain it */
 	return !filter[0] || (c->name && strcasestr(c->name, filter)) ||
-	       (c->uuid && strcasestr(c->uuid, filter)) || (c->sr_name && strcasestr(c->sr_name, filter));
+	       (c->uuid && strcasestr(c->uuid, filter)) || (c->sr_name && strcasestr(c->sr_name, filter)) ||
+	       (c->source_name && strcasestr(c->source_name, filter));
 }
 
 /* Identity of entry i (see l.key). */
@@ -273,6 +283,25 @@ static void cand_detail(struct ct_ui *ui, const struct ct_prune_cand *c)
 	char buf[700];
 
 	ct_strset_release(&s->detail);
+	{
+		char *who = ct_prune_owner_text(c->owner, c->owner_job);
+		char b1[16], b2[16];
+
+		if (c->kind == CT_PRUNE_SNAPSHOT)
+			snprintf(buf, sizeof(buf), "of VM: %s", c->source_name ? c->source_name : "(gone)");
+		else
+			snprintf(buf, sizeof(buf), "snapshot of VDI: %s", c->source_name ? c->source_name :
+				 "(none: not a snapshot disk, or its VDI is gone)");
+		ct_strset_add(&s->detail, buf);
+		snprintf(buf, sizeof(buf), "owner: %s", who);
+		ct_strset_add(&s->detail, buf);
+		free(who);
+		ct_format_bytes(c->physical, b1, sizeof(b1));
+		ct_format_bytes(c->bytes_after_gc, b2, sizeof(b2));
+		snprintf(buf, sizeof(buf), "size: %s on disk (physical utilisation of the disks it destroys); "
+			 "space back: about %s once the GC has run", b1, b2);
+		ct_strset_add(&s->detail, buf);
+	}
 	for (int i = 0; i < c->n_reasons; i++) {
 		snprintf(buf, sizeof(buf), "why: %s", c->reasons[i]);
 		ct_strset_add(&s->detail, buf);
@@ -283,11 +312,13 @@ static void cand_detail(struct ct_ui *ui, const struct ct_prune_cand *c)
 	}
 	for (int i = 0; i < c->n_disks; i++) {
 		const struct ct_prune_disk *d = &c->disks[i];
-		char sz[16];
+		char sz[16], ph[16];
 
 		ct_format_bytes(d->virtual_size, sz, sizeof(sz));
-		snprintf(buf, sizeof(buf), "disk '%s' (%.8s) %s on SR '%s': %s%s", d->name ? d->name : "",
-			 d->uuid ? d->uuid : "", sz, d->sr_name ? d->sr_name : "",
+		ct_format_bytes(d->physical_utilisation, ph, sizeof(ph));
+		snprintf(buf, sizeof(buf), "%s '%s' (%.8s) %s on disk, %s virtual, on SR '%s': %s%s",
+			 d->suspend ? "suspend image" : c->kind == CT_PRUNE_SNAPSHOT ? "snapshot disk" : "disk",
+			 d->name ? d->name : "", d->uuid ? d->uuid : "", ph, sz, d->sr_name ? d->sr_name : "",
 			 d->destroy ? "VDI.destroy planned" : "kept: ", d->destroy ? "" : d->keep_reason ? d->keep_reason : "");
 		ct_strset_add(&s->detail, buf);
 		if (d->chain) {
@@ -297,11 +328,55 @@ static void cand_detail(struct ct_ui *ui, const struct ct_prune_cand *c)
 	}
 }
 
+/* The OWNER column: the engine's owner names (ct_owner_name), with the job for chaintop's
+ * own; the detail pane has the sentence prune --dry-run prints. */
+static void owner_col(const struct ct_prune_cand *c, char *buf, size_t len)
+{
+	char jb[128];
+
+	ct_sanitize(c->owner_job ? c->owner_job : "?", jb, sizeof(jb));
+	if (c->owner == CT_OWN_CHAINTOP)
+		ct_fmt(buf, len, "chaintop '%s'", jb);
+	else if (c->owner == CT_OWN_CHAINTOP_OTHER)
+		ct_fmt(buf, len, "other chaintop '%s'", jb);
+	else
+		ct_fmt(buf, len, "%s", ct_owner_name(c->owner));
+}
+
+/* The VM column: the VM a snapshot is of ("-" when gone; an orphan disk has none). */
+static const char *vm_col(const struct ct_prune_cand *c)
+{
+	return c->kind == CT_PRUNE_SNAPSHOT && c->source_name ? c->source_name : "-";
+}
+
+/* Column widths: NAME, VM and OWNER as wide as their longest text, shrunk (widest first)
+ * until WHY keeps a readable width; what is cut is in the detail pane and the pager. */
+static void fit_widths(int *w, int n, int room)
+{
+	for (;;) {
+		int sum = 0, big = 0;
+
+		for (int i = 0; i < n; i++) {
+			sum += w[i];
+			if (w[i] > w[big])
+				big = i;
+		}
+		if (sum <= room || w[big] <= 4)
+			return;
+		w[big]--;
+	}
+}
+
+#define FIXED_W 49   /* tag, kind, the separators, AGE, SIZE, SPACE BACK */
+
 static void snap_draw(struct ct_ui *ui, int top, int h)
 {
 	struct ct_ui_snap *s = ui->snap;
 	const struct ct_theme *t = &ui->theme;
-	int list_h, det_h = h >= 20 ? h / 3 : 0, nw = 4, why_x, longest = 0;
+	int list_h, det_h = h >= 20 ? h / 3 : 0, why_x, longest = 0;
+	int w[3] = { 4, 2, 5 };   /* NAME, VM, OWNER */
+	int nw, vw, ow, min_why = COLS / 4 < 34 ? COLS / 4 : 34, info_y;
+	char info_text[96] = "";
 	char title[256];
 
 	if (!s)
@@ -310,8 +385,6 @@ static void snap_draw(struct ct_ui *ui, int top, int h)
 		snap_reload(ui);
 	list_h = h - det_h - 1;
 	ct_list_clamp(&s->l, s->n_e, list_h);
-	/* NAME as wide as the longest name listed (capped), WHY gets the rest; the reasons on
-	 * screen bound the sideways scroll */
 	for (int i = 0; i < s->n_e; i++) {
 		const struct ct_prune_cand *c = s->e[i].cand >= 0 ? &s->list.c[s->e[i].cand] : NULL;
 		char name[160];
@@ -319,12 +392,20 @@ static void snap_draw(struct ct_ui *ui, int top, int h)
 		if (!c)
 			continue;
 		ct_sanitize(c->name ? c->name : "", name, sizeof(name));
-		if (ct_ui_width(name) > nw)
-			nw = ct_ui_width(name);
+		if (ct_ui_width(name) > w[0])
+			w[0] = ct_ui_width(name);
+		ct_sanitize(vm_col(c), name, sizeof(name));
+		if (ct_ui_width(name) > w[1])
+			w[1] = ct_ui_width(name);
+		owner_col(c, name, sizeof(name));
+		if (ct_ui_width(name) > w[2])
+			w[2] = ct_ui_width(name);
 	}
-	if (nw > (COLS >= 160 ? 60 : 34))
-		nw = COLS >= 160 ? 60 : 34;
-	why_x = 2 + 4 + 9 + nw + 1 + 9 + 10 + 2;
+	fit_widths(w, 3, COLS - FIXED_W - min_why);
+	nw = w[0];
+	vw = w[1];
+	ow = w[2];
+	why_x = FIXED_W + nw + vw + ow;
 	for (int i = 0; i < list_h && s->l.top + i < s->n_e; i++) {
 		const struct snap_entry *en = &s->e[s->l.top + i];
 		char why[400];
@@ -336,10 +417,12 @@ static void snap_draw(struct ct_ui *ui, int top, int h)
 			longest = ct_ui_width(why);
 	}
 	ct_list_side_clamp(&s->l, longest, COLS - why_x);
-	snprintf(title, sizeof(title), "  %-3s %-8s %-*s %8s %10s  %s%s", "TAG", "KIND", nw, "NAME", "AGE",
-		 "SIZE", "WHY", ct_list_side_hint(&s->l, longest, COLS - why_x));
+	snprintf(title, sizeof(title), "  %-3s %-8s %-*s %-*s %-*s %8s %9s %10s  %s%s", "TAG", "KIND", nw, "NAME",
+		 vw, "VM", ow, "OWNER", "AGE", "SIZE", "SPACE BACK", "WHY",
+		 ct_list_side_hint(&s->l, longest, COLS - why_x));
 	ct_put(top, 0, COLS, t->attr[R_TITLE], title);
-	{
+	{   /* on the detail pane's rule when there is one: the title line is WHY's */
+		int iy = det_h > 0 ? top + 1 + list_h : top;
 		char info[96];
 		int iw;
 
@@ -350,17 +433,18 @@ static void snap_draw(struct ct_ui *ui, int top, int h)
 				shown++;
 		if (shown < (int)s->tagged.n)
 			snprintf(info, sizeof(info), " %d tagged (%d hidden by the filter), sorted by %s (s) ", shown,
-				 (int)s->tagged.n - shown, s->sort == SORT_AGE ? "age" : "size");
+				 (int)s->tagged.n - shown, sort_name(s->sort));
 		else
-			snprintf(info, sizeof(info), " %d tagged, sorted by %s (s) ", shown,
-				 s->sort == SORT_AGE ? "age" : "size");
+			snprintf(info, sizeof(info), " %d tagged, sorted by %s (s) ", shown, sort_name(s->sort));
 		iw = (int)strlen(info);
+		info_y = iy;
 		if (COLS - iw > 60)
-			ct_put(top, COLS - iw, iw, t->attr[R_TITLE], info);
+			snprintf(info_text, sizeof(info_text), "%s", info);
 	}
 	for (int i = 0; i < list_h; i++) {
 		int k = s->l.top + i;
-		char line[900], name[160], why[400], age[16], sz[16];
+		char line[1200], name[160], vm[160], why[400], age[16], sz[16], back[16];
+		char cn[200], cv[200], co[200], who[200];
 		const struct ct_prune_cand *c;
 		attr_t a;
 		bool tg;
@@ -377,21 +461,23 @@ static void snap_draw(struct ct_ui *ui, int top, int h)
 		c = &s->list.c[s->e[k].cand];
 		tg = is_tagged(s, c);
 		ct_sanitize(c->name ? c->name : "", name, sizeof(name));
+		ct_sanitize(vm_col(c), vm, sizeof(vm));
 		ct_sanitize(c->n_reasons > 0 ? c->reasons[0] : "", why, sizeof(why));
 		fmt_age(c->age, age, sizeof(age));
-		ct_format_bytes(c->size, sz, sizeof(sz));
-		{
-			char cut[200];
-
-			ct_ui_fit(name, nw, t->utf8, cut, sizeof(cut));
-			snprintf(line, sizeof(line), "%c [%c] %-8s %s%*s %8s %10s  ", tg ? '+' : ' ',
-				 tg ? 'x' : ' ', c->kind == CT_PRUNE_ORPHAN ? "orphan" : "snapshot", cut,
-				 nw - ct_ui_width(cut), "", age, sz);
-		}
+		ct_format_bytes(c->physical, sz, sizeof(sz));
+		ct_format_bytes(c->bytes_after_gc, back, sizeof(back));
+		owner_col(c, who, sizeof(who));
+		ct_ui_fit(name, nw, t->utf8, cn, sizeof(cn));
+		ct_ui_fit(vm, vw, t->utf8, cv, sizeof(cv));
+		ct_ui_fit(who, ow, t->utf8, co, sizeof(co));
+		snprintf(line, sizeof(line), "%c [%c] %-8s %s%*s %s%*s %s%*s %8s %9s %10s  ", tg ? '+' : ' ',
+			 tg ? 'x' : ' ', c->kind == CT_PRUNE_ORPHAN ? "orphan" : "snapshot", cn,
+			 nw - ct_ui_width(cn), "", cv, vw - ct_ui_width(cv), "", co, ow - ct_ui_width(co), "",
+			 age, sz, back);
 		a = tg ? t->attr[R_TAGGED] : c->kind == CT_PRUNE_ORPHAN ? t->attr[R_ORPHAN] : A_NORMAL;
 		if (k == s->l.sel)
 			a = t->attr[R_SELECTED] | (a & (A_BOLD | A_UNDERLINE));
-		ct_put(top + 1 + i, 0, why_x, a, line);
+		ct_put(top + 1 + i, 0, why_x < COLS ? why_x : COLS, a, line);
 		ct_put_from(top + 1 + i, why_x, COLS - why_x, a, why, s->l.xoff);
 	}
 	if (s->n_e == 0)
@@ -404,7 +490,7 @@ static void snap_draw(struct ct_ui *ui, int top, int h)
 		attrset(t->attr[R_DIM]);
 		mvhline(y, 0, ACS_HLINE, COLS);
 		attrset(A_NORMAL);
-		ct_put(y, 2, 34, t->attr[R_TITLE], " Why, effect of deleting, disks ");
+		ct_put(y, 2, 50, t->attr[R_TITLE], " VM, owner, size, why, effect of deleting, disks ");
 		ct_strset_release(&s->detail);
 		if (s->l.sel >= 0 && s->l.sel < s->n_e && s->e[s->l.sel].cand >= 0)
 			cand_detail(ui, &s->list.c[s->e[s->l.sel].cand]);
@@ -415,6 +501,8 @@ static void snap_draw(struct ct_ui *ui, int top, int h)
 			ct_put(y + 1 + i, 1, COLS - 1, strncmp(clean, "why", 3) ? A_NORMAL : A_BOLD, clean);
 		}
 	}
+	if (info_text[0])
+		ct_put(info_y, COLS - (int)strlen(info_text), (int)strlen(info_text), t->attr[R_TITLE], info_text);
 }
 
 /* --- deletion --- */
@@ -475,6 +563,65 @@ static void prune_work(struct ct_ui_worker *w, void *arg)
 
 static void delete_confirmed(struct ct_ui *ui, void *payload);
 
+/* "snapshot 'pre-patch' of VM 'mail'", "orphan disk 'scratch'": what the object is, never a
+ * wording that reads like the live VM or its disk. */
+static void cand_label(const struct ct_prune_cand *c, char *buf, size_t len)
+{
+	char name[160], src[160];
+
+	ct_sanitize(c->name ? c->name : "", name, sizeof(name));
+	ct_sanitize(c->source_name ? c->source_name : "", src, sizeof(src));
+	if (c->kind == CT_PRUNE_SNAPSHOT && c->source_name)
+		snprintf(buf, len, "snapshot '%s' of VM '%s'", name, src);
+	else if (c->kind == CT_PRUNE_SNAPSHOT)
+		snprintf(buf, len, "snapshot '%s' (its VM is gone)", name);
+	else if (c->source_name)
+		snprintf(buf, len, "orphan snapshot disk '%s' (of disk '%s')", name, src);
+	else
+		snprintf(buf, len, "orphan disk '%s'", name);
+}
+
+/* One step of the plan, in words: the call, the ref it is made on, and what that object is.
+ * A VM's snapshot disks carry the live disk's name, so a disk is named as the snapshot disk
+ * it is, with the VDI it is a snapshot of (read from the model, m locked). */
+static void step_text(struct ct_model *m, const struct ct_prune_list *l, const struct ct_prune_call *call,
+		      char *buf, size_t len)
+{
+	const struct ct_prune_cand *c = &l->c[call->cand];
+	char ref[96], what[400], ph[16], ub[9], sb[9], name[160];
+	const struct ct_prune_disk *d;
+	const struct ct_vdi *v, *of = NULL;
+
+	ct_sanitize(call->ref ? call->ref : "", ref, sizeof(ref));
+	if (call->disk < 0) {
+		cand_label(c, what, sizeof(what));
+		snprintf(buf, len, "%s %s (%s)  [%s]", call->method, what, ct_short_uuid(c->uuid, ub), ref);
+		return;
+	}
+	d = &c->disks[call->disk];
+	ct_sanitize(d->name ? d->name : "", name, sizeof(name));
+	ct_format_bytes(d->physical_utilisation, ph, sizeof(ph));
+	v = d->uuid ? (const struct ct_vdi *)ct_model_find_uuid(m, CT_VDI, d->uuid) : NULL;
+	if (v && v->is_a_snapshot && !ct_ref_is_null(v->snapshot_of))
+		of = ct_model_vdi(m, v->snapshot_of);
+	if (d->suspend)
+		snprintf(what, sizeof(what), "suspend image '%s' (%s, %s on disk) of the snapshot", name,
+			 ct_short_uuid(d->uuid, ub), ph);
+	else if (v && v->is_a_snapshot && of)
+		snprintf(what, sizeof(what), "%s '%s' (snapshot of VDI %s, %s on disk)",
+			 c->kind == CT_PRUNE_SNAPSHOT ? "snapshot disk" : "orphan snapshot disk", name,
+			 ct_short_uuid(of->o.uuid, sb), ph);
+	else if (v && v->is_a_snapshot)
+		snprintf(what, sizeof(what), "%s '%s' (%s, snapshot of a VDI that is gone, %s on disk)",
+			 c->kind == CT_PRUNE_SNAPSHOT ? "snapshot disk" : "orphan snapshot disk", name,
+			 ct_short_uuid(d->uuid, ub), ph);
+	else
+		snprintf(what, sizeof(what), "%s '%s' (%s, not a snapshot, %s on disk)",
+			 c->kind == CT_PRUNE_SNAPSHOT ? "disk only this snapshot uses" : "orphan disk", name,
+			 ct_short_uuid(d->uuid, ub), ph);
+	snprintf(buf, len, "%s %s  [%s]", call->method, what, ref);
+}
+
 static void open_delete_dialog(struct ct_ui *ui)
 {
 	struct ct_ui_snap *s = ui->snap;
@@ -529,20 +676,28 @@ static void open_delete_dialog(struct ct_ui *ui)
 	snprintf(req->pool, sizeof(req->pool), "%s", pool);
 	req->cfg = ui->cfg;
 	req->pc = ui->pools[pool_index].w->conf;
-	snprintf(title, sizeof(title), "Delete %d item%s from pool '%s'", req->list.n,
-		 req->list.n == 1 ? "" : "s", pool);
+	if (req->list.n == 1) {
+		char lab[400];
+
+		cand_label(&req->list.c[0], lab, sizeof(lab));
+		ct_fmt(title, sizeof(title), "Delete %s", lab);
+	} else {
+		snprintf(title, sizeof(title), "Delete %d items from pool '%s'", req->list.n, pool);
+	}
 	ct_dialog_open(ui, title, "Delete");
 	ct_dialog_line(ui, "Objects (pool '%s'):", pool);
 	for (int i = 0; i < req->list.n; i++) {
 		const struct ct_prune_cand *c = &req->list.c[i];
-		char name[160], age[16], sz[16], sr[128];
+		char lab[400], age[16], sz[16], sr[128];
+		char *who = ct_prune_owner_text(c->owner, c->owner_job);
 
-		ct_sanitize(c->name ? c->name : "", name, sizeof(name));
+		cand_label(c, lab, sizeof(lab));
 		ct_sanitize(c->sr_name ? c->sr_name : "-", sr, sizeof(sr));
 		fmt_age(c->age, age, sizeof(age));
-		ct_format_bytes(c->size, sz, sizeof(sz));
-		ct_dialog_line(ui, "  %s '%s' (%.8s), %s old, %s, SR '%s'", ct_prune_kind_name(c->kind), name,
-			       c->uuid ? c->uuid : "", age, sz, sr);
+		ct_format_bytes(c->physical, sz, sizeof(sz));
+		ct_dialog_line(ui, "  %s (%.8s), %s old, %s on disk, SR '%s'", lab, c->uuid ? c->uuid : "", age, sz, sr);
+		ct_dialog_line(ui, "      made by: %s", who);
+		free(who);
 		for (int k = 0; k < c->n_reasons; k++) {
 			char r[400];
 
@@ -558,8 +713,18 @@ static void open_delete_dialog(struct ct_ui *ui)
 	ct_prune_plan(&req->list, &plan);
 	ct_dialog_line(ui, "%s", "");
 	ct_dialog_line(ui, "XAPI calls, in this order (%d):", plan.n_calls);
-	for (int i = 0; i < plan.n_calls; i++)
-		ct_dialog_line(ui, "  %2d. %s", i + 1, plan.calls[i].text);
+	{
+		struct ct_model *m = &ui->pools[pool_index].w->model;
+
+		ct_model_lock(m);
+		for (int i = 0; i < plan.n_calls; i++) {
+			char step[700];
+
+			step_text(m, &req->list, &plan.calls[i], step, sizeof(step));
+			ct_dialog_line(ui, "  %2d. %s", i + 1, step);
+		}
+		ct_model_unlock(m);
+	}
 	for (int i = 0; i < plan.n_notes; i++)
 		ct_dialog_line(ui, "  note: %s", plan.notes[i]);
 	ct_prune_plan_release(&plan);
@@ -609,11 +774,12 @@ static void snap_key(struct ct_ui *ui, enum ct_action a)
 	}
 	switch (a) {
 	case ACT_SORT:
-		s->sort = s->sort == SORT_AGE ? SORT_SIZE : SORT_AGE;
+		s->sort = (s->sort + 1) % SORT_N;
 		remember_selection(s);
 		rebuild(ui);
-		ct_status_msg(ui, MSG_INFO, "candidates sorted by %s (oldest or largest first)",
-			      s->sort == SORT_AGE ? "age" : "size");
+		ct_status_msg(ui, MSG_INFO, "candidates sorted by %s (%s first)", sort_name(s->sort),
+			      s->sort == SORT_AGE ? "oldest" : s->sort == SORT_SIZE ? "largest on disk" :
+			      "most space back");
 		return;
 	case ACT_TAG: {
 		char k[256];

@@ -153,7 +153,7 @@ struct ct_ui_dialog {
 	struct ct_strset lines;
 	char ok_label[48];
 	bool ok_enabled;                     /* false: only Cancel (e.g. nothing to do) */
-	int focus;                           /* 0 Cancel, 1 OK */
+	int focus;                           /* 0 Cancel, 1 OK, 2 the second action */
 	char confirm_word[48];               /* typed confirmation when not empty */
 	char typed[64];
 	bool yes_key;                        /* y confirms (a [y/N] question) */
@@ -161,6 +161,9 @@ struct ct_ui_dialog {
 	void (*on_confirm)(struct ct_ui *ui, void *payload);
 	void *payload;                       /* what OK runs; freed by payload_free if not run */
 	void (*payload_free)(void *);
+	char cancel_label[48];               /* "" = "Cancel" */
+	char alt_label[48];                  /* a second action ("" = none), after OK */
+	void (*on_alt)(struct ct_ui *ui);
 };
 
 /* A background action (backup, prune). The shared part is under `lock`. */
@@ -198,6 +201,7 @@ struct ct_ui {
 	int n_pools;
 	bool read_only;                      /* --read-only */
 	bool quit;
+	bool quit_after_worker;              /* q chose to quit once the running action ends */
 	int self_pipe[2];
 
 	enum ct_ui_view view;
@@ -299,6 +303,12 @@ void ct_dialog_line(struct ct_ui *ui, const char *fmt, ...) __attribute__((forma
 void ct_dialog_action(struct ct_ui *ui, void (*on_confirm)(struct ct_ui *ui, void *payload),
 		      void *payload, void (*payload_free)(void *));
 void ct_dialog_close(struct ct_ui *ui);
+/* A third button (after OK) that runs fn, and another label for Cancel. */
+void ct_dialog_alt(struct ct_ui *ui, const char *label, void (*fn)(struct ct_ui *ui));
+void ct_dialog_cancel_label(struct ct_ui *ui, const char *label);
+/* q while the worker runs a backup or a deletion: cancel it and quit, quit once it has
+ * ended, or stay. */
+void ct_dialog_quit(struct ct_ui *ui);
 bool ct_dialog_active(const struct ct_ui *ui);
 /* A key for the open dialog: moves focus, cancels, or confirms (closes it, then runs
  * on_confirm). */

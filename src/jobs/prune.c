@@ -513,7 +513,7 @@ static void add_skip(struct ct_prune_list *l, enum ct_prune_kind kind, const cha
 }
 
 /* "Xen Orchestra job 1a2b..." / "VMSS" / "chaintop job 'nightly'" (sanitised). */
-static char *owner_text(enum ct_owner o, const char *job)
+char *ct_prune_owner_text(enum ct_owner o, const char *job)
 {
 	char jb[128];
 
@@ -747,7 +747,7 @@ static void find_snapshots(const struct ct_chain_report *r, struct ct_model *m,
 			continue;
 		blocked = ct_vm_destroy_blocked(vm);
 		if (blocked || (ct_owner_is_foreign(owner) && !foreign)) {
-			char *who = owner_text(owner, job), *why, bb[256];
+			char *who = ct_prune_owner_text(owner, job), *why, bb[256];
 
 			if (blocked)
 				why = ct_xasprintf("%s, but its blocked_operations block destroy ('%s'): "
@@ -797,7 +797,7 @@ int ct_prune_find(struct ct_model *m, const struct ct_config *c, const struct ct
 			break;
 		case CT_ORPHAN_FOREIGN:
 			if (!foreign) {
-				char *who = owner_text(ov.owner, ov.job);
+				char *who = ct_prune_owner_text(ov.owner, ov.job);
 
 				add_skip(out, CT_PRUNE_ORPHAN, pc->name, &v->o, v->name_label,
 					 ct_model_sr(m, v->sr), ov.owner, ov.job,
@@ -1134,7 +1134,7 @@ void ct_prune_list_print(FILE *f, const struct ct_prune_list *l)
 			fprintf(f, "      of VM: %s\n", c->source_name ?
 				san(c->source_name, srcb, sizeof(srcb)) : "(gone)");
 		{
-			char *who = owner_text(c->owner, c->owner_job);
+			char *who = ct_prune_owner_text(c->owner, c->owner_job);
 
 			fprintf(f, "      owner: %s\n", who);
 			free(who);
@@ -1162,7 +1162,7 @@ void ct_prune_skips_print(FILE *f, const struct ct_prune_list *l)
 	for (int i = 0; i < l->n_skips; i++) {
 		const struct ct_prune_skip *k = &l->skips[i];
 		char nb[256], pb[128], sb[256], ub[9], ub2[9], rb[1024];
-		char *who = owner_text(k->owner, k->owner_job);
+		char *who = ct_prune_owner_text(k->owner, k->owner_job);
 
 		fprintf(f, "  %s '%s' (%s), pool '%s'%s%s%s%s%s\n", ct_prune_kind_name(k->kind),
 			san(k->name, nb, sizeof(nb)), ct_short_uuid(k->uuid, ub),

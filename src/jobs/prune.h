@@ -224,6 +224,10 @@ void ct_prune_list_print(FILE *f, const struct ct_prune_list *l);
 /* The skips: "kept (not planned)" lines with owner and reason (sanitised); nothing when
  * there are none. */
 void ct_prune_skips_print(FILE *f, const struct ct_prune_list *l);
+/* Who made a candidate or skip, in the words of `prune --dry-run` ("chaintop job 'nightly'",
+ * "Xen Orchestra backup job ...", "no tool (a manual snapshot)"): owned, sanitised. The
+ * console's OWNER column uses it too, so both say the same. */
+char *ct_prune_owner_text(enum ct_owner o, const char *job);
 
 /* Execution. */
 struct ct_prune_progress {

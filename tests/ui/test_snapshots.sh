@@ -1,6 +1,6 @@
 #!/bin/bash
 # UI: the Snapshots view lists the prune candidates grouped by pool and SR with reasons and
-# the effect of deleting them, sorts by age or size; Space tags, `d` opens a dialog listing
+# the effect of deleting them, sorts by age, size or space back; Space tags, `d` opens a dialog listing
 # every object and XAPI call with focus on Cancel; Cancel destroys nothing (call log);
 # confirming deletes exactly the planned objects on a worker and the run shows in Jobs.
 # More than 10 items need a typed confirmation.
@@ -33,6 +33,8 @@ ui_check "sort by size" "sorted by size"
 first=$(ui_screen | grep -E '^\S? *\[[ x]\] ' | head -n1)
 assert_contains "largest first when sorted by size" "$first" "app01 weekly"
 ui_keys s
+ui_check "then by space back" "sorted by space back"
+ui_keys s
 ui_check "sort by age" "sorted by age"
 first=$(ui_screen | grep -E '^\S? *\[[ x]\] ' | head -n1)
 assert_contains "oldest first when sorted by age" "$first" "legacy-snap"
@@ -43,8 +45,9 @@ ui_check "two tagged" "2 tagged"
 ui_keys d
 ui_check "dialog names the pool" "Delete 2 items from pool 'lab'"
 ui_check "dialog lists the XAPI calls" "XAPI calls, in this order"
-ui_check "with VM.destroy" "VM.destroy OpaqueRef:"
-ui_check "and VDI.destroy" "VDI.destroy OpaqueRef:"
+ui_check "with VM.destroy of the snapshot" "VM.destroy snapshot '"
+ui_check "and VDI.destroy of its snapshot disk" "VDI.destroy snapshot disk '"
+ui_check "each on its ref" "  [OpaqueRef:"
 ui_check "focus on Cancel" "[> Cancel <]"
 ui_keys Escape
 ui_check "Esc cancels" "cancelled, nothing was changed"

@@ -19,7 +19,7 @@ ui_check "filter kept" "filter 'pre-patch' kept"
 sim_ctl demo POST "/sim/snapshot?vm=web01&name=stale-select-1" >/dev/null
 ui_check "the filter shows the one match" "SR 'nfs-vmstore': 1 candidate,"
 ui_check_gone "candidates that do not match are gone" "restore-tmp"
-ui_check "the match is selected" "pre-patch  "
+ui_check "the match is listed" "snapshot pre-patch "
 sel=$(ui_selected | cut -f2)
 assert_contains "selection on the remaining candidate" "$sel" "pre-patch"
 ui_keys Escape
@@ -42,7 +42,7 @@ ui_keys s j G Space d
 ui_check "nothing to delete" "nothing to delete"
 sim_ctl lab POST "/sim/snapshot?vm=healthy-vm&name=empty-list-1" >/dev/null
 ui_keys s
-ui_check "sorted again after a change" "sorted by age"
+ui_check "sorted again after a change (s: age, size, space back)" "sorted by space back"
 ui_keys q q
 ui_check "q quits" "chaintop exited rc=0"
 assert_eq "nothing on stderr" "$(ui_stderr)" ""
