@@ -1052,12 +1052,12 @@ int ct_prune_plan(const struct ct_prune_list *l, struct ct_prune_plan *out)
 				if (d->destroy) {
 					plan_push(out, i, k, "VDI.destroy", d->ref, d->uuid, d->name,
 						  disk_call_text(c, d, d->suspend ? "suspend image" :
-								 "disk"));
+								 "snapshot disk"));
 				} else {
 					char *dl = obj_label(d->name, d->uuid);
 
 					push_str(&out->notes, &out->n_notes,
-						 ct_xasprintf("keep disk %s of snapshot %s: %s", dl,
+						 ct_xasprintf("keep snapshot disk %s of snapshot %s: %s", dl,
 							      lab, d->keep_reason ? d->keep_reason :
 							      "not planned"));
 					free(dl);
