@@ -34,7 +34,7 @@
 	X(ENTER,     "open",        "Enter",    '\n',      '\r',         KEY_ENTER, VW_ALL,  AF_HINT, \
 	  "expand/collapse a row; Health: jump to the object; Jobs: open the run's report") \
 	X(BACK,      "back",        "Esc",      27,        KEY_LEFT,     0,         VW_ALL,  0, \
-	  "go back: close the overlay, clear the filter, return to the tree") \
+	  "go back: close the overlay or the prompt, return to the tree (the filter stays: x clears it)") \
 	X(NEXTVIEW,  "next-view",   "Tab",      '\t',      0,            0,         VW_ALL,  0, "next view") \
 	X(PREVVIEW,  "prev-view",   "S-Tab",    KEY_BTAB,  0,            0,         VW_ALL,  0, "previous view") \
 	X(VTREE,     "tree",        "1",        '1',       0,            0,         VW_ALL,  0, "Tree view: pools, SRs and their chains") \
@@ -42,7 +42,14 @@
 	X(VSNAP,     "snapshots",   "3",        '3',       0,            0,         VW_ALL,  0, "Snapshots view: stale snapshots and orphan disks") \
 	X(VJOBS,     "jobs",        "4",        '4',       0,            0,         VW_ALL,  0, "Jobs view: backup and prune runs") \
 	X(FILTER,    "filter",      "/",        '/',       0,            0,         VW_TREE | VW_HEALTH | VW_SNAP, AF_HINT, \
-	  "filter by name or uuid as you type (Enter keeps it, Esc clears it)") \
+	  "filter by name or uuid as you type, any case (Enter or Esc keeps it, x clears it)") \
+	X(CLEARFILTER, "clear-filter", "x",     'x',       0,            0,         VW_TREE | VW_HEALTH | VW_SNAP, 0, \
+	  "clear the filter (the tab line shows it while it is on)") \
+	X(NEXTMATCH, "next-match",  "n",        'n',       0,            0,         VW_TREE, 0, \
+	  "select the next row the filter matches (not a parent kept to show it)") \
+	X(PREVMATCH, "prev-match",  "N",        'N',       0,            0,         VW_TREE, 0, "select the previous row the filter matches") \
+	X(COPY,      "copy-uuid",   "y",        'y',       0,            0,         VW_TREE, 0, \
+	  "copy the selected object's uuid to the clipboard (OSC 52; also shown in the status line)") \
 	X(PROBLEMS,  "problems",    "p",        'p',       0,            0,         VW_TREE, AF_HINT, "show only rows with problems (and their parents)") \
 	X(GROUP,     "group",       "v",        'v',       0,            0,         VW_TREE, AF_HINT, "group the tree by SR or by VM") \
 	X(DETAIL,    "detail",      "i",        'i',       0,            0,         VW_TREE | VW_HEALTH, AF_HINT, "show or hide the detail pane") \

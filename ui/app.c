@@ -361,12 +361,12 @@ static void input_key(struct ct_ui *ui, int ch)
 
 	switch (ch) {
 	case 27:
-		if (ui->input == IN_FILTER) {
-			ui->filter[0] = '\0';
-			ui->dirty_view = true;
-		}
+		/* Esc closes the prompt only: the filter typed so far stays (x clears it) */
+		if (ui->input == IN_FILTER && ui->filter[0])
+			ct_status_msg(ui, MSG_INFO, "filter '%s' kept; x clears it", ui->filter);
 		ui->input = IN_NONE;
-		break;
+		ui->need_frame = true;
+		return;
 	case '\n':
 	case '\r':
 	case KEY_ENTER:
@@ -379,7 +379,7 @@ static void input_key(struct ct_ui *ui, int ch)
 		} else {
 			ui->input = IN_NONE;
 			if (ui->filter[0])
-				ct_status_msg(ui, MSG_INFO, "filter '%s' kept; Esc clears it", ui->filter);
+				ct_status_msg(ui, MSG_INFO, "filter '%s' kept; x clears it", ui->filter);
 		}
 		break;
 	case KEY_BACKSPACE:
@@ -531,13 +531,17 @@ static void run_action(struct ct_ui *ui, enum ct_action a)
 		}
 		ui->quit = true;
 		return;
-	case ACT_BACK:
-		if (ui->filter[0]) {
-			ui->filter[0] = '\0';
-			ui->dirty_view = true;
-			ct_status_msg(ui, MSG_INFO, "filter cleared");
+	case ACT_CLEARFILTER:
+		if (!ui->filter[0]) {
+			ct_status_msg(ui, MSG_INFO, "no filter to clear (/ sets one)");
 			return;
 		}
+		ui->filter[0] = '\0';
+		ui->dirty_view = true;
+		ct_status_msg(ui, MSG_INFO, "filter cleared");
+		return;
+	case ACT_BACK:
+		/* Esc closes what is open; the filter stays (x clears it) */
 		if (ui->view != UI_TREE) {
 			switch_view(ui, UI_TREE);
 			return;

@@ -164,8 +164,8 @@ static void health_rebuild(struct ct_ui *ui)
 			p->group = -1;
 			p->member = false;
 			p->dup = false;
-			if (ui->filter[0] && !strcasestr(p->reason, ui->filter) && !strcasestr(p->uuid, ui->filter) &&
-			    !strcasestr(p->lead, ui->filter))
+			if (ui->filter[0] && !ct_text_match(p->reason, ui->filter) &&
+			    !ct_text_match(p->uuid, ui->filter) && !ct_text_match(p->lead, ui->filter))
 				continue;
 			list[nl++] = p;
 		}
@@ -322,7 +322,7 @@ static void health_draw(struct ct_ui *ui, int top, int h)
 	}
 	if (ui->n_health == 0)
 		ct_put(top + 1, 2, COLS - 2, t->attr[R_GOOD],
-		       ui->filter[0] ? "no problem matches the filter (Esc clears it)"
+		       ui->filter[0] ? "no problem matches the filter (x clears it)"
 				     : "no problems: every chain is within its limits");
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 #include <wchar.h>
+#include <wctype.h>
 
 #include "rows.h"
 #include "lib/htab.h"
@@ -709,16 +710,50 @@ bool ct_row_is_open(const struct ct_row *r, const struct ct_strset *toggled)
 	return r->default_open != t;
 }
 
+/* Lower-cased wide copy of s (NULL when s is not valid in the locale's encoding). */
+static wchar_t *wide_lower(const char *s)
+{
+	size_t n = mbstowcs(NULL, s, 0);
+	wchar_t *w;
+
+	if (n == (size_t)-1)
+		return NULL;
+	w = ct_xmalloc((n + 1) * sizeof(*w));
+	mbstowcs(w, s, n + 1);
+	for (size_t i = 0; i < n; i++)
+		w[i] = (wchar_t)towlower((wint_t)w[i]);
+	return w;
+}
+
+bool ct_text_match(const char *hay, const char *needle)
+{
+	wchar_t *h, *n;
+	bool m;
+
+	if (!needle || !*needle)
+		return true;
+	if (!hay || !*hay)
+		return false;
+	h = wide_lower(hay);
+	n = h ? wide_lower(needle) : NULL;
+	/* a text the locale cannot decode is compared byte by byte (ASCII case only) */
+	m = h && n ? wcsstr(h, n) != NULL : strcasestr(hay, needle) != NULL;
+	free(h);
+	free(n);
+	return m;
+}
+
+bool ct_row_matches(const struct ct_row *r, const char *filter)
+{
+	return ct_text_match(r->name, filter) || ct_text_match(r->uuid, filter) ||
+	       ct_text_match(r->info, filter) || ct_text_match(r->vm_name, filter);
+}
+
 static bool row_matches(const struct ct_row *r, const char *filter, bool problems_only)
 {
 	if (problems_only && !r->problem)
 		return false;
-	if (filter && *filter) {
-		if (!strcasestr(r->name, filter) && !strcasestr(r->uuid, filter) &&
-		    !strcasestr(r->info, filter) && !strcasestr(r->vm_name, filter))
-			return false;
-	}
-	return true;
+	return !filter || !*filter || ct_row_matches(r, filter);
 }
 
 void ct_vis_build(struct ct_vis *out, struct ct_row *const *rows, int n,

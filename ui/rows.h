@@ -108,6 +108,11 @@ void ct_vis_release(struct ct_vis *v);
 void ct_vis_build(struct ct_vis *out, struct ct_row *const *rows, int n,
 		  const struct ct_strset *toggled, const char *filter, bool problems_only);
 bool ct_row_is_open(const struct ct_row *r, const struct ct_strset *toggled);
+/* needle is in hay, case-insensitively for all of Unicode (towlower over wide characters,
+ * in the locale's encoding); an empty needle matches everything. */
+bool ct_text_match(const char *hay, const char *needle);
+/* The filter matches the row itself (name, uuid, info or VM), not only one of its children. */
+bool ct_row_matches(const struct ct_row *r, const char *filter);
 
 /* Detail pane text for the object behind row r (lines owned by out). Model lock held. */
 void ct_rows_detail(struct ct_strset *out, const struct ct_row *r, const struct ct_pool_view *pv,

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ui.h"
 #include "lib/util.h"
@@ -440,7 +441,7 @@ static void draw_list(struct ct_ui *ui, int top, int h)
 	}
 	if (ui->vis.n == 0)
 		ct_put(top + 1, 2, COLS - 2, ui->theme.attr[R_DIM],
-		       ui->filter[0] || ui->problems_only ? "nothing matches; Esc clears the filter, p toggles problems only"
+		       ui->filter[0] || ui->problems_only ? "nothing matches; x clears the filter, p toggles problems only"
 							  : "no pools to show");
 }
 
@@ -454,6 +455,64 @@ static void toggle_key(struct ct_ui *ui, const char *key)
 		}
 	}
 	ct_strset_add(&ui->toggled, key);
+}
+
+/* Select the next (dir 1) or previous (-1) visible row the filter matches itself,
+ * wrapping around; parents kept only to show a match are skipped. */
+static void next_match(struct ct_ui *ui, int dir, int th)
+{
+	int n = ui->vis.n;
+
+	if (!ui->filter[0]) {
+		ct_status_msg(ui, MSG_INFO, "no filter: / sets one, then n and N go from match to match");
+		return;
+	}
+	for (int k = 1; k <= n; k++) {
+		int i = ((ui->tree.sel + dir * k) % n + n) % n;
+		const struct ct_row *r = row_at(ui, i);
+
+		if (r && ct_row_matches(r, ui->filter)) {
+			if (dir > 0 ? i <= ui->tree.sel : i >= ui->tree.sel)
+				ct_status_msg(ui, MSG_INFO, "search wrapped around");
+			ui->tree.sel = i;
+			ct_list_clamp(&ui->tree, n, th);
+			ui->sel_screen = ui->tree.sel - ui->tree.top;
+			tree_clamp(ui);
+			return;
+		}
+	}
+	ct_status_msg(ui, MSG_INFO, "no row matches '%s'", ui->filter);
+}
+
+/* The uuid to the terminal's clipboard: OSC 52 (xterm, kitty, iTerm2, tmux with
+ * set-clipboard, ...); a terminal that ignores it still shows it in the status line. */
+static void copy_uuid(struct ct_ui *ui, const struct ct_row *r)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char out[16 + 4 * (sizeof(r->uuid) / 3 + 1)];
+	const unsigned char *u = (const unsigned char *)r->uuid;
+	size_t len = strlen(r->uuid), o;
+
+	if (!len) {
+		ct_status_msg(ui, MSG_INFO, "'%s' has no uuid to copy", r->name);
+		return;
+	}
+	o = (size_t)snprintf(out, sizeof(out), "\033]52;c;");
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)u[i] << 16 | (i + 1 < len ? (unsigned)u[i + 1] << 8 : 0) |
+			     (i + 2 < len ? u[i + 2] : 0);
+
+		out[o++] = b64[v >> 18 & 63];
+		out[o++] = b64[v >> 12 & 63];
+		out[o++] = i + 1 < len ? b64[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < len ? b64[v & 63] : '=';
+	}
+	out[o++] = '\a';
+	fflush(stdout);
+	if (write(STDOUT_FILENO, out, o) != (ssize_t)o)
+		ct_status_msg(ui, MSG_INFO, "uuid of '%s': %s (could not write to the terminal to copy it)", r->name, r->uuid);
+	else
+		ct_status_msg(ui, MSG_INFO, "uuid of '%s' copied (OSC 52): %s", r->name, r->uuid);
 }
 
 static void tree_key(struct ct_ui *ui, enum ct_action a)
@@ -472,6 +531,14 @@ static void tree_key(struct ct_ui *ui, enum ct_action a)
 	}
 	r = ct_tree_selected(ui);
 	switch (a) {
+	case ACT_NEXTMATCH:
+	case ACT_PREVMATCH:
+		next_match(ui, a == ACT_NEXTMATCH ? 1 : -1, th);
+		return;
+	case ACT_COPY:
+		if (r)
+			copy_uuid(ui, r);
+		return;
 	case ACT_ENTER:
 		if (!r)
 			return;
@@ -481,7 +548,7 @@ static void tree_key(struct ct_ui *ui, enum ct_action a)
 			return;
 		}
 		if (ui->filter[0] || ui->problems_only) {
-			ct_status_msg(ui, MSG_INFO, "rows stay open while a filter is on; Esc clears it");
+			ct_status_msg(ui, MSG_INFO, "rows stay open while a filter is on; x clears it");
 			return;
 		}
 		toggle_key(ui, r->key);

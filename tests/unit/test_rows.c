@@ -213,6 +213,38 @@ START_TEST(filter_keeps_matches_and_ancestors)
 }
 END_TEST
 
+/* The filter ignores case for all of Unicode, not only ASCII (strcasestr's limit). */
+START_TEST(filter_is_unicode_case_insensitive)
+{
+	ck_assert(ct_text_match("Ärzte-DB", "ärzte"));
+	ck_assert(ct_text_match("ärzte-db", "ÄRZTE"));
+	ck_assert(ct_text_match("сервер-01", "СЕРВЕР"));
+	ck_assert(ct_text_match("ΣΥΣΤΗΜΑ", "σύστημα") == false);   /* accents differ: no match */
+	ck_assert(ct_text_match("ΣΥΣΤΗΜΑ", "συστημα"));
+	ck_assert(ct_text_match("web01", "WEB0"));
+	ck_assert(ct_text_match("anything", ""));
+	ck_assert(!ct_text_match("", "a"));
+	ck_assert(!ct_text_match("web01", "db"));
+	/* bytes the locale cannot decode: compared as bytes, no crash */
+	ck_assert(ct_text_match("bad\xff-Name", "NAME"));
+	ck_assert(!ct_text_match("bad\xff-name", "zz"));
+}
+END_TEST
+
+/* n/N in the tree jump between rows the filter matches themselves, not the parents kept
+ * to show them. */
+START_TEST(row_matches_itself)
+{
+	char sr_key[CT_ROW_KEY];
+
+	build(false);
+	snprintf(sr_key, sizeof(sr_key), "%s", ROWS.v[vdi_row(TWIN_A)].parent_key);
+	ck_assert(ct_row_matches(&ROWS.v[vdi_row(TWIN_A)], "twin"));
+	ck_assert(!ct_row_matches(&ROWS.v[row_index(sr_key)], "twin"));
+	ck_assert(!ct_row_matches(&ROWS.v[row_index("p:lab")], "twin"));
+}
+END_TEST
+
 START_TEST(problems_only)
 {
 	int shown_problems = 0;
@@ -400,6 +432,8 @@ int main(void)
 	tcase_add_test(tc, order_is_stable_across_rebuilds);
 	tcase_add_test(tc, tree_shape);
 	tcase_add_test(tc, filter_keeps_matches_and_ancestors);
+	tcase_add_test(tc, filter_is_unicode_case_insensitive);
+	tcase_add_test(tc, row_matches_itself);
 	tcase_add_test(tc, problems_only);
 	tcase_add_test(tc, collapse_hides_children);
 	tcase_add_test(tc, by_vm_follows_the_report);
