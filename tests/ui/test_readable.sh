@@ -91,7 +91,7 @@ assert_contains "the hidden levels are counted" "$line" "┆+"
 assert_contains "the disk is flagged DEEP" "$line" "DEEP"
 sel=$(ui_selected | cut -f2)
 assert_contains "the name shows on the selected row too" "$sel" "deep-vm xvda"
-ui_keys Escape
+ui_keys x
 ui_check_gone "filter cleared" "filter: deep-vm"
 ui_keys End
 ui_check "snapshots listed" "deep-vm hourly 22"

@@ -1,0 +1,77 @@
+#!/bin/bash
+# UI: operator habits (issue 16): Esc closes the filter prompt and leaves the filter on (the
+# tab line shows it), x clears it; the filter ignores case for all of Unicode; n/N go from
+# match to match; y copies the selected uuid through OSC 52 and says it in the status line.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/lib_ui.sh"
+
+sim_start demo --scenario demo --gc-speed 5 || { fail "simulator starts"; finish; }
+write_config "$T_TMP/c.conf" prod "$SIM_URL_demo"
+# a snapshot whose name needs Unicode case folding (Ä/ä, Д/д)
+sim_ctl demo POST "/sim/snapshot?vm=db-primary&name=%C3%84rzte-%D0%94%D0%B0%D0%BC%D0%BF" >/dev/null
+
+ui_start -- -c "$T_TMP/c.conf"
+ui_check "tree loaded" "iscsi-lvm"
+ui_check "VM disks shown" "db-primary"
+ui_tmux set-option -s set-clipboard on >/dev/null
+
+# Esc closes the prompt; the filter stays and the tab line shows it
+ui_keys /; ui_keys -l web0
+ui_check "filter applies as it is typed" "web01"
+ui_check_gone "filter hides the rest" "db-primary"
+ui_keys Escape
+ui_check "Esc keeps the filter (status)" "filter 'web0' kept; x clears it"
+ui_check "the tab line shows the filter" "filter: web0"
+ui_keys Escape
+sleep 0.3
+ui_check "Esc in the tree does not clear the filter" "filter: web0"
+if ui_lacks "db-primary"; then ok "rows stay filtered after Esc"; else fail "rows stay filtered after Esc"; fi
+
+# n/N: the pool row (kept to show the matches) is skipped
+ui_keys g n
+for i in $(seq 1 50); do sel=$(ui_selected); case "$sel" in *web0*) break;; esac; sleep 0.1; done
+case "$sel" in *web0*) ok "n selects a matching row";; *) fail "n selects a matching row: [$sel]";; esac
+first=$sel
+ui_keys n
+for i in $(seq 1 50); do sel=$(ui_selected); [ "$sel" != "$first" ] && break; sleep 0.1; done
+case "$sel" in *web0*) ok "n again selects the next match";; *) fail "n again: [$sel]";; esac
+[ "$sel" != "$first" ] && ok "the next match is another row" || fail "n did not move: [$sel]"
+ui_keys N
+for i in $(seq 1 50); do sel=$(ui_selected); [ "$sel" = "$first" ] && break; sleep 0.1; done
+assert_eq "N goes back to the previous match" "$sel" "$first"
+
+# y: the uuid to the clipboard (tmux keeps OSC 52 in a paste buffer) and the status line
+ui_keys y
+ui_check "y says what it copied" "copied (OSC 52): "
+uuid=$(ui_screen | sed -n 's/.*copied (OSC 52): \([0-9a-f-]*\).*/\1/p' | head -n1)
+[ ${#uuid} -eq 36 ] && ok "the status line shows a uuid" || fail "no uuid in the status line: [$uuid]"
+for i in $(seq 1 50); do buf=$(ui_tmux show-buffer 2>/dev/null); [ "$buf" = "$uuid" ] && break; sleep 0.1; done
+assert_eq "the terminal received the uuid by OSC 52" "$buf" "$uuid"
+
+# x clears the filter
+ui_keys x
+ui_check "x clears the filter: other rows are back" "dc01 xvda"
+ui_check "x says so" "filter cleared"
+ui_check_gone "the tab line no longer shows it" "filter: web0"
+ui_keys n
+ui_check "n without a filter says how to set one" "no filter: / sets one"
+
+# Unicode case folding: lower case finds the upper-case name, and the other way round
+ui_keys /; ui_keys -l "ärzte-дамп"; ui_keys Enter
+ui_check "lower case matches Ä and Д" "Ärzte-Дамп"
+ui_check_gone "the rest is hidden" "web01"
+ui_keys x
+ui_keys /; ui_keys -l "ÄRZTE"; ui_keys Enter
+ui_check "upper case matches too" "Ärzte-Дамп"
+ui_keys x
+
+# help lists the new keys (generated from the action table)
+ui_keys '?'
+ui_check "help: x clears the filter" "clear the filter"
+ui_check "help: n/N" "select the next row the filter matches"
+ui_check "help: y" "copy the selected object's uuid"
+ui_keys q
+ui_keys q
+ui_check "quits" "chaintop exited rc=0"
+[ -z "$(ui_stderr)" ] && ok "nothing on stderr" || { fail "stderr:"; ui_stderr | head -20; }
+finish
