@@ -756,6 +756,53 @@ static bool row_matches(const struct ct_row *r, const char *filter, bool problem
 	return !filter || !*filter || ct_row_matches(r, filter);
 }
 
+/* End (exclusive) of the subtree of row i (rows in preorder). */
+static int subtree_end(struct ct_row *const *rows, int n, int i)
+{
+	int j = i + 1;
+
+	while (j < n && rows[j]->level > rows[i]->level && rows[j]->pool == rows[i]->pool)
+		j++;
+	return j;
+}
+
+/* The rows a filter keeps for themselves: a match keeps its whole chain, so a VM's disk
+ * brings its base copies and the snapshots taken of it (whose names need not name the VM),
+ * and a VM row (VM grouping) brings its disks and their chains. The chain is the subtree of
+ * the topmost disk row above the match. */
+static bool *chain_matches(struct ct_row *const *rows, int n, const char *filter, bool problems_only)
+{
+	bool *m = ct_xcalloc((size_t)n + 1, sizeof(bool));
+	int top = -1;   /* the chain root of the rows being walked */
+
+	for (int i = 0; i < n; i++) {
+		const struct ct_row *r = rows[i];
+		int from, to;
+
+		if (r->kind != CT_ROW_VDI)
+			top = -1;
+		else if (top < 0 || r->level <= rows[top]->level || r->pool != rows[top]->pool)
+			top = i;
+		if (!ct_row_matches(r, filter))
+			continue;
+		if (r->kind == CT_ROW_VDI)
+			from = top;
+		else if (r->kind == CT_ROW_VM)
+			from = i;
+		else {
+			m[i] = true;
+			continue;
+		}
+		to = subtree_end(rows, n, from);
+		for (int j = from; j < to; j++)
+			m[j] = true;
+	}
+	if (problems_only)
+		for (int i = 0; i < n; i++)
+			m[i] = m[i] && rows[i]->problem;
+	return m;
+}
+
 void ct_vis_build(struct ct_vis *out, struct ct_row *const *rows, int n,
 		  const struct ct_strset *toggled, const char *filter, bool problems_only)
 {
@@ -770,12 +817,17 @@ void ct_vis_build(struct ct_vis *out, struct ct_row *const *rows, int n,
 		out->tree = ct_xrealloc(out->tree, (size_t)out->cap * sizeof(*out->tree));
 	}
 	if (filtering) {
+		bool *whole = NULL;
+
+		if (filter && *filter)
+			whole = chain_matches(rows, n, filter, problems_only);
 		keep = ct_xcalloc((size_t)n + 1, sizeof(bool));
 		memset(flag, 0, sizeof(flag));
 		for (int i = n - 1; i >= 0; i--) {
 			const struct ct_row *r = rows[i];
 			int L = r->level > CT_ROW_LEVELS ? CT_ROW_LEVELS : r->level;
-			bool k = r->level == 0 || row_matches(r, filter, problems_only) || flag[L + 1];
+			bool k = r->level == 0 || (whole ? whole[i] : row_matches(r, filter, problems_only)) ||
+				 flag[L + 1];
 
 			for (int j = L + 1; j <= CT_ROW_LEVELS + 1; j++)
 				flag[j] = false;
@@ -783,6 +835,7 @@ void ct_vis_build(struct ct_vis *out, struct ct_row *const *rows, int n,
 			if (k)
 				flag[L] = true;
 		}
+		free(whole);
 	}
 	/* collapse: skip the descendants of a closed row (not while filtering) */
 	for (int i = 0; i < n; i++) {

@@ -65,6 +65,13 @@ ui_keys /; ui_keys -l "ÄRZTE"; ui_keys Enter
 ui_check "upper case matches too" "Ärzte-Дамп"
 ui_keys x
 
+# a match on a VM keeps its whole chain: the snapshot whose name does not name the VM
+ui_keys /; ui_keys -l "dc01"; ui_keys Enter
+ui_check "the VM's disk matches" "dc01 xvda"
+ui_check "its snapshot (named without the VM) stays" "pre-KB5034441"
+ui_check_gone "other chains are hidden" "nextcloud xvda"
+ui_keys x
+
 # help lists the new keys (generated from the action table)
 ui_keys '?'
 ui_check "help: x clears the filter" "clear the filter"

@@ -213,6 +213,43 @@ START_TEST(filter_keeps_matches_and_ancestors)
 }
 END_TEST
 
+/* visible rows whose name starts with name */
+static int visible_named(const char *name)
+{
+	int c = 0;
+
+	for (int i = 0; i < VIS.n; i++)
+		c += !strncmp(ROWS.v[VIS.idx[i]].name, name, strlen(name));
+	return c;
+}
+
+/* A match on a VM's disk keeps its whole chain: the base copies and the snapshot disks of
+ * the VM, whose names ("snap") do not contain the VM's; other chains stay hidden. */
+START_TEST(filter_keeps_the_whole_chain)
+{
+	build(false);
+	ct_vis_build(&VIS, PTR, ROWS.n, &TOGGLED, "db", false);
+	ck_assert(visible(ROWS.v[vdi_row(DB)].key));
+	ck_assert_int_eq(visible_named("snap"), 3);
+	ck_assert_int_eq(visible_named("base copy"), 3);
+	ck_assert(!visible(ROWS.v[vdi_row(WEB)].key));
+	ck_assert(!visible(ROWS.v[vdi_row(TWIN_A)].key));
+	/* the web chain has no snapshots: its base copies only */
+	ct_vis_build(&VIS, PTR, ROWS.n, &TOGGLED, "WEB", false);
+	ck_assert(visible(ROWS.v[vdi_row(WEB)].key));
+	ck_assert_int_eq(visible_named("snap"), 0);
+	ck_assert_int_eq(visible_named("base copy"), 3);
+	/* problems only with a filter: the chain's rows without a problem stay hidden */
+	ct_vis_build(&VIS, PTR, ROWS.n, &TOGGLED, "db", true);
+	ck_assert_int_eq(visible_named("snap"), 0);
+	/* VM grouping: the VM row brings its disks and their chains */
+	build(true);
+	ct_vis_build(&VIS, PTR, ROWS.n, &TOGGLED, "db", false);
+	ck_assert_int_eq(visible_named("base copy"), 3);
+	ck_assert_int_eq(visible_named("xvda 'web'"), 0);
+}
+END_TEST
+
 /* The filter ignores case for all of Unicode, not only ASCII (strcasestr's limit). */
 START_TEST(filter_is_unicode_case_insensitive)
 {
@@ -433,6 +470,7 @@ int main(void)
 	tcase_add_test(tc, tree_shape);
 	tcase_add_test(tc, filter_keeps_matches_and_ancestors);
 	tcase_add_test(tc, filter_is_unicode_case_insensitive);
+	tcase_add_test(tc, filter_keeps_the_whole_chain);
 	tcase_add_test(tc, row_matches_itself);
 	tcase_add_test(tc, problems_only);
 	tcase_add_test(tc, collapse_hides_children);
