@@ -196,12 +196,31 @@ static const struct ct_view_ops *current(const struct ct_ui *ui)
 	}
 }
 
-/* Every view learns of a change: the filter, grouping and pools shown apply to them all. */
+/* A filter applies to the view it was typed in: ui->filter is the current view's, the
+ * others wait in view_filter. */
+static void sync_filter(struct ct_ui *ui)
+{
+	if (ui->filter_view == ui->view)
+		return;
+	memcpy(ui->view_filter[ui->filter_view], ui->filter, sizeof(ui->filter));
+	memcpy(ui->filter, ui->view_filter[ui->view], sizeof(ui->filter));
+	ui->filter_view = ui->view;
+	ui->dirty_view = true;
+}
+
+/* Every view learns of a change (grouping and pools shown apply to them all), each with
+ * its own filter in ui->filter while it updates. */
 static void refresh_views(struct ct_ui *ui, bool data)
 {
-	for (int v = 0; v < UI_NVIEWS; v++)
-		if (g_views[v]->update)
-			g_views[v]->update(ui, data);
+	sync_filter(ui);
+	memcpy(ui->view_filter[ui->view], ui->filter, sizeof(ui->filter));
+	for (int v = 0; v < UI_NVIEWS; v++) {
+		if (!g_views[v]->update)
+			continue;
+		memcpy(ui->filter, ui->view_filter[v], sizeof(ui->filter));
+		g_views[v]->update(ui, data);
+	}
+	memcpy(ui->filter, ui->view_filter[ui->view], sizeof(ui->filter));
 	ui->dirty_view = false;
 }
 
@@ -210,6 +229,7 @@ static void refresh_all(struct ct_ui *ui)
 {
 	bool data = false;
 
+	sync_filter(ui);
 	if (ui->dirty_data) {
 		data = ct_pools_rebuild(ui);
 		ui->dirty_data = false;
@@ -277,6 +297,7 @@ static void switch_view(struct ct_ui *ui, enum ct_ui_view v)
 {
 	ui->view = v;
 	ui->overlay = OV_NONE;
+	sync_filter(ui);
 	if (g_views[v]->shown)
 		g_views[v]->shown(ui);
 	ui->need_frame = true;
@@ -606,6 +627,7 @@ static void handle_key(struct ct_ui *ui, int ch)
 			ui->quit = true;
 		return;
 	}
+	sync_filter(ui);   /* a jump may have changed the view */
 	if (ui->input != IN_NONE) {
 		input_key(ui, ch);
 		return;

@@ -162,7 +162,7 @@ void ct_tabs_draw(struct ct_ui *ui, int y, const struct ct_view_ops *const *view
 		int n_badge = 0;
 
 		if (v == UI_HEALTH)
-			n_badge = ui->n_health;
+			n_badge = ui->n_health_all;   /* every problem, whatever Health's filter */
 		if (n_badge)
 			snprintf(lab, sizeof(lab), " %d %s (%d) ", v + 1, views[v]->title, n_badge);
 		else

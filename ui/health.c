@@ -154,6 +154,7 @@ static void health_rebuild(struct ct_ui *ui)
 			n += ui->pools[i].n_problems;
 	free(ui->health);
 	free(ui->hgroups);
+	ui->n_health_all = 0;
 	list = ct_xcalloc((size_t)n + 1, sizeof(*list));
 	for (int i = 0; i < ui->n_pools; i++) {
 		if (ui->pools[i].hidden)
@@ -164,6 +165,7 @@ static void health_rebuild(struct ct_ui *ui)
 			p->group = -1;
 			p->member = false;
 			p->dup = false;
+			ui->n_health_all++;
 			if (ui->filter[0] && !ct_text_match(p->reason, ui->filter) &&
 			    !ct_text_match(p->uuid, ui->filter) && !ct_text_match(p->lead, ui->filter))
 				continue;

@@ -188,10 +188,11 @@ bool ct_tree_select_key(struct ct_ui *ui, const char *key)
 		ct_status_msg(ui, MSG_WARN, "that object is not in the tree any more (it may have been coalesced or deleted)");
 		return false;
 	}
-	if (ui->filter[0] || ui->problems_only) {
+	/* the tree's filter (ui->filter may still be the view's jumped from) */
+	ui->view_filter[UI_TREE][0] = '\0';
+	if (ui->filter_view == UI_TREE)
 		ui->filter[0] = '\0';
-		ui->problems_only = false;
-	}
+	ui->problems_only = false;
 	snprintf(ui->tree.key, sizeof(ui->tree.key), "%s", key);
 	ui->sel_parent_key[0] = '\0';
 	ui->sel_screen = (ui->body_h > 4 ? ui->body_h : 20) / 3;

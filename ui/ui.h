@@ -204,7 +204,9 @@ struct ct_ui {
 	enum ct_ui_overlay overlay;
 	enum ct_ui_input input;
 	char input_buf[256];
-	char filter[128];                    /* tree/health/snapshots filter */
+	char filter[128];                    /* the current view's filter (each view has its own) */
+	char view_filter[UI_NVIEWS][128];    /* each view's filter while ui->filter is another's */
+	enum ct_ui_view filter_view;         /* the view ui->filter belongs to */
 	bool problems_only, by_vm, show_detail;
 	struct ct_strset toggled;            /* row keys whose open state was toggled */
 
@@ -223,6 +225,7 @@ struct ct_ui {
 	/* health view */
 	struct ct_ui_problem **health;       /* pointers into pools[].problems and hgroups, sorted */
 	int n_health;
+	int n_health_all;                    /* problems of the pools shown, before the filter */
 	struct ct_ui_problem *hgroups;       /* group rows (one cause, several problems) */
 	int n_hgroups;
 	struct ct_strset hopen;              /* keys of the groups the operator opened */

@@ -5,7 +5,8 @@
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib_ui.sh"
 
-sim_start demo --scenario demo --gc-speed 5 || { fail "simulator starts"; finish; }
+# no --gc-speed: the garbage collector stays still, so Health's count does too
+sim_start demo --scenario demo || { fail "simulator starts"; finish; }
 write_config "$T_TMP/c.conf" prod "$SIM_URL_demo"
 # a snapshot whose name needs Unicode case folding (Ä/ä, Д/д)
 sim_ctl demo POST "/sim/snapshot?vm=db-primary&name=%C3%84rzte-%D0%94%D0%B0%D0%BC%D0%BF" >/dev/null
@@ -71,6 +72,27 @@ ui_check "the VM's disk matches" "dc01 xvda"
 ui_check "its snapshot (named without the VM) stays" "pre-KB5034441"
 ui_check_gone "other chains are hidden" "nextcloud xvda"
 ui_keys x
+
+# a filter belongs to the view it was typed in; Health's tab count is never filtered
+badge() { ui_screen | sed -n 's/.* 2 Health (\([0-9]*\)) .*/\1/p' | head -n1; }
+ui_check "Health's tab counts problems" " 2 Health ("
+total=$(badge)
+ui_keys /; ui_keys -l "web0"; ui_keys Enter
+ui_check "tree filter on" "filter: web0"
+assert_eq "the tree's filter leaves Health's count alone" "$(badge)" "$total"
+ui_keys 2
+ui_check "Health view" "SEVERITY"
+ui_check_gone "the tree's filter does not apply to Health" "filter: web0"
+ui_keys /; ui_keys -l "no-such-problem-zz"; ui_keys Enter
+ui_check "Health's own filter" "no problem matches the filter (x clears it)"
+assert_eq "Health's tab count is the unfiltered total" "$(badge)" "$total"
+ui_keys 1
+ui_check "back in the tree, its filter is back" "filter: web0"
+ui_check_gone "and Health's is not shown here" "filter: no-such-problem-zz"
+ui_keys 2
+ui_check "Health's filter is kept too" "filter: no-such-problem-zz"
+ui_keys x 1 x
+ui_check_gone "x cleared the tree's filter" "filter: web0"
 
 # help lists the new keys (generated from the action table)
 ui_keys '?'
