@@ -28,9 +28,16 @@
 	X(HOME,      "first",       "Home/g",   KEY_HOME,  'g',          0,         VW_ALL,  0, "first row") \
 	X(END,       "last",        "End/G",    KEY_END,   'G',          0,         VW_ALL,  0, "last row") \
 	X(RIGHT,     "right",       ">/Right",  '>',       KEY_RIGHT,    0,         VW_ALL,  0, \
-	  "scroll the last column (INFO, REASON, WHY, SUMMARY, a message) right to read a cut text") \
+	  "scroll the last column (INFO, REASON, WHY, SUMMARY, a message) right to read a cut text (tree: Right opens a closed row first)") \
 	X(LEFT,      "left",        "</Left",   '<',       0,            0,         VW_ALL,  0, \
-	  "scroll it back (Left goes back once the column is at its start)") \
+	  "scroll it back (Left goes back once the column is at its start; tree: see h)") \
+	X(EXPAND,    "expand",      "l/Right",  'l',       0,            0,         VW_TREE, 0, \
+	  "open the selected row; on an open row (or a leaf) scroll INFO right as > does") \
+	X(COLLAPSE,  "collapse",    "h/Left",   'h',       0,            0,         VW_TREE, 0, \
+	  "scroll INFO back while it is scrolled, else close the selected row, else go to its parent") \
+	X(EXPANDALL, "expand-all",  "+",        '+',       '=',          0,         VW_TREE, 0, "open every row") \
+	X(COLLAPSEALL, "collapse-all", "-",     '-',       0,            0,         VW_TREE, 0, \
+	  "close every row below the pools (an overview of SRs, or VMs)") \
 	X(ENTER,     "open",        "Enter",    '\n',      '\r',         KEY_ENTER, VW_ALL,  AF_HINT, \
 	  "expand/collapse a row; Health: jump to the object; Jobs: open the run's report") \
 	X(BACK,      "back",        "Esc",      27,        KEY_LEFT,     0,         VW_ALL,  0, \

@@ -601,7 +601,12 @@ static void action_key(struct ct_ui *ui, int ch)
 	enum ct_action a = ct_action_for_key(ch, g_views[ui->view]->bit);
 
 	ui->need_frame = true;
-	a = side_or_back(ui, g_views[ui->view], ch, a);
+	/* the tree's arrows open and close rows (h and l), and scroll INFO when there is
+	 * nothing to open or close (tree_key decides) */
+	if (g_views[ui->view]->bit == VW_TREE && (ch == KEY_RIGHT || ch == KEY_LEFT))
+		a = ch == KEY_RIGHT ? ACT_EXPAND : ACT_COLLAPSE;
+	else
+		a = side_or_back(ui, g_views[ui->view], ch, a);
 	if (a == ACT_NONE) {
 		enum ct_action other = ct_action_for_key(ch, VW_ALL);
 

@@ -458,6 +458,51 @@ static void toggle_key(struct ct_ui *ui, const char *key)
 	ct_strset_add(&ui->toggled, key);
 }
 
+/* Open or close one row (toggled holds the rows whose state is not their default). */
+static void set_open(struct ct_ui *ui, const struct ct_row *r, bool open)
+{
+	if (!r->has_children || ct_row_is_open(r, &ui->toggled) == open)
+		return;
+	toggle_key(ui, r->key);
+	ui->dirty_view = true;
+}
+
+/* Open every row, or close every row below the pools. */
+static void set_all_open(struct ct_ui *ui, bool open)
+{
+	for (int i = 0; i < ui->n_all; i++)
+		if (open || ui->all[i]->level > 0)
+			set_open(ui, ui->all[i], open);
+	ui->dirty_view = true;
+}
+
+/* h / Left: scroll INFO back while it is scrolled, else close the open row, else select
+ * its parent. */
+static void collapse_key(struct ct_ui *ui, const struct ct_row *r, int th)
+{
+	if (ui->tree.xoff > 0) {
+		ct_list_side(&ui->tree, ACT_LEFT);
+		return;
+	}
+	if (!r)
+		return;
+	if (r->has_children && ct_row_is_open(r, &ui->toggled) && !ui->filter[0] && !ui->problems_only) {
+		set_open(ui, r, false);
+		return;
+	}
+	for (int i = ui->tree.sel - 1; i >= 0; i--) {
+		const struct ct_row *p = row_at(ui, i);
+
+		if (p && !strcmp(p->key, r->parent_key)) {
+			ui->tree.sel = i;
+			ct_list_clamp(&ui->tree, ui->vis.n, th);
+			ui->sel_screen = ui->tree.sel - ui->tree.top;
+			tree_clamp(ui);
+			return;
+		}
+	}
+}
+
 /* Select the next (dir 1) or previous (-1) visible row the filter matches itself,
  * wrapping around; parents kept only to show a match are skipped. */
 static void next_match(struct ct_ui *ui, int dir, int th)
@@ -539,6 +584,27 @@ static void tree_key(struct ct_ui *ui, enum ct_action a)
 	case ACT_COPY:
 		if (r)
 			copy_uuid(ui, r);
+		return;
+	case ACT_EXPAND:
+		/* a closed row opens; otherwise Right/l scroll INFO as > does */
+		if (r && r->has_children && !ct_row_is_open(r, &ui->toggled) && !ui->filter[0] &&
+		    !ui->problems_only)
+			set_open(ui, r, true);
+		else
+			ct_list_side(&ui->tree, ACT_RIGHT);
+		return;
+	case ACT_COLLAPSE:
+		collapse_key(ui, r, th);
+		return;
+	case ACT_EXPANDALL:
+	case ACT_COLLAPSEALL:
+		if (ui->filter[0] || ui->problems_only) {
+			ct_status_msg(ui, MSG_INFO, "rows stay open while a filter is on; x clears it, p toggles problems only");
+			return;
+		}
+		set_all_open(ui, a == ACT_EXPANDALL);
+		ct_status_msg(ui, MSG_INFO, a == ACT_EXPANDALL ? "every row open (- closes them)"
+				: "rows below the pools closed (+ opens every row)");
 		return;
 	case ACT_ENTER:
 		if (!r)

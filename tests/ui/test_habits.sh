@@ -94,6 +94,33 @@ ui_check "Health's filter is kept too" "filter: no-such-problem-zz"
 ui_keys x 1 x
 ui_check_gone "x cleared the tree's filter" "filter: web0"
 
+# collapse/expand: - closes every row below the pools, + opens them all
+ui_keys -- -
+ui_check "- closes the rows below the pools" "rows below the pools closed"
+ui_check_gone "- hides the disks" "db-primary xvdb"
+ui_check "the SRs stay" "iscsi-lvm"
+ui_keys +
+ui_check "+ opens every row" "db-primary xvdb"
+# select dc01's disk (n on a filter, then x), h goes to its parent, h again closes it
+ui_keys /; ui_keys -l "dc01 xvda"; ui_keys Enter n x
+ui_check_gone "filter cleared" "filter: dc01"
+for i in $(seq 1 50); do sel=$(ui_selected); case "$sel" in *"dc01 xvda"*) break;; esac; sleep 0.1; done
+assert_contains "the disk is selected" "$sel" "dc01 xvda"
+ui_keys h
+for i in $(seq 1 50); do sel=$(ui_selected); case "$sel" in *"base copy 9e79c6e5"*) break;; esac; sleep 0.1; done
+assert_contains "h on a leaf selects its parent" "$sel" "base copy 9e79c6e5"
+ui_keys Left
+ui_check_gone "Left on an open row closes it" "dc01 xvda"
+ui_keys l
+ui_check "l opens it again" "dc01 xvda"
+ui_keys h Right
+ui_check "Right opens a closed row" "dc01 xvda"
+ui_keys Right
+ui_check "Right on an open row scrolls INFO as > does" "(scrolled: < back"
+ui_keys Left
+ui_check_gone "Left scrolls it back first" "(scrolled: < back"
+ui_check "and leaves the row open" "dc01 xvda"
+
 # help lists the new keys (generated from the action table)
 ui_keys '?'
 ui_check "help: x clears the filter" "clear the filter"
