@@ -69,7 +69,8 @@
 	X(TAG,       "tag",         "Space",    ' ',       0,            0,         VW_SNAP, AF_HINT | AF_CHANGES, "tag or untag a candidate for deletion") \
 	X(DELETE,    "delete",      "d",        'd',       0,            0,         VW_SNAP, AF_HINT | AF_CHANGES | AF_DESTRUCTIVE, \
 	  "delete the tagged (or the selected) candidates, after a dialog listing every call") \
-	X(SORT,      "sort",        "s",        's',       0,            0,         VW_SNAP, AF_HINT, "sort candidates by age or by size") \
+	X(SORT,      "sort",        "s",        's',       0,            0,         VW_TREE | VW_SNAP, AF_HINT, \
+	  "Snapshots: sort candidates by age or by size; tree: chain order, depth, pending, size, name") \
 	X(RELOAD,    "reload",      "r",        'r',       0,            0,         VW_JOBS, AF_HINT, "read the job history again") \
 	X(RECONNECT, "reconnect",   "R",        'R',       0,            0,         VW_ALL,  AF_HINT, \
 	  "reconnect now to the pools that are down (no wait for the next retry)") \

@@ -710,6 +710,104 @@ bool ct_row_is_open(const struct ct_row *r, const struct ct_strset *toggled)
 	return r->default_open != t;
 }
 
+const char *ct_tree_sort_name(enum ct_tree_sort s)
+{
+	static const char *const names[CT_TSORT_COUNT] = { "chain order", "depth", "pending", "size", "name" };
+
+	return s >= 0 && s < CT_TSORT_COUNT ? names[s] : "chain order";
+}
+
+struct sort_blk {
+	int start, end;       /* the subtree: rows[start..end) */
+	long long key;        /* larger first (depth, pending, size) */
+	const char *name;
+};
+
+static int cmp_blk_key(const void *a, const void *b)
+{
+	const struct sort_blk *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key > y->key ? -1 : 1;
+	return x->start - y->start;
+}
+
+static int cmp_blk_name(const void *a, const void *b)
+{
+	const struct sort_blk *x = a, *y = b;
+	int c = strcasecmp(x->name, y->name);
+
+	return c ? c : x->start - y->start;
+}
+
+static long long blk_key(struct ct_row *const *rows, int a, int b, enum ct_tree_sort s)
+{
+	long long k = s == CT_TSORT_SIZE ? rows[a]->size : 0;
+
+	for (int i = a; i < b && s != CT_TSORT_SIZE; i++) {
+		if (s == CT_TSORT_DEPTH && rows[i]->depth > k)
+			k = rows[i]->depth;
+		else if (s == CT_TSORT_PENDING && rows[i]->kind == CT_ROW_VDI && rows[i]->vstate == CT_VS_PENDING)
+			k++;
+	}
+	return k;
+}
+
+/* Sort the sibling subtrees in rows[a..b), whose first row is at the siblings' level, then
+ * the children of each. tmp has room for b - a rows. */
+static void sort_range(struct ct_row **rows, int a, int b, enum ct_tree_sort s, struct ct_row **tmp)
+{
+	struct sort_blk *blk;
+	int nb = 0, o = 0;
+
+	if (b - a < 2)
+		return;
+	blk = ct_xcalloc((size_t)(b - a) + 1, sizeof(*blk));
+	for (int i = a; i < b;) {
+		int j = i + 1;
+
+		while (j < b && rows[j]->level > rows[i]->level)
+			j++;
+		blk[nb].start = i;
+		blk[nb].end = j;
+		blk[nb].key = blk_key(rows, i, j, s);
+		blk[nb].name = rows[i]->name;
+		nb++;
+		i = j;
+	}
+	/* rows at level 0 are the pools (and notes kept with them): they keep their order */
+	if (nb > 1 && rows[a]->level > 0) {
+		qsort(blk, (size_t)nb, sizeof(*blk), s == CT_TSORT_NAME ? cmp_blk_name : cmp_blk_key);
+		for (int k = 0; k < nb; k++)
+			for (int i = blk[k].start; i < blk[k].end; i++)
+				tmp[o++] = rows[i];
+		memcpy(rows + a, tmp, (size_t)(b - a) * sizeof(*rows));
+		/* the blocks moved: their new places, in order */
+		o = a;
+		for (int k = 0; k < nb; k++) {
+			int len = blk[k].end - blk[k].start;
+
+			blk[k].start = o;
+			blk[k].end = o + len;
+			o += len;
+		}
+	}
+	for (int k = 0; k < nb; k++)
+		sort_range(rows, blk[k].start + 1, blk[k].end, s, tmp);
+	free(blk);
+}
+
+void ct_rows_sort(struct ct_row **rows, int n, enum ct_tree_sort s)
+{
+	struct ct_row **tmp;
+
+	if (s == CT_TSORT_CHAIN || n < 2)
+		return;
+	tmp = ct_xcalloc((size_t)n + 1, sizeof(*tmp));
+	sort_range(rows, 0, n, s, tmp);
+	free(tmp);
+}
+
 /* Lower-cased wide copy of s (NULL when s is not valid in the locale's encoding). */
 static wchar_t *wide_lower(const char *s)
 {

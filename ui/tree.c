@@ -62,6 +62,7 @@ static void tree_refresh(struct ct_ui *ui, bool data)
 		for (int k = 0; k < p->rows.n; k++)
 			ui->all[ui->n_all++] = &p->rows.v[k];
 	}
+	ct_rows_sort(ui->all, ui->n_all, ui->tree_sort);
 	ct_vis_build(&ui->vis, ui->all, ui->n_all, &ui->toggled, ui->filter, ui->problems_only);
 	ui->tree_name_w = 0;
 	for (int i = 0; i < ui->vis.n; i++) {
@@ -595,6 +596,12 @@ static void tree_key(struct ct_ui *ui, enum ct_action a)
 		return;
 	case ACT_COLLAPSE:
 		collapse_key(ui, r, th);
+		return;
+	case ACT_SORT:
+		ui->tree_sort = (enum ct_tree_sort)((ui->tree_sort + 1) % CT_TSORT_COUNT);
+		ui->dirty_view = true;
+		ct_status_msg(ui, MSG_INFO, "tree sorted by %s (s: %s next)", ct_tree_sort_name(ui->tree_sort),
+			      ct_tree_sort_name((enum ct_tree_sort)((ui->tree_sort + 1) % CT_TSORT_COUNT)));
 		return;
 	case ACT_EXPANDALL:
 	case ACT_COLLAPSEALL:

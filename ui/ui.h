@@ -207,6 +207,7 @@ struct ct_ui {
 	char filter[128];                    /* the current view's filter (each view has its own) */
 	char view_filter[UI_NVIEWS][128];    /* each view's filter while ui->filter is another's */
 	enum ct_ui_view filter_view;         /* the view ui->filter belongs to */
+	enum ct_tree_sort tree_sort;         /* s in the tree */
 	bool problems_only, by_vm, show_detail;
 	struct ct_strset toggled;            /* row keys whose open state was toggled */
 

@@ -121,6 +121,25 @@ ui_keys Left
 ui_check_gone "Left scrolls it back first" "(scrolled: < back"
 ui_check "and leaves the row open" "dc01 xvda"
 
+# s sorts the tree: depth, pending, size, name, then the chain order again
+lineno() { ui_screen | grep -nF -- "$1" | head -n1 | cut -d: -f1; }
+ui_keys g -- -   # SRs only: they all fit on the screen
+ui_check "closed" "rows below the pools closed"
+ui_check "chain order: ISOs before iscsi-lvm" "ISOs"
+[ "$(lineno "─▸ ISOs")" -lt "$(lineno "─▸ iscsi-lvm")" ] && ok "the engine's order first" || fail "order before s"
+ui_keys s
+ui_check "s sorts by depth" "[sorted by depth]"
+ui_check "and says what comes next" "tree sorted by depth (s: pending next)"
+ui_keys s s
+ui_check "then pending, then size" "[sorted by size]"
+ui_keys s
+ui_check "then name" "[sorted by name]"
+for i in $(seq 1 50); do [ "$(lineno "─▸ iscsi-lvm")" -lt "$(lineno "─▸ ISOs")" ] 2>/dev/null && break; sleep 0.1; done
+[ "$(lineno "─▸ iscsi-lvm")" -lt "$(lineno "─▸ ISOs")" ] && ok "by name, any case: iscsi-lvm before ISOs" || fail "name order"
+ui_keys s
+ui_check_gone "s again: the chain order, no tag" "[sorted by"
+ui_keys +
+
 # help lists the new keys (generated from the action table)
 ui_keys '?'
 ui_check "help: x clears the filter" "clear the filter"

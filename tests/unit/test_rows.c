@@ -250,6 +250,76 @@ START_TEST(filter_keeps_the_whole_chain)
 }
 END_TEST
 
+/* Every row's parent is the nearest row above it one level up (a preorder). */
+static void assert_preorder(void)
+{
+	for (int i = 1; i < ROWS.n; i++) {
+		int j = i - 1;
+
+		if (PTR[i]->level == 0)
+			continue;
+		while (j >= 0 && PTR[j]->level >= PTR[i]->level)
+			j--;
+		ck_assert_int_ge(j, 0);
+		ck_assert_str_eq(PTR[j]->key, PTR[i]->parent_key);
+	}
+}
+
+static int ptr_index(const struct ct_vdi *v)
+{
+	char key[CT_ROW_KEY];
+
+	snprintf(key, sizeof(key), "d:%s", v->o.uuid);
+	for (int i = 0; i < ROWS.n; i++)
+		if (!strcmp(PTR[i]->key, key))
+			return i;
+	return -1;
+}
+
+/* s in the tree: siblings move with their subtrees; ties keep the engine's order. */
+START_TEST(sort_moves_subtrees)
+{
+	int twin_a, twin_b, web, db;
+
+	build(false);
+	ct_rows_sort(PTR, ROWS.n, CT_TSORT_DEPTH);
+	assert_preorder();
+	db = ptr_index(DB);
+	web = ptr_index(WEB);
+	twin_a = ptr_index(TWIN_A);
+	twin_b = ptr_index(TWIN_B);
+	ck_assert_int_eq(PTR[db]->depth, 4);
+	ck_assert_int_eq(PTR[web]->depth, 4);   /* three base copies and the disk */
+	ck_assert_int_lt(db, twin_b);   /* the deep chains before the lone disks */
+	ck_assert_int_lt(web, twin_b);
+	ck_assert_int_lt(twin_a, twin_b);   /* a tie keeps the engine's order (uuid tie-break) */
+	ck_assert_int_eq(PTR[0]->level, 0);   /* the pool stays first */
+
+	build(false);
+	ct_rows_sort(PTR, ROWS.n, CT_TSORT_PENDING);
+	assert_preorder();
+	ck_assert_int_lt(ptr_index(WEB), ptr_index(DB));   /* web's stacked chain waits for the GC */
+
+	build(false);
+	ct_rows_sort(PTR, ROWS.n, CT_TSORT_NAME);
+	assert_preorder();
+	/* the SRs by name, case-insensitive: alpha before Beta */
+	for (int i = 0, seen_alpha = 0; i < ROWS.n; i++) {
+		if (PTR[i]->kind != CT_ROW_SR)
+			continue;
+		if (!strcmp(PTR[i]->name, "alpha"))
+			seen_alpha = 1;
+		else
+			ck_assert(seen_alpha);
+	}
+	ck_assert_str_eq(ct_tree_sort_name(CT_TSORT_SIZE), "size");
+
+	build(true);
+	ct_rows_sort(PTR, ROWS.n, CT_TSORT_SIZE);
+	assert_preorder();
+}
+END_TEST
+
 /* The filter ignores case for all of Unicode, not only ASCII (strcasestr's limit). */
 START_TEST(filter_is_unicode_case_insensitive)
 {
@@ -471,6 +541,7 @@ int main(void)
 	tcase_add_test(tc, filter_keeps_matches_and_ancestors);
 	tcase_add_test(tc, filter_is_unicode_case_insensitive);
 	tcase_add_test(tc, filter_keeps_the_whole_chain);
+	tcase_add_test(tc, sort_moves_subtrees);
 	tcase_add_test(tc, row_matches_itself);
 	tcase_add_test(tc, problems_only);
 	tcase_add_test(tc, collapse_hides_children);
