@@ -286,6 +286,10 @@ static void render(struct ct_ui *ui)
 out:
 	wnoutrefresh(stdscr);
 	doupdate();
+	if (ui->bell_pending) {
+		beep();
+		ui->bell_pending = false;
+	}
 	ui->need_frame = false;
 	ui->last_frame_ms = ct_now_ms();
 	ui->frames++;
@@ -722,6 +726,7 @@ static void ui_release(struct ct_ui *ui)
 {
 	for (int i = 0; i < ui->n_pools; i++) {
 		ct_rows_release(&ui->pools[i].rows);
+		ct_strset_release(&ui->pools[i].crit_seen);
 		ct_stall_release(&ui->pools[i].stall);
 		if (ui->pools[i].have_rep)
 			ct_chain_report_release(&ui->pools[i].rep);

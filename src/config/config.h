@@ -114,6 +114,8 @@ struct ct_config {
 	struct ct_job_conf *jobs;
 	int n_jobs;
 	struct ct_notify_conf notify;   /* the default of every job, and prune's */
+	bool ui_bell;              /* ui.bell: the console rings on a new CRITICAL, a pool going
+				    * down or a failed run (default true) */
 	char *state_dir;           /* default $XDG_STATE_HOME/chaintop or ~/.local/state/chaintop */
 	char **warnings;           /* non-fatal notes (plain password key, http://, verify=false) */
 	int n_warnings;
