@@ -495,6 +495,34 @@ static void build_by_sr(struct ct_rows *out, int pool, const char *pool_key,
 	}
 }
 
+/* A VM row takes its disks' worst state (severity first, then a chain state other than ok),
+ * so a closed VM row still says that one of its disks needs a look. Its own verdict (the
+ * gate refusing it) stays first. */
+static void vm_rollup(struct ct_rows *out, int vmrow)
+{
+	struct ct_row *vr = &out->v[vmrow];
+	const struct ct_row *worst = NULL;
+
+	for (int i = vmrow + 1; i < out->n; i++) {
+		const struct ct_row *d = &out->v[i];
+
+		if (!d->problem || d->kind != CT_ROW_VDI)
+			continue;
+		if (!worst || ct_severity_rank(d->sev) > ct_severity_rank(worst->sev) ||
+		    (worst->vstate == CT_VS_OK && d->vstate != CT_VS_OK &&
+		     ct_severity_rank(d->sev) == ct_severity_rank(worst->sev)))
+			worst = d;
+	}
+	if (!worst)
+		return;
+	/* the VM's own word stays when it is at least as bad (REFUSED, or a worse severity) */
+	if (!vr->refused && (vr->sev == CT_SEV_OK || ct_severity_rank(worst->sev) > ct_severity_rank(vr->sev)))
+		bfmt(vr->state, sizeof(vr->state), "%s", worst->state);
+	if (ct_severity_rank(worst->sev) > ct_severity_rank(vr->sev))
+		vr->sev = worst->sev;
+	vr->problem = true;
+}
+
 static void vm_disk_rows(struct ct_rows *out, int pool, struct ct_model *m,
 			 const struct ct_chain_report *rep, const struct vmap *vm_map,
 			 const struct ct_vm_verdict *vmv, const char *vm_key, bool stale, time_t now)
@@ -606,6 +634,7 @@ static void build_by_vm(struct ct_rows *out, int pool, const char *pool_key, str
 		before = out->n;
 		vm_disk_rows(out, pool, m, rep, &map, vmv, key, stale, now);
 		out->v[before - 1].has_children = out->n > before;
+		vm_rollup(out, before - 1);
 	}
 	vmap_release(&map);
 }
@@ -901,6 +930,27 @@ static bool *chain_matches(struct ct_row *const *rows, int n, const char *filter
 	return m;
 }
 
+/* Problems only, no filter: the problem rows, and under a disk with a problem (VM grouping)
+ * the base copies it waits on, which may be fine themselves but are what the disk needs. */
+static bool *waited_on(struct ct_row *const *rows, int n)
+{
+	bool *m = ct_xcalloc((size_t)n + 1, sizeof(bool));
+
+	for (int i = 0; i < n; i++) {
+		const struct ct_row *r = rows[i];
+		int end;
+
+		m[i] = m[i] || r->problem;
+		if (!r->problem || r->kind != CT_ROW_VDI || r->role != CT_ROLE_DISK)
+			continue;
+		end = subtree_end(rows, n, i);
+		for (int j = i + 1; j < end; j++)
+			if (rows[j]->level == r->level + 1 && rows[j]->role == CT_ROLE_BASE)
+				m[j] = true;
+	}
+	return m;
+}
+
 void ct_vis_build(struct ct_vis *out, struct ct_row *const *rows, int n,
 		  const struct ct_strset *toggled, const char *filter, bool problems_only)
 {
@@ -919,6 +969,8 @@ void ct_vis_build(struct ct_vis *out, struct ct_row *const *rows, int n,
 
 		if (filter && *filter)
 			whole = chain_matches(rows, n, filter, problems_only);
+		else
+			whole = waited_on(rows, n);
 		keep = ct_xcalloc((size_t)n + 1, sizeof(bool));
 		memset(flag, 0, sizeof(flag));
 		for (int i = n - 1; i >= 0; i--) {

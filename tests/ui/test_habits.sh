@@ -140,6 +140,22 @@ ui_keys s
 ui_check_gone "s again: the chain order, no tag" "[sorted by"
 ui_keys +
 
+# VM grouping: a VM row says its disks' worst state; problems only keeps the base copy a
+# pending disk waits on, though that base copy is fine itself
+ui_keys v
+ui_check "VM grouping" "POOL > VM > DISK > CHAIN"
+ui_keys -- -
+ui_check_gone "VM rows only" "xvda 'jenkins 0'"
+line=$(ui_line "─▸ jenkins ")
+assert_contains "a closed VM row shows its disk's PENDING" "$line" "PENDING"
+ui_keys p
+ui_check "problems only" "[problems only: "
+after=$(ui_screen | grep -A1 -F "xvda 'jenkins 0'" | tail -n1)
+assert_contains "the base copy jenkins' disk waits on stays" "$after" "base copy"
+assert_contains "though it is ok itself" "$after" " ok "
+ui_keys p + v
+ui_check "SR grouping again" "POOL > SR > CHAINS"
+
 # help lists the new keys (generated from the action table)
 ui_keys '?'
 ui_check "help: x clears the filter" "clear the filter"

@@ -320,6 +320,54 @@ START_TEST(sort_moves_subtrees)
 }
 END_TEST
 
+static const struct ct_row *vm_row(const char *name)
+{
+	for (int i = 0; i < ROWS.n; i++)
+		if (ROWS.v[i].kind == CT_ROW_VM && !strcmp(ROWS.v[i].name, name))
+			return &ROWS.v[i];
+	return NULL;
+}
+
+/* VM grouping: a VM row says its disks' worst state, so a closed VM row shows it too. */
+START_TEST(vm_rolls_up_its_disks)
+{
+	const struct ct_row *web, *plain, *disk = NULL;
+
+	build(true);
+	web = vm_row("web");
+	plain = vm_row("plain");
+	ck_assert_ptr_nonnull(web);
+	ck_assert_ptr_nonnull(plain);
+	for (int i = 0; i < ROWS.n; i++)
+		if (ROWS.v[i].kind == CT_ROW_VDI && !strcmp(ROWS.v[i].parent_key, web->key))
+			disk = &ROWS.v[i];
+	ck_assert_ptr_nonnull(disk);
+	/* web's stacked chain: a problem somewhere below it */
+	ck_assert(web->problem);
+	ck_assert_str_ne(web->state, "ok");
+	ck_assert_int_ge(ct_severity_rank(web->sev), ct_severity_rank(disk->sev));
+	ck_assert(!plain->problem);
+	ck_assert_str_eq(plain->state, "ok");
+	/* problems only: the VM, its disk and the base copies the disk waits on stay */
+	ct_vis_build(&VIS, PTR, ROWS.n, &TOGGLED, "", true);
+	ck_assert(visible(web->key));
+	ck_assert(visible(disk->key));
+	ck_assert_int_eq(visible_named("base copy"), 3);   /* web's, stacked themselves */
+	ck_assert(!visible(plain->key));
+	/* db's disk too deep (warn_depth 4): the base copies it waits on are fine themselves,
+	 * and stay with it */
+	ct_chain_report_release(&R);
+	memset(&R, 0, sizeof(R));
+	F.c.health.warn_depth = 4;
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW, NULL, &R), 0);
+	build(true);
+	ck_assert(vm_row("db")->problem);
+	ct_vis_build(&VIS, PTR, ROWS.n, &TOGGLED, "", true);
+	ck_assert_int_eq(visible_named("base copy"), 6);
+	ck_assert_int_eq(visible_named("snap"), 0);   /* its snapshots are not waited on */
+}
+END_TEST
+
 /* The filter ignores case for all of Unicode, not only ASCII (strcasestr's limit). */
 START_TEST(filter_is_unicode_case_insensitive)
 {
@@ -542,6 +590,7 @@ int main(void)
 	tcase_add_test(tc, filter_is_unicode_case_insensitive);
 	tcase_add_test(tc, filter_keeps_the_whole_chain);
 	tcase_add_test(tc, sort_moves_subtrees);
+	tcase_add_test(tc, vm_rolls_up_its_disks);
 	tcase_add_test(tc, row_matches_itself);
 	tcase_add_test(tc, problems_only);
 	tcase_add_test(tc, collapse_hides_children);
