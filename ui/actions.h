@@ -75,6 +75,8 @@
 	X(RECONNECT, "reconnect",   "R",        'R',       0,            0,         VW_ALL,  AF_HINT, \
 	  "reconnect now to the pools that are down (no wait for the next retry)") \
 	X(COMMAND,   "command",     ":",        ':',       0,            0,         VW_ALL,  AF_HINT, "command prompt: :pool NAME, :pool (all), :q") \
+	X(INCIDENT,  "incident",    "I",        'I',       0,            0,         VW_ALL,  0, \
+	  "write the incident summary (Markdown: pools, problems, chains, GC, failed runs) to a file in the state directory") \
 	X(MESSAGES,  "messages",    "m",        'm',       0,            0,         VW_ALL,  AF_HINT, "message history") \
 	X(HELP,      "help",        "?",        '?',       KEY_F(1),     0,         VW_ALL,  AF_HINT, "this help") \
 	X(REPAINT,   "repaint",     "^L",       CT_CTRL('l'), 0,         0,         VW_ALL,  0, "repaint the whole screen") \

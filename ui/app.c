@@ -529,6 +529,7 @@ static void run_action(struct ct_ui *ui, enum ct_action a)
 	case ACT_VJOBS: switch_view(ui, UI_JOBS); return;
 	case ACT_HELP: open_overlay(ui, OV_HELP); return;
 	case ACT_MESSAGES: open_overlay(ui, OV_MESSAGES); return;
+	case ACT_INCIDENT: ct_incident_key(ui); return;
 	case ACT_REPAINT:
 		clearok(curscr, TRUE);
 		return;

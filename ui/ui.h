@@ -286,6 +286,8 @@ void ct_fmt(char *dst, size_t len, const char *fmt, ...) __attribute__((format(p
 const char *ct_msg_level_name(enum ct_msg_level l);
 void ct_status_init(struct ct_ui_status *s);
 void ct_status_release(struct ct_ui_status *s);
+/* I: the incident summary of the pools shown, to a new file (incident.c). */
+void ct_incident_key(struct ct_ui *ui);
 /* A transition worth the operator's ear (a new CRITICAL, a pool going down, a failed run):
  * one bell at the next frame however many came together, unless ui.bell = false. */
 void ct_ui_bell(struct ct_ui *ui);
