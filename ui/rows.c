@@ -837,6 +837,14 @@ void ct_rows_sort(struct ct_row **rows, int n, enum ct_tree_sort s)
 	free(tmp);
 }
 
+static bool ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	return true;
+}
+
 /* Lower-cased wide copy of s (NULL when s is not valid in the locale's encoding). */
 static wchar_t *wide_lower(const char *s)
 {
@@ -861,6 +869,8 @@ bool ct_text_match(const char *hay, const char *needle)
 		return true;
 	if (!hay || !*hay)
 		return false;
+	if (ascii(hay) && ascii(needle))   /* the common case, without allocating */
+		return strcasestr(hay, needle) != NULL;
 	h = wide_lower(hay);
 	n = h ? wide_lower(needle) : NULL;
 	/* a text the locale cannot decode is compared byte by byte (ASCII case only) */
