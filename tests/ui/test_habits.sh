@@ -70,6 +70,8 @@ ui_keys x
 ui_keys /; ui_keys -l "dc01"; ui_keys Enter
 ui_check "the VM's disk matches" "dc01 xvda"
 ui_check "its snapshot (named without the VM) stays" "pre-KB5034441"
+after=$(ui_screen | grep -A1 -F "dc01 xvda" | tail -n1)
+assert_contains "in the disk's chain, right below it" "$after" "pre-KB5034441"
 ui_check_gone "other chains are hidden" "nextcloud xvda"
 ui_keys x
 
