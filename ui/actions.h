@@ -28,13 +28,20 @@
 	X(HOME,      "first",       "Home/g",   KEY_HOME,  'g',          0,         VW_ALL,  0, "first row") \
 	X(END,       "last",        "End/G",    KEY_END,   'G',          0,         VW_ALL,  0, "last row") \
 	X(RIGHT,     "right",       ">/Right",  '>',       KEY_RIGHT,    0,         VW_ALL,  0, \
-	  "scroll the last column (INFO, REASON, WHY, SUMMARY, a message) right to read a cut text") \
+	  "scroll the last column (INFO, REASON, WHY, SUMMARY, a message) right to read a cut text (tree: Right opens a closed row first)") \
 	X(LEFT,      "left",        "</Left",   '<',       0,            0,         VW_ALL,  0, \
-	  "scroll it back (Left goes back once the column is at its start)") \
+	  "scroll it back (Left goes back once the column is at its start; tree: see h)") \
+	X(EXPAND,    "expand",      "l/Right",  'l',       0,            0,         VW_TREE, 0, \
+	  "open the selected row; on an open row (or a leaf) scroll INFO right as > does") \
+	X(COLLAPSE,  "collapse",    "h/Left",   'h',       0,            0,         VW_TREE, 0, \
+	  "scroll INFO back while it is scrolled, else close the selected row, else go to its parent") \
+	X(EXPANDALL, "expand-all",  "+",        '+',       '=',          0,         VW_TREE, 0, "open every row") \
+	X(COLLAPSEALL, "collapse-all", "-",     '-',       0,            0,         VW_TREE, 0, \
+	  "close every row below the pools (an overview of SRs, or VMs)") \
 	X(ENTER,     "open",        "Enter",    '\n',      '\r',         KEY_ENTER, VW_ALL,  AF_HINT, \
 	  "expand/collapse a row; Health: jump to the object; Jobs: open the run's report") \
 	X(BACK,      "back",        "Esc",      27,        KEY_LEFT,     0,         VW_ALL,  0, \
-	  "go back: close the overlay, clear the filter, return to the tree") \
+	  "go back: close the overlay or the prompt, return to the tree (the filter stays: x clears it)") \
 	X(NEXTVIEW,  "next-view",   "Tab",      '\t',      0,            0,         VW_ALL,  0, "next view") \
 	X(PREVVIEW,  "prev-view",   "S-Tab",    KEY_BTAB,  0,            0,         VW_ALL,  0, "previous view") \
 	X(VTREE,     "tree",        "1",        '1',       0,            0,         VW_ALL,  0, "Tree view: pools, SRs and their chains") \
@@ -42,7 +49,14 @@
 	X(VSNAP,     "snapshots",   "3",        '3',       0,            0,         VW_ALL,  0, "Snapshots view: stale snapshots and orphan disks") \
 	X(VJOBS,     "jobs",        "4",        '4',       0,            0,         VW_ALL,  0, "Jobs view: backup and prune runs") \
 	X(FILTER,    "filter",      "/",        '/',       0,            0,         VW_TREE | VW_HEALTH | VW_SNAP, AF_HINT, \
-	  "filter by name or uuid as you type (Enter keeps it, Esc clears it)") \
+	  "filter by name or uuid as you type, any case (Enter or Esc keeps it, x clears it)") \
+	X(CLEARFILTER, "clear-filter", "x",     'x',       0,            0,         VW_TREE | VW_HEALTH | VW_SNAP, 0, \
+	  "clear the filter (the tab line shows it while it is on)") \
+	X(NEXTMATCH, "next-match",  "n",        'n',       0,            0,         VW_TREE, 0, \
+	  "select the next row the filter matches (not a parent kept to show it)") \
+	X(PREVMATCH, "prev-match",  "N",        'N',       0,            0,         VW_TREE, 0, "select the previous row the filter matches") \
+	X(COPY,      "copy-uuid",   "y",        'y',       0,            0,         VW_TREE, 0, \
+	  "copy the selected object's uuid to the clipboard (OSC 52; also shown in the status line)") \
 	X(PROBLEMS,  "problems",    "p",        'p',       0,            0,         VW_TREE, AF_HINT, "show only rows with problems (and their parents)") \
 	X(GROUP,     "group",       "v",        'v',       0,            0,         VW_TREE, AF_HINT, "group the tree by SR or by VM") \
 	X(DETAIL,    "detail",      "i",        'i',       0,            0,         VW_TREE | VW_HEALTH, AF_HINT, "show or hide the detail pane") \
@@ -56,12 +70,14 @@
 	  "tag/untag a candidate; on a group header (pool > SR): all of the group") \
 	X(DELETE,    "delete",      "d",        'd',       0,            0,         VW_SNAP, AF_HINT | AF_CHANGES | AF_DESTRUCTIVE, \
 	  "delete the tagged (or the selected) candidates, after a dialog listing every call") \
-	X(SORT,      "sort",        "s",        's',       0,            0,         VW_SNAP, AF_HINT, \
-	  "sort by age, SIZE (on disk) or SPACE BACK (given back after GC)") \
+	X(SORT,      "sort",        "s",        's',       0,            0,         VW_TREE | VW_SNAP, AF_HINT, \
+	  "Snapshots: sort by age, SIZE (on disk) or SPACE BACK (given back after GC); tree: chain order, depth, pending, size, name") \
 	X(RELOAD,    "reload",      "r",        'r',       0,            0,         VW_JOBS, AF_HINT, "read the job history again") \
 	X(RECONNECT, "reconnect",   "R",        'R',       0,            0,         VW_ALL,  AF_HINT, \
 	  "reconnect now to the pools that are down (no wait for the next retry)") \
 	X(COMMAND,   "command",     ":",        ':',       0,            0,         VW_ALL,  AF_HINT, "command prompt: :pool NAME, :pool (all), :q") \
+	X(INCIDENT,  "incident",    "I",        'I',       0,            0,         VW_ALL,  0, \
+	  "write the incident summary (Markdown: pools, problems, chains, GC, failed runs) to a file in the state directory") \
 	X(MESSAGES,  "messages",    "m",        'm',       0,            0,         VW_ALL,  AF_HINT, "message history") \
 	X(HELP,      "help",        "?",        '?',       KEY_F(1),     0,         VW_ALL,  AF_HINT, "this help") \
 	X(REPAINT,   "repaint",     "^L",       CT_CTRL('l'), 0,         0,         VW_ALL,  0, "repaint the whole screen") \

@@ -196,12 +196,31 @@ static const struct ct_view_ops *current(const struct ct_ui *ui)
 	}
 }
 
-/* Every view learns of a change: the filter, grouping and pools shown apply to them all. */
+/* A filter applies to the view it was typed in: ui->filter is the current view's, the
+ * others wait in view_filter. */
+static void sync_filter(struct ct_ui *ui)
+{
+	if (ui->filter_view == ui->view)
+		return;
+	memcpy(ui->view_filter[ui->filter_view], ui->filter, sizeof(ui->filter));
+	memcpy(ui->filter, ui->view_filter[ui->view], sizeof(ui->filter));
+	ui->filter_view = ui->view;
+	ui->dirty_view = true;
+}
+
+/* Every view learns of a change (grouping and pools shown apply to them all), each with
+ * its own filter in ui->filter while it updates. */
 static void refresh_views(struct ct_ui *ui, bool data)
 {
-	for (int v = 0; v < UI_NVIEWS; v++)
-		if (g_views[v]->update)
-			g_views[v]->update(ui, data);
+	sync_filter(ui);
+	memcpy(ui->view_filter[ui->view], ui->filter, sizeof(ui->filter));
+	for (int v = 0; v < UI_NVIEWS; v++) {
+		if (!g_views[v]->update)
+			continue;
+		memcpy(ui->filter, ui->view_filter[v], sizeof(ui->filter));
+		g_views[v]->update(ui, data);
+	}
+	memcpy(ui->filter, ui->view_filter[ui->view], sizeof(ui->filter));
 	ui->dirty_view = false;
 }
 
@@ -210,6 +229,7 @@ static void refresh_all(struct ct_ui *ui)
 {
 	bool data = false;
 
+	sync_filter(ui);
 	if (ui->dirty_data) {
 		data = ct_pools_rebuild(ui);
 		ui->dirty_data = false;
@@ -272,6 +292,10 @@ static void render(struct ct_ui *ui)
 out:
 	wnoutrefresh(stdscr);
 	doupdate();
+	if (ui->bell_pending) {
+		beep();
+		ui->bell_pending = false;
+	}
 	ui->need_frame = false;
 	ui->last_frame_ms = ct_now_ms();
 	ui->frames++;
@@ -283,6 +307,7 @@ static void switch_view(struct ct_ui *ui, enum ct_ui_view v)
 {
 	ui->view = v;
 	ui->overlay = OV_NONE;
+	sync_filter(ui);
 	if (g_views[v]->shown)
 		g_views[v]->shown(ui);
 	ui->need_frame = true;
@@ -370,12 +395,12 @@ static void input_key(struct ct_ui *ui, int ch)
 
 	switch (ch) {
 	case 27:
-		if (ui->input == IN_FILTER) {
-			ui->filter[0] = '\0';
-			ui->dirty_view = true;
-		}
+		/* Esc closes the prompt only: the filter typed so far stays (x clears it) */
+		if (ui->input == IN_FILTER && ui->filter[0])
+			ct_status_msg(ui, MSG_INFO, "filter '%s' kept; x clears it", ui->filter);
 		ui->input = IN_NONE;
-		break;
+		ui->need_frame = true;
+		return;
 	case '\n':
 	case '\r':
 	case KEY_ENTER:
@@ -388,7 +413,7 @@ static void input_key(struct ct_ui *ui, int ch)
 		} else {
 			ui->input = IN_NONE;
 			if (ui->filter[0])
-				ct_status_msg(ui, MSG_INFO, "filter '%s' kept; Esc clears it", ui->filter);
+				ct_status_msg(ui, MSG_INFO, "filter '%s' kept; x clears it", ui->filter);
 		}
 		break;
 	case KEY_BACKSPACE:
@@ -513,6 +538,7 @@ static void run_action(struct ct_ui *ui, enum ct_action a)
 	case ACT_VJOBS: switch_view(ui, UI_JOBS); return;
 	case ACT_HELP: open_overlay(ui, OV_HELP); return;
 	case ACT_MESSAGES: open_overlay(ui, OV_MESSAGES); return;
+	case ACT_INCIDENT: ct_incident_key(ui); return;
 	case ACT_REPAINT:
 		clearok(curscr, TRUE);
 		return;
@@ -544,13 +570,17 @@ static void run_action(struct ct_ui *ui, enum ct_action a)
 		}
 		ui->quit = true;
 		return;
-	case ACT_BACK:
-		if (ui->filter[0]) {
-			ui->filter[0] = '\0';
-			ui->dirty_view = true;
-			ct_status_msg(ui, MSG_INFO, "filter cleared");
+	case ACT_CLEARFILTER:
+		if (!ui->filter[0]) {
+			ct_status_msg(ui, MSG_INFO, "no filter to clear (/ sets one)");
 			return;
 		}
+		ui->filter[0] = '\0';
+		ui->dirty_view = true;
+		ct_status_msg(ui, MSG_INFO, "filter cleared");
+		return;
+	case ACT_BACK:
+		/* Esc closes what is open; the filter stays (x clears it) */
 		if (ui->view != UI_TREE) {
 			switch_view(ui, UI_TREE);
 			return;
@@ -589,7 +619,12 @@ static void action_key(struct ct_ui *ui, int ch)
 	enum ct_action a = ct_action_for_key(ch, g_views[ui->view]->bit);
 
 	ui->need_frame = true;
-	a = side_or_back(ui, g_views[ui->view], ch, a);
+	/* the tree's arrows open and close rows (h and l), and scroll INFO when there is
+	 * nothing to open or close (tree_key decides) */
+	if (g_views[ui->view]->bit == VW_TREE && (ch == KEY_RIGHT || ch == KEY_LEFT))
+		a = ch == KEY_RIGHT ? ACT_EXPAND : ACT_COLLAPSE;
+	else
+		a = side_or_back(ui, g_views[ui->view], ch, a);
 	if (a == ACT_NONE) {
 		enum ct_action other = ct_action_for_key(ch, VW_ALL);
 
@@ -615,6 +650,7 @@ static void handle_key(struct ct_ui *ui, int ch)
 			ui->quit = true;
 		return;
 	}
+	sync_filter(ui);   /* a jump may have changed the view */
 	if (ui->input != IN_NONE) {
 		input_key(ui, ch);
 		return;
@@ -704,6 +740,7 @@ static void ui_release(struct ct_ui *ui)
 {
 	for (int i = 0; i < ui->n_pools; i++) {
 		ct_rows_release(&ui->pools[i].rows);
+		ct_strset_release(&ui->pools[i].crit_seen);
 		ct_stall_release(&ui->pools[i].stall);
 		if (ui->pools[i].have_rep)
 			ct_chain_report_release(&ui->pools[i].rep);

@@ -162,7 +162,7 @@ void ct_tabs_draw(struct ct_ui *ui, int y, const struct ct_view_ops *const *view
 		int n_badge = 0;
 
 		if (v == UI_HEALTH)
-			n_badge = ui->n_health;
+			n_badge = ui->n_health_all;   /* every problem, whatever Health's filter */
 		if (n_badge)
 			snprintf(lab, sizeof(lab), " %d %s (%d) ", v + 1, views[v]->title, n_badge);
 		else
@@ -178,6 +178,8 @@ void ct_tabs_draw(struct ct_ui *ui, int y, const struct ct_view_ops *const *view
 	if (ui->problems_only && o < (int)sizeof(extra))
 		o += snprintf(extra + o, sizeof(extra) - (size_t)o, " [problems only: %d of %d rows hidden]",
 			      ui->n_all - ui->vis.n, ui->n_all);
+	if (ui->view == UI_TREE && ui->tree_sort != CT_TSORT_CHAIN && o < (int)sizeof(extra))
+		o += snprintf(extra + o, sizeof(extra) - (size_t)o, " [sorted by %s]", ct_tree_sort_name(ui->tree_sort));
 	if (ui->by_vm && o < (int)sizeof(extra))
 		o += snprintf(extra + o, sizeof(extra) - (size_t)o, " [by VM]");
 	if (extra[0] && x < COLS)

@@ -154,6 +154,7 @@ static void health_rebuild(struct ct_ui *ui)
 			n += ui->pools[i].n_problems;
 	free(ui->health);
 	free(ui->hgroups);
+	ui->n_health_all = 0;
 	list = ct_xcalloc((size_t)n + 1, sizeof(*list));
 	for (int i = 0; i < ui->n_pools; i++) {
 		if (ui->pools[i].hidden)
@@ -164,8 +165,9 @@ static void health_rebuild(struct ct_ui *ui)
 			p->group = -1;
 			p->member = false;
 			p->dup = false;
-			if (ui->filter[0] && !strcasestr(p->reason, ui->filter) && !strcasestr(p->uuid, ui->filter) &&
-			    !strcasestr(p->lead, ui->filter))
+			ui->n_health_all++;
+			if (ui->filter[0] && !ct_text_match(p->reason, ui->filter) &&
+			    !ct_text_match(p->uuid, ui->filter) && !ct_text_match(p->lead, ui->filter))
 				continue;
 			list[nl++] = p;
 		}
@@ -322,7 +324,7 @@ static void health_draw(struct ct_ui *ui, int top, int h)
 	}
 	if (ui->n_health == 0)
 		ct_put(top + 1, 2, COLS - 2, t->attr[R_GOOD],
-		       ui->filter[0] ? "no problem matches the filter (Esc clears it)"
+		       ui->filter[0] ? "no problem matches the filter (x clears it)"
 				     : "no problems: every chain is within its limits");
 }
 

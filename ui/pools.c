@@ -50,6 +50,43 @@ bool ct_pool_down(const struct ct_pool_view *pv)
 	       pv->state == CT_POOL_FAILED || pv->unresponsive;
 }
 
+void ct_ui_bell(struct ct_ui *ui)
+{
+	if (ui->cfg->ui_bell)
+		ui->bell_pending = true;
+}
+
+/* A CRITICAL problem that was not there at the last build, or the pool going down. While
+ * the pool is down its last problems are kept, so its reconnection does not ring again. */
+static void bell_check(struct ct_ui *ui, struct ct_ui_pool *p)
+{
+	struct ct_strset now = { 0 };
+	bool down = ct_pool_down(&p->pv), ring = false;
+	char key[700];
+
+	if (p->bell_primed && down && !p->was_down)
+		ring = true;
+	p->was_down = down;
+	if (!down) {
+		for (int k = 0; k < p->n_problems; k++) {
+			const struct ct_ui_problem *q = &p->problems[k];
+
+			if (q->sev != CT_SEV_CRITICAL || q->pool_down)
+				continue;
+			snprintf(key, sizeof(key), "%d|%s|%s", (int)q->cls, q->uuid, q->reason);
+			ct_strset_add(&now, key);
+			if (p->bell_primed && !ct_strset_has(&p->crit_seen, key))
+				ring = true;
+		}
+		ct_strset_release(&p->crit_seen);
+		p->crit_seen = now;
+		if (p->pv.loaded && p->have_rep)
+			p->bell_primed = true;
+	}
+	if (ring)
+		ct_ui_bell(ui);
+}
+
 /* The Health view's POOL column names the pool: its reasons need not. */
 static void drop_pool_name(char *reason, const char *pool)
 {
@@ -222,6 +259,7 @@ bool ct_pools_rebuild(struct ct_ui *ui)
 			}
 			p->rep_gen = m->generation;
 			copy_problems(p, i, p->have_rep ? &p->rep : NULL);
+			bell_check(ui, p);
 			p->rows.n = 0;
 			ct_rows_build_pool(&p->rows, i, &p->pv, m, p->have_rep ? &p->rep : NULL,
 					   ui->by_vm, ui->theme.utf8, now);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 #include <wchar.h>
+#include <wctype.h>
 
 #include "rows.h"
 #include "lib/htab.h"
@@ -494,6 +495,34 @@ static void build_by_sr(struct ct_rows *out, int pool, const char *pool_key,
 	}
 }
 
+/* A VM row takes its disks' worst state (severity first, then a chain state other than ok),
+ * so a closed VM row still says that one of its disks needs a look. Its own verdict (the
+ * gate refusing it) stays first. */
+static void vm_rollup(struct ct_rows *out, int vmrow)
+{
+	struct ct_row *vr = &out->v[vmrow];
+	const struct ct_row *worst = NULL;
+
+	for (int i = vmrow + 1; i < out->n; i++) {
+		const struct ct_row *d = &out->v[i];
+
+		if (!d->problem || d->kind != CT_ROW_VDI)
+			continue;
+		if (!worst || ct_severity_rank(d->sev) > ct_severity_rank(worst->sev) ||
+		    (worst->vstate == CT_VS_OK && d->vstate != CT_VS_OK &&
+		     ct_severity_rank(d->sev) == ct_severity_rank(worst->sev)))
+			worst = d;
+	}
+	if (!worst)
+		return;
+	/* the VM's own word stays when it is at least as bad (REFUSED, or a worse severity) */
+	if (!vr->refused && (vr->sev == CT_SEV_OK || ct_severity_rank(worst->sev) > ct_severity_rank(vr->sev)))
+		bfmt(vr->state, sizeof(vr->state), "%s", worst->state);
+	if (ct_severity_rank(worst->sev) > ct_severity_rank(vr->sev))
+		vr->sev = worst->sev;
+	vr->problem = true;
+}
+
 static void vm_disk_rows(struct ct_rows *out, int pool, struct ct_model *m,
 			 const struct ct_chain_report *rep, const struct vmap *vm_map,
 			 const struct ct_vm_verdict *vmv, const char *vm_key, bool stale, time_t now)
@@ -605,6 +634,7 @@ static void build_by_vm(struct ct_rows *out, int pool, const char *pool_key, str
 		before = out->n;
 		vm_disk_rows(out, pool, m, rep, &map, vmv, key, stale, now);
 		out->v[before - 1].has_children = out->n > before;
+		vm_rollup(out, before - 1);
 	}
 	vmap_release(&map);
 }
@@ -709,16 +739,226 @@ bool ct_row_is_open(const struct ct_row *r, const struct ct_strset *toggled)
 	return r->default_open != t;
 }
 
+const char *ct_tree_sort_name(enum ct_tree_sort s)
+{
+	static const char *const names[CT_TSORT_COUNT] = { "chain order", "depth", "pending", "size", "name" };
+
+	return s >= 0 && s < CT_TSORT_COUNT ? names[s] : "chain order";
+}
+
+struct sort_blk {
+	int start, end;       /* the subtree: rows[start..end) */
+	long long key;        /* larger first (depth, pending, size) */
+	const char *name;
+};
+
+static int cmp_blk_key(const void *a, const void *b)
+{
+	const struct sort_blk *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key > y->key ? -1 : 1;
+	return x->start - y->start;
+}
+
+static int cmp_blk_name(const void *a, const void *b)
+{
+	const struct sort_blk *x = a, *y = b;
+	int c = strcasecmp(x->name, y->name);
+
+	return c ? c : x->start - y->start;
+}
+
+static long long blk_key(struct ct_row *const *rows, int a, int b, enum ct_tree_sort s)
+{
+	long long k = s == CT_TSORT_SIZE ? rows[a]->size : 0;
+
+	for (int i = a; i < b && s != CT_TSORT_SIZE; i++) {
+		if (s == CT_TSORT_DEPTH && rows[i]->depth > k)
+			k = rows[i]->depth;
+		else if (s == CT_TSORT_PENDING && rows[i]->kind == CT_ROW_VDI && rows[i]->vstate == CT_VS_PENDING)
+			k++;
+	}
+	return k;
+}
+
+/* Sort the sibling subtrees in rows[a..b), whose first row is at the siblings' level, then
+ * the children of each. tmp has room for b - a rows. */
+static void sort_range(struct ct_row **rows, int a, int b, enum ct_tree_sort s, struct ct_row **tmp)
+{
+	struct sort_blk *blk;
+	int nb = 0, o = 0;
+
+	if (b - a < 2)
+		return;
+	blk = ct_xcalloc((size_t)(b - a) + 1, sizeof(*blk));
+	for (int i = a; i < b;) {
+		int j = i + 1;
+
+		while (j < b && rows[j]->level > rows[i]->level)
+			j++;
+		blk[nb].start = i;
+		blk[nb].end = j;
+		blk[nb].key = blk_key(rows, i, j, s);
+		blk[nb].name = rows[i]->name;
+		nb++;
+		i = j;
+	}
+	/* rows at level 0 are the pools (and notes kept with them): they keep their order */
+	if (nb > 1 && rows[a]->level > 0) {
+		qsort(blk, (size_t)nb, sizeof(*blk), s == CT_TSORT_NAME ? cmp_blk_name : cmp_blk_key);
+		for (int k = 0; k < nb; k++)
+			for (int i = blk[k].start; i < blk[k].end; i++)
+				tmp[o++] = rows[i];
+		memcpy(rows + a, tmp, (size_t)(b - a) * sizeof(*rows));
+		/* the blocks moved: their new places, in order */
+		o = a;
+		for (int k = 0; k < nb; k++) {
+			int len = blk[k].end - blk[k].start;
+
+			blk[k].start = o;
+			blk[k].end = o + len;
+			o += len;
+		}
+	}
+	for (int k = 0; k < nb; k++)
+		sort_range(rows, blk[k].start + 1, blk[k].end, s, tmp);
+	free(blk);
+}
+
+void ct_rows_sort(struct ct_row **rows, int n, enum ct_tree_sort s)
+{
+	struct ct_row **tmp;
+
+	if (s == CT_TSORT_CHAIN || n < 2)
+		return;
+	tmp = ct_xcalloc((size_t)n + 1, sizeof(*tmp));
+	sort_range(rows, 0, n, s, tmp);
+	free(tmp);
+}
+
+static bool ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	return true;
+}
+
+/* Lower-cased wide copy of s (NULL when s is not valid in the locale's encoding). */
+static wchar_t *wide_lower(const char *s)
+{
+	size_t n = mbstowcs(NULL, s, 0);
+	wchar_t *w;
+
+	if (n == (size_t)-1)
+		return NULL;
+	w = ct_xmalloc((n + 1) * sizeof(*w));
+	mbstowcs(w, s, n + 1);
+	for (size_t i = 0; i < n; i++)
+		w[i] = (wchar_t)towlower((wint_t)w[i]);
+	return w;
+}
+
+bool ct_text_match(const char *hay, const char *needle)
+{
+	wchar_t *h, *n;
+	bool m;
+
+	if (!needle || !*needle)
+		return true;
+	if (!hay || !*hay)
+		return false;
+	if (ascii(hay) && ascii(needle))   /* the common case, without allocating */
+		return strcasestr(hay, needle) != NULL;
+	h = wide_lower(hay);
+	n = h ? wide_lower(needle) : NULL;
+	/* a text the locale cannot decode is compared byte by byte (ASCII case only) */
+	m = h && n ? wcsstr(h, n) != NULL : strcasestr(hay, needle) != NULL;
+	free(h);
+	free(n);
+	return m;
+}
+
+bool ct_row_matches(const struct ct_row *r, const char *filter)
+{
+	return ct_text_match(r->name, filter) || ct_text_match(r->uuid, filter) ||
+	       ct_text_match(r->info, filter) || ct_text_match(r->vm_name, filter);
+}
+
 static bool row_matches(const struct ct_row *r, const char *filter, bool problems_only)
 {
 	if (problems_only && !r->problem)
 		return false;
-	if (filter && *filter) {
-		if (!strcasestr(r->name, filter) && !strcasestr(r->uuid, filter) &&
-		    !strcasestr(r->info, filter) && !strcasestr(r->vm_name, filter))
-			return false;
+	return !filter || !*filter || ct_row_matches(r, filter);
+}
+
+/* End (exclusive) of the subtree of row i (rows in preorder). */
+static int subtree_end(struct ct_row *const *rows, int n, int i)
+{
+	int j = i + 1;
+
+	while (j < n && rows[j]->level > rows[i]->level && rows[j]->pool == rows[i]->pool)
+		j++;
+	return j;
+}
+
+/* The rows a filter keeps for themselves: a match keeps its whole chain, so a VM's disk
+ * brings its base copies and the snapshots taken of it (whose names need not name the VM),
+ * and a VM row (VM grouping) brings its disks and their chains. The chain is the subtree of
+ * the topmost disk row above the match. */
+static bool *chain_matches(struct ct_row *const *rows, int n, const char *filter, bool problems_only)
+{
+	bool *m = ct_xcalloc((size_t)n + 1, sizeof(bool));
+	int top = -1;   /* the chain root of the rows being walked */
+
+	for (int i = 0; i < n; i++) {
+		const struct ct_row *r = rows[i];
+		int from, to;
+
+		if (r->kind != CT_ROW_VDI)
+			top = -1;
+		else if (top < 0 || r->level <= rows[top]->level || r->pool != rows[top]->pool)
+			top = i;
+		if (!ct_row_matches(r, filter))
+			continue;
+		if (r->kind == CT_ROW_VDI)
+			from = top;
+		else if (r->kind == CT_ROW_VM)
+			from = i;
+		else {
+			m[i] = true;
+			continue;
+		}
+		to = subtree_end(rows, n, from);
+		for (int j = from; j < to; j++)
+			m[j] = true;
 	}
-	return true;
+	if (problems_only)
+		for (int i = 0; i < n; i++)
+			m[i] = m[i] && rows[i]->problem;
+	return m;
+}
+
+/* Problems only, no filter: the problem rows, and under a disk with a problem (VM grouping)
+ * the base copies it waits on, which may be fine themselves but are what the disk needs. */
+static bool *waited_on(struct ct_row *const *rows, int n)
+{
+	bool *m = ct_xcalloc((size_t)n + 1, sizeof(bool));
+
+	for (int i = 0; i < n; i++) {
+		const struct ct_row *r = rows[i];
+		int end;
+
+		m[i] = m[i] || r->problem;
+		if (!r->problem || r->kind != CT_ROW_VDI || r->role != CT_ROLE_DISK)
+			continue;
+		end = subtree_end(rows, n, i);
+		for (int j = i + 1; j < end; j++)
+			if (rows[j]->level == r->level + 1 && rows[j]->role == CT_ROLE_BASE)
+				m[j] = true;
+	}
+	return m;
 }
 
 void ct_vis_build(struct ct_vis *out, struct ct_row *const *rows, int n,
@@ -735,12 +975,19 @@ void ct_vis_build(struct ct_vis *out, struct ct_row *const *rows, int n,
 		out->tree = ct_xrealloc(out->tree, (size_t)out->cap * sizeof(*out->tree));
 	}
 	if (filtering) {
+		bool *whole = NULL;
+
+		if (filter && *filter)
+			whole = chain_matches(rows, n, filter, problems_only);
+		else
+			whole = waited_on(rows, n);
 		keep = ct_xcalloc((size_t)n + 1, sizeof(bool));
 		memset(flag, 0, sizeof(flag));
 		for (int i = n - 1; i >= 0; i--) {
 			const struct ct_row *r = rows[i];
 			int L = r->level > CT_ROW_LEVELS ? CT_ROW_LEVELS : r->level;
-			bool k = r->level == 0 || row_matches(r, filter, problems_only) || flag[L + 1];
+			bool k = r->level == 0 || (whole ? whole[i] : row_matches(r, filter, problems_only)) ||
+				 flag[L + 1];
 
 			for (int j = L + 1; j <= CT_ROW_LEVELS + 1; j++)
 				flag[j] = false;
@@ -748,6 +995,7 @@ void ct_vis_build(struct ct_vis *out, struct ct_row *const *rows, int n,
 			if (k)
 				flag[L] = true;
 		}
+		free(whole);
 	}
 	/* collapse: skip the descendants of a closed row (not while filtering) */
 	for (int i = 0; i < n; i++) {

@@ -108,6 +108,25 @@ void ct_vis_release(struct ct_vis *v);
 void ct_vis_build(struct ct_vis *out, struct ct_row *const *rows, int n,
 		  const struct ct_strset *toggled, const char *filter, bool problems_only);
 bool ct_row_is_open(const struct ct_row *r, const struct ct_strset *toggled);
+/* Orders of the tree's siblings (the pools keep their configured order). */
+enum ct_tree_sort {
+	CT_TSORT_CHAIN,     /* the engine's order, as `chaintop tree` prints it */
+	CT_TSORT_DEPTH,     /* deepest chain first (the subtree's deepest row) */
+	CT_TSORT_PENDING,   /* most rows waiting for the GC first (PENDING in the subtree) */
+	CT_TSORT_SIZE,      /* largest first (the row's own size on disk) */
+	CT_TSORT_NAME,      /* by name, case-insensitive */
+	CT_TSORT_COUNT
+};
+const char *ct_tree_sort_name(enum ct_tree_sort s);
+/* Reorder rows (one or more pools, each in preorder) so that at every level below the pools
+ * the siblings follow s, each moving with its whole subtree; ties keep their order. */
+void ct_rows_sort(struct ct_row **rows, int n, enum ct_tree_sort s);
+
+/* needle is in hay, case-insensitively for all of Unicode (towlower over wide characters,
+ * in the locale's encoding); an empty needle matches everything. */
+bool ct_text_match(const char *hay, const char *needle);
+/* The filter matches the row itself (name, uuid, info or VM), not only one of its children. */
+bool ct_row_matches(const struct ct_row *r, const char *filter);
 
 /* Detail pane text for the object behind row r (lines owned by out). Model lock held. */
 void ct_rows_detail(struct ct_strset *out, const struct ct_row *r, const struct ct_pool_view *pv,

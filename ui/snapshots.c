@@ -482,7 +482,7 @@ static void snap_draw(struct ct_ui *ui, int top, int h)
 	}
 	if (s->n_e == 0)
 		ct_put(top + 1, 2, COLS - 2, t->attr[R_GOOD],
-		       ui->filter[0] ? "no candidate matches the filter (Esc clears it)"
+		       ui->filter[0] ? "no candidate matches the filter (x clears it)"
 				     : "no stale snapshots and no orphan disks in the pools shown");
 	if (det_h > 0) {
 		int y = top + 1 + list_h;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ui.h"
 #include "lib/util.h"
@@ -61,6 +62,7 @@ static void tree_refresh(struct ct_ui *ui, bool data)
 		for (int k = 0; k < p->rows.n; k++)
 			ui->all[ui->n_all++] = &p->rows.v[k];
 	}
+	ct_rows_sort(ui->all, ui->n_all, ui->tree_sort);
 	ct_vis_build(&ui->vis, ui->all, ui->n_all, &ui->toggled, ui->filter, ui->problems_only);
 	ui->tree_name_w = 0;
 	for (int i = 0; i < ui->vis.n; i++) {
@@ -187,10 +189,11 @@ bool ct_tree_select_key(struct ct_ui *ui, const char *key)
 		ct_status_msg(ui, MSG_WARN, "that object is not in the tree any more (it may have been coalesced or deleted)");
 		return false;
 	}
-	if (ui->filter[0] || ui->problems_only) {
+	/* the tree's filter (ui->filter may still be the view's jumped from) */
+	ui->view_filter[UI_TREE][0] = '\0';
+	if (ui->filter_view == UI_TREE)
 		ui->filter[0] = '\0';
-		ui->problems_only = false;
-	}
+	ui->problems_only = false;
 	snprintf(ui->tree.key, sizeof(ui->tree.key), "%s", key);
 	ui->sel_parent_key[0] = '\0';
 	ui->sel_screen = (ui->body_h > 4 ? ui->body_h : 20) / 3;
@@ -440,7 +443,7 @@ static void draw_list(struct ct_ui *ui, int top, int h)
 	}
 	if (ui->vis.n == 0)
 		ct_put(top + 1, 2, COLS - 2, ui->theme.attr[R_DIM],
-		       ui->filter[0] || ui->problems_only ? "nothing matches; Esc clears the filter, p toggles problems only"
+		       ui->filter[0] || ui->problems_only ? "nothing matches; x clears the filter, p toggles problems only"
 							  : "no pools to show");
 }
 
@@ -454,6 +457,109 @@ static void toggle_key(struct ct_ui *ui, const char *key)
 		}
 	}
 	ct_strset_add(&ui->toggled, key);
+}
+
+/* Open or close one row (toggled holds the rows whose state is not their default). */
+static void set_open(struct ct_ui *ui, const struct ct_row *r, bool open)
+{
+	if (!r->has_children || ct_row_is_open(r, &ui->toggled) == open)
+		return;
+	toggle_key(ui, r->key);
+	ui->dirty_view = true;
+}
+
+/* Open every row, or close every row below the pools. */
+static void set_all_open(struct ct_ui *ui, bool open)
+{
+	for (int i = 0; i < ui->n_all; i++)
+		if (open || ui->all[i]->level > 0)
+			set_open(ui, ui->all[i], open);
+	ui->dirty_view = true;
+}
+
+/* h / Left: scroll INFO back while it is scrolled, else close the open row, else select
+ * its parent. */
+static void collapse_key(struct ct_ui *ui, const struct ct_row *r, int th)
+{
+	if (ui->tree.xoff > 0) {
+		ct_list_side(&ui->tree, ACT_LEFT);
+		return;
+	}
+	if (!r)
+		return;
+	if (r->has_children && ct_row_is_open(r, &ui->toggled) && !ui->filter[0] && !ui->problems_only) {
+		set_open(ui, r, false);
+		return;
+	}
+	for (int i = ui->tree.sel - 1; i >= 0; i--) {
+		const struct ct_row *p = row_at(ui, i);
+
+		if (p && !strcmp(p->key, r->parent_key)) {
+			ui->tree.sel = i;
+			ct_list_clamp(&ui->tree, ui->vis.n, th);
+			ui->sel_screen = ui->tree.sel - ui->tree.top;
+			tree_clamp(ui);
+			return;
+		}
+	}
+}
+
+/* Select the next (dir 1) or previous (-1) visible row the filter matches itself,
+ * wrapping around; parents kept only to show a match are skipped. */
+static void next_match(struct ct_ui *ui, int dir, int th)
+{
+	int n = ui->vis.n;
+
+	if (!ui->filter[0]) {
+		ct_status_msg(ui, MSG_INFO, "no filter: / sets one, then n and N go from match to match");
+		return;
+	}
+	for (int k = 1; k <= n; k++) {
+		int i = ((ui->tree.sel + dir * k) % n + n) % n;
+		const struct ct_row *r = row_at(ui, i);
+
+		if (r && ct_row_matches(r, ui->filter)) {
+			if (dir > 0 ? i <= ui->tree.sel : i >= ui->tree.sel)
+				ct_status_msg(ui, MSG_INFO, "search wrapped around");
+			ui->tree.sel = i;
+			ct_list_clamp(&ui->tree, n, th);
+			ui->sel_screen = ui->tree.sel - ui->tree.top;
+			tree_clamp(ui);
+			return;
+		}
+	}
+	ct_status_msg(ui, MSG_INFO, "no row matches '%s'", ui->filter);
+}
+
+/* The uuid to the terminal's clipboard: OSC 52 (xterm, kitty, iTerm2, tmux with
+ * set-clipboard, ...); a terminal that ignores it still shows it in the status line. */
+static void copy_uuid(struct ct_ui *ui, const struct ct_row *r)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char out[16 + 4 * (sizeof(r->uuid) / 3 + 1)];
+	const unsigned char *u = (const unsigned char *)r->uuid;
+	size_t len = strlen(r->uuid), o;
+
+	if (!len) {
+		ct_status_msg(ui, MSG_INFO, "'%s' has no uuid to copy", r->name);
+		return;
+	}
+	o = (size_t)snprintf(out, sizeof(out), "\033]52;c;");
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)u[i] << 16 | (i + 1 < len ? (unsigned)u[i + 1] << 8 : 0) |
+			     (i + 2 < len ? u[i + 2] : 0);
+
+		out[o++] = b64[v >> 18 & 63];
+		out[o++] = b64[v >> 12 & 63];
+		out[o++] = i + 1 < len ? b64[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < len ? b64[v & 63] : '=';
+	}
+	out[o++] = '\a';
+	fflush(stdout);
+	if (write(STDOUT_FILENO, out, o) != (ssize_t)o)
+		ct_status_msg(ui, MSG_INFO, "uuid of '%s': %s (could not write to the terminal to copy it)", r->name, r->uuid);
+	else
+		ct_status_msg(ui, MSG_INFO, "uuid of '%s' copied (OSC 52): %s", r->name, r->uuid);
 }
 
 static void tree_key(struct ct_ui *ui, enum ct_action a)
@@ -472,6 +578,41 @@ static void tree_key(struct ct_ui *ui, enum ct_action a)
 	}
 	r = ct_tree_selected(ui);
 	switch (a) {
+	case ACT_NEXTMATCH:
+	case ACT_PREVMATCH:
+		next_match(ui, a == ACT_NEXTMATCH ? 1 : -1, th);
+		return;
+	case ACT_COPY:
+		if (r)
+			copy_uuid(ui, r);
+		return;
+	case ACT_EXPAND:
+		/* a closed row opens; otherwise Right/l scroll INFO as > does */
+		if (r && r->has_children && !ct_row_is_open(r, &ui->toggled) && !ui->filter[0] &&
+		    !ui->problems_only)
+			set_open(ui, r, true);
+		else
+			ct_list_side(&ui->tree, ACT_RIGHT);
+		return;
+	case ACT_COLLAPSE:
+		collapse_key(ui, r, th);
+		return;
+	case ACT_SORT:
+		ui->tree_sort = (enum ct_tree_sort)((ui->tree_sort + 1) % CT_TSORT_COUNT);
+		ui->dirty_view = true;
+		ct_status_msg(ui, MSG_INFO, "tree sorted by %s (s: %s next)", ct_tree_sort_name(ui->tree_sort),
+			      ct_tree_sort_name((enum ct_tree_sort)((ui->tree_sort + 1) % CT_TSORT_COUNT)));
+		return;
+	case ACT_EXPANDALL:
+	case ACT_COLLAPSEALL:
+		if (ui->filter[0] || ui->problems_only) {
+			ct_status_msg(ui, MSG_INFO, "rows stay open while a filter is on; x clears it, p toggles problems only");
+			return;
+		}
+		set_all_open(ui, a == ACT_EXPANDALL);
+		ct_status_msg(ui, MSG_INFO, a == ACT_EXPANDALL ? "every row open (- closes them)"
+				: "rows below the pools closed (+ opens every row)");
+		return;
 	case ACT_ENTER:
 		if (!r)
 			return;
@@ -481,7 +622,7 @@ static void tree_key(struct ct_ui *ui, enum ct_action a)
 			return;
 		}
 		if (ui->filter[0] || ui->problems_only) {
-			ct_status_msg(ui, MSG_INFO, "rows stay open while a filter is on; Esc clears it");
+			ct_status_msg(ui, MSG_INFO, "rows stay open while a filter is on; x clears it");
 			return;
 		}
 		toggle_key(ui, r->key);

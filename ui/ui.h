@@ -129,6 +129,10 @@ struct ct_ui_pool {
 	int trust_retries;                   /* at that failure count */
 	bool have_cert;                      /* cert: the last TLS failure's certificate */
 	struct ct_xapi_cert cert;
+	/* the bell (ui.bell): the CRITICAL problems at the last build, and whether the pool
+	 * was down; primed once loaded, so what was wrong at start-up does not ring */
+	struct ct_strset crit_seen;
+	bool was_down, bell_primed;
 };
 
 struct ct_ui_msg {
@@ -208,7 +212,11 @@ struct ct_ui {
 	enum ct_ui_overlay overlay;
 	enum ct_ui_input input;
 	char input_buf[256];
-	char filter[128];                    /* tree/health/snapshots filter */
+	char filter[128];                    /* the current view's filter (each view has its own) */
+	char view_filter[UI_NVIEWS][128];    /* each view's filter while ui->filter is another's */
+	enum ct_ui_view filter_view;         /* the view ui->filter belongs to */
+	enum ct_tree_sort tree_sort;         /* s in the tree */
+	bool bell_pending;                   /* ring once at the next frame (ct_ui_bell) */
 	bool problems_only, by_vm, show_detail;
 	struct ct_strset toggled;            /* row keys whose open state was toggled */
 
@@ -227,6 +235,7 @@ struct ct_ui {
 	/* health view */
 	struct ct_ui_problem **health;       /* pointers into pools[].problems and hgroups, sorted */
 	int n_health;
+	int n_health_all;                    /* problems of the pools shown, before the filter */
 	struct ct_ui_problem *hgroups;       /* group rows (one cause, several problems) */
 	int n_hgroups;
 	struct ct_strset hopen;              /* keys of the groups the operator opened */
@@ -281,6 +290,11 @@ void ct_fmt(char *dst, size_t len, const char *fmt, ...) __attribute__((format(p
 const char *ct_msg_level_name(enum ct_msg_level l);
 void ct_status_init(struct ct_ui_status *s);
 void ct_status_release(struct ct_ui_status *s);
+/* I: the incident summary of the pools shown, to a new file (incident.c). */
+void ct_incident_key(struct ct_ui *ui);
+/* A transition worth the operator's ear (a new CRITICAL, a pool going down, a failed run):
+ * one bell at the next frame however many came together, unless ui.bell = false. */
+void ct_ui_bell(struct ct_ui *ui);
 void ct_status_msg(struct ct_ui *ui, enum ct_msg_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* the status line: the prompt, else the running action's progress (prog), else the newest

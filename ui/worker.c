@@ -136,6 +136,8 @@ bool ct_worker_poll(struct ct_ui *ui)
 		w->arg_free(w->arg);
 	w->arg = NULL;
 	ct_status_msg(ui, lvl, "%s", result);
+	if (lvl == MSG_ERROR)
+		ct_ui_bell(ui);   /* a run that failed */
 	return true;
 }
 

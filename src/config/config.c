@@ -50,6 +50,7 @@ static char *default_state_dir(void)
 void ct_config_init(struct ct_config *c)
 {
 	memset(c, 0, sizeof(*c));
+	c->ui_bell = true;
 	c->gate.tolerance = 1;
 	c->gate.max_depth = 25;
 	c->gate.min_free_percent = 10;
@@ -216,13 +217,14 @@ static const char *type_name(int t)
 /* ---- unknown keys --------------------------------------------------------------------- */
 
 static const char *const top_keys[] = {
-	"pools", "gate", "health", "jobs", "state_dir", "limits", "notify", "serve", NULL
+	"pools", "gate", "health", "jobs", "state_dir", "limits", "notify", "serve", "ui", NULL
 };
 static const char *const serve_keys[] = { "listen", "tls_cert", "tls_key", "auth", "notify_after",
 	NULL };
 static const char *const auth_keys[] = {
 	"type", "username", "token_file", "token_env", "password_file", "password_env", NULL
 };
+static const char *const ui_keys[] = { "bell", NULL };
 static const char *const pool_keys[] = {
 	"name", "url", "username", "password_file", "password_env", "password", "tls",
 	"read_only", "prune_include_foreign", "srs", "tolerance", "max_depth", "min_free_percent",
@@ -264,6 +266,7 @@ static const struct {
 	{ notify_keys, "a notify block (notify = { ... };) at the top level or in a job" },
 	{ serve_keys, "the serve block (serve = { listen = ...; };)" },
 	{ auth_keys, "the serve block's auth block (auth = { type = ...; };)" },
+	{ ui_keys, "the ui block (ui = { bell = false; };)" },
 	{ top_keys, "the top level of the file" },
 };
 
@@ -1584,6 +1587,10 @@ static int parse_root(struct ld *L, const config_setting_t *root)
 		      "serve = { listen = \"127.0.0.1:9739\"; };", &b) < 0)
 		return -1;
 	if (b && parse_serve(L, b) < 0)
+		return -1;
+	if (get_block(L, root, "", "ui", CONFIG_TYPE_GROUP, "ui = { bell = false; };", &b) < 0)
+		return -1;
+	if (b && (check_keys(L, b, "ui", ui_keys) < 0 || get_bool(L, b, "ui", "bell", &L->c->ui_bell) < 0))
 		return -1;
 	r = get_str(L, root, "", "state_dir", "a directory path", &v);
 	if (r < 0)

@@ -129,6 +129,8 @@ struct ct_config {
 	int n_jobs;
 	struct ct_notify_conf notify;   /* the default of every job, and prune's */
 	struct ct_serve_conf serve;
+	bool ui_bell;              /* ui.bell: the console rings on a new CRITICAL, a pool going
+				    * down or a failed run (default true) */
 	char *state_dir;           /* default $XDG_STATE_HOME/chaintop or ~/.local/state/chaintop */
 	char **warnings;           /* non-fatal notes (plain password key, http://, verify=false) */
 	int n_warnings;

@@ -48,7 +48,7 @@ ui_keys q
 ui_check "q goes back to the tree" "POOL > SR > CHAINS"
 
 # stacked-vm: refused with reasons, recorded as skipped, no snapshot call
-ui_keys Escape
+ui_keys Escape x
 ui_keys /; ui_keys -l stacked-vm; ui_keys Enter G
 ui_keys b
 ui_check "refusal shown before anything runs" "Gate verdict: REFUSED"

@@ -38,7 +38,7 @@ ui_wait 5 "filter 'nfs-backup' kept"
 ui_keys j
 ui_check "SR detail: the job falls behind" "FALLS BEHIND: SR 'nfs-backup' of pool 'backup-lab' merges 1.0 GiB/h; job 'nightly' adds ~"
 ui_check "SR detail: the growth" "chains will grow by ~"
-ui_keys Escape '/' ; ui_keys -l 'stacked-vm'; ui_keys Enter
+ui_keys x '/' ; ui_keys -l 'stacked-vm'; ui_keys Enter
 ui_wait 5 "filter 'stacked-vm' kept"
 ui_keys G
 ui_wait 5 "VDI 'stacked-vm"

@@ -26,7 +26,7 @@ after=$(ui_selected)
 assert_eq "selection keeps its object and its screen line" "$after" "$before"
 ui_keys /; ui_keys -l nav-live-test; ui_keys Enter
 ui_check "the snapshot taken meanwhile is in the tree" "nav-live-test  "
-ui_keys Escape
+ui_keys x
 
 # incremental filter
 ui_keys /
@@ -36,7 +36,9 @@ ui_check_gone "filter hides the rest" "db-primary"
 ui_keys Enter
 ui_check "filter shown in the tab line" "filter: web0"
 ui_keys Escape
-ui_check "Esc clears the filter" "db-primary"
+ui_check "Esc keeps the filter" "filter: web0"
+ui_keys x
+ui_check "x clears the filter" "db-primary"
 
 # problems only
 ui_keys p

@@ -82,16 +82,17 @@ ui_start -- -c "$T_TMP/d.conf"
 ui_check "deep pool loaded" "deep: connected"
 ui_keys /; ui_keys -l "deep-vm xvda"; ui_keys Enter
 ui_check "filtered" "filter: deep-vm xvda"
-# the disk's row: its name, then the DEPTH column (End again until the rows are all in)
+# the disk's row: its name, then the DEPTH column (n again until the rows are all in; the
+# filter keeps the disk's whole chain, so its snapshots follow it)
 disk_row() { ui_screen | grep -E "deep-vm xvda +[0-9]+ " | head -n1; }
-has_disk_row() { ui_keys End; sleep 0.2; [ -n "$(disk_row)" ]; }
+has_disk_row() { ui_keys g n; sleep 0.2; [ -n "$(disk_row)" ]; }
 check "the deepest disk's name is on screen" wait_for 15 has_disk_row
 line=$(disk_row)
 assert_contains "the hidden levels are counted" "$line" "┆+"
 assert_contains "the disk is flagged DEEP" "$line" "DEEP"
 sel=$(ui_selected | cut -f2)
 assert_contains "the name shows on the selected row too" "$sel" "deep-vm xvda"
-ui_keys Escape
+ui_keys x
 ui_check_gone "filter cleared" "filter: deep-vm"
 ui_keys End
 ui_check "snapshots listed" "deep-vm hourly 22"

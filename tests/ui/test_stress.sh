@@ -31,7 +31,7 @@ pick() { local a=("$@"); printf '%s' "${a[RANDOM % ${#a[@]}]}"; }
 # plain keys; no q (quits from the tree), no Ctrl-C, no Tab/Left/Right inside a dialog
 # (the episodes below), no b/d outside one
 KEYS=(j j j k k Up Down PgUp PgDn Home End g G Enter Enter Escape Tab BTab 1 2 3 4 p v i s r m
-      '?' C-l Space Space F1 Left o o R '>' '>' '<' Right)
+      '?' C-l Space Space F1 Left o o R '>' '>' '<' Right x n N y h l + - I)
 WORDS=(pre snap nfs lvm 01 tmp mail vm zzz stale erp crm Legacy base stacked nightly)
 COMMANDS=("pool lab" "pool prod" "pool" "pool nosuch" "filter pre" "filter" "sort" "help"
           "messages" "zzz" "problems" "group" "right" "left")

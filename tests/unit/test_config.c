@@ -92,6 +92,7 @@ START_TEST(defaults)
 	ck_assert_int_eq(c.health.crit_free_percent, 5);
 	ck_assert_int_eq(c.health.stale_after, 14 * 86400);
 	ck_assert_int_eq(c.health.stall_after, 6 * 3600);
+	ck_assert(c.ui_bell);
 	ck_assert_ptr_nonnull(c.state_dir);
 	ck_assert(strstr(c.state_dir, "chaintop") != NULL);
 	ct_config_release(&c);
@@ -826,6 +827,22 @@ START_TEST(example_file)
 }
 END_TEST
 
+/* ui.bell: the console's bell on transitions, on unless the file says false. */
+START_TEST(ui_bell)
+{
+	struct ct_config c;
+
+	load_ok(&c, "ui = { bell = false; };\n", false);
+	ck_assert(!c.ui_bell);
+	ct_config_release(&c);
+	load_ok(&c, "ui = { bell = true; };\n", false);
+	ck_assert(c.ui_bell);
+	ct_config_release(&c);
+	EXPECT_ERROR("ui = { bell = \"no\"; };\n", "ui.bell", "expected true or false");
+	EXPECT_ERROR("ui = { bel = false; };\n", "bel");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("config");
@@ -835,6 +852,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, ui_bell);
 	tcase_add_test(tc, full_config);
 	tcase_add_test(tc, job_gate_override);
 	tcase_add_test(tc, durations);

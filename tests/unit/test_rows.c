@@ -213,6 +213,193 @@ START_TEST(filter_keeps_matches_and_ancestors)
 }
 END_TEST
 
+/* visible rows whose name starts with name */
+static int visible_named(const char *name)
+{
+	int c = 0;
+
+	for (int i = 0; i < VIS.n; i++)
+		c += !strncmp(ROWS.v[VIS.idx[i]].name, name, strlen(name));
+	return c;
+}
+
+/* A match on a VM's disk keeps its whole chain: the base copies and the snapshot disks of
+ * the VM, whose names ("snap") do not contain the VM's; other chains stay hidden. */
+START_TEST(filter_keeps_the_whole_chain)
+{
+	build(false);
+	ct_vis_build(&VIS, PTR, ROWS.n, &TOGGLED, "db", false);
+	ck_assert(visible(ROWS.v[vdi_row(DB)].key));
+	ck_assert_int_eq(visible_named("snap"), 3);
+	ck_assert_int_eq(visible_named("base copy"), 3);
+	ck_assert(!visible(ROWS.v[vdi_row(WEB)].key));
+	ck_assert(!visible(ROWS.v[vdi_row(TWIN_A)].key));
+	/* the web chain has no snapshots: its base copies only */
+	ct_vis_build(&VIS, PTR, ROWS.n, &TOGGLED, "WEB", false);
+	ck_assert(visible(ROWS.v[vdi_row(WEB)].key));
+	ck_assert_int_eq(visible_named("snap"), 0);
+	ck_assert_int_eq(visible_named("base copy"), 3);
+	/* problems only with a filter: the chain's rows without a problem stay hidden */
+	ct_vis_build(&VIS, PTR, ROWS.n, &TOGGLED, "db", true);
+	ck_assert_int_eq(visible_named("snap"), 0);
+	/* VM grouping: the VM row brings its disks and their chains */
+	build(true);
+	ct_vis_build(&VIS, PTR, ROWS.n, &TOGGLED, "db", false);
+	ck_assert_int_eq(visible_named("base copy"), 3);
+	ck_assert_int_eq(visible_named("xvda 'web'"), 0);
+}
+END_TEST
+
+/* Every row's parent is the nearest row above it one level up (a preorder). */
+static void assert_preorder(void)
+{
+	for (int i = 1; i < ROWS.n; i++) {
+		int j = i - 1;
+
+		if (PTR[i]->level == 0)
+			continue;
+		while (j >= 0 && PTR[j]->level >= PTR[i]->level)
+			j--;
+		ck_assert_int_ge(j, 0);
+		ck_assert_str_eq(PTR[j]->key, PTR[i]->parent_key);
+	}
+}
+
+static int ptr_index(const struct ct_vdi *v)
+{
+	char key[CT_ROW_KEY];
+
+	snprintf(key, sizeof(key), "d:%s", v->o.uuid);
+	for (int i = 0; i < ROWS.n; i++)
+		if (!strcmp(PTR[i]->key, key))
+			return i;
+	return -1;
+}
+
+/* s in the tree: siblings move with their subtrees; ties keep the engine's order. */
+START_TEST(sort_moves_subtrees)
+{
+	int twin_a, twin_b, web, db;
+
+	build(false);
+	ct_rows_sort(PTR, ROWS.n, CT_TSORT_DEPTH);
+	assert_preorder();
+	db = ptr_index(DB);
+	web = ptr_index(WEB);
+	twin_a = ptr_index(TWIN_A);
+	twin_b = ptr_index(TWIN_B);
+	ck_assert_int_eq(PTR[db]->depth, 4);
+	ck_assert_int_eq(PTR[web]->depth, 4);   /* three base copies and the disk */
+	ck_assert_int_lt(db, twin_b);   /* the deep chains before the lone disks */
+	ck_assert_int_lt(web, twin_b);
+	ck_assert_int_lt(twin_a, twin_b);   /* a tie keeps the engine's order (uuid tie-break) */
+	ck_assert_int_eq(PTR[0]->level, 0);   /* the pool stays first */
+
+	build(false);
+	ct_rows_sort(PTR, ROWS.n, CT_TSORT_PENDING);
+	assert_preorder();
+	ck_assert_int_lt(ptr_index(WEB), ptr_index(DB));   /* web's stacked chain waits for the GC */
+
+	build(false);
+	ct_rows_sort(PTR, ROWS.n, CT_TSORT_NAME);
+	assert_preorder();
+	/* the SRs by name, case-insensitive: alpha before Beta */
+	for (int i = 0, seen_alpha = 0; i < ROWS.n; i++) {
+		if (PTR[i]->kind != CT_ROW_SR)
+			continue;
+		if (!strcmp(PTR[i]->name, "alpha"))
+			seen_alpha = 1;
+		else
+			ck_assert(seen_alpha);
+	}
+	ck_assert_str_eq(ct_tree_sort_name(CT_TSORT_SIZE), "size");
+
+	build(true);
+	ct_rows_sort(PTR, ROWS.n, CT_TSORT_SIZE);
+	assert_preorder();
+}
+END_TEST
+
+static const struct ct_row *vm_row(const char *name)
+{
+	for (int i = 0; i < ROWS.n; i++)
+		if (ROWS.v[i].kind == CT_ROW_VM && !strcmp(ROWS.v[i].name, name))
+			return &ROWS.v[i];
+	return NULL;
+}
+
+/* VM grouping: a VM row says its disks' worst state, so a closed VM row shows it too. */
+START_TEST(vm_rolls_up_its_disks)
+{
+	const struct ct_row *web, *plain, *disk = NULL;
+
+	build(true);
+	web = vm_row("web");
+	plain = vm_row("plain");
+	ck_assert_ptr_nonnull(web);
+	ck_assert_ptr_nonnull(plain);
+	for (int i = 0; i < ROWS.n; i++)
+		if (ROWS.v[i].kind == CT_ROW_VDI && !strcmp(ROWS.v[i].parent_key, web->key))
+			disk = &ROWS.v[i];
+	ck_assert_ptr_nonnull(disk);
+	/* web's stacked chain: a problem somewhere below it */
+	ck_assert(web->problem);
+	ck_assert_str_ne(web->state, "ok");
+	ck_assert_int_ge(ct_severity_rank(web->sev), ct_severity_rank(disk->sev));
+	ck_assert(!plain->problem);
+	ck_assert_str_eq(plain->state, "ok");
+	/* problems only: the VM, its disk and the base copies the disk waits on stay */
+	ct_vis_build(&VIS, PTR, ROWS.n, &TOGGLED, "", true);
+	ck_assert(visible(web->key));
+	ck_assert(visible(disk->key));
+	ck_assert_int_eq(visible_named("base copy"), 3);   /* web's, stacked themselves */
+	ck_assert(!visible(plain->key));
+	/* db's disk too deep (warn_depth 4): the base copies it waits on are fine themselves,
+	 * and stay with it */
+	ct_chain_report_release(&R);
+	memset(&R, 0, sizeof(R));
+	F.c.health.warn_depth = 4;
+	ck_assert_int_eq(ct_chain_eval(&F.m, &F.c, &F.pc, NOW, NULL, &R), 0);
+	build(true);
+	ck_assert(vm_row("db")->problem);
+	ct_vis_build(&VIS, PTR, ROWS.n, &TOGGLED, "", true);
+	ck_assert_int_eq(visible_named("base copy"), 6);
+	ck_assert_int_eq(visible_named("snap"), 0);   /* its snapshots are not waited on */
+}
+END_TEST
+
+/* The filter ignores case for all of Unicode, not only ASCII (strcasestr's limit). */
+START_TEST(filter_is_unicode_case_insensitive)
+{
+	ck_assert(ct_text_match("Ärzte-DB", "ärzte"));
+	ck_assert(ct_text_match("ärzte-db", "ÄRZTE"));
+	ck_assert(ct_text_match("сервер-01", "СЕРВЕР"));
+	ck_assert(ct_text_match("ΣΥΣΤΗΜΑ", "σύστημα") == false);   /* accents differ: no match */
+	ck_assert(ct_text_match("ΣΥΣΤΗΜΑ", "συστημα"));
+	ck_assert(ct_text_match("web01", "WEB0"));
+	ck_assert(ct_text_match("anything", ""));
+	ck_assert(!ct_text_match("", "a"));
+	ck_assert(!ct_text_match("web01", "db"));
+	/* bytes the locale cannot decode: compared as bytes, no crash */
+	ck_assert(ct_text_match("bad\xff-Name", "NAME"));
+	ck_assert(!ct_text_match("bad\xff-name", "zz"));
+}
+END_TEST
+
+/* n/N in the tree jump between rows the filter matches themselves, not the parents kept
+ * to show them. */
+START_TEST(row_matches_itself)
+{
+	char sr_key[CT_ROW_KEY];
+
+	build(false);
+	snprintf(sr_key, sizeof(sr_key), "%s", ROWS.v[vdi_row(TWIN_A)].parent_key);
+	ck_assert(ct_row_matches(&ROWS.v[vdi_row(TWIN_A)], "twin"));
+	ck_assert(!ct_row_matches(&ROWS.v[row_index(sr_key)], "twin"));
+	ck_assert(!ct_row_matches(&ROWS.v[row_index("p:lab")], "twin"));
+}
+END_TEST
+
 START_TEST(problems_only)
 {
 	int shown_problems = 0;
@@ -400,6 +587,11 @@ int main(void)
 	tcase_add_test(tc, order_is_stable_across_rebuilds);
 	tcase_add_test(tc, tree_shape);
 	tcase_add_test(tc, filter_keeps_matches_and_ancestors);
+	tcase_add_test(tc, filter_is_unicode_case_insensitive);
+	tcase_add_test(tc, filter_keeps_the_whole_chain);
+	tcase_add_test(tc, sort_moves_subtrees);
+	tcase_add_test(tc, vm_rolls_up_its_disks);
+	tcase_add_test(tc, row_matches_itself);
 	tcase_add_test(tc, problems_only);
 	tcase_add_test(tc, collapse_hides_children);
 	tcase_add_test(tc, by_vm_follows_the_report);
