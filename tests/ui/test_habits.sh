@@ -147,7 +147,10 @@ ui_keys +
 ui_keys v
 ui_check "VM grouping" "POOL > VM > DISK > CHAIN"
 ui_keys -- -
-ui_check_gone "VM rows only" "xvda 'jenkins 0'"
+# jenkins sits below the first screen: wait for its row to show closed, not for a disk
+# row that was never on screen to be absent
+ui_check "VM rows only: jenkins closed" "─▸ jenkins "
+ui_check_gone "its disk rows are gone" "xvda 'jenkins 0'"
 line=$(ui_line "─▸ jenkins ")
 assert_contains "a closed VM row shows its disk's PENDING" "$line" "PENDING"
 ui_keys p
