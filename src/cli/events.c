@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/stopsig.h"
 #include "cli/options.h"
 #include "config/config.h"
 #include "lib/err.h"
@@ -37,19 +37,6 @@ struct evout {
 	struct ct_watchset *ws;
 	struct shown *shown;
 };
-
-static int g_sig_wr = -1;
-
-static void on_signal(int sig)
-{
-	int saved = errno;
-	char c = (char)sig;
-
-	if (g_sig_wr >= 0 && write(g_sig_wr, &c, 1) < 0) {
-		/* nothing to do: the pipe is full, a stop is pending already */
-	}
-	errno = saved;
-}
 
 static void stamp(char *buf, size_t len)
 {
@@ -252,9 +239,8 @@ int ct_cmd_events(struct ct_cli *cli)
 	struct ct_watchset ws;
 	struct evout st;
 	struct ct_err e;
-	struct sigaction sa, old_int, old_term, old_pipe;
-	int sig_pipe[2] = { -1, -1 };
-	bool ws_inited = false, handlers = false;
+	struct ct_stopsig stop = CT_STOPSIG_INIT;
+	bool ws_inited = false;
 	int rc = 2;
 
 	static const struct ct_option opts[] = { CT_OPT_END };
@@ -283,20 +269,10 @@ int ct_cmd_events(struct ct_cli *cli)
 	st.shown = ct_xcalloc((size_t)ws.n + 1, sizeof(*st.shown));
 	ws.on_event = on_event;
 	ws.on_event_ctx = &st;
-	if (pipe(sig_pipe) < 0) {
+	if (ct_stopsig_install(&stop) < 0) {
 		fprintf(stderr, "chaintop: cannot create a pipe: %s\n", strerror(errno));
 		goto out;
 	}
-	g_sig_wr = sig_pipe[1];
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, &old_pipe);
-	handlers = true;
 	check_states(&st);
 	flush_queue(&st);
 	if (ct_watchset_start(&ws, &e) < 0) {
@@ -306,7 +282,7 @@ int ct_cmd_events(struct ct_cli *cli)
 	for (;;) {
 		struct pollfd fds[2] = {
 			{ .fd = ct_watchset_wake_fd(&ws), .events = POLLIN },
-			{ .fd = sig_pipe[0], .events = POLLIN },
+			{ .fd = stop.fd[0], .events = POLLIN },
 		};
 
 		if (poll(fds, 2, 1000) < 0 && errno != EINTR)
@@ -325,16 +301,7 @@ int ct_cmd_events(struct ct_cli *cli)
 out:
 	if (ws_inited)
 		ct_watchset_release(&ws);
-	if (handlers) {
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGTERM, &old_term, NULL);
-		sigaction(SIGPIPE, &old_pipe, NULL);
-	}
-	g_sig_wr = -1;
-	if (sig_pipe[0] >= 0)
-		close(sig_pipe[0]);
-	if (sig_pipe[1] >= 0)
-		close(sig_pipe[1]);
+	ct_stopsig_restore(&stop);
 	free(st.shown);
 	ct_sb_release(&st.q);
 	pthread_mutex_destroy(&st.lock);

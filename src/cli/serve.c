@@ -30,7 +30,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +39,7 @@
 
 #include "cli/cli.h"
 #include "cli/options.h"
+#include "cli/stopsig.h"
 #include "config/config.h"
 #include "engine/chain.h"
 #include "jobs/jobstore.h"
@@ -131,19 +131,6 @@ struct serve {
 	bool nq_stop;
 	pthread_t notifier;
 };
-
-static int g_sig_wr = -1;
-
-static void on_signal(int sig)
-{
-	int saved = errno;
-	char c = (char)sig;
-
-	if (g_sig_wr >= 0 && write(g_sig_wr, &c, 1) < 0) {
-		/* the pipe is full: a stop is pending already */
-	}
-	errno = saved;
-}
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logf_(const char *fmt, ...)
@@ -728,11 +715,11 @@ int ct_cmd_serve(struct ct_cli *cli)
 	struct serve sv;
 	struct ct_err e;
 	struct ct_httpd_conf hc = { 0 };
-	struct sigaction sa, old_int, old_term, old_pipe;
+	struct ct_stopsig stop = CT_STOPSIG_INIT;
 	struct pollfd *fds = NULL;
 	const char *listen_opt = NULL;
-	int sig_pipe[2] = { -1, -1 }, stop_pipe[2] = { -1, -1 };
-	bool ws_inited = false, handlers = false, judging = false;
+	int stop_pipe[2] = { -1, -1 };
+	bool ws_inited = false, judging = false;
 	int rc = 2;
 
 	{
@@ -828,22 +815,12 @@ int ct_cmd_serve(struct ct_cli *cli)
 		fprintf(stderr, "chaintop serve: %s\n", e.msg);
 		goto out;
 	}
-	if (pipe(sig_pipe) < 0 || pipe(stop_pipe) < 0) {
+	if (pipe(stop_pipe) < 0 || ct_stopsig_install(&stop) < 0) {
 		fprintf(stderr, "chaintop serve: cannot create a pipe: %s\n", strerror(errno));
 		goto out;
 	}
-	g_sig_wr = sig_pipe[1];
 	sv.stop_rd = stop_pipe[0];
 	sv.stop_wr = stop_pipe[1];
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, &old_pipe);
-	handlers = true;
 	if (ct_watchset_start(&ws, &e) < 0) {
 		fprintf(stderr, "chaintop serve: %s\n", e.msg);
 		goto out;
@@ -877,7 +854,7 @@ int ct_cmd_serve(struct ct_cli *cli)
 	for (;;) {
 		int nh, t, timeout = 1000;
 
-		fds[0].fd = sig_pipe[0];
+		fds[0].fd = stop.fd[0];
 		fds[0].events = POLLIN;
 		fds[0].revents = 0;
 		nh = ct_httpd_pollfds(sv.h, fds + 1, ct_httpd_nfds(sv.h));
@@ -935,16 +912,7 @@ out:
 	ct_httpd_free(sv.h);
 	if (ws_inited)
 		ct_watchset_release(&ws);
-	if (handlers) {
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGTERM, &old_term, NULL);
-		sigaction(SIGPIPE, &old_pipe, NULL);
-	}
-	g_sig_wr = -1;
-	if (sig_pipe[0] >= 0)
-		close(sig_pipe[0]);
-	if (sig_pipe[1] >= 0)
-		close(sig_pipe[1]);
+	ct_stopsig_restore(&stop);
 	if (stop_pipe[0] >= 0)
 		close(stop_pipe[0]);
 	if (stop_pipe[1] >= 0)
