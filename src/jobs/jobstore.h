@@ -51,7 +51,8 @@ struct ct_item_result {
 	enum ct_run_status status;
 	const char *message;        /* one sentence, may be NULL */
 	const char *snapshot_uuid;  /* may be NULL */
-	int64_t bytes;              /* exported bytes, 0 if none */
+	int64_t bytes;              /* backup: bytes exported; prune: bytes on disk of what it
+				     * destroyed (back once the GC has run); 0 if none */
 	int64_t export_ms;          /* time the export transfer took, 0 if none */
 	const char *xapi_code;      /* may be NULL */
 	const char *const *xapi_params;

@@ -1639,6 +1639,10 @@ record:
 		ir.reasons = (const char *const *)c->reasons;
 		ir.n_reasons = c->n_reasons;
 		ir.chain_json = NULL;
+		/* what the deletion gives back on disk (once the SR's garbage collector has
+		 * run): the destroyed disks' physical utilisation */
+		if (r->status == CT_RUN_SUCCESS)
+			ir.bytes = c->physical;
 		ct_run_item_end(&ex->rec, item, &ir);
 	}
 	ct_sb_release(&notes);

@@ -19,7 +19,7 @@ enum fam {
 	F_SR_GC_PROGRESS, F_SR_GC_PAUSED, F_SR_GC_STALLED, F_SR_GC_NO_SPACE, F_SR_WORK,
 	F_SR_RATE, F_SR_ETA, F_SR_REFUSED, F_SR_SEVERITY,
 	F_PROBLEM_OBJECT,
-	F_JOB_START, F_JOB_END, F_JOB_DURATION, F_JOB_STATUS, F_JOB_ITEMS, F_JOB_BYTES,
+	F_JOB_START, F_JOB_END, F_JOB_DURATION, F_JOB_STATUS, F_JOB_ITEMS, F_JOB_BYTES, F_JOB_FREED,
 	F_JOB_LAST_SUCCESS, F_VM_LAST_SUCCESS,
 	F_CHECK_TS,
 	F_N
@@ -74,6 +74,7 @@ static const struct {
 	[F_JOB_STATUS] = { "chaintop_job_last_run_status", "1 for the status of the job's last run (running, success, failure, skipped, interrupted)." },
 	[F_JOB_ITEMS] = { "chaintop_job_last_run_items", "Items of the job's last run by result: VMs for backups, snapshots and disks for prunes (ok = deleted)." },
 	[F_JOB_BYTES] = { "chaintop_job_last_run_exported_bytes", "Bytes the job's last run exported." },
+	[F_JOB_FREED] = { "chaintop_job_last_run_freed_bytes", "Bytes on disk of what the last prune run destroyed (back on the SRs once their garbage collector has run)." },
 	[F_JOB_LAST_SUCCESS] = { "chaintop_job_last_success_timestamp_seconds", "When the job's last successful run ended (Unix time)." },
 	[F_VM_LAST_SUCCESS] = { "chaintop_vm_last_backup_success_timestamp_seconds", "When the VM's last successful backup by the job ended (Unix time)." },
 	[F_CHECK_TS] = { "chaintop_check_timestamp_seconds", "When chaintop check produced these figures." },
@@ -384,14 +385,15 @@ int ct_metrics_jobs(struct ct_metrics *m, struct ct_jobstore *js, int max_runs, 
 			    sj->pool, "result", "skipped", NULL);
 			add(m, F_JOB_ITEMS, r->n_failed, "job_name", sj->job, "kind", sj->kind, "pool",
 			    sj->pool, "result", "failed", NULL);
-			if (!strcmp(sj->kind, "backup")) {
+			if (!strcmp(sj->kind, "backup") || !strcmp(sj->kind, "prune")) {
 				memset(&full, 0, sizeof(full));
 				if (ct_jobstore_get_run(js, r->id, &full, e) < 0)
 					goto fail;
 				for (int k = 0; k < full.n_items; k++)
 					bytes += full.items[k].bytes;
 				ct_run_rec_release(&full);
-				add(m, F_JOB_BYTES, (double)bytes, "job_name", sj->job, "pool", sj->pool, NULL);
+				add(m, strcmp(sj->kind, "prune") ? F_JOB_BYTES : F_JOB_FREED, (double)bytes,
+				    "job_name", sj->job, "pool", sj->pool, NULL);
 			}
 		}
 		if (!sj->have_success && r->status == CT_RUN_SUCCESS && r->end > 0) {

@@ -146,7 +146,7 @@ static void chain_lines(struct out *o, const char *chain_json)
 	json_decref(a);
 }
 
-static void item_lines(struct out *o, const struct ct_item_rec *it)
+static void item_lines(struct out *o, const struct ct_run_rec *r, const struct ct_item_rec *it)
 {
 	char dur[32], su[9], sz[32], start[32];
 
@@ -162,7 +162,11 @@ static void item_lines(struct out *o, const struct ct_item_rec *it)
 	}
 	if (it->snapshot_uuid)
 		line(o, "    snapshot: %s", it->snapshot_uuid);
-	if (it->bytes > 0) {
+	if (it->bytes > 0 && r->kind && !strcmp(r->kind, "prune")) {
+		ct_format_bytes(it->bytes, sz, sizeof(sz));
+		line(o, "    destroyed: %s (%lld bytes) on disk, back on the SR once its garbage "
+		     "collector has run", sz, (long long)it->bytes);
+	} else if (it->bytes > 0) {
 		ct_format_bytes(it->bytes, sz, sizeof(sz));
 		if (it->export_ms > 0) {
 			char rate[32];
@@ -231,7 +235,7 @@ void ct_run_report_lines(const struct ct_run_rec *r, ct_line_fn fn, void *ctx)
 	if (r->summary)
 		line(&o, "  %s", r->summary);
 	for (int i = 0; i < r->n_items; i++)
-		item_lines(&o, &r->items[i]);
+		item_lines(&o, r, &r->items[i]);
 	if (r->n_items == 0) {
 		line(&o, "%s", "");
 		line(&o, "  no items recorded");

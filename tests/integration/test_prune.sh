@@ -207,6 +207,13 @@ t = [r[0] for r in c.execute(\"select name from sqlite_master where type='table'
 run = next(x for x in t if x.startswith('run'))
 print(c.execute('select count(*) from %s where kind=\"prune\"' % run).fetchone()[0])" "$db" 2>&1)
 	assert_eq "two prune runs in the job history" "$runs" 2
+	# each deleted item records the bytes on disk its disks held (what the SR gets back)
+	freed=$(sqlite3 "$db" "SELECT COUNT(*) FROM items i JOIN runs r ON r.id = i.run_id WHERE r.kind = 'prune' AND i.status = 'success' AND i.bytes > 0")
+	deleted=$(sqlite3 "$db" "SELECT COUNT(*) FROM items i JOIN runs r ON r.id = i.run_id WHERE r.kind = 'prune' AND i.status = 'success'")
+	assert_eq "prune runs deleted items" "$([ "$deleted" -gt 0 ] && echo yes)" yes
+	assert_eq "every deleted item records the bytes it freed" "$freed" "$deleted"
+	first=$(sqlite3 "$db" "SELECT id FROM runs WHERE kind = 'prune' ORDER BY id LIMIT 1")
+	assert_contains "report RUN says what was destroyed on disk" "$("$CHAINTOP" report -c "$CONF" "$first" 2>&1)" "destroyed: "
 else
 	fail "no job history database under $T_TMP/state/chaintop"
 fi
