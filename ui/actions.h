@@ -52,9 +52,10 @@
 	  "filter by name or uuid as you type, any case (Enter or Esc keeps it, x clears it)") \
 	X(CLEARFILTER, "clear-filter", "x",     'x',       0,            0,         VW_TREE | VW_HEALTH | VW_SNAP, 0, \
 	  "clear the filter (the tab line shows it while it is on)") \
-	X(NEXTMATCH, "next-match",  "n",        'n',       0,            0,         VW_TREE, 0, \
-	  "select the next row the filter matches (not a parent kept to show it)") \
-	X(PREVMATCH, "prev-match",  "N",        'N',       0,            0,         VW_TREE, 0, "select the previous row the filter matches") \
+	X(NEXTMATCH, "next-match",  "n",        'n',       0,            0,         VW_TREE | VW_HEALTH | VW_SNAP, 0, \
+	  "select the next row the filter matches (not a parent or group kept to show it), wrapping around") \
+	X(PREVMATCH, "prev-match",  "N",        'N',       0,            0,         VW_TREE | VW_HEALTH | VW_SNAP, 0, \
+	  "select the previous row the filter matches") \
 	X(COPY,      "copy-uuid",   "y",        'y',       0,            0,         VW_TREE, 0, \
 	  "copy the selected object's uuid to the clipboard (OSC 52; also shown in the status line)") \
 	X(PROBLEMS,  "problems",    "p",        'p',       0,            0,         VW_TREE, AF_HINT, "show only rows with problems (and their parents)") \
@@ -70,8 +71,8 @@
 	  "tag/untag a candidate; on a group header (pool > SR): all of the group") \
 	X(DELETE,    "delete",      "d",        'd',       0,            0,         VW_SNAP, AF_HINT | AF_CHANGES | AF_DESTRUCTIVE, \
 	  "delete the tagged (or the selected) candidates, after a dialog listing every call") \
-	X(SORT,      "sort",        "s",        's',       0,            0,         VW_TREE | VW_SNAP, AF_HINT, \
-	  "Snapshots: sort by age, SIZE (on disk) or SPACE BACK (given back after GC); tree: chain order, depth, pending, size, name") \
+	X(SORT,      "sort",        "s",        's',       0,            0,         VW_TREE | VW_HEALTH | VW_SNAP, AF_HINT, \
+	  "sort: tree by chain order, depth, pending, size, name; Health by severity, pool, age (first seen by this console, oldest first); Snapshots by age, SIZE (on disk), SPACE BACK (given back after GC)") \
 	X(RELOAD,    "reload",      "r",        'r',       0,            0,         VW_JOBS, AF_HINT, "read the job history again") \
 	X(RECONNECT, "reconnect",   "R",        'R',       0,            0,         VW_ALL,  AF_HINT, \
 	  "reconnect now to the pools that are down (no wait for the next retry)") \

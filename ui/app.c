@@ -756,6 +756,7 @@ static void ui_release(struct ct_ui *ui)
 	ct_strset_release(&ui->report);
 	free(ui->health);
 	free(ui->hgroups);
+	ct_health_release(ui);
 	ct_strset_release(&ui->hopen);
 	ct_dialog_close(ui);
 	ct_status_release(&ui->status);

@@ -180,6 +180,9 @@ void ct_tabs_draw(struct ct_ui *ui, int y, const struct ct_view_ops *const *view
 			      ui->n_all - ui->vis.n, ui->n_all);
 	if (ui->view == UI_TREE && ui->tree_sort != CT_TSORT_CHAIN && o < (int)sizeof(extra))
 		o += snprintf(extra + o, sizeof(extra) - (size_t)o, " [sorted by %s]", ct_tree_sort_name(ui->tree_sort));
+	if (ui->view == UI_HEALTH && ui->health_sort != CT_HSORT_SEVERITY && o < (int)sizeof(extra))
+		o += snprintf(extra + o, sizeof(extra) - (size_t)o, " [sorted by %s]",
+			      ct_health_sort_name(ui->health_sort));
 	if (ui->by_vm && o < (int)sizeof(extra))
 		o += snprintf(extra + o, sizeof(extra) - (size_t)o, " [by VM]");
 	if (extra[0] && x < COLS)

@@ -22,6 +22,93 @@ static int cmp_problem(const void *a, const void *b)
 	return strcmp(x->reason, y->reason);
 }
 
+const char *ct_health_sort_name(enum ct_health_sort s)
+{
+	switch (s) {
+	case CT_HSORT_POOL: return "pool";
+	case CT_HSORT_AGE: return "age";
+	default: return "severity";
+	}
+}
+
+/* The top rows in the order s picks (ctx: the console); ties fall back on severity. */
+static int cmp_sorted(const void *a, const void *b, void *ctx)
+{
+	const struct ct_ui *ui = ctx;
+	const struct ct_ui_problem *x = *(const struct ct_ui_problem *const *)a;
+	const struct ct_ui_problem *y = *(const struct ct_ui_problem *const *)b;
+	int c;
+
+	switch (ui->health_sort) {
+	case CT_HSORT_POOL:
+		c = strcmp(ui->pools[x->pool].pv.name, ui->pools[y->pool].pv.name);
+		if (c)
+			return c;
+		break;
+	case CT_HSORT_AGE:
+		if (x->first_seen != y->first_seen)
+			return x->first_seen < y->first_seen ? -1 : 1;
+		break;
+	default:
+		break;
+	}
+	return cmp_problem(a, b);
+}
+
+/* First seen: one entry per problem identity (its kind and object; a pool's own problem
+ * names the pool when it has no uuid), kept sorted by key so a rebuild finds the old time. */
+struct ct_health_seen {
+	char key[192];
+	time_t t;
+};
+
+static int cmp_seen(const void *a, const void *b)
+{
+	return strcmp(((const struct ct_health_seen *)a)->key, ((const struct ct_health_seen *)b)->key);
+}
+
+static void seen_key(const struct ct_ui *ui, const struct ct_ui_problem *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "%d|%s|%s", (int)p->kind, p->uuid, p->uuid[0] ? "" : ui->pools[p->pool].pv.name);
+}
+
+/* Stamp every problem of every pool (shown or not, filtered or not: a filter or :pool does
+ * not make an old problem new) with when it was first seen; a problem that went away is
+ * forgotten, and is new again if it comes back. */
+static void stamp_first_seen(struct ct_ui *ui)
+{
+	struct ct_health_seen *next, want;
+	int n = 0, k = 0;
+	time_t now = time(NULL);
+
+	for (int i = 0; i < ui->n_pools; i++)
+		n += ui->pools[i].n_problems;
+	next = ct_xcalloc((size_t)n + 1, sizeof(*next));
+	for (int i = 0; i < ui->n_pools; i++) {
+		for (int j = 0; j < ui->pools[i].n_problems; j++) {
+			struct ct_ui_problem *p = &ui->pools[i].problems[j];
+			const struct ct_health_seen *old;
+
+			seen_key(ui, p, want.key, sizeof(want.key));
+			old = ui->n_hseen ? bsearch(&want, ui->hseen, (size_t)ui->n_hseen, sizeof(want), cmp_seen) : NULL;
+			p->first_seen = old ? old->t : now;
+			want.t = p->first_seen;
+			next[k++] = want;
+		}
+	}
+	qsort(next, (size_t)n, sizeof(*next), cmp_seen);
+	free(ui->hseen);
+	ui->hseen = next;
+	ui->n_hseen = n;
+}
+
+void ct_health_release(struct ct_ui *ui)
+{
+	free(ui->hseen);
+	ui->hseen = NULL;
+	ui->n_hseen = 0;
+}
+
 /* A problem's identity across rebuilds: pool, object, reason (a group: pool and SR). */
 static void problem_key(const struct ct_ui_problem *p, bool with_reason, char *buf, size_t len)
 {
@@ -118,6 +205,7 @@ static void make_groups(struct ct_ui *ui, struct ct_ui_problem **list, int n)
 		g->sr_index = p->sr_index;
 		snprintf(g->sr_name, sizeof(g->sr_name), "%s", p->sr_name);
 		g->sr_free_percent = p->sr_free_percent;
+		g->first_seen = p->first_seen;
 		for (int k = 0; k < n; k++) {
 			struct ct_ui_problem *q = list[k];
 
@@ -130,6 +218,8 @@ static void make_groups(struct ct_ui *ui, struct ct_ui_problem **list, int n)
 				g->n_members++;
 			if (q->sr_full)
 				full = true;
+			if (q->first_seen < g->first_seen)
+				g->first_seen = q->first_seen;
 			if (ct_severity_rank(q->sev) > ct_severity_rank(g->sev))
 				g->sev = q->sev;
 			if (!g->uuid[0] && q->cls == CT_SR)
@@ -154,6 +244,7 @@ static void health_rebuild(struct ct_ui *ui)
 			n += ui->pools[i].n_problems;
 	free(ui->health);
 	free(ui->hgroups);
+	stamp_first_seen(ui);
 	ui->n_health_all = 0;
 	list = ct_xcalloc((size_t)n + 1, sizeof(*list));
 	for (int i = 0; i < ui->n_pools; i++) {
@@ -179,7 +270,7 @@ static void health_rebuild(struct ct_ui *ui)
 			top[nt++] = list[i];
 	for (int g = 0; g < ui->n_hgroups; g++)
 		top[nt++] = &ui->hgroups[g];
-	qsort(top, (size_t)nt, sizeof(*top), cmp_problem);
+	qsort_r(top, (size_t)nt, sizeof(*top), cmp_sorted, ui);
 	ui->health = ct_xcalloc((size_t)(nt + nl) + 1, sizeof(*ui->health));
 	ui->n_health = 0;
 	for (int i = 0; i < nt; i++) {
@@ -260,6 +351,7 @@ static void health_draw(struct ct_ui *ui, int top, int h)
 	int rows = h - 1 - det;
 	time_t now = time(NULL);
 	int pw = 4, text_x, longest = 0;
+	int aw = ui->health_sort == CT_HSORT_AGE ? 6 : 0;   /* AGE: how long it has been seen */
 	char text[1100];
 
 	/* POOL as wide as the longest pool name shown (capped): REASON gets the rest */
@@ -268,7 +360,7 @@ static void health_draw(struct ct_ui *ui, int top, int h)
 			pw = ct_ui_width(ui->pools[i].pv.name);
 	if (pw > (COLS >= 120 ? 24 : 14))
 		pw = COLS >= 120 ? 24 : 14;
-	text_x = 2 + 10 + pw + 1 + 6;
+	text_x = 2 + 10 + pw + 1 + 6 + aw;
 	ct_list_clamp(&ui->hl, ui->n_health, rows);
 	for (int i = 0; i < rows && ui->hl.top + i < ui->n_health; i++) {
 		int w;
@@ -279,14 +371,14 @@ static void health_draw(struct ct_ui *ui, int top, int h)
 			longest = w;
 	}
 	ct_list_side_clamp(&ui->hl, longest, COLS - text_x);
-	ct_putf(top, 0, COLS, t->attr[R_TITLE], "  %-9s %-*s %-5s REASON%s %s", "SEVERITY", pw, "POOL",
-		"KIND", ct_list_side_hint(&ui->hl, longest, COLS - text_x),
+	ct_putf(top, 0, COLS, t->attr[R_TITLE], "  %-9s %-*s %-5s %-*sREASON%s %s", "SEVERITY", pw, "POOL",
+		"KIND", aw, aw ? "AGE" : "", ct_list_side_hint(&ui->hl, longest, COLS - text_x),
 		"(Enter jumps to the object in the tree, or opens a group)");
 	for (int i = 0; i < rows; i++) {
 		int k = ui->hl.top + i;
 		const struct ct_ui_problem *p;
 		attr_t a;
-		char line[256], pool[96], full[1200];
+		char line[256], pool[96], full[1200], age[16];
 
 		if (k >= ui->n_health)
 			break;
@@ -297,9 +389,12 @@ static void health_draw(struct ct_ui *ui, int top, int h)
 		if (k == ui->hl.sel)
 			a = t->attr[R_SELECTED] | (a & (A_BOLD | A_UNDERLINE));
 		ct_ui_fit(ui->pools[p->pool].pv.name, pw, t->utf8, pool, sizeof(pool));
-		ct_fmt(line, sizeof(line), "%c %-9s %s%*s %-5s ",
+		age[0] = '\0';
+		if (aw)
+			ct_ui_age(p->first_seen, now, age, sizeof(age));
+		ct_fmt(line, sizeof(line), "%c %-9s %s%*s %-5s %-*s",
 		       p->sev == CT_SEV_CRITICAL ? '!' : p->sev == CT_SEV_WARNING ? '*' : '?',
-		       ct_severity_name(p->sev), pool, pw - ct_ui_width(pool), "", cls_word(p->cls));
+		       ct_severity_name(p->sev), pool, pw - ct_ui_width(pool), "", cls_word(p->cls), aw, age);
 		ct_put(top + 1 + i, 0, text_x, a, line);
 		ct_fmt(full, sizeof(full), "%s%s", p->member ? "  - " : "", text);
 		ct_put_from(top + 1 + i, text_x, COLS - text_x, a, full, ui->hl.xoff);
@@ -328,6 +423,16 @@ static void health_draw(struct ct_ui *ui, int top, int h)
 				     : "no problems: every chain is within its limits");
 }
 
+/* n/N: a row the filter matches itself (a group row holds matches but may not be one). */
+static bool row_is_match(void *ctx, int i)
+{
+	const struct ct_ui *ui = ctx;
+	const struct ct_ui_problem *p = ui->health[i];
+
+	return ct_text_match(p->reason, ui->filter) || ct_text_match(p->uuid, ui->filter) ||
+	       ct_text_match(p->lead, ui->filter);
+}
+
 static void health_key(struct ct_ui *ui, enum ct_action a)
 {
 	const struct ct_ui_problem *p;
@@ -339,6 +444,19 @@ static void health_key(struct ct_ui *ui, enum ct_action a)
 	}
 	if (a == ACT_DETAIL) {
 		ui->show_detail = !ui->show_detail;
+		return;
+	}
+	if (a == ACT_NEXTMATCH || a == ACT_PREVMATCH) {
+		if (ct_ui_next_match(ui, &ui->hl, ui->n_health, a == ACT_NEXTMATCH ? 1 : -1, row_is_match, ui))
+			remember_selection(ui);
+		return;
+	}
+	if (a == ACT_SORT) {
+		ui->health_sort = (enum ct_health_sort)((ui->health_sort + 1) % CT_HSORT_COUNT);
+		remember_selection(ui);
+		health_rebuild(ui);
+		ct_status_msg(ui, MSG_INFO, "problems sorted by %s (s: %s next)", ct_health_sort_name(ui->health_sort),
+			      ct_health_sort_name((enum ct_health_sort)((ui->health_sort + 1) % CT_HSORT_COUNT)));
 		return;
 	}
 	if (a == ACT_PAGER && ui->hl.sel >= 0 && ui->hl.sel < ui->n_health) {

@@ -128,3 +128,18 @@ bool ct_list_restore(struct ct_ui_list *l, int n, ct_list_key_fn key, void *ctx)
 		l->sel = 0;
 	return found >= 0;
 }
+
+int ct_list_next_match(const struct ct_ui_list *l, int n, int dir, ct_list_match_fn match, void *ctx,
+		       bool *wrapped)
+{
+	*wrapped = false;
+	for (int k = 1; k <= n; k++) {
+		int i = ((l->sel + dir * k) % n + n) % n;
+
+		if (match(ctx, i)) {
+			*wrapped = dir > 0 ? i <= l->sel : i >= l->sel;
+			return i;
+		}
+	}
+	return -1;
+}

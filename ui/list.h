@@ -29,6 +29,9 @@ struct ct_ui_list {
 /* The identity of entry i of a view's list (written into buf). */
 typedef void (*ct_list_key_fn)(void *ctx, int i, char *buf, size_t len);
 
+/* Whether entry i of a view's list matches its filter (n and N go from match to match). */
+typedef bool (*ct_list_match_fn)(void *ctx, int i);
+
 /* Keep sel within [0, n) and the selection inside the h rows on screen. */
 void ct_list_clamp(struct ct_ui_list *l, int n, int h);
 /* Move the selection by a movement action (page rows for PgUp/PgDn); returns false (and
@@ -52,5 +55,9 @@ int ct_list_find(int n, const char *want, ct_list_key_fn key, void *ctx);
 /* After a rebuild: select the remembered object if it is still there (returns true), else
  * keep the position, clamped to the new length. */
 bool ct_list_restore(struct ct_ui_list *l, int n, ct_list_key_fn key, void *ctx);
+/* The entry n (dir 1) or N (dir -1) selects: the next or previous one match accepts from
+ * the selection, wrapping around (*wrapped then says so); -1 when none matches. */
+int ct_list_next_match(const struct ct_ui_list *l, int n, int dir, ct_list_match_fn match, void *ctx,
+		       bool *wrapped);
 
 #endif

@@ -755,6 +755,15 @@ static void delete_confirmed(struct ct_ui *ui, void *payload)
 		ct_strset_release(&ui->snap->tagged);
 }
 
+/* n/N: a candidate the filter matches (group headers are not matches). */
+static bool entry_is_match(void *ctx, int i)
+{
+	const struct ct_ui *ui = ctx;
+	const struct ct_ui_snap *s = ui->snap;
+
+	return s->e[i].cand >= 0 && cand_matches(&s->list.c[s->e[i].cand], ui->filter);
+}
+
 static void snap_key(struct ct_ui *ui, enum ct_action a)
 {
 	struct ct_ui_snap *s = ui->snap;
@@ -773,6 +782,11 @@ static void snap_key(struct ct_ui *ui, enum ct_action a)
 		return;
 	}
 	switch (a) {
+	case ACT_NEXTMATCH:
+	case ACT_PREVMATCH:
+		if (ct_ui_next_match(ui, &s->l, s->n_e, a == ACT_NEXTMATCH ? 1 : -1, entry_is_match, ui))
+			remember_selection(s);
+		return;
 	case ACT_SORT:
 		s->sort = (s->sort + 1) % SORT_N;
 		remember_selection(s);

@@ -112,3 +112,24 @@ void ct_status_draw(struct ct_ui *ui, int y, const char *prog)
 		ct_put(y, COLS - mw, mw, ui->theme.attr[R_DIM] | A_BOLD, more);
 	}
 }
+
+bool ct_ui_next_match(struct ct_ui *ui, struct ct_ui_list *l, int n, int dir, ct_list_match_fn match,
+		      void *ctx)
+{
+	bool wrapped;
+	int i;
+
+	if (!ui->filter[0]) {
+		ct_status_msg(ui, MSG_INFO, "no filter: / sets one, then n and N go from match to match");
+		return false;
+	}
+	i = ct_list_next_match(l, n, dir, match, ctx, &wrapped);
+	if (i < 0) {
+		ct_status_msg(ui, MSG_INFO, "no row matches '%s'", ui->filter);
+		return false;
+	}
+	if (wrapped)
+		ct_status_msg(ui, MSG_INFO, "search wrapped around");
+	l->sel = i;
+	return true;
+}

@@ -504,31 +504,22 @@ static void collapse_key(struct ct_ui *ui, const struct ct_row *r, int th)
 	}
 }
 
-/* Select the next (dir 1) or previous (-1) visible row the filter matches itself,
- * wrapping around; parents kept only to show a match are skipped. */
+/* n/N: a row the filter matches itself; parents kept only to show a match are not. */
+static bool row_is_match(void *ctx, int vi)
+{
+	struct ct_ui *ui = ctx;
+	const struct ct_row *r = row_at(ui, vi);
+
+	return r && ct_row_matches(r, ui->filter);
+}
+
 static void next_match(struct ct_ui *ui, int dir, int th)
 {
-	int n = ui->vis.n;
-
-	if (!ui->filter[0]) {
-		ct_status_msg(ui, MSG_INFO, "no filter: / sets one, then n and N go from match to match");
+	if (!ct_ui_next_match(ui, &ui->tree, ui->vis.n, dir, row_is_match, ui))
 		return;
-	}
-	for (int k = 1; k <= n; k++) {
-		int i = ((ui->tree.sel + dir * k) % n + n) % n;
-		const struct ct_row *r = row_at(ui, i);
-
-		if (r && ct_row_matches(r, ui->filter)) {
-			if (dir > 0 ? i <= ui->tree.sel : i >= ui->tree.sel)
-				ct_status_msg(ui, MSG_INFO, "search wrapped around");
-			ui->tree.sel = i;
-			ct_list_clamp(&ui->tree, n, th);
-			ui->sel_screen = ui->tree.sel - ui->tree.top;
-			tree_clamp(ui);
-			return;
-		}
-	}
-	ct_status_msg(ui, MSG_INFO, "no row matches '%s'", ui->filter);
+	ct_list_clamp(&ui->tree, ui->vis.n, th);
+	ui->sel_screen = ui->tree.sel - ui->tree.top;
+	tree_clamp(ui);
 }
 
 /* The uuid to the terminal's clipboard: OSC 52 (xterm, kitty, iTerm2, tmux with

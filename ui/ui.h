@@ -103,7 +103,17 @@ struct ct_ui_problem {
 	int n_members;                       /* group rows: members */
 	bool member;                         /* drawn indented under its group row */
 	bool dup;                            /* the same fact as another row: not shown */
+	time_t first_seen;                   /* when this console first saw it (a group: its oldest) */
 };
+
+/* Orders of the Health view (s). */
+enum ct_health_sort {
+	CT_HSORT_SEVERITY,   /* most severe first, then pool, then reason */
+	CT_HSORT_POOL,       /* by pool name, then severity */
+	CT_HSORT_AGE,        /* first seen by this console, oldest first */
+	CT_HSORT_COUNT
+};
+const char *ct_health_sort_name(enum ct_health_sort s);
 
 struct ct_ui_pool {
 	struct ct_watch *w;                  /* borrowed from the watchset */
@@ -240,6 +250,11 @@ struct ct_ui {
 	int n_hgroups;
 	struct ct_strset hopen;              /* keys of the groups the operator opened */
 	struct ct_ui_list hl;
+	enum ct_health_sort health_sort;     /* s in Health */
+	/* when each problem (kind + object) was first seen, sorted by key, kept across
+	 * rebuilds while the problem lasts (health.c owns it) */
+	struct ct_health_seen *hseen;
+	int n_hseen;
 	/* Enter on a problem: the tree row to select (app.c does it), and whether the tree
 	 * must leave the VM grouping for it first */
 	char jump_key[CT_ROW_KEY];
@@ -297,6 +312,13 @@ void ct_incident_key(struct ct_ui *ui);
 void ct_ui_bell(struct ct_ui *ui);
 void ct_status_msg(struct ct_ui *ui, enum ct_msg_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Free what the Health view keeps across rebuilds (the first-seen table). */
+void ct_health_release(struct ct_ui *ui);
+/* n (dir 1) or N (-1) in a list view: select the next or previous entry match accepts,
+ * wrapping around, and say in the status line when it wrapped, when nothing matches or when
+ * there is no filter. True when the selection moved (the view then clamps and remembers it). */
+bool ct_ui_next_match(struct ct_ui *ui, struct ct_ui_list *l, int n, int dir, ct_list_match_fn match,
+		      void *ctx);
 /* the status line: the prompt, else the running action's progress (prog), else the newest
  * message */
 void ct_status_draw(struct ct_ui *ui, int y, const char *prog);

@@ -545,6 +545,47 @@ START_TEST(list_keeps_the_object)
 }
 END_TEST
 
+/* n/N: the next or previous entry that matches, from the selection, wrapping around. */
+static bool even_match(void *ctx, int i)
+{
+	(void)ctx;
+	return i % 2 == 0;
+}
+
+static bool no_match(void *ctx, int i)
+{
+	(void)ctx;
+	(void)i;
+	return false;
+}
+
+START_TEST(list_next_match_wraps)
+{
+	struct ct_ui_list l;
+	bool wrapped;
+
+	memset(&l, 0, sizeof(l));
+	l.sel = 1;
+	ck_assert_int_eq(ct_list_next_match(&l, 5, 1, even_match, NULL, &wrapped), 2);
+	ck_assert(!wrapped);
+	ck_assert_int_eq(ct_list_next_match(&l, 5, -1, even_match, NULL, &wrapped), 0);
+	ck_assert(!wrapped);
+	l.sel = 4;
+	ck_assert_int_eq(ct_list_next_match(&l, 5, 1, even_match, NULL, &wrapped), 0);
+	ck_assert(wrapped);
+	l.sel = 0;
+	ck_assert_int_eq(ct_list_next_match(&l, 5, -1, even_match, NULL, &wrapped), 4);
+	ck_assert(wrapped);
+	/* the only match is the selection itself: n stays there, and has gone round */
+	l.sel = 0;
+	ck_assert_int_eq(ct_list_next_match(&l, 1, 1, even_match, NULL, &wrapped), 0);
+	ck_assert(wrapped);
+	ck_assert_int_eq(ct_list_next_match(&l, 5, 1, no_match, NULL, &wrapped), -1);
+	ck_assert(!wrapped);
+	ck_assert_int_eq(ct_list_next_match(&l, 0, 1, even_match, NULL, &wrapped), -1);
+}
+END_TEST
+
 START_TEST(list_sideways)
 {
 	struct ct_ui_list l;
@@ -599,6 +640,7 @@ int main(void)
 	tcase_add_test(tc, skip_and_width);
 	tcase_add_test(tc, list_keeps_the_object);
 	tcase_add_test(tc, list_sideways);
+	tcase_add_test(tc, list_next_match_wraps);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
