@@ -75,7 +75,7 @@
 	  "sort: tree by chain order, depth, pending, size, name; Health by severity, pool, age (first seen by this console, oldest first); Snapshots by age, SIZE (on disk), SPACE BACK (given back after GC)") \
 	X(RELOAD,    "reload",      "r",        'r',       0,            0,         VW_JOBS, AF_HINT, "read the job history again") \
 	X(RECONNECT, "reconnect",   "R",        'R',       0,            0,         VW_ALL,  AF_HINT, \
-	  "reconnect now to the pools that are down (no wait for the next retry)") \
+	  "reconnect now to the pools that are down or not answering (drops a call left without reply)") \
 	X(COMMAND,   "command",     ":",        ':',       0,            0,         VW_ALL,  AF_HINT, "command prompt: :pool NAME, :pool (all), :q") \
 	X(INCIDENT,  "incident",    "I",        'I',       0,            0,         VW_ALL,  0, \
 	  "write the incident summary (Markdown: pools, problems, chains, GC, failed runs) to a file in the state directory") \

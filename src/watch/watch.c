@@ -145,16 +145,25 @@ int ct_watchset_retry_now(struct ct_watchset *ws)
 
 	for (int i = 0; i < ws->n; i++) {
 		struct ct_watch *w = &ws->w[i];
-		bool waiting;
+		bool waiting, hung;
+		char what[sizeof(w->waiting_for)];
 
 		ct_model_lock(&w->model);
 		waiting = w->state == CT_POOL_RECONNECTING || w->state == CT_POOL_AUTH_FAILED;
+		hung = !waiting && w->reply_due > 0 && time(NULL) >= w->reply_due;
+		snprintf(what, sizeof(what), "%s", w->waiting_for);
 		ct_model_unlock(&w->model);
-		if (!waiting)
+		if (!waiting && !hung)
 			continue;
 		pthread_mutex_lock(&ws->stop_lock);
 		w->retry_now = true;
+		if (hung) {
+			w->abandon = true;
+			snprintf(w->abandoned, sizeof(w->abandoned), "%s", what[0] ? what : "its call");
+		}
 		pthread_mutex_unlock(&ws->stop_lock);
+		if (hung && w->started)
+			ct_xapi_cancel(w->x);   /* watch_main tells this cancel from a stop */
 		n++;
 	}
 	pthread_mutex_lock(&ws->stop_lock);
@@ -558,6 +567,18 @@ static void record_failure(struct ct_watch *w, const struct ct_err *e, long *bac
 	backoff_wait(w, delay);
 }
 
+/* Whether the operator dropped this pool's call (ct_watchset_retry_now); clears it. */
+static bool take_abandon(struct ct_watch *w)
+{
+	bool a;
+
+	pthread_mutex_lock(&w->set->stop_lock);
+	a = w->abandon;
+	w->abandon = false;
+	pthread_mutex_unlock(&w->set->stop_lock);
+	return a;
+}
+
 static void *watch_main(void *arg)
 {
 	struct ct_watch *w = arg;
@@ -595,6 +616,19 @@ static void *watch_main(void *arg)
 				break;
 			if (rc == 1)
 				continue;
+		}
+		if (e.code == CT_E_CANCEL && !is_stopping(ws) && take_abandon(w)) {
+			/* the operator dropped a call the master was not answering: a failure
+			 * like a timeout, and the next attempt starts at once */
+			char what[sizeof(w->abandoned)];
+
+			pthread_mutex_lock(&ws->stop_lock);
+			snprintf(what, sizeof(what), "%s", w->abandoned);
+			pthread_mutex_unlock(&ws->stop_lock);
+			ct_xapi_reset_cancel(w->x);
+			ct_err_init(&e);
+			ct_err_set(&e, CT_E_TIMEOUT, "the master did not answer %s; dropped it and "
+				   "reconnecting now, as you asked (R)", what);
 		}
 		if (e.code == CT_E_CANCEL || is_stopping(ws))
 			break;

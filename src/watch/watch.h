@@ -49,6 +49,9 @@ struct ct_watch {
 	time_t last_event;                 /* last applied event, 0 never */
 	time_t next_retry;
 	bool retry_now;                    /* under set->stop_lock: end the backoff wait */
+	bool abandon;                      /* under set->stop_lock: the operator dropped the call
+					    * the master was not answering (its cancel is no stop) */
+	char abandoned[40];                /* under set->stop_lock: that call's method */
 	char error[1024];                  /* last failure, operator sentence; "" if none */
 	char master_url[512];              /* after HOST_IS_SLAVE redirection */
 	/* heartbeat: a call is out (login, or the event long-poll) whose reply is due by
@@ -98,8 +101,10 @@ int ct_watchset_wait_settled(struct ct_watchset *ws, int timeout_ms);
 /* Read end to poll(); ct_watchset_drain empties it. */
 int ct_watchset_wake_fd(const struct ct_watchset *ws);
 void ct_watchset_drain(struct ct_watchset *ws);
-/* End the wait before the next attempt of every pool that is retrying (the operator's
- * "reconnect now"). Returns how many were waiting. */
+/* The operator's "reconnect now": end the wait before the next attempt of every pool that
+ * is retrying, and drop the call of every pool whose master is not answering (its reply
+ * overdue) so it logs in afresh at once instead of at the call's own time limit. Returns
+ * how many pools reconnect now. */
 int ct_watchset_retry_now(struct ct_watchset *ws);
 /* Pin pool i's server certificate (fingerprint "sha256:...") from its next attempt, which
  * starts now. */

@@ -52,6 +52,14 @@ line=$(ui_line "pool 'later' is not answering")
 assert_contains "as UNKNOWN" "$line" "UNKNOWN"
 ui_check "with when chaintop reconnects" "reconnects in "
 ui_check "the header counts it as down" "2 DOWN (later, hung)"
+# R drops the call a master is not answering and logs in afresh at once, rather than at
+# the call's own time limit
+ui_keys R
+ui_keys m
+ui_check "R reconnects both, the hung calls too" "reconnecting now to 2 pools"
+ui_check "the dropped call is said in the messages" "the master did not answer event.from; dropped it"
+ui_keys q
+ui_check "q closes the messages" "chaintop |"
 ui_keys q
 ui_check "q closes the view" "chaintop |"
 ui_keys q q
