@@ -37,9 +37,9 @@ static void compute(struct ct_ui *ui, struct ct_ui_pool *p, struct ct_model *m,
 {
 	const char *pool = p->w->conf->name;
 	struct ct_jobstore *js = NULL;
-	struct ct_keepup **k = ct_xcalloc((size_t)ui->cfg->n_jobs + 1, sizeof(*k)), *all = NULL;
-	int *nk = ct_xcalloc((size_t)ui->cfg->n_jobs + 1, sizeof(*nk)), nj = 0, na;
-	const char **names = ct_xcalloc((size_t)ui->cfg->n_jobs + 1, sizeof(*names));
+	struct ct_keepup_job *jobs = ct_xcalloc((size_t)ui->cfg->n_jobs + 1, sizeof(*jobs));
+	struct ct_keepup *k = NULL;
+	int nj = 0, nk;
 	struct ct_err e;
 
 	ct_err_init(&e);
@@ -54,23 +54,16 @@ static void compute(struct ct_ui *ui, struct ct_ui_pool *p, struct ct_model *m,
 			break;
 		if (ct_jobstore_job_disks(js, job->name, pool, CT_KEEPUP_RUNS, &d, &n, &e) < 0)
 			continue;
-		names[nj] = job->name;
-		nk[nj] = ct_keepup_eval(d, n, ui->cfg, job, pool, m, rep, &k[nj]);
-		for (int i = 0; i < nk[nj]; i++)
-			add_line(&k[nj][i], rep, sr_ref);
-		nj++;
-		free(d);
+		jobs[nj++] = (struct ct_keepup_job){ job, d, n };
 	}
-	/* the jobs together, where none alone outruns the SR's garbage collector */
-	na = ct_keepup_combine(k, nk, names, nj, rep, pool, &all);
-	for (int i = 0; i < na; i++)
-		add_line(&all[i], rep, sr_ref);
-	ct_keepup_release(all, na);
+	/* each job, then the jobs together where none alone outruns the SR's GC */
+	nk = ct_keepup_pool(jobs, nj, ui->cfg, pool, m, rep, &k);
+	for (int i = 0; i < nk; i++)
+		add_line(&k[i], rep, sr_ref);
+	ct_keepup_release(k, nk);
 	for (int j = 0; j < nj; j++)
-		ct_keepup_release(k[j], nk[j]);
-	free(k);
-	free(nk);
-	free(names);
+		free((void *)jobs[j].d);
+	free(jobs);
 }
 
 void ct_ui_keepup_detail(struct ct_ui *ui, struct ct_ui_pool *p, struct ct_model *m,

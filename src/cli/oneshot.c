@@ -106,9 +106,9 @@ static void keepup_problems(const char *who, struct ct_jobstore **js, bool *js_f
 			    const struct ct_config *c, const char *pool, struct ct_model *m,
 			    struct ct_chain_report *r)
 {
-	struct ct_keepup **k = ct_xcalloc((size_t)c->n_jobs + 1, sizeof(*k)), *all = NULL;
-	int *nk = ct_xcalloc((size_t)c->n_jobs + 1, sizeof(*nk)), nj = 0, na;
-	const char **names = ct_xcalloc((size_t)c->n_jobs + 1, sizeof(*names));
+	struct ct_keepup_job *jobs = ct_xcalloc((size_t)c->n_jobs + 1, sizeof(*jobs));
+	struct ct_keepup *k = NULL;
+	int nj = 0, nk;
 	struct ct_err e;
 
 	ct_err_init(&e);
@@ -129,27 +129,14 @@ static void keepup_problems(const char *who, struct ct_jobstore **js, bool *js_f
 			fprintf(stderr, "%s: warning: %s\n", who, e.msg);
 			continue;
 		}
-		names[nj] = job->name;
-		nk[nj] = ct_keepup_eval(d, n, c, job, pool, m, r, &k[nj]);
-		for (int i = 0; i < nk[nj]; i++)
-			if (!k[nj][i].keeps_up)
-				ct_chain_add_problem(r, CT_PK_FALLS_BEHIND, CT_SEV_WARNING,
-						     &r->srs[k[nj][i].sr_index].sr->o,
-						     k[nj][i].sr_index, ct_xstrdup(k[nj][i].sentence));
-		nj++;
-		free(d);
+		jobs[nj++] = (struct ct_keepup_job){ job, d, n };
 	}
-	na = ct_keepup_combine(k, nk, names, nj, r, pool, &all);
-	for (int i = 0; i < na; i++)
-		ct_chain_add_problem(r, CT_PK_FALLS_BEHIND, CT_SEV_WARNING,
-				     &r->srs[all[i].sr_index].sr->o, all[i].sr_index,
-				     ct_xstrdup(all[i].sentence));
-	ct_keepup_release(all, na);
+	nk = ct_keepup_pool(jobs, nj, c, pool, m, r, &k);
+	ct_keepup_add_problems(r, k, nk);
+	ct_keepup_release(k, nk);
 	for (int j = 0; j < nj; j++)
-		ct_keepup_release(k[j], nk[j]);
-	free(k);
-	free(nk);
-	free(names);
+		free((void *)jobs[j].d);
+	free(jobs);
 }
 
 void ct_oneshot_judge(struct ct_oneshot *o, const char *who, bool keepup, bool saving,

@@ -248,36 +248,17 @@ static void log_state(struct spool *sp)
  * outruns an SR's garbage collector, and the jobs together where none does alone. */
 static void keepup(struct serve *sv, struct spool *sp)
 {
-	struct ct_keepup **k = ct_xcalloc((size_t)sv->n_jd + 1, sizeof(*k)), *all = NULL;
-	int *nk = ct_xcalloc((size_t)sv->n_jd + 1, sizeof(*nk)), nj = 0, na;
-	const char **names = ct_xcalloc((size_t)sv->n_jd + 1, sizeof(*names));
+	struct ct_keepup_job *jobs = ct_xcalloc((size_t)sv->n_jd + 1, sizeof(*jobs));
+	struct ct_keepup *k = NULL;
+	int nj = 0, nk;
 
-	for (int j = 0; j < sv->n_jd; j++) {
-		struct job_disks *jd = &sv->jd[j];
-
-		if (!jd->n || strcmp(jd->job->pool, sp->w->conf->name))
-			continue;
-		names[nj] = jd->job->name;
-		nk[nj] = ct_keepup_eval(jd->d, jd->n, sv->cfg, jd->job, sp->w->conf->name,
-					&sp->w->model, &sp->rep, &k[nj]);
-		for (int i = 0; i < nk[nj]; i++)
-			if (!k[nj][i].keeps_up)
-				ct_chain_add_problem(&sp->rep, CT_PK_FALLS_BEHIND, CT_SEV_WARNING,
-						     &sp->rep.srs[k[nj][i].sr_index].sr->o,
-						     k[nj][i].sr_index, ct_xstrdup(k[nj][i].sentence));
-		nj++;
-	}
-	na = ct_keepup_combine(k, nk, names, nj, &sp->rep, sp->w->conf->name, &all);
-	for (int i = 0; i < na; i++)
-		ct_chain_add_problem(&sp->rep, CT_PK_FALLS_BEHIND, CT_SEV_WARNING,
-				     &sp->rep.srs[all[i].sr_index].sr->o, all[i].sr_index,
-				     ct_xstrdup(all[i].sentence));
-	ct_keepup_release(all, na);
-	for (int j = 0; j < nj; j++)
-		ct_keepup_release(k[j], nk[j]);
-	free(k);
-	free(nk);
-	free(names);
+	for (int j = 0; j < sv->n_jd; j++)
+		if (sv->jd[j].n && !strcmp(sv->jd[j].job->pool, sp->w->conf->name))
+			jobs[nj++] = (struct ct_keepup_job){ sv->jd[j].job, sv->jd[j].d, sv->jd[j].n };
+	nk = ct_keepup_pool(jobs, nj, sv->cfg, sp->w->conf->name, &sp->w->model, &sp->rep, &k);
+	ct_keepup_add_problems(&sp->rep, k, nk);
+	ct_keepup_release(k, nk);
+	free(jobs);
 }
 
 /* Publish the status, and the figures just built when fig_next is set. */

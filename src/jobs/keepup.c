@@ -224,6 +224,52 @@ int ct_keepup_combine(struct ct_keepup *const *jobs, const int *n_per_job, const
 	return nk;
 }
 
+int ct_keepup_pool(const struct ct_keepup_job *jobs, int n_jobs, const struct ct_config *c,
+		   const char *pool_name, struct ct_model *m, const struct ct_chain_report *r,
+		   struct ct_keepup **out)
+{
+	struct ct_keepup **k = ct_xcalloc((size_t)n_jobs + 1, sizeof(*k)), *all = NULL, *v;
+	int *nk = ct_xcalloc((size_t)n_jobs + 1, sizeof(*nk)), na, n = 0;
+	const char **names = ct_xcalloc((size_t)n_jobs + 1, sizeof(*names));
+
+	for (int j = 0; j < n_jobs; j++) {
+		names[j] = jobs[j].job->name;
+		nk[j] = ct_keepup_eval(jobs[j].d, jobs[j].n, c, jobs[j].job, pool_name, m, r, &k[j]);
+		n += nk[j];
+	}
+	na = ct_keepup_combine(k, nk, names, n_jobs, r, pool_name, &all);
+	v = ct_xcalloc((size_t)(n + na) + 1, sizeof(*v));
+	n = 0;
+	for (int j = 0; j < n_jobs; j++) {   /* the entries move: their sentences with them */
+		if (nk[j])
+			memcpy(&v[n], k[j], (size_t)nk[j] * sizeof(*v));
+		n += nk[j];
+		free(k[j]);
+	}
+	if (na)
+		memcpy(&v[n], all, (size_t)na * sizeof(*v));
+	n += na;
+	free(all);
+	free(k);
+	free(nk);
+	free(names);
+	if (n == 0) {
+		free(v);
+		v = NULL;
+	}
+	*out = v;
+	return n;
+}
+
+void ct_keepup_add_problems(struct ct_chain_report *r, const struct ct_keepup *k, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!k[i].keeps_up)
+			ct_chain_add_problem(r, CT_PK_FALLS_BEHIND, CT_SEV_WARNING,
+					     &r->srs[k[i].sr_index].sr->o, k[i].sr_index,
+					     ct_xstrdup(k[i].sentence));
+}
+
 void ct_keepup_release(struct ct_keepup *k, int n)
 {
 	if (!k)

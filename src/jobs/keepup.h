@@ -57,6 +57,21 @@ int ct_keepup_combine(struct ct_keepup *const *jobs, const int *n_per_job, const
 		      int n_jobs, const struct ct_chain_report *r, const char *pool_name,
 		      struct ct_keepup **out);
 
+/* One backup job of a pool and its recorded disks (ct_jobstore_job_disks). */
+struct ct_keepup_job {
+	const struct ct_job_conf *job;
+	const struct ct_disk_rec *d;
+	int n;
+};
+
+/* Every keep-up verdict of a pool's jobs in one array: each job's (ct_keepup_eval), then
+ * the jobs together (ct_keepup_combine). *out owned: ct_keepup_release. Returns the count. */
+int ct_keepup_pool(const struct ct_keepup_job *jobs, int n_jobs, const struct ct_config *c,
+		   const char *pool_name, struct ct_model *m, const struct ct_chain_report *r,
+		   struct ct_keepup **out);
+/* A WARNING (falls_behind) in r for each verdict of k that does not keep up. */
+void ct_keepup_add_problems(struct ct_chain_report *r, const struct ct_keepup *k, int n);
+
 /* How many runs of a job's history ct_keepup_eval looks at. */
 #define CT_KEEPUP_RUNS 8
 

@@ -162,6 +162,7 @@ START_TEST(jobs_together_outrun_the_gc)
 	struct ct_keepup *k[2], *all;
 	int nk[2], n;
 	const char *names[2] = { "nightly", "hourly-db" };
+	char *all_sentence;
 
 	/* each job adds 0.625 GiB/h (15 GiB a day) to an SR that merges 1 GiB/h */
 	other.name = "hourly-db";
@@ -189,7 +190,28 @@ START_TEST(jobs_together_outrun_the_gc)
 			      "outrun the garbage collector and chains will grow by ~0.2 links a run "
 			      "(deepest now 2, the gate's limit 25): spread the jobs over the day, run "
 			      "one less often or move busy disks to another SR"), "%s", all[0].sentence);
+	all_sentence = ct_xstrdup(all[0].sentence);
 	ct_keepup_release(all, n);
+	/* ct_keepup_pool: each job's verdict, then the jobs together, in one array */
+	{
+		struct ct_keepup_job jobs[2] = { { &JOB, da, 3 }, { &other, db, 3 } };
+		struct ct_keepup *v;
+
+		n = ct_keepup_pool(jobs, 2, &F.c, "lab", &F.m, &R, &v);
+		ck_assert_int_eq(n, 3);
+		ck_assert(v[0].keeps_up && v[1].keeps_up && !v[2].keeps_up);
+		ck_assert_str_eq(v[2].sentence, all_sentence);
+		ct_keepup_add_problems(&R, v, n);
+		{
+			int behind = 0;
+
+			for (int i = 0; i < R.n_problems; i++)
+				behind += R.problems[i].kind == CT_PK_FALLS_BEHIND;
+			ck_assert_int_eq(behind, 1);   /* the jobs together; each alone keeps up */
+		}
+		ct_keepup_release(v, n);
+	}
+	free(all_sentence);
 	/* one job alone: nothing to add to its own verdict */
 	ck_assert_int_eq(ct_keepup_combine(k, nk, names, 1, &R, "lab", &all), 0);
 	/* an SR fast enough for both: nothing */
